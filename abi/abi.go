@@ -1,0 +1,165 @@
+// Package abi is the wfn host ABI, version 1: the names, signatures and
+// error codes shared by the host and every guest, whatever language the
+// guest is written in.
+//
+// It holds only names and numbers; it imports no WebAssembly engine. The
+// normative text, with the rules for each import and export, is SPEC.md in
+// this directory. Guest SDKs in other languages are written against it, and
+// a change to a name or a signature is recorded in its change log.
+//
+// In short: a guest is a WASI preview 1 reactor that exports [ExportMarker],
+// a linear memory and at least one handler ([ExportHandle] or a method
+// export such as "GET"). For each request the host calls one handler export
+// on an instance that serves nothing else at that time; the handler reads
+// the request and writes the response through the imports of module
+// [Module]. Only numbers cross the boundary: bytes travel as (ptr, len)
+// pairs in the guest's memory, values come back into buffers the guest
+// supplies, and a negative result is an [Errno].
+package abi
+
+import "fmt"
+
+// Version is the ABI version this package describes.
+const Version = 1
+
+// Module is the import module name of every wfn host function.
+const Module = "wfn"
+
+// Guest exports.
+const (
+	// ExportMemory is the guest's linear memory. Required.
+	ExportMemory = "memory"
+	// ExportMarker marks a module built for ABI version 1. Required; a
+	// module without it is refused at load time. Signature () -> ().
+	ExportMarker = "wfn_abi_v1"
+	// ExportInitialize is the WASI reactor initialiser, called once per
+	// instance before anything else. Signature () -> ().
+	ExportInitialize = "_initialize"
+	// ExportInit is optional module-scope setup, called once per instance
+	// after ExportInitialize. Signature () -> ().
+	ExportInit = "wfn_init"
+	// ExportHandle is the catch-all handler, called when no method export
+	// matches the request's method. Signature () -> ().
+	ExportHandle = "wfn_handle"
+	// ExportRunTask runs one task registered with ImportWaitUntil, after
+	// the handler returns. Signature (task i32) -> (). Not yet served by
+	// the host: reserved for the lifecycle work.
+	ExportRunTask = "wfn_run_task"
+	// ExportOnSigterm is called on each live instance when the host shuts
+	// down. Signature () -> (). Not yet served by the host: reserved for
+	// the lifecycle work.
+	ExportOnSigterm = "wfn_on_sigterm"
+)
+
+// Methods lists the per-method handler exports, in the order the host
+// reports them in an Allow header. Each has signature () -> ().
+var Methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+// Request imports (module [Module]).
+const (
+	// ImportRequestMethod writes the method into (buf, cap).
+	// (buf, cap i32) -> len i32.
+	ImportRequestMethod = "request_method"
+	// ImportRequestURL writes the absolute URL, as the client used it, with
+	// the query. (buf, cap i32) -> len i32.
+	ImportRequestURL = "request_url"
+	// ImportRequestHeaderNames writes the lower-case header names, a NUL
+	// after each. (buf, cap i32) -> len i32.
+	ImportRequestHeaderNames = "request_header_names"
+	// ImportRequestHeader writes every value of one header, a NUL after
+	// each, or returns ENOTFOUND.
+	// (name, name_len, buf, cap i32) -> len i32.
+	ImportRequestHeader = "request_header"
+	// ImportRequestParam writes one dynamic route segment: a route
+	// api/greet/[name] gives the param "name", or ENOTFOUND.
+	// (name, name_len, buf, cap i32) -> len i32.
+	ImportRequestParam = "request_param"
+	// ImportRequestBodyRead reads the next bytes of the request body into
+	// (buf, cap). It waits for data; 0 means the end of the body.
+	// (buf, cap i32) -> n i32.
+	ImportRequestBodyRead = "request_body_read"
+)
+
+// Response imports (module [Module]).
+const (
+	// ImportResponseSetStatus sets the status code (100..999, else EINVAL;
+	// ECLOSED once the head is sent). (code i32) -> err i32.
+	ImportResponseSetStatus = "response_set_status"
+	// ImportResponseHeaderSet replaces a response header.
+	// (name, nlen, value, vlen i32) -> err i32.
+	ImportResponseHeaderSet = "response_header_set"
+	// ImportResponseHeaderAdd appends a value to a response header.
+	// (name, nlen, value, vlen i32) -> err i32.
+	ImportResponseHeaderAdd = "response_header_add"
+	// ImportResponseHeaderDelete removes a response header.
+	// (name, nlen i32) -> err i32.
+	ImportResponseHeaderDelete = "response_header_delete"
+	// ImportResponseBodyWrite writes body bytes; the first write sends the
+	// status and headers. (buf, len i32) -> n i32.
+	ImportResponseBodyWrite = "response_body_write"
+	// ImportResponseFlush pushes buffered bytes to the client now.
+	// () -> err i32.
+	ImportResponseFlush = "response_flush"
+	// ImportResponseClose ends the response. () -> err i32.
+	ImportResponseClose = "response_close"
+)
+
+// Imports lists every host import the host serves in this version, in spec
+// order. An import that is named in SPEC.md but not in this list is not
+// served yet, and a module importing it fails to load with an error naming
+// it.
+var Imports = []string{
+	ImportRequestMethod,
+	ImportRequestURL,
+	ImportRequestHeaderNames,
+	ImportRequestHeader,
+	ImportRequestParam,
+	ImportRequestBodyRead,
+	ImportResponseSetStatus,
+	ImportResponseHeaderSet,
+	ImportResponseHeaderAdd,
+	ImportResponseHeaderDelete,
+	ImportResponseBodyWrite,
+	ImportResponseFlush,
+	ImportResponseClose,
+}
+
+// Errno is a negative result of a host import. Zero and positive results
+// are successes (a length, a count, or nothing).
+type Errno int32
+
+// The error codes of ABI version 1.
+const (
+	// ENOTFOUND: no such header, key, param or value.
+	ENOTFOUND Errno = -1
+	// EINVAL: a malformed argument, such as a header name or value with CR,
+	// LF or NUL, or a status outside 100..999.
+	EINVAL Errno = -2
+	// ETOOLARGE: over a limit.
+	ETOOLARGE Errno = -3
+	// ECLOSED: too late, such as headers already sent or the response
+	// already closed.
+	ECLOSED Errno = -4
+	// ECANCELED: the invocation was aborted.
+	ECANCELED Errno = -5
+	// EDENIED: not allowed, such as an outbound destination off the allow
+	// list.
+	EDENIED Errno = -6
+	// EBADHANDLE: an unknown or closed handle.
+	EBADHANDLE Errno = -7
+	// EIO: the operation failed on the host side.
+	EIO Errno = -8
+)
+
+var errnoNames = [...]string{"", "ENOTFOUND", "EINVAL", "ETOOLARGE", "ECLOSED", "ECANCELED", "EDENIED", "EBADHANDLE", "EIO"}
+
+// String returns the code's name, such as "ECLOSED".
+func (e Errno) String() string {
+	if e < 0 && int(-e) < len(errnoNames) {
+		return errnoNames[-e]
+	}
+	return fmt.Sprintf("Errno(%d)", int32(e))
+}
+
+// Error makes an Errno usable as a Go error by SDKs.
+func (e Errno) Error() string { return "wfn: " + e.String() }

@@ -1,0 +1,197 @@
+package route_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/route"
+)
+
+// tree writes files (path -> content) under a new directory.
+func tree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, content := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const mainGo = "package main\n\nfunc main() {}\n"
+
+func TestScan(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"api/hello/main.go":         mainGo,
+		"api/hello/main_test.go":    "package main\n",
+		"api/greet/[name]/main.go":  mainGo,
+		"api/lib/lib.go":            "package lib\n",
+		"api/raw.wasm":              "\x00asm",
+		"api/index.wasm":            "\x00asm",
+		"api/users/[id]/posts.wasm": "\x00asm",
+		"api/_private/main.go":      mainGo,
+		"api/.hidden.wasm":          "\x00asm",
+		"api/notes.txt":             "x",
+		"other/main.go":             mainGo,
+	})
+	srcs, err := route.Scan(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range srcs {
+		if s.Err != nil {
+			t.Errorf("%s: unexpected error %v", s.Path, s.Err)
+		}
+		got[s.Path] = s.Route
+	}
+	want := map[string]string{
+		"api/hello":                 "/api/hello",
+		"api/greet/[name]":          "/api/greet/[name]",
+		"api/raw.wasm":              "/api/raw",
+		"api/index.wasm":            "/api",
+		"api/users/[id]/posts.wasm": "/api/users/[id]/posts",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("routes = %v, want %v", got, want)
+	}
+	for _, s := range srcs {
+		if s.Path == "api/hello" && !reflect.DeepEqual(s.GoFiles, []string{"main.go"}) {
+			t.Errorf("GoFiles = %v, want [main.go]", s.GoFiles)
+		}
+	}
+}
+
+func TestScanNoAPI(t *testing.T) {
+	srcs, err := route.Scan(t.TempDir())
+	if err != nil || len(srcs) != 0 {
+		t.Fatalf("Scan(empty) = %v, %v; want nothing", srcs, err)
+	}
+}
+
+func TestScanErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		bad   []string // sources that must carry an error
+		want  string   // in the error
+		is    error
+	}{
+		{
+			name:  "go package and wasm file on one route",
+			files: map[string]string{"api/hello/main.go": mainGo, "api/hello.wasm": "\x00asm"},
+			bad:   []string{"api/hello", "api/hello.wasm"},
+			want:  "api/hello and api/hello.wasm both map to /api/hello",
+			is:    route.ErrConflict,
+		},
+		{
+			name:  "params of other names on one shape",
+			files: map[string]string{"api/u/[id].wasm": "\x00asm", "api/u/[name].wasm": "\x00asm"},
+			bad:   []string{"api/u/[id].wasm", "api/u/[name].wasm"},
+			want:  "both map to",
+			is:    route.ErrConflict,
+		},
+		{
+			name:  "param used twice",
+			files: map[string]string{"api/[a]/[a].wasm": "\x00asm"},
+			bad:   []string{"api/[a]/[a].wasm"},
+			want:  "used twice",
+		},
+		{
+			name:  "bracket inside a segment",
+			files: map[string]string{"api/x[a].wasm": "\x00asm"},
+			bad:   []string{"api/x[a].wasm"},
+			want:  "invalid segment",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srcs, err := route.Scan(tree(t, tt.files))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range tt.bad {
+				var found bool
+				for _, s := range srcs {
+					if s.Path != want {
+						continue
+					}
+					found = true
+					if s.Err == nil || !strings.Contains(s.Err.Error(), tt.want) {
+						t.Errorf("%s: err = %v, want it to contain %q", s.Path, s.Err, tt.want)
+					}
+					if tt.is != nil && !errors.Is(s.Err, tt.is) {
+						t.Errorf("%s: errors.Is(%v, %v) = false", s.Path, s.Err, tt.is)
+					}
+				}
+				if !found {
+					t.Errorf("source %s not found", want)
+				}
+			}
+		})
+	}
+}
+
+func TestMatch(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"api/hello/main.go":         mainGo,
+		"api/greet/[name]/main.go":  mainGo,
+		"api/greet/admin.wasm":      "\x00asm",
+		"api/index.wasm":            "\x00asm",
+		"api/[a]/[b]/x.wasm":        "\x00asm",
+		"api/users/[id]/posts.wasm": "\x00asm",
+		"api/sp ace.wasm":           "\x00asm",
+	})
+	srcs, err := route.Scan(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := route.NewTable(srcs)
+	tests := []struct {
+		name   string
+		path   string
+		want   string // source path, "" for no match
+		params []engine.Param
+	}{
+		{"literal", "/api/hello", "api/hello", nil},
+		{"trailing slash", "/api/hello/", "api/hello", nil},
+		{"index", "/api", "api/index.wasm", nil},
+		{"param", "/api/greet/ada", "api/greet/[name]", []engine.Param{{Name: "name", Value: "ada"}}},
+		{"literal beats param", "/api/greet/admin", "api/greet/admin.wasm", nil},
+		{"escaped param", "/api/greet/a%20b%2Fc", "api/greet/[name]", []engine.Param{{Name: "name", Value: "a b/c"}}},
+		{"escaped literal", "/api/sp%20ace", "api/sp ace.wasm", nil},
+		{"two params", "/api/p/q/x", "api/[a]/[b]/x.wasm", []engine.Param{{Name: "a", Value: "p"}, {Name: "b", Value: "q"}}},
+		{"literal segment first", "/api/users/7/posts", "api/users/[id]/posts.wasm", []engine.Param{{Name: "id", Value: "7"}}},
+		{"param needs a segment", "/api/greet/", "", nil},
+		{"param matches one segment", "/api/greet/a/b", "", nil},
+		{"unknown", "/api/nope", "", nil},
+		{"outside api", "/hello", "", nil},
+		{"bad escape", "/api/greet/%zz", "", nil},
+		{"empty segment", "/api/greet//", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			i, params, ok := table.Match(tt.path)
+			got := ""
+			if ok {
+				got = srcs[i].Path
+			}
+			if got != tt.want {
+				t.Fatalf("Match(%q) = %q, want %q", tt.path, got, tt.want)
+			}
+			if !reflect.DeepEqual(params, tt.params) {
+				t.Errorf("Match(%q) params = %v, want %v", tt.path, params, tt.params)
+			}
+		})
+	}
+}
