@@ -1,0 +1,82 @@
+package host
+
+import (
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Config configures a Host. The zero value of every field but Dir means
+// its default.
+type Config struct {
+	// Dir is the served directory: its api/ tree holds the functions.
+	Dir string
+	// CacheDir holds built guests and compiled code, so that a restart
+	// neither rebuilds nor recompiles. Default: Dir/.wfn, or a directory
+	// under the user cache directory when Dir is not writable.
+	CacheDir string
+	// Logger receives the host's log lines and the guests' output, one
+	// line per line written, with the request id. Default: slog.Default().
+	Logger *slog.Logger
+	// Env is the environment every guest sees (WASI environ_get). The
+	// host's own environment never reaches a guest.
+	Env map[string]string
+	// Region names this host in request ids. Default "dev1".
+	Region string
+
+	// MaxInstances bounds the live instances of all functions together.
+	// Default 1000.
+	MaxInstances int
+	// MaxInstancesPerFunction bounds the live instances of one function,
+	// and so its concurrent invocations. Default 100.
+	MaxInstancesPerFunction int
+	// MaxQueue bounds the invocations of one function waiting for an
+	// instance; past it, requests get 503 FUNCTION_THROTTLED. Default 1000.
+	MaxQueue int
+	// QueueTimeout bounds how long an invocation waits for an instance
+	// before it gets 503 FUNCTION_THROTTLED. Default 10s.
+	QueueTimeout time.Duration
+	// MaxDuration bounds one invocation; a guest still running then is
+	// stopped and its instance discarded. Default 300s, as Vercel's.
+	MaxDuration time.Duration
+	// MemoryLimitMB caps each instance's linear memory. Default 2048.
+	MemoryLimitMB int
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Region == "" {
+		c.Region = "dev1"
+	}
+	if c.MaxInstances <= 0 {
+		c.MaxInstances = 1000
+	}
+	if c.MaxInstancesPerFunction <= 0 {
+		c.MaxInstancesPerFunction = 100
+	}
+	if c.MaxQueue <= 0 {
+		c.MaxQueue = 1000
+	}
+	if c.QueueTimeout <= 0 {
+		c.QueueTimeout = 10 * time.Second
+	}
+	if c.MaxDuration <= 0 {
+		c.MaxDuration = 300 * time.Second
+	}
+	if c.MemoryLimitMB <= 0 {
+		c.MemoryLimitMB = 2048
+	}
+	return c
+}
+
+// env returns Env in a stable order.
+func (c Config) env() [][2]string {
+	var kv [][2]string
+	for _, k := range slices.Sorted(maps.Keys(c.Env)) {
+		kv = append(kv, [2]string{k, c.Env[k]})
+	}
+	return kv
+}

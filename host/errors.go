@@ -1,0 +1,88 @@
+package host
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+var (
+	// ErrDir is returned by New when the served directory cannot be used.
+	ErrDir = errors.New("wfn: cannot serve directory")
+	// ErrClosed is returned by Close when the host is already closed.
+	ErrClosed = errors.New("wfn: host closed")
+)
+
+// Error codes sent in the x-wfn-error header and in error bodies, as
+// Vercel names them.
+const (
+	CodeNotFound          = "NOT_FOUND"
+	CodeInvocationFailed  = "FUNCTION_INVOCATION_FAILED"
+	CodeInvocationTimeout = "FUNCTION_INVOCATION_TIMEOUT"
+	CodeThrottled         = "FUNCTION_THROTTLED"
+	CodeMethodNotAllowed  = "INVALID_REQUEST_METHOD"
+)
+
+// Response headers the host sets.
+const (
+	// HeaderError carries the error code of a platform error response.
+	HeaderError = "X-Wfn-Error"
+	// HeaderRequestID carries the request id on every response.
+	HeaderRequestID = "X-Vercel-Id"
+)
+
+// writeError answers with a platform error: the status, x-wfn-error: code,
+// the request id, and a body in JSON for clients that accept it, text
+// otherwise. Headers a guest set before failing are dropped; extra holds
+// header name and value pairs to send.
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, id, msg string, extra ...string) {
+	h := w.Header()
+	for k := range h {
+		delete(h, k)
+	}
+	h.Set(HeaderRequestID, id)
+	h.Set(HeaderError, code)
+	h.Set("Cache-Control", "private, no-cache, no-store, max-age=0, must-revalidate")
+	for i := 0; i+1 < len(extra); i += 2 {
+		h.Set(extra[i], extra[i+1])
+	}
+	if len(msg) > 512 {
+		msg = msg[:512]
+	}
+	var body []byte
+	if acceptsJSON(r) {
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		type detail struct {
+			Code    string `json:"code"`
+			Status  int    `json:"status"`
+			Message string `json:"message"`
+			ID      string `json:"id"`
+		}
+		body, _ = json.Marshal(struct {
+			Error detail `json:"error"`
+		}{detail{code, status, msg, id}})
+		body = append(body, '\n')
+	} else {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		title := strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+		text := fmt.Sprintf("%d: %s\nCode: %s\nID: %s\n", status, title, code, id)
+		if msg != "" {
+			text += "\n" + msg + "\n"
+		}
+		body = []byte(text)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+func acceptsJSON(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		if strings.Contains(v, "application/json") || strings.Contains(v, "+json") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,417 @@
+// Package host runs WebAssembly functions behind an http.Handler, the way
+// Vercel runs functions: a handler per request, many invocations sharing
+// warm instances in one process.
+//
+// New loads every function under a directory's api/ tree (Go packages are
+// built for you, .wasm files are used as they are), compiles each once, and
+// returns a Host that routes requests to them. Each function keeps a pool
+// of warm instances; an instance serves one invocation at a time and is
+// thrown away if its guest traps. Guests talk to the host through the wfn
+// ABI (package abi).
+//
+// A Host is an http.Handler, so it mounts in any Go server; Close drains it.
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/gobuild"
+	"github.com/wfn-dev/wfn/host/internal/pool"
+	"github.com/wfn-dev/wfn/host/internal/route"
+	"github.com/wfn-dev/wfn/host/internal/wazeroengine"
+)
+
+// Host serves the functions of one directory. It is an http.Handler.
+type Host struct {
+	cfg    Config
+	log    *slog.Logger
+	engine engine.Engine
+	fns    []*function
+	table  *route.Table
+	limit  *pool.Limit
+
+	idPrefix string
+	idSeq    atomic.Uint64
+	invs     sync.Pool // of *engine.Invocation
+
+	mu       sync.RWMutex // guards closed against new invocations
+	closed   bool
+	inflight sync.WaitGroup
+}
+
+var _ http.Handler = (*Host)(nil)
+
+type function struct {
+	src     *route.Source
+	mod     engine.Module
+	pool    *pool.Pool
+	err     error
+	exports engine.Exports
+	allow   string // the Allow header for a 405
+}
+
+// Function describes one function found by New.
+type Function struct {
+	// Route is the URL path pattern, such as /api/greet/[name].
+	Route string
+	// Source is the function's path under the served directory, such as
+	// api/greet/[name] or api/hello.wasm.
+	Source string
+	// Err is why the function cannot be served, or nil.
+	Err error
+}
+
+// New loads the functions under cfg.Dir/api and returns a Host serving
+// them. A function that fails to load (it does not build, is not a valid
+// guest, or claims another's route) is reported by Functions and answers
+// 500 FUNCTION_INVOCATION_FAILED; the others are served. New fails only
+// when the directory or the engine cannot be used.
+func New(ctx context.Context, cfg Config) (*Host, error) {
+	cfg = cfg.withDefaults()
+	st, err := os.Stat(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrDir, cfg.Dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%w %s: not a directory", ErrDir, cfg.Dir)
+	}
+	cacheDir, err := cacheDir(cfg)
+	if err != nil {
+		return nil, err
+	}
+	srcs, err := route.Scan(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrDir, cfg.Dir, err)
+	}
+	eng, err := wazeroengine.New(ctx, wazeroengine.Options{
+		CacheDir:         filepath.Join(cacheDir, "compiled"),
+		MemoryLimitPages: uint32(cfg.MemoryLimitMB) * 16, // 64 KiB pages
+	})
+	if err != nil {
+		return nil, err
+	}
+	h := &Host{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		engine:   eng,
+		limit:    pool.NewLimit(cfg.MaxInstances),
+		idPrefix: cfg.Region + "::" + randomHex(3) + "-",
+	}
+	h.invs.New = func() any { return new(engine.Invocation) }
+	builder := &gobuild.Builder{CacheDir: filepath.Join(cacheDir, "build")}
+	h.fns = make([]*function, len(srcs))
+	var done atomic.Int32
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, src := range srcs {
+		fn := &function{src: src, err: src.Err}
+		h.fns[i] = fn
+		if fn.err != nil {
+			continue
+		}
+		g.Go(func() error {
+			start := time.Now()
+			fn.err = h.load(gctx, builder, fn)
+			n := done.Add(1)
+			if fn.err != nil {
+				h.log.Error("function failed to load", "fn", src.Path, "progress", fmt.Sprintf("%d/%d", n, len(srcs)), "err", fn.err)
+			} else {
+				h.log.Info("function ready", "fn", src.Path, "route", src.Route, "progress", fmt.Sprintf("%d/%d", n, len(srcs)), "took", time.Since(start).Round(time.Millisecond))
+			}
+			return gctx.Err()
+		})
+	}
+	if err := g.Wait(); err != nil {
+		_ = h.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("wfn: loading interrupted: %w", err)
+	}
+	for _, fn := range h.fns {
+		if fn.err != nil && fn.src.Err != nil {
+			h.log.Error("function failed to load", "fn", fn.src.Path, "err", fn.err)
+		}
+	}
+	h.table = route.NewTable(srcs)
+	return h, nil
+}
+
+// load builds (Go) or reads (.wasm) a function, compiles it and gives it a
+// pool.
+func (h *Host) load(ctx context.Context, b *gobuild.Builder, fn *function) error {
+	src := fn.src
+	path := filepath.Join(h.cfg.Dir, filepath.FromSlash(src.Path))
+	if src.Kind == route.GoPackage {
+		h.log.Info("building", "fn", src.Path)
+		wasm, cached, err := b.Build(ctx, src.Path, path, src.GoFiles)
+		if err != nil {
+			return err
+		}
+		if !cached {
+			h.log.Debug("built", "fn", src.Path, "wasm", wasm)
+		}
+		path = wasm
+	}
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", src.Path, err)
+	}
+	mod, err := h.engine.Compile(ctx, src.Path, wasm)
+	if err != nil {
+		return err
+	}
+	fn.mod = mod
+	fn.exports = mod.Exports()
+	fn.allow = strings.Join(fn.exports.Methods, ", ")
+	env := h.cfg.env()
+	fn.pool = pool.New(func(ctx context.Context) (engine.Instance, error) {
+		return h.instantiate(ctx, fn, env)
+	}, h.cfg.MaxInstancesPerFunction, h.cfg.MaxQueue, h.limit)
+	return nil
+}
+
+// cacheDir picks the directory for builds and compiled code.
+func cacheDir(cfg Config) (string, error) {
+	if cfg.CacheDir != "" {
+		if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
+			return "", fmt.Errorf("wfn: cannot create cache directory: %w", err)
+		}
+		return cfg.CacheDir, nil
+	}
+	dir := filepath.Join(cfg.Dir, ".wfn")
+	if err := os.MkdirAll(dir, 0o755); err == nil {
+		return dir, nil
+	}
+	user, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("wfn: %s is not writable and there is no user cache directory: %w", cfg.Dir, err)
+	}
+	abs, _ := filepath.Abs(cfg.Dir)
+	sum := sha256.Sum256([]byte(abs))
+	dir = filepath.Join(user, "wfn", hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("wfn: cannot create cache directory: %w", err)
+	}
+	return dir, nil
+}
+
+// Functions lists the functions found, in route order of discovery, with
+// the reason for each one that cannot be served.
+func (h *Host) Functions() []Function {
+	out := make([]Function, len(h.fns))
+	for i, fn := range h.fns {
+		out[i] = Function{Route: fn.src.Route, Source: fn.src.Path, Err: fn.err}
+	}
+	return out
+}
+
+// liveInstance is an engine instance with the log writers that route its
+// output to the invocation it serves.
+type liveInstance struct {
+	engine.Instance
+	stdout, stderr *guestLog
+}
+
+func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (engine.Instance, error) {
+	li := &liveInstance{
+		stdout: &guestLog{log: h.log, fn: fn.src.Path, stream: "stdout"},
+		stderr: &guestLog{log: h.log, fn: fn.src.Path, stream: "stderr"},
+	}
+	inst, err := fn.mod.Instantiate(ctx, engine.InstanceConfig{Env: env, Stdout: li.stdout, Stderr: li.stderr})
+	li.stdout.flush()
+	li.stderr.flush()
+	if err != nil {
+		return nil, err
+	}
+	li.Instance = inst
+	return li, nil
+}
+
+// ServeHTTP routes the request to its function and runs one invocation.
+func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := h.newID()
+	w.Header().Set(HeaderRequestID, id)
+	if r.URL.Path == "/_wfn/healthz" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+		return
+	}
+	i, params, ok := h.table.Match(r.URL.EscapedPath())
+	if !ok {
+		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.")
+		return
+	}
+	fn := h.fns[i]
+	if fn.err != nil {
+		writeError(w, r, http.StatusInternalServerError, CodeInvocationFailed, id, "The function "+fn.src.Path+" failed to load; the server log says why.")
+		return
+	}
+	export := fn.exports.HandlerFor(r.Method)
+	if export == "" {
+		writeError(w, r, http.StatusMethodNotAllowed, CodeMethodNotAllowed, id, "Method "+r.Method+" is not allowed.", "Allow", fn.allow)
+		return
+	}
+	h.mu.RLock()
+	if h.closed {
+		h.mu.RUnlock()
+		writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The server is shutting down.", "Retry-After", "1")
+		return
+	}
+	h.inflight.Add(1)
+	h.mu.RUnlock()
+	defer h.inflight.Done()
+	h.invoke(w, r, fn, export, id, params)
+}
+
+func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, export, id string, params []engine.Param) {
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.MaxDuration)
+	defer cancel()
+	inst, err := h.getInstance(ctx, fn)
+	if err != nil {
+		switch {
+		case errors.Is(err, pool.ErrThrottled), errors.Is(err, errQueueTimeout), errors.Is(err, pool.ErrClosed):
+			writeThrottled(w, r, id)
+		case r.Context().Err() != nil:
+			// The client left while waiting: nobody to answer.
+		default:
+			h.log.Error("cannot start instance", "fn", fn.src.Path, "id", id, "err", err)
+			writeError(w, r, http.StatusInternalServerError, CodeInvocationFailed, id, "The function could not start.")
+		}
+		return
+	}
+	li := inst.(*liveInstance)
+	inv := h.invs.Get().(*engine.Invocation)
+	inv.Reset(id, fn.src.Path, w, r, params)
+	li.stdout.inv, li.stderr.inv = inv, inv
+	err = inst.Call(ctx, export, inv)
+	li.stdout.flush()
+	li.stderr.flush()
+	li.stdout.inv, li.stderr.inv = nil, nil
+	if err == nil {
+		inv.Finish()
+	}
+	headSent := inv.HeadSent()
+	inv.Release()
+	h.invs.Put(inv)
+	fn.pool.Put(context.WithoutCancel(ctx), inst, err == nil)
+	if err == nil {
+		return
+	}
+	h.failed(w, r, fn, id, err, ctx, headSent)
+}
+
+var errQueueTimeout = errors.New("wfn: timed out waiting for an instance")
+
+// getInstance waits at most QueueTimeout for an instance.
+func (h *Host) getInstance(ctx context.Context, fn *function) (engine.Instance, error) {
+	qctx, cancel := context.WithTimeoutCause(ctx, h.cfg.QueueTimeout, errQueueTimeout)
+	defer cancel()
+	inst, err := fn.pool.Get(qctx)
+	if err != nil && errors.Is(context.Cause(qctx), errQueueTimeout) {
+		return nil, errQueueTimeout
+	}
+	return inst, err
+}
+
+// failed answers for an invocation whose guest did not return normally.
+func (h *Host) failed(w http.ResponseWriter, r *http.Request, fn *function, id string, err error, ctx context.Context, headSent bool) {
+	status, code := http.StatusInternalServerError, CodeInvocationFailed
+	msg := "A server error has occurred."
+	switch {
+	case r.Context().Err() != nil:
+		h.log.Info("client disconnected; invocation stopped", "fn", fn.src.Path, "id", id)
+		return
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		status, code = http.StatusGatewayTimeout, CodeInvocationTimeout
+		msg = "The function exceeded its maximum duration of " + h.cfg.MaxDuration.String() + "."
+		h.log.Error("invocation timed out", "fn", fn.src.Path, "id", id, "max_duration", h.cfg.MaxDuration)
+	default:
+		h.log.Error("invocation failed", "fn", fn.src.Path, "id", id, "err", err)
+	}
+	if headSent {
+		// The response has started: cut it so the client sees an
+		// incomplete response, never a clean end.
+		panic(http.ErrAbortHandler)
+	}
+	writeError(w, r, status, code, id, msg)
+}
+
+func writeThrottled(w http.ResponseWriter, r *http.Request, id string) {
+	writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "Too many requests are waiting for this function.", "Retry-After", "1")
+}
+
+// newID returns a request id in Vercel's shape: region::instance-ms-seq.
+func (h *Host) newID() string {
+	b := make([]byte, 0, 48)
+	b = append(b, h.idPrefix...)
+	b = strconv.AppendInt(b, time.Now().UnixMilli(), 10)
+	b = append(b, '-')
+	n := h.idSeq.Add(1)
+	const digits = "0123456789abcdef"
+	for shift := 44; shift >= 0; shift -= 4 {
+		b = append(b, digits[(n>>uint(shift))&0xf])
+	}
+	return string(b)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Close stops new invocations, waits for those in flight until ctx is done,
+// and releases every instance and the engine. It returns ctx.Err() if the
+// wait was cut short.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return ErrClosed
+	}
+	h.closed = true
+	h.mu.Unlock()
+	drained := make(chan struct{})
+	go func() {
+		h.inflight.Wait()
+		close(drained)
+	}()
+	var waitErr error
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		waitErr = ctx.Err()
+	}
+	var err error
+	for _, fn := range h.fns {
+		if fn.pool != nil {
+			err = errors.Join(err, fn.pool.Close(ctx))
+		}
+	}
+	if waitErr == nil {
+		for _, fn := range h.fns {
+			if fn.mod != nil {
+				err = errors.Join(err, fn.mod.Close(ctx))
+			}
+		}
+	}
+	// Closing the engine stops any guest still running.
+	err = errors.Join(err, h.engine.Close(ctx))
+	return errors.Join(waitErr, err)
+}

@@ -1,0 +1,102 @@
+// Package engine is the boundary between the host and a WebAssembly engine.
+//
+// The host speaks only to these interfaces; each engine (wazero by default)
+// implements them in its own package. The meaning of every import lives in
+// [Invocation], which is engine-independent: an engine's host functions only
+// move bytes between guest memory and an Invocation.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Engine compiles guests. One Engine serves every function of a host.
+type Engine interface {
+	// Compile validates and compiles a guest. name identifies the guest in
+	// errors (the source path). A guest that is not WebAssembly, lacks a
+	// required export or imports something the host does not serve fails
+	// with a *LoadError.
+	Compile(ctx context.Context, name string, wasm []byte) (Module, error)
+	// Close releases the engine and everything compiled with it.
+	Close(ctx context.Context) error
+}
+
+// Module is a compiled guest, ready to be instantiated many times.
+type Module interface {
+	// Exports tells which optional and handler exports the guest has.
+	Exports() Exports
+	// Instantiate creates an instance and runs its initialisation
+	// (_initialize, then wfn_init when exported).
+	Instantiate(ctx context.Context, cfg InstanceConfig) (Instance, error)
+	// Close releases the compiled code. Instances must be closed first.
+	Close(ctx context.Context) error
+}
+
+// Instance is one live guest. It runs one invocation at a time.
+type Instance interface {
+	// Call runs the handler export for inv and returns when it returns.
+	// Any error leaves the instance unusable: the caller closes it.
+	Call(ctx context.Context, export string, inv *Invocation) error
+	// Close releases the instance.
+	Close(ctx context.Context) error
+}
+
+// InstanceConfig is what an instance is created with.
+type InstanceConfig struct {
+	// Env is the guest's environment (WASI environ_get), in order.
+	Env [][2]string
+	// Stdout and Stderr receive the guest's output. The host routes it to
+	// the log lines of whichever invocation is running.
+	Stdout, Stderr io.Writer
+}
+
+// Exports lists a guest's exports that change how the host calls it.
+type Exports struct {
+	// Methods holds the method exports ("GET", "POST", ...) in
+	// [abi.Methods] order.
+	Methods []string
+	// Handle is true when the guest exports wfn_handle.
+	Handle bool
+	// Init is true when the guest exports wfn_init.
+	Init bool
+}
+
+// HandlerFor returns the export that serves method, or "" when the guest
+// has method exports, none for this method, and no catch-all.
+func (e Exports) HandlerFor(method string) string {
+	for _, m := range e.Methods {
+		if m == method {
+			return m
+		}
+	}
+	if e.Handle {
+		return "wfn_handle"
+	}
+	return ""
+}
+
+// ErrLoad is the sentinel every *LoadError matches with errors.Is.
+var ErrLoad = errors.New("wfn: cannot load guest")
+
+// LoadError is a guest that cannot be loaded, with the reason.
+type LoadError struct {
+	Name   string // the guest's source, such as api/hello.wasm
+	Reason string // what is wrong, such as "missing export wfn_abi_v1"
+	Err    error  // the underlying error, if any
+}
+
+func (e *LoadError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("cannot load %s: %s: %v", e.Name, e.Reason, e.Err)
+	}
+	return fmt.Sprintf("cannot load %s: %s", e.Name, e.Reason)
+}
+
+// Unwrap returns the underlying error.
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrLoad) true.
+func (e *LoadError) Is(target error) bool { return target == ErrLoad }

@@ -1,0 +1,198 @@
+// Package gobuild builds Go guests to WebAssembly reactors
+// (GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared), cached by the
+// content of every file that goes into them.
+package gobuild
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// ErrNoGo is returned when the go command cannot be found.
+var ErrNoGo = errors.New("wfn: the go command is not on PATH; it is needed to build Go functions")
+
+// BuildError is a Go guest that does not compile.
+type BuildError struct {
+	Function string // the function's source, such as api/hello
+	Output   string // what the go command printed
+	Err      error
+}
+
+func (e *BuildError) Error() string {
+	return fmt.Sprintf("cannot build %s:\n%s", e.Function, strings.TrimRight(e.Output, "\n"))
+}
+
+func (e *BuildError) Unwrap() error { return e.Err }
+
+// Builder builds Go guests into a cache directory.
+type Builder struct {
+	// CacheDir holds the built .wasm files, named by content hash.
+	CacheDir string
+
+	once      sync.Once
+	goBin     string
+	goVersion string
+	goErr     error
+}
+
+func (b *Builder) init(ctx context.Context) error {
+	b.once.Do(func() {
+		b.goBin, b.goErr = exec.LookPath("go")
+		if b.goErr != nil {
+			b.goErr = fmt.Errorf("%w: %w", ErrNoGo, b.goErr)
+			return
+		}
+		out, err := exec.CommandContext(ctx, b.goBin, "env", "GOVERSION").Output()
+		if err != nil {
+			b.goErr = fmt.Errorf("wfn: go env GOVERSION: %w", err)
+			return
+		}
+		b.goVersion = strings.TrimSpace(string(out))
+	})
+	return b.goErr
+}
+
+// Build builds the main package made of files in dir and returns the path of
+// the .wasm file. name is the function's source, for errors. cached reports
+// whether an earlier build of the same content was reused.
+func (b *Builder) Build(ctx context.Context, name, dir string, files []string) (wasm string, cached bool, err error) {
+	if err := b.init(ctx); err != nil {
+		return "", false, err
+	}
+	key, keyErr := b.key(ctx, dir, files)
+	if keyErr == nil {
+		wasm = filepath.Join(b.CacheDir, key+".wasm")
+		if st, err := os.Stat(wasm); err == nil && st.Size() > 0 {
+			return wasm, true, nil
+		}
+	}
+	if err := os.MkdirAll(b.CacheDir, 0o755); err != nil {
+		return "", false, fmt.Errorf("wfn: cannot create build cache: %w", err)
+	}
+	tmp, err := os.CreateTemp(b.CacheDir, "build-*.wasm")
+	if err != nil {
+		return "", false, fmt.Errorf("wfn: cannot create build output: %w", err)
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	args := append([]string{"build", "-buildmode=c-shared", "-trimpath", "-o", tmp.Name()}, files...)
+	cmd := exec.CommandContext(ctx, b.goBin, args...)
+	cmd.Dir = dir
+	cmd.Env = goEnv()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return "", false, &BuildError{Function: name, Output: cleanOutput(out.String()), Err: err}
+	}
+	if keyErr != nil {
+		// Content unknown (go list failed, yet the build passed): keep the
+		// result under a name of its own content.
+		data, err := os.ReadFile(tmp.Name())
+		if err != nil {
+			return "", false, err
+		}
+		sum := sha256.Sum256(data)
+		key = "out-" + hex.EncodeToString(sum[:16])
+		wasm = filepath.Join(b.CacheDir, key+".wasm")
+	}
+	if err := os.Rename(tmp.Name(), wasm); err != nil {
+		return "", false, fmt.Errorf("wfn: cannot store build of %s: %w", name, err)
+	}
+	return wasm, false, nil
+}
+
+func goEnv() []string {
+	return append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+}
+
+// cleanOutput drops the go command's package header lines.
+func cleanOutput(s string) string {
+	var keep []string
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasPrefix(line, "# command-line-arguments") {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	return strings.Join(keep, "\n")
+}
+
+// key hashes everything a build depends on: the toolchain version and
+// environment, and every file of every non-standard package in the build,
+// with the go.mod and go.sum of their modules.
+func (b *Builder) key(ctx context.Context, dir string, files []string) (string, error) {
+	args := append([]string{"list", "-deps", "-json=ImportPath,Dir,GoFiles,CgoFiles,EmbedFiles,OtherFiles,Standard,Module,Error"}, files...)
+	cmd := exec.CommandContext(ctx, b.goBin, args...)
+	cmd.Dir = dir
+	cmd.Env = goEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		return "", err
+	}
+	type pkg struct {
+		ImportPath string
+		Dir        string
+		GoFiles    []string
+		CgoFiles   []string
+		EmbedFiles []string
+		OtherFiles []string
+		Standard   bool
+		Module     *struct{ GoMod string }
+		Error      *struct{ Err string }
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "wfn-gobuild-1\x00%s\x00%s\x00", b.goVersion, os.Getenv("GOFLAGS"))
+	var paths []string
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return "", err
+		}
+		if p.Error != nil {
+			return "", errors.New(p.Error.Err)
+		}
+		if p.Standard {
+			continue
+		}
+		fmt.Fprintf(h, "pkg %s\x00", p.ImportPath)
+		for _, group := range [][]string{p.GoFiles, p.CgoFiles, p.EmbedFiles, p.OtherFiles} {
+			for _, f := range group {
+				paths = append(paths, filepath.Join(p.Dir, f))
+			}
+		}
+		if p.Module != nil && p.Module.GoMod != "" {
+			paths = append(paths, p.Module.GoMod, strings.TrimSuffix(p.Module.GoMod, ".mod")+".sum")
+		}
+	}
+	sort.Strings(paths)
+	for i, p := range paths {
+		if i > 0 && paths[i-1] == p {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(h, "missing %s\x00", p)
+			continue
+		} else if err != nil {
+			return "", err
+		}
+		sum := sha256.Sum256(data)
+		fmt.Fprintf(h, "file %s %x\x00", p, sum)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:20]), nil
+}

@@ -1,0 +1,251 @@
+// Package wazeroengine runs guests on wazero, the default engine: pure Go,
+// no cgo. It implements the interfaces of package engine.
+package wazeroengine
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/wfn-dev/wfn/abi"
+	"github.com/wfn-dev/wfn/host/internal/engine"
+)
+
+// Options configures the engine.
+type Options struct {
+	// CacheDir keeps compiled code on disk so that a restart does not
+	// recompile. Empty: no disk cache.
+	CacheDir string
+	// MemoryLimitPages caps each instance's linear memory, in 64 KiB pages.
+	// Zero: wazero's default (4 GiB).
+	MemoryLimitPages uint32
+}
+
+// Engine is a wazero runtime with the wfn and WASI host modules.
+type Engine struct {
+	rt    wazero.Runtime
+	cache wazero.CompilationCache
+	// provided maps "module\x00name" to the signature of every function
+	// the host provides, to check a guest's imports at load time.
+	provided map[string]api.FunctionDefinition
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// New creates an engine.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	cfg := wazero.NewRuntimeConfig().
+		// A guest in a tight loop must still stop at its deadline.
+		WithCloseOnContextDone(true)
+	if opts.MemoryLimitPages > 0 {
+		cfg = cfg.WithMemoryLimitPages(opts.MemoryLimitPages)
+	}
+	e := &Engine{provided: map[string]api.FunctionDefinition{}}
+	if opts.CacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("wfn: cannot open compilation cache: %w", err)
+		}
+		e.cache = cache
+		cfg = cfg.WithCompilationCache(cache)
+	}
+	e.rt = wazero.NewRuntimeWithConfig(ctx, cfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, e.rt); err != nil {
+		_ = e.Close(ctx)
+		return nil, fmt.Errorf("wfn: cannot instantiate WASI: %w", err)
+	}
+	wfn, err := instantiateHostModule(ctx, e.rt)
+	if err != nil {
+		_ = e.Close(ctx)
+		return nil, fmt.Errorf("wfn: cannot instantiate host module: %w", err)
+	}
+	for _, m := range []api.Module{e.rt.Module(wasi_snapshot_preview1.ModuleName), wfn} {
+		for name, def := range m.ExportedFunctionDefinitions() {
+			e.provided[m.Name()+"\x00"+name] = def
+		}
+	}
+	return e, nil
+}
+
+// Close releases the runtime and the compilation cache.
+func (e *Engine) Close(ctx context.Context) error {
+	err := e.rt.Close(ctx)
+	if e.cache != nil {
+		err = errors.Join(err, e.cache.Close(ctx))
+	}
+	return err
+}
+
+// Compile validates and compiles a guest.
+func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.Module, error) {
+	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
+		return nil, &engine.LoadError{Name: name, Reason: "not a WebAssembly module (no \\0asm header)"}
+	}
+	cm, err := e.rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
+	}
+	m := &module{name: name, rt: e.rt, cm: cm}
+	if err := e.check(m); err != nil {
+		_ = cm.Close(ctx)
+		return nil, err
+	}
+	return m, nil
+}
+
+// check applies the ABI's load-time rules: required exports with the right
+// signatures, and only imports the host provides.
+func (e *Engine) check(m *module) error {
+	fail := func(format string, args ...any) error {
+		return &engine.LoadError{Name: m.name, Reason: fmt.Sprintf(format, args...)}
+	}
+	for _, imp := range m.cm.ImportedFunctions() {
+		mod, fn, _ := imp.Import()
+		def, ok := e.provided[mod+"\x00"+fn]
+		if !ok {
+			if mod == abi.Module {
+				return fail("imports %s.%s, which this host does not provide; ABI v%d imports are listed in abi/SPEC.md", mod, fn, abi.Version)
+			}
+			return fail("imports %s.%s, which this host does not provide", mod, fn)
+		}
+		if !slices.Equal(def.ParamTypes(), imp.ParamTypes()) || !slices.Equal(def.ResultTypes(), imp.ResultTypes()) {
+			return fail("imports %s.%s with signature %s, want %s", mod, fn, signature(imp), signature(def))
+		}
+	}
+	for _, imp := range m.cm.ImportedMemories() {
+		mod, n, _ := imp.Import()
+		return fail("imports memory %s.%s; a guest must export its own memory", mod, n)
+	}
+	if _, ok := m.cm.ExportedMemories()[abi.ExportMemory]; !ok {
+		return fail("missing export %q (the guest's linear memory)", abi.ExportMemory)
+	}
+	exports := m.cm.ExportedFunctions()
+	void := func(name string) (present bool, err error) {
+		def, ok := exports[name]
+		if !ok {
+			return false, nil
+		}
+		if len(def.ParamTypes()) != 0 || len(def.ResultTypes()) != 0 {
+			return true, fail("export %s has signature %s, want () -> ()", name, signature(def))
+		}
+		return true, nil
+	}
+	ok, err := void(abi.ExportMarker)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fail("missing export %s: not built for wfn ABI v%d", abi.ExportMarker, abi.Version)
+	}
+	for _, name := range []string{abi.ExportInitialize} {
+		if _, err := void(name); err != nil {
+			return err
+		}
+	}
+	if m.exports.Init, err = void(abi.ExportInit); err != nil {
+		return err
+	}
+	if m.exports.Handle, err = void(abi.ExportHandle); err != nil {
+		return err
+	}
+	for _, meth := range abi.Methods {
+		ok, err := void(meth)
+		if err != nil {
+			return err
+		}
+		if ok {
+			m.exports.Methods = append(m.exports.Methods, meth)
+		}
+	}
+	if !m.exports.Handle && len(m.exports.Methods) == 0 {
+		return fail("no handler export: export %s or at least one of %s", abi.ExportHandle, strings.Join(abi.Methods, ", "))
+	}
+	if _, ok := exports["_start"]; ok {
+		return fail("exports _start: a guest must be a WASI reactor (Go: -buildmode=c-shared), not a command")
+	}
+	return nil
+}
+
+func signature(def api.FunctionDefinition) string {
+	types := func(ts []api.ValueType) string {
+		s := make([]string, len(ts))
+		for i, t := range ts {
+			s[i] = api.ValueTypeName(t)
+		}
+		return "(" + strings.Join(s, ", ") + ")"
+	}
+	return types(def.ParamTypes()) + " -> " + types(def.ResultTypes())
+}
+
+type module struct {
+	name    string
+	rt      wazero.Runtime
+	cm      wazero.CompiledModule
+	exports engine.Exports
+}
+
+func (m *module) Exports() engine.Exports { return m.exports }
+
+func (m *module) Close(ctx context.Context) error { return m.cm.Close(ctx) }
+
+func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (engine.Instance, error) {
+	mc := wazero.NewModuleConfig().
+		WithName(""). // anonymous: many instances of one module
+		WithStartFunctions().
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(rand.Reader)
+	if cfg.Stdout != nil {
+		mc = mc.WithStdout(cfg.Stdout)
+	}
+	if cfg.Stderr != nil {
+		mc = mc.WithStderr(cfg.Stderr)
+	}
+	for _, kv := range cfg.Env {
+		mc = mc.WithEnv(kv[0], kv[1])
+	}
+	mod, err := m.rt.InstantiateModule(ctx, m.cm, mc)
+	if err != nil {
+		return nil, fmt.Errorf("wfn: cannot instantiate %s: %w", m.name, err)
+	}
+	inst := &instance{mod: mod, fns: map[string]api.Function{}}
+	for _, name := range []string{abi.ExportInitialize, abi.ExportInit} {
+		if fn := mod.ExportedFunction(name); fn != nil {
+			if _, err := fn.Call(ctx); err != nil {
+				_ = mod.Close(ctx)
+				return nil, fmt.Errorf("wfn: %s: %s failed: %w", m.name, name, err)
+			}
+		}
+	}
+	for _, name := range append([]string{abi.ExportHandle}, m.exports.Methods...) {
+		if fn := mod.ExportedFunction(name); fn != nil {
+			inst.fns[name] = fn
+		}
+	}
+	return inst, nil
+}
+
+type instance struct {
+	mod api.Module
+	fns map[string]api.Function
+}
+
+type invocationKey struct{}
+
+func (i *instance) Call(ctx context.Context, export string, inv *engine.Invocation) error {
+	fn := i.fns[export]
+	if fn == nil {
+		return fmt.Errorf("wfn: no export %s", export)
+	}
+	return fn.CallWithStack(context.WithValue(ctx, invocationKey{}, inv), nil)
+}
+
+func (i *instance) Close(ctx context.Context) error { return i.mod.Close(ctx) }

@@ -1,0 +1,158 @@
+package wazeroengine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wfn-dev/wfn/abi"
+	"github.com/wfn-dev/wfn/host/internal/engine"
+)
+
+// The wfn host functions, registered in spec order. Each only moves bytes
+// between guest memory and the engine.Invocation; the meaning of every
+// import lives there.
+
+const i32 = api.ValueTypeI32
+
+// BadPointerError is the trap raised for an out-of-bounds (ptr, len).
+type BadPointerError struct {
+	Import   string
+	Ptr, Len uint32
+}
+
+func (e *BadPointerError) Error() string {
+	return fmt.Sprintf("wfn: %s: out-of-bounds memory access at %#x, length %d", e.Import, e.Ptr, e.Len)
+}
+
+type hostFunc struct {
+	name    string
+	params  []string
+	results int
+	fn      api.GoModuleFunc
+}
+
+var hostFuncs = []hostFunc{
+	{abi.ImportRequestMethod, []string{"buf", "cap"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = writeString(m, abi.ImportRequestMethod, s[0], s[1], inv.Method())
+	})},
+	{abi.ImportRequestURL, []string{"buf", "cap"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = writeString(m, abi.ImportRequestURL, s[0], s[1], inv.URL())
+	})},
+	{abi.ImportRequestHeaderNames, []string{"buf", "cap"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = writeBytes(m, abi.ImportRequestHeaderNames, s[0], s[1], inv.HeaderNames())
+	})},
+	{abi.ImportRequestHeader, []string{"name", "name_len", "buf", "cap"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		v, ok := inv.Header(read(m, abi.ImportRequestHeader, s[0], s[1]))
+		if !ok {
+			s[0] = errno(abi.ENOTFOUND)
+			return
+		}
+		s[0] = writeBytes(m, abi.ImportRequestHeader, s[2], s[3], v)
+	})},
+	{abi.ImportRequestParam, []string{"name", "name_len", "buf", "cap"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		v, ok := inv.Param(read(m, abi.ImportRequestParam, s[0], s[1]))
+		if !ok {
+			s[0] = errno(abi.ENOTFOUND)
+			return
+		}
+		s[0] = writeString(m, abi.ImportRequestParam, s[2], s[3], v)
+	})},
+	{abi.ImportRequestBodyRead, []string{"buf", "cap"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = api.EncodeI32(inv.BodyRead(read(m, abi.ImportRequestBodyRead, s[0], s[1])))
+	})},
+	{abi.ImportResponseSetStatus, []string{"code"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = errno(inv.SetStatus(api.DecodeI32(s[0])))
+	})},
+	{abi.ImportResponseHeaderSet, []string{"name", "name_len", "value", "value_len"}, 1, headerFunc(abi.ImportResponseHeaderSet, engine.HeaderSet)},
+	{abi.ImportResponseHeaderAdd, []string{"name", "name_len", "value", "value_len"}, 1, headerFunc(abi.ImportResponseHeaderAdd, engine.HeaderAdd)},
+	{abi.ImportResponseHeaderDelete, []string{"name", "name_len"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = errno(inv.SetHeader(engine.HeaderDelete, read(m, abi.ImportResponseHeaderDelete, s[0], s[1]), nil))
+	})},
+	{abi.ImportResponseBodyWrite, []string{"buf", "len"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = api.EncodeI32(inv.BodyWrite(read(m, abi.ImportResponseBodyWrite, s[0], s[1])))
+	})},
+	{abi.ImportResponseFlush, nil, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = errno(inv.Flush())
+	})},
+	{abi.ImportResponseClose, nil, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = errno(inv.Close())
+	})},
+}
+
+func headerFunc(name string, op engine.HeaderOp) api.GoModuleFunc {
+	return bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = errno(inv.SetHeader(op, read(m, name, s[0], s[1]), read(m, name, s[2], s[3])))
+	})
+}
+
+// bind gives f the invocation the calling guest is serving. Outside a
+// handler (during _initialize or wfn_init) there is none, and the import
+// returns EBADHANDLE.
+func bind(f func(inv *engine.Invocation, m api.Module, s []uint64)) api.GoModuleFunc {
+	return func(ctx context.Context, m api.Module, s []uint64) {
+		inv := current(ctx)
+		if inv == nil {
+			s[0] = errno(abi.EBADHANDLE)
+			return
+		}
+		f(inv, m, s)
+	}
+}
+
+func instantiateHostModule(ctx context.Context, rt wazero.Runtime) (api.Module, error) {
+	b := rt.NewHostModuleBuilder(abi.Module)
+	for _, f := range hostFuncs {
+		params := make([]api.ValueType, len(f.params))
+		for i := range params {
+			params[i] = i32
+		}
+		results := make([]api.ValueType, f.results)
+		for i := range results {
+			results[i] = i32
+		}
+		b.NewFunctionBuilder().
+			WithGoModuleFunction(f.fn, params, results).
+			WithParameterNames(f.params...).
+			Export(f.name)
+	}
+	return b.Instantiate(ctx)
+}
+
+// current is the invocation the calling guest is serving, or nil.
+func current(ctx context.Context) *engine.Invocation {
+	inv, _ := ctx.Value(invocationKey{}).(*engine.Invocation)
+	return inv
+}
+
+func errno(e abi.Errno) uint64 { return api.EncodeI32(int32(e)) }
+
+// read returns a view of guest memory; an out-of-bounds range traps the
+// guest. The view is valid until the guest runs again.
+func read(m api.Module, name string, ptr, n uint64) []byte {
+	b, ok := m.Memory().Read(uint32(ptr), uint32(n))
+	if !ok {
+		panic(&BadPointerError{Import: name, Ptr: uint32(ptr), Len: uint32(n)})
+	}
+	return b
+}
+
+// writeBytes applies the buffer protocol: the value's full length is the
+// result, and the bytes are written only when they fit in (buf, cap).
+func writeBytes(m api.Module, name string, buf, cp uint64, v []byte) uint64 {
+	dst := read(m, name, buf, cp)
+	if len(v) <= len(dst) {
+		copy(dst, v)
+	}
+	return api.EncodeI32(int32(len(v)))
+}
+
+func writeString(m api.Module, name string, buf, cp uint64, v string) uint64 {
+	dst := read(m, name, buf, cp)
+	if len(v) <= len(dst) {
+		copy(dst, v)
+	}
+	return api.EncodeI32(int32(len(v)))
+}

@@ -1,0 +1,58 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+
+	"github.com/wfn-dev/wfn/host/internal/engine"
+)
+
+// maxLogLine bounds one guest log line; a longer one is split.
+const maxLogLine = 16 << 10
+
+// guestLog turns a guest's stdout or stderr into log lines carrying the
+// function and the request id of the invocation being served. It is used
+// only by the goroutine running the instance.
+type guestLog struct {
+	log    *slog.Logger
+	fn     string
+	stream string
+	inv    *engine.Invocation // nil between invocations
+	buf    []byte
+}
+
+func (g *guestLog) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			g.buf = append(g.buf, p...)
+			if len(g.buf) >= maxLogLine {
+				g.flush()
+			}
+			break
+		}
+		g.buf = append(g.buf, p[:i]...)
+		g.flush()
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+// flush emits what is buffered as one line.
+func (g *guestLog) flush() {
+	if len(g.buf) == 0 {
+		return
+	}
+	attrs := []any{"fn", g.fn, "stream", g.stream}
+	if g.inv != nil {
+		attrs = append(attrs, "id", g.inv.ID)
+	}
+	level := slog.LevelInfo
+	if g.stream == "stderr" {
+		level = slog.LevelWarn
+	}
+	g.log.Log(context.Background(), level, string(g.buf), attrs...)
+	g.buf = g.buf[:0]
+}
