@@ -1,0 +1,52 @@
+package wfn_test
+
+import (
+	"testing"
+
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
+)
+
+// nopHost answers like a host without allocating, to measure the SDK's
+// own allocations.
+type nopHost struct{}
+
+func (nopHost) RequestMethod(buf []byte) int32         { return int32(copy(buf, "GET")) }
+func (nopHost) RequestURL(buf []byte) int32            { return 0 }
+func (nopHost) RequestHeaderNames(buf []byte) int32    { return 0 }
+func (nopHost) RequestHeader(string, []byte) int32     { return -1 }
+func (nopHost) RequestParam(string, []byte) int32      { return -1 }
+func (nopHost) RequestBodyRead([]byte) int32           { return 0 }
+func (nopHost) ResponseSetStatus(int32) int32          { return 0 }
+func (nopHost) ResponseHeaderSet(string, string) int32 { return 0 }
+func (nopHost) ResponseHeaderAdd(string, string) int32 { return 0 }
+func (nopHost) ResponseHeaderDelete(string) int32      { return 0 }
+func (nopHost) ResponseBodyWrite(p []byte) int32       { return int32(len(p)) }
+func (nopHost) ResponseFlush() int32                   { return 0 }
+func (nopHost) ResponseClose() int32                   { return 0 }
+
+var hello = wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
+	if r.Method() != "GET" {
+		w.SetStatus(405)
+		return
+	}
+	w.SetHeader("Content-Type", "text/plain; charset=utf-8")
+	w.WriteString("Hello from wfn!")
+})
+
+func TestServeHelloAllocs(t *testing.T) {
+	hostcall.Install(nopHost{})
+	defer hostcall.Install(nil)
+	if n := testing.AllocsPerRun(100, func() { wfn.Serve(hello) }); n != 0 {
+		t.Errorf("a hello handler made %v allocations per invocation, want 0", n)
+	}
+}
+
+func BenchmarkServeHello(b *testing.B) {
+	hostcall.Install(nopHost{})
+	defer hostcall.Install(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		wfn.Serve(hello)
+	}
+}

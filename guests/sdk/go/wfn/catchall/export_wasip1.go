@@ -1,0 +1,8 @@
+//go:build wasip1
+
+package catchall
+
+// wfnHandle is the catch-all handler export.
+//
+//go:wasmexport wfn_handle
+func wfnHandle() { Serve() }

@@ -1,0 +1,48 @@
+// Package wfn is the Go guest SDK for wfn, a WebAssembly function host.
+//
+// A function is a Go main package built as a WASI reactor:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o fn.wasm main.go
+//
+// Its main function never runs; the host calls a handler export for each
+// request. This package is the core, native API over the host imports of
+// ABI version 1 (see github.com/wfn-dev/wfn/abi): a [Request] to read, a
+// [ResponseWriter] to write, and [Serve] to run a [Handler] for the
+// current invocation. It does not import net/http, so functions stay small
+// and start fast. Importing it exports the required ABI marker,
+// wfn_abi_v1.
+//
+// Handlers are reached through exports, which this package does not
+// declare. The catchall package exports wfn_handle, the catch-all
+// handler; a function registers its handler with catchall.Handle from an
+// init function. A function may instead declare per-method exports
+// itself, each calling Serve:
+//
+//	//go:wasmexport GET
+//	func get() { wfn.Serve(wfn.HandlerFunc(hello)) }
+//
+// When a module has method exports and no wfn_handle, the host answers
+// 405 with an Allow header for the other methods, so do not import
+// catchall in such a module.
+//
+// The wfnhttp package runs a plain net/http Handler instead, and the
+// wfntest package runs handlers in ordinary Go tests, without WebAssembly.
+//
+// # Invocations
+//
+// An instance serves one invocation at a time, so Serve passes the same
+// package-level Request and ResponseWriter to every invocation: a handler
+// must not keep them, or use them from another goroutine, after it
+// returns. Request parts are fetched from the host when first asked for.
+// The response is sent when the handler first writes body bytes (or
+// flushes or closes it) and ends when it calls Close or returns; a handler
+// that writes nothing produces an empty 200.
+//
+// Errors from the host are [abi.Errno] values, so errors.Is(err,
+// abi.ECLOSED) works.
+//
+// A panic in a handler is not recovered: it ends the instance (Go's
+// wasip1 runtime exits), the host answers the request as a failed
+// invocation and discards the instance. Recover in your handler if a
+// panic should become a response.
+package wfn

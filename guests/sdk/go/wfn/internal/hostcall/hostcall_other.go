@@ -1,0 +1,73 @@
+//go:build !wasip1
+
+package hostcall
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+var current atomic.Pointer[Host]
+
+// Install makes h the host that every call dispatches to, until the next
+// Install. Install(nil) removes it.
+func Install(h Host) {
+	if h == nil {
+		current.Store(nil)
+		return
+	}
+	current.Store(&h)
+}
+
+func host() Host {
+	h := current.Load()
+	if h == nil {
+		panic("wfn: no host installed: outside WebAssembly, run handlers with the wfntest package")
+	}
+	return *h
+}
+
+// RequestMethod calls request_method.
+func RequestMethod(buf []byte) int32 { return host().RequestMethod(buf) }
+
+// RequestURL calls request_url.
+func RequestURL(buf []byte) int32 { return host().RequestURL(buf) }
+
+// RequestHeaderNames calls request_header_names.
+func RequestHeaderNames(buf []byte) int32 { return host().RequestHeaderNames(buf) }
+
+// RequestHeader calls request_header.
+func RequestHeader(name string, buf []byte) int32 { return host().RequestHeader(name, buf) }
+
+// RequestParam calls request_param.
+func RequestParam(name string, buf []byte) int32 { return host().RequestParam(name, buf) }
+
+// RequestBodyRead calls request_body_read.
+func RequestBodyRead(buf []byte) int32 { return host().RequestBodyRead(buf) }
+
+// ResponseSetStatus calls response_set_status.
+func ResponseSetStatus(code int32) int32 { return host().ResponseSetStatus(code) }
+
+// ResponseHeaderSet calls response_header_set.
+func ResponseHeaderSet(name, value string) int32 { return host().ResponseHeaderSet(name, value) }
+
+// ResponseHeaderAdd calls response_header_add.
+func ResponseHeaderAdd(name, value string) int32 { return host().ResponseHeaderAdd(name, value) }
+
+// ResponseHeaderDelete calls response_header_delete.
+func ResponseHeaderDelete(name string) int32 { return host().ResponseHeaderDelete(name) }
+
+// ResponseBodyWrite calls response_body_write.
+func ResponseBodyWrite(p []byte) int32 { return host().ResponseBodyWrite(p) }
+
+// ResponseBodyWriteString calls response_body_write with the bytes of s.
+// The host must not keep or modify the slice it is given.
+func ResponseBodyWriteString(s string) int32 {
+	return host().ResponseBodyWrite(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// ResponseFlush calls response_flush.
+func ResponseFlush() int32 { return host().ResponseFlush() }
+
+// ResponseClose calls response_close.
+func ResponseClose() int32 { return host().ResponseClose() }

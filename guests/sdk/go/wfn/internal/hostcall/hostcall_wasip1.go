@@ -1,0 +1,119 @@
+//go:build wasip1
+
+package hostcall
+
+import "unsafe"
+
+// The raw imports. Pointers are passed as i32 offsets into linear memory;
+// //go:noescape keeps callers' buffers and strings off the heap.
+
+//go:wasmimport wfn request_method
+//go:noescape
+func requestMethod(buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn request_url
+//go:noescape
+func requestURL(buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn request_header_names
+//go:noescape
+func requestHeaderNames(buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn request_header
+//go:noescape
+func requestHeader(name unsafe.Pointer, nameLen uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn request_param
+//go:noescape
+func requestParam(name unsafe.Pointer, nameLen uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn request_body_read
+//go:noescape
+func requestBodyRead(buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn response_set_status
+func responseSetStatus(code int32) int32
+
+//go:wasmimport wfn response_header_set
+//go:noescape
+func responseHeaderSet(name unsafe.Pointer, nameLen uint32, value unsafe.Pointer, valueLen uint32) int32
+
+//go:wasmimport wfn response_header_add
+//go:noescape
+func responseHeaderAdd(name unsafe.Pointer, nameLen uint32, value unsafe.Pointer, valueLen uint32) int32
+
+//go:wasmimport wfn response_header_delete
+//go:noescape
+func responseHeaderDelete(name unsafe.Pointer, nameLen uint32) int32
+
+//go:wasmimport wfn response_body_write
+//go:noescape
+func responseBodyWrite(buf unsafe.Pointer, bufLen uint32) int32
+
+//go:wasmimport wfn response_flush
+func responseFlush() int32
+
+//go:wasmimport wfn response_close
+func responseClose() int32
+
+// Install panics: in WebAssembly the host is the real one.
+func Install(Host) { panic("wfn: hostcall.Install is not available in WebAssembly") }
+
+func bytesPtr(b []byte) unsafe.Pointer  { return unsafe.Pointer(unsafe.SliceData(b)) }
+func stringPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
+
+// RequestMethod calls request_method.
+func RequestMethod(buf []byte) int32 { return requestMethod(bytesPtr(buf), uint32(len(buf))) }
+
+// RequestURL calls request_url.
+func RequestURL(buf []byte) int32 { return requestURL(bytesPtr(buf), uint32(len(buf))) }
+
+// RequestHeaderNames calls request_header_names.
+func RequestHeaderNames(buf []byte) int32 {
+	return requestHeaderNames(bytesPtr(buf), uint32(len(buf)))
+}
+
+// RequestHeader calls request_header.
+func RequestHeader(name string, buf []byte) int32 {
+	return requestHeader(stringPtr(name), uint32(len(name)), bytesPtr(buf), uint32(len(buf)))
+}
+
+// RequestParam calls request_param.
+func RequestParam(name string, buf []byte) int32 {
+	return requestParam(stringPtr(name), uint32(len(name)), bytesPtr(buf), uint32(len(buf)))
+}
+
+// RequestBodyRead calls request_body_read.
+func RequestBodyRead(buf []byte) int32 { return requestBodyRead(bytesPtr(buf), uint32(len(buf))) }
+
+// ResponseSetStatus calls response_set_status.
+func ResponseSetStatus(code int32) int32 { return responseSetStatus(code) }
+
+// ResponseHeaderSet calls response_header_set.
+func ResponseHeaderSet(name, value string) int32 {
+	return responseHeaderSet(stringPtr(name), uint32(len(name)), stringPtr(value), uint32(len(value)))
+}
+
+// ResponseHeaderAdd calls response_header_add.
+func ResponseHeaderAdd(name, value string) int32 {
+	return responseHeaderAdd(stringPtr(name), uint32(len(name)), stringPtr(value), uint32(len(value)))
+}
+
+// ResponseHeaderDelete calls response_header_delete.
+func ResponseHeaderDelete(name string) int32 {
+	return responseHeaderDelete(stringPtr(name), uint32(len(name)))
+}
+
+// ResponseBodyWrite calls response_body_write.
+func ResponseBodyWrite(p []byte) int32 { return responseBodyWrite(bytesPtr(p), uint32(len(p))) }
+
+// ResponseBodyWriteString calls response_body_write with the bytes of s.
+func ResponseBodyWriteString(s string) int32 {
+	return responseBodyWrite(stringPtr(s), uint32(len(s)))
+}
+
+// ResponseFlush calls response_flush.
+func ResponseFlush() int32 { return responseFlush() }
+
+// ResponseClose calls response_close.
+func ResponseClose() int32 { return responseClose() }

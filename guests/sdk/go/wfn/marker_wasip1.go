@@ -1,0 +1,9 @@
+//go:build wasip1
+
+package wfn
+
+// abiV1 is the required marker that tells the host this module speaks ABI
+// version 1.
+//
+//go:wasmexport wfn_abi_v1
+func abiV1() {}

@@ -1,0 +1,254 @@
+// Package wfnhttp runs a plain net/http Handler as a wfn function,
+// unchanged.
+//
+// Register it as the catch-all handler from an init function:
+//
+//	func init() { wfnhttp.Handle(mux) }
+//
+//	func main() {}
+//
+// or run it from a per-method export with [Serve]. [Handler] adapts it to
+// a wfn.Handler, for wfntest.Do.
+//
+// The handler gets an *http.Request as a net/http server would build it:
+// Method, URL (path and query only, as parsed from RequestURI), Host,
+// RequestURI, Proto HTTP/1.1, Header in canonical form without Host, a
+// streaming Body, ContentLength from the Content-Length header (0 for GET
+// and HEAD without one, else -1 when unknown), and TLS non-nil when the
+// client used https. RemoteAddr is empty.
+//
+// Route params (a function at api/greet/[name] has the param "name") come
+// from the host one name at a time; the ABI has no way to list them. Read
+// them with [Param], or name them when adapting the handler so they are
+// set with SetPathValue and r.PathValue works:
+//
+//	wfnhttp.Handle(h, "name")
+//
+// The http.ResponseWriter implements http.Flusher (and FlushError, for
+// http.ResponseController). As in net/http, the headers are sent at
+// WriteHeader or the first Write, later changes to the header map are
+// ignored, a second WriteHeader is ignored, and the first Write sets
+// Content-Type with http.DetectContentType when it is not set. The status
+// 1xx informational responses (other than 101) cannot be sent and are
+// ignored. Trailers and Hijack are not supported. The ABI cannot carry a
+// nil header value, so Header()["Content-Type"] = nil does not stop the
+// host from sniffing the type.
+package wfnhttp
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/catchall"
+)
+
+// Handle registers h as the catch-all handler (through catchall), setting
+// the route params named in params as path values.
+func Handle(h http.Handler, params ...string) { catchall.Handle(Handler(h, params...)) }
+
+// Serve runs h for the current invocation; call it from a per-method
+// export. params are as for Handle.
+func Serve(h http.Handler, params ...string) { wfn.Serve(Handler(h, params...)) }
+
+// Handler adapts h to a wfn.Handler. Each route param named in params that
+// the request has is set with SetPathValue.
+func Handler(h http.Handler, params ...string) wfn.Handler {
+	return &adapter{h: h, params: params}
+}
+
+type nativeKey struct{}
+
+// Native returns the native wfn request behind r, or nil when r did not
+// come from this package. It is valid only while the handler runs.
+func Native(r *http.Request) *wfn.Request {
+	nr, _ := r.Context().Value(nativeKey{}).(*wfn.Request)
+	return nr
+}
+
+// Param returns the route param name of the request r, asking the host,
+// whether or not it was named when adapting the handler. For a request
+// not made by this package it falls back to r.PathValue.
+func Param(r *http.Request, name string) (string, bool) {
+	if nr := Native(r); nr != nil {
+		return nr.Param(name)
+	}
+	v := r.PathValue(name)
+	return v, v != ""
+}
+
+type adapter struct {
+	h      http.Handler
+	params []string
+}
+
+func (a *adapter) ServeWFN(w *wfn.ResponseWriter, r *wfn.Request) {
+	req, err := newRequest(r)
+	if err != nil {
+		w.SetStatus(http.StatusBadRequest)
+		w.SetHeader("Content-Type", "text/plain; charset=utf-8")
+		w.WriteString("400 Bad Request\n")
+		return
+	}
+	for _, name := range a.params {
+		if v, ok := r.Param(name); ok {
+			req.SetPathValue(name, v)
+		}
+	}
+	rw := &responseWriter{w: w, header: http.Header{}}
+	a.h.ServeHTTP(rw, req)
+	if !rw.wroteHeader {
+		rw.WriteHeader(http.StatusOK)
+	}
+}
+
+// newRequest builds the *http.Request a net/http server would.
+func newRequest(r *wfn.Request) (*http.Request, error) {
+	raw := r.URL()
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("wfnhttp: cannot parse request URL: %w", err)
+	}
+	requestURI := u.RequestURI()
+	req := &http.Request{
+		Method:     r.Method(),
+		URL:        &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery},
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     http.Header{},
+		Body:       body{r.Body()},
+		Host:       u.Host,
+		RequestURI: requestURI,
+	}
+	if u.Scheme == "https" {
+		req.TLS = &tls.ConnectionState{ServerName: u.Hostname()}
+	}
+	for _, name := range r.HeaderNames() {
+		if name == "host" {
+			continue
+		}
+		req.Header[http.CanonicalHeaderKey(name)] = r.HeaderValues(name)
+	}
+	req.ContentLength = -1
+	if cl := req.Header.Get("Content-Length"); cl != "" {
+		if n, err := strconv.ParseInt(strings.TrimSpace(cl), 10, 64); err == nil && n >= 0 {
+			req.ContentLength = n
+		}
+	} else if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		req.ContentLength = 0
+	}
+	ctx := context.WithValue(context.Background(), nativeKey{}, r)
+	return req.WithContext(ctx), nil
+}
+
+// body makes the native streaming body an io.ReadCloser.
+type body struct{ io.Reader }
+
+func (body) Close() error { return nil }
+
+// responseWriter implements http.ResponseWriter over the native one.
+type responseWriter struct {
+	w           *wfn.ResponseWriter
+	header      http.Header
+	wroteHeader bool
+	status      int
+}
+
+var (
+	_ http.ResponseWriter = (*responseWriter)(nil)
+	_ http.Flusher        = (*responseWriter)(nil)
+	_ io.StringWriter     = (*responseWriter)(nil)
+)
+
+func (rw *responseWriter) Header() http.Header { return rw.header }
+
+func (rw *responseWriter) WriteHeader(code int) {
+	if rw.wroteHeader {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		return
+	}
+	rw.wroteHeader = true
+	rw.status = code
+	for name, values := range rw.header {
+		for i, v := range values {
+			if i == 0 {
+				rw.w.SetHeader(name, v)
+			} else {
+				rw.w.AddHeader(name, v)
+			}
+		}
+	}
+	rw.w.SetStatus(code)
+}
+
+// start sends the head before the first body bytes, sniffing the
+// Content-Type from them as net/http does.
+func (rw *responseWriter) start(p []byte, s string) {
+	if rw.wroteHeader {
+		return
+	}
+	_, haveType := rw.header["Content-Type"]
+	if !haveType && rw.header.Get("Transfer-Encoding") == "" && (len(p) > 0 || len(s) > 0) {
+		if p == nil {
+			p = []byte(s[:min(len(s), 512)])
+		}
+		rw.header.Set("Content-Type", http.DetectContentType(p))
+	}
+	rw.WriteHeader(http.StatusOK)
+}
+
+func (rw *responseWriter) Write(p []byte) (int, error) {
+	rw.start(p, "")
+	return rw.w.Write(p)
+}
+
+func (rw *responseWriter) WriteString(s string) (int, error) {
+	rw.start(nil, s)
+	return rw.w.WriteString(s)
+}
+
+// ReadFrom lets io.Copy stream through the native writer's buffer.
+func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !rw.wroteHeader {
+		// Sniff from the first chunk, as a first Write would.
+		var buf [512]byte
+		n, err := io.ReadFull(r, buf[:])
+		if n > 0 {
+			if _, werr := rw.Write(buf[:n]); werr != nil {
+				return 0, werr
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return int64(n), nil
+		}
+		if err != nil {
+			return int64(n), err
+		}
+		m, err := rw.w.ReadFrom(r)
+		return int64(n) + m, err
+	}
+	return rw.w.ReadFrom(r)
+}
+
+func (rw *responseWriter) Flush() { rw.FlushError() }
+
+// FlushError flushes and reports the error; http.ResponseController uses
+// it.
+func (rw *responseWriter) FlushError() error {
+	if !rw.wroteHeader {
+		rw.WriteHeader(http.StatusOK)
+	}
+	return rw.w.Flush()
+}

@@ -1,0 +1,170 @@
+package wfntest_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/wfn-dev/wfn/abi"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfntest"
+)
+
+func TestURL(t *testing.T) {
+	tests := []struct {
+		name string
+		req  func() *http.Request
+		want string
+	}{
+		{"path only", func() *http.Request { return httptest.NewRequest("GET", "/a?b=c", nil) }, "http://example.com/a?b=c"},
+		{"absolute", func() *http.Request { return httptest.NewRequest("GET", "http://h.test:8080/a", nil) }, "http://h.test:8080/a"},
+		{"tls", func() *http.Request { return httptest.NewRequest("GET", "https://h.test/a", nil) }, "https://h.test/a"},
+		{"server request", func() *http.Request {
+			r := httptest.NewRequest("GET", "/x", nil)
+			r.Host = "served.test"
+			return r
+		}, "http://served.test/x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			wfntest.Do(wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) { got = r.URL() }), tt.req(), nil)
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// A body of known size carries Content-Length, as a client sends it.
+func TestContentLengthHeader(t *testing.T) {
+	var names []string
+	var cl string
+	wfntest.Do(wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
+		names = r.HeaderNames()
+		cl, _ = r.Header("Content-Length")
+	}), httptest.NewRequest("POST", "/", strings.NewReader("12345")), nil)
+	if fmt.Sprint(names) != "[content-length host]" || cl != "5" {
+		t.Errorf("names %q, content-length %q", names, cl)
+	}
+}
+
+func TestCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, "POST", "/", strings.NewReader("body"))
+	var readErr, writeErr error
+	wfntest.Do(wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
+		_, readErr = r.Body().Read(make([]byte, 10))
+		_, writeErr = w.WriteString("x")
+	}), req, nil)
+	if !errors.Is(readErr, abi.ECANCELED) || !errors.Is(writeErr, abi.ECANCELED) {
+		t.Errorf("read %v, write %v; want ECANCELED", readErr, writeErr)
+	}
+}
+
+// A client sees flushed bytes while the handler still runs.
+func TestServeStreams(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wfntest.Serve(w, r, nil, func() {
+			wfn.Serve(wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
+				w.WriteString("first\n")
+				w.Flush()
+				<-release
+				w.WriteString("second\n")
+			}))
+		})
+	}))
+	defer srv.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	line, err := br.ReadString('\n')
+	if line != "first\n" || err != nil {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	close(release)
+	rest, _ := io.ReadAll(br)
+	if string(rest) != "second\n" {
+		t.Errorf("rest %q", rest)
+	}
+}
+
+// The client going away makes writes fail with EIO or ECANCELED.
+func TestServeClientGone(t *testing.T) {
+	errc := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wfntest.Serve(w, r, nil, func() {
+			wfn.Serve(wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
+				chunk := strings.Repeat("x", 64<<10)
+				for {
+					if _, err := w.WriteString(chunk); err != nil {
+						errc <- err
+						return
+					}
+					w.Flush()
+				}
+			}))
+		})
+	}))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadFull(resp.Body, make([]byte, 1024))
+	resp.Body.Close()
+	err = <-errc
+	if !errors.Is(err, abi.EIO) && !errors.Is(err, abi.ECANCELED) {
+		t.Errorf("write error %v, want EIO or ECANCELED", err)
+	}
+}
+
+// Invocations are serialised, as in one instance, so parallel tests are
+// safe.
+func TestParallel(t *testing.T) {
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			want := fmt.Sprint(i)
+			resp := wfntest.Do(wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
+				v, _ := r.Param("i")
+				w.WriteString(v)
+			}), httptest.NewRequest("GET", "/", nil), map[string]string{"i": want})
+			body, _ := io.ReadAll(resp.Body)
+			if string(body) != want {
+				t.Errorf("got %q, want %q", body, want)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestNoHostOutsideInvocation(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "wfntest") {
+			t.Errorf("recovered %v, want a panic naming wfntest", r)
+		}
+	}()
+	var r wfn.Request
+	r.Method()
+}
