@@ -17,7 +17,7 @@
 // supplies, and a negative result is an [Errno].
 package abi
 
-import "fmt"
+import "strconv"
 
 // Version is the ABI version this package describes.
 const Version = 1
@@ -104,6 +104,35 @@ const (
 	ImportResponseClose = "response_close"
 )
 
+// Imports named by the spec whose host side is not served yet. A module
+// that imports one of them fails to load with an error naming it; none of
+// them exists as a stub. They are listed here so that SDKs and the host
+// agree on the names when each lands.
+const (
+	ImportAbortSignaled       = "abort_signaled"        // () -> i32
+	ImportWaitUntil           = "wait_until"            // (task i32) -> err
+	ImportDeadlineRemainingMs = "deadline_remaining_ms" // () -> i64
+	ImportIPAddress           = "ip_address"            // (buf, cap) -> len
+	ImportGeolocation         = "geolocation"           // (buf, cap) -> len
+
+	ImportCacheGet       = "cache_get"        // (key, klen, buf, cap) -> len
+	ImportCacheSet       = "cache_set"        // (key, klen, val, vlen, ttl_s i64, tags, tlen, name, nlen) -> err
+	ImportCacheDelete    = "cache_delete"     // (key, klen) -> err
+	ImportCacheExpireTag = "cache_expire_tag" // (tags, tlen) -> err
+
+	ImportCDNAddCacheTag          = "cdn_add_cache_tag"           // (tags, tlen) -> err
+	ImportCDNInvalidateByTag      = "cdn_invalidate_by_tag"       // (tags, tlen) -> err
+	ImportCDNDeleteByTag          = "cdn_delete_by_tag"           // (tags, tlen, revalidation_deadline_s i64) -> err
+	ImportCDNInvalidateBySrcImage = "cdn_invalidate_by_src_image" // (src, slen) -> err
+	ImportCDNDeleteBySrcImage     = "cdn_delete_by_src_image"     // (src, slen, revalidation_deadline_s i64) -> err
+	ImportHTTPSend                = "http_send"                   // (method, mlen, url, ulen, headers, hlen, body, blen) -> handle
+	ImportHTTPResponseStatus      = "http_response_status"        // (h) -> i32
+	ImportHTTPResponseHeaderNames = "http_response_header_names"  // (h, buf, cap) -> len
+	ImportHTTPResponseHeader      = "http_response_header"        // (h, name, nlen, buf, cap) -> len
+	ImportHTTPResponseBodyRead    = "http_response_body_read"     // (h, buf, cap) -> n
+	ImportHTTPClose               = "http_close"                  // (h) -> err
+)
+
 // Imports lists every host import the host serves in this version, in spec
 // order. An import that is named in SPEC.md but not in this list is not
 // served yet, and a module importing it fails to load with an error naming
@@ -158,7 +187,7 @@ func (e Errno) String() string {
 	if e < 0 && int(-e) < len(errnoNames) {
 		return errnoNames[-e]
 	}
-	return fmt.Sprintf("Errno(%d)", int32(e))
+	return "Errno(" + strconv.Itoa(int(e)) + ")"
 }
 
 // Error makes an Errno usable as a Go error by SDKs.

@@ -86,6 +86,9 @@ type Function struct {
 // when the directory or the engine cannot be used.
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	cfg = cfg.withDefaults()
+	if abs, err := filepath.Abs(cfg.Dir); err == nil {
+		cfg.Dir = abs
+	}
 	st, err := os.Stat(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrDir, cfg.Dir, err)
@@ -294,6 +297,12 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 			writeError(w, r, http.StatusInternalServerError, CodeInvocationFailed, id, "The function could not start.")
 		}
 		return
+	}
+	if r.ContentLength != 0 {
+		// Streaming both ways: without this, net/http's HTTP/1 server
+		// drains the request body when the guest sends its head first.
+		// HTTP/2 is full duplex already and says so with an error.
+		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
 	li := inst.(*liveInstance)
 	inv := h.invs.Get().(*engine.Invocation)

@@ -78,10 +78,14 @@ func (b *Builder) Build(ctx context.Context, name, dir string, files []string) (
 			return wasm, true, nil
 		}
 	}
-	if err := os.MkdirAll(b.CacheDir, 0o755); err != nil {
+	cacheDir, err := filepath.Abs(b.CacheDir)
+	if err != nil {
+		return "", false, err
+	}
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", false, fmt.Errorf("wfn: cannot create build cache: %w", err)
 	}
-	tmp, err := os.CreateTemp(b.CacheDir, "build-*.wasm")
+	tmp, err := os.CreateTemp(cacheDir, "build-*.wasm")
 	if err != nil {
 		return "", false, fmt.Errorf("wfn: cannot create build output: %w", err)
 	}
@@ -96,6 +100,9 @@ func (b *Builder) Build(ctx context.Context, name, dir string, files []string) (
 	if err := cmd.Run(); err != nil {
 		return "", false, &BuildError{Function: name, Output: cleanOutput(out.String()), Err: err}
 	}
+	if st, err := os.Stat(tmp.Name()); err != nil || st.Size() == 0 {
+		return "", false, &BuildError{Function: name, Output: "the go command wrote no output", Err: err}
+	}
 	if keyErr != nil {
 		// Content unknown (go list failed, yet the build passed): keep the
 		// result under a name of its own content.
@@ -105,7 +112,7 @@ func (b *Builder) Build(ctx context.Context, name, dir string, files []string) (
 		}
 		sum := sha256.Sum256(data)
 		key = "out-" + hex.EncodeToString(sum[:16])
-		wasm = filepath.Join(b.CacheDir, key+".wasm")
+		wasm = filepath.Join(cacheDir, key+".wasm")
 	}
 	if err := os.Rename(tmp.Name(), wasm); err != nil {
 		return "", false, fmt.Errorf("wfn: cannot store build of %s: %w", name, err)

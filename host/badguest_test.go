@@ -1,0 +1,156 @@
+package host_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// Every bad guest fails alone: a clear error naming it, and the rest served.
+
+func TestLoadErrors(t *testing.T) {
+	h, srv, logs := serve(t, host.Config{Dir: watDir(t, "hello", "notwasm", "nomarker", "nohandler", "badsig", "badimport")})
+	want := map[string]string{
+		"api/notwasm.wasm":   "not a WebAssembly module",
+		"api/nomarker.wasm":  "missing export wfn_abi_v1",
+		"api/nohandler.wasm": "no handler export",
+		"api/badsig.wasm":    "export wfn_handle has signature (i32) -> (), want () -> ()",
+		"api/badimport.wasm": "imports wfn.no_such_import, which this host does not provide",
+	}
+	for _, fn := range h.Functions() {
+		reason, bad := want[fn.Source]
+		switch {
+		case !bad && fn.Err != nil:
+			t.Errorf("%s: unexpected error %v", fn.Source, fn.Err)
+		case bad && (fn.Err == nil || !strings.Contains(fn.Err.Error(), reason) || !strings.Contains(fn.Err.Error(), fn.Source)):
+			t.Errorf("%s: err = %v, want it to name the file and say %q", fn.Source, fn.Err, reason)
+		case bad && !strings.Contains(logs.String(), fn.Source):
+			t.Errorf("%s: the log does not name it", fn.Source)
+		}
+		if bad {
+			wantError(t, get(t, srv.URL+fn.Route), 500, host.CodeInvocationFailed)
+		}
+	}
+	if r := get(t, srv.URL+"/api/hello"); r.status != 200 || r.body != "Hello from wfn!" {
+		t.Errorf("hello next to bad guests = %d %q", r.status, r.body)
+	}
+}
+
+func TestMissingDir(t *testing.T) {
+	_, err := host.New(context.Background(), host.Config{Dir: t.TempDir() + "/nope"})
+	if !errors.Is(err, host.ErrDir) {
+		t.Fatalf("New(missing dir) = %v, want ErrDir", err)
+	}
+}
+
+func TestTrapsAreIsolated(t *testing.T) {
+	tests := []struct{ name, why string }{
+		{"trap", "unreachable"},
+		{"oob", "out of bounds memory access"},
+		{"badptr", "response_body_write: out-of-bounds memory access"},
+	}
+	_, srv, logs := serve(t, host.Config{Dir: watDir(t, "hello", "trap", "oob", "badptr")})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for i := 0; i < 3; i++ { // every time: the broken instance is replaced
+				r := get(t, srv.URL+"/api/"+tt.name)
+				wantError(t, r, 500, host.CodeInvocationFailed)
+				id := r.header.Get("X-Vercel-Id")
+				eventually(t, "a log line with the request id", func() bool {
+					for _, line := range strings.Split(logs.String(), "\n") {
+						if strings.Contains(line, id) && strings.Contains(line, tt.why) {
+							return true
+						}
+					}
+					return false
+				})
+			}
+			if r := get(t, srv.URL+"/api/hello"); r.status != 200 {
+				t.Errorf("hello after %s = %d", tt.name, r.status)
+			}
+		})
+	}
+}
+
+func TestGoGuestFaults(t *testing.T) {
+	requireGo(t)
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/guests"})
+	// A warm instance keeps its state between invocations...
+	for want := 1; want <= 3; want++ {
+		if r := get(t, srv.URL+"/api/count"); r.body != itoa(want) {
+			t.Fatalf("count = %q, want %d (instance reuse)", r.body, want)
+		}
+	}
+	// ...until it panics: then it is discarded, never reused.
+	wantError(t, get(t, srv.URL+"/api/count?panic=1"), 500, host.CodeInvocationFailed)
+	if r := get(t, srv.URL+"/api/count"); r.body != "1" {
+		t.Errorf("count after a panic = %q, want 1 from a fresh instance", r.body)
+	}
+	wantError(t, get(t, srv.URL+"/api/panic"), 500, host.CodeInvocationFailed)
+	wantError(t, get(t, srv.URL+"/api/badptr"), 500, host.CodeInvocationFailed)
+	if r := get(t, srv.URL+"/api/count"); r.body != "2" {
+		t.Errorf("count after other functions failed = %q, want 2", r.body)
+	}
+}
+
+func TestGoCompileError(t *testing.T) {
+	requireGo(t)
+	h, srv, _ := serve(t, host.Config{Dir: "../testdata/broken"})
+	fns := h.Functions()
+	if len(fns) != 1 || fns[0].Err == nil {
+		t.Fatalf("Functions() = %v, want one failure", fns)
+	}
+	msg := fns[0].Err.Error()
+	if !strings.Contains(msg, "api/broken") || !strings.Contains(msg, "main.go:") {
+		t.Errorf("error %q should name the function and carry the compiler's message", msg)
+	}
+	wantError(t, get(t, srv.URL+"/api/broken"), 500, host.CodeInvocationFailed)
+}
+
+func TestInfiniteLoopStopsAtDeadline(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: watDir(t, "loop", "hello"), MaxDuration: 200 * time.Millisecond})
+	for i := 0; i < 2; i++ {
+		wantError(t, get(t, srv.URL+"/api/loop"), 504, host.CodeInvocationTimeout)
+	}
+	if r := get(t, srv.URL+"/api/hello"); r.status != 200 {
+		t.Errorf("hello after timeouts = %d", r.status)
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: watDir(t, "grow"), MemoryLimitMB: 16})
+	if r := get(t, srv.URL+"/api/grow"); r.body != "refused" {
+		t.Errorf("growing 64 MiB under a 16 MB limit: %q, want refused", r.body)
+	}
+	_, srv, _ = serve(t, host.Config{Dir: watDir(t, "grow"), MemoryLimitMB: 128})
+	if r := get(t, srv.URL+"/api/grow"); r.body != "grown" {
+		t.Errorf("growing 64 MiB under a 128 MB limit: %q, want grown", r.body)
+	}
+}
+
+func TestRouteConflict(t *testing.T) {
+	dir := watDir(t, "hello")
+	mustCopy(t, dir+"/api/hello.wasm", dir+"/api/index.wasm")
+	mustCopy(t, dir+"/api/hello.wasm", dir+"/api/hello/index.wasm")
+	h, srv, _ := serve(t, host.Config{Dir: dir})
+	var conflicts int
+	for _, fn := range h.Functions() {
+		if fn.Route == "/api/hello" {
+			if fn.Err == nil || !strings.Contains(fn.Err.Error(), "api/hello.wasm and api/hello/index.wasm") && !strings.Contains(fn.Err.Error(), "api/hello/index.wasm and api/hello.wasm") {
+				t.Errorf("%s: err = %v, want one naming both sources", fn.Source, fn.Err)
+			}
+			conflicts++
+		}
+	}
+	if conflicts != 2 {
+		t.Errorf("%d functions on /api/hello, want 2", conflicts)
+	}
+	wantError(t, get(t, srv.URL+"/api/hello"), 500, host.CodeInvocationFailed)
+	if r := get(t, srv.URL+"/api"); r.body != "Hello from wfn!" {
+		t.Errorf("/api (index.wasm) = %q", r.body)
+	}
+}
