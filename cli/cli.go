@@ -1,0 +1,215 @@
+// Package cli is the wfn command: serve a directory of functions, build
+// them ahead of time, or print the version. Package main in cli/wfn only
+// calls Run.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// Version is the wfn version, set at link time with
+// -ldflags "-X github.com/wfn-dev/wfn/cli.Version=v1.2.3".
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "devel"
+}
+
+// ErrLoad is returned by the build command when a function fails to load.
+var ErrLoad = errors.New("wfn: some functions failed to load")
+
+// Run runs the wfn command with args (args[0] is the program name). It
+// returns when the command is done or, for serve, when ctx is done and the
+// server has drained.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	app := &cli.App{
+		Name:      "wfn",
+		Usage:     "run WebAssembly functions the way Vercel runs functions",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		// Errors are returned to main, which prints them once.
+		ExitErrHandler: func(*cli.Context, error) {},
+		Commands: []*cli.Command{
+			serveCommand(stdout, stderr),
+			buildCommand(stdout, stderr),
+			{
+				Name:  "version",
+				Usage: "print the version",
+				Action: func(c *cli.Context) error {
+					_, err := fmt.Fprintf(stdout, "wfn %s\n", version())
+					return err
+				},
+			},
+		},
+	}
+	return app.RunContext(ctx, args)
+}
+
+// hostFlags configure the host; serve and build share them.
+func hostFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "cache-dir", Usage: "where built and compiled guests are kept (default DIR/.wfn)"},
+		&cli.DurationFlag{Name: "max-duration", Value: 300 * time.Second, Usage: "longest an invocation may run"},
+		&cli.IntFlag{Name: "max-instances", Value: 1000, Usage: "live instances of all functions together"},
+		&cli.IntFlag{Name: "max-instances-per-function", Value: 100, Usage: "live instances, and so concurrent invocations, of one function"},
+		&cli.IntFlag{Name: "max-queue", Value: 1000, Usage: "invocations of one function waiting for an instance before 503"},
+		&cli.IntFlag{Name: "memory", Value: 2048, Usage: "linear memory limit of each instance, in MB"},
+		&cli.StringSliceFlag{Name: "env", Usage: "KEY=VALUE for the guests' environment (repeatable)"},
+		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+	}
+}
+
+func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
+	dir := c.Args().First()
+	if dir == "" {
+		dir = "."
+	}
+	if c.NArg() > 1 {
+		return host.Config{}, fmt.Errorf("wfn: one directory expected, got %d arguments", c.NArg())
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+		return host.Config{}, fmt.Errorf("wfn: --log-level: %w", err)
+	}
+	env := map[string]string{}
+	for _, kv := range c.StringSlice("env") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return host.Config{}, fmt.Errorf("wfn: --env %q: want KEY=VALUE", kv)
+		}
+		env[k] = v
+	}
+	return host.Config{
+		Dir:                     dir,
+		CacheDir:                c.String("cache-dir"),
+		Logger:                  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		Env:                     env,
+		MaxDuration:             c.Duration("max-duration"),
+		MaxInstances:            c.Int("max-instances"),
+		MaxInstancesPerFunction: c.Int("max-instances-per-function"),
+		MaxQueue:                c.Int("max-queue"),
+		MemoryLimitMB:           c.Int("memory"),
+	}, nil
+}
+
+func serveCommand(stdout, stderr io.Writer) *cli.Command {
+	return &cli.Command{
+		Name:      "serve",
+		Usage:     "serve the functions under DIR/api over HTTP",
+		ArgsUsage: "[DIR]",
+		Flags: append(hostFlags(),
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:3000", Usage: "address to listen on"},
+			&cli.DurationFlag{Name: "shutdown-grace", Value: 30 * time.Second, Usage: "how long in-flight invocations may finish on SIGTERM or SIGINT"},
+		),
+		Action: func(c *cli.Context) error {
+			cfg, err := hostConfig(c, stderr)
+			if err != nil {
+				return err
+			}
+			return serve(c.Context, cfg, c.String("listen"), c.Duration("shutdown-grace"), stdout)
+		},
+	}
+}
+
+func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duration, stdout io.Writer) error {
+	h, err := host.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		_ = h.Close(context.Background())
+		return fmt.Errorf("wfn: cannot listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "Ready on http://%s\n", ln.Addr())
+
+	select {
+	case err := <-served:
+		_ = h.Close(context.Background())
+		return fmt.Errorf("wfn: server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	cfg.Logger.Info("shutting down", "grace", grace)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	err = errors.Join(err, h.Close(sctx))
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("wfn: in-flight invocations did not finish within %s: %w", grace, err)
+	}
+	return err
+}
+
+func buildCommand(stdout, stderr io.Writer) *cli.Command {
+	return &cli.Command{
+		Name:      "build",
+		Usage:     "build and compile every function under DIR/api; exit non-zero on any error",
+		ArgsUsage: "[DIR]",
+		Flags:     hostFlags(),
+		Action: func(c *cli.Context) error {
+			cfg, err := hostConfig(c, stderr)
+			if err != nil {
+				return err
+			}
+			h, err := host.New(c.Context, cfg)
+			if err != nil {
+				return err
+			}
+			defer h.Close(context.WithoutCancel(c.Context))
+			var failed int
+			fns := h.Functions()
+			for _, fn := range fns {
+				if fn.Err != nil {
+					failed++
+					fmt.Fprintf(stdout, "FAIL %s\n     %s\n", fn.Source, strings.ReplaceAll(fn.Err.Error(), "\n", "\n     "))
+					continue
+				}
+				fmt.Fprintf(stdout, "ok   %s -> %s\n", fn.Source, fn.Route)
+			}
+			fmt.Fprintf(stdout, "%d functions, %d failed\n", len(fns), failed)
+			if failed > 0 {
+				return fmt.Errorf("%w: %d of %d", ErrLoad, failed, len(fns))
+			}
+			return nil
+		},
+	}
+}
+
+// Main is what package main calls: it runs the command with the process's
+// arguments, stops on SIGINT or SIGTERM (a second signal exits at once),
+// and exits non-zero on error.
+func Main() {
+	ctx, stop := notifyContext(context.Background())
+	defer stop()
+	if err := Run(ctx, os.Args, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
