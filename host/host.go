@@ -185,7 +185,7 @@ func (h *Host) load(ctx context.Context, b *gobuild.Builder, fn *function) error
 	env := h.cfg.env()
 	fn.pool = pool.New(func(ctx context.Context) (engine.Instance, error) {
 		return h.instantiate(ctx, fn, env)
-	}, h.cfg.MaxInstancesPerFunction, h.cfg.MaxQueue, h.limit)
+	}, h.cfg.MaxInstancesPerFunction, h.cfg.MaxQueue, h.cfg.QueueTimeout, h.limit)
 	return nil
 }
 
@@ -285,10 +285,10 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, export, id string, params []engine.Param) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.MaxDuration)
 	defer cancel()
-	inst, err := h.getInstance(ctx, fn)
+	inst, err := fn.pool.Get(ctx)
 	if err != nil {
 		switch {
-		case errors.Is(err, pool.ErrThrottled), errors.Is(err, errQueueTimeout), errors.Is(err, pool.ErrClosed):
+		case errors.Is(err, pool.ErrThrottled), errors.Is(err, pool.ErrQueueTimeout), errors.Is(err, pool.ErrClosed):
 			writeThrottled(w, r, id)
 		case r.Context().Err() != nil:
 			// The client left while waiting: nobody to answer.
@@ -318,24 +318,11 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	headSent := inv.HeadSent()
 	inv.Release()
 	h.invs.Put(inv)
-	fn.pool.Put(context.WithoutCancel(ctx), inst, err == nil)
+	fn.pool.Put(context.Background(), inst, err == nil)
 	if err == nil {
 		return
 	}
 	h.failed(w, r, fn, id, err, ctx, headSent)
-}
-
-var errQueueTimeout = errors.New("wfn: timed out waiting for an instance")
-
-// getInstance waits at most QueueTimeout for an instance.
-func (h *Host) getInstance(ctx context.Context, fn *function) (engine.Instance, error) {
-	qctx, cancel := context.WithTimeoutCause(ctx, h.cfg.QueueTimeout, errQueueTimeout)
-	defer cancel()
-	inst, err := fn.pool.Get(qctx)
-	if err != nil && errors.Is(context.Cause(qctx), errQueueTimeout) {
-		return nil, errQueueTimeout
-	}
-	return inst, err
 }
 
 // failed answers for an invocation whose guest did not return normally.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/wfn-dev/wfn/host/internal/engine"
 )
@@ -14,6 +15,9 @@ import (
 var (
 	// ErrThrottled is returned by Get when the function's queue is full.
 	ErrThrottled = errors.New("wfn: too many invocations waiting for an instance")
+	// ErrQueueTimeout is returned by Get when no instance came free within
+	// the pool's queue timeout.
+	ErrQueueTimeout = errors.New("wfn: timed out waiting for an instance")
 	// ErrClosed is returned by Get once the pool is closed.
 	ErrClosed = errors.New("wfn: pool closed")
 )
@@ -79,6 +83,7 @@ type Pool struct {
 	limit       *Limit
 	max         int
 	maxQueue    int
+	timeout     time.Duration
 
 	mu      sync.Mutex
 	idle    []engine.Instance // most recently used last
@@ -88,9 +93,9 @@ type Pool struct {
 }
 
 // New returns a pool of at most max live instances, with at most maxQueue
-// invocations waiting, within limit.
-func New(newInstance Factory, max, maxQueue int, limit *Limit) *Pool {
-	p := &Pool{newInstance: newInstance, limit: limit, max: max, maxQueue: maxQueue}
+// invocations waiting, each for at most timeout, within limit.
+func New(newInstance Factory, max, maxQueue int, timeout time.Duration, limit *Limit) *Pool {
+	p := &Pool{newInstance: newInstance, limit: limit, max: max, maxQueue: maxQueue, timeout: timeout}
 	limit.mu.Lock()
 	limit.pools = append(limit.pools, p)
 	limit.mu.Unlock()
@@ -98,8 +103,9 @@ func New(newInstance Factory, max, maxQueue int, limit *Limit) *Pool {
 }
 
 // Get returns an instance for one invocation: an idle one, a new one, or
-// the next one released, waiting until ctx is done. It returns ErrThrottled
-// at once when the queue is full.
+// the next one released, waiting until ctx is done or the queue timeout
+// passes (ErrQueueTimeout). It returns ErrThrottled at once when the queue
+// is full.
 func (p *Pool) Get(ctx context.Context) (engine.Instance, error) {
 	for evicted := false; ; {
 		p.mu.Lock()
@@ -139,7 +145,10 @@ func (p *Pool) wait(ctx context.Context) (engine.Instance, error) {
 	ch := make(chan engine.Instance, 1)
 	p.waiters = append(p.waiters, ch)
 	p.mu.Unlock()
+	timer := time.NewTimer(p.timeout)
+	defer timer.Stop()
 	for {
+		var err error
 		select {
 		case inst := <-ch:
 			if inst == nil {
@@ -157,20 +166,24 @@ func (p *Pool) wait(ctx context.Context) (engine.Instance, error) {
 				return p.create(ctx)
 			}
 			p.mu.Unlock()
+			continue
 		case <-ctx.Done():
-			p.mu.Lock()
-			if i := slices.Index(p.waiters, ch); i >= 0 {
-				p.waiters = slices.Delete(p.waiters, i, i+1)
-				p.mu.Unlock()
-				return nil, ctx.Err()
-			}
-			p.mu.Unlock()
-			// Handed an instance as we gave up: pass it on.
-			if inst := <-ch; inst != nil {
-				p.Put(ctx, inst, true)
-			}
-			return nil, ctx.Err()
+			err = ctx.Err()
+		case <-timer.C:
+			err = ErrQueueTimeout
 		}
+		p.mu.Lock()
+		if i := slices.Index(p.waiters, ch); i >= 0 {
+			p.waiters = slices.Delete(p.waiters, i, i+1)
+			p.mu.Unlock()
+			return nil, err
+		}
+		p.mu.Unlock()
+		// Handed an instance as we gave up: pass it on.
+		if inst := <-ch; inst != nil {
+			p.Put(ctx, inst, true)
+		}
+		return nil, err
 	}
 }
 

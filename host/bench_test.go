@@ -1,0 +1,176 @@
+package host_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// Benchmarks compare wfn with a native net/http handler returning the same
+// bytes, in the same run, with the same client and settings.
+//
+//	go test ./host -run '^$' -bench Serve -benchmem -count 6
+
+const helloBody = "Hello from wfn!"
+
+func nativeHello(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, helloBody)
+}
+
+func quietHost(b testing.TB, dir string) *host.Host {
+	b.Helper()
+	h, err := host.New(context.Background(), host.Config{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = h.Close(context.Background()) })
+	for _, fn := range h.Functions() {
+		if fn.Err != nil {
+			b.Fatalf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	return h
+}
+
+// benchHTTP drives url over loopback HTTP from parallel clients on one
+// keep-alive pool and reports requests per second.
+func benchHTTP(b *testing.B, handler http.Handler, path string) {
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
+	url := srv.URL + path
+	// Warm up: instances, connections.
+	for i := 0; i < 16; i++ {
+		checkHello(b, client, url)
+	}
+	b.ReportAllocs()
+	b.SetParallelism(4) // 4 x GOMAXPROCS concurrent clients
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Get(url)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+func checkHello(b testing.TB, client *http.Client, url string) {
+	b.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != helloBody {
+		b.Fatalf("GET %s = %d %q, want 200 %q", url, resp.StatusCode, body, helloBody)
+	}
+}
+
+// BenchmarkServeNative is the baseline: a net/http handler over loopback.
+func BenchmarkServeNative(b *testing.B) {
+	benchHTTP(b, http.HandlerFunc(nativeHello), "/api/hello")
+}
+
+// BenchmarkServeWasm is the /api/hello Go guest through the host.
+func BenchmarkServeWasm(b *testing.B) {
+	requireGo(b)
+	benchHTTP(b, quietHost(b, "../guests"), "/api/hello")
+}
+
+// BenchmarkServeWasmMinimal is the smallest guest (WAT) through the host.
+func BenchmarkServeWasmMinimal(b *testing.B) {
+	benchHTTP(b, quietHost(b, watDir(b, "hello")), "/api/hello")
+}
+
+// BenchmarkInvoke measures one warm invocation in-process, without the
+// network: native is the floor, minimal adds the host's own work (its
+// guest does almost nothing), go adds a Go guest's own time.
+func BenchmarkInvoke(b *testing.B) {
+	cases := []struct {
+		name    string
+		handler func(b *testing.B) http.Handler
+	}{
+		{"native", func(*testing.B) http.Handler { return http.HandlerFunc(nativeHello) }},
+		{"minimal", func(b *testing.B) http.Handler { return quietHost(b, watDir(b, "hello")) }},
+		{"go", func(b *testing.B) http.Handler { requireGo(b); return quietHost(b, "../guests") }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			h := c.handler(b)
+			req := httptest.NewRequest("GET", "/api/hello", nil)
+			w := newDiscardWriter()
+			h.ServeHTTP(w, req)
+			if w.status != 200 || w.n != len(helloBody) {
+				b.Fatalf("warm-up: %d, %d bytes", w.status, w.n)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				w.reset()
+				h.ServeHTTP(w, req)
+			}
+		})
+	}
+}
+
+// discardWriter is the lightest http.ResponseWriter, so that BenchmarkInvoke
+// measures the handler, not a recorder.
+type discardWriter struct {
+	h      http.Header
+	status int
+	n      int
+}
+
+func newDiscardWriter() *discardWriter { return &discardWriter{h: http.Header{}} }
+
+func (w *discardWriter) Header() http.Header { return w.h }
+func (w *discardWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+func (w *discardWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = 200
+	}
+	w.n += len(p)
+	return len(p), nil
+}
+func (w *discardWriter) Flush() {}
+func (w *discardWriter) reset() {
+	clear(w.h)
+	w.status, w.n = 0, 0
+}
+
+// TestBenchmarkHandlersAgree checks the benchmarks' setup: the native
+// baseline and both guests answer the same bytes.
+func TestBenchmarkHandlersAgree(t *testing.T) {
+	requireGo(t)
+	for _, h := range map[string]http.Handler{
+		"native":  http.HandlerFunc(nativeHello),
+		"go":      quietHost(t, "../guests"),
+		"minimal": quietHost(t, watDir(t, "hello")),
+	} {
+		srv := httptest.NewServer(h)
+		checkHello(t, srv.Client(), srv.URL+"/api/hello")
+		srv.Close()
+	}
+}
