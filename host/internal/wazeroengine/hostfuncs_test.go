@@ -36,4 +36,3 @@ func TestHostFunctionsMatchABI(t *testing.T) {
 		t.Errorf("module %s exports %v, want %v", abi.Module, served, want)
 	}
 }
-
