@@ -42,12 +42,11 @@ const (
 	// matches the request's method. Signature () -> ().
 	ExportHandle = "wfn_handle"
 	// ExportRunTask runs one task registered with ImportWaitUntil, after
-	// the handler returns. Signature (task i32) -> (). Not yet served by
-	// the host: reserved for the lifecycle work.
+	// the handler returns. Signature (task i32) -> (). Required of a
+	// guest that imports wait_until.
 	ExportRunTask = "wfn_run_task"
 	// ExportOnSigterm is called on each live instance when the host shuts
-	// down. Signature () -> (). Not yet served by the host: reserved for
-	// the lifecycle work.
+	// down, with 500 ms to finish. Signature () -> ().
 	ExportOnSigterm = "wfn_on_sigterm"
 )
 
@@ -104,16 +103,26 @@ const (
 	ImportResponseClose = "response_close"
 )
 
+// Lifetime imports (module [Module]).
+const (
+	// ImportAbortSignaled is 1 once the invocation is aborted, else 0; it
+	// never waits. () -> i32.
+	ImportAbortSignaled = "abort_signaled"
+	// ImportWaitUntil registers a task that the host runs with
+	// ExportRunTask after the response. (task i32) -> err i32.
+	ImportWaitUntil = "wait_until"
+	// ImportDeadlineRemainingMs is the time left before the invocation's
+	// maximum duration, in milliseconds. () -> i64.
+	ImportDeadlineRemainingMs = "deadline_remaining_ms"
+)
+
 // Imports named by the spec whose host side is not served yet. A module
 // that imports one of them fails to load with an error naming it; none of
 // them exists as a stub. They are listed here so that SDKs and the host
 // agree on the names when each lands.
 const (
-	ImportAbortSignaled       = "abort_signaled"        // () -> i32
-	ImportWaitUntil           = "wait_until"            // (task i32) -> err
-	ImportDeadlineRemainingMs = "deadline_remaining_ms" // () -> i64
-	ImportIPAddress           = "ip_address"            // (buf, cap) -> len
-	ImportGeolocation         = "geolocation"           // (buf, cap) -> len
+	ImportIPAddress   = "ip_address"  // (buf, cap) -> len
+	ImportGeolocation = "geolocation" // (buf, cap) -> len
 
 	ImportCacheGet       = "cache_get"        // (key, klen, buf, cap) -> len
 	ImportCacheSet       = "cache_set"        // (key, klen, val, vlen, ttl_s i64, tags, tlen, name, nlen) -> err
@@ -151,6 +160,9 @@ var Imports = []string{
 	ImportResponseBodyWrite,
 	ImportResponseFlush,
 	ImportResponseClose,
+	ImportAbortSignaled,
+	ImportWaitUntil,
+	ImportDeadlineRemainingMs,
 }
 
 // Errno is a negative result of a host import. Zero and positive results

@@ -12,6 +12,9 @@ import (
 var (
 	// ErrDir is returned by New when the served directory cannot be used.
 	ErrDir = errors.New("wfn: cannot serve directory")
+	// ErrConfig is returned by New when vercel.json or wfn.json is
+	// invalid; the message names the file, the key and the property.
+	ErrConfig = errors.New("wfn: invalid configuration")
 	// ErrClosed is returned by Close when the host is already closed.
 	ErrClosed = errors.New("wfn: host closed")
 )

@@ -13,6 +13,7 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -33,6 +34,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/fnconfig"
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
 	"github.com/wfn-dev/wfn/host/internal/pool"
 	"github.com/wfn-dev/wfn/host/internal/route"
@@ -54,7 +56,8 @@ type Host struct {
 
 	mu       sync.RWMutex // guards closed against new invocations
 	closed   bool
-	inflight sync.WaitGroup
+	inflight sync.WaitGroup // invocations, until their tasks are done
+	live     sync.Map       // *liveInstance -> struct{}
 }
 
 var _ http.Handler = (*Host)(nil)
@@ -66,6 +69,11 @@ type function struct {
 	err     error
 	exports engine.Exports
 	allow   string // the Allow header for a 405
+
+	maxDuration time.Duration
+	memoryLimit uint64 // bytes
+	cancel      bool   // supportsCancellation
+	concurrency int    // live instances at most
 }
 
 // Function describes one function found by New.
@@ -104,10 +112,14 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrDir, cfg.Dir, err)
 	}
-	eng, err := wazeroengine.New(ctx, wazeroengine.Options{
-		CacheDir:         filepath.Join(cacheDir, "compiled"),
-		MemoryLimitPages: uint32(cfg.MemoryLimitMB) * 16, // 64 KiB pages
-	})
+	fncfg, err := fnconfig.Load(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	for _, ign := range fncfg.Ignored {
+		cfg.Logger.Info("configuration property has no effect in wfn", "where", ign)
+	}
+	eng, err := wazeroengine.New(ctx, wazeroengine.Options{CacheDir: filepath.Join(cacheDir, "compiled")})
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +137,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, src := range srcs {
-		fn := &function{src: src, err: src.Err}
+		fn := h.settings(src, fncfg)
 		h.fns[i] = fn
 		if fn.err != nil {
 			continue
@@ -153,6 +165,25 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	h.table = route.NewTable(srcs)
 	return h, nil
+}
+
+// settings applies the host's defaults and the first matching rule of
+// vercel.json or wfn.json.
+func (h *Host) settings(src *route.Source, cfg *fnconfig.Config) *function {
+	paths := []string{src.Path}
+	for _, f := range src.GoFiles {
+		paths = append(paths, src.Path+"/"+f)
+	}
+	set, _ := cfg.For(paths...)
+	fn := &function{
+		src:         src,
+		err:         src.Err,
+		maxDuration: cmp.Or(set.MaxDuration, h.cfg.MaxDuration),
+		memoryLimit: uint64(cmp.Or(set.MemoryMB, h.cfg.MemoryLimitMB)) << 20,
+		cancel:      set.SupportsCancellation,
+		concurrency: cmp.Or(set.MaxConcurrency, h.cfg.MaxInstancesPerFunction),
+	}
+	return fn
 }
 
 // load builds (Go) or reads (.wasm) a function, compiles it and gives it a
@@ -185,7 +216,7 @@ func (h *Host) load(ctx context.Context, b *gobuild.Builder, fn *function) error
 	env := h.cfg.env()
 	fn.pool = pool.New(func(ctx context.Context) (engine.Instance, error) {
 		return h.instantiate(ctx, fn, env)
-	}, h.cfg.MaxInstancesPerFunction, h.cfg.MaxQueue, h.cfg.QueueTimeout, h.limit)
+	}, fn.concurrency, h.cfg.MaxQueue, h.cfg.QueueTimeout, h.limit)
 	return nil
 }
 
@@ -224,26 +255,70 @@ func (h *Host) Functions() []Function {
 	return out
 }
 
-// liveInstance is an engine instance with the log writers that route its
-// output to the invocation it serves.
+// liveInstance is an engine instance with what the host keeps beside it:
+// log writers that route its output to the invocation it serves, and a
+// channel that wakes it from a sleep when that invocation is aborted.
 type liveInstance struct {
 	engine.Instance
+	h              *Host
 	stdout, stderr *guestLog
+	wake           chan struct{}
+	cur            atomic.Pointer[engine.Invocation]
 }
 
 func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (engine.Instance, error) {
 	li := &liveInstance{
+		h:      h,
 		stdout: &guestLog{log: h.log, fn: fn.src.Path, stream: "stdout"},
 		stderr: &guestLog{log: h.log, fn: fn.src.Path, stream: "stderr"},
+		wake:   make(chan struct{}, 1),
 	}
-	inst, err := fn.mod.Instantiate(ctx, engine.InstanceConfig{Env: env, Stdout: li.stdout, Stderr: li.stderr})
+	inst, err := fn.mod.Instantiate(ctx, engine.InstanceConfig{
+		Env:         env,
+		Stdout:      li.stdout,
+		Stderr:      li.stderr,
+		MemoryLimit: fn.memoryLimit,
+		Wake:        li.wake,
+	})
 	li.stdout.flush()
 	li.stderr.flush()
 	if err != nil {
 		return nil, err
 	}
 	li.Instance = inst
+	h.live.Store(li, struct{}{})
 	return li, nil
+}
+
+// begin routes the instance's output to inv.
+func (li *liveInstance) begin(inv *engine.Invocation) {
+	li.stdout.inv, li.stderr.inv = inv, inv
+	li.cur.Store(inv)
+	select { // a wake left over from an earlier abort must not cut a sleep short
+	case <-li.wake:
+	default:
+	}
+}
+
+// finish flushes the output of the invocation that ends.
+func (li *liveInstance) finish() {
+	li.stdout.flush()
+	li.stderr.flush()
+	li.stdout.inv, li.stderr.inv = nil, nil
+	li.cur.Store(nil)
+}
+
+// wakeUp ends the guest's current or next sleep early, once.
+func (li *liveInstance) wakeUp() {
+	select {
+	case li.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (li *liveInstance) Close(ctx context.Context) error {
+	li.h.live.Delete(li)
+	return li.Instance.Close(ctx)
 }
 
 // ServeHTTP routes the request to its function and runs one invocation.
@@ -253,6 +328,10 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/_wfn/healthz" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
+		return
+	}
+	if headerTooLarge(r) {
+		writeError(w, r, http.StatusRequestHeaderFieldsTooLarge, CodeHeaderTooLarge, id, "A request header is over 16 KB, or all of them over 32 KB.")
 		return
 	}
 	i, params, ok := h.table.Match(r.URL.EscapedPath())
@@ -276,76 +355,9 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The server is shutting down.", "Retry-After", "1")
 		return
 	}
-	h.inflight.Add(1)
+	h.inflight.Add(1) // invoke calls Done when the invocation and its tasks end
 	h.mu.RUnlock()
-	defer h.inflight.Done()
 	h.invoke(w, r, fn, export, id, params)
-}
-
-func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, export, id string, params []engine.Param) {
-	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.MaxDuration)
-	defer cancel()
-	inst, err := fn.pool.Get(ctx)
-	if err != nil {
-		switch {
-		case errors.Is(err, pool.ErrThrottled), errors.Is(err, pool.ErrQueueTimeout), errors.Is(err, pool.ErrClosed):
-			writeThrottled(w, r, id)
-		case r.Context().Err() != nil:
-			// The client left while waiting: nobody to answer.
-		default:
-			h.log.Error("cannot start instance", "fn", fn.src.Path, "id", id, "err", err)
-			writeError(w, r, http.StatusInternalServerError, CodeInvocationFailed, id, "The function could not start.")
-		}
-		return
-	}
-	if r.ContentLength != 0 {
-		// Streaming both ways: without this, net/http's HTTP/1 server
-		// drains the request body when the guest sends its head first.
-		// HTTP/2 is full duplex already and says so with an error.
-		_ = http.NewResponseController(w).EnableFullDuplex()
-	}
-	li := inst.(*liveInstance)
-	inv := h.invs.Get().(*engine.Invocation)
-	inv.Reset(id, fn.src.Path, w, r, params)
-	li.stdout.inv, li.stderr.inv = inv, inv
-	err = inst.Call(ctx, export, inv)
-	li.stdout.flush()
-	li.stderr.flush()
-	li.stdout.inv, li.stderr.inv = nil, nil
-	if err == nil {
-		inv.Finish()
-	}
-	headSent := inv.HeadSent()
-	inv.Release()
-	h.invs.Put(inv)
-	fn.pool.Put(context.Background(), inst, err == nil)
-	if err == nil {
-		return
-	}
-	h.failed(w, r, fn, id, err, ctx, headSent)
-}
-
-// failed answers for an invocation whose guest did not return normally.
-func (h *Host) failed(w http.ResponseWriter, r *http.Request, fn *function, id string, err error, ctx context.Context, headSent bool) {
-	status, code := http.StatusInternalServerError, CodeInvocationFailed
-	msg := "A server error has occurred."
-	switch {
-	case r.Context().Err() != nil:
-		h.log.Info("client disconnected; invocation stopped", "fn", fn.src.Path, "id", id)
-		return
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		status, code = http.StatusGatewayTimeout, CodeInvocationTimeout
-		msg = "The function exceeded its maximum duration of " + h.cfg.MaxDuration.String() + "."
-		h.log.Error("invocation timed out", "fn", fn.src.Path, "id", id, "max_duration", h.cfg.MaxDuration)
-	default:
-		h.log.Error("invocation failed", "fn", fn.src.Path, "id", id, "err", err)
-	}
-	if headSent {
-		// The response has started: cut it so the client sees an
-		// incomplete response, never a clean end.
-		panic(http.ErrAbortHandler)
-	}
-	writeError(w, r, status, code, id, msg)
 }
 
 func writeThrottled(w http.ResponseWriter, r *http.Request, id string) {
@@ -372,9 +384,12 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// Close stops new invocations, waits for those in flight until ctx is done,
-// and releases every instance and the engine. It returns ctx.Err() if the
-// wait was cut short.
+// Close shuts the host down as Vercel shuts a function down: it stops new
+// invocations and lets those in flight, with their waitUntil tasks, finish
+// until ctx is done. Past that it aborts them (abort_signaled, ECANCELED)
+// and gives them a short grace. Then it calls wfn_on_sigterm on every live
+// instance, with 500 ms to finish, and releases everything. It returns
+// ctx.Err() if in-flight invocations had to be aborted.
 func (h *Host) Close(ctx context.Context) error {
 	h.mu.Lock()
 	if h.closed {
@@ -393,21 +408,56 @@ func (h *Host) Close(ctx context.Context) error {
 	case <-drained:
 	case <-ctx.Done():
 		waitErr = ctx.Err()
+		h.live.Range(func(k, _ any) bool {
+			li := k.(*liveInstance)
+			if inv := li.cur.Load(); inv != nil {
+				inv.Abort()
+				li.wakeUp()
+			}
+			return true
+		})
+		select {
+		case <-drained:
+		case <-time.After(abortGrace):
+		}
 	}
+	h.sigterm()
 	var err error
 	for _, fn := range h.fns {
 		if fn.pool != nil {
-			err = errors.Join(err, fn.pool.Close(ctx))
-		}
-	}
-	if waitErr == nil {
-		for _, fn := range h.fns {
-			if fn.mod != nil {
-				err = errors.Join(err, fn.mod.Close(ctx))
-			}
+			err = errors.Join(err, fn.pool.Close(context.Background()))
 		}
 	}
 	// Closing the engine stops any guest still running.
-	err = errors.Join(err, h.engine.Close(ctx))
+	err = errors.Join(err, h.engine.Close(context.Background()))
 	return errors.Join(waitErr, err)
+}
+
+// sigtermGrace is how long wfn_on_sigterm may run, as on Vercel.
+const sigtermGrace = 500 * time.Millisecond
+
+// sigterm calls wfn_on_sigterm on every idle live instance at once, with
+// sigtermGrace to finish.
+func (h *Host) sigterm() {
+	ctx, cancel := context.WithTimeout(context.Background(), sigtermGrace)
+	defer cancel()
+	var wg sync.WaitGroup
+	h.live.Range(func(k, _ any) bool {
+		li := k.(*liveInstance)
+		if li.cur.Load() != nil {
+			return true // still busy: it is stopped with the engine
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			li.stdout.inv, li.stderr.inv = nil, nil
+			if err := li.OnSigterm(ctx); err != nil {
+				h.log.Warn("wfn_on_sigterm failed", "fn", li.stdout.fn, "err", err)
+			}
+			li.stdout.flush()
+			li.stderr.flush()
+		}()
+		return true
+	})
+	wg.Wait()
 }

@@ -38,8 +38,13 @@ type Module interface {
 // Instance is one live guest. It runs one invocation at a time.
 type Instance interface {
 	// Call runs the handler export for inv and returns when it returns.
-	// Any error leaves the instance unusable: the caller closes it.
+	// Any error leaves the instance unusable: the caller closes it. So do
+	// RunTask and OnSigterm.
 	Call(ctx context.Context, export string, inv *Invocation) error
+	// RunTask runs wfn_run_task(task) for inv, after its handler.
+	RunTask(ctx context.Context, task int32, inv *Invocation) error
+	// OnSigterm runs wfn_on_sigterm, if the guest exports it.
+	OnSigterm(ctx context.Context) error
 	// Close releases the instance.
 	Close(ctx context.Context) error
 }
@@ -51,6 +56,12 @@ type InstanceConfig struct {
 	// Stdout and Stderr receive the guest's output. The host routes it to
 	// the log lines of whichever invocation is running.
 	Stdout, Stderr io.Writer
+	// MemoryLimit caps the instance's linear memory, in bytes; growing
+	// past it fails (memory.grow returns -1). Zero: the engine's maximum.
+	MemoryLimit uint64
+	// Wake, when it receives, ends a WASI sleep of the guest early (once
+	// per value), so that an aborted guest gets to run.
+	Wake <-chan struct{}
 }
 
 // Exports lists a guest's exports that change how the host calls it.
@@ -62,6 +73,13 @@ type Exports struct {
 	Handle bool
 	// Init is true when the guest exports wfn_init.
 	Init bool
+	// RunTask and OnSigterm tell whether the guest exports wfn_run_task
+	// and wfn_on_sigterm.
+	RunTask, OnSigterm bool
+	// ImportsClose is true when the guest imports response_close: its
+	// handler may end the response and run on, so the host runs it on a
+	// goroutine of its own.
+	ImportsClose bool
 }
 
 // HandlerFor returns the export that serves method, or "" when the guest

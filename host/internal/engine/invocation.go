@@ -5,6 +5,9 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
+	"strconv"
+	"sync/atomic"
+	"time"
 
 	"github.com/wfn-dev/wfn/abi"
 )
@@ -28,23 +31,106 @@ type Invocation struct {
 	w      http.ResponseWriter
 	params []Param
 
-	url     string // built on first use
-	status  int
-	head    bool // status and headers sent
-	closed  bool // response_close called
-	written int64
-	bodyEOF bool
-	scratch []byte
+	url       string // built on first use
+	status    int
+	locked    bool // status and headers can no longer change
+	head      bool // status and headers sent to the client
+	streaming bool // flushed once: writes go straight to the client
+	closed    bool // the response is complete (response_close or the end)
+	written   int64
+	buf       []byte // the response body until the first flush
+	bodyEOF   bool
+	bodyRead  int64
+	scratch   []byte
+
+	deadline time.Time
+	aborted  atomic.Bool
+	tasks    []int32
+	onClose  func()
+
+	// Failure is what went wrong in the host's view, for the answer
+	// the host gives when the handler returns: "" when nothing did.
+	Failure Failure
 }
+
+// Failure is a problem the host detects while a guest runs normally.
+type Failure int
+
+// The failures an invocation can end with.
+const (
+	NoFailure        Failure = iota
+	RequestTooLarge          // the body passed MaxRequestBody
+	ResponseTooLarge         // the buffered response passed MaxBufferedResponse
+	InvalidStatus            // a final status outside 200..599
+)
+
+// Limits, as Vercel's: 4.5 MB for request bodies and buffered responses.
+const (
+	MaxRequestBody      = 4_500_000
+	MaxBufferedResponse = 4_500_000
+	MaxTasks            = 1024
+)
 
 // Reset prepares inv for a new request, keeping its buffers.
-func (inv *Invocation) Reset(id, function string, w http.ResponseWriter, r *http.Request, params []Param) {
-	*inv = Invocation{ID: id, Function: function, req: r, w: w, params: params, status: http.StatusOK, scratch: inv.scratch[:0]}
+func (inv *Invocation) Reset(id, function string, w http.ResponseWriter, r *http.Request, params []Param, deadline time.Time) {
+	*inv = Invocation{
+		ID: id, Function: function, req: r, w: w, params: params, deadline: deadline,
+		status: http.StatusOK, scratch: inv.scratch[:0], buf: inv.buf[:0], tasks: inv.tasks[:0],
+	}
 }
 
-// Release drops the references to the request and response.
+// Abort marks the invocation aborted: abort_signaled turns 1 and waiting
+// imports return ECANCELED. It is safe to call from any goroutine.
+func (inv *Invocation) Abort() { inv.aborted.Store(true) }
+
+// Aborted reports whether Abort was called.
+func (inv *Invocation) Aborted() bool { return inv.aborted.Load() }
+
+// AbortSignaled is abort_signaled: 1 once aborted, else 0.
+func (inv *Invocation) AbortSignaled() int32 {
+	if inv.aborted.Load() {
+		return 1
+	}
+	return 0
+}
+
+// DeadlineRemainingMs is the time left before the deadline, in ms.
+func (inv *Invocation) DeadlineRemainingMs() int64 {
+	return max(0, time.Until(inv.deadline).Milliseconds())
+}
+
+// WaitUntil registers a task to run after the response.
+func (inv *Invocation) WaitUntil(task int32) abi.Errno {
+	if len(inv.tasks) >= MaxTasks {
+		return abi.ETOOLARGE
+	}
+	inv.tasks = append(inv.tasks, task)
+	return 0
+}
+
+// NextTask removes and returns the first pending task.
+func (inv *Invocation) NextTask() (int32, bool) {
+	if len(inv.tasks) == 0 {
+		return 0, false
+	}
+	t := inv.tasks[0]
+	inv.tasks = inv.tasks[1:]
+	return t, true
+}
+
+// HasTasks reports whether tasks are pending.
+func (inv *Invocation) HasTasks() bool { return len(inv.tasks) > 0 }
+
+// Closed reports whether the response is complete.
+func (inv *Invocation) Closed() bool { return inv.closed }
+
+// Release drops the references to the request and response, and large
+// buffers.
 func (inv *Invocation) Release() {
 	inv.req, inv.w, inv.params = nil, nil, nil
+	if cap(inv.buf) > 64<<10 {
+		inv.buf = nil
+	}
 }
 
 // HeadSent reports whether the status and headers have reached the client.
@@ -53,15 +139,37 @@ func (inv *Invocation) HeadSent() bool { return inv.head }
 // Written is the number of body bytes the guest wrote.
 func (inv *Invocation) Written() int64 { return inv.written }
 
-// Finish sends the head if the guest never wrote anything: a guest that
-// returns without writing produces its status (200 by default) and an
-// empty body.
-func (inv *Invocation) Finish() {
+// Finish completes the response after the handler returned normally: a
+// buffered response is sent with its length; a guest that wrote nothing
+// produces its status (200 by default) and an empty body. It returns false,
+// when the invocation has a Failure: the caller answers for it.
+func (inv *Invocation) Finish() bool {
+	if inv.closed {
+		return true
+	}
+	if inv.Failure != NoFailure {
+		return false
+	}
 	if !inv.head {
+		if !validFinal(inv.status) {
+			inv.Failure = InvalidStatus
+			return false
+		}
+		if inv.req.Method != http.MethodHead || len(inv.buf) > 0 {
+			inv.w.Header().Set("Content-Length", strconv.Itoa(len(inv.buf)))
+		}
 		inv.sendHead()
+		if len(inv.buf) > 0 {
+			_, _ = inv.w.Write(inv.buf)
+		}
 	}
 	inv.closed = true
+	return true
 }
+
+// validFinal reports whether code can end a response: 1xx statuses are
+// informational, never final.
+func validFinal(code int) bool { return code >= 200 && code <= 599 }
 
 // Method is the request method.
 func (inv *Invocation) Method() string { return inv.req.Method }
@@ -131,25 +239,36 @@ func (inv *Invocation) Param(name []byte) (string, bool) {
 // BodyRead reads request body bytes into p: n > 0, 0 at the end of the
 // body, or an error code.
 func (inv *Invocation) BodyRead(p []byte) int32 {
-	if inv.bodyEOF || inv.req.Body == nil || inv.req.Body == http.NoBody {
-		return 0
-	}
-	if len(p) == 0 {
+	switch {
+	case inv.closed:
+		return int32(abi.ECLOSED)
+	case inv.aborted.Load():
+		return int32(abi.ECANCELED)
+	case inv.Failure == RequestTooLarge:
+		return int32(abi.ETOOLARGE)
+	case inv.bodyEOF || inv.req.Body == nil || inv.req.Body == http.NoBody || len(p) == 0:
 		return 0
 	}
 	for {
 		n, err := inv.req.Body.Read(p)
 		if n > 0 {
+			inv.bodyRead += int64(n)
+			if inv.bodyRead > MaxRequestBody {
+				inv.Failure = RequestTooLarge
+				return int32(abi.ETOOLARGE)
+			}
 			if errors.Is(err, io.EOF) {
 				inv.bodyEOF = true
 			}
 			return int32(n)
 		}
-		if errors.Is(err, io.EOF) {
+		switch {
+		case errors.Is(err, io.EOF):
 			inv.bodyEOF = true
 			return 0
-		}
-		if err != nil {
+		case err != nil && inv.aborted.Load():
+			return int32(abi.ECANCELED)
+		case err != nil:
 			return int32(abi.EIO)
 		}
 	}
@@ -157,7 +276,7 @@ func (inv *Invocation) BodyRead(p []byte) int32 {
 
 // SetStatus sets the response status.
 func (inv *Invocation) SetStatus(code int32) abi.Errno {
-	if inv.head || inv.closed {
+	if inv.locked || inv.closed {
 		return abi.ECLOSED
 	}
 	if code < 100 || code > 999 {
@@ -179,7 +298,7 @@ const (
 
 // SetHeader changes a response header. value is ignored by HeaderDelete.
 func (inv *Invocation) SetHeader(op HeaderOp, name, value []byte) abi.Errno {
-	if inv.head || inv.closed {
+	if inv.locked || inv.closed {
 		return abi.ECLOSED
 	}
 	if !validHeaderName(name) || (op != HeaderDelete && !validHeaderValue(value)) {
@@ -198,13 +317,25 @@ func (inv *Invocation) SetHeader(op HeaderOp, name, value []byte) abi.Errno {
 	return 0
 }
 
-// BodyWrite writes body bytes; the first write sends the head.
+// BodyWrite writes body bytes. The first write locks the status and
+// headers. Until the first flush the body is buffered (up to
+// MaxBufferedResponse); after it, writes go straight to the client.
 func (inv *Invocation) BodyWrite(p []byte) int32 {
-	if inv.closed {
+	switch {
+	case inv.closed:
 		return int32(abi.ECLOSED)
+	case inv.aborted.Load():
+		return int32(abi.ECANCELED)
 	}
-	if !inv.head {
-		inv.sendHead()
+	inv.locked = true
+	if !inv.streaming {
+		if len(inv.buf)+len(p) > MaxBufferedResponse {
+			inv.Failure = ResponseTooLarge
+			return int32(abi.ETOOLARGE)
+		}
+		inv.buf = append(inv.buf, p...)
+		inv.written += int64(len(p))
+		return int32(len(p))
 	}
 	n, err := inv.w.Write(p)
 	inv.written += int64(n)
@@ -214,13 +345,16 @@ func (inv *Invocation) BodyWrite(p []byte) int32 {
 	return int32(n)
 }
 
-// Flush pushes buffered bytes to the client, sending the head first.
+// Flush sends the head and what is buffered, and from then on streams.
 func (inv *Invocation) Flush() abi.Errno {
-	if inv.closed {
+	switch {
+	case inv.closed:
 		return abi.ECLOSED
+	case inv.aborted.Load():
+		return abi.ECANCELED
 	}
-	if !inv.head {
-		inv.sendHead()
+	if errno := inv.startStreaming(); errno != 0 {
+		return errno
 	}
 	if err := http.NewResponseController(inv.w).Flush(); err != nil {
 		return abi.EIO
@@ -228,17 +362,57 @@ func (inv *Invocation) Flush() abi.Errno {
 	return 0
 }
 
-// Close ends the response: later writes get ECLOSED.
+func (inv *Invocation) startStreaming() abi.Errno {
+	if inv.streaming {
+		return 0
+	}
+	if inv.Failure == ResponseTooLarge {
+		return abi.ETOOLARGE
+	}
+	if !validFinal(inv.status) {
+		inv.Failure = InvalidStatus
+		return abi.EINVAL
+	}
+	inv.locked, inv.streaming = true, true
+	inv.sendHead()
+	if len(inv.buf) > 0 {
+		if _, err := inv.w.Write(inv.buf); err != nil {
+			return abi.EIO
+		}
+		inv.buf = inv.buf[:0]
+	}
+	return 0
+}
+
+// OnClose sets a function that Close calls once the response is complete,
+// so that the host can end the HTTP response while the guest runs on.
+func (inv *Invocation) OnClose(f func()) { inv.onClose = f }
+
+// Close completes the response: later writes get ECLOSED.
 func (inv *Invocation) Close() abi.Errno {
+	errno := inv.close()
+	if inv.closed && inv.onClose != nil {
+		inv.onClose()
+	}
+	return errno
+}
+
+func (inv *Invocation) close() abi.Errno {
 	if inv.closed {
 		return abi.ECLOSED
 	}
-	if !inv.head {
-		inv.sendHead()
+	if inv.aborted.Load() {
+		return abi.ECANCELED
 	}
-	inv.closed = true
-	if err := http.NewResponseController(inv.w).Flush(); err != nil {
-		return abi.EIO
+	if inv.streaming {
+		inv.closed = true
+		if err := http.NewResponseController(inv.w).Flush(); err != nil {
+			return abi.EIO
+		}
+		return 0
+	}
+	if !inv.Finish() {
+		return abi.EINVAL
 	}
 	return 0
 }

@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/engine"
@@ -106,8 +109,12 @@ func (e *Engine) check(m *module) error {
 	fail := func(format string, args ...any) error {
 		return &engine.LoadError{Name: m.name, Reason: fmt.Sprintf(format, args...)}
 	}
+	imports := map[string]bool{}
 	for _, imp := range m.cm.ImportedFunctions() {
 		mod, fn, _ := imp.Import()
+		if mod == abi.Module {
+			imports[fn] = true
+		}
 		def, ok := e.provided[mod+"\x00"+fn]
 		if !ok {
 			if mod == abi.Module {
@@ -164,6 +171,19 @@ func (e *Engine) check(m *module) error {
 			m.exports.Methods = append(m.exports.Methods, meth)
 		}
 	}
+	if m.exports.OnSigterm, err = void(abi.ExportOnSigterm); err != nil {
+		return err
+	}
+	if def, ok := exports[abi.ExportRunTask]; ok {
+		if !slices.Equal(def.ParamTypes(), []api.ValueType{api.ValueTypeI32}) || len(def.ResultTypes()) != 0 {
+			return fail("export %s has signature %s, want (i32) -> ()", abi.ExportRunTask, signature(def))
+		}
+		m.exports.RunTask = true
+	}
+	if imports[abi.ImportWaitUntil] && !m.exports.RunTask {
+		return fail("imports %s.%s but does not export %s to run the tasks", abi.Module, abi.ImportWaitUntil, abi.ExportRunTask)
+	}
+	m.exports.ImportsClose = imports[abi.ImportResponseClose]
 	if !m.exports.Handle && len(m.exports.Methods) == 0 {
 		return fail("no handler export: export %s or at least one of %s", abi.ExportHandle, strings.Join(abi.Methods, ", "))
 	}
@@ -201,7 +221,7 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 		WithStartFunctions().
 		WithSysWalltime().
 		WithSysNanotime().
-		WithSysNanosleep().
+		WithNanosleep(sleeper(cfg.Wake)).
 		WithRandSource(rand.Reader)
 	if cfg.Stdout != nil {
 		mc = mc.WithStdout(cfg.Stdout)
@@ -212,11 +232,14 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 	for _, kv := range cfg.Env {
 		mc = mc.WithEnv(kv[0], kv[1])
 	}
+	if cfg.MemoryLimit > 0 {
+		ctx = experimental.WithMemoryAllocator(ctx, limitedAllocator(cfg.MemoryLimit))
+	}
 	mod, err := m.rt.InstantiateModule(ctx, m.cm, mc)
 	if err != nil {
 		return nil, fmt.Errorf("wfn: cannot instantiate %s: %w", m.name, err)
 	}
-	inst := &instance{mod: mod, fns: map[string]api.Function{}}
+	inst := &instance{mod: mod, fns: map[string]api.Function{}, task: mod.ExportedFunction(abi.ExportRunTask), sigterm: mod.ExportedFunction(abi.ExportOnSigterm)}
 	for _, name := range []string{abi.ExportInitialize, abi.ExportInit} {
 		if fn := mod.ExportedFunction(name); fn != nil {
 			if _, err := fn.Call(ctx); err != nil {
@@ -234,8 +257,11 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 }
 
 type instance struct {
-	mod api.Module
-	fns map[string]api.Function
+	mod     api.Module
+	fns     map[string]api.Function
+	task    api.Function // wfn_run_task, or nil
+	sigterm api.Function // wfn_on_sigterm, or nil
+	stack   [1]uint64
 }
 
 type invocationKey struct{}
@@ -248,4 +274,35 @@ func (i *instance) Call(ctx context.Context, export string, inv *engine.Invocati
 	return fn.CallWithStack(context.WithValue(ctx, invocationKey{}, inv), nil)
 }
 
+func (i *instance) RunTask(ctx context.Context, task int32, inv *engine.Invocation) error {
+	if i.task == nil {
+		return fmt.Errorf("wfn: no export %s", abi.ExportRunTask)
+	}
+	i.stack[0] = api.EncodeI32(task)
+	return i.task.CallWithStack(context.WithValue(ctx, invocationKey{}, inv), i.stack[:])
+}
+
+func (i *instance) OnSigterm(ctx context.Context) error {
+	if i.sigterm == nil {
+		return nil
+	}
+	return i.sigterm.CallWithStack(ctx, nil)
+}
+
 func (i *instance) Close(ctx context.Context) error { return i.mod.Close(ctx) }
+
+// sleeper is WASI's sleep (poll_oneoff on a clock): the system's, cut
+// short when wake receives.
+func sleeper(wake <-chan struct{}) sys.Nanosleep {
+	return func(ns int64) {
+		if ns <= 0 {
+			return
+		}
+		t := time.NewTimer(time.Duration(ns))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-wake:
+		}
+	}
+}

@@ -15,7 +15,10 @@ import (
 // between guest memory and the engine.Invocation; the meaning of every
 // import lives there.
 
-const i32 = api.ValueTypeI32
+var (
+	i32 = []api.ValueType{api.ValueTypeI32}
+	i64 = []api.ValueType{api.ValueTypeI64}
+)
 
 // BadPointerError is the trap raised for an out-of-bounds (ptr, len).
 type BadPointerError struct {
@@ -29,22 +32,22 @@ func (e *BadPointerError) Error() string {
 
 type hostFunc struct {
 	name    string
-	params  []string
-	results int
+	params  []string // all i32
+	results []api.ValueType
 	fn      api.GoModuleFunc
 }
 
 var hostFuncs = []hostFunc{
-	{abi.ImportRequestMethod, []string{"buf", "cap"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+	{abi.ImportRequestMethod, []string{"buf", "cap"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
 		s[0] = writeString(m, abi.ImportRequestMethod, s[0], s[1], inv.Method())
 	})},
-	{abi.ImportRequestURL, []string{"buf", "cap"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+	{abi.ImportRequestURL, []string{"buf", "cap"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
 		s[0] = writeString(m, abi.ImportRequestURL, s[0], s[1], inv.URL())
 	})},
-	{abi.ImportRequestHeaderNames, []string{"buf", "cap"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+	{abi.ImportRequestHeaderNames, []string{"buf", "cap"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
 		s[0] = writeBytes(m, abi.ImportRequestHeaderNames, s[0], s[1], inv.HeaderNames())
 	})},
-	{abi.ImportRequestHeader, []string{"name", "name_len", "buf", "cap"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+	{abi.ImportRequestHeader, []string{"name", "name_len", "buf", "cap"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
 		v, ok := inv.Header(read(m, abi.ImportRequestHeader, s[0], s[1]))
 		if !ok {
 			s[0] = errno(abi.ENOTFOUND)
@@ -52,7 +55,7 @@ var hostFuncs = []hostFunc{
 		}
 		s[0] = writeBytes(m, abi.ImportRequestHeader, s[2], s[3], v)
 	})},
-	{abi.ImportRequestParam, []string{"name", "name_len", "buf", "cap"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+	{abi.ImportRequestParam, []string{"name", "name_len", "buf", "cap"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
 		v, ok := inv.Param(read(m, abi.ImportRequestParam, s[0], s[1]))
 		if !ok {
 			s[0] = errno(abi.ENOTFOUND)
@@ -60,26 +63,39 @@ var hostFuncs = []hostFunc{
 		}
 		s[0] = writeString(m, abi.ImportRequestParam, s[2], s[3], v)
 	})},
-	{abi.ImportRequestBodyRead, []string{"buf", "cap"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+	{abi.ImportRequestBodyRead, []string{"buf", "cap"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
 		s[0] = api.EncodeI32(inv.BodyRead(read(m, abi.ImportRequestBodyRead, s[0], s[1])))
 	})},
-	{abi.ImportResponseSetStatus, []string{"code"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+	{abi.ImportResponseSetStatus, []string{"code"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
 		s[0] = errno(inv.SetStatus(api.DecodeI32(s[0])))
 	})},
-	{abi.ImportResponseHeaderSet, []string{"name", "name_len", "value", "value_len"}, 1, headerFunc(abi.ImportResponseHeaderSet, engine.HeaderSet)},
-	{abi.ImportResponseHeaderAdd, []string{"name", "name_len", "value", "value_len"}, 1, headerFunc(abi.ImportResponseHeaderAdd, engine.HeaderAdd)},
-	{abi.ImportResponseHeaderDelete, []string{"name", "name_len"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+	{abi.ImportResponseHeaderSet, []string{"name", "name_len", "value", "value_len"}, i32, headerFunc(abi.ImportResponseHeaderSet, engine.HeaderSet)},
+	{abi.ImportResponseHeaderAdd, []string{"name", "name_len", "value", "value_len"}, i32, headerFunc(abi.ImportResponseHeaderAdd, engine.HeaderAdd)},
+	{abi.ImportResponseHeaderDelete, []string{"name", "name_len"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
 		s[0] = errno(inv.SetHeader(engine.HeaderDelete, read(m, abi.ImportResponseHeaderDelete, s[0], s[1]), nil))
 	})},
-	{abi.ImportResponseBodyWrite, []string{"buf", "len"}, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+	{abi.ImportResponseBodyWrite, []string{"buf", "len"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
 		s[0] = api.EncodeI32(inv.BodyWrite(read(m, abi.ImportResponseBodyWrite, s[0], s[1])))
 	})},
-	{abi.ImportResponseFlush, nil, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+	{abi.ImportResponseFlush, nil, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
 		s[0] = errno(inv.Flush())
 	})},
-	{abi.ImportResponseClose, nil, 1, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+	{abi.ImportResponseClose, nil, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
 		s[0] = errno(inv.Close())
 	})},
+	{abi.ImportAbortSignaled, nil, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = api.EncodeI32(inv.AbortSignaled())
+	})},
+	{abi.ImportWaitUntil, []string{"task"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = errno(inv.WaitUntil(api.DecodeI32(s[0])))
+	})},
+	{abi.ImportDeadlineRemainingMs, nil, i64, func(ctx context.Context, m api.Module, s []uint64) {
+		if inv := current(ctx); inv != nil {
+			s[0] = api.EncodeI64(inv.DeadlineRemainingMs())
+			return
+		}
+		s[0] = api.EncodeI64(int64(abi.EBADHANDLE))
+	}},
 }
 
 func headerFunc(name string, op engine.HeaderOp) api.GoModuleFunc {
@@ -107,14 +123,10 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) (api.Module, 
 	for _, f := range hostFuncs {
 		params := make([]api.ValueType, len(f.params))
 		for i := range params {
-			params[i] = i32
-		}
-		results := make([]api.ValueType, f.results)
-		for i := range results {
-			results[i] = i32
+			params[i] = api.ValueTypeI32
 		}
 		b.NewFunctionBuilder().
-			WithGoModuleFunction(f.fn, params, results).
+			WithGoModuleFunction(f.fn, params, f.results).
 			WithParameterNames(f.params...).
 			Export(f.name)
 	}

@@ -1,0 +1,250 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/pool"
+)
+
+// abortGrace is how long an aborted handler may take to return before
+// its instance is stopped.
+const abortGrace = 500 * time.Millisecond
+
+// Error codes for the failures the host detects itself.
+const (
+	CodePayloadTooLarge         = "FUNCTION_PAYLOAD_TOO_LARGE"
+	CodeResponsePayloadTooLarge = "FUNCTION_RESPONSE_PAYLOAD_TOO_LARGE"
+	CodeNoResponse              = "NO_RESPONSE_FROM_FUNCTION"
+	CodeHeaderTooLarge          = "REQUEST_HEADER_TOO_LARGE"
+)
+
+// invocation is one run of a handler and its tasks on one instance.
+type invocation struct {
+	h      *Host
+	fn     *function
+	li     *liveInstance
+	inv    *engine.Invocation
+	ctx    context.Context // the deadline: handler and tasks
+	cancel context.CancelFunc
+	export string
+
+	handlerDone atomic.Bool // the handler returned: an abort no longer stops it
+	stopWatch   func() bool // stops watching the client, for cancellation
+}
+
+// invoke runs one invocation. It returns when the response is complete;
+// the invocation's tasks may run on after it.
+func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, export, id string, params []engine.Param) {
+	if r.ContentLength > engine.MaxRequestBody {
+		h.inflight.Done()
+		writeError(w, r, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, id, "The request body is larger than the limit of 4.5 MB.")
+		return
+	}
+	inst, err := fn.pool.Get(r.Context())
+	if err != nil {
+		h.inflight.Done()
+		switch {
+		case errors.Is(err, pool.ErrThrottled), errors.Is(err, pool.ErrQueueTimeout), errors.Is(err, pool.ErrClosed):
+			writeThrottled(w, r, id)
+		case r.Context().Err() != nil:
+			// The client left while waiting: nobody to answer.
+		default:
+			h.log.Error("cannot start instance", "fn", fn.src.Path, "id", id, "err", err)
+			writeError(w, r, http.StatusInternalServerError, CodeInvocationFailed, id, "The function could not start.")
+		}
+		return
+	}
+	deadline := time.Now().Add(fn.maxDuration)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	c := &invocation{h: h, fn: fn, li: inst.(*liveInstance), ctx: ctx, cancel: cancel, export: export}
+	c.inv = h.invs.Get().(*engine.Invocation)
+	c.inv.Reset(id, fn.src.Path, w, r, params, deadline)
+	c.li.begin(c.inv)
+	if r.ContentLength != 0 {
+		// Streaming both ways: without this, net/http's HTTP/1 server
+		// drains the request body when the guest sends its head first.
+		// HTTP/2 is full duplex already and says so with an error.
+		_ = http.NewResponseController(w).EnableFullDuplex()
+	}
+	if fn.cancel {
+		c.stopWatch = context.AfterFunc(r.Context(), c.abort)
+	}
+
+	if !fn.exports.ImportsClose {
+		// The common case runs on this goroutine: the response is
+		// complete when the handler returns.
+		err := c.li.Call(ctx, export, c.inv)
+		c.handlerReturned()
+		cut := c.answer(w, r, err)
+		if err == nil && c.inv.HasTasks() {
+			go c.runTasks()
+		} else {
+			c.end(err == nil)
+		}
+		if cut {
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
+
+	// The guest may end the response with response_close and run on: it
+	// runs on a goroutine of its own, and this one returns as soon as the
+	// response is complete. The channel says whether to cut it.
+	done := make(chan bool, 1)
+	c.inv.OnClose(func() {
+		c.unwatch()
+		done <- false
+	})
+	go func() {
+		err := c.li.Call(ctx, export, c.inv)
+		c.handlerReturned()
+		if !c.inv.Closed() {
+			done <- c.answer(w, r, err)
+		} else if err != nil {
+			c.logFailure(r, err)
+		}
+		if err == nil && c.inv.HasTasks() {
+			c.runTasks()
+			return
+		}
+		c.end(err == nil)
+	}()
+	if <-done {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (c *invocation) handlerReturned() {
+	c.handlerDone.Store(true)
+	c.unwatch()
+}
+
+func (c *invocation) unwatch() {
+	if c.stopWatch != nil {
+		c.stopWatch()
+	}
+}
+
+// abort signals the guest (abort_signaled, ECANCELED, a wake from sleep)
+// and stops its handler if it has not returned within abortGrace.
+func (c *invocation) abort() {
+	c.inv.Abort()
+	c.li.wakeUp()
+	time.AfterFunc(abortGrace, func() {
+		if !c.handlerDone.Load() {
+			c.cancel()
+		}
+	})
+}
+
+// answer completes the response after the handler returned with err, and
+// reports whether the response must be cut (it had started and failed).
+func (c *invocation) answer(w http.ResponseWriter, r *http.Request, err error) (cut bool) {
+	inv, id := c.inv, c.inv.ID
+	if err == nil {
+		if inv.Finish() {
+			return false
+		}
+		status, code, msg := http.StatusBadGateway, CodeNoResponse, "The function did not answer with a valid status."
+		switch inv.Failure {
+		case engine.RequestTooLarge:
+			status, code, msg = http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than the limit of 4.5 MB."
+		case engine.ResponseTooLarge:
+			status, code, msg = http.StatusInternalServerError, CodeResponsePayloadTooLarge, "The response is larger than the limit of 4.5 MB; flush to stream it."
+		}
+		c.h.log.Error("invocation failed", "fn", c.fn.src.Path, "id", id, "code", code)
+		if inv.HeadSent() {
+			return true
+		}
+		writeError(w, r, status, code, id, msg)
+		return false
+	}
+	status, code, msg := c.logFailure(r, err)
+	if code == "" {
+		return false // the client is gone
+	}
+	if inv.HeadSent() {
+		// The response has started: cut it so the client sees an
+		// incomplete response, never a clean end.
+		return true
+	}
+	writeError(w, r, status, code, id, msg)
+	return false
+}
+
+// logFailure logs why the guest did not return normally and says how to
+// answer for it; code is "" when there is no one to answer.
+func (c *invocation) logFailure(r *http.Request, err error) (status int, code, msg string) {
+	fn, id := c.fn.src.Path, c.inv.ID
+	switch {
+	case c.inv.Failure == engine.RequestTooLarge:
+		c.h.log.Error("invocation failed", "fn", fn, "id", id, "code", CodePayloadTooLarge, "err", err)
+		return http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than the limit of 4.5 MB."
+	case c.inv.Aborted() && r.Context().Err() != nil:
+		c.h.log.Info("client disconnected; invocation stopped", "fn", fn, "id", id)
+		return 0, "", ""
+	case c.inv.Aborted():
+		c.h.log.Warn("invocation stopped: the host is shutting down", "fn", fn, "id", id)
+		return http.StatusServiceUnavailable, CodeInvocationFailed, "The server is shutting down."
+	case errors.Is(c.ctx.Err(), context.DeadlineExceeded):
+		c.h.log.Error("invocation timed out", "fn", fn, "id", id, "max_duration", c.fn.maxDuration)
+		return http.StatusGatewayTimeout, CodeInvocationTimeout, "The function exceeded its maximum duration of " + c.fn.maxDuration.String() + "."
+	default:
+		c.h.log.Error("invocation failed", "fn", fn, "id", id, "err", err)
+		return http.StatusInternalServerError, CodeInvocationFailed, "A server error has occurred."
+	}
+}
+
+// runTasks runs the tasks registered with wait_until, after the response,
+// under the invocation's deadline, then ends the invocation.
+func (c *invocation) runTasks() {
+	healthy := true
+	for {
+		task, ok := c.inv.NextTask()
+		if !ok {
+			break
+		}
+		if err := c.li.RunTask(c.ctx, task, c.inv); err != nil {
+			healthy = false
+			attrs := []any{"fn", c.fn.src.Path, "id", c.inv.ID, "task", task, "err", err}
+			if errors.Is(c.ctx.Err(), context.DeadlineExceeded) {
+				attrs = append(attrs, "max_duration", c.fn.maxDuration)
+			}
+			c.h.log.Error("waitUntil task failed; the tasks after it are skipped", attrs...)
+			break
+		}
+	}
+	c.end(healthy)
+}
+
+// end releases what the invocation held.
+func (c *invocation) end(healthy bool) {
+	c.li.finish()
+	c.cancel()
+	c.inv.Release()
+	c.h.invs.Put(c.inv)
+	c.fn.pool.Put(context.Background(), c.li, healthy)
+	c.h.inflight.Done()
+}
+
+// headerTooLarge applies Vercel's request header limits: 16 KB for one
+// header, 32 KB for all of them, names included.
+func headerTooLarge(r *http.Request) bool {
+	const one, all = 16 << 10, 32 << 10
+	total := len(r.Host)
+	for name, values := range r.Header {
+		for _, v := range values {
+			n := len(name) + len(v)
+			if n > one {
+				return true
+			}
+			total += n
+		}
+	}
+	return total > all
+}
