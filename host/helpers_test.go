@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"io"
 	"log/slog"
@@ -69,7 +70,7 @@ func serve(t testing.TB, cfg host.Config) (*host.Host, *httptest.Server, *syncBu
 		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := h.Close(ctx); err != nil {
+		if err := h.Close(ctx); err != nil && !errors.Is(err, host.ErrClosed) {
 			t.Errorf("Close: %v", err)
 		}
 	})
@@ -168,4 +169,8 @@ func mustCopy(t testing.TB, from, to string) {
 	if err := os.WriteFile(to, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

@@ -161,7 +161,7 @@ func (c *invocation) answer(w http.ResponseWriter, r *http.Request, err error) (
 		if inv.HeadSent() {
 			return true
 		}
-		writeError(w, r, status, code, id, msg)
+		c.writeError(w, r, status, code, msg)
 		return false
 	}
 	status, code, msg := c.logFailure(r, err)
@@ -173,8 +173,18 @@ func (c *invocation) answer(w http.ResponseWriter, r *http.Request, err error) (
 		// incomplete response, never a clean end.
 		return true
 	}
-	writeError(w, r, status, code, id, msg)
+	c.writeError(w, r, status, code, msg)
 	return false
+}
+
+// writeError answers for a failed invocation, closing the connection if
+// the request body was left unread.
+func (c *invocation) writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	if c.inv.BodyUnread() {
+		writeError(w, r, status, code, c.inv.ID, msg, "Connection", "close")
+		return
+	}
+	writeError(w, r, status, code, c.inv.ID, msg)
 }
 
 // logFailure logs why the guest did not return normally and says how to

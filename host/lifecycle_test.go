@@ -1,0 +1,275 @@
+package host_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// logHas reports whether a log line holds every one of parts.
+func logHas(logs *syncBuffer, parts ...string) bool {
+	for _, line := range strings.Split(logs.String(), "\n") {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(line, p)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func writeConfig(t *testing.T, dir, name, json string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(json), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWaitUntilTasksRunAfterTheResponse(t *testing.T) {
+	_, srv, logs := serve(t, host.Config{Dir: watDir(t, "tasks", "hello")})
+	r := get(t, srv.URL+"/api/tasks")
+	if r.status != 200 || r.body != "scheduled" {
+		t.Fatalf("tasks = %d %q", r.status, r.body)
+	}
+	id := r.header.Get("X-Vercel-Id")
+	eventually(t, "both tasks to log, in order", func() bool {
+		out := logs.String()
+		i, j := strings.Index(out, `msg="task 7"`), strings.Index(out, `msg="task 8"`)
+		return i >= 0 && j > i && logHas(logs, "task 8", id)
+	})
+	// A task that traps is logged; the response had already gone out whole.
+	r = get(t, srv.URL+"/api/tasks?trap")
+	if r.status != 200 || r.body != "scheduled" {
+		t.Fatalf("tasks?trap = %d %q", r.status, r.body)
+	}
+	id = r.header.Get("X-Vercel-Id")
+	eventually(t, "the failed task in the log", func() bool {
+		return logHas(logs, "waitUntil task failed", id, "task=9")
+	})
+	if r := get(t, srv.URL+"/api/tasks"); r.body != "scheduled" {
+		t.Errorf("after a trapped task: %q", r.body)
+	}
+}
+
+func TestWaitUntilNeedsRunTask(t *testing.T) {
+	h, _, _ := serve(t, host.Config{Dir: watDir(t, "noruntask")})
+	if err := h.Functions()[0].Err; err == nil || !strings.Contains(err.Error(), "does not export wfn_run_task") {
+		t.Errorf("load error = %v", err)
+	}
+}
+
+func TestResponseCloseEndsTheResponseEarly(t *testing.T) {
+	_, srv, logs := serve(t, host.Config{Dir: watDir(t, "close"), MaxDuration: time.Second})
+	// The guest spins after response_close until its deadline. Had the
+	// response waited for the handler, the deadline would cut it and
+	// reading it would fail.
+	r := get(t, srv.URL+"/api/close")
+	if r.status != 200 || r.body != "closed early" || r.header.Get("Content-Length") != "12" {
+		t.Fatalf("close = %d %q %v", r.status, r.body, r.header)
+	}
+	eventually(t, "the spinning handler to be stopped at its deadline", func() bool {
+		return logHas(logs, "invocation timed out", r.header.Get("X-Vercel-Id"))
+	})
+}
+
+func TestCancellationOptIn(t *testing.T) {
+	dir := watDir(t, "abortable", "stubborn")
+	writeConfig(t, dir, "vercel.json", `{"functions": {"api/*.wasm": {"supportsCancellation": true}}}`)
+	_, srv, logs := serve(t, host.Config{Dir: dir, MaxDuration: time.Minute})
+
+	// A client that leaves: the guest sees abort_signaled, returns, and
+	// its waitUntil task (the cleanup) still runs.
+	id := leave(t, srv.URL+"/api/abortable")
+	eventually(t, "the guest to see the abort and its cleanup to run", func() bool {
+		return logHas(logs, "msg=aborted", id) && logHas(logs, `msg=cleanup`, id)
+	})
+
+	// A guest that ignores the abort is stopped after the grace.
+	id = leave(t, srv.URL+"/api/stubborn")
+	eventually(t, "the stubborn guest to be stopped", func() bool {
+		return logHas(logs, "client disconnected; invocation stopped", id)
+	})
+}
+
+func TestNoCancellationWithoutOptIn(t *testing.T) {
+	_, srv, logs := serve(t, host.Config{Dir: watDir(t, "stubborn"), MaxDuration: 2 * time.Second})
+	id := leave(t, srv.URL+"/api/stubborn")
+	// Without supportsCancellation the function runs on after the client
+	// left, until its own end: here, its deadline.
+	eventually(t, "the function to run to its deadline", func() bool {
+		return logHas(logs, "invocation timed out", id)
+	})
+	if logHas(logs, "client disconnected", id) {
+		t.Error("the invocation was stopped by the disconnect")
+	}
+}
+
+// leave starts a GET, waits for the response head, and disconnects. It
+// returns the request id.
+func leave(t *testing.T, url string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Header.Get("X-Vercel-Id")
+	cancel()
+	resp.Body.Close()
+	return id
+}
+
+func TestCloseAbortsAndCallsSigterm(t *testing.T) {
+	dir := watDir(t, "abortable")
+	logs := &syncBuffer{}
+	h, srv, _ := serve(t, host.Config{Dir: dir, Logger: newLogger(logs)})
+	// One idle instance, for wfn_on_sigterm...
+	release := hold2(t, srv.URL+"/api/abortable")
+	// ...and one busy: Close with a short grace aborts it.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := h.Close(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close = %v, want the grace's deadline", err)
+	}
+	release()
+	if !logHas(logs, "msg=aborted") {
+		t.Error("the in-flight invocation was not aborted")
+	}
+	if !logHas(logs, `msg=sigterm`) {
+		t.Errorf("wfn_on_sigterm was not called:\n%s", logs)
+	}
+	if err := h.Close(context.Background()); !errors.Is(err, host.ErrClosed) {
+		t.Errorf("second Close = %v, want ErrClosed", err)
+	}
+}
+
+// hold2 makes one instance idle (a first request that ends) and then
+// starts a second request whose head arrives: that instance stays busy.
+func hold2(t *testing.T, url string) (release func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() { cancel(); resp.Body.Close() }
+}
+
+func TestLimits(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: watDir(t, "hold", "drain", "big", "bigflush", "status", "hello")})
+	big := bytes.Repeat([]byte("x"), 4_600_000)
+
+	t.Run("request body over 4.5 MB, with a length", func(t *testing.T) {
+		wantError(t, do(t, "POST", srv.URL+"/api/hello", bytes.NewReader(big)), 413, host.CodePayloadTooLarge)
+	})
+	t.Run("request body over 4.5 MB, streamed", func(t *testing.T) {
+		// No Content-Length: the host counts while the guest reads.
+		r := doStreamed(t, srv.URL+"/api/drain", bytes.NewReader(big))
+		if r.err != nil || r.status != 413 {
+			t.Errorf("streamed oversize body: %d %q %v, want 413", r.status, r.body, r.err)
+		}
+	})
+	t.Run("request body under the limit, streamed", func(t *testing.T) {
+		if r := doStreamedOK(t, srv.URL+"/api/drain", bytes.NewReader(big[:4_400_000])); r != "drained" {
+			t.Errorf("4.4 MB body: %q", r)
+		}
+	})
+	t.Run("request body over the limit after the head was sent", func(t *testing.T) {
+		// hold flushes its head before it reads: the host can only cut.
+		r := doStreamed(t, srv.URL+"/api/hold", bytes.NewReader(big))
+		if r.err == nil {
+			t.Errorf("got a clean %d %q, want a cut response", r.status, r.body)
+		}
+	})
+	t.Run("one header over 16 KB", func(t *testing.T) {
+		wantError(t, do(t, "GET", srv.URL+"/api/hello", nil, "X-Big", strings.Repeat("a", 17<<10)), 431, host.CodeHeaderTooLarge)
+	})
+	t.Run("headers over 32 KB together", func(t *testing.T) {
+		hs := []string{}
+		for i := 0; i < 3; i++ {
+			hs = append(hs, "X-Big-"+string(rune('a'+i)), strings.Repeat("a", 12<<10))
+		}
+		wantError(t, do(t, "GET", srv.URL+"/api/hello", nil, hs...), 431, host.CodeHeaderTooLarge)
+	})
+	t.Run("buffered response over 4.5 MB", func(t *testing.T) {
+		wantError(t, get(t, srv.URL+"/api/big"), 500, host.CodeResponsePayloadTooLarge)
+	})
+	t.Run("streamed response over 4.5 MB", func(t *testing.T) {
+		if r := get(t, srv.URL+"/api/bigflush"); r.status != 200 || len(r.body) != 80<<16 {
+			t.Errorf("bigflush = %d, %d bytes", r.status, len(r.body))
+		}
+	})
+	t.Run("informational final status", func(t *testing.T) {
+		wantError(t, get(t, srv.URL+"/api/status"), 502, host.CodeNoResponse)
+	})
+}
+
+type streamed struct {
+	status int
+	body   string
+	err    error
+}
+
+// doStreamed POSTs body without a Content-Length.
+func doStreamed(t *testing.T, url string, body io.Reader) streamed {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, io.NopCloser(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = -1
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return streamed{err: err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return streamed{resp.StatusCode, string(b), err}
+}
+
+func doStreamedOK(t *testing.T, url string, body io.Reader) string {
+	t.Helper()
+	r := doStreamed(t, url, body)
+	if r.err != nil || r.status != 200 {
+		t.Fatalf("POST %s: %d %v", url, r.status, r.err)
+	}
+	return r.body
+}
+
+func TestConfigErrorsFailNew(t *testing.T) {
+	dir := watDir(t, "hello")
+	writeConfig(t, dir, "vercel.json", `{"functions": {"api/hello.wasm": {"maxDuration": "forever"}}}`)
+	_, err := host.New(context.Background(), host.Config{Dir: dir, Logger: newLogger(&syncBuffer{})})
+	if !errors.Is(err, host.ErrConfig) || !strings.Contains(err.Error(), `"api/hello.wasm": maxDuration`) {
+		t.Errorf("New = %v, want ErrConfig naming the key and property", err)
+	}
+}
+
+func TestPerFunctionSettings(t *testing.T) {
+	dir := watDir(t, "loop", "grow", "hello")
+	writeConfig(t, dir, "vercel.json", `{"functions": {
+		"api/loop.wasm": {"maxDuration": 1},
+		"api/grow.wasm": {"memory": 128}
+	}}`)
+	writeConfig(t, dir, "wfn.json", `{"functions": {"api/grow.*": {"memory": 160}}}`)
+	// The host's own defaults would let both run: 1 hour, 16 MB.
+	_, srv, _ := serve(t, host.Config{Dir: dir, MaxDuration: time.Hour, MemoryLimitMB: 16})
+	wantError(t, get(t, srv.URL+"/api/loop"), 504, host.CodeInvocationTimeout)
+	if r := get(t, srv.URL+"/api/grow"); r.body != "grown" {
+		t.Errorf("grow with memory 160 from wfn.json: %q, want grown", r.body)
+	}
+}

@@ -1,0 +1,27 @@
+;; Flushes its head, then waits in a loop until abort_signaled turns 1;
+;; then prints "aborted" and returns. Its waitUntil task prints "cleanup".
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wfn" "abort_signaled" (func $aborted (result i32)))
+  (import "wfn" "wait_until" (func $wait_until (param i32) (result i32)))
+  (import "wfn" "response_flush" (func $flush (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 32) "aborted\n")
+  (data (i32.const 48) "cleanup\n")
+  (func $print (param $ptr i32) (param $len i32)
+    (i32.store (i32.const 0) (local.get $ptr))
+    (i32.store (i32.const 4) (local.get $len))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func (export "wfn_abi_v1"))
+  (func (export "wfn_handle")
+    (drop (call $wait_until (i32.const 1)))
+    (drop (call $flush))
+    (block $done (loop $wait
+      (br_if $done (call $aborted))
+      (br $wait)))
+    (call $print (i32.const 32) (i32.const 8)))
+  (func (export "wfn_run_task") (param i32)
+    (call $print (i32.const 48) (i32.const 8)))
+  (func (export "wfn_on_sigterm")
+    (call $print (i32.const 64) (i32.const 8)))
+  (data (i32.const 64) "sigterm\n"))
