@@ -63,6 +63,33 @@ func (l *Limit) wait() <-chan struct{} {
 	return l.changed
 }
 
+// starved reports whether the limit is reached while a pool other than
+// except has invocations waiting.
+func (l *Limit) starved(except *Pool) bool {
+	l.mu.Lock()
+	full := l.used >= l.max
+	pools := l.pools
+	if full {
+		pools = slices.Clone(pools)
+	}
+	l.mu.Unlock()
+	if !full {
+		return false
+	}
+	for _, p := range pools {
+		if p == except {
+			continue
+		}
+		p.mu.Lock()
+		n := len(p.waiters)
+		p.mu.Unlock()
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // evictIdle closes one idle instance of any pool but except, to make room.
 // It reports whether it did.
 func (l *Limit) evictIdle(ctx context.Context, except *Pool) bool {
@@ -204,21 +231,39 @@ func (p *Pool) create(ctx context.Context) (engine.Instance, error) {
 func (p *Pool) Put(ctx context.Context, inst engine.Instance, healthy bool) {
 	p.mu.Lock()
 	if healthy && !p.closed {
-		if len(p.waiters) > 0 {
-			ch := p.waiters[0]
-			p.waiters = p.waiters[1:]
-			p.mu.Unlock()
-			ch <- inst
+		if p.handOff(inst) {
 			return
 		}
-		p.idle = append(p.idle, inst)
+		// No one here wants it. If all capacity is in use and another
+		// function waits for some, free this instance's share.
 		p.mu.Unlock()
-		return
+		starved := p.limit.starved(p)
+		p.mu.Lock()
+		if !starved {
+			if !p.handOff(inst) {
+				p.idle = append(p.idle, inst)
+				p.mu.Unlock()
+			}
+			return
+		}
 	}
 	p.live--
 	p.mu.Unlock()
 	_ = inst.Close(ctx)
 	p.limit.release()
+}
+
+// handOff gives inst to the first waiter, if any, and unlocks p.mu when it
+// does.
+func (p *Pool) handOff(inst engine.Instance) bool {
+	if len(p.waiters) == 0 {
+		return false
+	}
+	ch := p.waiters[0]
+	p.waiters = p.waiters[1:]
+	p.mu.Unlock()
+	ch <- inst
+	return true
 }
 
 // evictOne closes one idle instance, reporting whether there was one.
