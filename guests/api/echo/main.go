@@ -1,6 +1,8 @@
 // Function echo answers a POST with its body, byte for byte and with the
 // same Content-Type, streaming it in 32 KiB chunks: the body is never
-// held whole in memory.
+// held whole in memory. It flushes before copying: the host buffers a
+// response until the first flush (and limits a buffered response to
+// 4.5 MB), and streams it, with no limit, after.
 package main
 
 import (
@@ -21,6 +23,7 @@ func echo(w *wfn.ResponseWriter, r *wfn.Request) {
 	if ct, ok := r.Header("Content-Type"); ok {
 		w.SetHeader("Content-Type", ct)
 	}
+	w.Flush() // stream from here on
 	// io.Copy uses ResponseWriter.ReadFrom, which copies through one
 	// buffer reused by every invocation.
 	io.Copy(w, r.Body())

@@ -24,6 +24,9 @@ func (nopHost) ResponseHeaderDelete(string) int32      { return 0 }
 func (nopHost) ResponseBodyWrite(p []byte) int32       { return int32(len(p)) }
 func (nopHost) ResponseFlush() int32                   { return 0 }
 func (nopHost) ResponseClose() int32                   { return 0 }
+func (nopHost) AbortSignaled() int32                   { return 0 }
+func (nopHost) WaitUntil(int32) int32                  { return 0 }
+func (nopHost) DeadlineRemainingMs() int64             { return 300_000 }
 
 var hello = wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
 	if r.Method() != "GET" {

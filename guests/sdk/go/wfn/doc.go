@@ -34,12 +34,39 @@
 // package-level Request and ResponseWriter to every invocation: a handler
 // must not keep them, or use them from another goroutine, after it
 // returns. Request parts are fetched from the host when first asked for.
-// The response is sent when the handler first writes body bytes (or
-// flushes or closes it) and ends when it calls Close or returns; a handler
-// that writes nothing produces an empty 200.
+// The status and headers are fixed when the handler first writes body
+// bytes (or flushes or closes the response), and the response ends when
+// it calls Close or returns; a handler that writes nothing produces an
+// empty 200.
 //
 // Errors from the host are [abi.Errno] values, so errors.Is(err,
 // abi.ECLOSED) works.
+//
+// # Lifecycle
+//
+// [Request.Context] is done when the invocation is aborted (the client
+// went away from a function with supportsCancellation, or the host is
+// shutting down past its grace period), when its deadline (the function's
+// maxDuration) passes, or when the invocation ends. After an abort the
+// body reads, writes and flushes fail with abi.ECANCELED, and the handler
+// has 500 ms to return. [Request.DeadlineRemaining] is the time left.
+//
+// [WaitUntil] and [After] register work to run after the handler has
+// returned and the response is complete, on the same instance and under
+// the same deadline; [ResponseWriter.Close] completes the response early
+// while the handler goes on. [OnSigterm] registers functions for the
+// host's shutdown. Importing this package also exports wfn_run_task and
+// wfn_on_sigterm, which run them.
+//
+// The host buffers a response until its first Flush (or Close): a
+// buffered response is sent with Content-Length when the handler returns
+// and is limited to 4.5 MB (a write past it fails with abi.ETOOLARGE and
+// the client gets 500). A handler that streams must Flush; after the
+// first flush there is no limit. A request body over 4.5 MB fails the
+// read with abi.ETOOLARGE and the client gets 413.
+//
+// A handler that uses none of this pays nothing for it: no goroutine, no
+// allocation, no host call.
 //
 // A panic in a handler is not recovered: it ends the instance (Go's
 // wasip1 runtime exits), the host answers the request as a failed

@@ -41,9 +41,11 @@ func (w *ResponseWriter) DelHeader(name string) error {
 	return result(hostcall.ResponseHeaderDelete(name))
 }
 
-// Write writes body bytes; the first call sends the status and headers.
-// It returns abi.ECLOSED after Close, abi.EIO when the client is gone and
-// abi.ECANCELED when the invocation was aborted.
+// Write writes body bytes; the first call fixes the status and headers.
+// The host holds the bytes until the first Flush, up to 4.5 MB. It returns
+// abi.ECLOSED after Close, abi.ETOOLARGE past the buffered limit, abi.EIO
+// when the client is gone and abi.ECANCELED when the invocation was
+// aborted.
 func (w *ResponseWriter) Write(p []byte) (int, error) {
 	n := hostcall.ResponseBodyWrite(p)
 	if n < 0 {
@@ -98,12 +100,14 @@ func (w *ResponseWriter) ReadFrom(r io.Reader) (int64, error) {
 }
 
 // Flush sends the bytes written so far to the client now, sending the
-// head first if it has not been sent.
+// head first if it has not been sent. From the first Flush on the
+// response streams, with no size limit. It returns abi.ECANCELED when the
+// invocation was aborted.
 func (w *ResponseWriter) Flush() error { return result(hostcall.ResponseFlush()) }
 
-// Close ends the response; the client sees it complete. The handler may
-// go on running as work after the response. It returns abi.ECLOSED when
-// the response is already closed.
+// Close ends the response; the client gets it complete at once. The
+// handler may go on running as work after the response (see also
+// WaitUntil). It returns abi.ECLOSED when the response is already closed.
 func (w *ResponseWriter) Close() error { return result(hostcall.ResponseClose()) }
 
 var (

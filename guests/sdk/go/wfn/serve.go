@@ -19,8 +19,12 @@ var (
 )
 
 // Serve runs h for the current invocation. Call it from a handler export
-// (catchall does so for wfn_handle). A panic in h is not recovered.
+// (catchall does so for wfn_handle). A panic in h is not recovered. When h
+// returns, the invocation ends, unless h registered tasks with WaitUntil:
+// then it ends when the last of them returns.
 func Serve(h Handler) {
+	begin()
 	request = Request{}
 	h.ServeWFN(&response, &request)
+	handlerReturned()
 }

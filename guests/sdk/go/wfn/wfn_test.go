@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -353,10 +354,15 @@ func TestResponse(t *testing.T) {
 			if resp.StatusCode != tt.wantStatus {
 				t.Errorf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
 			}
+			body, _ := io.ReadAll(resp.Body)
+			// A response never flushed is sent whole, with its length.
+			if cl, ok := resp.Header["Content-Length"]; ok && cl[0] != strconv.Itoa(len(body)) {
+				t.Errorf("Content-Length %s for %d bytes", cl[0], len(body))
+			}
+			resp.Header.Del("Content-Length")
 			if !equalHeader(resp.Header, tt.wantHeader) {
 				t.Errorf("header = %v, want %v", resp.Header, tt.wantHeader)
 			}
-			body, _ := io.ReadAll(resp.Body)
 			if string(body) != tt.wantBody {
 				t.Errorf("body = %q, want %q", body, tt.wantBody)
 			}

@@ -24,6 +24,16 @@
 //
 //	wfnhttp.Handle(h, "name")
 //
+// The request's Context is the invocation's (see wfn.Request.Context): it
+// is done when the invocation is aborted (the client went away from a
+// function with supportsCancellation, or the host is shutting down), when
+// its deadline (the function's maxDuration) passes, or when the invocation
+// ends. [WaitUntil] and [After] register work to run after the response.
+//
+// The host buffers a response until its first flush, and limits a
+// buffered response to 4.5 MB: a handler that streams must call Flush
+// (http.Flusher or http.ResponseController).
+//
 // The http.ResponseWriter implements http.Flusher (and FlushError, for
 // http.ResponseController). As in net/http, the headers are sent at
 // WriteHeader or the first Write, later changes to the header map are
@@ -82,6 +92,15 @@ func Param(r *http.Request, name string) (string, bool) {
 	v := r.PathValue(name)
 	return v, v != ""
 }
+
+// WaitUntil registers f to run after the response is complete, as
+// wfn.WaitUntil does; f gets the invocation's context. r is the request
+// being served (tasks belong to the current invocation).
+func WaitUntil(r *http.Request, f func(ctx context.Context)) error { return wfn.WaitUntil(f) }
+
+// After registers f to run after the response is complete, as wfn.After
+// does. r is the request being served.
+func After(r *http.Request, f func()) error { return wfn.After(f) }
 
 type adapter struct {
 	h      http.Handler
@@ -144,7 +163,7 @@ func newRequest(r *wfn.Request) (*http.Request, error) {
 	} else if req.Method == http.MethodGet || req.Method == http.MethodHead {
 		req.ContentLength = 0
 	}
-	ctx := context.WithValue(context.Background(), nativeKey{}, r)
+	ctx := context.WithValue(r.Context(), nativeKey{}, r)
 	return req.WithContext(ctx), nil
 }
 

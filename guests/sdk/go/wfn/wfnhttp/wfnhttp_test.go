@@ -1,11 +1,13 @@
 package wfnhttp_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -241,10 +243,15 @@ func TestResponse(t *testing.T) {
 			if resp.StatusCode != tt.wantStatus {
 				t.Errorf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
 			}
+			body, _ := io.ReadAll(resp.Body)
+			// A response never flushed is sent whole, with its length.
+			if cl, ok := resp.Header["Content-Length"]; ok && cl[0] != strconv.Itoa(len(body)) {
+				t.Errorf("Content-Length %s for %d bytes", cl[0], len(body))
+			}
+			resp.Header.Del("Content-Length")
 			if fmt.Sprint(resp.Header) != fmt.Sprint(tt.wantHeader) {
 				t.Errorf("header = %v, want %v", resp.Header, tt.wantHeader)
 			}
-			body, _ := io.ReadAll(resp.Body)
 			if string(body) != tt.wantBody {
 				t.Errorf("body = %q, want %q", body, tt.wantBody)
 			}
@@ -301,5 +308,29 @@ func TestHandleAndServe(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestContextAndTasks(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var log []string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wfnhttp.WaitUntil(r, func(ctx context.Context) { log = append(log, "task: "+fmt.Sprint(ctx.Err())) })
+		wfnhttp.After(r, func() { log = append(log, "after") })
+		if _, ok := r.Context().Deadline(); !ok {
+			log = append(log, "no deadline")
+		}
+		cancel()
+		<-r.Context().Done()
+		log = append(log, "handler: "+fmt.Sprint(context.Cause(r.Context())))
+		if wfnhttp.Native(r) == nil {
+			log = append(log, "no native request")
+		}
+	})
+	wfntest.Do(wfnhttp.Handler(h), httptest.NewRequestWithContext(ctx, "GET", "/", nil), nil)
+	want := "handler: wfn: ECANCELED|task: context canceled|after"
+	if got := strings.Join(log, "|"); got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -1,12 +1,58 @@
 // Package wfntest runs wfn handlers in ordinary Go tests, without
 // WebAssembly: it implements the host imports of ABI version 1 in plain Go
-// over a net/http request and response, with the host's semantics (the
-// buffer protocol, streaming bodies, abi.EINVAL and abi.ECLOSED rules).
+// over a net/http request and response, with the host's semantics.
 //
 // [Do] runs a wfn.Handler and returns the recorded response; [Call] runs
 // any export body, such as catchall.Serve or a function's per-method
 // export; [Serve] writes to a real http.ResponseWriter, so a function can
-// sit behind an httptest.Server and stream.
+// sit behind an httptest.Server and stream. [Sigterm] runs what the
+// wfn_on_sigterm export runs.
+//
+// # What is simulated
+//
+//   - The buffer protocol, abi.EINVAL for a bad status or header, and
+//     abi.ECLOSED once the status and headers are fixed (at the first
+//     write, flush or close) or the response is closed.
+//   - Buffering: the response is held until the handler's first flush (or
+//     close). A buffered response is sent with Content-Length when the
+//     handler returns, and is limited to [MaxBufferedResponse] bytes: the
+//     write that passes it returns abi.ETOOLARGE, as do later writes and
+//     flushes, and the client gets 500 FUNCTION_RESPONSE_PAYLOAD_TOO_LARGE.
+//     After the first flush the response streams, with no limit.
+//   - Request bodies are limited to [MaxRequestBody] bytes: the read that
+//     passes it returns abi.ETOOLARGE, and the client gets 413
+//     FUNCTION_PAYLOAD_TOO_LARGE if the response had not started.
+//   - Abort: the invocation is aborted when the request's context is done
+//     (cancel it in a test; behind an httptest.Server it is done when the
+//     client goes away, as for a function with supportsCancellation).
+//     Then abort_signaled returns 1, the body reads, writes and flushes
+//     return abi.ECANCELED, and the handler and its tasks have
+//     [AbortGrace] to return before the instance is killed.
+//   - Deadline: each invocation has a maximum duration ([MaxDuration],
+//     [DefaultMaxDuration] unless set) that covers the handler and its
+//     tasks; deadline_remaining_ms counts down to it.
+//   - Tasks registered with wfn.WaitUntil run after the handler has
+//     returned and the response is complete, in registration order, at
+//     most [MaxTasks] per invocation. Do, Call and Serve return after the
+//     last task.
+//
+// A killed instance (past the deadline, or past the grace after an abort)
+// cannot be simulated exactly, because a goroutine cannot be stopped. At
+// that moment wfntest answers as the host does (504
+// FUNCTION_INVOCATION_TIMEOUT past the deadline, 500
+// FUNCTION_INVOCATION_FAILED after an abort) if the response had not
+// started; from then on the imports that wait fail with abi.ECANCELED
+// (the response ones with abi.ECLOSED), so that the handler returns soon,
+// and the tasks not yet run are skipped. Do, Call and Serve still wait for the
+// handler to return: a handler that never returns hangs the test. When the
+// response had started, the host cuts the connection: Serve then panics
+// with http.ErrAbortHandler, which net/http servers recover silently, so
+// the client sees an incomplete response; Do and Call return what was
+// written until then.
+//
+// Behind a real server the client's response ends when Serve returns, that
+// is after the tasks. A buffered (or closed, never flushed) response
+// carries Content-Length, so the client has all of it before then.
 //
 // Like a wfn instance, the SDK serves one invocation at a time: calls into
 // this package are serialised, so tests that use it may run in parallel
@@ -14,14 +60,14 @@
 // recovered (in the host it ends the instance and the client gets a
 // failed invocation); it propagates to the test.
 //
-// The host itself also answers 405 for methods a module does not export
-// and applies limits and deadlines; those belong to the host, not to this
-// package.
+// The host also answers 405 for methods a module does not export and
+// applies memory limits; those belong to the host, not to this package.
 package wfntest
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -29,48 +75,147 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn"
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
 )
 
+// The host's limits, as Vercel's.
+const (
+	// MaxRequestBody is the most request body bytes a handler can read.
+	MaxRequestBody = 4_500_000
+	// MaxBufferedResponse is the most body bytes a response can hold
+	// before its first flush.
+	MaxBufferedResponse = 4_500_000
+	// MaxTasks is the most tasks one invocation can register.
+	MaxTasks = 1024
+	// DefaultMaxDuration is an invocation's maximum duration when the
+	// function sets none.
+	DefaultMaxDuration = 300 * time.Second
+	// AbortGrace is the time an aborted invocation has to return before
+	// the host kills the instance.
+	AbortGrace = 500 * time.Millisecond
+	// SigtermGrace is the time wfn_on_sigterm has before the host stops
+	// the instance.
+	SigtermGrace = 500 * time.Millisecond
+)
+
+// Error codes the host sends in the X-Wfn-Error header of its own
+// answers.
+const (
+	CodeInvocationFailed        = "FUNCTION_INVOCATION_FAILED"
+	CodeInvocationTimeout       = "FUNCTION_INVOCATION_TIMEOUT"
+	CodePayloadTooLarge         = "FUNCTION_PAYLOAD_TOO_LARGE"
+	CodeResponsePayloadTooLarge = "FUNCTION_RESPONSE_PAYLOAD_TOO_LARGE"
+)
+
+// ErrSigtermTooLong is returned by [Sigterm] when the functions
+// registered with wfn.OnSigterm ran past [SigtermGrace].
+var ErrSigtermTooLong = errors.New("wfntest: wfn_on_sigterm ran past the host's grace")
+
 // mu serialises invocations: the SDK keeps one request and response per
 // instance, and the installed host is global.
 var mu sync.Mutex
+
+// An Option configures an invocation.
+type Option func(*config)
+
+type config struct {
+	maxDuration time.Duration
+}
+
+// MaxDuration sets the invocation's maximum duration, the function's
+// maxDuration ([DefaultMaxDuration] unless set).
+func MaxDuration(d time.Duration) Option {
+	return func(c *config) { c.maxDuration = d }
+}
 
 // Do runs h for req, with the route params given (nil for none), and
 // returns the response. The response body is fully read; the Flushed
 // field of the recorder is not kept, use [Serve] with an
 // httptest.ResponseRecorder to observe flushes.
-func Do(h wfn.Handler, req *http.Request, params map[string]string) *http.Response {
-	return Call(func() { wfn.Serve(h) }, req, params)
+func Do(h wfn.Handler, req *http.Request, params map[string]string, opts ...Option) *http.Response {
+	return Call(func() { wfn.Serve(h) }, req, params, opts...)
 }
 
 // Call runs export, the body of a handler export such as catchall.Serve
 // or a function's own GET export, for req and returns the response.
-func Call(export func(), req *http.Request, params map[string]string) *http.Response {
+func Call(export func(), req *http.Request, params map[string]string, opts ...Option) *http.Response {
 	rec := httptest.NewRecorder()
-	Serve(rec, req, params, export)
+	serve(rec, req, params, export, opts)
 	return rec.Result()
 }
 
-// Serve runs export for r as one invocation, writing the response to w as
-// the host would: the head at the first write, flush or close, flushes
-// through http.ResponseController, and an empty 200 if export writes
-// nothing. Body reads and writes return abi.ECANCELED once r's context is
-// done and abi.EIO on other errors.
-func Serve(w http.ResponseWriter, r *http.Request, params map[string]string, export func()) {
-	mu.Lock()
-	defer mu.Unlock()
-	h := newHost(w, r, params)
-	hostcall.Install(h)
-	defer hostcall.Install(nil)
-	export()
-	h.finish()
+// Serve runs export for r as one invocation, then the tasks it registered,
+// writing the response to w as the host would (see the package doc). It
+// panics with http.ErrAbortHandler when the host would cut the
+// connection.
+func Serve(w http.ResponseWriter, r *http.Request, params map[string]string, export func(), opts ...Option) {
+	if cut := serve(w, r, params, export, opts); cut {
+		panic(http.ErrAbortHandler)
+	}
 }
 
-// host implements hostcall.Host for one invocation.
+// serve runs one invocation and reports whether the response was cut.
+func serve(w http.ResponseWriter, r *http.Request, params map[string]string, export func(), opts []Option) bool {
+	cfg := config{maxDuration: DefaultMaxDuration}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	h := newHost(w, r, params, cfg)
+	hostcall.Install(h)
+	defer hostcall.Install(nil)
+	defer hostcall.Exports.Discard() // before Install(nil): a watcher may be asking the host
+	defer h.end()
+	export()
+	h.finish()
+	for {
+		task, ok := h.nextTask()
+		if !ok {
+			break
+		}
+		hostcall.Exports.RunTask(task)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cut
+}
+
+// Sigterm runs what the wfn_on_sigterm export runs, the functions
+// registered with wfn.OnSigterm, outside any invocation: request and
+// response methods fail with abi.EBADHANDLE there. It returns an error
+// wrapping [ErrSigtermTooLong] if they took longer than [SigtermGrace],
+// when the host would have stopped them.
+func Sigterm() error {
+	mu.Lock()
+	defer mu.Unlock()
+	hostcall.Install(idle{})
+	defer hostcall.Install(nil)
+	start := time.Now()
+	hostcall.Exports.OnSigterm()
+	if d := time.Since(start); d > SigtermGrace {
+		return fmt.Errorf("%w: took %v, over %v", ErrSigtermTooLong, d.Round(time.Millisecond), SigtermGrace)
+	}
+	return nil
+}
+
+// failure is a problem the host answers for when the handler returns.
+type failure int
+
+const (
+	noFailure failure = iota
+	requestTooLarge
+	responseTooLarge
+)
+
+// host implements hostcall.Host for one invocation. The request parts are
+// fixed; the response state is guarded by mu, because the deadline and
+// the abort grace may kill the invocation from another goroutine.
 type host struct {
 	req    *http.Request
 	ctx    context.Context
@@ -78,25 +223,42 @@ type host struct {
 	url    string
 	names  []string // lower-case request header names, sorted
 
-	w      http.ResponseWriter
-	rc     *http.ResponseController
-	status int
-	header http.Header
-	sent   bool // the head was sent
-	closed bool // response_close was called
-	eof    bool // the request body reached its end
+	deadline time.Time
+	killed   atomic.Bool // past the deadline or the abort grace
+
+	// Only the invocation's goroutine reads the body.
+	eof      bool
+	bodyRead int64
+
+	mu        sync.Mutex
+	w         http.ResponseWriter
+	rc        *http.ResponseController
+	status    int
+	header    http.Header
+	locked    bool // status and headers can no longer change
+	sent      bool // the head was written to w
+	streaming bool // flushed once: writes go to w
+	closed    bool // the response is complete
+	cut       bool // killed after the head was sent
+	buf       []byte
+	failure   failure
+	tasks     []int32 // pending tasks
+	nTasks    int     // tasks registered in all
+	ended     bool
+	timers    []func() bool // stop the deadline timer and the abort watch
 }
 
-func newHost(w http.ResponseWriter, r *http.Request, params map[string]string) *host {
+func newHost(w http.ResponseWriter, r *http.Request, params map[string]string, cfg config) *host {
 	h := &host{
-		req:    r,
-		ctx:    r.Context(),
-		params: params,
-		url:    absoluteURL(r),
-		w:      w,
-		rc:     http.NewResponseController(w),
-		status: http.StatusOK,
-		header: http.Header{},
+		req:      r,
+		ctx:      r.Context(),
+		params:   params,
+		url:      absoluteURL(r),
+		deadline: time.Now().Add(cfg.maxDuration),
+		w:        w,
+		rc:       http.NewResponseController(w),
+		status:   http.StatusOK,
+		header:   http.Header{},
 	}
 	for name := range r.Header {
 		l := strings.ToLower(name)
@@ -114,7 +276,135 @@ func newHost(w http.ResponseWriter, r *http.Request, params map[string]string) *
 		h.names = append(h.names, "content-length")
 	}
 	slices.Sort(h.names)
+
+	deadline := time.AfterFunc(cfg.maxDuration, func() {
+		h.kill(http.StatusGatewayTimeout, CodeInvocationTimeout)
+	})
+	abort := context.AfterFunc(h.ctx, func() {
+		grace := time.AfterFunc(AbortGrace, func() {
+			h.kill(http.StatusInternalServerError, CodeInvocationFailed)
+		})
+		h.mu.Lock()
+		h.timers = append(h.timers, grace.Stop)
+		h.mu.Unlock()
+	})
+	h.mu.Lock()
+	h.timers = append(h.timers, deadline.Stop, abort)
+	h.mu.Unlock()
 	return h
+}
+
+// aborted reports whether waiting imports must return ECANCELED.
+func (h *host) aborted() bool { return h.ctx.Err() != nil || h.killed.Load() }
+
+// kill does what the host does when it kills the instance: it answers
+// with an error if the response has not started, cuts it otherwise, and
+// runs nothing more of the invocation.
+func (h *host) kill(status int, code string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ended || h.killed.Load() {
+		return
+	}
+	h.killed.Store(true)
+	h.tasks = nil
+	switch {
+	case !h.sent:
+		h.writeError(status, code)
+	case !h.closed:
+		h.cut = true
+	}
+	h.closed = true
+}
+
+// end stops the timers: after it the invocation cannot be killed.
+func (h *host) end() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ended = true
+	for _, stop := range h.timers {
+		stop()
+	}
+}
+
+// finish completes the response when the handler returns: a buffered
+// response is sent with its length, a failure is answered, and a guest
+// that wrote nothing produces its status and an empty body.
+func (h *host) finish() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.closed {
+		h.complete()
+	}
+}
+
+// complete ends the response; h.mu is held.
+func (h *host) complete() {
+	h.closed = true
+	h.locked = true
+	switch {
+	case h.streaming:
+		h.rc.Flush()
+	case h.failure == requestTooLarge:
+		h.writeError(http.StatusRequestEntityTooLarge, CodePayloadTooLarge)
+	case h.failure == responseTooLarge:
+		h.writeError(http.StatusInternalServerError, CodeResponsePayloadTooLarge)
+	default:
+		if h.req.Method != http.MethodHead || len(h.buf) > 0 {
+			h.header.Set("Content-Length", strconv.Itoa(len(h.buf)))
+		}
+		h.sendHead(h.buf)
+		if len(h.buf) > 0 {
+			h.w.Write(h.buf)
+		}
+		h.buf = nil
+		h.rc.Flush()
+	}
+}
+
+// writeError answers with a platform error, as the host does (its body in
+// text form, with the request id "wfntest"); h.mu is held.
+func (h *host) writeError(status int, code string) {
+	h.sent = true
+	dst := h.w.Header()
+	clear(dst)
+	title := strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+	body := fmt.Sprintf("%d: %s\nCode: %s\nID: wfntest\n", status, title, code)
+	dst.Set("X-Wfn-Error", code)
+	dst.Set("Cache-Control", "private, no-cache, no-store, max-age=0, must-revalidate")
+	dst.Set("Content-Type", "text/plain; charset=utf-8")
+	dst.Set("Content-Length", strconv.Itoa(len(body)))
+	h.w.WriteHeader(status)
+	io.WriteString(h.w, body)
+	h.rc.Flush()
+}
+
+// sendHead sends the status and headers before the body bytes p; h.mu is
+// held. Like a net/http server, it sets Content-Type from the first bytes
+// when the guest set none.
+func (h *host) sendHead(p []byte) {
+	h.sent = true
+	dst := h.w.Header()
+	clear(dst)
+	for k, v := range h.header {
+		dst[k] = v
+	}
+	if _, ok := dst["Content-Type"]; !ok && len(p) > 0 && bodyAllowed(h.status) {
+		dst.Set("Content-Type", http.DetectContentType(p))
+	}
+	h.w.WriteHeader(h.status)
+}
+
+// nextTask removes and returns the first pending task.
+func (h *host) nextTask() (int32, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.tasks) == 0 || h.killed.Load() {
+		return 0, false
+	}
+	t := h.tasks[0]
+	h.tasks = h.tasks[1:]
+	return t, true
 }
 
 // absoluteURL is the URL as the client used it: scheme, host, path and
@@ -140,30 +430,6 @@ func hostOf(r *http.Request) string {
 		return r.URL.Host
 	}
 	return "example.com"
-}
-
-// finish ends the invocation: a response never started is an empty 200
-// with whatever status and headers were set.
-func (h *host) finish() {
-	if !h.sent {
-		h.sendHead(nil)
-	}
-}
-
-// sendHead sends the status and headers before the body bytes p. Like a
-// net/http server, it sets Content-Type from the first bytes when the
-// guest set none.
-func (h *host) sendHead(p []byte) {
-	h.sent = true
-	dst := h.w.Header()
-	clear(dst)
-	for k, v := range h.header {
-		dst[k] = v
-	}
-	if _, ok := dst["Content-Type"]; !ok && len(p) > 0 && bodyAllowed(h.status) {
-		dst.Set("Content-Type", http.DetectContentType(p))
-	}
-	h.w.WriteHeader(h.status)
 }
 
 func bodyAllowed(status int) bool {
@@ -221,83 +487,6 @@ func (h *host) RequestParam(name string, buf []byte) int32 {
 	return put(buf, v)
 }
 
-func (h *host) RequestBodyRead(buf []byte) int32 {
-	if h.eof || h.req.Body == nil || len(buf) == 0 {
-		return 0
-	}
-	for {
-		if h.ctx.Err() != nil {
-			return int32(abi.ECANCELED)
-		}
-		n, err := h.req.Body.Read(buf)
-		if err == io.EOF {
-			h.eof = true
-			return int32(n)
-		}
-		if n > 0 {
-			return int32(n)
-		}
-		if err != nil {
-			return h.ioErr()
-		}
-	}
-}
-
-// ioErr is the result for a failed read or write: ECANCELED when the
-// invocation was aborted, else EIO.
-func (h *host) ioErr() int32 {
-	if h.ctx.Err() != nil {
-		return int32(abi.ECANCELED)
-	}
-	return int32(abi.EIO)
-}
-
-func (h *host) ResponseSetStatus(code int32) int32 {
-	if code < 100 || code > 999 {
-		return int32(abi.EINVAL)
-	}
-	if h.sent {
-		return int32(abi.ECLOSED)
-	}
-	h.status = int(code)
-	return 0
-}
-
-func (h *host) ResponseHeaderSet(name, value string) int32 {
-	if e := h.checkHeader(name, value); e != 0 {
-		return e
-	}
-	h.header.Set(name, value)
-	return 0
-}
-
-func (h *host) ResponseHeaderAdd(name, value string) int32 {
-	if e := h.checkHeader(name, value); e != 0 {
-		return e
-	}
-	h.header.Add(name, value)
-	return 0
-}
-
-func (h *host) ResponseHeaderDelete(name string) int32 {
-	if e := h.checkHeader(name, ""); e != 0 {
-		return e
-	}
-	h.header.Del(name)
-	return 0
-}
-
-// checkHeader validates arguments first (EINVAL), then state (ECLOSED).
-func (h *host) checkHeader(name, value string) int32 {
-	if !validName(name) || strings.ContainsAny(value, "\r\n\x00") {
-		return int32(abi.EINVAL)
-	}
-	if h.sent {
-		return int32(abi.ECLOSED)
-	}
-	return 0
-}
-
 // validName reports whether name is a non-empty HTTP token (RFC 9110).
 func validName(name string) bool {
 	if name == "" {
@@ -315,15 +504,125 @@ func validName(name string) bool {
 	return true
 }
 
-func (h *host) ResponseBodyWrite(p []byte) int32 {
-	if h.closed {
+func (h *host) RequestBodyRead(buf []byte) int32 {
+	if h.aborted() {
+		return int32(abi.ECANCELED)
+	}
+	h.mu.Lock()
+	tooLarge := h.failure == requestTooLarge
+	h.mu.Unlock()
+	if tooLarge {
+		return int32(abi.ETOOLARGE)
+	}
+	if h.eof || h.req.Body == nil || len(buf) == 0 {
+		return 0
+	}
+	for {
+		n, err := h.req.Body.Read(buf)
+		if n > 0 {
+			h.bodyRead += int64(n)
+			if h.bodyRead > MaxRequestBody {
+				h.mu.Lock()
+				h.failure = requestTooLarge
+				h.mu.Unlock()
+				return int32(abi.ETOOLARGE)
+			}
+			if err == io.EOF {
+				h.eof = true
+			}
+			return int32(n)
+		}
+		switch {
+		case err == io.EOF:
+			h.eof = true
+			return 0
+		case h.aborted():
+			return int32(abi.ECANCELED)
+		case err != nil:
+			return int32(abi.EIO)
+		}
+	}
+}
+
+// ioErr is the result for a failed write or flush: ECANCELED when the
+// invocation was aborted, else EIO.
+func (h *host) ioErr() int32 {
+	if h.aborted() {
+		return int32(abi.ECANCELED)
+	}
+	return int32(abi.EIO)
+}
+
+func (h *host) ResponseSetStatus(code int32) int32 {
+	if code < 100 || code > 999 {
+		return int32(abi.EINVAL)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.locked || h.closed {
 		return int32(abi.ECLOSED)
 	}
-	if !h.sent {
-		h.sendHead(p)
+	h.status = int(code)
+	return 0
+}
+
+func (h *host) ResponseHeaderSet(name, value string) int32 {
+	return h.changeHeader(name, value, h.header.Set)
+}
+
+func (h *host) ResponseHeaderAdd(name, value string) int32 {
+	return h.changeHeader(name, value, h.header.Add)
+}
+
+func (h *host) ResponseHeaderDelete(name string) int32 {
+	return h.changeHeader(name, "", func(name, _ string) { h.header.Del(name) })
+}
+
+// changeHeader validates arguments first (EINVAL), then state (ECLOSED),
+// then applies change.
+func (h *host) changeHeader(name, value string, change func(name, value string)) int32 {
+	if !validName(name) || !validValue(value) {
+		return int32(abi.EINVAL)
 	}
-	if h.ctx.Err() != nil {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.locked || h.closed {
+		return int32(abi.ECLOSED)
+	}
+	change(name, value)
+	return 0
+}
+
+// validValue refuses CR, LF, NUL and the other control bytes but HTAB.
+func validValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *host) ResponseBodyWrite(p []byte) int32 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.closed:
+		return int32(abi.ECLOSED)
+	case h.aborted():
 		return int32(abi.ECANCELED)
+	case h.failure == responseTooLarge:
+		return int32(abi.ETOOLARGE)
+	}
+	h.locked = true
+	if !h.streaming {
+		if len(h.buf)+len(p) > MaxBufferedResponse {
+			h.failure = responseTooLarge
+			h.buf = nil
+			return int32(abi.ETOOLARGE)
+		}
+		h.buf = append(h.buf, p...)
+		return int32(len(p))
 	}
 	if _, err := h.w.Write(p); err != nil {
 		return h.ioErr()
@@ -332,11 +631,25 @@ func (h *host) ResponseBodyWrite(p []byte) int32 {
 }
 
 func (h *host) ResponseFlush() int32 {
-	if h.closed {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.closed:
 		return int32(abi.ECLOSED)
+	case h.aborted():
+		return int32(abi.ECANCELED)
+	case h.failure == responseTooLarge:
+		return int32(abi.ETOOLARGE)
 	}
-	if !h.sent {
-		h.sendHead(nil)
+	if !h.streaming {
+		h.streaming, h.locked = true, true
+		h.sendHead(h.buf)
+		if len(h.buf) > 0 {
+			if _, err := h.w.Write(h.buf); err != nil {
+				return h.ioErr()
+			}
+		}
+		h.buf = nil
 	}
 	if err := h.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return h.ioErr()
@@ -345,15 +658,68 @@ func (h *host) ResponseFlush() int32 {
 }
 
 func (h *host) ResponseClose() int32 {
-	if h.closed {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.closed:
 		return int32(abi.ECLOSED)
+	case h.aborted():
+		return int32(abi.ECANCELED)
 	}
-	if !h.sent {
-		h.sendHead(nil)
-	}
-	h.closed = true
-	if err := h.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return h.ioErr()
+	failed := h.failure == responseTooLarge
+	h.complete()
+	if failed {
+		return int32(abi.ETOOLARGE)
 	}
 	return 0
 }
+
+// AbortSignaled reports an abort only: an invocation killed at its
+// deadline is not aborted, and its context sees the deadline instead.
+func (h *host) AbortSignaled() int32 {
+	if h.ctx.Err() != nil {
+		return 1
+	}
+	return 0
+}
+
+func (h *host) WaitUntil(task int32) int32 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.killed.Load():
+		return int32(abi.ECANCELED)
+	case h.nTasks >= MaxTasks:
+		return int32(abi.ETOOLARGE)
+	}
+	h.nTasks++
+	h.tasks = append(h.tasks, task)
+	return 0
+}
+
+func (h *host) DeadlineRemainingMs() int64 {
+	return max(0, time.Until(h.deadline).Milliseconds())
+}
+
+// idle is the host outside an invocation, as in wfn_on_sigterm: every
+// import returns EBADHANDLE.
+type idle struct{}
+
+const badHandle = int32(abi.EBADHANDLE)
+
+func (idle) RequestMethod([]byte) int32             { return badHandle }
+func (idle) RequestURL([]byte) int32                { return badHandle }
+func (idle) RequestHeaderNames([]byte) int32        { return badHandle }
+func (idle) RequestHeader(string, []byte) int32     { return badHandle }
+func (idle) RequestParam(string, []byte) int32      { return badHandle }
+func (idle) RequestBodyRead([]byte) int32           { return badHandle }
+func (idle) ResponseSetStatus(int32) int32          { return badHandle }
+func (idle) ResponseHeaderSet(string, string) int32 { return badHandle }
+func (idle) ResponseHeaderAdd(string, string) int32 { return badHandle }
+func (idle) ResponseHeaderDelete(string) int32      { return badHandle }
+func (idle) ResponseBodyWrite([]byte) int32         { return badHandle }
+func (idle) ResponseFlush() int32                   { return badHandle }
+func (idle) ResponseClose() int32                   { return badHandle }
+func (idle) AbortSignaled() int32                   { return badHandle }
+func (idle) WaitUntil(int32) int32                  { return badHandle }
+func (idle) DeadlineRemainingMs() int64             { return int64(abi.EBADHANDLE) }

@@ -27,4 +27,24 @@ type Host interface {
 	ResponseBodyWrite(p []byte) int32
 	ResponseFlush() int32
 	ResponseClose() int32
+	AbortSignaled() int32
+	WaitUntil(task int32) int32
+	DeadlineRemainingMs() int64
+}
+
+// Exports are the SDK's own exports that a host outside WebAssembly calls,
+// as the real host calls wfn_run_task and wfn_on_sigterm. Package wfn sets
+// them when it is initialised (never in WebAssembly, where they are real
+// exports); wfntest calls them.
+var Exports struct {
+	// RunTask is wfn_run_task: it runs the task registered with wait_until
+	// under this id.
+	RunTask func(task int32)
+	// OnSigterm is wfn_on_sigterm.
+	OnSigterm func()
+	// Discard forgets the current invocation's state (its tasks and its
+	// context watcher), as a killed instance loses it. The host calls it
+	// after an invocation whose tasks it did not run; it is a no-op when
+	// the invocation ended normally.
+	Discard func()
 }

@@ -71,3 +71,12 @@ func ResponseFlush() int32 { return host().ResponseFlush() }
 
 // ResponseClose calls response_close.
 func ResponseClose() int32 { return host().ResponseClose() }
+
+// AbortSignaled calls abort_signaled.
+func AbortSignaled() int32 { return host().AbortSignaled() }
+
+// WaitUntil calls wait_until.
+func WaitUntil(task int32) int32 { return host().WaitUntil(task) }
+
+// DeadlineRemainingMs calls deadline_remaining_ms.
+func DeadlineRemainingMs() int64 { return host().DeadlineRemainingMs() }

@@ -56,6 +56,15 @@ func responseFlush() int32
 //go:wasmimport wfn response_close
 func responseClose() int32
 
+//go:wasmimport wfn abort_signaled
+func abortSignaled() int32
+
+//go:wasmimport wfn wait_until
+func waitUntil(task int32) int32
+
+//go:wasmimport wfn deadline_remaining_ms
+func deadlineRemainingMs() int64
+
 // Install panics: in WebAssembly the host is the real one.
 func Install(Host) { panic("wfn: hostcall.Install is not available in WebAssembly") }
 
@@ -117,3 +126,12 @@ func ResponseFlush() int32 { return responseFlush() }
 
 // ResponseClose calls response_close.
 func ResponseClose() int32 { return responseClose() }
+
+// AbortSignaled calls abort_signaled.
+func AbortSignaled() int32 { return abortSignaled() }
+
+// WaitUntil calls wait_until.
+func WaitUntil(task int32) int32 { return waitUntil(task) }
+
+// DeadlineRemainingMs calls deadline_remaining_ms.
+func DeadlineRemainingMs() int64 { return deadlineRemainingMs() }
