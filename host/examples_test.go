@@ -127,3 +127,50 @@ func TestNotFoundAndHealth(t *testing.T) {
 		t.Errorf("hello = %q", r.body)
 	}
 }
+
+// The lifecycle examples, configured by guests/vercel.json.
+func TestLifecycleExamples(t *testing.T) {
+	requireGo(t)
+	_, srv, logs := serve(t, host.Config{Dir: "../guests"})
+	url := srv.URL
+	t.Run("group", func(t *testing.T) {
+		for _, path := range []string{"/api/slow", "/api/spin"} {
+			t.Run(path, func(t *testing.T) {
+				t.Parallel()
+				start := time.Now()
+				wantError(t, get(t, url+path), 504, host.CodeInvocationTimeout)
+				// maxDuration is 2 s in vercel.json: never sooner.
+				if took := time.Since(start); took < 2*time.Second {
+					t.Errorf("504 after %v, before the 2 s maxDuration", took)
+				} else if took > 8*time.Second {
+					// slow sleeps 10 s: a sleep must end at the deadline.
+					t.Errorf("504 after %v: the deadline did not stop the guest", took)
+				}
+			})
+		}
+		t.Run("/api/after", func(t *testing.T) {
+			t.Parallel()
+			r := get(t, url+"/api/after")
+			if r.status != 200 || r.body != "scheduled" {
+				t.Fatalf("after = %d %q", r.status, r.body)
+			}
+			eventually(t, "the task's log line", func() bool {
+				return logHas(logs, "after-task done", r.header.Get("X-Vercel-Id"))
+			})
+		})
+		t.Run("/api/cancel", func(t *testing.T) {
+			t.Parallel()
+			id := leave(t, url+"/api/cancel")
+			eventually(t, "the abort and the cleanup task in the log", func() bool {
+				return logHas(logs, "request aborted", id) && logHas(logs, "cleanup done", id)
+			})
+		})
+		t.Run("/api/nocancel", func(t *testing.T) {
+			t.Parallel()
+			id := leave(t, url+"/api/nocancel")
+			eventually(t, "the function to complete after the client left", func() bool {
+				return logHas(logs, "msg=completed", id)
+			})
+		})
+	})
+}

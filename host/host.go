@@ -263,6 +263,7 @@ type liveInstance struct {
 	h              *Host
 	stdout, stderr *guestLog
 	wake           chan struct{}
+	done           <-chan struct{} // the current call's deadline; guest goroutine only
 	cur            atomic.Pointer[engine.Invocation]
 }
 
@@ -279,6 +280,7 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		Stderr:      li.stderr,
 		MemoryLimit: fn.memoryLimit,
 		Wake:        li.wake,
+		Done:        func() <-chan struct{} { return li.done },
 	})
 	li.stdout.flush()
 	li.stderr.flush()
@@ -290,9 +292,10 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 	return li, nil
 }
 
-// begin routes the instance's output to inv.
-func (li *liveInstance) begin(inv *engine.Invocation) {
+// begin routes the instance's output to inv; done is its deadline.
+func (li *liveInstance) begin(inv *engine.Invocation, done <-chan struct{}) {
 	li.stdout.inv, li.stderr.inv = inv, inv
+	li.done = done
 	li.cur.Store(inv)
 	select { // a wake left over from an earlier abort must not cut a sleep short
 	case <-li.wake:
@@ -305,6 +308,7 @@ func (li *liveInstance) finish() {
 	li.stdout.flush()
 	li.stderr.flush()
 	li.stdout.inv, li.stderr.inv = nil, nil
+	li.done = nil
 	li.cur.Store(nil)
 }
 
@@ -451,6 +455,7 @@ func (h *Host) sigterm() {
 		go func() {
 			defer wg.Done()
 			li.stdout.inv, li.stderr.inv = nil, nil
+			li.done = ctx.Done()
 			if err := li.OnSigterm(ctx); err != nil {
 				h.log.Warn("wfn_on_sigterm failed", "fn", li.stdout.fn, "err", err)
 			}

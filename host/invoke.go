@@ -29,8 +29,9 @@ type invocation struct {
 	fn     *function
 	li     *liveInstance
 	inv    *engine.Invocation
-	ctx    context.Context // the deadline: handler and tasks
-	cancel context.CancelFunc
+	ctx      context.Context // the deadline: handler and tasks
+	cancel   context.CancelFunc
+	deadline time.Time
 	export string
 
 	handlerDone atomic.Bool // the handler returned: an abort no longer stops it
@@ -61,15 +62,19 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	}
 	deadline := time.Now().Add(fn.maxDuration)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	c := &invocation{h: h, fn: fn, li: inst.(*liveInstance), ctx: ctx, cancel: cancel, export: export}
+	c := &invocation{h: h, fn: fn, li: inst.(*liveInstance), ctx: ctx, cancel: cancel, deadline: deadline, export: export}
 	c.inv = h.invs.Get().(*engine.Invocation)
 	c.inv.Reset(id, fn.src.Path, w, r, params, deadline)
-	c.li.begin(c.inv)
+	c.li.begin(c.inv, ctx.Done())
 	if r.ContentLength != 0 {
+		rc := http.NewResponseController(w)
 		// Streaming both ways: without this, net/http's HTTP/1 server
 		// drains the request body when the guest sends its head first.
 		// HTTP/2 is full duplex already and says so with an error.
-		_ = http.NewResponseController(w).EnableFullDuplex()
+		_ = rc.EnableFullDuplex()
+		// A guest waiting for body bytes waits in a host function, where
+		// the engine cannot stop it: the deadline must end the read.
+		_ = rc.SetReadDeadline(deadline)
 	}
 	if fn.cancel {
 		c.stopWatch = context.AfterFunc(r.Context(), c.abort)
@@ -80,11 +85,12 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		// complete when the handler returns.
 		err := c.li.Call(ctx, export, c.inv)
 		c.handlerReturned()
-		cut := c.answer(w, r, err)
+		healthy := err == nil
+		cut := c.answer(w, r, c.late(err))
 		if err == nil && c.inv.HasTasks() {
 			go c.runTasks()
 		} else {
-			c.end(err == nil)
+			c.end(healthy)
 		}
 		if cut {
 			panic(http.ErrAbortHandler)
@@ -104,7 +110,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		err := c.li.Call(ctx, export, c.inv)
 		c.handlerReturned()
 		if !c.inv.Closed() {
-			done <- c.answer(w, r, err)
+			done <- c.answer(w, r, c.late(err))
 		} else if err != nil {
 			c.logFailure(r, err)
 		}
@@ -117,6 +123,17 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	if <-done {
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// late turns a handler that returned normally after its deadline (a wait
+// in a host function ended by it) into a timeout, as if it had been
+// stopped.
+func (c *invocation) late(err error) error {
+	// The context's timer may not have fired yet: compare the time.
+	if err == nil && !time.Now().Before(c.deadline) {
+		return context.DeadlineExceeded
+	}
+	return err
 }
 
 func (c *invocation) handlerReturned() {
@@ -201,7 +218,7 @@ func (c *invocation) logFailure(r *http.Request, err error) (status int, code, m
 	case c.inv.Aborted():
 		c.h.log.Warn("invocation stopped: the host is shutting down", "fn", fn, "id", id)
 		return http.StatusServiceUnavailable, CodeInvocationFailed, "The server is shutting down."
-	case errors.Is(c.ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(c.ctx.Err(), context.DeadlineExceeded):
 		c.h.log.Error("invocation timed out", "fn", fn, "id", id, "max_duration", c.fn.maxDuration)
 		return http.StatusGatewayTimeout, CodeInvocationTimeout, "The function exceeded its maximum duration of " + c.fn.maxDuration.String() + "."
 	default:

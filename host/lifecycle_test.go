@@ -273,3 +273,33 @@ func TestPerFunctionSettings(t *testing.T) {
 		t.Errorf("grow with memory 160 from wfn.json: %q, want grown", r.body)
 	}
 }
+
+func TestDeadlineEndsABlockedBodyRead(t *testing.T) {
+	_, srv, logs := serve(t, host.Config{Dir: watDir(t, "hold"), MaxDuration: 300 * time.Millisecond})
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, _ := http.NewRequest("POST", srv.URL+"/api/hold", pr)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	// The guest waits for body bytes that never come; its deadline must
+	// still end it, and the response it had started is cut.
+	read := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(resp.Body)
+		read <- err
+	}()
+	select {
+	case err := <-read:
+		if err == nil {
+			t.Error("the response ended cleanly; want it cut at the deadline")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the guest blocked in request_body_read outlived its deadline")
+	}
+	eventually(t, "the timeout in the log", func() bool {
+		return logHas(logs, "invocation timed out", resp.Header.Get("X-Vercel-Id"))
+	})
+}

@@ -62,6 +62,10 @@ type InstanceConfig struct {
 	// Wake, when it receives, ends a WASI sleep of the guest early (once
 	// per value), so that an aborted guest gets to run.
 	Wake <-chan struct{}
+	// Done returns a channel that is closed when the current call must
+	// stop (its deadline); a WASI sleep ends then too. It is called on the
+	// goroutine running the guest.
+	Done func() <-chan struct{}
 }
 
 // Exports lists a guest's exports that change how the host calls it.

@@ -45,7 +45,8 @@ type Invocation struct {
 
 	deadline time.Time
 	aborted  atomic.Bool
-	tasks    []int32
+	tasks    []int32 // pending
+	nTasks   int     // registered in all
 	onClose  func()
 
 	// Failure is what went wrong in the host's view, for the answer
@@ -101,9 +102,10 @@ func (inv *Invocation) DeadlineRemainingMs() int64 {
 
 // WaitUntil registers a task to run after the response.
 func (inv *Invocation) WaitUntil(task int32) abi.Errno {
-	if len(inv.tasks) >= MaxTasks {
+	if inv.nTasks >= MaxTasks {
 		return abi.ETOOLARGE
 	}
+	inv.nTasks++
 	inv.tasks = append(inv.tasks, task)
 	return 0
 }
@@ -329,7 +331,7 @@ func (inv *Invocation) BodyWrite(p []byte) int32 {
 	}
 	inv.locked = true
 	if !inv.streaming {
-		if len(inv.buf)+len(p) > MaxBufferedResponse {
+		if inv.Failure == ResponseTooLarge || len(inv.buf)+len(p) > MaxBufferedResponse {
 			inv.Failure = ResponseTooLarge
 			return int32(abi.ETOOLARGE)
 		}
@@ -403,6 +405,9 @@ func (inv *Invocation) close() abi.Errno {
 	}
 	if inv.aborted.Load() {
 		return abi.ECANCELED
+	}
+	if inv.Failure == ResponseTooLarge {
+		return abi.ETOOLARGE
 	}
 	if inv.streaming {
 		inv.closed = true
