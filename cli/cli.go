@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,7 +63,55 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			},
 		},
 	}
-	return app.RunContext(ctx, args)
+	return app.RunContext(ctx, flagsFirst(app.Commands, args))
+}
+
+// flagsFirst moves a command's flags ahead of its other arguments, so that
+// `wfn serve DIR --listen ADDR` works: urfave/cli stops reading flags at
+// the first argument that is not one.
+func flagsFirst(cmds []*cli.Command, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	var cmd *cli.Command
+	for _, c := range cmds {
+		if c.HasName(args[1]) {
+			cmd = c
+		}
+	}
+	if cmd == nil {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	var flags, rest []string
+	for i := 2; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			rest = append(rest, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		default:
+			rest = append(rest, a)
+		}
+	}
+	out := append([]string{args[0], args[1]}, flags...)
+	if len(rest) > 0 {
+		out = append(append(out, "--"), rest...)
+	}
+	return out
 }
 
 // hostFlags configure the host; serve and build share them.
@@ -134,6 +183,9 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duration, stdout io.Writer) error {
 	h, err := host.New(ctx, cfg)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // a signal while loading: nothing to drain
+		}
 		return err
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -148,7 +200,7 @@ func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duratio
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "Ready on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "Ready on http://%s\n", readyAddr(ln.Addr()))
 
 	select {
 	case err := <-served:
@@ -160,11 +212,24 @@ func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duratio
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	err = srv.Shutdown(sctx)
+	if err != nil {
+		_ = srv.Close() // the grace ran out: drop what is left
+	}
 	err = errors.Join(err, h.Close(sctx))
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("wfn: in-flight invocations did not finish within %s: %w", grace, err)
 	}
 	return err
+}
+
+// readyAddr is the address to print: a wildcard listen address becomes
+// localhost, which a browser can open.
+func readyAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
 }
 
 func buildCommand(stdout, stderr io.Writer) *cli.Command {

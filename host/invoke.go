@@ -25,14 +25,14 @@ const (
 
 // invocation is one run of a handler and its tasks on one instance.
 type invocation struct {
-	h      *Host
-	fn     *function
-	li     *liveInstance
-	inv    *engine.Invocation
+	h        *Host
+	fn       *function
+	li       *liveInstance
+	inv      *engine.Invocation
 	ctx      context.Context // the deadline: handler and tasks
 	cancel   context.CancelFunc
 	deadline time.Time
-	export string
+	export   string
 
 	handlerDone atomic.Bool // the handler returned: an abort no longer stops it
 	stopWatch   func() bool // stops watching the client, for cancellation

@@ -1,0 +1,687 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wfn-dev/wfn/cli"
+	"github.com/wfn-dev/wfn/host"
+)
+
+// deadline bounds every wait in this file. It is generous: it is only
+// reached when something is broken.
+const deadline = 60 * time.Second
+
+// syncBuffer is an output destination safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// watDir makes a served directory holding the named WAT fixtures as
+// api/NAME.wasm.
+func watDir(t testing.TB, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "api"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join("..", "testdata", "wat", n+".wasm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "api", n+".wasm"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// client is used for every request; its timeout is only reached when
+// something is broken.
+var client = &http.Client{Timeout: deadline}
+
+func get(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading body: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// checkServing checks the health endpoint and the hello function.
+func checkServing(t testing.TB, addr string) {
+	t.Helper()
+	if status, body := get(t, "http://"+addr+"/_wfn/healthz"); status != http.StatusOK {
+		t.Errorf("GET /_wfn/healthz = %d %q, want 200", status, body)
+	}
+	if status, body := get(t, "http://"+addr+"/api/hello"); status != http.StatusOK || body != "Hello from wfn!" {
+		t.Errorf("GET /api/hello = %d %q, want 200 %q", status, body, "Hello from wfn!")
+	}
+}
+
+// held is a request to the hold guest that has got its response head: the
+// guest is running and stays so until release is called.
+type held struct {
+	body io.ReadCloser
+	pw   *io.PipeWriter
+}
+
+func hold(t testing.TB, addr string) *held {
+	t.Helper()
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/api/hold", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No client timeout: the second-signal test keeps it open until the
+	// server is gone, and release reads it under its own deadline.
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST /api/hold: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/hold: status %d", resp.StatusCode)
+	}
+	h := &held{body: resp.Body, pw: pw}
+	t.Cleanup(func() {
+		pw.Close()
+		resp.Body.Close()
+	})
+	return h
+}
+
+// release ends the request body and returns the response body.
+func (h *held) release(t testing.TB) (string, error) {
+	t.Helper()
+	h.pw.Close()
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(h.body)
+		ch <- result{b, err}
+	}()
+	select {
+	case r := <-ch:
+		return string(r.b), r.err
+	case <-time.After(deadline):
+		t.Fatal("timed out reading the held response")
+		return "", nil
+	}
+}
+
+// waitListenerClosed polls addr until it refuses connections: the server
+// has begun shutting down.
+func waitListenerClosed(t testing.TB, addr string) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return
+		}
+		c.Close()
+		if time.Now().After(end) {
+			t.Fatalf("%s still accepts connections", addr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+var readyRE = regexp.MustCompile(`(?m)^Ready on http://(\S+)$`)
+
+// waitReady polls out for the Ready line and returns its address. exited
+// is closed, or receives, when the server has stopped early; why then
+// explains it.
+func waitReady(t testing.TB, out *syncBuffer, exited <-chan struct{}, why func() string) string {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		if m := readyRE.FindStringSubmatch(out.String()); m != nil {
+			ip, port, err := net.SplitHostPort(m[1])
+			if err != nil || ip != "127.0.0.1" || port == "0" || port == "" {
+				t.Fatalf("Ready line names %q, want 127.0.0.1:PORT with a real port", m[1])
+			}
+			return m[1]
+		}
+		select {
+		case <-exited:
+			t.Fatalf("server stopped before it was ready: %s\nstdout:\n%s", why(), out)
+		default:
+		}
+		if time.Now().After(end) {
+			t.Fatalf("no Ready line after %s; stdout:\n%s", deadline, out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// run runs the command in-process to its end.
+func run(t testing.TB, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	var o, e syncBuffer
+	err = cli.Run(ctx, append([]string{"wfn"}, args...), &o, &e)
+	return o.String(), e.String(), err
+}
+
+// server is `wfn serve` running in-process.
+type server struct {
+	addr   string
+	cancel context.CancelFunc
+	done   chan struct{} // closed when Run has returned
+	err    error         // Run's result, once done is closed
+	stderr *syncBuffer
+}
+
+// startServe runs `wfn serve ARGS` in-process and returns once it is ready.
+func startServe(t testing.TB, args ...string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{cancel: cancel, done: make(chan struct{}), stderr: &syncBuffer{}}
+	stdout := &syncBuffer{}
+	go func() {
+		defer close(s.done)
+		s.err = cli.Run(ctx, append([]string{"wfn", "serve"}, args...), stdout, s.stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-s.done:
+		case <-time.After(deadline):
+			t.Errorf("Run did not return after cancel")
+		}
+		if t.Failed() {
+			t.Logf("stderr:\n%s", s.stderr)
+		}
+	})
+	s.addr = waitReady(t, stdout, s.done, func() string { return fmt.Sprintf("Run returned %v; stderr:\n%s", s.err, s.stderr) })
+	return s
+}
+
+// stop cancels the context and returns Run's result.
+func (s *server) stop(t testing.TB) error {
+	t.Helper()
+	s.cancel()
+	return s.wait(t)
+}
+
+func (s *server) wait(t testing.TB) error {
+	t.Helper()
+	select {
+	case <-s.done:
+		return s.err
+	case <-time.After(deadline):
+		t.Fatalf("Run did not return within %s", deadline)
+		return nil
+	}
+}
+
+func TestServe(t *testing.T) {
+	dir := watDir(t, "hello")
+	s := startServe(t, "--listen", "127.0.0.1:0", "--cache-dir", t.TempDir(), dir)
+	checkServing(t, s.addr)
+	if status, _ := get(t, "http://"+s.addr+"/api/nosuch"); status != http.StatusNotFound {
+		t.Errorf("GET /api/nosuch = %d, want 404", status)
+	}
+	if err := s.stop(t); err != nil {
+		t.Fatalf("Run after cancel = %v, want nil", err)
+	}
+	if _, err := net.DialTimeout("tcp", s.addr, time.Second); err == nil {
+		t.Errorf("%s still accepts connections after Run returned", s.addr)
+	}
+}
+
+// The documented usage is `wfn serve [DIR] --listen ADDR`: flags after DIR.
+func TestFlagsAfterDir(t *testing.T) {
+	t.Run("serve", func(t *testing.T) {
+		s := startServe(t, watDir(t, "hello"), "--listen", "127.0.0.1:0", "--cache-dir", t.TempDir())
+		checkServing(t, s.addr)
+	})
+	t.Run("build", func(t *testing.T) {
+		dir, cache := watDir(t, "hello"), t.TempDir()
+		out, errOut, err := run(t, "build", dir, "--cache-dir", cache)
+		if err != nil {
+			t.Fatalf("build %s --cache-dir: %v\nstdout:\n%s\nstderr:\n%s", dir, err, out, errOut)
+		}
+		checkCacheUsed(t, dir, cache)
+	})
+}
+
+// checkCacheUsed checks that compiled code went to cache, not DIR/.wfn.
+func checkCacheUsed(t testing.TB, dir, cache string) {
+	t.Helper()
+	if entries, err := os.ReadDir(cache); err != nil || len(entries) == 0 {
+		t.Errorf("--cache-dir %s is empty (%v)", cache, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".wfn")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s/.wfn exists (%v) though --cache-dir was given", dir, err)
+	}
+}
+
+func TestServeDrainsInFlightOnCancel(t *testing.T) {
+	s := startServe(t, "--listen", "127.0.0.1:0", "--cache-dir", t.TempDir(), watDir(t, "hold"))
+	h := hold(t, s.addr)
+	s.cancel()
+	waitListenerClosed(t, s.addr)
+	select {
+	case <-s.done:
+		t.Fatalf("Run returned (%v) with a request in flight", s.err)
+	default:
+	}
+	if body, err := h.release(t); err != nil || body != "done" {
+		t.Errorf("held request = %q, %v; want done", body, err)
+	}
+	if err := s.wait(t); err != nil {
+		t.Errorf("Run = %v, want nil after drain", err)
+	}
+}
+
+func TestServeShutdownGraceExpires(t *testing.T) {
+	s := startServe(t, "--listen", "127.0.0.1:0", "--cache-dir", t.TempDir(), "--shutdown-grace", "50ms", watDir(t, "hold"))
+	hold(t, s.addr) // never released before Run returns
+	err := s.stop(t)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "did not finish within 50ms") {
+		t.Errorf("Run = %v, want an error saying in-flight invocations did not finish within 50ms", err)
+	}
+}
+
+func TestServeErrors(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nosuch")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	hello := watDir(t, "hello")
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		is    error
+		wants []string
+	}{
+		{"missing dir", []string{"--listen", "127.0.0.1:0", missing}, host.ErrDir, []string{missing}},
+		{"address in use", []string{"--listen", busy.Addr().String(), hello}, nil, []string{"cannot listen", busy.Addr().String()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _, err := run(t, append([]string{"serve", "--cache-dir", t.TempDir()}, tc.args...)...)
+			if err == nil {
+				t.Fatalf("serve %v = nil, want an error", tc.args)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("error %v is not %v", err, tc.is)
+			}
+			for _, w := range tc.wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if strings.Contains(out, "Ready on") {
+				t.Errorf("stdout says ready: %q", out)
+			}
+		})
+	}
+}
+
+func TestBuild(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		fns     []string
+		wantErr bool
+		want    []string
+	}{
+		{"ok", []string{"hello"}, false, []string{
+			"ok   api/hello.wasm -> /api/hello\n",
+			"1 functions, 0 failed\n",
+		}},
+		{"one fails", []string{"hello", "notwasm"}, true, []string{
+			"ok   api/hello.wasm -> /api/hello\n",
+			"FAIL api/notwasm.wasm\n",
+			"not a WebAssembly module",
+			"2 functions, 1 failed\n",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, cache := watDir(t, tc.fns...), t.TempDir()
+			out, errOut, err := run(t, "build", "--cache-dir", cache, dir)
+			if tc.wantErr {
+				if !errors.Is(err, cli.ErrLoad) {
+					t.Errorf("build = %v, want cli.ErrLoad", err)
+				}
+			} else if err != nil {
+				t.Errorf("build = %v, want nil", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			if t.Failed() {
+				t.Logf("stderr:\n%s", errOut)
+			}
+			checkCacheUsed(t, dir, cache)
+		})
+	}
+}
+
+func TestBuildMissingDir(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nosuch")
+	_, _, err := run(t, "build", "--cache-dir", t.TempDir(), missing)
+	if !errors.Is(err, host.ErrDir) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("build %s = %v, want host.ErrDir naming the path", missing, err)
+	}
+}
+
+func TestLogLevel(t *testing.T) {
+	for _, tc := range []struct {
+		level    string
+		wantInfo bool
+	}{
+		{"debug", true},
+		{"info", true},
+		{"warn", false},
+		{"error", false},
+	} {
+		t.Run(tc.level, func(t *testing.T) {
+			_, errOut, err := run(t, "build", "--cache-dir", t.TempDir(), "--log-level", tc.level, watDir(t, "hello"))
+			if err != nil {
+				t.Fatalf("build: %v", err)
+			}
+			if got := strings.Contains(errOut, "function ready"); got != tc.wantInfo {
+				t.Errorf("--log-level %s: info line logged = %v, want %v; stderr:\n%s", tc.level, got, tc.wantInfo, errOut)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, _, err := run(t, "version")
+	if err != nil {
+		t.Fatalf("version: %v", err)
+	}
+	if !regexp.MustCompile(`^wfn \S+\n$`).MatchString(out) {
+		t.Errorf("version printed %q, want \"wfn VERSION\\n\"", out)
+	}
+}
+
+func TestBadArguments(t *testing.T) {
+	hello := watDir(t, "hello")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"env without =", []string{"--env", "NOEQUALS"}, "NOEQUALS"},
+		{"env without key", []string{"--env", "=value"}, "want KEY=VALUE"},
+		{"unknown log level", []string{"--log-level", "bogus"}, "log-level"},
+		{"unknown flag", []string{"--bogus"}, "bogus"},
+		{"bad duration", []string{"--max-duration", "soon"}, "max-duration"},
+		{"two dirs", []string{hello}, "one directory expected"},
+	} {
+		for _, cmd := range []string{"serve", "build"} {
+			t.Run(cmd+"/"+tc.name, func(t *testing.T) {
+				// --listen keeps a serve that wrongly starts off port
+				// 3000; a build that wrongly starts would succeed.
+				args := []string{cmd, "--cache-dir", t.TempDir()}
+				if cmd == "serve" {
+					args = append(args, "--listen", "127.0.0.1:0")
+				}
+				args = append(append(args, tc.args...), hello)
+				out, _, err := run(t, args...)
+				if err == nil {
+					t.Fatalf("wfn %v = nil, want an error", args)
+				}
+				if !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("error %q does not mention %q", err, tc.want)
+				}
+				if strings.Contains(out, "Ready on") || strings.Contains(out, "functions,") {
+					t.Errorf("command ran despite the bad arguments; stdout:\n%s", out)
+				}
+			})
+		}
+	}
+}
+
+// --- The wfn binary as a subprocess: exit codes and signals. ---
+
+const testVersion = "v0.0.0-clitest"
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	binErr    error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// requireGo skips a test that needs the go command when it is missing,
+// except under CI=true, where it fails.
+func requireGo(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the go command is needed to build the wfn binary: %v", err)
+		}
+		t.Skipf("skipping: the go command is needed to build the wfn binary: %v", err)
+	}
+}
+
+// wfnBinary builds ./cli/wfn once, with Version set at link time.
+func wfnBinary(t testing.TB) string {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("skipping: signals are POSIX")
+	}
+	requireGo(t)
+	buildOnce.Do(func() {
+		gomod, err := exec.Command("go", "env", "GOMOD").Output()
+		if err != nil {
+			binErr = fmt.Errorf("go env GOMOD: %w", err)
+			return
+		}
+		root := filepath.Dir(strings.TrimSpace(string(gomod)))
+		if binDir, binErr = os.MkdirTemp("", "wfn-cli-test-"); binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "wfn")
+		cmd := exec.Command("go", "build", "-o", binPath,
+			"-ldflags", "-X github.com/wfn-dev/wfn/cli.Version="+testVersion, "./cli/wfn")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build ./cli/wfn: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// proc is the wfn binary running.
+type proc struct {
+	cmd    *exec.Cmd
+	stdout *syncBuffer
+	stderr *syncBuffer
+	exited chan struct{} // closed once the process has exited
+	err    error         // cmd.Wait's result, once exited is closed
+}
+
+func startProc(t testing.TB, args ...string) *proc {
+	t.Helper()
+	p := &proc{
+		cmd:    exec.Command(wfnBinary(t), args...),
+		stdout: &syncBuffer{},
+		stderr: &syncBuffer{},
+		exited: make(chan struct{}),
+	}
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(p.exited)
+		p.err = p.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("wfn %v stdout:\n%s\nstderr:\n%s", args, p.stdout, p.stderr)
+		}
+	})
+	return p
+}
+
+// serveProc starts `wfn serve` on dir and returns once it is ready.
+func serveProc(t testing.TB, dir string, args ...string) (*proc, string) {
+	t.Helper()
+	p := startProc(t, append([]string{"serve", "--listen", "127.0.0.1:0", "--cache-dir", t.TempDir()}, append(args, dir)...)...)
+	addr := waitReady(t, p.stdout, p.exited, func() string { return fmt.Sprintf("%v; stderr:\n%s", p.err, p.stderr) })
+	return p, addr
+}
+
+func (p *proc) signal(t testing.TB, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %v: %v", sig, err)
+	}
+}
+
+// exitCode waits for the process to exit and returns its exit code.
+func (p *proc) exitCode(t testing.TB) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(deadline):
+		t.Fatalf("process did not exit within %s", deadline)
+	}
+	if p.err != nil {
+		var ee *exec.ExitError
+		if !errors.As(p.err, &ee) {
+			t.Fatalf("wait: %v", p.err)
+		}
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+func TestProcessExitCodes(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nosuch")
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		stdout   string // a regexp
+		inStderr string
+	}{
+		{"version", []string{"version"}, 0, `^wfn ` + regexp.QuoteMeta(testVersion) + `\n$`, ""},
+		{"build ok", []string{"build", "--cache-dir", t.TempDir(), watDir(t, "hello")}, 0, `(?m)^ok   api/hello\.wasm -> /api/hello$`, ""},
+		{"build fails", []string{"build", "--cache-dir", t.TempDir(), watDir(t, "hello", "notwasm")}, 1, `(?m)^FAIL api/notwasm\.wasm$`, "some functions failed to load"},
+		{"serve missing dir", []string{"serve", "--listen", "127.0.0.1:0", "--cache-dir", t.TempDir(), missing}, 1, `^$`, missing},
+		{"bad flag", []string{"serve", "--listen", "127.0.0.1:0", "--env", "NOEQUALS", missing}, 1, `^$`, "NOEQUALS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startProc(t, tc.args...)
+			if code := p.exitCode(t); code != tc.code {
+				t.Errorf("exit code %d, want %d", code, tc.code)
+			}
+			if !regexp.MustCompile(tc.stdout).MatchString(p.stdout.String()) {
+				t.Errorf("stdout %q does not match %q", p.stdout, tc.stdout)
+			}
+			if !strings.Contains(p.stderr.String(), tc.inStderr) {
+				t.Errorf("stderr does not mention %q:\n%s", tc.inStderr, p.stderr)
+			}
+		})
+	}
+}
+
+func TestProcessServeAndSIGTERM(t *testing.T) {
+	p, addr := serveProc(t, watDir(t, "hello"))
+	checkServing(t, addr)
+	p.signal(t, syscall.SIGTERM)
+	if code := p.exitCode(t); code != 0 {
+		t.Errorf("exit code after SIGTERM = %d, want 0", code)
+	}
+}
+
+func TestProcessSIGTERMDrainsInFlight(t *testing.T) {
+	p, addr := serveProc(t, watDir(t, "hold"))
+	h := hold(t, addr)
+	p.signal(t, syscall.SIGTERM)
+	waitListenerClosed(t, addr)
+	select {
+	case <-p.exited:
+		t.Fatalf("process exited (%v) with a request in flight", p.err)
+	default:
+	}
+	if body, err := h.release(t); err != nil || body != "done" {
+		t.Errorf("held request = %q, %v; want done", body, err)
+	}
+	if code := p.exitCode(t); code != 0 {
+		t.Errorf("exit code after drain = %d, want 0", code)
+	}
+}
+
+func TestProcessSecondSignalExitsAtOnce(t *testing.T) {
+	// A long grace: only the second signal can end the process in time.
+	p, addr := serveProc(t, watDir(t, "hold"), "--shutdown-grace", "1h")
+	h := hold(t, addr)
+	p.signal(t, syscall.SIGTERM)
+	waitListenerClosed(t, addr) // the first signal has been handled
+	p.signal(t, syscall.SIGINT)
+	if code := p.exitCode(t); code != 130 {
+		t.Errorf("exit code after a second signal = %d, want 130", code)
+	}
+	// The held request was cut, not finished.
+	if body, err := io.ReadAll(h.body); err == nil || string(body) == "done" {
+		t.Errorf("held request = %q, %v; want it cut short", body, err)
+	}
+}
