@@ -303,7 +303,7 @@ func (inv *Invocation) SetHeader(op HeaderOp, name, value []byte) abi.Errno {
 	if inv.locked || inv.closed {
 		return abi.ECLOSED
 	}
-	if !validHeaderName(name) || (op != HeaderDelete && !validHeaderValue(value)) {
+	if !abi.ValidHeaderName(name) || (op != HeaderDelete && !abi.ValidHeaderValue(value)) {
 		return abi.EINVAL
 	}
 	h := inv.w.Header()
@@ -436,43 +436,6 @@ func (inv *Invocation) sendHead() {
 func (inv *Invocation) BodyUnread() bool {
 	return inv.req.ContentLength != 0 && inv.req.Body != nil && inv.req.Body != http.NoBody && !inv.bodyEOF
 }
-
-// validHeaderName reports whether b is an HTTP token (RFC 9110 5.6.2).
-func validHeaderName(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if c >= 0x80 || !tokenChar[c] {
-			return false
-		}
-	}
-	return true
-}
-
-// validHeaderValue refuses CR, LF, NUL and other control bytes but HTAB.
-func validHeaderValue(b []byte) bool {
-	for _, c := range b {
-		if (c < 0x20 && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-var tokenChar = func() (t [128]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
 
 func appendLower(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {

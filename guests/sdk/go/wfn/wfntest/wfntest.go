@@ -487,23 +487,6 @@ func (h *host) RequestParam(name string, buf []byte) int32 {
 	return put(buf, v)
 }
 
-// validName reports whether name is a non-empty HTTP token (RFC 9110).
-func validName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 func (h *host) RequestBodyRead(buf []byte) int32 {
 	if h.aborted() {
 		return int32(abi.ECANCELED)
@@ -581,7 +564,7 @@ func (h *host) ResponseHeaderDelete(name string) int32 {
 // changeHeader validates arguments first (EINVAL), then state (ECLOSED),
 // then applies change.
 func (h *host) changeHeader(name, value string, change func(name, value string)) int32 {
-	if !validName(name) || !validValue(value) {
+	if !abi.ValidHeaderName(name) || !abi.ValidHeaderValue(value) {
 		return int32(abi.EINVAL)
 	}
 	h.mu.Lock()
@@ -591,16 +574,6 @@ func (h *host) changeHeader(name, value string, change func(name, value string))
 	}
 	change(name, value)
 	return 0
-}
-
-// validValue refuses CR, LF, NUL and the other control bytes but HTAB.
-func validValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; (c < 0x20 && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 func (h *host) ResponseBodyWrite(p []byte) int32 {
