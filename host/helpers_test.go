@@ -50,10 +50,29 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// sharedCache is one build and compilation cache for the whole test
+// binary: both are keyed by content, so tests that serve copies of one
+// guest build and compile it once.
+var sharedCache string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wfn-host-test")
+	if err != nil {
+		panic(err)
+	}
+	sharedCache = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 // serve starts a host over cfg on a real loopback server. Logs go to the
 // returned buffer.
 func serve(t testing.TB, cfg host.Config) (*host.Host, *httptest.Server, *syncBuffer) {
 	t.Helper()
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = sharedCache
+	}
 	logs := &syncBuffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
