@@ -116,14 +116,24 @@ const (
 	ImportDeadlineRemainingMs = "deadline_remaining_ms"
 )
 
+// Request context and outbound HTTP imports (module [Module]).
+const (
+	ImportIPAddress   = "ip_address"  // (buf, cap) -> len
+	ImportGeolocation = "geolocation" // (buf, cap) -> len
+
+	ImportHTTPSend                = "http_send"                  // (method, mlen, url, ulen, headers, hlen, body, blen) -> handle
+	ImportHTTPResponseStatus      = "http_response_status"       // (h) -> i32
+	ImportHTTPResponseHeaderNames = "http_response_header_names" // (h, buf, cap) -> len
+	ImportHTTPResponseHeader      = "http_response_header"       // (h, name, nlen, buf, cap) -> len
+	ImportHTTPResponseBodyRead    = "http_response_body_read"    // (h, buf, cap) -> n
+	ImportHTTPClose               = "http_close"                 // (h) -> err
+)
+
 // Imports named by the spec whose host side is not served yet. A module
 // that imports one of them fails to load with an error naming it; none of
 // them exists as a stub. They are listed here so that SDKs and the host
 // agree on the names when each lands.
 const (
-	ImportIPAddress   = "ip_address"  // (buf, cap) -> len
-	ImportGeolocation = "geolocation" // (buf, cap) -> len
-
 	ImportCacheGet       = "cache_get"        // (key, klen, buf, cap) -> len
 	ImportCacheSet       = "cache_set"        // (key, klen, val, vlen, ttl_s i64, tags, tlen, name, nlen) -> err
 	ImportCacheDelete    = "cache_delete"     // (key, klen) -> err
@@ -134,12 +144,6 @@ const (
 	ImportCDNDeleteByTag          = "cdn_delete_by_tag"           // (tags, tlen, revalidation_deadline_s i64) -> err
 	ImportCDNInvalidateBySrcImage = "cdn_invalidate_by_src_image" // (src, slen) -> err
 	ImportCDNDeleteBySrcImage     = "cdn_delete_by_src_image"     // (src, slen, revalidation_deadline_s i64) -> err
-	ImportHTTPSend                = "http_send"                   // (method, mlen, url, ulen, headers, hlen, body, blen) -> handle
-	ImportHTTPResponseStatus      = "http_response_status"        // (h) -> i32
-	ImportHTTPResponseHeaderNames = "http_response_header_names"  // (h, buf, cap) -> len
-	ImportHTTPResponseHeader      = "http_response_header"        // (h, name, nlen, buf, cap) -> len
-	ImportHTTPResponseBodyRead    = "http_response_body_read"     // (h, buf, cap) -> n
-	ImportHTTPClose               = "http_close"                  // (h) -> err
 )
 
 // Imports lists every host import the host serves in this version, in spec
@@ -163,6 +167,14 @@ var Imports = []string{
 	ImportAbortSignaled,
 	ImportWaitUntil,
 	ImportDeadlineRemainingMs,
+	ImportIPAddress,
+	ImportGeolocation,
+	ImportHTTPSend,
+	ImportHTTPResponseStatus,
+	ImportHTTPResponseHeaderNames,
+	ImportHTTPResponseHeader,
+	ImportHTTPResponseBodyRead,
+	ImportHTTPClose,
 }
 
 // Errno is a negative result of a host import. Zero and positive results

@@ -2,8 +2,7 @@ package host
 
 import (
 	"log/slog"
-	"maps"
-	"slices"
+	"net/netip"
 	"time"
 )
 
@@ -22,8 +21,24 @@ type Config struct {
 	// Env is the environment every guest sees (WASI environ_get). The
 	// host's own environment never reaches a guest.
 	Env map[string]string
-	// Region names this host in request ids. Default "dev1".
+	// Region names this host: request ids, VERCEL_REGION, geolocation.
+	// Default "dev1".
 	Region string
+	// Environment is VERCEL_ENV: development (the default), preview or
+	// production.
+	Environment string
+	// URL is VERCEL_URL: the host and port clients use, without a scheme.
+	URL string
+	// DeploymentID is VERCEL_DEPLOYMENT_ID. Default: a new one per New.
+	DeploymentID string
+	// TrustedProxies are the peers whose forwarding headers (x-real-ip,
+	// x-forwarded-for, x-vercel-ip-*, x-vercel-id) are believed. From any
+	// other peer those headers are hidden from guests and the client
+	// address is the socket's. Default: none.
+	TrustedProxies []netip.Prefix
+	// GeoIPDB is a MaxMind city database (.mmdb) for geolocation by client
+	// address, used when a trusted proxy sent no x-vercel-ip-* headers.
+	GeoIPDB string
 
 	// MaxInstances bounds the live instances of all functions together.
 	// Default 1000.
@@ -51,6 +66,9 @@ func (c Config) withDefaults() Config {
 	if c.Region == "" {
 		c.Region = "dev1"
 	}
+	if c.Environment == "" {
+		c.Environment = "development"
+	}
 	if c.MaxInstances <= 0 {
 		c.MaxInstances = 1000
 	}
@@ -70,13 +88,4 @@ func (c Config) withDefaults() Config {
 		c.MemoryLimitMB = 2048
 	}
 	return c
-}
-
-// env returns Env in a stable order.
-func (c Config) env() [][2]string {
-	var kv [][2]string
-	for _, k := range slices.Sorted(maps.Keys(c.Env)) {
-		kv = append(kv, [2]string{k, c.Env[k]})
-	}
-	return kv
 }

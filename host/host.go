@@ -35,7 +35,9 @@ import (
 
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/fnconfig"
+	"github.com/wfn-dev/wfn/host/internal/geo"
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
+	"github.com/wfn-dev/wfn/host/internal/outbound"
 	"github.com/wfn-dev/wfn/host/internal/pool"
 	"github.com/wfn-dev/wfn/host/internal/route"
 	"github.com/wfn-dev/wfn/host/internal/wazeroengine"
@@ -52,6 +54,8 @@ type Host struct {
 
 	idPrefix string
 	idSeq    atomic.Uint64
+	geoDB    *geo.DB // or nil
+	dotenv   map[string]string
 	invs     sync.Pool // of *engine.Invocation
 
 	mu       sync.RWMutex // guards closed against new invocations
@@ -74,6 +78,8 @@ type function struct {
 	memoryLimit uint64 // bytes
 	cancel      bool   // supportsCancellation
 	concurrency int    // live instances at most
+	env         map[string]string
+	client      *outbound.Client
 }
 
 // Function describes one function found by New.
@@ -119,8 +125,24 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	for _, ign := range fncfg.Ignored {
 		cfg.Logger.Info("configuration property has no effect in wfn", "where", ign)
 	}
+	dotenv, err := readDotenv(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if cfg.DeploymentID == "" {
+		cfg.DeploymentID = "dpl_" + randomHex(12)
+	}
+	var geoDB *geo.DB
+	if cfg.GeoIPDB != "" {
+		if geoDB, err = geo.Open(cfg.GeoIPDB); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+	}
 	eng, err := wazeroengine.New(ctx, wazeroengine.Options{CacheDir: filepath.Join(cacheDir, "compiled")})
 	if err != nil {
+		if geoDB != nil {
+			geoDB.Close()
+		}
 		return nil, err
 	}
 	h := &Host{
@@ -128,6 +150,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		log:      cfg.Logger,
 		engine:   eng,
 		limit:    pool.NewLimit(cfg.MaxInstances),
+		geoDB:    geoDB,
+		dotenv:   dotenv,
 		idPrefix: cfg.Region + "::" + randomHex(3) + "-",
 	}
 	h.invs.New = func() any { return new(engine.Invocation) }
@@ -137,7 +161,11 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, src := range srcs {
-		fn := h.settings(src, fncfg)
+		fn, err := h.settings(src, fncfg)
+		if err != nil {
+			_ = h.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
 		h.fns[i] = fn
 		if fn.err != nil {
 			continue
@@ -169,12 +197,16 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 
 // settings applies the host's defaults and the first matching rule of
 // vercel.json or wfn.json.
-func (h *Host) settings(src *route.Source, cfg *fnconfig.Config) *function {
+func (h *Host) settings(src *route.Source, cfg *fnconfig.Config) (*function, error) {
 	paths := []string{src.Path}
 	for _, f := range src.GoFiles {
 		paths = append(paths, src.Path+"/"+f)
 	}
-	set, _ := cfg.For(paths...)
+	set, glob := cfg.For(paths...)
+	policy, err := outbound.NewPolicy(set.AllowedOutboundHosts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: functions %q: %w", ErrConfig, glob, err)
+	}
 	fn := &function{
 		src:         src,
 		err:         src.Err,
@@ -182,8 +214,10 @@ func (h *Host) settings(src *route.Source, cfg *fnconfig.Config) *function {
 		memoryLimit: uint64(cmp.Or(set.MemoryMB, h.cfg.MemoryLimitMB)) << 20,
 		cancel:      set.SupportsCancellation,
 		concurrency: cmp.Or(set.MaxConcurrency, h.cfg.MaxInstancesPerFunction),
+		env:         set.Env,
+		client:      outbound.NewClient(policy),
 	}
-	return fn
+	return fn, nil
 }
 
 // load builds (Go) or reads (.wasm) a function, compiles it and gives it a
@@ -213,7 +247,7 @@ func (h *Host) load(ctx context.Context, b *gobuild.Builder, fn *function) error
 	fn.mod = mod
 	fn.exports = mod.Exports()
 	fn.allow = strings.Join(fn.exports.Methods, ", ")
-	env := h.cfg.env()
+	env := guestEnv(h.systemEnv(), h.dotenv, h.cfg.Env, fn.env)
 	fn.pool = pool.New(func(ctx context.Context) (engine.Instance, error) {
 		return h.instantiate(ctx, fn, env)
 	}, fn.concurrency, h.cfg.MaxQueue, h.cfg.QueueTimeout, h.limit)
@@ -434,6 +468,14 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	// Closing the engine stops any guest still running.
 	err = errors.Join(err, h.engine.Close(context.Background()))
+	for _, fn := range h.fns {
+		if fn.client != nil {
+			fn.client.Close()
+		}
+	}
+	if h.geoDB != nil {
+		err = errors.Join(err, h.geoDB.Close())
+	}
 	return errors.Join(waitErr, err)
 }
 

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/outbound"
 	"github.com/wfn-dev/wfn/host/internal/pool"
 )
 
@@ -36,6 +38,12 @@ type invocation struct {
 
 	handlerDone atomic.Bool // the handler returned: an abort no longer stops it
 	stopWatch   func() bool // stops watching the client, for cancellation
+
+	// The request context (client.go), computed on first use.
+	req   *http.Request
+	trust int8              // 0 unknown, 1 trusted proxy, 2 not
+	out   *outbound.Session // guarded by the guest's goroutine, and outMu for abort
+	outMu sync.Mutex
 }
 
 // invoke runs one invocation. It returns when the response is complete;
@@ -62,9 +70,10 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	}
 	deadline := time.Now().Add(fn.maxDuration)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	c := &invocation{h: h, fn: fn, li: inst.(*liveInstance), ctx: ctx, cancel: cancel, deadline: deadline, export: export}
+	c := &invocation{h: h, fn: fn, li: inst.(*liveInstance), ctx: ctx, cancel: cancel, deadline: deadline, export: export, req: r}
 	c.inv = h.invs.Get().(*engine.Invocation)
 	c.inv.Reset(id, fn.src.Path, w, r, params, deadline)
+	c.inv.Ctx = c
 	c.li.begin(c.inv, ctx.Done())
 	if r.ContentLength != 0 {
 		rc := http.NewResponseController(w)
@@ -152,6 +161,7 @@ func (c *invocation) unwatch() {
 func (c *invocation) abort() {
 	c.inv.Abort()
 	c.li.wakeUp()
+	c.cancelOutbound()
 	time.AfterFunc(abortGrace, func() {
 		if !c.handlerDone.Load() {
 			c.cancel()
@@ -249,10 +259,24 @@ func (c *invocation) runTasks() {
 	c.end(healthy)
 }
 
+// cancelOutbound closes the invocation's outbound connections now.
+func (c *invocation) cancelOutbound() {
+	c.outMu.Lock()
+	if c.out != nil {
+		c.out.Cancel()
+	}
+	c.outMu.Unlock()
+}
+
 // end releases what the invocation held.
 func (c *invocation) end(healthy bool) {
 	c.li.finish()
 	c.cancel()
+	c.outMu.Lock()
+	if c.out != nil {
+		c.out.Close()
+	}
+	c.outMu.Unlock()
 	c.inv.Release()
 	c.h.invs.Put(c.inv)
 	c.fn.pool.Put(context.Background(), c.li, healthy)

@@ -12,7 +12,7 @@ import (
 func TestWASIIsReal(t *testing.T) {
 	requireGo(t)
 	t.Setenv("WFN_HOST_SECRET", "must-not-leak")
-	_, srv, logs := serve(t, host.Config{Dir: "../testdata/guests", Env: map[string]string{"WFN_TEST": "42", "REGION": "dev1"}})
+	_, srv, logs := serve(t, host.Config{Dir: "../testdata/guests", Env: map[string]string{"WFN_TEST": "42", "REGION": "dev1"}, DeploymentID: "dpl_test"})
 	fields := func(body string) map[string]string {
 		m := map[string]string{}
 		for _, line := range strings.Split(strings.TrimSpace(body), "\n") {
@@ -26,8 +26,8 @@ func TestWASIIsReal(t *testing.T) {
 		t.Fatalf("status %d: %s", r1.status, r1.body)
 	}
 	f := fields(r1.body)
-	if f["env"] != "REGION=dev1,WFN_TEST=42" {
-		t.Errorf("guest environment = %q, want exactly the configured variables", f["env"])
+	if want := "REGION=dev1,VERCEL=1,VERCEL_DEPLOYMENT_ID=dpl_test,VERCEL_ENV=development,VERCEL_REGION=dev1,WFN_TEST=42"; f["env"] != want {
+		t.Errorf("guest environment = %q, want exactly the system and configured variables %q", f["env"], want)
 	}
 	if y, _ := strconv.Atoi(f["year"]); y != time.Now().Year() {
 		t.Errorf("wall clock year = %q", f["year"])

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/abi"
+	"github.com/wfn-dev/wfn/host/internal/outbound"
 )
 
 // Param is one dynamic route segment: api/greet/[name] gives Name "name".
@@ -52,6 +53,29 @@ type Invocation struct {
 	// Failure is what went wrong in the host's view, for the answer
 	// the host gives when the handler returns: "" when nothing did.
 	Failure Failure
+
+	// Ctx answers for what the host knows of the request beyond its bytes.
+	Ctx     RequestContext
+	extra   []Param // the host's own request headers, once asked for
+	overlay bool
+}
+
+// RequestContext is what the host adds to a request: its own forwarding
+// headers, the client address, the geolocation and outbound HTTP. The host
+// computes each on first use.
+type RequestContext interface {
+	// ExtraHeaders appends the headers the host sets on the request the
+	// guest sees (lower-case names); they replace the client's.
+	ExtraHeaders(dst []Param) []Param
+	// Hidden reports whether a client's header (lower-case name) must not
+	// reach the guest, such as a forwarding header from an untrusted peer.
+	Hidden(lowerName string) bool
+	// IPAddress is the client address the host trusts.
+	IPAddress() (string, bool)
+	// Geolocation is the JSON object of the geolocation import.
+	Geolocation() []byte
+	// Outbound is the invocation's outbound HTTP session.
+	Outbound() *outbound.Session
 }
 
 // Failure is a problem the host detects while a guest runs normally.
@@ -77,6 +101,7 @@ func (inv *Invocation) Reset(id, function string, w http.ResponseWriter, r *http
 	*inv = Invocation{
 		ID: id, Function: function, req: r, w: w, params: params, deadline: deadline,
 		status: http.StatusOK, scratch: inv.scratch[:0], buf: inv.buf[:0], tasks: inv.tasks[:0],
+		extra: inv.extra[:0],
 	}
 }
 
@@ -129,7 +154,7 @@ func (inv *Invocation) Closed() bool { return inv.closed }
 // Release drops the references to the request and response, and large
 // buffers.
 func (inv *Invocation) Release() {
-	inv.req, inv.w, inv.params = nil, nil, nil
+	inv.req, inv.w, inv.params, inv.Ctx = nil, nil, nil, nil
 	if cap(inv.buf) > 64<<10 {
 		inv.buf = nil
 	}
@@ -188,6 +213,34 @@ func (inv *Invocation) URL() string {
 	return inv.url
 }
 
+// extraHeaders is the host's own request headers, computed once.
+func (inv *Invocation) extraHeaders() []Param {
+	if !inv.overlay && inv.Ctx != nil {
+		inv.extra = inv.Ctx.ExtraHeaders(inv.extra[:0])
+		inv.overlay = true
+	}
+	return inv.extra
+}
+
+// hidden reports whether the client's header name (any case) is replaced
+// by the host's or hidden from the guest.
+func (inv *Invocation) hidden(name string) bool {
+	if inv.Ctx == nil {
+		return false
+	}
+	var lower [64]byte
+	if len(name) > len(lower) {
+		return false
+	}
+	l := appendLower(lower[:0], name)
+	for _, p := range inv.extraHeaders() {
+		if p.Name == string(l) {
+			return true
+		}
+	}
+	return inv.Ctx.Hidden(string(l))
+}
+
 // HeaderNames is the lower-case request header names, a NUL after each.
 // The result is valid until the next call that uses the scratch buffer.
 func (inv *Invocation) HeaderNames() []byte {
@@ -195,7 +248,13 @@ func (inv *Invocation) HeaderNames() []byte {
 	if inv.req.Host != "" {
 		b = append(b, "host\x00"...)
 	}
+	for _, p := range inv.extraHeaders() {
+		b = append(append(b, p.Name...), 0)
+	}
 	for name := range inv.req.Header {
+		if inv.hidden(name) {
+			continue
+		}
 		b = appendLower(b, name)
 		b = append(b, 0)
 	}
@@ -215,8 +274,15 @@ func (inv *Invocation) Header(name []byte) ([]byte, bool) {
 		inv.scratch = b
 		return b, true
 	}
+	for _, p := range inv.extraHeaders() {
+		if equalFold(name, p.Name) {
+			b = append(append(b, p.Value...), 0)
+			inv.scratch = b
+			return b, true
+		}
+	}
 	for k, vs := range inv.req.Header {
-		if !equalFold(name, k) {
+		if !equalFold(name, k) || inv.hidden(k) {
 			continue
 		}
 		for _, v := range vs {
@@ -226,6 +292,30 @@ func (inv *Invocation) Header(name []byte) ([]byte, bool) {
 		return b, true
 	}
 	return nil, false
+}
+
+// IPAddress is the ip_address import's value.
+func (inv *Invocation) IPAddress() (string, bool) {
+	if inv.Ctx == nil {
+		return "", false
+	}
+	return inv.Ctx.IPAddress()
+}
+
+// Geolocation is the geolocation import's value.
+func (inv *Invocation) Geolocation() []byte {
+	if inv.Ctx == nil {
+		return []byte(`{"region":""}`)
+	}
+	return inv.Ctx.Geolocation()
+}
+
+// Outbound is the invocation's outbound HTTP session, or nil.
+func (inv *Invocation) Outbound() *outbound.Session {
+	if inv.Ctx == nil {
+		return nil
+	}
+	return inv.Ctx.Outbound()
 }
 
 // Param is the value of the named dynamic route segment.

@@ -26,6 +26,11 @@ type Settings struct {
 	MemoryMB             int
 	SupportsCancellation bool
 	MaxConcurrency       int
+	// Env adds variables to the function's environment (a wfn extension).
+	Env map[string]string
+	// AllowedOutboundHosts replaces the default outbound policy with an
+	// allow list of host[:port] patterns (a wfn extension).
+	AllowedOutboundHosts []string
 }
 
 // Limits of the values, as Vercel's schema has them.
@@ -154,6 +159,22 @@ func (r *Rule) set(prop string, v json.RawMessage, ignored *[]string) error {
 	case "supportsCancellation":
 		if err := json.Unmarshal(v, &r.Settings.SupportsCancellation); err != nil {
 			return fmt.Errorf("want true or false, got %s", v)
+		}
+	case "env":
+		if err := json.Unmarshal(v, &r.Settings.Env); err != nil {
+			return fmt.Errorf("want an object of strings, got %s", v)
+		}
+		for k := range r.Settings.Env {
+			if k == "" || strings.ContainsAny(k, "=\x00") {
+				return fmt.Errorf("bad variable name %q", k)
+			}
+		}
+	case "allowedOutboundHosts":
+		if err := json.Unmarshal(v, &r.Settings.AllowedOutboundHosts); err != nil {
+			return fmt.Errorf("want an array of host[:port] strings, got %s", v)
+		}
+		if r.Settings.AllowedOutboundHosts == nil {
+			r.Settings.AllowedOutboundHosts = []string{}
 		}
 	case "architecture", "runtime", "regions", "functionFailoverRegions", "includeFiles", "excludeFiles", "experimentalTriggers":
 		// Valid on Vercel; nothing to do for a WebAssembly host.

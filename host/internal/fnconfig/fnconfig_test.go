@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,8 @@ func TestLoad(t *testing.T) {
 		"vercel.json": `{"rewrites": [], "functions": {
 			"api/slow": {"maxDuration": 2, "regions": ["iad1"]},
 			"api/**": {"memory": 512, "supportsCancellation": true, "maxConcurrency": 3},
-			"api/max": {"maxDuration": "max"}
+			"api/max": {"maxDuration": "max"},
+			"api/proxy": {"env": {"A": "1"}, "allowedOutboundHosts": ["127.0.0.1:*"]}
 		}}`,
 		"wfn.json": `{"functions": {"api/slow/*.go": {"maxDuration": 7}}}`,
 	})
@@ -74,7 +76,7 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, glob := c.For(tt.paths...)
-		if got != tt.want || glob != tt.glob {
+		if !reflect.DeepEqual(got, tt.want) || glob != tt.glob {
 			t.Errorf("For(%v) = %+v via %q, want %+v via %q", tt.paths, got, glob, tt.want, tt.glob)
 		}
 	}
@@ -99,6 +101,9 @@ func TestLoadErrors(t *testing.T) {
 		{"no keys", `{"functions": {}}`, `1 to 50 keys`},
 		{"not json", `{"functions": `, `vercel.json`},
 		{"not an object", `{"functions": {"api/x": 3}}`, `"api/x" must be an object`},
+		{"env not strings", `{"functions": {"api/x": {"env": {"A": 1}}}}`, `env: want an object of strings`},
+		{"env bad name", `{"functions": {"api/x": {"env": {"A=B": "1"}}}}`, `bad variable name`},
+		{"hosts not a list", `{"functions": {"api/x": {"allowedOutboundHosts": "x"}}}`, `allowedOutboundHosts`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/outbound"
 )
 
 // The wfn host functions, registered in spec order. Each only moves bytes
@@ -96,11 +97,65 @@ var hostFuncs = []hostFunc{
 		}
 		s[0] = api.EncodeI64(int64(abi.EBADHANDLE))
 	}},
+	{abi.ImportIPAddress, []string{"buf", "cap"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		ip, ok := inv.IPAddress()
+		if !ok {
+			s[0] = errno(abi.ENOTFOUND)
+			return
+		}
+		s[0] = writeString(m, abi.ImportIPAddress, s[0], s[1], ip)
+	})},
+	{abi.ImportGeolocation, []string{"buf", "cap"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = writeBytes(m, abi.ImportGeolocation, s[0], s[1], inv.Geolocation())
+	})},
+	{abi.ImportHTTPSend, []string{"method", "method_len", "url", "url_len", "headers", "headers_len", "body", "body_len"}, i32, withOutbound(func(o *outbound.Session, m api.Module, s []uint64) {
+		const name = abi.ImportHTTPSend
+		s[0] = api.EncodeI32(o.Send(
+			string(read(m, name, s[0], s[1])), string(read(m, name, s[2], s[3])),
+			read(m, name, s[4], s[5]), read(m, name, s[6], s[7])))
+	})},
+	{abi.ImportHTTPResponseStatus, []string{"handle"}, i32, withOutbound(func(o *outbound.Session, m api.Module, s []uint64) {
+		s[0] = api.EncodeI32(o.Status(api.DecodeI32(s[0])))
+	})},
+	{abi.ImportHTTPResponseHeaderNames, []string{"handle", "buf", "cap"}, i32, withOutbound(func(o *outbound.Session, m api.Module, s []uint64) {
+		v, e := o.HeaderNames(api.DecodeI32(s[0]), nil)
+		if e != 0 {
+			s[0] = errno(e)
+			return
+		}
+		s[0] = writeBytes(m, abi.ImportHTTPResponseHeaderNames, s[1], s[2], v)
+	})},
+	{abi.ImportHTTPResponseHeader, []string{"handle", "name", "name_len", "buf", "cap"}, i32, withOutbound(func(o *outbound.Session, m api.Module, s []uint64) {
+		v, e := o.Header(api.DecodeI32(s[0]), read(m, abi.ImportHTTPResponseHeader, s[1], s[2]), nil)
+		if e != 0 {
+			s[0] = errno(e)
+			return
+		}
+		s[0] = writeBytes(m, abi.ImportHTTPResponseHeader, s[3], s[4], v)
+	})},
+	{abi.ImportHTTPResponseBodyRead, []string{"handle", "buf", "cap"}, i32, withOutbound(func(o *outbound.Session, m api.Module, s []uint64) {
+		s[0] = api.EncodeI32(o.BodyRead(api.DecodeI32(s[0]), read(m, abi.ImportHTTPResponseBodyRead, s[1], s[2])))
+	})},
+	{abi.ImportHTTPClose, []string{"handle"}, i32, withOutbound(func(o *outbound.Session, m api.Module, s []uint64) {
+		s[0] = errno(o.CloseHandle(api.DecodeI32(s[0])))
+	})},
 }
 
 func headerFunc(name string, op engine.HeaderOp) api.GoModuleFunc {
 	return bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
 		s[0] = errno(inv.SetHeader(op, read(m, name, s[0], s[1]), read(m, name, s[2], s[3])))
+	})
+}
+
+// withOutbound gives f the invocation's outbound session.
+func withOutbound(f func(o *outbound.Session, m api.Module, s []uint64)) api.GoModuleFunc {
+	return bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		o := inv.Outbound()
+		if o == nil {
+			s[0] = errno(abi.EIO)
+			return
+		}
+		f(o, m, s)
 	})
 }
 

@@ -1,0 +1,322 @@
+package outbound
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wfn-dev/wfn/abi"
+)
+
+// Limits of one invocation's outbound HTTP.
+const (
+	MaxInFlight          = 16
+	MaxResponseHeader    = 64 << 10
+	MaxRedirects         = 10
+	dialTimeout          = 10 * time.Second
+	responseHeaderTimout = 60 * time.Second
+)
+
+// Client sends a function's outbound requests under its policy. It is safe
+// for concurrent use and keeps connections alive between invocations.
+type Client struct {
+	policy Policy
+	http   *http.Client
+}
+
+// NewClient returns a client for policy.
+func NewClient(policy Policy) *Client {
+	d := &dialer{policy: policy, net: net.Dialer{Timeout: dialTimeout}, resolver: net.DefaultResolver}
+	tr := &http.Transport{
+		Proxy:                  nil, // the host's proxy settings must not bypass the policy
+		DialContext:            d.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           100,
+		MaxIdleConnsPerHost:    16,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ResponseHeaderTimeout:  responseHeaderTimout,
+		MaxResponseHeaderBytes: MaxResponseHeader,
+	}
+	c := &Client{policy: policy}
+	c.http = &http.Client{
+		Transport: tr,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= MaxRedirects {
+				return fmt.Errorf("stopped after %d redirects", MaxRedirects)
+			}
+			return policy.CheckURLHost(req.URL.Hostname(), port(req.URL))
+		},
+	}
+	return c
+}
+
+// Close drops idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
+
+// Session is one invocation's outbound requests, by handle. Its methods
+// are the http_* imports; they run on the goroutine of the guest, but a
+// request itself runs on a goroutine of its own.
+type Session struct {
+	client *Client
+	ctx    context.Context
+	cancel context.CancelFunc
+	log    func(msg string, args ...any)
+
+	mu    sync.Mutex
+	calls map[int32]*call
+	next  int32
+	live  int
+}
+
+type call struct {
+	done   chan struct{} // closed when resp or err is set
+	cancel context.CancelFunc
+	resp   *http.Response
+	err    error
+}
+
+// NewSession starts a session whose requests end with ctx. log receives a
+// line for each refused destination.
+func NewSession(ctx context.Context, c *Client, log func(msg string, args ...any)) *Session {
+	ctx, cancel := context.WithCancel(ctx)
+	return &Session{client: c, ctx: ctx, cancel: cancel, log: log, calls: map[int32]*call{}}
+}
+
+// Cancel ends every request of the session at once (abort, deadline):
+// their connections close.
+func (s *Session) Cancel() { s.cancel() }
+
+// Close releases every handle and cancels what is in flight.
+func (s *Session) Close() {
+	s.cancel()
+	s.mu.Lock()
+	calls := s.calls
+	s.calls = map[int32]*call{}
+	s.live = 0
+	s.mu.Unlock()
+	for _, c := range calls {
+		go c.release() // waits for the request to notice the cancel
+	}
+}
+
+func (c *call) release() {
+	c.cancel()
+	<-c.done
+	if c.resp != nil {
+		c.resp.Body.Close()
+	}
+}
+
+// Send is http_send: it validates the request, applies the policy by name,
+// and starts it. The result is a handle or an error code.
+func (s *Session) Send(method, rawURL string, headers, body []byte) int32 {
+	if s.ctx.Err() != nil {
+		return int32(abi.ECANCELED)
+	}
+	if !abi.ValidHeaderName(method) {
+		return int32(abi.EINVAL)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return int32(abi.EINVAL)
+	}
+	h, ok := parseHeaders(headers)
+	if !ok {
+		return int32(abi.EINVAL)
+	}
+	if err := s.client.policy.CheckURLHost(u.Hostname(), port(u)); err != nil {
+		s.log("outbound request denied", "url", redact(u), "err", err)
+		return int32(abi.EDENIED)
+	}
+	s.mu.Lock()
+	if s.live >= MaxInFlight {
+		s.mu.Unlock()
+		return int32(abi.ETOOLARGE)
+	}
+	s.next++
+	if s.next <= 0 {
+		s.next = 1
+	}
+	handle := s.next
+	c := &call{done: make(chan struct{}), cancel: func() {}}
+	s.calls[handle] = c
+	s.live++
+	s.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(s.ctx)
+	c.cancel = cancel
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		c.err = err
+		close(c.done)
+		return handle
+	}
+	if len(body) == 0 {
+		req.Body = http.NoBody
+	}
+	req.Header = h
+	if host := h.Get("Host"); host != "" {
+		req.Host = host
+	}
+	go func() {
+		c.resp, c.err = s.client.http.Do(req)
+		if c.err != nil && errors.Is(c.err, ErrDenied) {
+			s.log("outbound request denied", "url", redact(u), "err", c.err)
+		}
+		close(c.done)
+	}()
+	return handle
+}
+
+func redact(u *url.URL) string {
+	v := *u
+	v.User = nil
+	v.RawQuery = ""
+	return v.String()
+}
+
+// parseHeaders reads "name NUL value NUL" pairs.
+func parseHeaders(b []byte) (http.Header, bool) {
+	h := http.Header{}
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, 0)
+		if i < 0 {
+			return nil, false
+		}
+		name := b[:i]
+		b = b[i+1:]
+		j := bytes.IndexByte(b, 0)
+		if j < 0 {
+			return nil, false
+		}
+		value := b[:j]
+		b = b[j+1:]
+		if !abi.ValidHeaderName(name) || !abi.ValidHeaderValue(value) {
+			return nil, false
+		}
+		h.Add(string(name), string(value))
+	}
+	return h, true
+}
+
+// wait returns the call's response once its head is in.
+func (s *Session) wait(handle int32) (*http.Response, abi.Errno) {
+	s.mu.Lock()
+	c := s.calls[handle]
+	s.mu.Unlock()
+	if c == nil {
+		return nil, abi.EBADHANDLE
+	}
+	select {
+	case <-c.done:
+	case <-s.ctx.Done():
+		return nil, abi.ECANCELED
+	}
+	switch {
+	case c.err == nil:
+		return c.resp, 0
+	case errors.Is(c.err, ErrDenied):
+		return nil, abi.EDENIED
+	case s.ctx.Err() != nil:
+		return nil, abi.ECANCELED
+	default:
+		return nil, abi.EIO
+	}
+}
+
+// Status is http_response_status.
+func (s *Session) Status(handle int32) int32 {
+	resp, errno := s.wait(handle)
+	if errno != 0 {
+		return int32(errno)
+	}
+	return int32(resp.StatusCode)
+}
+
+// HeaderNames is http_response_header_names: lower-case, NUL after each.
+func (s *Session) HeaderNames(handle int32, dst []byte) ([]byte, abi.Errno) {
+	resp, errno := s.wait(handle)
+	if errno != 0 {
+		return nil, errno
+	}
+	for name := range resp.Header {
+		dst = append(append(dst, strings.ToLower(name)...), 0)
+	}
+	return dst, 0
+}
+
+// Header is http_response_header: every value, NUL after each.
+func (s *Session) Header(handle int32, name []byte, dst []byte) ([]byte, abi.Errno) {
+	resp, errno := s.wait(handle)
+	if errno != 0 {
+		return nil, errno
+	}
+	vs, ok := resp.Header[http.CanonicalHeaderKey(string(name))]
+	if !ok {
+		return nil, abi.ENOTFOUND
+	}
+	for _, v := range vs {
+		dst = append(append(dst, v...), 0)
+	}
+	return dst, 0
+}
+
+// BodyRead is http_response_body_read.
+func (s *Session) BodyRead(handle int32, p []byte) int32 {
+	resp, errno := s.wait(handle)
+	if errno != 0 {
+		return int32(errno)
+	}
+	if len(p) == 0 {
+		return 0
+	}
+	for {
+		n, err := resp.Body.Read(p)
+		if n > 0 {
+			return int32(n)
+		}
+		switch {
+		case errors.Is(err, io.EOF):
+			return 0
+		case err != nil && s.ctx.Err() != nil:
+			return int32(abi.ECANCELED)
+		case err != nil:
+			return int32(abi.EIO)
+		}
+	}
+}
+
+// CloseHandle is http_close.
+func (s *Session) CloseHandle(handle int32) abi.Errno {
+	s.mu.Lock()
+	c := s.calls[handle]
+	if c != nil {
+		delete(s.calls, handle)
+		s.live--
+	}
+	s.mu.Unlock()
+	if c == nil {
+		return abi.EBADHANDLE
+	}
+	go c.release()
+	return 0
+}

@@ -1,0 +1,246 @@
+package host_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/host/internal/geo/geotest"
+)
+
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// spoof is what a client sends to pass itself off as someone else.
+var spoof = []string{
+	"X-Forwarded-For", "6.6.6.6", "X-Real-Ip", "6.6.6.6", "X-Vercel-Id", "evil1::x",
+	"X-Vercel-Ip-Country", "KP", "X-Vercel-Ip-City", "Pyongyang",
+}
+
+func TestClientAddressWithoutTrust(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: watDir(t, "ctx")})
+	r := do(t, "GET", srv.URL+"/api/ctx", nil, spoof...)
+	ip, geoJSON, _ := strings.Cut(r.body, "\n")
+	if ip != "127.0.0.1" {
+		t.Errorf("ip_address = %q, want the socket peer 127.0.0.1", ip)
+	}
+	if geoJSON != `{"region":"dev1"}` {
+		t.Errorf("geolocation = %s, want only the region", geoJSON)
+	}
+}
+
+func TestClientAddressFromTrustedProxy(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: watDir(t, "ctx"), TrustedProxies: loopback})
+	r := do(t, "GET", srv.URL+"/api/ctx", nil, spoof...)
+	ip, geoJSON, _ := strings.Cut(r.body, "\n")
+	if ip != "6.6.6.6" {
+		t.Errorf("ip_address = %q, want the proxy's x-real-ip", ip)
+	}
+	if want := `{"city":"Pyongyang","country":"KP","flag":"🇰🇵","region":"evil1"}`; geoJSON != want {
+		t.Errorf("geolocation = %s, want %s", geoJSON, want)
+	}
+	r = do(t, "GET", srv.URL+"/api/ctx", nil, "X-Forwarded-For", "198.51.100.7, 10.0.0.1")
+	if ip, _, _ := strings.Cut(r.body, "\n"); ip != "198.51.100.7" {
+		t.Errorf("ip_address = %q, want the first x-forwarded-for", ip)
+	}
+}
+
+func TestGeolocationFromDatabase(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: watDir(t, "ctx"), GeoIPDB: geotest.WriteDB(t), Region: "fra1"})
+	r := do(t, "GET", srv.URL+"/api/ctx", nil, spoof...) // untrusted: by socket address
+	_, geoJSON, _ := strings.Cut(r.body, "\n")
+	if want := `{"city":"Berlin","country":"DE","flag":"🇩🇪","countryRegion":"BE","region":"fra1","latitude":"52.52","longitude":"13.405","postalCode":"10115"}`; geoJSON != want {
+		t.Errorf("geolocation = %s, want %s", geoJSON, want)
+	}
+	if !strings.HasPrefix(r.header.Get("X-Vercel-Id"), "fra1::") {
+		t.Errorf("x-vercel-id = %q, want the region first", r.header.Get("X-Vercel-Id"))
+	}
+}
+
+func TestInvalidGeoIPDB(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.mmdb")
+	os.WriteFile(bad, []byte("garbage"), 0o644)
+	_, err := host.New(context.Background(), host.Config{Dir: watDir(t, "hello"), GeoIPDB: bad, Logger: newLogger(&syncBuffer{})})
+	if !errors.Is(err, host.ErrConfig) || !strings.Contains(err.Error(), "bad.mmdb") {
+		t.Errorf("New with a bad database = %v, want ErrConfig naming it", err)
+	}
+}
+
+func TestForwardingHeaders(t *testing.T) {
+	requireGo(t)
+	lines := func(body string) map[string]string {
+		m := map[string]string{}
+		for _, l := range strings.Split(body, "\n") {
+			if k, v, ok := strings.Cut(l, ": "); ok {
+				m[strings.ToLower(k)] = v
+			}
+		}
+		return m
+	}
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/guests"})
+	r := do(t, "GET", srv.URL+"/api/headers", nil, spoof...)
+	h := lines(r.body)
+	for name, want := range map[string]string{
+		"x-forwarded-for": "127.0.0.1", "x-real-ip": "127.0.0.1", "x-vercel-forwarded-for": "127.0.0.1",
+		"x-forwarded-proto": "http", "x-forwarded-host": strings.TrimPrefix(srv.URL, "http://"),
+		"x-vercel-id": r.header.Get("X-Vercel-Id"),
+	} {
+		if h[name] != want {
+			t.Errorf("untrusted: the guest sees %s = %q, want %q", name, h[name], want)
+		}
+	}
+	for _, name := range []string{"x-vercel-ip-country", "x-vercel-ip-city"} {
+		if v, ok := h[name]; ok {
+			t.Errorf("untrusted: the guest sees %s = %q, want it hidden", name, v)
+		}
+	}
+
+	_, srv, _ = serve(t, host.Config{Dir: "../testdata/guests", TrustedProxies: loopback})
+	h = lines(do(t, "GET", srv.URL+"/api/headers", nil, spoof...).body)
+	for name, want := range map[string]string{"x-forwarded-for": "6.6.6.6", "x-vercel-id": "evil1::x", "x-vercel-ip-country": "KP"} {
+		if h[name] != want {
+			t.Errorf("trusted: the guest sees %s = %q, want the proxy's %q", name, h[name], want)
+		}
+	}
+}
+
+func TestEnvironmentLayers(t *testing.T) {
+	requireGo(t)
+	dir := servedGoAndWAT(t, nil, `{"functions": {"api/count": {}}}`)
+	mustCopy(t, "../testdata/guests/api/wasi/main.go", filepath.Join(dir, "api", "wasi", "main.go"))
+	writeConfig(t, dir, ".env", "# comment\nexport FROM_DOTENV=\"a b\"\nOVERRIDE=dotenv\nVERCEL_ENV=from-dotenv\n")
+	writeConfig(t, dir, "vercel.json", `{"functions": {"api/wasi": {"env": {"OVERRIDE": "function"}}}}`)
+	_, srv, _ := serve(t, host.Config{Dir: dir, DeploymentID: "dpl_x", URL: "example.test:3000",
+		Env: map[string]string{"FROM_FLAG": "1", "OVERRIDE": "flag"}})
+	body := get(t, srv.URL+"/api/wasi").body
+	env, _, _ := strings.Cut(strings.TrimPrefix(body, "env="), "\n")
+	want := "FROM_DOTENV=a b,FROM_FLAG=1,OVERRIDE=function,VERCEL=1,VERCEL_DEPLOYMENT_ID=dpl_x,VERCEL_ENV=from-dotenv,VERCEL_REGION=dev1,VERCEL_URL=example.test:3000"
+	if env != want {
+		t.Errorf("environment\n got %s\nwant %s", env, want)
+	}
+	writeConfig(t, dir, ".env", "NOT A LINE\n")
+	if _, err := host.New(context.Background(), host.Config{Dir: dir, Logger: newLogger(&syncBuffer{})}); !errors.Is(err, host.ErrConfig) || !strings.Contains(err.Error(), ".env:1") {
+		t.Errorf("a malformed .env: %v, want ErrConfig naming the line", err)
+	}
+}
+
+// backend is a real server on loopback that records when its connections
+// close.
+type backend struct {
+	*httptest.Server
+	closed   chan time.Time
+	requests chan struct{}
+}
+
+func newBackend(t *testing.T, h http.HandlerFunc) *backend {
+	b := &backend{closed: make(chan time.Time, 16), requests: make(chan struct{}, 16)}
+	b.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.requests <- struct{}{}
+		h(w, r)
+	}))
+	b.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			b.closed <- time.Now()
+		}
+	}
+	b.Start()
+	t.Cleanup(b.Close)
+	return b
+}
+
+func TestOutbound(t *testing.T) {
+	be := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(202)
+		w.Write([]byte("from the backend"))
+	})
+	allowed := watDir(t, "fetch")
+	writeConfig(t, allowed, "vercel.json", `{"functions": {"api/fetch.wasm": {"allowedOutboundHosts": ["127.0.0.1:*"]}}}`)
+	_, open, _ := serve(t, host.Config{Dir: allowed})
+	_, strict, logs := serve(t, host.Config{Dir: watDir(t, "fetch")})
+	down := func() string { ln, _ := net.Listen("tcp", "127.0.0.1:0"); a := ln.Addr().String(); ln.Close(); return a }()
+
+	tests := []struct {
+		name, server, url string
+		status            int
+		body              string
+	}{
+		{"allowed backend", open.URL, be.URL + "/x", 202, "from the backend"},
+		{"default policy: loopback denied", strict.URL, be.URL, 200, "E6"},
+		{"default policy: localhost denied", strict.URL, "http://localhost:1/", 200, "E6"},
+		{"default policy: metadata denied", strict.URL, "http://169.254.169.254/latest/meta-data", 200, "E6"},
+		{"allow list: other host denied", open.URL, "http://10.0.0.1/", 200, "E6"},
+		{"backend down", open.URL, "http://" + down + "/", 200, "E8"},
+		{"not a URL", open.URL, "::", 200, "E2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := do(t, "POST", tt.server+"/api/fetch", strings.NewReader(tt.url))
+			if r.status != tt.status || r.body != tt.body {
+				t.Errorf("fetch %s = %d %q, want %d %q", tt.url, r.status, r.body, tt.status, tt.body)
+			}
+		})
+	}
+	if !logHas(logs, "outbound request denied", "169.254.169.254") {
+		t.Error("no log line for the denied destination")
+	}
+}
+
+func TestOutboundEndsWithTheInvocation(t *testing.T) {
+	hang := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	dir := watDir(t, "fetch")
+	writeConfig(t, dir, "vercel.json", `{"functions": {"api/fetch.wasm": {"allowedOutboundHosts": ["127.0.0.1:*"], "supportsCancellation": true}}}`)
+
+	t.Run("abort", func(t *testing.T) {
+		be := newBackend(t, hang)
+		_, srv, _ := serve(t, host.Config{Dir: dir})
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/api/fetch", strings.NewReader(be.URL))
+		go func() {
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		waitForConn(t, be)
+		left := time.Now()
+		cancel()
+		closed := waitClosed(t, be)
+		t.Logf("outbound connection closed %v after the client left", closed.Sub(left))
+	})
+	t.Run("deadline", func(t *testing.T) {
+		be := newBackend(t, hang)
+		_, srv, _ := serve(t, host.Config{Dir: dir, MaxDuration: 500 * time.Millisecond})
+		start := time.Now()
+		r := do(t, "POST", srv.URL+"/api/fetch", strings.NewReader(be.URL))
+		wantError(t, r, 504, host.CodeInvocationTimeout)
+		closed := waitClosed(t, be)
+		t.Logf("outbound connection closed %v after the request started (deadline 500ms)", closed.Sub(start))
+	})
+}
+
+func waitForConn(t *testing.T, b *backend) {
+	t.Helper()
+	select {
+	case <-b.requests:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the backend never received the request")
+	}
+}
+
+func waitClosed(t *testing.T, b *backend) time.Time {
+	t.Helper()
+	select {
+	case at := <-b.closed:
+		return at
+	case <-time.After(30 * time.Second):
+		t.Fatal("the outbound connection was never closed")
+		return time.Time{}
+	}
+}
