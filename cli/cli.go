@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -124,6 +125,10 @@ func hostFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-queue", Value: 1000, Usage: "invocations of one function waiting for an instance before 503"},
 		&cli.IntFlag{Name: "memory", Value: 2048, Usage: "linear memory limit of each instance, in MB"},
 		&cli.StringSliceFlag{Name: "env", Usage: "KEY=VALUE for the guests' environment (repeatable)"},
+		&cli.StringFlag{Name: "region", Value: "dev1", Usage: "this host's region: VERCEL_REGION, request ids, geolocation"},
+		&cli.StringFlag{Name: "environment", Value: "development", Usage: "VERCEL_ENV: development, preview or production"},
+		&cli.StringSliceFlag{Name: "trust-proxy", Usage: "CIDR or address of a proxy whose x-forwarded-for, x-real-ip and x-vercel-* headers are believed (repeatable)"},
+		&cli.StringFlag{Name: "geoip-db", Usage: "MaxMind city database (.mmdb) for geolocation by client address"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 	}
 }
@@ -148,8 +153,29 @@ func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
 		}
 		env[k] = v
 	}
+	var proxies []netip.Prefix
+	for _, p := range c.StringSlice("trust-proxy") {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return host.Config{}, fmt.Errorf("wfn: --trust-proxy %q: want a CIDR such as 10.0.0.0/8 or an address", p)
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		proxies = append(proxies, prefix.Masked())
+	}
+	switch e := c.String("environment"); e {
+	case "development", "preview", "production":
+	default:
+		return host.Config{}, fmt.Errorf("wfn: --environment %q: want development, preview or production", e)
+	}
 	return host.Config{
 		Dir:                     dir,
+		Region:                  c.String("region"),
+		Environment:             c.String("environment"),
+		TrustedProxies:          proxies,
+		GeoIPDB:                 c.String("geoip-db"),
 		CacheDir:                c.String("cache-dir"),
 		Logger:                  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 		Env:                     env,
@@ -181,17 +207,20 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 }
 
 func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duration, stdout io.Writer) error {
+	// Listen first: the address is VERCEL_URL. Connections wait in the
+	// backlog until the functions are loaded.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("wfn: cannot listen: %w", err)
+	}
+	cfg.URL = readyAddr(ln.Addr())
 	h, err := host.New(ctx, cfg)
 	if err != nil {
+		ln.Close()
 		if ctx.Err() != nil {
 			return nil // a signal while loading: nothing to drain
 		}
 		return err
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		_ = h.Close(context.Background())
-		return fmt.Errorf("wfn: cannot listen: %w", err)
 	}
 	srv := &http.Server{
 		Handler:           h,

@@ -455,6 +455,9 @@ func TestBadArguments(t *testing.T) {
 		{"unknown flag", []string{"--bogus"}, "bogus"},
 		{"bad duration", []string{"--max-duration", "soon"}, "max-duration"},
 		{"two dirs", []string{hello}, "one directory expected"},
+		{"bad trust-proxy", []string{"--trust-proxy", "not-a-cidr"}, "--trust-proxy"},
+		{"bad environment", []string{"--environment", "staging"}, "--environment"},
+		{"invalid geoip-db", []string{"--geoip-db", hello + "/api/hello.wasm"}, "geoip"},
 	} {
 		for _, cmd := range []string{"serve", "build"} {
 			t.Run(cmd+"/"+tc.name, func(t *testing.T) {
@@ -683,5 +686,35 @@ func TestProcessSecondSignalExitsAtOnce(t *testing.T) {
 	// The held request was cut, not finished.
 	if body, err := io.ReadAll(h.body); err == nil || string(body) == "done" {
 		t.Errorf("held request = %q, %v; want it cut short", body, err)
+	}
+}
+
+// A client that spoofs forwarding headers is believed only through
+// --trust-proxy.
+func TestServeTrustProxy(t *testing.T) {
+	dir := watDir(t, "ctx")
+	ip := func(args ...string) string {
+		s := startServe(t, append([]string{"--listen", "127.0.0.1:0", "--cache-dir", t.TempDir(), "--region", "cdg1"}, append(args, dir)...)...)
+		req, _ := http.NewRequest("GET", "http://"+s.addr+"/api/ctx", nil)
+		req.Header.Set("X-Forwarded-For", "6.6.6.6")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(b), `"region":"cdg1"`) {
+			t.Errorf("--region not in the geolocation: %s", b)
+		}
+		return strings.SplitN(string(b), "\n", 2)[0]
+	}
+	if got := ip(); got != "127.0.0.1" {
+		t.Errorf("without --trust-proxy: ip = %q, want the peer", got)
+	}
+	if got := ip("--trust-proxy", "127.0.0.0/8"); got != "6.6.6.6" {
+		t.Errorf("with --trust-proxy 127.0.0.0/8: ip = %q, want the forwarded client", got)
+	}
+	if got := ip("--trust-proxy", "10.0.0.1"); got != "127.0.0.1" {
+		t.Errorf("trusting another proxy: ip = %q, want the peer", got)
 	}
 }

@@ -165,7 +165,12 @@ func TestOutbound(t *testing.T) {
 	writeConfig(t, allowed, "vercel.json", `{"functions": {"api/fetch.wasm": {"allowedOutboundHosts": ["127.0.0.1:*"]}}}`)
 	_, open, _ := serve(t, host.Config{Dir: allowed})
 	_, strict, logs := serve(t, host.Config{Dir: watDir(t, "fetch")})
-	down := func() string { ln, _ := net.Listen("tcp", "127.0.0.1:0"); a := ln.Addr().String(); ln.Close(); return a }()
+	down := func() string {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		a := ln.Addr().String()
+		ln.Close()
+		return a
+	}()
 
 	tests := []struct {
 		name, server, url string
