@@ -27,6 +27,11 @@ const (
 	CodeInvocationTimeout = "FUNCTION_INVOCATION_TIMEOUT"
 	CodeThrottled         = "FUNCTION_THROTTLED"
 	CodeMethodNotAllowed  = "INVALID_REQUEST_METHOD"
+
+	CodePayloadTooLarge         = "FUNCTION_PAYLOAD_TOO_LARGE"
+	CodeResponsePayloadTooLarge = "FUNCTION_RESPONSE_PAYLOAD_TOO_LARGE"
+	CodeNoResponse              = "NO_RESPONSE_FROM_FUNCTION"
+	CodeHeaderTooLarge          = "REQUEST_HEADER_TOO_LARGE"
 )
 
 // Response headers the host sets.

@@ -17,14 +17,6 @@ import (
 // its instance is stopped.
 const abortGrace = 500 * time.Millisecond
 
-// Error codes for the failures the host detects itself.
-const (
-	CodePayloadTooLarge         = "FUNCTION_PAYLOAD_TOO_LARGE"
-	CodeResponsePayloadTooLarge = "FUNCTION_RESPONSE_PAYLOAD_TOO_LARGE"
-	CodeNoResponse              = "NO_RESPONSE_FROM_FUNCTION"
-	CodeHeaderTooLarge          = "REQUEST_HEADER_TOO_LARGE"
-)
-
 // invocation is one run of a handler and its tasks on one instance.
 type invocation struct {
 	h        *Host
