@@ -27,6 +27,15 @@ func (nopHost) ResponseClose() int32                   { return 0 }
 func (nopHost) AbortSignaled() int32                   { return 0 }
 func (nopHost) WaitUntil(int32) int32                  { return 0 }
 func (nopHost) DeadlineRemainingMs() int64             { return 300_000 }
+func (nopHost) IPAddress([]byte) int32                 { return -1 }
+func (nopHost) Geolocation([]byte) int32               { return -1 }
+
+func (nopHost) HTTPSend(string, string, []byte, []byte) int32  { return -6 }
+func (nopHost) HTTPResponseStatus(int32) int32                 { return -7 }
+func (nopHost) HTTPResponseHeaderNames(int32, []byte) int32    { return -7 }
+func (nopHost) HTTPResponseHeader(int32, string, []byte) int32 { return -7 }
+func (nopHost) HTTPResponseBodyRead(int32, []byte) int32       { return -7 }
+func (nopHost) HTTPClose(int32) int32                          { return -7 }
 
 var hello = wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
 	if r.Method() != "GET" {

@@ -65,6 +65,23 @@
 // first flush there is no limit. A request body over 4.5 MB fails the
 // read with abi.ETOOLARGE and the client gets 413.
 //
+// # Request context, environment and outbound HTTP
+//
+// [Request.IPAddress] is the client's address as the host trusts it and
+// [Request.Geolocation] its location ([Geo], Vercel's geolocation). The
+// guest's environment holds the function's configured variables only
+// (Vercel's system variables, the served directory's .env, --env flags,
+// the function's env config): os.Getenv reads them, and [GetEnv] returns
+// Vercel's system variables as getEnv() does.
+//
+// [Fetch] asks the host to send an HTTP request and streams its response;
+// the wfnfetch package wraps it in an http.RoundTripper for http.Client.
+// The host denies loopback, private, link-local and metadata addresses
+// unless the function's allowedOutboundHosts lists its own destinations.
+//
+// Each of these imports (ip_address, geolocation, http_*) is linked into
+// a module only when the module calls the function that uses it.
+//
 // A handler that uses none of this pays nothing for it: no goroutine, no
 // allocation, no host call.
 //

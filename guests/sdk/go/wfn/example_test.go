@@ -45,3 +45,20 @@ func ExampleRequest_Body() {
 	fmt.Println(resp.Header.Get("Content-Type"), string(body))
 	// Output: application/x-demo ping
 }
+
+// A handler reads the client's address and location from the host. In a
+// test, wfntest sets them.
+func ExampleRequest_Geolocation() {
+	h := wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
+		ip, _ := r.IPAddress()
+		g := r.Geolocation()
+		w.WriteString(ip + " in " + g.City + ", " + g.Country + " " + g.Flag + ", served by " + g.Region)
+	})
+
+	resp := wfntest.Do(h, httptest.NewRequest("GET", "/api/where", nil), nil,
+		wfntest.ClientIP("203.0.113.7"),
+		wfntest.Geolocation(wfn.Geo{City: "Paris", Country: "FR", Region: "cdg1"}))
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(string(body))
+	// Output: 203.0.113.7 in Paris, FR 🇫🇷, served by cdg1
+}

@@ -14,7 +14,19 @@ type Request struct {
 	method string
 	url    string
 	body   body
+
+	ip      string
+	ipState lookup
 }
+
+// lookup is the state of a value asked of the host once per invocation.
+type lookup uint8
+
+const (
+	notAsked lookup = iota
+	found
+	absent
+)
 
 // Method returns the request method, such as "GET".
 func (r *Request) Method() string {

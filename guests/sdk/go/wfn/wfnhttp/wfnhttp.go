@@ -15,7 +15,12 @@
 // RequestURI, Proto HTTP/1.1, Header in canonical form without Host, a
 // streaming Body, ContentLength from the Content-Length header (0 for GET
 // and HEAD without one, else -1 when unknown), and TLS non-nil when the
-// client used https. RemoteAddr is empty.
+// client used https. RemoteAddr is the client's IP address as the host
+// trusts it (wfn.Request.IPAddress) with port 0, "203.0.113.7:0" or
+// "[2001:db8::1]:0", so that net.SplitHostPort works as on a net/http
+// server; it is empty when the host does not know the address. (So every
+// module that uses this adapter imports ip_address.) [IPAddress] and
+// [Geolocation] give the client's address and location.
 //
 // Route params (a function at api/greet/[name] has the param "name") come
 // from the host one name at a time; the ABI has no way to list them. Read
@@ -29,6 +34,11 @@
 // function with supportsCancellation, or the host is shutting down), when
 // its deadline (the function's maxDuration) passes, or when the invocation
 // ends. [WaitUntil] and [After] register work to run after the response.
+//
+// Outbound requests go through [Transport] (the same as
+// wfnfetch.Transport): a guest has no sockets, so http.DefaultClient does
+// not work in one. Use &http.Client{Transport: wfnhttp.Transport} and pass
+// r.Context() with the request.
 //
 // The host buffers a response until its first flush, and limits a
 // buffered response to 4.5 MB: a handler that streams must call Flush
@@ -50,6 +60,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -57,7 +68,13 @@ import (
 
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn"
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/catchall"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfnfetch"
 )
+
+// Transport is wfnfetch.Transport, an http.RoundTripper that sends
+// requests through the host. See the wfnfetch package for the host's rules
+// (allowed destinations, redirects, limits) and its errors.
+var Transport = wfnfetch.Transport
 
 // Handle registers h as the catch-all handler (through catchall), setting
 // the route params named in params as path values.
@@ -91,6 +108,30 @@ func Param(r *http.Request, name string) (string, bool) {
 	}
 	v := r.PathValue(name)
 	return v, v != ""
+}
+
+// IPAddress returns the client's IP address as the host trusts it, such
+// as "203.0.113.7" (Vercel's ipAddress). For a request not made by this
+// package it falls back to the host part of r.RemoteAddr. The boolean is
+// false when the address is unknown.
+func IPAddress(r *http.Request) (string, bool) {
+	if nr := Native(r); nr != nil {
+		return nr.IPAddress()
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host, host != ""
+	}
+	return r.RemoteAddr, r.RemoteAddr != ""
+}
+
+// Geolocation returns the client's location as the host knows it (Vercel's
+// geolocation); see wfn.Geo. For a request not made by this package it
+// has only Region, wfn.DefaultRegion.
+func Geolocation(r *http.Request) wfn.Geo {
+	if nr := Native(r); nr != nil {
+		return nr.Geolocation()
+	}
+	return wfn.Geo{Region: wfn.DefaultRegion}
 }
 
 // WaitUntil registers f to run after the response is complete, as
@@ -145,6 +186,9 @@ func newRequest(r *wfn.Request) (*http.Request, error) {
 		Body:       body{r.Body()},
 		Host:       u.Host,
 		RequestURI: requestURI,
+	}
+	if ip, ok := r.IPAddress(); ok {
+		req.RemoteAddr = net.JoinHostPort(ip, "0")
 	}
 	if u.Scheme == "https" {
 		req.TLS = &tls.ConnectionState{ServerName: u.Hostname()}

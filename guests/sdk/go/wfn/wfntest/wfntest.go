@@ -35,6 +35,25 @@
 //     returned and the response is complete, in registration order, at
 //     most [MaxTasks] per invocation. Do, Call and Serve return after the
 //     last task.
+//   - Request context: ip_address is the host part of the request's
+//     RemoteAddr unless [ClientIP] sets it; geolocation is unknown (region
+//     "dev1") unless [Geolocation] sets it.
+//   - Outbound HTTP (wfn.Fetch, wfnfetch.Transport): requests go to the
+//     network, or to the handler given with [Outbound], with the host's
+//     rules: the default destination rule (public allowed; loopback,
+//     private, link-local, shared and metadata addresses denied with
+//     abi.EDENIED, at the send for such an address in the URL or the
+//     name localhost, and at the connection for a name that resolves to
+//     one), or the function's allowedOutboundHosts
+//     ([AllowedOutboundHosts]); up to [MaxRedirects]
+//     redirects followed and checked; abi.EINVAL for a bad method, URL or
+//     header; at most [MaxOutbound] requests in flight (abi.ETOOLARGE);
+//     abi.EIO when the backend fails; abi.ECANCELED for the waits and new
+//     requests once the invocation is aborted or killed, when every
+//     outbound request is closed; every handle closed when the
+//     invocation ends (abi.EBADHANDLE after).
+//   - Environment: the guest reads the test process's environment; set
+//     the function's variables with t.Setenv.
 //
 // A killed instance (past the deadline, or past the grace after an abort)
 // cannot be simulated exactly, because a goroutine cannot be stopped. At
@@ -125,6 +144,10 @@ type Option func(*config)
 
 type config struct {
 	maxDuration time.Duration
+	clientIP    *string  // nil: the host part of the request's RemoteAddr
+	geo         *wfn.Geo // nil: only the region, "dev1"
+	outbound    http.Handler
+	policy      policy
 }
 
 // MaxDuration sets the invocation's maximum duration, the function's
@@ -217,6 +240,7 @@ const (
 // fixed; the response state is guarded by mu, because the deadline and
 // the abort grace may kill the invocation from another goroutine.
 type host struct {
+	cfg    config
 	req    *http.Request
 	ctx    context.Context
 	params map[string]string
@@ -246,10 +270,13 @@ type host struct {
 	nTasks    int     // tasks registered in all
 	ended     bool
 	timers    []func() bool // stop the deadline timer and the abort watch
+
+	out outState // outbound requests, made at the first http_send
 }
 
 func newHost(w http.ResponseWriter, r *http.Request, params map[string]string, cfg config) *host {
 	h := &host{
+		cfg:      cfg,
 		req:      r,
 		ctx:      r.Context(),
 		params:   params,
@@ -307,6 +334,7 @@ func (h *host) kill(status int, code string) {
 		return
 	}
 	h.killed.Store(true)
+	h.out.shutdown(false)
 	h.tasks = nil
 	switch {
 	case !h.sent:
@@ -325,6 +353,7 @@ func (h *host) end() {
 	for _, stop := range h.timers {
 		stop()
 	}
+	h.out.shutdown(true)
 }
 
 // finish completes the response when the handler returns: a buffered
@@ -696,3 +725,12 @@ func (idle) ResponseClose() int32                   { return badHandle }
 func (idle) AbortSignaled() int32                   { return badHandle }
 func (idle) WaitUntil(int32) int32                  { return badHandle }
 func (idle) DeadlineRemainingMs() int64             { return int64(abi.EBADHANDLE) }
+
+func (idle) IPAddress([]byte) int32                         { return badHandle }
+func (idle) Geolocation([]byte) int32                       { return badHandle }
+func (idle) HTTPSend(string, string, []byte, []byte) int32  { return badHandle }
+func (idle) HTTPResponseStatus(int32) int32                 { return badHandle }
+func (idle) HTTPResponseHeaderNames(int32, []byte) int32    { return badHandle }
+func (idle) HTTPResponseHeader(int32, string, []byte) int32 { return badHandle }
+func (idle) HTTPResponseBodyRead(int32, []byte) int32       { return badHandle }
+func (idle) HTTPClose(int32) int32                          { return badHandle }

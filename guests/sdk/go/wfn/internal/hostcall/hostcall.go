@@ -30,6 +30,17 @@ type Host interface {
 	AbortSignaled() int32
 	WaitUntil(task int32) int32
 	DeadlineRemainingMs() int64
+
+	IPAddress(buf []byte) int32
+	Geolocation(buf []byte) int32
+
+	// HTTPSend's headers are name NUL value NUL pairs.
+	HTTPSend(method, url string, headers, body []byte) int32
+	HTTPResponseStatus(h int32) int32
+	HTTPResponseHeaderNames(h int32, buf []byte) int32
+	HTTPResponseHeader(h int32, name string, buf []byte) int32
+	HTTPResponseBodyRead(h int32, buf []byte) int32
+	HTTPClose(h int32) int32
 }
 
 // Exports are the SDK's own exports that a host outside WebAssembly calls,

@@ -80,3 +80,33 @@ func WaitUntil(task int32) int32 { return host().WaitUntil(task) }
 
 // DeadlineRemainingMs calls deadline_remaining_ms.
 func DeadlineRemainingMs() int64 { return host().DeadlineRemainingMs() }
+
+// IPAddress calls ip_address.
+func IPAddress(buf []byte) int32 { return host().IPAddress(buf) }
+
+// Geolocation calls geolocation.
+func Geolocation(buf []byte) int32 { return host().Geolocation(buf) }
+
+// HTTPSend calls http_send; headers are name NUL value NUL pairs.
+func HTTPSend(method, url string, headers, body []byte) int32 {
+	return host().HTTPSend(method, url, headers, body)
+}
+
+// HTTPResponseStatus calls http_response_status.
+func HTTPResponseStatus(h int32) int32 { return host().HTTPResponseStatus(h) }
+
+// HTTPResponseHeaderNames calls http_response_header_names.
+func HTTPResponseHeaderNames(h int32, buf []byte) int32 {
+	return host().HTTPResponseHeaderNames(h, buf)
+}
+
+// HTTPResponseHeader calls http_response_header.
+func HTTPResponseHeader(h int32, name string, buf []byte) int32 {
+	return host().HTTPResponseHeader(h, name, buf)
+}
+
+// HTTPResponseBodyRead calls http_response_body_read.
+func HTTPResponseBodyRead(h int32, buf []byte) int32 { return host().HTTPResponseBodyRead(h, buf) }
+
+// HTTPClose calls http_close.
+func HTTPClose(h int32) int32 { return host().HTTPClose(h) }

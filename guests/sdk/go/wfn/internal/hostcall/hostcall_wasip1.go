@@ -65,6 +65,39 @@ func waitUntil(task int32) int32
 //go:wasmimport wfn deadline_remaining_ms
 func deadlineRemainingMs() int64
 
+// Request context and outbound HTTP. Like the others, each is linked
+// into a module only when something calls it.
+
+//go:wasmimport wfn ip_address
+//go:noescape
+func ipAddress(buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn geolocation
+//go:noescape
+func geolocation(buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn http_send
+//go:noescape
+func httpSend(method unsafe.Pointer, methodLen uint32, url unsafe.Pointer, urlLen uint32, headers unsafe.Pointer, headersLen uint32, body unsafe.Pointer, bodyLen uint32) int32
+
+//go:wasmimport wfn http_response_status
+func httpResponseStatus(h int32) int32
+
+//go:wasmimport wfn http_response_header_names
+//go:noescape
+func httpResponseHeaderNames(h int32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn http_response_header
+//go:noescape
+func httpResponseHeader(h int32, name unsafe.Pointer, nameLen uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn http_response_body_read
+//go:noescape
+func httpResponseBodyRead(h int32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn http_close
+func httpClose(h int32) int32
+
 // Install panics: in WebAssembly the host is the real one.
 func Install(Host) { panic("wfn: hostcall.Install is not available in WebAssembly") }
 
@@ -135,3 +168,36 @@ func WaitUntil(task int32) int32 { return waitUntil(task) }
 
 // DeadlineRemainingMs calls deadline_remaining_ms.
 func DeadlineRemainingMs() int64 { return deadlineRemainingMs() }
+
+// IPAddress calls ip_address.
+func IPAddress(buf []byte) int32 { return ipAddress(bytesPtr(buf), uint32(len(buf))) }
+
+// Geolocation calls geolocation.
+func Geolocation(buf []byte) int32 { return geolocation(bytesPtr(buf), uint32(len(buf))) }
+
+// HTTPSend calls http_send; headers are name NUL value NUL pairs.
+func HTTPSend(method, url string, headers, body []byte) int32 {
+	return httpSend(stringPtr(method), uint32(len(method)), stringPtr(url), uint32(len(url)),
+		bytesPtr(headers), uint32(len(headers)), bytesPtr(body), uint32(len(body)))
+}
+
+// HTTPResponseStatus calls http_response_status.
+func HTTPResponseStatus(h int32) int32 { return httpResponseStatus(h) }
+
+// HTTPResponseHeaderNames calls http_response_header_names.
+func HTTPResponseHeaderNames(h int32, buf []byte) int32 {
+	return httpResponseHeaderNames(h, bytesPtr(buf), uint32(len(buf)))
+}
+
+// HTTPResponseHeader calls http_response_header.
+func HTTPResponseHeader(h int32, name string, buf []byte) int32 {
+	return httpResponseHeader(h, stringPtr(name), uint32(len(name)), bytesPtr(buf), uint32(len(buf)))
+}
+
+// HTTPResponseBodyRead calls http_response_body_read.
+func HTTPResponseBodyRead(h int32, buf []byte) int32 {
+	return httpResponseBodyRead(h, bytesPtr(buf), uint32(len(buf)))
+}
+
+// HTTPClose calls http_close.
+func HTTPClose(h int32) int32 { return httpClose(h) }
