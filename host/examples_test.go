@@ -3,6 +3,7 @@ package host_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"io"
 	"net/http"
@@ -173,4 +174,53 @@ func TestLifecycleExamples(t *testing.T) {
 			})
 		})
 	})
+}
+
+// The request-context examples: ip, geo, region and proxy.
+func TestRequestContextExamples(t *testing.T) {
+	requireGo(t)
+	be := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("hang") {
+			<-r.Context().Done()
+			return
+		}
+		w.Header().Set("X-Backend", "yes")
+		w.WriteHeader(207)
+		w.Write([]byte("backend says " + r.Method + " " + r.URL.RawQuery))
+	})
+	_, srv, _ := serve(t, host.Config{Dir: "../guests", Region: "sfo1", Env: map[string]string{"BACKEND_URL": be.URL}})
+
+	if r := get(t, srv.URL+"/api/ip"); r.body != "Your ip is 127.0.0.1" {
+		t.Errorf("ip = %q", r.body)
+	}
+	if r := get(t, srv.URL+"/api/geo"); !strings.Contains(r.body, `"region":"sfo1"`) || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+		t.Errorf("geo = %q (%s)", r.body, r.header.Get("Content-Type"))
+	}
+	if r := get(t, srv.URL+"/api/region"); r.body != "Hello from sfo1" {
+		t.Errorf("region = %q", r.body)
+	}
+	r := get(t, srv.URL+"/api/proxy?q=1")
+	if r.status != 207 || r.header.Get("X-Backend") != "yes" || r.body != "backend says GET q=1" {
+		t.Errorf("proxy = %d %v %q", r.status, r.header, r.body)
+	}
+	for len(be.requests) > 0 {
+		<-be.requests
+	}
+	// The client leaves while the backend is still thinking: the proxy's
+	// outbound connection closes (supportsCancellation in vercel.json).
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/proxy?hang", nil)
+	go func() {
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	waitForConn(t, be)
+	for len(be.closed) > 0 {
+		<-be.closed
+	}
+	left := time.Now()
+	cancel()
+	closed := waitClosed(t, be)
+	t.Logf("the backend saw its connection close %v after the client left", closed.Sub(left))
 }
