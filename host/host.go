@@ -33,6 +33,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/wfn-dev/wfn/host/internal/cbuild"
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/fnconfig"
 	"github.com/wfn-dev/wfn/host/internal/geo"
@@ -156,6 +157,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	h.invs.New = func() any { return new(engine.Invocation) }
 	builder := &gobuild.Builder{CacheDir: filepath.Join(cacheDir, "build")}
+	cbuilder := &cbuild.Builder{CacheDir: filepath.Join(cacheDir, "build-c")}
 	h.fns = make([]*function, len(srcs))
 	var done atomic.Int32
 	g, gctx := errgroup.WithContext(ctx)
@@ -172,7 +174,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 		g.Go(func() error {
 			start := time.Now()
-			fn.err = h.load(gctx, builder, fn)
+			fn.err = h.load(gctx, builder, cbuilder, fn)
 			n := done.Add(1)
 			if fn.err != nil {
 				h.log.Error("function failed to load", "fn", src.Path, "progress", fmt.Sprintf("%d/%d", n, len(srcs)), "err", fn.err)
@@ -222,12 +224,19 @@ func (h *Host) settings(src *route.Source, cfg *fnconfig.Config) (*function, err
 
 // load builds (Go) or reads (.wasm) a function, compiles it and gives it a
 // pool.
-func (h *Host) load(ctx context.Context, b *gobuild.Builder, fn *function) error {
+func (h *Host) load(ctx context.Context, gob *gobuild.Builder, cb *cbuild.Builder, fn *function) error {
 	src := fn.src
 	path := filepath.Join(h.cfg.Dir, filepath.FromSlash(src.Path))
-	if src.Kind == route.GoPackage {
+	if src.Kind != route.Wasm {
 		h.log.Info("building", "fn", src.Path)
-		wasm, cached, err := b.Build(ctx, src.Path, path, src.GoFiles)
+		var wasm string
+		var cached bool
+		var err error
+		if src.Kind == route.GoPackage {
+			wasm, cached, err = gob.Build(ctx, src.Path, path, src.GoFiles)
+		} else {
+			wasm, cached, err = cb.Build(ctx, src.Path, path, src.CFiles)
+		}
 		if err != nil {
 			return err
 		}

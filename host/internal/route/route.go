@@ -1,9 +1,9 @@
 // Package route maps a served directory's api/ tree to functions, in the
 // style of Vercel's zero-config routing, and matches request paths to them.
 //
-// Each directory under api/ that holds a Go main package is a function at
-// that path; each .wasm file is a function at its path without the
-// extension (index.wasm at its directory's path). A [name] segment matches
+// Each directory under api/ that holds a Go main package, or else C files,
+// is a function at that path; each .wasm file is a function at its path
+// without the extension (index.wasm at its directory's path). A [name] segment matches
 // exactly one path segment and becomes the param "name".
 package route
 
@@ -31,6 +31,8 @@ const (
 	GoPackage Kind = iota
 	// Wasm is a compiled .wasm file.
 	Wasm
+	// CSources is a directory of C files, built with clang.
+	CSources
 )
 
 // Source is one function found under api/.
@@ -41,8 +43,9 @@ type Source struct {
 	Kind Kind
 	// Route is the URL path pattern, such as "/api/greet/[name]".
 	Route string
-	// GoFiles are the package's .go files (GoPackage only), in order.
-	GoFiles []string
+	// GoFiles are the package's .go files (GoPackage only), in order;
+	// CFiles the .c files of a CSources directory.
+	GoFiles, CFiles []string
 	// Err is set when the source cannot be served, such as a route that
 	// two sources claim.
 	Err error
@@ -94,6 +97,8 @@ func Scan(dir string) ([]*Source, error) {
 			}
 			if len(files) > 0 {
 				out = append(out, &Source{Path: rel, Kind: GoPackage, Route: "/" + rel, GoFiles: files})
+			} else if cfiles := filesWithSuffix(p, ".c"); len(cfiles) > 0 {
+				out = append(out, &Source{Path: rel, Kind: CSources, Route: "/" + rel, CFiles: cfiles})
 			}
 		case strings.HasSuffix(name, ".wasm") && d.Type().IsRegular():
 			r := strings.TrimSuffix(rel, ".wasm")
@@ -122,6 +127,18 @@ func Scan(dir string) ([]*Source, error) {
 		claimed[key] = s
 	}
 	return out, nil
+}
+
+// filesWithSuffix lists the regular files of dir ending in suffix.
+func filesWithSuffix(dir, suffix string) []string {
+	entries, _ := os.ReadDir(dir)
+	var files []string
+	for _, e := range entries {
+		if n := e.Name(); e.Type().IsRegular() && strings.HasSuffix(n, suffix) && !strings.HasPrefix(n, ".") {
+			files = append(files, n)
+		}
+	}
+	return files
 }
 
 // goMainFiles returns the non-test .go files of dir if they form a main

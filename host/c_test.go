@@ -1,0 +1,58 @@
+package host_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// requireClang skips a test that builds C guests when the toolchain is
+// missing, except under CI=true, where it fails.
+func requireClang(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("clang"); err != nil {
+		msg := "the C guests need clang: apt-get install clang lld wasi-libc libclang-rt-dev-wasm32"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("skipping: " + msg)
+	}
+}
+
+func TestCGuests(t *testing.T) {
+	requireClang(t)
+	h, srv, _ := serve(t, host.Config{Dir: "../guests/c"})
+	for _, fn := range h.Functions() {
+		if fn.Err != nil {
+			t.Fatalf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	if r := get(t, srv.URL+"/api/hello"); r.status != 200 || r.body != "Hello from C!" {
+		t.Errorf("C hello = %d %q", r.status, r.body)
+	}
+	body := bytes.Repeat([]byte("0123456789"), 100_000)
+	r := do(t, "POST", srv.URL+"/api/echo", bytes.NewReader(body), "Content-Type", "application/x-c")
+	if r.body != string(body) || r.header.Get("Content-Type") != "application/x-c" {
+		t.Errorf("C echo returned %d bytes (%s), want the %d sent", len(r.body), r.header.Get("Content-Type"), len(body))
+	}
+
+	// A C function with a route param, and one that does not compile.
+	dir := watDir(t)
+	mustCopy(t, "../testdata/c/params/params.c", filepath.Join(dir, "api", "[name]", "params.c"))
+	os.MkdirAll(filepath.Join(dir, "api", "broken"), 0o755)
+	os.WriteFile(filepath.Join(dir, "api", "broken", "broken.c"), []byte("int f(void) { return x; }\n"), 0o644)
+	h, srv, _ = serve(t, host.Config{Dir: dir})
+	if r := get(t, srv.URL+"/api/Grace"); r.body != "param name=Grace" || r.header.Get("X-C") != "yes" {
+		t.Errorf("C params = %q %v", r.body, r.header)
+	}
+	for _, fn := range h.Functions() {
+		if fn.Source == "api/broken" && (fn.Err == nil || !strings.Contains(fn.Err.Error(), "api/broken") || !strings.Contains(fn.Err.Error(), "broken.c:1")) {
+			t.Errorf("broken C function: %v, want the compiler's message naming it", fn.Err)
+		}
+	}
+}

@@ -1,0 +1,384 @@
+// Package cbuild builds C guests to WebAssembly reactors with clang
+// (--target=wasm32-wasi -mexec-model=reactor) against wasi-libc, cached by
+// the content of every file that goes into them.
+//
+// The SDK header wfn.h (guests/sdk/c/wfn.h; this package embeds a copy) is
+// written into the cache and put on the include path, so `#include "wfn.h"`
+// works wherever the function lives.
+package cbuild
+
+//go:generate cp ../../../guests/sdk/c/wfn.h wfn.h
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Header is the SDK header, wfn.h, that every build can include.
+//
+//go:embed wfn.h
+var Header []byte
+
+// Packages names what to install on Debian and Ubuntu to build C functions.
+const Packages = "clang lld wasi-libc libclang-rt-dev-wasm32"
+
+// ErrNoClang is returned (wrapped, with the reason) when clang, wasm-ld or
+// the wasm32-wasi sysroot cannot be found or cannot link a reactor.
+var ErrNoClang = errors.New("wfn: clang for wasm32-wasi is needed to build C functions (Debian/Ubuntu: apt-get install " + Packages + "; elsewhere: wasi-sdk, with WASI_SYSROOT set to its sysroot)")
+
+// BuildError is a C guest that does not compile.
+type BuildError struct {
+	Function string // the function's source, such as api/hello
+	Output   string // what clang printed; file names are relative to the function's directory
+	Err      error
+}
+
+func (e *BuildError) Error() string {
+	return fmt.Sprintf("cannot build %s:\n%s", e.Function, strings.TrimRight(e.Output, "\n"))
+}
+
+func (e *BuildError) Unwrap() error { return e.Err }
+
+// Flags are the compile and link flags of every build, after
+// --target=wasm32-wasi --sysroot=SYSROOT and before the include directories.
+var Flags = []string{
+	"-mexec-model=reactor", // crt1-reactor.o: exports _initialize, never _start
+	"-O2",
+	"-Wall",
+	"-fno-color-diagnostics",
+	"-Wl,--strip-debug", // Debian's libc.a has DWARF; keep the name section
+}
+
+// Builder builds C guests into a cache directory.
+type Builder struct {
+	// CacheDir holds the built .wasm files, named by content hash, and
+	// the SDK header.
+	CacheDir string
+	// Clang is the compiler; empty means $WFN_CLANG, else clang on PATH.
+	Clang string
+	// Sysroot is the wasm32-wasi sysroot; empty means $WASI_SYSROOT, else
+	// the first of /usr (Debian's wasi-libc), /usr/share/wasi-sysroot and
+	// /opt/wasi-sdk/share/wasi-sysroot that has lib/wasm32-wasi/libc.a.
+	Sysroot string
+
+	mu         sync.Mutex
+	checked    bool
+	clang      string
+	sysroot    string
+	version    string // clang --version
+	libcStamp  string // size and time of the sysroot's libc.a and crt1-reactor.o
+	includeDir string // holds wfn.h
+	initErr    error
+}
+
+var sysroots = []string{"/usr", "/usr/share/wasi-sysroot", "/opt/wasi-sdk/share/wasi-sysroot"}
+
+// Check reports whether C functions can be built: ErrNoClang (wrapped)
+// when the toolchain is missing. Build calls it; its result is kept, unless
+// ctx ended while it ran.
+func (b *Builder) Check(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.checked {
+		return b.initErr
+	}
+	err := b.init(ctx)
+	if err != nil && ctx.Err() != nil {
+		return err
+	}
+	b.checked, b.initErr = true, err
+	return err
+}
+
+func (b *Builder) init(ctx context.Context) error {
+	clang := b.Clang
+	if clang == "" {
+		clang = os.Getenv("WFN_CLANG")
+	}
+	if clang == "" {
+		clang = "clang"
+	}
+	path, err := exec.LookPath(clang)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrNoClang, err)
+	}
+	b.clang = path
+	out, err := exec.CommandContext(ctx, b.clang, "--version").Output()
+	if err != nil {
+		return fmt.Errorf("%w: %s --version: %w", ErrNoClang, b.clang, err)
+	}
+	b.version = string(out)
+
+	sysroot := b.Sysroot
+	if sysroot == "" {
+		sysroot = os.Getenv("WASI_SYSROOT")
+	}
+	if sysroot == "" {
+		for _, s := range sysroots {
+			if _, err := os.Stat(filepath.Join(s, "lib", "wasm32-wasi", "libc.a")); err == nil {
+				sysroot = s
+				break
+			}
+		}
+	}
+	if sysroot == "" {
+		return fmt.Errorf("%w: no wasm32-wasi sysroot (lib/wasm32-wasi/libc.a) in %s", ErrNoClang, strings.Join(sysroots, ", "))
+	}
+	b.sysroot = sysroot
+	var stamp strings.Builder
+	for _, f := range []string{"libc.a", "crt1-reactor.o"} {
+		st, err := os.Stat(filepath.Join(sysroot, "lib", "wasm32-wasi", f))
+		if err != nil {
+			return fmt.Errorf("%w: sysroot %s: %w", ErrNoClang, sysroot, err)
+		}
+		fmt.Fprintf(&stamp, "%s %d %d\x00", f, st.Size(), st.ModTime().UnixNano())
+	}
+	b.libcStamp = stamp.String()
+
+	cacheDir, err := filepath.Abs(b.CacheDir)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(Header)
+	b.includeDir = filepath.Join(cacheDir, "include-"+hex.EncodeToString(sum[:6]))
+	if err := writeOnce(filepath.Join(b.includeDir, "wfn.h"), Header); err != nil {
+		return fmt.Errorf("wfn: cannot write the C SDK header: %w", err)
+	}
+
+	// Link a trivial reactor: finds a missing wasm-ld, builtins library or
+	// libc now, with a message about packages rather than a link error in
+	// the user's function.
+	probe, err := os.MkdirTemp(cacheDir, "probe-*")
+	if err != nil {
+		return fmt.Errorf("wfn: cannot create build cache: %w", err)
+	}
+	defer os.RemoveAll(probe)
+	src := filepath.Join(probe, "probe.c")
+	if err := os.WriteFile(src, []byte("#include <stdlib.h>\n#include \"wfn.h\"\nWFN_HANDLER(wfn_handle) { free(malloc(1)); }\n"), 0o644); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, b.clang, b.args(probe, filepath.Join(probe, "probe.wasm"), []string{src})...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%w: %s cannot link a wasm32-wasi reactor with sysroot %s: %v\n%s", ErrNoClang, b.clang, b.sysroot, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// writeOnce writes data to path unless it already holds exactly that,
+// atomically, so that concurrent builders never see a partial file.
+func writeOnce(path string, data []byte) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	if err := errors.Join(werr, f.Close()); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}
+
+// common are the flags shared by compiling and listing dependencies.
+func (b *Builder) common(dir string) []string {
+	return []string{"--target=wasm32-wasi", "--sysroot=" + b.sysroot, "-I", dir, "-I", b.includeDir}
+}
+
+func (b *Builder) args(dir, out string, files []string) []string {
+	args := []string{"--target=wasm32-wasi", "--sysroot=" + b.sysroot}
+	args = append(args, Flags...)
+	args = append(args, "-I", dir, "-I", b.includeDir, "-o", out)
+	return append(args, files...)
+}
+
+// Build compiles and links files, the .c files of the function in dir
+// (names relative to dir, or absolute; nil means every .c file in dir),
+// and returns the path of the .wasm file. name is the function's source,
+// for errors. cached reports whether an earlier build of the same content
+// was reused.
+func (b *Builder) Build(ctx context.Context, name, dir string, files []string) (wasm string, cached bool, err error) {
+	if err := b.Check(ctx); err != nil {
+		return "", false, err
+	}
+	if files == nil {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return "", false, fmt.Errorf("wfn: cannot read %s: %w", name, err)
+		}
+		for _, e := range ents {
+			if !e.IsDir() && strings.HasSuffix(e.Name(), ".c") {
+				files = append(files, e.Name())
+			}
+		}
+	}
+	var srcs []string
+	for _, f := range files {
+		if strings.HasSuffix(f, ".c") {
+			srcs = append(srcs, f)
+		}
+	}
+	if len(srcs) == 0 {
+		return "", false, &BuildError{Function: name, Output: "no .c files"}
+	}
+	sort.Strings(srcs)
+
+	key, keyErr := b.key(ctx, dir, srcs)
+	if keyErr == nil {
+		wasm = filepath.Join(b.CacheDir, key+".wasm")
+		if st, err := os.Stat(wasm); err == nil && st.Size() > 0 {
+			return wasm, true, nil
+		}
+	}
+	cacheDir, err := filepath.Abs(b.CacheDir)
+	if err != nil {
+		return "", false, err
+	}
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return "", false, fmt.Errorf("wfn: cannot create build cache: %w", err)
+	}
+	tmp, err := os.CreateTemp(cacheDir, "build-*.wasm")
+	if err != nil {
+		return "", false, fmt.Errorf("wfn: cannot create build output: %w", err)
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	cmd := exec.CommandContext(ctx, b.clang, b.args(".", tmp.Name(), srcs)...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return "", false, &BuildError{Function: name, Output: out.String(), Err: err}
+	}
+	if st, err := os.Stat(tmp.Name()); err != nil || st.Size() == 0 {
+		return "", false, &BuildError{Function: name, Output: "clang wrote no output", Err: err}
+	}
+	if keyErr != nil {
+		// Dependencies unknown (clang -MM failed, yet the build passed):
+		// keep the result under a name of its own content.
+		data, err := os.ReadFile(tmp.Name())
+		if err != nil {
+			return "", false, err
+		}
+		sum := sha256.Sum256(data)
+		key = "out-" + hex.EncodeToString(sum[:16])
+		wasm = filepath.Join(cacheDir, key+".wasm")
+	}
+	if err := os.Rename(tmp.Name(), wasm); err != nil {
+		return "", false, fmt.Errorf("wfn: cannot store build of %s: %w", name, err)
+	}
+	return wasm, false, nil
+}
+
+// key hashes everything a build depends on: the compiler's version, the
+// sysroot's libc, the flags, the SDK header, every .c and .h file in dir,
+// and every other non-system header the sources include (clang -MM).
+func (b *Builder) key(ctx context.Context, dir string, srcs []string) (string, error) {
+	args := append(append(b.common("."), "-MM"), srcs...)
+	cmd := exec.CommandContext(ctx, b.clang, args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "wfn-cbuild-1\x00%s\x00%s\x00%s\x00", b.version, b.sysroot, b.libcStamp)
+	fmt.Fprintf(h, "flags %q\x00srcs %q\x00", Flags, srcs)
+	sum := sha256.Sum256(Header)
+	fmt.Fprintf(h, "wfn.h %x\x00", sum)
+
+	seen := map[string]bool{}
+	var paths []string
+	add := func(p string) {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		p = filepath.Clean(p)
+		if !seen[p] {
+			seen[p] = true
+			paths = append(paths, p)
+		}
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range ents {
+		if !e.IsDir() && (strings.HasSuffix(e.Name(), ".c") || strings.HasSuffix(e.Name(), ".h")) {
+			add(e.Name())
+		}
+	}
+	for _, p := range parseDeps(string(out)) {
+		add(p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(h, "missing %s\x00", p)
+			continue
+		} else if err != nil {
+			return "", err
+		}
+		sum := sha256.Sum256(data)
+		fmt.Fprintf(h, "file %s %x\x00", p, sum)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:20]), nil
+}
+
+// parseDeps returns the prerequisites of make rules as clang -MM prints
+// them: "a.o: a.c dir/x.h \<newline> y.h", with spaces in names escaped.
+func parseDeps(s string) []string {
+	s = strings.ReplaceAll(s, "\\\r\n", " ")
+	s = strings.ReplaceAll(s, "\\\n", " ")
+	var deps []string
+	var cur strings.Builder
+	flush := func() {
+		if cur.Len() == 0 {
+			return
+		}
+		w := cur.String()
+		cur.Reset()
+		if strings.HasSuffix(w, ":") { // a rule's target
+			return
+		}
+		deps = append(deps, w)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s) && (s[i+1] == ' ' || s[i+1] == '#'):
+			cur.WriteByte(s[i+1])
+			i++
+		case c == '$' && i+1 < len(s) && s[i+1] == '$':
+			cur.WriteByte('$')
+			i++
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			flush()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	flush()
+	return deps
+}
