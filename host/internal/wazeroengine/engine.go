@@ -7,8 +7,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -107,105 +105,42 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 	return m, nil
 }
 
-// check applies the ABI's load-time rules: required exports with the right
-// signatures, and only imports the host provides.
+// check applies the ABI's load-time rules (engine.Check) to a compiled
+// guest.
 func (e *Engine) check(m *module) error {
-	fail := func(format string, args ...any) error {
-		return &engine.LoadError{Name: m.name, Reason: fmt.Sprintf(format, args...)}
-	}
-	imports := map[string]bool{}
+	var g engine.Guest
 	for _, imp := range m.cm.ImportedFunctions() {
 		mod, fn, _ := imp.Import()
-		if mod == abi.Module {
-			imports[fn] = true
-		}
-		def, ok := e.provided[mod+"\x00"+fn]
-		if !ok {
-			if mod == abi.Module {
-				return fail("imports %s.%s, which this host does not provide; ABI v%d imports are listed in abi/SPEC.md", mod, fn, abi.Version)
-			}
-			return fail("imports %s.%s, which this host does not provide", mod, fn)
-		}
-		if !slices.Equal(def.ParamTypes(), imp.ParamTypes()) || !slices.Equal(def.ResultTypes(), imp.ResultTypes()) {
-			return fail("imports %s.%s with signature %s, want %s", mod, fn, signature(imp), signature(def))
-		}
+		g.Imports = append(g.Imports, engine.Import{Module: mod, Name: fn, Func: true, Sig: sigOf(imp)})
 	}
 	for _, imp := range m.cm.ImportedMemories() {
 		mod, n, _ := imp.Import()
-		return fail("imports memory %s.%s; a guest must export its own memory", mod, n)
+		g.Imports = append(g.Imports, engine.Import{Module: mod, Name: n})
 	}
-	if _, ok := m.cm.ExportedMemories()[abi.ExportMemory]; !ok {
-		return fail("missing export %q (the guest's linear memory)", abi.ExportMemory)
+	_, g.Memory = m.cm.ExportedMemories()[abi.ExportMemory]
+	for name, def := range m.cm.ExportedFunctions() {
+		g.Funcs = append(g.Funcs, engine.Export{Name: name, Sig: sigOf(def)})
 	}
-	exports := m.cm.ExportedFunctions()
-	void := func(name string) (present bool, err error) {
-		def, ok := exports[name]
+	exports, err := engine.Check(m.name, g, func(mod, name string) (engine.Sig, bool) {
+		def, ok := e.provided[mod+"\x00"+name]
 		if !ok {
-			return false, nil
+			return engine.Sig{}, false
 		}
-		if len(def.ParamTypes()) != 0 || len(def.ResultTypes()) != 0 {
-			return true, fail("export %s has signature %s, want () -> ()", name, signature(def))
-		}
-		return true, nil
-	}
-	ok, err := void(abi.ExportMarker)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fail("missing export %s: not built for wfn ABI v%d", abi.ExportMarker, abi.Version)
-	}
-	for _, name := range []string{abi.ExportInitialize} {
-		if _, err := void(name); err != nil {
-			return err
-		}
-	}
-	if m.exports.Init, err = void(abi.ExportInit); err != nil {
-		return err
-	}
-	if m.exports.Handle, err = void(abi.ExportHandle); err != nil {
-		return err
-	}
-	for _, meth := range abi.Methods {
-		ok, err := void(meth)
-		if err != nil {
-			return err
-		}
-		if ok {
-			m.exports.Methods = append(m.exports.Methods, meth)
-		}
-	}
-	if m.exports.OnSigterm, err = void(abi.ExportOnSigterm); err != nil {
-		return err
-	}
-	if def, ok := exports[abi.ExportRunTask]; ok {
-		if !slices.Equal(def.ParamTypes(), []api.ValueType{api.ValueTypeI32}) || len(def.ResultTypes()) != 0 {
-			return fail("export %s has signature %s, want (i32) -> ()", abi.ExportRunTask, signature(def))
-		}
-		m.exports.RunTask = true
-	}
-	if imports[abi.ImportWaitUntil] && !m.exports.RunTask {
-		return fail("imports %s.%s but does not export %s to run the tasks", abi.Module, abi.ImportWaitUntil, abi.ExportRunTask)
-	}
-	m.exports.ImportsClose = imports[abi.ImportResponseClose]
-	if !m.exports.Handle && len(m.exports.Methods) == 0 {
-		return fail("no handler export: export %s or at least one of %s", abi.ExportHandle, strings.Join(abi.Methods, ", "))
-	}
-	if _, ok := exports["_start"]; ok {
-		return fail("exports _start: a guest must be a WASI reactor (Go: -buildmode=c-shared), not a command")
-	}
-	return nil
+		return sigOf(def), true
+	})
+	m.exports = exports
+	return err
 }
 
-func signature(def api.FunctionDefinition) string {
-	types := func(ts []api.ValueType) string {
+func sigOf(def api.FunctionDefinition) engine.Sig {
+	names := func(ts []api.ValueType) []string {
 		s := make([]string, len(ts))
 		for i, t := range ts {
 			s[i] = api.ValueTypeName(t)
 		}
-		return "(" + strings.Join(s, ", ") + ")"
+		return s
 	}
-	return types(def.ParamTypes()) + " -> " + types(def.ResultTypes())
+	return engine.Sig{Params: names(def.ParamTypes()), Results: names(def.ResultTypes())}
 }
 
 type module struct {
