@@ -54,6 +54,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Commands: []*cli.Command{
 			serveCommand(stdout, stderr),
 			buildCommand(stdout, stderr),
+			conformanceCommand(stdout, stderr),
 			{
 				Name:  "version",
 				Usage: "print the version",
@@ -119,6 +120,7 @@ func flagsFirst(cmds []*cli.Command, args []string) []string {
 func hostFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "cache-dir", Usage: "where built and compiled guests are kept (default DIR/.wfn)"},
+		&cli.StringFlag{Name: "engine", Value: "wazero", Usage: "the WebAssembly engine: " + strings.Join(host.Engines(), " or ")},
 		&cli.DurationFlag{Name: "max-duration", Value: 300 * time.Second, Usage: "longest an invocation may run"},
 		&cli.IntFlag{Name: "max-instances", Value: 1000, Usage: "live instances of all functions together"},
 		&cli.IntFlag{Name: "max-instances-per-function", Value: 100, Usage: "live instances, and so concurrent invocations, of one function"},
@@ -172,6 +174,7 @@ func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
 	}
 	return host.Config{
 		Dir:                     dir,
+		Engine:                  c.String("engine"),
 		Region:                  c.String("region"),
 		Environment:             c.String("environment"),
 		TrustedProxies:          proxies,

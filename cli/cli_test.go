@@ -457,6 +457,7 @@ func TestBadArguments(t *testing.T) {
 		{"two dirs", []string{hello}, "one directory expected"},
 		{"bad trust-proxy", []string{"--trust-proxy", "not-a-cidr"}, "--trust-proxy"},
 		{"bad environment", []string{"--environment", "staging"}, "--environment"},
+		{"unknown engine", []string{"--engine", "bogus"}, `engine "bogus" is not in this build`},
 		{"invalid geoip-db", []string{"--geoip-db", hello + "/api/hello.wasm"}, "geoip"},
 	} {
 		for _, cmd := range []string{"serve", "build"} {

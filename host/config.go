@@ -11,6 +11,9 @@ import (
 type Config struct {
 	// Dir is the served directory: its api/ tree holds the functions.
 	Dir string
+	// Engine runs the guests: "wazero" (the default, pure Go) or
+	// "wasmtime" (in builds with the wasmtime tag). Engines lists them.
+	Engine string
 	// CacheDir holds built guests and compiled code, so that a restart
 	// neither rebuilds nor recompiles. Default: Dir/.wfn, or a directory
 	// under the user cache directory when Dir is not writable.

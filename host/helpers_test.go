@@ -73,6 +73,11 @@ func serve(t testing.TB, cfg host.Config) (*host.Host, *httptest.Server, *syncBu
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = sharedCache
 	}
+	if cfg.Engine == "" {
+		// WFN_TEST_ENGINE=wasmtime (with -tags wasmtime) runs the suite
+		// on the second engine.
+		cfg.Engine = os.Getenv("WFN_TEST_ENGINE")
+	}
 	logs := &syncBuffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

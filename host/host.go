@@ -41,7 +41,6 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/outbound"
 	"github.com/wfn-dev/wfn/host/internal/pool"
 	"github.com/wfn-dev/wfn/host/internal/route"
-	"github.com/wfn-dev/wfn/host/internal/wazeroengine"
 )
 
 // Host serves the functions of one directory. It is an http.Handler.
@@ -139,7 +138,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
-	eng, err := wazeroengine.New(ctx, wazeroengine.Options{CacheDir: filepath.Join(cacheDir, "compiled")})
+	eng, err := newEngine(ctx, cfg.Engine, filepath.Join(cacheDir, "compiled"))
 	if err != nil {
 		if geoDB != nil {
 			geoDB.Close()

@@ -122,3 +122,13 @@ func (e *LoadError) Unwrap() error { return e.Err }
 
 // Is makes errors.Is(err, ErrLoad) true.
 func (e *LoadError) Is(target error) bool { return target == ErrLoad }
+
+// BadPointerError is the trap raised for an out-of-bounds (ptr, len).
+type BadPointerError struct {
+	Import   string
+	Ptr, Len uint32
+}
+
+func (e *BadPointerError) Error() string {
+	return fmt.Sprintf("wfn: %s: out-of-bounds memory access at %#x, length %d", e.Import, e.Ptr, e.Len)
+}

@@ -2,7 +2,6 @@ package wazeroengine
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -20,16 +19,6 @@ var (
 	i32 = []api.ValueType{api.ValueTypeI32}
 	i64 = []api.ValueType{api.ValueTypeI64}
 )
-
-// BadPointerError is the trap raised for an out-of-bounds (ptr, len).
-type BadPointerError struct {
-	Import   string
-	Ptr, Len uint32
-}
-
-func (e *BadPointerError) Error() string {
-	return fmt.Sprintf("wfn: %s: out-of-bounds memory access at %#x, length %d", e.Import, e.Ptr, e.Len)
-}
 
 type hostFunc struct {
 	name    string
@@ -201,7 +190,7 @@ func errno(e abi.Errno) uint64 { return api.EncodeI32(int32(e)) }
 func read(m api.Module, name string, ptr, n uint64) []byte {
 	b, ok := m.Memory().Read(uint32(ptr), uint32(n))
 	if !ok {
-		panic(&BadPointerError{Import: name, Ptr: uint32(ptr), Len: uint32(n)})
+		panic(&engine.BadPointerError{Import: name, Ptr: uint32(ptr), Len: uint32(n)})
 	}
 	return b
 }

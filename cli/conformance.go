@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/wfn-dev/wfn/abi/conformance"
+)
+
+// conformanceCommand runs the ABI conformance suite against a guest.
+func conformanceCommand(stdout, stderr io.Writer) *cli.Command {
+	return &cli.Command{
+		Name:      "conformance",
+		Usage:     "run the ABI conformance suite against GUEST.wasm, a guest SDK's conformance guest; exit non-zero on any failure",
+		ArgsUsage: "GUEST.wasm",
+		Description: "The guest implements the suite's protocol, described in the documentation of\n" +
+			"package github.com/wfn-dev/wfn/abi/conformance. One line is printed per case,\n" +
+			"then \"N passed, N failed\".",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "run", Usage: "run only the named case (repeatable)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return fmt.Errorf("wfn conformance: one guest module expected, got %d arguments", c.NArg())
+			}
+			opts := []conformance.Option{conformance.Only(c.StringSlice("run")...)}
+			if dir, err := os.UserCacheDir(); err == nil {
+				opts = append(opts, conformance.CacheDir(filepath.Join(dir, "wfn", "conformance")))
+			}
+			_, failed, err := conformance.RunAll(c.Context, c.Args().First(), stdout, opts...)
+			if err != nil {
+				return err
+			}
+			if failed > 0 {
+				return fmt.Errorf("wfn conformance: %d cases failed", failed)
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,344 @@
+//go:build wasmtime
+
+// Package wasmtimeengine runs guests on Wasmtime through wasmtime-go, the
+// second engine. It needs cgo, so it is built only with the wasmtime build
+// tag; the default build stays pure Go.
+//
+// A deadline stops a spinning guest through epoch interruption: one
+// engine-wide ticker, and a per-store deadline set before each call. A
+// guest waiting in a host function is not reached by epochs, so WASI's
+// sleep and output are the host's own here, as in the wazero engine.
+package wasmtimeengine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bytecodealliance/wasmtime-go/v39"
+
+	"github.com/wfn-dev/wfn/abi"
+	"github.com/wfn-dev/wfn/host/internal/engine"
+)
+
+// epochTick is how often the engine's epoch advances: the granularity of
+// deadlines for a guest in a loop.
+const epochTick = 10 * time.Millisecond
+
+// Options configures the engine.
+type Options struct {
+	// CacheDir keeps compiled code on disk. Empty: no disk cache.
+	CacheDir string
+}
+
+// Engine is a Wasmtime engine with a linker holding the wfn and WASI
+// host functions.
+type Engine struct {
+	eng      *wasmtime.Engine
+	linker   *wasmtime.Linker
+	cacheDir string
+	provided map[string]engine.Sig
+	stop     chan struct{}
+	stopped  chan struct{}
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// New creates an engine and starts its epoch ticker.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	cfg := wasmtime.NewConfig()
+	cfg.SetEpochInterruption(true)
+	e := &Engine{eng: wasmtime.NewEngineWithConfig(cfg), cacheDir: opts.CacheDir, stop: make(chan struct{}), stopped: make(chan struct{})}
+	e.linker = wasmtime.NewLinker(e.eng)
+	if err := e.linker.DefineWasi(); err != nil {
+		return nil, fmt.Errorf("wfn: cannot define WASI: %w", err)
+	}
+	// The host's own fd_write and poll_oneoff replace WASI's.
+	e.linker.AllowShadowing(true)
+	provided, err := e.defineHostFuncs()
+	if err != nil {
+		return nil, err
+	}
+	e.provided = provided
+	if err := e.wasiSignatures(); err != nil {
+		return nil, err
+	}
+	go func() {
+		defer close(e.stopped)
+		t := time.NewTicker(epochTick)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				e.eng.IncrementEpoch()
+			case <-e.stop:
+				return
+			}
+		}
+	}()
+	return e, nil
+}
+
+// wasiSignatures records the signature of every WASI function a guest may
+// import, read off the linker through a scratch store.
+func (e *Engine) wasiSignatures() error {
+	store := wasmtime.NewStore(e.eng)
+	defer store.Close()
+	store.SetWasi(wasmtime.NewWasiConfig())
+	for _, name := range wasiNames {
+		ext := e.linker.Get(store, "wasi_snapshot_preview1", name)
+		if ext == nil || ext.Func() == nil {
+			continue
+		}
+		e.provided["wasi_snapshot_preview1\x00"+name] = sigOf(ext.Func().Type(store))
+	}
+	return nil
+}
+
+// wasiNames is WASI preview 1.
+var wasiNames = []string{
+	"args_get", "args_sizes_get", "environ_get", "environ_sizes_get", "clock_res_get", "clock_time_get",
+	"fd_advise", "fd_allocate", "fd_close", "fd_datasync", "fd_fdstat_get", "fd_fdstat_set_flags",
+	"fd_fdstat_set_rights", "fd_filestat_get", "fd_filestat_set_size", "fd_filestat_set_times", "fd_pread",
+	"fd_prestat_get", "fd_prestat_dir_name", "fd_pwrite", "fd_read", "fd_readdir", "fd_renumber", "fd_seek",
+	"fd_sync", "fd_tell", "fd_write", "path_create_directory", "path_filestat_get", "path_filestat_set_times",
+	"path_link", "path_open", "path_readlink", "path_remove_directory", "path_rename", "path_symlink",
+	"path_unlink_file", "poll_oneoff", "proc_exit", "proc_raise", "sched_yield", "random_get", "sock_accept",
+	"sock_recv", "sock_send", "sock_shutdown",
+}
+
+// Close stops the ticker and releases the engine.
+func (e *Engine) Close(ctx context.Context) error {
+	select {
+	case <-e.stop:
+		return nil
+	default:
+	}
+	close(e.stop)
+	<-e.stopped
+	e.linker.Close()
+	e.eng.Close()
+	return nil
+}
+
+// Compile validates and compiles a guest, through the disk cache.
+func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.Module, error) {
+	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
+		return nil, &engine.LoadError{Name: name, Reason: "not a WebAssembly module (no \\0asm header)"}
+	}
+	mod, err := e.compile(wasm)
+	if err != nil {
+		return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
+	}
+	var g engine.Guest
+	for _, imp := range mod.Imports() {
+		n := ""
+		if imp.Name() != nil {
+			n = *imp.Name()
+		}
+		i := engine.Import{Module: imp.Module(), Name: n}
+		if ft := imp.Type().FuncType(); ft != nil {
+			i.Func, i.Sig = true, sigOf(ft)
+		}
+		g.Imports = append(g.Imports, i)
+	}
+	for _, ex := range mod.Exports() {
+		if ft := ex.Type().FuncType(); ft != nil {
+			g.Funcs = append(g.Funcs, engine.Export{Name: ex.Name(), Sig: sigOf(ft)})
+		} else if ex.Type().MemoryType() != nil && ex.Name() == abi.ExportMemory {
+			g.Memory = true
+		}
+	}
+	exports, err := engine.Check(name, g, func(module, n string) (engine.Sig, bool) {
+		s, ok := e.provided[module+"\x00"+n]
+		return s, ok
+	})
+	if err != nil {
+		mod.Close()
+		return nil, err
+	}
+	return &module{e: e, name: name, mod: mod, exports: exports}, nil
+}
+
+func (e *Engine) compile(wasm []byte) (*wasmtime.Module, error) {
+	if e.cacheDir == "" {
+		return wasmtime.NewModule(e.eng, wasm)
+	}
+	sum := sha256.Sum256(wasm)
+	path := filepath.Join(e.cacheDir, "wasmtime-v39-"+hex.EncodeToString(sum[:16])+".cwasm")
+	if m, err := wasmtime.NewModuleDeserializeFile(e.eng, path); err == nil {
+		return m, nil
+	}
+	m, err := wasmtime.NewModule(e.eng, wasm)
+	if err != nil {
+		return nil, err
+	}
+	if data, err := m.Serialize(); err == nil && os.MkdirAll(e.cacheDir, 0o755) == nil {
+		if tmp, err := os.CreateTemp(e.cacheDir, "compile-*"); err == nil {
+			_, werr := tmp.Write(data)
+			if cerr := tmp.Close(); werr == nil && cerr == nil {
+				_ = os.Rename(tmp.Name(), path)
+			}
+			_ = os.Remove(tmp.Name())
+		}
+	}
+	return m, nil
+}
+
+func sigOf(ft *wasmtime.FuncType) engine.Sig {
+	names := func(ts []*wasmtime.ValType) []string {
+		s := make([]string, len(ts))
+		for i, t := range ts {
+			switch t.Kind() {
+			case wasmtime.KindI32:
+				s[i] = "i32"
+			case wasmtime.KindI64:
+				s[i] = "i64"
+			case wasmtime.KindF32:
+				s[i] = "f32"
+			case wasmtime.KindF64:
+				s[i] = "f64"
+			default:
+				s[i] = t.String()
+			}
+		}
+		return s
+	}
+	return engine.Sig{Params: names(ft.Params()), Results: names(ft.Results())}
+}
+
+type module struct {
+	e       *Engine
+	name    string
+	mod     *wasmtime.Module
+	exports engine.Exports
+}
+
+func (m *module) Exports() engine.Exports { return m.exports }
+
+func (m *module) Close(ctx context.Context) error {
+	m.mod.Close()
+	return nil
+}
+
+// storeData is what host functions find through their caller.
+type storeData struct {
+	inv    *engine.Invocation
+	cfg    engine.InstanceConfig
+	ctx    context.Context // the current call's, for waits in host functions
+	badPtr *engine.BadPointerError
+}
+
+type instance struct {
+	m     *module
+	store *wasmtime.Store
+	data  *storeData
+	inst  *wasmtime.Instance
+	fns   map[string]*wasmtime.Func
+}
+
+func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (engine.Instance, error) {
+	data := &storeData{cfg: cfg, ctx: ctx}
+	store := wasmtime.NewStoreWithData(m.e.eng, data)
+	wasi := wasmtime.NewWasiConfig()
+	keys, values := make([]string, len(cfg.Env)), make([]string, len(cfg.Env))
+	for i, kv := range cfg.Env {
+		keys[i], values[i] = kv[0], kv[1]
+	}
+	wasi.SetEnv(keys, values)
+	store.SetWasi(wasi)
+	if cfg.MemoryLimit > 0 {
+		store.Limiter(int64(min(cfg.MemoryLimit, math.MaxInt64)), -1, -1, -1, -1)
+	}
+	i := &instance{m: m, store: store, data: data, fns: map[string]*wasmtime.Func{}}
+	setDeadline(store, ctx)
+	inst, err := m.e.linker.Instantiate(store, m.mod)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("wfn: cannot instantiate %s: %w", m.name, err)
+	}
+	i.inst = inst
+	for _, name := range []string{abi.ExportInitialize, abi.ExportInit} {
+		if fn := inst.GetFunc(store, name); fn != nil {
+			if _, err := fn.Call(store); err != nil {
+				store.Close()
+				return nil, fmt.Errorf("wfn: %s: %s failed: %w", m.name, name, i.wrap(err))
+			}
+		}
+	}
+	for _, name := range append([]string{abi.ExportHandle, abi.ExportRunTask, abi.ExportOnSigterm}, m.exports.Methods...) {
+		if fn := inst.GetFunc(store, name); fn != nil {
+			i.fns[name] = fn
+		}
+	}
+	return i, nil
+}
+
+// setDeadline arms the epoch deadline for a call under ctx.
+func setDeadline(store *wasmtime.Store, ctx context.Context) {
+	ticks := uint64(math.MaxUint32)
+	if d, ok := ctx.Deadline(); ok {
+		// The ticker's phase can make the first tick come at once: one
+		// more tick so that an interrupt never comes before the deadline.
+		ticks = uint64(max(0, time.Until(d)/epochTick)) + 2
+	}
+	store.SetEpochDeadline(ticks)
+}
+
+func (i *instance) call(ctx context.Context, export string, inv *engine.Invocation, args ...interface{}) error {
+	fn := i.fns[export]
+	if fn == nil {
+		return fmt.Errorf("wfn: no export %s", export)
+	}
+	i.data.inv, i.data.ctx, i.data.badPtr = inv, ctx, nil
+	defer func() { i.data.inv, i.data.ctx = nil, context.Background() }()
+	setDeadline(i.store, ctx)
+	_, err := fn.Call(i.store, args...)
+	return i.wrap(err)
+}
+
+// wrap turns a trap into an error the host can reason about: a bad pointer
+// keeps its type, an interrupt at the deadline matches the context's
+// error.
+func (i *instance) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	if i.data.badPtr != nil {
+		return fmt.Errorf("%w (%v)", i.data.badPtr, err)
+	}
+	var trap *wasmtime.Trap
+	if errors.As(err, &trap) {
+		if code := trap.Code(); code != nil && *code == wasmtime.Interrupt {
+			// Epochs interrupt only at the call's deadline.
+			return fmt.Errorf("wfn: guest stopped at its deadline (%v): %w", trap.Message(), context.DeadlineExceeded)
+		}
+	}
+	return err
+}
+
+func (i *instance) Call(ctx context.Context, export string, inv *engine.Invocation) error {
+	return i.call(ctx, export, inv)
+}
+
+func (i *instance) RunTask(ctx context.Context, task int32, inv *engine.Invocation) error {
+	return i.call(ctx, abi.ExportRunTask, inv, task)
+}
+
+func (i *instance) OnSigterm(ctx context.Context) error {
+	if i.fns[abi.ExportOnSigterm] == nil {
+		return nil
+	}
+	return i.call(ctx, abi.ExportOnSigterm, nil)
+}
+
+func (i *instance) Close(ctx context.Context) error {
+	i.store.Close()
+	return nil
+}
