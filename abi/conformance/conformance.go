@@ -1,0 +1,440 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wfn-dev/wfn/abi"
+	"github.com/wfn-dev/wfn/host"
+)
+
+// Case is one case of the suite: the requests it sends and what it checks
+// of the responses and of the host's log.
+type Case struct {
+	// Name is the case's name, which is also the path: /api/<Name>.
+	Name string
+	// Spec names the sections of SPEC.md the case covers.
+	Spec string
+	// Checks says what the suite checks, in a sentence or two.
+	Checks string
+
+	run func(s *suite, r *report)
+}
+
+// Cases lists the cases of the suite, in the order they run.
+func Cases() []Case { return slices.Clone(cases) }
+
+// Option configures Run and RunAll.
+type Option func(*options)
+
+type options struct {
+	only     []string
+	cacheDir string
+	timeout  time.Duration
+	logger   *slog.Logger
+}
+
+// Only runs the named cases only.
+func Only(names ...string) Option {
+	return func(o *options) { o.only = append(o.only, names...) }
+}
+
+// CacheDir keeps the host's compiled code in dir, so that running the
+// suite again on the same guest does not compile it again. By default a
+// temporary directory is used and removed.
+func CacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
+
+// RequestTimeout bounds each request and each wait for a log line.
+// Default 15 s.
+func RequestTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// HostLog also sends the host's log lines (the guest's output among them)
+// to l.
+func HostLog(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Settings the suite gives the host and the guest's functions; the cases
+// check against them.
+const (
+	region       = "tst1"
+	deploymentID = "dpl_conformance"
+	maxDuration  = 60 * time.Second
+)
+
+// suite is one running host with the guest, and the backends of the
+// outbound cases.
+type suite struct {
+	opts    options
+	dir     string
+	base    string // http://127.0.0.1:port of the host
+	addr    string // 127.0.0.1:port
+	methods []string
+	hasAll  bool // the methods copy is served
+	token   string
+
+	host    *host.Host
+	srv     *httptest.Server
+	client  *http.Client
+	backend *httptest.Server
+	denied  net.Listener
+	dials   atomic.Int32 // connections the denied listener accepted
+	logs    *logBuffer
+}
+
+// report collects the failures of one case.
+type report struct {
+	failures []string
+	skip     string
+}
+
+func (r *report) errorf(format string, args ...any) {
+	r.failures = append(r.failures, fmt.Sprintf(format, args...))
+}
+
+func (r *report) failed() bool { return len(r.failures) > 0 }
+
+// start serves the guest and starts the backends.
+func start(ctx context.Context, guestWasm string, opts []Option) (s *suite, err error) {
+	o := options{timeout: 15 * time.Second}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	for _, name := range o.only {
+		if !slices.ContainsFunc(cases, func(c Case) bool { return c.Name == name }) {
+			return nil, fmt.Errorf("conformance: no case %q", name)
+		}
+	}
+	wasm, err := os.ReadFile(guestWasm)
+	if err != nil {
+		return nil, fmt.Errorf("conformance: %w", err)
+	}
+	exps, _, _, err := parseExports(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("conformance: %s: %w", guestWasm, err)
+	}
+	s = &suite{opts: o, logs: &logBuffer{}, token: randomHex(8)}
+	for _, m := range abi.Methods {
+		if slices.ContainsFunc(exps, func(e export) bool { return e.name == m && e.kind == 0 }) {
+			s.methods = append(s.methods, m)
+		}
+	}
+	if !slices.ContainsFunc(exps, func(e export) bool { return e.name == abi.ExportHandle }) {
+		return nil, fmt.Errorf("conformance: %s does not export %s: a conformance guest must (see the package documentation)", guestWasm, abi.ExportHandle)
+	}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+
+	if s.dir, err = os.MkdirTemp("", "wfn-conformance-"); err != nil {
+		return nil, fmt.Errorf("conformance: %w", err)
+	}
+	if err := writeFile(filepath.Join(s.dir, "api", "[case].wasm"), wasm); err != nil {
+		return nil, err
+	}
+	if len(s.methods) > 0 {
+		stripped, err := withoutExport(wasm, abi.ExportHandle)
+		if err != nil {
+			return nil, fmt.Errorf("conformance: %s: %w", guestWasm, err)
+		}
+		if err := writeFile(filepath.Join(s.dir, "api", "methods", "[case].wasm"), stripped); err != nil {
+			return nil, err
+		}
+		s.hasAll = true
+	}
+
+	// The backend of the fetch case, and a listener that must never be
+	// reached.
+	s.backend = httptest.NewServer(http.HandlerFunc(backend))
+	if s.denied, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("conformance: %w", err)
+	}
+	go func() {
+		for {
+			c, err := s.denied.Accept()
+			if err != nil {
+				return
+			}
+			s.dials.Add(1)
+			c.Close()
+		}
+	}()
+
+	fn := map[string]any{
+		"maxDuration":          int(maxDuration / time.Second),
+		"env":                  map[string]string{"WFN_CONFORMANCE_FN": "fn", "WFN_CONFORMANCE_ORDER": "fn"},
+		"allowedOutboundHosts": []string{s.backend.Listener.Addr().String()},
+	}
+	vercel, _ := json.MarshalIndent(map[string]any{"functions": map[string]any{
+		"api/[case].wasm":         fn,
+		"api/methods/[case].wasm": fn,
+	}}, "", "  ")
+	if err := writeFile(filepath.Join(s.dir, "vercel.json"), vercel); err != nil {
+		return nil, err
+	}
+	dotenv := "WFN_CONFORMANCE_DOTENV=dotenv\nWFN_CONFORMANCE_ORDER=dotenv\n"
+	if err := writeFile(filepath.Join(s.dir, ".env"), []byte(dotenv)); err != nil {
+		return nil, err
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("conformance: %w", err)
+	}
+	s.addr = ln.Addr().String()
+	s.base = "http://" + s.addr
+	var handler slog.Handler = slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug})
+	if o.logger != nil {
+		handler = teeHandler{handler, o.logger.Handler()}
+	}
+	cfg := host.Config{
+		Dir:            s.dir,
+		CacheDir:       o.cacheDir,
+		Logger:         slog.New(handler),
+		Env:            map[string]string{"WFN_CONFORMANCE_HOST": "host", "WFN_CONFORMANCE_ORDER": "host"},
+		Region:         region,
+		URL:            s.addr,
+		DeploymentID:   deploymentID,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")},
+	}
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = filepath.Join(s.dir, ".wfn")
+	}
+	s.host, err = host.New(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("conformance: starting the host: %w", err)
+	}
+	for _, f := range s.host.Functions() {
+		if f.Err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("conformance: the guest failed to load (as %s): %w", f.Source, f.Err)
+		}
+	}
+	s.srv = httptest.NewUnstartedServer(s.host)
+	s.srv.Listener.Close()
+	s.srv.Listener = ln
+	s.srv.Start()
+	s.client = &http.Client{
+		Timeout:   o.timeout,
+		Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 8},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	return s, nil
+}
+
+// close stops everything start started and removes the served directory.
+func (s *suite) close() error {
+	var err error
+	if s.client != nil {
+		s.client.CloseIdleConnections()
+	}
+	if s.srv != nil {
+		s.srv.Close()
+	}
+	if s.host != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = s.host.Close(ctx)
+		cancel()
+	}
+	if s.backend != nil {
+		s.backend.Close()
+	}
+	if s.denied != nil {
+		s.denied.Close()
+	}
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
+	}
+	return err
+}
+
+// selected returns the cases to run.
+func (s *suite) selected() []Case {
+	if len(s.opts.only) == 0 {
+		return cases
+	}
+	var out []Case
+	for _, c := range cases {
+		if slices.Contains(s.opts.only, c.Name) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (s *suite) run(c Case) *report {
+	r := &report{}
+	c.run(s, r)
+	return r
+}
+
+// Run runs every case against the guest module at guestWasm, each as a
+// subtest of t. A case the guest cannot take part in (dispatch, without
+// method exports) is skipped. When a case fails, the host's log is
+// logged too.
+func Run(t *testing.T, guestWasm string, opts ...Option) {
+	t.Helper()
+	s, err := start(t.Context(), guestWasm, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.close(); err != nil && !errors.Is(err, host.ErrClosed) {
+			t.Errorf("closing the host: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("host log:\n%s", s.logs)
+		}
+	})
+	for _, c := range s.selected() {
+		t.Run(c.Name, func(t *testing.T) {
+			r := s.run(c)
+			if r.skip != "" && !r.failed() {
+				t.Skip(r.skip)
+			}
+			for _, f := range r.failures {
+				t.Errorf("%s (SPEC.md %s): %s", c.Name, c.Spec, f)
+			}
+		})
+	}
+}
+
+// RunAll runs every case against the guest module at guestWasm and
+// writes one line per case to w ("ok", "FAIL" with the reasons indented
+// below, or "skip"), then a last line "N passed, N failed". Skipped cases
+// are counted in neither number. err is not nil when the suite could not
+// run: the guest cannot be read, does not load, or ctx is done.
+func RunAll(ctx context.Context, guestWasm string, w io.Writer, opts ...Option) (passed, failed int, err error) {
+	s, err := start(ctx, guestWasm, opts)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer s.close()
+	for _, c := range s.selected() {
+		if err := ctx.Err(); err != nil {
+			return passed, failed, err
+		}
+		begin := time.Now()
+		r := s.run(c)
+		took := time.Since(begin).Round(time.Millisecond)
+		switch {
+		case r.failed():
+			failed++
+			fmt.Fprintf(w, "FAIL %s (%s) [SPEC.md %s]\n", c.Name, took, c.Spec)
+			for _, f := range r.failures {
+				fmt.Fprintf(w, "     %s\n", strings.ReplaceAll(f, "\n", "\n     "))
+			}
+		case r.skip != "":
+			fmt.Fprintf(w, "skip %s: %s\n", c.Name, r.skip)
+		default:
+			passed++
+			fmt.Fprintf(w, "ok   %s (%s)\n", c.Name, took)
+		}
+	}
+	_, err = fmt.Fprintf(w, "%d passed, %d failed\n", passed, failed)
+	return passed, failed, err
+}
+
+func writeFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("conformance: %w", err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("conformance: %w", err)
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// logBuffer keeps the host's JSON log lines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// logLine is one line of the host's log.
+type logLine struct {
+	Level  string `json:"level"`
+	Msg    string `json:"msg"`
+	Stream string `json:"stream"`
+	ID     string `json:"id"`
+}
+
+// lines returns the log lines whose message is msg.
+func (l *logBuffer) lines(msg string) []logLine {
+	var out []logLine
+	for line := range strings.SplitSeq(l.String(), "\n") {
+		if !strings.Contains(line, msg) {
+			continue
+		}
+		var ll logLine
+		if json.Unmarshal([]byte(line), &ll) == nil && ll.Msg == msg {
+			out = append(out, ll)
+		}
+	}
+	return out
+}
+
+// teeHandler sends records to two handlers.
+type teeHandler [2]slog.Handler
+
+func (t teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return t[0].Enabled(ctx, l) || t[1].Enabled(ctx, l)
+}
+
+func (t teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	var err error
+	for _, h := range t {
+		if h.Enabled(ctx, r.Level) {
+			err = errors.Join(err, h.Handle(ctx, r.Clone()))
+		}
+	}
+	return err
+}
+
+func (t teeHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	return teeHandler{t[0].WithAttrs(a), t[1].WithAttrs(a)}
+}
+
+func (t teeHandler) WithGroup(name string) slog.Handler {
+	return teeHandler{t[0].WithGroup(name), t[1].WithGroup(name)}
+}

@@ -1,0 +1,81 @@
+package conformance_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/wfn-dev/wfn/abi/conformance"
+)
+
+// buildGoGuest builds the Go SDK's conformance guest, skipping the test
+// when the go command is missing, except under CI=true, where it fails.
+func buildGoGuest(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the go command is needed to build the Go conformance guest: %v", err)
+		}
+		t.Skipf("skipping: the go command is needed to build the Go conformance guest: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "conformance.wasm")
+	cmd := exec.CommandContext(t.Context(), goBin, "build", "-buildmode=c-shared", "-o", out, ".")
+	cmd.Dir = filepath.Join("..", "..", "testdata", "conformance", "go")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0", "GOWORK=off")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the Go conformance guest: %v\n%s", err, b)
+	}
+	return out
+}
+
+// The Go SDK's conformance guest passes every case.
+func TestGoSDK(t *testing.T) {
+	conformance.Run(t, buildGoGuest(t))
+}
+
+// The suite can fail: the smallest guest, which implements no case,
+// fails every case it takes part in.
+func TestBrokenGuestFails(t *testing.T) {
+	var out bytes.Buffer
+	passed, failed, err := conformance.RunAll(context.Background(), filepath.Join("..", "..", "testdata", "wat", "hello.wasm"), &out)
+	if err != nil {
+		t.Fatalf("RunAll: %v", err)
+	}
+	t.Logf("output:\n%s", &out)
+	if passed != 0 {
+		t.Errorf("%d cases passed with a guest that implements none", passed)
+	}
+	// dispatch is skipped: hello.wasm has no method export.
+	if want := len(conformance.Cases()) - 1; failed != want {
+		t.Errorf("%d cases failed, want %d", failed, want)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if last := lines[len(lines)-1]; last != "0 passed, "+strconv.Itoa(failed)+" failed" {
+		t.Errorf("last line %q", last)
+	}
+	if !strings.Contains(out.String(), "skip dispatch: ") {
+		t.Errorf("dispatch not reported as skipped")
+	}
+}
+
+func TestRunAllOnly(t *testing.T) {
+	var out bytes.Buffer
+	_, _, err := conformance.RunAll(context.Background(), filepath.Join("..", "..", "testdata", "wat", "hello.wasm"), &out, conformance.Only("nope"))
+	if err == nil || !strings.Contains(err.Error(), `no case "nope"`) {
+		t.Errorf("Only(nope): err = %v", err)
+	}
+}
+
+// A guest that does not export wfn_handle cannot take the suite.
+func TestGuestWithoutHandle(t *testing.T) {
+	_, _, err := conformance.RunAll(context.Background(), filepath.Join("..", "..", "testdata", "wat", "methods.wasm"), &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "wfn_handle") {
+		t.Errorf("err = %v, want one naming wfn_handle", err)
+	}
+}
