@@ -5,10 +5,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/wfn-dev/wfn/abi/conformance"
+	"github.com/wfn-dev/wfn/host"
 )
 
 // conformanceCommand runs the ABI conformance suite against a guest.
@@ -22,12 +24,13 @@ func conformanceCommand(stdout, stderr io.Writer) *cli.Command {
 			"then \"N passed, N failed\".",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "run", Usage: "run only the named case (repeatable)"},
+			&cli.StringFlag{Name: "engine", Value: "wazero", Usage: "the WebAssembly engine: " + strings.Join(host.Engines(), " or ")},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return fmt.Errorf("wfn conformance: one guest module expected, got %d arguments", c.NArg())
 			}
-			opts := []conformance.Option{conformance.Only(c.StringSlice("run")...)}
+			opts := []conformance.Option{conformance.Only(c.StringSlice("run")...), conformance.Engine(c.String("engine"))}
 			if dir, err := os.UserCacheDir(); err == nil {
 				opts = append(opts, conformance.CacheDir(filepath.Join(dir, "wfn", "conformance")))
 			}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 
 	"github.com/wfn-dev/wfn/host"
@@ -25,7 +26,7 @@ func nativeHello(w http.ResponseWriter, r *http.Request) {
 
 func quietHost(b testing.TB, dir string) *host.Host {
 	b.Helper()
-	h, err := host.New(context.Background(), host.Config{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
+	h, err := host.New(context.Background(), host.Config{Dir: dir, Logger: slog.New(slog.DiscardHandler), Engine: os.Getenv("WFN_TEST_ENGINE")})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -128,6 +129,23 @@ func BenchmarkInvoke(b *testing.B) {
 				h.ServeHTTP(w, req)
 			}
 		})
+	}
+}
+
+// BenchmarkComputeGuest is a compute-heavy guest (20 M loop iterations
+// with a call, testdata/wat/compute.wat) through the host, interruption
+// on, as served: for comparing engines (WFN_TEST_ENGINE=wasmtime).
+func BenchmarkComputeGuest(b *testing.B) {
+	h := quietHost(b, watDir(b, "compute"))
+	req := httptest.NewRequest("GET", "/api/compute", nil)
+	w := newDiscardWriter()
+	b.ReportAllocs()
+	for b.Loop() {
+		w.reset()
+		h.ServeHTTP(w, req)
+		if w.status != 200 || w.n != 4 {
+			b.Fatalf("compute: %d, %d bytes", w.status, w.n)
+		}
 	}
 }
 

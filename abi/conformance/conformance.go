@@ -47,11 +47,16 @@ func Cases() []Case { return slices.Clone(cases) }
 type Option func(*options)
 
 type options struct {
+	engine   string
 	only     []string
 	cacheDir string
 	timeout  time.Duration
 	logger   *slog.Logger
 }
+
+// Engine runs the guest on the named engine (see host.Engines); by
+// default the host's default engine.
+func Engine(name string) Option { return func(o *options) { o.engine = name } }
 
 // Only runs the named cases only.
 func Only(names ...string) Option {
@@ -208,6 +213,7 @@ func start(ctx context.Context, guestWasm string, opts []Option) (s *suite, err 
 	}
 	cfg := host.Config{
 		Dir:            s.dir,
+		Engine:         o.engine,
 		CacheDir:       o.cacheDir,
 		Logger:         slog.New(handler),
 		Env:            map[string]string{"WFN_CONFORMANCE_HOST": "host", "WFN_CONFORMANCE_ORDER": "host"},

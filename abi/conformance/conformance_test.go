@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/wfn-dev/wfn/abi/conformance"
+	"github.com/wfn-dev/wfn/host"
 )
 
 // buildGoGuest builds the Go SDK's conformance guest, skipping the test
@@ -34,9 +35,15 @@ func buildGoGuest(t *testing.T) string {
 	return out
 }
 
-// The Go SDK's conformance guest passes every case.
+// The Go SDK's conformance guest passes every case, on every engine this
+// build has (wasmtime with -tags wasmtime).
 func TestGoSDK(t *testing.T) {
-	conformance.Run(t, buildGoGuest(t))
+	guest := buildGoGuest(t)
+	for _, engine := range host.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			conformance.Run(t, guest, conformance.Engine(engine))
+		})
+	}
 }
 
 // The suite can fail: the smallest guest, which implements no case,
