@@ -192,3 +192,36 @@ func TestBenchmarkHandlersAgree(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// BenchmarkFreshInstance measures a request that needs a new instance: the
+// guest traps every time, so each request instantiates one (compiled code
+// cached) and discards it. minimal is testdata/wat/trap.wat; go is the Go
+// guest testdata/guests/api/panic. For comparing engines
+// (WFN_TEST_ENGINE=wasmtime) on instantiation.
+func BenchmarkFreshInstance(b *testing.B) {
+	cases := []struct{ name, dir, path string }{
+		{"minimal", "", "/api/trap"},
+		{"go", "../testdata/guests", "/api/panic"},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			dir := c.dir
+			if dir == "" {
+				dir = watDir(b, "trap")
+			} else {
+				requireGo(b)
+			}
+			h := quietHost(b, dir)
+			req := httptest.NewRequest("GET", c.path, nil)
+			w := newDiscardWriter()
+			b.ReportAllocs()
+			for b.Loop() {
+				w.reset()
+				h.ServeHTTP(w, req)
+				if w.status != 500 {
+					b.Fatalf("status %d, want 500 from a trap", w.status)
+				}
+			}
+		})
+	}
+}
