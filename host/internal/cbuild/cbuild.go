@@ -23,6 +23,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/wfn-dev/wfn/host/internal/buildcache"
 )
 
 // Header is the SDK header, wfn.h, that every build can include.
@@ -245,47 +247,28 @@ func (b *Builder) Build(ctx context.Context, name, dir string, files []string) (
 
 	key, keyErr := b.key(ctx, dir, srcs)
 	if keyErr == nil {
-		wasm = filepath.Join(b.CacheDir, key+".wasm")
-		if st, err := os.Stat(wasm); err == nil && st.Size() > 0 {
+		if wasm, ok := (buildcache.Cache{Dir: b.CacheDir, Ext: ".wasm"}).Lookup(key); ok {
 			return wasm, true, nil
 		}
 	}
-	cacheDir, err := filepath.Abs(b.CacheDir)
-	if err != nil {
-		return "", false, err
+	if keyErr != nil {
+		key = "" // inputs unknown, yet the build may pass: store by content
 	}
-	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return "", false, fmt.Errorf("wfn: cannot create build cache: %w", err)
-	}
-	tmp, err := os.CreateTemp(cacheDir, "build-*.wasm")
-	if err != nil {
-		return "", false, fmt.Errorf("wfn: cannot create build output: %w", err)
-	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-	cmd := exec.CommandContext(ctx, b.clang, b.args(".", tmp.Name(), srcs)...)
-	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return "", false, &BuildError{Function: name, Output: out.String(), Err: err}
-	}
-	if st, err := os.Stat(tmp.Name()); err != nil || st.Size() == 0 {
+	wasm, err = buildcache.Cache{Dir: b.CacheDir, Ext: ".wasm"}.Build(key, func(dst string) error {
+		cmd := exec.CommandContext(ctx, b.clang, b.args(".", dst, srcs)...)
+		cmd.Dir = dir
+		var log bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &log, &log
+		if err := cmd.Run(); err != nil {
+			return &BuildError{Function: name, Output: log.String(), Err: err}
+		}
+		return nil
+	})
+	if errors.Is(err, buildcache.ErrNoOutput) {
 		return "", false, &BuildError{Function: name, Output: "clang wrote no output", Err: err}
 	}
-	if keyErr != nil {
-		// Dependencies unknown (clang -MM failed, yet the build passed):
-		// keep the result under a name of its own content.
-		data, err := os.ReadFile(tmp.Name())
-		if err != nil {
-			return "", false, err
-		}
-		sum := sha256.Sum256(data)
-		key = "out-" + hex.EncodeToString(sum[:16])
-		wasm = filepath.Join(cacheDir, key+".wasm")
-	}
-	if err := os.Rename(tmp.Name(), wasm); err != nil {
-		return "", false, fmt.Errorf("wfn: cannot store build of %s: %w", name, err)
+	if err != nil {
+		return "", false, err
 	}
 	return wasm, false, nil
 }

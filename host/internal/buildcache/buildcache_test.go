@@ -1,0 +1,39 @@
+package buildcache_test
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host/internal/buildcache"
+)
+
+func TestCache(t *testing.T) {
+	c := buildcache.Cache{Dir: t.TempDir(), Ext: ".wasm"}
+	if _, ok := c.Lookup("k"); ok {
+		t.Fatal("empty cache has k")
+	}
+	path, err := c.Build("k", func(out string) error { return os.WriteFile(out, []byte("\x00asm"), 0o644) })
+	if err != nil || !strings.HasSuffix(path, "k.wasm") {
+		t.Fatalf("Build = %q, %v", path, err)
+	}
+	if got, ok := c.Lookup("k"); !ok || got != path {
+		t.Errorf("Lookup = %q, %v", got, ok)
+	}
+	// Unknown inputs: stored by content.
+	p2, err := c.Build("", func(out string) error { return os.WriteFile(out, []byte("\x00asm2"), 0o644) })
+	if err != nil || !strings.Contains(p2, "out-") {
+		t.Errorf("Build without key = %q, %v", p2, err)
+	}
+	boom := errors.New("boom")
+	if _, err := c.Build("x", func(string) error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("a failing build = %v", err)
+	}
+	if _, err := c.Build("y", func(string) error { return nil }); !errors.Is(err, buildcache.ErrNoOutput) {
+		t.Errorf("a build writing nothing = %v", err)
+	}
+	if _, ok := c.Lookup("y"); ok {
+		t.Error("an empty output was stored")
+	}
+}
