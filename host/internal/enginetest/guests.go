@@ -1,0 +1,39 @@
+// Package enginetest builds the example guests for engine benchmarks.
+package enginetest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host/internal/cbuild"
+	"github.com/wfn-dev/wfn/host/internal/gobuild"
+)
+
+// Hellos returns the Go and C hello guests (guests/api/hello and
+// guests/c/api/hello), built into a cache under the test's temp dir;
+// root is the repository root. A missing toolchain skips its guest.
+func Hellos(tb testing.TB, root string) map[string][]byte {
+	tb.Helper()
+	out := map[string][]byte{}
+	cache := filepath.Join(os.TempDir(), "wfn-enginetest")
+	if _, err := exec.LookPath("go"); err == nil {
+		b := &gobuild.Builder{CacheDir: cache}
+		p, _, err := b.Build(context.Background(), "api/hello", filepath.Join(root, "guests/api/hello"), []string{"main.go"})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out["go"], _ = os.ReadFile(p)
+	}
+	cb := &cbuild.Builder{CacheDir: cache}
+	if cb.Check(context.Background()) == nil {
+		p, _, err := cb.Build(context.Background(), "api/hello", filepath.Join(root, "guests/c/api/hello"), nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out["c"], _ = os.ReadFile(p)
+	}
+	return out
+}
