@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wfn-dev/wfn/host/internal/cbuild"
+	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
 )
 
@@ -36,4 +37,36 @@ func Hellos(tb testing.TB, root string) map[string][]byte {
 		out["c"], _ = os.ReadFile(p)
 	}
 	return out
+}
+
+// BenchInstantiate measures creating an instance (compiled code ready,
+// _initialize run) of each hello guest on the engine newEngine makes, and
+// reports the module's size and the instance's linear memory (linear).
+func BenchInstantiate(b *testing.B, root string, newEngine func(context.Context) (engine.Engine, error), linear func(engine.Instance) uint64) {
+	for name, wasm := range Hellos(b, root) {
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			e, err := newEngine(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close(ctx)
+			m, err := e.Compile(ctx, name, wasm)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var mem uint64
+			b.ReportAllocs()
+			for b.Loop() {
+				inst, err := m.Instantiate(ctx, engine.InstanceConfig{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				mem = linear(inst)
+				inst.Close(ctx)
+			}
+			b.ReportMetric(float64(len(wasm)), "module-bytes")
+			b.ReportMetric(float64(mem), "linear-bytes")
+		})
+	}
 }

@@ -14,31 +14,10 @@ import (
 //
 //	go test -tags wasmtime ./host/internal/wasmtimeengine -run '^$' -bench Instantiate -benchmem
 func BenchmarkInstantiate(b *testing.B) {
-	for name, wasm := range enginetest.Hellos(b, "../../..") {
-		b.Run(name, func(b *testing.B) {
-			ctx := context.Background()
-			e, err := New(ctx, Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer e.Close(ctx)
-			m, err := e.Compile(ctx, name, wasm)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var linear uint64
-			b.ReportAllocs()
-			for b.Loop() {
-				inst, err := m.Instantiate(ctx, engine.InstanceConfig{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				i := inst.(*instance)
-				linear = uint64(i.inst.GetExport(i.store, "memory").Memory().DataSize(i.store))
-				inst.Close(ctx)
-			}
-			b.ReportMetric(float64(len(wasm)), "module-bytes")
-			b.ReportMetric(float64(linear), "linear-bytes")
+	enginetest.BenchInstantiate(b, "../../..",
+		func(ctx context.Context) (engine.Engine, error) { return New(ctx, Options{}) },
+		func(inst engine.Instance) uint64 {
+			i := inst.(*instance)
+			return uint64(i.inst.GetExport(i.store, "memory").Memory().DataSize(i.store))
 		})
-	}
 }
