@@ -243,3 +243,18 @@ func boolString(b bool) string {
 	}
 	return "false"
 }
+
+// After response_close the request body is gone, as on the host.
+func TestBodyReadAfterClose(t *testing.T) {
+	var readErr error
+	req := httptest.NewRequest("POST", "/", strings.NewReader("unread body"))
+	resp := wfntest.Do(wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
+		w.WriteString("done")
+		w.Close()
+		_, readErr = r.Body().Read(make([]byte, 8))
+	}), req, nil)
+	resp.Body.Close()
+	if !errors.Is(readErr, abi.ECLOSED) {
+		t.Errorf("Read after Close = %v, want ECLOSED", readErr)
+	}
+}

@@ -522,7 +522,12 @@ func (h *host) RequestBodyRead(buf []byte) int32 {
 	}
 	h.mu.Lock()
 	tooLarge := h.failure == requestTooLarge
+	closed := h.closed
 	h.mu.Unlock()
+	if closed {
+		// As on the host: the request ends with the response.
+		return int32(abi.ECLOSED)
+	}
 	if tooLarge {
 		return int32(abi.ETOOLARGE)
 	}
