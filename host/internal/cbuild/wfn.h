@@ -54,6 +54,7 @@
  *   NULL on error; the result is the length, or a negative code):
  *     wfn_method_alloc(&s)  wfn_url_alloc(&s)  wfn_param_alloc(name, &s)
  *     wfn_header_alloc(name, &s)  wfn_header_values_alloc(name, &list)
+ *     wfn_http_header_values_alloc(h, name, &list)
  *     wfn_header_names_alloc(&list)  wfn_ip_alloc(&s)  wfn_geo_alloc(&json)
  *     wfn_body_alloc(&body)  wfn_http_body_alloc(h, &body)
  *     wfn_http_header_names_alloc(h, &list)
@@ -77,7 +78,10 @@
  *
  * Memory: one instance serves one request at a time and is reused; free what
  * you malloc. A trap (abort(), out-of-bounds) or exit() ends the instance and
- * the client gets a 500. Output on stdout/stderr becomes log lines.
+ * the client gets a 500. Output on stdout/stderr becomes log lines of the
+ * invocation; wasi-libc's stdio buffers a non-terminal stdout, so fflush(stdout)
+ * before the handler returns, or write(1, ...) directly. Header values set with
+ * the string helpers end at their first NUL; use the raw imports for others.
  */
 #ifndef WFN_H
 #define WFN_H
@@ -413,6 +417,11 @@ static inline int32_t wfn_fetch(const char *method, const char *url, const char 
 static inline int32_t wfn_http_header(int32_t h, const char *name, char *buf, size_t cap) {
     wfn__args a = {name, strlen(name), h};
     return wfn__first(wfn__get_http_header, &a, buf, cap);
+}
+/* Every value of response header name of h, a NUL after each. */
+static inline int32_t wfn_http_header_values_alloc(int32_t h, const char *name, char **list) {
+    wfn__args a = {name, strlen(name), h};
+    return wfn__alloc(wfn__get_http_header, &a, list);
 }
 static inline int32_t wfn_http_header_names_alloc(int32_t h, char **list) {
     wfn__args a = {NULL, 0, h};

@@ -397,31 +397,6 @@ static void case_geolocation(void) {
     free(json);
 }
 
-/* http_header_values returns every value of response header name of h, a
- * NUL after each, in a malloc'ed buffer (*out); the result is its length or
- * a code. wfn.h has only the first value (wfn_http_header), so this is the
- * buffer protocol over the raw import. */
-static int32_t http_header_values(int32_t h, const char *name, char **out) {
-    size_t cap = 256;
-    *out = NULL;
-    for (;;) {
-        char *p = malloc(cap + 1);
-        if (p == NULL) return WFN_ENOMEM;
-        int32_t n = wfn_http_response_header(h, name, strlen(name), p, cap);
-        if (n < 0) {
-            free(p);
-            return n;
-        }
-        if ((size_t)n <= cap) {
-            p[n] = 0;
-            *out = p;
-            return n;
-        }
-        free(p);
-        cap = (size_t)n;
-    }
-}
-
 static void case_fetch(void) {
     static const char hdrs[] = "X-Conformance\0yes";
     static char chunk[1000];
@@ -460,7 +435,7 @@ static void case_fetch(void) {
     }
     wfn_set_header("x-wfn-fetch-names", b.p ? b.p : "");
     buf_free(&b);
-    if ((n = http_header_values(h, "X-Backend", &list)) >= 0) {
+    if ((n = wfn_http_header_values_alloc(h, "X-Backend", &list)) >= 0) {
         buf_join(&b, list, n, ",");
         free(list);
     }
