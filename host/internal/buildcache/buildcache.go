@@ -9,8 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // ErrNoOutput is returned by Build when the build wrote nothing.
@@ -68,4 +70,23 @@ func (c Cache) Build(key string, build func(out string) error) (string, error) {
 		return "", fmt.Errorf("wfn: cannot store a build: %w", err)
 	}
 	return path, nil
+}
+
+// HashFiles writes to h the path and SHA-256 of each file, in sorted order
+// and once each; a missing file is written as missing. It is how a
+// builder's key covers its inputs.
+func HashFiles(h io.Writer, paths []string) error {
+	paths = slices.Clone(paths)
+	slices.Sort(paths)
+	for _, p := range slices.Compact(paths) {
+		data, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(h, "missing %s\x00", p)
+			continue
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "file %s %x\x00", p, sha256.Sum256(data))
+	}
+	return nil
 }

@@ -37,3 +37,28 @@ func TestCache(t *testing.T) {
 		t.Error("an empty output was stored")
 	}
 }
+
+func TestHashFiles(t *testing.T) {
+	dir := t.TempDir()
+	a, b := dir+"/a", dir+"/b"
+	os.WriteFile(a, []byte("1"), 0o644)
+	os.WriteFile(b, []byte("2"), 0o644)
+	sum := func(paths ...string) string {
+		var h strings.Builder
+		if err := buildcache.HashFiles(&h, paths); err != nil {
+			t.Fatal(err)
+		}
+		return h.String()
+	}
+	if sum(a, b) != sum(b, a, a) {
+		t.Error("order or repetition changed the hash")
+	}
+	before := sum(a, b)
+	os.WriteFile(b, []byte("3"), 0o644)
+	if sum(a, b) == before {
+		t.Error("a changed file did not change the hash")
+	}
+	if !strings.Contains(sum(dir+"/gone"), "missing") {
+		t.Error("a missing file is not recorded as missing")
+	}
+}

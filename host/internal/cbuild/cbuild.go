@@ -314,17 +314,8 @@ func (b *Builder) key(ctx context.Context, dir string, srcs []string) (string, e
 	for _, p := range parseDeps(string(out)) {
 		add(p)
 	}
-	sort.Strings(paths)
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(h, "missing %s\x00", p)
-			continue
-		} else if err != nil {
-			return "", err
-		}
-		sum := sha256.Sum256(data)
-		fmt.Fprintf(h, "file %s %x\x00", p, sum)
+	if err := buildcache.HashFiles(h, paths); err != nil {
+		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)[:20]), nil
 }

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
@@ -169,20 +168,8 @@ func (b *Builder) key(ctx context.Context, dir string, files []string) (string, 
 			paths = append(paths, p.Module.GoMod, strings.TrimSuffix(p.Module.GoMod, ".mod")+".sum")
 		}
 	}
-	sort.Strings(paths)
-	for i, p := range paths {
-		if i > 0 && paths[i-1] == p {
-			continue
-		}
-		data, err := os.ReadFile(p)
-		if errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(h, "missing %s\x00", p)
-			continue
-		} else if err != nil {
-			return "", err
-		}
-		sum := sha256.Sum256(data)
-		fmt.Fprintf(h, "file %s %x\x00", p, sum)
+	if err := buildcache.HashFiles(h, paths); err != nil {
+		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)[:20]), nil
 }
