@@ -66,6 +66,12 @@ type InstanceConfig struct {
 	// stop (its deadline); a WASI sleep ends then too. It is called on the
 	// goroutine running the guest.
 	Done func() <-chan struct{}
+	// Snapshot lets the engine start the instance from an image of memory
+	// and globals taken after the initialisation of an earlier instance
+	// made with the same configuration, instead of running _initialize
+	// and wfn_init again. An engine or a guest that cannot do it starts
+	// the instance normally.
+	Snapshot bool
 }
 
 // Exports lists a guest's exports that change how the host calls it.

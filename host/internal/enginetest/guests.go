@@ -39,34 +39,51 @@ func Hellos(tb testing.TB, root string) map[string][]byte {
 	return out
 }
 
-// BenchInstantiate measures creating an instance (compiled code ready,
-// _initialize run) of each hello guest on the engine newEngine makes, and
-// reports the module's size and the instance's linear memory (linear).
+// BenchInstantiate measures creating an instance (compiled code ready) of
+// each hello guest on the engine newEngine makes, by running its
+// initialisation ("init") and from a snapshot ("snapshot"), and reports
+// the module's size and the instance's linear memory (linear).
 func BenchInstantiate(b *testing.B, root string, newEngine func(context.Context) (engine.Engine, error), linear func(engine.Instance) uint64) {
-	for name, wasm := range Hellos(b, root) {
-		b.Run(name, func(b *testing.B) {
-			ctx := context.Background()
-			e, err := newEngine(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer e.Close(ctx)
-			m, err := e.Compile(ctx, name, wasm)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var mem uint64
-			b.ReportAllocs()
-			for b.Loop() {
-				inst, err := m.Instantiate(ctx, engine.InstanceConfig{})
+	guests := Hellos(b, root)
+	if wat, err := os.ReadFile(filepath.Join(root, "testdata/wat/hello.wasm")); err == nil {
+		guests["wat"] = wat
+	}
+	for _, name := range []string{"go", "c", "wat"} {
+		wasm, ok := guests[name]
+		if !ok {
+			continue
+		}
+		for _, mode := range []string{"init", "snapshot"} {
+			b.Run(name+"/"+mode, func(b *testing.B) {
+				ctx := context.Background()
+				e, err := newEngine(ctx)
 				if err != nil {
 					b.Fatal(err)
 				}
-				mem = linear(inst)
-				inst.Close(ctx)
-			}
-			b.ReportMetric(float64(len(wasm)), "module-bytes")
-			b.ReportMetric(float64(mem), "linear-bytes")
-		})
+				defer e.Close(ctx)
+				m, err := e.Compile(ctx, name, wasm)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg := engine.InstanceConfig{Snapshot: mode == "snapshot", MemoryLimit: 2048 << 20}
+				first, err := m.Instantiate(ctx, cfg) // takes the snapshot
+				if err != nil {
+					b.Fatal(err)
+				}
+				first.Close(ctx)
+				var mem uint64
+				b.ReportAllocs()
+				for b.Loop() {
+					inst, err := m.Instantiate(ctx, cfg)
+					if err != nil {
+						b.Fatal(err)
+					}
+					mem = linear(inst)
+					inst.Close(ctx)
+				}
+				b.ReportMetric(float64(len(wasm)), "module-bytes")
+				b.ReportMetric(float64(mem), "linear-bytes")
+			})
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/wasmbin"
 )
 
 // Options configures the engine.
@@ -93,13 +96,33 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil, &engine.LoadError{Name: name, Reason: "not a WebAssembly module (no \\0asm header)"}
 	}
-	cm, err := e.rt.CompileModule(ctx, wasm)
-	if err != nil {
-		return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
+	m := &module{name: name, rt: e.rt}
+	// A guest that can be snapshotted is compiled in its prepared form:
+	// its globals exported for reading and setting, its data segments
+	// moved into a memory image that instances map instead of copying.
+	// Any other runs as it is.
+	if prep, err := wasmbin.Prepare(wasm); err == nil {
+		img, err := newImage(prep.Data)
+		if err != nil {
+			return nil, err
+		}
+		cm, err := e.rt.CompileModule(ctx, prep.Wasm)
+		if err != nil {
+			_ = img.Close()
+			return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
+		}
+		m.cm, m.prep, m.dataImg = cm, prep, img
+		m.snapshottable = !prep.HasStart
+	} else {
+		m.whyNot = err
+		cm, err := e.rt.CompileModule(ctx, wasm)
+		if err != nil {
+			return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
+		}
+		m.cm = cm
 	}
-	m := &module{name: name, rt: e.rt, cm: cm}
 	if err := e.check(m); err != nil {
-		_ = cm.Close(ctx)
+		_ = m.Close(ctx)
 		return nil, err
 	}
 	return m, nil
@@ -148,13 +171,86 @@ type module struct {
 	rt      wazero.Runtime
 	cm      wazero.CompiledModule
 	exports engine.Exports
+
+	// prep is the prepared form of the guest, or nil when it runs as it
+	// is (whyNot says why); dataImg is its data segments' memory image.
+	prep          *wasmbin.Prepared
+	dataImg       *image
+	snapshottable bool
+	whyNot        error
+
+	snapMu sync.Mutex
+	snap   *snapshot   // the latest snapshot, or nil
+	old    []*snapshot // replaced ones, closed with the module
+}
+
+// snapshot is an instance's state right after initialisation.
+type snapshot struct {
+	key     string // the configuration it was taken with
+	mem     *image
+	size    uint64   // bytes of linear memory
+	globals []uint64 // the values of prep.Globals
 }
 
 func (m *module) Exports() engine.Exports { return m.exports }
 
-func (m *module) Close(ctx context.Context) error { return m.cm.Close(ctx) }
+func (m *module) Close(ctx context.Context) error {
+	err := m.cm.Close(ctx)
+	m.snapMu.Lock()
+	defer m.snapMu.Unlock()
+	for _, s := range append(m.old, m.snap) {
+		if s != nil {
+			err = errors.Join(err, s.mem.Close())
+		}
+	}
+	m.snap, m.old = nil, nil
+	return errors.Join(err, m.dataImg.Close())
+}
+
+// snapshotKey identifies what an instance's initialisation depends on
+// besides the module: its environment and memory limit.
+func snapshotKey(cfg engine.InstanceConfig) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d", cfg.MemoryLimit)
+	for _, kv := range cfg.Env {
+		b.WriteString("\x00" + kv[0] + "=" + kv[1])
+	}
+	return b.String()
+}
 
 func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (engine.Instance, error) {
+	if !cfg.Snapshot || !m.snapshottable {
+		return m.instantiate(ctx, cfg, nil)
+	}
+	key := snapshotKey(cfg)
+	m.snapMu.Lock()
+	if s := m.snap; s != nil && s.key == key {
+		m.snapMu.Unlock()
+		return m.instantiate(ctx, cfg, s)
+	}
+	// The first instance is made the long way, and its state becomes the
+	// snapshot. Others wait for it rather than all initialising.
+	defer m.snapMu.Unlock()
+	inst, err := m.instantiate(ctx, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	s, err := inst.snapshot(m.prep.Globals)
+	if err != nil {
+		// The instance is fine; later ones initialise too.
+		return inst, nil
+	}
+	s.key = key
+	if m.snap != nil {
+		m.old = append(m.old, m.snap)
+	}
+	m.snap = s
+	return inst, nil
+}
+
+// instantiate makes an instance: from s when not nil, else by running
+// its initialisation.
+func (m *module) instantiate(ctx context.Context, cfg engine.InstanceConfig, s *snapshot) (*instance, error) {
 	mc := wazero.NewModuleConfig().
 		WithName(""). // anonymous: many instances of one module
 		WithStartFunctions().
@@ -171,19 +267,37 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 	for _, kv := range cfg.Env {
 		mc = mc.WithEnv(kv[0], kv[1])
 	}
-	if cfg.MemoryLimit > 0 {
-		ctx = experimental.WithMemoryAllocator(ctx, limitedAllocator(cfg.MemoryLimit))
+	limit := cfg.MemoryLimit
+	if limit == 0 {
+		limit = 1 << 32
 	}
+	var mem *memory
+	img, initial := m.dataImg, uint64(0)
+	if s != nil {
+		img, initial = s.mem, s.size
+	}
+	ctx = experimental.WithMemoryAllocator(ctx, allocator(limit, img, initial, &mem))
 	mod, err := m.rt.InstantiateModule(ctx, m.cm, mc)
 	if err != nil {
 		return nil, fmt.Errorf("wfn: cannot instantiate %s: %w", m.name, err)
 	}
-	inst := &instance{mod: mod, fns: map[string]api.Function{}, task: mod.ExportedFunction(abi.ExportRunTask), sigterm: mod.ExportedFunction(abi.ExportOnSigterm)}
-	for _, name := range []string{abi.ExportInitialize, abi.ExportInit} {
-		if fn := mod.ExportedFunction(name); fn != nil {
-			if _, err := fn.Call(ctx); err != nil {
+	inst := &instance{mod: mod, mem: mem, fns: map[string]api.Function{}, task: mod.ExportedFunction(abi.ExportRunTask), sigterm: mod.ExportedFunction(abi.ExportOnSigterm)}
+	if s != nil {
+		for i, name := range m.prep.Globals {
+			g, ok := mod.ExportedGlobal(name).(api.MutableGlobal)
+			if !ok {
 				_ = mod.Close(ctx)
-				return nil, fmt.Errorf("wfn: %s: %s failed: %w", m.name, name, err)
+				return nil, fmt.Errorf("wfn: %s: snapshot global %s is missing", m.name, name)
+			}
+			g.Set(s.globals[i])
+		}
+	} else {
+		for _, name := range []string{abi.ExportInitialize, abi.ExportInit} {
+			if fn := mod.ExportedFunction(name); fn != nil {
+				if _, err := inst.call(ctx, fn, nil); err != nil {
+					_ = mod.Close(ctx)
+					return nil, fmt.Errorf("wfn: %s: %s failed: %w", m.name, name, err)
+				}
 			}
 		}
 	}
@@ -195,8 +309,35 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 	return inst, nil
 }
 
+// snapshot records the instance's memory and globals.
+func (i *instance) snapshot(globals []string) (*snapshot, error) {
+	mem := i.mod.Memory()
+	if mem == nil {
+		return nil, errors.New("wfn: no memory")
+	}
+	buf, ok := mem.Read(0, mem.Size())
+	if !ok {
+		return nil, errors.New("wfn: cannot read memory")
+	}
+	img, err := newImage(buf)
+	if err != nil {
+		return nil, err
+	}
+	s := &snapshot{mem: img, size: uint64(len(buf)), globals: make([]uint64, len(globals))}
+	for j, name := range globals {
+		g := i.mod.ExportedGlobal(name)
+		if g == nil {
+			_ = img.Close()
+			return nil, fmt.Errorf("wfn: global %s is not exported", name)
+		}
+		s.globals[j] = g.Get()
+	}
+	return s, nil
+}
+
 type instance struct {
 	mod     api.Module
+	mem     *memory // nil when the guest has no memory
 	fns     map[string]api.Function
 	task    api.Function // wfn_run_task, or nil
 	sigterm api.Function // wfn_on_sigterm, or nil
@@ -205,12 +346,23 @@ type instance struct {
 
 type invocationKey struct{}
 
+// call runs fn, keeping the instance's memory from being released under
+// it.
+func (i *instance) call(ctx context.Context, fn api.Function, stack []uint64) ([]uint64, error) {
+	if i.mem != nil {
+		i.mem.enter()
+		defer i.mem.leave()
+	}
+	return stack, fn.CallWithStack(ctx, stack)
+}
+
 func (i *instance) Call(ctx context.Context, export string, inv *engine.Invocation) error {
 	fn := i.fns[export]
 	if fn == nil {
 		return fmt.Errorf("wfn: no export %s", export)
 	}
-	return fn.CallWithStack(context.WithValue(ctx, invocationKey{}, inv), nil)
+	_, err := i.call(context.WithValue(ctx, invocationKey{}, inv), fn, nil)
+	return err
 }
 
 func (i *instance) RunTask(ctx context.Context, task int32, inv *engine.Invocation) error {
@@ -218,14 +370,16 @@ func (i *instance) RunTask(ctx context.Context, task int32, inv *engine.Invocati
 		return fmt.Errorf("wfn: no export %s", abi.ExportRunTask)
 	}
 	i.stack[0] = api.EncodeI32(task)
-	return i.task.CallWithStack(context.WithValue(ctx, invocationKey{}, inv), i.stack[:])
+	_, err := i.call(context.WithValue(ctx, invocationKey{}, inv), i.task, i.stack[:])
+	return err
 }
 
 func (i *instance) OnSigterm(ctx context.Context) error {
 	if i.sigterm == nil {
 		return nil
 	}
-	return i.sigterm.CallWithStack(ctx, nil)
+	_, err := i.call(ctx, i.sigterm, nil)
+	return err
 }
 
 func (i *instance) Close(ctx context.Context) error { return i.mod.Close(ctx) }
