@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -132,6 +133,11 @@ func hostFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "trust-proxy", Usage: "CIDR or address of a proxy whose x-forwarded-for, x-real-ip and x-vercel-* headers are believed (repeatable)"},
 		&cli.StringFlag{Name: "geoip-db", Usage: "MaxMind city database (.mmdb) for geolocation by client address"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+		&cli.StringFlag{Name: "isolation", Value: host.IsolationInstance, Usage: "instance: invocations reuse warm instances; invocation: a fresh instance for every invocation"},
+		&cli.BoolFlag{Name: "snapshot", Value: true, Usage: "start instances from a snapshot taken after initialisation (--snapshot=false: run it every time)"},
+		&cli.IntFlag{Name: "min-instances", Value: 1, Usage: "instances of each function made at start and kept idle in reserve"},
+		&cli.DurationFlag{Name: "idle-timeout", Value: 5 * time.Minute, Usage: "close instances idle this long, down to the reserve (0: never)"},
+		&cli.IntFlag{Name: "max-invocations", Usage: "retire an instance after this many invocations (0: no limit)"},
 	}
 }
 
@@ -187,6 +193,11 @@ func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
 		MaxInstancesPerFunction: c.Int("max-instances-per-function"),
 		MaxQueue:                c.Int("max-queue"),
 		MemoryLimitMB:           c.Int("memory"),
+		Isolation:               c.String("isolation"),
+		DisableSnapshots:        !c.Bool("snapshot"),
+		MinInstances:            c.Int("min-instances"),
+		IdleTimeout:             cmp.Or(c.Duration("idle-timeout"), -1),
+		MaxInvocations:          c.Int("max-invocations"),
 	}, nil
 }
 
@@ -275,6 +286,7 @@ func buildCommand(stdout, stderr io.Writer) *cli.Command {
 			if err != nil {
 				return err
 			}
+			cfg.MinInstances = 0 // nothing will be served
 			h, err := host.New(c.Context, cfg)
 			if err != nil {
 				return err

@@ -25,8 +25,14 @@ func nativeHello(w http.ResponseWriter, r *http.Request) {
 }
 
 func quietHost(b testing.TB, dir string) *host.Host {
+	return quietHostConfig(b, host.Config{Dir: dir})
+}
+
+func quietHostConfig(b testing.TB, cfg host.Config) *host.Host {
 	b.Helper()
-	h, err := host.New(context.Background(), host.Config{Dir: dir, Logger: slog.New(slog.DiscardHandler), Engine: os.Getenv("WFN_TEST_ENGINE")})
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.Engine = os.Getenv("WFN_TEST_ENGINE")
+	h, err := host.New(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -223,5 +229,36 @@ func BenchmarkFreshInstance(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkColdStart measures a request to a function with no live
+// instance (compiled code cached): with isolation "invocation" every
+// request gets a fresh instance, started from a snapshot or by running
+// the guest's initialisation. wat is testdata/wat/hello.wat; go is
+// guests/api/hello. The request is served in process, without a network.
+func BenchmarkColdStart(b *testing.B) {
+	for _, guest := range []string{"wat", "go"} {
+		for _, mode := range []string{"snapshot", "init"} {
+			b.Run(guest+"/"+mode, func(b *testing.B) {
+				dir := "../guests"
+				if guest == "wat" {
+					dir = watDir(b, "hello")
+				} else {
+					requireGo(b)
+				}
+				h := quietHostConfig(b, host.Config{Dir: dir, Isolation: host.IsolationInvocation, DisableSnapshots: mode == "init"})
+				req := httptest.NewRequest("GET", "/api/hello", nil)
+				w := newDiscardWriter()
+				b.ReportAllocs()
+				for b.Loop() {
+					w.reset()
+					h.ServeHTTP(w, req)
+					if w.status != 200 {
+						b.Fatalf("status %d", w.status)
+					}
+				}
+			})
+		}
 	}
 }

@@ -60,7 +60,35 @@ type Config struct {
 	MaxDuration time.Duration
 	// MemoryLimitMB caps each instance's linear memory. Default 2048.
 	MemoryLimitMB int
+
+	// Isolation is IsolationInstance (the default: invocations reuse warm
+	// instances, one at a time each) or IsolationInvocation (every
+	// invocation gets a fresh instance, which snapshots make cheap).
+	Isolation string
+	// DisableSnapshots starts every instance by running its
+	// initialisation. By default an instance starts from an image of
+	// memory and globals taken once after _initialize and wfn_init (the
+	// Wizer idea), when the engine and the guest allow it.
+	DisableSnapshots bool
+	// MinInstances of each function are created when the host starts and
+	// kept idle in reserve: when an invocation takes one, another is made
+	// in the background. Default 0.
+	MinInstances int
+	// IdleTimeout closes an instance that stayed idle this long, down to
+	// the reserve. Default 5 minutes; negative: never.
+	IdleTimeout time.Duration
+	// MaxInvocations retires an instance after this many invocations.
+	// Default 0: no limit.
+	MaxInvocations int
 }
+
+// Isolation modes.
+const (
+	// IsolationInstance lets invocations reuse warm instances.
+	IsolationInstance = "instance"
+	// IsolationInvocation gives every invocation a fresh instance.
+	IsolationInvocation = "invocation"
+)
 
 func (c Config) withDefaults() Config {
 	if c.Logger == nil {
@@ -89,6 +117,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MemoryLimitMB <= 0 {
 		c.MemoryLimitMB = 2048
+	}
+	if c.Isolation == "" {
+		c.Isolation = IsolationInstance
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 5 * time.Minute
 	}
 	return c
 }

@@ -78,6 +78,11 @@ func serve(t testing.TB, cfg host.Config) (*host.Host, *httptest.Server, *syncBu
 		// on the second engine.
 		cfg.Engine = os.Getenv("WFN_TEST_ENGINE")
 	}
+	if os.Getenv("WFN_TEST_SNAPSHOT") == "off" {
+		// The suite passes with instances started from snapshots (the
+		// default) and with every instance initialising.
+		cfg.DisableSnapshots = true
+	}
 	logs := &syncBuffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -80,6 +80,8 @@ type function struct {
 	concurrency int    // live instances at most
 	env         map[string]string
 	client      *outbound.Client
+	policy      pool.Policy
+	snapshot    bool
 }
 
 // Function describes one function found by New.
@@ -117,6 +119,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	srcs, err := route.Scan(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrDir, cfg.Dir, err)
+	}
+	if cfg.Isolation != IsolationInstance && cfg.Isolation != IsolationInvocation {
+		return nil, fmt.Errorf("%w: isolation %q: want %q or %q", ErrConfig, cfg.Isolation, IsolationInstance, IsolationInvocation)
 	}
 	fncfg, err := fnconfig.Load(cfg.Dir)
 	if err != nil {
@@ -193,6 +198,11 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 	}
 	h.table = route.NewTable(srcs)
+	for _, fn := range h.fns {
+		if fn.pool != nil {
+			fn.pool.Prewarm()
+		}
+	}
 	return h, nil
 }
 
@@ -217,6 +227,24 @@ func (h *Host) settings(src *route.Source, cfg *fnconfig.Config) (*function, err
 		concurrency: cmp.Or(set.MaxConcurrency, h.cfg.MaxInstancesPerFunction),
 		env:         set.Env,
 		client:      outbound.NewClient(policy),
+		snapshot:    !h.cfg.DisableSnapshots,
+	}
+	if set.Snapshot != nil {
+		fn.snapshot = *set.Snapshot
+	}
+	fn.policy = pool.Policy{
+		Max:         fn.concurrency,
+		MaxQueue:    h.cfg.MaxQueue,
+		Timeout:     h.cfg.QueueTimeout,
+		MinIdle:     h.cfg.MinInstances,
+		IdleTimeout: max(cmp.Or(set.IdleTimeout, h.cfg.IdleTimeout), 0),
+		MaxUses:     cmp.Or(set.MaxInvocations, h.cfg.MaxInvocations),
+	}
+	if set.MinInstances != nil {
+		fn.policy.MinIdle = *set.MinInstances
+	}
+	if cmp.Or(set.Isolation, h.cfg.Isolation) == IsolationInvocation {
+		fn.policy.MaxUses = 1
 	}
 	return fn, nil
 }
@@ -256,9 +284,12 @@ func (h *Host) load(ctx context.Context, gob *gobuild.Builder, cb *cbuild.Builde
 	fn.exports = mod.Exports()
 	fn.allow = strings.Join(fn.exports.Methods, ", ")
 	env := guestEnv(h.systemEnv(), h.dotenv, h.cfg.Env, fn.env)
+	fn.policy.OnError = func(err error) {
+		h.log.Error("cannot create an instance in reserve", "fn", src.Path, "err", err)
+	}
 	fn.pool = pool.New(func(ctx context.Context) (engine.Instance, error) {
 		return h.instantiate(ctx, fn, env)
-	}, fn.concurrency, h.cfg.MaxQueue, h.cfg.QueueTimeout, h.limit)
+	}, fn.policy, h.limit)
 	return nil
 }
 
@@ -321,6 +352,7 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		Stdout:      li.stdout,
 		Stderr:      li.stderr,
 		MemoryLimit: fn.memoryLimit,
+		Snapshot:    fn.snapshot,
 		Wake:        li.wake,
 		Done:        func() <-chan struct{} { return li.done },
 	})

@@ -31,7 +31,30 @@ type Settings struct {
 	// AllowedOutboundHosts replaces the default outbound policy with an
 	// allow list of host[:port] patterns (a wfn extension).
 	AllowedOutboundHosts []string
+
+	// The pool policy and isolation (wfn extensions). Nil or zero: the
+	// host's default.
+
+	// Isolation is "instance" (invocations reuse warm instances) or
+	// "invocation" (a fresh instance for every invocation).
+	Isolation string
+	// Snapshot starts instances from an image of memory and globals taken
+	// after initialisation.
+	Snapshot *bool
+	// MinInstances are created when the host starts and kept idle in
+	// reserve.
+	MinInstances *int
+	// IdleTimeout closes an instance idle this long (beyond the reserve).
+	IdleTimeout time.Duration
+	// MaxInvocations retires an instance after this many invocations.
+	MaxInvocations int
 }
+
+// Isolation modes.
+const (
+	IsolationInstance   = "instance"
+	IsolationInvocation = "invocation"
+)
 
 // Limits of the values, as Vercel's schema has them.
 const (
@@ -176,6 +199,36 @@ func (r *Rule) set(prop string, v json.RawMessage, ignored *[]string) error {
 		if r.Settings.AllowedOutboundHosts == nil {
 			r.Settings.AllowedOutboundHosts = []string{}
 		}
+	case "isolation":
+		var iso string
+		if json.Unmarshal(v, &iso) != nil || (iso != IsolationInstance && iso != IsolationInvocation) {
+			return fmt.Errorf("want %q or %q, got %s", IsolationInstance, IsolationInvocation, v)
+		}
+		r.Settings.Isolation = iso
+	case "snapshot":
+		var b bool
+		if json.Unmarshal(v, &b) != nil {
+			return fmt.Errorf("want true or false, got %s", v)
+		}
+		r.Settings.Snapshot = &b
+	case "minInstances":
+		n, err := integer(v)
+		if err != nil || n < 0 || n > 1000 {
+			return fmt.Errorf("want an integer from 0 to 1000, got %s", v)
+		}
+		r.Settings.MinInstances = &n
+	case "idleTimeout":
+		n, err := integer(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want an integer number of seconds of at least 1, got %s", v)
+		}
+		r.Settings.IdleTimeout = time.Duration(n) * time.Second
+	case "maxInvocations":
+		n, err := integer(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want an integer of at least 1, got %s", v)
+		}
+		r.Settings.MaxInvocations = n
 	case "architecture", "runtime", "regions", "functionFailoverRegions", "includeFiles", "excludeFiles", "experimentalTriggers":
 		// Valid on Vercel; nothing to do for a WebAssembly host.
 		*ignored = append(*ignored, r.File+": "+r.Glob+": "+prop)

@@ -58,7 +58,8 @@ func TestLoad(t *testing.T) {
 			"api/max": {"maxDuration": "max"},
 			"api/proxy": {"env": {"A": "1"}, "allowedOutboundHosts": ["127.0.0.1:*"]}
 		}}`,
-		"wfn.json": `{"functions": {"api/slow/*.go": {"maxDuration": 7}}}`,
+		"wfn.json": `{"functions": {"api/slow/*.go": {"maxDuration": 7},
+			"api/pooled.wasm": {"isolation": "invocation", "snapshot": false, "minInstances": 0, "idleTimeout": 30, "maxInvocations": 1000}}}`,
 	})
 	c, err := fnconfig.Load(dir)
 	if err != nil {
@@ -73,6 +74,7 @@ func TestLoad(t *testing.T) {
 		{[]string{"api/slow"}, fnconfig.Settings{MaxDuration: 2 * time.Second}, "api/slow"},
 		{[]string{"api/hello"}, fnconfig.Settings{MemoryMB: 512, SupportsCancellation: true, MaxConcurrency: 3}, "api/**"},
 		{[]string{"other/x"}, fnconfig.Settings{}, ""},
+		{[]string{"api/pooled.wasm"}, fnconfig.Settings{Isolation: "invocation", Snapshot: new(false), MinInstances: new(0), IdleTimeout: 30 * time.Second, MaxInvocations: 1000}, "api/pooled.wasm"},
 	}
 	for _, tt := range tests {
 		got, glob := c.For(tt.paths...)
@@ -103,6 +105,11 @@ func TestLoadErrors(t *testing.T) {
 		{"not an object", `{"functions": {"api/x": 3}}`, `"api/x" must be an object`},
 		{"env not strings", `{"functions": {"api/x": {"env": {"A": 1}}}}`, `env: want an object of strings`},
 		{"env bad name", `{"functions": {"api/x": {"env": {"A=B": "1"}}}}`, `bad variable name`},
+		{"isolation unknown", `{"functions": {"api/x": {"isolation": "process"}}}`, `isolation: want "instance" or "invocation"`},
+		{"snapshot not bool", `{"functions": {"api/x": {"snapshot": 1}}}`, `snapshot: want true or false`},
+		{"min instances negative", `{"functions": {"api/x": {"minInstances": -1}}}`, `minInstances`},
+		{"idle timeout zero", `{"functions": {"api/x": {"idleTimeout": 0}}}`, `idleTimeout`},
+		{"max invocations zero", `{"functions": {"api/x": {"maxInvocations": 0}}}`, `maxInvocations`},
 		{"hosts not a list", `{"functions": {"api/x": {"allowedOutboundHosts": "x"}}}`, `allowedOutboundHosts`},
 	}
 	for _, tt := range tests {

@@ -104,29 +104,163 @@ func (l *Limit) evictIdle(ctx context.Context, except *Pool) bool {
 	return false
 }
 
+// Policy is how a pool keeps instances.
+type Policy struct {
+	// Max bounds the pool's live instances, and so its concurrent
+	// invocations.
+	Max int
+	// MaxQueue bounds the invocations waiting for an instance; Timeout
+	// bounds how long each waits.
+	MaxQueue int
+	Timeout  time.Duration
+	// MinIdle instances are kept idle in reserve: created by Prewarm and
+	// again in the background whenever an invocation takes one.
+	MinIdle int
+	// IdleTimeout closes an instance that stayed idle this long, down to
+	// MinIdle. Zero: idle instances stay until evicted for another pool.
+	IdleTimeout time.Duration
+	// MaxUses retires an instance after this many invocations: 1 gives
+	// every invocation a fresh instance. Zero: no limit.
+	MaxUses int
+	// OnError receives the errors of background instance creation.
+	OnError func(error)
+}
+
 // Pool holds the instances of one function.
 type Pool struct {
 	newInstance Factory
 	limit       *Limit
-	max         int
-	maxQueue    int
-	timeout     time.Duration
+	policy      Policy
 
-	mu      sync.Mutex
-	idle    []engine.Instance // most recently used last
-	live    int
-	waiters []chan engine.Instance
-	closed  bool
+	mu        sync.Mutex
+	idle      []idleInstance // most recently used last
+	live      int
+	waiters   []chan engine.Instance
+	uses      map[engine.Instance]int // when policy.MaxUses > 1
+	closed    bool
+	refilling bool
+	stop      chan struct{}  // closed by Close: ends the reaper
+	bg        sync.WaitGroup // the reaper and the refill
 }
 
-// New returns a pool of at most max live instances, with at most maxQueue
-// invocations waiting, each for at most timeout, within limit.
-func New(newInstance Factory, max, maxQueue int, timeout time.Duration, limit *Limit) *Pool {
-	p := &Pool{newInstance: newInstance, limit: limit, max: max, maxQueue: maxQueue, timeout: timeout}
+type idleInstance struct {
+	inst  engine.Instance
+	since time.Time // when it went idle; zero without an IdleTimeout
+}
+
+// New returns a pool that keeps instances by policy, within limit.
+func New(newInstance Factory, policy Policy, limit *Limit) *Pool {
+	policy.MinIdle = min(policy.MinIdle, policy.Max)
+	p := &Pool{newInstance: newInstance, limit: limit, policy: policy, stop: make(chan struct{})}
+	if policy.MaxUses > 1 {
+		p.uses = map[engine.Instance]int{}
+	}
 	limit.mu.Lock()
 	limit.pools = append(limit.pools, p)
 	limit.mu.Unlock()
+	if policy.IdleTimeout > 0 {
+		p.bg.Go(p.reap)
+	}
 	return p
+}
+
+// Prewarm starts creating the reserve of idle instances in the
+// background. It does not wait.
+func (p *Pool) Prewarm() {
+	p.mu.Lock()
+	p.refillLocked()
+	p.mu.Unlock()
+}
+
+// refillLocked starts the background creation of instances when the
+// reserve is short. p.mu is held.
+func (p *Pool) refillLocked() {
+	if p.refilling || p.closed || len(p.idle) >= p.policy.MinIdle {
+		return
+	}
+	p.refilling = true
+	p.bg.Go(p.refill)
+}
+
+func (p *Pool) refill() {
+	for {
+		if p.limit.starved(p) {
+			p.mu.Lock()
+			p.refilling = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Lock()
+		if p.closed || len(p.idle) >= p.policy.MinIdle || p.live >= p.policy.Max || !p.limit.tryAcquire() {
+			p.refilling = false
+			p.mu.Unlock()
+			return
+		}
+		p.live++
+		p.mu.Unlock()
+		inst, err := p.newInstance(context.Background())
+		if err != nil {
+			p.mu.Lock()
+			p.live--
+			p.refilling = false
+			p.mu.Unlock()
+			p.limit.release()
+			if p.policy.OnError != nil {
+				p.policy.OnError(err)
+			}
+			return // the next invocation tries again
+		}
+		p.mu.Lock()
+		if p.closed {
+			p.live--
+			p.refilling = false
+			p.mu.Unlock()
+			_ = inst.Close(context.Background())
+			p.limit.release()
+			return
+		}
+		if !p.handOff(inst) {
+			p.idle = append(p.idle, idleInstance{inst: inst, since: p.now()})
+			p.mu.Unlock()
+		}
+	}
+}
+
+func (p *Pool) now() time.Time {
+	if p.policy.IdleTimeout <= 0 {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// reap closes instances idle longer than the idle timeout, keeping the
+// reserve.
+func (p *Pool) reap() {
+	tick := time.NewTicker(max(p.policy.IdleTimeout/4, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case now := <-tick.C:
+			cutoff := now.Add(-p.policy.IdleTimeout)
+			for {
+				p.mu.Lock()
+				// idle[0] has been idle the longest.
+				if len(p.idle) <= p.policy.MinIdle || p.idle[0].since.After(cutoff) {
+					p.mu.Unlock()
+					break
+				}
+				inst := p.idle[0].inst
+				p.idle = p.idle[1:]
+				p.live--
+				delete(p.uses, inst)
+				p.mu.Unlock()
+				_ = inst.Close(context.Background())
+				p.limit.release()
+			}
+		}
+	}
 }
 
 // Get returns an instance for one invocation: an idle one, a new one, or
@@ -141,17 +275,23 @@ func (p *Pool) Get(ctx context.Context) (engine.Instance, error) {
 			return nil, ErrClosed
 		}
 		if n := len(p.idle); n > 0 {
-			inst := p.idle[n-1]
+			inst := p.idle[n-1].inst
 			p.idle = p.idle[:n-1]
+			if n <= p.policy.MinIdle {
+				p.refillLocked()
+			}
 			p.mu.Unlock()
 			return inst, nil
 		}
-		if p.live < p.max && p.limit.tryAcquire() {
+		if p.live < p.policy.Max && p.limit.tryAcquire() {
 			p.live++
+			if p.policy.MinIdle > 0 {
+				p.refillLocked()
+			}
 			p.mu.Unlock()
 			return p.create(ctx)
 		}
-		full := p.live < p.max // the global limit is what stops us
+		full := p.live < p.policy.Max // the global limit is what stops us
 		p.mu.Unlock()
 		if full && !evicted && p.limit.evictIdle(ctx, p) {
 			evicted = true
@@ -165,14 +305,14 @@ func (p *Pool) Get(ctx context.Context) (engine.Instance, error) {
 func (p *Pool) wait(ctx context.Context) (engine.Instance, error) {
 	changed := p.limit.wait()
 	p.mu.Lock()
-	if len(p.waiters) >= p.maxQueue {
+	if len(p.waiters) >= p.policy.MaxQueue {
 		p.mu.Unlock()
 		return nil, ErrThrottled
 	}
 	ch := make(chan engine.Instance, 1)
 	p.waiters = append(p.waiters, ch)
 	p.mu.Unlock()
-	timer := time.NewTimer(p.timeout)
+	timer := time.NewTimer(p.policy.Timeout)
 	defer timer.Stop()
 	for {
 		var err error
@@ -186,7 +326,7 @@ func (p *Pool) wait(ctx context.Context) (engine.Instance, error) {
 			// Capacity freed up somewhere: create an instance if we may.
 			changed = p.limit.wait()
 			p.mu.Lock()
-			if i := slices.Index(p.waiters, ch); i >= 0 && p.live < p.max && p.limit.tryAcquire() {
+			if i := slices.Index(p.waiters, ch); i >= 0 && p.live < p.policy.Max && p.limit.tryAcquire() {
 				p.waiters = slices.Delete(p.waiters, i, i+1)
 				p.live++
 				p.mu.Unlock()
@@ -227,9 +367,22 @@ func (p *Pool) create(ctx context.Context) (engine.Instance, error) {
 }
 
 // Put returns an instance after an invocation. An unhealthy instance (one
-// that trapped or timed out) is closed, never reused.
+// that trapped or timed out) is closed, never reused; so is one that
+// served the policy's MaxUses invocations.
 func (p *Pool) Put(ctx context.Context, inst engine.Instance, healthy bool) {
 	p.mu.Lock()
+	if healthy && p.policy.MaxUses > 0 {
+		if p.policy.MaxUses == 1 {
+			healthy = false
+		} else if n := p.uses[inst] + 1; n >= p.policy.MaxUses {
+			healthy = false
+		} else {
+			p.uses[inst] = n
+		}
+	}
+	if !healthy {
+		delete(p.uses, inst)
+	}
 	if healthy && !p.closed {
 		if p.handOff(inst) {
 			return
@@ -241,16 +394,20 @@ func (p *Pool) Put(ctx context.Context, inst engine.Instance, healthy bool) {
 		p.mu.Lock()
 		if !starved {
 			if !p.handOff(inst) {
-				p.idle = append(p.idle, inst)
+				p.idle = append(p.idle, idleInstance{inst: inst, since: p.now()})
 				p.mu.Unlock()
 			}
 			return
 		}
+		delete(p.uses, inst)
 	}
 	p.live--
 	p.mu.Unlock()
 	_ = inst.Close(ctx)
 	p.limit.release()
+	if p.policy.MinIdle > 0 {
+		p.Prewarm()
+	}
 }
 
 // handOff gives inst to the first waiter, if any, and unlocks p.mu when it
@@ -273,9 +430,10 @@ func (p *Pool) evictOne(ctx context.Context) bool {
 		p.mu.Unlock()
 		return false
 	}
-	inst := p.idle[0] // the least recently used
+	inst := p.idle[0].inst // the least recently used
 	p.idle = p.idle[1:]
 	p.live--
+	delete(p.uses, inst)
 	p.mu.Unlock()
 	_ = inst.Close(ctx)
 	p.limit.release()
@@ -298,6 +456,9 @@ func (p *Pool) Stats() Stats {
 // are closed when they are put back.
 func (p *Pool) Close(ctx context.Context) error {
 	p.mu.Lock()
+	if !p.closed {
+		close(p.stop)
+	}
 	p.closed = true
 	idle, waiters := p.idle, p.waiters
 	p.idle, p.waiters = nil, nil
@@ -307,10 +468,11 @@ func (p *Pool) Close(ctx context.Context) error {
 		ch <- nil
 	}
 	var err error
-	for _, inst := range idle {
-		err = errors.Join(err, inst.Close(ctx))
+	for _, e := range idle {
+		err = errors.Join(err, e.inst.Close(ctx))
 		p.limit.release()
 	}
+	p.bg.Wait()
 	p.limit.mu.Lock()
 	if i := slices.Index(p.limit.pools, p); i >= 0 {
 		p.limit.pools = slices.Delete(p.limit.pools, i, i+1)

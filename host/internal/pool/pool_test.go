@@ -21,11 +21,123 @@ type inst struct {
 func (i *inst) Close(context.Context) error { i.closed.Add(1); return nil }
 
 func newPool(max, queue int, timeout time.Duration, limit *pool.Limit) (*pool.Pool, *atomic.Int32, *atomic.Int32) {
+	return newPolicyPool(pool.Policy{Max: max, MaxQueue: queue, Timeout: timeout}, limit)
+}
+
+func newPolicyPool(policy pool.Policy, limit *pool.Limit) (*pool.Pool, *atomic.Int32, *atomic.Int32) {
 	var made, closed atomic.Int32
 	p := pool.New(func(context.Context) (engine.Instance, error) {
 		return &inst{id: int(made.Add(1)), closed: &closed}, nil
-	}, max, queue, timeout, limit)
+	}, policy, limit)
 	return p, &made, &closed
+}
+
+// waitFor polls cond with a generous deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestPrewarmKeepsReserve(t *testing.T) {
+	ctx := context.Background()
+	p, made, _ := newPolicyPool(pool.Policy{Max: 5, MaxQueue: 5, Timeout: time.Second, MinIdle: 2}, pool.NewLimit(10))
+	defer p.Close(ctx)
+	if made.Load() != 0 {
+		t.Fatal("instances made before Prewarm")
+	}
+	p.Prewarm()
+	waitFor(t, "two idle instances", func() bool { return p.Stats().Idle == 2 })
+	a, _ := p.Get(ctx)
+	// Taking one from the reserve refills it in the background.
+	waitFor(t, "the reserve refilled", func() bool { return p.Stats().Idle == 2 })
+	if made.Load() != 3 {
+		t.Errorf("made %d instances, want 3", made.Load())
+	}
+	p.Put(ctx, a, true)
+	if s := p.Stats(); s.Idle != 3 || s.Live != 3 {
+		t.Errorf("stats = %+v, want 3 idle of 3", s)
+	}
+}
+
+func TestReserveWithinLimits(t *testing.T) {
+	ctx := context.Background()
+	limit := pool.NewLimit(1)
+	p, made, _ := newPolicyPool(pool.Policy{Max: 5, MaxQueue: 5, Timeout: time.Second, MinIdle: 3}, limit)
+	defer p.Close(ctx)
+	p.Prewarm()
+	waitFor(t, "one idle instance", func() bool { return p.Stats().Idle == 1 })
+	p.Prewarm() // the global limit allows no more
+	if s := p.Stats(); s.Live != 1 || made.Load() != 1 {
+		t.Errorf("stats = %+v after %d made, want 1 live: the global limit is 1", s, made.Load())
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	ctx := context.Background()
+	p, _, closed := newPolicyPool(pool.Policy{Max: 5, MaxQueue: 5, Timeout: time.Second, MinIdle: 1, IdleTimeout: 20 * time.Millisecond}, pool.NewLimit(10))
+	defer p.Close(ctx)
+	var held []engine.Instance
+	for range 3 {
+		i, err := p.Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, i)
+	}
+	for _, i := range held {
+		p.Put(ctx, i, true)
+	}
+	// Idle instances beyond the reserve of one are closed.
+	waitFor(t, "idle instances closed down to the reserve", func() bool { return p.Stats().Live == 1 })
+	if s := p.Stats(); s.Idle != 1 || closed.Load() < 2 {
+		t.Errorf("stats = %+v, closed %d; want the reserve of 1 kept", s, closed.Load())
+	}
+}
+
+func TestMaxUses(t *testing.T) {
+	ctx := context.Background()
+	p, made, closed := newPolicyPool(pool.Policy{Max: 5, MaxQueue: 5, Timeout: time.Second, MaxUses: 3}, pool.NewLimit(10))
+	defer p.Close(ctx)
+	var seen []engine.Instance
+	for range 7 {
+		i, err := p.Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, i)
+		p.Put(ctx, i, true)
+	}
+	if made.Load() != 3 || closed.Load() != 2 {
+		t.Fatalf("made %d, closed %d; want 3 made and 2 retired after 3 uses each", made.Load(), closed.Load())
+	}
+	if seen[0] != seen[2] || seen[2] == seen[3] || seen[3] != seen[5] || seen[5] == seen[6] {
+		t.Error("instances were not retired after exactly 3 uses")
+	}
+}
+
+func TestFreshPerInvocation(t *testing.T) {
+	ctx := context.Background()
+	p, made, closed := newPolicyPool(pool.Policy{Max: 5, MaxQueue: 5, Timeout: time.Second, MaxUses: 1, MinIdle: 1}, pool.NewLimit(10))
+	defer p.Close(ctx)
+	p.Prewarm()
+	waitFor(t, "a prewarmed instance", func() bool { return p.Stats().Idle == 1 })
+	a, _ := p.Get(ctx)
+	p.Put(ctx, a, true)
+	if closed.Load() != 1 {
+		t.Fatal("an instance was reused with MaxUses 1")
+	}
+	waitFor(t, "a fresh instance in reserve", func() bool { return p.Stats().Idle == 1 })
+	b, _ := p.Get(ctx)
+	if b == a || made.Load() < 2 {
+		t.Error("the second invocation did not get a fresh instance")
+	}
+	p.Put(ctx, b, true)
 }
 
 func TestReuseAndDiscard(t *testing.T) {
