@@ -99,7 +99,7 @@ func TestCSDK(t *testing.T) {
 	}
 	for _, engine := range host.Engines() {
 		t.Run(engine, func(t *testing.T) {
-			conformance.Run(t, guest, conformance.Engine(engine))
+			conformance.Run(t, guest, conformance.Engine(engine), conformance.Snapshots(os.Getenv("WFN_TEST_SNAPSHOT") != "off"))
 		})
 	}
 }

@@ -52,6 +52,7 @@ type options struct {
 	cacheDir string
 	timeout  time.Duration
 	logger   *slog.Logger
+	noSnap   bool
 }
 
 // Engine runs the guest on the named engine (see host.Engines); by
@@ -71,6 +72,11 @@ func CacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } 
 // RequestTimeout bounds each request and each wait for a log line.
 // Default 15 s.
 func RequestTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// Snapshots(false) makes the host run the guest's initialisation for every
+// instance, instead of starting instances from a snapshot taken after it
+// (the default). A guest must pass the suite both ways.
+func Snapshots(on bool) Option { return func(o *options) { o.noSnap = !on } }
 
 // HostLog also sends the host's log lines (the guest's output among them)
 // to l.
@@ -221,6 +227,8 @@ func start(ctx context.Context, guestWasm string, opts []Option) (s *suite, err 
 		URL:            s.addr,
 		DeploymentID:   deploymentID,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")},
+
+		DisableSnapshots: o.noSnap,
 	}
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = filepath.Join(s.dir, ".wfn")

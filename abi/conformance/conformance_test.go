@@ -41,7 +41,7 @@ func TestGoSDK(t *testing.T) {
 	guest := buildGoGuest(t)
 	for _, engine := range host.Engines() {
 		t.Run(engine, func(t *testing.T) {
-			conformance.Run(t, guest, conformance.Engine(engine))
+			conformance.Run(t, guest, conformance.Engine(engine), conformance.Snapshots(os.Getenv("WFN_TEST_SNAPSHOT") != "off"))
 		})
 	}
 }
