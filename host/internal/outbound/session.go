@@ -18,11 +18,10 @@ import (
 
 // Limits of one invocation's outbound HTTP.
 const (
-	MaxInFlight          = 16
-	MaxResponseHeader    = 64 << 10
-	MaxRedirects         = 10
-	dialTimeout          = 10 * time.Second
-	responseHeaderTimout = 60 * time.Second
+	MaxInFlight       = 16
+	MaxResponseHeader = 64 << 10
+	MaxRedirects      = 10
+	dialTimeout       = 10 * time.Second
 )
 
 // Client sends a function's outbound requests under its policy. It is safe
@@ -36,14 +35,16 @@ type Client struct {
 func NewClient(policy Policy) *Client {
 	d := &dialer{policy: policy, net: net.Dialer{Timeout: dialTimeout}, resolver: net.DefaultResolver}
 	tr := &http.Transport{
-		Proxy:                  nil, // the host's proxy settings must not bypass the policy
-		DialContext:            d.DialContext,
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    16,
-		IdleConnTimeout:        90 * time.Second,
-		TLSHandshakeTimeout:    10 * time.Second,
-		ResponseHeaderTimeout:  responseHeaderTimout,
+		Proxy:               nil, // the host's proxy settings must not bypass the policy
+		DialContext:         d.DialContext,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConns:        100,
+		MaxIdleConnsPerHost: 100,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+		// No ResponseHeaderTimeout: a backend may take as long as the
+		// function's maxDuration (up to 30 minutes); the invocation's
+		// deadline ends every request.
 		MaxResponseHeaderBytes: MaxResponseHeader,
 	}
 	c := &Client{policy: policy}
