@@ -8,9 +8,11 @@ serve:
 test:
     go test -race ./...
 
-# Benchmarks: wfn against a native net/http handler, in the same run
-bench:
-    go test ./host -run '^$' -bench . -benchmem -count 6
+# Benchmarks: wfn against a native net/http handler, in the same run: one
+# table of warm throughput, cold start, start time and density (< 10 min;
+# `go run ./internal/bench/wfnbench -h` for sections and scale)
+bench *ARGS:
+    go run ./internal/bench/wfnbench {{ARGS}}
 
 # Build and compile every example; fails on any error
 build:

@@ -1,0 +1,35 @@
+;; The smallest guest that waits on a backend: it GETs the URL given as
+;; the request body through the host's outbound HTTP, waits for the
+;; response head, and answers 200 "held" (or 502 and "EN" for an error
+;; code -N). wfnbench's density section holds many of these at once.
+(module
+  (import "wfn" "request_body_read" (func $read (param i32 i32) (result i32)))
+  (import "wfn" "http_send" (func $send (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wfn" "http_response_status" (func $status (param i32) (result i32)))
+  (import "wfn" "http_close" (func $close (param i32) (result i32)))
+  (import "wfn" "response_set_status" (func $set_status (param i32) (result i32)))
+  (import "wfn" "response_body_write" (func $write (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "GET")
+  (data (i32.const 16) "E0")
+  (data (i32.const 32) "held")
+  (func $fail (param $e i32)
+    (drop (call $set_status (i32.const 502)))
+    (i32.store8 (i32.const 17) (i32.sub (i32.const 48) (local.get $e)))
+    (drop (call $write (i32.const 16) (i32.const 2))))
+  (func (export "wfn_abi_v1"))
+  (func (export "wfn_handle")
+    (local $ulen i32) (local $n i32) (local $h i32) (local $s i32)
+    (block $end (loop $more
+      (local.set $n (call $read (i32.add (i32.const 1024) (local.get $ulen)) (i32.const 1024)))
+      (br_if $end (i32.le_s (local.get $n) (i32.const 0)))
+      (local.set $ulen (i32.add (local.get $ulen) (local.get $n)))
+      (br_if $end (i32.ge_u (local.get $ulen) (i32.const 8192)))
+      (br $more)))
+    (local.set $h (call $send (i32.const 0) (i32.const 3) (i32.const 1024) (local.get $ulen)
+      (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+    (if (i32.lt_s (local.get $h) (i32.const 0)) (then (call $fail (local.get $h)) (return)))
+    (local.set $s (call $status (local.get $h)))
+    (if (i32.lt_s (local.get $s) (i32.const 0)) (then (call $fail (local.get $s)) (return)))
+    (drop (call $close (local.get $h)))
+    (drop (call $write (i32.const 32) (i32.const 4)))))
