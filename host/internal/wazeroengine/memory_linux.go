@@ -1,6 +1,7 @@
 package wazeroengine
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"sync"
@@ -15,15 +16,24 @@ import (
 // that start from it: a sealed memfd that each maps privately, so pages are
 // copied only when an instance writes them.
 type image struct {
-	fd   int
-	size uint64 // a whole number of wasm pages
+	fd    int    // -1 for a small image
+	small []byte // a small image's bytes, copied rather than mapped
+	size  uint64 // a whole number of wasm pages
 }
+
+// smallImage is the size up to which an image is copied into each
+// instance: mapping a file costs more than copying a few pages, and faults
+// on a shared file mapping cost more than on private memory.
+const smallImage = 64 << 10
 
 // newImage stores b, padded to whole wasm pages. Pages of zeroes at its
 // end are left out, and those inside are left as holes: they cost nothing.
 func newImage(b []byte) (*image, error) {
 	b = b[:trimZeroPages(b)]
 	size := roundUp(uint64(len(b)), wasmPage)
+	if size <= smallImage {
+		return &image{fd: -1, small: bytes.Clone(b), size: size}, nil
+	}
 	fd, err := unix.MemfdCreate("wfn-image", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return nil, fmt.Errorf("wfn: memory image: %w", err)
@@ -69,6 +79,10 @@ func (img *image) len() uint64 {
 
 // copyTo fills b (at most img.len() bytes) from the image.
 func (img *image) copyTo(b []byte) {
+	if img.fd < 0 {
+		copy(b, img.small)
+		return
+	}
 	for off := 0; off < len(b); {
 		n, err := unix.Pread(img.fd, b[off:], int64(off))
 		if n <= 0 || err != nil {
@@ -80,7 +94,7 @@ func (img *image) copyTo(b []byte) {
 
 // Close releases the image. Instances that mapped it keep their mappings.
 func (img *image) Close() error {
-	if img == nil {
+	if img == nil || img.fd < 0 {
 		return nil
 	}
 	return unix.Close(img.fd)
@@ -156,7 +170,14 @@ func newLinearMemory(cap, max, limit uint64, img *image, initial uint64) experim
 		return newSliceMemory(cap, limit, img, initial)
 	}
 	m := &mmapMemory{base: base, reserve: size, limit: limit, initial: initial}
-	if img != nil {
+	if img != nil && img.fd < 0 {
+		// Copied in: the pages become accessible, then written.
+		if m.Reallocate(img.size) == nil {
+			unreserve(base, size, m.committed)
+			return newSliceMemory(cap, limit, img, initial)
+		}
+		copy(unsafe.Slice((*byte)(base), len(img.small)), img.small)
+	} else if img != nil {
 		if _, err := unix.MmapPtr(img.fd, 0, base, uintptr(img.size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_FIXED); err != nil {
 			unreserve(base, size, img.size)
 			return newSliceMemory(cap, limit, img, initial)
