@@ -1,0 +1,16 @@
+//go:build !linux
+
+package redisserver
+
+import (
+	"errors"
+	"os/exec"
+)
+
+func setDeathSignal(*exec.Cmd) {}
+
+// Pause is only implemented on Linux.
+func (s *Server) Pause() error { return errors.ErrUnsupported }
+
+// Resume is only implemented on Linux.
+func (s *Server) Resume() error { return errors.ErrUnsupported }
