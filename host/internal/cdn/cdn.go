@@ -1,0 +1,678 @@
+// Package cdn is the response cache in front of wfn's functions, in the
+// style of Vercel's CDN cache: it answers a request from a [cache.Store]
+// or from the origin (the function invocation), and says which in the
+// x-vercel-cache response header.
+//
+// # What is cached
+//
+// Only GET and HEAD requests are answered from the cache; HEAD is answered
+// from the GET entry, without a body. A request with an Authorization or
+// Range header, or a _vercel_no_cache=1 cookie or query parameter, and any
+// other method, goes to the origin and nothing is stored (BYPASS).
+//
+// A response is stored when its status is 200, 404, 301 or 308, it has no
+// Set-Cookie (a shared cache must not hand one client's cookie to another),
+// no Vary: Cookie or Vary: *, its body is at most Options.MaxBody bytes and
+// its cache header gives it a positive lifetime. The cache header is the
+// first present of Vercel-CDN-Cache-Control, CDN-Cache-Control and
+// Cache-Control; only that one is read. Its s-maxage (in the two CDN
+// headers also max-age; in Cache-Control max-age is for browsers and does
+// not count) is the lifetime, at most a year, and stale-while-revalidate
+// the time after it during which the entry is served stale. private,
+// no-store or no-cache in it prevent storing. Other Vary values are passed
+// to the client but do not split the cache key, which is not configurable
+// (as on Vercel).
+//
+// # What the client receives
+//
+// Vercel-CDN-Cache-Control, CDN-Cache-Control and Vercel-Cache-Tag are
+// consumed, cached or not (whether Vercel forwards CDN-Cache-Control to
+// clients is unconfirmed; we follow Vercel-CDN-Cache-Control). s-maxage and
+// stale-while-revalidate are removed from Cache-Control; a Cache-Control
+// left without a directive for the browser (none, or only public) becomes
+// [DefaultCacheControl], Vercel's default, so a cached response reaches the
+// client as "public, max-age=0, must-revalidate" unless the function gave
+// the browser its own directives (max-age=60 stays).
+//
+// # States
+//
+//   - MISS: no entry; the origin answered (and the entry was stored if the
+//     response can be). Concurrent misses of one key are collapsed: one
+//     origin call, the others wait and receive the same response, also
+//     labelled MISS (Vercel's "request collapsed" reason).
+//   - HIT: the entry's age is below its lifetime. Age is set.
+//   - STALE: the age is past the lifetime but within
+//     stale-while-revalidate, or a tag of the entry was invalidated, or
+//     deleted with a revalidation deadline that has not passed. The entry is
+//     served at once and one background revalidation per key (an in-flight
+//     set) stores the new response. Age is set. A failed revalidation (a
+//     response that cannot be stored) keeps the stale entry.
+//   - REVALIDATED: the request had Cache-Control: no-cache or Pragma:
+//     no-cache, or its entry was deleted by a tag: the origin answered in
+//     the foreground. A deletion is told from a cold miss by a marker key,
+//     stored without tags and with the entry's TTL beside every entry.
+//   - BYPASS: see above.
+//
+// Entries are stored with ttl = lifetime + stale-while-revalidate and with
+// their tags: those of the Vercel-Cache-Tag header, those the origin
+// returns (cdn_add_cache_tag), and an implicit tag for the URL path
+// ([SrcTag]) that [Cache.InvalidateSrcImages] and [Cache.DeleteSrcImages]
+// use. The implicit tag counts against cache.MaxTags, so 127 tags remain
+// for the function. A response whose tag set breaks the limits (too many
+// tags, a tag over cache.MaxTagSize bytes, a comma) is served but not
+// stored, with a warning in the log.
+//
+// # Choices where Vercel's behaviour is unconfirmed
+//
+//   - A HEAD request without an entry goes to the origin as HEAD; its
+//     response is not stored (it has no body to serve a GET with).
+//   - A miss does not forward If-None-Match and If-Modified-Since to the
+//     origin, so that a conditional request cannot turn a cacheable key into
+//     a 304; a hit always returns the full response.
+//   - A response that cannot be stored is remembered for the key for
+//     Options.HitForMiss (10 s) or until a storable response is seen, and
+//     requests in that time do not wait for each other.
+//   - The origin of a collapsed miss runs with a context detached from the
+//     leader's client: it is cancelled only when the leader's client and
+//     every waiting follower have gone, or when the response turns out not
+//     storable and the leader's client has gone.
+//   - A storable response is buffered until it ends (its flushes are
+//     ignored); one that is not is streamed through as it is written.
+//   - Compression: a stored response with a textual Content-Type, no
+//     Content-Encoding and at least 1 KiB of body is compressed once, with
+//     gzip and zstd, when it is stored; hits send the stored form chosen by
+//     Accept-Encoding (zstd first, q=0 honoured) with Vary: Accept-Encoding.
+//     When an entry does not fit in one store value (cache.MaxValueSize)
+//     the identity body is dropped, and clients without zstd or gzip get it
+//     decompressed. Responses that are not stored are sent as the origin
+//     wrote them.
+//   - A cache store that fails (cache.ErrUnavailable) never fails a
+//     request: the origin answers (MISS) and the failure is logged at most
+//     every 10 s.
+package cdn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wfn-dev/wfn/cache"
+)
+
+// Values of the x-vercel-cache response header.
+const (
+	Miss        = "MISS"
+	Hit         = "HIT"
+	Stale       = "STALE"
+	Revalidated = "REVALIDATED"
+	Bypass      = "BYPASS"
+)
+
+// DefaultMaxBody is the largest body the cache stores unless
+// Options.MaxBody says otherwise.
+const DefaultMaxBody = 10 << 20
+
+// Options configures New. The zero value is usable.
+type Options struct {
+	// Logger receives why responses are not stored and store failures
+	// (default slog.Default()).
+	Logger *slog.Logger
+	// MaxBody is the largest response body stored (default 10 MB).
+	// Entries must also fit in one store value (cache.MaxValueSize), once
+	// compressed when their type allows.
+	MaxBody int64
+	// HitForMiss is how long a key whose response could not be stored
+	// skips request collapsing (default 10 s).
+	HitForMiss time.Duration
+}
+
+// Origin runs the function for r, writing its response to w, and returns
+// the tags the function added with cdn_add_cache_tag. For a collapsed miss
+// or a background revalidation r's context is detached from the client
+// that triggered it; the background revalidation has no client at all.
+type Origin func(w http.ResponseWriter, r *http.Request) (tags []string)
+
+// Cache answers requests from a cache.Store or from an origin. It is safe
+// for concurrent use.
+type Cache struct {
+	store      cache.Store
+	log        *slog.Logger
+	maxBody    int64
+	hitForMiss time.Duration
+
+	mu           sync.Mutex
+	flights      map[string]*flight
+	hfm          map[string]time.Time // hit-for-miss: key → until
+	revalidating map[string]bool
+	closed       bool
+	wg           sync.WaitGroup // background revalidations
+
+	stop   context.Context // cancelled when Close gives up waiting
+	cancel context.CancelFunc
+
+	storeLog, tagLog limiter
+	compressions     atomic.Int64
+}
+
+// flight is one origin call for a missing key that other requests wait
+// for. Its fields are guarded by Cache.mu; resp is set before done is
+// closed and read after.
+type flight struct {
+	done       chan struct{}
+	resp       *entry // nil: not storable, call the origin yourself
+	released   bool
+	waiters    int
+	leaderGone bool
+	cancel     context.CancelFunc
+}
+
+// New returns a cache over store. The caller keeps ownership of store and
+// closes it after Close.
+func New(store cache.Store, opts Options) *Cache {
+	c := &Cache{
+		store:        store,
+		log:          opts.Logger,
+		maxBody:      opts.MaxBody,
+		hitForMiss:   opts.HitForMiss,
+		flights:      make(map[string]*flight),
+		hfm:          make(map[string]time.Time),
+		revalidating: make(map[string]bool),
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxBody
+	}
+	if c.hitForMiss <= 0 {
+		c.hitForMiss = 10 * time.Second
+	}
+	c.stop, c.cancel = context.WithCancel(context.Background())
+	return c
+}
+
+// Key is a cache key for r without its method: scheme, host, path and
+// query. The host prefixes it with what else separates caches (the
+// deployment).
+func Key(r *http.Request) string {
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	return scheme + r.Host + r.URL.EscapedPath() + "?" + r.URL.RawQuery
+}
+
+// Store keys: entries and their markers (see REVALIDATED in the package
+// doc).
+func entryKey(key string) string  { return "cdn:e:" + key }
+func markerKey(key string) string { return "cdn:m:" + key }
+
+// Serve answers r from the cache or from origin, and always sets
+// x-vercel-cache. key is r's cache key (see [Key]); HEAD and GET of one URL
+// must have the same key.
+func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin Origin) {
+	if bypass(r) != "" {
+		c.passthrough(w, r, key, origin, Bypass)
+		return
+	}
+	if requestNoCache(r) {
+		if r.Method == http.MethodHead {
+			c.passthrough(w, r, key, origin, Revalidated)
+			return
+		}
+		c.fetch(w, r, key, origin, nil, Revalidated)
+		return
+	}
+	// A key whose last response could not be stored goes straight to the
+	// origin, without reading the store: most functions' responses are
+	// never cacheable, and they should not pay for the cache.
+	if c.hitForMissNow(key) {
+		c.fetch(w, r, key, origin, nil, Miss)
+		return
+	}
+	se, err := c.store.Get(r.Context(), entryKey(key))
+	switch {
+	case err == nil:
+		e, err := decode(se.Value)
+		if err != nil {
+			c.log.Warn("cdn: cannot read entry; treating it as a miss", "key", key, "err", err)
+			break
+		}
+		age := max(time.Since(se.Created), 0)
+		switch {
+		case !se.Stale && age < e.pol.fresh:
+			c.write(w, r, e, Hit, age)
+			return
+		case se.Stale || age < e.pol.fresh+e.pol.swr:
+			c.revalidate(r, key, origin, se.Created)
+			c.write(w, r, e, Stale, age)
+			return
+		}
+	case errors.Is(err, cache.ErrNotFound):
+	case r.Context().Err() != nil:
+		return // the client left
+	default:
+		c.storeFailed("get", key, err)
+		c.passthrough(w, r, key, origin, Miss)
+		return
+	}
+	label := Miss
+	if _, err := c.store.Get(r.Context(), markerKey(key)); err == nil {
+		label = Revalidated
+	}
+	if r.Method == http.MethodHead {
+		c.passthrough(w, r, key, origin, label)
+		return
+	}
+	c.miss(w, r, key, origin, label)
+}
+
+// hitForMissNow reports whether key is marked hit-for-miss.
+func (c *Cache) hitForMissNow(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.hfm[key]
+	return ok && time.Now().Before(until)
+}
+
+// miss answers a GET without an entry, collapsing concurrent misses of one
+// key into one origin call.
+//
+// This is a flight of our own rather than singleflight.Group: followers
+// must be released as soon as the leader's response head shows it cannot
+// be stored (singleflight only returns when the function does, which for a
+// streaming response is when the stream ends), they must be able to leave
+// on their own context, and the origin must be cancelled when nobody is
+// left to receive it.
+func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key string, origin Origin, label string) {
+	c.mu.Lock()
+	if until, ok := c.hfm[key]; ok {
+		if time.Now().Before(until) {
+			c.mu.Unlock()
+			c.fetch(w, r, key, origin, nil, label)
+			return
+		}
+		delete(c.hfm, key)
+	}
+	if f := c.flights[key]; f != nil {
+		f.waiters++
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-r.Context().Done():
+			c.leave(f)
+			return
+		}
+		if f.resp != nil {
+			c.write(w, r, f.resp, Miss, 0)
+			return
+		}
+		c.fetch(w, r, key, origin, nil, label)
+		return
+	}
+	f := &flight{done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer cancel()
+	f.cancel = cancel
+	c.flights[key] = f
+	c.mu.Unlock()
+
+	stop := context.AfterFunc(r.Context(), func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		f.leaderGone = true
+		if f.released || f.waiters == 0 {
+			f.cancel()
+		}
+	})
+	defer stop()
+	c.fetch(w, r.WithContext(ctx), key, origin, f, label)
+}
+
+// leave takes a follower that gave up off f, cancelling the origin when
+// nobody is left to receive it.
+func (c *Cache) leave(f *flight) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f.waiters--
+	if f.waiters == 0 && f.leaderGone && !f.released {
+		f.cancel()
+	}
+}
+
+// release hands f's followers resp, or nil to make them call the origin
+// themselves. A flight released without a response leaves the map at once
+// (with hit-for-miss when notCacheable); one with a response stays until
+// finish, so that requests arriving before its entry is stored are served
+// from it too. release is idempotent.
+func (c *Cache) release(key string, f *flight, resp *entry, notCacheable bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f.released {
+		return
+	}
+	f.released, f.resp = true, resp
+	close(f.done)
+	if resp == nil {
+		c.finishLocked(key, f)
+		if f.leaderGone {
+			f.cancel()
+		}
+	}
+	if notCacheable {
+		c.markLocked(key)
+	}
+}
+
+func (c *Cache) finish(key string, f *flight) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.finishLocked(key, f)
+}
+
+func (c *Cache) finishLocked(key string, f *flight) {
+	if c.flights[key] == f {
+		delete(c.flights, key)
+	}
+}
+
+// markLocked starts hit-for-miss for key.
+func (c *Cache) markLocked(key string) {
+	now := time.Now()
+	if len(c.hfm) >= 4096 {
+		for k, until := range c.hfm {
+			if now.After(until) {
+				delete(c.hfm, k)
+			}
+		}
+	}
+	c.hfm[key] = now.Add(c.hitForMiss)
+}
+
+// passthrough runs the origin for a request that does not use the cache.
+func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, key string, origin Origin, label string) {
+	rw := &recorder{c: c, w: w, r: r, key: key, label: label, header: make(http.Header), pass: true}
+	origin(rw, r)
+	if !rw.wrote {
+		rw.WriteHeader(http.StatusOK)
+	}
+}
+
+// conditional are the request headers a miss does not forward.
+var conditional = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"}
+
+// fetch runs the origin for r, leading f if not nil, and stores the
+// response if it can. w is nil in a background revalidation.
+func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin Origin, f *flight, label string) {
+	for _, h := range conditional {
+		if _, ok := r.Header[h]; ok {
+			r = r.Clone(r.Context())
+			for _, h := range conditional {
+				delete(r.Header, h)
+			}
+			break
+		}
+	}
+	rw := &recorder{c: c, w: w, r: r, key: key, f: f, label: label, header: make(http.Header)}
+	if f != nil {
+		// Runs on a panic of the origin too (http.ErrAbortHandler for a
+		// cut response): the followers must not wait forever.
+		defer c.release(key, f, nil, false)
+	}
+	tags := origin(rw, r)
+	if !rw.wrote {
+		rw.WriteHeader(http.StatusOK)
+	}
+	if rw.pass {
+		return
+	}
+	e, value, all := c.build(rw, tags)
+	if f != nil {
+		c.release(key, f, e, value == nil)
+	}
+	switch {
+	case value != nil:
+		c.mu.Lock()
+		delete(c.hfm, key)
+		c.mu.Unlock()
+		// Stored before the leader's client has its response, so that
+		// the client's next request is a HIT.
+		c.put(context.WithoutCancel(r.Context()), key, value, e.pol.ttl(), all)
+	case f == nil && rw.status < 500:
+		c.mu.Lock()
+		c.markLocked(key)
+		c.mu.Unlock()
+	}
+	if f != nil {
+		c.finish(key, f)
+	}
+	if w != nil {
+		c.write(w, r, e, label, 0)
+	}
+}
+
+// build makes the entry of a complete buffered response, and its store
+// value and tags; value is nil when the entry cannot be stored.
+func (c *Cache) build(rw *recorder, originTags []string) (e *entry, value []byte, tags []string) {
+	h := rw.header.Clone()
+	clientHeader(h)
+	for _, k := range []string{"Content-Length", "Date", "Age", hXVercelCache, "Transfer-Encoding", "Connection", "Trailer"} {
+		delete(h, k)
+	}
+	e = &entry{status: rw.status, pol: rw.pol}
+	e.body[encIdentity] = rw.buf.Bytes()
+	if e.compress(h) {
+		c.compressions.Add(1)
+		if !varies(h, "Accept-Encoding") {
+			h["Vary"] = append(h["Vary"], "Accept-Encoding")
+		}
+	}
+	e.header = fields(h)
+	tags, reason := entryTags(rw.r.URL.Path, rw.tags, originTags)
+	if reason != "" {
+		if c.tagLog.allow() {
+			c.log.Warn("cdn: response served but not cached", "key", rw.key, "reason", reason)
+		}
+		return e, nil, nil
+	}
+	if value = e.fit(); value == nil {
+		c.log.Debug("cdn: response not cached", "key", rw.key, "reason", "entry over cache.MaxValueSize")
+	}
+	return e, value, tags
+}
+
+func varies(h http.Header, name string) bool {
+	for _, d := range parseDirectives(h.Values("Vary")) {
+		if d.name == strings.ToLower(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// put stores an entry and its marker.
+func (c *Cache) put(ctx context.Context, key string, value []byte, ttl time.Duration, tags []string) {
+	// The marker goes first, so that it expires first.
+	if err := c.store.Set(ctx, markerKey(key), []byte{}, ttl, nil); err != nil {
+		c.storeFailed("set", key, err)
+		return
+	}
+	if err := c.store.Set(ctx, entryKey(key), value, ttl, tags); err != nil {
+		c.storeFailed("set", key, err)
+	}
+}
+
+// write sends the entry e to the client.
+func (c *Cache) write(w http.ResponseWriter, r *http.Request, e *entry, label string, age time.Duration) {
+	h := w.Header()
+	for _, f := range e.header {
+		h[f.name] = f.values
+	}
+	h[hXVercelCache] = []string{label}
+	if label == Hit || label == Stale {
+		h["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
+	}
+	body := e.body[encIdentity]
+	if e.vary {
+		gz, zs := acceptable(r)
+		switch {
+		case zs && e.body[encZstd] != nil:
+			body = e.body[encZstd]
+			h["Content-Encoding"] = []string{"zstd"}
+		case gz && e.body[encGzip] != nil:
+			body = e.body[encGzip]
+			h["Content-Encoding"] = []string{"gzip"}
+		case body == nil:
+			var err error
+			if body, err = e.identity(); err != nil {
+				c.log.Error("cdn: cannot serve entry", "url", r.URL.String(), "err", err)
+				http.Error(w, "cannot read cached response", http.StatusBadGateway)
+				return
+			}
+		}
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(e.status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// revalidate starts a background revalidation of key unless one is
+// running. seen is the Created of the stale entry the request found.
+func (c *Cache) revalidate(r *http.Request, key string, origin Origin, seen time.Time) {
+	c.mu.Lock()
+	if c.closed || c.revalidating[key] {
+		c.mu.Unlock()
+		return
+	}
+	c.revalidating[key] = true
+	c.wg.Add(1)
+	c.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	req := r.Clone(ctx)
+	req.Method = http.MethodGet
+	req.Body, req.ContentLength = http.NoBody, 0
+	go func() {
+		defer c.wg.Done()
+		defer func() {
+			c.mu.Lock()
+			delete(c.revalidating, key)
+			c.mu.Unlock()
+		}()
+		defer cancel()
+		defer func() {
+			if v := recover(); v != nil && v != http.ErrAbortHandler {
+				c.log.Error("cdn: background revalidation panicked", "key", key, "panic", v)
+			}
+		}()
+		stop := context.AfterFunc(c.stop, cancel)
+		defer stop()
+		// A request that found the entry stale just before another
+		// revalidation stored its result must not start a second one:
+		// a newer entry, even one already stale again, is someone
+		// else's to revalidate.
+		if se, err := c.store.Get(ctx, entryKey(key)); err == nil && se.Created.After(seen) {
+			return
+		}
+		c.fetch(nil, req, key, origin, nil, "")
+	}()
+}
+
+// InvalidateTags marks the entries carrying any of tags stale: the next
+// request for each is served stale and revalidates it in the background
+// (invalidateByTag).
+func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
+	if err := c.store.InvalidateTags(ctx, tags...); err != nil {
+		return fmt.Errorf("cannot invalidate tags: %w", err)
+	}
+	return nil
+}
+
+// DeleteTags deletes the entries carrying any of tags: until deadline has
+// passed they are served stale and revalidated in the background, after it
+// the next request revalidates in the foreground (dangerouslyDeleteByTag
+// with revalidationDeadlineSeconds; 0 deletes at once).
+func (c *Cache) DeleteTags(ctx context.Context, deadline time.Duration, tags ...string) error {
+	if err := c.store.DeleteTags(ctx, deadline, tags...); err != nil {
+		return fmt.Errorf("cannot delete tags: %w", err)
+	}
+	return nil
+}
+
+// InvalidateSrcImages is InvalidateTags for the entries stored for
+// requests to the URL paths srcs (invalidateBySrcImage); see [SrcTag].
+func (c *Cache) InvalidateSrcImages(ctx context.Context, srcs ...string) error {
+	if err := c.store.InvalidateTags(ctx, srcTags(srcs)...); err != nil {
+		return fmt.Errorf("cannot invalidate source images: %w", err)
+	}
+	return nil
+}
+
+// DeleteSrcImages is DeleteTags for the entries stored for requests to the
+// URL paths srcs (dangerouslyDeleteBySrcImage); see [SrcTag].
+func (c *Cache) DeleteSrcImages(ctx context.Context, deadline time.Duration, srcs ...string) error {
+	if err := c.store.DeleteTags(ctx, deadline, srcTags(srcs)...); err != nil {
+		return fmt.Errorf("cannot delete source images: %w", err)
+	}
+	return nil
+}
+
+func srcTags(srcs []string) []string {
+	tags := make([]string, len(srcs))
+	for i, s := range srcs {
+		tags[i] = SrcTag(s)
+	}
+	return tags
+}
+
+// Close stops starting background revalidations and waits for those
+// running. When ctx ends first, their contexts are cancelled and Close
+// returns an error wrapping ctx.Err() without waiting further. Serve keeps
+// working after Close, serving stale entries without revalidating them.
+// Close does not close the store.
+func (c *Cache) Close(ctx context.Context) error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		c.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		c.cancel()
+		return nil
+	case <-ctx.Done():
+		c.cancel()
+		return fmt.Errorf("cannot close cdn cache: %w", ctx.Err())
+	}
+}
+
+// storeFailed logs a failure of the store, at most every 10 s.
+func (c *Cache) storeFailed(op, key string, err error) {
+	switch {
+	case errors.Is(err, cache.ErrTooLarge), errors.Is(err, cache.ErrInvalid):
+		c.log.Debug("cdn: response not cached", "key", key, "err", err)
+	case c.storeLog.allow():
+		c.log.Warn("cdn: cache store failed; answering from the origin", "op", op, "key", key, "err", err)
+	}
+}
+
+// limiter allows one event every 10 s.
+type limiter struct{ next atomic.Int64 }
+
+func (l *limiter) allow() bool {
+	now := time.Now().UnixNano()
+	n := l.next.Load()
+	return now >= n && l.next.CompareAndSwap(n, now+int64(10*time.Second))
+}

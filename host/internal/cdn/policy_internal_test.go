@@ -1,0 +1,186 @@
+package cdn
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDecide(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int
+		header     http.Header
+		fresh, swr time.Duration
+		cached     bool
+	}{
+		{name: "s-maxage and swr", header: http.Header{"Cache-Control": {"s-maxage=10, stale-while-revalidate=20"}}, fresh: 10 * time.Second, swr: 20 * time.Second, cached: true},
+		{name: "quoted and cased", header: http.Header{"Cache-Control": {`Public, S-MaxAge="5"`}}, fresh: 5 * time.Second, cached: true},
+		{name: "two lines", header: http.Header{"Cache-Control": {"public", "s-maxage=7"}}, fresh: 7 * time.Second, cached: true},
+		{name: "clamped to a year", header: http.Header{"Cache-Control": {"s-maxage=99999999999"}}, fresh: maxSMaxAge, cached: true},
+		{name: "cdn s-maxage over max-age", header: http.Header{"Cdn-Cache-Control": {"max-age=5, s-maxage=9"}}, fresh: 9 * time.Second, cached: true},
+		{name: "vercel header consulted alone", header: http.Header{"Vercel-Cdn-Cache-Control": {"stale-while-revalidate=5"}, "Cache-Control": {"s-maxage=60"}}},
+		{name: "negative", header: http.Header{"Cache-Control": {"s-maxage=-1"}}},
+		{name: "garbage", header: http.Header{"Cache-Control": {"s-maxage=abc"}}},
+		{name: "no-store elsewhere ignored", header: http.Header{"Cdn-Cache-Control": {"max-age=3"}, "Cache-Control": {"no-store"}}, fresh: 3 * time.Second, cached: true},
+		{name: "bad content-length", header: http.Header{"Cache-Control": {"s-maxage=3"}, "Content-Length": {"x"}}},
+		{name: "status 410", status: 410, header: http.Header{"Cache-Control": {"s-maxage=3"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, reason := decide(cmpInt(tt.status, 200), tt.header)
+			if (reason == "") != tt.cached {
+				t.Fatalf("reason %q, want cached=%v", reason, tt.cached)
+			}
+			if tt.cached && (p.fresh != tt.fresh || p.swr != tt.swr) {
+				t.Fatalf("policy %+v, want fresh %v swr %v", p, tt.fresh, tt.swr)
+			}
+		})
+	}
+}
+
+func cmpInt(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+func TestTTL(t *testing.T) {
+	if got := (policy{fresh: time.Second, swr: 1500 * time.Millisecond}).ttl(); got != 3*time.Second {
+		t.Fatalf("ttl %v", got)
+	}
+}
+
+func TestAcceptable(t *testing.T) {
+	tests := []struct {
+		accept     string
+		gzip, zstd bool
+	}{
+		{"", false, false},
+		{"gzip", true, false},
+		{"GZIP;q=0.1, zstd", true, true},
+		{"gzip;q=0, zstd;q=0.000", false, false},
+		{"gzip; q=1.0", true, false},
+		{"*;q=0.5", true, true},
+		{"*, gzip;q=0", false, true},
+		{"br", false, false},
+		{"x-gzip", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.accept, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			if tt.accept != "" {
+				r.Header.Set("Accept-Encoding", tt.accept)
+			}
+			if g, z := acceptable(r); g != tt.gzip || z != tt.zstd {
+				t.Fatalf("gzip %v zstd %v, want %v %v", g, z, tt.gzip, tt.zstd)
+			}
+		})
+	}
+}
+
+func TestBypassReasons(t *testing.T) {
+	tests := []struct {
+		name, target string
+		header       http.Header
+		bypass       bool
+	}{
+		{name: "plain", target: "/a"},
+		{name: "query 0", target: "/a?_vercel_no_cache=0"},
+		{name: "query 1", target: "/a?x=2&_vercel_no_cache=1", bypass: true},
+		{name: "cookie 0", target: "/a", header: http.Header{"Cookie": {"_vercel_no_cache=0"}}},
+		{name: "cookie 1", target: "/a", header: http.Header{"Cookie": {"a=b; _vercel_no_cache=1"}}, bypass: true},
+		{name: "range", target: "/a", header: http.Header{"Range": {"bytes=0-"}}, bypass: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, tt.target, nil)
+			for k, v := range tt.header {
+				r.Header[k] = v
+			}
+			if got := bypass(r); (got != "") != tt.bypass {
+				t.Fatalf("bypass %q, want %v", got, tt.bypass)
+			}
+		})
+	}
+}
+
+func TestEntryRoundTrip(t *testing.T) {
+	e := &entry{status: 404, pol: policy{fresh: time.Minute, swr: time.Hour}, vary: true,
+		header: fields(http.Header{"Content-Type": {"text/plain"}, "Link": {"</a>", "</b>"}})}
+	e.body[encIdentity] = []byte("identity")
+	e.body[encZstd] = []byte{}
+	for _, keep := range [][numEnc]bool{{true, true, true}, {false, true, true}} {
+		got, err := decode(e.encode(keep))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := *e
+		if !keep[encIdentity] {
+			want.body[encIdentity] = nil
+		}
+		sortFields(got.header)
+		sortFields(want.header)
+		if !reflect.DeepEqual(*got, want) {
+			t.Fatalf("got %+v\nwant %+v", *got, want)
+		}
+	}
+}
+
+func sortFields(fs []field) {
+	for i := range fs {
+		for j := i + 1; j < len(fs); j++ {
+			if fs[j].name < fs[i].name {
+				fs[i], fs[j] = fs[j], fs[i]
+			}
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	e := &entry{status: 200, pol: policy{fresh: time.Second}, header: fields(http.Header{"A": {"b", "c"}})}
+	e.body[encIdentity] = []byte("body")
+	f.Add(e.encode([numEnc]bool{true, true, true}))
+	f.Add([]byte("wfn-cdn1"))
+	f.Add(append([]byte("wfn-cdn1"), bytes.Repeat([]byte{0xff}, 12)...))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		e, err := decode(v)
+		if err != nil {
+			return
+		}
+		again, err := decode(e.encode([numEnc]bool{true, true, true}))
+		if err != nil {
+			t.Fatalf("re-encoding a decoded entry: %v", err)
+		}
+		if again.status != e.status || !bytes.Equal(again.body[encIdentity], e.body[encIdentity]) {
+			t.Fatal("round trip differs")
+		}
+	})
+}
+
+func TestClientHeader(t *testing.T) {
+	tests := []struct{ in, want []string }{
+		{nil, []string{DefaultCacheControl}},
+		{[]string{"s-maxage=1"}, []string{DefaultCacheControl}},
+		{[]string{"public", "s-maxage=1"}, []string{DefaultCacheControl}},
+		{[]string{"public, max-age=60, s-maxage=1, stale-while-revalidate=5"}, []string{"public, max-age=60"}},
+		{[]string{"private"}, []string{"private"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.in, "|"), func(t *testing.T) {
+			h := http.Header{"Cdn-Cache-Control": {"x"}, "Vercel-Cdn-Cache-Control": {"x"}, "Vercel-Cache-Tag": {"x"}}
+			if tt.in != nil {
+				h["Cache-Control"] = tt.in
+			}
+			clientHeader(h)
+			if !reflect.DeepEqual(h, http.Header{"Cache-Control": tt.want}) {
+				t.Fatalf("%v", h)
+			}
+		})
+	}
+}

@@ -1,0 +1,129 @@
+package cdn
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+)
+
+// recorder is the ResponseWriter an origin writes to. It starts by
+// buffering, when the response may be stored, and decides at the head:
+// a response that cannot be stored releases the flight's followers and
+// streams to the client from then on (flushes included); one that can is
+// buffered to the end, up to MaxBody, and then written from its entry.
+type recorder struct {
+	c      *Cache
+	w      http.ResponseWriter // the client; nil in a background revalidation
+	r      *http.Request
+	key    string
+	f      *flight // the flight this origin call leads, or nil
+	label  string  // x-vercel-cache of a passthrough response
+	header http.Header
+	status int
+	wrote  bool
+	pass   bool     // streaming to w, not buffering
+	tags   []string // from Vercel-Cache-Tag
+	pol    policy
+	buf    bytes.Buffer
+	reason string // why the response is not stored
+}
+
+var (
+	_ http.ResponseWriter = (*recorder)(nil)
+	_ http.Flusher        = (*recorder)(nil)
+)
+
+func (rw *recorder) Header() http.Header { return rw.header }
+
+// WriteHeader decides whether the response can be stored. Informational
+// (1xx) heads are dropped: the client gets the final head only.
+func (rw *recorder) WriteHeader(code int) {
+	if rw.wrote || code < 200 {
+		return
+	}
+	rw.wrote, rw.status = true, code
+	if !rw.pass {
+		pol, reason := decide(code, rw.header)
+		if reason == "" {
+			if n, err := strconv.ParseInt(rw.header.Get("Content-Length"), 10, 64); err == nil && n > rw.c.maxBody {
+				reason = "Content-Length over MaxBody"
+			}
+		}
+		var tags []string
+		if reason == "" {
+			tags = headerTags(rw.header)
+			_, reason = entryTags(rw.r.URL.Path, tags, nil)
+		}
+		if reason == "" {
+			rw.pol, rw.tags = pol, tags
+			return
+		}
+		rw.passthrough(reason)
+		return
+	}
+	rw.head()
+}
+
+// passthrough stops buffering: the flight's followers are released to call
+// the origin themselves, and the head and what was buffered go to the
+// client.
+func (rw *recorder) passthrough(reason string) {
+	rw.pass, rw.reason = true, reason
+	rw.c.log.Debug("cdn: response not cached", "key", rw.key, "reason", reason)
+	if rw.f != nil {
+		// An error is no sign that the key's responses cannot be
+		// stored: no hit-for-miss for it.
+		rw.c.release(rw.key, rw.f, nil, rw.status < 500)
+	}
+	rw.head()
+	if rw.buf.Len() > 0 && rw.w != nil {
+		_, _ = rw.w.Write(rw.buf.Bytes())
+	}
+	rw.buf = bytes.Buffer{}
+}
+
+// head sends the passthrough head to the client.
+func (rw *recorder) head() {
+	if rw.w == nil {
+		return
+	}
+	h := rw.w.Header()
+	for k, v := range rw.header {
+		h[k] = v
+	}
+	clientHeader(h)
+	h.Set(hXVercelCache, rw.label)
+	rw.w.WriteHeader(rw.status)
+}
+
+func (rw *recorder) Write(p []byte) (int, error) {
+	if !rw.wrote {
+		rw.WriteHeader(http.StatusOK)
+	}
+	if !rw.pass {
+		if int64(rw.buf.Len()+len(p)) <= rw.c.maxBody {
+			return rw.buf.Write(p)
+		}
+		rw.passthrough("body over MaxBody")
+	}
+	if rw.w == nil {
+		return len(p), nil
+	}
+	return rw.w.Write(p)
+}
+
+// Flush sends the head, and in passthrough what was written, to the
+// client; a buffered response is flushed when it is complete.
+func (rw *recorder) Flush() {
+	if !rw.wrote {
+		rw.WriteHeader(http.StatusOK)
+	}
+	if rw.pass && rw.w != nil {
+		_ = http.NewResponseController(rw.w).Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the client's writer (nil in a
+// background revalidation, where the controller's calls are not
+// supported).
+func (rw *recorder) Unwrap() http.ResponseWriter { return rw.w }
