@@ -129,10 +129,8 @@ const (
 	ImportHTTPClose               = "http_close"                 // (h) -> err
 )
 
-// Imports named by the spec whose host side is not served yet. A module
-// that imports one of them fails to load with an error naming it; none of
-// them exists as a stub. They are listed here so that SDKs and the host
-// agree on the names when each lands.
+// Runtime Cache and CDN imports (module [Module]). Tags are one string,
+// comma-separated.
 const (
 	ImportCacheGet       = "cache_get"        // (key, klen, buf, cap) -> len
 	ImportCacheSet       = "cache_set"        // (key, klen, val, vlen, ttl_s i64, tags, tlen, name, nlen) -> err
@@ -175,6 +173,15 @@ var Imports = []string{
 	ImportHTTPResponseHeader,
 	ImportHTTPResponseBodyRead,
 	ImportHTTPClose,
+	ImportCacheGet,
+	ImportCacheSet,
+	ImportCacheDelete,
+	ImportCacheExpireTag,
+	ImportCDNAddCacheTag,
+	ImportCDNInvalidateByTag,
+	ImportCDNDeleteByTag,
+	ImportCDNInvalidateBySrcImage,
+	ImportCDNDeleteBySrcImage,
 }
 
 // Errno is a negative result of a host import. Zero and positive results

@@ -56,6 +56,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			serveCommand(stdout, stderr),
 			buildCommand(stdout, stderr),
 			conformanceCommand(stdout, stderr),
+			cacheCommand(stdout),
 			{
 				Name:  "version",
 				Usage: "print the version",
@@ -84,6 +85,10 @@ func flagsFirst(cmds []*cli.Command, args []string) []string {
 	}
 	if cmd == nil {
 		return args
+	}
+	if len(cmd.Subcommands) > 0 {
+		// wfn cache purge ...: the same, one level down.
+		return append([]string{args[0]}, flagsFirst(cmd.Subcommands, args[1:])...)
 	}
 	takesValue := map[string]bool{}
 	for _, f := range cmd.Flags {
@@ -133,6 +138,8 @@ func hostFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "trust-proxy", Usage: "CIDR or address of a proxy whose x-forwarded-for, x-real-ip and x-vercel-* headers are believed (repeatable)"},
 		&cli.StringFlag{Name: "geoip-db", Usage: "MaxMind city database (.mmdb) for geolocation by client address"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+		&cli.StringFlag{Name: "cache", Usage: "where the Runtime Cache and the CDN cache live: redis://HOST:PORT/DB to share them among hosts (default: files in the cache directory)"},
+		&cli.StringSliceFlag{Name: "purge-from", Usage: "CIDR or address allowed to purge the caches at /_wfn/cache/purge (repeatable; default: loopback only)"},
 		&cli.StringFlag{Name: "isolation", Value: host.IsolationInstance, Usage: "instance: invocations reuse warm instances; invocation: a fresh instance for every invocation"},
 		&cli.BoolFlag{Name: "snapshot", Value: true, Usage: "start instances from a snapshot taken after initialisation (--snapshot=false: run it every time)"},
 		&cli.IntFlag{Name: "min-instances", Value: 1, Usage: "instances of each function made at start and kept idle in reserve"},
@@ -161,17 +168,13 @@ func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
 		}
 		env[k] = v
 	}
-	var proxies []netip.Prefix
-	for _, p := range c.StringSlice("trust-proxy") {
-		prefix, err := netip.ParsePrefix(p)
-		if err != nil {
-			addr, aerr := netip.ParseAddr(p)
-			if aerr != nil {
-				return host.Config{}, fmt.Errorf("wfn: --trust-proxy %q: want a CIDR such as 10.0.0.0/8 or an address", p)
-			}
-			prefix = netip.PrefixFrom(addr, addr.BitLen())
-		}
-		proxies = append(proxies, prefix.Masked())
+	proxies, err := prefixes("--trust-proxy", c.StringSlice("trust-proxy"))
+	if err != nil {
+		return host.Config{}, err
+	}
+	purgeFrom, err := prefixes("--purge-from", c.StringSlice("purge-from"))
+	if err != nil {
+		return host.Config{}, err
 	}
 	switch e := c.String("environment"); e {
 	case "development", "preview", "production":
@@ -184,6 +187,8 @@ func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
 		Region:                  c.String("region"),
 		Environment:             c.String("environment"),
 		TrustedProxies:          proxies,
+		PurgeFrom:               purgeFrom,
+		Cache:                   c.String("cache"),
 		GeoIPDB:                 c.String("geoip-db"),
 		CacheDir:                c.String("cache-dir"),
 		Logger:                  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
@@ -199,6 +204,23 @@ func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
 		IdleTimeout:             cmp.Or(c.Duration("idle-timeout"), -1),
 		MaxInvocations:          c.Int("max-invocations"),
 	}, nil
+}
+
+// prefixes parses the CIDRs or addresses of a repeatable flag.
+func prefixes(flag string, vals []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range vals {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return nil, fmt.Errorf("wfn: %s %q: want a CIDR such as 10.0.0.0/8 or an address", flag, p)
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		out = append(out, prefix.Masked())
+	}
+	return out, nil
 }
 
 func serveCommand(stdout, stderr io.Writer) *cli.Command {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/wfn-dev/wfn/host"
@@ -260,5 +261,72 @@ func BenchmarkColdStart(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkRuntimeCache measures Runtime Cache calls through a Go guest
+// (testdata/guests/api/kv), in process: "none" is the same guest answering
+// without calling the cache, "get" one cache_get hit of 64 bytes, "set"
+// one cache_set of 64 bytes. The store is the default one, on disk.
+func BenchmarkRuntimeCache(b *testing.B) {
+	requireGo(b)
+	h := quietHostConfig(b, host.Config{Dir: "../testdata/guests", CacheDir: b.TempDir()})
+	value := strings.Repeat("v", 64)
+	w := newDiscardWriter()
+	put := func() *http.Request {
+		return httptest.NewRequest("PUT", "/api/kv?key=bench", strings.NewReader(value))
+	}
+	h.ServeHTTP(w, put())
+	if w.status != 200 {
+		b.Fatalf("PUT = %d", w.status)
+	}
+	cases := []struct {
+		name   string
+		req    func() *http.Request
+		status int
+	}{
+		{"none", func() *http.Request { return httptest.NewRequest("DELETE", "/api/kv?key=bench", nil) }, 405},
+		{"get", func() *http.Request { return httptest.NewRequest("GET", "/api/kv?key=bench", nil) }, 200},
+		{"set", put, 200},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				w.reset()
+				h.ServeHTTP(w, c.req())
+				if w.status != c.status {
+					b.Fatalf("status %d, want %d", w.status, c.status)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCDN compares a CDN cache HIT with the same request invoking the
+// function (testdata/wat/cdn.wat; an Authorization header bypasses the
+// cache), in process.
+func BenchmarkCDN(b *testing.B) {
+	h := quietHostConfig(b, host.Config{Dir: watDir(b, "cdn"), CacheDir: b.TempDir()})
+	w := newDiscardWriter()
+	hit := httptest.NewRequest("GET", "/api/cdn", nil)
+	h.ServeHTTP(w, hit) // MISS: stores it
+	bypass := httptest.NewRequest("GET", "/api/cdn", nil)
+	bypass.Header.Set("Authorization", "Bearer x")
+	for _, c := range []struct {
+		name  string
+		req   *http.Request
+		state string
+	}{{"hit", hit, "HIT"}, {"invoke", bypass, "BYPASS"}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				w.reset()
+				h.ServeHTTP(w, c.req)
+				if w.status != 200 || w.h.Get("X-Vercel-Cache") != c.state {
+					b.Fatalf("status %d, x-vercel-cache %q", w.status, w.h.Get("X-Vercel-Cache"))
+				}
+			}
+		})
 	}
 }

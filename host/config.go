@@ -39,6 +39,14 @@ type Config struct {
 	// other peer those headers are hidden from guests and the client
 	// address is the socket's. Default: none.
 	TrustedProxies []netip.Prefix
+	// Cache is where the Runtime Cache and the CDN cache keep their
+	// entries: empty for files in CacheDir (runtime-cache.db and
+	// cdn-cache.db, which survive a restart), or redis://HOST:PORT/DB for
+	// a Redis that several hosts share.
+	Cache string
+	// PurgeFrom are the peers allowed to purge the caches through
+	// POST /_wfn/cache/purge (wfn cache purge). Default: loopback only.
+	PurgeFrom []netip.Prefix
 	// GeoIPDB is a MaxMind city database (.mmdb) for geolocation by client
 	// address, used when a trusted proxy sent no x-vercel-ip-* headers.
 	GeoIPDB string

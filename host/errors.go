@@ -32,6 +32,11 @@ const (
 	CodeResponsePayloadTooLarge = "FUNCTION_RESPONSE_PAYLOAD_TOO_LARGE"
 	CodeNoResponse              = "NO_RESPONSE_FROM_FUNCTION"
 	CodeHeaderTooLarge          = "REQUEST_HEADER_TOO_LARGE"
+
+	// Of the operators' endpoint /_wfn/cache/purge.
+	CodeForbidden        = "FORBIDDEN"
+	CodeBadRequest       = "BAD_REQUEST"
+	CodeCacheUnavailable = "CACHE_UNAVAILABLE"
 )
 
 // Response headers the host sets.

@@ -78,6 +78,11 @@ func serve(t testing.TB, cfg host.Config) (*host.Host, *httptest.Server, *syncBu
 		// on the second engine.
 		cfg.Engine = os.Getenv("WFN_TEST_ENGINE")
 	}
+	if cfg.DeploymentID == "" {
+		// A deployment of its own: tests that share the cache directory
+		// never see each other's CDN entries.
+		cfg.DeploymentID = "dpl_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	}
 	if os.Getenv("WFN_TEST_SNAPSHOT") == "off" {
 		// The suite passes with instances started from snapshots (the
 		// default) and with every instance initialising.

@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc64"
 	"log/slog"
 	"net/http"
 	"os"
@@ -62,6 +63,10 @@ type Host struct {
 	closed   bool
 	inflight sync.WaitGroup // invocations, until their tasks are done
 	live     sync.Map       // *liveInstance -> struct{}
+
+	cacheDir    string
+	cacheStores storeOpener // the Runtime Cache's and the CDN cache's
+	deployment  string      // scopes the CDN cache's keys
 }
 
 var _ http.Handler = (*Host)(nil)
@@ -82,6 +87,7 @@ type function struct {
 	client      *outbound.Client
 	policy      pool.Policy
 	snapshot    bool
+	digest      uint64 // of the guest's code and environment
 }
 
 // Function describes one function found by New.
@@ -134,7 +140,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	if cfg.DeploymentID == "" {
+	explicitID := cfg.DeploymentID != ""
+	if !explicitID {
 		cfg.DeploymentID = "dpl_" + randomHex(12)
 	}
 	var geoDB *geo.DB
@@ -158,6 +165,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		geoDB:    geoDB,
 		dotenv:   dotenv,
 		idPrefix: cfg.Region + "::" + randomHex(3) + "-",
+		cacheDir: cacheDir,
 	}
 	h.invs.New = func() any { return new(engine.Invocation) }
 	builder := &gobuild.Builder{CacheDir: filepath.Join(cacheDir, "build")}
@@ -198,6 +206,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 	}
 	h.table = route.NewTable(srcs)
+	h.deployment = deployment(cfg.DeploymentID, explicitID, h.fns)
 	for _, fn := range h.fns {
 		if fn.pool != nil {
 			fn.pool.Prewarm()
@@ -284,6 +293,14 @@ func (h *Host) load(ctx context.Context, gob *gobuild.Builder, cb *cbuild.Builde
 	fn.exports = mod.Exports()
 	fn.allow = strings.Join(fn.exports.Methods, ", ")
 	env := guestEnv(h.systemEnv(), h.dotenv, h.cfg.Env, fn.env)
+	digest := crc64.New(crcTable)
+	digest.Write(wasm)
+	for _, kv := range env {
+		if kv[0] != "VERCEL_DEPLOYMENT_ID" && kv[0] != "VERCEL_URL" {
+			fmt.Fprintf(digest, "\x00%s=%s", kv[0], kv[1])
+		}
+	}
+	fn.digest = digest.Sum64()
 	fn.policy.OnError = func(err error) {
 		h.log.Error("cannot create an instance in reserve", "fn", src.Path, "err", err)
 	}
@@ -403,9 +420,13 @@ func (li *liveInstance) Close(ctx context.Context) error {
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := h.newID()
 	w.Header().Set(HeaderRequestID, id)
-	if r.URL.Path == "/_wfn/healthz" {
+	switch r.URL.Path {
+	case "/_wfn/healthz":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
+		return
+	case purgePath:
+		h.servePurge(w, r, id)
 		return
 	}
 	if headerTooLarge(r) {
@@ -427,15 +448,22 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusMethodNotAllowed, CodeMethodNotAllowed, id, "Method "+r.Method+" is not allowed.", "Allow", fn.allow)
 		return
 	}
-	h.mu.RLock()
-	if h.closed {
+	origin := func(w http.ResponseWriter, r *http.Request) []string {
+		h.mu.RLock()
+		if h.closed {
+			h.mu.RUnlock()
+			writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The server is shutting down.", "Retry-After", "1")
+			return nil
+		}
+		h.inflight.Add(1) // invoke calls Done when the invocation and its tasks end
 		h.mu.RUnlock()
-		writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The server is shutting down.", "Retry-After", "1")
+		return h.invoke(w, r, fn, export, id, params)
+	}
+	if c := h.cdnCache(r.Context()); c != nil {
+		c.Serve(w, r, h.cdnKey(r), origin)
 		return
 	}
-	h.inflight.Add(1) // invoke calls Done when the invocation and its tasks end
-	h.mu.RUnlock()
-	h.invoke(w, r, fn, export, id, params)
+	origin(w, r)
 }
 
 func writeThrottled(w http.ResponseWriter, r *http.Request, id string) {
@@ -508,6 +536,7 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	// Closing the engine stops any guest still running.
 	err = errors.Join(err, h.engine.Close(context.Background()))
+	err = errors.Join(err, h.closeCache(context.Background()))
 	for _, fn := range h.fns {
 		if fn.client != nil {
 			fn.client.Close()
@@ -547,4 +576,21 @@ func (h *Host) sigterm() {
 		return true
 	})
 	wg.Wait()
+}
+
+var crcTable = crc64.MakeTable(crc64.ECMA)
+
+// deployment names what the CDN cache's entries belong to: the deployment
+// id when one was given, else the functions' code and environment, so that
+// a restart with the same code finds its cache and a change does not
+// serve what the former code answered.
+func deployment(id string, explicit bool, fns []*function) string {
+	if explicit {
+		return id
+	}
+	d := crc64.New(crcTable)
+	for _, fn := range fns {
+		fmt.Fprintf(d, "%s\x00%x\x00", fn.src.Path, fn.digest)
+	}
+	return fmt.Sprintf("code-%016x", d.Sum64())
 }

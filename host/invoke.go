@@ -36,11 +36,16 @@ type invocation struct {
 	trust int8              // 0 unknown, 1 trusted proxy, 2 not
 	out   *outbound.Session // guarded by the guest's goroutine, and outMu for abort
 	outMu sync.Mutex
+
+	tagsMu    sync.Mutex
+	cdnTags   []string // added with cdn_add_cache_tag
+	tagsTaken bool     // the CDN cache has read cdnTags
 }
 
-// invoke runs one invocation. It returns when the response is complete;
-// the invocation's tasks may run on after it.
-func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, export, id string, params []engine.Param) {
+// invoke runs one invocation. It returns when the response is complete,
+// with the tags the guest gave it (cdn_add_cache_tag); the invocation's
+// tasks may run on after it.
+func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, export, id string, params []engine.Param) (tags []string) {
 	if r.ContentLength > engine.MaxRequestBody {
 		h.inflight.Done()
 		writeError(w, r, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, id, "The request body is larger than the limit of 4.5 MB.")
@@ -88,6 +93,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		c.handlerReturned()
 		healthy := err == nil
 		cut := c.answer(w, r, c.late(err))
+		tags = c.takeTags()
 		if err == nil && c.inv.HasTasks() {
 			go c.runTasks()
 		} else {
@@ -96,7 +102,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		if cut {
 			panic(http.ErrAbortHandler)
 		}
-		return
+		return tags
 	}
 
 	// The guest may end the response with response_close and run on: it
@@ -121,9 +127,12 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		}
 		c.end(err == nil)
 	}()
-	if <-done {
+	cut := <-done
+	tags = c.takeTags()
+	if cut {
 		panic(http.ErrAbortHandler)
 	}
+	return tags
 }
 
 // late turns a handler that returned normally after its deadline (a wait

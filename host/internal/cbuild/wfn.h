@@ -67,6 +67,19 @@
  *   Lifetime: wfn_aborted()  wfn_deadline_ms()
  *   Outbound: wfn_fetch(method, url, headers, hlen, body, blen) -> handle;
  *     then wfn_http_response_status(h), helpers above, wfn_http_close(h).
+ *   Runtime Cache (keys are stored as given: hash them as getCache does with
+ *   wfn_cache_key(namespace or NULL, key, buf, cap) to share entries with
+ *   other SDKs; values are JSON by convention):
+ *     wfn_cache_get_alloc(key, &value) (WFN_ENOTFOUND on a miss)
+ *     wfn_cache_put(key, value, vlen, ttl_s, tags, name)  wfn_cache_del(key)
+ *     wfn_cache_expire(tags)
+ *   CDN: wfn_add_cache_tags(tags)  wfn_invalidate_by_tag(tags)
+ *     wfn_delete_by_tag(tags, deadline_s)  wfn_invalidate_by_src_image(src)
+ *     wfn_delete_by_src_image(src, deadline_s)
+ *   Tags are one string, the tags joined with commas: "a,b" (NULL or "" for
+ *   none, which the tag operations refuse with WFN_EINVAL). A tag is not
+ *   empty and has no comma (WFN_EINVAL); the host allows 128 tags of up to
+ *   256 bytes (WFN_ETOOLARGE) and values of up to 2 MB.
  *
  * Work after the response (opt-in)
  *   #define WFN_TASKS before including wfn.h (in every .c file that uses it)
@@ -182,6 +195,25 @@ int32_t wfn_http_response_header(int32_t h, const char *name, size_t name_len, c
 WFN__IMPORT("http_response_body_read") int32_t wfn_http_response_body_read(int32_t h, void *buf, size_t cap);
 WFN__IMPORT("http_close") int32_t wfn_http_close(int32_t h);
 
+/* Runtime Cache. tags: the tags joined with commas, "a,b", tags_len bytes
+ * (NULL, 0 for none). cache_get follows the buffer protocol; WFN_ENOTFOUND on
+ * a miss. ttl_s 0: no expiry. */
+WFN__IMPORT("cache_get") int32_t wfn_cache_get(const char *key, size_t key_len, void *buf, size_t cap);
+WFN__IMPORT("cache_set")
+int32_t wfn_cache_set(const char *key, size_t key_len, const void *value, size_t value_len, int64_t ttl_s,
+                      const char *tags, size_t tags_len, const char *name, size_t name_len);
+WFN__IMPORT("cache_delete") int32_t wfn_cache_delete(const char *key, size_t key_len);
+WFN__IMPORT("cache_expire_tag") int32_t wfn_cache_expire_tag(const char *tags, size_t tags_len);
+
+/* CDN (the response cache in front of functions); tags as above. */
+WFN__IMPORT("cdn_add_cache_tag") int32_t wfn_cdn_add_cache_tag(const char *tags, size_t tags_len);
+WFN__IMPORT("cdn_invalidate_by_tag") int32_t wfn_cdn_invalidate_by_tag(const char *tags, size_t tags_len);
+WFN__IMPORT("cdn_delete_by_tag")
+int32_t wfn_cdn_delete_by_tag(const char *tags, size_t tags_len, int64_t revalidation_deadline_s);
+WFN__IMPORT("cdn_invalidate_by_src_image") int32_t wfn_cdn_invalidate_by_src_image(const char *src, size_t src_len);
+WFN__IMPORT("cdn_delete_by_src_image")
+int32_t wfn_cdn_delete_by_src_image(const char *src, size_t src_len, int64_t revalidation_deadline_s);
+
 /* ---- Helpers ---- */
 
 /* wfn_strerror names an error code ("ENOTFOUND"), or "unknown". */
@@ -233,6 +265,9 @@ static inline int32_t wfn__get_http_header_names(const wfn__args *a, char *buf, 
 }
 static inline int32_t wfn__get_http_header(const wfn__args *a, char *buf, size_t cap) {
     return wfn_http_response_header(a->h, a->name, a->name_len, buf, cap);
+}
+static inline int32_t wfn__get_cache(const wfn__args *a, char *buf, size_t cap) {
+    return wfn_cache_get(a->name, a->name_len, buf, cap);
 }
 
 /* Internal: a value into (buf, cap), NUL-terminated, snprintf style. */
@@ -454,6 +489,97 @@ static inline int32_t wfn_http_body_alloc(int32_t h, char **out) {
     buf[len] = 0;
     *out = buf;
     return (int32_t)len;
+}
+
+/* Runtime Cache and CDN. */
+
+/* Internal: the length of a tag list, 0 for NULL. */
+static inline size_t wfn__tags_len(const char *tags) { return tags ? strlen(tags) : 0; }
+
+/* Internal: the next code point of UTF-8 s[0..n), its width in *w; an
+ * invalid byte is U+FFFD of width 1, as in Go and as it reaches JavaScript. */
+static inline uint32_t wfn__utf8(const unsigned char *s, size_t n, size_t *w) {
+    uint32_t c = s[0], min;
+    size_t len;
+    *w = 1;
+    if (c < 0x80) return c;
+    if (c >= 0xC2 && c <= 0xDF) len = 2, c &= 0x1F, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3, c &= 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4, c &= 0x07, min = 0x10000;
+    else return 0xFFFD;
+    if (n < len) return 0xFFFD;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0xFFFD;
+        c = (c << 6) | (s[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0xFFFD;
+    *w = len;
+    return c;
+}
+
+/* The Runtime Cache key for key, as getCache() in @vercel/functions makes
+ * it: the djb2-xor hash of the key's UTF-16 code units in lower-case hex,
+ * after namespace and "$" when namespace is not NULL or "". snprintf style
+ * (see Helpers): 9 bytes hold a key without namespace. */
+static inline int32_t wfn_cache_key(const char *namespace_, const char *key, char *buf, size_t cap) {
+    const unsigned char *s = (const unsigned char *)key;
+    size_t n = strlen(key), w;
+    uint32_t h = 5381;
+    while (n > 0) {
+        uint32_t c = wfn__utf8(s, n, &w);
+        if (c >= 0x10000) {
+            c -= 0x10000;
+            h = (h * 33) ^ (0xD800 + (c >> 10));
+            h = (h * 33) ^ (0xDC00 + (c & 0x3FF));
+        } else {
+            h = (h * 33) ^ c;
+        }
+        s += w;
+        n -= w;
+    }
+    int r;
+    if (namespace_ != NULL && namespace_[0] != 0) r = snprintf(buf, cap, "%s$%x", namespace_, (unsigned)h);
+    else r = snprintf(buf, cap, "%x", (unsigned)h);
+    return r < 0 ? WFN_EINVAL : (int32_t)r;
+}
+
+/* The value stored under key (as given) into a malloc'ed buffer with a NUL
+ * after it; WFN_ENOTFOUND on a miss or an expired entry. */
+static inline int32_t wfn_cache_get_alloc(const char *key, char **out) {
+    wfn__args a = {key, strlen(key), 0};
+    return wfn__alloc(wfn__get_cache, &a, out);
+}
+/* Store vlen bytes of value under key (as given) for ttl_s seconds (0: no
+ * expiry) with tags ("a,b", or NULL) and the name name (shown in logs; NULL
+ * for none). */
+static inline int32_t wfn_cache_put(const char *key, const void *value, size_t vlen, int64_t ttl_s,
+                                    const char *tags, const char *name) {
+    return wfn_cache_set(key, strlen(key), value, vlen, ttl_s, tags, wfn__tags_len(tags), name,
+                         name ? strlen(name) : 0);
+}
+static inline int32_t wfn_cache_del(const char *key) { return wfn_cache_delete(key, strlen(key)); }
+/* Turn every Runtime Cache entry carrying one of tags into a miss. */
+static inline int32_t wfn_cache_expire(const char *tags) {
+    return wfn_cache_expire_tag(tags, wfn__tags_len(tags));
+}
+/* Tag this response's entry in the CDN cache (addCacheTag). */
+static inline int32_t wfn_add_cache_tags(const char *tags) {
+    return wfn_cdn_add_cache_tag(tags, wfn__tags_len(tags));
+}
+/* Mark the CDN entries carrying one of tags stale (invalidateByTag). */
+static inline int32_t wfn_invalidate_by_tag(const char *tags) {
+    return wfn_cdn_invalidate_by_tag(tags, wfn__tags_len(tags));
+}
+/* Delete them, serving stale copies for deadline_s seconds first
+ * (dangerouslyDeleteByTag; 0: at once). */
+static inline int32_t wfn_delete_by_tag(const char *tags, int64_t deadline_s) {
+    return wfn_cdn_delete_by_tag(tags, wfn__tags_len(tags), deadline_s);
+}
+static inline int32_t wfn_invalidate_by_src_image(const char *src) {
+    return wfn_cdn_invalidate_by_src_image(src, strlen(src));
+}
+static inline int32_t wfn_delete_by_src_image(const char *src, int64_t deadline_s) {
+    return wfn_cdn_delete_by_src_image(src, strlen(src), deadline_s);
 }
 
 /* ---- Work after the response: #define WFN_TASKS ---- */

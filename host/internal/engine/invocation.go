@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -76,6 +78,25 @@ type RequestContext interface {
 	Geolocation() []byte
 	// Outbound is the invocation's outbound HTTP session.
 	Outbound() *outbound.Session
+	// Cache is the Runtime Cache and the CDN cache, as this invocation
+	// sees them.
+	Cache() Cache
+}
+
+// Cache is what the cache_* and cdn_* imports do. Keys, values, tags and
+// sources are as the guest gave them, tags split; each method returns 0 or
+// an abi.Errno (ETOOLARGE, EINVAL, ENOTFOUND, EIO).
+type Cache interface {
+	Get(key string) ([]byte, abi.Errno)
+	Set(key string, value []byte, ttlSeconds int64, tags []string, name string) abi.Errno
+	Delete(key string) abi.Errno
+	ExpireTags(tags []string) abi.Errno
+	// AddTags tags the response being made, for the CDN cache.
+	AddTags(tags []string) abi.Errno
+	InvalidateTags(tags []string) abi.Errno
+	DeleteTags(tags []string, deadlineSeconds int64) abi.Errno
+	InvalidateSrcImage(src string) abi.Errno
+	DeleteSrcImage(src string, deadlineSeconds int64) abi.Errno
 }
 
 // Failure is a problem the host detects while a guest runs normally.
@@ -555,4 +576,95 @@ func equalFold(b []byte, s string) bool {
 		}
 	}
 	return true
+}
+
+// splitTags splits a comma-separated list of tags. An empty list is no
+// tags; an empty tag (",," or a trailing comma) is EINVAL.
+func splitTags(b []byte) ([]string, abi.Errno) {
+	if len(b) == 0 {
+		return nil, 0
+	}
+	if bytes.Count(b, []byte{','}) >= 128 {
+		return nil, abi.ETOOLARGE // more than 128 tags
+	}
+	tags := strings.Split(string(b), ",")
+	for _, t := range tags {
+		if t == "" {
+			return nil, abi.EINVAL
+		}
+	}
+	return tags, 0
+}
+
+// CacheGet is cache_get: the value stored under key.
+func (inv *Invocation) CacheGet(key []byte) ([]byte, abi.Errno) {
+	return inv.Ctx.Cache().Get(string(key))
+}
+
+// CacheSet is cache_set.
+func (inv *Invocation) CacheSet(key, value []byte, ttl int64, tags, name []byte) abi.Errno {
+	if ttl < 0 {
+		return abi.EINVAL
+	}
+	t, e := splitTags(tags)
+	if e != 0 {
+		return e
+	}
+	return inv.Ctx.Cache().Set(string(key), value, ttl, t, string(name))
+}
+
+// CacheDelete is cache_delete.
+func (inv *Invocation) CacheDelete(key []byte) abi.Errno {
+	return inv.Ctx.Cache().Delete(string(key))
+}
+
+// CacheExpireTag is cache_expire_tag.
+func (inv *Invocation) CacheExpireTag(tags []byte) abi.Errno {
+	return inv.tagOp(tags, inv.Ctx.Cache().ExpireTags)
+}
+
+// CDNAddCacheTag is cdn_add_cache_tag.
+func (inv *Invocation) CDNAddCacheTag(tags []byte) abi.Errno {
+	return inv.tagOp(tags, inv.Ctx.Cache().AddTags)
+}
+
+// CDNInvalidateByTag is cdn_invalidate_by_tag.
+func (inv *Invocation) CDNInvalidateByTag(tags []byte) abi.Errno {
+	return inv.tagOp(tags, inv.Ctx.Cache().InvalidateTags)
+}
+
+// CDNDeleteByTag is cdn_delete_by_tag.
+func (inv *Invocation) CDNDeleteByTag(tags []byte, deadline int64) abi.Errno {
+	if deadline < 0 {
+		return abi.EINVAL
+	}
+	return inv.tagOp(tags, func(t []string) abi.Errno { return inv.Ctx.Cache().DeleteTags(t, deadline) })
+}
+
+// CDNInvalidateBySrcImage is cdn_invalidate_by_src_image.
+func (inv *Invocation) CDNInvalidateBySrcImage(src []byte) abi.Errno {
+	if len(src) == 0 {
+		return abi.EINVAL
+	}
+	return inv.Ctx.Cache().InvalidateSrcImage(string(src))
+}
+
+// CDNDeleteBySrcImage is cdn_delete_by_src_image.
+func (inv *Invocation) CDNDeleteBySrcImage(src []byte, deadline int64) abi.Errno {
+	if len(src) == 0 || deadline < 0 {
+		return abi.EINVAL
+	}
+	return inv.Ctx.Cache().DeleteSrcImage(string(src), deadline)
+}
+
+// tagOp applies op to a non-empty list of tags.
+func (inv *Invocation) tagOp(tags []byte, op func([]string) abi.Errno) abi.Errno {
+	t, e := splitTags(tags)
+	if e != 0 {
+		return e
+	}
+	if len(t) == 0 {
+		return abi.EINVAL
+	}
+	return op(t)
 }

@@ -59,10 +59,15 @@ func (c *call) out(buf, cp int32, v []byte) int32 {
 
 type hostFunc struct {
 	name   string
-	params int // all i32
+	params int // i32 but for the one i64Param names
 	result wasmtime.ValKind
 	fn     func(c *call, inv *engine.Invocation) int64
 }
+
+// i64Param is the index of the one i64 parameter of some imports.
+var i64Param = map[string]int{abi.ImportCacheSet: 4, abi.ImportCDNDeleteByTag: 2, abi.ImportCDNDeleteBySrcImage: 2}
+
+func (c *call) i64(i int) int64 { return c.args[i].I64() }
 
 func errno(e abi.Errno) int64 { return int64(e) }
 
@@ -155,6 +160,37 @@ var hostFuncs = []hostFunc{
 	{abi.ImportHTTPClose, 1, wasmtime.KindI32, withOutbound(func(c *call, o *outbound.Session) int64 {
 		return errno(o.CloseHandle(c.i32(0)))
 	})},
+	{abi.ImportCacheGet, 4, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
+		v, e := inv.CacheGet(c.read(c.i32(0), c.i32(1)))
+		if e != 0 {
+			return errno(e)
+		}
+		return int64(c.out(c.i32(2), c.i32(3), v))
+	}},
+	{abi.ImportCacheSet, 9, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
+		return errno(inv.CacheSet(c.read(c.i32(0), c.i32(1)), c.read(c.i32(2), c.i32(3)), c.i64(4), c.read(c.i32(5), c.i32(6)), c.read(c.i32(7), c.i32(8))))
+	}},
+	{abi.ImportCacheDelete, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
+		return errno(inv.CacheDelete(c.read(c.i32(0), c.i32(1))))
+	}},
+	{abi.ImportCacheExpireTag, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
+		return errno(inv.CacheExpireTag(c.read(c.i32(0), c.i32(1))))
+	}},
+	{abi.ImportCDNAddCacheTag, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
+		return errno(inv.CDNAddCacheTag(c.read(c.i32(0), c.i32(1))))
+	}},
+	{abi.ImportCDNInvalidateByTag, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
+		return errno(inv.CDNInvalidateByTag(c.read(c.i32(0), c.i32(1))))
+	}},
+	{abi.ImportCDNDeleteByTag, 3, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
+		return errno(inv.CDNDeleteByTag(c.read(c.i32(0), c.i32(1)), c.i64(2)))
+	}},
+	{abi.ImportCDNInvalidateBySrcImage, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
+		return errno(inv.CDNInvalidateBySrcImage(c.read(c.i32(0), c.i32(1))))
+	}},
+	{abi.ImportCDNDeleteBySrcImage, 3, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
+		return errno(inv.CDNDeleteBySrcImage(c.read(c.i32(0), c.i32(1)), c.i64(2)))
+	}},
 }
 
 func headerOp(op engine.HeaderOp) func(c *call, inv *engine.Invocation) int64 {
@@ -182,6 +218,10 @@ func (e *Engine) defineHostFuncs() (map[string]engine.Sig, error) {
 		for i := range params {
 			params[i] = i32
 			sig.Params[i] = "i32"
+			if at, ok := i64Param[hf.name]; ok && i == at {
+				params[i] = wasmtime.NewValType(wasmtime.KindI64)
+				sig.Params[i] = "i64"
+			}
 		}
 		if hf.result == wasmtime.KindI64 {
 			sig.Results = []string{"i64"}

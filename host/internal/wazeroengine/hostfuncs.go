@@ -22,7 +22,7 @@ var (
 
 type hostFunc struct {
 	name    string
-	params  []string // all i32
+	params  []string // i32 but for i64Params
 	results []api.ValueType
 	fn      api.GoModuleFunc
 }
@@ -128,7 +128,43 @@ var hostFuncs = []hostFunc{
 	{abi.ImportHTTPClose, []string{"handle"}, i32, withOutbound(func(o *outbound.Session, m api.Module, s []uint64) {
 		s[0] = errno(o.CloseHandle(api.DecodeI32(s[0])))
 	})},
+	{abi.ImportCacheGet, []string{"key", "key_len", "buf", "cap"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		v, e := inv.CacheGet(read(m, abi.ImportCacheGet, s[0], s[1]))
+		if e != 0 {
+			s[0] = errno(e)
+			return
+		}
+		s[0] = writeBytes(m, abi.ImportCacheGet, s[2], s[3], v)
+	})},
+	{abi.ImportCacheSet, []string{"key", "key_len", "value", "value_len", "ttl_s", "tags", "tags_len", "name", "name_len"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		const name = abi.ImportCacheSet
+		s[0] = errno(inv.CacheSet(read(m, name, s[0], s[1]), read(m, name, s[2], s[3]), int64(s[4]), read(m, name, s[5], s[6]), read(m, name, s[7], s[8])))
+	})},
+	{abi.ImportCacheDelete, []string{"key", "key_len"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = errno(inv.CacheDelete(read(m, abi.ImportCacheDelete, s[0], s[1])))
+	})},
+	{abi.ImportCacheExpireTag, []string{"tags", "tags_len"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = errno(inv.CacheExpireTag(read(m, abi.ImportCacheExpireTag, s[0], s[1])))
+	})},
+	{abi.ImportCDNAddCacheTag, []string{"tags", "tags_len"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = errno(inv.CDNAddCacheTag(read(m, abi.ImportCDNAddCacheTag, s[0], s[1])))
+	})},
+	{abi.ImportCDNInvalidateByTag, []string{"tags", "tags_len"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = errno(inv.CDNInvalidateByTag(read(m, abi.ImportCDNInvalidateByTag, s[0], s[1])))
+	})},
+	{abi.ImportCDNDeleteByTag, []string{"tags", "tags_len", "revalidation_deadline_s"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = errno(inv.CDNDeleteByTag(read(m, abi.ImportCDNDeleteByTag, s[0], s[1]), int64(s[2])))
+	})},
+	{abi.ImportCDNInvalidateBySrcImage, []string{"src", "src_len"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = errno(inv.CDNInvalidateBySrcImage(read(m, abi.ImportCDNInvalidateBySrcImage, s[0], s[1])))
+	})},
+	{abi.ImportCDNDeleteBySrcImage, []string{"src", "src_len", "revalidation_deadline_s"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
+		s[0] = errno(inv.CDNDeleteBySrcImage(read(m, abi.ImportCDNDeleteBySrcImage, s[0], s[1]), int64(s[2])))
+	})},
 }
+
+// i64Params are the parameters that are not i32.
+var i64Params = map[string]bool{"ttl_s": true, "revalidation_deadline_s": true}
 
 func headerFunc(name string, op engine.HeaderOp) api.GoModuleFunc {
 	return bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
@@ -166,8 +202,11 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) (api.Module, 
 	b := rt.NewHostModuleBuilder(abi.Module)
 	for _, f := range hostFuncs {
 		params := make([]api.ValueType, len(f.params))
-		for i := range params {
+		for i, name := range f.params {
 			params[i] = api.ValueTypeI32
+			if i64Params[name] {
+				params[i] = api.ValueTypeI64
+			}
 		}
 		b.NewFunctionBuilder().
 			WithGoModuleFunction(f.fn, params, f.results).

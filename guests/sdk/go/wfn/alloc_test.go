@@ -37,6 +37,16 @@ func (nopHost) HTTPResponseHeader(int32, string, []byte) int32 { return -7 }
 func (nopHost) HTTPResponseBodyRead(int32, []byte) int32       { return -7 }
 func (nopHost) HTTPClose(int32) int32                          { return -7 }
 
+func (nopHost) CacheGet(string, []byte) int32                        { return -1 }
+func (nopHost) CacheSet(string, []byte, int64, []byte, string) int32 { return 0 }
+func (nopHost) CacheDelete(string) int32                             { return 0 }
+func (nopHost) CacheExpireTag([]byte) int32                          { return 0 }
+func (nopHost) CDNAddCacheTag([]byte) int32                          { return 0 }
+func (nopHost) CDNInvalidateByTag([]byte) int32                      { return 0 }
+func (nopHost) CDNDeleteByTag([]byte, int64) int32                   { return 0 }
+func (nopHost) CDNInvalidateBySrcImage(string) int32                 { return 0 }
+func (nopHost) CDNDeleteBySrcImage(string, int64) int32              { return 0 }
+
 var hello = wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
 	if r.Method() != "GET" {
 		w.SetStatus(405)

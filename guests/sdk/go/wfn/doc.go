@@ -82,6 +82,15 @@
 // Each of these imports (ip_address, geolocation, http_*) is linked into
 // a module only when the module calls the function that uses it.
 //
+// # Caches
+//
+// [AddCacheTag] tags the response's entry in the CDN cache, and
+// [InvalidateByTag], [DangerouslyDeleteByTag], [InvalidateBySrcImage] and
+// [DangerouslyDeleteBySrcImage] purge the CDN, as the functions of the
+// same names in @vercel/functions do. The wfncache package is the Runtime
+// Cache (getCache). Each of these imports (cdn_*, cache_*) is linked in
+// only when called, too.
+//
 // A handler that uses none of this pays nothing for it: no goroutine, no
 // allocation, no host call.
 //

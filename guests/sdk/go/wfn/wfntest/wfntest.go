@@ -52,6 +52,10 @@
 //     requests once the invocation is aborted or killed, when every
 //     outbound request is closed; every handle closed when the
 //     invocation ends (abi.EBADHANDLE after).
+//   - Caches (wfncache, wfn.AddCacheTag and the purges): a Runtime Cache
+//     with the host's TTLs, tags and limits, and a record of the CDN
+//     operations, in a [Cache]. Each invocation has its own unless
+//     [SharedCache] gives several the same one.
 //   - Environment: the guest reads the test process's environment; set
 //     the function's variables with t.Setenv.
 //
@@ -148,6 +152,7 @@ type config struct {
 	geo         *wfn.Geo // nil: only the region, "dev1"
 	outbound    http.Handler
 	policy      policy
+	cache       *Cache // nil: new, empty caches for the invocation
 }
 
 // MaxDuration sets the invocation's maximum duration, the function's
@@ -188,8 +193,12 @@ func serve(w http.ResponseWriter, r *http.Request, params map[string]string, exp
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.cache == nil {
+		cfg.cache = NewCache()
+	}
 	mu.Lock()
 	defer mu.Unlock()
+	cfg.cache.begin()
 	h := newHost(w, r, params, cfg)
 	hostcall.Install(h)
 	defer hostcall.Install(nil)

@@ -41,6 +41,17 @@ type Host interface {
 	HTTPResponseHeader(h int32, name string, buf []byte) int32
 	HTTPResponseBodyRead(h int32, buf []byte) int32
 	HTTPClose(h int32) int32
+
+	// Tag lists (tags) are the tags joined with commas, "a,b".
+	CacheGet(key string, buf []byte) int32
+	CacheSet(key string, value []byte, ttlSeconds int64, tags []byte, name string) int32
+	CacheDelete(key string) int32
+	CacheExpireTag(tags []byte) int32
+	CDNAddCacheTag(tags []byte) int32
+	CDNInvalidateByTag(tags []byte) int32
+	CDNDeleteByTag(tags []byte, revalidationDeadlineSeconds int64) int32
+	CDNInvalidateBySrcImage(src string) int32
+	CDNDeleteBySrcImage(src string, revalidationDeadlineSeconds int64) int32
 }
 
 // Exports are the SDK's own exports that a host outside WebAssembly calls,

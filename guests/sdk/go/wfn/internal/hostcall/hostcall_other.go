@@ -110,3 +110,36 @@ func HTTPResponseBodyRead(h int32, buf []byte) int32 { return host().HTTPRespons
 
 // HTTPClose calls http_close.
 func HTTPClose(h int32) int32 { return host().HTTPClose(h) }
+
+// CacheGet calls cache_get.
+func CacheGet(key string, buf []byte) int32 { return host().CacheGet(key, buf) }
+
+// CacheSet calls cache_set; tags are joined with commas.
+func CacheSet(key string, value []byte, ttlSeconds int64, tags []byte, name string) int32 {
+	return host().CacheSet(key, value, ttlSeconds, tags, name)
+}
+
+// CacheDelete calls cache_delete.
+func CacheDelete(key string) int32 { return host().CacheDelete(key) }
+
+// CacheExpireTag calls cache_expire_tag.
+func CacheExpireTag(tags []byte) int32 { return host().CacheExpireTag(tags) }
+
+// CDNAddCacheTag calls cdn_add_cache_tag.
+func CDNAddCacheTag(tags []byte) int32 { return host().CDNAddCacheTag(tags) }
+
+// CDNInvalidateByTag calls cdn_invalidate_by_tag.
+func CDNInvalidateByTag(tags []byte) int32 { return host().CDNInvalidateByTag(tags) }
+
+// CDNDeleteByTag calls cdn_delete_by_tag.
+func CDNDeleteByTag(tags []byte, revalidationDeadlineSeconds int64) int32 {
+	return host().CDNDeleteByTag(tags, revalidationDeadlineSeconds)
+}
+
+// CDNInvalidateBySrcImage calls cdn_invalidate_by_src_image.
+func CDNInvalidateBySrcImage(src string) int32 { return host().CDNInvalidateBySrcImage(src) }
+
+// CDNDeleteBySrcImage calls cdn_delete_by_src_image.
+func CDNDeleteBySrcImage(src string, revalidationDeadlineSeconds int64) int32 {
+	return host().CDNDeleteBySrcImage(src, revalidationDeadlineSeconds)
+}

@@ -98,6 +98,44 @@ func httpResponseBodyRead(h int32, buf unsafe.Pointer, bufCap uint32) int32
 //go:wasmimport wfn http_close
 func httpClose(h int32) int32
 
+// Runtime Cache and CDN. Tag lists are the tags joined with commas, "a,b".
+
+//go:wasmimport wfn cache_get
+//go:noescape
+func cacheGet(key unsafe.Pointer, keyLen uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn cache_set
+//go:noescape
+func cacheSet(key unsafe.Pointer, keyLen uint32, value unsafe.Pointer, valueLen uint32, ttlSeconds int64, tags unsafe.Pointer, tagsLen uint32, name unsafe.Pointer, nameLen uint32) int32
+
+//go:wasmimport wfn cache_delete
+//go:noescape
+func cacheDelete(key unsafe.Pointer, keyLen uint32) int32
+
+//go:wasmimport wfn cache_expire_tag
+//go:noescape
+func cacheExpireTag(tags unsafe.Pointer, tagsLen uint32) int32
+
+//go:wasmimport wfn cdn_add_cache_tag
+//go:noescape
+func cdnAddCacheTag(tags unsafe.Pointer, tagsLen uint32) int32
+
+//go:wasmimport wfn cdn_invalidate_by_tag
+//go:noescape
+func cdnInvalidateByTag(tags unsafe.Pointer, tagsLen uint32) int32
+
+//go:wasmimport wfn cdn_delete_by_tag
+//go:noescape
+func cdnDeleteByTag(tags unsafe.Pointer, tagsLen uint32, revalidationDeadlineSeconds int64) int32
+
+//go:wasmimport wfn cdn_invalidate_by_src_image
+//go:noescape
+func cdnInvalidateBySrcImage(src unsafe.Pointer, srcLen uint32) int32
+
+//go:wasmimport wfn cdn_delete_by_src_image
+//go:noescape
+func cdnDeleteBySrcImage(src unsafe.Pointer, srcLen uint32, revalidationDeadlineSeconds int64) int32
+
 // Install panics: in WebAssembly the host is the real one.
 func Install(Host) { panic("wfn: hostcall.Install is not available in WebAssembly") }
 
@@ -201,3 +239,43 @@ func HTTPResponseBodyRead(h int32, buf []byte) int32 {
 
 // HTTPClose calls http_close.
 func HTTPClose(h int32) int32 { return httpClose(h) }
+
+// CacheGet calls cache_get.
+func CacheGet(key string, buf []byte) int32 {
+	return cacheGet(stringPtr(key), uint32(len(key)), bytesPtr(buf), uint32(len(buf)))
+}
+
+// CacheSet calls cache_set; tags are joined with commas.
+func CacheSet(key string, value []byte, ttlSeconds int64, tags []byte, name string) int32 {
+	return cacheSet(stringPtr(key), uint32(len(key)), bytesPtr(value), uint32(len(value)), ttlSeconds,
+		bytesPtr(tags), uint32(len(tags)), stringPtr(name), uint32(len(name)))
+}
+
+// CacheDelete calls cache_delete.
+func CacheDelete(key string) int32 { return cacheDelete(stringPtr(key), uint32(len(key))) }
+
+// CacheExpireTag calls cache_expire_tag.
+func CacheExpireTag(tags []byte) int32 { return cacheExpireTag(bytesPtr(tags), uint32(len(tags))) }
+
+// CDNAddCacheTag calls cdn_add_cache_tag.
+func CDNAddCacheTag(tags []byte) int32 { return cdnAddCacheTag(bytesPtr(tags), uint32(len(tags))) }
+
+// CDNInvalidateByTag calls cdn_invalidate_by_tag.
+func CDNInvalidateByTag(tags []byte) int32 {
+	return cdnInvalidateByTag(bytesPtr(tags), uint32(len(tags)))
+}
+
+// CDNDeleteByTag calls cdn_delete_by_tag.
+func CDNDeleteByTag(tags []byte, revalidationDeadlineSeconds int64) int32 {
+	return cdnDeleteByTag(bytesPtr(tags), uint32(len(tags)), revalidationDeadlineSeconds)
+}
+
+// CDNInvalidateBySrcImage calls cdn_invalidate_by_src_image.
+func CDNInvalidateBySrcImage(src string) int32 {
+	return cdnInvalidateBySrcImage(stringPtr(src), uint32(len(src)))
+}
+
+// CDNDeleteBySrcImage calls cdn_delete_by_src_image.
+func CDNDeleteBySrcImage(src string, revalidationDeadlineSeconds int64) int32 {
+	return cdnDeleteBySrcImage(stringPtr(src), uint32(len(src)), revalidationDeadlineSeconds)
+}

@@ -1,0 +1,435 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wfn-dev/wfn/abi"
+	"github.com/wfn-dev/wfn/cache"
+	"github.com/wfn-dev/wfn/host/internal/cdn"
+	"github.com/wfn-dev/wfn/host/internal/engine"
+)
+
+// The Runtime Cache and the CDN cache keep their entries in two stores:
+// files under the cache directory by default, or one Redis shared by many
+// hosts (Config.Cache).
+
+// stores are the two stores, opened on first use: a host that never
+// caches opens nothing (wfn build beside a running wfn serve), and a Redis
+// that is down when the host starts is tried again later.
+type stores struct {
+	runtime, cdn cache.Store
+	cdnCache     *cdn.Cache // over cdn
+}
+
+type storeOpener struct {
+	mu     sync.Mutex
+	open   atomic.Pointer[stores]
+	failed time.Time // when opening last failed
+	err    error
+	closed bool
+}
+
+// retryOpen is how long after a failure the stores are not tried again.
+const retryOpen = time.Second
+
+// stores returns the cache stores, opening them if need be.
+func (h *Host) stores(ctx context.Context) (*stores, error) {
+	if s := h.cacheStores.open.Load(); s != nil {
+		return s, nil
+	}
+	o := &h.cacheStores
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if s := o.open.Load(); s != nil {
+		return s, nil
+	}
+	if o.closed {
+		return nil, fmt.Errorf("%w: host closed", cache.ErrUnavailable)
+	}
+	if o.err != nil && time.Since(o.failed) < retryOpen {
+		return nil, o.err
+	}
+	runtime, cdnStore, err := openStores(ctx, h.cfg, h.cacheDir)
+	if err != nil {
+		o.err, o.failed = fmt.Errorf("%w: %w", cache.ErrUnavailable, err), time.Now()
+		h.log.Error("cannot open the cache", "err", err)
+		return nil, o.err
+	}
+	s := &stores{runtime: runtime, cdn: cdnStore, cdnCache: cdn.New(cdnStore, cdn.Options{Logger: h.log})}
+	o.open.Store(s)
+	return s, nil
+}
+
+// closeStores closes the stores, if they were opened.
+func (h *Host) closeStores(ctx context.Context) error {
+	o := &h.cacheStores
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.closed = true
+	s := o.open.Swap(nil)
+	if s == nil {
+		return nil
+	}
+	// Background revalidations end before the stores close.
+	return errors.Join(s.cdnCache.Close(ctx), s.runtime.Close(ctx), s.cdn.Close(ctx))
+}
+
+// openStores opens the Runtime Cache's and the CDN cache's stores.
+func openStores(ctx context.Context, cfg Config, cacheDir string) (runtime, cdn cache.Store, err error) {
+	opts := []cache.Option{cache.WithLogger(cfg.Logger)}
+	switch {
+	case cfg.Cache == "":
+		runtime, err = openShared(filepath.Join(cacheDir, "runtime-cache.db"), opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		cdn, err = openShared(filepath.Join(cacheDir, "cdn-cache.db"), opts)
+		if err != nil {
+			_ = runtime.Close(ctx)
+			return nil, nil, err
+		}
+		return runtime, cdn, nil
+	case strings.HasPrefix(cfg.Cache, "redis://"), strings.HasPrefix(cfg.Cache, "rediss://"):
+		runtime, err = cache.OpenRedis(ctx, cfg.Cache, append(opts, cache.WithPrefix("wfn:runtime:"))...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: cache %s: %w", ErrConfig, cfg.Cache, err)
+		}
+		cdn, err = cache.OpenRedis(ctx, cfg.Cache, append(opts, cache.WithPrefix("wfn:cdn:"))...)
+		if err != nil {
+			_ = runtime.Close(ctx)
+			return nil, nil, fmt.Errorf("%w: cache %s: %w", ErrConfig, cfg.Cache, err)
+		}
+		return runtime, cdn, nil
+	default:
+		return nil, nil, fmt.Errorf("%w: cache %q: want a redis://HOST:PORT/DB URL, or nothing for files in the cache directory", ErrConfig, cfg.Cache)
+	}
+}
+
+// A store file can be opened by one process only (bbolt locks it). Hosts
+// of one process that share a cache directory share its stores.
+var shared = struct {
+	sync.Mutex
+	stores map[string]*sharedStore
+}{stores: map[string]*sharedStore{}}
+
+type sharedStore struct {
+	cache.Store
+	path string
+	refs int
+}
+
+func openShared(path string, opts []cache.Option) (cache.Store, error) {
+	shared.Lock()
+	defer shared.Unlock()
+	if s := shared.stores[path]; s != nil {
+		s.refs++
+		return s, nil
+	}
+	st, err := cache.OpenDisk(path, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cache: %w", ErrConfig, err)
+	}
+	s := &sharedStore{Store: st, path: path, refs: 1}
+	shared.stores[path] = s
+	return s, nil
+}
+
+func (s *sharedStore) Close(ctx context.Context) error {
+	shared.Lock()
+	defer shared.Unlock()
+	if s.refs--; s.refs > 0 {
+		return nil
+	}
+	delete(shared.stores, s.path)
+	return s.Store.Close(ctx)
+}
+
+// invocationCache is the engine.Cache of one invocation.
+type invocationCache struct{ c *invocation }
+
+var _ engine.Cache = invocationCache{}
+
+// Cache implements engine.RequestContext.
+func (c *invocation) Cache() engine.Cache { return invocationCache{c} }
+
+// cacheTimeout bounds one cache call of a guest.
+const cacheTimeout = 2 * time.Second
+
+func (ic invocationCache) ctx() (context.Context, context.CancelFunc) {
+	// The guest's call completes even if the client leaves; the store's
+	// own timeouts and this bound keep it short.
+	return context.WithTimeout(context.WithoutCancel(ic.c.req.Context()), cacheTimeout)
+}
+
+// errno maps a store's error to the ABI's, logging what the guest cannot
+// be told.
+func (ic invocationCache) errno(op string, err error) abi.Errno {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, cache.ErrNotFound):
+		return abi.ENOTFOUND
+	case errors.Is(err, cache.ErrTooLarge):
+		return abi.ETOOLARGE
+	case errors.Is(err, cache.ErrInvalid):
+		return abi.EINVAL
+	default:
+		ic.c.h.log.Warn("cache unavailable", "op", op, "fn", ic.c.fn.src.Path, "id", ic.c.inv.ID, "err", err)
+		return abi.EIO
+	}
+}
+
+// runtime runs op on the Runtime Cache's store.
+func (ic invocationCache) runtime(name string, op func(ctx context.Context, s cache.Store) error) abi.Errno {
+	ctx, cancel := ic.ctx()
+	defer cancel()
+	s, err := ic.c.h.stores(ctx)
+	if err == nil {
+		err = op(ctx, s.runtime)
+	}
+	return ic.errno(name, err)
+}
+
+func (ic invocationCache) Get(key string) ([]byte, abi.Errno) {
+	ctx, cancel := ic.ctx()
+	defer cancel()
+	s, err := ic.c.h.stores(ctx)
+	if err != nil {
+		return nil, ic.errno("get", err)
+	}
+	e, err := s.runtime.Get(ctx, key)
+	if err != nil {
+		return nil, ic.errno("get", err)
+	}
+	if e.Stale {
+		// Invalidated by tag: the function makes the value anew.
+		return nil, abi.ENOTFOUND
+	}
+	return e.Value, 0
+}
+
+func (ic invocationCache) Set(key string, value []byte, ttl int64, tags []string, name string) abi.Errno {
+	return ic.runtime("set", func(ctx context.Context, s cache.Store) error {
+		return s.Set(ctx, key, value, time.Duration(ttl)*time.Second, tags)
+	})
+}
+
+func (ic invocationCache) Delete(key string) abi.Errno {
+	return ic.runtime("delete", func(ctx context.Context, s cache.Store) error { return s.Delete(ctx, key) })
+}
+
+func (ic invocationCache) ExpireTags(tags []string) abi.Errno {
+	return ic.runtime("expireTag", func(ctx context.Context, s cache.Store) error { return s.ExpireTags(ctx, tags...) })
+}
+
+func (ic invocationCache) AddTags(tags []string) abi.Errno {
+	for _, t := range tags {
+		if len(t) > cache.MaxTagSize {
+			return abi.ETOOLARGE
+		}
+	}
+	c := ic.c
+	c.tagsMu.Lock()
+	defer c.tagsMu.Unlock()
+	if c.tagsTaken {
+		return abi.ECLOSED // the response is complete: too late to tag it
+	}
+	if len(c.cdnTags)+len(tags) > cache.MaxTags {
+		return abi.ETOOLARGE
+	}
+	c.cdnTags = append(c.cdnTags, tags...)
+	return 0
+}
+
+// takeTags returns the tags the guest added to its response; later ones
+// are refused.
+func (c *invocation) takeTags() []string {
+	c.tagsMu.Lock()
+	defer c.tagsMu.Unlock()
+	c.tagsTaken = true
+	return c.cdnTags
+}
+
+func (ic invocationCache) InvalidateTags(tags []string) abi.Errno {
+	ctx, cancel := ic.ctx()
+	defer cancel()
+	return ic.errno("invalidateByTag", ic.c.h.purge(ctx, Purge{Tags: tags}))
+}
+
+func (ic invocationCache) DeleteTags(tags []string, deadline int64) abi.Errno {
+	ctx, cancel := ic.ctx()
+	defer cancel()
+	return ic.errno("dangerouslyDeleteByTag", ic.c.h.purge(ctx, Purge{Tags: tags, Delete: true, RevalidationDeadline: time.Duration(deadline) * time.Second}))
+}
+
+func (ic invocationCache) InvalidateSrcImage(src string) abi.Errno {
+	ctx, cancel := ic.ctx()
+	defer cancel()
+	return ic.errno("invalidateBySrcImage", ic.c.h.purge(ctx, Purge{SrcImages: []string{src}}))
+}
+
+func (ic invocationCache) DeleteSrcImage(src string, deadline int64) abi.Errno {
+	ctx, cancel := ic.ctx()
+	defer cancel()
+	return ic.errno("dangerouslyDeleteBySrcImage", ic.c.h.purge(ctx, Purge{SrcImages: []string{src}, Delete: true, RevalidationDeadline: time.Duration(deadline) * time.Second}))
+}
+
+// Purge is an invalidation of cached content, by tag or by source image,
+// as Vercel's invalidateByTag, dangerouslyDeleteByTag,
+// invalidateBySrcImage and dangerouslyDeleteBySrcImage.
+type Purge struct {
+	// Tags and SrcImages select the content; at least one is needed.
+	Tags      []string
+	SrcImages []string
+	// Delete deletes the content instead of marking it stale: the next
+	// request fetches it in the foreground, unless RevalidationDeadline
+	// has not passed yet, until when stale content is served and
+	// refreshed in the background.
+	Delete               bool
+	RevalidationDeadline time.Duration
+}
+
+// Purge invalidates or deletes cached content in the CDN cache and the
+// Runtime Cache, as a guest's purge imports do: from operators
+// (wfn cache purge) and embedding programs.
+func (h *Host) Purge(ctx context.Context, p Purge) error {
+	if len(p.Tags) == 0 && len(p.SrcImages) == 0 {
+		return fmt.Errorf("%w: purge: no tags and no source images", cache.ErrInvalid)
+	}
+	return h.purge(ctx, p)
+}
+
+// purge applies p to the Runtime Cache (tags) and the CDN cache.
+func (h *Host) purge(ctx context.Context, p Purge) error {
+	s, err := h.stores(ctx)
+	if err != nil {
+		return err
+	}
+	if len(p.Tags) > 0 {
+		if p.Delete {
+			err = s.runtime.DeleteTags(ctx, p.RevalidationDeadline, p.Tags...)
+		} else {
+			err = s.runtime.InvalidateTags(ctx, p.Tags...)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return h.purgeCDN(ctx, s, p)
+}
+
+// purgePath is where operators purge the caches (wfn cache purge).
+const purgePath = "/_wfn/cache/purge"
+
+// PurgeRequest is the JSON body of POST /_wfn/cache/purge.
+type PurgeRequest struct {
+	Tags                        []string `json:"tags,omitempty"`
+	SrcImages                   []string `json:"srcImages,omitempty"`
+	Delete                      bool     `json:"delete,omitempty"`
+	RevalidationDeadlineSeconds int64    `json:"revalidationDeadlineSeconds,omitempty"`
+}
+
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// servePurge is POST /_wfn/cache/purge, for the allowed peers.
+func (h *Host) servePurge(w http.ResponseWriter, r *http.Request, id string) {
+	allowed := h.cfg.PurgeFrom
+	if len(allowed) == 0 {
+		allowed = loopback
+	}
+	peer := (&invocation{req: r}).peer()
+	ok := false
+	for _, p := range allowed {
+		ok = ok || peer.IsValid() && p.Contains(peer)
+	}
+	if !ok {
+		writeError(w, r, http.StatusForbidden, CodeForbidden, id, "Purging is allowed from "+prefixes(allowed)+" only.")
+		return
+	}
+	if r.Method != http.MethodPost {
+		writeError(w, r, http.StatusMethodNotAllowed, CodeMethodNotAllowed, id, "Purge with POST.", "Allow", "POST")
+		return
+	}
+	var req PurgeRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || req.RevalidationDeadlineSeconds < 0 {
+		writeError(w, r, http.StatusBadRequest, CodeBadRequest, id, "The body must be a JSON object: tags, srcImages, delete, revalidationDeadlineSeconds.")
+		return
+	}
+	err := h.Purge(r.Context(), Purge{Tags: req.Tags, SrcImages: req.SrcImages, Delete: req.Delete, RevalidationDeadline: time.Duration(req.RevalidationDeadlineSeconds) * time.Second})
+	switch {
+	case errors.Is(err, cache.ErrInvalid), errors.Is(err, cache.ErrTooLarge):
+		writeError(w, r, http.StatusBadRequest, CodeBadRequest, id, err.Error())
+		return
+	case err != nil:
+		h.log.Error("purge failed", "id", id, "err", err)
+		writeError(w, r, http.StatusServiceUnavailable, CodeCacheUnavailable, id, "The cache is unavailable: "+err.Error())
+		return
+	}
+	h.log.Info("purged", "id", id, "tags", req.Tags, "srcImages", req.SrcImages, "delete", req.Delete, "deadline", req.RevalidationDeadlineSeconds)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"purged":true}`+"\n")
+}
+
+func prefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// closeCache closes the CDN cache and the stores.
+func (h *Host) closeCache(ctx context.Context) error {
+	return h.closeStores(ctx)
+}
+
+// purgeCDN applies p to the CDN cache.
+func (h *Host) purgeCDN(ctx context.Context, s *stores, p Purge) error {
+	c := s.cdnCache
+	var err error
+	if len(p.Tags) > 0 {
+		if p.Delete {
+			err = c.DeleteTags(ctx, p.RevalidationDeadline, p.Tags...)
+		} else {
+			err = c.InvalidateTags(ctx, p.Tags...)
+		}
+	}
+	if err == nil && len(p.SrcImages) > 0 {
+		if p.Delete {
+			err = c.DeleteSrcImages(ctx, p.RevalidationDeadline, p.SrcImages...)
+		} else {
+			err = c.InvalidateSrcImages(ctx, p.SrcImages...)
+		}
+	}
+	return err
+}
+
+// cdnCache is the CDN cache, or nil when its store cannot be opened: the
+// functions are then served without it.
+func (h *Host) cdnCache(ctx context.Context) *cdn.Cache {
+	s, err := h.stores(ctx)
+	if err != nil {
+		return nil
+	}
+	return s.cdnCache
+}
+
+// cdnKey is the CDN cache's key of r: the deployment (the functions'
+// code, so that a changed function is not answered from the cache of its
+// former self) and the URL.
+func (h *Host) cdnKey(r *http.Request) string {
+	return h.deployment + "|" + cdn.Key(r)
+}

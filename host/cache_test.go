@@ -1,0 +1,268 @@
+package host_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// cacheAnswer is what guests/api/cache answers.
+type cacheAnswer struct {
+	Value json.RawMessage `json:"value"`
+	Hit   bool            `json:"hit"`
+}
+
+func getCacheExample(t *testing.T, base string) cacheAnswer {
+	t.Helper()
+	r := get(t, base+"/api/cache")
+	var a cacheAnswer
+	if r.status != 200 || json.Unmarshal([]byte(r.body), &a) != nil {
+		t.Fatalf("/api/cache = %d %q", r.status, r.body)
+	}
+	return a
+}
+
+// product is what guests/api/product answers, with the CDN's verdict.
+type product struct {
+	ID, Runs int
+	Cache    string
+}
+
+func getProduct(t *testing.T, base string, id int, header ...string) product {
+	t.Helper()
+	r := do(t, http.MethodGet, fmt.Sprintf("%s/api/product?id=%d", base, id), nil, header...)
+	var p product
+	if r.status != 200 || json.Unmarshal([]byte(r.body), &p) != nil || p.ID != id {
+		t.Fatalf("/api/product?id=%d = %d %q", id, r.status, r.body)
+	}
+	p.Cache = r.header.Get("X-Vercel-Cache")
+	if r.header.Get("Vercel-CDN-Cache-Control") != "" || r.header.Get("Vercel-Cache-Tag") != "" {
+		t.Errorf("CDN-only headers reached the client: %v", r.header)
+	}
+	if p.Cache != "BYPASS" && r.header.Get("Cache-Control") != "public, max-age=0, must-revalidate" {
+		t.Errorf("client Cache-Control = %q", r.header.Get("Cache-Control"))
+	}
+	return p
+}
+
+func TestRuntimeCacheExample(t *testing.T) {
+	requireGo(t)
+	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	first := getCacheExample(t, srv.URL)
+	if first.Hit {
+		t.Fatalf("first request was a hit: %+v", first)
+	}
+	second := getCacheExample(t, srv.URL)
+	if !second.Hit || string(second.Value) != string(first.Value) {
+		t.Fatalf("second request = %+v, want a hit of %s", second, first.Value)
+	}
+	if r := get(t, srv.URL+"/api/expire?tag=example-tag"); r.status != 200 {
+		t.Fatalf("/api/expire = %d %q", r.status, r.body)
+	}
+	third := getCacheExample(t, srv.URL)
+	if third.Hit || string(third.Value) == string(first.Value) {
+		t.Fatalf("after expireTag: %+v, want a miss with a new value", third)
+	}
+}
+
+// TestCDNStates walks guests/api/product through every state of the CDN
+// cache. Its body counts its runs per id in the Runtime Cache, so the
+// count says how many times the function ran.
+func TestCDNStates(t *testing.T) {
+	requireGo(t)
+	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	want := func(p product, cache string, runs int) {
+		t.Helper()
+		if p.Cache != cache || p.Runs != runs {
+			t.Fatalf("got %s with runs %d, want %s with runs %d", p.Cache, p.Runs, cache, runs)
+		}
+	}
+	want(getProduct(t, srv.URL, 1), "MISS", 1)
+	want(getProduct(t, srv.URL, 1), "HIT", 1)
+	want(getProduct(t, srv.URL, 2), "MISS", 1) // the query is part of the key
+
+	// invalidateByTag from a guest: served stale once, refreshed behind.
+	if r := get(t, srv.URL+"/api/revalidate?tag=product-1"); r.status != 200 {
+		t.Fatalf("/api/revalidate = %d %q", r.status, r.body)
+	}
+	want(getProduct(t, srv.URL, 1), "STALE", 1)
+	eventually(t, "the background refresh", func() bool {
+		p := getProduct(t, srv.URL, 1)
+		return p.Cache == "HIT" && p.Runs == 2
+	})
+	want(getProduct(t, srv.URL, 2), "HIT", 1) // other tags untouched
+
+	// A request that asks for a fresh copy, and one the CDN may not serve
+	// from its cache.
+	want(getProduct(t, srv.URL, 1, "Cache-Control", "no-cache"), "REVALIDATED", 3)
+	want(getProduct(t, srv.URL, 1, "Authorization", "Bearer x"), "BYPASS", 4)
+	want(getProduct(t, srv.URL, 1), "HIT", 3)
+
+	// dangerouslyDeleteByTag from an operator: the next request refreshes
+	// in the foreground.
+	purge(t, srv.URL, `{"tags": ["products"], "delete": true}`, 200)
+	want(getProduct(t, srv.URL, 2), "REVALIDATED", 2)
+	want(getProduct(t, srv.URL, 2), "HIT", 2)
+}
+
+// TestCDNStampede sends 100 concurrent requests for a cold key: the
+// function runs once.
+func TestCDNStampede(t *testing.T) {
+	requireGo(t)
+	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	var wg sync.WaitGroup
+	results := make([]product, 100)
+	for i := range results {
+		wg.Go(func() { results[i] = getProduct(t, srv.URL, 7) })
+	}
+	wg.Wait()
+	for i, p := range results {
+		if p.Runs != 1 || (p.Cache != "MISS" && p.Cache != "HIT") {
+			t.Fatalf("request %d: %+v, want runs 1 from the one invocation", i, p)
+		}
+	}
+	// The next forced refresh is the function's second run: the stampede
+	// made exactly one invocation.
+	if p := getProduct(t, srv.URL, 7, "Cache-Control", "no-cache"); p.Runs != 2 {
+		t.Fatalf("after the stampede the function had run %d times, want 1", p.Runs-1)
+	}
+}
+
+// TestCachePersistsAcrossRestart closes a host and starts another on the
+// same directory: the Runtime Cache and the CDN cache kept their entries.
+func TestCachePersistsAcrossRestart(t *testing.T) {
+	requireGo(t)
+	cacheDir := t.TempDir()
+	cfg := host.Config{Dir: "../guests", CacheDir: cacheDir, DeploymentID: "dpl_restart"}
+	h, srv, _ := serve(t, cfg)
+	want := getCacheExample(t, srv.URL)
+	if p := getProduct(t, srv.URL, 5); p.Cache != "MISS" || p.Runs != 1 {
+		t.Fatalf("first host: %+v", p)
+	}
+	srv.Close()
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	_, srv2, _ := serve(t, cfg)
+	if got := getCacheExample(t, srv2.URL); !got.Hit || string(got.Value) != string(want.Value) {
+		t.Errorf("Runtime Cache after restart: %+v, want a hit of %s", got, want.Value)
+	}
+	// The CDN key holds the request's host, which changed with the port:
+	// ask for the first server's.
+	req, _ := http.NewRequest(http.MethodGet, srv2.URL+"/api/product?id=5", nil)
+	req.Host = strings.TrimPrefix(srv.URL, "http://")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("X-Vercel-Cache") != "HIT" || !strings.Contains(string(b), `"runs":1`) {
+		t.Errorf("CDN cache after restart: %s %q, want a HIT of runs 1", resp.Header.Get("X-Vercel-Cache"), b)
+	}
+}
+
+func purge(t *testing.T, base, body string, status int) {
+	t.Helper()
+	r := do(t, http.MethodPost, base+"/_wfn/cache/purge", strings.NewReader(body))
+	if r.status != status {
+		t.Fatalf("purge %s = %d %q, want %d", body, r.status, r.body, status)
+	}
+}
+
+func TestPurgeEndpoint(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: watDir(t, "cdn")})
+	body := func() (string, string) {
+		r := get(t, srv.URL+"/api/cdn")
+		return r.header.Get("X-Vercel-Cache"), r.body
+	}
+	if c, b := body(); c != "MISS" || b != "1" {
+		t.Fatalf("first = %s %q", c, b)
+	}
+	if c, b := body(); c != "HIT" || b != "1" {
+		t.Fatalf("second = %s %q", c, b)
+	}
+	purge(t, srv.URL, `{"tags": ["t1"]}`, 200)
+	if c, b := body(); c != "STALE" || b != "1" {
+		t.Fatalf("after invalidation = %s %q, want STALE 1", c, b)
+	}
+	eventually(t, "the refresh", func() bool { c, b := body(); return c == "HIT" && b == "2" })
+	purge(t, srv.URL, `{"srcImages": ["/api/cdn"], "delete": true}`, 200)
+	if c, b := body(); c != "REVALIDATED" || b != "3" {
+		t.Fatalf("after deletion by source = %s %q, want REVALIDATED 3", c, b)
+	}
+
+	purge(t, srv.URL, `{}`, 400)
+	purge(t, srv.URL, `{"tags": ["a,b"]}`, 400)
+	purge(t, srv.URL, `{"tag": ["x"]}`, 400)
+	if r := get(t, srv.URL+"/_wfn/cache/purge"); r.status != 405 {
+		t.Errorf("GET purge = %d", r.status)
+	}
+
+	// Only the allowed peers may purge: loopback by default.
+	_, other, _ := serve(t, host.Config{Dir: watDir(t, "cdn"), PurgeFrom: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	wantError(t, do(t, http.MethodPost, other.URL+"/_wfn/cache/purge", strings.NewReader(`{"tags": ["t1"]}`)), 403, host.CodeForbidden)
+}
+
+// TestRuntimeCacheLimits drives the Runtime Cache imports through
+// testdata/guests/api/kv: a miss against an empty value, the limits, TTL.
+func TestRuntimeCacheLimits(t *testing.T) {
+	requireGo(t)
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/guests"})
+	kv := srv.URL + "/api/kv?key="
+	put := func(query, body string) response {
+		return do(t, http.MethodPut, kv+query, strings.NewReader(body))
+	}
+	if r := get(t, kv+"empty"); r.status != 404 {
+		t.Fatalf("miss = %d %q", r.status, r.body)
+	}
+	if r := put("empty", ""); r.status != 200 {
+		t.Fatalf("put empty = %d %q", r.status, r.body)
+	}
+	if r := get(t, kv+"empty"); r.status != 200 || r.body != "" {
+		t.Fatalf("an empty value = %d %q, want a hit of nothing", r.status, r.body)
+	}
+	big := strings.Repeat("x", 2<<20)
+	if r := put("big", big); r.status != 200 {
+		t.Errorf("2 MB value = %d %q", r.status, r.body)
+	}
+	if r := get(t, kv+"big"); r.status != 200 || r.body != big {
+		t.Errorf("2 MB value read back: %d, %d bytes", r.status, len(r.body))
+	}
+	if r := put("big", big+"x"); r.status != 400 || !strings.Contains(r.body, "ETOOLARGE") {
+		t.Errorf("2 MB + 1 value = %d %q, want ETOOLARGE", r.status, r.body)
+	}
+	tags := func(n, size int) string {
+		s := make([]string, n)
+		for i := range s {
+			s[i] = fmt.Sprintf("%0*d", size, i)
+		}
+		return strings.Join(s, ",")
+	}
+	for _, c := range []struct {
+		tags   string
+		status int
+		code   string
+	}{
+		{tags(128, 256), 200, ""},
+		{tags(129, 3), 400, "ETOOLARGE"},
+		{tags(1, 257), 400, "ETOOLARGE"},
+	} {
+		if r := put("tagged&tags="+c.tags, "v"); r.status != c.status || !strings.Contains(r.body, c.code) {
+			t.Errorf("put with %d bytes of tags = %d %q, want %d %s", len(c.tags), r.status, r.body, c.status, c.code)
+		}
+	}
+	if r := put("short&ttl=1", "v"); r.status != 200 {
+		t.Fatalf("put ttl 1 = %d", r.status)
+	}
+	eventually(t, "the ttl to pass", func() bool { return get(t, kv+"short").status == 404 })
+}

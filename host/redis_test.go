@@ -1,0 +1,120 @@
+package host_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/internal/redisserver"
+)
+
+// startRedis runs a redis-server of the test's own, or skips when there is
+// none (fails under CI=true).
+func startRedis(t *testing.T) *redisserver.Server {
+	t.Helper()
+	port, err := redisserver.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := redisserver.Start(context.Background(), t.TempDir(), port)
+	if errors.Is(err, redisserver.ErrNotInstalled) {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Kill)
+	return srv
+}
+
+// TestRedisSharedByHosts runs two hosts on one Redis: what one stores the
+// other reads, and a tag expired on one is a miss on the other within
+// 300 ms.
+func TestRedisSharedByHosts(t *testing.T) {
+	requireGo(t)
+	redis := startRedis(t)
+	cfg := host.Config{Dir: "../testdata/guests", Cache: redis.URL()}
+	_, a, _ := serve(t, cfg)
+	_, b, _ := serve(t, cfg)
+	kv := "/api/kv?key=shared"
+	if r := do(t, http.MethodPut, a.URL+kv+"&tags=t", strings.NewReader("from a")); r.status != 200 {
+		t.Fatalf("put on a = %d %q", r.status, r.body)
+	}
+	if r := get(t, b.URL+kv); r.status != 200 || r.body != "from a" {
+		t.Fatalf("get on b = %d %q, want what a stored", r.status, r.body)
+	}
+	// B has read the entry (its in-memory front may hold it). Expire the
+	// tag on A and measure when B sees the miss.
+	if r := do(t, http.MethodPut, a.URL+"/api/kv?key=expire&tags=t", strings.NewReader("")); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	start := time.Now()
+	expireTag(t, a.URL, "t")
+	var seen time.Duration
+	eventually(t, "b to see the expiry", func() bool {
+		if get(t, b.URL+kv).status == 404 {
+			seen = time.Since(start)
+			return true
+		}
+		return false
+	})
+	t.Logf("tag expired on host a, seen as a miss on host b after %s", seen)
+	if seen > 300*time.Millisecond {
+		t.Errorf("expiry seen after %s, want under 300 ms", seen)
+	}
+}
+
+// expireTag expires a Runtime Cache tag with testdata/guests/api/kv
+// (cache_expire_tag).
+func expireTag(t *testing.T, base, tag string) {
+	t.Helper()
+	if r := do(t, http.MethodPost, base+"/api/kv?expire="+tag, nil); r.status != 200 {
+		t.Fatalf("expire %s = %d %q", tag, r.status, r.body)
+	}
+}
+
+// TestRedisGoesAway stops Redis under a running host: functions keep
+// serving, cache calls fail with EIO, and the host reconnects when Redis
+// is back.
+func TestRedisGoesAway(t *testing.T) {
+	requireGo(t)
+	redis := startRedis(t)
+	_, srv, logs := serve(t, host.Config{Dir: "../testdata/guests", Cache: redis.URL()})
+	kv := srv.URL + "/api/kv?key=k"
+	if r := do(t, http.MethodPut, kv, strings.NewReader("v")); r.status != 200 {
+		t.Fatalf("put = %d", r.status)
+	}
+	redis.Kill()
+	start := time.Now()
+	r := get(t, kv)
+	if r.status != 503 || !strings.Contains(r.body, "EIO") {
+		t.Errorf("get with Redis down = %d %q, want the guest's 503 for EIO", r.status, r.body)
+	}
+	t.Logf("a cache call with Redis down failed after %s", time.Since(start))
+	if r := get(t, srv.URL+"/api/count"); r.status != 200 {
+		t.Errorf("a function that does not cache = %d with Redis down", r.status)
+	}
+	if !strings.Contains(logs.String(), "cache unavailable") {
+		t.Error("no log line says the cache is unavailable")
+	}
+
+	restarted, err := redisserver.Start(context.Background(), t.TempDir(), redis.Port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(restarted.Kill)
+	eventually(t, "the host to use Redis again", func() bool {
+		return do(t, http.MethodPut, kv, strings.NewReader("again")).status == 200
+	})
+	if r := get(t, kv); r.status != 200 || r.body != "again" {
+		t.Errorf("after Redis came back: %d %q", r.status, r.body)
+	}
+}
