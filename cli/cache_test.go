@@ -12,7 +12,8 @@ import (
 
 // TestCachePurge purges a running wfn serve's CDN cache by tag.
 func TestCachePurge(t *testing.T) {
-	s := startServe(t, "--listen", "127.0.0.1:0", "--cache-dir", t.TempDir(), watDir(t, "cdn"))
+	// One instance: the guest counts its invocations per instance.
+	s := startServe(t, "--listen", "127.0.0.1:0", "--cache-dir", t.TempDir(), "--min-instances", "0", watDir(t, "cdn"))
 	url := "http://" + s.addr + "/api/cdn"
 	state := func() string {
 		resp, err := http.Get(url)

@@ -348,7 +348,7 @@ func (h *Host) servePurge(w http.ResponseWriter, r *http.Request, id string) {
 	if len(allowed) == 0 {
 		allowed = loopback
 	}
-	peer := (&invocation{req: r}).peer()
+	peer := peerOf(r)
 	ok := false
 	for _, p := range allowed {
 		ok = ok || peer.IsValid() && p.Contains(peer)

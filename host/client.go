@@ -1,6 +1,7 @@
 package host
 
 import (
+	"net/http"
 	"net/netip"
 	"strings"
 
@@ -21,8 +22,11 @@ var _ engine.RequestContext = (*invocation)(nil)
 var forwarded = []string{"x-real-ip", "x-forwarded-for", "x-vercel-forwarded-for", "x-vercel-id", "x-forwarded-host", "x-forwarded-proto", "x-vercel-deployment-url"}
 
 // peer is the socket peer's address.
-func (c *invocation) peer() netip.Addr {
-	ap, err := netip.ParseAddrPort(c.req.RemoteAddr)
+func (c *invocation) peer() netip.Addr { return peerOf(c.req) }
+
+// peerOf is the address of r's socket peer.
+func peerOf(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return netip.Addr{}
 	}
