@@ -431,5 +431,5 @@ func (h *Host) cdnCache(ctx context.Context) *cdn.Cache {
 // code, so that a changed function is not answered from the cache of its
 // former self) and the URL.
 func (h *Host) cdnKey(r *http.Request) string {
-	return h.deployment + "|" + cdn.Key(r)
+	return cdn.KeyIn(h.deployment, r)
 }

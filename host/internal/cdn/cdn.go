@@ -201,12 +201,18 @@ func New(store cache.Store, opts Options) *Cache {
 // Key is a cache key for r without its method: scheme, host, path and
 // query. The host prefixes it with what else separates caches (the
 // deployment).
-func Key(r *http.Request) string {
+func Key(r *http.Request) string { return KeyIn("", r) }
+
+// KeyIn is Key within a scope (such as a deployment): scope + "|" + Key.
+func KeyIn(scope string, r *http.Request) string {
 	scheme := "http://"
 	if r.TLS != nil {
 		scheme = "https://"
 	}
-	return scheme + r.Host + r.URL.EscapedPath() + "?" + r.URL.RawQuery
+	if scope == "" {
+		return scheme + r.Host + r.URL.EscapedPath() + "?" + r.URL.RawQuery
+	}
+	return scope + "|" + scheme + r.Host + r.URL.EscapedPath() + "?" + r.URL.RawQuery
 }
 
 // Store keys: entries and their markers (see REVALIDATED in the package
@@ -231,10 +237,12 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 		return
 	}
 	// A key whose last response could not be stored goes straight to the
-	// origin, without reading the store: most functions' responses are
-	// never cacheable, and they should not pay for the cache.
+	// origin for a while (hit-for-pass), without reading or writing the
+	// store: most functions' responses are never cacheable, and they
+	// should not pay for the cache. A response that has become cacheable
+	// is stored once the mark runs out.
 	if c.hitForMissNow(key) {
-		c.fetch(w, r, key, origin, nil, Miss)
+		c.passthrough(w, r, key, origin, Miss)
 		return
 	}
 	se, err := c.store.Get(r.Context(), entryKey(key))
@@ -398,7 +406,8 @@ func (c *Cache) markLocked(key string) {
 
 // passthrough runs the origin for a request that does not use the cache.
 func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, key string, origin Origin, label string) {
-	rw := &recorder{c: c, w: w, r: r, key: key, label: label, header: make(http.Header), pass: true}
+	// The origin writes the client's header map itself: nothing to copy.
+	rw := &recorder{c: c, w: w, r: r, key: key, label: label, header: w.Header(), pass: true, direct: true}
 	origin(rw, r)
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
@@ -515,7 +524,7 @@ func (c *Cache) write(w http.ResponseWriter, r *http.Request, e *entry, label st
 	for _, f := range e.header {
 		h[f.name] = f.values
 	}
-	h[hXVercelCache] = []string{label}
+	h[hXVercelCache] = labels[label]
 	if label == Hit || label == Stale {
 		h["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
 	}

@@ -136,13 +136,20 @@ func decide(status int, h http.Header) (p policy, reason string) {
 // receives: the CDN-only headers and directives are consumed, and a
 // Cache-Control left without a directive for the browser becomes
 // DefaultCacheControl.
+// Header values shared by every response; net/http never changes a value
+// slice in place, and Header.Add appends to a copy (their capacity is 1).
+var (
+	defaultCacheControl = []string{DefaultCacheControl}
+	labels              = map[string][]string{Miss: {Miss}, Hit: {Hit}, Stale: {Stale}, Revalidated: {Revalidated}, Bypass: {Bypass}}
+)
+
 func clientHeader(h http.Header) {
 	delete(h, hVercelCDNCacheControl)
 	delete(h, hCDNCacheControl)
 	delete(h, hVercelCacheTag)
 	cc, ok := h[hCacheControl]
 	if !ok {
-		h[hCacheControl] = []string{DefaultCacheControl}
+		h[hCacheControl] = defaultCacheControl
 		return
 	}
 	var kept []string
@@ -162,7 +169,7 @@ func clientHeader(h http.Header) {
 		}
 	}
 	if !browser {
-		h[hCacheControl] = []string{DefaultCacheControl}
+		h[hCacheControl] = defaultCacheControl
 		return
 	}
 	h[hCacheControl] = []string{strings.Join(kept, ", ")}

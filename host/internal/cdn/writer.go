@@ -22,6 +22,7 @@ type recorder struct {
 	status int
 	wrote  bool
 	pass   bool     // streaming to w, not buffering
+	direct bool     // header is w's own map
 	tags   []string // from Vercel-Cache-Tag
 	pol    policy
 	buf    bytes.Buffer
@@ -88,11 +89,13 @@ func (rw *recorder) head() {
 		return
 	}
 	h := rw.w.Header()
-	for k, v := range rw.header {
-		h[k] = v
+	if !rw.direct {
+		for k, v := range rw.header {
+			h[k] = v
+		}
 	}
 	clientHeader(h)
-	h.Set(hXVercelCache, rw.label)
+	h[hXVercelCache] = labels[rw.label]
 	rw.w.WriteHeader(rw.status)
 }
 
