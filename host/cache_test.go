@@ -9,7 +9,9 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wfn-dev/wfn/host"
 )
@@ -53,9 +55,18 @@ func getProduct(t *testing.T, base string, id int, header ...string) product {
 	return p
 }
 
+// freshID is a product id no other test run has used.
+func freshID() int { return int(idSeq.Add(1)) + int(time.Now().UnixNano()%1e9)*100 }
+
+var idSeq atomic.Int64
+
 func TestRuntimeCacheExample(t *testing.T) {
 	requireGo(t)
 	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	// The Runtime Cache is shared by the tests of this binary: start clean.
+	if r := get(t, srv.URL+"/api/expire?tag=example-tag"); r.status != 200 {
+		t.Fatalf("/api/expire = %d %q", r.status, r.body)
+	}
 	first := getCacheExample(t, srv.URL)
 	if first.Hit {
 		t.Fatalf("first request was a hit: %+v", first)
@@ -85,32 +96,35 @@ func TestCDNStates(t *testing.T) {
 			t.Fatalf("got %s with runs %d, want %s with runs %d", p.Cache, p.Runs, cache, runs)
 		}
 	}
-	want(getProduct(t, srv.URL, 1), "MISS", 1)
-	want(getProduct(t, srv.URL, 1), "HIT", 1)
-	want(getProduct(t, srv.URL, 2), "MISS", 1) // the query is part of the key
+	// Ids of this run only: the Runtime Cache (the run counts) is shared
+	// by the tests of this binary.
+	one, two := freshID(), freshID()
+	want(getProduct(t, srv.URL, one), "MISS", 1)
+	want(getProduct(t, srv.URL, one), "HIT", 1)
+	want(getProduct(t, srv.URL, two), "MISS", 1) // the query is part of the key
 
 	// invalidateByTag from a guest: served stale once, refreshed behind.
-	if r := get(t, srv.URL+"/api/revalidate?tag=product-1"); r.status != 200 {
+	if r := get(t, srv.URL+fmt.Sprintf("/api/revalidate?tag=product-%d", one)); r.status != 200 {
 		t.Fatalf("/api/revalidate = %d %q", r.status, r.body)
 	}
-	want(getProduct(t, srv.URL, 1), "STALE", 1)
+	want(getProduct(t, srv.URL, one), "STALE", 1)
 	eventually(t, "the background refresh", func() bool {
-		p := getProduct(t, srv.URL, 1)
+		p := getProduct(t, srv.URL, one)
 		return p.Cache == "HIT" && p.Runs == 2
 	})
-	want(getProduct(t, srv.URL, 2), "HIT", 1) // other tags untouched
+	want(getProduct(t, srv.URL, two), "HIT", 1) // other tags untouched
 
 	// A request that asks for a fresh copy, and one the CDN may not serve
 	// from its cache.
-	want(getProduct(t, srv.URL, 1, "Cache-Control", "no-cache"), "REVALIDATED", 3)
-	want(getProduct(t, srv.URL, 1, "Authorization", "Bearer x"), "BYPASS", 4)
-	want(getProduct(t, srv.URL, 1), "HIT", 3)
+	want(getProduct(t, srv.URL, one, "Cache-Control", "no-cache"), "REVALIDATED", 3)
+	want(getProduct(t, srv.URL, one, "Authorization", "Bearer x"), "BYPASS", 4)
+	want(getProduct(t, srv.URL, one), "HIT", 3)
 
 	// dangerouslyDeleteByTag from an operator: the next request refreshes
 	// in the foreground.
 	purge(t, srv.URL, `{"tags": ["products"], "delete": true}`, 200)
-	want(getProduct(t, srv.URL, 2), "REVALIDATED", 2)
-	want(getProduct(t, srv.URL, 2), "HIT", 2)
+	want(getProduct(t, srv.URL, two), "REVALIDATED", 2)
+	want(getProduct(t, srv.URL, two), "HIT", 2)
 }
 
 // TestCDNStampede sends 100 concurrent requests for a cold key: the
@@ -118,10 +132,11 @@ func TestCDNStates(t *testing.T) {
 func TestCDNStampede(t *testing.T) {
 	requireGo(t)
 	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	id := freshID()
 	var wg sync.WaitGroup
 	results := make([]product, 100)
 	for i := range results {
-		wg.Go(func() { results[i] = getProduct(t, srv.URL, 7) })
+		wg.Go(func() { results[i] = getProduct(t, srv.URL, id) })
 	}
 	wg.Wait()
 	for i, p := range results {
@@ -131,7 +146,7 @@ func TestCDNStampede(t *testing.T) {
 	}
 	// The next forced refresh is the function's second run: the stampede
 	// made exactly one invocation.
-	if p := getProduct(t, srv.URL, 7, "Cache-Control", "no-cache"); p.Runs != 2 {
+	if p := getProduct(t, srv.URL, id, "Cache-Control", "no-cache"); p.Runs != 2 {
 		t.Fatalf("after the stampede the function had run %d times, want 1", p.Runs-1)
 	}
 }
@@ -218,7 +233,7 @@ func TestPurgeEndpoint(t *testing.T) {
 func TestRuntimeCacheLimits(t *testing.T) {
 	requireGo(t)
 	_, srv, _ := serve(t, host.Config{Dir: "../testdata/guests"})
-	kv := srv.URL + "/api/kv?key="
+	kv := srv.URL + fmt.Sprintf("/api/kv?key=%d-", freshID()) // keys of this run only
 	put := func(query, body string) response {
 		return do(t, http.MethodPut, kv+query, strings.NewReader(body))
 	}

@@ -149,6 +149,7 @@ type Cache struct {
 
 	mu           sync.Mutex
 	flights      map[string]*flight
+	landed       map[string]landed    // the last flight of each key that stored a response
 	hfm          map[string]time.Time // hit-for-miss: key → until
 	revalidating map[string]bool
 	closed       bool
@@ -182,6 +183,7 @@ func New(store cache.Store, opts Options) *Cache {
 		maxBody:      opts.MaxBody,
 		hitForMiss:   opts.HitForMiss,
 		flights:      make(map[string]*flight),
+		landed:       make(map[string]landed),
 		hfm:          make(map[string]time.Time),
 		revalidating: make(map[string]bool),
 	}
@@ -224,6 +226,7 @@ func markerKey(key string) string { return "cdn:m:" + key }
 // x-vercel-cache. key is r's cache key (see [Key]); HEAD and GET of one URL
 // must have the same key.
 func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin Origin) {
+	start := time.Now()
 	if bypass(r) != "" {
 		c.passthrough(w, r, key, origin, Bypass)
 		return
@@ -279,7 +282,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 		c.passthrough(w, r, key, origin, label)
 		return
 	}
-	c.miss(w, r, key, origin, label)
+	c.miss(w, r, key, origin, label, start)
 }
 
 // hitForMissNow reports whether key is marked hit-for-miss.
@@ -299,8 +302,16 @@ func (c *Cache) hitForMissNow(key string) bool {
 // streaming response is when the stream ends), they must be able to leave
 // on their own context, and the origin must be cancelled when nobody is
 // left to receive it.
-func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key string, origin Origin, label string) {
+func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key string, origin Origin, label string, start time.Time) {
 	c.mu.Lock()
+	// A request that read the store before a flight's response was stored
+	// there, and comes here after the flight ended, is one of its
+	// followers: it gets that response rather than a second origin call.
+	if l, ok := c.landed[key]; ok && l.at.After(start) {
+		c.mu.Unlock()
+		c.write(w, r, l.resp, Miss, 0)
+		return
+	}
 	if until, ok := c.hfm[key]; ok {
 		if time.Now().Before(until) {
 			c.mu.Unlock()
@@ -386,9 +397,28 @@ func (c *Cache) finish(key string, f *flight) {
 }
 
 func (c *Cache) finishLocked(key string, f *flight) {
-	if c.flights[key] == f {
-		delete(c.flights, key)
+	if c.flights[key] != f {
+		return
 	}
+	delete(c.flights, key)
+	if f.resp == nil {
+		return
+	}
+	now := time.Now()
+	if len(c.landed) >= 4096 {
+		for k, l := range c.landed {
+			if now.Sub(l.at) > time.Minute {
+				delete(c.landed, k)
+			}
+		}
+	}
+	c.landed[key] = landed{resp: f.resp, at: now}
+}
+
+// landed is a flight that ended with a stored response.
+type landed struct {
+	resp *entry
+	at   time.Time // when it ended: after its response was stored
 }
 
 // markLocked starts hit-for-miss for key.
