@@ -262,27 +262,26 @@ func (c *invocation) takeTags() []string {
 }
 
 func (ic invocationCache) InvalidateTags(tags []string) abi.Errno {
-	ctx, cancel := ic.ctx()
-	defer cancel()
-	return ic.errno("invalidateByTag", ic.c.h.purge(ctx, Purge{Tags: tags}))
+	return ic.purge("invalidateByTag", Purge{Tags: tags})
 }
 
 func (ic invocationCache) DeleteTags(tags []string, deadline int64) abi.Errno {
-	ctx, cancel := ic.ctx()
-	defer cancel()
-	return ic.errno("dangerouslyDeleteByTag", ic.c.h.purge(ctx, Purge{Tags: tags, Delete: true, RevalidationDeadline: time.Duration(deadline) * time.Second}))
+	return ic.purge("dangerouslyDeleteByTag", Purge{Tags: tags, Delete: true, RevalidationDeadline: time.Duration(deadline) * time.Second})
 }
 
 func (ic invocationCache) InvalidateSrcImage(src string) abi.Errno {
-	ctx, cancel := ic.ctx()
-	defer cancel()
-	return ic.errno("invalidateBySrcImage", ic.c.h.purge(ctx, Purge{SrcImages: []string{src}}))
+	return ic.purge("invalidateBySrcImage", Purge{SrcImages: []string{src}})
 }
 
 func (ic invocationCache) DeleteSrcImage(src string, deadline int64) abi.Errno {
+	return ic.purge("dangerouslyDeleteBySrcImage", Purge{SrcImages: []string{src}, Delete: true, RevalidationDeadline: time.Duration(deadline) * time.Second})
+}
+
+// purge applies a guest's purge to both caches.
+func (ic invocationCache) purge(name string, p Purge) abi.Errno {
 	ctx, cancel := ic.ctx()
 	defer cancel()
-	return ic.errno("dangerouslyDeleteBySrcImage", ic.c.h.purge(ctx, Purge{SrcImages: []string{src}, Delete: true, RevalidationDeadline: time.Duration(deadline) * time.Second}))
+	return ic.errno(name, ic.c.h.purge(ctx, p))
 }
 
 // Purge is an invalidation of cached content, by tag or by source image,
