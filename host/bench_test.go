@@ -330,3 +330,25 @@ func BenchmarkCDN(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStreamedResponse streams 5 MiB (80 writes of 64 KiB after a
+// flush, testdata/wat/bigflush.wat) to a loopback client: the cost of
+// copying streamed writes out of guest memory shows here.
+func BenchmarkStreamedResponse(b *testing.B) {
+	srv := httptest.NewServer(quietHost(b, watDir(b, "bigflush")))
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	b.SetBytes(80 << 16)
+	for b.Loop() {
+		resp, err := client.Get(srv.URL + "/api/bigflush")
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || n != 80<<16 {
+			b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
+		}
+	}
+}

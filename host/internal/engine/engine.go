@@ -4,6 +4,13 @@
 // implements them in its own package. The meaning of every import lives in
 // [Invocation], which is engine-independent: an engine's host functions only
 // move bytes between guest memory and an Invocation.
+//
+// A host function passes views of guest memory, which are valid only while
+// the import call runs: once it returns, the guest may change the bytes,
+// and once the invocation ends its instance's memory may be unmapped or
+// given to another instance. Nothing may keep such a view, or hand it to
+// a goroutine, connection or store that may, past the call (abi/SPEC.md,
+// section 1).
 package engine
 
 import (

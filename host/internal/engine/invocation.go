@@ -23,7 +23,9 @@ type Param struct {
 // Invocation is the host side of one request to one guest: the meaning of
 // every request and response import, independent of the engine. Engines
 // call its methods from their host functions, on the goroutine that runs
-// the guest, so it needs no locking.
+// the guest, so it needs no locking. The byte slices they pass are views
+// of guest memory, valid only during the import call: no method keeps
+// one, or hands one to anything that may keep it, past its return.
 type Invocation struct {
 	// ID is the request id, as sent in the x-vercel-id response header.
 	ID string
@@ -42,6 +44,7 @@ type Invocation struct {
 	closed    bool // the response is complete (response_close or the end)
 	written   int64
 	buf       []byte // the response body until the first flush
+	out       []byte // a streamed write's bytes on their way to w
 	bodyEOF   bool
 	bodyRead  int64
 	scratch   []byte
@@ -121,7 +124,7 @@ const (
 func (inv *Invocation) Reset(id, function string, w http.ResponseWriter, r *http.Request, params []Param, deadline time.Time) {
 	*inv = Invocation{
 		ID: id, Function: function, req: r, w: w, params: params, deadline: deadline,
-		status: http.StatusOK, scratch: inv.scratch[:0], buf: inv.buf[:0], tasks: inv.tasks[:0],
+		status: http.StatusOK, scratch: inv.scratch[:0], buf: inv.buf[:0], out: inv.out[:0], tasks: inv.tasks[:0],
 		extra: inv.extra[:0],
 	}
 }
@@ -208,11 +211,48 @@ func (inv *Invocation) Finish() bool {
 		}
 		inv.sendHead()
 		if len(inv.buf) > 0 {
-			_, _ = inv.w.Write(inv.buf)
+			_, _ = inv.write(&inv.buf)
 		}
 	}
 	inv.closed = true
 	return true
+}
+
+// write writes the host buffer *b to the client. A ResponseWriter may keep
+// the slice of a Write that failed (HTTP/2's returns when the stream is
+// reset while its frame is still queued or being written): write then
+// drops the buffer, so that it is never filled again, for this invocation
+// or another, while the writer may read it.
+func (inv *Invocation) write(b *[]byte) (int, error) {
+	n, err := inv.w.Write(*b)
+	if err != nil {
+		*b = nil
+	}
+	return n, err
+}
+
+// streamChunk is the most of a streamed write copied at once.
+const streamChunk = 64 << 10
+
+// writeGuest writes guest bytes to the client through a copy, in chunks
+// of up to streamChunk: the client's writer may keep what it is given
+// past the import call (see write).
+func (inv *Invocation) writeGuest(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), streamChunk)
+		if cap(inv.out) < k {
+			inv.out = make([]byte, k)
+		}
+		inv.out = inv.out[:copy(inv.out[:k], p)]
+		m, err := inv.write(&inv.out)
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[k:]
+	}
+	return n, nil
 }
 
 // validFinal reports whether code can end a response: 1xx statuses are
@@ -450,7 +490,7 @@ func (inv *Invocation) BodyWrite(p []byte) int32 {
 		inv.written += int64(len(p))
 		return int32(len(p))
 	}
-	n, err := inv.w.Write(p)
+	n, err := inv.writeGuest(p)
 	inv.written += int64(n)
 	if err != nil {
 		return int32(abi.EIO)
@@ -489,7 +529,7 @@ func (inv *Invocation) startStreaming() abi.Errno {
 	inv.locked, inv.streaming = true, true
 	inv.sendHead()
 	if len(inv.buf) > 0 {
-		if _, err := inv.w.Write(inv.buf); err != nil {
+		if _, err := inv.write(&inv.buf); err != nil {
 			return abi.EIO
 		}
 		inv.buf = inv.buf[:0]

@@ -21,7 +21,12 @@ const (
 	MaxInFlight       = 16
 	MaxResponseHeader = 64 << 10
 	MaxRedirects      = 10
-	dialTimeout       = 10 * time.Second
+	// MaxRequestBodies bounds the request bodies of one invocation's open
+	// handles together, in bytes (64 MiB). Send copies a body out of
+	// guest memory, so this is what a guest's uploads may cost the host
+	// beyond the guest's own memory; a send past it fails with ETOOLARGE.
+	MaxRequestBodies = 64 << 20
+	dialTimeout      = 10 * time.Second
 )
 
 // Client sends a function's outbound requests under its policy. It is safe
@@ -75,17 +80,21 @@ func port(u *url.URL) string {
 
 // Session is one invocation's outbound requests, by handle. Its methods
 // are the http_* imports; they run on the goroutine of the guest, but a
-// request itself runs on a goroutine of its own.
+// request itself runs on a goroutine of its own. That goroutine outlives
+// the import call, and the guest's memory may be gone or another
+// instance's by the time it reads: no method keeps a slice it was given
+// past its return (Send copies the body).
 type Session struct {
 	client *Client
 	ctx    context.Context
 	cancel context.CancelFunc
 	log    func(msg string, args ...any)
 
-	mu    sync.Mutex
-	calls map[int32]*call
-	next  int32
-	live  int
+	mu     sync.Mutex
+	calls  map[int32]*call
+	next   int32
+	live   int
+	bodies int // bytes of the request bodies of the open handles
 }
 
 type call struct {
@@ -93,6 +102,7 @@ type call struct {
 	cancel context.CancelFunc
 	resp   *http.Response
 	err    error
+	body   int // the request body's length, counted in Session.bodies
 }
 
 // NewSession starts a session whose requests end with ctx. log receives a
@@ -112,7 +122,7 @@ func (s *Session) Close() {
 	s.mu.Lock()
 	calls := s.calls
 	s.calls = map[int32]*call{}
-	s.live = 0
+	s.live, s.bodies = 0, 0
 	s.mu.Unlock()
 	for _, c := range calls {
 		go c.release() // waits for the request to notice the cancel
@@ -128,7 +138,11 @@ func (c *call) release() {
 }
 
 // Send is http_send: it validates the request, applies the policy by name,
-// and starts it. The result is a handle or an error code.
+// and starts it. The result is a handle or an error code: ETOOLARGE when
+// MaxInFlight requests are open, or when body would take the bodies of the
+// open handles past MaxRequestBodies. headers and body may be views of
+// guest memory: Send copies what it keeps, and the request never reads
+// them after Send returns.
 func (s *Session) Send(method, rawURL string, headers, body []byte) int32 {
 	if s.ctx.Err() != nil {
 		return int32(abi.ECANCELED)
@@ -149,7 +163,7 @@ func (s *Session) Send(method, rawURL string, headers, body []byte) int32 {
 		return int32(abi.EDENIED)
 	}
 	s.mu.Lock()
-	if s.live >= MaxInFlight {
+	if s.live >= MaxInFlight || len(body) > MaxRequestBodies-s.bodies {
 		s.mu.Unlock()
 		return int32(abi.ETOOLARGE)
 	}
@@ -158,14 +172,17 @@ func (s *Session) Send(method, rawURL string, headers, body []byte) int32 {
 		s.next = 1
 	}
 	handle := s.next
-	c := &call{done: make(chan struct{}), cancel: func() {}}
+	c := &call{done: make(chan struct{}), cancel: func() {}, body: len(body)}
 	s.calls[handle] = c
 	s.live++
+	s.bodies += len(body)
 	s.mu.Unlock()
 
 	ctx, cancel := context.WithCancel(s.ctx)
 	c.cancel = cancel
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	// The transport reads the body on its own goroutines, after this call
+	// returns and maybe after the invocation ends: it gets a copy.
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(bytes.Clone(body)))
 	if err != nil {
 		c.err = err
 		close(c.done)
@@ -313,6 +330,7 @@ func (s *Session) CloseHandle(handle int32) abi.Errno {
 	if c != nil {
 		delete(s.calls, handle)
 		s.live--
+		s.bodies -= c.body
 	}
 	s.mu.Unlock()
 	if c == nil {

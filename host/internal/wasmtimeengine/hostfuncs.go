@@ -31,7 +31,9 @@ type call struct {
 
 func (c *call) i32(i int) int32 { return c.args[i].I32() }
 
-// read returns a view of guest memory, or marks the call bad.
+// read returns a view of guest memory, or marks the call bad. The view is
+// valid only during the import call (see the wazero engine's read): what
+// is passed a view copies what it keeps.
 func (c *call) read(ptr, n int32) []byte {
 	if c.bad {
 		return nil

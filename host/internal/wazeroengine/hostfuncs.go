@@ -225,7 +225,10 @@ func current(ctx context.Context) *engine.Invocation {
 func errno(e abi.Errno) uint64 { return api.EncodeI32(int32(e)) }
 
 // read returns a view of guest memory; an out-of-bounds range traps the
-// guest. The view is valid until the guest runs again.
+// guest. The view is valid only during the import call: the guest may
+// change it once the call returns, and the instance's memory may then be
+// released or reused by another instance. What is passed a view copies
+// what it keeps (engine.Invocation, outbound.Session).
 func read(m api.Module, name string, ptr, n uint64) []byte {
 	b, ok := m.Memory().Read(uint32(ptr), uint32(n))
 	if !ok {

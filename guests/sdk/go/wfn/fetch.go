@@ -12,6 +12,12 @@ import (
 // it.
 const MaxOutbound = 16
 
+// MaxOutboundBodies is the most bytes the request bodies of one
+// invocation's outbound requests in flight may hold together (64 MiB):
+// the host copies each body when it is sent (abi/SPEC.md, section 5b),
+// and [Fetch] returns abi.ETOOLARGE for a body past what is left.
+const MaxOutboundBodies = 64 << 20
+
 // FetchResponse is an outbound request sent by the host, and its
 // response once it comes. Its body streams: read it, then Close it. It is
 // valid only during the invocation that sent it; the host closes every
@@ -34,8 +40,9 @@ type FetchResponse struct {
 // resolves to a denied address fails at Status. Errors are abi.Errno values:
 // abi.EINVAL for a bad method, URL or header (or an odd header list),
 // abi.EDENIED when the destination is not allowed, abi.ETOOLARGE past
-// [MaxOutbound] requests in flight, abi.ECANCELED once the invocation is
-// aborted.
+// [MaxOutbound] requests in flight or [MaxOutboundBodies] bytes of their
+// bodies, abi.ECANCELED once the invocation is aborted. The host takes
+// the body when Fetch returns: body may be reused at once.
 //
 // The wfnfetch package puts an http.RoundTripper over this, for
 // http.Client.

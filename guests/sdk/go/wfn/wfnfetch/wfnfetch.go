@@ -41,7 +41,9 @@
 //   - abi.EIO: the backend is down, reset the connection, timed out or
 //     answered badly.
 //   - abi.EINVAL: a bad method, URL or header.
-//   - abi.ETOOLARGE: too many requests in flight; close response bodies.
+//   - abi.ETOOLARGE: too many requests in flight (close response
+//     bodies), or their request bodies past 64 MiB together
+//     (wfn.MaxOutboundBodies).
 //   - abi.ECANCELED: the invocation was aborted (when the request's
 //     context is the invocation's, the error is its context.Canceled).
 //
@@ -188,7 +190,7 @@ func wrap(ctx context.Context, op string, err error) error {
 	case errors.Is(err, abi.EDENIED):
 		why = "destination not allowed (see allowedOutboundHosts): "
 	case errors.Is(err, abi.ETOOLARGE):
-		why = "too many outbound requests in flight: "
+		why = "too many outbound requests in flight, or their bodies past 64 MiB: "
 	case errors.Is(err, abi.ECANCELED):
 		why = "invocation aborted: "
 	}

@@ -23,6 +23,12 @@ import (
 // of the host's rule, so a test catches a handler that leaks responses.
 const MaxOutbound = 16
 
+// MaxOutboundBodies is the most bytes the request bodies of an
+// invocation's open outbound requests may hold together (64 MiB), as on
+// the host, which copies each body at http_send; a send past it returns
+// abi.ETOOLARGE.
+const MaxOutboundBodies = 64 << 20
+
 // Outbound serves the function's outbound requests with h, in process,
 // instead of the network: h sees each request as a net/http server would
 // (whatever its URL's host), and its response streams back to the guest
@@ -51,6 +57,7 @@ type outState struct {
 	tr      *http.Transport // nil with an Outbound handler
 	next    int32
 	open    map[int32]*outbound
+	bodies  int // bytes of the open requests' bodies
 }
 
 // outbound is one request and its response.
@@ -59,6 +66,7 @@ type outbound struct {
 	done   chan struct{} // closed when resp or err is set
 	resp   *http.Response
 	err    error
+	size   int // the request body's length
 
 	body sync.Mutex // one body read at a time
 	eof  bool
@@ -109,6 +117,7 @@ func (o *outState) shutdown(final bool) {
 		delete(o.open, id)
 		ob.release()
 	}
+	o.bodies = 0
 	if final {
 		o.closed = true
 		if o.tr != nil {
@@ -173,7 +182,7 @@ func (h *host) HTTPSend(method, rawURL string, headers, body []byte) int32 {
 	if !o.started {
 		o.start(h)
 	}
-	if len(o.open) >= MaxOutbound {
+	if len(o.open) >= MaxOutbound || len(body) > MaxOutboundBodies-o.bodies {
 		return int32(abi.ETOOLARGE)
 	}
 	ctx, cancel := context.WithCancel(o.ctx)
@@ -190,7 +199,8 @@ func (h *host) HTTPSend(method, rawURL string, headers, body []byte) int32 {
 		}
 		req.Header.Add(f[0], f[1])
 	}
-	ob := &outbound{cancel: cancel, done: make(chan struct{})}
+	ob := &outbound{cancel: cancel, done: make(chan struct{}), size: len(body)}
+	o.bodies += len(body)
 	o.next++
 	id := o.next
 	o.open[id] = ob
@@ -314,6 +324,7 @@ func (h *host) HTTPClose(id int32) int32 {
 		return int32(abi.EBADHANDLE)
 	}
 	delete(o.open, id)
+	o.bodies -= ob.size
 	ob.release()
 	return 0
 }

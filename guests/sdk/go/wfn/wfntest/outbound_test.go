@@ -187,3 +187,40 @@ func TestOutboundOutsideInvocation(t *testing.T) {
 		t.Errorf("Fetch() = %v, IPAddress ok = %v, Geolocation = %+v", idleFetch, idleIP, idleGeo)
 	}
 }
+
+// As on the host, the bodies of the open requests hold MaxOutboundBodies
+// together, and a closed request gives its share back.
+func TestOutboundBodiesBound(t *testing.T) {
+	var errs []error
+	wfntest.Do(wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
+		half := make([]byte, wfntest.MaxOutboundBodies/2)
+		a, err := wfn.Fetch("POST", "https://example.com/", nil, half)
+		errs = append(errs, err)
+		b, err := wfn.Fetch("POST", "https://example.com/", nil, half)
+		errs = append(errs, err)
+		_, err = wfn.Fetch("POST", "https://example.com/", nil, []byte{1})
+		errs = append(errs, err)
+		if a != nil {
+			a.Close()
+		}
+		c, err := wfn.Fetch("POST", "https://example.com/", nil, half)
+		errs = append(errs, err)
+		for _, f := range []*wfn.FetchResponse{b, c} {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}), httptest.NewRequest("GET", "/", nil), nil, wfntest.Outbound(ok))
+	want := []error{nil, nil, abi.ETOOLARGE, nil}
+	if len(errs) != len(want) {
+		t.Fatalf("errors = %v", errs)
+	}
+	for i := range want {
+		if !errors.Is(errs[i], want[i]) || (want[i] == nil) != (errs[i] == nil) {
+			t.Errorf("fetch %d: err = %v, want %v", i, errs[i], want[i])
+		}
+	}
+	if wfn.MaxOutboundBodies != wfntest.MaxOutboundBodies {
+		t.Errorf("wfn.MaxOutboundBodies = %d, wfntest's %d", wfn.MaxOutboundBodies, wfntest.MaxOutboundBodies)
+	}
+}

@@ -47,7 +47,8 @@
 //     one), or the function's allowedOutboundHosts
 //     ([AllowedOutboundHosts]); up to [MaxRedirects]
 //     redirects followed and checked; abi.EINVAL for a bad method, URL or
-//     header; at most [MaxOutbound] requests in flight (abi.ETOOLARGE);
+//     header; at most [MaxOutbound] requests in flight, their bodies
+//     [MaxOutboundBodies] together (abi.ETOOLARGE);
 //     abi.EIO when the backend fails; abi.ECANCELED for the waits and new
 //     requests once the invocation is aborted or killed, when every
 //     outbound request is closed; every handle closed when the
