@@ -59,10 +59,10 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -149,7 +149,8 @@ type adapter struct {
 }
 
 func (a *adapter) ServeWFN(w *wfn.ResponseWriter, r *wfn.Request) {
-	req, err := newRequest(r)
+	rw := &responseWriter{w: w, header: http.Header{}}
+	req, err := newRequest(r, rw)
 	if err != nil {
 		w.SetStatus(http.StatusBadRequest)
 		w.SetHeader("Content-Type", "text/plain; charset=utf-8")
@@ -161,15 +162,18 @@ func (a *adapter) ServeWFN(w *wfn.ResponseWriter, r *wfn.Request) {
 			req.SetPathValue(name, v)
 		}
 	}
-	rw := &responseWriter{w: w, header: http.Header{}}
+	rw.ctx = req.Context()
+	defer func() {
+		if v := recover(); v != nil {
+			rw.recovered(req, v, debug.Stack())
+		}
+	}()
 	a.h.ServeHTTP(rw, req)
-	if !rw.wroteHeader {
-		rw.WriteHeader(http.StatusOK)
-	}
+	rw.finish()
 }
 
 // newRequest builds the *http.Request a net/http server would.
-func newRequest(r *wfn.Request) (*http.Request, error) {
+func newRequest(r *wfn.Request, rw *responseWriter) (*http.Request, error) {
 	raw := r.URL()
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -183,7 +187,7 @@ func newRequest(r *wfn.Request) (*http.Request, error) {
 		ProtoMajor: 1,
 		ProtoMinor: 1,
 		Header:     http.Header{},
-		Body:       body{r.Body()},
+		Body:       &body{r: r.Body(), rw: rw},
 		Host:       u.Host,
 		RequestURI: requestURI,
 	}
@@ -199,119 +203,26 @@ func newRequest(r *wfn.Request) (*http.Request, error) {
 		}
 		req.Header[http.CanonicalHeaderKey(name)] = r.HeaderValues(name)
 	}
-	req.ContentLength = -1
-	if cl := req.Header.Get("Content-Length"); cl != "" {
+	// As a net/http server: the length of a body sent chunked is unknown
+	// (the host lists transfer-encoding then), and a request with
+	// neither header has no body.
+	switch cl, te := req.Header.Get("Content-Length"), req.Header.Get("Transfer-Encoding"); {
+	case te != "":
+		req.ContentLength = -1
+		req.TransferEncoding = []string{"chunked"}
+		req.Header.Del("Transfer-Encoding")
+		req.Header.Del("Content-Length")
+	case cl != "":
+		req.ContentLength = -1
 		if n, err := strconv.ParseInt(strings.TrimSpace(cl), 10, 64); err == nil && n >= 0 {
 			req.ContentLength = n
 		}
-	} else if req.Method == http.MethodGet || req.Method == http.MethodHead {
+	default:
 		req.ContentLength = 0
+	}
+	if req.ContentLength == 0 {
+		req.Body = http.NoBody
 	}
 	ctx := context.WithValue(r.Context(), nativeKey{}, r)
 	return req.WithContext(ctx), nil
-}
-
-// body makes the native streaming body an io.ReadCloser.
-type body struct{ io.Reader }
-
-func (body) Close() error { return nil }
-
-// responseWriter implements http.ResponseWriter over the native one.
-type responseWriter struct {
-	w           *wfn.ResponseWriter
-	header      http.Header
-	wroteHeader bool
-	status      int
-}
-
-var (
-	_ http.ResponseWriter = (*responseWriter)(nil)
-	_ http.Flusher        = (*responseWriter)(nil)
-	_ io.StringWriter     = (*responseWriter)(nil)
-)
-
-func (rw *responseWriter) Header() http.Header { return rw.header }
-
-func (rw *responseWriter) WriteHeader(code int) {
-	if rw.wroteHeader {
-		return
-	}
-	if code < 100 || code > 999 {
-		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
-	}
-	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
-		return
-	}
-	rw.wroteHeader = true
-	rw.status = code
-	for name, values := range rw.header {
-		for i, v := range values {
-			if i == 0 {
-				rw.w.SetHeader(name, v)
-			} else {
-				rw.w.AddHeader(name, v)
-			}
-		}
-	}
-	rw.w.SetStatus(code)
-}
-
-// start sends the head before the first body bytes, sniffing the
-// Content-Type from them as net/http does.
-func (rw *responseWriter) start(p []byte, s string) {
-	if rw.wroteHeader {
-		return
-	}
-	_, haveType := rw.header["Content-Type"]
-	if !haveType && rw.header.Get("Transfer-Encoding") == "" && (len(p) > 0 || len(s) > 0) {
-		if p == nil {
-			p = []byte(s[:min(len(s), 512)])
-		}
-		rw.header.Set("Content-Type", http.DetectContentType(p))
-	}
-	rw.WriteHeader(http.StatusOK)
-}
-
-func (rw *responseWriter) Write(p []byte) (int, error) {
-	rw.start(p, "")
-	return rw.w.Write(p)
-}
-
-func (rw *responseWriter) WriteString(s string) (int, error) {
-	rw.start(nil, s)
-	return rw.w.WriteString(s)
-}
-
-// ReadFrom lets io.Copy stream through the native writer's buffer.
-func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !rw.wroteHeader {
-		// Sniff from the first chunk, as a first Write would.
-		var buf [512]byte
-		n, err := io.ReadFull(r, buf[:])
-		if n > 0 {
-			if _, werr := rw.Write(buf[:n]); werr != nil {
-				return 0, werr
-			}
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return int64(n), nil
-		}
-		if err != nil {
-			return int64(n), err
-		}
-		m, err := rw.w.ReadFrom(r)
-		return int64(n) + m, err
-	}
-	return rw.w.ReadFrom(r)
-}
-
-func (rw *responseWriter) Flush() { rw.FlushError() }
-
-// FlushError flushes and reports the error; http.ResponseController uses
-// it.
-func (rw *responseWriter) FlushError() error {
-	if !rw.wroteHeader {
-		rw.WriteHeader(http.StatusOK)
-	}
-	return rw.w.Flush()
 }
