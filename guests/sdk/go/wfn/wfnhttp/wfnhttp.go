@@ -13,9 +13,9 @@
 // The handler gets an *http.Request as a net/http server would build it:
 // Method, URL (path and query only, as parsed from RequestURI), Host,
 // RequestURI, Proto HTTP/1.1, Header in canonical form without Host, a
-// streaming Body, ContentLength from the Content-Length header (0 for GET
-// and HEAD without one, else -1 when unknown), and TLS non-nil when the
-// client used https. RemoteAddr is the client's IP address as the host
+// streaming Body, ContentLength from the Content-Length header (-1 and
+// TransferEncoding [chunked] for a body sent chunked; 0 and http.NoBody
+// without a body), and TLS non-nil when the client used https. RemoteAddr is the client's IP address as the host
 // trusts it (wfn.Request.IPAddress) with port 0, "203.0.113.7:0" or
 // "[2001:db8::1]:0", so that net.SplitHostPort works as on a net/http
 // server; it is empty when the host does not know the address. (So every
@@ -44,15 +44,42 @@
 // buffered response to 4.5 MB: a handler that streams must call Flush
 // (http.Flusher or http.ResponseController).
 //
-// The http.ResponseWriter implements http.Flusher (and FlushError, for
-// http.ResponseController). As in net/http, the headers are sent at
-// WriteHeader or the first Write, later changes to the header map are
-// ignored, a second WriteHeader is ignored, and the first Write sets
-// Content-Type with http.DetectContentType when it is not set. The status
-// 1xx informational responses (other than 101) cannot be sent and are
-// ignored. Trailers and Hijack are not supported. The ABI cannot carry a
-// nil header value, so Header()["Content-Type"] = nil does not stop the
-// host from sniffing the type.
+// The http.ResponseWriter has every optional interface of a net/http
+// server's writer but http.Hijacker (http.ResponseController's Hijack
+// reports http.ErrNotSupported): http.Flusher, http.CloseNotifier,
+// io.ReaderFrom, io.StringWriter, and FlushError, SetReadDeadline,
+// SetWriteDeadline and EnableFullDuplex for http.ResponseController. As in
+// net/http, the headers are sent at WriteHeader or the first Write, later
+// changes to the header map are ignored, a second WriteHeader is ignored,
+// and the first Write sets Content-Type with http.DetectContentType when
+// it is not set. The status 1xx informational responses (other than 101)
+// cannot be sent and are ignored. Trailers are not supported. The ABI
+// cannot carry a nil header value, so Header()["Content-Type"] = nil does
+// not stop the host from sniffing the type.
+//
+// In a guest the deadlines are checked at each call: a body read after
+// the read deadline, and a write or flush after the write deadline, fail
+// with an error wrapping os.ErrDeadlineExceeded, but a read or write
+// already waiting for the client in the host is not interrupted (the
+// function's maxDuration ends it). Once a write or flush fails, every
+// later one returns the same error: after the client of a function
+// without supportsCancellation left, Flush reports abi.EIO as Write does.
+// CloseNotify's channel receives true when the invocation is aborted or a
+// write finds the client gone.
+//
+// A panic in the handler is recovered, as a net/http server recovers it:
+// the panic and its stack are written to stderr as one line (line breaks
+// escaped as \n), which the host logs at warn level with the request id,
+// and the instance serves the next request. The client gets 500 Internal
+// Server Error when nothing was written or flushed yet. When the body had
+// started, the response must be cut, and the ABI cuts a response only
+// when its instance ends: the adapter ends it with proc_exit(2), and the
+// host answers 500 FUNCTION_INVOCATION_FAILED (the response was still
+// buffered) or cuts the connection (it was streaming). A response whose
+// write deadline failed a write is ended in the same way when the handler
+// returns. A panic with http.ErrAbortHandler is a quiet abort, as in
+// net/http: one line on stdout (info level), no stack; and when the client
+// is already gone, neither answer nor cut is needed.
 package wfnhttp
 
 import (
