@@ -1,7 +1,6 @@
 package wfnhttp
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -165,24 +164,30 @@ func (rw *responseWriter) WriteString(s string) (int, error) {
 var copyBuf []byte
 
 // ReadFrom lets io.Copy stream through a buffer reused across
-// invocations. As net/http's does, it sniffs the Content-Type from the
-// first 512 bytes.
+// invocations, 32 KiB at a time. As net/http's does, it sniffs the
+// Content-Type from the first 512 bytes.
 func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !rw.wroteHeader {
-		br := bufio.NewReaderSize(r, 512)
-		p, err := br.Peek(512)
-		if len(p) > 0 {
-			rw.start(p, "")
-		}
-		if err != nil && err != io.EOF {
-			return 0, err
-		}
-		r = br
-	}
 	if copyBuf == nil {
 		copyBuf = make([]byte, 32<<10)
 	}
-	return io.CopyBuffer(writerOnly{rw}, r, copyBuf)
+	var sniffed int64
+	if !rw.wroteHeader {
+		n, err := io.ReadFull(r, copyBuf[:512])
+		if n > 0 {
+			if _, werr := rw.Write(copyBuf[:n]); werr != nil {
+				return 0, werr
+			}
+			sniffed = int64(n)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return sniffed, nil
+		}
+		if err != nil {
+			return sniffed, err
+		}
+	}
+	n, err := io.CopyBuffer(writerOnly{rw}, r, copyBuf)
+	return sniffed + n, err
 }
 
 // writerOnly hides ReadFrom from io.CopyBuffer.

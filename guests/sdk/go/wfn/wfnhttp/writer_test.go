@@ -42,6 +42,10 @@ var optional = []struct {
 	{"EnableFullDuplex", func(w http.ResponseWriter) bool { _, ok := w.(interface{ EnableFullDuplex() error }); return ok }},
 }
 
+// readerOnly hides a reader's WriteTo, so that io.Copy calls the
+// writer's ReadFrom.
+type readerOnly struct{ io.Reader }
+
 // implemented lists the optional interfaces of the writer h is given.
 func implemented(got *map[string]bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -81,6 +85,7 @@ func TestResponseController(t *testing.T) {
 		body       string
 		handler    func(t *testing.T, w http.ResponseWriter, r *http.Request)
 		wantStatus int
+		wantHeader string // Content-Type, when set
 		wantBody   string
 	}{
 		{
@@ -146,7 +151,7 @@ func TestResponseController(t *testing.T) {
 				if err := rc.Flush(); !errors.Is(err, os.ErrDeadlineExceeded) {
 					t.Errorf("Flush after the deadline: %v, want os.ErrDeadlineExceeded", err)
 				}
-				if _, err := io.Copy(w, strings.NewReader("x")); !errors.Is(err, os.ErrDeadlineExceeded) {
+				if _, err := io.Copy(w, readerOnly{strings.NewReader("x")}); !errors.Is(err, os.ErrDeadlineExceeded) {
 					t.Errorf("ReadFrom after the deadline: %v, want os.ErrDeadlineExceeded", err)
 				}
 			},
@@ -157,10 +162,11 @@ func TestResponseController(t *testing.T) {
 			name: "write deadline ahead",
 			handler: func(t *testing.T, w http.ResponseWriter, r *http.Request) {
 				http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Hour))
-				io.Copy(w, strings.NewReader("in time"))
+				io.Copy(w, readerOnly{strings.NewReader("<p>in time")})
 			},
 			wantStatus: 200,
-			wantBody:   "in time",
+			wantHeader: "text/html; charset=utf-8",
+			wantBody:   "<p>in time",
 		},
 	}
 	for _, tt := range tests {
@@ -172,6 +178,9 @@ func TestResponseController(t *testing.T) {
 			body, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tt.wantStatus || string(body) != tt.wantBody {
 				t.Errorf("got %d %q, want %d %q", resp.StatusCode, body, tt.wantStatus, tt.wantBody)
+			}
+			if ct := resp.Header.Get("Content-Type"); tt.wantHeader != "" && ct != tt.wantHeader {
+				t.Errorf("Content-Type = %q, want %q", ct, tt.wantHeader)
 			}
 		})
 	}

@@ -35,6 +35,9 @@
 //     returned and the response is complete, in registration order, at
 //     most [MaxTasks] per invocation. Do, Call and Serve return after the
 //     last task.
+//   - Request headers: as the host does, content-length is listed for a
+//     body of known size and transfer-encoding (chunked) for one of
+//     unknown size (ContentLength -1, or TransferEncoding set).
 //   - Request context: ip_address is the host part of the request's
 //     RemoteAddr unless [ClientIP] sets it; geolocation is unknown (region
 //     "dev1") unless [Geolocation] sets it.
