@@ -113,6 +113,10 @@ func (c *invocation) ExtraHeaders(dst []engine.Param) []engine.Param {
 		{"x-forwarded-proto", proto},
 		{"x-vercel-id", c.inv.ID},
 		{"x-vercel-deployment-url", c.req.Host},
+		// net/http takes transfer-encoding out of the header: a body of
+		// unknown length (chunked, or HTTP/2 without content-length)
+		// is listed as chunked, so that the guest knows it has one.
+		{"transfer-encoding", chunked(c.req)},
 	} {
 		if kv[1] == "" || (trusted && c.req.Header.Get(kv[0]) != "") {
 			continue
@@ -120,6 +124,15 @@ func (c *invocation) ExtraHeaders(dst []engine.Param) []engine.Param {
 		dst = append(dst, engine.Param{Name: kv[0], Value: kv[1]})
 	}
 	return dst
+}
+
+// chunked is "chunked" for a request whose body has no length known in
+// advance, else "".
+func chunked(r *http.Request) string {
+	if r.ContentLength < 0 {
+		return "chunked"
+	}
+	return ""
 }
 
 // Geolocation implements engine.RequestContext.

@@ -90,7 +90,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		// The common case runs on this goroutine: the response is
 		// complete when the handler returns.
 		err := c.li.Call(ctx, export, c.inv)
-		c.handlerReturned()
+		c.handlerReturned(err)
 		healthy := err == nil
 		cut := c.answer(w, r, c.late(err))
 		tags = c.takeTags()
@@ -115,7 +115,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	})
 	go func() {
 		err := c.li.Call(ctx, export, c.inv)
-		c.handlerReturned()
+		c.handlerReturned(err)
 		if !c.inv.Closed() {
 			done <- c.answer(w, r, c.late(err))
 		} else if err != nil {
@@ -146,9 +146,14 @@ func (c *invocation) late(err error) error {
 	return err
 }
 
-func (c *invocation) handlerReturned() {
+// handlerReturned is called when the handler returned, with err.
+func (c *invocation) handlerReturned(err error) {
 	c.handlerDone.Store(true)
 	c.unwatch()
+	if n, bad := c.inv.LengthMismatch(); err == nil && bad && c.req.Context().Err() == nil {
+		c.h.log.Error("response cut: the streamed body's length differs from its Content-Length",
+			"fn", c.fn.src.Path, "id", c.inv.ID, "content_length", n, "written", c.inv.Written())
+	}
 }
 
 func (c *invocation) unwatch() {

@@ -492,10 +492,35 @@ func (inv *Invocation) BodyWrite(p []byte) int32 {
 	}
 	n, err := inv.writeGuest(p)
 	inv.written += int64(n)
+	if errors.Is(err, http.ErrContentLength) {
+		inv.written += int64(len(p) - n) // counted for LengthMismatch
+	}
 	if err != nil {
 		return int32(abi.EIO)
 	}
 	return int32(n)
+}
+
+// LengthMismatch reports whether a streamed response declared a
+// Content-Length and the guest wrote another number of body bytes: the
+// client then gets a cut response (RFC 9112, section 6.3). declared is the
+// header's value.
+func (inv *Invocation) LengthMismatch() (declared int64, mismatch bool) {
+	if !inv.streaming || inv.req.Method == http.MethodHead || !bodyAllowed(inv.status) {
+		return 0, false
+	}
+	cl := inv.w.Header().Get("Content-Length")
+	if cl == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(cl, 10, 64)
+	return n, err == nil && n != inv.written
+}
+
+// bodyAllowed reports whether a response with this status has a body
+// (RFC 9110, sections 15.3.5 and 15.4.5).
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 // Flush sends the head and what is buffered, and from then on streams.

@@ -27,6 +27,7 @@ func (nopHost) ResponseClose() int32                   { return 0 }
 func (nopHost) AbortSignaled() int32                   { return 0 }
 func (nopHost) WaitUntil(int32) int32                  { return 0 }
 func (nopHost) DeadlineRemainingMs() int64             { return 300_000 }
+func (nopHost) ProcExit(int32)                         { panic("proc_exit") }
 func (nopHost) IPAddress([]byte) int32                 { return -1 }
 func (nopHost) Geolocation([]byte) int32               { return -1 }
 

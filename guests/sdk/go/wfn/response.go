@@ -12,7 +12,19 @@ import (
 // first Write, Flush or Close; after that those calls return
 // [abi.ECLOSED]. It is valid only while the handler that received it
 // runs.
-type ResponseWriter struct{}
+type ResponseWriter struct {
+	// broken is abi.EIO once a write failed with it: the client went
+	// away, and Flush reports it too.
+	broken error
+}
+
+// wrote records a write's error: after abi.EIO the response is broken.
+func (w *ResponseWriter) wrote(err error) error {
+	if err == abi.EIO {
+		w.broken = err
+	}
+	return err
+}
 
 // SetStatus sets the status code, 200 unless set. It returns abi.EINVAL
 // for a code outside 100..999 and abi.ECLOSED once the head is sent.
@@ -49,7 +61,7 @@ func (w *ResponseWriter) DelHeader(name string) error {
 func (w *ResponseWriter) Write(p []byte) (int, error) {
 	n := hostcall.ResponseBodyWrite(p)
 	if n < 0 {
-		return 0, result(n)
+		return 0, w.wrote(result(n))
 	}
 	if int(n) < len(p) {
 		return int(n), io.ErrShortWrite
@@ -61,7 +73,7 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 func (w *ResponseWriter) WriteString(s string) (int, error) {
 	n := hostcall.ResponseBodyWriteString(s)
 	if n < 0 {
-		return 0, result(n)
+		return 0, w.wrote(result(n))
 	}
 	if int(n) < len(s) {
 		return int(n), io.ErrShortWrite
@@ -102,8 +114,15 @@ func (w *ResponseWriter) ReadFrom(r io.Reader) (int64, error) {
 // Flush sends the bytes written so far to the client now, sending the
 // head first if it has not been sent. From the first Flush on the
 // response streams, with no size limit. It returns abi.ECANCELED when the
-// invocation was aborted.
-func (w *ResponseWriter) Flush() error { return result(hostcall.ResponseFlush()) }
+// invocation was aborted, and abi.EIO when the client is gone: once a
+// write has failed with abi.EIO, every Flush does, even when the host's
+// last send to the dead connection seemed to succeed.
+func (w *ResponseWriter) Flush() error {
+	if w.broken != nil {
+		return w.broken
+	}
+	return w.wrote(result(hostcall.ResponseFlush()))
+}
 
 // Close ends the response; the client gets it complete at once. The
 // handler may go on running as work after the response (see also

@@ -24,7 +24,7 @@ var (
 // then it ends when the last of them returns.
 func Serve(h Handler) {
 	begin()
-	request = Request{}
+	request, response = Request{}, ResponseWriter{}
 	h.ServeWFN(&response, &request)
 	handlerReturned()
 }

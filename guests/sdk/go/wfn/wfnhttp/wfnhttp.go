@@ -13,9 +13,9 @@
 // The handler gets an *http.Request as a net/http server would build it:
 // Method, URL (path and query only, as parsed from RequestURI), Host,
 // RequestURI, Proto HTTP/1.1, Header in canonical form without Host, a
-// streaming Body, ContentLength from the Content-Length header (0 for GET
-// and HEAD without one, else -1 when unknown), and TLS non-nil when the
-// client used https. RemoteAddr is the client's IP address as the host
+// streaming Body, ContentLength from the Content-Length header (-1 and
+// TransferEncoding [chunked] for a body sent chunked; 0 and http.NoBody
+// without a body), and TLS non-nil when the client used https. RemoteAddr is the client's IP address as the host
 // trusts it (wfn.Request.IPAddress) with port 0, "203.0.113.7:0" or
 // "[2001:db8::1]:0", so that net.SplitHostPort works as on a net/http
 // server; it is empty when the host does not know the address. (So every
@@ -44,25 +44,52 @@
 // buffered response to 4.5 MB: a handler that streams must call Flush
 // (http.Flusher or http.ResponseController).
 //
-// The http.ResponseWriter implements http.Flusher (and FlushError, for
-// http.ResponseController). As in net/http, the headers are sent at
-// WriteHeader or the first Write, later changes to the header map are
-// ignored, a second WriteHeader is ignored, and the first Write sets
-// Content-Type with http.DetectContentType when it is not set. The status
-// 1xx informational responses (other than 101) cannot be sent and are
-// ignored. Trailers and Hijack are not supported. The ABI cannot carry a
-// nil header value, so Header()["Content-Type"] = nil does not stop the
-// host from sniffing the type.
+// The http.ResponseWriter has every optional interface of a net/http
+// server's writer but http.Hijacker (http.ResponseController's Hijack
+// reports http.ErrNotSupported): http.Flusher, http.CloseNotifier,
+// io.ReaderFrom, io.StringWriter, and FlushError, SetReadDeadline,
+// SetWriteDeadline and EnableFullDuplex for http.ResponseController. As in
+// net/http, the headers are sent at WriteHeader or the first Write, later
+// changes to the header map are ignored, a second WriteHeader is ignored,
+// and the first Write sets Content-Type with http.DetectContentType when
+// it is not set. The status 1xx informational responses (other than 101)
+// cannot be sent and are ignored. Trailers are not supported. The ABI
+// cannot carry a nil header value, so Header()["Content-Type"] = nil does
+// not stop the host from sniffing the type.
+//
+// In a guest the deadlines are checked at each call: a body read after
+// the read deadline, and a write or flush after the write deadline, fail
+// with an error wrapping os.ErrDeadlineExceeded, but a read or write
+// already waiting for the client in the host is not interrupted (the
+// function's maxDuration ends it). Once a write or flush fails, every
+// later one returns the same error: after the client of a function
+// without supportsCancellation left, Flush reports abi.EIO as Write does.
+// CloseNotify's channel receives true when the invocation is aborted or a
+// write finds the client gone.
+//
+// A panic in the handler is recovered, as a net/http server recovers it:
+// the panic and its stack are written to stderr as one line (line breaks
+// escaped as \n), which the host logs at warn level with the request id,
+// and the instance serves the next request. The client gets 500 Internal
+// Server Error when nothing was written or flushed yet. When the body had
+// started, the response must be cut, and the ABI cuts a response only
+// when its instance ends: the adapter ends it with proc_exit(2), and the
+// host answers 500 FUNCTION_INVOCATION_FAILED (the response was still
+// buffered) or cuts the connection (it was streaming). A response whose
+// write deadline failed a write is ended in the same way when the handler
+// returns. A panic with http.ErrAbortHandler is a quiet abort, as in
+// net/http: one line on stdout (info level), no stack; and when the client
+// is already gone, neither answer nor cut is needed.
 package wfnhttp
 
 import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -149,7 +176,8 @@ type adapter struct {
 }
 
 func (a *adapter) ServeWFN(w *wfn.ResponseWriter, r *wfn.Request) {
-	req, err := newRequest(r)
+	rw := &responseWriter{w: w, header: http.Header{}}
+	req, err := newRequest(r, rw)
 	if err != nil {
 		w.SetStatus(http.StatusBadRequest)
 		w.SetHeader("Content-Type", "text/plain; charset=utf-8")
@@ -161,15 +189,18 @@ func (a *adapter) ServeWFN(w *wfn.ResponseWriter, r *wfn.Request) {
 			req.SetPathValue(name, v)
 		}
 	}
-	rw := &responseWriter{w: w, header: http.Header{}}
+	rw.ctx = req.Context()
+	defer func() {
+		if v := recover(); v != nil {
+			rw.recovered(req, v, debug.Stack())
+		}
+	}()
 	a.h.ServeHTTP(rw, req)
-	if !rw.wroteHeader {
-		rw.WriteHeader(http.StatusOK)
-	}
+	rw.finish()
 }
 
 // newRequest builds the *http.Request a net/http server would.
-func newRequest(r *wfn.Request) (*http.Request, error) {
+func newRequest(r *wfn.Request, rw *responseWriter) (*http.Request, error) {
 	raw := r.URL()
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -183,7 +214,7 @@ func newRequest(r *wfn.Request) (*http.Request, error) {
 		ProtoMajor: 1,
 		ProtoMinor: 1,
 		Header:     http.Header{},
-		Body:       body{r.Body()},
+		Body:       &body{r: r.Body(), rw: rw},
 		Host:       u.Host,
 		RequestURI: requestURI,
 	}
@@ -199,119 +230,26 @@ func newRequest(r *wfn.Request) (*http.Request, error) {
 		}
 		req.Header[http.CanonicalHeaderKey(name)] = r.HeaderValues(name)
 	}
-	req.ContentLength = -1
-	if cl := req.Header.Get("Content-Length"); cl != "" {
+	// As a net/http server: the length of a body sent chunked is unknown
+	// (the host lists transfer-encoding then), and a request with
+	// neither header has no body.
+	switch cl, te := req.Header.Get("Content-Length"), req.Header.Get("Transfer-Encoding"); {
+	case te != "":
+		req.ContentLength = -1
+		req.TransferEncoding = []string{"chunked"}
+		req.Header.Del("Transfer-Encoding")
+		req.Header.Del("Content-Length")
+	case cl != "":
+		req.ContentLength = -1
 		if n, err := strconv.ParseInt(strings.TrimSpace(cl), 10, 64); err == nil && n >= 0 {
 			req.ContentLength = n
 		}
-	} else if req.Method == http.MethodGet || req.Method == http.MethodHead {
+	default:
 		req.ContentLength = 0
+	}
+	if req.ContentLength == 0 {
+		req.Body = http.NoBody
 	}
 	ctx := context.WithValue(r.Context(), nativeKey{}, r)
 	return req.WithContext(ctx), nil
-}
-
-// body makes the native streaming body an io.ReadCloser.
-type body struct{ io.Reader }
-
-func (body) Close() error { return nil }
-
-// responseWriter implements http.ResponseWriter over the native one.
-type responseWriter struct {
-	w           *wfn.ResponseWriter
-	header      http.Header
-	wroteHeader bool
-	status      int
-}
-
-var (
-	_ http.ResponseWriter = (*responseWriter)(nil)
-	_ http.Flusher        = (*responseWriter)(nil)
-	_ io.StringWriter     = (*responseWriter)(nil)
-)
-
-func (rw *responseWriter) Header() http.Header { return rw.header }
-
-func (rw *responseWriter) WriteHeader(code int) {
-	if rw.wroteHeader {
-		return
-	}
-	if code < 100 || code > 999 {
-		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
-	}
-	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
-		return
-	}
-	rw.wroteHeader = true
-	rw.status = code
-	for name, values := range rw.header {
-		for i, v := range values {
-			if i == 0 {
-				rw.w.SetHeader(name, v)
-			} else {
-				rw.w.AddHeader(name, v)
-			}
-		}
-	}
-	rw.w.SetStatus(code)
-}
-
-// start sends the head before the first body bytes, sniffing the
-// Content-Type from them as net/http does.
-func (rw *responseWriter) start(p []byte, s string) {
-	if rw.wroteHeader {
-		return
-	}
-	_, haveType := rw.header["Content-Type"]
-	if !haveType && rw.header.Get("Transfer-Encoding") == "" && (len(p) > 0 || len(s) > 0) {
-		if p == nil {
-			p = []byte(s[:min(len(s), 512)])
-		}
-		rw.header.Set("Content-Type", http.DetectContentType(p))
-	}
-	rw.WriteHeader(http.StatusOK)
-}
-
-func (rw *responseWriter) Write(p []byte) (int, error) {
-	rw.start(p, "")
-	return rw.w.Write(p)
-}
-
-func (rw *responseWriter) WriteString(s string) (int, error) {
-	rw.start(nil, s)
-	return rw.w.WriteString(s)
-}
-
-// ReadFrom lets io.Copy stream through the native writer's buffer.
-func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !rw.wroteHeader {
-		// Sniff from the first chunk, as a first Write would.
-		var buf [512]byte
-		n, err := io.ReadFull(r, buf[:])
-		if n > 0 {
-			if _, werr := rw.Write(buf[:n]); werr != nil {
-				return 0, werr
-			}
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return int64(n), nil
-		}
-		if err != nil {
-			return int64(n), err
-		}
-		m, err := rw.w.ReadFrom(r)
-		return int64(n) + m, err
-	}
-	return rw.w.ReadFrom(r)
-}
-
-func (rw *responseWriter) Flush() { rw.FlushError() }
-
-// FlushError flushes and reports the error; http.ResponseController uses
-// it.
-func (rw *responseWriter) FlushError() error {
-	if !rw.wroteHeader {
-		rw.WriteHeader(http.StatusOK)
-	}
-	return rw.w.Flush()
 }

@@ -35,6 +35,9 @@
 //     returned and the response is complete, in registration order, at
 //     most [MaxTasks] per invocation. Do, Call and Serve return after the
 //     last task.
+//   - Request headers: as the host does, content-length is listed for a
+//     body of known size and transfer-encoding (chunked) for one of
+//     unknown size (ContentLength -1, or TransferEncoding set).
 //   - Request context: ip_address is the host part of the request's
 //     RemoteAddr unless [ClientIP] sets it; geolocation is unknown (region
 //     "dev1") unless [Geolocation] sets it.
@@ -77,6 +80,11 @@
 // Behind a real server the client's response ends when Serve returns, that
 // is after the tasks. A buffered (or closed, never flushed) response
 // carries Content-Length, so the client has all of it before then.
+//
+// A guest that calls proc_exit (wfnhttp does, to cut a response that a
+// panic left incomplete) is answered for in the same way: Do, Call and
+// Serve return (Serve panics with http.ErrAbortHandler when the response
+// is cut), and its tasks are skipped.
 //
 // Like a wfn instance, the SDK serves one invocation at a time: calls into
 // this package are serialised, so tests that use it may run in parallel
@@ -205,18 +213,43 @@ func serve(w http.ResponseWriter, r *http.Request, params map[string]string, exp
 	defer hostcall.Install(nil)
 	defer hostcall.Exports.Discard() // before Install(nil): a watcher may be asking the host
 	defer h.end()
-	export()
-	h.finish()
+	if exited := call(export); !exited {
+		h.finish()
+	}
 	for {
 		task, ok := h.nextTask()
 		if !ok {
 			break
 		}
-		hostcall.Exports.RunTask(task)
+		if call(func() { hostcall.Exports.RunTask(task) }) {
+			break
+		}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.cut
+}
+
+// procExit is the panic that stands for proc_exit: the instance ends.
+type procExit struct{ code int32 }
+
+func (e procExit) String() string {
+	return fmt.Sprintf("wfntest: the guest called proc_exit(%d) outside an invocation", e.code)
+}
+
+// call runs f, an export's body, and reports whether it ended the instance
+// with proc_exit. Any other panic goes on.
+func call(f func()) (exited bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			if _, ok := v.(procExit); !ok {
+				panic(v)
+			}
+			exited = true
+		}
+	}()
+	f()
+	return false
 }
 
 // Sigterm runs what the wfn_on_sigterm export runs, the functions
@@ -311,6 +344,11 @@ func newHost(w http.ResponseWriter, r *http.Request, params map[string]string, c
 		// A client sends Content-Length for a body of known size; a request
 		// made with httptest.NewRequest only has it in the field.
 		h.names = append(h.names, "content-length")
+	}
+	if chunked(r) && !slices.Contains(h.names, "transfer-encoding") {
+		// As the host does, a body of unknown length is listed as sent
+		// chunked.
+		h.names = append(h.names, "transfer-encoding")
 	}
 	slices.Sort(h.names)
 
@@ -446,6 +484,12 @@ func (h *host) nextTask() (int32, bool) {
 	return t, true
 }
 
+// chunked reports whether r's body has a length not known in advance: it
+// was sent chunked, or a request built in a test has ContentLength -1.
+func chunked(r *http.Request) bool {
+	return len(r.TransferEncoding) > 0 || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody)
+}
+
 // absoluteURL is the URL as the client used it: scheme, host, path and
 // query.
 func absoluteURL(r *http.Request) string {
@@ -511,6 +555,9 @@ func (h *host) RequestHeader(name string, buf []byte) int32 {
 	}
 	if values == nil && strings.EqualFold(name, "content-length") && slices.Contains(h.names, "content-length") {
 		values = []string{strconv.FormatInt(h.req.ContentLength, 10)}
+	}
+	if values == nil && strings.EqualFold(name, "transfer-encoding") && chunked(h.req) {
+		values = []string{"chunked"}
 	}
 	if values == nil {
 		return int32(abi.ENOTFOUND)
@@ -718,6 +765,15 @@ func (h *host) DeadlineRemainingMs() int64 {
 	return max(0, time.Until(h.deadline).Milliseconds())
 }
 
+// ProcExit does what the host does when a guest calls proc_exit: it
+// answers 500 FUNCTION_INVOCATION_FAILED if the response had not started,
+// cuts it otherwise, and runs nothing more of the invocation. It does not
+// return.
+func (h *host) ProcExit(code int32) {
+	h.kill(http.StatusInternalServerError, CodeInvocationFailed)
+	panic(procExit{code})
+}
+
 // idle is the host outside an invocation, as in wfn_on_sigterm: every
 // import returns EBADHANDLE.
 type idle struct{}
@@ -740,6 +796,7 @@ func (idle) ResponseClose() int32                   { return badHandle }
 func (idle) AbortSignaled() int32                   { return badHandle }
 func (idle) WaitUntil(int32) int32                  { return badHandle }
 func (idle) DeadlineRemainingMs() int64             { return int64(abi.EBADHANDLE) }
+func (idle) ProcExit(code int32)                    { panic(procExit{code}) }
 
 func (idle) IPAddress([]byte) int32                         { return badHandle }
 func (idle) Geolocation([]byte) int32                       { return badHandle }

@@ -30,6 +30,9 @@ type Host interface {
 	AbortSignaled() int32
 	WaitUntil(task int32) int32
 	DeadlineRemainingMs() int64
+	// ProcExit is WASI's proc_exit: it ends the instance, and the
+	// invocation fails as when the guest traps. It does not return.
+	ProcExit(code int32)
 
 	IPAddress(buf []byte) int32
 	Geolocation(buf []byte) int32

@@ -81,6 +81,9 @@ func WaitUntil(task int32) int32 { return host().WaitUntil(task) }
 // DeadlineRemainingMs calls deadline_remaining_ms.
 func DeadlineRemainingMs() int64 { return host().DeadlineRemainingMs() }
 
+// ProcExit calls the installed host's ProcExit, which does not return.
+func ProcExit(code int32) { host().ProcExit(code) }
+
 // IPAddress calls ip_address.
 func IPAddress(buf []byte) int32 { return host().IPAddress(buf) }
 

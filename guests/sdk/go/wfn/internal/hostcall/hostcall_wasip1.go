@@ -2,7 +2,10 @@
 
 package hostcall
 
-import "unsafe"
+import (
+	"os"
+	"unsafe"
+)
 
 // The raw imports. Pointers are passed as i32 offsets into linear memory;
 // //go:noescape keeps callers' buffers and strings off the heap.
@@ -206,6 +209,10 @@ func WaitUntil(task int32) int32 { return waitUntil(task) }
 
 // DeadlineRemainingMs calls deadline_remaining_ms.
 func DeadlineRemainingMs() int64 { return deadlineRemainingMs() }
+
+// ProcExit ends the instance with WASI's proc_exit, through os.Exit: no
+// deferred function runs.
+func ProcExit(code int32) { os.Exit(int(code)) }
 
 // IPAddress calls ip_address.
 func IPAddress(buf []byte) int32 { return ipAddress(bytesPtr(buf), uint32(len(buf))) }
