@@ -96,6 +96,18 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil, &engine.LoadError{Name: name, Reason: "not a WebAssembly module (no \\0asm header)"}
 	}
+	// Every guest runs rewritten to count its stack: wazero has no limit
+	// of its own below about 84 MB per call, taken from the Go heap.
+	limited, err := wasmbin.LimitStack(wasm, engine.MaxStack)
+	if err != nil {
+		if cm, cerr := e.rt.CompileModule(ctx, wasm); cerr != nil {
+			return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: cerr}
+		} else {
+			_ = cm.Close(ctx)
+		}
+		return nil, &engine.LoadError{Name: name, Reason: "cannot bound its call stack", Err: err}
+	}
+	wasm = limited
 	m := &module{name: name, rt: e.rt}
 	// A guest that can be snapshotted is compiled in its prepared form:
 	// its globals exported for reading and setting, its data segments
@@ -281,7 +293,7 @@ func (m *module) instantiate(ctx context.Context, cfg engine.InstanceConfig, s *
 	if err != nil {
 		return nil, fmt.Errorf("wfn: cannot instantiate %s: %w", m.name, err)
 	}
-	inst := &instance{mod: mod, mem: mem, fns: map[string]api.Function{}, task: mod.ExportedFunction(abi.ExportRunTask), sigterm: mod.ExportedFunction(abi.ExportOnSigterm)}
+	inst := &instance{mod: mod, mem: mem, fns: map[string]api.Function{}, task: mod.ExportedFunction(abi.ExportRunTask), sigterm: mod.ExportedFunction(abi.ExportOnSigterm), budget: mod.ExportedGlobal(wasmbin.StackBudgetExport)}
 	if s != nil {
 		for i, name := range m.prep.Globals {
 			g, ok := mod.ExportedGlobal(name).(api.MutableGlobal)
@@ -341,6 +353,7 @@ type instance struct {
 	fns     map[string]api.Function
 	task    api.Function // wfn_run_task, or nil
 	sigterm api.Function // wfn_on_sigterm, or nil
+	budget  api.Global   // the stack budget left (wasmbin.LimitStack)
 	stack   [1]uint64
 }
 
@@ -353,7 +366,12 @@ func (i *instance) call(ctx context.Context, fn api.Function, stack []uint64) ([
 		i.mem.enter()
 		defer i.mem.leave()
 	}
-	return stack, fn.CallWithStack(ctx, stack)
+	err := fn.CallWithStack(ctx, stack)
+	if err != nil && i.budget != nil && int32(i.budget.Get()) < 0 {
+		// The budget check trapped: the guest's calls nested too deep.
+		err = fmt.Errorf("%w: the guest's calls nested past %d KiB of stack: %w", engine.ErrStackOverflow, engine.MaxStack>>10, err)
+	}
+	return stack, err
 }
 
 func (i *instance) Call(ctx context.Context, export string, inv *engine.Invocation) error {
