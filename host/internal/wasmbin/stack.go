@@ -92,39 +92,22 @@ type export struct {
 }
 
 func parseForStack(wasm []byte) (*stackModule, error) {
-	if len(wasm) < len(header) || string(wasm[:len(header)]) != string(header) {
-		return nil, malformed(0, "not a version 1 WebAssembly module")
-	}
 	m := &stackModule{start: -1, exportNames: map[string]bool{}}
-	r := &reader{buf: wasm, pos: len(header), end: len(wasm)}
-	last := 0
-	for !r.eof() {
-		start := r.pos
-		id, _ := r.byte("section ID")
-		size, err := r.u32("section size")
-		if err != nil {
-			return nil, err
-		}
-		if id >= byte(len(sectionOrder)) {
-			return nil, malformed(start, "unknown section ID %d", id)
-		}
-		if uint64(size) > uint64(r.end-r.pos) {
-			return nil, malformed(start, "%s section of %d bytes past the end of the module", sectionNames[id], size)
-		}
-		s := section{id: id, start: start, payloadStart: r.pos, end: r.pos + int(size)}
-		if id != secCustom {
-			if sectionOrder[id] <= last {
-				return nil, malformed(start, "%s section out of order or repeated", sectionNames[id])
-			}
-			last = sectionOrder[id]
-		}
-		m.sections = append(m.sections, s)
-		sr := &reader{buf: wasm, pos: s.payloadStart, end: s.end}
-		switch id {
+	sections, err := walkSections(wasm, func(s section, sr *reader, _ int) error {
+		var err error
+		switch s.id {
 		case secType:
-			err = m.readTypes(sr)
+			m.types, err = parseTypes(sr)
 		case secImport:
-			err = m.readImports(sr)
+			err = parseImports(sr, func(kind byte, _ int, _, _ string) error {
+				switch kind {
+				case 0x00:
+					m.importedFuncs++
+				case 0x03:
+					m.importedGlobs++
+				}
+				return nil
+			})
 		case secFunction:
 			var n uint32
 			n, err = sr.u32("function count")
@@ -141,127 +124,25 @@ func parseForStack(wasm []byte) (*stackModule, error) {
 			m.globals, err = sr.u32("global count")
 			sr.pos = sr.end // the entries are copied as they are
 		case secExport:
-			err = m.readExports(sr)
+			_, err = parseExports(sr, m.exportNames, func(name string, kind byte, idx uint32) {
+				m.exports = append(m.exports, export{name, kind, idx})
+			})
 		case secStart:
 			var f uint32
 			f, err = sr.u32("start function index")
 			m.start = int64(f)
 		case secTag:
-			err = unsupported(start, "tag section (exception handling)")
+			err = unsupported(s.start, "tag section (exception handling)")
 		default: // custom, table, memory, element, code, data, data count
 			sr.pos = sr.end
 		}
-		if err != nil {
-			return nil, err
-		}
-		if sr.pos != sr.end {
-			return nil, malformed(sr.pos, "%s section has %d bytes left over", sectionNames[id], sr.end-sr.pos)
-		}
-		r.pos = s.end
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	m.sections = sections
 	return m, nil
-}
-
-func (m *stackModule) readTypes(r *reader) error {
-	n, err := r.u32("type count")
-	if err != nil {
-		return err
-	}
-	for i := uint32(0); i < n; i++ {
-		form, err := r.byte("type form")
-		if err != nil {
-			return err
-		}
-		if form != 0x60 {
-			return unsupported(r.pos-1, "type %d has form 0x%02x, not a function type", i, form)
-		}
-		var arity [2]uint32
-		for j := range arity {
-			if arity[j], err = r.u32("function type arity"); err != nil {
-				return err
-			}
-			for range arity[j] {
-				if _, err := valType(r, "function type"); err != nil {
-					return err
-				}
-			}
-		}
-		m.types = append(m.types, arity)
-	}
-	return nil
-}
-
-func (m *stackModule) readImports(r *reader) error {
-	n, err := r.u32("import count")
-	if err != nil {
-		return err
-	}
-	for range n {
-		if _, err := r.name("import module name"); err != nil {
-			return err
-		}
-		if _, err := r.name("import name"); err != nil {
-			return err
-		}
-		at := r.pos
-		kind, err := r.byte("import kind")
-		if err != nil {
-			return err
-		}
-		switch kind {
-		case 0x00:
-			m.importedFuncs++
-			_, err = r.u32("imported function type")
-		case 0x01:
-			err = tableType(r)
-		case 0x02:
-			_, _, _, err = limits(r, "memory")
-		case 0x03:
-			if _, err = valType(r, "imported global type"); err == nil {
-				_, err = mutability(r)
-			}
-			m.importedGlobs++
-		case 0x04:
-			return unsupported(at, "imported tag (exception handling)")
-		default:
-			return malformed(at, "import kind 0x%02x", kind)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (m *stackModule) readExports(r *reader) error {
-	n, err := r.u32("export count")
-	if err != nil {
-		return err
-	}
-	for range n {
-		at := r.pos
-		name, err := r.name("export name")
-		if err != nil {
-			return err
-		}
-		if m.exportNames[name] {
-			return malformed(at, "duplicate export %q", name)
-		}
-		m.exportNames[name] = true
-		kind, err := r.byte("export kind")
-		if err != nil {
-			return err
-		}
-		if kind > 0x03 {
-			return unsupported(r.pos-1, "export kind 0x%02x", kind)
-		}
-		idx, err := r.u32("export index")
-		if err != nil {
-			return err
-		}
-		m.exports = append(m.exports, export{name, kind, idx})
-	}
-	return nil
 }
 
 // Opcodes the rewriting emits or looks for.
