@@ -237,6 +237,9 @@ func (c *invocation) logFailure(r *http.Request, err error) (status int, code, m
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(c.ctx.Err(), context.DeadlineExceeded):
 		c.h.log.Error("invocation timed out", "fn", fn, "id", id, "max_duration", c.fn.maxDuration)
 		return http.StatusGatewayTimeout, CodeInvocationTimeout, "The function exceeded its maximum duration of " + c.fn.maxDuration.String() + "."
+	case errors.Is(err, engine.ErrStackOverflow):
+		c.h.log.Error("invocation failed: stack overflow", "fn", fn, "id", id, "max_stack_kib", engine.MaxStack>>10, "err", err)
+		return http.StatusInternalServerError, CodeInvocationFailed, "A server error has occurred."
 	default:
 		c.h.log.Error("invocation failed", "fn", fn, "id", id, "err", err)
 		return http.StatusInternalServerError, CodeInvocationFailed, "A server error has occurred."

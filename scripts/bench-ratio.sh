@@ -5,6 +5,7 @@
 #
 #   scripts/bench-ratio.sh serve [ROUNDS]       # req/s: native vs the guests
 #   scripts/bench-ratio.sh interrupt [ROUNDS]   # ms/op: interruption on vs off
+#   scripts/bench-ratio.sh stack [ROUNDS]       # ms/op: stack counting on vs off
 set -euo pipefail
 # median of a space-separated list, in any awk (no asort).
 MEDIAN='function median(s,   a, n, i, j, t) { n = split(s, a, " ");
@@ -25,13 +26,15 @@ serve)
       printf "%-32s req/s:%s  median %.0f\n", k, v[k], m; med[k] = m }
       b = med["BenchmarkServeNative-2"]; if (b) for (k in med) printf "%-32s %.2fx native\n", k, med[k] / b }'
   ;;
-interrupt)
+interrupt|stack)
+  bench=Interruption
+  [ "$what" = stack ] && bench=StackLimit
   go test -c -o "$bin" ./host/internal/wazeroengine
   (cd host/internal/wazeroengine && for _ in $(seq "$rounds"); do
-    "$bin" -test.run '^$' -test.bench Interruption -test.benchtime 3x | grep '^Benchmark'
+    "$bin" -test.run '^$' -test.bench "$bench" -test.benchtime 3x | grep '^Benchmark'
   done) | awk "$MEDIAN"'{ v[$1] = v[$1] " " $3 / 1e6 }
     END { for (k in v) { m = median(v[k]);
       printf "%-52s ms/op:%s  median %.1f\n", k, v[k], m } }'
   ;;
-*) echo "usage: $0 serve|interrupt [ROUNDS]" >&2; exit 2 ;;
+*) echo "usage: $0 serve|interrupt|stack [ROUNDS]" >&2; exit 2 ;;
 esac

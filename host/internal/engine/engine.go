@@ -113,6 +113,18 @@ func (e Exports) HandlerFor(method string) string {
 	return ""
 }
 
+// MaxStack bounds the stack of one call into a guest (a handler, a task, an
+// initialisation), in bytes: a guest whose calls nest deeper traps with an
+// error matching [ErrStackOverflow]. Wasmtime counts the machine stack its
+// code uses; wazero, which has no such setting, runs guests rewritten to
+// count each frame as wasmbin.FrameCost says (64 bytes and 16 per parameter
+// and local).
+const MaxStack = 1 << 20
+
+// ErrStackOverflow is matched (errors.Is) by the error of a call whose
+// guest went past MaxStack.
+var ErrStackOverflow = errors.New("wfn: stack overflow")
+
 // ErrLoad is the sentinel every *LoadError matches with errors.Is.
 var ErrLoad = errors.New("wfn: cannot load guest")
 

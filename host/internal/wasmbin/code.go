@@ -25,8 +25,8 @@ const (
 
 var opcodes [256]uint8
 
-// rejected names the known instructions that make a module not
-// snapshottable.
+// rejected names the known instructions that are not decoded: a module
+// with them can neither be snapshotted nor rewritten.
 var rejected = map[byte]string{
 	0x06: "try (exception handling)",
 	0x07: "catch (exception handling)",
@@ -36,8 +36,11 @@ var rejected = map[byte]string{
 	0x18: "delegate (exception handling)",
 	0x19: "catch_all (exception handling)",
 	0x1F: "try_table (exception handling)",
-	0x26: "table.set",
 }
+
+// opTableSet is table.set, which changes a table: decoded, but it makes a
+// module not snapshottable (tables are not part of a snapshot).
+const opTableSet = 0x26
 
 func init() {
 	set := func(kind uint8, ops ...byte) {
@@ -55,8 +58,8 @@ func init() {
 	set(opElse, 0x05)
 	set(opEnd, 0x0B)
 	// br br_if call return_call local.get/set/tee global.get/set table.get
-	// memory.size memory.grow (memory index) ref.func
-	set(opIdx, 0x0C, 0x0D, 0x10, 0x12, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x3F, 0x40, 0xD2)
+	// table.set memory.size memory.grow (memory index) ref.func
+	set(opIdx, 0x0C, 0x0D, 0x10, 0x12, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, opTableSet, 0x3F, 0x40, 0xD2)
 	set(opIdx2, 0x11, 0x13) // call_indirect return_call_indirect: type, table
 	set(opBrTable, 0x0E)
 	setRange(opMemarg, 0x28, 0x3E) // loads and stores
@@ -127,7 +130,7 @@ func (m *module) parseCode(r *reader) (uint32, error) {
 			return 0, malformed(r.pos, "function body %d size %d past the end of the code section", i, size)
 		}
 		body := &reader{buf: r.buf, pos: r.pos, end: r.pos + int(size)}
-		if err := function(body, m.importedFuncs+i); err != nil {
+		if _, err := function(body, m.importedFuncs+i, false, nil); err != nil {
 			return 0, err
 		}
 		r.pos = body.end
@@ -135,17 +138,24 @@ func (m *module) parseCode(r *reader) (uint32, error) {
 	return n, nil
 }
 
-func function(r *reader, fn uint32) error {
+// function decodes the body of function fn, from its locals to its end,
+// and returns the number of locals it declares. An instruction that
+// changes a table is an error unless tables is true. visit, when not nil,
+// is called for every instruction after its immediates are read, with its
+// offset, its opcode and its first index immediate (0 for none).
+func function(r *reader, fn uint32, tables bool, visit func(at int, op byte, idx uint32)) (locals uint64, err error) {
 	groups, err := r.u32("local count")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for range groups {
-		if _, err := r.u32("local count"); err != nil {
-			return err
+		n, err := r.u32("local count")
+		if err != nil {
+			return 0, err
 		}
+		locals += uint64(n)
 		if _, err := valType(r, "local type"); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	depth := 0
@@ -153,8 +163,9 @@ func function(r *reader, fn uint32) error {
 		at := r.pos
 		op, err := r.byte("instruction")
 		if err != nil {
-			return err
+			return 0, err
 		}
+		var idx uint32
 		switch opcodes[op] {
 		case opNone, opElse:
 		case opBlock:
@@ -163,15 +174,21 @@ func function(r *reader, fn uint32) error {
 		case opEnd:
 			if depth == 0 {
 				if r.pos != r.end {
-					return malformed(r.pos, "function %d has %d bytes after its end", fn, r.end-r.pos)
+					return 0, malformed(r.pos, "function %d has %d bytes after its end", fn, r.end-r.pos)
 				}
-				return nil
+				if visit != nil {
+					visit(at, op, 0)
+				}
+				return locals, nil
 			}
 			depth--
 		case opIdx:
-			_, err = r.u32("index")
+			if op == opTableSet && !tables {
+				return 0, unsupported(at, "table.set in function %d", fn)
+			}
+			idx, err = r.u32("index")
 		case opIdx2:
-			if _, err = r.u32("index"); err == nil {
+			if idx, err = r.u32("index"); err == nil {
 				_, err = r.u32("index")
 			}
 		case opBrTable:
@@ -199,18 +216,21 @@ func function(r *reader, fn uint32) error {
 		case opRefNull:
 			err = refNull(r)
 		case opPrefixFC:
-			err = prefixFC(r, at, fn)
+			err = prefixFC(r, at, fn, tables)
 		case opPrefixFD:
 			err = prefixFD(r, at, fn)
 		case opPrefixFE:
 			err = prefixFE(r, at, fn)
 		case opRejected:
-			return unsupported(at, "%s in function %d", rejected[op], fn)
+			return 0, unsupported(at, "%s in function %d", rejected[op], fn)
 		default:
-			return unsupported(at, "unknown instruction 0x%02x in function %d", op, fn)
+			return 0, unsupported(at, "unknown instruction 0x%02x in function %d", op, fn)
 		}
 		if err != nil {
-			return err
+			return 0, err
+		}
+		if visit != nil {
+			visit(at, op, idx)
 		}
 	}
 }
@@ -261,7 +281,7 @@ func memarg(r *reader) error {
 	return err
 }
 
-func prefixFC(r *reader, at int, fn uint32) error {
+func prefixFC(r *reader, at int, fn uint32, tables bool) error {
 	sub, err := r.u32("0xFC sub-opcode")
 	if err != nil {
 		return err
@@ -285,8 +305,15 @@ func prefixFC(r *reader, at int, fn uint32) error {
 		_, err = r.u32("memory index")
 	case sub == 16: // table.size table
 		_, err = r.u32("table index")
-	case sub < uint32(len(fcNames)) && fcNames[sub] != "":
+	case sub < uint32(len(fcNames)) && fcNames[sub] != "" && !tables:
 		return unsupported(at, "%s in function %d", fcNames[sub], fn)
+	case sub == 12 || sub == 14: // table.init elem table, table.copy table table
+		if _, err := r.u32("index"); err != nil {
+			return err
+		}
+		_, err = r.u32("table index")
+	case sub == 13 || sub == 15 || sub == 17: // elem.drop elem, table.grow table, table.fill table
+		_, err = r.u32("index")
 	default:
 		return unsupported(at, "unknown instruction 0xFC %d in function %d", sub, fn)
 	}

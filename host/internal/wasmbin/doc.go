@@ -17,6 +17,9 @@
 // instruction; an instruction the decoder does not know makes the module
 // not snapshottable, it never guesses.
 //
+// [LimitStack] rewrites a module to count the stack its calls use and trap
+// past a budget, for engines that cannot bound it themselves (wazero).
+//
 // The package has no dependencies beyond the standard library and never
 // panics on any input: malformed modules are reported with [ErrMalformed].
 package wasmbin

@@ -114,6 +114,76 @@ func Inspect(wasm []byte) (*Info, error) {
 }
 
 func parse(wasm []byte) (*module, error) {
+	m := &module{exportSec: -1, globalSec: -1, memorySec: -1, dataSec: -1, exportNames: map[string]bool{}}
+	var funcs, codes uint32
+	dataCount := int64(-1)
+	memories := 0
+	sections, err := walkSections(wasm, func(s section, sr *reader, i int) error {
+		var err error
+		switch s.id {
+		case secCustom:
+			_, err = sr.name("custom section name")
+			sr.pos = sr.end
+		case secType:
+			_, err = parseTypes(sr)
+		case secImport:
+			err = m.parseImports(sr, &memories)
+		case secFunction:
+			funcs, err = sr.u32("function count")
+			for i := uint32(0); err == nil && i < funcs; i++ {
+				_, err = sr.u32("function type index")
+			}
+		case secTable:
+			err = parseTables(sr)
+		case secMemory:
+			m.memorySec = i
+			err = m.parseMemories(sr, &memories)
+		case secGlobal:
+			m.globalSec = i
+			err = m.parseGlobals(sr)
+		case secExport:
+			m.exportSec = i
+			err = m.parseExports(sr)
+		case secStart:
+			m.info.HasStart = true
+			_, err = sr.u32("start function index")
+		case secElement:
+			err = parseElements(sr)
+		case secCode:
+			codes, err = m.parseCode(sr)
+		case secData:
+			m.dataSec = i
+			err = m.parseData(sr)
+		case secDataCount:
+			var n uint32
+			n, err = sr.u32("data count")
+			dataCount = int64(n)
+		case secTag:
+			err = unsupported(s.start, "tag section (exception handling)")
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.sections = sections
+	if funcs != codes {
+		return nil, malformed(-1, "%d functions declared but %d function bodies", funcs, codes)
+	}
+	if dataCount >= 0 && dataCount != int64(m.info.DataSegments) {
+		return nil, malformed(-1, "data count section says %d segments, data section has %d", dataCount, m.info.DataSegments)
+	}
+	if memories == 0 {
+		return nil, unsupported(-1, "no defined memory")
+	}
+	return m, nil
+}
+
+// walkSections checks the header of wasm and the order and sizes of its
+// sections, and calls visit with each section, a reader of its payload
+// (which visit must read to its end) and its index in the list it
+// returns.
+func walkSections(wasm []byte, visit func(s section, r *reader, i int) error) ([]section, error) {
 	if len(wasm) < len(header) {
 		return nil, malformed(0, "too short for a module header")
 	}
@@ -123,12 +193,9 @@ func parse(wasm []byte) (*module, error) {
 	if !bytes.Equal(wasm[4:8], header[4:]) {
 		return nil, malformed(4, "unsupported binary version % x (not a core module of version 1)", wasm[4:8])
 	}
-	m := &module{exportSec: -1, globalSec: -1, memorySec: -1, dataSec: -1, exportNames: map[string]bool{}}
+	var sections []section
 	r := &reader{buf: wasm, pos: len(header), end: len(wasm)}
 	last := 0
-	var funcs, codes uint32
-	dataCount := int64(-1)
-	memories := 0
 	for !r.eof() {
 		start := r.pos
 		id, _ := r.byte("section ID")
@@ -149,50 +216,9 @@ func parse(wasm []byte) (*module, error) {
 			}
 			last = sectionOrder[id]
 		}
-		m.sections = append(m.sections, s)
+		sections = append(sections, s)
 		sr := &reader{buf: wasm, pos: s.payloadStart, end: s.end}
-		switch id {
-		case secCustom:
-			_, err = sr.name("custom section name")
-			sr.pos = sr.end
-		case secType:
-			err = parseTypes(sr)
-		case secImport:
-			err = m.parseImports(sr, &memories)
-		case secFunction:
-			funcs, err = sr.u32("function count")
-			for i := uint32(0); err == nil && i < funcs; i++ {
-				_, err = sr.u32("function type index")
-			}
-		case secTable:
-			err = parseTables(sr)
-		case secMemory:
-			m.memorySec = len(m.sections) - 1
-			err = m.parseMemories(sr, &memories)
-		case secGlobal:
-			m.globalSec = len(m.sections) - 1
-			err = m.parseGlobals(sr)
-		case secExport:
-			m.exportSec = len(m.sections) - 1
-			err = m.parseExports(sr)
-		case secStart:
-			m.info.HasStart = true
-			_, err = sr.u32("start function index")
-		case secElement:
-			err = parseElements(sr)
-		case secCode:
-			codes, err = m.parseCode(sr)
-		case secData:
-			m.dataSec = len(m.sections) - 1
-			err = m.parseData(sr)
-		case secDataCount:
-			var n uint32
-			n, err = sr.u32("data count")
-			dataCount = int64(n)
-		case secTag:
-			err = unsupported(start, "tag section (exception handling)")
-		}
-		if err != nil {
+		if err := visit(s, sr, len(sections)-1); err != nil {
 			return nil, err
 		}
 		if sr.pos != sr.end {
@@ -200,16 +226,7 @@ func parse(wasm []byte) (*module, error) {
 		}
 		r.pos = s.end
 	}
-	if funcs != codes {
-		return nil, malformed(-1, "%d functions declared but %d function bodies", funcs, codes)
-	}
-	if dataCount >= 0 && dataCount != int64(m.info.DataSegments) {
-		return nil, malformed(-1, "data count section says %d segments, data section has %d", dataCount, m.info.DataSegments)
-	}
-	if memories == 0 {
-		return nil, unsupported(-1, "no defined memory")
-	}
-	return m, nil
+	return sections, nil
 }
 
 func isNumType(t byte) bool { return t >= TypeV128 && t <= TypeI32 }
@@ -228,32 +245,36 @@ func valType(r *reader, what string) (byte, error) {
 	return t, nil
 }
 
-func parseTypes(r *reader) error {
+// parseTypes reads the type section: the parameter and result counts of
+// each function type.
+func parseTypes(r *reader) ([][2]uint32, error) {
 	n, err := r.u32("type count")
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var types [][2]uint32
 	for i := uint32(0); i < n; i++ {
 		form, err := r.byte("type form")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if form != 0x60 {
-			return unsupported(r.pos-1, "type %d has form 0x%02x, not a function type (GC proposal?)", i, form)
+			return nil, unsupported(r.pos-1, "type %d has form 0x%02x, not a function type (GC proposal?)", i, form)
 		}
-		for range 2 { // parameters, results
-			k, err := r.u32("function type arity")
-			if err != nil {
-				return err
+		var arity [2]uint32 // parameters, results
+		for j := range arity {
+			if arity[j], err = r.u32("function type arity"); err != nil {
+				return nil, err
 			}
-			for range k {
+			for range arity[j] {
 				if _, err := valType(r, "function type"); err != nil {
-					return err
+					return nil, err
 				}
 			}
 		}
+		types = append(types, arity)
 	}
-	return nil
+	return types, nil
 }
 
 // limits reads memory or table limits; memory64 and shared memories are
@@ -298,6 +319,23 @@ func tableType(r *reader) error {
 }
 
 func (m *module) parseImports(r *reader, memories *int) error {
+	return parseImports(r, func(kind byte, at int, mod, name string) error {
+		switch kind {
+		case 0x00:
+			m.importedFuncs++
+		case 0x02:
+			return unsupported(at, "imported memory %s.%s", mod, name)
+		case 0x03:
+			m.info.ImportedGlobals++
+		}
+		return nil
+	})
+}
+
+// parseImports reads the import section and calls visit for each import
+// with its kind, the offset of its kind and its names, before its type.
+// Imported tags (exception handling) are not supported.
+func parseImports(r *reader, visit func(kind byte, at int, mod, name string) error) error {
 	n, err := r.u32("import count")
 	if err != nil {
 		return err
@@ -316,23 +354,26 @@ func (m *module) parseImports(r *reader, memories *int) error {
 		if err != nil {
 			return err
 		}
+		if kind > 0x04 {
+			return malformed(at, "import kind 0x%02x", kind)
+		}
+		if kind == 0x04 {
+			return unsupported(at, "imported tag %s.%s (exception handling)", mod, name)
+		}
+		if err := visit(kind, at, mod, name); err != nil {
+			return err
+		}
 		switch kind {
 		case 0x00:
-			m.importedFuncs++
 			_, err = r.u32("imported function type")
 		case 0x01:
 			err = tableType(r)
 		case 0x02:
-			return unsupported(at, "imported memory %s.%s", mod, name)
+			_, _, _, err = limits(r, "memory")
 		case 0x03:
 			if _, err = valType(r, "imported global type"); err == nil {
 				_, err = mutability(r)
 			}
-			m.info.ImportedGlobals++
-		case 0x04:
-			return unsupported(at, "imported tag %s.%s (exception handling)", mod, name)
-		default:
-			return malformed(at, "import kind 0x%02x", kind)
 		}
 		if err != nil {
 			return err
@@ -420,37 +461,49 @@ func (m *module) parseGlobals(r *reader) error {
 }
 
 func (m *module) parseExports(r *reader) error {
+	n, err := parseExports(r, m.exportNames, nil)
+	m.exportCount = n
+	return err
+}
+
+// parseExports reads the export section, records the names in names and
+// calls visit, when not nil, for each export. Exported tags (exception
+// handling) are not supported.
+func parseExports(r *reader, names map[string]bool, visit func(name string, kind byte, idx uint32)) (uint32, error) {
 	n, err := r.u32("export count")
 	if err != nil {
-		return err
+		return 0, err
 	}
-	m.exportCount = n
 	for range n {
 		at := r.pos
 		name, err := r.name("export name")
 		if err != nil {
-			return err
+			return 0, err
 		}
-		if m.exportNames[name] {
-			return malformed(at, "duplicate export %q", name)
+		if names[name] {
+			return 0, malformed(at, "duplicate export %q", name)
 		}
-		m.exportNames[name] = true
+		names[name] = true
 		at = r.pos
 		kind, err := r.byte("export kind")
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if kind == 0x04 {
-			return unsupported(at, "exported tag %q (exception handling)", name)
+			return 0, unsupported(at, "exported tag %q (exception handling)", name)
 		}
 		if kind > 0x04 {
-			return malformed(at, "export kind 0x%02x", kind)
+			return 0, malformed(at, "export kind 0x%02x", kind)
 		}
-		if _, err := r.u32("export index"); err != nil {
-			return err
+		idx, err := r.u32("export index")
+		if err != nil {
+			return 0, err
+		}
+		if visit != nil {
+			visit(name, kind, idx)
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // parseElements checks the element section's structure. Element segments

@@ -19,6 +19,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -54,6 +56,8 @@ var _ engine.Engine = (*Engine)(nil)
 func New(ctx context.Context, opts Options) (*Engine, error) {
 	cfg := wasmtime.NewConfig()
 	cfg.SetEpochInterruption(true)
+	// The stack of one call; Wasmtime's default is 512 KiB.
+	cfg.SetMaxWasmStack(engine.MaxStack)
 	e := &Engine{eng: wasmtime.NewEngineWithConfig(cfg), cacheDir: opts.CacheDir, stop: make(chan struct{}), stopped: make(chan struct{})}
 	e.linker = wasmtime.NewLinker(e.eng)
 	if err := e.linker.DefineWasi(); err != nil {
@@ -315,12 +319,26 @@ func (i *instance) wrap(err error) error {
 	}
 	var trap *wasmtime.Trap
 	if errors.As(err, &trap) {
-		if code := trap.Code(); code != nil && *code == wasmtime.Interrupt {
+		switch code := trap.Code(); {
+		case code != nil && *code == wasmtime.Interrupt:
 			// Epochs interrupt only at the call's deadline.
 			return fmt.Errorf("wfn: guest stopped at its deadline (%v): %w", trap.Message(), context.DeadlineExceeded)
+		case code != nil && *code == wasmtime.StackOverflow:
+			// The message holds a backtrace of every frame: keep its
+			// first line and the innermost frames.
+			return fmt.Errorf("%w: the guest's calls nested past %d KiB of stack: %s", engine.ErrStackOverflow, engine.MaxStack>>10, firstLines(trap.Message(), 8))
 		}
 	}
 	return err
+}
+
+// firstLines returns the first n lines of s, and says how many it left.
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) <= n {
+		return s
+	}
+	return strings.Join(lines[:n], "\n") + "\n    ... " + strconv.Itoa(strings.Count(lines[n], "\n")+1) + " more lines"
 }
 
 func (i *instance) Call(ctx context.Context, export string, inv *engine.Invocation) error {

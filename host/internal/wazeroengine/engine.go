@@ -34,6 +34,10 @@ type Options struct {
 	// stop a guest in a loop. Only for measuring what the checks cost: a
 	// spinning guest can then never be stopped.
 	NoInterrupt bool
+	// NoStackLimit runs guests as they are, without counting their stack
+	// (wasmbin.LimitStack). Only for measuring what counting costs: a
+	// guest can then hold about 84 MB of stack per call.
+	NoStackLimit bool
 }
 
 // Engine is a wazero runtime with the wfn and WASI host modules.
@@ -42,7 +46,8 @@ type Engine struct {
 	cache wazero.CompilationCache
 	// provided maps "module\x00name" to the signature of every function
 	// the host provides, to check a guest's imports at load time.
-	provided map[string]api.FunctionDefinition
+	provided     map[string]api.FunctionDefinition
+	noStackLimit bool
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -55,7 +60,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.MemoryLimitPages > 0 {
 		cfg = cfg.WithMemoryLimitPages(opts.MemoryLimitPages)
 	}
-	e := &Engine{provided: map[string]api.FunctionDefinition{}}
+	e := &Engine{provided: map[string]api.FunctionDefinition{}, noStackLimit: opts.NoStackLimit}
 	if opts.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
 		if err != nil {
@@ -95,6 +100,21 @@ func (e *Engine) Close(ctx context.Context) error {
 func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.Module, error) {
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil, &engine.LoadError{Name: name, Reason: "not a WebAssembly module (no \\0asm header)"}
+	}
+	// Every guest runs rewritten to count its stack: wazero has no limit
+	// of its own below about 84 MB per call, taken from the Go heap.
+	if !e.noStackLimit {
+		limited, err := wasmbin.LimitStack(wasm, engine.MaxStack)
+		if err != nil {
+			// Say that the module is invalid if it is.
+			cm, cerr := e.rt.CompileModule(ctx, wasm)
+			if cerr != nil {
+				return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: cerr}
+			}
+			_ = cm.Close(ctx)
+			return nil, &engine.LoadError{Name: name, Reason: "cannot bound its call stack", Err: err}
+		}
+		wasm = limited
 	}
 	m := &module{name: name, rt: e.rt}
 	// A guest that can be snapshotted is compiled in its prepared form:
@@ -281,7 +301,7 @@ func (m *module) instantiate(ctx context.Context, cfg engine.InstanceConfig, s *
 	if err != nil {
 		return nil, fmt.Errorf("wfn: cannot instantiate %s: %w", m.name, err)
 	}
-	inst := &instance{mod: mod, mem: mem, fns: map[string]api.Function{}, task: mod.ExportedFunction(abi.ExportRunTask), sigterm: mod.ExportedFunction(abi.ExportOnSigterm)}
+	inst := &instance{mod: mod, mem: mem, fns: map[string]api.Function{}, task: mod.ExportedFunction(abi.ExportRunTask), sigterm: mod.ExportedFunction(abi.ExportOnSigterm), budget: mod.ExportedGlobal(wasmbin.StackBudgetExport)}
 	if s != nil {
 		for i, name := range m.prep.Globals {
 			g, ok := mod.ExportedGlobal(name).(api.MutableGlobal)
@@ -341,6 +361,7 @@ type instance struct {
 	fns     map[string]api.Function
 	task    api.Function // wfn_run_task, or nil
 	sigterm api.Function // wfn_on_sigterm, or nil
+	budget  api.Global   // the stack budget left (wasmbin.LimitStack)
 	stack   [1]uint64
 }
 
@@ -353,7 +374,12 @@ func (i *instance) call(ctx context.Context, fn api.Function, stack []uint64) ([
 		i.mem.enter()
 		defer i.mem.leave()
 	}
-	return stack, fn.CallWithStack(ctx, stack)
+	err := fn.CallWithStack(ctx, stack)
+	if err != nil && i.budget != nil && int32(i.budget.Get()) < 0 {
+		// The budget check trapped: the guest's calls nested too deep.
+		err = fmt.Errorf("%w: the guest's calls nested past %d KiB of stack: %w", engine.ErrStackOverflow, engine.MaxStack>>10, err)
+	}
+	return stack, err
 }
 
 func (i *instance) Call(ctx context.Context, export string, inv *engine.Invocation) error {

@@ -36,57 +36,87 @@ func BenchmarkInterruption(b *testing.B) {
 			off  bool
 		}{{"on", false}, {"off", true}} {
 			b.Run(g.name+"/interrupt-"+mode.name, func(b *testing.B) {
-				ctx := context.Background()
-				e, err := New(ctx, Options{NoInterrupt: mode.off})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer e.Close(ctx)
-				m, err := e.Compile(ctx, g.name, g.wasm(b))
-				if err != nil {
-					b.Fatal(err)
-				}
-				inst, err := m.Instantiate(ctx, engine.InstanceConfig{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				inv := new(engine.Invocation)
-				req := httptest.NewRequest("GET", "/api/compute", nil)
-				for b.Loop() {
-					w := httptest.NewRecorder()
-					cctx, cancel := context.WithTimeout(ctx, time.Minute) // a deadline, as the host sets
-					inv.Reset("bench", g.name, w, req, nil, time.Now().Add(time.Minute))
-					if err := inst.Call(cctx, "wfn_handle", inv); err != nil {
-						b.Fatal(err)
-					}
-					cancel()
-					if !inv.Finish() || w.Body.Len() == 0 {
-						b.Fatal("no result")
-					}
-				}
+				benchGuest(b, Options{NoInterrupt: mode.off}, g.name, g.wasm(b), "/api/compute")
 			})
 		}
 	}
 }
 
-var computeWasm []byte
+// BenchmarkStackLimit measures what counting the stack costs (the rewrite
+// of wasmbin.LimitStack, on by default) against running the guest as it
+// is, for a Go guest hashing 8 MiB and one recursing 10,000 calls deep.
+//
+//	go test ./host/internal/wazeroengine -run '^$' -bench StackLimit -count 6
+func BenchmarkStackLimit(b *testing.B) {
+	for _, g := range []struct{ name, target string }{
+		{"compute", "/api/compute"},
+		{"deep", "/api/deep?n=10000"},
+	} {
+		for _, mode := range []struct {
+			name string
+			off  bool
+		}{{"on", false}, {"off", true}} {
+			b.Run(g.name+"/limit-"+mode.name, func(b *testing.B) {
+				benchGuest(b, Options{NoStackLimit: mode.off}, g.name, buildGuest(b, g.name), g.target)
+			})
+		}
+	}
+}
 
-func buildCompute(b *testing.B) []byte {
-	if computeWasm != nil {
-		return computeWasm
+// benchGuest calls a guest's wfn_handle for target with the engine opts.
+func benchGuest(b *testing.B, opts Options, name string, wasm []byte, target string) {
+	ctx := context.Background()
+	e, err := New(ctx, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close(ctx)
+	m, err := e.Compile(ctx, name, wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inst, err := m.Instantiate(ctx, engine.InstanceConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	inv := new(engine.Invocation)
+	req := httptest.NewRequest("GET", target, nil)
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		cctx, cancel := context.WithTimeout(ctx, time.Minute) // a deadline, as the host sets
+		inv.Reset("bench", name, w, req, nil, time.Now().Add(time.Minute))
+		if err := inst.Call(cctx, "wfn_handle", inv); err != nil {
+			b.Fatal(err)
+		}
+		cancel()
+		if !inv.Finish() || w.Body.Len() == 0 {
+			b.Fatal("no result")
+		}
+	}
+}
+
+func buildCompute(b *testing.B) []byte { return buildGuest(b, "compute") }
+
+var built = map[string][]byte{}
+
+// buildGuest builds testdata/guests/api/NAME.
+func buildGuest(b *testing.B, name string) []byte {
+	if wasm := built[name]; wasm != nil {
+		return wasm
 	}
 	if _, err := exec.LookPath("go"); err != nil {
 		b.Skip("skipping: the go command is needed to build the Go guest")
 	}
-	dir, _ := filepath.Abs("../../../testdata/guests/api/compute")
+	dir, _ := filepath.Abs("../../../testdata/guests/api/" + name)
 	builder := &gobuild.Builder{CacheDir: filepath.Join(os.TempDir(), "wfn-bench-build")}
-	path, _, err := builder.Build(context.Background(), "api/compute", dir, []string{"main.go"})
+	path, _, err := builder.Build(context.Background(), "api/"+name, dir, []string{"main.go"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	computeWasm, err = os.ReadFile(path)
+	wasm, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return computeWasm
+	built[name] = wasm
+	return wasm
 }
