@@ -75,7 +75,7 @@ class TextEncoder {
     return "utf-8";
   }
   encode(input = "") {
-    return native.encode(String(input).toWellFormed());
+    return new Uint8Array(native.encode(String(input).toWellFormed()));
   }
 }
 
@@ -106,7 +106,7 @@ class TextDecoder {
     let s = native.decode(input);
     if (this.#fatal && s.includes("\uFFFD")) {
       // Valid UTF-8 survives a round trip; malformed input does not.
-      const again = native.encode(s);
+      const again = new Uint8Array(native.encode(s));
       const bytes = ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input);
       if (again.length !== bytes.length || again.some((b, i) => b !== bytes[i])) {
         throw new TypeError("TextDecoder: the input is not valid UTF-8");
@@ -246,7 +246,7 @@ class Body {
   async bytes() {
     const body = this[Symbol.for("wfn.take")]();
     if (body === null) return new Uint8Array(0);
-    return typeof body === "string" ? native.encode(body.toWellFormed()) : body.slice();
+    return typeof body === "string" ? new Uint8Array(native.encode(body.toWellFormed())) : body.slice();
   }
   async text() {
     const body = this[Symbol.for("wfn.take")]();

@@ -17,6 +17,7 @@
  * the Web APIs on; the prelude takes it off the global object.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,6 +51,31 @@ static void write_all(int fd, const char *s, size_t n) {
 
 static void write_str(int fd, const char *s) { write_all(fd, s, strlen(s)); }
 
+/* write_stack logs a stack trace, its first and last frames only when it
+ * is long (runaway recursion makes thousands). */
+#define STACK_HEAD 20
+#define STACK_TAIL 5
+static void write_stack(const char *s) {
+    size_t lines = 0;
+    for (const char *p = s; *p; p++) lines += *p == '\n';
+    size_t line = 0;
+    int skipped = 0;
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        size_t n = nl ? (size_t)(nl - s) + 1 : strlen(s);
+        if (line < STACK_HEAD || line + STACK_TAIL >= lines) {
+            write_all(2, s, n);
+        } else if (!skipped) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "    ... %zu more frames\n", lines - STACK_HEAD - STACK_TAIL);
+            write_str(2, msg);
+            skipped = 1;
+        }
+        s += n;
+        line++;
+    }
+}
+
 /* report logs an exception (with its stack when it is an Error) on stderr. */
 static void report(const char *what, JSValueConst exc) {
     write_str(2, what);
@@ -61,7 +87,7 @@ static void report(const char *what, JSValueConst exc) {
         JSValue stack = JS_GetPropertyStr(ctx, exc, "stack");
         if (JS_IsString(stack)) {
             const char *s = JS_ToCString(ctx, stack);
-            if (s) write_str(2, s);
+            if (s) write_stack(s);
             JS_FreeCString(ctx, s);
         }
         JS_FreeValue(ctx, stack);
@@ -264,18 +290,14 @@ static JSValue n_log(JSContext *c, JSValueConst this, int argc, JSValueConst *ar
 }
 
 /* encode(string): the UTF-8 bytes of a well-formed string (the prelude
- * calls toWellFormed first), a Uint8Array. */
+ * calls toWellFormed first), an ArrayBuffer. */
 static JSValue n_encode(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
     size_t len;
     const char *p = JS_ToCStringLen(c, &len, argv[0]);
     if (!p) return JS_EXCEPTION;
     JSValue buf = JS_NewArrayBufferCopy(c, (const uint8_t *)p, len);
     JS_FreeCString(c, p);
-    if (JS_IsException(buf)) return buf;
-    JSValue args[1] = {buf};
-    JSValue u8 = JS_NewTypedArray(c, 1, args, JS_TYPED_ARRAY_UINT8);
-    JS_FreeValue(c, buf);
-    return u8;
+    return buf;
 }
 
 /* decode(bytes): a string from UTF-8 bytes (an ArrayBuffer or a view);
