@@ -92,6 +92,9 @@ func (b *Builder) Build(ctx context.Context, dir, entry string) (bundle []byte, 
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return nil, false, err
+	}
 	cache := buildcache.Cache{Dir: b.CacheDir, Ext: ".js"}
 	sum := sha256.Sum256([]byte(fingerprint() + "\x00" + filepath.Join(dir, entry)))
 	manifestPath := filepath.Join(b.CacheDir, "manifest-"+hex.EncodeToString(sum[:16])+".json")
