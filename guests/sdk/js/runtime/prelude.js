@@ -120,18 +120,10 @@ class TextDecoder {
 // ---- Headers (Fetch Standard, section 5.2) ----
 
 const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const headerName = native.headerName; // lower-cased; TypeError unless a token
+const headerValue = native.headerValue; // trimmed; TypeError with NUL, CR, LF
 
-function headerName(name) {
-  name = String(name);
-  if (!tokenRe.test(name)) throw new TypeError(`Headers: invalid header name "${name}"`);
-  return name.toLowerCase();
-}
-
-function headerValue(value) {
-  value = String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
-  if (/[\0\r\n]/.test(value)) throw new TypeError(`Headers: invalid header value ${JSON.stringify(value)}`);
-  return value;
-}
+let headerList; // (headers) => the flat [name, value, ...] list to send
 
 class Headers {
   #map = new Map(); // lower-case name -> values, in order
@@ -199,6 +191,13 @@ class Headers {
   get [Symbol.toStringTag]() {
     return "Headers";
   }
+  static {
+    headerList = (h) => {
+      const list = [];
+      for (const [name, values] of h.#map) for (const v of values) list.push(name, v);
+      return list;
+    };
+  }
   toString() {
     return `Headers { ${[...this.entries()].map(([n, v]) => `${JSON.stringify(n)}: ${JSON.stringify(v)}`).join(", ")} }`;
   }
@@ -208,6 +207,7 @@ class Headers {
 
 const kBody = Symbol("body"); // null | string | Uint8Array | () => Uint8Array (read on demand)
 const kUsed = Symbol("bodyUsed");
+const kTake = Symbol("take");
 
 // extract turns a BodyInit into what a body holds, and its default
 // Content-Type (Fetch, "extract a body").
@@ -233,7 +233,7 @@ class Body {
     return this[kUsed];
   }
   // take consumes the body: a string or a Uint8Array (or null).
-  [Symbol.for("wfn.take")]() {
+  [kTake]() {
     if (this[kUsed]) throw new TypeError("the body has already been read");
     this[kUsed] = this[kBody] !== null;
     let body = this[kBody];
@@ -244,12 +244,12 @@ class Body {
     return (await this.bytes()).buffer;
   }
   async bytes() {
-    const body = this[Symbol.for("wfn.take")]();
+    const body = this[kTake]();
     if (body === null) return new Uint8Array(0);
     return typeof body === "string" ? new Uint8Array(native.encode(body.toWellFormed())) : body.slice();
   }
   async text() {
-    const body = this[Symbol.for("wfn.take")]();
+    const body = this[kTake]();
     if (body === null) return "";
     if (typeof body === "string") return body;
     const s = native.decode(body);
@@ -259,7 +259,7 @@ class Body {
     return JSON.parse(await this.text());
   }
 }
-const take = (b) => b[Symbol.for("wfn.take")]();
+const take = (b) => b[kTake]();
 
 // ---- Request ----
 
@@ -280,11 +280,12 @@ class Request extends Body {
   #headers;
   constructor(input, init = {}) {
     if (input === kIncoming) {
-      // The request being served: its body is read from the host on demand.
+      // The request being served: its headers and body are read from the
+      // host on demand.
       super(init.method === "GET" || init.method === "HEAD" ? null : native.readBody);
       this.#method = init.method;
       this.#url = init.url;
-      this.#headers = init.headers;
+      this.#headers = null;
       return;
     }
     let body = null;
@@ -316,19 +317,20 @@ class Request extends Body {
     return this.#url;
   }
   get headers() {
+    if (this.#headers === null) {
+      this.#headers = new Headers();
+      const list = native.headers();
+      for (let i = 0; i < list.length; i += 2) this.#headers.append(list[i], list[i + 1]);
+    }
     return this.#headers;
   }
   clone() {
     if (this.bodyUsed) throw new TypeError("Request.clone: the body has already been read");
-    const body = this[kBody];
-    const copy = new Request(this, { body: null });
-    if (typeof body === "function") {
-      const bytes = new Uint8Array(body());
-      this[kBody] = bytes;
-      copy[kBody] = bytes.slice();
-    } else {
-      copy[kBody] = body;
-    }
+    let body = this[kBody];
+    if (typeof body === "function") body = this[kBody] = new Uint8Array(body());
+    const copy = new Request(kIncoming, { method: this.#method, url: this.#url });
+    copy.#headers = new Headers(this.headers);
+    copy[kBody] = body instanceof Uint8Array ? body.slice() : body;
     return copy;
   }
   get [Symbol.toStringTag]() {
@@ -455,10 +457,9 @@ function describe(v) {
 }
 
 function send(res, head) {
-  native.setStatus(res.status);
-  for (const [name, value] of res.headers) native.addHeader(name, value);
+  native.head(res.status, headerList(res.headers));
   const body = take(res);
-  if (body !== null && !head) native.write(typeof body === "string" ? body.toWellFormed() : body);
+  if (body !== null && !head) native.write(typeof body === "string" && !body.isWellFormed() ? body.toWellFormed() : body);
 }
 
 // dispatch serves the current request: wfnjs.c calls it for each invocation
@@ -473,10 +474,7 @@ native.dispatch = async () => {
       return;
     }
   }
-  const headers = new Headers();
-  const list = native.headers();
-  for (let i = 0; i < list.length; i += 2) headers.append(list[i], list[i + 1]);
-  const request = new Request(kIncoming, { method, url: native.url(), headers });
+  const request = new Request(kIncoming, { method, url: native.url() });
   const res = await handler(request);
   if (!(res instanceof Response)) {
     throw new TypeError(`the ${method} handler returned ${describe(res)}, not a Response`);

@@ -198,26 +198,98 @@ static JSValue n_read_body(JSContext *c, JSValueConst this, int argc, JSValueCon
     return v;
 }
 
-static JSValue n_set_status(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+/* head(status, [name, value, name, value, ...]): the response's status
+ * and headers. */
+static JSValue n_head(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
     int32_t code;
+    uint32_t n;
     if (JS_ToInt32(c, &code, argv[0])) return JS_EXCEPTION;
-    return check(c, wfn_response_set_status(code), "response_set_status");
-}
-
-/* addHeader(name, value): appends a response header value. */
-static JSValue n_add_header(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
-    size_t nlen, vlen;
-    const char *name = JS_ToCStringLen(c, &nlen, argv[0]);
-    if (!name) return JS_EXCEPTION;
-    const char *value = JS_ToCStringLen(c, &vlen, argv[1]);
-    if (!value) {
-        JS_FreeCString(c, name);
+    int32_t r = wfn_response_set_status(code);
+    if (r < 0) return check(c, r, "response_set_status");
+    JSValue len = JS_GetPropertyStr(c, argv[1], "length");
+    if (JS_ToUint32(c, &n, len)) {
+        JS_FreeValue(c, len);
         return JS_EXCEPTION;
     }
-    int32_t r = wfn_response_header_add(name, nlen, value, vlen);
-    JS_FreeCString(c, name);
-    JS_FreeCString(c, value);
-    return check(c, r, "response_header_add");
+    JS_FreeValue(c, len);
+    for (uint32_t i = 0; i + 1 < n; i += 2) {
+        JSValue nv = JS_GetPropertyUint32(c, argv[1], i);
+        JSValue vv = JS_GetPropertyUint32(c, argv[1], i + 1);
+        size_t nlen, vlen;
+        const char *name = JS_ToCStringLen(c, &nlen, nv);
+        const char *value = name ? JS_ToCStringLen(c, &vlen, vv) : NULL;
+        JS_FreeValue(c, nv);
+        JS_FreeValue(c, vv);
+        if (!value) {
+            JS_FreeCString(c, name);
+            return JS_EXCEPTION;
+        }
+        r = wfn_response_header_add(name, nlen, value, vlen);
+        JS_FreeCString(c, name);
+        JS_FreeCString(c, value);
+        if (r < 0) return check(c, r, "response_header_add");
+    }
+    return JS_UNDEFINED;
+}
+
+/* is_tchar: a token character of RFC 9110, section 5.6.2. */
+static int is_tchar(unsigned char ch) {
+    if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) return 1;
+    return ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+/* headerName(name): the name lower-cased; a TypeError unless it is a
+ * token (Fetch, "header name"). */
+static JSValue n_header_name(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    size_t len;
+    const char *s = JS_ToCStringLen(c, &len, argv[0]);
+    if (!s) return JS_EXCEPTION;
+    int upper = 0, ok = len > 0;
+    for (size_t i = 0; i < len && ok; i++) {
+        ok = is_tchar((unsigned char)s[i]);
+        upper |= s[i] >= 'A' && s[i] <= 'Z';
+    }
+    JSValue v;
+    if (!ok) {
+        v = JS_ThrowTypeError(c, "Headers: invalid header name \"%s\"", s);
+    } else if (!upper && JS_IsString(argv[0])) {
+        v = JS_DupValue(c, argv[0]);
+    } else {
+        char *lower = malloc(len ? len : 1);
+        if (!lower) {
+            JS_FreeCString(c, s);
+            return JS_ThrowOutOfMemory(c);
+        }
+        for (size_t i = 0; i < len; i++) lower[i] = s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i];
+        v = JS_NewStringLen(c, lower, len);
+        free(lower);
+    }
+    JS_FreeCString(c, s);
+    return v;
+}
+
+/* headerValue(value): the value without leading and trailing HTTP
+ * whitespace; a TypeError if it holds NUL, CR or LF (Fetch, "header
+ * value"). */
+static JSValue n_header_value(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    size_t len;
+    const char *s = JS_ToCStringLen(c, &len, argv[0]);
+    if (!s) return JS_EXCEPTION;
+    size_t start = 0, end = len;
+    while (start < end && strchr(" \t\r\n", s[start]) && s[start]) start++;
+    while (end > start && strchr(" \t\r\n", s[end - 1]) && s[end - 1]) end--;
+    JSValue v = JS_UNDEFINED;
+    for (size_t i = start; i < end; i++) {
+        if (s[i] == 0 || s[i] == '\r' || s[i] == '\n') {
+            v = JS_ThrowTypeError(c, "Headers: a header value cannot hold NUL, CR or LF");
+            break;
+        }
+    }
+    if (JS_IsUndefined(v)) {
+        v = start == 0 && end == len && JS_IsString(argv[0]) ? JS_DupValue(c, argv[0]) : JS_NewStringLen(c, s + start, end - start);
+    }
+    JS_FreeCString(c, s);
+    return v;
 }
 
 /* bytes points *p and *len at the bytes of v: a string (as UTF-8; *str
@@ -318,8 +390,9 @@ static const JSCFunctionListEntry native_funcs[] = {
     JS_CFUNC_DEF("param", 1, n_param),
     JS_CFUNC_DEF("headers", 0, n_headers),
     JS_CFUNC_DEF("readBody", 0, n_read_body),
-    JS_CFUNC_DEF("setStatus", 1, n_set_status),
-    JS_CFUNC_DEF("addHeader", 2, n_add_header),
+    JS_CFUNC_DEF("head", 2, n_head),
+    JS_CFUNC_DEF("headerName", 1, n_header_name),
+    JS_CFUNC_DEF("headerValue", 1, n_header_value),
     JS_CFUNC_DEF("write", 1, n_write),
     JS_CFUNC_DEF("flush", 0, n_flush),
     JS_CFUNC_DEF("log", 2, n_log),
