@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -98,6 +99,33 @@ func TestJSHandlerShapes(t *testing.T) {
 		s := logs.String()
 		return strings.Contains(s, `msg="fetch PUT /api/shapes/fetch { q: \"a b\" }"`) && strings.Contains(s, "msg=\"to stderr\"") && strings.Contains(s, id)
 	})
+}
+
+// TestJSRandom checks that instances started from one snapshot do not
+// share Math.random's sequence, and crypto's shapes.
+func TestJSRandom(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/js", Isolation: host.IsolationInvocation})
+	type sample struct {
+		AtLoad, Random float64
+		UUID           string
+		Values         []uint32
+	}
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	seen := map[float64]bool{}
+	for i := 0; i < 3; i++ {
+		r := get(t, srv.URL+"/api/shapes/random")
+		var s sample
+		if err := json.Unmarshal([]byte(r.body), &s); err != nil {
+			t.Fatalf("GET = %d %q: %v", r.status, r.body, err)
+		}
+		if seen[s.Random] {
+			t.Errorf("Math.random() = %v twice from fresh instances", s.Random)
+		}
+		seen[s.Random] = true
+		if s.Random < 0 || s.Random >= 1 || !uuid.MatchString(s.UUID) || len(s.Values) != 4 {
+			t.Errorf("sample = %+v", s)
+		}
+	}
 }
 
 func TestJSBadFunctions(t *testing.T) {

@@ -405,6 +405,34 @@ class Response extends Body {
   }
 }
 
+// ---- Randomness: Math.random and crypto, seeded per instance ----
+
+const integerArrays = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array];
+
+const crypto = {
+  // WebCrypto, getRandomValues: at most 65536 bytes, integer arrays only.
+  getRandomValues(array) {
+    if (!integerArrays.some((T) => array instanceof T)) {
+      throw new TypeError("crypto.getRandomValues: the argument must be an integer typed array");
+    }
+    if (array.byteLength > 65536) {
+      throw new RangeError(`crypto.getRandomValues: ${array.byteLength} bytes asked for, at most 65536`);
+    }
+    native.fillRandom(array);
+    return array;
+  },
+  // A version 4 UUID (RFC 9562, section 5.4).
+  randomUUID() {
+    const bytes = new Uint8Array(16);
+    native.fillRandom(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = Array.from(bytes, (x) => x.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  },
+};
+Object.defineProperty(Math, "random", { value: native.random, writable: true, configurable: true, enumerable: false });
+
 // ---- Globals ----
 
 
@@ -416,6 +444,7 @@ for (const [name, value] of Object.entries({
   TextEncoder,
   URL,
   URLSearchParams,
+  crypto,
   queueMicrotask: (callback) => {
     if (typeof callback !== "function") throw new TypeError("queueMicrotask: the callback is not a function");
     Promise.resolve().then(() => callback());

@@ -384,6 +384,47 @@ static JSValue n_decode(JSContext *c, JSValueConst this, int argc, JSValueConst 
     return v;
 }
 
+/* The random state of Math.random, xorshift128+ as QuickJS's own: seeded
+ * from WASI random_get on first use, and marked unseeded again at the end
+ * of wfn_init, so that each instance started from the snapshot seeds its
+ * own on its first use after initialisation. */
+static uint64_t rand_state[2];
+static int rand_seeded;
+
+static void rand_seed(void) {
+    while (!rand_seeded) {
+        if (getentropy(rand_state, sizeof rand_state) == 0 && (rand_state[0] | rand_state[1]) != 0) rand_seeded = 1;
+    }
+}
+
+static JSValue n_random(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    rand_seed();
+    uint64_t s1 = rand_state[0];
+    const uint64_t s0 = rand_state[1];
+    rand_state[0] = s0;
+    s1 ^= s1 << 23;
+    rand_state[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    uint64_t r = rand_state[1] + s0;
+    return JS_NewFloat64(c, (double)(r >> 11) * 0x1.0p-53); /* [0, 1) */
+}
+
+/* fillRandom(view): fills a typed array with cryptographically strong
+ * random bytes (WASI random_get), as crypto.getRandomValues does. */
+static JSValue n_fill_random(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    size_t off, n, per, size;
+    JSValue buf = JS_GetTypedArrayBuffer(c, argv[0], &off, &n, &per);
+    if (JS_IsException(buf)) return buf;
+    uint8_t *data = JS_GetArrayBuffer(c, &size, buf);
+    JS_FreeValue(c, buf);
+    if (!data && n) return JS_EXCEPTION;
+    for (size_t done = 0; done < n;) {
+        size_t chunk = n - done > 256 ? 256 : n - done; /* getentropy's limit */
+        if (getentropy(data + off + done, chunk) != 0) return JS_ThrowInternalError(c, "random_get failed");
+        done += chunk;
+    }
+    return JS_UNDEFINED;
+}
+
 static const JSCFunctionListEntry native_funcs[] = {
     JS_CFUNC_DEF("method", 0, n_method),
     JS_CFUNC_DEF("url", 0, n_url),
@@ -398,6 +439,8 @@ static const JSCFunctionListEntry native_funcs[] = {
     JS_CFUNC_DEF("log", 2, n_log),
     JS_CFUNC_DEF("encode", 1, n_encode),
     JS_CFUNC_DEF("decode", 1, n_decode),
+    JS_CFUNC_DEF("random", 0, n_random),
+    JS_CFUNC_DEF("fillRandom", 1, n_fill_random),
 };
 
 /* The bundle may import nothing: esbuild has resolved every import. */
@@ -457,6 +500,7 @@ WFN_INIT() {
     dispatch = JS_GetPropertyStr(ctx, native, "dispatch");
     /* Collect what loading left behind, so that the snapshot is small. */
     JS_RunGC(rt);
+    rand_seeded = 0; /* what follows runs in one instance only */
 }
 
 WFN_HANDLER(wfn_handle) {
