@@ -2,12 +2,13 @@
 // Vercel runs functions: a handler per request, many invocations sharing
 // warm instances in one process.
 //
-// New loads every function under a directory's api/ tree (Go packages are
-// built for you, .wasm files are used as they are), compiles each once, and
-// returns a Host that routes requests to them. Each function keeps a pool
-// of warm instances; an instance serves one invocation at a time and is
-// thrown away if its guest traps. Guests talk to the host through the wfn
-// ABI (package abi).
+// New loads every function under a directory's api/ tree (Go packages and
+// C files are built for you, JavaScript and TypeScript files are bundled
+// and run on the embedded JavaScript runtime, .wasm files are used as they
+// are), compiles each once, and returns a Host that routes requests to
+// them. Each function keeps a pool of warm instances; an instance serves
+// one invocation at a time and is thrown away if its guest traps. Guests
+// talk to the host through the wfn ABI (package abi).
 //
 // A Host is an http.Handler, so it mounts in any Go server; Close drains it.
 package host
