@@ -93,12 +93,16 @@ fetch_quickjs() {
   mv "$work/src/quickjs-2025.04.26" "$work/quickjs"
 }
 
+# The npm packages the prelude imports, installed while QuickJS is fetched.
+cp "$here/package.json" "$here/package-lock.json" "$work/"
+(cd "$work" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) &
+npm_pid=$!
+
 fetch_quickjs
 (cd "$work/quickjs" && patch -s -p1 <"$here/quickjs-wasi.patch")
 
 # The prelude, with the npm packages it imports, as a C header.
-cp "$here/package.json" "$here/package-lock.json" "$work/"
-(cd "$work" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+wait "$npm_pid"
 cp "$here/prelude.js" "$work/"
 (cd "$root" && go run ./guests/sdk/js/runtime/mkprelude "$work/prelude.js" "$work/node_modules" "$work/prelude.h")
 
