@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -119,6 +121,7 @@ func BenchmarkInvoke(b *testing.B) {
 		{"native", func(*testing.B) http.Handler { return http.HandlerFunc(nativeHello) }},
 		{"minimal", func(b *testing.B) http.Handler { return quietHost(b, watDir(b, "hello")) }},
 		{"go", func(b *testing.B) http.Handler { requireGo(b); return quietHost(b, "../guests") }},
+		{"ts", func(b *testing.B) http.Handler { return quietHost(b, tsHelloDir(b)) }},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -137,6 +140,20 @@ func BenchmarkInvoke(b *testing.B) {
 			}
 		})
 	}
+}
+
+// tsHelloDir makes a served directory whose api/hello.ts answers
+// helloBody as the Go hello does.
+func tsHelloDir(b testing.TB) string {
+	dir := b.TempDir()
+	src := "export function GET() {\n  return new Response(" + strconv.Quote(helloBody) + ", { headers: { \"content-type\": \"text/plain; charset=utf-8\" } });\n}\n"
+	if err := os.MkdirAll(filepath.Join(dir, "api"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "api", "hello.ts"), []byte(src), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return dir
 }
 
 // BenchmarkComputeGuest is a compute-heavy guest (20 M loop iterations
@@ -237,15 +254,19 @@ func BenchmarkFreshInstance(b *testing.B) {
 // instance (compiled code cached): with isolation "invocation" every
 // request gets a fresh instance, started from a snapshot or by running
 // the guest's initialisation. wat is testdata/wat/hello.wat; go is
-// guests/api/hello. The request is served in process, without a network.
+// guests/api/hello; ts is a TypeScript hello on the JavaScript runtime.
+// The request is served in process, without a network.
 func BenchmarkColdStart(b *testing.B) {
-	for _, guest := range []string{"wat", "go"} {
+	for _, guest := range []string{"wat", "go", "ts"} {
 		for _, mode := range []string{"snapshot", "init"} {
 			b.Run(guest+"/"+mode, func(b *testing.B) {
 				dir := "../guests"
-				if guest == "wat" {
+				switch guest {
+				case "wat":
 					dir = watDir(b, "hello")
-				} else {
+				case "ts":
+					dir = tsHelloDir(b)
+				default:
 					requireGo(b)
 				}
 				h := quietHostConfig(b, host.Config{Dir: dir, Isolation: host.IsolationInvocation, DisableSnapshots: mode == "init"})

@@ -2,12 +2,13 @@
 // Vercel runs functions: a handler per request, many invocations sharing
 // warm instances in one process.
 //
-// New loads every function under a directory's api/ tree (Go packages are
-// built for you, .wasm files are used as they are), compiles each once, and
-// returns a Host that routes requests to them. Each function keeps a pool
-// of warm instances; an instance serves one invocation at a time and is
-// thrown away if its guest traps. Guests talk to the host through the wfn
-// ABI (package abi).
+// New loads every function under a directory's api/ tree (Go packages and
+// C files are built for you, JavaScript and TypeScript files are bundled
+// and run on the embedded JavaScript runtime, .wasm files are used as they
+// are), compiles each once, and returns a Host that routes requests to
+// them. Each function keeps a pool of warm instances; an instance serves
+// one invocation at a time and is thrown away if its guest traps. Guests
+// talk to the host through the wfn ABI (package abi).
 //
 // A Host is an http.Handler, so it mounts in any Go server; Close drains it.
 package host
@@ -26,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +41,8 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/fnconfig"
 	"github.com/wfn-dev/wfn/host/internal/geo"
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
+	"github.com/wfn-dev/wfn/host/internal/jsbuild"
+	"github.com/wfn-dev/wfn/host/internal/jsruntime"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
 	"github.com/wfn-dev/wfn/host/internal/pool"
 	"github.com/wfn-dev/wfn/host/internal/route"
@@ -170,6 +174,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	h.invs.New = func() any { return new(engine.Invocation) }
 	builder := &gobuild.Builder{CacheDir: filepath.Join(cacheDir, "build")}
 	cbuilder := &cbuild.Builder{CacheDir: filepath.Join(cacheDir, "build-c")}
+	jsbuilder := &jsbuild.Builder{CacheDir: filepath.Join(cacheDir, "build-js")}
 	h.fns = make([]*function, len(srcs))
 	var done atomic.Int32
 	g, gctx := errgroup.WithContext(ctx)
@@ -186,7 +191,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 		g.Go(func() error {
 			start := time.Now()
-			fn.err = h.load(gctx, builder, cbuilder, fn)
+			fn.err = h.load(gctx, builders{builder, cbuilder, jsbuilder}, fn)
 			n := done.Add(1)
 			if fn.err != nil {
 				h.log.Error("function failed to load", "fn", src.Path, "progress", fmt.Sprintf("%d/%d", n, len(srcs)), "err", fn.err)
@@ -258,32 +263,50 @@ func (h *Host) settings(src *route.Source, cfg *fnconfig.Config) (*function, err
 	return fn, nil
 }
 
-// load builds (Go) or reads (.wasm) a function, compiles it and gives it a
-// pool.
-func (h *Host) load(ctx context.Context, gob *gobuild.Builder, cb *cbuild.Builder, fn *function) error {
+// builders build the functions that are not .wasm files.
+type builders struct {
+	gob *gobuild.Builder
+	c   *cbuild.Builder
+	js  *jsbuild.Builder
+}
+
+// load builds (Go, C), bundles (JavaScript, TypeScript) or reads (.wasm) a
+// function, compiles it and gives it a pool. A script function runs the
+// JavaScript runtime, with its bundle in the environment (jsruntime).
+func (h *Host) load(ctx context.Context, b builders, fn *function) error {
 	src := fn.src
 	path := filepath.Join(h.cfg.Dir, filepath.FromSlash(src.Path))
-	if src.Kind != route.Wasm {
+	var wasm, bundle []byte
+	switch src.Kind {
+	case route.GoPackage, route.CSources:
 		h.log.Info("building", "fn", src.Path)
-		var wasm string
+		var out string
 		var cached bool
 		var err error
 		if src.Kind == route.GoPackage {
-			wasm, cached, err = gob.Build(ctx, src.Path, path, src.GoFiles)
+			out, cached, err = b.gob.Build(ctx, src.Path, path, src.GoFiles)
 		} else {
-			wasm, cached, err = cb.Build(ctx, src.Path, path, src.CFiles)
+			out, cached, err = b.c.Build(ctx, src.Path, path, src.CFiles)
 		}
 		if err != nil {
 			return err
 		}
 		if !cached {
-			h.log.Debug("built", "fn", src.Path, "wasm", wasm)
+			h.log.Debug("built", "fn", src.Path, "wasm", out)
 		}
-		path = wasm
+		path = out
+	case route.Script:
+		var err error
+		if bundle, _, err = b.js.Build(ctx, h.cfg.Dir, src.Path); err != nil {
+			return err
+		}
+		wasm = jsruntime.Wasm
 	}
-	wasm, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("cannot read %s: %w", src.Path, err)
+	if wasm == nil {
+		var err error
+		if wasm, err = os.ReadFile(path); err != nil {
+			return fmt.Errorf("cannot read %s: %w", src.Path, err)
+		}
 	}
 	mod, err := h.engine.Compile(ctx, src.Path, wasm)
 	if err != nil {
@@ -293,6 +316,10 @@ func (h *Host) load(ctx context.Context, gob *gobuild.Builder, cb *cbuild.Builde
 	fn.exports = mod.Exports()
 	fn.allow = strings.Join(fn.exports.Methods, ", ")
 	env := guestEnv(h.systemEnv(), h.dotenv, h.cfg.Env, fn.env)
+	if bundle != nil {
+		env = slices.DeleteFunc(env, func(kv [2]string) bool { return kv[0] == jsruntime.BundleEnv })
+		env = append(env, [2]string{jsruntime.BundleEnv, string(bundle)})
+	}
 	digest := crc64.New(crcTable)
 	digest.Write(wasm)
 	for _, kv := range env {

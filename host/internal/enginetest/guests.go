@@ -11,6 +11,8 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/cbuild"
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
+	"github.com/wfn-dev/wfn/host/internal/jsbuild"
+	"github.com/wfn-dev/wfn/host/internal/jsruntime"
 )
 
 // Hellos returns the Go and C hello guests (guests/api/hello and
@@ -40,7 +42,8 @@ func Hellos(tb testing.TB, root string) map[string][]byte {
 }
 
 // BenchInstantiate measures creating an instance (compiled code ready) of
-// each hello guest on the engine newEngine makes, by running its
+// each hello guest (Go, C, WAT, and TypeScript on the JavaScript runtime)
+// on the engine newEngine makes, by running its
 // initialisation ("init") and from a snapshot ("snapshot"), and reports
 // the module's size and the instance's linear memory (linear).
 func BenchInstantiate(b *testing.B, root string, newEngine func(context.Context) (engine.Engine, error), linear func(engine.Instance) uint64) {
@@ -48,7 +51,17 @@ func BenchInstantiate(b *testing.B, root string, newEngine func(context.Context)
 	if wat, err := os.ReadFile(filepath.Join(root, "testdata/wat/hello.wasm")); err == nil {
 		guests["wat"] = wat
 	}
-	for _, name := range []string{"go", "c", "wat"} {
+	// The JavaScript runtime with guests/api/ts/hello.ts, its bundle in
+	// the environment as the host passes it.
+	envs := map[string][][2]string{}
+	jsb := &jsbuild.Builder{CacheDir: filepath.Join(b.TempDir(), "js")}
+	bundle, _, err := jsb.Build(context.Background(), filepath.Join(root, "guests"), "api/ts/hello.ts")
+	if err != nil {
+		b.Fatal(err)
+	}
+	guests["js"] = jsruntime.Wasm
+	envs["js"] = [][2]string{{jsruntime.BundleEnv, string(bundle)}}
+	for _, name := range []string{"go", "c", "wat", "js"} {
 		wasm, ok := guests[name]
 		if !ok {
 			continue
@@ -65,7 +78,7 @@ func BenchInstantiate(b *testing.B, root string, newEngine func(context.Context)
 				if err != nil {
 					b.Fatal(err)
 				}
-				cfg := engine.InstanceConfig{Snapshot: mode == "snapshot", MemoryLimit: 2048 << 20}
+				cfg := engine.InstanceConfig{Env: envs[name], Snapshot: mode == "snapshot", MemoryLimit: 2048 << 20}
 				first, err := m.Instantiate(ctx, cfg) // takes the snapshot
 				if err != nil {
 					b.Fatal(err)

@@ -2,8 +2,11 @@
 // style of Vercel's zero-config routing, and matches request paths to them.
 //
 // Each directory under api/ that holds a Go main package, or else C files,
-// is a function at that path; each .wasm file is a function at its path
-// without the extension (index.wasm at its directory's path). A [name] segment matches
+// is a function at that path; each .wasm file, and each JavaScript or
+// TypeScript file (.js, .mjs, .ts, .mts, but not a .d.ts declaration file),
+// is a function at its path without the extension (index.wasm, index.ts at
+// its directory's path). Script files in the directory of a Go or C
+// function belong to it and are not functions. A [name] segment matches
 // exactly one path segment and becomes the param "name".
 package route
 
@@ -33,7 +36,34 @@ const (
 	Wasm
 	// CSources is a directory of C files, built with clang.
 	CSources
+	// Script is a JavaScript or TypeScript file, bundled with esbuild and
+	// run by the JavaScript runtime.
+	Script
 )
+
+// scriptExts are the extensions of Script functions.
+var scriptExts = []string{".js", ".mjs", ".ts", ".mts"}
+
+// scriptRoute returns the route of a script file's path (relative to the
+// served directory), or false when the file is no function.
+func scriptRoute(rel string) (string, bool) {
+	base := path.Base(rel)
+	for _, decl := range []string{".d.ts", ".d.mts"} {
+		if strings.HasSuffix(base, decl) {
+			return "", false
+		}
+	}
+	for _, ext := range scriptExts {
+		if strings.HasSuffix(base, ext) && len(base) > len(ext) {
+			r := strings.TrimSuffix(rel, ext)
+			if path.Base(r) == "index" {
+				r = path.Dir(r)
+			}
+			return "/" + r, true
+		}
+	}
+	return "", false
+}
 
 // Source is one function found under api/.
 type Source struct {
@@ -73,6 +103,7 @@ func Scan(dir string) ([]*Source, error) {
 		return nil, fmt.Errorf("wfn: cannot read %s: %w", root, err)
 	}
 	var out []*Source
+	owned := map[string]bool{} // directories of Go and C functions
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -97,8 +128,10 @@ func Scan(dir string) ([]*Source, error) {
 			}
 			if len(files) > 0 {
 				out = append(out, &Source{Path: rel, Kind: GoPackage, Route: "/" + rel, GoFiles: files})
+				owned[p] = true
 			} else if cfiles := filesWithSuffix(p, ".c"); len(cfiles) > 0 {
 				out = append(out, &Source{Path: rel, Kind: CSources, Route: "/" + rel, CFiles: cfiles})
+				owned[p] = true
 			}
 		case strings.HasSuffix(name, ".wasm") && d.Type().IsRegular():
 			r := strings.TrimSuffix(rel, ".wasm")
@@ -106,6 +139,10 @@ func Scan(dir string) ([]*Source, error) {
 				r = path.Dir(r)
 			}
 			out = append(out, &Source{Path: rel, Kind: Wasm, Route: "/" + r})
+		case d.Type().IsRegular() && !owned[filepath.Dir(p)]:
+			if r, ok := scriptRoute(rel); ok {
+				out = append(out, &Source{Path: rel, Kind: Script, Route: r})
+			}
 		}
 		return nil
 	})

@@ -43,6 +43,13 @@ func TestScan(t *testing.T) {
 		"api/.hidden.wasm":          "\x00asm",
 		"api/notes.txt":             "x",
 		"other/main.go":             mainGo,
+		"api/ts/hello.ts":           "export function GET() {}",
+		"api/js/index.mjs":          "export function GET() {}",
+		"api/users/[id].js":         "export function GET() {}",
+		"api/types.d.ts":            "export type T = number",
+		"api/hello/helper.js":       "export const x = 1", // a Go function's file
+		"api/_lib/util.ts":          "export const x = 1",
+		"api/node_modules/m/i.js":   "export const x = 1",
 	})
 	srcs, err := route.Scan(dir)
 	if err != nil {
@@ -61,6 +68,9 @@ func TestScan(t *testing.T) {
 		"api/raw.wasm":              "/api/raw",
 		"api/index.wasm":            "/api",
 		"api/users/[id]/posts.wasm": "/api/users/[id]/posts",
+		"api/ts/hello.ts":           "/api/ts/hello",
+		"api/js/index.mjs":          "/api/js",
+		"api/users/[id].js":         "/api/users/[id]",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("routes = %v, want %v", got, want)
@@ -92,6 +102,13 @@ func TestScanErrors(t *testing.T) {
 			files: map[string]string{"api/hello/main.go": mainGo, "api/hello.wasm": "\x00asm"},
 			bad:   []string{"api/hello", "api/hello.wasm"},
 			want:  "api/hello and api/hello.wasm both map to /api/hello",
+			is:    route.ErrConflict,
+		},
+		{
+			name:  "go package and typescript file on one route",
+			files: map[string]string{"api/hello/main.go": mainGo, "api/hello.ts": "export function GET() {}"},
+			bad:   []string{"api/hello", "api/hello.ts"},
+			want:  "api/hello and api/hello.ts both map to /api/hello",
 			is:    route.ErrConflict,
 		},
 		{

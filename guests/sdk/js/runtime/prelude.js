@@ -1,0 +1,512 @@
+// The prelude of wfn's JavaScript runtime: the Web APIs a Vercel function
+// uses (Request, Response, Headers, TextEncoder, TextDecoder, URL,
+// URLSearchParams, console), built on the native functions of wfnjs.c, and
+// the dispatch of a request to the function's handler.
+//
+// mkprelude bundles it with the npm polyfills it imports into one script,
+// which wfnjs.c evaluates before the function's bundle.
+import URLPolyfill from "core-js-pure/web/url";
+import URLSearchParamsPolyfill from "core-js-pure/web/url-search-params";
+
+const native = globalThis.__wfn;
+delete globalThis.__wfn;
+const URL = globalThis.URL ?? URLPolyfill;
+const URLSearchParams = globalThis.URLSearchParams ?? URLSearchParamsPolyfill;
+
+// ---- console: each call is a log line of the invocation ----
+
+function inspect(v, seen) {
+  switch (typeof v) {
+    case "string":
+      return JSON.stringify(v);
+    case "bigint":
+      return `${v}n`;
+    case "function":
+      return `[Function: ${v.name || "(anonymous)"}]`;
+    case "symbol":
+      return v.toString();
+    case "object":
+      break;
+    default:
+      return String(v);
+  }
+  if (v === null) return "null";
+  if (v instanceof Error) return v.stack ? `${v.name}: ${v.message}\n${v.stack}`.trimEnd() : `${v.name}: ${v.message}`;
+  if (seen.has(v)) return "[Circular]";
+  seen.add(v);
+  try {
+    if (Array.isArray(v)) return `[ ${v.map((x) => inspect(x, seen)).join(", ")} ]`;
+    if (v instanceof Map) return `Map(${v.size}) { ${[...v].map(([k, x]) => `${inspect(k, seen)} => ${inspect(x, seen)}`).join(", ")} }`;
+    if (v instanceof Set) return `Set(${v.size}) { ${[...v].map((x) => inspect(x, seen)).join(", ")} }`;
+    if (v instanceof Date) return isNaN(v) ? "Invalid Date" : v.toISOString();
+    if (typeof v.toString === "function" && v.toString !== Object.prototype.toString && !Array.isArray(v)) {
+      const s = v.toString();
+      if (typeof s === "string") return s;
+    }
+    const keys = Object.keys(v);
+    const name = v.constructor && v.constructor !== Object && v.constructor.name ? `${v.constructor.name} ` : "";
+    if (keys.length === 0) return `${name}{}`;
+    const key = (k) => (/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k));
+    return `${name}{ ${keys.map((k) => `${key(k)}: ${inspect(v[k], seen)}`).join(", ")} }`;
+  } finally {
+    seen.delete(v);
+  }
+}
+
+function format(args) {
+  return args.map((a) => (typeof a === "string" ? a : inspect(a, new Set()))).join(" ");
+}
+
+const out = (...args) => native.log(1, format(args));
+const err = (...args) => native.log(2, format(args));
+globalThis.console = {
+  log: out,
+  info: out,
+  debug: out,
+  warn: err,
+  error: err,
+  trace: (...args) => err(format(args) + "\n" + new Error().stack.split("\n").slice(1).join("\n")),
+};
+
+// ---- TextEncoder, TextDecoder (UTF-8 only, as in the Encoding Standard) ----
+
+class TextEncoder {
+  get encoding() {
+    return "utf-8";
+  }
+  encode(input = "") {
+    return new Uint8Array(native.encode(String(input).toWellFormed()));
+  }
+}
+
+const utf8Labels = new Set(["unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8", "x-unicode20utf8"]);
+
+class TextDecoder {
+  #fatal;
+  #ignoreBOM;
+  constructor(label = "utf-8", options = {}) {
+    if (!utf8Labels.has(String(label).trim().toLowerCase())) {
+      throw new RangeError(`TextDecoder: the encoding "${label}" is not supported (only utf-8 is)`);
+    }
+    this.#fatal = Boolean(options.fatal);
+    this.#ignoreBOM = Boolean(options.ignoreBOM);
+  }
+  get encoding() {
+    return "utf-8";
+  }
+  get fatal() {
+    return this.#fatal;
+  }
+  get ignoreBOM() {
+    return this.#ignoreBOM;
+  }
+  decode(input, options = {}) {
+    if (options.stream) throw new TypeError("TextDecoder: streaming decode is not supported yet");
+    if (input === undefined) return "";
+    let s = native.decode(input);
+    if (this.#fatal && s.includes("\uFFFD")) {
+      // Valid UTF-8 survives a round trip; malformed input does not.
+      const again = new Uint8Array(native.encode(s));
+      const bytes = ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input);
+      if (again.length !== bytes.length || again.some((b, i) => b !== bytes[i])) {
+        throw new TypeError("TextDecoder: the input is not valid UTF-8");
+      }
+    }
+    if (!this.#ignoreBOM && s.charCodeAt(0) === 0xfeff) s = s.slice(1);
+    return s;
+  }
+}
+
+// ---- Headers (Fetch Standard, section 5.2) ----
+
+const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const headerName = native.headerName; // lower-cased; TypeError unless a token
+const headerValue = native.headerValue; // trimmed; TypeError with NUL, CR, LF
+
+let headerList; // (headers) => the flat [name, value, ...] list to send
+
+class Headers {
+  #map = new Map(); // lower-case name -> values, in order
+
+  constructor(init) {
+    if (init == null) return;
+    if (init instanceof Headers) {
+      for (const [name, values] of init.#map) this.#map.set(name, [...values]);
+    } else if (typeof init[Symbol.iterator] === "function") {
+      for (const pair of init) {
+        const p = [...pair];
+        if (p.length !== 2) throw new TypeError("Headers: each header must be a [name, value] pair");
+        this.append(p[0], p[1]);
+      }
+    } else if (typeof init === "object") {
+      for (const name of Object.keys(init)) this.append(name, init[name]);
+    } else {
+      throw new TypeError("Headers: init must be an object, an iterable of pairs or a Headers");
+    }
+  }
+
+  append(name, value) {
+    name = headerName(name);
+    value = headerValue(value);
+    const values = this.#map.get(name);
+    if (values) values.push(value);
+    else this.#map.set(name, [value]);
+  }
+  set(name, value) {
+    this.#map.set(headerName(name), [headerValue(value)]);
+  }
+  delete(name) {
+    this.#map.delete(headerName(name));
+  }
+  get(name) {
+    const values = this.#map.get(headerName(name));
+    return values ? values.join(", ") : null;
+  }
+  getSetCookie() {
+    return [...(this.#map.get("set-cookie") ?? [])];
+  }
+  has(name) {
+    return this.#map.has(headerName(name));
+  }
+  // Sorted by name; set-cookie values one by one (Fetch, "sort and combine").
+  *entries() {
+    for (const name of [...this.#map.keys()].sort()) {
+      const values = this.#map.get(name);
+      if (name === "set-cookie") for (const v of values) yield [name, v];
+      else yield [name, values.join(", ")];
+    }
+  }
+  *keys() {
+    for (const [name] of this.entries()) yield name;
+  }
+  *values() {
+    for (const [, value] of this.entries()) yield value;
+  }
+  forEach(callback, thisArg) {
+    for (const [name, value] of this.entries()) callback.call(thisArg, value, name, this);
+  }
+  [Symbol.iterator]() {
+    return this.entries();
+  }
+  get [Symbol.toStringTag]() {
+    return "Headers";
+  }
+  static {
+    headerList = (h) => {
+      const list = [];
+      for (const [name, values] of h.#map) for (const v of values) list.push(name, v);
+      return list;
+    };
+  }
+  toString() {
+    return `Headers { ${[...this.entries()].map(([n, v]) => `${JSON.stringify(n)}: ${JSON.stringify(v)}`).join(", ")} }`;
+  }
+}
+
+// ---- Bodies of Request and Response ----
+
+const kBody = Symbol("body"); // null | string | Uint8Array | () => Uint8Array (read on demand)
+const kUsed = Symbol("bodyUsed");
+const kTake = Symbol("take");
+
+// extract turns a BodyInit into what a body holds, and its default
+// Content-Type (Fetch, "extract a body").
+function extract(init) {
+  if (init == null) return [null, null];
+  if (typeof init === "string") return [init, "text/plain;charset=UTF-8"];
+  if (init instanceof ArrayBuffer) return [new Uint8Array(init.slice(0)), null];
+  if (ArrayBuffer.isView(init)) return [new Uint8Array(init.buffer.slice(init.byteOffset, init.byteOffset + init.byteLength)), null];
+  if (init instanceof URLSearchParams) return [init.toString(), "application/x-www-form-urlencoded;charset=UTF-8"];
+  const kind = init?.constructor?.name ?? typeof init;
+  if (typeof init === "object" && ["ReadableStream", "Blob", "File", "FormData"].includes(kind)) {
+    throw new TypeError(`a ${kind} body is not supported yet`);
+  }
+  return [String(init), "text/plain;charset=UTF-8"];
+}
+
+class Body {
+  constructor(body) {
+    this[kBody] = body;
+    this[kUsed] = false;
+  }
+  get bodyUsed() {
+    return this[kUsed];
+  }
+  // take consumes the body: a string or a Uint8Array (or null).
+  [kTake]() {
+    if (this[kUsed]) throw new TypeError("the body has already been read");
+    this[kUsed] = this[kBody] !== null;
+    let body = this[kBody];
+    if (typeof body === "function") body = new Uint8Array(body());
+    return body;
+  }
+  async arrayBuffer() {
+    return (await this.bytes()).buffer;
+  }
+  async bytes() {
+    const body = this[kTake]();
+    if (body === null) return new Uint8Array(0);
+    return typeof body === "string" ? new Uint8Array(native.encode(body.toWellFormed())) : body.slice();
+  }
+  async text() {
+    const body = this[kTake]();
+    if (body === null) return "";
+    if (typeof body === "string") return body;
+    const s = native.decode(body);
+    return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
+  }
+  async json() {
+    return JSON.parse(await this.text());
+  }
+}
+const take = (b) => b[kTake]();
+
+// ---- Request ----
+
+const methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+const kIncoming = Symbol("incoming");
+
+function normalizeMethod(m) {
+  m = String(m);
+  if (!tokenRe.test(m)) throw new TypeError(`Request: invalid method "${m}"`);
+  const upper = m.toUpperCase();
+  if (["CONNECT", "TRACE", "TRACK"].includes(upper)) throw new TypeError(`Request: forbidden method ${upper}`);
+  return ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"].includes(upper) ? upper : m;
+}
+
+class Request extends Body {
+  #method;
+  #url;
+  #headers;
+  constructor(input, init = {}) {
+    if (input === kIncoming) {
+      // The request being served: its headers and body are read from the
+      // host on demand.
+      super(init.method === "GET" || init.method === "HEAD" ? null : native.readBody);
+      this.#method = init.method;
+      this.#url = init.url;
+      this.#headers = null;
+      return;
+    }
+    let body = null;
+    let type = null;
+    if (init.body != null) [body, type] = extract(init.body);
+    if (input instanceof Request) {
+      if (init.body == null && input[kBody] !== null) body = take(input);
+      super(body);
+      this.#method = input.method;
+      this.#url = input.url;
+      this.#headers = new Headers(input.headers);
+    } else {
+      super(body);
+      this.#method = "GET";
+      this.#url = new URL(String(input)).href;
+      this.#headers = new Headers();
+    }
+    if (init.method !== undefined) this.#method = normalizeMethod(init.method);
+    if (init.headers !== undefined) this.#headers = new Headers(init.headers);
+    if (body !== null && (this.#method === "GET" || this.#method === "HEAD")) {
+      throw new TypeError(`Request: a ${this.#method} request cannot have a body`);
+    }
+    if (type && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
+  }
+  get method() {
+    return this.#method;
+  }
+  get url() {
+    return this.#url;
+  }
+  get headers() {
+    if (this.#headers === null) {
+      this.#headers = new Headers();
+      const list = native.headers();
+      for (let i = 0; i < list.length; i += 2) this.#headers.append(list[i], list[i + 1]);
+    }
+    return this.#headers;
+  }
+  clone() {
+    if (this.bodyUsed) throw new TypeError("Request.clone: the body has already been read");
+    let body = this[kBody];
+    if (typeof body === "function") body = this[kBody] = new Uint8Array(body());
+    const copy = new Request(kIncoming, { method: this.#method, url: this.#url });
+    copy.#headers = new Headers(this.headers);
+    copy[kBody] = body instanceof Uint8Array ? body.slice() : body;
+    return copy;
+  }
+  get [Symbol.toStringTag]() {
+    return "Request";
+  }
+}
+
+// ---- Response ----
+
+const nullBodyStatus = [101, 103, 204, 205, 304];
+const redirectStatus = [301, 302, 303, 307, 308];
+
+class Response extends Body {
+  #status;
+  #statusText;
+  #headers;
+  constructor(body = null, init = {}) {
+    const status = init.status === undefined ? 200 : Number(init.status);
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new RangeError(`Response: status ${init.status} is outside 200 to 599`);
+    }
+    const [b, type] = extract(body);
+    if (b !== null && nullBodyStatus.includes(status)) throw new TypeError(`Response: a ${status} response cannot have a body`);
+    super(b);
+    this.#status = status;
+    this.#statusText = init.statusText === undefined ? "" : String(init.statusText);
+    this.#headers = new Headers(init.headers);
+    if (type && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
+  }
+  static json(data, init = {}) {
+    const body = JSON.stringify(data);
+    if (body === undefined) throw new TypeError("Response.json: the data cannot be serialised to JSON");
+    const res = new Response(body, init);
+    if (init.headers === undefined || !new Headers(init.headers).has("content-type")) {
+      res.headers.set("content-type", "application/json");
+    }
+    return res;
+  }
+  static redirect(url, status = 302) {
+    if (!redirectStatus.includes(status)) throw new RangeError(`Response.redirect: ${status} is not a redirect status`);
+    return new Response(null, { status, headers: { location: new URL(String(url)).href } });
+  }
+  get status() {
+    return this.#status;
+  }
+  get ok() {
+    return this.#status >= 200 && this.#status <= 299;
+  }
+  get statusText() {
+    return this.#statusText;
+  }
+  get headers() {
+    return this.#headers;
+  }
+  get type() {
+    return "default";
+  }
+  get url() {
+    return "";
+  }
+  get redirected() {
+    return false;
+  }
+  clone() {
+    if (this.bodyUsed) throw new TypeError("Response.clone: the body has already been read");
+    const copy = new Response(null, { status: this.#status, statusText: this.#statusText, headers: this.#headers });
+    copy[kBody] = this[kBody];
+    return copy;
+  }
+  get [Symbol.toStringTag]() {
+    return "Response";
+  }
+}
+
+// ---- Randomness: Math.random and crypto, seeded per instance ----
+
+const integerArrays = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array];
+
+const crypto = {
+  // WebCrypto, getRandomValues: at most 65536 bytes, integer arrays only.
+  getRandomValues(array) {
+    if (!integerArrays.some((T) => array instanceof T)) {
+      throw new TypeError("crypto.getRandomValues: the argument must be an integer typed array");
+    }
+    if (array.byteLength > 65536) {
+      throw new RangeError(`crypto.getRandomValues: ${array.byteLength} bytes asked for, at most 65536`);
+    }
+    native.fillRandom(array);
+    return array;
+  },
+  // A version 4 UUID (RFC 9562, section 5.4).
+  randomUUID() {
+    const bytes = new Uint8Array(16);
+    native.fillRandom(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = Array.from(bytes, (x) => x.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  },
+};
+Object.defineProperty(Math, "random", { value: native.random, writable: true, configurable: true, enumerable: false });
+
+// ---- Globals ----
+
+
+for (const [name, value] of Object.entries({
+  Headers,
+  Request,
+  Response,
+  TextDecoder,
+  TextEncoder,
+  URL,
+  URLSearchParams,
+  crypto,
+  queueMicrotask: (callback) => {
+    if (typeof callback !== "function") throw new TypeError("queueMicrotask: the callback is not a function");
+    Promise.resolve().then(() => callback());
+  },
+})) {
+  Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+}
+
+// ---- Dispatch ----
+
+let byMethod = null; // method -> handler, for `export function GET(request)`
+let fetchHandler = null; // for `export default { fetch(request) }`
+let allow = "";
+
+// setup takes the bundle's exports (its module namespace) at load time.
+native.setup = (exports) => {
+  const found = methods.filter((m) => typeof exports[m] === "function");
+  if (found.length > 0) {
+    byMethod = Object.fromEntries(found.map((m) => [m, exports[m]]));
+    if (byMethod.GET && !byMethod.HEAD) found.splice(1, 0, "HEAD"); // HEAD is answered from GET
+    allow = methods.filter((m) => found.includes(m)).join(", ");
+    return;
+  }
+  const def = exports.default;
+  if (def && typeof def === "object" && typeof def.fetch === "function") {
+    fetchHandler = (request) => def.fetch(request);
+    return;
+  }
+  if (typeof def === "function") {
+    throw new TypeError("export default function handler(req, res) (the Node.js shape) is not supported yet: export function GET(request) or export default { fetch(request) }");
+  }
+  throw new TypeError("the module exports no handler: export function GET(request) (or POST, ...) or export default { fetch(request) }");
+};
+
+function describe(v) {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === "object") return `an object (${v.constructor?.name ?? "null prototype"})`;
+  return `a ${typeof v}`;
+}
+
+function send(res, head) {
+  native.head(res.status, headerList(res.headers));
+  const body = take(res);
+  if (body !== null && !head) native.write(typeof body === "string" && !body.isWellFormed() ? body.toWellFormed() : body);
+}
+
+// dispatch serves the current request: wfnjs.c calls it for each invocation
+// and runs the job queue until the promise it returns settles.
+native.dispatch = async () => {
+  const method = native.method();
+  let handler = fetchHandler;
+  if (byMethod) {
+    handler = byMethod[method] ?? (method === "HEAD" ? byMethod.GET : undefined);
+    if (!handler) {
+      send(new Response(null, { status: 405, headers: { allow } }), true);
+      return;
+    }
+  }
+  const request = new Request(kIncoming, { method, url: native.url() });
+  const res = await handler(request);
+  if (!(res instanceof Response)) {
+    throw new TypeError(`the ${method} handler returned ${describe(res)}, not a Response`);
+  }
+  send(res, method === "HEAD");
+};

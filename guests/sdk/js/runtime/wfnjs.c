@@ -1,0 +1,516 @@
+/* wfnjs: the JavaScript runtime of wfn, a WASI reactor over the wfn ABI
+ * (abi/SPEC.md) running QuickJS.
+ *
+ * wfn_init creates the engine, evaluates the prelude (prelude.js, the Web
+ * APIs, embedded by build.sh as prelude.h) and then the function's bundle,
+ * an ES module that the host passes in the environment variable
+ * WFN_JS_BUNDLE. The host snapshots the instance after wfn_init, so a cold
+ * start neither parses nor evaluates them again.
+ *
+ * wfn_handle calls the prelude's dispatch function, which builds the
+ * Request, calls the handler and writes its Response, then runs the job
+ * queue until the dispatch promise settles. An exception that escapes the
+ * handler is logged with its stack, and the instance traps: the host
+ * answers 500 FUNCTION_INVOCATION_FAILED and discards the instance.
+ *
+ * The functions of the object `native` below are what the prelude builds
+ * the Web APIs on; the prelude takes it off the global object.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "quickjs.h"
+#include "wfn.h"
+#include "prelude.h"
+
+/* The linker gives the stack 1 MiB below the data (--stack-first), so an
+ * overflow traps instead of writing over the heap. QuickJS checks its own
+ * recursion against a smaller bound, leaving room for the C frames between
+ * two checks, and throws a catchable InternalError. */
+#define JS_STACK_SIZE (768 * 1024)
+
+static JSRuntime *rt;
+static JSContext *ctx;
+static JSValue native;   /* the object of native functions */
+static JSValue dispatch; /* the prelude's dispatch function */
+
+/* write_all writes the whole buffer to fd (1: stdout, 2: stderr: the
+ * invocation's log lines). */
+static void write_all(int fd, const char *s, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w <= 0) return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void write_str(int fd, const char *s) { write_all(fd, s, strlen(s)); }
+
+/* write_stack logs a stack trace, its first and last frames only when it
+ * is long (runaway recursion makes thousands). */
+#define STACK_HEAD 20
+#define STACK_TAIL 5
+static void write_stack(const char *s) {
+    size_t lines = 0;
+    for (const char *p = s; *p; p++) lines += *p == '\n';
+    size_t line = 0;
+    int skipped = 0;
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        size_t n = nl ? (size_t)(nl - s) + 1 : strlen(s);
+        if (line < STACK_HEAD || line + STACK_TAIL >= lines) {
+            write_all(2, s, n);
+        } else if (!skipped) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "    ... %zu more frames\n", lines - STACK_HEAD - STACK_TAIL);
+            write_str(2, msg);
+            skipped = 1;
+        }
+        s += n;
+        line++;
+    }
+}
+
+/* report logs an exception (with its stack when it is an Error) on stderr. */
+static void report(const char *what, JSValueConst exc) {
+    write_str(2, what);
+    const char *msg = JS_ToCString(ctx, exc);
+    write_str(2, msg ? msg : "(an exception that cannot be shown)");
+    JS_FreeCString(ctx, msg);
+    write_str(2, "\n");
+    if (JS_IsError(ctx, exc)) {
+        JSValue stack = JS_GetPropertyStr(ctx, exc, "stack");
+        if (JS_IsString(stack)) {
+            const char *s = JS_ToCString(ctx, stack);
+            if (s) write_stack(s);
+            JS_FreeCString(ctx, s);
+        }
+        JS_FreeValue(ctx, stack);
+    }
+}
+
+/* fail logs the pending exception and traps: the instance is discarded. */
+static _Noreturn void fail(const char *what) {
+    JSValue exc = JS_GetException(ctx);
+    report(what, exc);
+    JS_FreeValue(ctx, exc);
+    abort();
+}
+
+/* run_jobs runs the job queue (promise reactions) until it is empty. */
+static void run_jobs(void) {
+    for (;;) {
+        JSContext *c;
+        int r = JS_ExecutePendingJob(rt, &c);
+        if (r == 0) return;
+        if (r < 0) fail("Uncaught exception in a job: ");
+    }
+}
+
+/* settle runs the jobs and returns the settled state of promise p. A
+ * promise left pending with no job to run can never settle: the guest
+ * waits for the host to stop it at its deadline (504). */
+static JSPromiseStateEnum settle(JSValueConst p) {
+    run_jobs();
+    JSPromiseStateEnum st = JS_PromiseState(ctx, (JSValue)p);
+    if (st != JS_PROMISE_PENDING) return st;
+    write_str(2, "The handler's promise never settles: nothing is left to run.\n");
+    for (;;) {
+        int64_t ms = wfn_deadline_remaining_ms();
+        if (ms < 0) abort(); /* outside an invocation (wfn_init) */
+        struct timespec ts = {(time_t)(ms / 1000 + 1), 0};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* check turns a negative ABI result into a thrown Error named after the
+ * code (ECLOSED, ...); else it returns undefined. */
+static JSValue check(JSContext *c, int32_t r, const char *what) {
+    if (r >= 0) return JS_UNDEFINED;
+    return JS_ThrowTypeError(c, "%s: %s", what, wfn_strerror(r));
+}
+
+/* A string value from an _alloc getter: undefined when not found. */
+static JSValue alloc_string(JSContext *c, int32_t n, char *s, const char *what) {
+    if (n == WFN_ENOTFOUND) return JS_UNDEFINED;
+    if (n < 0) return check(c, n, what);
+    JSValue v = JS_NewStringLen(c, s, (size_t)n);
+    free(s);
+    return v;
+}
+
+static JSValue n_method(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    char *s;
+    int32_t n = wfn_method_alloc(&s);
+    return alloc_string(c, n, s, "request_method");
+}
+
+static JSValue n_url(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    char *s;
+    int32_t n = wfn_url_alloc(&s);
+    return alloc_string(c, n, s, "request_url");
+}
+
+/* param(name): a dynamic route segment, or undefined. */
+static JSValue n_param(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    const char *name = JS_ToCString(c, argv[0]);
+    if (!name) return JS_EXCEPTION;
+    char *s;
+    int32_t n = wfn_param_alloc(name, &s);
+    JS_FreeCString(c, name);
+    return alloc_string(c, n, s, "request_param");
+}
+
+/* headers(): the request headers as [name, value, name, value, ...], a
+ * pair for each value, names lower-case. */
+static JSValue n_headers(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    char *names;
+    int32_t n = wfn_header_names_alloc(&names);
+    if (n < 0) return check(c, n, "request_header_names");
+    JSValue out = JS_NewArray(c);
+    uint32_t i = 0;
+    for (const char *name = names; name < names + n; name += strlen(name) + 1) {
+        char *values;
+        int32_t m = wfn_header_values_alloc(name, &values);
+        if (m < 0) continue;
+        for (const char *v = values; v < values + m; v += strlen(v) + 1) {
+            JS_SetPropertyUint32(c, out, i++, JS_NewString(c, name));
+            JS_SetPropertyUint32(c, out, i++, JS_NewString(c, v));
+        }
+        free(values);
+    }
+    free(names);
+    return out;
+}
+
+/* readBody(): the whole request body, an ArrayBuffer. */
+static JSValue n_read_body(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    char *body;
+    int32_t n = wfn_body_alloc(&body);
+    if (n < 0) return check(c, n, "request_body_read");
+    JSValue v = JS_NewArrayBufferCopy(c, (const uint8_t *)body, (size_t)n);
+    free(body);
+    return v;
+}
+
+/* head(status, [name, value, name, value, ...]): the response's status
+ * and headers. */
+static JSValue n_head(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    int32_t code;
+    uint32_t n;
+    if (JS_ToInt32(c, &code, argv[0])) return JS_EXCEPTION;
+    int32_t r = wfn_response_set_status(code);
+    if (r < 0) return check(c, r, "response_set_status");
+    JSValue len = JS_GetPropertyStr(c, argv[1], "length");
+    if (JS_ToUint32(c, &n, len)) {
+        JS_FreeValue(c, len);
+        return JS_EXCEPTION;
+    }
+    JS_FreeValue(c, len);
+    for (uint32_t i = 0; i + 1 < n; i += 2) {
+        JSValue nv = JS_GetPropertyUint32(c, argv[1], i);
+        JSValue vv = JS_GetPropertyUint32(c, argv[1], i + 1);
+        size_t nlen, vlen;
+        const char *name = JS_ToCStringLen(c, &nlen, nv);
+        const char *value = name ? JS_ToCStringLen(c, &vlen, vv) : NULL;
+        JS_FreeValue(c, nv);
+        JS_FreeValue(c, vv);
+        if (!value) {
+            JS_FreeCString(c, name);
+            return JS_EXCEPTION;
+        }
+        r = wfn_response_header_add(name, nlen, value, vlen);
+        JS_FreeCString(c, name);
+        JS_FreeCString(c, value);
+        if (r < 0) return check(c, r, "response_header_add");
+    }
+    return JS_UNDEFINED;
+}
+
+/* is_tchar: a token character of RFC 9110, section 5.6.2. */
+static int is_tchar(unsigned char ch) {
+    if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) return 1;
+    return ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+/* headerName(name): the name lower-cased; a TypeError unless it is a
+ * token (Fetch, "header name"). */
+static JSValue n_header_name(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    size_t len;
+    const char *s = JS_ToCStringLen(c, &len, argv[0]);
+    if (!s) return JS_EXCEPTION;
+    int upper = 0, ok = len > 0;
+    for (size_t i = 0; i < len && ok; i++) {
+        ok = is_tchar((unsigned char)s[i]);
+        upper |= s[i] >= 'A' && s[i] <= 'Z';
+    }
+    JSValue v;
+    if (!ok) {
+        v = JS_ThrowTypeError(c, "Headers: invalid header name \"%s\"", s);
+    } else if (!upper && JS_IsString(argv[0])) {
+        v = JS_DupValue(c, argv[0]);
+    } else {
+        char *lower = malloc(len ? len : 1);
+        if (!lower) {
+            JS_FreeCString(c, s);
+            return JS_ThrowOutOfMemory(c);
+        }
+        for (size_t i = 0; i < len; i++) lower[i] = s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i];
+        v = JS_NewStringLen(c, lower, len);
+        free(lower);
+    }
+    JS_FreeCString(c, s);
+    return v;
+}
+
+/* headerValue(value): the value without leading and trailing HTTP
+ * whitespace; a TypeError if it holds NUL, CR or LF (Fetch, "header
+ * value"). */
+static JSValue n_header_value(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    size_t len;
+    const char *s = JS_ToCStringLen(c, &len, argv[0]);
+    if (!s) return JS_EXCEPTION;
+    size_t start = 0, end = len;
+    while (start < end && strchr(" \t\r\n", s[start]) && s[start]) start++;
+    while (end > start && strchr(" \t\r\n", s[end - 1]) && s[end - 1]) end--;
+    JSValue v = JS_UNDEFINED;
+    for (size_t i = start; i < end; i++) {
+        if (s[i] == 0 || s[i] == '\r' || s[i] == '\n') {
+            v = JS_ThrowTypeError(c, "Headers: a header value cannot hold NUL, CR or LF");
+            break;
+        }
+    }
+    if (JS_IsUndefined(v)) {
+        v = start == 0 && end == len && JS_IsString(argv[0]) ? JS_DupValue(c, argv[0]) : JS_NewStringLen(c, s + start, end - start);
+    }
+    JS_FreeCString(c, s);
+    return v;
+}
+
+/* bytes points *p and *len at the bytes of v: a string (as UTF-8; *str
+ * is then the C string to free), an ArrayBuffer or a view of one. It
+ * returns -1 with a TypeError thrown for anything else. */
+static int bytes(JSContext *c, JSValueConst v, const uint8_t **p, size_t *len, const char **str) {
+    *str = NULL;
+    *p = NULL;
+    *len = 0;
+    if (JS_IsString(v)) {
+        *str = JS_ToCStringLen(c, len, v);
+        *p = (const uint8_t *)*str;
+        return *str ? 0 : -1;
+    }
+    size_t off, n, per, size;
+    JSValue buf = JS_GetTypedArrayBuffer(c, v, &off, &n, &per);
+    if (!JS_IsException(buf)) {
+        uint8_t *data = JS_GetArrayBuffer(c, &size, buf);
+        JS_FreeValue(c, buf);
+        if (JS_HasException(c)) return -1;
+        *p = data ? data + off : NULL;
+        *len = data ? n : 0;
+        return 0;
+    }
+    JS_FreeValue(c, JS_GetException(c));
+    uint8_t *data = JS_GetArrayBuffer(c, &size, v);
+    if (JS_HasException(c)) {
+        JS_FreeValue(c, JS_GetException(c));
+        JS_ThrowTypeError(c, "expected a string, an ArrayBuffer or a typed array");
+        return -1;
+    }
+    *p = data;
+    *len = data ? size : 0;
+    return 0;
+}
+
+/* write(data): writes a string (as UTF-8), an ArrayBuffer or a view to
+ * the response body. */
+static JSValue n_write(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    size_t len;
+    const uint8_t *p;
+    const char *str;
+    if (bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
+    int32_t r = len ? wfn_response_body_write(p, len) : 0;
+    JS_FreeCString(c, str);
+    return check(c, r, "response_body_write");
+}
+
+static JSValue n_flush(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    return check(c, wfn_response_flush(), "response_flush");
+}
+
+/* log(fd, text): one log line on stdout (1) or stderr (2). */
+static JSValue n_log(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    int32_t fd;
+    if (JS_ToInt32(c, &fd, argv[0])) return JS_EXCEPTION;
+    size_t len;
+    const char *s = JS_ToCStringLen(c, &len, argv[1]);
+    if (!s) return JS_EXCEPTION;
+    /* One write for the line and its newline, so lines never interleave. */
+    char *line = malloc(len + 1);
+    if (line) {
+        memcpy(line, s, len);
+        line[len] = '\n';
+        write_all(fd == 2 ? 2 : 1, line, len + 1);
+        free(line);
+    }
+    JS_FreeCString(c, s);
+    return JS_UNDEFINED;
+}
+
+/* encode(string): the UTF-8 bytes of a well-formed string (the prelude
+ * calls toWellFormed first), an ArrayBuffer. */
+static JSValue n_encode(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    size_t len;
+    const char *p = JS_ToCStringLen(c, &len, argv[0]);
+    if (!p) return JS_EXCEPTION;
+    JSValue buf = JS_NewArrayBufferCopy(c, (const uint8_t *)p, len);
+    JS_FreeCString(c, p);
+    return buf;
+}
+
+/* decode(bytes): a string from UTF-8 bytes (an ArrayBuffer or a view);
+ * malformed sequences become U+FFFD. */
+static JSValue n_decode(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    size_t len;
+    const uint8_t *p;
+    const char *str;
+    if (bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
+    JSValue v = JS_NewStringLen(c, p ? (const char *)p : "", len);
+    JS_FreeCString(c, str);
+    return v;
+}
+
+/* The random state of Math.random, xorshift128+ as QuickJS's own: seeded
+ * from WASI random_get on first use, and marked unseeded again at the end
+ * of wfn_init, so that each instance started from the snapshot seeds its
+ * own on its first use after initialisation. */
+static uint64_t rand_state[2];
+static int rand_seeded;
+
+static void rand_seed(void) {
+    while (!rand_seeded) {
+        if (getentropy(rand_state, sizeof rand_state) == 0 && (rand_state[0] | rand_state[1]) != 0) rand_seeded = 1;
+    }
+}
+
+static JSValue n_random(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    rand_seed();
+    uint64_t s1 = rand_state[0];
+    const uint64_t s0 = rand_state[1];
+    rand_state[0] = s0;
+    s1 ^= s1 << 23;
+    rand_state[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    uint64_t r = rand_state[1] + s0;
+    return JS_NewFloat64(c, (double)(r >> 11) * 0x1.0p-53); /* [0, 1) */
+}
+
+/* fillRandom(view): fills a typed array with cryptographically strong
+ * random bytes (WASI random_get), as crypto.getRandomValues does. */
+static JSValue n_fill_random(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    size_t off, n, per, size;
+    JSValue buf = JS_GetTypedArrayBuffer(c, argv[0], &off, &n, &per);
+    if (JS_IsException(buf)) return buf;
+    uint8_t *data = JS_GetArrayBuffer(c, &size, buf);
+    JS_FreeValue(c, buf);
+    if (!data && n) return JS_EXCEPTION;
+    for (size_t done = 0; done < n;) {
+        size_t chunk = n - done > 256 ? 256 : n - done; /* getentropy's limit */
+        if (getentropy(data + off + done, chunk) != 0) return JS_ThrowInternalError(c, "random_get failed");
+        done += chunk;
+    }
+    return JS_UNDEFINED;
+}
+
+static const JSCFunctionListEntry native_funcs[] = {
+    JS_CFUNC_DEF("method", 0, n_method),
+    JS_CFUNC_DEF("url", 0, n_url),
+    JS_CFUNC_DEF("param", 1, n_param),
+    JS_CFUNC_DEF("headers", 0, n_headers),
+    JS_CFUNC_DEF("readBody", 0, n_read_body),
+    JS_CFUNC_DEF("head", 2, n_head),
+    JS_CFUNC_DEF("headerName", 1, n_header_name),
+    JS_CFUNC_DEF("headerValue", 1, n_header_value),
+    JS_CFUNC_DEF("write", 1, n_write),
+    JS_CFUNC_DEF("flush", 0, n_flush),
+    JS_CFUNC_DEF("log", 2, n_log),
+    JS_CFUNC_DEF("encode", 1, n_encode),
+    JS_CFUNC_DEF("decode", 1, n_decode),
+    JS_CFUNC_DEF("random", 0, n_random),
+    JS_CFUNC_DEF("fillRandom", 1, n_fill_random),
+};
+
+/* The bundle may import nothing: esbuild has resolved every import. */
+static JSModuleDef *no_loader(JSContext *c, const char *name, void *opaque) {
+    JS_ThrowReferenceError(c, "cannot import '%s': the bundle must hold every module", name);
+    return NULL;
+}
+
+/* eval_bundle evaluates the function's bundle, an ES module, and returns
+ * its namespace (its exports). */
+static JSValue eval_bundle(const char *src) {
+    JSValue m = JS_Eval(ctx, src, strlen(src), "bundle.js", JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
+    if (JS_IsException(m)) fail("Cannot load the function: ");
+    JSModuleDef *def = JS_VALUE_GET_PTR(m);
+    JSValue p = JS_EvalFunction(ctx, m);
+    if (JS_IsException(p)) fail("Cannot load the function: ");
+    if (settle(p) == JS_PROMISE_REJECTED) {
+        JSValue exc = JS_PromiseResult(ctx, p);
+        report("Cannot load the function: ", exc);
+        abort();
+    }
+    JS_FreeValue(ctx, p);
+    return JS_GetModuleNamespace(ctx, def);
+}
+
+WFN_INIT() {
+    rt = JS_NewRuntime();
+    if (!rt) abort();
+    JS_SetMaxStackSize(rt, JS_STACK_SIZE);
+    JS_SetModuleLoaderFunc(rt, NULL, no_loader, NULL);
+    ctx = JS_NewContext(rt);
+    if (!ctx) abort();
+
+    native = JS_NewObject(ctx);
+    JS_SetPropertyFunctionList(ctx, native, native_funcs, sizeof native_funcs / sizeof native_funcs[0]);
+    JSValue global = JS_GetGlobalObject(ctx);
+    JS_SetPropertyStr(ctx, global, "__wfn", JS_DupValue(ctx, native));
+    JS_FreeValue(ctx, global);
+    JSValue r = JS_Eval(ctx, (const char *)wfn_prelude, sizeof wfn_prelude - 1, "wfn:prelude",
+                        JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_STRICT);
+    if (JS_IsException(r)) fail("The prelude failed: ");
+    JS_FreeValue(ctx, r);
+
+    const char *src = getenv("WFN_JS_BUNDLE");
+    if (!src) {
+        write_str(2, "WFN_JS_BUNDLE is not set: the host passes the function's bundle there\n");
+        abort();
+    }
+    JSValue exports = eval_bundle(src);
+    if (JS_IsException(exports)) fail("Cannot load the function: ");
+    JSValue setup = JS_GetPropertyStr(ctx, native, "setup");
+    r = JS_Call(ctx, setup, JS_UNDEFINED, 1, &exports);
+    JS_FreeValue(ctx, setup);
+    JS_FreeValue(ctx, exports);
+    if (JS_IsException(r)) fail("Cannot load the function: ");
+    JS_FreeValue(ctx, r);
+    dispatch = JS_GetPropertyStr(ctx, native, "dispatch");
+    /* Collect what loading left behind, so that the snapshot is small. */
+    JS_RunGC(rt);
+    rand_seeded = 0; /* what follows runs in one instance only */
+}
+
+WFN_HANDLER(wfn_handle) {
+    JS_UpdateStackTop(rt);
+    JSValue p = JS_Call(ctx, dispatch, JS_UNDEFINED, 0, NULL);
+    if (JS_IsException(p)) fail("Uncaught exception: ");
+    if (settle(p) == JS_PROMISE_REJECTED) {
+        JSValue exc = JS_PromiseResult(ctx, p);
+        report("Uncaught exception: ", exc);
+        abort();
+    }
+    JS_FreeValue(ctx, p);
+}

@@ -1,0 +1,194 @@
+// Package jsbuild bundles JavaScript and TypeScript functions into one ES
+// module each with esbuild's Go API (in process: no Node.js needed), for
+// wfn's JavaScript runtime (package jsruntime) to evaluate. Imports are
+// resolved from the project's node_modules when present.
+//
+// Bundles are cached by content, as Go builds are: a manifest per entry
+// lists the files the last bundle was made of, and the bundle is stored
+// under a hash of their contents, so that an unchanged function is not
+// bundled again.
+package jsbuild
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/evanw/esbuild/pkg/api"
+
+	"github.com/wfn-dev/wfn/host/internal/buildcache"
+)
+
+// BuildError is a function that does not bundle: a syntax error, a type
+// annotation esbuild cannot strip, an import that does not resolve.
+type BuildError struct {
+	Function string   // the function's source, such as api/hello.ts
+	Messages []string // each "file:line:col: message", the file relative to the served directory
+}
+
+func (e *BuildError) Error() string {
+	return fmt.Sprintf("cannot build %s:\n%s", e.Function, strings.Join(e.Messages, "\n"))
+}
+
+// Builder bundles functions into a cache directory.
+type Builder struct {
+	// CacheDir holds the bundles, named by the hash of their inputs, and
+	// one manifest per function.
+	CacheDir string
+}
+
+// options are the esbuild options of every bundle; Fingerprint covers them.
+func options(dir, entry string) api.BuildOptions {
+	return api.BuildOptions{
+		EntryPoints:   []string{entry},
+		AbsWorkingDir: dir,
+		Bundle:        true,
+		Write:         false,
+		Metafile:      true,
+		Format:        api.FormatESModule,
+		Platform:      api.PlatformNeutral,
+		// As Vercel's Edge runtime resolves packages.
+		Conditions: []string{"edge-light", "worker", "browser", "import", "default"},
+		MainFields: []string{"module", "main"},
+		Target:     api.ES2023,
+		Charset:    api.CharsetASCII, // the bundle travels in an environment variable: no NUL, no raw UTF-8
+		LogLevel:   api.LogLevelSilent,
+	}
+}
+
+// fingerprint names the bundler and its options in cache keys.
+var fingerprint = sync.OnceValue(func() string {
+	version := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/evanw/esbuild" {
+				version = d.Version
+			}
+		}
+	}
+	opts := options("", "")
+	return fmt.Sprintf("wfn-jsbuild-1 esbuild %s %q %q %d %d", version, opts.Conditions, opts.MainFields, opts.Target, opts.Format)
+})
+
+// manifest lists the files the latest bundle of an entry was made of.
+type manifest struct {
+	Inputs []string `json:"inputs"` // absolute paths
+}
+
+// Build bundles entry (a path relative to dir, the served directory, such
+// as api/hello.ts) and returns the bundle. cached reports whether an
+// earlier bundle of the same content was reused. A bundle that fails is a
+// *BuildError with each message's file:line:col.
+func (b *Builder) Build(ctx context.Context, dir, entry string) (bundle []byte, cached bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return nil, false, err
+	}
+	cache := buildcache.Cache{Dir: b.CacheDir, Ext: ".js"}
+	sum := sha256.Sum256([]byte(fingerprint() + "\x00" + filepath.Join(dir, entry)))
+	manifestPath := filepath.Join(b.CacheDir, "manifest-"+hex.EncodeToString(sum[:16])+".json")
+	if data, err := os.ReadFile(manifestPath); err == nil {
+		var m manifest
+		if json.Unmarshal(data, &m) == nil && len(m.Inputs) > 0 {
+			if key, err := key(sum[:], m.Inputs); err == nil {
+				if path, ok := cache.Lookup(key); ok {
+					if bundle, err := os.ReadFile(path); err == nil {
+						return bundle, true, nil
+					}
+				}
+			}
+		}
+	}
+
+	res := api.Build(options(dir, entry))
+	if len(res.Errors) > 0 {
+		return nil, false, &BuildError{Function: entry, Messages: messages(res.Errors)}
+	}
+	if len(res.OutputFiles) != 1 {
+		return nil, false, &BuildError{Function: entry, Messages: []string{fmt.Sprintf("%s: esbuild wrote %d files, want 1", entry, len(res.OutputFiles))}}
+	}
+	bundle = res.OutputFiles[0].Contents
+	inputs, err := metafileInputs(dir, res.Metafile)
+	if err != nil {
+		return nil, false, fmt.Errorf("wfn: bundling %s: %w", entry, err)
+	}
+	k, err := key(sum[:], inputs)
+	if err != nil {
+		return bundle, false, nil // the inputs cannot be read back: serve the bundle uncached
+	}
+	if _, err := cache.Build(k, func(out string) error { return os.WriteFile(out, bundle, 0o644) }); err != nil {
+		return nil, false, err
+	}
+	m, _ := json.Marshal(manifest{Inputs: inputs})
+	_, err = buildcache.Cache{Dir: b.CacheDir, Ext: ".json"}.Build(strings.TrimSuffix(filepath.Base(manifestPath), ".json"), func(out string) error {
+		return os.WriteFile(out, m, 0o644)
+	})
+	return bundle, false, err
+}
+
+// key hashes the entry's identity and the contents of its inputs.
+func key(entry []byte, inputs []string) (string, error) {
+	h := sha256.New()
+	h.Write(entry)
+	if err := buildcache.HashFiles(h, inputs); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)[:20]), nil
+}
+
+// metafileInputs returns the absolute paths of the files esbuild read, from
+// its metafile (paths relative to dir; entries in a namespace of their own,
+// such as "<define:...>", are not files and are left out).
+func metafileInputs(dir, metafile string) ([]string, error) {
+	var meta struct {
+		Inputs map[string]json.RawMessage `json:"inputs"`
+	}
+	if err := json.Unmarshal([]byte(metafile), &meta); err != nil {
+		return nil, fmt.Errorf("esbuild's metafile: %w", err)
+	}
+	var paths []string
+	for p := range meta.Inputs {
+		if strings.Contains(p, ":") && !filepath.IsAbs(p) {
+			continue
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, filepath.FromSlash(p))
+		}
+		paths = append(paths, p)
+	}
+	if len(paths) == 0 {
+		return nil, errors.New("esbuild's metafile lists no input")
+	}
+	sort.Strings(paths)
+	return paths, nil
+}
+
+// messages formats esbuild's errors as "file:line:col: text".
+func messages(msgs []api.Message) []string {
+	out := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		text := m.Text
+		for _, n := range m.Notes {
+			if n.Text != "" {
+				text += " (" + n.Text + ")"
+			}
+		}
+		if l := m.Location; l != nil {
+			out = append(out, fmt.Sprintf("%s:%d:%d: %s", l.File, l.Line, l.Column+1, text))
+		} else {
+			out = append(out, text)
+		}
+	}
+	return out
+}

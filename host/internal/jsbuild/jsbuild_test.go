@@ -1,0 +1,80 @@
+package jsbuild_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host/internal/jsbuild"
+)
+
+func write(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestBuildResolvesNodeModules(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"api/hello.ts":                    `import { shout } from "shout"; export function GET() { return new Response(shout("hi")); }`,
+		"node_modules/shout/package.json": `{"name": "shout", "main": "lib/index.js"}`,
+		"node_modules/shout/lib/index.js": `exports.shout = (s) => s.toUpperCase() + "!!";`,
+	})
+	b := &jsbuild.Builder{CacheDir: t.TempDir()}
+	bundle, cached, err := b.Build(context.Background(), dir, "api/hello.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cached {
+		t.Error("first build reported cached")
+	}
+	js := string(bundle)
+	if !strings.Contains(js, `toUpperCase() + "!!"`) || !strings.Contains(js, "export {") {
+		t.Errorf("bundle does not hold the package as an ES module:\n%s", js)
+	}
+	for _, c := range js {
+		if c > 0x7e || c == 0 {
+			t.Fatalf("bundle holds %q: it must be printable ASCII to travel in the environment", c)
+		}
+	}
+
+	// The package is an input: changing it rebuilds.
+	if _, cached, _ := b.Build(context.Background(), dir, "api/hello.ts"); !cached {
+		t.Error("unchanged: not cached")
+	}
+	write(t, dir, map[string]string{"node_modules/shout/lib/index.js": `exports.shout = (s) => s + "?";`})
+	bundle, cached, err = b.Build(context.Background(), dir, "api/hello.ts")
+	if err != nil || cached || !strings.Contains(string(bundle), `s + "?"`) {
+		t.Errorf("after changing the package: cached %v, err %v", cached, err)
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"api/syntax.ts":  "export function GET() {\n  return new Response(1 +);\n}\n",
+		"api/missing.ts": "import { x } from \"./nowhere\";\nexport const GET = () => new Response(x);\n",
+	})
+	b := &jsbuild.Builder{CacheDir: t.TempDir()}
+	for entry, want := range map[string]string{
+		"api/syntax.ts":  `api/syntax.ts:2:26: Unexpected ")"`,
+		"api/missing.ts": `api/missing.ts:1:19: Could not resolve "./nowhere"`,
+	} {
+		_, _, err := b.Build(context.Background(), dir, entry)
+		var be *jsbuild.BuildError
+		if !errors.As(err, &be) || be.Function != entry || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want a *BuildError with %q", entry, err, want)
+		}
+	}
+}

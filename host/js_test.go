@@ -1,0 +1,240 @@
+package host_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// JavaScript and TypeScript functions (testdata/js), bundled with esbuild
+// and run by the embedded QuickJS runtime: only Go is needed.
+
+func TestJSExampleHello(t *testing.T) {
+	url := examples(t)
+	r := get(t, url+"/api/ts/hello")
+	if r.status != 200 || r.body != "Hello from Vercel!" || r.header.Get("Content-Type") != "text/plain;charset=UTF-8" {
+		t.Errorf("GET /api/ts/hello = %d %q %q", r.status, r.body, r.header.Get("Content-Type"))
+	}
+	r = do(t, "POST", url+"/api/ts/hello", strings.NewReader("x"))
+	if r.status != 405 || r.header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /api/ts/hello = %d, Allow %q; want 405, GET, HEAD", r.status, r.header.Get("Allow"))
+	}
+	// The Go hello beside it is untouched.
+	if r := get(t, url+"/api/hello"); r.status != 200 || strings.TrimSpace(r.body) != "Hello from wfn!" {
+		t.Errorf("GET /api/hello = %d %q", r.status, r.body)
+	}
+}
+
+func TestJSHandlerShapes(t *testing.T) {
+	h, srv, logs := serve(t, host.Config{Dir: "../testdata/js"})
+	for _, fn := range h.Functions() {
+		if strings.HasPrefix(fn.Source, "api/shapes/") && fn.Err != nil {
+			t.Fatalf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+
+	// export function GET: status, headers, two Set-Cookie values, and
+	// module scope kept by the warm instance between invocations.
+	r := get(t, srv.URL+"/api/shapes/methods")
+	if r.status != 201 || r.body != "GET 1" || r.header.Get("X-Greeting") != "hello GET" {
+		t.Errorf("GET = %d %q %v", r.status, r.body, r.header)
+	}
+	if c := r.header.Values("Set-Cookie"); len(c) != 2 || c[0] != "a=1; Path=/" || c[1] != "b=2; Path=/" {
+		t.Errorf("Set-Cookie = %q, want both values", c)
+	}
+	if r := get(t, srv.URL+"/api/shapes/methods"); r.body != "GET 2" {
+		t.Errorf("second GET = %q, want GET 2 (the same warm instance)", r.body)
+	}
+
+	// HEAD is answered from GET, without a body.
+	r = do(t, "HEAD", srv.URL+"/api/shapes/methods", nil)
+	if r.status != 201 || r.body != "" || r.header.Get("X-Greeting") != "hello GET" {
+		t.Errorf("HEAD = %d %q %v", r.status, r.body, r.header)
+	}
+
+	// An async POST reading a JSON body; Response.json.
+	r = do(t, "POST", srv.URL+"/api/shapes/methods", strings.NewReader(`{"n":[1,2,3]}`), "Content-Type", "application/json")
+	var got struct {
+		Got  struct{ N []int }
+		Type string
+	}
+	if err := json.Unmarshal([]byte(r.body), &got); err != nil || len(got.Got.N) != 3 || got.Type != "application/json" {
+		t.Errorf("POST = %d %q (%v)", r.status, r.body, err)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" || r.header.Get("X-Method") != "POST" {
+		t.Errorf("POST headers = %v", r.header)
+	}
+
+	// Methods not exported: 405 with Allow.
+	for _, m := range []string{"PUT", "DELETE", "PATCH", "OPTIONS"} {
+		r := do(t, m, srv.URL+"/api/shapes/methods", nil)
+		if r.status != 405 || r.header.Get("Allow") != "GET, HEAD, POST" {
+			t.Errorf("%s = %d, Allow %q; want 405, GET, HEAD, POST", m, r.status, r.header.Get("Allow"))
+		}
+	}
+
+	// export default { async fetch(request) }: any method; URL,
+	// URLSearchParams, text(), TextEncoder, TextDecoder, queueMicrotask.
+	text := "héllo wörld ✓"
+	r = do(t, "PUT", srv.URL+"/api/shapes/fetch?q=a%20b", strings.NewReader(text), "User-Agent", "wfn-test")
+	var f struct {
+		Method, Path, Q, Agent string
+		Bytes                  int
+		Same                   bool
+	}
+	if err := json.Unmarshal([]byte(r.body), &f); err != nil {
+		t.Fatalf("fetch = %d %q: %v", r.status, r.body, err)
+	}
+	if f.Method != "PUT" || f.Path != "/api/shapes/fetch" || f.Q != "a b" || f.Agent != "wfn-test" || f.Bytes != len(text) || !f.Same {
+		t.Errorf("fetch = %+v", f)
+	}
+	// console.log and console.error are log lines of the invocation.
+	id := r.header.Get("X-Vercel-Id")
+	eventually(t, "console lines in the log", func() bool {
+		s := logs.String()
+		return strings.Contains(s, `msg="fetch PUT /api/shapes/fetch { q: \"a b\" }"`) && strings.Contains(s, "msg=\"to stderr\"") && strings.Contains(s, id)
+	})
+}
+
+// TestJSRandom checks that instances started from one snapshot do not
+// share Math.random's sequence, and crypto's shapes.
+func TestJSRandom(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/js", Isolation: host.IsolationInvocation})
+	type sample struct {
+		AtLoad, Random float64
+		UUID           string
+		Values         []uint32
+	}
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	seen := map[float64]bool{}
+	for i := 0; i < 3; i++ {
+		r := get(t, srv.URL+"/api/shapes/random")
+		var s sample
+		if err := json.Unmarshal([]byte(r.body), &s); err != nil {
+			t.Fatalf("GET = %d %q: %v", r.status, r.body, err)
+		}
+		if seen[s.Random] {
+			t.Errorf("Math.random() = %v twice from fresh instances", s.Random)
+		}
+		seen[s.Random] = true
+		if s.Random < 0 || s.Random >= 1 || !uuid.MatchString(s.UUID) || len(s.Values) != 4 {
+			t.Errorf("sample = %+v", s)
+		}
+	}
+}
+
+func TestJSBadFunctions(t *testing.T) {
+	h, srv, logs := serve(t, host.Config{Dir: "../testdata/js"})
+	for _, fn := range h.Functions() {
+		switch fn.Source {
+		case "api/bad/syntax.ts":
+			// A syntax error is a load error with file:line:col; the rest
+			// are served.
+			if fn.Err == nil || !strings.Contains(fn.Err.Error(), `api/bad/syntax.ts:2:30: Expected ")" but found ";"`) {
+				t.Errorf("syntax.ts: err = %v, want file:line:col and the message", fn.Err)
+			}
+		default:
+			if fn.Err != nil {
+				t.Errorf("%s: %v", fn.Source, fn.Err)
+			}
+		}
+	}
+	wantError(t, get(t, srv.URL+"/api/bad/syntax"), 500, host.CodeInvocationFailed)
+
+	// An exception in a handler: 500, and the JS stack in the log with
+	// the request id.
+	r := get(t, srv.URL+"/api/bad/throws")
+	wantError(t, r, 500, host.CodeInvocationFailed)
+	id := r.header.Get("X-Vercel-Id")
+	eventually(t, "the stack trace in the log", func() bool {
+		s := logs.String()
+		return strings.Contains(s, "Uncaught exception: Error: boom from a handler") && strings.Contains(s, "at deep (bundle.js:") &&
+			strings.Contains(s, "at GET (bundle.js:") && strings.Contains(s, "id="+id)
+	})
+
+	// A handler that returns something else than a Response.
+	wantError(t, get(t, srv.URL+"/api/bad/notresponse"), 500, host.CodeInvocationFailed)
+	eventually(t, "the reason in the log", func() bool {
+		return strings.Contains(logs.String(), "the GET handler returned an object (Object), not a Response")
+	})
+
+	// Runaway recursion: a 500, and the host serves on. On wazero,
+	// QuickJS's own check throws a catchable InternalError first, logged
+	// with a short stack; Wasmtime's call stack (512 KiB by default) runs
+	// out before it, and the engine traps the instance.
+	wantError(t, get(t, srv.URL+"/api/bad/recurse"), 500, host.CodeInvocationFailed)
+	eventually(t, "the stack overflow in the log", func() bool {
+		s := logs.String()
+		return strings.Contains(s, "InternalError: stack overflow") && strings.Contains(s, "more frames") ||
+			strings.Contains(s, "call stack exhausted")
+	})
+	if n := strings.Count(logs.String(), "at down (bundle.js"); n > 30 {
+		t.Errorf("the log holds %d frames of the recursion, want it cut short", n)
+	}
+	if r := get(t, srv.URL+"/api/shapes/methods"); r.status != 201 {
+		t.Errorf("after the recursion, GET /api/shapes/methods = %d", r.status)
+	}
+
+	// An exception at module load, and a module without a handler: the
+	// instance cannot start (500) and the log says why.
+	wantError(t, get(t, srv.URL+"/api/bad/loadthrow"), 500, host.CodeInvocationFailed)
+	wantError(t, get(t, srv.URL+"/api/bad/nohandler"), 500, host.CodeInvocationFailed)
+	eventually(t, "the load errors in the log", func() bool {
+		s := logs.String()
+		return strings.Contains(s, "Cannot load the function: Error: thrown at load") && strings.Contains(s, "the module exports no handler")
+	})
+
+	// An infinite loop and a promise that never settles: 504 at
+	// maxDuration (1 s in testdata/js/vercel.json).
+	wantError(t, get(t, srv.URL+"/api/bad/loop"), 504, host.CodeInvocationTimeout)
+	wantError(t, get(t, srv.URL+"/api/bad/pending"), 504, host.CodeInvocationTimeout)
+	if r := get(t, srv.URL+"/api/shapes/methods"); r.status != 201 {
+		t.Errorf("after the timeouts, GET /api/shapes/methods = %d", r.status)
+	}
+}
+
+// TestJSBundleCache checks that a bundle is reused while its files are
+// unchanged, and rebuilt when an imported file changes.
+func TestJSBundleCache(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		p := filepath.Join(dir, "api", filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("v.ts", `import { v } from "./_v"; export const GET = () => new Response(v);`)
+	write("_v.ts", `export const v: string = "one";`)
+	cache := t.TempDir()
+	_, srv, _ := serve(t, host.Config{Dir: dir, CacheDir: cache})
+	if r := get(t, srv.URL+"/api/v"); r.body != "one" {
+		t.Fatalf("GET /api/v = %d %q", r.status, r.body)
+	}
+	bundles := func() int {
+		m, _ := filepath.Glob(filepath.Join(cache, "build-js", "*.js"))
+		return len(m)
+	}
+	if n := bundles(); n != 1 {
+		t.Fatalf("%d bundles cached, want 1", n)
+	}
+
+	// Unchanged: the cached bundle serves; changed import: a new bundle.
+	_, srv, _ = serve(t, host.Config{Dir: dir, CacheDir: cache})
+	if r := get(t, srv.URL+"/api/v"); r.body != "one" || bundles() != 1 {
+		t.Errorf("unchanged: GET = %q with %d bundles, want one and 1", r.body, bundles())
+	}
+	write("_v.ts", `export const v: string = "two";`)
+	_, srv, _ = serve(t, host.Config{Dir: dir, CacheDir: cache})
+	if r := get(t, srv.URL+"/api/v"); r.body != "two" || bundles() != 2 {
+		t.Errorf("changed: GET = %q with %d bundles, want two and 2", r.body, bundles())
+	}
+}

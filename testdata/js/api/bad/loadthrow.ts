@@ -1,0 +1,4 @@
+throw new Error("thrown at load");
+export function GET() {
+  return new Response("never");
+}

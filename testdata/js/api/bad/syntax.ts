@@ -1,0 +1,3 @@
+export function GET(request: Request) {
+  return new Response("never";
+}

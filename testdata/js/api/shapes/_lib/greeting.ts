@@ -1,0 +1,3 @@
+export function greeting(who: string): string {
+  return `hello ${who}`;
+}
