@@ -34,10 +34,11 @@ type Config struct {
 	URL string
 	// DeploymentID is VERCEL_DEPLOYMENT_ID. Default: a new one per New.
 	DeploymentID string
-	// TrustedProxies are the peers whose forwarding headers (x-real-ip,
-	// x-forwarded-for, x-vercel-ip-*, x-vercel-id) are believed. From any
-	// other peer those headers are hidden from guests and the client
-	// address is the socket's. Default: none.
+	// TrustedProxies are the peers whose forwarding headers (x-vercel-*,
+	// x-forwarded-*, x-real-ip, forwarded, x-middleware-subrequest) reach
+	// guests and are believed. From any other peer those headers are
+	// hidden from guests and the client address is the socket's.
+	// Default: none.
 	TrustedProxies []netip.Prefix
 	// Cache is where the Runtime Cache and the CDN cache keep their
 	// entries: empty for files in CacheDir (runtime-cache.db and
