@@ -235,18 +235,23 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 		Flags: append(hostFlags(),
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:3000", Usage: "address to listen on"},
 			&cli.DurationFlag{Name: "shutdown-grace", Value: 30 * time.Second, Usage: "how long in-flight invocations may finish on SIGTERM or SIGINT"},
+			&cli.IntFlag{Name: "max-connections", Value: defaultMaxConnections(), Usage: "open client connections at most, 0 for no cap (default 10000, or half the open-file limit if lower); at the cap idle ones are closed first, then new ones wait in the listen backlog"},
 		),
 		Action: func(c *cli.Context) error {
 			cfg, err := hostConfig(c, stderr)
 			if err != nil {
 				return err
 			}
-			return serve(c.Context, cfg, c.String("listen"), c.Duration("shutdown-grace"), stdout)
+			maxConns := c.Int("max-connections")
+			if maxConns < 0 {
+				return fmt.Errorf("wfn: --max-connections %d: want 0 (no cap) or more", maxConns)
+			}
+			return serve(c.Context, cfg, c.String("listen"), c.Duration("shutdown-grace"), maxConns, stdout)
 		},
 	}
 }
 
-func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duration, stdout io.Writer) error {
+func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duration, maxConns int, stdout io.Writer) error {
 	// Listen first: the address is VERCEL_URL. Connections wait in the
 	// backlog until the functions are loaded.
 	ln, err := net.Listen("tcp", addr)
@@ -266,6 +271,10 @@ func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duratio
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
+	}
+	if maxConns > 0 {
+		cc := newConnCap(maxConns, cfg.Logger)
+		ln, srv.ConnState = cc.limit(ln), cc.connState
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
