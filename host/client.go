@@ -22,8 +22,8 @@ var _ engine.RequestContext = (*invocation)(nil)
 // section 5.1), whatever their length:
 //   - x-vercel-*: Vercel's edge sets them and never passes a client's
 //     (x-vercel-id, x-vercel-ip-*, x-vercel-oidc-token,
-//     x-vercel-ja4-digest, ...; VERCEL.md section 8). The dash is part of
-//     the prefix: x-vercelx is an ordinary header.
+//     x-vercel-ja4-digest, ...; Vercel's "Request headers" docs). The
+//     dash is part of the prefix: x-vercelx is an ordinary header.
 //   - x-forwarded-* and x-real-ip: the de facto forwarding headers, which
 //     Vercel overwrites; forwarded: their standard form (RFC 7239), which
 //     frameworks read as well. "x-forwarded" alone is no one's header and
