@@ -18,6 +18,10 @@ import (
 // ErrPurge is returned by wfn cache purge when the host refuses or fails.
 var ErrPurge = errors.New("wfn: purge failed")
 
+// purgeTokenEnv holds the purge token for wfn serve (--purge-token) and
+// wfn cache purge (--token).
+const purgeTokenEnv = "WFN_PURGE_TOKEN"
+
 func cacheCommand(stdout io.Writer) *cli.Command {
 	return &cli.Command{
 		Name:  "cache",
@@ -27,6 +31,7 @@ func cacheCommand(stdout io.Writer) *cli.Command {
 			Usage: "invalidate (or delete) cached content by tag or source image, in the CDN cache and the Runtime Cache",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "url", Value: "http://127.0.0.1:3000", Usage: "the running wfn serve"},
+				&cli.StringFlag{Name: "token", EnvVars: []string{purgeTokenEnv}, Usage: "the server's --purge-token, sent as Authorization: Bearer (prefer the environment variable: a flag shows in ps)"},
 				&cli.StringSliceFlag{Name: "tag", Usage: "a cache tag (repeatable)"},
 				&cli.StringSliceFlag{Name: "src-image", Usage: "a source image path (repeatable)"},
 				&cli.BoolFlag{Name: "delete", Usage: "delete instead of marking stale: the next request refreshes in the foreground"},
@@ -51,6 +56,9 @@ func cacheCommand(stdout io.Writer) *cli.Command {
 					return fmt.Errorf("wfn: cache purge: %w", err)
 				}
 				hreq.Header.Set("Content-Type", "application/json")
+				if token := c.String("token"); token != "" {
+					hreq.Header.Set("Authorization", "Bearer "+token)
+				}
 				resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(hreq)
 				if err != nil {
 					return fmt.Errorf("wfn: cache purge: %w", err)

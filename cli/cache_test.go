@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/cli"
+	"github.com/wfn-dev/wfn/host"
 )
 
 // TestCachePurge purges a running wfn serve's CDN cache by tag.
@@ -50,5 +51,37 @@ func TestCachePurge(t *testing.T) {
 	}
 	if _, _, err := run(t, "cache", "purge", "--url", "http://"+s.addr); err == nil {
 		t.Error("purge without tags succeeded")
+	}
+}
+
+// TestCachePurgeToken: a server started with a purge token refuses purges
+// without it (401), and wfn cache purge sends it from --token or from
+// WFN_PURGE_TOKEN, which wfn serve reads too.
+func TestCachePurgeToken(t *testing.T) {
+	const token = "0123456789abcdef-token"
+	purge := func(addr string, args ...string) (string, error) {
+		out, errOut, err := run(t, append([]string{"cache", "purge", "--url", "http://" + addr, "--tag", "t1"}, args...)...)
+		return out + errOut, err
+	}
+	s := startServe(t, "--listen", "127.0.0.1:0", "--cache-dir", t.TempDir(), "--purge-token", token, watDir(t, "cdn"))
+	for _, args := range [][]string{nil, {"--token", "wrong"}, {"--token", token + "x"}} {
+		if out, err := purge(s.addr, args...); !errors.Is(err, cli.ErrPurge) || !strings.Contains(err.Error(), "401") {
+			t.Errorf("purge %q = %v (%s), want ErrPurge with 401", args, err, out)
+		}
+	}
+	if out, err := purge(s.addr, "--token", token); err != nil || !strings.Contains(out, "invalidated") {
+		t.Errorf("purge with --token: %v\n%s", err, out)
+	}
+
+	t.Setenv("WFN_PURGE_TOKEN", token)
+	s = startServe(t, "--listen", "127.0.0.1:0", "--cache-dir", t.TempDir(), watDir(t, "cdn"))
+	if out, err := purge(s.addr); err != nil || !strings.Contains(out, "invalidated") {
+		t.Errorf("purge with WFN_PURGE_TOKEN: %v\n%s", err, out)
+	}
+	if out, err := purge(s.addr, "--token", "wrong"); !errors.Is(err, cli.ErrPurge) || !strings.Contains(err.Error(), "401") {
+		t.Errorf("serve took no token from WFN_PURGE_TOKEN: a wrong --token got %v (%s), want 401", err, out)
+	}
+	if _, _, err := run(t, "serve", "--listen", "127.0.0.1:0", "--cache-dir", t.TempDir(), "--purge-token", "two words", watDir(t, "cdn")); !errors.Is(err, host.ErrConfig) {
+		t.Errorf("serve with a token that cannot be sent = %v, want ErrConfig", err)
 	}
 }

@@ -139,7 +139,9 @@ func hostFlags() []cli.Flag {
 		&cli.StringFlag{Name: "geoip-db", Usage: "MaxMind city database (.mmdb) for geolocation by client address"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		&cli.StringFlag{Name: "cache", Usage: "where the Runtime Cache and the CDN cache live: redis://HOST:PORT/DB to share them among hosts (default: files in the cache directory)"},
-		&cli.StringSliceFlag{Name: "purge-from", Usage: "CIDR or address allowed to purge the caches at /_wfn/cache/purge (repeatable; default: loopback only)"},
+		&cli.StringSliceFlag{Name: "purge-from", Usage: "CIDR or address allowed to purge the caches at /_wfn/cache/purge, by socket address (repeatable; default: loopback only)"},
+		&cli.StringFlag{Name: "purge-token", EnvVars: []string{purgeTokenEnv}, Usage: "require this bearer token of every purge (prefer the environment variable: a flag shows in ps); with it, purges forwarded by a proxy are allowed"},
+		&cli.BoolFlag{Name: "purge-forwarded", Usage: "allow purges that came through a proxy (a --trust-proxy peer, or forwarding headers) without a token; only if the proxy guards /_wfn/ itself"},
 		&cli.StringFlag{Name: "isolation", Value: host.IsolationInstance, Usage: "instance: invocations reuse warm instances; invocation: a fresh instance for every invocation"},
 		&cli.BoolFlag{Name: "snapshot", Value: true, Usage: "start instances from a snapshot taken after initialisation (--snapshot=false: run it every time)"},
 		&cli.IntFlag{Name: "min-instances", Value: 1, Usage: "instances of each function made at start and kept idle in reserve"},
@@ -188,6 +190,8 @@ func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
 		Environment:             c.String("environment"),
 		TrustedProxies:          proxies,
 		PurgeFrom:               purgeFrom,
+		PurgeToken:              c.String("purge-token"),
+		PurgeForwarded:          c.Bool("purge-forwarded"),
 		Cache:                   c.String("cache"),
 		GeoIPDB:                 c.String("geoip-db"),
 		CacheDir:                c.String("cache-dir"),
@@ -231,18 +235,23 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 		Flags: append(hostFlags(),
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:3000", Usage: "address to listen on"},
 			&cli.DurationFlag{Name: "shutdown-grace", Value: 30 * time.Second, Usage: "how long in-flight invocations may finish on SIGTERM or SIGINT"},
+			&cli.IntFlag{Name: "max-connections", Value: defaultMaxConnections(), Usage: "open client connections at most, 0 for no cap (default 10000, or half the open-file limit if lower); at the cap idle ones are closed first, then new ones wait in the listen backlog"},
 		),
 		Action: func(c *cli.Context) error {
 			cfg, err := hostConfig(c, stderr)
 			if err != nil {
 				return err
 			}
-			return serve(c.Context, cfg, c.String("listen"), c.Duration("shutdown-grace"), stdout)
+			maxConns := c.Int("max-connections")
+			if maxConns < 0 {
+				return fmt.Errorf("wfn: --max-connections %d: want 0 (no cap) or more", maxConns)
+			}
+			return serve(c.Context, cfg, c.String("listen"), c.Duration("shutdown-grace"), maxConns, stdout)
 		},
 	}
 }
 
-func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duration, stdout io.Writer) error {
+func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duration, maxConns int, stdout io.Writer) error {
 	// Listen first: the address is VERCEL_URL. Connections wait in the
 	// backlog until the functions are loaded.
 	ln, err := net.Listen("tcp", addr)
@@ -262,6 +271,10 @@ func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duratio
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
+	}
+	if maxConns > 0 {
+		cc := newConnCap(maxConns, cfg.Logger)
+		ln, srv.ConnState = cc.limit(ln), cc.connState
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

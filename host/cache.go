@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -341,19 +343,10 @@ type PurgeRequest struct {
 
 var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
-// servePurge is POST /_wfn/cache/purge, for the allowed peers.
+// servePurge is POST /_wfn/cache/purge, for the requests purgeAllowed lets
+// through.
 func (h *Host) servePurge(w http.ResponseWriter, r *http.Request, id string) {
-	allowed := h.cfg.PurgeFrom
-	if len(allowed) == 0 {
-		allowed = loopback
-	}
-	peer := peerOf(r)
-	ok := false
-	for _, p := range allowed {
-		ok = ok || peer.IsValid() && p.Contains(peer)
-	}
-	if !ok {
-		writeError(w, r, http.StatusForbidden, CodeForbidden, id, "Purging is allowed from "+prefixes(allowed)+" only.")
+	if !h.purgeAllowed(w, r, id) {
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -380,6 +373,98 @@ func (h *Host) servePurge(w http.ResponseWriter, r *http.Request, id string) {
 	h.log.Info("purged", "id", id, "tags", req.Tags, "srcImages", req.SrcImages, "delete", req.Delete, "deadline", req.RevalidationDeadlineSeconds)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = io.WriteString(w, `{"purged":true}`+"\n")
+}
+
+// purgeAllowed answers the purge requests that may not purge, and reports
+// whether r may. In order:
+//   - the socket peer must be in Config.PurgeFrom (default loopback), else
+//     403;
+//   - with Config.PurgeToken set, r must carry it as a bearer token, else
+//     401; with it, r may purge even through a proxy;
+//   - without a token, a request that came through a proxy (from a
+//     trusted proxy, or carrying forwarding headers) gets 403 unless
+//     Config.PurgeForwarded: PurgeFrom saw only the proxy, not the client
+//     behind it.
+func (h *Host) purgeAllowed(w http.ResponseWriter, r *http.Request, id string) bool {
+	allowed := h.cfg.PurgeFrom
+	if len(allowed) == 0 {
+		allowed = loopback
+	}
+	if !contains(allowed, peerOf(r)) {
+		writeError(w, r, http.StatusForbidden, CodeForbidden, id, "Purging is allowed from "+prefixes(allowed)+" only.")
+		return false
+	}
+	if h.cfg.PurgeToken != "" {
+		token, given := bearerToken(r)
+		if !given || !equalSecrets(token, h.cfg.PurgeToken) {
+			// RFC 6750, section 3: the challenge, and invalid_token
+			// for a token that is not the right one.
+			challenge := `Bearer realm="wfn"`
+			if given {
+				challenge += `, error="invalid_token"`
+			}
+			h.log.Warn("purge refused: no or wrong token", "id", id, "peer", r.RemoteAddr)
+			writeError(w, r, http.StatusUnauthorized, CodeUnauthorized, id, "Purging needs the purge token: Authorization: Bearer TOKEN.", "WWW-Authenticate", challenge)
+			return false
+		}
+		return true
+	}
+	if !h.cfg.PurgeForwarded && h.forwardedRequest(r) {
+		h.log.Warn("purge refused: forwarded by a proxy", "id", id, "peer", r.RemoteAddr)
+		writeError(w, r, http.StatusForbidden, CodeForbidden, id, "A purge that came through a proxy needs the purge token (wfn serve --purge-token), or --purge-forwarded.")
+		return false
+	}
+	return true
+}
+
+// forwardedRequest reports whether r came through a proxy, as far as the
+// host can tell: its peer is a trusted proxy, or it carries a header that
+// proxies set (those hidden from guests, and Via, RFC 9110, section
+// 7.6.3). A proxy that adds none of them cannot be told from a client.
+func (h *Host) forwardedRequest(r *http.Request) bool {
+	if contains(h.cfg.TrustedProxies, peerOf(r)) {
+		return true
+	}
+	for name := range r.Header {
+		if isForwarded(name) || strings.EqualFold(name, "via") {
+			return true
+		}
+	}
+	return false
+}
+
+// bearerToken is the token of r's Authorization: Bearer header (RFC 6750,
+// section 2.1; the scheme in any case, RFC 9110, section 11.1).
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+// equalSecrets compares two secrets in time that depends on neither's
+// content nor length: it compares their SHA-256 digests.
+func equalSecrets(a, b string) bool {
+	da, db := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(da[:], db[:]) == 1
+}
+
+// validToken checks a purge token against RFC 6750's b64token, the form a
+// bearer token takes in an Authorization header: letters, digits and
+// -._~+/, then any number of '='.
+func validToken(t string) error {
+	body := strings.TrimRight(t, "=")
+	if body == "" {
+		return fmt.Errorf("purge token: empty before any '='")
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+			return fmt.Errorf("purge token: byte %d (%q) is not one of a bearer token's (RFC 6750: letters, digits, -._~+/, then '=')", i, c)
+		}
+	}
+	return nil
 }
 
 func prefixes(ps []netip.Prefix) string {

@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -226,6 +227,133 @@ func TestPurgeEndpoint(t *testing.T) {
 	// Only the allowed peers may purge: loopback by default.
 	_, other, _ := serve(t, host.Config{Dir: watDir(t, "cdn"), PurgeFrom: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
 	wantError(t, do(t, http.MethodPost, other.URL+"/_wfn/cache/purge", strings.NewReader(`{"tags": ["t1"]}`)), 403, host.CodeForbidden)
+}
+
+// cdnState is the /api/cdn guest's answer through the CDN cache:
+// x-vercel-cache and the guest's run count, such as "HIT 1".
+func cdnState(t *testing.T, base string) string {
+	t.Helper()
+	r := get(t, base+"/api/cdn")
+	return r.header.Get("X-Vercel-Cache") + " " + r.body
+}
+
+// cached serves /api/cdn until the CDN cache holds it.
+func cached(t *testing.T, base string) {
+	t.Helper()
+	if got := cdnState(t, base); got != "MISS 1" {
+		t.Fatalf("first = %q, want MISS 1", got)
+	}
+	if got := cdnState(t, base); got != "HIT 1" {
+		t.Fatalf("second = %q, want HIT 1", got)
+	}
+}
+
+// TestPurgeBehindProxy: behind a proxy on the same machine (the setup
+// --trust-proxy exists for), the socket peer of every request is the
+// proxy, which PurgeFrom allows; a purge it forwards is refused and purges
+// nothing, unless the operator allows forwarded purges.
+func TestPurgeBehindProxy(t *testing.T) {
+	deleteAll := `{"tags": ["t1"], "delete": true}`
+	proxy := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	tests := []struct {
+		name    string
+		cfg     host.Config
+		headers []string // what the proxy adds
+		status  int
+	}{
+		{"from a trusted proxy", host.Config{TrustedProxies: proxy}, nil, 403},
+		{"from a trusted proxy, with its headers", host.Config{TrustedProxies: proxy}, []string{"X-Forwarded-For", "127.0.0.1"}, 403},
+		{"x-forwarded-for from an untrusted peer", host.Config{}, []string{"X-Forwarded-For", "203.0.113.9"}, 403},
+		{"x-real-ip", host.Config{}, []string{"X-Real-Ip", "203.0.113.9"}, 403},
+		{"forwarded", host.Config{}, []string{"Forwarded", "for=203.0.113.9"}, 403},
+		{"via", host.Config{}, []string{"Via", "1.1 proxy"}, 403},
+		{"forwarded purges allowed", host.Config{TrustedProxies: proxy, PurgeForwarded: true}, []string{"X-Forwarded-For", "203.0.113.9"}, 200},
+		{"direct, no proxy", host.Config{}, nil, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.Dir = watDir(t, "cdn")
+			_, srv, logs := serve(t, tt.cfg)
+			cached(t, srv.URL)
+			r := do(t, http.MethodPost, srv.URL+"/_wfn/cache/purge", strings.NewReader(deleteAll), tt.headers...)
+			if r.status != tt.status {
+				t.Fatalf("purge = %d %q, want %d", r.status, r.body, tt.status)
+			}
+			if tt.status == 200 {
+				if got := cdnState(t, srv.URL); got != "REVALIDATED 2" {
+					t.Errorf("after the purge = %q, want REVALIDATED 2", got)
+				}
+				return
+			}
+			wantError(t, r, 403, host.CodeForbidden)
+			if got := cdnState(t, srv.URL); got != "HIT 1" {
+				t.Errorf("after a refused purge = %q, want HIT 1: nothing purged", got)
+			}
+			if !logHas(logs, "purge refused: forwarded by a proxy") {
+				t.Error("no log line for the refused purge")
+			}
+		})
+	}
+}
+
+// TestPurgeToken: with a token, a purge needs it, whatever the network
+// path, and with it a forwarded purge is allowed.
+func TestPurgeToken(t *testing.T) {
+	const token = "s3cret-Token_0.9~+/=="
+	_, srv, logs := serve(t, host.Config{Dir: watDir(t, "cdn"), PurgeToken: token,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	cached(t, srv.URL)
+	invalidate := `{"tags": ["t1"]}`
+	for _, tt := range []struct {
+		name, authorization, challenge string
+	}{
+		{"no token", "", `Bearer realm="wfn"`},
+		{"wrong token", "Bearer s3cret-Token_0.9~+/=", `Bearer realm="wfn", error="invalid_token"`},
+		{"a prefix of the token", "Bearer s3cret", `Bearer realm="wfn", error="invalid_token"`},
+		{"the token with more", "Bearer " + token + "x", `Bearer realm="wfn", error="invalid_token"`},
+		{"another scheme", "Basic " + token, `Bearer realm="wfn"`},
+		{"no scheme", token, `Bearer realm="wfn"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := do(t, http.MethodPost, srv.URL+"/_wfn/cache/purge", strings.NewReader(invalidate), "Authorization", tt.authorization)
+			wantError(t, r, 401, host.CodeUnauthorized)
+			if got := r.header.Get("WWW-Authenticate"); got != tt.challenge {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, tt.challenge)
+			}
+			if got := cdnState(t, srv.URL); got != "HIT 1" {
+				t.Errorf("after a refused purge = %q, want HIT 1: nothing purged", got)
+			}
+		})
+	}
+	if !logHas(logs, "purge refused: no or wrong token") {
+		t.Error("no log line for the refused purges")
+	}
+	// The right token, forwarded by the trusted proxy, scheme in any case.
+	purgeWith := func(authorization string) {
+		t.Helper()
+		r := do(t, http.MethodPost, srv.URL+"/_wfn/cache/purge", strings.NewReader(invalidate),
+			"Authorization", authorization, "X-Forwarded-For", "203.0.113.9")
+		if r.status != 200 {
+			t.Fatalf("purge with the token = %d %q, want 200", r.status, r.body)
+		}
+	}
+	purgeWith("Bearer " + token)
+	if got := cdnState(t, srv.URL); got != "STALE 1" {
+		t.Fatalf("after the purge = %q, want STALE 1", got)
+	}
+	eventually(t, "the refresh", func() bool { return cdnState(t, srv.URL) == "HIT 2" })
+	purgeWith("bearer " + token)
+	if got := cdnState(t, srv.URL); got != "STALE 2" {
+		t.Fatalf("after the second purge = %q, want STALE 2", got)
+	}
+
+	// A token cannot be sent as a bearer token: the host does not start.
+	for _, bad := range []string{"two words", "=abc", "ünïcode", "tab\there"} {
+		_, err := host.New(context.Background(), host.Config{Dir: watDir(t, "cdn"), PurgeToken: bad, Logger: newLogger(&syncBuffer{})})
+		if !errors.Is(err, host.ErrConfig) || !strings.Contains(err.Error(), "purge token") {
+			t.Errorf("New with purge token %q = %v, want ErrConfig naming the purge token", bad, err)
+		}
+	}
 }
 
 // TestRuntimeCacheLimits drives the Runtime Cache imports through

@@ -16,10 +16,40 @@ import (
 
 var _ engine.RequestContext = (*invocation)(nil)
 
-// forwarded are the request headers a client may only send through a
-// trusted proxy; from anyone else they are hidden from the guest, and the
-// host sets its own. x-vercel-ip-* are matched by prefix.
-var forwarded = []string{"x-real-ip", "x-forwarded-for", "x-vercel-forwarded-for", "x-vercel-id", "x-forwarded-host", "x-forwarded-proto", "x-vercel-deployment-url"}
+// Request headers a client may only send through a trusted proxy; from
+// anyone else they are hidden from the guest, and the host sets its own
+// forwarding headers. Names are matched without regard to case (RFC 9110,
+// section 5.1), whatever their length:
+//   - x-vercel-*: Vercel's edge sets them and never passes a client's
+//     (x-vercel-id, x-vercel-ip-*, x-vercel-oidc-token,
+//     x-vercel-ja4-digest, ...; Vercel's "Request headers" docs). The
+//     dash is part of the prefix: x-vercelx is an ordinary header.
+//   - x-forwarded-* and x-real-ip: the de facto forwarding headers, which
+//     Vercel overwrites; forwarded: their standard form (RFC 7239), which
+//     frameworks read as well. "x-forwarded" alone is no one's header and
+//     passes.
+//   - x-middleware-subrequest*: Next.js's marker of its own subrequests,
+//     which skips middleware when a client forges it (CVE-2025-29927).
+var (
+	forwardedPrefixes = [...]string{"x-vercel-", "x-forwarded-", "x-middleware-subrequest"}
+	forwardedNames    = [...]string{"x-real-ip", "forwarded"}
+)
+
+// isForwarded reports whether name is one of the headers above. It does
+// not allocate.
+func isForwarded(name string) bool {
+	for _, p := range forwardedPrefixes {
+		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
+			return true
+		}
+	}
+	for _, n := range forwardedNames {
+		if strings.EqualFold(name, n) {
+			return true
+		}
+	}
+	return false
+}
 
 // peer is the socket peer's address.
 func (c *invocation) peer() netip.Addr { return peerOf(c.req) }
@@ -33,35 +63,30 @@ func peerOf(r *http.Request) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
+// contains reports whether a is in one of ps.
+func contains(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
+		if a.IsValid() && p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
 // trusted reports whether the peer is a trusted proxy.
 func (c *invocation) trusted() bool {
 	if c.trust == 0 {
 		c.trust = 2
-		peer := c.peer()
-		for _, p := range c.h.cfg.TrustedProxies {
-			if peer.IsValid() && p.Contains(peer) {
-				c.trust = 1
-				break
-			}
+		if contains(c.h.cfg.TrustedProxies, c.peer()) {
+			c.trust = 1
 		}
 	}
 	return c.trust == 1
 }
 
 // Hidden implements engine.RequestContext.
-func (c *invocation) Hidden(lower string) bool {
-	if c.trusted() {
-		return false
-	}
-	if strings.HasPrefix(lower, "x-vercel-ip-") {
-		return true
-	}
-	for _, f := range forwarded {
-		if lower == f {
-			return true
-		}
-	}
-	return false
+func (c *invocation) Hidden(name string) bool {
+	return !c.trusted() && isForwarded(name)
 }
 
 // IPAddress implements engine.RequestContext: the peer, or for a trusted

@@ -34,10 +34,11 @@ type Config struct {
 	URL string
 	// DeploymentID is VERCEL_DEPLOYMENT_ID. Default: a new one per New.
 	DeploymentID string
-	// TrustedProxies are the peers whose forwarding headers (x-real-ip,
-	// x-forwarded-for, x-vercel-ip-*, x-vercel-id) are believed. From any
-	// other peer those headers are hidden from guests and the client
-	// address is the socket's. Default: none.
+	// TrustedProxies are the peers whose forwarding headers (x-vercel-*,
+	// x-forwarded-*, x-real-ip, forwarded, x-middleware-subrequest) reach
+	// guests and are believed. From any other peer those headers are
+	// hidden from guests and the client address is the socket's.
+	// Default: none.
 	TrustedProxies []netip.Prefix
 	// Cache is where the Runtime Cache and the CDN cache keep their
 	// entries: empty for files in CacheDir (runtime-cache.db and
@@ -45,8 +46,23 @@ type Config struct {
 	// a Redis that several hosts share.
 	Cache string
 	// PurgeFrom are the peers allowed to purge the caches through
-	// POST /_wfn/cache/purge (wfn cache purge). Default: loopback only.
+	// POST /_wfn/cache/purge (wfn cache purge), by socket address.
+	// Default: loopback only.
 	PurgeFrom []netip.Prefix
+	// PurgeToken, when set, is required of every purge request as
+	// "Authorization: Bearer TOKEN" (RFC 6750, section 2.1): without it,
+	// or with another, the request gets 401. With it, a request that came
+	// through a proxy may purge too. It must be a bearer token's form:
+	// letters, digits and -._~+/, then any '=' (New returns ErrConfig
+	// otherwise). It is compared in constant time.
+	PurgeToken string
+	// PurgeForwarded lets a request that came through a proxy purge
+	// without a token: one from a TrustedProxies peer, or one carrying
+	// forwarding headers (x-forwarded-*, forwarded, x-real-ip, x-vercel-*,
+	// via). By default such a request gets 403, because PurgeFrom sees the
+	// proxy, not the client behind it. Set it only when the proxy itself
+	// guards /_wfn/.
+	PurgeForwarded bool
 	// GeoIPDB is a MaxMind city database (.mmdb) for geolocation by client
 	// address, used when a trusted proxy sent no x-vercel-ip-* headers.
 	GeoIPDB string

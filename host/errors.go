@@ -35,6 +35,7 @@ const (
 
 	// Of the operators' endpoint /_wfn/cache/purge.
 	CodeForbidden        = "FORBIDDEN"
+	CodeUnauthorized     = "UNAUTHORIZED"
 	CodeBadRequest       = "BAD_REQUEST"
 	CodeCacheUnavailable = "CACHE_UNAVAILABLE"
 )

@@ -133,6 +133,11 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if cfg.Isolation != IsolationInstance && cfg.Isolation != IsolationInvocation {
 		return nil, fmt.Errorf("%w: isolation %q: want %q or %q", ErrConfig, cfg.Isolation, IsolationInstance, IsolationInvocation)
 	}
+	if cfg.PurgeToken != "" {
+		if err := validToken(cfg.PurgeToken); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+	}
 	fncfg, err := fnconfig.Load(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)

@@ -3,12 +3,15 @@ package host_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -248,4 +251,108 @@ func waitClosed(t *testing.T, b *backend) time.Time {
 		t.Fatal("the outbound connection was never closed")
 		return time.Time{}
 	}
+}
+
+// TestForwardingHeadersByPrefix sends, through real HTTP, headers that
+// only Vercel's edge or a trusted proxy may set, with names of every
+// length and in mixed case, and headers that look like them but are
+// ordinary. From an untrusted peer the guest must see none of the first
+// kind, neither in the list of names nor when it asks for one by name;
+// from a trusted proxy it sees them all.
+func TestForwardingHeadersByPrefix(t *testing.T) {
+	requireGo(t)
+	tests := []struct {
+		name   string // as sent on the wire, in this case
+		hidden bool   // from an untrusted peer
+	}{
+		{"X-Vercel-Ip-" + strings.Repeat("a", 61), true}, // 73 bytes: the example
+		{"x-vercel-oidc-token", true},
+		{"X-VERCEL-JA4-DIGEST", true},
+		{"x-Vercel-Proxy-Signature", true},
+		{"x-vercel-sc-headers", true},
+		{"x-vercel-", true},                             // the bare prefix is a valid name
+		{"x-vercel-" + strings.Repeat("b", 55), true},   // 64 bytes
+		{"x-vercel-" + strings.Repeat("c", 56), true},   // 65 bytes
+		{"x-vercel-" + strings.Repeat("d", 4000), true}, // under the 16 KB header limit
+		{"x-middleware-subrequest", true},
+		{"X-Middleware-Subrequest-Id", true},
+		{"Forwarded", true},
+		{"X-Forwarded-Port", true},
+		{"x-forwarded-" + strings.Repeat("e", 100), true},
+		{"X-REAL-IP", true},
+		{"x-vercelx", false},
+		{"x-vercel", false},
+		{"x-forwarded", false},
+		{"x-forwardedfor", false},
+		{"x-real-ip-not", false},
+		{"x-middleware-prefetch", false}, // sent by Next.js's client router
+		{"x-custom", false},
+		{"User-Agent", false},
+	}
+	query := ""
+	for i, tt := range tests {
+		sep := "&"
+		if i == 0 {
+			sep = "?"
+		}
+		query += sep + "header=" + url.QueryEscape(strings.ToLower(tt.name))
+	}
+	send := func(t *testing.T, base string) map[string]string {
+		t.Helper()
+		req, err := http.NewRequest("GET", base+"/api/headers"+query, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tt := range tests {
+			req.Header[tt.name] = []string{"client-" + strconv.Itoa(i)} // the name as written, not canonical
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 201 {
+			t.Fatalf("GET /api/headers = %d %q", resp.StatusCode, body)
+		}
+		seen := map[string]string{}
+		for _, l := range strings.Split(string(body), "\n") {
+			if k, v, ok := strings.Cut(l, ": "); ok {
+				seen[k] = v
+			}
+		}
+		return seen
+	}
+	check := func(t *testing.T, seen map[string]string, trusted bool) {
+		for i, tt := range tests {
+			name := strings.ToLower(tt.name)
+			label := name
+			if len(label) > 40 {
+				label = label[:40] + "...(" + strconv.Itoa(len(name)) + " bytes)"
+			}
+			t.Run(label, func(t *testing.T) {
+				want := "client-" + strconv.Itoa(i)
+				listed, named := seen[name], seen["header "+name]
+				// Under some names (x-real-ip) the host sets its own
+				// value: what must not reach the guest is the client's.
+				if tt.hidden && !trusted {
+					if listed == want || named == want {
+						t.Errorf("the guest sees the client's %s (listed %q, by name %q), want it hidden", label, listed, named)
+					}
+					return
+				}
+				if listed != want || named != want {
+					t.Errorf("the guest sees %s listed as %q and by name as %q, want the client's %q", label, listed, named, want)
+				}
+			})
+		}
+	}
+	t.Run("untrusted", func(t *testing.T) {
+		_, srv, _ := serve(t, host.Config{Dir: "../testdata/guests"})
+		check(t, send(t, srv.URL), false)
+	})
+	t.Run("trusted proxy", func(t *testing.T) {
+		_, srv, _ := serve(t, host.Config{Dir: "../testdata/guests", TrustedProxies: loopback})
+		check(t, send(t, srv.URL), true)
+	})
 }

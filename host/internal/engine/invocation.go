@@ -72,9 +72,11 @@ type RequestContext interface {
 	// ExtraHeaders appends the headers the host sets on the request the
 	// guest sees (lower-case names); they replace the client's.
 	ExtraHeaders(dst []Param) []Param
-	// Hidden reports whether a client's header (lower-case name) must not
-	// reach the guest, such as a forwarding header from an untrusted peer.
-	Hidden(lowerName string) bool
+	// Hidden reports whether a client's header (name in any case, of any
+	// length) must not reach the guest, such as a forwarding header from an
+	// untrusted peer. It is called for every header the guest lists or
+	// reads, so it must not allocate.
+	Hidden(name string) bool
 	// IPAddress is the client address the host trusts.
 	IPAddress() (string, bool)
 	// Geolocation is the JSON object of the geolocation import.
@@ -289,17 +291,12 @@ func (inv *Invocation) hidden(name string) bool {
 	if inv.Ctx == nil {
 		return false
 	}
-	var lower [64]byte
-	if len(name) > len(lower) {
-		return false
-	}
-	l := appendLower(lower[:0], name)
 	for _, p := range inv.extraHeaders() {
-		if p.Name == string(l) {
+		if strings.EqualFold(p.Name, name) {
 			return true
 		}
 	}
-	return inv.Ctx.Hidden(string(l))
+	return inv.Ctx.Hidden(name)
 }
 
 // HeaderNames is the lower-case request header names, a NUL after each.

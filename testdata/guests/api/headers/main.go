@@ -1,8 +1,10 @@
 // Function headers echoes what it was given, as text lines: the method,
 // the URL, then each request header as "name: value", sorted by name (one
 // line per value, in order), and then each route param it was asked for
-// with ?param=NAME as "param NAME: value". It answers 201 with the
-// header "x-test: yes".
+// with ?param=NAME as "param NAME: value", and each header it was asked
+// for by name with ?header=NAME as "header NAME: value" (one line per
+// value, "(absent)" for none). It answers 201 with the header
+// "x-test: yes".
 package main
 
 import (
@@ -34,6 +36,15 @@ func headers(w *wfn.ResponseWriter, r *wfn.Request) {
 				v = "(absent)"
 			}
 			b.WriteString("param " + p + ": " + v + "\n")
+		}
+		for _, name := range u.Query()["header"] {
+			vs := r.HeaderValues(name)
+			if len(vs) == 0 {
+				vs = []string{"(absent)"}
+			}
+			for _, v := range vs {
+				b.WriteString("header " + name + ": " + v + "\n")
+			}
 		}
 	}
 	w.SetStatus(201)
