@@ -19,9 +19,32 @@
 // headers also max-age; in Cache-Control max-age is for browsers and does
 // not count) is the lifetime, at most a year, and stale-while-revalidate
 // the time after it during which the entry is served stale. private,
-// no-store or no-cache in it prevent storing. Other Vary values are passed
-// to the client but do not split the cache key, which is not configurable
-// (as on Vercel).
+// no-store or no-cache in it prevent storing.
+//
+// # Variants (Vary)
+//
+// A response with Vary is stored as one variant of its URL, keyed by the
+// values the request had for the headers Vary names, and is reused only
+// for a request whose values match (RFC 9111 section 4.1). Values are
+// compared normalised: field lines combined, whitespace around commas and
+// at the ends dropped, runs of whitespace reduced to one space, letters
+// lowered in Accept, Accept-Charset and Accept-Language, quoted strings
+// kept as they are; Accept-Encoding compares as the set of codings it
+// accepts. An absent header matches only an absent header. Vary: * and
+// Vary: Cookie are never stored (Vercel does not cache Vary: Cookie).
+//
+// A body the function encoded itself (Content-Encoding) varies on
+// Accept-Encoding whether or not Vary says so, and is stored only when the
+// request accepts its coding: it never reaches a client from the cache
+// that did not ask for it. The cache's own compression (below) does not
+// split the key.
+//
+// The URL's entry key then holds an index: the header names and the
+// variants, most recently stored first. At most Options.MaxVariants
+// variants are kept per URL; storing another deletes the oldest. Each
+// variant carries the entry's tags, so purges by tag and by path reach
+// every variant. The index, variants and markers live in the store, so
+// hosts sharing a Redis store share the variants.
 //
 // # What the client receives
 //
@@ -97,6 +120,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,6 +143,10 @@ const (
 // Options.MaxBody says otherwise.
 const DefaultMaxBody = 10 << 20
 
+// DefaultMaxVariants is how many variants of one URL the cache keeps
+// unless Options.MaxVariants says otherwise.
+const DefaultMaxVariants = 32
+
 // Options configures New. The zero value is usable.
 type Options struct {
 	// Logger receives why responses are not stored and store failures
@@ -131,6 +159,10 @@ type Options struct {
 	// HitForMiss is how long a key whose response could not be stored
 	// skips request collapsing (default 10 s).
 	HitForMiss time.Duration
+	// MaxVariants bounds the variants stored for one URL whose response
+	// varies (default 32); storing one more evicts the least recently
+	// stored.
+	MaxVariants int
 }
 
 // Origin runs the function for r, writing its response to w, and returns
@@ -142,10 +174,11 @@ type Origin func(w http.ResponseWriter, r *http.Request) (tags []string)
 // Cache answers requests from a cache.Store or from an origin. It is safe
 // for concurrent use.
 type Cache struct {
-	store      cache.Store
-	log        *slog.Logger
-	maxBody    int64
-	hitForMiss time.Duration
+	store       cache.Store
+	log         *slog.Logger
+	maxBody     int64
+	hitForMiss  time.Duration
+	maxVariants int
 
 	mu           sync.Mutex
 	flights      map[string]*flight
@@ -166,6 +199,8 @@ type Cache struct {
 // for. Its fields are guarded by Cache.mu; resp is set before done is
 // closed and read after.
 type flight struct {
+	key        string // in Cache.flights: the URL key, or the variant's key when the URL's index was read
+	url        string // the URL key
 	done       chan struct{}
 	resp       *entry // nil: not storable, call the origin yourself
 	released   bool
@@ -182,6 +217,7 @@ func New(store cache.Store, opts Options) *Cache {
 		log:          opts.Logger,
 		maxBody:      opts.MaxBody,
 		hitForMiss:   opts.HitForMiss,
+		maxVariants:  opts.MaxVariants,
 		flights:      make(map[string]*flight),
 		landed:       make(map[string]landed),
 		hfm:          make(map[string]time.Time),
@@ -195,6 +231,9 @@ func New(store cache.Store, opts Options) *Cache {
 	}
 	if c.hitForMiss <= 0 {
 		c.hitForMiss = 10 * time.Second
+	}
+	if c.maxVariants <= 0 {
+		c.maxVariants = DefaultMaxVariants
 	}
 	c.stop, c.cancel = context.WithCancel(context.Background())
 	return c
@@ -218,9 +257,38 @@ func KeyIn(scope string, r *http.Request) string {
 }
 
 // Store keys: entries and their markers (see REVALIDATED in the package
-// doc).
+// doc). The entry key of a URL whose response varies holds an index, and
+// each variant is stored under variantKey.
 func entryKey(key string) string  { return "cdn:e:" + key }
 func markerKey(key string) string { return "cdn:m:" + key }
+
+// variantKey is the key of the variant id of the URL key.
+func variantKey(key, id string) string { return key + "|vary:" + id }
+
+// lookup reads the entry that may answer r: the URL's own, or when the URL
+// holds an index, the variant of r's selecting headers. skey is the key the
+// entry is (or would be) stored under.
+func (c *Cache) lookup(r *http.Request, key string) (se cache.Entry, skey string, err error) {
+	se, err = c.store.Get(r.Context(), entryKey(key))
+	if err != nil || !isIndex(se.Value) {
+		return se, key, err
+	}
+	x, err := decodeIndex(se.Value)
+	if err != nil {
+		c.log.Warn("cdn: cannot read variant index; treating it as a miss", "key", key, "err", err)
+		return se, key, fmt.Errorf("%w: %w", cache.ErrNotFound, err)
+	}
+	skey = variantKey(key, variantID(x.names, r.Header))
+	se, err = c.store.Get(r.Context(), entryKey(skey))
+	return se, skey, err
+}
+
+// matches reports whether the entry e, stored or received from a flight,
+// may answer r: it does not vary, or r's selecting headers match those of
+// the request it answered (RFC 9111 section 4.1).
+func matches(e *entry, r *http.Request) bool {
+	return len(e.names) == 0 || variantID(e.names, r.Header) == e.variant
+}
 
 // Serve answers r from the cache or from origin, and always sets
 // x-vercel-cache. key is r's cache key (see [Key]); HEAD and GET of one URL
@@ -248,7 +316,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 		c.passthrough(w, r, key, origin, Miss)
 		return
 	}
-	se, err := c.store.Get(r.Context(), entryKey(key))
+	se, skey, err := c.lookup(r, key)
 	switch {
 	case err == nil:
 		e, err := decode(se.Value)
@@ -262,7 +330,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 			c.write(w, r, e, Hit, age)
 			return
 		case se.Stale || age < e.pol.fresh+e.pol.swr:
-			c.revalidate(r, key, origin, se.Created)
+			c.revalidate(r, key, skey, origin, se.Created)
 			c.write(w, r, e, Stale, age)
 			return
 		}
@@ -275,14 +343,14 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 		return
 	}
 	label := Miss
-	if _, err := c.store.Get(r.Context(), markerKey(key)); err == nil {
+	if _, err := c.store.Get(r.Context(), markerKey(skey)); err == nil {
 		label = Revalidated
 	}
 	if r.Method == http.MethodHead {
 		c.passthrough(w, r, key, origin, label)
 		return
 	}
-	c.miss(w, r, key, origin, label, start)
+	c.miss(w, r, key, skey, origin, label, start)
 }
 
 // hitForMissNow reports whether key is marked hit-for-miss.
@@ -302,12 +370,16 @@ func (c *Cache) hitForMissNow(key string) bool {
 // streaming response is when the stream ends), they must be able to leave
 // on their own context, and the origin must be cancelled when nobody is
 // left to receive it.
-func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key string, origin Origin, label string, start time.Time) {
+//
+// fkey is the flight's key: the URL key, or the variant's key when the
+// URL's index was read. A follower is only given the leader's response when
+// its selecting headers match; otherwise it calls the origin itself.
+func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, origin Origin, label string, start time.Time) {
 	c.mu.Lock()
 	// A request that read the store before a flight's response was stored
 	// there, and comes here after the flight ended, is one of its
 	// followers: it gets that response rather than a second origin call.
-	if l, ok := c.landed[key]; ok && l.at.After(start) {
+	if l, ok := c.landed[fkey]; ok && l.at.After(start) && matches(l.resp, r) {
 		c.mu.Unlock()
 		c.write(w, r, l.resp, Miss, 0)
 		return
@@ -320,7 +392,7 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key string, origin 
 		}
 		delete(c.hfm, key)
 	}
-	if f := c.flights[key]; f != nil {
+	if f := c.flights[fkey]; f != nil {
 		f.waiters++
 		c.mu.Unlock()
 		select {
@@ -329,18 +401,18 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key string, origin 
 			c.leave(f)
 			return
 		}
-		if f.resp != nil {
+		if f.resp != nil && matches(f.resp, r) {
 			c.write(w, r, f.resp, Miss, 0)
 			return
 		}
 		c.fetch(w, r, key, origin, nil, label)
 		return
 	}
-	f := &flight{done: make(chan struct{})}
+	f := &flight{key: fkey, url: key, done: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
 	f.cancel = cancel
-	c.flights[key] = f
+	c.flights[fkey] = f
 	c.mu.Unlock()
 
 	stop := context.AfterFunc(r.Context(), func() {
@@ -368,10 +440,10 @@ func (c *Cache) leave(f *flight) {
 
 // release hands f's followers resp, or nil to make them call the origin
 // themselves. A flight released without a response leaves the map at once
-// (with hit-for-miss when notCacheable); one with a response stays until
-// finish, so that requests arriving before its entry is stored are served
-// from it too. release is idempotent.
-func (c *Cache) release(key string, f *flight, resp *entry, notCacheable bool) {
+// (with hit-for-miss of its URL when notCacheable); one with a response
+// stays until finish, so that requests arriving before its entry is stored
+// are served from it too. release is idempotent.
+func (c *Cache) release(f *flight, resp *entry, notCacheable bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f.released {
@@ -380,23 +452,24 @@ func (c *Cache) release(key string, f *flight, resp *entry, notCacheable bool) {
 	f.released, f.resp = true, resp
 	close(f.done)
 	if resp == nil {
-		c.finishLocked(key, f)
+		c.finishLocked(f)
 		if f.leaderGone {
 			f.cancel()
 		}
 	}
 	if notCacheable {
-		c.markLocked(key)
+		c.markLocked(f.url)
 	}
 }
 
-func (c *Cache) finish(key string, f *flight) {
+func (c *Cache) finish(f *flight) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.finishLocked(key, f)
+	c.finishLocked(f)
 }
 
-func (c *Cache) finishLocked(key string, f *flight) {
+func (c *Cache) finishLocked(f *flight) {
+	key := f.key
 	if c.flights[key] != f {
 		return
 	}
@@ -463,7 +536,7 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 	if f != nil {
 		// Runs on a panic of the origin too (http.ErrAbortHandler for a
 		// cut response): the followers must not wait forever.
-		defer c.release(key, f, nil, false)
+		defer c.release(f, nil, false)
 	}
 	tags := origin(rw, r)
 	if !rw.wrote {
@@ -474,7 +547,7 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 	}
 	e, value, all := c.build(rw, tags)
 	if f != nil {
-		c.release(key, f, e, value == nil)
+		c.release(f, e, value == nil)
 	}
 	switch {
 	case value != nil:
@@ -483,14 +556,14 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 		c.mu.Unlock()
 		// Stored before the leader's client has its response, so that
 		// the client's next request is a HIT.
-		c.put(context.WithoutCancel(r.Context()), key, value, e.pol.ttl(), all)
+		c.put(context.WithoutCancel(r.Context()), key, e, value, all)
 	case f == nil && rw.status < 500:
 		c.mu.Lock()
 		c.markLocked(key)
 		c.mu.Unlock()
 	}
 	if f != nil {
-		c.finish(key, f)
+		c.finish(f)
 	}
 	if w != nil {
 		c.write(w, r, e, label, 0)
@@ -505,13 +578,16 @@ func (c *Cache) build(rw *recorder, originTags []string) (e *entry, value []byte
 	for _, k := range []string{"Content-Length", "Date", "Age", hXVercelCache, "Transfer-Encoding", "Connection", "Trailer"} {
 		delete(h, k)
 	}
-	e = &entry{status: rw.status, pol: rw.pol}
+	e = &entry{status: rw.status, pol: rw.pol, names: varyNames(h)}
+	if e.names != nil {
+		e.variant = variantID(e.names, rw.r.Header)
+	}
 	e.body[encIdentity] = rw.buf.Bytes()
-	if e.compress(h) {
+	if (e.compress(h) || originEncoding(h) != "") && !varies(h, "Accept-Encoding") {
+		h["Vary"] = append(h["Vary"], "Accept-Encoding")
+	}
+	if e.negotiated {
 		c.compressions.Add(1)
-		if !varies(h, "Accept-Encoding") {
-			h["Vary"] = append(h["Vary"], "Accept-Encoding")
-		}
 	}
 	e.header = fields(h)
 	tags, reason := entryTags(rw.r.URL.Path, rw.tags, originTags)
@@ -536,14 +612,56 @@ func varies(h http.Header, name string) bool {
 	return false
 }
 
-// put stores an entry and its marker.
-func (c *Cache) put(ctx context.Context, key string, value []byte, ttl time.Duration, tags []string) {
+// put stores the entry e of the URL key, encoded as value, and its marker;
+// a variant is stored under its own key and added to the URL's index.
+func (c *Cache) put(ctx context.Context, key string, e *entry, value []byte, tags []string) {
+	ttl := e.pol.ttl()
+	skey := key
+	if e.names != nil {
+		skey = variantKey(key, e.variant)
+	}
 	// The marker goes first, so that it expires first.
-	if err := c.store.Set(ctx, markerKey(key), []byte{}, ttl, nil); err != nil {
+	if err := c.store.Set(ctx, markerKey(skey), []byte{}, ttl, nil); err != nil {
 		c.storeFailed("set", key, err)
 		return
 	}
-	if err := c.store.Set(ctx, entryKey(key), value, ttl, tags); err != nil {
+	if err := c.store.Set(ctx, entryKey(skey), value, ttl, tags); err != nil {
+		c.storeFailed("set", key, err)
+		return
+	}
+	if e.names != nil {
+		c.addVariant(ctx, key, e.names, e.variant, ttl)
+	}
+}
+
+// addVariant records the variant id of the URL key in its index, which
+// lives as long as its longest-lived variant, and evicts the least
+// recently stored variants beyond MaxVariants. An index of other names
+// (the response's Vary changed) is replaced: its variants can no longer be
+// found and expire. Two hosts updating one index at once may each drop the
+// other's id from the list; that variant stays reachable and expires with
+// its TTL, but escapes the bound meanwhile.
+func (c *Cache) addVariant(ctx context.Context, key string, names []string, id string, ttl time.Duration) {
+	x := index{names: names}
+	if se, err := c.store.Get(ctx, entryKey(key)); err == nil && isIndex(se.Value) {
+		if old, err := decodeIndex(se.Value); err == nil && slices.Equal(old.names, names) {
+			x.variants = slices.DeleteFunc(old.variants, func(v string) bool { return v == id })
+			if !se.Expires.IsZero() {
+				ttl = max(ttl, time.Until(se.Expires).Truncate(time.Second)+time.Second)
+			}
+		}
+	}
+	x.variants = slices.Insert(x.variants, 0, id)
+	if len(x.variants) > c.maxVariants {
+		for _, old := range x.variants[c.maxVariants:] {
+			vkey := variantKey(key, old)
+			if err := errors.Join(c.store.Delete(ctx, entryKey(vkey)), c.store.Delete(ctx, markerKey(vkey))); err != nil {
+				c.storeFailed("delete", vkey, err)
+			}
+		}
+		x.variants = x.variants[:c.maxVariants]
+	}
+	if err := c.store.Set(ctx, entryKey(key), x.encode(), ttl, nil); err != nil {
 		c.storeFailed("set", key, err)
 	}
 }
@@ -559,7 +677,7 @@ func (c *Cache) write(w http.ResponseWriter, r *http.Request, e *entry, label st
 		h["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
 	}
 	body := e.body[encIdentity]
-	if e.vary {
+	if e.negotiated {
 		gz, zs := acceptable(r)
 		switch {
 		case zs && e.body[encZstd] != nil:
@@ -586,13 +704,15 @@ func (c *Cache) write(w http.ResponseWriter, r *http.Request, e *entry, label st
 
 // revalidate starts a background revalidation of key unless one is
 // running. seen is the Created of the stale entry the request found.
-func (c *Cache) revalidate(r *http.Request, key string, origin Origin, seen time.Time) {
+//
+// skey is the key of the stale entry (the variant's for a URL that varies).
+func (c *Cache) revalidate(r *http.Request, key, skey string, origin Origin, seen time.Time) {
 	c.mu.Lock()
-	if c.closed || c.revalidating[key] {
+	if c.closed || c.revalidating[skey] {
 		c.mu.Unlock()
 		return
 	}
-	c.revalidating[key] = true
+	c.revalidating[skey] = true
 	c.wg.Add(1)
 	c.mu.Unlock()
 
@@ -604,7 +724,7 @@ func (c *Cache) revalidate(r *http.Request, key string, origin Origin, seen time
 		defer c.wg.Done()
 		defer func() {
 			c.mu.Lock()
-			delete(c.revalidating, key)
+			delete(c.revalidating, skey)
 			c.mu.Unlock()
 		}()
 		defer cancel()
@@ -619,7 +739,7 @@ func (c *Cache) revalidate(r *http.Request, key string, origin Origin, seen time
 		// revalidation stored its result must not start a second one:
 		// a newer entry, even one already stale again, is someone
 		// else's to revalidate.
-		if se, err := c.store.Get(ctx, entryKey(key)); err == nil && se.Created.After(seen) {
+		if se, err := c.store.Get(ctx, entryKey(skey)); err == nil && se.Created.After(seen) {
 			return
 		}
 		c.fetch(nil, req, key, origin, nil, "")

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,11 +38,15 @@ const srcTagPrefix = "wfn:src:"
 type policy struct {
 	fresh time.Duration // s-maxage: HIT while the age is below
 	swr   time.Duration // stale-while-revalidate after fresh
+	sie   time.Duration // stale-if-error after fresh
+	age   time.Duration // the response's Age when it arrived (RFC 9111 section 4.2.3)
 }
 
-// ttl is the store's lifetime of the entry: fresh + swr in whole seconds.
+// ttl is the store's lifetime of the entry: fresh + the longer of swr and
+// sie - age, in whole seconds, and at least one second.
 func (p policy) ttl() time.Duration {
-	return (p.fresh + p.swr + time.Second - 1).Truncate(time.Second)
+	d := p.fresh + max(p.swr, p.sie) - p.age
+	return max((d + time.Second - 1).Truncate(time.Second), time.Second)
 }
 
 // directive is one Cache-Control directive; value is "" without "=".
@@ -292,36 +297,7 @@ var encNames = [numEnc]string{"", "gzip", "zstd"}
 // acceptable returns which of gzip and zstd the Accept-Encoding header
 // accepts: listed (or matched by "*") with a q above 0.
 func acceptable(r *http.Request) (gzip, zstd bool) {
-	var star, gzipSet, zstdSet bool
-	for _, v := range r.Header.Values("Accept-Encoding") {
-		for part := range strings.SplitSeq(v, ",") {
-			coding, params, _ := strings.Cut(part, ";")
-			coding = strings.ToLower(strings.TrimSpace(coding))
-			ok := true
-			for p := range strings.SplitSeq(params, ";") {
-				k, val, _ := strings.Cut(p, "=")
-				if strings.EqualFold(strings.TrimSpace(k), "q") {
-					q, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-					ok = err == nil && q > 0
-				}
-			}
-			switch coding {
-			case "gzip", "x-gzip":
-				gzip, gzipSet = ok, true
-			case "zstd":
-				zstd, zstdSet = ok, true
-			case "*":
-				star = ok
-			}
-		}
-	}
-	if !gzipSet {
-		gzip = star
-	}
-	if !zstdSet {
-		zstd = star
-	}
-	return gzip, zstd
+	return accepts(r.Header, "gzip"), accepts(r.Header, "zstd")
 }
 
 // compressible reports whether a response with header h is worth
@@ -349,4 +325,172 @@ func compressible(h http.Header) bool {
 		return true
 	}
 	return false
+}
+
+// varyNames returns the request header names a response with header h
+// varies on, in lower case, sorted and without duplicates: those its Vary
+// lists (decide has refused * and Cookie), and Accept-Encoding when the
+// origin encoded the body itself, listed or not, so that the body only
+// reaches clients that accept its coding.
+func varyNames(h http.Header) []string {
+	var names []string
+	for _, d := range parseDirectives(h.Values("Vary")) {
+		names = append(names, d.name)
+	}
+	if originEncoding(h) != "" {
+		names = append(names, "accept-encoding")
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// originEncoding returns the content coding of a body the origin encoded
+// itself, in lower case, or "" for an unencoded (identity) body.
+func originEncoding(h http.Header) string {
+	ce := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding")))
+	if ce == "identity" {
+		return ""
+	}
+	return ce
+}
+
+// caseInsensitive are the request headers whose values compare without
+// regard to case outside quoted strings: media types, charsets and
+// language tags (RFC 9110 sections 8.3.1, 8.3.2, 8.5.1 and 12.5).
+var caseInsensitive = map[string]bool{"accept": true, "accept-charset": true, "accept-language": true}
+
+// variantID identifies the variant of a request among the responses that
+// vary on names (see varyNames): the hex SHA-256, truncated to 128 bits,
+// of the normalised values of those request headers. Values are
+// normalised as RFC 9111 section 4.1 allows: field lines are combined,
+// whitespace around list members and runs of whitespace outside quoted
+// strings are reduced, tokens of case-insensitive fields are lowered, and
+// Accept-Encoding becomes the sorted set of codings it accepts (q above
+// 0). An absent header differs from an empty one.
+func variantID(names []string, h http.Header) string {
+	sum := sha256.New()
+	var b []byte
+	for _, n := range names {
+		b = append(b[:0], n...)
+		vs := h.Values(n)
+		if vs == nil {
+			b = append(b, 0)
+		} else {
+			b = append(b, ':')
+			if n == "accept-encoding" {
+				b = append(b, strings.Join(acceptedCodings(vs), ",")...)
+			} else {
+				b = appendNormalised(b, vs, caseInsensitive[n])
+			}
+		}
+		b = append(b, '\n')
+		sum.Write(b)
+	}
+	return hex.EncodeToString(sum.Sum(nil)[:16])
+}
+
+// appendNormalised appends the field lines vs combined into one value,
+// with the whitespace around commas and at the ends removed, other runs of
+// whitespace turned into one space, and, when fold, letters in lower
+// case; quoted strings are kept as they are.
+func appendNormalised(b []byte, vs []string, fold bool) []byte {
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		quoted, escaped, space := false, false, false
+		start := len(b)
+		for j := 0; j < len(v); j++ {
+			c := v[j]
+			switch {
+			case quoted:
+				b = append(b, c)
+				switch {
+				case escaped:
+					escaped = false
+				case c == '\\':
+					escaped = true
+				case c == '"':
+					quoted = false
+				}
+				continue
+			case c == ' ' || c == '\t':
+				space = true
+				continue
+			case c == ',':
+				space = false
+			case space:
+				if len(b) > start && b[len(b)-1] != ',' {
+					b = append(b, ' ')
+				}
+				space = false
+			}
+			if c == '"' {
+				quoted = true
+			} else if fold && 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// acceptedCodings returns the content codings an Accept-Encoding header
+// accepts (q above 0), in lower case, sorted, without duplicates, x-gzip
+// as gzip.
+func acceptedCodings(values []string) []string {
+	var codings []string
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, ok := codingQ(part)
+			if ok && coding != "" {
+				codings = append(codings, coding)
+			}
+		}
+	}
+	slices.Sort(codings)
+	return slices.Compact(codings)
+}
+
+// codingQ parses one member of Accept-Encoding: its coding in lower case
+// (x-gzip as gzip) and whether its q is above 0.
+func codingQ(part string) (coding string, ok bool) {
+	coding, params, _ := strings.Cut(part, ";")
+	coding = strings.ToLower(strings.TrimSpace(coding))
+	if coding == "x-gzip" {
+		coding = "gzip"
+	}
+	ok = true
+	for p := range strings.SplitSeq(params, ";") {
+		k, val, _ := strings.Cut(p, "=")
+		if strings.EqualFold(strings.TrimSpace(k), "q") {
+			q, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+			ok = err == nil && q > 0
+		}
+	}
+	return coding, ok
+}
+
+// accepts reports whether the Accept-Encoding of h accepts coding (in
+// lower case): listed, or matched by "*", with a q above 0 (RFC 9110
+// section 12.5.3). A request without Accept-Encoding accepts no coding
+// here: a shared cache must not guess.
+func accepts(h http.Header, coding string) bool {
+	if coding == "x-gzip" {
+		coding = "gzip"
+	}
+	var star, starSet bool
+	for _, v := range h.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			c, ok := codingQ(part)
+			switch c {
+			case coding:
+				return ok
+			case "*":
+				star, starSet = ok, true
+			}
+		}
+	}
+	return starSet && star
 }

@@ -51,6 +51,13 @@ func (rw *recorder) WriteHeader(code int) {
 			}
 		}
 		var tags []string
+		mark := rw.status < 500 // an error is no sign that the key's responses cannot be stored
+		if ce := originEncoding(rw.header); reason == "" && ce != "" && !accepts(rw.r.Header, ce) {
+			// Stored under the variant of a request that does not
+			// accept it, it would reach clients that do not either. The
+			// response to a request that does may be stored.
+			reason, mark = "Content-Encoding "+ce+" not accepted by the request", false
+		}
 		if reason == "" {
 			tags = headerTags(rw.header)
 			_, reason = entryTags(rw.r.URL.Path, tags, nil)
@@ -59,7 +66,7 @@ func (rw *recorder) WriteHeader(code int) {
 			rw.pol, rw.tags = pol, tags
 			return
 		}
-		rw.passthrough(reason)
+		rw.passthrough(reason, mark)
 		return
 	}
 	rw.head()
@@ -67,14 +74,12 @@ func (rw *recorder) WriteHeader(code int) {
 
 // passthrough stops buffering: the flight's followers are released to call
 // the origin themselves, and the head and what was buffered go to the
-// client.
-func (rw *recorder) passthrough(reason string) {
+// client. mark starts hit-for-miss for the key.
+func (rw *recorder) passthrough(reason string, mark bool) {
 	rw.pass, rw.reason = true, reason
 	rw.c.log.Debug("cdn: response not cached", "key", rw.key, "reason", reason)
 	if rw.f != nil {
-		// An error is no sign that the key's responses cannot be
-		// stored: no hit-for-miss for it.
-		rw.c.release(rw.key, rw.f, nil, rw.status < 500)
+		rw.c.release(rw.f, nil, mark)
 	}
 	rw.head()
 	if rw.buf.Len() > 0 && rw.w != nil {
@@ -107,7 +112,7 @@ func (rw *recorder) Write(p []byte) (int, error) {
 		if int64(rw.buf.Len()+len(p)) <= rw.c.maxBody {
 			return rw.buf.Write(p)
 		}
-		rw.passthrough("body over MaxBody")
+		rw.passthrough("body over MaxBody", true)
 	}
 	if rw.w == nil {
 		return len(p), nil
