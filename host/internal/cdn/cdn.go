@@ -89,9 +89,14 @@
 //
 //   - A HEAD request without an entry goes to the origin as HEAD; its
 //     response is not stored (it has no body to serve a GET with).
-//   - A miss does not forward If-None-Match and If-Modified-Since to the
-//     origin, so that a conditional request cannot turn a cacheable key into
-//     a 304; a hit always returns the full response.
+//   - Conditional requests: an entry with an ETag or Last-Modified answers
+//     If-None-Match and If-Modified-Since with 304 Not Modified, and
+//     If-Match and If-Unmodified-Since with 412 when they fail (RFC 9110
+//     section 13.2.2), whatever its state. A request that goes to the
+//     function (a miss, a pass, a bypass) keeps its conditional headers;
+//     the function's 304 reaches the client and is neither stored nor a
+//     reason to stop caching the key, which the next unconditional request
+//     fills. A background revalidation sends none of the client's.
 //   - A response that cannot be stored is remembered for the key for
 //     Options.HitForMiss (10 s) or until a storable response is seen, and
 //     requests in that time do not wait for each other.
@@ -517,21 +522,9 @@ func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, key string, 
 	}
 }
 
-// conditional are the request headers a miss does not forward.
-var conditional = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"}
-
 // fetch runs the origin for r, leading f if not nil, and stores the
 // response if it can. w is nil in a background revalidation.
 func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin Origin, f *flight, label string) {
-	for _, h := range conditional {
-		if _, ok := r.Header[h]; ok {
-			r = r.Clone(r.Context())
-			for _, h := range conditional {
-				delete(r.Header, h)
-			}
-			break
-		}
-	}
 	rw := &recorder{c: c, w: w, r: r, key: key, f: f, label: label, header: make(http.Header)}
 	if f != nil {
 		// Runs on a panic of the origin too (http.ErrAbortHandler for a
@@ -676,6 +669,16 @@ func (c *Cache) write(w http.ResponseWriter, r *http.Request, e *entry, label st
 	if label == Hit || label == Stale {
 		h["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
 	}
+	if status := precondition(r, e); status != 0 {
+		if status == http.StatusPreconditionFailed {
+			for _, f := range e.header {
+				delete(h, f.name)
+			}
+			h[hCacheControl] = defaultCacheControl
+		}
+		w.WriteHeader(status)
+		return
+	}
 	body := e.body[encIdentity]
 	if e.negotiated {
 		gz, zs := acceptable(r)
@@ -720,6 +723,11 @@ func (c *Cache) revalidate(r *http.Request, key, skey string, origin Origin, see
 	req := r.Clone(ctx)
 	req.Method = http.MethodGet
 	req.Body, req.ContentLength = http.NoBody, 0
+	// Nobody is there to receive a 304: the client's validators stay with
+	// the client.
+	for _, h := range []string{hIfMatch, hIfNoneMatch, hIfModifiedSince, hIfUnmodifiedSince, "If-Range"} {
+		delete(req.Header, h)
+	}
 	go func() {
 		defer c.wg.Done()
 		defer func() {

@@ -51,7 +51,9 @@ func (rw *recorder) WriteHeader(code int) {
 			}
 		}
 		var tags []string
-		mark := rw.status < 500 // an error is no sign that the key's responses cannot be stored
+		// An error is no sign that the key's responses cannot be stored,
+		// nor is a 304 to a conditional request.
+		mark := rw.status < 500 && rw.status != http.StatusNotModified
 		if ce := originEncoding(rw.header); reason == "" && ce != "" && !accepts(rw.r.Header, ce) {
 			// Stored under the variant of a request that does not
 			// accept it, it would reach clients that do not either. The
