@@ -104,8 +104,14 @@
 //     leader's client: it is cancelled only when the leader's client and
 //     every waiting follower have gone, or when the response turns out not
 //     storable and the leader's client has gone.
-//   - A storable response is buffered until it ends (its flushes are
-//     ignored); one that is not is streamed through as it is written.
+//   - A storable response is buffered until it ends and then sent from
+//     its entry, unless the function flushes it: from the first flush on
+//     it streams to the client that caused the miss as it is written, while
+//     it is buffered and then stored (that client gets it as written,
+//     without the cache's compression). Collapsed followers wait for the
+//     stored entry. A response past MaxBody keeps streaming and is not
+//     stored. One that is not storable is streamed through as it is
+//     written.
 //   - Compression: a stored response with a textual Content-Type, no
 //     Content-Encoding and at least 1 KiB of body is compressed once, with
 //     gzip and zstd, when it is stored; hits send the stored form chosen by
@@ -558,7 +564,7 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 	if f != nil {
 		c.finish(f)
 	}
-	if w != nil {
+	if w != nil && !rw.tee {
 		c.write(w, r, e, label, 0)
 	}
 }

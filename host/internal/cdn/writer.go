@@ -11,6 +11,9 @@ import (
 // a response that cannot be stored releases the flight's followers and
 // streams to the client from then on (flushes included); one that can is
 // buffered to the end, up to MaxBody, and then written from its entry.
+// A storable response the origin flushes is streamed to the client from
+// the first flush on while it is buffered (tee); followers wait for the
+// entry. Past MaxBody it is no longer buffered and only streams.
 type recorder struct {
 	c      *Cache
 	w      http.ResponseWriter // the client; nil in a background revalidation
@@ -22,6 +25,7 @@ type recorder struct {
 	status int
 	wrote  bool
 	pass   bool     // streaming to w, not buffering
+	tee    bool     // the head went to w: what is buffered is streamed too
 	direct bool     // header is w's own map
 	tags   []string // from Vercel-Cache-Tag
 	pol    policy
@@ -83,6 +87,10 @@ func (rw *recorder) passthrough(reason string, mark bool) {
 	if rw.f != nil {
 		rw.c.release(rw.f, nil, mark)
 	}
+	if rw.tee {
+		rw.buf = bytes.Buffer{} // already sent
+		return
+	}
 	rw.head()
 	if rw.buf.Len() > 0 && rw.w != nil {
 		_, _ = rw.w.Write(rw.buf.Bytes())
@@ -112,7 +120,11 @@ func (rw *recorder) Write(p []byte) (int, error) {
 	}
 	if !rw.pass {
 		if int64(rw.buf.Len()+len(p)) <= rw.c.maxBody {
-			return rw.buf.Write(p)
+			rw.buf.Write(p)
+			if !rw.tee || rw.w == nil {
+				return len(p), nil
+			}
+			return rw.w.Write(p)
 		}
 		rw.passthrough("body over MaxBody", true)
 	}
@@ -122,15 +134,23 @@ func (rw *recorder) Write(p []byte) (int, error) {
 	return rw.w.Write(p)
 }
 
-// Flush sends the head, and in passthrough what was written, to the
-// client; a buffered response is flushed when it is complete.
+// Flush sends the head and what was written to the client. A storable
+// response starts to stream (tee) at its first flush.
 func (rw *recorder) Flush() {
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
 	}
-	if rw.pass && rw.w != nil {
-		_ = http.NewResponseController(rw.w).Flush()
+	if rw.w == nil {
+		return
 	}
+	if !rw.pass && !rw.tee {
+		rw.tee = true
+		rw.head()
+		if rw.buf.Len() > 0 {
+			_, _ = rw.w.Write(rw.buf.Bytes())
+		}
+	}
+	_ = http.NewResponseController(rw.w).Flush()
 }
 
 // Unwrap gives http.ResponseController the client's writer (nil in a
