@@ -8,18 +8,30 @@
 // Only GET and HEAD requests are answered from the cache; HEAD is answered
 // from the GET entry, without a body. A request with an Authorization or
 // Range header, or a _vercel_no_cache=1 cookie or query parameter, and any
-// other method, goes to the origin and nothing is stored (BYPASS).
+// other method, goes to the origin and nothing is stored (BYPASS). A
+// request of an unsafe method (POST, PUT, DELETE, PATCH...) answered with
+// a 2xx or 3xx status deletes what is stored for its URL, every variant
+// included (RFC 9111 section 4.4).
 //
 // A response is stored when its status is 200, 404, 301 or 308, it has no
 // Set-Cookie (a shared cache must not hand one client's cookie to another),
 // no Vary: Cookie or Vary: *, its body is at most Options.MaxBody bytes and
 // its cache header gives it a positive lifetime. The cache header is the
 // first present of Vercel-CDN-Cache-Control, CDN-Cache-Control and
-// Cache-Control; only that one is read. Its s-maxage (in the two CDN
-// headers also max-age; in Cache-Control max-age is for browsers and does
-// not count) is the lifetime, at most a year, and stale-while-revalidate
-// the time after it during which the entry is served stale. private,
-// no-store or no-cache in it prevent storing.
+// Cache-Control; only that one is read, and the first two are read as
+// structured-field dictionaries (RFC 9213 section 2.1): one that does not
+// parse is ignored, as if absent. Its s-maxage (in the two CDN headers also
+// max-age; in Cache-Control max-age is for browsers and does not count) is
+// the lifetime, at most a year, and stale-while-revalidate the time after
+// it during which the entry is served stale (a year when the directive has
+// no value, as on Vercel). stale-if-error is the time after the lifetime
+// during which a failing function is answered by the entry (RFC 5861).
+// private, no-store or no-cache in it prevent storing. A response that
+// arrives with an Age is that old already (RFC 9111 section 4.2.3): the Age
+// counts against its lifetime and adds to the Age of hits, and one whose
+// Age reaches its lifetime is not stored. The response's Date (or the time
+// it was stored) is kept and replayed; hop-by-hop fields (Connection and
+// those it names, Keep-Alive, TE, Upgrade...) are not stored.
 //
 // # Variants (Vary)
 //
@@ -307,7 +319,10 @@ func matches(e *entry, r *http.Request) bool {
 func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin Origin) {
 	start := time.Now()
 	if bypass(r) != "" {
-		c.passthrough(w, r, key, origin, Bypass)
+		status := c.passthrough(w, r, key, origin, Bypass)
+		if unsafeMethod(r.Method) && status >= 200 && status < 400 {
+			c.invalidateURL(context.WithoutCancel(r.Context()), key)
+		}
 		return
 	}
 	if requestNoCache(r) {
@@ -315,7 +330,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 			c.passthrough(w, r, key, origin, Revalidated)
 			return
 		}
-		c.fetch(w, r, key, origin, nil, Revalidated)
+		c.fetch(w, r, key, origin, nil, Revalidated, nil)
 		return
 	}
 	// A key whose last response could not be stored goes straight to the
@@ -335,14 +350,21 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 			c.log.Warn("cdn: cannot read entry; treating it as a miss", "key", key, "err", err)
 			break
 		}
-		age := max(time.Since(se.Created), 0)
+		// The response was already e.pol.age old when it was stored
+		// (RFC 9111 section 4.2.3).
+		age := max(time.Since(se.Created), 0) + e.pol.age
 		switch {
 		case !se.Stale && age < e.pol.fresh:
 			c.write(w, r, e, Hit, age)
 			return
-		case se.Stale || age < e.pol.fresh+e.pol.swr:
+		case age < e.pol.fresh || age < e.pol.fresh+e.pol.swr:
 			c.revalidate(r, key, skey, origin, se.Created)
 			c.write(w, r, e, Stale, age)
+			return
+		case r.Method == http.MethodGet && age < e.pol.fresh+e.pol.sie:
+			// stale-if-error (RFC 5861 section 4): the origin answers,
+			// and the stale entry stands in if it fails.
+			c.fetch(w, r, key, origin, nil, Miss, &stale{e, age})
 			return
 		}
 	case errors.Is(err, cache.ErrNotFound):
@@ -398,7 +420,7 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, o
 	if until, ok := c.hfm[key]; ok {
 		if time.Now().Before(until) {
 			c.mu.Unlock()
-			c.fetch(w, r, key, origin, nil, label)
+			c.fetch(w, r, key, origin, nil, label, nil)
 			return
 		}
 		delete(c.hfm, key)
@@ -416,7 +438,7 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, o
 			c.write(w, r, f.resp, Miss, 0)
 			return
 		}
-		c.fetch(w, r, key, origin, nil, label)
+		c.fetch(w, r, key, origin, nil, label, nil)
 		return
 	}
 	f := &flight{key: fkey, url: key, done: make(chan struct{})}
@@ -435,7 +457,7 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, o
 		}
 	})
 	defer stop()
-	c.fetch(w, r.WithContext(ctx), key, origin, f, label)
+	c.fetch(w, r.WithContext(ctx), key, origin, f, label, nil)
 }
 
 // leave takes a follower that gave up off f, cancelling the origin when
@@ -519,19 +541,43 @@ func (c *Cache) markLocked(key string) {
 }
 
 // passthrough runs the origin for a request that does not use the cache.
-func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, key string, origin Origin, label string) {
+//
+// It returns the response's status.
+func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, key string, origin Origin, label string) int {
 	// The origin writes the client's header map itself: nothing to copy.
 	rw := &recorder{c: c, w: w, r: r, key: key, label: label, header: w.Header(), pass: true, direct: true}
 	origin(rw, r)
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
 	}
+	return rw.status
+}
+
+// stale is an entry past its lifetime that stands in for a failed origin
+// (stale-if-error), and its age.
+type stale struct {
+	e   *entry
+	age time.Duration
 }
 
 // fetch runs the origin for r, leading f if not nil, and stores the
-// response if it can. w is nil in a background revalidation.
-func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin Origin, f *flight, label string) {
-	rw := &recorder{c: c, w: w, r: r, key: key, f: f, label: label, header: make(http.Header)}
+// response if it can. w is nil in a background revalidation. When
+// fallback is not nil and the origin fails (a status of 500 or more, or a
+// panic, before anything reached the client), the client gets the
+// fallback entry, labelled STALE.
+func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin Origin, f *flight, label string, fallback *stale) {
+	rw := &recorder{c: c, w: w, r: r, key: key, f: f, label: label, header: make(http.Header), fallback: fallback != nil}
+	if fallback != nil {
+		defer func() {
+			if v := recover(); v != nil {
+				if rw.pass || rw.tee {
+					panic(v) // the client has part of the response
+				}
+				c.log.Warn("cdn: function failed; serving the stale entry (stale-if-error)", "key", key, "panic", v)
+				c.write(w, r, fallback.e, Stale, fallback.age)
+			}
+		}()
+	}
 	if f != nil {
 		// Runs on a panic of the origin too (http.ErrAbortHandler for a
 		// cut response): the followers must not wait forever.
@@ -540,6 +586,11 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 	tags := origin(rw, r)
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
+	}
+	if rw.failed {
+		c.log.Warn("cdn: function failed; serving the stale entry (stale-if-error)", "key", key, "status", rw.status)
+		c.write(w, r, fallback.e, Stale, fallback.age)
+		return
 	}
 	if rw.pass {
 		return
@@ -574,8 +625,17 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 func (c *Cache) build(rw *recorder, originTags []string) (e *entry, value []byte, tags []string) {
 	h := rw.header.Clone()
 	clientHeader(h)
-	for _, k := range []string{"Content-Length", "Date", "Age", hXVercelCache, "Transfer-Encoding", "Connection", "Trailer"} {
+	// Hop-by-hop fields, those Connection names among them, are not
+	// stored (RFC 9110 section 7.6.1). The Date of the response is kept
+	// (RFC 9111 section 4): the origin's, or when it set none, now.
+	for _, d := range parseDirectives(h.Values("Connection")) {
+		delete(h, http.CanonicalHeaderKey(d.name))
+	}
+	for _, k := range []string{"Content-Length", "Age", hXVercelCache, "Transfer-Encoding", "Connection", "Trailer", "Keep-Alive", "Proxy-Connection", "Te", "Upgrade"} {
 		delete(h, k)
+	}
+	if _, ok := h["Date"]; !ok {
+		h["Date"] = []string{time.Now().UTC().Format(http.TimeFormat)}
 	}
 	e = &entry{status: rw.status, pol: rw.pol, names: varyNames(h)}
 	if e.names != nil {
@@ -609,6 +669,35 @@ func varies(h http.Header, name string) bool {
 		}
 	}
 	return false
+}
+
+// unsafeMethod reports a method that is not safe (RFC 9110 section 9.2.1):
+// its success invalidates what is stored for the URL (RFC 9111 section
+// 4.4).
+func unsafeMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return false
+	}
+	return true
+}
+
+// invalidateURL deletes what is stored for the URL key: its entry, or its
+// index and every variant the index lists, and their markers.
+func (c *Cache) invalidateURL(ctx context.Context, key string) {
+	keys := []string{key}
+	if se, err := c.store.Get(ctx, entryKey(key)); err == nil && isIndex(se.Value) {
+		if x, err := decodeIndex(se.Value); err == nil {
+			for _, id := range x.variants {
+				keys = append(keys, variantKey(key, id))
+			}
+		}
+	}
+	for _, k := range keys {
+		if err := errors.Join(c.store.Delete(ctx, entryKey(k)), c.store.Delete(ctx, markerKey(k))); err != nil {
+			c.storeFailed("delete", k, err)
+		}
+	}
 }
 
 // put stores the entry e of the URL key, encoded as value, and its marker;
@@ -756,7 +845,7 @@ func (c *Cache) revalidate(r *http.Request, key, skey string, origin Origin, see
 		if se, err := c.store.Get(ctx, entryKey(skey)); err == nil && se.Created.After(seen) {
 			return
 		}
-		c.fetch(nil, req, key, origin, nil, "")
+		c.fetch(nil, req, key, origin, nil, "", nil)
 	}()
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dunglas/httpsfv"
+
 	"github.com/wfn-dev/wfn/cache"
 )
 
@@ -50,7 +52,10 @@ func (p policy) ttl() time.Duration {
 }
 
 // directive is one Cache-Control directive; value is "" without "=".
-type directive struct{ name, value string }
+type directive struct {
+	name, value string
+	bare        bool // no value at all (not an empty one)
+}
 
 // parseDirectives splits Cache-Control values into directives, names in
 // lower case and quotes removed from values.
@@ -62,10 +67,11 @@ func parseDirectives(values []string) []directive {
 			if part == "" {
 				continue
 			}
-			name, value, _ := strings.Cut(part, "=")
+			name, value, hasValue := strings.Cut(part, "=")
 			ds = append(ds, directive{
 				name:  strings.ToLower(strings.TrimSpace(name)),
 				value: strings.Trim(strings.TrimSpace(value), `"`),
+				bare:  !hasValue,
 			})
 		}
 	}
@@ -82,9 +88,16 @@ func seconds(v string) (time.Duration, bool) {
 	return min(time.Duration(n)*time.Second, maxSMaxAge), true
 }
 
-// decide reads the response's cache policy. The first header present of
-// Vercel-CDN-Cache-Control, CDN-Cache-Control and Cache-Control is the
-// only one read. A non-empty reason says why the response is not cached.
+// defaultSWR is the stale-while-revalidate window of a bare
+// stale-while-revalidate directive (no value): a year, the longest lifetime
+// Vercel accepts (see RATIONALE.md).
+const defaultSWR = maxSMaxAge
+
+// decide reads the response's cache policy. The first header present and
+// valid of Vercel-CDN-Cache-Control, CDN-Cache-Control and Cache-Control is
+// the only one read; the two targeted ones are structured-field
+// dictionaries (RFC 9213 section 2.1), ignored when they do not parse. A
+// non-empty reason says why the response is not cached.
 func decide(status int, h http.Header) (p policy, reason string) {
 	switch status {
 	case http.StatusOK, http.StatusNotFound, http.StatusMovedPermanently, http.StatusPermanentRedirect:
@@ -99,16 +112,22 @@ func decide(status int, h http.Header) (p policy, reason string) {
 			return p, "Vary: " + d.name
 		}
 	}
-	name, cdn := hVercelCDNCacheControl, true
-	if _, ok := h[name]; !ok {
-		name = hCDNCacheControl
-		if _, ok := h[name]; !ok {
-			name, cdn = hCacheControl, false
+	name, cdn := hCacheControl, false
+	var ds []directive
+	for _, target := range []string{hVercelCDNCacheControl, hCDNCacheControl} {
+		if vs, ok := h[target]; ok {
+			if parsed, ok := targetedDirectives(vs); ok {
+				name, cdn, ds = target, true, parsed
+				break
+			}
 		}
+	}
+	if !cdn {
+		ds = parseDirectives(h.Values(name))
 	}
 	var maxAge, sMaxAge time.Duration
 	var hasMaxAge, hasSMaxAge bool
-	for _, d := range parseDirectives(h.Values(name)) {
+	for _, d := range ds {
 		switch d.name {
 		case "private", "no-store", "no-cache":
 			return p, name + ": " + d.name
@@ -117,7 +136,13 @@ func decide(status int, h http.Header) (p policy, reason string) {
 		case "max-age":
 			maxAge, hasMaxAge = seconds(d.value)
 		case "stale-while-revalidate":
-			p.swr, _ = seconds(d.value)
+			if d.bare {
+				p.swr = defaultSWR
+			} else {
+				p.swr, _ = seconds(d.value)
+			}
+		case "stale-if-error":
+			p.sie, _ = seconds(d.value)
 		}
 	}
 	switch {
@@ -129,12 +154,50 @@ func decide(status int, h http.Header) (p policy, reason string) {
 	if p.fresh <= 0 {
 		return p, "no positive s-maxage"
 	}
+	if v := h.Get("Age"); v != "" {
+		// RFC 9111 section 4.2.3: the response is already that old. An
+		// Age that is not delta-seconds is ignored (section 5.1).
+		p.age, _ = seconds(strings.TrimSpace(v))
+		if p.age >= p.fresh {
+			return p, "stale on arrival (Age " + v + ")"
+		}
+	}
 	if n := h.Get("Content-Length"); n != "" {
 		if _, err := strconv.ParseUint(n, 10, 63); err != nil {
 			return p, "bad Content-Length"
 		}
 	}
 	return p, ""
+}
+
+// targetedDirectives parses a CDN-Cache-Control or
+// Vercel-CDN-Cache-Control value as the structured-field dictionary RFC
+// 9213 section 2.1 defines; ok is false when it does not parse, and the
+// field is then ignored. An integer becomes its decimal value, true (a
+// bare directive) an empty bare one; a directive of another type keeps a
+// value no directive accepts, so it counts as present but gives no
+// number.
+func targetedDirectives(values []string) (ds []directive, ok bool) {
+	dict, err := httpsfv.UnmarshalDictionary(values)
+	if err != nil {
+		return nil, false
+	}
+	for _, name := range dict.Names() {
+		m, _ := dict.Get(name)
+		d := directive{name: name, value: "\x00"}
+		if item, ok := m.(httpsfv.Item); ok {
+			switch v := item.Value.(type) {
+			case int64:
+				d.value = strconv.FormatInt(v, 10)
+			case bool:
+				if v {
+					d.value, d.bare = "", true
+				}
+			}
+		}
+		ds = append(ds, d)
+	}
+	return ds, true
 }
 
 // clientHeader turns the function's response header into the one a client

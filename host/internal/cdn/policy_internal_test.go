@@ -13,11 +13,11 @@ import (
 
 func TestDecide(t *testing.T) {
 	tests := []struct {
-		name       string
-		status     int
-		header     http.Header
-		fresh, swr time.Duration
-		cached     bool
+		name                 string
+		status               int
+		header               http.Header
+		fresh, swr, sie, age time.Duration
+		cached               bool
 	}{
 		{name: "s-maxage and swr", header: http.Header{"Cache-Control": {"s-maxage=10, stale-while-revalidate=20"}}, fresh: 10 * time.Second, swr: 20 * time.Second, cached: true},
 		{name: "quoted and cased", header: http.Header{"Cache-Control": {`Public, S-MaxAge="5"`}}, fresh: 5 * time.Second, cached: true},
@@ -30,6 +30,20 @@ func TestDecide(t *testing.T) {
 		{name: "no-store elsewhere ignored", header: http.Header{"Cdn-Cache-Control": {"max-age=3"}, "Cache-Control": {"no-store"}}, fresh: 3 * time.Second, cached: true},
 		{name: "bad content-length", header: http.Header{"Cache-Control": {"s-maxage=3"}, "Content-Length": {"x"}}},
 		{name: "status 410", status: 410, header: http.Header{"Cache-Control": {"s-maxage=3"}}},
+		{name: "bare swr gets a year", header: http.Header{"Cache-Control": {"s-maxage=10, stale-while-revalidate"}}, fresh: 10 * time.Second, swr: defaultSWR, cached: true},
+		{name: "bare swr in a targeted field", header: http.Header{"Cdn-Cache-Control": {"max-age=10, stale-while-revalidate"}}, fresh: 10 * time.Second, swr: defaultSWR, cached: true},
+		{name: "empty swr is no window", header: http.Header{"Cache-Control": {"s-maxage=10, stale-while-revalidate="}}, fresh: 10 * time.Second, cached: true},
+		{name: "stale-if-error", header: http.Header{"Cache-Control": {"s-maxage=10, stale-if-error=30"}}, fresh: 10 * time.Second, sie: 30 * time.Second, cached: true},
+		{name: "upstream age", header: http.Header{"Cache-Control": {"s-maxage=10"}, "Age": {"4"}}, fresh: 10 * time.Second, age: 4 * time.Second, cached: true},
+		{name: "bad age ignored", header: http.Header{"Cache-Control": {"s-maxage=10"}, "Age": {"x"}}, fresh: 10 * time.Second, cached: true},
+		{name: "stale on arrival", header: http.Header{"Cache-Control": {"s-maxage=10"}, "Age": {"10"}}},
+		{name: "invalid targeted field ignored", header: http.Header{"Cdn-Cache-Control": {"max-age=3, ,"}, "Cache-Control": {"s-maxage=8"}}, fresh: 8 * time.Second, cached: true},
+		{name: "invalid targeted no-store ignored", header: http.Header{"Cdn-Cache-Control": {"no-store;;"}, "Cache-Control": {"s-maxage=8"}}, fresh: 8 * time.Second, cached: true},
+		{name: "targeted string is no number", header: http.Header{"Cdn-Cache-Control": {`max-age="60"`}, "Cache-Control": {"s-maxage=8"}}},
+		{name: "targeted decimal is no number", header: http.Header{"Cdn-Cache-Control": {"max-age=6.5"}}},
+		{name: "targeted upper case is invalid", header: http.Header{"Cdn-Cache-Control": {"Max-Age=6"}, "Cache-Control": {"s-maxage=8"}}, fresh: 8 * time.Second, cached: true},
+		{name: "invalid vercel field falls to cdn", header: http.Header{"Vercel-Cdn-Cache-Control": {"max-age=\"x"}, "Cdn-Cache-Control": {"max-age=4"}}, fresh: 4 * time.Second, cached: true},
+		{name: "targeted private", header: http.Header{"Cdn-Cache-Control": {"private, max-age=4"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,8 +51,9 @@ func TestDecide(t *testing.T) {
 			if (reason == "") != tt.cached {
 				t.Fatalf("reason %q, want cached=%v", reason, tt.cached)
 			}
-			if tt.cached && (p.fresh != tt.fresh || p.swr != tt.swr) {
-				t.Fatalf("policy %+v, want fresh %v swr %v", p, tt.fresh, tt.swr)
+			want := policy{fresh: tt.fresh, swr: tt.swr, sie: tt.sie, age: tt.age}
+			if tt.cached && p != want {
+				t.Fatalf("policy %+v, want %+v", p, want)
 			}
 		})
 	}

@@ -26,6 +26,9 @@ type recorder struct {
 	wrote  bool
 	pass   bool     // streaming to w, not buffering
 	tee    bool     // the head went to w: what is buffered is streamed too
+	// fallback: a stale entry stands in if the origin fails; failed: it
+	// did (status 500 or more), and what it writes is dropped.
+	fallback, failed bool
 	direct bool     // header is w's own map
 	tags   []string // from Vercel-Cache-Tag
 	pol    policy
@@ -47,6 +50,10 @@ func (rw *recorder) WriteHeader(code int) {
 		return
 	}
 	rw.wrote, rw.status = true, code
+	if rw.fallback && code >= 500 {
+		rw.failed = true
+		return
+	}
 	if !rw.pass {
 		pol, reason := decide(code, rw.header)
 		if reason == "" {
@@ -118,6 +125,9 @@ func (rw *recorder) Write(p []byte) (int, error) {
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
 	}
+	if rw.failed {
+		return len(p), nil
+	}
 	if !rw.pass {
 		if int64(rw.buf.Len()+len(p)) <= rw.c.maxBody {
 			rw.buf.Write(p)
@@ -140,7 +150,7 @@ func (rw *recorder) Flush() {
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
 	}
-	if rw.w == nil {
+	if rw.w == nil || rw.failed {
 		return
 	}
 	if !rw.pass && !rw.tee {
