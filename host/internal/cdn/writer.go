@@ -24,16 +24,16 @@ type recorder struct {
 	header http.Header
 	status int
 	wrote  bool
-	pass   bool     // streaming to w, not buffering
-	tee    bool     // the head went to w: what is buffered is streamed too
+	pass   bool // streaming to w, not buffering
+	tee    bool // the head went to w: what is buffered is streamed too
 	// fallback: a stale entry stands in if the origin fails; failed: it
 	// did (status 500 or more), and what it writes is dropped.
 	fallback, failed bool
-	direct bool     // header is w's own map
-	tags   []string // from Vercel-Cache-Tag
-	pol    policy
-	buf    bytes.Buffer
-	reason string // why the response is not stored
+	direct           bool     // header is w's own map
+	tags             []string // from Vercel-Cache-Tag
+	pol              policy
+	buf              bytes.Buffer
+	reason           string // why the response is not stored
 }
 
 var (
