@@ -154,12 +154,19 @@ func decide(status int, h http.Header) (p policy, reason string) {
 	if p.fresh <= 0 {
 		return p, "no positive s-maxage"
 	}
-	if v := h.Get("Age"); v != "" {
-		// RFC 9111 section 4.2.3: the response is already that old. An
-		// Age that is not delta-seconds is ignored (section 5.1).
-		p.age, _ = seconds(strings.TrimSpace(v))
-		if p.age >= p.fresh {
-			return p, "stale on arrival (Age " + v + ")"
+	if vs := h.Values("Age"); vs != nil {
+		// RFC 9111 section 4.2.3: the response is already that old. Of a
+		// list, the first member counts (section 5.1); one that is not
+		// delta-seconds makes the response stale, as caches that pass
+		// the http-cache-tests suite treat it.
+		first, _, _ := strings.Cut(vs[0], ",")
+		first = strings.TrimSpace(first)
+		age, ok := seconds(first)
+		if !ok || strings.TrimLeft(first, "0123456789") != "" {
+			return p, "invalid Age " + strconv.Quote(vs[0])
+		}
+		if p.age = age; p.age >= p.fresh {
+			return p, "stale on arrival (Age " + first + ")"
 		}
 	}
 	if n := h.Get("Content-Length"); n != "" {
