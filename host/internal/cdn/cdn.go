@@ -29,9 +29,9 @@
 // private, no-store or no-cache in it prevent storing. A response that
 // arrives with an Age is that old already (RFC 9111 section 4.2.3): the Age
 // counts against its lifetime and adds to the Age of hits, and one whose
-// Age reaches its lifetime is not stored. The response's Date (or the time
-// it was stored) is kept and replayed; hop-by-hop fields (Connection and
-// those it names, Keep-Alive, TE, Upgrade...) are not stored.
+// Age reaches its lifetime is not stored. A Date the function set is kept
+// and replayed; hop-by-hop fields (Connection and those it names,
+// Keep-Alive, TE, Upgrade...) are not stored.
 //
 // # Variants (Vary)
 //
@@ -626,16 +626,14 @@ func (c *Cache) build(rw *recorder, originTags []string) (e *entry, value []byte
 	h := rw.header.Clone()
 	clientHeader(h)
 	// Hop-by-hop fields, those Connection names among them, are not
-	// stored (RFC 9110 section 7.6.1). The Date of the response is kept
-	// (RFC 9111 section 4): the origin's, or when it set none, now.
+	// stored (RFC 9110 section 7.6.1). A Date the origin set is kept and
+	// replayed (RFC 9111 section 4); without one, the server dates each
+	// response, as for a function's own responses.
 	for _, d := range parseDirectives(h.Values("Connection")) {
 		delete(h, http.CanonicalHeaderKey(d.name))
 	}
 	for _, k := range []string{"Content-Length", "Age", hXVercelCache, "Transfer-Encoding", "Connection", "Trailer", "Keep-Alive", "Proxy-Connection", "Te", "Upgrade"} {
 		delete(h, k)
-	}
-	if _, ok := h["Date"]; !ok {
-		h["Date"] = []string{time.Now().UTC().Format(http.TimeFormat)}
 	}
 	e = &entry{status: rw.status, pol: rw.pol, names: varyNames(h)}
 	if e.names != nil {
@@ -649,6 +647,7 @@ func (c *Cache) build(rw *recorder, originTags []string) (e *entry, value []byte
 		c.compressions.Add(1)
 	}
 	e.header = fields(h)
+	e.setValidators()
 	tags, reason := entryTags(rw.r.URL.Path, rw.tags, originTags)
 	if reason != "" {
 		if c.tagLog.allow() {
@@ -764,7 +763,9 @@ func (c *Cache) write(w http.ResponseWriter, r *http.Request, e *entry, label st
 	if label == Hit || label == Stale {
 		h["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
 	}
-	if status := precondition(r, e); status != 0 {
+	if !e.validators {
+		// Nothing to compare with: preconditions do not apply.
+	} else if status := precondition(r, e); status != 0 {
 		if status == http.StatusPreconditionFailed {
 			for _, f := range e.header {
 				delete(h, f.name)

@@ -29,7 +29,8 @@ func (e *entry) headerValue(name string) string {
 // the stored response e, in the order of RFC 9110 section 13.2.2, and
 // returns the status to answer with instead of e: 412 (Precondition
 // Failed) or 304 (Not Modified), or 0 to send e. Only GET and HEAD reach
-// here. An If-Modified-Since or If-Unmodified-Since that is not an
+// here, and only for entries with an ETag or Last-Modified (e.validators):
+// an entry without either is sent whole, whatever the preconditions. An If-Modified-Since or If-Unmodified-Since that is not an
 // HTTP-date, or that e has no Last-Modified to compare with, is ignored.
 func precondition(r *http.Request, e *entry) int {
 	h := r.Header

@@ -28,6 +28,17 @@ type entry struct {
 	negotiated bool           // the cache compressed the body: the encoding is chosen per request
 	names      []string       // request headers the response varies on (varyNames); nil: none
 	variant    string         // variantID of the request the response answered; "" without names
+	validators bool           // an ETag or a Last-Modified: conditional requests are evaluated
+}
+
+// setValidators sets e.validators from its header.
+func (e *entry) setValidators() {
+	for _, f := range e.header {
+		if f.name == "Etag" || f.name == "Last-Modified" {
+			e.validators = true
+			return
+		}
+	}
 }
 
 // field is one header of an entry. An entry keeps a slice of them rather
@@ -153,6 +164,7 @@ func decode(v []byte) (*entry, error) {
 		}
 		e.header[i].values, values = values[:n:n], values[n:]
 	}
+	e.setValidators()
 	e.negotiated = d.byte() == 1
 	for i := range e.body {
 		if d.byte() == 1 {
