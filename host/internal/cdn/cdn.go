@@ -763,17 +763,17 @@ func (c *Cache) write(w http.ResponseWriter, r *http.Request, e *entry, label st
 	if label == Hit || label == Stale {
 		h["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
 	}
-	if !e.validators {
-		// Nothing to compare with: preconditions do not apply.
-	} else if status := precondition(r, e); status != 0 {
-		if status == http.StatusPreconditionFailed {
-			for _, f := range e.header {
-				delete(h, f.name)
+	if e.validators {
+		if status := precondition(r, e); status != 0 {
+			if status == http.StatusPreconditionFailed {
+				for _, f := range e.header {
+					delete(h, f.name)
+				}
+				h[hCacheControl] = defaultCacheControl
 			}
-			h[hCacheControl] = defaultCacheControl
+			w.WriteHeader(status)
+			return
 		}
-		w.WriteHeader(status)
-		return
 	}
 	body := e.body[encIdentity]
 	if e.negotiated {
