@@ -118,3 +118,18 @@ func TestRedisGoesAway(t *testing.T) {
 		t.Errorf("after Redis came back: %d %q", r.status, r.body)
 	}
 }
+
+// TestRedisCDNVariants: two hosts sharing Redis serve each other's stored
+// variants, each only to requests whose selecting headers match.
+func TestRedisCDNVariants(t *testing.T) {
+	requireGo(t)
+	redis := startRedis(t)
+	cfg := host.Config{Dir: "../testdata/guests", Cache: redis.URL(), DeploymentID: "dpl_shared"}
+	_, a, _ := serve(t, cfg)
+	_, b, _ := serve(t, cfg)
+	wantCDN(t, rawGet(t, a.URL+"/api/tenant", "X-Tenant: acme", "Host: shop.example"), "MISS", "tenant acme run 1")
+	wantCDN(t, rawGet(t, b.URL+"/api/tenant", "X-Tenant: acme", "Host: shop.example"), "HIT", "tenant acme run 1")
+	wantCDN(t, rawGet(t, b.URL+"/api/tenant", "X-Tenant: globex", "Host: shop.example"), "MISS", "tenant globex run 1")
+	wantCDN(t, rawGet(t, a.URL+"/api/tenant", "X-Tenant: globex", "Host: shop.example"), "HIT", "tenant globex run 1")
+	wantCDN(t, rawGet(t, a.URL+"/api/tenant", "X-Tenant: acme", "Host: shop.example"), "HIT", "tenant acme run 1")
+}

@@ -105,3 +105,29 @@ func BenchmarkOriginDirect(b *testing.B) {
 		origin(d, r)
 	}
 }
+
+// BenchmarkHitVary serves a stored variant of a response that varies on
+// Accept-Language: the URL's index, then the variant.
+func BenchmarkHitVary(b *testing.B) {
+	c := cdn.New(openStore(b), cdn.Options{Logger: slog.New(slog.DiscardHandler)})
+	r := httptest.NewRequest(http.MethodGet, "http://example.com/api/items?page=1", nil)
+	r.Header.Set("Accept-Encoding", "gzip, zstd")
+	r.Header.Set("Accept-Language", "fr-FR, en;q=0.5")
+	key := cdn.Key(r)
+	origin := func(w http.ResponseWriter, r *http.Request) []string {
+		w.Header().Set("Vary", "Accept-Language")
+		return trivial("s-maxage=3600")(w, r)
+	}
+	d := &discard{h: http.Header{}}
+	c.Serve(d, r, key, origin)
+	d.reset()
+	c.Serve(d, r, key, origin)
+	if got := d.h.Get("X-Vercel-Cache"); got != cdn.Hit {
+		b.Fatalf("setup: %s, want HIT", got)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		d.reset()
+		c.Serve(d, r, key, origin)
+	}
+}

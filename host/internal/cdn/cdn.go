@@ -8,20 +8,55 @@
 // Only GET and HEAD requests are answered from the cache; HEAD is answered
 // from the GET entry, without a body. A request with an Authorization or
 // Range header, or a _vercel_no_cache=1 cookie or query parameter, and any
-// other method, goes to the origin and nothing is stored (BYPASS).
+// other method, goes to the origin and nothing is stored (BYPASS). A
+// request of an unsafe method (POST, PUT, DELETE, PATCH...) answered with
+// a 2xx or 3xx status deletes what is stored for its URL, every variant
+// included (RFC 9111 section 4.4).
 //
 // A response is stored when its status is 200, 404, 301 or 308, it has no
 // Set-Cookie (a shared cache must not hand one client's cookie to another),
 // no Vary: Cookie or Vary: *, its body is at most Options.MaxBody bytes and
 // its cache header gives it a positive lifetime. The cache header is the
 // first present of Vercel-CDN-Cache-Control, CDN-Cache-Control and
-// Cache-Control; only that one is read. Its s-maxage (in the two CDN
-// headers also max-age; in Cache-Control max-age is for browsers and does
-// not count) is the lifetime, at most a year, and stale-while-revalidate
-// the time after it during which the entry is served stale. private,
-// no-store or no-cache in it prevent storing. Other Vary values are passed
-// to the client but do not split the cache key, which is not configurable
-// (as on Vercel).
+// Cache-Control; only that one is read, and the first two are read as
+// structured-field dictionaries (RFC 9213 section 2.1): one that does not
+// parse is ignored, as if absent. Its s-maxage (in the two CDN headers also
+// max-age; in Cache-Control max-age is for browsers and does not count) is
+// the lifetime, at most a year, and stale-while-revalidate the time after
+// it during which the entry is served stale (a year when the directive has
+// no value, as on Vercel). stale-if-error is the time after the lifetime
+// during which a failing function is answered by the entry (RFC 5861).
+// private, no-store or no-cache in it prevent storing. A response that
+// arrives with an Age is that old already (RFC 9111 section 4.2.3): the Age
+// counts against its lifetime and adds to the Age of hits, and one whose
+// Age reaches its lifetime is not stored. A Date the function set is kept
+// and replayed; hop-by-hop fields (Connection and those it names,
+// Keep-Alive, TE, Upgrade...) are not stored.
+//
+// # Variants (Vary)
+//
+// A response with Vary is stored as one variant of its URL, keyed by the
+// values the request had for the headers Vary names, and is reused only
+// for a request whose values match (RFC 9111 section 4.1). Values are
+// compared normalised: field lines combined, whitespace around commas and
+// at the ends dropped, runs of whitespace reduced to one space, letters
+// lowered in Accept, Accept-Charset and Accept-Language, quoted strings
+// kept as they are; Accept-Encoding compares as the set of codings it
+// accepts. An absent header matches only an absent header. Vary: * and
+// Vary: Cookie are never stored (Vercel does not cache Vary: Cookie).
+//
+// A body the function encoded itself (Content-Encoding) varies on
+// Accept-Encoding whether or not Vary says so, and is stored only when the
+// request accepts its coding: it never reaches a client from the cache
+// that did not ask for it. The cache's own compression (below) does not
+// split the key.
+//
+// The URL's entry key then holds an index: the header names and the
+// variants, most recently stored first. At most Options.MaxVariants
+// variants are kept per URL; storing another deletes the oldest. Each
+// variant carries the entry's tags, so purges by tag and by path reach
+// every variant. The index, variants and markers live in the store, so
+// hosts sharing a Redis store share the variants.
 //
 // # What the client receives
 //
@@ -66,9 +101,14 @@
 //
 //   - A HEAD request without an entry goes to the origin as HEAD; its
 //     response is not stored (it has no body to serve a GET with).
-//   - A miss does not forward If-None-Match and If-Modified-Since to the
-//     origin, so that a conditional request cannot turn a cacheable key into
-//     a 304; a hit always returns the full response.
+//   - Conditional requests: an entry with an ETag or Last-Modified answers
+//     If-None-Match and If-Modified-Since with 304 Not Modified, and
+//     If-Match and If-Unmodified-Since with 412 when they fail (RFC 9110
+//     section 13.2.2), whatever its state. A request that goes to the
+//     function (a miss, a pass, a bypass) keeps its conditional headers;
+//     the function's 304 reaches the client and is neither stored nor a
+//     reason to stop caching the key, which the next unconditional request
+//     fills. A background revalidation sends none of the client's.
 //   - A response that cannot be stored is remembered for the key for
 //     Options.HitForMiss (10 s) or until a storable response is seen, and
 //     requests in that time do not wait for each other.
@@ -76,8 +116,14 @@
 //     leader's client: it is cancelled only when the leader's client and
 //     every waiting follower have gone, or when the response turns out not
 //     storable and the leader's client has gone.
-//   - A storable response is buffered until it ends (its flushes are
-//     ignored); one that is not is streamed through as it is written.
+//   - A storable response is buffered until it ends and then sent from
+//     its entry, unless the function flushes it: from the first flush on
+//     it streams to the client that caused the miss as it is written, while
+//     it is buffered and then stored (that client gets it as written,
+//     without the cache's compression). Collapsed followers wait for the
+//     stored entry. A response past MaxBody keeps streaming and is not
+//     stored. One that is not storable is streamed through as it is
+//     written.
 //   - Compression: a stored response with a textual Content-Type, no
 //     Content-Encoding and at least 1 KiB of body is compressed once, with
 //     gzip and zstd, when it is stored; hits send the stored form chosen by
@@ -97,6 +143,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,6 +166,10 @@ const (
 // Options.MaxBody says otherwise.
 const DefaultMaxBody = 10 << 20
 
+// DefaultMaxVariants is how many variants of one URL the cache keeps
+// unless Options.MaxVariants says otherwise.
+const DefaultMaxVariants = 32
+
 // Options configures New. The zero value is usable.
 type Options struct {
 	// Logger receives why responses are not stored and store failures
@@ -131,6 +182,10 @@ type Options struct {
 	// HitForMiss is how long a key whose response could not be stored
 	// skips request collapsing (default 10 s).
 	HitForMiss time.Duration
+	// MaxVariants bounds the variants stored for one URL whose response
+	// varies (default 32); storing one more evicts the least recently
+	// stored.
+	MaxVariants int
 }
 
 // Origin runs the function for r, writing its response to w, and returns
@@ -142,10 +197,11 @@ type Origin func(w http.ResponseWriter, r *http.Request) (tags []string)
 // Cache answers requests from a cache.Store or from an origin. It is safe
 // for concurrent use.
 type Cache struct {
-	store      cache.Store
-	log        *slog.Logger
-	maxBody    int64
-	hitForMiss time.Duration
+	store       cache.Store
+	log         *slog.Logger
+	maxBody     int64
+	hitForMiss  time.Duration
+	maxVariants int
 
 	mu           sync.Mutex
 	flights      map[string]*flight
@@ -166,6 +222,8 @@ type Cache struct {
 // for. Its fields are guarded by Cache.mu; resp is set before done is
 // closed and read after.
 type flight struct {
+	key        string // in Cache.flights: the URL key, or the variant's key when the URL's index was read
+	url        string // the URL key
 	done       chan struct{}
 	resp       *entry // nil: not storable, call the origin yourself
 	released   bool
@@ -182,6 +240,7 @@ func New(store cache.Store, opts Options) *Cache {
 		log:          opts.Logger,
 		maxBody:      opts.MaxBody,
 		hitForMiss:   opts.HitForMiss,
+		maxVariants:  opts.MaxVariants,
 		flights:      make(map[string]*flight),
 		landed:       make(map[string]landed),
 		hfm:          make(map[string]time.Time),
@@ -195,6 +254,9 @@ func New(store cache.Store, opts Options) *Cache {
 	}
 	if c.hitForMiss <= 0 {
 		c.hitForMiss = 10 * time.Second
+	}
+	if c.maxVariants <= 0 {
+		c.maxVariants = DefaultMaxVariants
 	}
 	c.stop, c.cancel = context.WithCancel(context.Background())
 	return c
@@ -218,9 +280,38 @@ func KeyIn(scope string, r *http.Request) string {
 }
 
 // Store keys: entries and their markers (see REVALIDATED in the package
-// doc).
+// doc). The entry key of a URL whose response varies holds an index, and
+// each variant is stored under variantKey.
 func entryKey(key string) string  { return "cdn:e:" + key }
 func markerKey(key string) string { return "cdn:m:" + key }
+
+// variantKey is the key of the variant id of the URL key.
+func variantKey(key, id string) string { return key + "|vary:" + id }
+
+// lookup reads the entry that may answer r: the URL's own, or when the URL
+// holds an index, the variant of r's selecting headers. skey is the key the
+// entry is (or would be) stored under.
+func (c *Cache) lookup(r *http.Request, key string) (se cache.Entry, skey string, err error) {
+	se, err = c.store.Get(r.Context(), entryKey(key))
+	if err != nil || !isIndex(se.Value) {
+		return se, key, err
+	}
+	x, err := decodeIndex(se.Value)
+	if err != nil {
+		c.log.Warn("cdn: cannot read variant index; treating it as a miss", "key", key, "err", err)
+		return se, key, fmt.Errorf("%w: %w", cache.ErrNotFound, err)
+	}
+	skey = variantKey(key, variantID(x.names, r.Header))
+	se, err = c.store.Get(r.Context(), entryKey(skey))
+	return se, skey, err
+}
+
+// matches reports whether the entry e, stored or received from a flight,
+// may answer r: it does not vary, or r's selecting headers match those of
+// the request it answered (RFC 9111 section 4.1).
+func matches(e *entry, r *http.Request) bool {
+	return len(e.names) == 0 || variantID(e.names, r.Header) == e.variant
+}
 
 // Serve answers r from the cache or from origin, and always sets
 // x-vercel-cache. key is r's cache key (see [Key]); HEAD and GET of one URL
@@ -228,7 +319,10 @@ func markerKey(key string) string { return "cdn:m:" + key }
 func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin Origin) {
 	start := time.Now()
 	if bypass(r) != "" {
-		c.passthrough(w, r, key, origin, Bypass)
+		status := c.passthrough(w, r, key, origin, Bypass)
+		if unsafeMethod(r.Method) && status >= 200 && status < 400 {
+			c.invalidateURL(context.WithoutCancel(r.Context()), key)
+		}
 		return
 	}
 	if requestNoCache(r) {
@@ -236,7 +330,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 			c.passthrough(w, r, key, origin, Revalidated)
 			return
 		}
-		c.fetch(w, r, key, origin, nil, Revalidated)
+		c.fetch(w, r, key, origin, nil, Revalidated, nil)
 		return
 	}
 	// A key whose last response could not be stored goes straight to the
@@ -248,7 +342,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 		c.passthrough(w, r, key, origin, Miss)
 		return
 	}
-	se, err := c.store.Get(r.Context(), entryKey(key))
+	se, skey, err := c.lookup(r, key)
 	switch {
 	case err == nil:
 		e, err := decode(se.Value)
@@ -256,14 +350,21 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 			c.log.Warn("cdn: cannot read entry; treating it as a miss", "key", key, "err", err)
 			break
 		}
-		age := max(time.Since(se.Created), 0)
+		// The response was already e.pol.age old when it was stored
+		// (RFC 9111 section 4.2.3).
+		age := max(time.Since(se.Created), 0) + e.pol.age
 		switch {
 		case !se.Stale && age < e.pol.fresh:
 			c.write(w, r, e, Hit, age)
 			return
-		case se.Stale || age < e.pol.fresh+e.pol.swr:
-			c.revalidate(r, key, origin, se.Created)
+		case age < e.pol.fresh || age < e.pol.fresh+e.pol.swr:
+			c.revalidate(r, key, skey, origin, se.Created)
 			c.write(w, r, e, Stale, age)
+			return
+		case r.Method == http.MethodGet && age < e.pol.fresh+e.pol.sie:
+			// stale-if-error (RFC 5861 section 4): the origin answers,
+			// and the stale entry stands in if it fails.
+			c.fetch(w, r, key, origin, nil, Miss, &stale{e, age})
 			return
 		}
 	case errors.Is(err, cache.ErrNotFound):
@@ -275,14 +376,14 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 		return
 	}
 	label := Miss
-	if _, err := c.store.Get(r.Context(), markerKey(key)); err == nil {
+	if _, err := c.store.Get(r.Context(), markerKey(skey)); err == nil {
 		label = Revalidated
 	}
 	if r.Method == http.MethodHead {
 		c.passthrough(w, r, key, origin, label)
 		return
 	}
-	c.miss(w, r, key, origin, label, start)
+	c.miss(w, r, key, skey, origin, label, start)
 }
 
 // hitForMissNow reports whether key is marked hit-for-miss.
@@ -302,12 +403,16 @@ func (c *Cache) hitForMissNow(key string) bool {
 // streaming response is when the stream ends), they must be able to leave
 // on their own context, and the origin must be cancelled when nobody is
 // left to receive it.
-func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key string, origin Origin, label string, start time.Time) {
+//
+// fkey is the flight's key: the URL key, or the variant's key when the
+// URL's index was read. A follower is only given the leader's response when
+// its selecting headers match; otherwise it calls the origin itself.
+func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, origin Origin, label string, start time.Time) {
 	c.mu.Lock()
 	// A request that read the store before a flight's response was stored
 	// there, and comes here after the flight ended, is one of its
 	// followers: it gets that response rather than a second origin call.
-	if l, ok := c.landed[key]; ok && l.at.After(start) {
+	if l, ok := c.landed[fkey]; ok && l.at.After(start) && matches(l.resp, r) {
 		c.mu.Unlock()
 		c.write(w, r, l.resp, Miss, 0)
 		return
@@ -315,12 +420,12 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key string, origin 
 	if until, ok := c.hfm[key]; ok {
 		if time.Now().Before(until) {
 			c.mu.Unlock()
-			c.fetch(w, r, key, origin, nil, label)
+			c.fetch(w, r, key, origin, nil, label, nil)
 			return
 		}
 		delete(c.hfm, key)
 	}
-	if f := c.flights[key]; f != nil {
+	if f := c.flights[fkey]; f != nil {
 		f.waiters++
 		c.mu.Unlock()
 		select {
@@ -329,18 +434,18 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key string, origin 
 			c.leave(f)
 			return
 		}
-		if f.resp != nil {
+		if f.resp != nil && matches(f.resp, r) {
 			c.write(w, r, f.resp, Miss, 0)
 			return
 		}
-		c.fetch(w, r, key, origin, nil, label)
+		c.fetch(w, r, key, origin, nil, label, nil)
 		return
 	}
-	f := &flight{done: make(chan struct{})}
+	f := &flight{key: fkey, url: key, done: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
 	f.cancel = cancel
-	c.flights[key] = f
+	c.flights[fkey] = f
 	c.mu.Unlock()
 
 	stop := context.AfterFunc(r.Context(), func() {
@@ -352,7 +457,7 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key string, origin 
 		}
 	})
 	defer stop()
-	c.fetch(w, r.WithContext(ctx), key, origin, f, label)
+	c.fetch(w, r.WithContext(ctx), key, origin, f, label, nil)
 }
 
 // leave takes a follower that gave up off f, cancelling the origin when
@@ -368,10 +473,10 @@ func (c *Cache) leave(f *flight) {
 
 // release hands f's followers resp, or nil to make them call the origin
 // themselves. A flight released without a response leaves the map at once
-// (with hit-for-miss when notCacheable); one with a response stays until
-// finish, so that requests arriving before its entry is stored are served
-// from it too. release is idempotent.
-func (c *Cache) release(key string, f *flight, resp *entry, notCacheable bool) {
+// (with hit-for-miss of its URL when notCacheable); one with a response
+// stays until finish, so that requests arriving before its entry is stored
+// are served from it too. release is idempotent.
+func (c *Cache) release(f *flight, resp *entry, notCacheable bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f.released {
@@ -380,23 +485,24 @@ func (c *Cache) release(key string, f *flight, resp *entry, notCacheable bool) {
 	f.released, f.resp = true, resp
 	close(f.done)
 	if resp == nil {
-		c.finishLocked(key, f)
+		c.finishLocked(f)
 		if f.leaderGone {
 			f.cancel()
 		}
 	}
 	if notCacheable {
-		c.markLocked(key)
+		c.markLocked(f.url)
 	}
 }
 
-func (c *Cache) finish(key string, f *flight) {
+func (c *Cache) finish(f *flight) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.finishLocked(key, f)
+	c.finishLocked(f)
 }
 
-func (c *Cache) finishLocked(key string, f *flight) {
+func (c *Cache) finishLocked(f *flight) {
+	key := f.key
 	if c.flights[key] != f {
 		return
 	}
@@ -435,46 +541,63 @@ func (c *Cache) markLocked(key string) {
 }
 
 // passthrough runs the origin for a request that does not use the cache.
-func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, key string, origin Origin, label string) {
+//
+// It returns the response's status.
+func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, key string, origin Origin, label string) int {
 	// The origin writes the client's header map itself: nothing to copy.
 	rw := &recorder{c: c, w: w, r: r, key: key, label: label, header: w.Header(), pass: true, direct: true}
 	origin(rw, r)
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
 	}
+	return rw.status
 }
 
-// conditional are the request headers a miss does not forward.
-var conditional = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"}
+// stale is an entry past its lifetime that stands in for a failed origin
+// (stale-if-error), and its age.
+type stale struct {
+	e   *entry
+	age time.Duration
+}
 
 // fetch runs the origin for r, leading f if not nil, and stores the
-// response if it can. w is nil in a background revalidation.
-func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin Origin, f *flight, label string) {
-	for _, h := range conditional {
-		if _, ok := r.Header[h]; ok {
-			r = r.Clone(r.Context())
-			for _, h := range conditional {
-				delete(r.Header, h)
+// response if it can. w is nil in a background revalidation. When
+// fallback is not nil and the origin fails (a status of 500 or more, or a
+// panic, before anything reached the client), the client gets the
+// fallback entry, labelled STALE.
+func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin Origin, f *flight, label string, fallback *stale) {
+	rw := &recorder{c: c, w: w, r: r, key: key, f: f, label: label, header: make(http.Header), fallback: fallback != nil}
+	if fallback != nil {
+		defer func() {
+			if v := recover(); v != nil {
+				if rw.pass || rw.tee {
+					panic(v) // the client has part of the response
+				}
+				c.log.Warn("cdn: function failed; serving the stale entry (stale-if-error)", "key", key, "panic", v)
+				c.write(w, r, fallback.e, Stale, fallback.age)
 			}
-			break
-		}
+		}()
 	}
-	rw := &recorder{c: c, w: w, r: r, key: key, f: f, label: label, header: make(http.Header)}
 	if f != nil {
 		// Runs on a panic of the origin too (http.ErrAbortHandler for a
 		// cut response): the followers must not wait forever.
-		defer c.release(key, f, nil, false)
+		defer c.release(f, nil, false)
 	}
 	tags := origin(rw, r)
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
+	}
+	if rw.failed {
+		c.log.Warn("cdn: function failed; serving the stale entry (stale-if-error)", "key", key, "status", rw.status)
+		c.write(w, r, fallback.e, Stale, fallback.age)
+		return
 	}
 	if rw.pass {
 		return
 	}
 	e, value, all := c.build(rw, tags)
 	if f != nil {
-		c.release(key, f, e, value == nil)
+		c.release(f, e, value == nil)
 	}
 	switch {
 	case value != nil:
@@ -483,16 +606,16 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 		c.mu.Unlock()
 		// Stored before the leader's client has its response, so that
 		// the client's next request is a HIT.
-		c.put(context.WithoutCancel(r.Context()), key, value, e.pol.ttl(), all)
+		c.put(context.WithoutCancel(r.Context()), key, e, value, all)
 	case f == nil && rw.status < 500:
 		c.mu.Lock()
 		c.markLocked(key)
 		c.mu.Unlock()
 	}
 	if f != nil {
-		c.finish(key, f)
+		c.finish(f)
 	}
-	if w != nil {
+	if w != nil && !rw.tee {
 		c.write(w, r, e, label, 0)
 	}
 }
@@ -502,18 +625,29 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 func (c *Cache) build(rw *recorder, originTags []string) (e *entry, value []byte, tags []string) {
 	h := rw.header.Clone()
 	clientHeader(h)
-	for _, k := range []string{"Content-Length", "Date", "Age", hXVercelCache, "Transfer-Encoding", "Connection", "Trailer"} {
+	// Hop-by-hop fields, those Connection names among them, are not
+	// stored (RFC 9110 section 7.6.1). A Date the origin set is kept and
+	// replayed (RFC 9111 section 4); without one, the server dates each
+	// response, as for a function's own responses.
+	for _, d := range parseDirectives(h.Values("Connection")) {
+		delete(h, http.CanonicalHeaderKey(d.name))
+	}
+	for _, k := range []string{"Content-Length", "Age", hXVercelCache, "Transfer-Encoding", "Connection", "Trailer", "Keep-Alive", "Proxy-Connection", "Te", "Upgrade"} {
 		delete(h, k)
 	}
-	e = &entry{status: rw.status, pol: rw.pol}
+	e = &entry{status: rw.status, pol: rw.pol, names: varyNames(h)}
+	if e.names != nil {
+		e.variant = variantID(e.names, rw.r.Header)
+	}
 	e.body[encIdentity] = rw.buf.Bytes()
-	if e.compress(h) {
+	if (e.compress(h) || originEncoding(h) != "") && !varies(h, "Accept-Encoding") {
+		h["Vary"] = append(h["Vary"], "Accept-Encoding")
+	}
+	if e.negotiated {
 		c.compressions.Add(1)
-		if !varies(h, "Accept-Encoding") {
-			h["Vary"] = append(h["Vary"], "Accept-Encoding")
-		}
 	}
 	e.header = fields(h)
+	e.setValidators()
 	tags, reason := entryTags(rw.r.URL.Path, rw.tags, originTags)
 	if reason != "" {
 		if c.tagLog.allow() {
@@ -536,14 +670,85 @@ func varies(h http.Header, name string) bool {
 	return false
 }
 
-// put stores an entry and its marker.
-func (c *Cache) put(ctx context.Context, key string, value []byte, ttl time.Duration, tags []string) {
+// unsafeMethod reports a method that is not safe (RFC 9110 section 9.2.1):
+// its success invalidates what is stored for the URL (RFC 9111 section
+// 4.4).
+func unsafeMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return false
+	}
+	return true
+}
+
+// invalidateURL deletes what is stored for the URL key: its entry, or its
+// index and every variant the index lists, and their markers.
+func (c *Cache) invalidateURL(ctx context.Context, key string) {
+	keys := []string{key}
+	if se, err := c.store.Get(ctx, entryKey(key)); err == nil && isIndex(se.Value) {
+		if x, err := decodeIndex(se.Value); err == nil {
+			for _, id := range x.variants {
+				keys = append(keys, variantKey(key, id))
+			}
+		}
+	}
+	for _, k := range keys {
+		if err := errors.Join(c.store.Delete(ctx, entryKey(k)), c.store.Delete(ctx, markerKey(k))); err != nil {
+			c.storeFailed("delete", k, err)
+		}
+	}
+}
+
+// put stores the entry e of the URL key, encoded as value, and its marker;
+// a variant is stored under its own key and added to the URL's index.
+func (c *Cache) put(ctx context.Context, key string, e *entry, value []byte, tags []string) {
+	ttl := e.pol.ttl()
+	skey := key
+	if e.names != nil {
+		skey = variantKey(key, e.variant)
+	}
 	// The marker goes first, so that it expires first.
-	if err := c.store.Set(ctx, markerKey(key), []byte{}, ttl, nil); err != nil {
+	if err := c.store.Set(ctx, markerKey(skey), []byte{}, ttl, nil); err != nil {
 		c.storeFailed("set", key, err)
 		return
 	}
-	if err := c.store.Set(ctx, entryKey(key), value, ttl, tags); err != nil {
+	if err := c.store.Set(ctx, entryKey(skey), value, ttl, tags); err != nil {
+		c.storeFailed("set", key, err)
+		return
+	}
+	if e.names != nil {
+		c.addVariant(ctx, key, e.names, e.variant, ttl)
+	}
+}
+
+// addVariant records the variant id of the URL key in its index, which
+// lives as long as its longest-lived variant, and evicts the least
+// recently stored variants beyond MaxVariants. An index of other names
+// (the response's Vary changed) is replaced: its variants can no longer be
+// found and expire. Two hosts updating one index at once may each drop the
+// other's id from the list; that variant stays reachable and expires with
+// its TTL, but escapes the bound meanwhile.
+func (c *Cache) addVariant(ctx context.Context, key string, names []string, id string, ttl time.Duration) {
+	x := index{names: names}
+	if se, err := c.store.Get(ctx, entryKey(key)); err == nil && isIndex(se.Value) {
+		if old, err := decodeIndex(se.Value); err == nil && slices.Equal(old.names, names) {
+			x.variants = slices.DeleteFunc(old.variants, func(v string) bool { return v == id })
+			if !se.Expires.IsZero() {
+				ttl = max(ttl, time.Until(se.Expires).Truncate(time.Second)+time.Second)
+			}
+		}
+	}
+	x.variants = slices.Insert(x.variants, 0, id)
+	if len(x.variants) > c.maxVariants {
+		for _, old := range x.variants[c.maxVariants:] {
+			vkey := variantKey(key, old)
+			if err := errors.Join(c.store.Delete(ctx, entryKey(vkey)), c.store.Delete(ctx, markerKey(vkey))); err != nil {
+				c.storeFailed("delete", vkey, err)
+			}
+		}
+		x.variants = x.variants[:c.maxVariants]
+	}
+	if err := c.store.Set(ctx, entryKey(key), x.encode(), ttl, nil); err != nil {
 		c.storeFailed("set", key, err)
 	}
 }
@@ -558,8 +763,20 @@ func (c *Cache) write(w http.ResponseWriter, r *http.Request, e *entry, label st
 	if label == Hit || label == Stale {
 		h["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
 	}
+	if e.validators {
+		if status := precondition(r, e); status != 0 {
+			if status == http.StatusPreconditionFailed {
+				for _, f := range e.header {
+					delete(h, f.name)
+				}
+				h[hCacheControl] = defaultCacheControl
+			}
+			w.WriteHeader(status)
+			return
+		}
+	}
 	body := e.body[encIdentity]
-	if e.vary {
+	if e.negotiated {
 		gz, zs := acceptable(r)
 		switch {
 		case zs && e.body[encZstd] != nil:
@@ -586,13 +803,15 @@ func (c *Cache) write(w http.ResponseWriter, r *http.Request, e *entry, label st
 
 // revalidate starts a background revalidation of key unless one is
 // running. seen is the Created of the stale entry the request found.
-func (c *Cache) revalidate(r *http.Request, key string, origin Origin, seen time.Time) {
+//
+// skey is the key of the stale entry (the variant's for a URL that varies).
+func (c *Cache) revalidate(r *http.Request, key, skey string, origin Origin, seen time.Time) {
 	c.mu.Lock()
-	if c.closed || c.revalidating[key] {
+	if c.closed || c.revalidating[skey] {
 		c.mu.Unlock()
 		return
 	}
-	c.revalidating[key] = true
+	c.revalidating[skey] = true
 	c.wg.Add(1)
 	c.mu.Unlock()
 
@@ -600,11 +819,16 @@ func (c *Cache) revalidate(r *http.Request, key string, origin Origin, seen time
 	req := r.Clone(ctx)
 	req.Method = http.MethodGet
 	req.Body, req.ContentLength = http.NoBody, 0
+	// Nobody is there to receive a 304: the client's validators stay with
+	// the client.
+	for _, h := range []string{hIfMatch, hIfNoneMatch, hIfModifiedSince, hIfUnmodifiedSince, "If-Range"} {
+		delete(req.Header, h)
+	}
 	go func() {
 		defer c.wg.Done()
 		defer func() {
 			c.mu.Lock()
-			delete(c.revalidating, key)
+			delete(c.revalidating, skey)
 			c.mu.Unlock()
 		}()
 		defer cancel()
@@ -619,10 +843,10 @@ func (c *Cache) revalidate(r *http.Request, key string, origin Origin, seen time
 		// revalidation stored its result must not start a second one:
 		// a newer entry, even one already stale again, is someone
 		// else's to revalidate.
-		if se, err := c.store.Get(ctx, entryKey(key)); err == nil && se.Created.After(seen) {
+		if se, err := c.store.Get(ctx, entryKey(skey)); err == nil && se.Created.After(seen) {
 			return
 		}
-		c.fetch(nil, req, key, origin, nil, "")
+		c.fetch(nil, req, key, origin, nil, "", nil)
 	}()
 }
 

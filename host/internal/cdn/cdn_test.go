@@ -823,7 +823,7 @@ func TestCompression(t *testing.T) {
 	// Too small, not textual, already encoded: sent as written.
 	for _, p := range []string{"/small", "/png", "/encoded"} {
 		for _, want := range []string{cdn.Miss, cdn.Hit} {
-			r := e.get(p, "Accept-Encoding: gzip, zstd")
+			r := e.get(p, "Accept-Encoding: gzip, zstd, br")
 			if r.cache() != want {
 				t.Fatalf("%s: %s, want %s", p, r.cache(), want)
 			}

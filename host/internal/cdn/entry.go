@@ -21,12 +21,24 @@ const minCompress = 1024
 // entry is a stored response as the cache serves it. It is never modified
 // once built: followers of a flight and concurrent hits share it.
 type entry struct {
-	status  int
-	header  []field // client header: no Content-Length, Content-Encoding only for a body the origin encoded
-	pol     policy
-	created time.Time      // the store's Created; zero before it is stored
-	body    [numEnc][]byte // by encoding; nil: not kept
-	vary    bool           // the body exists in several encodings
+	status     int
+	header     []field // client header: no Content-Length, Content-Encoding only for a body the origin encoded
+	pol        policy
+	body       [numEnc][]byte // by encoding; nil: not kept
+	negotiated bool           // the cache compressed the body: the encoding is chosen per request
+	names      []string       // request headers the response varies on (varyNames); nil: none
+	variant    string         // variantID of the request the response answered; "" without names
+	validators bool           // an ETag or a Last-Modified: conditional requests are evaluated
+}
+
+// setValidators sets e.validators from its header.
+func (e *entry) setValidators() {
+	for _, f := range e.header {
+		if f.name == "Etag" || f.name == "Last-Modified" {
+			e.validators = true
+			return
+		}
+	}
 }
 
 // field is one header of an entry. An entry keeps a slice of them rather
@@ -45,7 +57,7 @@ func fields(h http.Header) []field {
 }
 
 // magic starts every encoded entry; a change of layout changes it.
-var magic = []byte("wfn-cdn1")
+var magic = []byte("wfn-cdn2")
 
 // errCorrupt is wrapped by decode for a value that is not an entry.
 var errCorrupt = errors.New("wfn: cdn: corrupt entry")
@@ -55,6 +67,10 @@ var errCorrupt = errors.New("wfn: cdn: corrupt entry")
 func (e *entry) encode(keep [numEnc]bool) []byte {
 	n := len(magic) + 32
 	values := 0
+	for _, name := range e.names {
+		n += len(name) + 4
+	}
+	n += len(e.variant) + 4
 	for _, f := range e.header {
 		n += len(f.name) + 8
 		for _, v := range f.values {
@@ -72,6 +88,13 @@ func (e *entry) encode(keep [numEnc]bool) []byte {
 	out = binary.AppendUvarint(out, uint64(e.status))
 	out = binary.AppendUvarint(out, uint64(e.pol.fresh/time.Second))
 	out = binary.AppendUvarint(out, uint64(e.pol.swr/time.Second))
+	out = binary.AppendUvarint(out, uint64(e.pol.sie/time.Second))
+	out = binary.AppendUvarint(out, uint64(e.pol.age/time.Second))
+	out = binary.AppendUvarint(out, uint64(len(e.names)))
+	for _, n := range e.names {
+		out = appendString(out, n)
+	}
+	out = appendString(out, e.variant)
 	out = binary.AppendUvarint(out, uint64(len(e.header)))
 	out = binary.AppendUvarint(out, uint64(values))
 	for _, f := range e.header {
@@ -82,7 +105,7 @@ func (e *entry) encode(keep [numEnc]bool) []byte {
 		}
 	}
 	var flags byte
-	if e.vary {
+	if e.negotiated {
 		flags = 1
 	}
 	out = append(out, flags)
@@ -112,6 +135,18 @@ func decode(v []byte) (*entry, error) {
 	e := &entry{status: int(d.uvarint())}
 	e.pol.fresh = time.Duration(d.uvarint()) * time.Second
 	e.pol.swr = time.Duration(d.uvarint()) * time.Second
+	e.pol.sie = time.Duration(d.uvarint()) * time.Second
+	e.pol.age = time.Duration(d.uvarint()) * time.Second
+	if n := d.uvarint(); n > 0 {
+		if n > uint64(len(d.b)) {
+			return nil, fmt.Errorf("%d vary names: %w", n, errCorrupt)
+		}
+		e.names = make([]string, n)
+		for i := range e.names {
+			e.names[i] = string(d.bytes())
+		}
+	}
+	e.variant = string(d.bytes())
 	nf, nv := d.uvarint(), d.uvarint()
 	if nf > uint64(len(d.b)) || nv > uint64(len(d.b)) {
 		return nil, fmt.Errorf("%d headers, %d values: %w", nf, nv, errCorrupt)
@@ -129,7 +164,8 @@ func decode(v []byte) (*entry, error) {
 		}
 		e.header[i].values, values = values[:n:n], values[n:]
 	}
-	e.vary = d.byte() == 1
+	e.setValidators()
+	e.negotiated = d.byte() == 1
 	for i := range e.body {
 		if d.byte() == 1 {
 			e.body[i] = d.bytes()
@@ -239,8 +275,8 @@ func (e *entry) compress(h http.Header) bool {
 	if z := zstdEncoder().EncodeAll(src, make([]byte, 0, len(src)/2)); len(z) < len(src) {
 		e.body[encZstd] = z
 	}
-	e.vary = e.body[encGzip] != nil || e.body[encZstd] != nil
-	return e.vary
+	e.negotiated = e.body[encGzip] != nil || e.body[encZstd] != nil
+	return e.negotiated
 }
 
 // identity returns the uncompressed body, decompressing a stored
@@ -257,4 +293,51 @@ func (e *entry) identity() ([]byte, error) {
 		return b, nil
 	}
 	return nil, fmt.Errorf("no identity body: %w", errCorrupt)
+}
+
+// indexMagic starts the value stored under a URL's entry key when its
+// response varies: an index of the variants, which are stored under their
+// own keys (variantKey).
+var indexMagic = []byte("wfn-cdnx")
+
+// index lists the variants stored for a URL.
+type index struct {
+	names    []string // the request headers the variants vary on (varyNames)
+	variants []string // variantIDs, most recently stored first
+}
+
+func isIndex(v []byte) bool { return bytes.HasPrefix(v, indexMagic) }
+
+func (x index) encode() []byte {
+	out := append([]byte{}, indexMagic...)
+	for _, list := range [][]string{x.names, x.variants} {
+		out = binary.AppendUvarint(out, uint64(len(list)))
+		for _, s := range list {
+			out = appendString(out, s)
+		}
+	}
+	return out
+}
+
+// decodeIndex reads an index written by encode.
+func decodeIndex(v []byte) (index, error) {
+	var x index
+	if !isIndex(v) {
+		return x, fmt.Errorf("no index magic: %w", errCorrupt)
+	}
+	d := decoder{b: v[len(indexMagic):]}
+	for _, list := range []*[]string{&x.names, &x.variants} {
+		n := d.uvarint()
+		if n > uint64(len(d.b)) {
+			return x, fmt.Errorf("index of %d strings: %w", n, errCorrupt)
+		}
+		*list = make([]string, n)
+		for i := range *list {
+			(*list)[i] = string(d.bytes())
+		}
+	}
+	if d.bad || len(d.b) != 0 || len(x.names) == 0 {
+		return x, fmt.Errorf("bad index layout: %w", errCorrupt)
+	}
+	return x, nil
 }

@@ -5,9 +5,12 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dunglas/httpsfv"
 
 	"github.com/wfn-dev/wfn/cache"
 )
@@ -37,15 +40,22 @@ const srcTagPrefix = "wfn:src:"
 type policy struct {
 	fresh time.Duration // s-maxage: HIT while the age is below
 	swr   time.Duration // stale-while-revalidate after fresh
+	sie   time.Duration // stale-if-error after fresh
+	age   time.Duration // the response's Age when it arrived (RFC 9111 section 4.2.3)
 }
 
-// ttl is the store's lifetime of the entry: fresh + swr in whole seconds.
+// ttl is the store's lifetime of the entry: fresh + the longer of swr and
+// sie - age, in whole seconds, and at least one second.
 func (p policy) ttl() time.Duration {
-	return (p.fresh + p.swr + time.Second - 1).Truncate(time.Second)
+	d := p.fresh + max(p.swr, p.sie) - p.age
+	return max((d + time.Second - 1).Truncate(time.Second), time.Second)
 }
 
 // directive is one Cache-Control directive; value is "" without "=".
-type directive struct{ name, value string }
+type directive struct {
+	name, value string
+	bare        bool // no value at all (not an empty one)
+}
 
 // parseDirectives splits Cache-Control values into directives, names in
 // lower case and quotes removed from values.
@@ -57,10 +67,11 @@ func parseDirectives(values []string) []directive {
 			if part == "" {
 				continue
 			}
-			name, value, _ := strings.Cut(part, "=")
+			name, value, hasValue := strings.Cut(part, "=")
 			ds = append(ds, directive{
 				name:  strings.ToLower(strings.TrimSpace(name)),
 				value: strings.Trim(strings.TrimSpace(value), `"`),
+				bare:  !hasValue,
 			})
 		}
 	}
@@ -77,9 +88,16 @@ func seconds(v string) (time.Duration, bool) {
 	return min(time.Duration(n)*time.Second, maxSMaxAge), true
 }
 
-// decide reads the response's cache policy. The first header present of
-// Vercel-CDN-Cache-Control, CDN-Cache-Control and Cache-Control is the
-// only one read. A non-empty reason says why the response is not cached.
+// defaultSWR is the stale-while-revalidate window of a bare
+// stale-while-revalidate directive (no value): a year, the longest lifetime
+// Vercel accepts (see RATIONALE.md).
+const defaultSWR = maxSMaxAge
+
+// decide reads the response's cache policy. The first header present and
+// valid of Vercel-CDN-Cache-Control, CDN-Cache-Control and Cache-Control is
+// the only one read; the two targeted ones are structured-field
+// dictionaries (RFC 9213 section 2.1), ignored when they do not parse. A
+// non-empty reason says why the response is not cached.
 func decide(status int, h http.Header) (p policy, reason string) {
 	switch status {
 	case http.StatusOK, http.StatusNotFound, http.StatusMovedPermanently, http.StatusPermanentRedirect:
@@ -94,16 +112,22 @@ func decide(status int, h http.Header) (p policy, reason string) {
 			return p, "Vary: " + d.name
 		}
 	}
-	name, cdn := hVercelCDNCacheControl, true
-	if _, ok := h[name]; !ok {
-		name = hCDNCacheControl
-		if _, ok := h[name]; !ok {
-			name, cdn = hCacheControl, false
+	name, cdn := hCacheControl, false
+	var ds []directive
+	for _, target := range []string{hVercelCDNCacheControl, hCDNCacheControl} {
+		if vs, ok := h[target]; ok {
+			if parsed, ok := targetedDirectives(vs); ok {
+				name, cdn, ds = target, true, parsed
+				break
+			}
 		}
+	}
+	if !cdn {
+		ds = parseDirectives(h.Values(name))
 	}
 	var maxAge, sMaxAge time.Duration
 	var hasMaxAge, hasSMaxAge bool
-	for _, d := range parseDirectives(h.Values(name)) {
+	for _, d := range ds {
 		switch d.name {
 		case "private", "no-store", "no-cache":
 			return p, name + ": " + d.name
@@ -112,7 +136,13 @@ func decide(status int, h http.Header) (p policy, reason string) {
 		case "max-age":
 			maxAge, hasMaxAge = seconds(d.value)
 		case "stale-while-revalidate":
-			p.swr, _ = seconds(d.value)
+			if d.bare {
+				p.swr = defaultSWR
+			} else {
+				p.swr, _ = seconds(d.value)
+			}
+		case "stale-if-error":
+			p.sie, _ = seconds(d.value)
 		}
 	}
 	switch {
@@ -124,12 +154,57 @@ func decide(status int, h http.Header) (p policy, reason string) {
 	if p.fresh <= 0 {
 		return p, "no positive s-maxage"
 	}
+	if vs := h.Values("Age"); vs != nil {
+		// RFC 9111 section 4.2.3: the response is already that old. Of a
+		// list, the first member counts (section 5.1); one that is not
+		// delta-seconds makes the response stale, as caches that pass
+		// the http-cache-tests suite treat it.
+		first, _, _ := strings.Cut(vs[0], ",")
+		first = strings.TrimSpace(first)
+		age, ok := seconds(first)
+		if !ok || strings.TrimLeft(first, "0123456789") != "" {
+			return p, "invalid Age " + strconv.Quote(vs[0])
+		}
+		if p.age = age; p.age >= p.fresh {
+			return p, "stale on arrival (Age " + first + ")"
+		}
+	}
 	if n := h.Get("Content-Length"); n != "" {
 		if _, err := strconv.ParseUint(n, 10, 63); err != nil {
 			return p, "bad Content-Length"
 		}
 	}
 	return p, ""
+}
+
+// targetedDirectives parses a CDN-Cache-Control or
+// Vercel-CDN-Cache-Control value as the structured-field dictionary RFC
+// 9213 section 2.1 defines; ok is false when it does not parse, and the
+// field is then ignored. An integer becomes its decimal value, true (a
+// bare directive) an empty bare one; a directive of another type keeps a
+// value no directive accepts, so it counts as present but gives no
+// number.
+func targetedDirectives(values []string) (ds []directive, ok bool) {
+	dict, err := httpsfv.UnmarshalDictionary(values)
+	if err != nil {
+		return nil, false
+	}
+	for _, name := range dict.Names() {
+		m, _ := dict.Get(name)
+		d := directive{name: name, value: "\x00"}
+		if item, ok := m.(httpsfv.Item); ok {
+			switch v := item.Value.(type) {
+			case int64:
+				d.value = strconv.FormatInt(v, 10)
+			case bool:
+				if v {
+					d.value, d.bare = "", true
+				}
+			}
+		}
+		ds = append(ds, d)
+	}
+	return ds, true
 }
 
 // clientHeader turns the function's response header into the one a client
@@ -292,36 +367,7 @@ var encNames = [numEnc]string{"", "gzip", "zstd"}
 // acceptable returns which of gzip and zstd the Accept-Encoding header
 // accepts: listed (or matched by "*") with a q above 0.
 func acceptable(r *http.Request) (gzip, zstd bool) {
-	var star, gzipSet, zstdSet bool
-	for _, v := range r.Header.Values("Accept-Encoding") {
-		for part := range strings.SplitSeq(v, ",") {
-			coding, params, _ := strings.Cut(part, ";")
-			coding = strings.ToLower(strings.TrimSpace(coding))
-			ok := true
-			for p := range strings.SplitSeq(params, ";") {
-				k, val, _ := strings.Cut(p, "=")
-				if strings.EqualFold(strings.TrimSpace(k), "q") {
-					q, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-					ok = err == nil && q > 0
-				}
-			}
-			switch coding {
-			case "gzip", "x-gzip":
-				gzip, gzipSet = ok, true
-			case "zstd":
-				zstd, zstdSet = ok, true
-			case "*":
-				star = ok
-			}
-		}
-	}
-	if !gzipSet {
-		gzip = star
-	}
-	if !zstdSet {
-		zstd = star
-	}
-	return gzip, zstd
+	return accepts(r.Header, "gzip"), accepts(r.Header, "zstd")
 }
 
 // compressible reports whether a response with header h is worth
@@ -349,4 +395,172 @@ func compressible(h http.Header) bool {
 		return true
 	}
 	return false
+}
+
+// varyNames returns the request header names a response with header h
+// varies on, in lower case, sorted and without duplicates: those its Vary
+// lists (decide has refused * and Cookie), and Accept-Encoding when the
+// origin encoded the body itself, listed or not, so that the body only
+// reaches clients that accept its coding.
+func varyNames(h http.Header) []string {
+	var names []string
+	for _, d := range parseDirectives(h.Values("Vary")) {
+		names = append(names, d.name)
+	}
+	if originEncoding(h) != "" {
+		names = append(names, "accept-encoding")
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// originEncoding returns the content coding of a body the origin encoded
+// itself, in lower case, or "" for an unencoded (identity) body.
+func originEncoding(h http.Header) string {
+	ce := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding")))
+	if ce == "identity" {
+		return ""
+	}
+	return ce
+}
+
+// caseInsensitive are the request headers whose values compare without
+// regard to case outside quoted strings: media types, charsets and
+// language tags (RFC 9110 sections 8.3.1, 8.3.2, 8.5.1 and 12.5).
+var caseInsensitive = map[string]bool{"accept": true, "accept-charset": true, "accept-language": true}
+
+// variantID identifies the variant of a request among the responses that
+// vary on names (see varyNames): the hex SHA-256, truncated to 128 bits,
+// of the normalised values of those request headers. Values are
+// normalised as RFC 9111 section 4.1 allows: field lines are combined,
+// whitespace around list members and runs of whitespace outside quoted
+// strings are reduced, tokens of case-insensitive fields are lowered, and
+// Accept-Encoding becomes the sorted set of codings it accepts (q above
+// 0). An absent header differs from an empty one.
+func variantID(names []string, h http.Header) string {
+	sum := sha256.New()
+	var b []byte
+	for _, n := range names {
+		b = append(b[:0], n...)
+		vs := h.Values(n)
+		if vs == nil {
+			b = append(b, 0)
+		} else {
+			b = append(b, ':')
+			if n == "accept-encoding" {
+				b = append(b, strings.Join(acceptedCodings(vs), ",")...)
+			} else {
+				b = appendNormalised(b, vs, caseInsensitive[n])
+			}
+		}
+		b = append(b, '\n')
+		sum.Write(b)
+	}
+	return hex.EncodeToString(sum.Sum(nil)[:16])
+}
+
+// appendNormalised appends the field lines vs combined into one value,
+// with the whitespace around commas and at the ends removed, other runs of
+// whitespace turned into one space, and, when fold, letters in lower
+// case; quoted strings are kept as they are.
+func appendNormalised(b []byte, vs []string, fold bool) []byte {
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		quoted, escaped, space := false, false, false
+		start := len(b)
+		for j := 0; j < len(v); j++ {
+			c := v[j]
+			switch {
+			case quoted:
+				b = append(b, c)
+				switch {
+				case escaped:
+					escaped = false
+				case c == '\\':
+					escaped = true
+				case c == '"':
+					quoted = false
+				}
+				continue
+			case c == ' ' || c == '\t':
+				space = true
+				continue
+			case c == ',':
+				space = false
+			case space:
+				if len(b) > start && b[len(b)-1] != ',' {
+					b = append(b, ' ')
+				}
+				space = false
+			}
+			if c == '"' {
+				quoted = true
+			} else if fold && 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// acceptedCodings returns the content codings an Accept-Encoding header
+// accepts (q above 0), in lower case, sorted, without duplicates, x-gzip
+// as gzip.
+func acceptedCodings(values []string) []string {
+	var codings []string
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, ok := codingQ(part)
+			if ok && coding != "" {
+				codings = append(codings, coding)
+			}
+		}
+	}
+	slices.Sort(codings)
+	return slices.Compact(codings)
+}
+
+// codingQ parses one member of Accept-Encoding: its coding in lower case
+// (x-gzip as gzip) and whether its q is above 0.
+func codingQ(part string) (coding string, ok bool) {
+	coding, params, _ := strings.Cut(part, ";")
+	coding = strings.ToLower(strings.TrimSpace(coding))
+	if coding == "x-gzip" {
+		coding = "gzip"
+	}
+	ok = true
+	for p := range strings.SplitSeq(params, ";") {
+		k, val, _ := strings.Cut(p, "=")
+		if strings.EqualFold(strings.TrimSpace(k), "q") {
+			q, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+			ok = err == nil && q > 0
+		}
+	}
+	return coding, ok
+}
+
+// accepts reports whether the Accept-Encoding of h accepts coding (in
+// lower case): listed, or matched by "*", with a q above 0 (RFC 9110
+// section 12.5.3). A request without Accept-Encoding accepts no coding
+// here: a shared cache must not guess.
+func accepts(h http.Header, coding string) bool {
+	if coding == "x-gzip" {
+		coding = "gzip"
+	}
+	var star, starSet bool
+	for _, v := range h.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			c, ok := codingQ(part)
+			switch c {
+			case coding:
+				return ok
+			case "*":
+				star, starSet = ok, true
+			}
+		}
+	}
+	return starSet && star
 }

@@ -2,6 +2,7 @@ package cdn
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -12,11 +13,11 @@ import (
 
 func TestDecide(t *testing.T) {
 	tests := []struct {
-		name       string
-		status     int
-		header     http.Header
-		fresh, swr time.Duration
-		cached     bool
+		name                 string
+		status               int
+		header               http.Header
+		fresh, swr, sie, age time.Duration
+		cached               bool
 	}{
 		{name: "s-maxage and swr", header: http.Header{"Cache-Control": {"s-maxage=10, stale-while-revalidate=20"}}, fresh: 10 * time.Second, swr: 20 * time.Second, cached: true},
 		{name: "quoted and cased", header: http.Header{"Cache-Control": {`Public, S-MaxAge="5"`}}, fresh: 5 * time.Second, cached: true},
@@ -29,6 +30,24 @@ func TestDecide(t *testing.T) {
 		{name: "no-store elsewhere ignored", header: http.Header{"Cdn-Cache-Control": {"max-age=3"}, "Cache-Control": {"no-store"}}, fresh: 3 * time.Second, cached: true},
 		{name: "bad content-length", header: http.Header{"Cache-Control": {"s-maxage=3"}, "Content-Length": {"x"}}},
 		{name: "status 410", status: 410, header: http.Header{"Cache-Control": {"s-maxage=3"}}},
+		{name: "bare swr gets a year", header: http.Header{"Cache-Control": {"s-maxage=10, stale-while-revalidate"}}, fresh: 10 * time.Second, swr: defaultSWR, cached: true},
+		{name: "bare swr in a targeted field", header: http.Header{"Cdn-Cache-Control": {"max-age=10, stale-while-revalidate"}}, fresh: 10 * time.Second, swr: defaultSWR, cached: true},
+		{name: "empty swr is no window", header: http.Header{"Cache-Control": {"s-maxage=10, stale-while-revalidate="}}, fresh: 10 * time.Second, cached: true},
+		{name: "stale-if-error", header: http.Header{"Cache-Control": {"s-maxage=10, stale-if-error=30"}}, fresh: 10 * time.Second, sie: 30 * time.Second, cached: true},
+		{name: "upstream age", header: http.Header{"Cache-Control": {"s-maxage=10"}, "Age": {"4"}}, fresh: 10 * time.Second, age: 4 * time.Second, cached: true},
+		{name: "bad age is stale", header: http.Header{"Cache-Control": {"s-maxage=10"}, "Age": {"x"}}},
+		{name: "signed age is stale", header: http.Header{"Cache-Control": {"s-maxage=10"}, "Age": {"+1"}}},
+		{name: "age with a parameter is stale", header: http.Header{"Cache-Control": {"s-maxage=10"}, "Age": {"1;a=1"}}},
+		{name: "first member of the age list", header: http.Header{"Cache-Control": {"s-maxage=10"}, "Age": {"2,700", "800"}}, fresh: 10 * time.Second, age: 2 * time.Second, cached: true},
+		{name: "old first member", header: http.Header{"Cache-Control": {"s-maxage=10"}, "Age": {"700, 2"}}},
+		{name: "stale on arrival", header: http.Header{"Cache-Control": {"s-maxage=10"}, "Age": {"10"}}},
+		{name: "invalid targeted field ignored", header: http.Header{"Cdn-Cache-Control": {"max-age=3, ,"}, "Cache-Control": {"s-maxage=8"}}, fresh: 8 * time.Second, cached: true},
+		{name: "invalid targeted no-store ignored", header: http.Header{"Cdn-Cache-Control": {"no-store;;"}, "Cache-Control": {"s-maxage=8"}}, fresh: 8 * time.Second, cached: true},
+		{name: "targeted string is no number", header: http.Header{"Cdn-Cache-Control": {`max-age="60"`}, "Cache-Control": {"s-maxage=8"}}},
+		{name: "targeted decimal is no number", header: http.Header{"Cdn-Cache-Control": {"max-age=6.5"}}},
+		{name: "targeted upper case is invalid", header: http.Header{"Cdn-Cache-Control": {"Max-Age=6"}, "Cache-Control": {"s-maxage=8"}}, fresh: 8 * time.Second, cached: true},
+		{name: "invalid vercel field falls to cdn", header: http.Header{"Vercel-Cdn-Cache-Control": {"max-age=\"x"}, "Cdn-Cache-Control": {"max-age=4"}}, fresh: 4 * time.Second, cached: true},
+		{name: "targeted private", header: http.Header{"Cdn-Cache-Control": {"private, max-age=4"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,8 +55,9 @@ func TestDecide(t *testing.T) {
 			if (reason == "") != tt.cached {
 				t.Fatalf("reason %q, want cached=%v", reason, tt.cached)
 			}
-			if tt.cached && (p.fresh != tt.fresh || p.swr != tt.swr) {
-				t.Fatalf("policy %+v, want fresh %v swr %v", p, tt.fresh, tt.swr)
+			want := policy{fresh: tt.fresh, swr: tt.swr, sie: tt.sie, age: tt.age}
+			if tt.cached && p != want {
+				t.Fatalf("policy %+v, want %+v", p, want)
 			}
 		})
 	}
@@ -111,7 +131,8 @@ func TestBypassReasons(t *testing.T) {
 }
 
 func TestEntryRoundTrip(t *testing.T) {
-	e := &entry{status: 404, pol: policy{fresh: time.Minute, swr: time.Hour}, vary: true,
+	e := &entry{status: 404, pol: policy{fresh: time.Minute, swr: time.Hour, sie: time.Second, age: 2 * time.Second}, negotiated: true,
+		names: []string{"accept-language", "x-tenant"}, variant: "0123",
 		header: fields(http.Header{"Content-Type": {"text/plain"}, "Link": {"</a>", "</b>"}})}
 	e.body[encIdentity] = []byte("identity")
 	e.body[encZstd] = []byte{}
@@ -146,8 +167,8 @@ func FuzzDecode(f *testing.F) {
 	e := &entry{status: 200, pol: policy{fresh: time.Second}, header: fields(http.Header{"A": {"b", "c"}})}
 	e.body[encIdentity] = []byte("body")
 	f.Add(e.encode([numEnc]bool{true, true, true}))
-	f.Add([]byte("wfn-cdn1"))
-	f.Add(append([]byte("wfn-cdn1"), bytes.Repeat([]byte{0xff}, 12)...))
+	f.Add([]byte("wfn-cdn2"))
+	f.Add(append([]byte("wfn-cdn2"), bytes.Repeat([]byte{0xff}, 12)...))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		e, err := decode(v)
 		if err != nil {
@@ -182,5 +203,68 @@ func TestClientHeader(t *testing.T) {
 				t.Fatalf("%v", h)
 			}
 		})
+	}
+}
+
+func TestVariantID(t *testing.T) {
+	tests := []struct {
+		name  string
+		names []string
+		a, b  http.Header
+		same  bool
+	}{
+		{"equal", []string{"x-a"}, http.Header{"X-A": {"1"}}, http.Header{"X-A": {"1"}}, true},
+		{"other header ignored", []string{"x-a"}, http.Header{"X-A": {"1"}, "X-B": {"1"}}, http.Header{"X-A": {"1"}}, true},
+		{"differ", []string{"x-a"}, http.Header{"X-A": {"1"}}, http.Header{"X-A": {"2"}}, false},
+		{"absent vs empty", []string{"x-a"}, http.Header{}, http.Header{"X-A": {""}}, false},
+		{"lines combined", []string{"x-a"}, http.Header{"X-A": {"1", "2"}}, http.Header{"X-A": {"1, 2"}}, true},
+		{"whitespace", []string{"x-a"}, http.Header{"X-A": {" 1 ,\t2  3 "}}, http.Header{"X-A": {"1,2 3"}}, true},
+		{"inner space kept", []string{"x-a"}, http.Header{"X-A": {"2 3"}}, http.Header{"X-A": {"23"}}, false},
+		{"quoted kept", []string{"x-a"}, http.Header{"X-A": {`"a  b"`}}, http.Header{"X-A": {`"a b"`}}, false},
+		{"case of unknown kept", []string{"x-a"}, http.Header{"X-A": {"A"}}, http.Header{"X-A": {"a"}}, false},
+		{"case of accept-language", []string{"accept-language"}, http.Header{"Accept-Language": {"EN-us"}}, http.Header{"Accept-Language": {"en-US"}}, true},
+		{"case in quotes kept", []string{"accept"}, http.Header{"Accept": {`a/b;p="X"`}}, http.Header{"Accept": {`a/b;p="x"`}}, false},
+		{"codings as a set", []string{"accept-encoding"}, http.Header{"Accept-Encoding": {"gzip, br;q=0.5"}}, http.Header{"Accept-Encoding": {"BR,x-gzip"}}, true},
+		{"refused coding", []string{"accept-encoding"}, http.Header{"Accept-Encoding": {"gzip, br;q=0"}}, http.Header{"Accept-Encoding": {"gzip, br"}}, false},
+		{"names order", []string{"x-a", "x-b"}, http.Header{"X-A": {"1"}, "X-B": {"2"}}, http.Header{"X-A": {"2"}, "X-B": {"1"}}, false},
+		{"no bleed between fields", []string{"x-a", "x-b"}, http.Header{"X-A": {"1\nx-b:2"}}, http.Header{"X-A": {"1"}, "X-B": {"2"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if same := variantID(tt.names, tt.a) == variantID(tt.names, tt.b); same != tt.same {
+				t.Fatalf("same = %v, want %v", same, tt.same)
+			}
+		})
+	}
+}
+
+func TestVaryNames(t *testing.T) {
+	tests := []struct {
+		header http.Header
+		want   []string
+	}{
+		{http.Header{}, nil},
+		{http.Header{"Vary": {"X-B, x-a", "X-A"}}, []string{"x-a", "x-b"}},
+		{http.Header{"Content-Encoding": {"gzip"}}, []string{"accept-encoding"}},
+		{http.Header{"Content-Encoding": {"identity"}}, nil},
+		{http.Header{"Vary": {"Accept-Encoding"}, "Content-Encoding": {"br"}}, []string{"accept-encoding"}},
+	}
+	for _, tt := range tests {
+		if got := varyNames(tt.header); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("varyNames(%v) = %q, want %q", tt.header, got, tt.want)
+		}
+	}
+}
+
+func TestIndexRoundTrip(t *testing.T) {
+	x := index{names: []string{"a", "b"}, variants: []string{"1", "2", "3"}}
+	got, err := decodeIndex(x.encode())
+	if err != nil || !reflect.DeepEqual(got, x) {
+		t.Fatalf("%+v %v", got, err)
+	}
+	for _, bad := range [][]byte{indexMagic, append(x.encode(), 0), index{}.encode()} {
+		if _, err := decodeIndex(bad); !errors.Is(err, errCorrupt) {
+			t.Errorf("decodeIndex(%q) = %v", bad, err)
+		}
 	}
 }

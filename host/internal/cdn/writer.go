@@ -11,6 +11,9 @@ import (
 // a response that cannot be stored releases the flight's followers and
 // streams to the client from then on (flushes included); one that can is
 // buffered to the end, up to MaxBody, and then written from its entry.
+// A storable response the origin flushes is streamed to the client from
+// the first flush on while it is buffered (tee); followers wait for the
+// entry. Past MaxBody it is no longer buffered and only streams.
 type recorder struct {
 	c      *Cache
 	w      http.ResponseWriter // the client; nil in a background revalidation
@@ -21,12 +24,16 @@ type recorder struct {
 	header http.Header
 	status int
 	wrote  bool
-	pass   bool     // streaming to w, not buffering
-	direct bool     // header is w's own map
-	tags   []string // from Vercel-Cache-Tag
-	pol    policy
-	buf    bytes.Buffer
-	reason string // why the response is not stored
+	pass   bool // streaming to w, not buffering
+	tee    bool // the head went to w: what is buffered is streamed too
+	// fallback: a stale entry stands in if the origin fails; failed: it
+	// did (status 500 or more), and what it writes is dropped.
+	fallback, failed bool
+	direct           bool     // header is w's own map
+	tags             []string // from Vercel-Cache-Tag
+	pol              policy
+	buf              bytes.Buffer
+	reason           string // why the response is not stored
 }
 
 var (
@@ -43,6 +50,10 @@ func (rw *recorder) WriteHeader(code int) {
 		return
 	}
 	rw.wrote, rw.status = true, code
+	if rw.fallback && code >= 500 {
+		rw.failed = true
+		return
+	}
 	if !rw.pass {
 		pol, reason := decide(code, rw.header)
 		if reason == "" {
@@ -51,6 +62,15 @@ func (rw *recorder) WriteHeader(code int) {
 			}
 		}
 		var tags []string
+		// An error is no sign that the key's responses cannot be stored,
+		// nor is a 304 to a conditional request.
+		mark := rw.status < 500 && rw.status != http.StatusNotModified
+		if ce := originEncoding(rw.header); reason == "" && ce != "" && !accepts(rw.r.Header, ce) {
+			// Stored under the variant of a request that does not
+			// accept it, it would reach clients that do not either. The
+			// response to a request that does may be stored.
+			reason, mark = "Content-Encoding "+ce+" not accepted by the request", false
+		}
 		if reason == "" {
 			tags = headerTags(rw.header)
 			_, reason = entryTags(rw.r.URL.Path, tags, nil)
@@ -59,7 +79,7 @@ func (rw *recorder) WriteHeader(code int) {
 			rw.pol, rw.tags = pol, tags
 			return
 		}
-		rw.passthrough(reason)
+		rw.passthrough(reason, mark)
 		return
 	}
 	rw.head()
@@ -67,14 +87,16 @@ func (rw *recorder) WriteHeader(code int) {
 
 // passthrough stops buffering: the flight's followers are released to call
 // the origin themselves, and the head and what was buffered go to the
-// client.
-func (rw *recorder) passthrough(reason string) {
+// client. mark starts hit-for-miss for the key.
+func (rw *recorder) passthrough(reason string, mark bool) {
 	rw.pass, rw.reason = true, reason
 	rw.c.log.Debug("cdn: response not cached", "key", rw.key, "reason", reason)
 	if rw.f != nil {
-		// An error is no sign that the key's responses cannot be
-		// stored: no hit-for-miss for it.
-		rw.c.release(rw.key, rw.f, nil, rw.status < 500)
+		rw.c.release(rw.f, nil, mark)
+	}
+	if rw.tee {
+		rw.buf = bytes.Buffer{} // already sent
+		return
 	}
 	rw.head()
 	if rw.buf.Len() > 0 && rw.w != nil {
@@ -103,11 +125,18 @@ func (rw *recorder) Write(p []byte) (int, error) {
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
 	}
+	if rw.failed {
+		return len(p), nil
+	}
 	if !rw.pass {
 		if int64(rw.buf.Len()+len(p)) <= rw.c.maxBody {
-			return rw.buf.Write(p)
+			rw.buf.Write(p)
+			if !rw.tee || rw.w == nil {
+				return len(p), nil
+			}
+			return rw.w.Write(p)
 		}
-		rw.passthrough("body over MaxBody")
+		rw.passthrough("body over MaxBody", true)
 	}
 	if rw.w == nil {
 		return len(p), nil
@@ -115,15 +144,23 @@ func (rw *recorder) Write(p []byte) (int, error) {
 	return rw.w.Write(p)
 }
 
-// Flush sends the head, and in passthrough what was written, to the
-// client; a buffered response is flushed when it is complete.
+// Flush sends the head and what was written to the client. A storable
+// response starts to stream (tee) at its first flush.
 func (rw *recorder) Flush() {
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
 	}
-	if rw.pass && rw.w != nil {
-		_ = http.NewResponseController(rw.w).Flush()
+	if rw.w == nil || rw.failed {
+		return
 	}
+	if !rw.pass && !rw.tee {
+		rw.tee = true
+		rw.head()
+		if rw.buf.Len() > 0 {
+			_, _ = rw.w.Write(rw.buf.Bytes())
+		}
+	}
+	_ = http.NewResponseController(rw.w).Flush()
 }
 
 // Unwrap gives http.ResponseController the client's writer (nil in a

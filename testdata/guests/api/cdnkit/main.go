@@ -1,0 +1,90 @@
+// Function cdnkit answers what the CDN cache tests need, by ?mode=:
+//
+//   - etag: "etag run <N> if-none-match <value>", cacheable for a minute,
+//     with ETag "e1" and a Last-Modified; 304 when If-None-Match is "e1".
+//   - stream&id=X: server-sent events cacheable for a minute: "data: 1",
+//     flushed, then, once /api/cdnkit?mode=release&id=X was requested,
+//     "data: 2".
+//   - release&id=X: lets the stream X end.
+//   - fail&id=X: the first call answers "fail run 1", fresh for a second
+//     and usable for a minute after if the function fails
+//     (stale-if-error=60); every later call for X fails with 500.
+//
+// N counts calls per mode and id in the Runtime Cache, which every
+// instance shares.
+package main
+
+import (
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/catchall"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfncache"
+)
+
+var kv = wfncache.GetCache(wfncache.Namespace("cdnkit"))
+
+func init() { catchall.HandleFunc(serve) }
+
+func serve(w *wfn.ResponseWriter, r *wfn.Request) {
+	u, err := url.Parse(r.URL())
+	if err != nil {
+		w.SetStatus(400)
+		return
+	}
+	q := u.Query()
+	mode, id := q.Get("mode"), q.Get("id")
+	n := count(mode + "/" + id)
+	switch mode {
+	case "etag":
+		w.SetHeader("Cache-Control", "s-maxage=60")
+		w.SetHeader("ETag", `"e1"`)
+		w.SetHeader("Last-Modified", "Mon, 02 Nov 2026 10:00:00 GMT")
+		inm, _ := r.Header("if-none-match")
+		if inm == `"e1"` {
+			w.SetStatus(304)
+			return
+		}
+		w.WriteString("etag run " + strconv.Itoa(n) + " if-none-match " + inm)
+	case "stream":
+		w.SetHeader("Content-Type", "text/event-stream")
+		w.SetHeader("Cache-Control", "s-maxage=60")
+		w.WriteString("data: 1\n")
+		w.Flush()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, ok, _ := kv.GetBytes("release/" + id); ok {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		w.WriteString("data: 2\n")
+	case "release":
+		kv.Set("release/"+id, true)
+		w.WriteString("released")
+	case "fail":
+		if n > 1 {
+			w.SetStatus(500)
+			w.WriteString("failed")
+			return
+		}
+		w.SetHeader("Cache-Control", "s-maxage=1, stale-if-error=60")
+		w.WriteString("fail run " + strconv.Itoa(n))
+	default:
+		w.SetStatus(400)
+		w.WriteString("unknown mode")
+	}
+}
+
+// count adds one to the counter key and returns it.
+func count(key string) int {
+	var n int
+	kv.Get(key, &n)
+	n++
+	kv.Set(key, n)
+	return n
+}
+
+func main() {}
