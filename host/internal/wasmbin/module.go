@@ -509,7 +509,12 @@ func parseExports(r *reader, names map[string]bool, visit func(name string, kind
 // parseElements checks the element section's structure. Element segments
 // are applied again by the restored module, which is right because no
 // instruction can change a table in a snapshottable module.
-func parseElements(r *reader) error {
+func parseElements(r *reader) error { return parseElementsIdx(r, nil) }
+
+// parseElementsIdx is parseElements calling check, when not nil, with
+// every function index the segments name (0xD2, as ref.func) and every
+// index of the constant expressions in them.
+func parseElementsIdx(r *reader, check func(op byte, idx uint32) error) error {
 	n, err := r.u32("element segment count")
 	if err != nil {
 		return err
@@ -529,7 +534,7 @@ func parseElements(r *reader) error {
 			}
 		}
 		if flags&0b001 == 0 { // active: offset
-			if err := constExpr(r); err != nil {
+			if err := constExprIdx(r, check); err != nil {
 				return err
 			}
 		}
@@ -549,9 +554,12 @@ func parseElements(r *reader) error {
 		}
 		for range count {
 			if flags&0b100 == 0 {
-				_, err = r.u32("element function index")
+				var f uint32
+				if f, err = r.u32("element function index"); err == nil && check != nil {
+					err = check(0xD2, f)
+				}
 			} else {
-				err = constExpr(r)
+				err = constExprIdx(r, check)
 			}
 			if err != nil {
 				return err
@@ -612,7 +620,11 @@ func (m *module) parseData(r *reader) error {
 // constExpr skips a constant expression, including its end. It accepts the
 // instructions of the core specification's constant expressions and of the
 // extended-const proposal.
-func constExpr(r *reader) error {
+func constExpr(r *reader) error { return constExprIdx(r, nil) }
+
+// constExprIdx is constExpr calling check, when not nil, with the opcode
+// and index of every global.get and ref.func.
+func constExprIdx(r *reader, check func(op byte, idx uint32) error) error {
 	for {
 		at := r.pos
 		op, err := r.byte("constant expression")
@@ -631,11 +643,17 @@ func constExpr(r *reader) error {
 		case 0x44: // f64.const
 			err = r.skip(8, "f64.const")
 		case 0x23: // global.get
-			_, err = r.u32("global.get index")
+			var g uint32
+			if g, err = r.u32("global.get index"); err == nil && check != nil {
+				err = check(op, g)
+			}
 		case 0xD0: // ref.null
 			err = refNull(r)
 		case 0xD2: // ref.func
-			_, err = r.u32("ref.func index")
+			var f uint32
+			if f, err = r.u32("ref.func index"); err == nil && check != nil {
+				err = check(op, f)
+			}
 		case 0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E: // i32/i64 add, sub, mul
 		case 0xFD: // v128.const
 			var sub uint32

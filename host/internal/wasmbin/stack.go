@@ -93,6 +93,11 @@ type export struct {
 
 func parseForStack(wasm []byte) (*stackModule, error) {
 	m := &stackModule{start: -1, exportNames: map[string]bool{}}
+	// Every index the module uses must be within its own index spaces:
+	// the rewrite appends a global, a local per function and the wrappers
+	// right after them, and a module that named those (invalid as it
+	// stands, valid once rewritten) could reset or raise its own budget.
+	check := m.inRange
 	sections, err := walkSections(wasm, func(s section, sr *reader, _ int) error {
 		var err error
 		switch s.id {
@@ -122,18 +127,37 @@ func parseForStack(wasm []byte) (*stackModule, error) {
 			}
 		case secGlobal:
 			m.globals, err = sr.u32("global count")
-			sr.pos = sr.end // the entries are copied as they are
+			for i := uint32(0); err == nil && i < m.globals; i++ {
+				if _, err = valType(sr, "global type"); err == nil {
+					if _, err = mutability(sr); err == nil {
+						err = constExprIdx(sr, check)
+					}
+				}
+			}
 		case secExport:
 			_, err = parseExports(sr, m.exportNames, func(name string, kind byte, idx uint32) {
 				m.exports = append(m.exports, export{name, kind, idx})
 			})
+			for _, e := range m.exports {
+				switch {
+				case err != nil:
+				case e.kind == 0x00:
+					err = check(opCodeCall, e.idx)
+				case e.kind == 0x03:
+					err = check(opCodeGlobalGet, e.idx)
+				}
+			}
 		case secStart:
 			var f uint32
-			f, err = sr.u32("start function index")
+			if f, err = sr.u32("start function index"); err == nil {
+				err = check(opCodeCall, f)
+			}
 			m.start = int64(f)
+		case secElement:
+			err = parseElementsIdx(sr, check)
 		case secTag:
 			err = unsupported(s.start, "tag section (exception handling)")
-		default: // custom, table, memory, element, code, data, data count
+		default: // custom, table, memory, code, data, data count
 			sr.pos = sr.end
 		}
 		return err
@@ -143,6 +167,23 @@ func parseForStack(wasm []byte) (*stackModule, error) {
 	}
 	m.sections = sections
 	return m, nil
+}
+
+// inRange returns an error when idx, the index of a call, return_call
+// or ref.func (a function) or of a global.get or global.set (a global),
+// is past the module's own functions or globals.
+func (m *stackModule) inRange(op byte, idx uint32) error {
+	switch op {
+	case opCodeCall, opCodeReturnCall, opCodeRefFunc:
+		if n := uint64(m.importedFuncs) + uint64(len(m.funcTypes)); uint64(idx) >= n {
+			return malformed(0, "function index %d of %d functions", idx, n)
+		}
+	case opCodeGlobalGet, opCodeGlobalSet:
+		if n := uint64(m.importedGlobs) + uint64(m.globals); uint64(idx) >= n {
+			return malformed(0, "global index %d of %d globals", idx, n)
+		}
+	}
+	return nil
 }
 
 // Opcodes the rewriting emits or looks for.
@@ -164,6 +205,7 @@ const (
 	opCodeI32LtS             = 0x48
 	opCodeI32Add             = 0x6A
 	opCodeI32Sub             = 0x6B
+	opCodeRefFunc            = 0xD2
 	blockTypeEmpty           = 0x40
 )
 
@@ -325,9 +367,18 @@ type call struct {
 // its budget check at entry and the budget stored before each call.
 func (m *stackModule) limitBody(b, wasm []byte, start, end int, fn uint32, params uint64, global uint32) ([]byte, error) {
 	var calls []call
+	var bad error // the first index out of range
+	maxLocal := int64(-1)
 	r := &reader{buf: wasm, pos: start, end: end}
 	locals, err := function(r, fn, true, func(at int, op byte, idx uint32) {
+		if bad == nil {
+			if err := m.inRange(op, idx); err != nil {
+				bad = fmt.Errorf("function %d at offset %d: %w", fn, at, err)
+			}
+		}
 		switch op {
+		case opCodeLocalGet, opCodeLocalSet, opCodeLocalTee:
+			maxLocal = max(maxLocal, int64(idx))
 		case opCodeCall:
 			if idx < m.importedFuncs {
 				return // a host function: it does not use the guest's stack budget
@@ -340,8 +391,14 @@ func (m *stackModule) limitBody(b, wasm []byte, start, end int, fn uint32, param
 	if err != nil {
 		return nil, err
 	}
+	if bad != nil {
+		return nil, bad
+	}
 	// The new local comes after the parameters and the declared locals.
 	own := params + locals
+	if maxLocal >= 0 && uint64(maxLocal) >= own {
+		return nil, malformed(start, "function %d uses local %d of %d", fn, maxLocal, own)
+	}
 	if own >= math.MaxUint32 {
 		return nil, unsupported(start, "function %d has too many locals", fn)
 	}

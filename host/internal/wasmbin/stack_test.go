@@ -186,3 +186,57 @@ func TestLimitStackGoGuest(t *testing.T) {
 		t.Fatalf("wazero refuses the rewritten Go guest: %v", err)
 	}
 }
+
+// TestLimitStackRefusesForeignIndices checks that a module naming what the
+// rewrite adds (the wrappers after its functions, the budget global after
+// its globals, a local after its own) is refused: invalid as it stands, it
+// would be valid once rewritten and could reset or raise its own budget.
+func TestLimitStackRefusesForeignIndices(t *testing.T) {
+	section := func(id byte, payload ...byte) []byte {
+		return append([]byte{id, byte(len(payload))}, payload...)
+	}
+	// module: one function () -> () exported as "f", with body, plus extra
+	// sections (table, element) between export and code.
+	module := func(exportIdx byte, body []byte, tableAndElem ...[]byte) []byte {
+		b := []byte("\x00asm\x01\x00\x00\x00")
+		b = append(b, section(1, 1, 0x60, 0, 0)...) // type: () -> ()
+		b = append(b, section(3, 1, 0)...)          // one function of type 0
+		if len(tableAndElem) > 0 {
+			b = append(b, tableAndElem[0]...)
+		}
+		b = append(b, section(7, 1, 1, 'f', 0, exportIdx)...) // export "f" func
+		if len(tableAndElem) > 1 {
+			b = append(b, tableAndElem[1]...)
+		}
+		code := append([]byte{1, byte(len(body))}, body...)
+		return append(b, section(10, code...)...)
+	}
+	maxI32 := []byte{0x41, 0xFF, 0xFF, 0xFF, 0xFF, 0x07}
+	tests := []struct {
+		name string
+		wasm []byte
+		want string
+	}{
+		{"call a wrapper", module(0, []byte{0, 0x10, 1, 0x0B}), "function index 1"},
+		{"tail call a wrapper", module(0, []byte{0, 0x12, 1, 0x0B}), "function index 1"},
+		{"ref.func a wrapper", module(0, []byte{0, 0xD2, 1, 0x1A, 0x0B}), "function index 1"},
+		{"set the hidden local", module(0, append(append([]byte{0}, maxI32...), 0x21, 0, 0x0B)), "local 0"},
+		{"set the budget global", module(0, append(append([]byte{0}, maxI32...), 0x24, 0, 0x0B)), "global index 0"},
+		{"export a wrapper", module(1, []byte{0, 0x0B}), "function index 1"},
+		{"a wrapper in a table", module(0, []byte{0, 0x0B},
+			section(4, 1, 0x70, 0, 1),                                   // table funcref, min 1
+			section(9, 1, 0, 0x41, 0, 0x0B, 1, 1)), "function index 1"}, // elem: [1] at 0
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := wasmbin.LimitStack(tc.wasm, 1<<20)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("LimitStack = %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+	// The same module with valid indices is rewritten.
+	if _, err := wasmbin.LimitStack(module(0, []byte{0, 0x10, 0, 0x0B}), 1<<20); err != nil {
+		t.Fatalf("a valid module: %v", err)
+	}
+}
