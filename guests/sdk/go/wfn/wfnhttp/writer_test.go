@@ -198,19 +198,7 @@ func TestWriteDeadlineCutsStartedResponse(t *testing.T) {
 		rc.SetWriteDeadline(time.Now().Add(-time.Second))
 		io.WriteString(w, "second part")
 	}))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		wfntest.Serve(w, r, nil, func() { wfn.Serve(h) })
-	}))
-	defer srv.Close()
-	resp, err := http.Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if string(body) != "first part," || !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("got %q, %v; want the first part, then io.ErrUnexpectedEOF", body, err)
-	}
+	wantCut(t, h, "first part,")
 }
 
 // A handler's panic is recovered as a net/http server does: logged with
@@ -346,19 +334,7 @@ func TestPanicAfterFlushCuts(t *testing.T) {
 		w.(http.Flusher).Flush()
 		panic("boom")
 	}))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		wfntest.Serve(w, r, nil, func() { wfn.Serve(h) })
-	}))
-	defer srv.Close()
-	resp, err := http.Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if string(body) != "started," || !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("got %q, %v; want the start, then io.ErrUnexpectedEOF", body, err)
-	}
+	wantCut(t, h, "started,")
 	checkLine(t, "stderr", errOut.String(), "wfnhttp: panic serving GET /: boom", true)
 }
 
@@ -384,5 +360,24 @@ func TestCloseNotify(t *testing.T) {
 	wfntest.Do(wfnhttp.Handler(h), httptest.NewRequestWithContext(ctx, "GET", "/", nil), nil)
 	if !notified {
 		t.Error("CloseNotify did not say true")
+	}
+}
+
+// wantCut serves h through wfntest behind a real server and checks that
+// the client gets want and then a cut stream (io.ErrUnexpectedEOF).
+func wantCut(t *testing.T, h wfn.Handler, want string) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wfntest.Serve(w, r, nil, func() { wfn.Serve(h) })
+	}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if string(body) != want || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("got %q, %v; want %q, then io.ErrUnexpectedEOF", body, err, want)
 	}
 }
