@@ -1,8 +1,6 @@
 package host
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
+
+	"github.com/joho/godotenv"
 )
 
 // A guest's environment, as getEnv sees it on Vercel, from the weakest
@@ -46,48 +44,29 @@ func guestEnv(layers ...map[string]string) [][2]string {
 	return kv
 }
 
-// readDotenv reads dir/.env: KEY=VALUE lines, with # comments, an
-// optional "export ", and single or double quotes (double quotes know \n,
-// \t, \" and \\). A missing file is no error; a malformed line is, with
-// its number.
+// readDotenv reads dir/.env with godotenv, the Go port of the dotenv
+// npm package's format: KEY=VALUE lines, # comments, an optional
+// "export ", single, double or unquoted values, double-quoted ones over
+// several lines (a PEM key) with \n escapes. A missing file is no error;
+// a malformed one is, naming the file.
+//
+// Where godotenv differs from npm dotenv 17 (its TestDotenvMatchesNPM
+// shows the cases where they agree): in double quotes it also reads \t,
+// \\ and \" escapes (npm keeps them as written), it expands ${VAR} and
+// $VAR (npm does not), and it keeps backquotes (npm strips them).
 func readDotenv(dir string) (map[string]string, error) {
 	path := filepath.Join(dir, ".env")
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	env := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		line = strings.TrimPrefix(line, "export ")
-		k, v, ok := strings.Cut(line, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" || strings.ContainsAny(k, " \t\"'") {
-			return nil, fmt.Errorf("%s:%d: want KEY=VALUE", path, n)
-		}
-		v = strings.TrimSpace(v)
-		switch {
-		case len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"':
-			u, err := strconv.Unquote(v)
-			if err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", path, n, err)
-			}
-			v = u
-		case len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'':
-			v = v[1 : len(v)-1]
-		default:
-			if i := strings.Index(v, " #"); i >= 0 {
-				v = strings.TrimSpace(v[:i])
-			}
-		}
-		env[k] = v
+	defer f.Close()
+	env, err := godotenv.Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return env, sc.Err()
+	return env, nil
 }
