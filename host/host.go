@@ -147,7 +147,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if len(proj.Ignored) > 0 {
 		cfg.Logger.Info("configuration properties that have no effect in wfn", "properties", strings.Join(proj.Ignored, ", "))
 	}
-	dotenv, err := readDotenv(cfg.Dir)
+	dotenv, err := project.ReadDotenv(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}

@@ -19,7 +19,8 @@ import (
 //     no sequence, such as {hello}, stays literal;
 //   - within a segment, * ? [abc] [a-z] [!a] [^a] and \ escapes (matched
 //     by doublestar), and the extglobs @(a|b) ?(a|b) +(a|b) *(a|b);
-//   - ** alone in a segment matches any number of segments;
+//   - ** alone in a segment matches any number of segments (at the end
+//     of the glob, one or more);
 //   - a wildcard never matches a leading dot, nor . or ..
 //
 // A key that equals the path matches too, so that a key naming a file
@@ -87,7 +88,11 @@ func matchSegments(segs []*segment, names []string) bool {
 	for len(segs) > 0 {
 		if segs[0].globstar {
 			if len(segs) == 1 {
-				// A trailing ** matches what remains but dot segments.
+				// A trailing ** matches one segment or more, none a dot
+				// one: api/** does not match api.
+				if len(names) == 0 {
+					return false
+				}
 				for _, n := range names {
 					if strings.HasPrefix(n, ".") {
 						return false
