@@ -1,11 +1,13 @@
 // Package project reads a served directory's vercel.json and wfn.json
 // into one typed configuration, validated once.
 //
-// Every property of Vercel's vercel.json schema is accepted (the
-// VercelConfig and FunctionConfig types of the npm package @vercel/config
-// 0.7.2, plus "$schema"); those that mean nothing to wfn are listed in
-// Project.Ignored, so that the host names them in one log line. A
-// property in no schema is an error naming it. wfn.json takes the same
+// Every property of Vercel's vercel.json schema is accepted: the union
+// of the VercelConfig and FunctionConfig types of the npm package
+// @vercel/config 0.7.2 and of the schema the npm package vercel (the
+// CLI) 64.0.2 validates with (its config-validator), plus "$schema".
+// Those that mean nothing to wfn are listed in Project.Ignored, so that
+// the host names them in one log line. A property in no schema is an
+// error naming it. wfn.json takes the same
 // properties, plus wfn's own per-function extensions.
 //
 // Load reads; Validate checks every value and compiles the globs and
@@ -120,13 +122,14 @@ var topLevel = map[string]struct {
 	"ignoreCommand": {}, "devCommand": {}, "framework": {}, "installCommand": {},
 	"outputDirectory": {}, "schedules": {}, "relatedProjects": {}, "fluid": {},
 	"bunVersion": {}, "experimentalServices": {}, "experimentalServiceGroups": {},
+	"experimentalServicesV2": {}, "services": {}, "daemons": {}, "proxy": {},
 }
 
 // functionProps are the properties of a "functions" rule: Vercel's
 // (FunctionConfig), then wfn's extensions. True: wfn applies it.
 var functionProps = map[string]bool{
 	"maxDuration": true, "memory": true, "maxConcurrency": true, "supportsCancellation": true,
-	"excludeFiles": false, "includeFiles": false, "affinity": false, "runtime": false,
+	"excludeFiles": false, "includeFiles": false, "affinity": false, "runtime": false, "architecture": false,
 	"regions": false, "functionFailoverRegions": false, "experimentalTriggers": false,
 	// wfn's extensions.
 	"env": true, "allowedOutboundHosts": true, "isolation": true, "snapshot": true,

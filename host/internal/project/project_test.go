@@ -144,3 +144,49 @@ func TestLoadNoFiles(t *testing.T) {
 		t.Errorf("Load of an empty directory = %+v, %v", p, err)
 	}
 }
+
+// Every property of Vercel's schemas (@vercel/config 0.7.2's types, the
+// vercel CLI 64.0.2's validator) is accepted, each either read or named
+// in Ignored.
+func TestEveryVercelPropertyAccepted(t *testing.T) {
+	top := []string{"$schema", "alias", "build", "builds", "bunVersion", "buildCommand", "bulkRedirectsPath", "cleanUrls",
+		"crons", "daemons", "devCommand", "env", "experimentalServiceGroups", "experimentalServices", "experimentalServicesV2",
+		"fluid", "framework", "functionFailoverRegions", "functions", "git", "github", "headers", "ignoreCommand", "images",
+		"installCommand", "name", "outputDirectory", "passiveRegions", "proxy", "redirects", "regions", "relatedProjects",
+		"rewrites", "routes", "schedules", "scope", "services", "trailingSlash", "version", "wildcard"}
+	fn := []string{"architecture", "runtime", "memory", "maxDuration", "affinity", "maxConcurrency", "regions",
+		"functionFailoverRegions", "includeFiles", "excludeFiles", "experimentalTriggers", "supportsCancellation"}
+	values := map[string]string{
+		"cleanUrls": "true", "trailingSlash": "false", "builds": "[]", "routes": "[]", "headers": "[]", "redirects": "[]",
+		"rewrites": "[]", "crons": "[]", "regions": `["iad1"]`, "env": "{}", "memory": "1024", "maxDuration": "10",
+		"maxConcurrency": "2", "supportsCancellation": "true",
+	}
+	value := func(k string) string {
+		if v, ok := values[k]; ok {
+			return v
+		}
+		return `"x"`
+	}
+	var props []string
+	for _, k := range fn {
+		props = append(props, `"`+k+`": `+value(k))
+	}
+	var keys []string
+	for _, k := range top {
+		if k == "functions" {
+			keys = append(keys, `"functions": {"api/**": {`+strings.Join(props, ", ")+`}}`)
+			continue
+		}
+		keys = append(keys, `"`+k+`": `+value(k))
+	}
+	p, err := project.Load(write(t, map[string]string{"vercel.json": "{" + strings.Join(keys, ", ") + "}"}))
+	if err != nil {
+		t.Fatalf("Load of every property = %v", err)
+	}
+	ignored := strings.Join(p.Ignored, ", ")
+	for _, k := range []string{"alias", "daemons", "proxy", "regions", "functions.api/**.affinity", "functions.api/**.architecture"} {
+		if !strings.Contains(ignored, "vercel.json: "+k) {
+			t.Errorf("Ignored %q does not name %s", ignored, k)
+		}
+	}
+}
