@@ -18,7 +18,8 @@ import (
 //     {a,{b,c}}, sequences {1..3} and {a..c}; a brace with one item and
 //     no sequence, such as {hello}, stays literal;
 //   - within a segment, * ? [abc] [a-z] [!a] [^a] and \ escapes (matched
-//     by doublestar), and the extglobs @(a|b) ?(a|b) +(a|b) *(a|b);
+//     by doublestar), and the extglobs @(a|b) ?(a|b) +(a|b) *(a|b) and
+//     !(a|b) (not a !(...) inside another extglob);
 //   - ** alone in a segment matches any number of segments (at the end
 //     of the glob, one or more);
 //   - a wildcard never matches a leading dot, nor . or ..
@@ -37,7 +38,7 @@ type segment struct {
 	globstar bool
 	literal  string         // with no magic: compared as is
 	pattern  string         // for doublestar, when set
-	re       *regexp.Regexp // an extglob segment, when set
+	ext      []extPiece     // an extglob segment, when set
 	dot      bool           // the pattern starts with a dot: it may match one
 }
 
@@ -49,7 +50,7 @@ func CompileGlob(key string) (*Glob, error) {
 		g.none = true
 		return g, nil
 	}
-	for strings.HasPrefix(pat, "!") && !strings.HasPrefix(pat, "!(") {
+	for strings.HasPrefix(pat, "!") { // even !(: minimatch negates, and (a) is literal
 		g.negate = !g.negate
 		pat = pat[1:]
 	}
@@ -119,20 +120,20 @@ func matchSegments(segs []*segment, names []string) bool {
 }
 
 func (s *segment) match(name string) bool {
-	if s.pattern == "" && s.re == nil {
+	if s.pattern == "" && s.ext == nil {
 		return name == s.literal
 	}
 	if name == "." || name == ".." || (strings.HasPrefix(name, ".") && !s.dot) {
 		return false
 	}
-	if s.re != nil {
-		return s.re.MatchString(name)
+	if s.ext != nil {
+		return matchPieces(s.ext, name)
 	}
 	ok, err := doublestar.Match(s.pattern, name)
 	return err == nil && ok
 }
 
-var errNegatedExtglob = errors.New("the extglob !(...) is not supported by wfn: use a leading ! to negate the whole glob")
+var errNestedNegation = errors.New("a !(...) inside another extglob is not supported by wfn")
 
 func compileSegment(part string) (*segment, error) {
 	if part == "**" {
@@ -144,11 +145,11 @@ func compileSegment(part string) (*segment, error) {
 		return s, nil
 	}
 	if hasExtglob(part) {
-		re, err := extglobRegexp(part)
+		ext, err := extglobPieces(part)
 		if err != nil {
 			return nil, err
 		}
-		s.re = re
+		s.ext = ext
 		return s, nil
 	}
 	// Braces left after expansion are literal, and so is a [ with no ]
@@ -174,17 +175,102 @@ func hasExtglob(part string) bool {
 	return false
 }
 
-// extglobRegexp translates one segment with extglobs into an anchored
-// regular expression.
-func extglobRegexp(part string) (*regexp.Regexp, error) {
-	expr, rest, err := extglobExpr(part, false)
+// extPiece is a part of an extglob segment: a run matched by an
+// anchored regular expression, or a !(...) that matches any text its
+// alternatives do not match (bash's and minimatch's reading: some split
+// of the name gives the !(...) a part that none of them matches).
+type extPiece struct {
+	re  *regexp.Regexp
+	not bool
+}
+
+// extglobPieces translates one segment with extglobs.
+func extglobPieces(part string) ([]extPiece, error) {
+	var pieces []extPiece
+	add := func(expr string, not bool) error {
+		re, err := regexp.Compile("^(?:" + expr + ")$")
+		if err != nil {
+			return fmt.Errorf("glob segment %q: %w", part, err)
+		}
+		pieces = append(pieces, extPiece{re, not})
+		return nil
+	}
+	s := part
+	for {
+		i := indexNegation(s)
+		if i < 0 {
+			break
+		}
+		if i > 0 {
+			expr, _, err := extglobExpr(s[:i], false)
+			if err != nil {
+				return nil, err
+			}
+			if err := add(expr, false); err != nil {
+				return nil, err
+			}
+		}
+		inner, rest, err := extglobExpr(s[i+2:], true)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(rest, ")") {
+			return nil, fmt.Errorf("unclosed !( in %q", part)
+		}
+		if err := add(inner, true); err != nil {
+			return nil, err
+		}
+		s = rest[1:]
+	}
+	expr, rest, err := extglobExpr(s, false)
 	if err != nil {
 		return nil, err
 	}
 	if rest != "" {
 		return nil, fmt.Errorf("unbalanced ) in %q", part)
 	}
-	return regexp.Compile("^(?:" + expr + ")$")
+	if err := add(expr, false); err != nil {
+		return nil, err
+	}
+	return pieces, nil
+}
+
+// indexNegation is the index of the first top-level !( in s, or -1.
+func indexNegation(s string) int {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\':
+			i++
+		case s[i] == '[':
+			if end := strings.IndexByte(s[i+1:], ']'); end >= 0 {
+				i += end + 1
+			}
+		case i+1 < len(s) && s[i+1] == '(' && strings.IndexByte("@?+*!", s[i]) >= 0:
+			if s[i] == '!' && depth == 0 {
+				return i
+			}
+			depth++
+			i++
+		case s[i] == ')' && depth > 0:
+			depth--
+		}
+	}
+	return -1
+}
+
+// matchPieces tries every split of name among the pieces.
+func matchPieces(pieces []extPiece, name string) bool {
+	p := pieces[0]
+	if len(pieces) == 1 {
+		return p.re.MatchString(name) != p.not
+	}
+	for i := 0; i <= len(name); i++ {
+		if p.re.MatchString(name[:i]) != p.not && matchPieces(pieces[1:], name[i:]) {
+			return true
+		}
+	}
+	return false
 }
 
 // extglobExpr translates up to the end, or inside a group up to its ),
@@ -199,7 +285,7 @@ func extglobExpr(s string, inGroup bool) (string, string, error) {
 			s = s[2:]
 		case len(s) > 1 && s[1] == '(' && strings.IndexByte("@?+*!", c) >= 0:
 			if c == '!' {
-				return "", "", errNegatedExtglob
+				return "", "", errNestedNegation
 			}
 			inner, rest, err := extglobExpr(s[2:], true)
 			if err != nil {

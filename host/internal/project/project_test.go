@@ -126,7 +126,8 @@ func TestLoadErrors(t *testing.T) {
 		{"cron schedule descriptor", `{"crons": [{"path": "/x", "schedule": "@daily"}]}`, `crons[0]: schedule`},
 		{"cron schedule range", `{"crons": [{"path": "/x", "schedule": "61 * * * *"}]}`, `crons[0]: schedule`},
 		{"cron unknown field", `{"crons": [{"path": "/x", "schedule": "* * * * *", "method": "POST"}]}`, `crons`},
-		{"negated extglob", `{"functions": {"api/!(a)": {}}}`, `!(...) is not supported`},
+		{"nested negation", `{"functions": {"api/+(!(a))": {}}}`, `!(...) inside another extglob is not supported`},
+		{"unclosed extglob", `{"functions": {"api/+(a": {}}}`, `unclosed +(`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
