@@ -36,10 +36,10 @@ type Glob struct {
 // segment is one /-separated part of a pattern.
 type segment struct {
 	globstar bool
-	literal  string         // with no magic: compared as is
-	pattern  string         // for doublestar, when set
-	ext      []extPiece     // an extglob segment, when set
-	dot      bool           // the pattern starts with a dot: it may match one
+	literal  string     // with no magic: compared as is
+	pattern  string     // for doublestar, when set
+	ext      []extPiece // an extglob segment, when set
+	dot      bool       // the pattern starts with a dot: it may match one
 }
 
 // CompileGlob compiles a minimatch pattern.
