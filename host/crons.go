@@ -41,16 +41,25 @@ func (h *Host) startCrons(clock cronjob.Clock) error {
 	h.log.Info("cron jobs on", "jobs", len(jobs))
 	go func() {
 		defer close(h.crons)
-		cronjob.Run(ctx, clock, jobs, h.runCron)
+		cronjob.Run(ctx, clock, jobs, func(ctx context.Context, j cronjob.Job) {
+			// Stopping the schedule does not abort a run: Close drains it.
+			h.runCron(context.WithoutCancel(ctx), j)
+		})
 	}()
 	return nil
 }
 
-// stopCrons stops the schedule and waits for the runs in progress, which
-// Close then drains with the other invocations.
+// stopCrons stops the schedule. The runs in progress are invocations
+// like the others: Close drains them, then waitCrons waits for the
+// scheduler to end.
 func (h *Host) stopCrons() {
 	if h.stopCron != nil {
 		h.stopCron()
+	}
+}
+
+func (h *Host) waitCrons() {
+	if h.crons != nil {
 		<-h.crons
 	}
 }

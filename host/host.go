@@ -571,6 +571,7 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	// Closing the engine stops any guest still running.
 	err = errors.Join(err, h.engine.Close(context.Background()))
+	h.waitCrons()
 	err = errors.Join(err, h.closeCache(context.Background()))
 	for _, fn := range h.fns {
 		if fn.client != nil {
