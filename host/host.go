@@ -147,10 +147,6 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if len(proj.Ignored) > 0 {
 		cfg.Logger.Info("configuration properties that have no effect in wfn", "properties", strings.Join(proj.Ignored, ", "))
 	}
-	dotenv, err := project.ReadDotenv(cfg.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-	}
 	explicitID := cfg.DeploymentID != ""
 	if !explicitID {
 		cfg.DeploymentID = "dpl_" + randomHex(12)
@@ -175,7 +171,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		limit:    pool.NewLimit(cfg.MaxInstances),
 		geoDB:    geoDB,
 		project:  proj,
-		dotenv:   dotenv,
+		dotenv:   proj.Dotenv,
 		idPrefix: cfg.Region + "::" + randomHex(3) + "-",
 		cacheDir: cacheDir,
 	}

@@ -53,9 +53,13 @@ type Project struct {
 	// wfn.json's first, then vercel.json's. The first match wins, as on
 	// Vercel.
 	Functions []Rule
-	// Env is the top-level "env": variables of every function, weaker
-	// than the directory's .env, as vercel dev lays them.
+	// Env is the top-level "env" (deprecated on Vercel, still applied):
+	// variables of every function, weaker than Dotenv, as vercel dev lays
+	// them (the vercel CLI 64.0.2's getLocalEnv and validateEnvConfig). A
+	// value "@name" refers to a secret that Dotenv must set.
 	Env map[string]string
+	// Dotenv is the directory's .env (ReadDotenv), or nil.
+	Dotenv map[string]string
 	// Regions is the top-level "regions"; wfn has one region, its own,
 	// so it is only logged.
 	Regions []string
@@ -136,10 +140,14 @@ var functionProps = map[string]bool{
 	"minInstances": true, "idleTimeout": true, "maxInvocations": true,
 }
 
-// Load reads the configuration of dir and validates it. Missing files
-// are no error: the project is then empty.
+// Load reads the configuration of dir (wfn.json, vercel.json, .env) and
+// validates it. Missing files are no error: the project is then empty.
 func Load(dir string) (*Project, error) {
-	p := &Project{}
+	dotenv, err := ReadDotenv(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	p := &Project{Dotenv: dotenv}
 	seen := map[string]bool{}
 	for _, name := range Files {
 		data, err := os.ReadFile(filepath.Join(dir, name))
@@ -388,6 +396,11 @@ func (p *Project) Validate() error {
 	}
 	if err := checkEnv(p.Env); err != nil {
 		return fmt.Errorf("%w: env: %w", ErrInvalid, err)
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.Env)) {
+		if _, ok := p.Dotenv[k]; strings.HasPrefix(p.Env[k], "@") && !ok {
+			return fmt.Errorf("%w: env: %s refers to the secret %s, which .env does not set (as vercel dev requires)", ErrInvalid, k, p.Env[k])
+		}
 	}
 	for i, c := range p.Crons {
 		if !strings.HasPrefix(c.Path, "/") || len(c.Path) > 512 {

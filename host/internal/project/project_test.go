@@ -112,6 +112,7 @@ func TestLoadErrors(t *testing.T) {
 		{"env bad name", `{"functions": {"api/x": {"env": {"A=B": "1"}}}}`, `bad variable name`},
 		{"top env bad name", `{"env": {"A=B": "1"}}`, `env: bad variable name`},
 		{"top env not strings", `{"env": {"A": 1}}`, `env:`},
+		{"top env secret missing", `{"env": {"KEY": "@key"}}`, `env: KEY refers to the secret @key, which .env does not set`},
 		{"isolation unknown", `{"functions": {"api/x": {"isolation": "process"}}}`, `isolation: want "instance" or "invocation"`},
 		{"snapshot not bool", `{"functions": {"api/x": {"snapshot": 1}}}`, `snapshot: want true or false`},
 		{"min instances negative", `{"functions": {"api/x": {"minInstances": -1}}}`, `minInstances`},
@@ -136,6 +137,13 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("Load = %v, want ErrInvalid containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestLoadSecretFromDotenv(t *testing.T) {
+	p, err := project.Load(write(t, map[string]string{"vercel.json": `{"env": {"KEY": "@key", "A": "1"}}`, ".env": "KEY=from-dotenv\n"}))
+	if err != nil || p.Env["A"] != "1" || p.Dotenv["KEY"] != "from-dotenv" {
+		t.Errorf("Load = %+v, %v", p, err)
 	}
 }
 
