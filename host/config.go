@@ -121,9 +121,9 @@ type Config struct {
 // Isolation modes.
 const (
 	// IsolationInstance lets invocations reuse warm instances.
-	IsolationInstance = project.IsolationInstance
+	IsolationInstance = "instance"
 	// IsolationInvocation gives every invocation a fresh instance.
-	IsolationInvocation = project.IsolationInvocation
+	IsolationInvocation = "invocation"
 )
 
 // withDefaults sets the host-wide defaults. The per-function ones are
