@@ -2,12 +2,10 @@ package host
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/wfn-dev/wfn/host/internal/cronjob"
-	"github.com/wfn-dev/wfn/host/internal/project"
 )
 
 // cronUserAgent is the user-agent of Vercel's cron invocations
@@ -16,22 +14,18 @@ const cronUserAgent = "vercel-cron/1.0"
 
 // startCrons runs the project's cron jobs until Close, when RunCrons is
 // set; otherwise it logs that they are off.
-func (h *Host) startCrons(clock cronjob.Clock) error {
+func (h *Host) startCrons(clock cronjob.Clock) {
 	crons := h.project.Crons
 	if len(crons) == 0 {
-		return nil
+		return
 	}
 	if !h.cfg.RunCrons {
 		h.log.Info("cron jobs are off", "jobs", len(crons))
-		return nil
+		return
 	}
 	jobs := make([]cronjob.Job, len(crons))
 	for i, c := range crons {
-		s, err := project.ParseSchedule(c.Schedule)
-		if err != nil { // Load validated them
-			return fmt.Errorf("%w: crons[%d]: %w", ErrConfig, i, err)
-		}
-		jobs[i] = cronjob.Job{Path: c.Path, Schedule: s}
+		jobs[i] = cronjob.Job{Path: c.Path, Schedule: c.When}
 	}
 	if clock == nil {
 		clock = cronjob.Real
@@ -46,7 +40,6 @@ func (h *Host) startCrons(clock cronjob.Clock) error {
 			h.runCron(context.WithoutCancel(ctx), j)
 		})
 	}()
-	return nil
 }
 
 // stopCrons stops the schedule. The runs in progress are invocations
@@ -90,7 +83,7 @@ func (h *Host) runCron(ctx context.Context, job cronjob.Job) {
 // cronSecret is CRON_SECRET of the project's environment, as a guest
 // would see it outside its function's own env.
 func (h *Host) cronSecret() string {
-	for _, env := range []map[string]string{h.cfg.Env, h.dotenv, h.project.Env} {
+	for _, env := range []map[string]string{h.cfg.Env, h.project.Dotenv, h.project.Env} {
 		if s := env["CRON_SECRET"]; s != "" {
 			return s
 		}

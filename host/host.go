@@ -60,7 +60,6 @@ type Host struct {
 	idSeq    atomic.Uint64
 	geoDB    *geo.DB // or nil
 	project  *project.Project
-	dotenv   map[string]string
 	crons    chan struct{} // closed when the cron jobs have stopped; nil without
 	stopCron context.CancelFunc
 	invs     sync.Pool // of *engine.Invocation
@@ -171,7 +170,6 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		limit:    pool.NewLimit(cfg.MaxInstances),
 		geoDB:    geoDB,
 		project:  proj,
-		dotenv:   proj.Dotenv,
 		idPrefix: cfg.Region + "::" + randomHex(3) + "-",
 		cacheDir: cacheDir,
 	}
@@ -221,10 +219,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			fn.pool.Prewarm()
 		}
 	}
-	if err := h.startCrons(cfg.cronClock); err != nil {
-		_ = h.Close(context.WithoutCancel(ctx))
-		return nil, err
-	}
+	h.startCrons(cfg.cronClock)
 	return h, nil
 }
 
@@ -318,7 +313,7 @@ func (h *Host) load(ctx context.Context, b builders, fn *function) error {
 	fn.mod = mod
 	fn.exports = mod.Exports()
 	fn.allow = strings.Join(fn.exports.Methods, ", ")
-	env := guestEnv(h.systemEnv(), h.project.Env, h.dotenv, h.cfg.Env, fn.env)
+	env := guestEnv(h.systemEnv(), h.project.Env, h.project.Dotenv, h.cfg.Env, fn.env)
 	if bundle != nil {
 		env = slices.DeleteFunc(env, func(kv [2]string) bool { return kv[0] == jsruntime.BundleEnv })
 		env = append(env, [2]string{jsruntime.BundleEnv, string(bundle)})

@@ -98,6 +98,8 @@ type Rule struct {
 type Cron struct {
 	Path     string `json:"path"`
 	Schedule string `json:"schedule"`
+	// When is Schedule parsed, by Validate.
+	When Schedule `json:"-"`
 }
 
 // kind is the JSON kind a property must have.
@@ -402,13 +404,16 @@ func (p *Project) Validate() error {
 			return fmt.Errorf("%w: env: %s refers to the secret %s, which .env does not set (as vercel dev requires)", ErrInvalid, k, p.Env[k])
 		}
 	}
-	for i, c := range p.Crons {
+	for i := range p.Crons {
+		c := &p.Crons[i]
 		if !strings.HasPrefix(c.Path, "/") || len(c.Path) > 512 {
 			return fmt.Errorf("%w: crons[%d]: path %q: want a path of at most 512 characters starting with /", ErrInvalid, i, c.Path)
 		}
-		if _, err := ParseSchedule(c.Schedule); err != nil {
+		when, err := ParseSchedule(c.Schedule)
+		if err != nil {
 			return fmt.Errorf("%w: crons[%d]: schedule %q: %w", ErrInvalid, i, c.Schedule, err)
 		}
+		c.When = when
 	}
 	return nil
 }
