@@ -154,12 +154,30 @@ func compileSegment(part string) (*segment, error) {
 	}
 	// Braces left after expansion are literal, and so is a [ with no ]
 	// (minimatch); doublestar reads both otherwise.
-	part = strings.NewReplacer("{", `\{`, "}", `\}`).Replace(part)
+	part = escapeBraces(part)
 	if !doublestar.ValidatePattern(part) {
 		part = strings.ReplaceAll(part, "[", `\[`)
 	}
 	s.pattern = part
 	return s, nil
+}
+
+// escapeBraces escapes the { and } that are not escaped already.
+func escapeBraces(part string) string {
+	var b strings.Builder
+	for i := 0; i < len(part); i++ {
+		switch part[i] {
+		case '\\':
+			b.WriteString(part[i:min(i+2, len(part))])
+			i++
+		case '{', '}':
+			b.WriteByte('\\')
+			b.WriteByte(part[i])
+		default:
+			b.WriteByte(part[i])
+		}
+	}
+	return b.String()
 }
 
 func hasExtglob(part string) bool {

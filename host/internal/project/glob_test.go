@@ -19,7 +19,7 @@ var (
 		"api/+(a|b)", "api/@(a|b).js", "api/?(a|b)x", "api/*(a|b)", "api/*.+(js|ts)", "api/+(a|b*)",
 		"!api/a", "!!api/a", "!api/**", "#api/a", "api/.*", "api/\\*", "api/.hidden",
 		"api/!(a|b)", "api/!(a)*", "api/x!(a)b", "api/!(*.ts)", "api/!(a).js", "api/!(a)!(b)", "api/a!(+(b))",
-		"api/!(a|b)/*", "!(api)/a", "!(a)",
+		"api/!(a|b)/*", "!(api)/a", "!(a)", "api/\\{hello}*", "api/x\\{a,b}",
 	}
 	globPaths = []string{
 		"api", "api/a", "api/b", "api/c", "api/d", "api/e", "api/i", "api/hello", "api/{hello}", "api/{}",
@@ -27,7 +27,7 @@ var (
 		"api/xab", "api/xac", "api/x{a}b", "api/a1", "api/a2", "api/a4", "api/a01", "api/a02", "api/3",
 		"api/f.js", "api/f.ts", "api/f.go", "api/f.jsts", "api/a.js", "api/c.js", "api/sub/f.go", "api/sub/deep/x",
 		"api/x/y", "api/a/b", "api/b/x", "api/.hidden", "api/.git/x", "api/*", "api/a[b", "other/a",
-		"api/sub/.x/f.go", "api/xb", "api/xaab", "api/f.ts.js", "api/abb", "(a)", "a", "api/c/d", "(api)/a",
+		"api/sub/.x/f.go", "api/xb", "api/xaab", "api/f.ts.js", "api/abb", "(a)", "a", "api/c/d", "(api)/a", "api/{hello}x", "api/x{a,b}", "api/xa",
 	}
 )
 
