@@ -236,12 +236,14 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:3000", Usage: "address to listen on"},
 			&cli.DurationFlag{Name: "shutdown-grace", Value: 30 * time.Second, Usage: "how long in-flight invocations may finish on SIGTERM or SIGINT"},
 			&cli.IntFlag{Name: "max-connections", Value: defaultMaxConnections(), Usage: "open client connections at most, 0 for no cap (default 10000, or half the open-file limit if lower); at the cap idle ones are closed first, then new ones wait in the listen backlog"},
+			&cli.BoolFlag{Name: "crons", Value: true, Usage: "invoke the crons of vercel.json on schedule (--crons=false: never)"},
 		),
 		Action: func(c *cli.Context) error {
 			cfg, err := hostConfig(c, stderr)
 			if err != nil {
 				return err
 			}
+			cfg.RunCrons = c.Bool("crons")
 			maxConns := c.Int("max-connections")
 			if maxConns < 0 {
 				return fmt.Errorf("wfn: --max-connections %d: want 0 (no cap) or more", maxConns)

@@ -719,3 +719,21 @@ func TestServeTrustProxy(t *testing.T) {
 		t.Errorf("trusting another proxy: ip = %q, want the peer", got)
 	}
 }
+
+// wfn serve runs the crons of vercel.json unless --crons=false.
+func TestServeCronsFlag(t *testing.T) {
+	for _, tt := range []struct {
+		flag, want string
+	}{{"--crons=true", "cron jobs on"}, {"--crons=false", "cron jobs are off"}} {
+		t.Run(tt.flag, func(t *testing.T) {
+			dir := watDir(t, "hello")
+			if err := os.WriteFile(filepath.Join(dir, "vercel.json"), []byte(`{"crons": [{"path": "/api/hello", "schedule": "0 0 1 1 *"}]}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := startServe(t, "--listen", "127.0.0.1:0", "--cache-dir", t.TempDir(), tt.flag, dir)
+			if !strings.Contains(s.stderr.String(), tt.want) {
+				t.Errorf("serve %s: log lacks %q:\n%s", tt.flag, tt.want, s.stderr)
+			}
+		})
+	}
+}

@@ -4,6 +4,9 @@ import (
 	"log/slog"
 	"net/netip"
 	"time"
+
+	"github.com/wfn-dev/wfn/host/internal/cronjob"
+	"github.com/wfn-dev/wfn/host/internal/project"
 )
 
 // Config configures a Host. The zero value of every field but Dir means
@@ -104,6 +107,15 @@ type Config struct {
 	// MaxInvocations retires an instance after this many invocations.
 	// Default 0: no limit.
 	MaxInvocations int
+
+	// RunCrons invokes the "crons" of vercel.json on schedule, as Vercel
+	// does (GET path with user-agent vercel-cron/1.0, and Authorization:
+	// Bearer $CRON_SECRET when the project's environment sets
+	// CRON_SECRET; vercel.com/docs/cron-jobs). Default false; wfn serve
+	// sets it unless --crons=false.
+	RunCrons bool
+
+	cronClock cronjob.Clock // tests move time; nil: the wall clock
 }
 
 // Isolation modes.
@@ -114,6 +126,8 @@ const (
 	IsolationInvocation = "invocation"
 )
 
+// withDefaults sets the host-wide defaults. The per-function ones are
+// project.Defaults, under functionSettings.
 func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -127,26 +141,38 @@ func (c Config) withDefaults() Config {
 	if c.MaxInstances <= 0 {
 		c.MaxInstances = 1000
 	}
-	if c.MaxInstancesPerFunction <= 0 {
-		c.MaxInstancesPerFunction = 100
-	}
-	if c.MaxQueue <= 0 {
-		c.MaxQueue = 1000
-	}
-	if c.QueueTimeout <= 0 {
-		c.QueueTimeout = 10 * time.Second
-	}
-	if c.MaxDuration <= 0 {
-		c.MaxDuration = 300 * time.Second
-	}
-	if c.MemoryLimitMB <= 0 {
-		c.MemoryLimitMB = 2048
-	}
-	if c.Isolation == "" {
-		c.Isolation = IsolationInstance
-	}
-	if c.IdleTimeout == 0 {
-		c.IdleTimeout = 5 * time.Minute
-	}
 	return c
+}
+
+// functionSettings are the per-function settings of c: a zero field is
+// unset (the default of project.Defaults), a negative IdleTimeout is
+// "never" (0 in project.Settings).
+func (c Config) functionSettings() project.Settings {
+	s := project.Settings{
+		MaxDuration:    nonZero(c.MaxDuration),
+		MemoryMB:       nonZero(c.MemoryLimitMB),
+		MaxConcurrency: nonZero(c.MaxInstancesPerFunction),
+		MaxQueue:       nonZero(c.MaxQueue),
+		QueueTimeout:   nonZero(c.QueueTimeout),
+		Isolation:      nonZero(c.Isolation),
+		MinInstances:   nonZero(c.MinInstances),
+		IdleTimeout:    nonZero(c.IdleTimeout),
+		MaxInvocations: nonZero(c.MaxInvocations),
+	}
+	if c.DisableSnapshots {
+		s.Snapshot = new(false)
+	}
+	if c.IdleTimeout < 0 {
+		s.IdleTimeout = new(time.Duration(0))
+	}
+	return s
+}
+
+// nonZero is nil for the zero value, else a pointer to v.
+func nonZero[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
 }

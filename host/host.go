@@ -14,7 +14,6 @@
 package host
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -38,13 +37,13 @@ import (
 
 	"github.com/wfn-dev/wfn/host/internal/cbuild"
 	"github.com/wfn-dev/wfn/host/internal/engine"
-	"github.com/wfn-dev/wfn/host/internal/fnconfig"
 	"github.com/wfn-dev/wfn/host/internal/geo"
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
 	"github.com/wfn-dev/wfn/host/internal/jsbuild"
 	"github.com/wfn-dev/wfn/host/internal/jsruntime"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
 	"github.com/wfn-dev/wfn/host/internal/pool"
+	"github.com/wfn-dev/wfn/host/internal/project"
 	"github.com/wfn-dev/wfn/host/internal/route"
 )
 
@@ -60,7 +59,9 @@ type Host struct {
 	idPrefix string
 	idSeq    atomic.Uint64
 	geoDB    *geo.DB // or nil
-	dotenv   map[string]string
+	project  *project.Project
+	crons    chan struct{} // closed when the cron jobs have stopped; nil without
+	stopCron context.CancelFunc
 	invs     sync.Pool // of *engine.Invocation
 
 	mu       sync.RWMutex // guards closed against new invocations
@@ -130,24 +131,20 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrDir, cfg.Dir, err)
 	}
-	if cfg.Isolation != IsolationInstance && cfg.Isolation != IsolationInvocation {
-		return nil, fmt.Errorf("%w: isolation %q: want %q or %q", ErrConfig, cfg.Isolation, IsolationInstance, IsolationInvocation)
+	if err := cfg.functionSettings().Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if cfg.PurgeToken != "" {
 		if err := validToken(cfg.PurgeToken); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
-	fncfg, err := fnconfig.Load(cfg.Dir)
+	proj, err := project.Load(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	for _, ign := range fncfg.Ignored {
-		cfg.Logger.Info("configuration property has no effect in wfn", "where", ign)
-	}
-	dotenv, err := readDotenv(cfg.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	if len(proj.Ignored) > 0 {
+		cfg.Logger.Info("configuration properties that have no effect in wfn", "properties", strings.Join(proj.Ignored, ", "))
 	}
 	explicitID := cfg.DeploymentID != ""
 	if !explicitID {
@@ -172,7 +169,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		engine:   eng,
 		limit:    pool.NewLimit(cfg.MaxInstances),
 		geoDB:    geoDB,
-		dotenv:   dotenv,
+		project:  proj,
 		idPrefix: cfg.Region + "::" + randomHex(3) + "-",
 		cacheDir: cacheDir,
 	}
@@ -185,7 +182,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, src := range srcs {
-		fn, err := h.settings(src, fncfg)
+		fn, err := h.settings(src)
 		if err != nil {
 			_ = h.Close(context.WithoutCancel(ctx))
 			return nil, err
@@ -222,47 +219,43 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			fn.pool.Prewarm()
 		}
 	}
+	h.startCrons(cfg.cronClock)
 	return h, nil
 }
 
-// settings applies the host's defaults and the first matching rule of
-// vercel.json or wfn.json.
-func (h *Host) settings(src *route.Source, cfg *fnconfig.Config) (*function, error) {
+// settings lays the first matching rule of vercel.json or wfn.json over
+// the host's configuration, over the defaults.
+func (h *Host) settings(src *route.Source) (*function, error) {
 	paths := []string{src.Path}
 	for _, f := range src.GoFiles {
 		paths = append(paths, src.Path+"/"+f)
 	}
-	set, glob := cfg.For(paths...)
+	rule, key := h.project.For(paths...)
+	set := project.Merge(project.Defaults(), h.cfg.functionSettings(), rule)
 	policy, err := outbound.NewPolicy(set.AllowedOutboundHosts)
 	if err != nil {
-		return nil, fmt.Errorf("%w: functions %q: %w", ErrConfig, glob, err)
+		return nil, fmt.Errorf("%w: functions %q: %w", ErrConfig, key, err)
 	}
 	fn := &function{
 		src:         src,
 		err:         src.Err,
-		maxDuration: cmp.Or(set.MaxDuration, h.cfg.MaxDuration),
-		memoryLimit: uint64(cmp.Or(set.MemoryMB, h.cfg.MemoryLimitMB)) << 20,
-		cancel:      set.SupportsCancellation,
-		concurrency: cmp.Or(set.MaxConcurrency, h.cfg.MaxInstancesPerFunction),
+		maxDuration: *set.MaxDuration,
+		memoryLimit: uint64(*set.MemoryMB) << 20,
+		cancel:      *set.SupportsCancellation,
+		concurrency: *set.MaxConcurrency,
 		env:         set.Env,
 		client:      outbound.NewClient(policy),
-		snapshot:    !h.cfg.DisableSnapshots,
-	}
-	if set.Snapshot != nil {
-		fn.snapshot = *set.Snapshot
+		snapshot:    *set.Snapshot,
 	}
 	fn.policy = pool.Policy{
 		Max:         fn.concurrency,
-		MaxQueue:    h.cfg.MaxQueue,
-		Timeout:     h.cfg.QueueTimeout,
-		MinIdle:     h.cfg.MinInstances,
-		IdleTimeout: max(cmp.Or(set.IdleTimeout, h.cfg.IdleTimeout), 0),
-		MaxUses:     cmp.Or(set.MaxInvocations, h.cfg.MaxInvocations),
+		MaxQueue:    *set.MaxQueue,
+		Timeout:     *set.QueueTimeout,
+		MinIdle:     *set.MinInstances,
+		IdleTimeout: *set.IdleTimeout,
+		MaxUses:     *set.MaxInvocations,
 	}
-	if set.MinInstances != nil {
-		fn.policy.MinIdle = *set.MinInstances
-	}
-	if cmp.Or(set.Isolation, h.cfg.Isolation) == IsolationInvocation {
+	if *set.Isolation == IsolationInvocation {
 		fn.policy.MaxUses = 1
 	}
 	return fn, nil
@@ -320,7 +313,7 @@ func (h *Host) load(ctx context.Context, b builders, fn *function) error {
 	fn.mod = mod
 	fn.exports = mod.Exports()
 	fn.allow = strings.Join(fn.exports.Methods, ", ")
-	env := guestEnv(h.systemEnv(), h.dotenv, h.cfg.Env, fn.env)
+	env := guestEnv(h.systemEnv(), h.project.Env, h.project.Dotenv, h.cfg.Env, fn.env)
 	if bundle != nil {
 		env = slices.DeleteFunc(env, func(kv [2]string) bool { return kv[0] == jsruntime.BundleEnv })
 		env = append(env, [2]string{jsruntime.BundleEnv, string(bundle)})
@@ -536,6 +529,7 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	h.closed = true
 	h.mu.Unlock()
+	h.stopCrons()
 	drained := make(chan struct{})
 	go func() {
 		h.inflight.Wait()
@@ -568,6 +562,7 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	// Closing the engine stops any guest still running.
 	err = errors.Join(err, h.engine.Close(context.Background()))
+	h.waitCrons()
 	err = errors.Join(err, h.closeCache(context.Background()))
 	for _, fn := range h.fns {
 		if fn.client != nil {

@@ -264,6 +264,39 @@ func TestConfigErrorsFailNew(t *testing.T) {
 	}
 }
 
+// Every property of Vercel's schema is accepted; those without effect
+// are named in one log line. A property in no schema stops New.
+func TestVercelPropertiesAccepted(t *testing.T) {
+	dir := watDir(t, "hello")
+	writeConfig(t, dir, "vercel.json", `{"$schema": "https://example.test/vercel.json", "framework": null, "regions": ["iad1"],
+		"images": {"sizes": [640]}, "git": {"deploymentEnabled": false},
+		"functions": {"api/hello.wasm": {"affinity": {"mode": "strict"}, "includeFiles": "x/**"}}}`)
+	logs := &syncBuffer{}
+	h, err := host.New(t.Context(), host.Config{Dir: dir, Logger: newLogger(logs)})
+	if err != nil {
+		t.Fatalf("New = %v, want Vercel's properties accepted", err)
+	}
+	h.Close(context.Background())
+	var lines []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "no effect in wfn") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 {
+		t.Fatalf("want one log line naming the properties without effect, got %q", lines)
+	}
+	for _, p := range []string{"$schema", "framework", "regions", "images", "git", "functions.api/hello.wasm.affinity", "functions.api/hello.wasm.includeFiles"} {
+		if !strings.Contains(lines[0], p) {
+			t.Errorf("the line %q does not name %s", lines[0], p)
+		}
+	}
+	writeConfig(t, dir, "vercel.json", `{"cleanUrl": true}`)
+	if _, err := host.New(t.Context(), host.Config{Dir: dir, Logger: newLogger(logs)}); !errors.Is(err, host.ErrConfig) || !strings.Contains(err.Error(), `"cleanUrl"`) {
+		t.Errorf("New with a typo = %v, want ErrConfig naming it", err)
+	}
+}
+
 func TestPerFunctionSettings(t *testing.T) {
 	dir := watDir(t, "loop", "grow", "hello")
 	writeConfig(t, dir, "vercel.json", `{"functions": {

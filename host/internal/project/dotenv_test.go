@@ -1,0 +1,73 @@
+package project_test
+
+import (
+	"encoding/json"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host/internal/npmtest"
+	"github.com/wfn-dev/wfn/host/internal/project"
+)
+
+// dotenvCases are .env files that ReadDotenv reads as npm dotenv's
+// parse does. (Where they differ is said in ReadDotenv's doc.)
+var dotenvCases = map[string]string{
+	"plain":     "A=1\nB=two words\n",
+	"comments":  "# a comment\nA=1 # after the value\n\n  # indented\nB=2\n",
+	"export":    "export A=1\nexport B=\"x y\"\n",
+	"quotes":    "A='single # not a comment'\nB=\"double # not a comment\"\nC='a \\n stays'\n",
+	"newline":   "A=\"line\\nbreak\"\nB=\"cr\\rlf\"\n",
+	"multiline": "A=\"first\nsecond\nthird\"\nB=after\n",
+	"pem": "PRIVATE_KEY=\"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\"\n" +
+		"NEXT=1\n",
+	"single multiline": "A='one\ntwo'\n",
+	"equals":           "URL=postgres://u:p@h/db?sslmode=require&a=b\n",
+	"spaces":           "  A  =  padded  \nB=\n",
+	"crlf":             "A=1\r\nB=\"2\"\r\n",
+	"later wins":       "A=1\nA=2\n",
+}
+
+func TestDotenvMatchesNPM(t *testing.T) {
+	in, _ := json.Marshal(dotenvCases)
+	out := npmtest.Run(t, `
+		const dotenv = require("dotenv");
+		const cases = JSON.parse(require("fs").readFileSync(0, "utf8"));
+		const res = {};
+		for (const [name, text] of Object.entries(cases)) res[name] = dotenv.parse(text);
+		console.log(JSON.stringify(res));
+	`, in)
+	var want map[string]map[string]string
+	if err := json.Unmarshal(out, &want); err != nil {
+		t.Fatalf("dotenv's answers %q: %v", out, err)
+	}
+	for name, text := range dotenvCases {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := project.ReadDotenv(dir)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if !maps.Equal(got, want[name]) {
+			t.Errorf("%s: ReadDotenv = %q, npm dotenv = %q", name, got, want[name])
+		}
+	}
+}
+
+func TestDotenvMissingAndMalformed(t *testing.T) {
+	if env, err := project.ReadDotenv(t.TempDir()); env != nil || err != nil {
+		t.Errorf("no .env: %v, %v; want nothing and no error", env, err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("A=\"never closed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := project.ReadDotenv(dir); err == nil || !strings.Contains(err.Error(), ".env") {
+		t.Errorf("an unclosed quote: %v, want an error naming .env", err)
+	}
+}
