@@ -1,0 +1,170 @@
+package host_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// The Node.js handler shape, export default function handler(req, res),
+// and @vercel/functions (testdata/js/api/node, api/vercel).
+
+func TestJSNodeShape(t *testing.T) {
+	h, srv, logs := serve(t, host.Config{Dir: "../testdata/js"})
+	for _, fn := range h.Functions() {
+		if (strings.HasPrefix(fn.Source, "api/node/") || strings.HasPrefix(fn.Source, "api/vercel/")) && fn.Err != nil {
+			t.Fatalf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	url := srv.URL
+
+	t.Run("stream", func(t *testing.T) {
+		resp, err := http.Get(url + "/api/node/stream")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.TransferEncoding == nil || resp.TransferEncoding[0] != "chunked" {
+			t.Errorf("Transfer-Encoding = %v, want chunked (res.write streams)", resp.TransferEncoding)
+		}
+		if v := resp.Header.Values("X-Multi"); len(v) != 2 || v[0] != "a" || v[1] != "b" {
+			t.Errorf("X-Multi = %q", v)
+		}
+		var lines []string
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		if strings.Join(lines, ",") != "one,two,three" {
+			t.Errorf("body lines = %q", lines)
+		}
+	})
+
+	t.Run("writeHead", func(t *testing.T) {
+		r := do(t, "GET", url+"/api/node/head?a=1", nil, "X-Test", "hi")
+		if r.status != 202 || r.body != "GET /api/node/head?a=1 hi" || r.header.Get("X-Seen") != "set true x-before" || r.header.Get("X-Before") != "set" {
+			t.Errorf("GET = %d %q %v", r.status, r.body, r.header)
+		}
+	})
+
+	t.Run("redirect", func(t *testing.T) {
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		for path, want := range map[string]int{"/api/node/redirect": 307, "/api/node/redirect?permanent=1": 308} {
+			resp, err := noFollow.Get(url + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want || resp.Header.Get("Location") != "/elsewhere" {
+				t.Errorf("%s = %d, Location %q; want %d /elsewhere", path, resp.StatusCode, resp.Header.Get("Location"), want)
+			}
+		}
+	})
+
+	t.Run("commonjs", func(t *testing.T) {
+		r := do(t, "POST", url+"/api/node/cjs", strings.NewReader("x"))
+		if r.status != 201 || r.body != `{"shape":"commonjs","method":"POST"}` || r.header.Get("Content-Type") != "application/json; charset=utf-8" {
+			t.Errorf("POST = %d %q %q", r.status, r.body, r.header.Get("Content-Type"))
+		}
+	})
+
+	t.Run("send", func(t *testing.T) {
+		for _, tt := range []struct{ kind, body, ctype string }{
+			{"", "<p>hi</p>", "text/html; charset=utf-8"},
+			{"typed", "typed", "text/plain; charset=utf-8"},
+			{"bytes", "hi", "application/octet-stream"},
+			{"number", "42", "application/json; charset=utf-8"},
+		} {
+			r := get(t, url+"/api/node/send?kind="+tt.kind)
+			if r.status != 200 || r.body != tt.body || r.header.Get("Content-Type") != tt.ctype {
+				t.Errorf("send %q = %d %q %q; want %q %q", tt.kind, r.status, r.body, r.header.Get("Content-Type"), tt.body, tt.ctype)
+			}
+		}
+		if r := get(t, url+"/api/node/send?kind=none"); r.status != 204 || r.body != "" {
+			t.Errorf("send 204 = %d %q", r.status, r.body)
+		}
+	})
+
+	t.Run("bad", func(t *testing.T) {
+		wantError(t, get(t, url+"/api/node/returns"), 500, host.CodeInvocationFailed)
+		r := get(t, url+"/api/node/throws")
+		wantError(t, r, 500, host.CodeInvocationFailed)
+		id := r.header.Get("X-Vercel-Id")
+		if r := get(t, url+"/api/node/after"); r.status != 200 || r.body != "ended" {
+			t.Errorf("after = %d %q", r.status, r.body)
+		}
+		eventually(t, "the reasons in the log", func() bool {
+			s := logs.String()
+			return strings.Contains(s, "it returned an object (Response) without ending the response") &&
+				strings.Contains(s, "Uncaught exception: Error: boom from a Node.js handler") && strings.Contains(s, "id="+id) &&
+				strings.Contains(s, "Uncaught exception after the response ended: Error: thrown after the end")
+		})
+		wantError(t, get(t, url+"/api/node/never"), 504, host.CodeInvocationTimeout)
+		if r := get(t, url+"/api/node/cjs"); r.status != 201 {
+			t.Errorf("after the failures, GET /api/node/cjs = %d", r.status)
+		}
+	})
+}
+
+// TestJSNodeEchoExample sends bodies of each type to the Node.js-shaped
+// echo example and checks what Vercel's helpers would have parsed.
+func TestJSNodeEchoExample(t *testing.T) {
+	url := examples(t)
+	type echo struct {
+		Body    any               `json:"body"`
+		Query   map[string]any    `json:"query"`
+		Cookies map[string]string `json:"cookies"`
+	}
+	send := func(body, ctype string, header ...string) (response, echo) {
+		t.Helper()
+		h := append([]string{"Content-Type", ctype}, header...)
+		if ctype == "" {
+			h = header
+		}
+		r := do(t, "POST", url+"/api/ts/echo?a=1&a=2&b=x+y", strings.NewReader(body), h...)
+		var e echo
+		if r.status == 200 {
+			if err := json.Unmarshal([]byte(r.body), &e); err != nil {
+				t.Fatalf("%q: %v", r.body, err)
+			}
+		}
+		return r, e
+	}
+	r, e := send(`{"n":[1,2]}`, "application/json; charset=utf-8", "Cookie", `s=1; t="q%20r"; s=2`)
+	if r.header.Get("X-Method") != "POST" || r.header.Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Errorf("headers = %v", r.header)
+	}
+	if b, _ := json.Marshal(e.Body); string(b) != `{"n":[1,2]}` {
+		t.Errorf("JSON body = %s", b)
+	}
+	if q, _ := json.Marshal(e.Query); string(q) != `{"a":["1","2"],"b":"x y"}` {
+		t.Errorf("query = %s", q)
+	}
+	if e.Cookies["s"] != "1" || e.Cookies["t"] != "q r" || len(e.Cookies) != 2 {
+		t.Errorf("cookies = %v", e.Cookies)
+	}
+	if _, e := send("k=v&k=w&z=%41", "application/x-www-form-urlencoded"); e.Body.(map[string]any)["z"] != "A" {
+		t.Errorf("urlencoded body = %v", e.Body)
+	} else if k, _ := json.Marshal(e.Body.(map[string]any)["k"]); string(k) != `["v","w"]` {
+		t.Errorf("urlencoded k = %s", k)
+	}
+	if _, e := send("plain text", "text/plain"); e.Body != "plain text" {
+		t.Errorf("text body = %v", e.Body)
+	}
+	if _, e := send("\x00\x01\x02", "application/octet-stream"); e.Body.(map[string]any)["bytes"] != float64(3) {
+		t.Errorf("bytes body = %v", e.Body)
+	}
+	if _, e := send("<x/>", "application/xml"); e.Body != nil {
+		t.Errorf("xml body = %v, want undefined", e.Body)
+	}
+	if _, e := send("", "application/json"); e.Body == nil {
+		t.Errorf("empty JSON body = %v, want {}", e.Body)
+	}
+	if r, _ := send("{bad", "application/json"); r.status != 400 || r.body != "Invalid JSON" {
+		t.Errorf("bad JSON = %d %q, want 400 Invalid JSON", r.status, r.body)
+	}
+}
