@@ -168,3 +168,80 @@ func TestJSNodeEchoExample(t *testing.T) {
 		t.Errorf("bad JSON = %d %q, want 400 Invalid JSON", r.status, r.body)
 	}
 }
+
+func TestJSVercelFunctions(t *testing.T) {
+	_, srv, logs := serve(t, host.Config{Dir: "../testdata/js"})
+	url := srv.URL
+
+	t.Run("waitUntil", func(t *testing.T) {
+		r := get(t, url+"/api/vercel/waituntil")
+		var got struct {
+			N                int
+			Ran              bool
+			DeadlineInFuture bool
+		}
+		if err := json.Unmarshal([]byte(r.body), &got); err != nil || !got.Ran || !got.DeadlineInFuture {
+			t.Fatalf("GET = %d %q (%v): want the task run before the response and a deadline ahead", r.status, r.body, err)
+		}
+		id, n := r.header.Get("X-Vercel-Id"), itoa(got.N)
+		eventually(t, "each rejection logged on its own, the other tasks done", func() bool {
+			return logHas(logs, "waitUntil: a promise rejected: Error: first rejects "+n, id) &&
+				logHas(logs, "waitUntil: a promise rejected: Error: second rejects "+n, id) &&
+				logHas(logs, "third task done "+n, id) && logHas(logs, "nested task done "+n, id)
+		})
+		// The instance is healthy: the next request is served by it.
+		if r := get(t, url+"/api/vercel/waituntil"); r.status != 200 {
+			t.Errorf("second GET = %d %q", r.status, r.body)
+		}
+	})
+
+	t.Run("maxDuration", func(t *testing.T) {
+		r := get(t, url+"/api/vercel/forever")
+		if r.status != 200 || r.body != "sent" {
+			t.Fatalf("GET = %d %q, want the response before the work ends", r.status, r.body)
+		}
+		id := r.header.Get("X-Vercel-Id")
+		eventually(t, "the work stopped at maxDuration", func() bool {
+			return logHas(logs, "waitUntil task failed", id) && logHas(logs, "max_duration=1s", id)
+		})
+	})
+
+	t.Run("context", func(t *testing.T) {
+		r := do(t, "GET", url+"/api/vercel/context", nil, "X-Test", "ctx")
+		want := `{"keys":["addCacheTag","cache","deadline","headers","purge","waitUntil"],"header":"ctx","deadline":"string"}`
+		if r.status != 200 || r.body != want {
+			t.Errorf("GET = %d %s, want %s", r.status, r.body, want)
+		}
+	})
+
+	t.Run("cache", func(t *testing.T) {
+		key := "k" + itoa(freshID())
+		op := func(q string) string {
+			t.Helper()
+			r := get(t, url+"/api/vercel/cache?key="+key+"&"+q)
+			if r.status != 200 {
+				t.Fatalf("%s = %d %q", q, r.status, r.body)
+			}
+			return r.body
+		}
+		if got := op("op=get"); got != `{"got":null}` {
+			t.Fatalf("before set: %s", got)
+		}
+		if got := op("op=set&v=one"); got != `{"got":{"v":"one"}}` {
+			t.Fatalf("after set: %s", got)
+		}
+		if got := op("op=delete"); got != `{"got":null}` {
+			t.Fatalf("after delete: %s", got)
+		}
+		op("op=set&v=two")
+		if got := op("op=expire&tag=x,t2"); got != `{"got":null}` {
+			t.Fatalf("after expireTag [x, t2]: %s", got)
+		}
+		if got := op("op=purge"); got != `{"got":null}` {
+			t.Fatalf("purge: %s", got)
+		}
+		if r := get(t, url+"/api/vercel/cache?op=badtag"); r.status != 400 || !strings.Contains(r.body, "cdn_add_cache_tag: EINVAL") {
+			t.Errorf("an empty tag = %d %q, want 400 naming cdn_add_cache_tag: EINVAL", r.status, r.body)
+		}
+	})
+}

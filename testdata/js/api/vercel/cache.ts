@@ -25,7 +25,7 @@ export default {
         break;
       case 'badtag':
         try {
-          await addCacheTag('has\nnewline');
+          await addCacheTag(['a', '']); // an empty tag
           return new Response('accepted');
         } catch (e) {
           return new Response(String(e), { status: 400 });
