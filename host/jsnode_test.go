@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -244,4 +246,83 @@ func TestJSVercelFunctions(t *testing.T) {
 			t.Errorf("an empty tag = %d %q, want 400 naming cdn_add_cache_tag: EINVAL", r.status, r.body)
 		}
 	})
+}
+
+// realPackageFunction uses Vercel's npm package @vercel/functions. The
+// package reads process.env when it loads: _process.ts gives it one where
+// the runtime has none yet (process.env is the Web APIs' part of issue 13),
+// and does nothing where it has.
+const realPackageFunction = `import './_process';
+import { waitUntil, getCache, addCacheTag, invalidateByTag, dangerouslyDeleteByTag, getDeadline } from '@vercel/functions';
+
+export default {
+  async fetch(request: Request) {
+    const q = new URL(request.url).searchParams;
+    const cache = getCache({ namespace: 'real' });
+    const before = await cache.get(q.get('key')!);
+    await cache.set(q.get('key')!, { n: 1 }, { ttl: 60, tags: ['real-tag'] });
+    const after = await cache.get(q.get('key')!);
+    await cache.expireTag('real-tag');
+    const expired = await cache.get(q.get('key')!);
+    await addCacheTag('real-a');
+    await invalidateByTag(['real-b']);
+    await dangerouslyDeleteByTag('real-c', { revalidationDeadlineSeconds: 5 });
+    waitUntil(Promise.reject(new Error('real package task rejects')));
+    waitUntil(Promise.resolve().then(() => console.log('real package task done')));
+    return Response.json({ before, after, expired, deadline: getDeadline() instanceof Date });
+  },
+};
+`
+
+// TestJSVercelFunctionsPackage bundles the real npm package
+// @vercel/functions with a function: it reads the request context the
+// runtime installs. The function is first bundled without the package
+// (wfn's own module), then with it once installed: the cached bundle of
+// the first run is not reused.
+func TestJSVercelFunctionsPackage(t *testing.T) {
+	dir, cache := t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "api"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "api", "real.ts"), []byte(realPackageFunction), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shim := "(globalThis as any).process ??= { env: {} };\n"
+	if err := os.WriteFile(filepath.Join(dir, "api", "_process.ts"), []byte(shim), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bundles := func(marker string) int {
+		t.Helper()
+		files, _ := filepath.Glob(filepath.Join(cache, "build-js", "*.js"))
+		n := 0
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), marker) {
+				n++
+			}
+		}
+		return n
+	}
+	check := func(what string) {
+		t.Helper()
+		_, srv, logs := serve(t, host.Config{Dir: dir, CacheDir: cache})
+		key := "key" + itoa(freshID())
+		r := get(t, srv.URL+"/api/real?key="+key)
+		if want := `{"before":null,"after":{"n":1},"expired":null,"deadline":true}`; r.status != 200 || r.body != want {
+			t.Fatalf("%s: GET = %d %q, want %s", what, r.status, r.body, want)
+		}
+		id := r.header.Get("X-Vercel-Id")
+		eventually(t, what+": the tasks in the log", func() bool {
+			return logHas(logs, "waitUntil: a promise rejected: Error: real package task rejects", id) && logHas(logs, "real package task done", id)
+		})
+	}
+
+	check("wfn's own module")
+	if n := bundles("wfn:@vercel/functions"); n != 1 {
+		t.Fatalf("%d bundles with wfn's own module, want 1", n)
+	}
+	npmInstall(t, dir, "@vercel/functions@3.9.9")
+	check("the npm package")
+	if n := bundles("@vercel/request-context"); n != 1 {
+		t.Fatalf("%d bundles with the npm package, want 1", n)
+	}
 }
