@@ -121,7 +121,7 @@ func TestJSEdgeRuntimeOracle(t *testing.T) {
 	_, fixtures, _ := serve(t, host.Config{Dir: "../testdata/js"})
 	requests := []struct {
 		method, query, body string
-		header               []string
+		header              []string
 	}{
 		{"GET", "", "", nil},
 		{"GET", "?q=a%20b&q=c", "", []string{"Accept", "text/plain"}},
