@@ -77,74 +77,99 @@ function isBytes(v) {
   return v instanceof ArrayBuffer || ArrayBuffer.isView(v);
 }
 
-// makeRequest builds req from the request being served.
-function makeRequest(native, method, url, deps) {
-  const headers = {};
-  const list = native.headers();
-  for (let i = 0; i < list.length; i += 2) {
-    const [name, value] = [list[i], list[i + 1]];
-    if (name === "set-cookie") (headers[name] ??= []).push(value);
-    else if (name in headers) headers[name] += (name === "cookie" ? "; " : ", ") + value;
-    else headers[name] = value;
+const unset = Symbol("unset");
+
+// IncomingMessage is req, for the request being served: headers, query,
+// cookies and body are read from the host and parsed on first use, and may
+// be assigned, as Vercel's helpers define them.
+class IncomingMessage {
+  httpVersion = "1.1";
+  #native;
+  #deps;
+  #search;
+  #raw; // the body's bytes, read once
+  #headers = unset;
+  #query = unset;
+  #cookies = unset;
+  #body = unset;
+  constructor(native, method, url, deps) {
+    this.#native = native;
+    this.#deps = deps;
+    this.method = method;
+    // Node's req.url is the request target: the path and the query.
+    const start = url.indexOf("/", url.indexOf("//") + 2);
+    this.url = start < 0 ? "/" : url.slice(start);
+    const q = this.url.indexOf("?");
+    this.#search = q < 0 ? "" : this.url.slice(q + 1).split("#")[0];
   }
-  // Node's req.url is the request target: the path and the query.
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  const target = start < 0 ? "/" : url.slice(start);
-  const q = target.indexOf("?");
-  const search = q < 0 ? "" : target.slice(q + 1).split("#")[0];
-
-  let raw; // the body's bytes, read once
-  const bytes = () => {
-    if (raw === undefined) raw = method === "GET" || method === "HEAD" ? new Uint8Array(0) : new Uint8Array(native.readBody());
-    return raw;
-  };
-  const memo = (obj, name, compute) => {
-    let value;
-    let done = false;
-    Object.defineProperty(obj, name, {
-      get() {
-        if (!done) [value, done] = [compute(), true];
-        return value;
-      },
-      set(v) {
-        [value, done] = [v, true];
-      },
-      enumerable: true,
-      configurable: true,
-    });
-  };
-
-  const req = {
-    method,
-    url: target,
-    headers,
-    httpVersion: "1.1",
-    async *[Symbol.asyncIterator]() {
-      const b = bytes();
-      if (b.length > 0) yield b;
-    },
-  };
+  #bytes() {
+    if (this.#raw === undefined) {
+      const none = this.method === "GET" || this.method === "HEAD";
+      this.#raw = none ? new Uint8Array(0) : new Uint8Array(this.#native.readBody());
+    }
+    return this.#raw;
+  }
+  async *[Symbol.asyncIterator]() {
+    const b = this.#bytes();
+    if (b.length > 0) yield b;
+  }
+  get headers() {
+    if (this.#headers === unset) {
+      const headers = {};
+      const list = this.#native.headers();
+      for (let i = 0; i < list.length; i += 2) {
+        const [name, value] = [list[i], list[i + 1]];
+        if (name === "set-cookie") (headers[name] ??= []).push(value);
+        else if (name in headers) headers[name] += (name === "cookie" ? "; " : ", ") + value;
+        else headers[name] = value;
+      }
+      this.#headers = headers;
+    }
+    return this.#headers;
+  }
+  set headers(v) {
+    this.#headers = v;
+  }
   // As on Vercel, the dynamic segments of the function's path ([name]) are
   // query parameters too, after those of the URL (jsbuild names them).
-  memo(req, "query", () => {
-    const query = parseQuery(search, deps.URLSearchParams);
-    for (const name of globalThis[Symbol.for("wfn:route-params")] ?? []) {
-      const value = native.param(name);
-      if (value === undefined) continue;
-      if (!(name in query)) query[name] = value;
-      else if (Array.isArray(query[name])) query[name].push(value);
-      else query[name] = [query[name], value];
+  get query() {
+    if (this.#query === unset) {
+      const query = parseQuery(this.#search, this.#deps.URLSearchParams);
+      for (const name of globalThis[Symbol.for("wfn:route-params")] ?? []) {
+        const value = this.#native.param(name);
+        if (value === undefined) continue;
+        if (!(name in query)) query[name] = value;
+        else if (Array.isArray(query[name])) query[name].push(value);
+        else query[name] = [query[name], value];
+      }
+      this.#query = query;
     }
-    return query;
-  });
-  memo(req, "cookies", () => parseCookies(headers.cookie));
+    return this.#query;
+  }
+  set query(v) {
+    this.#query = v;
+  }
+  get cookies() {
+    if (this.#cookies === unset) this.#cookies = parseCookies(this.headers.cookie);
+    return this.#cookies;
+  }
+  set cookies(v) {
+    this.#cookies = v;
+  }
+  get body() {
+    if (this.#body === unset) this.#body = this.#parseBody();
+    return this.#body;
+  }
+  set body(v) {
+    this.#body = v;
+  }
   // As Vercel's getBodyParser: by the type of Content-Type, undefined
   // without one or for another type.
-  memo(req, "body", () => {
-    if (!headers["content-type"]) return undefined;
-    const type = mediaType(headers["content-type"]);
-    const text = () => new deps.TextDecoder().decode(bytes());
-    switch (type) {
+  #parseBody() {
+    const contentType = this.headers["content-type"];
+    if (!contentType) return undefined;
+    const text = () => new this.#deps.TextDecoder().decode(this.#bytes());
+    switch (mediaType(contentType)) {
       case "application/json": {
         const s = text();
         if (!s) return {};
@@ -155,16 +180,15 @@ function makeRequest(native, method, url, deps) {
         }
       }
       case "application/octet-stream":
-        return bytes();
+        return this.#bytes();
       case "application/x-www-form-urlencoded":
-        return parseQuery(text(), deps.URLSearchParams);
+        return parseQuery(text(), this.#deps.URLSearchParams);
       case "text/plain":
         return text();
       default:
         return undefined;
     }
-  });
-  return req;
+  }
 }
 
 // ServerResponse is res: Node's header and body methods over the wfn ABI,
@@ -177,12 +201,18 @@ class ServerResponse {
   #native;
   #req;
   #headers = new Map(); // lower-case name -> [name as set, value]
-  #ended;
+  #ended = null; // made when someone waits for the end
   constructor(native, req) {
     this.#native = native;
     this.#req = req;
-    this.#ended = Promise.withResolvers();
-    this[kEnded] = this.#ended.promise;
+  }
+  // A promise that resolves once the response has ended.
+  get [kEnded]() {
+    if (this.#ended === null) {
+      this.#ended = Promise.withResolvers();
+      if (this.writableEnded) this.#ended.resolve();
+    }
+    return this.#ended.promise;
   }
 
   setHeader(name, value) {
@@ -263,7 +293,7 @@ class ServerResponse {
     this.#head();
     if (this.#req.method !== "HEAD") this.#body(chunk, encoding);
     this.writableEnded = true;
-    this.#ended.resolve();
+    this.#ended?.resolve();
     if (callback) queueMicrotask(callback);
     return this;
   }
@@ -323,35 +353,51 @@ function describe(v) {
   return `a ${typeof v}`;
 }
 
-// serveNode serves the current request with a (req, res) handler. It
-// returns once the response has ended; a handler that returns a value
-// without ending it fails (500), one that returns nothing is waited for
-// (504 at maxDuration if nothing ends it). A body that is not valid JSON
-// answers 400 "Invalid JSON" when the handler lets the error through.
-export async function serveNode(handler, native, method, url, deps) {
-  const req = makeRequest(native, method, url, deps);
+// serveNode serves the current request with a (req, res) handler. The
+// response is done once it has ended: at once for a handler that ends it
+// before returning (no promise is made then), else when the promise this
+// returns settles. A handler that returns a value without ending it fails
+// (500); one that returns nothing is waited for (504 at maxDuration if
+// nothing ends it). A body that is not valid JSON answers 400 "Invalid
+// JSON" when the handler lets the error through.
+export function serveNode(handler, native, method, url, deps) {
+  const req = new IncomingMessage(native, method, url, deps);
   const res = new ServerResponse(native, req);
-  const run = (async () => handler(req, res))();
-  run.catch((err) => {
+  let returned;
+  try {
+    returned = handler(req, res);
+  } catch (err) {
+    return refuse(res, err);
+  }
+  if (typeof returned?.then !== "function") {
+    if (res.writableEnded) return;
+    return waitForEnd(res, returned);
+  }
+  returned.then(undefined, (err) => {
     if (res.writableEnded) console.error("Uncaught exception after the response ended:", err);
   });
-  try {
-    const r = await Promise.race([run.then((returned) => ({ returned })), res[kEnded].then(() => null)]);
-    if (r === null || res.writableEnded) return;
-    if (r.returned !== undefined) {
-      throw new TypeError(
-        `the default export is a Node.js (req, res) handler and it returned ${describe(r.returned)} without ending the response: ` +
-          "end it with res.end(), res.send() or res.json(), or export function GET(request) to return a Response",
-      );
-    }
-    await res[kEnded];
-  } catch (err) {
-    if (err instanceof ApiError && !res.headersSent) {
-      res.statusCode = err.statusCode;
-      res.setHeader("Content-Type", "text/plain; charset=utf-8");
-      res.end(err.message);
-      return;
-    }
-    throw err;
+  return Promise.race([returned.then((value) => ({ value })), res[kEnded].then(() => null)]).then(
+    (r) => (r === null || res.writableEnded ? undefined : waitForEnd(res, r.value)),
+    (err) => refuse(res, err),
+  );
+}
+
+// waitForEnd waits for a handler that returned without ending the response.
+async function waitForEnd(res, returned) {
+  if (returned !== undefined) {
+    throw new TypeError(
+      `the default export is a Node.js (req, res) handler and it returned ${describe(returned)} without ending the response: ` +
+        "end it with res.end(), res.send() or res.json(), or export function GET(request) to return a Response",
+    );
   }
+  await res[kEnded];
+}
+
+// refuse answers an ApiError (400 Invalid JSON) that left the handler
+// before the head was sent; it rethrows anything else.
+function refuse(res, err) {
+  if (!(err instanceof ApiError) || res.headersSent) throw err;
+  res.statusCode = err.statusCode;
+  res.setHeader("Content-Type", "text/plain; charset=utf-8");
+  res.end(err.message);
 }
