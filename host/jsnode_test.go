@@ -44,6 +44,10 @@ func TestJSNodeShape(t *testing.T) {
 		if strings.Join(lines, ",") != "one,two,three" {
 			t.Errorf("body lines = %q", lines)
 		}
+		// HEAD: the same head, no body.
+		if r := do(t, "HEAD", url+"/api/node/stream", nil); r.status != 200 || r.body != "" || len(r.header.Values("X-Multi")) != 2 {
+			t.Errorf("HEAD = %d %q %v", r.status, r.body, r.header)
+		}
 	})
 
 	t.Run("writeHead", func(t *testing.T) {

@@ -281,7 +281,7 @@ class ServerResponse {
     if (this.writableEnded) throw new Error("write after end");
     if (typeof encoding === "function") [callback, encoding] = [encoding, undefined];
     this.#head();
-    this.#body(chunk, encoding);
+    if (this.#req.method !== "HEAD") this.#body(chunk, encoding);
     this.#native.flush();
     if (callback) queueMicrotask(callback);
     return true;
