@@ -122,6 +122,7 @@ func BenchmarkInvoke(b *testing.B) {
 		{"minimal", func(b *testing.B) http.Handler { return quietHost(b, watDir(b, "hello")) }},
 		{"go", func(b *testing.B) http.Handler { requireGo(b); return quietHost(b, "../guests") }},
 		{"ts", func(b *testing.B) http.Handler { return quietHost(b, tsHelloDir(b)) }},
+		{"node", func(b *testing.B) http.Handler { return quietHost(b, jsDir(b, "hello.ts", nodeHello)) }},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -145,12 +146,20 @@ func BenchmarkInvoke(b *testing.B) {
 // tsHelloDir makes a served directory whose api/hello.ts answers
 // helloBody as the Go hello does.
 func tsHelloDir(b testing.TB) string {
-	dir := b.TempDir()
 	src := "export function GET() {\n  return new Response(" + strconv.Quote(helloBody) + ", { headers: { \"content-type\": \"text/plain; charset=utf-8\" } });\n}\n"
+	return jsDir(b, "hello.ts", src)
+}
+
+// nodeHello is the hello of tsHelloDir in the Node.js shape.
+var nodeHello = "export default function handler(req: any, res: any) {\n  res.setHeader(\"content-type\", \"text/plain; charset=utf-8\");\n  res.end(" + strconv.Quote(helloBody) + ");\n}\n"
+
+// jsDir makes a served directory with one function, api/NAME.
+func jsDir(b testing.TB, name, src string) string {
+	dir := b.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "api"), 0o755); err != nil {
 		b.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "api", "hello.ts"), []byte(src), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "api", name), []byte(src), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	return dir

@@ -1,7 +1,9 @@
 // Package jsbuild bundles JavaScript and TypeScript functions into one ES
 // module each with esbuild's Go API (in process: no Node.js needed), for
 // wfn's JavaScript runtime (package jsruntime) to evaluate. Imports are
-// resolved from the project's node_modules when present.
+// resolved from the project's node_modules when present; an import of
+// "@vercel/functions" without the package installed resolves to wfn's own
+// module with the same API.
 //
 // Bundles are cached by content, as Go builds are: a manifest per entry
 // lists the files the last bundle was made of, and the bundle is stored
@@ -76,12 +78,16 @@ var fingerprint = sync.OnceValue(func() string {
 		}
 	}
 	opts := options("", "")
-	return fmt.Sprintf("wfn-jsbuild-1 esbuild %s %q %q %d %d", version, opts.Conditions, opts.MainFields, opts.Target, opts.Format)
+	return fmt.Sprintf("wfn-jsbuild-2 esbuild %s %q %q %d %d", version, opts.Conditions, opts.MainFields, opts.Target, opts.Format)
 })
 
 // manifest lists the files the latest bundle of an entry was made of.
 type manifest struct {
 	Inputs []string `json:"inputs"` // absolute paths
+	// Absent lists the package.json files of @vercel/functions whose
+	// absence made the bundle use wfn's own module: the bundle is stale
+	// once one exists.
+	Absent []string `json:"absent,omitempty"`
 }
 
 // Build bundles entry (a path relative to dir, the served directory, such
@@ -100,7 +106,7 @@ func (b *Builder) Build(ctx context.Context, dir, entry string) (bundle []byte, 
 	manifestPath := filepath.Join(b.CacheDir, "manifest-"+hex.EncodeToString(sum[:16])+".json")
 	if data, err := os.ReadFile(manifestPath); err == nil {
 		var m manifest
-		if json.Unmarshal(data, &m) == nil && len(m.Inputs) > 0 {
+		if json.Unmarshal(data, &m) == nil && len(m.Inputs) > 0 && stillAbsent(m.Absent) {
 			if key, err := key(sum[:], m.Inputs); err == nil {
 				if path, ok := cache.Lookup(key); ok {
 					if bundle, err := os.ReadFile(path); err == nil {
@@ -111,7 +117,16 @@ func (b *Builder) Build(ctx context.Context, dir, entry string) (bundle []byte, 
 		}
 	}
 
-	res := api.Build(options(dir, entry))
+	var fb fallback
+	opts := options(dir, entry)
+	opts.Plugins = []api.Plugin{fb.plugin()}
+	if names := paramNames(entry); len(names) > 0 {
+		// The dynamic segments of the function's path, for req.query in
+		// the Node.js shape (the prelude's node.js).
+		js, _ := json.Marshal(names)
+		opts.Banner = map[string]string{"js": fmt.Sprintf("globalThis[Symbol.for(\"wfn:route-params\")] = %s;", js)}
+	}
+	res := api.Build(opts)
 	if len(res.Errors) > 0 {
 		return nil, false, &BuildError{Function: entry, Messages: messages(res.Errors)}
 	}
@@ -130,7 +145,7 @@ func (b *Builder) Build(ctx context.Context, dir, entry string) (bundle []byte, 
 	if _, err := cache.Build(k, func(out string) error { return os.WriteFile(out, bundle, 0o644) }); err != nil {
 		return nil, false, err
 	}
-	m, _ := json.Marshal(manifest{Inputs: inputs})
+	m, _ := json.Marshal(manifest{Inputs: inputs, Absent: fb.paths()})
 	_, err = buildcache.Cache{Dir: b.CacheDir, Ext: ".json"}.Build(strings.TrimSuffix(filepath.Base(manifestPath), ".json"), func(out string) error {
 		return os.WriteFile(out, m, 0o644)
 	})
@@ -191,4 +206,22 @@ func messages(msgs []api.Message) []string {
 		}
 	}
 	return out
+}
+
+// paramNames lists the names of the dynamic segments of a function's path,
+// in order: "api/users/[id]/[...slug].ts" gives id and slug.
+func paramNames(entry string) []string {
+	var names []string
+	for _, seg := range strings.Split(filepath.ToSlash(entry), "/") {
+		seg = strings.TrimSuffix(seg, filepath.Ext(seg))
+		if strings.HasPrefix(seg, "[[") && strings.HasSuffix(seg, "]]") {
+			seg = seg[1 : len(seg)-1] // optional catch-all: [[...slug]]
+		}
+		if len(seg) > 2 && seg[0] == '[' && seg[len(seg)-1] == ']' {
+			if name := strings.TrimPrefix(seg[1:len(seg)-1], "..."); name != "" {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
 }

@@ -78,3 +78,39 @@ func TestBuildErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildVercelFunctions checks that @vercel/functions resolves to wfn's
+// own module without the package, to the package once it is installed
+// (the bundle made without it is not reused), and that the dynamic
+// segments of the function's path are named for the runtime.
+func TestBuildVercelFunctions(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"api/users/[id]/[...rest].ts": `import { waitUntil } from "@vercel/functions"; export function GET() { waitUntil(Promise.resolve()); return new Response("x"); }`,
+	})
+	b := &jsbuild.Builder{CacheDir: t.TempDir()}
+	const entry = "api/users/[id]/[...rest].ts"
+	bundle, _, err := b.Build(context.Background(), dir, entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(bundle)
+	if !strings.Contains(js, `Symbol.for("wfn:@vercel/functions")`) {
+		t.Errorf("without the package, the bundle does not use wfn's module:\n%s", js)
+	}
+	if !strings.Contains(js, `globalThis[Symbol.for("wfn:route-params")] = ["id","rest"];`) {
+		t.Errorf("the bundle does not name the route's params:\n%s", js)
+	}
+	if _, cached, _ := b.Build(context.Background(), dir, entry); !cached {
+		t.Error("unchanged: not cached")
+	}
+
+	write(t, dir, map[string]string{
+		"node_modules/@vercel/functions/package.json": `{"name": "@vercel/functions", "main": "index.js"}`,
+		"node_modules/@vercel/functions/index.js":     `exports.waitUntil = (p) => globalThis[Symbol.for("installed package")];`,
+	})
+	bundle, cached, err := b.Build(context.Background(), dir, entry)
+	if err != nil || cached || !strings.Contains(string(bundle), `Symbol.for("installed package")`) {
+		t.Errorf("after installing the package: cached %v, err %v, bundle:\n%s", cached, err, bundle)
+	}
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds wfn's JavaScript runtime, host/internal/jsruntime/wfnjs.wasm: QuickJS
 # (Debian's source package quickjs 2025.04.26-1, from trixie) with our patch
-# (quickjs-wasi.patch), the C glue over the wfn ABI (wfnjs.c) and the JS
+# (quickjs-wasi.patch), the C glue over the wfn ABI (wfnjs.c, vercel.c) and the JS
 # prelude (prelude.js, bundled with the pinned npm packages of
 # package-lock.json), as a wasm32-wasi reactor.
 #
@@ -104,6 +104,7 @@ fetch_quickjs
 # The prelude, with the npm packages it imports, as a C header.
 wait "$npm_pid"
 cp "$here/prelude.js" "$work/"
+cp -r "$here/prelude" "$work/" # the prelude's own modules (node.js, vercel.js)
 (cd "$root" && go run ./guests/sdk/js/runtime/mkprelude "$work/prelude.js" "$work/node_modules" "$work/prelude.h")
 
 sysroot="${WASI_SYSROOT:-/usr}"
@@ -116,6 +117,9 @@ for f in quickjs libregexp libunicode cutils dtoa; do
 done
 clang "${cflags[@]}" -Wall -Werror -Wno-unused-parameter -I "$work/quickjs" -I "$work" -I "$root/guests/sdk/c" \
   -c "$here/wfnjs.c" -o "$work/wfnjs.o"
+clang "${cflags[@]}" -Wall -Werror -Wno-unused-parameter -I "$work/quickjs" -I "$root/guests/sdk/c" \
+  -c "$here/vercel.c" -o "$work/vercel.o"
+objs+=("$work/vercel.o")
 for p in "${pids[@]}"; do wait "$p"; done
 # A reactor (exports _initialize, no _start) with a 1 MiB stack placed
 # before the data, so that an overflow traps instead of corrupting the heap.

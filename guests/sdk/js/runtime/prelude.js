@@ -7,6 +7,8 @@
 // which wfnjs.c evaluates before the function's bundle.
 import URLPolyfill from "core-js-pure/web/url";
 import URLSearchParamsPolyfill from "core-js-pure/web/url-search-params";
+import { serveNode } from "./prelude/node.js";
+import { install as installVercel } from "./prelude/vercel.js";
 
 const native = globalThis.__wfn;
 delete globalThis.__wfn;
@@ -457,6 +459,9 @@ for (const [name, value] of Object.entries({
 
 let byMethod = null; // method -> handler, for `export function GET(request)`
 let fetchHandler = null; // for `export default { fetch(request) }`
+let nodeHandler = null; // for `export default function handler(req, res)`
+const vercel = installVercel(native); // the request context of @vercel/functions
+native.runTasks = vercel.runTasks; // wfn_run_task: the promises of waitUntil
 let allow = "";
 
 // setup takes the bundle's exports (its module namespace) at load time.
@@ -468,15 +473,19 @@ native.setup = (exports) => {
     allow = methods.filter((m) => found.includes(m)).join(", ");
     return;
   }
-  const def = exports.default;
+  // As Vercel's Node.js runtime, .default is unwrapped up to 5 levels
+  // (module.exports = { default: handler } and such).
+  let def = exports.default;
+  for (let i = 0; i < 5 && def && typeof def === "object" && typeof def.fetch !== "function" && "default" in def; i++) def = def.default;
   if (def && typeof def === "object" && typeof def.fetch === "function") {
     fetchHandler = (request) => def.fetch(request);
     return;
   }
   if (typeof def === "function") {
-    throw new TypeError("export default function handler(req, res) (the Node.js shape) is not supported yet: export function GET(request) or export default { fetch(request) }");
+    nodeHandler = def;
+    return;
   }
-  throw new TypeError("the module exports no handler: export function GET(request) (or POST, ...) or export default { fetch(request) }");
+  throw new TypeError("the module exports no handler: export function GET(request) (or POST, ...), export default { fetch(request) } or export default function handler(req, res)");
 };
 
 function describe(v) {
@@ -494,7 +503,12 @@ function send(res, head) {
 // dispatch serves the current request: wfnjs.c calls it for each invocation
 // and runs the job queue until the promise it returns settles.
 native.dispatch = async () => {
+  vercel.begin();
   const method = native.method();
+  if (nodeHandler) {
+    await serveNode(nodeHandler, native, method, native.url(), { URLSearchParams, TextDecoder });
+    return;
+  }
   let handler = fetchHandler;
   if (byMethod) {
     handler = byMethod[method] ?? (method === "HEAD" ? byMethod.GET : undefined);

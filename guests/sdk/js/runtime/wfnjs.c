@@ -27,6 +27,9 @@
 #include "wfn.h"
 #include "prelude.h"
 
+/* vercel.c: the native functions behind @vercel/functions. */
+void wfnjs_vercel_install(JSContext *c, JSValueConst native);
+
 /* The linker gives the stack 1 MiB below the data (--stack-first), so an
  * overflow traps instead of writing over the heap. QuickJS checks its own
  * recursion against a smaller bound, leaving room for the C frames between
@@ -476,6 +479,7 @@ WFN_INIT() {
 
     native = JS_NewObject(ctx);
     JS_SetPropertyFunctionList(ctx, native, native_funcs, sizeof native_funcs / sizeof native_funcs[0]);
+    wfnjs_vercel_install(ctx, native);
     JSValue global = JS_GetGlobalObject(ctx);
     JS_SetPropertyStr(ctx, global, "__wfn", JS_DupValue(ctx, native));
     JS_FreeValue(ctx, global);
@@ -510,6 +514,26 @@ WFN_HANDLER(wfn_handle) {
     if (settle(p) == JS_PROMISE_REJECTED) {
         JSValue exc = JS_PromiseResult(ctx, p);
         report("Uncaught exception: ", exc);
+        abort();
+    }
+    JS_FreeValue(ctx, p);
+}
+
+/* wfn_run_task runs after the response when waitUntil was called during
+ * the invocation (vercel.c registers task 0 with wait_until): it runs the
+ * jobs until every promise handed to waitUntil has settled. The prelude
+ * logs each rejection on its own, so the promise of runTasks does not
+ * reject. */
+WFN_EXPORT("wfn_run_task") void wfn_run_task(int32_t task);
+void wfn_run_task(int32_t task) {
+    JS_UpdateStackTop(rt);
+    JSValue run = JS_GetPropertyStr(ctx, native, "runTasks");
+    JSValue p = JS_Call(ctx, run, JS_UNDEFINED, 0, NULL);
+    JS_FreeValue(ctx, run);
+    if (JS_IsException(p)) fail("Uncaught exception in waitUntil: ");
+    if (settle(p) == JS_PROMISE_REJECTED) {
+        JSValue exc = JS_PromiseResult(ctx, p);
+        report("Uncaught exception in waitUntil: ", exc);
         abort();
     }
     JS_FreeValue(ctx, p);

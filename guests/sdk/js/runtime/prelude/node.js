@@ -1,0 +1,403 @@
+// The Node.js handler shape of Vercel Functions in wfn's JavaScript
+// runtime: `export default function handler(req, res)` (or
+// `module.exports = handler`), with the helpers of Vercel's Node.js runtime
+// (VERCEL.md section 4, from @vercel/node's helpers): req.query,
+// req.cookies and req.body parsed on first use, and res.status, send, json
+// and redirect beside Node's setHeader, getHeader, writeHead, write and end.
+//
+// req and res are not Node.js streams: req is read whole (up to the host's
+// 4.5 MB), through req.body or `for await (const chunk of req)`; res.write
+// streams each chunk to the client as it comes, res.end completes the
+// response.
+
+// ApiError is a request the helpers refuse (a body that is not valid JSON):
+// the client gets its status, as from Vercel's helpers.
+class ApiError extends Error {
+  constructor(statusCode, message) {
+    super(message);
+    this.statusCode = statusCode;
+  }
+}
+
+const kEnded = Symbol("ended");
+
+// parseCookies reads a Cookie header as the `cookie` package does: pairs
+// split on ";", names and values trimmed, a quoted value unquoted, values
+// percent-decoded when they can be, the first of a repeated name kept.
+function parseCookies(header) {
+  const out = {};
+  if (!header) return out;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    const name = part.slice(0, eq).trim();
+    if (!name || name in out) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value[0] === '"' && value.at(-1) === '"') value = value.slice(1, -1);
+    if (value.includes("%")) {
+      try {
+        value = decodeURIComponent(value);
+      } catch {
+        // kept as sent, as the cookie package does
+      }
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+// parseQuery reads a query string as Node's querystring.parse does: "+"
+// is a space, a repeated name gives an array of its values.
+function parseQuery(search, URLSearchParams) {
+  const out = {};
+  for (const [name, value] of new URLSearchParams(search)) {
+    if (!(name in out)) out[name] = value;
+    else if (Array.isArray(out[name])) out[name].push(value);
+    else out[name] = [out[name], value];
+  }
+  return out;
+}
+
+// mediaType is the lower-case type/subtype of a Content-Type value.
+function mediaType(value) {
+  return String(value).split(";")[0].trim().toLowerCase();
+}
+
+// withCharset sets the charset parameter of a Content-Type value.
+function withCharset(value, charset) {
+  const params = String(value)
+    .split(";")
+    .slice(1)
+    .map((p) => p.trim())
+    .filter((p) => p && !/^charset=/i.test(p));
+  return [mediaType(value), ...params, `charset=${charset}`].join("; ");
+}
+
+function isBytes(v) {
+  return v instanceof ArrayBuffer || ArrayBuffer.isView(v);
+}
+
+const unset = Symbol("unset");
+
+// IncomingMessage is req, for the request being served: headers, query,
+// cookies and body are read from the host and parsed on first use, and may
+// be assigned, as Vercel's helpers define them.
+class IncomingMessage {
+  httpVersion = "1.1";
+  #native;
+  #deps;
+  #search;
+  #raw; // the body's bytes, read once
+  #headers = unset;
+  #query = unset;
+  #cookies = unset;
+  #body = unset;
+  constructor(native, method, url, deps) {
+    this.#native = native;
+    this.#deps = deps;
+    this.method = method;
+    // Node's req.url is the request target: the path and the query.
+    const start = url.indexOf("/", url.indexOf("//") + 2);
+    this.url = start < 0 ? "/" : url.slice(start);
+    const q = this.url.indexOf("?");
+    this.#search = q < 0 ? "" : this.url.slice(q + 1).split("#")[0];
+  }
+  #bytes() {
+    if (this.#raw === undefined) {
+      const none = this.method === "GET" || this.method === "HEAD";
+      this.#raw = none ? new Uint8Array(0) : new Uint8Array(this.#native.readBody());
+    }
+    return this.#raw;
+  }
+  async *[Symbol.asyncIterator]() {
+    const b = this.#bytes();
+    if (b.length > 0) yield b;
+  }
+  get headers() {
+    if (this.#headers === unset) {
+      const headers = {};
+      const list = this.#native.headers();
+      for (let i = 0; i < list.length; i += 2) {
+        const [name, value] = [list[i], list[i + 1]];
+        if (name === "set-cookie") (headers[name] ??= []).push(value);
+        else if (name in headers) headers[name] += (name === "cookie" ? "; " : ", ") + value;
+        else headers[name] = value;
+      }
+      this.#headers = headers;
+    }
+    return this.#headers;
+  }
+  set headers(v) {
+    this.#headers = v;
+  }
+  // As on Vercel, the dynamic segments of the function's path ([name]) are
+  // query parameters too, after those of the URL (jsbuild names them).
+  get query() {
+    if (this.#query === unset) {
+      const query = parseQuery(this.#search, this.#deps.URLSearchParams);
+      for (const name of globalThis[Symbol.for("wfn:route-params")] ?? []) {
+        const value = this.#native.param(name);
+        if (value === undefined) continue;
+        if (!(name in query)) query[name] = value;
+        else if (Array.isArray(query[name])) query[name].push(value);
+        else query[name] = [query[name], value];
+      }
+      this.#query = query;
+    }
+    return this.#query;
+  }
+  set query(v) {
+    this.#query = v;
+  }
+  get cookies() {
+    if (this.#cookies === unset) this.#cookies = parseCookies(this.headers.cookie);
+    return this.#cookies;
+  }
+  set cookies(v) {
+    this.#cookies = v;
+  }
+  get body() {
+    if (this.#body === unset) this.#body = this.#parseBody();
+    return this.#body;
+  }
+  set body(v) {
+    this.#body = v;
+  }
+  // As Vercel's getBodyParser: by the type of Content-Type, undefined
+  // without one or for another type.
+  #parseBody() {
+    const contentType = this.headers["content-type"];
+    if (!contentType) return undefined;
+    const text = () => new this.#deps.TextDecoder().decode(this.#bytes());
+    switch (mediaType(contentType)) {
+      case "application/json": {
+        const s = text();
+        if (!s) return {};
+        try {
+          return JSON.parse(s);
+        } catch {
+          throw new ApiError(400, "Invalid JSON");
+        }
+      }
+      case "application/octet-stream":
+        return this.#bytes();
+      case "application/x-www-form-urlencoded":
+        return parseQuery(text(), this.#deps.URLSearchParams);
+      case "text/plain":
+        return text();
+      default:
+        return undefined;
+    }
+  }
+}
+
+// ServerResponse is res: Node's header and body methods over the wfn ABI,
+// with Vercel's helpers.
+class ServerResponse {
+  statusCode = 200;
+  statusMessage = "";
+  headersSent = false;
+  writableEnded = false;
+  #native;
+  #req;
+  #headers = new Map(); // lower-case name -> [name as set, value]
+  #ended = null; // made when someone waits for the end
+  constructor(native, req) {
+    this.#native = native;
+    this.#req = req;
+  }
+  // A promise that resolves once the response has ended.
+  get [kEnded]() {
+    if (this.#ended === null) {
+      this.#ended = Promise.withResolvers();
+      if (this.writableEnded) this.#ended.resolve();
+    }
+    return this.#ended.promise;
+  }
+
+  setHeader(name, value) {
+    if (this.headersSent) throw new Error(`Cannot set header "${name}" after the headers are sent`);
+    const key = this.#native.headerName(name);
+    for (const v of Array.isArray(value) ? value : [value]) this.#native.headerValue(String(v));
+    this.#headers.set(key, [String(name), Array.isArray(value) ? value.map(String) : value]);
+    return this;
+  }
+  getHeader(name) {
+    return this.#headers.get(String(name).toLowerCase())?.[1];
+  }
+  getHeaders() {
+    const out = {};
+    for (const [key, [, value]] of this.#headers) out[key] = value;
+    return out;
+  }
+  getHeaderNames() {
+    return [...this.#headers.keys()];
+  }
+  hasHeader(name) {
+    return this.#headers.has(String(name).toLowerCase());
+  }
+  removeHeader(name) {
+    if (this.headersSent) throw new Error(`Cannot remove header "${name}" after the headers are sent`);
+    this.#headers.delete(String(name).toLowerCase());
+  }
+  // writeHead(status[, statusMessage][, headers]): headers an object or a
+  // flat [name, value, ...] list.
+  writeHead(status, message, headers) {
+    if (typeof message !== "string") [message, headers] = [undefined, message];
+    this.statusCode = status;
+    if (message !== undefined) this.statusMessage = message;
+    if (Array.isArray(headers)) {
+      for (let i = 0; i + 1 < headers.length; i += 2) this.setHeader(headers[i], headers[i + 1]);
+    } else if (headers) {
+      for (const name of Object.keys(headers)) this.setHeader(name, headers[name]);
+    }
+    this.#head();
+    return this;
+  }
+  #head() {
+    if (this.headersSent) return;
+    const status = Number(this.statusCode);
+    if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`Invalid status code: ${this.statusCode}`);
+    const list = [];
+    for (const [key, [, value]] of this.#headers) {
+      for (const v of Array.isArray(value) ? value : [value]) list.push(key, String(v));
+    }
+    this.#native.head(status, list);
+    this.headersSent = true;
+  }
+  #body(chunk, encoding) {
+    if (chunk === undefined || chunk === null) return;
+    if (typeof chunk === "string") {
+      if (encoding && !/^utf-?8$/i.test(encoding)) throw new TypeError(`res.write: the encoding "${encoding}" is not supported (only utf-8 is)`);
+      if (chunk.length > 0) this.#native.write(chunk.toWellFormed());
+    } else if (isBytes(chunk)) {
+      this.#native.write(chunk);
+    } else {
+      throw new TypeError(`The "chunk" argument must be a string or a Uint8Array, not ${typeof chunk}`);
+    }
+  }
+  // write sends the head, then the chunk at once: the response streams.
+  write(chunk, encoding, callback) {
+    if (this.writableEnded) throw new Error("write after end");
+    if (typeof encoding === "function") [callback, encoding] = [encoding, undefined];
+    this.#head();
+    if (this.#req.method !== "HEAD") this.#body(chunk, encoding);
+    this.#native.flush();
+    if (callback) queueMicrotask(callback);
+    return true;
+  }
+  end(chunk, encoding, callback) {
+    if (typeof chunk === "function") [callback, chunk] = [chunk, undefined];
+    if (typeof encoding === "function") [callback, encoding] = [encoding, undefined];
+    if (this.writableEnded) return this;
+    this.#head();
+    if (this.#req.method !== "HEAD") this.#body(chunk, encoding);
+    this.writableEnded = true;
+    this.#ended?.resolve();
+    if (callback) queueMicrotask(callback);
+    return this;
+  }
+  get finished() {
+    return this.writableEnded;
+  }
+
+  // Vercel's helpers.
+  status(code) {
+    this.statusCode = code;
+    return this;
+  }
+  send(body) {
+    let chunk = body;
+    switch (typeof chunk) {
+      case "string":
+        if (!this.hasHeader("content-type")) this.setHeader("Content-Type", "text/html");
+        break;
+      case "boolean":
+      case "number":
+      case "object":
+        if (chunk === null) chunk = "";
+        else if (isBytes(chunk)) {
+          if (!this.hasHeader("content-type")) this.setHeader("Content-Type", "application/octet-stream");
+        } else return this.json(chunk);
+        break;
+    }
+    if (typeof chunk === "string") {
+      const type = this.getHeader("content-type");
+      if (typeof type === "string") this.setHeader("Content-Type", withCharset(type, "utf-8"));
+    }
+    if (this.statusCode === 204 || this.statusCode === 304) {
+      this.removeHeader("content-type");
+      this.removeHeader("content-length");
+      this.removeHeader("transfer-encoding");
+      chunk = "";
+    }
+    return this.end(chunk);
+  }
+  json(body) {
+    if (!this.hasHeader("content-type")) this.setHeader("Content-Type", "application/json; charset=utf-8");
+    return this.send(JSON.stringify(body));
+  }
+  // redirect(url) with 307, or redirect(status, url).
+  redirect(statusOrUrl, url) {
+    if (typeof statusOrUrl === "string") [statusOrUrl, url] = [307, statusOrUrl];
+    if (typeof statusOrUrl !== "number" || typeof url !== "string") {
+      throw new TypeError("res.redirect: use res.redirect('/destination') or res.redirect(307, '/destination')");
+    }
+    return this.writeHead(statusOrUrl, { Location: url }).end();
+  }
+}
+
+function describe(v) {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === "object") return `an object (${v[Symbol.toStringTag] ?? v.constructor?.name ?? "null prototype"})`;
+  return `a ${typeof v}`;
+}
+
+// serveNode serves the current request with a (req, res) handler. The
+// response is done once it has ended: at once for a handler that ends it
+// before returning (no promise is made then), else when the promise this
+// returns settles. A handler that returns a value without ending it fails
+// (500); one that returns nothing is waited for (504 at maxDuration if
+// nothing ends it). A body that is not valid JSON answers 400 "Invalid
+// JSON" when the handler lets the error through.
+export function serveNode(handler, native, method, url, deps) {
+  const req = new IncomingMessage(native, method, url, deps);
+  const res = new ServerResponse(native, req);
+  let returned;
+  try {
+    returned = handler(req, res);
+  } catch (err) {
+    return refuse(res, err);
+  }
+  if (typeof returned?.then !== "function") {
+    if (res.writableEnded) return;
+    return waitForEnd(res, returned);
+  }
+  returned.then(undefined, (err) => {
+    if (res.writableEnded) console.error("Uncaught exception after the response ended:", err);
+  });
+  return Promise.race([returned.then((value) => ({ value })), res[kEnded].then(() => null)]).then(
+    (r) => (r === null || res.writableEnded ? undefined : waitForEnd(res, r.value)),
+    (err) => refuse(res, err),
+  );
+}
+
+// waitForEnd waits for a handler that returned without ending the response.
+async function waitForEnd(res, returned) {
+  if (returned !== undefined) {
+    throw new TypeError(
+      `the default export is a Node.js (req, res) handler and it returned ${describe(returned)} without ending the response: ` +
+        "end it with res.end(), res.send() or res.json(), or export function GET(request) to return a Response",
+    );
+  }
+  await res[kEnded];
+}
+
+// refuse answers an ApiError (400 Invalid JSON) that left the handler
+// before the head was sent; it rethrows anything else.
+function refuse(res, err) {
+  if (!(err instanceof ApiError) || res.headersSent) throw err;
+  res.statusCode = err.statusCode;
+  res.setHeader("Content-Type", "text/plain; charset=utf-8");
+  res.end(err.message);
+}

@@ -1,0 +1,129 @@
+package host_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// The TypeScript examples under guests/api/ts, ported from the seed
+// documents, served beside the Go examples.
+
+func TestJSExamplesRequestContext(t *testing.T) {
+	requireGo(t)
+	_, srv, logs := serve(t, host.Config{Dir: "../guests", Region: "sfo1"})
+	url := srv.URL
+	if r := get(t, url+"/api/ts/region"); r.body != "Hello from sfo1" {
+		t.Errorf("region = %d %q", r.status, r.body)
+	}
+	if r := get(t, url+"/api/ts/ip"); r.body != "Your ip is 127.0.0.1" {
+		t.Errorf("ip = %d %q", r.status, r.body)
+	}
+	r := get(t, url+"/api/ts/geo")
+	var geo map[string]any
+	if err := json.Unmarshal([]byte(r.body), &geo); err != nil || geo["region"] != "sfo1" || r.header.Get("Content-Type") != "application/json" {
+		t.Errorf("geo = %d %q (%s)", r.status, r.body, r.header.Get("Content-Type"))
+	}
+	for path, want := range map[string]string{"/api/ts/greet/Ada": "Hello Ada!", "/api/ts/greet/Ada%20Lovelace": "Hello Ada Lovelace!"} {
+		if r := get(t, url+path); r.status != 200 || r.body != want || r.header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("%s = %d %q %q, want %q", path, r.status, r.body, r.header.Get("Content-Type"), want)
+		}
+	}
+	r = get(t, url+"/api/ts/after")
+	if r.status != 200 || r.body != "scheduled" {
+		t.Fatalf("after = %d %q", r.status, r.body)
+	}
+	eventually(t, "the task's log line", func() bool {
+		return logHas(logs, "after-task done for /api/ts/after", r.header.Get("X-Vercel-Id"))
+	})
+	// The Go examples of the same names are untouched.
+	if r := get(t, url+"/api/greet/Ada"); r.body != "Hello Ada!" {
+		t.Errorf("Go greet = %q", r.body)
+	}
+}
+
+func TestJSExamplesRuntimeCache(t *testing.T) {
+	requireGo(t)
+	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	expire := func() {
+		t.Helper()
+		if r := get(t, srv.URL+"/api/ts/expire?tag=example-tag"); r.status != 200 || r.body != `{"expired":"example-tag"}` {
+			t.Fatalf("/api/ts/expire = %d %q", r.status, r.body)
+		}
+	}
+	fetch := func() cacheAnswer {
+		t.Helper()
+		r := get(t, srv.URL+"/api/ts/cache")
+		var a cacheAnswer
+		if r.status != 200 || json.Unmarshal([]byte(r.body), &a) != nil {
+			t.Fatalf("/api/ts/cache = %d %q", r.status, r.body)
+		}
+		return a
+	}
+	expire() // the Runtime Cache is shared by the tests of this binary
+	first := fetch()
+	if first.Hit {
+		t.Fatalf("first request was a hit: %+v", first)
+	}
+	if second := fetch(); !second.Hit || string(second.Value) != string(first.Value) {
+		t.Fatalf("second request = %+v, want a hit of %s", second, first.Value)
+	}
+	expire()
+	if third := fetch(); third.Hit || string(third.Value) == string(first.Value) {
+		t.Fatalf("after expireTag: %+v, want a miss with a new value", third)
+	}
+	if r := get(t, srv.URL+"/api/ts/expire"); r.status != 400 {
+		t.Errorf("expire without a tag = %d %q", r.status, r.body)
+	}
+}
+
+func TestJSExamplesCDN(t *testing.T) {
+	requireGo(t)
+	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	fetch := func(id int) product {
+		t.Helper()
+		r := get(t, fmt.Sprintf("%s/api/ts/product?id=%d", srv.URL, id))
+		var p product
+		if r.status != 200 || json.Unmarshal([]byte(r.body), &p) != nil || p.ID != id {
+			t.Fatalf("/api/ts/product?id=%d = %d %q", id, r.status, r.body)
+		}
+		if r.header.Get("Vercel-CDN-Cache-Control") != "" {
+			t.Errorf("Vercel-CDN-Cache-Control reached the client: %v", r.header)
+		}
+		p.Cache = r.header.Get("X-Vercel-Cache")
+		return p
+	}
+	want := func(p product, cache string, runs int) {
+		t.Helper()
+		if p.Cache != cache || p.Runs != runs {
+			t.Fatalf("got %s with runs %d, want %s with runs %d", p.Cache, p.Runs, cache, runs)
+		}
+	}
+	one, two := freshID(), freshID()
+	want(fetch(one), "MISS", 1)
+	want(fetch(one), "HIT", 1)
+	want(fetch(two), "MISS", 1)
+	// invalidateByTag of the tag addCacheTag set: stale once, then
+	// refreshed in the background.
+	if r := get(t, srv.URL+fmt.Sprintf("/api/ts/revalidate?tag=product-%d", one)); r.status != 200 || !strings.Contains(r.body, "revalidated") {
+		t.Fatalf("/api/ts/revalidate = %d %q", r.status, r.body)
+	}
+	want(fetch(one), "STALE", 1)
+	eventually(t, "the background refresh", func() bool {
+		p := fetch(one)
+		return p.Cache == "HIT" && p.Runs == 2
+	})
+	want(fetch(two), "HIT", 1)
+	// The second tag of the list: every product.
+	if r := get(t, srv.URL+"/api/ts/revalidate?tag=products"); r.status != 200 {
+		t.Fatalf("/api/ts/revalidate = %d %q", r.status, r.body)
+	}
+	want(fetch(two), "STALE", 1)
+	if r := do(t, http.MethodGet, srv.URL+"/api/ts/product?id=x", nil); r.status != 400 {
+		t.Errorf("a bad id = %d %q", r.status, r.body)
+	}
+}

@@ -1,0 +1,332 @@
+package host_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// The Node.js handler shape, export default function handler(req, res),
+// and @vercel/functions (testdata/js/api/node, api/vercel).
+
+func TestJSNodeShape(t *testing.T) {
+	h, srv, logs := serve(t, host.Config{Dir: "../testdata/js"})
+	for _, fn := range h.Functions() {
+		if (strings.HasPrefix(fn.Source, "api/node/") || strings.HasPrefix(fn.Source, "api/vercel/")) && fn.Err != nil {
+			t.Fatalf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	url := srv.URL
+
+	t.Run("stream", func(t *testing.T) {
+		resp, err := http.Get(url + "/api/node/stream")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.TransferEncoding == nil || resp.TransferEncoding[0] != "chunked" {
+			t.Errorf("Transfer-Encoding = %v, want chunked (res.write streams)", resp.TransferEncoding)
+		}
+		if v := resp.Header.Values("X-Multi"); len(v) != 2 || v[0] != "a" || v[1] != "b" {
+			t.Errorf("X-Multi = %q", v)
+		}
+		var lines []string
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		if strings.Join(lines, ",") != "one,two,three" {
+			t.Errorf("body lines = %q", lines)
+		}
+		// HEAD: the same head, no body.
+		if r := do(t, "HEAD", url+"/api/node/stream", nil); r.status != 200 || r.body != "" || len(r.header.Values("X-Multi")) != 2 {
+			t.Errorf("HEAD = %d %q %v", r.status, r.body, r.header)
+		}
+	})
+
+	t.Run("writeHead", func(t *testing.T) {
+		r := do(t, "GET", url+"/api/node/head?a=1", nil, "X-Test", "hi")
+		if r.status != 202 || r.body != "GET /api/node/head?a=1 hi" || r.header.Get("X-Seen") != "set true x-before" || r.header.Get("X-Before") != "set" {
+			t.Errorf("GET = %d %q %v", r.status, r.body, r.header)
+		}
+	})
+
+	t.Run("redirect", func(t *testing.T) {
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		for path, want := range map[string]int{"/api/node/redirect": 307, "/api/node/redirect?permanent=1": 308} {
+			resp, err := noFollow.Get(url + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want || resp.Header.Get("Location") != "/elsewhere" {
+				t.Errorf("%s = %d, Location %q; want %d /elsewhere", path, resp.StatusCode, resp.Header.Get("Location"), want)
+			}
+		}
+	})
+
+	t.Run("commonjs", func(t *testing.T) {
+		r := do(t, "POST", url+"/api/node/cjs", strings.NewReader("x"))
+		if r.status != 201 || r.body != `{"shape":"commonjs","method":"POST"}` || r.header.Get("Content-Type") != "application/json; charset=utf-8" {
+			t.Errorf("POST = %d %q %q", r.status, r.body, r.header.Get("Content-Type"))
+		}
+	})
+
+	t.Run("send", func(t *testing.T) {
+		for _, tt := range []struct{ kind, body, ctype string }{
+			{"", "<p>hi</p>", "text/html; charset=utf-8"},
+			{"typed", "typed", "text/plain; charset=utf-8"},
+			{"bytes", "hi", "application/octet-stream"},
+			{"number", "42", "application/json; charset=utf-8"},
+		} {
+			r := get(t, url+"/api/node/send?kind="+tt.kind)
+			if r.status != 200 || r.body != tt.body || r.header.Get("Content-Type") != tt.ctype {
+				t.Errorf("send %q = %d %q %q; want %q %q", tt.kind, r.status, r.body, r.header.Get("Content-Type"), tt.body, tt.ctype)
+			}
+		}
+		if r := get(t, url+"/api/node/send?kind=none"); r.status != 204 || r.body != "" {
+			t.Errorf("send 204 = %d %q", r.status, r.body)
+		}
+	})
+
+	t.Run("bad", func(t *testing.T) {
+		wantError(t, get(t, url+"/api/node/returns"), 500, host.CodeInvocationFailed)
+		r := get(t, url+"/api/node/throws")
+		wantError(t, r, 500, host.CodeInvocationFailed)
+		id := r.header.Get("X-Vercel-Id")
+		if r := get(t, url+"/api/node/after"); r.status != 200 || r.body != "ended" {
+			t.Errorf("after = %d %q", r.status, r.body)
+		}
+		eventually(t, "the reasons in the log", func() bool {
+			s := logs.String()
+			return strings.Contains(s, "it returned an object (Response) without ending the response") &&
+				strings.Contains(s, "Uncaught exception: Error: boom from a Node.js handler") && strings.Contains(s, "id="+id) &&
+				strings.Contains(s, "Uncaught exception after the response ended: Error: thrown after the end")
+		})
+		wantError(t, get(t, url+"/api/node/never"), 504, host.CodeInvocationTimeout)
+		if r := get(t, url+"/api/node/cjs"); r.status != 201 {
+			t.Errorf("after the failures, GET /api/node/cjs = %d", r.status)
+		}
+	})
+}
+
+// TestJSNodeEchoExample sends bodies of each type to the Node.js-shaped
+// echo example and checks what Vercel's helpers would have parsed.
+func TestJSNodeEchoExample(t *testing.T) {
+	url := examples(t)
+	type echo struct {
+		Body    any               `json:"body"`
+		Query   map[string]any    `json:"query"`
+		Cookies map[string]string `json:"cookies"`
+	}
+	send := func(body, ctype string, header ...string) (response, echo) {
+		t.Helper()
+		h := append([]string{"Content-Type", ctype}, header...)
+		if ctype == "" {
+			h = header
+		}
+		r := do(t, "POST", url+"/api/ts/echo?a=1&a=2&b=x+y", strings.NewReader(body), h...)
+		var e echo
+		if r.status == 200 {
+			if err := json.Unmarshal([]byte(r.body), &e); err != nil {
+				t.Fatalf("%q: %v", r.body, err)
+			}
+		}
+		return r, e
+	}
+	r, e := send(`{"n":[1,2]}`, "application/json; charset=utf-8", "Cookie", `s=1; t="q%20r"; s=2`)
+	if r.header.Get("X-Method") != "POST" || r.header.Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Errorf("headers = %v", r.header)
+	}
+	if b, _ := json.Marshal(e.Body); string(b) != `{"n":[1,2]}` {
+		t.Errorf("JSON body = %s", b)
+	}
+	if q, _ := json.Marshal(e.Query); string(q) != `{"a":["1","2"],"b":"x y"}` {
+		t.Errorf("query = %s", q)
+	}
+	if e.Cookies["s"] != "1" || e.Cookies["t"] != "q r" || len(e.Cookies) != 2 {
+		t.Errorf("cookies = %v", e.Cookies)
+	}
+	if _, e := send("k=v&k=w&z=%41", "application/x-www-form-urlencoded"); e.Body.(map[string]any)["z"] != "A" {
+		t.Errorf("urlencoded body = %v", e.Body)
+	} else if k, _ := json.Marshal(e.Body.(map[string]any)["k"]); string(k) != `["v","w"]` {
+		t.Errorf("urlencoded k = %s", k)
+	}
+	if _, e := send("plain text", "text/plain"); e.Body != "plain text" {
+		t.Errorf("text body = %v", e.Body)
+	}
+	if _, e := send("\x00\x01\x02", "application/octet-stream"); e.Body.(map[string]any)["bytes"] != float64(3) {
+		t.Errorf("bytes body = %v", e.Body)
+	}
+	if _, e := send("<x/>", "application/xml"); e.Body != nil {
+		t.Errorf("xml body = %v, want undefined", e.Body)
+	}
+	if _, e := send("", "application/json"); e.Body == nil {
+		t.Errorf("empty JSON body = %v, want {}", e.Body)
+	}
+	if r, _ := send("{bad", "application/json"); r.status != 400 || r.body != "Invalid JSON" {
+		t.Errorf("bad JSON = %d %q, want 400 Invalid JSON", r.status, r.body)
+	}
+}
+
+func TestJSVercelFunctions(t *testing.T) {
+	_, srv, logs := serve(t, host.Config{Dir: "../testdata/js"})
+	url := srv.URL
+
+	t.Run("waitUntil", func(t *testing.T) {
+		r := get(t, url+"/api/vercel/waituntil")
+		var got struct {
+			N                int
+			Ran              bool
+			DeadlineInFuture bool
+		}
+		if err := json.Unmarshal([]byte(r.body), &got); err != nil || !got.Ran || !got.DeadlineInFuture {
+			t.Fatalf("GET = %d %q (%v): want the task run before the response and a deadline ahead", r.status, r.body, err)
+		}
+		id, n := r.header.Get("X-Vercel-Id"), itoa(got.N)
+		eventually(t, "each rejection logged on its own, the other tasks done", func() bool {
+			return logHas(logs, "waitUntil: a promise rejected: Error: first rejects "+n, id) &&
+				logHas(logs, "waitUntil: a promise rejected: Error: second rejects "+n, id) &&
+				logHas(logs, "third task done "+n, id) && logHas(logs, "nested task done "+n, id)
+		})
+		// The instance is healthy: the next request is served by it.
+		if r := get(t, url+"/api/vercel/waituntil"); r.status != 200 {
+			t.Errorf("second GET = %d %q", r.status, r.body)
+		}
+	})
+
+	t.Run("maxDuration", func(t *testing.T) {
+		r := get(t, url+"/api/vercel/forever")
+		if r.status != 200 || r.body != "sent" {
+			t.Fatalf("GET = %d %q, want the response before the work ends", r.status, r.body)
+		}
+		id := r.header.Get("X-Vercel-Id")
+		eventually(t, "the work stopped at maxDuration", func() bool {
+			return logHas(logs, "waitUntil task failed", id) && logHas(logs, "max_duration=1s", id)
+		})
+	})
+
+	t.Run("context", func(t *testing.T) {
+		r := do(t, "GET", url+"/api/vercel/context", nil, "X-Test", "ctx")
+		want := `{"keys":["addCacheTag","cache","deadline","headers","purge","waitUntil"],"header":"ctx","deadline":"string"}`
+		if r.status != 200 || r.body != want {
+			t.Errorf("GET = %d %s, want %s", r.status, r.body, want)
+		}
+	})
+
+	t.Run("cache", func(t *testing.T) {
+		key := "k" + itoa(freshID())
+		op := func(q string) string {
+			t.Helper()
+			r := get(t, url+"/api/vercel/cache?key="+key+"&"+q)
+			if r.status != 200 {
+				t.Fatalf("%s = %d %q", q, r.status, r.body)
+			}
+			return r.body
+		}
+		if got := op("op=get"); got != `{"got":null}` {
+			t.Fatalf("before set: %s", got)
+		}
+		if got := op("op=set&v=one"); got != `{"got":{"v":"one"}}` {
+			t.Fatalf("after set: %s", got)
+		}
+		if got := op("op=delete"); got != `{"got":null}` {
+			t.Fatalf("after delete: %s", got)
+		}
+		op("op=set&v=two")
+		if got := op("op=expire&tag=x,t2"); got != `{"got":null}` {
+			t.Fatalf("after expireTag [x, t2]: %s", got)
+		}
+		if got := op("op=purge"); got != `{"got":null}` {
+			t.Fatalf("purge: %s", got)
+		}
+		if r := get(t, url+"/api/vercel/cache?op=badtag"); r.status != 400 || !strings.Contains(r.body, "cdn_add_cache_tag: EINVAL") {
+			t.Errorf("an empty tag = %d %q, want 400 naming cdn_add_cache_tag: EINVAL", r.status, r.body)
+		}
+	})
+}
+
+// realPackageFunction uses Vercel's npm package @vercel/functions. The
+// package reads process.env when it loads: _process.ts gives it one where
+// the runtime has none yet (process.env is the Web APIs' part of issue 13),
+// and does nothing where it has.
+const realPackageFunction = `import './_process';
+import { waitUntil, getCache, addCacheTag, invalidateByTag, dangerouslyDeleteByTag, getDeadline } from '@vercel/functions';
+
+export default {
+  async fetch(request: Request) {
+    const q = new URL(request.url).searchParams;
+    const cache = getCache({ namespace: 'real' });
+    const before = await cache.get(q.get('key')!);
+    await cache.set(q.get('key')!, { n: 1 }, { ttl: 60, tags: ['real-tag'] });
+    const after = await cache.get(q.get('key')!);
+    await cache.expireTag('real-tag');
+    const expired = await cache.get(q.get('key')!);
+    await addCacheTag('real-a');
+    await invalidateByTag(['real-b']);
+    await dangerouslyDeleteByTag('real-c', { revalidationDeadlineSeconds: 5 });
+    waitUntil(Promise.reject(new Error('real package task rejects')));
+    waitUntil(Promise.resolve().then(() => console.log('real package task done')));
+    return Response.json({ before, after, expired, deadline: getDeadline() instanceof Date });
+  },
+};
+`
+
+// TestJSVercelFunctionsPackage bundles the real npm package
+// @vercel/functions with a function: it reads the request context the
+// runtime installs. The function is first bundled without the package
+// (wfn's own module), then with it once installed: the cached bundle of
+// the first run is not reused.
+func TestJSVercelFunctionsPackage(t *testing.T) {
+	dir, cache := t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "api"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "api", "real.ts"), []byte(realPackageFunction), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shim := "(globalThis as any).process ??= { env: {} };\n"
+	if err := os.WriteFile(filepath.Join(dir, "api", "_process.ts"), []byte(shim), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bundles := func(marker string) int {
+		t.Helper()
+		files, _ := filepath.Glob(filepath.Join(cache, "build-js", "*.js"))
+		n := 0
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), marker) {
+				n++
+			}
+		}
+		return n
+	}
+	check := func(what string) {
+		t.Helper()
+		_, srv, logs := serve(t, host.Config{Dir: dir, CacheDir: cache})
+		key := "key" + itoa(freshID())
+		r := get(t, srv.URL+"/api/real?key="+key)
+		if want := `{"before":null,"after":{"n":1},"expired":null,"deadline":true}`; r.status != 200 || r.body != want {
+			t.Fatalf("%s: GET = %d %q, want %s", what, r.status, r.body, want)
+		}
+		id := r.header.Get("X-Vercel-Id")
+		eventually(t, what+": the tasks in the log", func() bool {
+			return logHas(logs, "waitUntil: a promise rejected: Error: real package task rejects", id) && logHas(logs, "real package task done", id)
+		})
+	}
+
+	check("wfn's own module")
+	if n := bundles("wfn:@vercel/functions"); n != 1 {
+		t.Fatalf("%d bundles with wfn's own module, want 1", n)
+	}
+	npmInstall(t, dir, "@vercel/functions@3.9.9")
+	check("the npm package")
+	if n := bundles("@vercel/request-context"); n != 1 {
+		t.Fatalf("%d bundles with the npm package, want 1", n)
+	}
+}
