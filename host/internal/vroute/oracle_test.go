@@ -131,6 +131,21 @@ var oracleCases = []oracleCase{
 		},
 	},
 	{
+		Name: "lookahead",
+		Config: json.RawMessage(`{"rewrites": [
+			{"source": "/((?!api/|assets/).*)", "destination": "/index.html"}
+		], "headers": [
+			{"source": "/:p((?!private).*)", "headers": [{"key": "X-Public", "value": ":p"}], "has": [{"type": "header", "key": "accept", "value": "(?!image/)(?<kind>.*)"}]}
+		]}`),
+		Files: []string{"/api/x", "/index.html"},
+		Requests: []oracleRequest{
+			{Path: "/about"}, {Path: "/api/missing"}, {Path: "/api/x"}, {Path: "/assets/a.css"},
+			{Path: "/doc", Headers: map[string]string{"Accept": "text/html"}},
+			{Path: "/doc", Headers: map[string]string{"Accept": "image/png"}},
+			{Path: "/private", Headers: map[string]string{"Accept": "text/html"}},
+		},
+	},
+	{
 		Name:   "cleanUrls",
 		Config: json.RawMessage(`{"cleanUrls": true}`),
 		Files:  []string{"/about.html", "/index.html", "/docs/index.html"},

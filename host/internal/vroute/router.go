@@ -8,6 +8,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/dlclark/regexp2"
 )
 
 // Router routes requests through a route table. It is safe for
@@ -19,14 +22,14 @@ type Router struct {
 
 type compiled struct {
 	Route
-	re      *regexp.Regexp
+	re      matcher
 	has     []cond
 	missing []cond
 }
 
 type cond struct {
 	Condition
-	re *regexp.Regexp // nil without a value
+	re matcher // nil without a value
 }
 
 // New builds the Router of c, or nil (which routes nothing) when c is
@@ -83,16 +86,83 @@ func newRouter(rs []Route) (*Router, error) {
 	return rt, nil
 }
 
-// jsRegexp compiles a JavaScript regular expression with Go's regexp.
-func jsRegexp(src string, fold bool) (*regexp.Regexp, error) {
+// matcher is a compiled JavaScript regular expression.
+type matcher interface {
+	// find returns the match and its groups ("" when a group did not
+	// take part), or nil.
+	find(s string) []string
+	// group returns the number of the named group, or 0.
+	group(name string) int
+	// names returns the name of each group, "" when unnamed.
+	names() []string
+}
+
+// matchTimeout bounds one match of a backtracking expression.
+const matchTimeout = 100 * time.Millisecond
+
+// jsRegexp compiles a JavaScript regular expression (fold: case
+// insensitive): with Go's regexp, linear in time, when it can (RE2
+// syntax is the common part of both), else with regexp2 in its
+// ECMAScript mode, which has lookaround and backreferences (a source
+// such as /((?!api/).*) needs a negative lookahead), each match bounded
+// by matchTimeout.
+func jsRegexp(src string, fold bool) (matcher, error) {
+	flags := ""
 	if fold {
-		src = "(?i)" + src
+		flags = "(?i)"
 	}
-	re, err := regexp.Compile(src)
+	if re, err := regexp.Compile(flags + src); err == nil {
+		return re2{re}, nil
+	}
+	opts := regexp2.RegexOptions(regexp2.ECMAScript)
+	if fold {
+		opts |= regexp2.IgnoreCase
+	}
+	re, err := regexp2.Compile(src, opts)
 	if err != nil {
-		return nil, fmt.Errorf("Go's regexp (RE2) cannot compile it: %w", err)
+		return nil, fmt.Errorf("not a JavaScript regular expression: %w", err)
 	}
-	return re, nil
+	re.MatchTimeout = matchTimeout
+	return backtracking{re}, nil
+}
+
+type re2 struct{ *regexp.Regexp }
+
+func (r re2) find(s string) []string { return r.FindStringSubmatch(s) }
+func (r re2) group(name string) int  { return r.SubexpIndex(name) }
+func (r re2) names() []string        { return r.SubexpNames() }
+
+type backtracking struct{ *regexp2.Regexp }
+
+func (r backtracking) find(s string) []string {
+	m, err := r.FindStringMatch(s)
+	if err != nil || m == nil {
+		return nil // a timeout is no match
+	}
+	gs := m.Groups()
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = g.String()
+	}
+	return out
+}
+
+func (r backtracking) group(name string) int {
+	if n := r.GroupNumberFromName(name); n > 0 {
+		return n
+	}
+	return 0
+}
+
+func (r backtracking) names() []string {
+	nums := r.GetGroupNumbers()
+	out := make([]string, len(nums))
+	for i, n := range nums {
+		if name := r.GroupNameFromNumber(n); name != strconv.Itoa(n) {
+			out[i] = name
+		}
+	}
+	return out
 }
 
 // Result is where a request goes.
@@ -192,9 +262,9 @@ func isURL(s string) bool {
 // match matches c against path (and path without its first character,
 // as Vercel's router does) and c's conditions against r.
 func (c *compiled) match(r *http.Request, path string) ([]string, map[string]string, bool) {
-	m := c.re.FindStringSubmatch(path)
+	m := c.re.find(path)
 	if m == nil {
-		if m = c.re.FindStringSubmatch(path[min(1, len(path)):]); m == nil {
+		if m = c.re.find(path[min(1, len(path)):]); m == nil {
 			return nil, nil, false
 		}
 	}
@@ -245,12 +315,12 @@ func (c cond) match(r *http.Request, params map[string]string) bool {
 		}
 		return true
 	}
-	m := c.re.FindStringSubmatch(v)
+	m := c.re.find(v)
 	if m == nil {
 		return false
 	}
 	named := false
-	for i, n := range c.re.SubexpNames() {
+	for i, n := range c.re.names() {
 		if n != "" {
 			params[n] = m[i]
 			named = true
@@ -266,7 +336,7 @@ var paramRef = regexp.MustCompile(`\$([1-9a-zA-Z]+)`)
 
 // resolve replaces $1 and $name in s (Vercel's resolveRouteParameters),
 // the has parameters first, then the named and numbered groups of m.
-func resolve(s string, m []string, re *regexp.Regexp, params map[string]string) string {
+func resolve(s string, m []string, re matcher, params map[string]string) string {
 	if !strings.Contains(s, "$") {
 		return s
 	}
@@ -275,7 +345,7 @@ func resolve(s string, m []string, re *regexp.Regexp, params map[string]string) 
 		if v, ok := params[name]; ok {
 			return v
 		}
-		if i := re.SubexpIndex(name); i > 0 {
+		if i := re.group(name); i > 0 {
 			return m[i]
 		}
 		// parseInt: the leading digits.
@@ -290,7 +360,7 @@ func resolve(s string, m []string, re *regexp.Regexp, params map[string]string) 
 	})
 }
 
-func setHeaders(dst http.Header, src map[string]string, m []string, re *regexp.Regexp, params map[string]string) {
+func setHeaders(dst http.Header, src map[string]string, m []string, re matcher, params map[string]string) {
 	for k, v := range src {
 		dst.Set(k, resolve(v, m, re, params))
 	}
