@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/wfn-dev/wfn/host/internal/outbound"
@@ -131,7 +133,9 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.R
 			w.Header()[k] = vs
 		}
 		w.Header().Set("Location", res.Location)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(res.Status)
+		_, _ = io.WriteString(w, "Redirecting to "+res.Location+" ("+strconv.Itoa(res.Status)+")\n")
 		return r, true
 	case res.External != "":
 		target, err := url.Parse(res.External)
@@ -158,7 +162,12 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.R
 		r.URL = &u
 	}
 	if !res.Found {
-		return r, false // a function's 404
+		var extra []string
+		for k, vs := range res.Header {
+			extra = append(extra, k, vs[0])
+		}
+		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.", extra...)
+		return r, true
 	}
 	if exists(res.Path); file != "" {
 		h.serveStatic(w, r, file, res.Header)

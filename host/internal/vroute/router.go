@@ -204,7 +204,7 @@ func (rt *Router) Route(r *http.Request, exists func(escapedPath string) bool) R
 		}
 		if c.Status != 0 {
 			res.Status = c.Status
-			res.Location = res.Header.Get("Location")
+			res.Location = withQuery(res.Header.Get("Location"), r.URL.Query())
 			res.Header.Del("Location")
 		}
 		break // a route without continue ends the phase
@@ -253,6 +253,28 @@ func (rt *Router) Route(r *http.Request, exists func(escapedPath string) bool) R
 	}
 	res.Found = exists(res.Path)
 	return res
+}
+
+// withQuery adds the request's query to a redirect's location, its
+// parameters replacing those of the same name: Vercel passes the query
+// through redirects (the behaviour terraform-aws-next-js reproduces in
+// its v0.12.2 "as Vercel handles it"; Vercel's router source is not
+// public).
+func withQuery(loc string, req url.Values) string {
+	if len(req) == 0 || loc == "" {
+		return loc
+	}
+	loc, frag, hasFrag := strings.Cut(loc, "#")
+	path, query, _ := strings.Cut(loc, "?")
+	q, _ := url.ParseQuery(query)
+	for k, vs := range req {
+		q[k] = vs
+	}
+	loc = path + "?" + q.Encode()
+	if hasFrag {
+		loc += "#" + frag
+	}
+	return loc
 }
 
 func isURL(s string) bool {

@@ -2,8 +2,11 @@
 // @vercel/routing-utils' getTransformedRoutes, and routes each request of
 // the case through that table with JavaScript's RegExp, the way Vercel's
 // router does (vercel/vercel packages/cli/src/util/dev/router.ts, with
-// Next.js's matchHas for has/missing). Writes the tables and results as
-// JSON to stdout.
+// Next.js's matchHas for has/missing, and the request's query passed
+// through redirects). Writes the tables and results as JSON to stdout.
+// The tables are routing-utils' own; the routing below is this file's
+// reading of Vercel's router, an independent second implementation in
+// the engine (JavaScript's RegExp) the tables are written for.
 'use strict';
 const { getTransformedRoutes } = require('@vercel/routing-utils');
 
@@ -73,8 +76,22 @@ function route(routes, req, files) {
     for (const [k, v] of Object.entries(r.headers || {})) headers[k.toLowerCase()] = resolve(v, mm);
     if (r.continue) continue;
     if (r.status) {
-      const location = headers.location;
+      let location = headers.location;
       delete headers.location;
+      const reqQuery = new URLSearchParams(req.query || '');
+      if (location && [...reqQuery.keys()].length) {
+        // The request's query passes through the redirect.
+        let hash = '';
+        const h = location.indexOf('#');
+        if (h >= 0) [location, hash] = [location.slice(0, h), location.slice(h)];
+        const i = location.indexOf('?');
+        const q = new URLSearchParams(i < 0 ? '' : location.slice(i + 1));
+        for (const k of new Set(reqQuery.keys())) {
+          q.delete(k);
+          for (const v of reqQuery.getAll(k)) q.append(k, v);
+        }
+        location = (i < 0 ? location : location.slice(0, i)) + '?' + q.toString() + hash;
+      }
       return { status: r.status, location, headers };
     }
     break;
