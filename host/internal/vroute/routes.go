@@ -56,6 +56,9 @@ func (c Config) Routes() ([]Route, error) {
 			rs = append(rs, Route{Src: `^/(.*)/$`, Headers: map[string]string{"Location": "/$1"}, Status: 308})
 		}
 	}
+	if err := c.required(); err != nil {
+		return nil, err
+	}
 	for i, r := range c.Redirects {
 		src, segs, err := sourceRegexp(r.Source)
 		if err != nil {
@@ -220,6 +223,41 @@ func checkDestination(segs, hasSegs []string, dest string) error {
 			}
 			if !known[n] {
 				return fmt.Errorf("destination %q has segment \":%s\" that is not in source or has", dest, n)
+			}
+		}
+	}
+	return nil
+}
+
+// required checks what Vercel's schema requires of each entry: a source
+// of 1 to 4096 characters, a destination, and headers with keys.
+func (c Config) required() error {
+	check := func(key string, i int, source string, dest *string) error {
+		switch {
+		case source == "" || len(source) > 4096:
+			return fmt.Errorf("%w: %s[%d]: source must have 1 to 4096 characters", ErrInvalid, key, i)
+		case dest != nil && *dest == "":
+			return fmt.Errorf("%w: %s[%d]: destination is required", ErrInvalid, key, i)
+		}
+		return nil
+	}
+	for i, r := range c.Redirects {
+		if err := check("redirects", i, r.Source, &r.Destination); err != nil {
+			return err
+		}
+	}
+	for i, r := range c.Rewrites {
+		if err := check("rewrites", i, r.Source, &r.Destination); err != nil {
+			return err
+		}
+	}
+	for i, h := range c.Headers {
+		if err := check("headers", i, h.Source, nil); err != nil {
+			return err
+		}
+		for j, kv := range h.Headers {
+			if kv.Key == "" {
+				return fmt.Errorf("%w: headers[%d].headers[%d]: key is required", ErrInvalid, i, j)
 			}
 		}
 	}

@@ -22,6 +22,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad condition type", `{"headers": [{"source": "/a", "headers": [], "has": [{"type": "ip", "value": "1"}]}]}`, `condition type "ip"`},
 		{"condition without key", `{"headers": [{"source": "/a", "headers": [], "has": [{"type": "cookie"}]}]}`, "needs a key"},
 		{"bad has regexp", `{"redirects": [{"source": "/a", "destination": "/b", "has": [{"type": "host", "value": "(["}]}]}`, "host value"},
+		{"no source", `{"rewrites": [{"destination": "/"}]}`, "rewrites[0]: source must have"},
+		{"no destination", `{"redirects": [{"source": "/a", "destinaton": "/b"}]}`, "redirects[0]: destination is required"},
+		{"header without key", `{"headers": [{"source": "/a", "headers": [{"value": "1"}]}]}`, "headers[0].headers[0]: key is required"},
 		{"other keys ignored", `{"functions": {"api/x": {}}, "crons": [], "cleanUrls": true}`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
