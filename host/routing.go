@@ -70,6 +70,16 @@ func newRouting(dir string) (*routing, error) {
 			pr.Out.Host = target.Host
 			pr.SetXForwarded()
 		},
+		ModifyResponse: func(resp *http.Response) error {
+			// vercel.json's headers, where the target sets none of its own.
+			hdr, _ := resp.Request.Context().Value(routeHeadersKey{}).(http.Header)
+			for k, vs := range hdr {
+				if _, set := resp.Header[k]; !set {
+					resp.Header[k] = vs
+				}
+			}
+			return nil
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			id := w.Header().Get(HeaderRequestID)
 			writeError(w, r, http.StatusBadGateway, CodeExternalTarget, id, "The rewrite's external target could not be reached.")
@@ -143,10 +153,9 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.R
 			writeError(w, r, http.StatusBadGateway, CodeExternalTarget, id, "The rewrite's destination is not a URL.")
 			return r, true
 		}
-		for k, vs := range res.Header {
-			w.Header()[k] = vs
-		}
-		rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), externalKey{}, target)))
+		ctx := context.WithValue(r.Context(), externalKey{}, target)
+		ctx = context.WithValue(ctx, routeHeadersKey{}, res.Header)
+		rt.proxy.ServeHTTP(w, r.WithContext(ctx))
 		return r, true
 	}
 	if res.Path != r.URL.EscapedPath() || res.RawQuery != r.URL.RawQuery {

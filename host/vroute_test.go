@@ -93,6 +93,9 @@ func TestVercelRouting(t *testing.T) {
 	requireGo(t)
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Upstream", "yes")
+		if r.URL.Query().Get("own") != "" {
+			w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+		}
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = io.WriteString(w, "upstream "+r.URL.RequestURI()+" host="+r.Host)
 		http.NewResponseController(w).Flush()
@@ -145,6 +148,7 @@ func TestVercelRouting(t *testing.T) {
 		{name: "api 404", path: "/api/missing", status: 404, headers: map[string]string{"X-Frame-Options": "DENY", "X-Fn": "missing"}},
 		{name: "external rewrite", path: "/ext/a/b?k=v", status: 202, body: "upstream /a/b?k=v host=" + up + " end",
 			headers: map[string]string{"X-Upstream": "yes", "X-Frame-Options": "DENY"}},
+		{name: "external target's headers win", path: "/ext/x?own=1", status: 202, headers: map[string]string{"X-Frame-Options": "SAMEORIGIN"}},
 		// headers
 		{name: "headers on static", path: "/assets/site.css", status: 200,
 			headers: map[string]string{"Cache-Control": "public, max-age=31536000, immutable", "X-Frame-Options": "DENY", "Content-Type": "text/css; charset=utf-8"}},
