@@ -56,6 +56,8 @@ type Host struct {
 	table  *route.Table
 	limit  *pool.Limit
 
+	routing *routing // vercel.json's routing and the static files
+
 	idPrefix string
 	idSeq    atomic.Uint64
 	geoDB    *geo.DB // or nil
@@ -213,6 +215,10 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 	}
 	h.table = route.NewTable(srcs)
+	if h.routing, err = newRouting(cfg.Dir); err != nil {
+		_ = h.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
 	h.deployment = deployment(cfg.DeploymentID, explicitID, h.fns)
 	for _, fn := range h.fns {
 		if fn.pool != nil {
@@ -458,6 +464,10 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusRequestHeaderFieldsTooLarge, CodeHeaderTooLarge, id, "A request header is over 16 KB, or all of them over 32 KB.")
 		return
 	}
+	r, done := h.route(w, r, id)
+	if done {
+		return
+	}
 	i, params, ok := h.table.Match(r.URL.EscapedPath())
 	if !ok {
 		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.")
@@ -482,7 +492,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.inflight.Add(1) // invoke calls Done when the invocation and its tasks end
 		h.mu.RUnlock()
-		return h.invoke(w, r, fn, export, id, params)
+		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, params)
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
 		c.Serve(w, r, h.cdnKey(r), origin)
@@ -572,6 +582,7 @@ func (h *Host) Close(ctx context.Context) error {
 	if h.geoDB != nil {
 		err = errors.Join(err, h.geoDB.Close())
 	}
+	h.routing.close()
 	return errors.Join(waitErr, err)
 }
 

@@ -68,6 +68,10 @@ func NewClient(policy Policy) *Client {
 // Close drops idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 
+// Transport returns the client's transport, which dials only what the
+// policy allows and follows no redirects (for a reverse proxy).
+func (c *Client) Transport() http.RoundTripper { return c.http.Transport }
+
 func port(u *url.URL) string {
 	if p := u.Port(); p != "" {
 		return p

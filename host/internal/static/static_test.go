@@ -1,0 +1,79 @@
+package static_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host/internal/static"
+)
+
+func project(t *testing.T, files ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestLookup(t *testing.T) {
+	root := project(t, "index.html", "about.html", "docs/index.html", "style.css", ".env", ".well-known/security.txt",
+		"vercel.json", "wfn.json", "go.mod", "go.sum", "main.go", "lib/util.go", "api/x.txt", "node_modules/m/i.js", "c/x.c")
+	withPublic := project(t, "public/index.html", "public/.env", "public/vercel.json", "public/api/data.json", "secret.txt")
+	for _, tc := range []struct {
+		name  string
+		dir   string
+		clean bool
+		path  string
+		want  string // "" for not served
+	}{
+		{"root index", root, false, "/", "index.html"},
+		{"file", root, false, "/style.css", "style.css"},
+		{"file with a slash", root, false, "/style.css/", ""},
+		{"directory index", root, false, "/docs", "docs/index.html"},
+		{"directory index with a slash", root, false, "/docs/", "docs/index.html"},
+		{"escaped", root, false, "/st%79le.css", "style.css"},
+		{"no clean urls", root, false, "/about", ""},
+		{"clean urls", root, true, "/about", "about.html"},
+		{"clean urls keep .html", root, true, "/about.html", "about.html"},
+		{"dotfile", root, false, "/.env", ""},
+		{"escaped dotfile", root, false, "/%2eenv", ""},
+		{"traversal", root, false, "/docs/../.env", ""},
+		{"well-known", root, false, "/.well-known/security.txt", ".well-known/security.txt"},
+		{"vercel.json", root, false, "/vercel.json", ""},
+		{"wfn.json", root, false, "/wfn.json", ""},
+		{"go.mod", root, false, "/go.mod", ""},
+		{"go.sum", root, false, "/go.sum", ""},
+		{"go source", root, false, "/main.go", ""},
+		{"nested go source", root, false, "/lib/util.go", ""},
+		{"c source", root, false, "/c/x.c", ""},
+		{"api tree", root, false, "/api/x.txt", ""},
+		{"node_modules", root, false, "/node_modules/m/i.js", ""},
+		{"missing", root, false, "/nope", ""},
+		{"NUL", root, false, "/style.css%00", ""},
+		{"public index", withPublic, false, "/", "index.html"},
+		{"public api data", withPublic, false, "/api/data.json", "api/data.json"},
+		{"public vercel.json is content", withPublic, false, "/vercel.json", "vercel.json"},
+		{"public dotfile", withPublic, false, "/.env", ""},
+		{"outside public", withPublic, false, "/secret.txt", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := static.New(tc.dir, tc.clean)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			got, ok := f.Lookup(tc.path)
+			if got != tc.want || ok != (tc.want != "") {
+				t.Errorf("Lookup(%q) = %q, %v; want %q", tc.path, got, ok, tc.want)
+			}
+		})
+	}
+}

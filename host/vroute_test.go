@@ -1,0 +1,314 @@
+package host_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// vrouteProject copies testdata/vroute to a temporary directory, with
+// EXTERNAL in its vercel.json replaced by upstream's host and its go.mod
+// pointing at this repository.
+func vrouteProject(t *testing.T, upstream string) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join("..", "testdata", "vroute")
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if info.IsDir() {
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		}
+		mustCopy(t, p, filepath.Join(dir, rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(t, filepath.Join(dir, "vercel.json"), "EXTERNAL", upstream)
+	edit(t, filepath.Join(dir, "go.mod"), "=> ../..", "=> "+repo)
+	return dir
+}
+
+func edit(t *testing.T, file, old, repl string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, bytes.ReplaceAll(b, []byte(old), []byte(repl)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// noRedirects is a client that shows redirects and compressed bodies as
+// they come.
+var noRedirects = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Transport:     &http.Transport{DisableCompression: true},
+}
+
+// fetch sends one request; header holds name, value pairs, and "Host"
+// sets the request's host.
+func fetch(t *testing.T, method, url string, header ...string) response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			req.Host = header[i+1]
+			continue
+		}
+		req.Header.Add(header[i], header[i+1])
+	}
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return response{resp.StatusCode, resp.Header, string(b)}
+}
+
+func TestVercelRouting(t *testing.T) {
+	requireGo(t)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Upstream", "yes")
+		if r.URL.Query().Get("own") != "" {
+			w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+		}
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = io.WriteString(w, "upstream "+r.URL.RequestURI()+" host="+r.Host)
+		http.NewResponseController(w).Flush()
+		_, _ = io.WriteString(w, " end")
+	}))
+	t.Cleanup(upstream.Close)
+	up := strings.TrimPrefix(upstream.URL, "http://")
+	_, srv, _ := serve(t, host.Config{Dir: vrouteProject(t, up)})
+	u := srv.URL
+
+	index, err := os.ReadFile(filepath.Join("..", "testdata", "vroute", "public", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		path     string
+		header   []string
+		status   int
+		location string
+		body     string // a prefix of the body
+		headers  map[string]string
+	}{
+		// redirects
+		{name: "redirect", path: "/old", status: 308, location: "/about"},
+		{name: "redirect permanent false", path: "/blog/first", status: 307, location: "/posts/first"},
+		{name: "redirect statusCode", path: "/legacy/a/b", status: 301, location: "/docs/a/b"},
+		{name: "redirect has cookie", path: "/beta", header: []string{"Cookie", "beta=on"}, status: 308, location: "/api/hello?from=on"},
+		{name: "redirect has cookie unmet", path: "/beta", header: []string{"Cookie", "beta=no"}, status: 200, body: string(index)},
+		{name: "redirect keeps the query", path: "/legacy/x?v=2", status: 301, location: "/docs/x?v=2", body: "Redirecting to /docs/x?v=2 (301)"},
+		// cleanUrls and trailingSlash
+		{name: "clean url", path: "/about", status: 200, body: "<!doctype html>\n<html><head><title>About"},
+		{name: "clean url redirect", path: "/about.html", status: 308, location: "/about"},
+		{name: "clean url index redirect", path: "/docs/index.html", status: 308, location: "/docs"},
+		{name: "directory index", path: "/docs", status: 200, body: "<!doctype html>\n<html><head><title>Docs"},
+		{name: "home", path: "/", status: 200, body: string(index), headers: map[string]string{"Content-Type": "text/html; charset=utf-8"}},
+		{name: "trailing slash", path: "/api/hello/", status: 308, location: "/api/hello"},
+		// functions and rewrites
+		{name: "function", path: "/api/hello", status: 200, body: "hello"},
+		// As routing-utils builds it: a parameter the destination's path does
+		// not use is added to the query too.
+		{name: "rewrite to function", path: "/posts/first", status: 200, body: "echo /api/echo?post=first&slug=first\n"},
+		{name: "rewrite params to query", path: "/u/42?a=b", status: 200, body: "echo /api/echo?a=b&id=42\n"},
+		{name: "rewrite regex group unmet", path: "/u/abc", status: 200, body: string(index)},
+		{name: "rewrite to static file", path: "/logo", status: 200, headers: map[string]string{"Content-Type": "image/png"}},
+		{name: "rewrite has header", path: "/mobile", header: []string{"User-Agent", "Test Mobile Safari"}, status: 200, body: "echo /api/echo?device=mobile\n"},
+		{name: "rewrite has host", path: "/tenant", header: []string{"Host", "acme.localhost"}, status: 200, body: "echo /api/echo?host=&t=acme&tenant=acme\n"},
+		{name: "rewrite has query", path: "/q?lang=fr", status: 200, body: "echo /api/echo?lang=fr\n"},
+		{name: "rewrite fallback", path: "/no/such/page", status: 200, body: string(index)},
+		{name: "api 404", path: "/api/missing", status: 404, headers: map[string]string{"X-Frame-Options": "DENY", "X-Fn": "missing"}},
+		{name: "external rewrite", path: "/ext/a/b?k=v", status: 202, body: "upstream /a/b?k=v host=" + up + " end",
+			headers: map[string]string{"X-Upstream": "yes", "X-Frame-Options": "DENY"}},
+		{name: "external target's headers win", path: "/ext/x?own=1", status: 202, headers: map[string]string{"X-Frame-Options": "SAMEORIGIN"}},
+		// headers
+		{name: "headers on static", path: "/assets/site.css", status: 200,
+			headers: map[string]string{"Cache-Control": "public, max-age=31536000, immutable", "X-Frame-Options": "DENY", "Content-Type": "text/css; charset=utf-8"}},
+		{name: "headers on function", path: "/api/echo", status: 200,
+			headers: map[string]string{"X-From": "function", "X-Fn": "echo", "X-Frame-Options": "DENY"}},
+		{name: "function's cache-control wins", path: "/api/echo?cc=no-store", status: 200, headers: map[string]string{"Cache-Control": "no-store"}},
+		{name: "headers missing cookie", path: "/about", status: 200, headers: map[string]string{"X-Anon": "1"}},
+		{name: "headers missing cookie unmet", path: "/about", header: []string{"Cookie", "session=1"}, status: 200, headers: map[string]string{"X-Anon": ""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fetch(t, http.MethodGet, u+tc.path, tc.header...)
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d; body %q", r.status, tc.status, r.body)
+			}
+			if got := r.header.Get("Location"); got != tc.location {
+				t.Errorf("Location %q, want %q", got, tc.location)
+			}
+			if !strings.HasPrefix(r.body, tc.body) {
+				t.Errorf("body %q, want it to start with %q", r.body, tc.body)
+			}
+			for k, v := range tc.headers {
+				if got := r.header.Get(k); got != v {
+					t.Errorf("%s: %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
+
+func TestStaticFiles(t *testing.T) {
+	requireGo(t)
+	_, srv, _ := serve(t, host.Config{Dir: vrouteProject(t, "127.0.0.1:1")})
+	css := srv.URL + "/assets/site.css"
+	want, err := os.ReadFile(filepath.Join("..", "testdata", "vroute", "public", "assets", "site.css"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	first := fetch(t, http.MethodGet, css)
+	etag, lastMod := first.header.Get("ETag"), first.header.Get("Last-Modified")
+	if first.status != 200 || first.body != string(want) || etag == "" || lastMod == "" {
+		t.Fatalf("GET: %d, ETag %q, Last-Modified %q, body of %d bytes", first.status, etag, lastMod, len(first.body))
+	}
+	if got := first.header.Get("Accept-Ranges"); got != "bytes" {
+		t.Errorf("Accept-Ranges %q, want bytes", got)
+	}
+	t.Run("If-None-Match", func(t *testing.T) {
+		r := fetch(t, http.MethodGet, css, "If-None-Match", etag)
+		if r.status != http.StatusNotModified || r.body != "" {
+			t.Errorf("status %d body %q, want 304 without a body", r.status, r.body)
+		}
+	})
+	t.Run("If-Modified-Since", func(t *testing.T) {
+		r := fetch(t, http.MethodGet, css, "If-Modified-Since", lastMod)
+		if r.status != http.StatusNotModified {
+			t.Errorf("status %d, want 304", r.status)
+		}
+	})
+	t.Run("Range", func(t *testing.T) {
+		r := fetch(t, http.MethodGet, css, "Range", "bytes=5-14", "Accept-Encoding", "gzip")
+		if r.status != http.StatusPartialContent || r.body != string(want[5:15]) {
+			t.Errorf("status %d body %q, want 206 %q", r.status, r.body, want[5:15])
+		}
+		if got := r.header.Get("Content-Range"); got != "bytes 5-14/"+itoa(len(want)) {
+			t.Errorf("Content-Range %q", got)
+		}
+	})
+	t.Run("HEAD", func(t *testing.T) {
+		r := fetch(t, http.MethodHead, css)
+		if r.status != 200 || r.body != "" || r.header.Get("Content-Length") != itoa(len(want)) || r.header.Get("ETag") != etag {
+			t.Errorf("HEAD: %d, Content-Length %q, ETag %q, body %q", r.status, r.header.Get("Content-Length"), r.header.Get("ETag"), r.body)
+		}
+	})
+	t.Run("gzip", func(t *testing.T) {
+		r := fetch(t, http.MethodGet, css, "Accept-Encoding", "gzip")
+		if r.header.Get("Content-Encoding") != "gzip" || !strings.Contains(r.header.Get("Vary"), "Accept-Encoding") {
+			t.Fatalf("Content-Encoding %q, Vary %q, want gzip and Accept-Encoding", r.header.Get("Content-Encoding"), r.header.Get("Vary"))
+		}
+		zr, err := gzip.NewReader(strings.NewReader(r.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil || string(plain) != string(want) {
+			t.Errorf("gunzipped body differs (%v)", err)
+		}
+		if len(r.body) >= len(want) {
+			t.Errorf("compressed %d bytes to %d", len(want), len(r.body))
+		}
+	})
+	t.Run("image", func(t *testing.T) {
+		r := fetch(t, http.MethodGet, srv.URL+"/assets/logo.png")
+		if r.status != 200 || r.header.Get("Content-Type") != "image/png" || !strings.HasPrefix(r.body, "\x89PNG") {
+			t.Errorf("%d %q", r.status, r.header.Get("Content-Type"))
+		}
+	})
+	t.Run("POST", func(t *testing.T) {
+		r := fetch(t, http.MethodPost, css)
+		if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("status %d Allow %q, want 405 GET, HEAD", r.status, r.header.Get("Allow"))
+		}
+	})
+	t.Run("external target down", func(t *testing.T) {
+		// The project's external rewrite points at a closed port here.
+		wantError(t, fetch(t, http.MethodGet, srv.URL+"/ext/a"), http.StatusBadGateway, host.CodeExternalTarget)
+	})
+	t.Run("default Cache-Control", func(t *testing.T) {
+		r := fetch(t, http.MethodGet, srv.URL+"/about")
+		if got := r.header.Get("Cache-Control"); got != "public, max-age=0, must-revalidate" {
+			t.Errorf("Cache-Control %q", got)
+		}
+	})
+}
+
+// TestStaticFilesFromRoot serves a project without public/: the root's
+// files outside api/, never its configuration, dotfiles or sources.
+func TestStaticFilesFromRoot(t *testing.T) {
+	dir := watDir(t, "hello")
+	files := map[string]string{
+		"index.html":     "<p>root</p>",
+		"page.txt":       "a page",
+		"cached.txt":     "cached",
+		".env":           "SECRET=1",
+		"vercel.json":    `{"headers": [{"source": "/cached.txt", "headers": [{"key": "Cache-Control", "value": "public, s-maxage=60"}]}]}`,
+		"go.mod":         "module x\n",
+		"lib/helper.go":  "package lib\n",
+		"api/notes.txt":  "private",
+		".git/config":    "[core]",
+		"sub/index.html": "<p>sub</p>",
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, srv, _ := serve(t, host.Config{Dir: dir})
+	for path, want := range map[string]string{
+		"/": "<p>root</p>", "/page.txt": "a page", "/sub/": "<p>sub</p>", "/sub": "<p>sub</p>",
+		"/.env": "", "/vercel.json": "", "/go.mod": "", "/lib/helper.go": "", "/api/notes.txt": "",
+		"/.git/config": "", "/%2e%65nv": "", "/sub/../.env": "", "/api/hello.wasm": "",
+	} {
+		r := fetch(t, http.MethodGet, srv.URL+path)
+		if want == "" {
+			if r.status != http.StatusNotFound && !(path == "/api/hello.wasm" && r.status == 405) {
+				t.Errorf("%s: %d %q, want 404", path, r.status, r.body)
+			}
+			continue
+		}
+		if r.status != 200 || r.body != want {
+			t.Errorf("%s: %d %q, want 200 %q", path, r.status, r.body, want)
+		}
+	}
+	// vercel.json's Cache-Control reaches the CDN cache.
+	first := fetch(t, http.MethodGet, srv.URL+"/cached.txt?x=1")
+	second := fetch(t, http.MethodGet, srv.URL+"/cached.txt?x=2")
+	if first.body != "cached" || second.header.Get("X-Vercel-Cache") != "HIT" {
+		t.Errorf("second GET: x-vercel-cache %q, want HIT (first %q)", second.header.Get("X-Vercel-Cache"), first.header.Get("X-Vercel-Cache"))
+	}
+}
