@@ -215,7 +215,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 	}
 	h.table = route.NewTable(srcs)
-	if h.routing, err = newRouting(cfg.Dir); err != nil {
+	if h.routing, err = newRouting(cfg.Dir, proj.Routing.JSON()); err != nil {
 		_ = h.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}

@@ -2,15 +2,11 @@ package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -35,18 +31,12 @@ type routing struct {
 	proxy  *httputil.ReverseProxy
 }
 
-// newRouting reads the routing keys of dir's vercel.json.
-func newRouting(dir string) (*routing, error) {
-	var cfg vroute.Config
-	data, err := os.ReadFile(filepath.Join(dir, "vercel.json"))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("%w: vercel.json: %w", ErrConfig, err)
-	default:
-		if cfg, err = vroute.Parse(data); err != nil {
-			return nil, fmt.Errorf("%w: vercel.json: %w", ErrConfig, err)
-		}
+// newRouting builds the router from the project's routing keys
+// (project.Routing.JSON) and the static files of dir.
+func newRouting(dir string, keys []byte) (*routing, error) {
+	cfg, err := vroute.Parse(keys)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	rt := &routing{}
 	if rt.router, err = vroute.New(cfg); err != nil {

@@ -72,10 +72,12 @@ type Project struct {
 	Ignored []string
 }
 
-// Routing holds the routing keys of vercel.json as written, checked only
-// to be of the right JSON kind (an array or a boolean). They belong to
-// package vroute, which has its own parser of them; the host hands them
-// over when it builds the router. Nil: the key is absent.
+// Routing holds the routing keys of vercel.json or wfn.json as written,
+// checked only to be of the right JSON kind (an array or a boolean). They
+// belong to package vroute, which has its own parser of them; the host
+// hands them over (JSON) when it builds the router. Nil: the key is
+// absent. Routes, Vercel's legacy table, is kept but not served (it is
+// listed in Project.Ignored).
 type Routing struct {
 	Redirects     json.RawMessage
 	Rewrites      json.RawMessage
@@ -83,6 +85,25 @@ type Routing struct {
 	CleanURLs     json.RawMessage
 	TrailingSlash json.RawMessage
 	Routes        json.RawMessage
+}
+
+// JSON returns the routing keys that are set as one JSON object, the
+// shape vroute.Parse reads ("{}" when none is).
+func (r Routing) JSON() []byte {
+	obj := map[string]json.RawMessage{}
+	for key, v := range map[string]json.RawMessage{
+		"redirects": r.Redirects, "rewrites": r.Rewrites, "headers": r.Headers,
+		"cleanUrls": r.CleanURLs, "trailingSlash": r.TrailingSlash,
+	} {
+		if v != nil {
+			obj[key] = v
+		}
+	}
+	data, err := json.Marshal(obj)
+	if err != nil { // cannot happen: every value was read as JSON
+		panic(err)
+	}
+	return data
 }
 
 // Rule is one key of "functions".
@@ -205,6 +226,10 @@ func (p *Project) read(file string, data []byte, seen map[string]bool) error {
 			dec := json.NewDecoder(bytes.NewReader(raw))
 			dec.DisallowUnknownFields() // an entry has path and schedule only
 			err = dec.Decode(&p.Crons)
+		case "routes":
+			// Vercel's legacy route table; package vroute reads the
+			// newer keys only.
+			p.Ignored = append(p.Ignored, file+": routes")
 		default:
 			if prop.routing != anyKind {
 				err = p.Routing.set(key, raw, prop.routing)

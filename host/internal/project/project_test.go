@@ -1,6 +1,7 @@
 package project_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -197,5 +198,31 @@ func TestEveryVercelPropertyAccepted(t *testing.T) {
 		if !strings.Contains(ignored, "vercel.json: "+k) {
 			t.Errorf("Ignored %q does not name %s", ignored, k)
 		}
+	}
+}
+
+// The routing keys reach vroute as one object, from whichever file set
+// them first; the legacy "routes" is named as having no effect.
+func TestRoutingJSON(t *testing.T) {
+	p, err := project.Load(write(t, map[string]string{
+		"wfn.json":    `{"cleanUrls": true, "redirects": [{"source": "/a", "destination": "/b"}]}`,
+		"vercel.json": `{"cleanUrls": false, "trailingSlash": false, "routes": []}`,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(p.Routing.JSON(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["cleanUrls"] != true || got["trailingSlash"] != false || len(got) != 3 {
+		t.Errorf("Routing.JSON = %v, want cleanUrls true (wfn.json first), trailingSlash false, redirects", got)
+	}
+	if !strings.Contains(strings.Join(p.Ignored, ","), "vercel.json: routes") {
+		t.Errorf("Ignored %v does not name routes", p.Ignored)
+	}
+	empty, _ := project.Load(t.TempDir())
+	if string(empty.Routing.JSON()) != "{}" {
+		t.Errorf("Routing.JSON with no keys = %s", empty.Routing.JSON())
 	}
 }
