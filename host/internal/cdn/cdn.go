@@ -170,6 +170,10 @@ const DefaultMaxBody = 10 << 20
 // unless Options.MaxVariants says otherwise.
 const DefaultMaxVariants = 32
 
+// DefaultKeepStale is how long an entry with a validator stays stored past
+// its lifetime unless Options.KeepStale says otherwise.
+const DefaultKeepStale = time.Hour
+
 // Options configures New. The zero value is usable.
 type Options struct {
 	// Logger receives why responses are not stored and store failures
@@ -186,6 +190,12 @@ type Options struct {
 	// varies (default 32); storing one more evicts the least recently
 	// stored.
 	MaxVariants int
+	// KeepStale is how long past its lifetime an entry with an ETag or
+	// Last-Modified stays stored, to be revalidated with a conditional
+	// request rather than fetched whole (RFC 9111 section 4.3.1; default
+	// 1 h). It does not extend how long the entry is served without
+	// asking the origin.
+	KeepStale time.Duration
 }
 
 // Origin runs the function for r, writing its response to w, and returns
@@ -202,6 +212,7 @@ type Cache struct {
 	maxBody     int64
 	hitForMiss  time.Duration
 	maxVariants int
+	keepStale   time.Duration
 
 	mu           sync.Mutex
 	flights      map[string]*flight
@@ -241,6 +252,7 @@ func New(store cache.Store, opts Options) *Cache {
 		maxBody:      opts.MaxBody,
 		hitForMiss:   opts.HitForMiss,
 		maxVariants:  opts.MaxVariants,
+		keepStale:    opts.KeepStale,
 		flights:      make(map[string]*flight),
 		landed:       make(map[string]landed),
 		hfm:          make(map[string]time.Time),
@@ -257,6 +269,9 @@ func New(store cache.Store, opts Options) *Cache {
 	}
 	if c.maxVariants <= 0 {
 		c.maxVariants = DefaultMaxVariants
+	}
+	if c.keepStale <= 0 {
+		c.keepStale = DefaultKeepStale
 	}
 	c.stop, c.cancel = context.WithCancel(context.Background())
 	return c
@@ -358,13 +373,24 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 			c.write(w, r, e, Hit, age)
 			return
 		case age < e.pol.fresh || age < e.pol.fresh+e.pol.swr:
-			c.revalidate(r, key, skey, origin, se.Created)
+			var old *stale
+			if e.validators {
+				old = &stale{e: e, tags: se.Tags, validate: true}
+			}
+			c.revalidate(r, key, skey, origin, se.Created, old)
 			c.write(w, r, e, Stale, age)
+			return
+		case r.Method == http.MethodGet && e.validators:
+			// The origin is asked whether the entry is still good (RFC
+			// 9111 section 4.3.1); concurrent requests wait for one
+			// answer, as misses do.
+			old := &stale{e: e, age: age, tags: se.Tags, ifError: age < e.pol.fresh+e.pol.sie, validate: true}
+			c.miss(w, r, key, skey, origin, Revalidated, start, old)
 			return
 		case r.Method == http.MethodGet && age < e.pol.fresh+e.pol.sie:
 			// stale-if-error (RFC 5861 section 4): the origin answers,
 			// and the stale entry stands in if it fails.
-			c.fetch(w, r, key, origin, nil, Miss, &stale{e, age})
+			c.fetch(w, r, key, origin, nil, Miss, &stale{e: e, age: age, ifError: true})
 			return
 		}
 	case errors.Is(err, cache.ErrNotFound):
@@ -383,7 +409,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 		c.passthrough(w, r, key, origin, label)
 		return
 	}
-	c.miss(w, r, key, skey, origin, label, start)
+	c.miss(w, r, key, skey, origin, label, start, nil)
 }
 
 // hitForMissNow reports whether key is marked hit-for-miss.
@@ -406,8 +432,9 @@ func (c *Cache) hitForMissNow(key string) bool {
 //
 // fkey is the flight's key: the URL key, or the variant's key when the
 // URL's index was read. A follower is only given the leader's response when
-// its selecting headers match; otherwise it calls the origin itself.
-func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, origin Origin, label string, start time.Time) {
+// its selecting headers match; otherwise it calls the origin itself. old is
+// the stale entry being revalidated, or nil (see fetch).
+func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, origin Origin, label string, start time.Time, old *stale) {
 	c.mu.Lock()
 	// A request that read the store before a flight's response was stored
 	// there, and comes here after the flight ended, is one of its
@@ -420,7 +447,7 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, o
 	if until, ok := c.hfm[key]; ok {
 		if time.Now().Before(until) {
 			c.mu.Unlock()
-			c.fetch(w, r, key, origin, nil, label, nil)
+			c.fetch(w, r, key, origin, nil, label, old)
 			return
 		}
 		delete(c.hfm, key)
@@ -438,7 +465,7 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, o
 			c.write(w, r, f.resp, Miss, 0)
 			return
 		}
-		c.fetch(w, r, key, origin, nil, label, nil)
+		c.fetch(w, r, key, origin, nil, label, old)
 		return
 	}
 	f := &flight{key: fkey, url: key, done: make(chan struct{})}
@@ -457,7 +484,7 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, o
 		}
 	})
 	defer stop()
-	c.fetch(w, r.WithContext(ctx), key, origin, f, label, nil)
+	c.fetch(w, r.WithContext(ctx), key, origin, f, label, old)
 }
 
 // leave takes a follower that gave up off f, cancelling the origin when
@@ -553,28 +580,40 @@ func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, key string, 
 	return rw.status
 }
 
-// stale is an entry past its lifetime that stands in for a failed origin
-// (stale-if-error), and its age.
+// stale is a stored entry past its lifetime that the origin is asked to
+// replace.
 type stale struct {
-	e   *entry
-	age time.Duration
+	e    *entry
+	age  time.Duration
+	tags []string // the stored entry's
+	// ifError: within stale-if-error, the entry stands in for a failed
+	// origin. validate: the origin is asked with the entry's validators,
+	// and its 304 refreshes the entry.
+	ifError, validate bool
 }
 
 // fetch runs the origin for r, leading f if not nil, and stores the
-// response if it can. w is nil in a background revalidation. When
-// fallback is not nil and the origin fails (a status of 500 or more, or a
-// panic, before anything reached the client), the client gets the
-// fallback entry, labelled STALE.
-func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin Origin, f *flight, label string, fallback *stale) {
-	rw := &recorder{c: c, w: w, r: r, key: key, f: f, label: label, header: make(http.Header), fallback: fallback != nil}
-	if fallback != nil {
+// response if it can. w is nil in a background revalidation.
+//
+// old is nil or the stale entry the response replaces. With old.validate
+// the origin receives r with the entry's validators in place of the
+// client's preconditions (RFC 9111 section 4.3.1), and a 304 from it
+// refreshes the entry (section 4.3.4), which answers the client. With
+// old.ifError, when the origin fails (a status of 500 or more, or a panic,
+// before anything reached the client), the client gets the stale entry,
+// labelled STALE.
+func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin Origin, f *flight, label string, old *stale) {
+	fallback := old != nil && old.ifError
+	validate := old != nil && old.validate
+	rw := &recorder{c: c, w: w, r: r, key: key, f: f, label: label, header: make(http.Header), fallback: fallback, validating: validate}
+	if fallback {
 		defer func() {
 			if v := recover(); v != nil {
 				if rw.pass || rw.tee {
 					panic(v) // the client has part of the response
 				}
 				c.log.Warn("cdn: function failed; serving the stale entry (stale-if-error)", "key", key, "panic", v)
-				c.write(w, r, fallback.e, Stale, fallback.age)
+				c.write(w, r, old.e, Stale, old.age)
 			}
 		}()
 	}
@@ -583,19 +622,34 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 		// cut response): the followers must not wait forever.
 		defer c.release(f, nil, false)
 	}
-	tags := origin(rw, r)
+	or := r
+	if validate {
+		or = conditional(r, old.e)
+	}
+	tags := origin(rw, or)
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
 	}
 	if rw.failed {
 		c.log.Warn("cdn: function failed; serving the stale entry (stale-if-error)", "key", key, "status", rw.status)
-		c.write(w, r, fallback.e, Stale, fallback.age)
+		c.write(w, r, old.e, Stale, old.age)
 		return
 	}
 	if rw.pass {
 		return
 	}
-	e, value, all := c.build(rw, tags)
+	var e *entry
+	var value []byte
+	var all []string
+	if rw.notModified {
+		e, value, all = c.refresh(rw, old, tags)
+		if value == nil {
+			// Not to be revalidated again and again.
+			c.remove(context.WithoutCancel(r.Context()), storeKey(key, e))
+		}
+	} else {
+		e, value, all = c.build(rw, tags)
+	}
 	if f != nil {
 		c.release(f, e, value == nil)
 	}
@@ -620,21 +674,26 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 	}
 }
 
-// build makes the entry of a complete buffered response, and its store
-// value and tags; value is nil when the entry cannot be stored.
-func (c *Cache) build(rw *recorder, originTags []string) (e *entry, value []byte, tags []string) {
-	h := rw.header.Clone()
-	clientHeader(h)
-	// Hop-by-hop fields, those Connection names among them, are not
-	// stored (RFC 9110 section 7.6.1). A Date the origin set is kept and
-	// replayed (RFC 9111 section 4); without one, the server dates each
-	// response, as for a function's own responses.
+// dropUnstored deletes the fields of h that are not stored: hop-by-hop
+// fields, those Connection names among them (RFC 9110 section 7.6.1),
+// Content-Length (the cache sets its own), Age and X-Vercel-Cache. A Date
+// the origin set is kept and replayed (RFC 9111 section 4); without one,
+// the server dates each response, as for a function's own responses.
+func dropUnstored(h http.Header) {
 	for _, d := range parseDirectives(h.Values("Connection")) {
 		delete(h, http.CanonicalHeaderKey(d.name))
 	}
 	for _, k := range []string{"Content-Length", "Age", hXVercelCache, "Transfer-Encoding", "Connection", "Trailer", "Keep-Alive", "Proxy-Connection", "Te", "Upgrade"} {
 		delete(h, k)
 	}
+}
+
+// build makes the entry of a complete buffered response, and its store
+// value and tags; value is nil when the entry cannot be stored.
+func (c *Cache) build(rw *recorder, originTags []string) (e *entry, value []byte, tags []string) {
+	h := rw.header.Clone()
+	clientHeader(h)
+	dropUnstored(h)
 	e = &entry{status: rw.status, pol: rw.pol, names: varyNames(h)}
 	if e.names != nil {
 		e.variant = variantID(e.names, rw.r.Header)
@@ -681,6 +740,21 @@ func unsafeMethod(m string) bool {
 	return true
 }
 
+// storeKey is the key the entry e of the URL key is stored under.
+func storeKey(key string, e *entry) string {
+	if e.names != nil {
+		return variantKey(key, e.variant)
+	}
+	return key
+}
+
+// remove deletes the entry stored under skey and its marker.
+func (c *Cache) remove(ctx context.Context, skey string) {
+	if err := errors.Join(c.store.Delete(ctx, entryKey(skey)), c.store.Delete(ctx, markerKey(skey))); err != nil {
+		c.storeFailed("delete", skey, err)
+	}
+}
+
 // invalidateURL deletes what is stored for the URL key: its entry, or its
 // index and every variant the index lists, and their markers.
 func (c *Cache) invalidateURL(ctx context.Context, key string) {
@@ -693,20 +767,19 @@ func (c *Cache) invalidateURL(ctx context.Context, key string) {
 		}
 	}
 	for _, k := range keys {
-		if err := errors.Join(c.store.Delete(ctx, entryKey(k)), c.store.Delete(ctx, markerKey(k))); err != nil {
-			c.storeFailed("delete", k, err)
-		}
+		c.remove(ctx, k)
 	}
 }
 
 // put stores the entry e of the URL key, encoded as value, and its marker;
 // a variant is stored under its own key and added to the URL's index.
 func (c *Cache) put(ctx context.Context, key string, e *entry, value []byte, tags []string) {
-	ttl := e.pol.ttl()
-	skey := key
-	if e.names != nil {
-		skey = variantKey(key, e.variant)
+	var keep time.Duration
+	if e.validators {
+		keep = c.keepStale
 	}
+	ttl := e.pol.ttl(keep)
+	skey := storeKey(key, e)
 	// The marker goes first, so that it expires first.
 	if err := c.store.Set(ctx, markerKey(skey), []byte{}, ttl, nil); err != nil {
 		c.storeFailed("set", key, err)
@@ -741,10 +814,7 @@ func (c *Cache) addVariant(ctx context.Context, key string, names []string, id s
 	x.variants = slices.Insert(x.variants, 0, id)
 	if len(x.variants) > c.maxVariants {
 		for _, old := range x.variants[c.maxVariants:] {
-			vkey := variantKey(key, old)
-			if err := errors.Join(c.store.Delete(ctx, entryKey(vkey)), c.store.Delete(ctx, markerKey(vkey))); err != nil {
-				c.storeFailed("delete", vkey, err)
-			}
+			c.remove(ctx, variantKey(key, old))
 		}
 		x.variants = x.variants[:c.maxVariants]
 	}
@@ -802,10 +872,11 @@ func (c *Cache) write(w http.ResponseWriter, r *http.Request, e *entry, label st
 }
 
 // revalidate starts a background revalidation of key unless one is
-// running. seen is the Created of the stale entry the request found.
+// running. seen is the Created of the stale entry the request found, and
+// old that entry when it has validators (see fetch), else nil.
 //
 // skey is the key of the stale entry (the variant's for a URL that varies).
-func (c *Cache) revalidate(r *http.Request, key, skey string, origin Origin, seen time.Time) {
+func (c *Cache) revalidate(r *http.Request, key, skey string, origin Origin, seen time.Time, old *stale) {
 	c.mu.Lock()
 	if c.closed || c.revalidating[skey] {
 		c.mu.Unlock()
@@ -846,7 +917,7 @@ func (c *Cache) revalidate(r *http.Request, key, skey string, origin Origin, see
 		if se, err := c.store.Get(ctx, entryKey(skey)); err == nil && se.Created.After(seen) {
 			return
 		}
-		c.fetch(nil, req, key, origin, nil, "", nil)
+		c.fetch(nil, req, key, origin, nil, "", old)
 	}()
 }
 
