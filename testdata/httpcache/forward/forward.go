@@ -1,12 +1,15 @@
-// Function [kind]/[id] forwards /api/KIND/ID?QUERY to ORIGIN_URL/KIND/ID?QUERY
+// Package forward is the function of api/[kind]/[id] and
+// api/[kind]/[id]/[file]: it forwards /api/PATH?QUERY to ORIGIN_URL/PATH?QUERY
 // (an environment variable), method, headers and body, and returns the
 // origin's status, headers and body: the origin server of the
 // http-cache-tests suite (scripts/http-cache-tests.sh) behind wfn's CDN
-// cache. With CDN_MIRROR=1 it also copies the origin's Cache-Control into
-// CDN-Cache-Control (RFC 9213: the same directives, aimed at the CDN), so
-// that the cache applies them as a shared cache would; without it, only
-// what Vercel's CDN reads (s-maxage) makes a response cacheable.
-package main
+// cache. Most of the suite's URLs are /test/UUID; those of its Location
+// and Content-Location tests are /test/UUID/FILE. With CDN_MIRROR=1 it
+// also copies the origin's Cache-Control into CDN-Cache-Control (RFC 9213:
+// the same directives, aimed at the CDN), so that the cache applies them
+// as a shared cache would; without it, only what Vercel's CDN reads
+// (s-maxage) makes a response cacheable.
+package forward
 
 import (
 	"fmt"
@@ -18,8 +21,6 @@ import (
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfnhttp"
 )
 
-func init() { wfnhttp.Handle(http.HandlerFunc(forward)) }
-
 var client = &http.Client{
 	Transport:     wfnhttp.Transport,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -27,6 +28,9 @@ var client = &http.Client{
 
 // hopByHop are the fields of one connection (RFC 9110 section 7.6.1).
 var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// Handler forwards r to the origin.
+var Handler = http.HandlerFunc(forward)
 
 func forward(w http.ResponseWriter, r *http.Request) {
 	origin := os.Getenv("ORIGIN_URL")
@@ -68,5 +72,3 @@ func forward(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler) // the head is sent: cut the response
 	}
 }
-
-func main() {}
