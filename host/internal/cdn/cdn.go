@@ -33,6 +33,25 @@
 // and replayed; hop-by-hop fields (Connection and those it names,
 // Keep-Alive, TE, Upgrade...) are not stored.
 //
+// # Revalidation
+//
+// An entry with an ETag or a Last-Modified stays stored Options.KeepStale
+// (1 h) past its lifetime and its stale windows. A GET that finds it
+// expired (past stale-while-revalidate) asks the origin whether it is
+// still good: the request goes on with If-None-Match set to the stored
+// ETag and If-Modified-Since to the stored Last-Modified, in place of the
+// client's own preconditions (RFC 9111 section 4.3.1). A 304 refreshes the
+// entry (section 4.3.4): its fields replace the stored ones of the same
+// name, except Content-Length, Content-Encoding, Content-Range,
+// Content-MD5, ETag and Vary; its cache header, when it has one, gives the
+// new lifetimes, otherwise the stored ones start again. The refreshed
+// entry is stored and answers the client, with a 304 when the client's own
+// preconditions match it. Any other response replaces the entry as a miss
+// would. Concurrent requests wait for one validation, as for a miss;
+// within stale-if-error a failed one is answered by the entry. A request
+// with Cache-Control: no-cache, and the background revalidation of a
+// STALE entry, are conditional in the same way.
+//
 // # Variants (Vary)
 //
 // A response with Vary is stored as one variant of its URL, keyed by the
@@ -83,8 +102,9 @@
 //     set) stores the new response. Age is set. A failed revalidation (a
 //     response that cannot be stored) keeps the stale entry.
 //   - REVALIDATED: the request had Cache-Control: no-cache or Pragma:
-//     no-cache, or its entry was deleted by a tag: the origin answered in
-//     the foreground. A deletion is told from a cold miss by a marker key,
+//     no-cache, or its entry was deleted by a tag, or it was expired and
+//     had validators (see Revalidation): the origin answered in the
+//     foreground. A deletion is told from a cold miss by a marker key,
 //     stored without tags and with the entry's TTL beside every entry.
 //   - BYPASS: see above.
 //
@@ -108,7 +128,8 @@
 //     function (a miss, a pass, a bypass) keeps its conditional headers;
 //     the function's 304 reaches the client and is neither stored nor a
 //     reason to stop caching the key, which the next unconditional request
-//     fills. A background revalidation sends none of the client's.
+//     fills. A background revalidation sends none of the client's, only
+//     the entry's validators.
 //   - A response that cannot be stored is remembered for the key for
 //     Options.HitForMiss (10 s) or until a storable response is seen, and
 //     requests in that time do not wait for each other.
@@ -345,7 +366,9 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 			c.passthrough(w, r, key, origin, Revalidated)
 			return
 		}
-		c.fetch(w, r, key, origin, nil, Revalidated, nil)
+		// A stored entry with validators is validated rather than
+		// fetched whole (RFC 9111 section 5.2.1.4).
+		c.fetch(w, r, key, origin, nil, Revalidated, c.validatable(r, key))
 		return
 	}
 	// A key whose last response could not be stored goes straight to the
@@ -412,6 +435,20 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 	c.miss(w, r, key, skey, origin, label, start, nil)
 }
 
+// validatable returns the entry stored for r when it has validators, to be
+// validated by fetch, else nil.
+func (c *Cache) validatable(r *http.Request, key string) *stale {
+	se, _, err := c.lookup(r, key)
+	if err != nil {
+		return nil
+	}
+	e, err := decode(se.Value)
+	if err != nil || !e.validators {
+		return nil
+	}
+	return &stale{e: e, tags: se.Tags, validate: true}
+}
+
 // hitForMissNow reports whether key is marked hit-for-miss.
 func (c *Cache) hitForMissNow(key string) bool {
 	c.mu.Lock()
@@ -441,7 +478,7 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, o
 	// followers: it gets that response rather than a second origin call.
 	if l, ok := c.landed[fkey]; ok && l.at.After(start) && matches(l.resp, r) {
 		c.mu.Unlock()
-		c.write(w, r, l.resp, Miss, 0)
+		c.write(w, r, l.resp, Miss, l.resp.pol.age)
 		return
 	}
 	if until, ok := c.hfm[key]; ok {
@@ -462,7 +499,7 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, o
 			return
 		}
 		if f.resp != nil && matches(f.resp, r) {
-			c.write(w, r, f.resp, Miss, 0)
+			c.write(w, r, f.resp, Miss, f.resp.pol.age)
 			return
 		}
 		c.fetch(w, r, key, origin, nil, label, old)
@@ -670,7 +707,7 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 		c.finish(f)
 	}
 	if w != nil && !rw.tee {
-		c.write(w, r, e, label, 0)
+		c.write(w, r, e, label, e.pol.age)
 	}
 }
 
@@ -823,14 +860,16 @@ func (c *Cache) addVariant(ctx context.Context, key string, names []string, id s
 	}
 }
 
-// write sends the entry e to the client.
+// write sends the entry e to the client. age is the entry's age: sent as
+// Age on a HIT or STALE, and on a response from the origin when it
+// arrived with an Age (RFC 9111 section 5.1).
 func (c *Cache) write(w http.ResponseWriter, r *http.Request, e *entry, label string, age time.Duration) {
 	h := w.Header()
 	for _, f := range e.header {
 		h[f.name] = f.values
 	}
 	h[hXVercelCache] = labels[label]
-	if label == Hit || label == Stale {
+	if label == Hit || label == Stale || age > 0 {
 		h["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
 	}
 	if e.validators {

@@ -100,7 +100,7 @@ func TestConditionalPassed(t *testing.T) {
 	}{
 		{"uncacheable", "no-store", nil},
 		{"bypassed", "s-maxage=60", []string{"Authorization: Bearer x"}},
-		{"request no-cache", "s-maxage=60", []string{"Cache-Control: no-cache"}},
+		{"request no-cache, nothing stored", "no-store", []string{"Cache-Control: no-cache"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

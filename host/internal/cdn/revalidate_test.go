@@ -113,6 +113,12 @@ func TestRevalidation(t *testing.T) {
 			next: cdn.Hit, nextBody: "v1", nextRun: "2",
 		},
 		{
+			name: "request no-cache validates a fresh entry", first: []string{cc, et}, later: notModified(cc),
+			request: []string{"Cache-Control: no-cache"},
+			seen:    `"e1"|`, status: 200, state: cdn.Revalidated, body: "v1", run: "2",
+			next: cdn.Hit, nextBody: "v1", nextRun: "2",
+		},
+		{
 			name: "200 replaces", first: []string{cc, et},
 			later: func(w http.ResponseWriter, r *http.Request, n int64) {
 				w.Header().Set("Cache-Control", "s-maxage=60")
@@ -143,8 +149,11 @@ func TestRevalidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := &revalidated{first: tt.first, later: tt.later}
 			e := newEnv(t, o.handle)
-			expect(t, e.get("/r"), cdn.Miss, "v1")
-			var r response
+			r := e.get("/r")
+			expect(t, r, cdn.Miss, "v1")
+			if age := r.header.Get("Age"); age != "59" {
+				t.Fatalf("a miss that arrived with Age: 59 has Age %q", age)
+			}
 			until(t, "the entry to expire", func() bool {
 				r = e.get("/r", tt.request...)
 				return r.cache() != cdn.Hit
