@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -132,4 +133,27 @@ func TestRedisCDNVariants(t *testing.T) {
 	wantCDN(t, rawGet(t, b.URL+"/api/tenant", "X-Tenant: globex", "Host: shop.example"), "MISS", "tenant globex run 1")
 	wantCDN(t, rawGet(t, a.URL+"/api/tenant", "X-Tenant: globex", "Host: shop.example"), "HIT", "tenant globex run 1")
 	wantCDN(t, rawGet(t, a.URL+"/api/tenant", "X-Tenant: acme", "Host: shop.example"), "HIT", "tenant acme run 1")
+}
+
+// TestRedisCDNRevalidation: an entry stored by one host and expired is
+// validated by the other; the first host then serves the refreshed entry.
+func TestRedisCDNRevalidation(t *testing.T) {
+	requireGo(t)
+	redis := startRedis(t)
+	cfg := host.Config{Dir: "../testdata/guests", Cache: redis.URL(), DeploymentID: "dpl_shared"}
+	_, a, _ := serve(t, cfg)
+	_, b, _ := serve(t, cfg)
+	path := fmt.Sprintf("/api/cdnkit?mode=validate&id=%d", freshID())
+	wantCDN(t, rawGet(t, a.URL+path, "Host: shop.example"), "MISS", "validate run 1 if-none-match ")
+	var r response
+	eventually(t, "the entry to expire", func() bool {
+		r = rawGet(t, b.URL+path, "Host: shop.example")
+		return r.header.Get("X-Vercel-Cache") != "HIT"
+	})
+	wantCDN(t, r, "REVALIDATED", "validate run 1 if-none-match ")
+	r = rawGet(t, a.URL+path, "Host: shop.example")
+	wantCDN(t, r, "HIT", "validate run 1 if-none-match ")
+	if r.header.Get("X-Run") != "2" {
+		t.Fatalf("the other host's HIT has X-Run %q, want the 304's 2", r.header.Get("X-Run"))
+	}
 }
