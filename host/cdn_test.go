@@ -138,6 +138,42 @@ func TestCDNConditional(t *testing.T) {
 	}
 }
 
+// revalidate polls u (with the header lines given) until its entry of
+// cdnkit?mode=validate expires, and checks that the function's 304
+// refreshed it: REVALIDATED, the stored body, the 304's X-Run.
+func revalidate(t *testing.T, u string, header ...string) {
+	t.Helper()
+	var r response
+	eventually(t, "the entry to expire", func() bool {
+		r = rawGet(t, u, header...)
+		return r.header.Get("X-Vercel-Cache") != "HIT"
+	})
+	if r.status != 200 || r.header.Get("X-Run") != "2" {
+		t.Fatalf("after expiry: %d X-Run %q, want 200 and the 304's X-Run 2", r.status, r.header.Get("X-Run"))
+	}
+	wantCDN(t, r, "REVALIDATED", "validate run 1 if-none-match ")
+}
+
+// TestCDNRevalidation: testdata/guests/api/cdnkit?mode=validate. Once its
+// entry expires, the function gets a conditional request with the stored
+// ETag; its 304 refreshes the entry, whose stored body answers, and makes
+// it fresh again.
+func TestCDNRevalidation(t *testing.T) {
+	requireGo(t)
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/guests"})
+	u := fmt.Sprintf("%s/api/cdnkit?mode=validate&id=%d", srv.URL, freshID())
+	wantCDN(t, rawGet(t, u), "MISS", "validate run 1 if-none-match ")
+	revalidate(t, u)
+	r := rawGet(t, u)
+	wantCDN(t, r, "HIT", "validate run 1 if-none-match ")
+	if r.header.Get("X-Run") != "2" {
+		t.Fatalf("HIT after the 304: X-Run %q, want 2", r.header.Get("X-Run"))
+	}
+	if r := rawGet(t, u, `If-None-Match: "r1"`); r.status != 304 || r.header.Get("X-Vercel-Cache") != "HIT" {
+		t.Fatalf("conditional HIT: %d %s", r.status, r.header.Get("X-Vercel-Cache"))
+	}
+}
+
 // TestCDNStreamingMiss: testdata/guests/api/cdnkit?mode=stream. The first
 // event of a cacheable response reaches the client while the function
 // still runs (it waits for a release only the client can send), and the

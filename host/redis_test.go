@@ -3,7 +3,9 @@ package host_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -119,17 +121,39 @@ func TestRedisGoesAway(t *testing.T) {
 	}
 }
 
-// TestRedisCDNVariants: two hosts sharing Redis serve each other's stored
-// variants, each only to requests whose selecting headers match.
-func TestRedisCDNVariants(t *testing.T) {
+// sharedHosts serves testdata/guests from two hosts of one deployment
+// sharing a Redis of the test's own.
+func sharedHosts(t *testing.T) (a, b *httptest.Server) {
+	t.Helper()
 	requireGo(t)
 	redis := startRedis(t)
 	cfg := host.Config{Dir: "../testdata/guests", Cache: redis.URL(), DeploymentID: "dpl_shared"}
-	_, a, _ := serve(t, cfg)
-	_, b, _ := serve(t, cfg)
+	_, a, _ = serve(t, cfg)
+	_, b, _ = serve(t, cfg)
+	return a, b
+}
+
+// TestRedisCDNVariants: two hosts sharing Redis serve each other's stored
+// variants, each only to requests whose selecting headers match.
+func TestRedisCDNVariants(t *testing.T) {
+	a, b := sharedHosts(t)
 	wantCDN(t, rawGet(t, a.URL+"/api/tenant", "X-Tenant: acme", "Host: shop.example"), "MISS", "tenant acme run 1")
 	wantCDN(t, rawGet(t, b.URL+"/api/tenant", "X-Tenant: acme", "Host: shop.example"), "HIT", "tenant acme run 1")
 	wantCDN(t, rawGet(t, b.URL+"/api/tenant", "X-Tenant: globex", "Host: shop.example"), "MISS", "tenant globex run 1")
 	wantCDN(t, rawGet(t, a.URL+"/api/tenant", "X-Tenant: globex", "Host: shop.example"), "HIT", "tenant globex run 1")
 	wantCDN(t, rawGet(t, a.URL+"/api/tenant", "X-Tenant: acme", "Host: shop.example"), "HIT", "tenant acme run 1")
+}
+
+// TestRedisCDNRevalidation: an entry stored by one host and expired is
+// validated by the other; the first host then serves the refreshed entry.
+func TestRedisCDNRevalidation(t *testing.T) {
+	a, b := sharedHosts(t)
+	path := fmt.Sprintf("/api/cdnkit?mode=validate&id=%d", freshID())
+	wantCDN(t, rawGet(t, a.URL+path, "Host: shop.example"), "MISS", "validate run 1 if-none-match ")
+	revalidate(t, b.URL+path, "Host: shop.example")
+	r := rawGet(t, a.URL+path, "Host: shop.example")
+	wantCDN(t, r, "HIT", "validate run 1 if-none-match ")
+	if r.header.Get("X-Run") != "2" {
+		t.Fatalf("the other host's HIT has X-Run %q, want the 304's 2", r.header.Get("X-Run"))
+	}
 }

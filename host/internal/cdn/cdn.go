@@ -33,6 +33,25 @@
 // and replayed; hop-by-hop fields (Connection and those it names,
 // Keep-Alive, TE, Upgrade...) are not stored.
 //
+// # Revalidation
+//
+// An entry with an ETag or a Last-Modified stays stored Options.KeepStale
+// (1 h) past its lifetime and its stale windows. A GET that finds it
+// expired (past stale-while-revalidate) asks the origin whether it is
+// still good: the request goes on with If-None-Match set to the stored
+// ETag and If-Modified-Since to the stored Last-Modified, in place of the
+// client's own preconditions (RFC 9111 section 4.3.1). A 304 refreshes the
+// entry (section 4.3.4): its fields replace the stored ones of the same
+// name, except Content-Length, Content-Encoding, Content-Range,
+// Content-MD5, ETag and Vary; its cache header, when it has one, gives the
+// new lifetimes, otherwise the stored ones start again. The refreshed
+// entry is stored and answers the client, with a 304 when the client's own
+// preconditions match it. Any other response replaces the entry as a miss
+// would. Concurrent requests wait for one validation, as for a miss;
+// within stale-if-error a failed one is answered by the entry. A request
+// with Cache-Control: no-cache, and the background revalidation of a
+// STALE entry, are conditional in the same way.
+//
 // # Variants (Vary)
 //
 // A response with Vary is stored as one variant of its URL, keyed by the
@@ -83,8 +102,9 @@
 //     set) stores the new response. Age is set. A failed revalidation (a
 //     response that cannot be stored) keeps the stale entry.
 //   - REVALIDATED: the request had Cache-Control: no-cache or Pragma:
-//     no-cache, or its entry was deleted by a tag: the origin answered in
-//     the foreground. A deletion is told from a cold miss by a marker key,
+//     no-cache, or its entry was deleted by a tag, or it was expired and
+//     had validators (see Revalidation): the origin answered in the
+//     foreground. A deletion is told from a cold miss by a marker key,
 //     stored without tags and with the entry's TTL beside every entry.
 //   - BYPASS: see above.
 //
@@ -108,7 +128,8 @@
 //     function (a miss, a pass, a bypass) keeps its conditional headers;
 //     the function's 304 reaches the client and is neither stored nor a
 //     reason to stop caching the key, which the next unconditional request
-//     fills. A background revalidation sends none of the client's.
+//     fills. A background revalidation sends none of the client's, only
+//     the entry's validators.
 //   - A response that cannot be stored is remembered for the key for
 //     Options.HitForMiss (10 s) or until a storable response is seen, and
 //     requests in that time do not wait for each other.
@@ -170,6 +191,10 @@ const DefaultMaxBody = 10 << 20
 // unless Options.MaxVariants says otherwise.
 const DefaultMaxVariants = 32
 
+// DefaultKeepStale is how long an entry with a validator stays stored past
+// its lifetime unless Options.KeepStale says otherwise.
+const DefaultKeepStale = time.Hour
+
 // Options configures New. The zero value is usable.
 type Options struct {
 	// Logger receives why responses are not stored and store failures
@@ -186,6 +211,12 @@ type Options struct {
 	// varies (default 32); storing one more evicts the least recently
 	// stored.
 	MaxVariants int
+	// KeepStale is how long past its lifetime an entry with an ETag or
+	// Last-Modified stays stored, to be revalidated with a conditional
+	// request rather than fetched whole (RFC 9111 section 4.3.1; default
+	// 1 h). It does not extend how long the entry is served without
+	// asking the origin.
+	KeepStale time.Duration
 }
 
 // Origin runs the function for r, writing its response to w, and returns
@@ -202,6 +233,7 @@ type Cache struct {
 	maxBody     int64
 	hitForMiss  time.Duration
 	maxVariants int
+	keepStale   time.Duration
 
 	mu           sync.Mutex
 	flights      map[string]*flight
@@ -241,6 +273,7 @@ func New(store cache.Store, opts Options) *Cache {
 		maxBody:      opts.MaxBody,
 		hitForMiss:   opts.HitForMiss,
 		maxVariants:  opts.MaxVariants,
+		keepStale:    opts.KeepStale,
 		flights:      make(map[string]*flight),
 		landed:       make(map[string]landed),
 		hfm:          make(map[string]time.Time),
@@ -257,6 +290,9 @@ func New(store cache.Store, opts Options) *Cache {
 	}
 	if c.maxVariants <= 0 {
 		c.maxVariants = DefaultMaxVariants
+	}
+	if c.keepStale <= 0 {
+		c.keepStale = DefaultKeepStale
 	}
 	c.stop, c.cancel = context.WithCancel(context.Background())
 	return c
@@ -330,7 +366,9 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 			c.passthrough(w, r, key, origin, Revalidated)
 			return
 		}
-		c.fetch(w, r, key, origin, nil, Revalidated, nil)
+		// A stored entry with validators is validated rather than
+		// fetched whole (RFC 9111 section 5.2.1.4).
+		c.fetch(w, r, key, origin, nil, Revalidated, c.validatable(r, key))
 		return
 	}
 	// A key whose last response could not be stored goes straight to the
@@ -358,13 +396,24 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 			c.write(w, r, e, Hit, age)
 			return
 		case age < e.pol.fresh || age < e.pol.fresh+e.pol.swr:
-			c.revalidate(r, key, skey, origin, se.Created)
+			var old *stale
+			if e.validators {
+				old = &stale{e: e, tags: se.Tags, validate: true}
+			}
+			c.revalidate(r, key, skey, origin, se.Created, old)
 			c.write(w, r, e, Stale, age)
+			return
+		case r.Method == http.MethodGet && e.validators:
+			// The origin is asked whether the entry is still good (RFC
+			// 9111 section 4.3.1); concurrent requests wait for one
+			// answer, as misses do.
+			old := &stale{e: e, age: age, tags: se.Tags, ifError: age < e.pol.fresh+e.pol.sie, validate: true}
+			c.miss(w, r, key, skey, origin, Revalidated, start, old)
 			return
 		case r.Method == http.MethodGet && age < e.pol.fresh+e.pol.sie:
 			// stale-if-error (RFC 5861 section 4): the origin answers,
 			// and the stale entry stands in if it fails.
-			c.fetch(w, r, key, origin, nil, Miss, &stale{e, age})
+			c.fetch(w, r, key, origin, nil, Miss, &stale{e: e, age: age, ifError: true})
 			return
 		}
 	case errors.Is(err, cache.ErrNotFound):
@@ -383,7 +432,21 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 		c.passthrough(w, r, key, origin, label)
 		return
 	}
-	c.miss(w, r, key, skey, origin, label, start)
+	c.miss(w, r, key, skey, origin, label, start, nil)
+}
+
+// validatable returns the entry stored for r when it has validators, to be
+// validated by fetch, else nil.
+func (c *Cache) validatable(r *http.Request, key string) *stale {
+	se, _, err := c.lookup(r, key)
+	if err != nil {
+		return nil
+	}
+	e, err := decode(se.Value)
+	if err != nil || !e.validators {
+		return nil
+	}
+	return &stale{e: e, tags: se.Tags, validate: true}
 }
 
 // hitForMissNow reports whether key is marked hit-for-miss.
@@ -406,21 +469,22 @@ func (c *Cache) hitForMissNow(key string) bool {
 //
 // fkey is the flight's key: the URL key, or the variant's key when the
 // URL's index was read. A follower is only given the leader's response when
-// its selecting headers match; otherwise it calls the origin itself.
-func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, origin Origin, label string, start time.Time) {
+// its selecting headers match; otherwise it calls the origin itself. old is
+// the stale entry being revalidated, or nil (see fetch).
+func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, origin Origin, label string, start time.Time, old *stale) {
 	c.mu.Lock()
 	// A request that read the store before a flight's response was stored
 	// there, and comes here after the flight ended, is one of its
 	// followers: it gets that response rather than a second origin call.
 	if l, ok := c.landed[fkey]; ok && l.at.After(start) && matches(l.resp, r) {
 		c.mu.Unlock()
-		c.write(w, r, l.resp, Miss, 0)
+		c.write(w, r, l.resp, Miss, l.resp.pol.age)
 		return
 	}
 	if until, ok := c.hfm[key]; ok {
 		if time.Now().Before(until) {
 			c.mu.Unlock()
-			c.fetch(w, r, key, origin, nil, label, nil)
+			c.fetch(w, r, key, origin, nil, label, old)
 			return
 		}
 		delete(c.hfm, key)
@@ -435,10 +499,10 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, o
 			return
 		}
 		if f.resp != nil && matches(f.resp, r) {
-			c.write(w, r, f.resp, Miss, 0)
+			c.write(w, r, f.resp, Miss, f.resp.pol.age)
 			return
 		}
-		c.fetch(w, r, key, origin, nil, label, nil)
+		c.fetch(w, r, key, origin, nil, label, old)
 		return
 	}
 	f := &flight{key: fkey, url: key, done: make(chan struct{})}
@@ -457,7 +521,7 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, o
 		}
 	})
 	defer stop()
-	c.fetch(w, r.WithContext(ctx), key, origin, f, label, nil)
+	c.fetch(w, r.WithContext(ctx), key, origin, f, label, old)
 }
 
 // leave takes a follower that gave up off f, cancelling the origin when
@@ -553,28 +617,40 @@ func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, key string, 
 	return rw.status
 }
 
-// stale is an entry past its lifetime that stands in for a failed origin
-// (stale-if-error), and its age.
+// stale is a stored entry past its lifetime that the origin is asked to
+// replace.
 type stale struct {
-	e   *entry
-	age time.Duration
+	e    *entry
+	age  time.Duration
+	tags []string // the stored entry's
+	// ifError: within stale-if-error, the entry stands in for a failed
+	// origin. validate: the origin is asked with the entry's validators,
+	// and its 304 refreshes the entry.
+	ifError, validate bool
 }
 
 // fetch runs the origin for r, leading f if not nil, and stores the
-// response if it can. w is nil in a background revalidation. When
-// fallback is not nil and the origin fails (a status of 500 or more, or a
-// panic, before anything reached the client), the client gets the
-// fallback entry, labelled STALE.
-func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin Origin, f *flight, label string, fallback *stale) {
-	rw := &recorder{c: c, w: w, r: r, key: key, f: f, label: label, header: make(http.Header), fallback: fallback != nil}
-	if fallback != nil {
+// response if it can. w is nil in a background revalidation.
+//
+// old is nil or the stale entry the response replaces. With old.validate
+// the origin receives r with the entry's validators in place of the
+// client's preconditions (RFC 9111 section 4.3.1), and a 304 from it
+// refreshes the entry (section 4.3.4), which answers the client. With
+// old.ifError, when the origin fails (a status of 500 or more, or a panic,
+// before anything reached the client), the client gets the stale entry,
+// labelled STALE.
+func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin Origin, f *flight, label string, old *stale) {
+	fallback := old != nil && old.ifError
+	validate := old != nil && old.validate
+	rw := &recorder{c: c, w: w, r: r, key: key, f: f, label: label, header: make(http.Header), fallback: fallback, validating: validate}
+	if fallback {
 		defer func() {
 			if v := recover(); v != nil {
 				if rw.pass || rw.tee {
 					panic(v) // the client has part of the response
 				}
 				c.log.Warn("cdn: function failed; serving the stale entry (stale-if-error)", "key", key, "panic", v)
-				c.write(w, r, fallback.e, Stale, fallback.age)
+				c.write(w, r, old.e, Stale, old.age)
 			}
 		}()
 	}
@@ -583,19 +659,34 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 		// cut response): the followers must not wait forever.
 		defer c.release(f, nil, false)
 	}
-	tags := origin(rw, r)
+	or := r
+	if validate {
+		or = conditional(r, old.e)
+	}
+	tags := origin(rw, or)
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
 	}
 	if rw.failed {
 		c.log.Warn("cdn: function failed; serving the stale entry (stale-if-error)", "key", key, "status", rw.status)
-		c.write(w, r, fallback.e, Stale, fallback.age)
+		c.write(w, r, old.e, Stale, old.age)
 		return
 	}
 	if rw.pass {
 		return
 	}
-	e, value, all := c.build(rw, tags)
+	var e *entry
+	var value []byte
+	var all []string
+	if rw.notModified {
+		e, value, all = c.refresh(rw, old, tags)
+		if value == nil {
+			// Not to be revalidated again and again.
+			c.remove(context.WithoutCancel(r.Context()), storeKey(key, e))
+		}
+	} else {
+		e, value, all = c.build(rw, tags)
+	}
 	if f != nil {
 		c.release(f, e, value == nil)
 	}
@@ -616,7 +707,21 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 		c.finish(f)
 	}
 	if w != nil && !rw.tee {
-		c.write(w, r, e, label, 0)
+		c.write(w, r, e, label, e.pol.age)
+	}
+}
+
+// dropUnstored deletes the fields of h that are not stored: hop-by-hop
+// fields, those Connection names among them (RFC 9110 section 7.6.1),
+// Content-Length (the cache sets its own), Age and X-Vercel-Cache. A Date
+// the origin set is kept and replayed (RFC 9111 section 4); without one,
+// the server dates each response, as for a function's own responses.
+func dropUnstored(h http.Header) {
+	for _, d := range parseDirectives(h.Values("Connection")) {
+		delete(h, http.CanonicalHeaderKey(d.name))
+	}
+	for _, k := range []string{"Content-Length", "Age", hXVercelCache, "Transfer-Encoding", "Connection", "Trailer", "Keep-Alive", "Proxy-Connection", "Te", "Upgrade"} {
+		delete(h, k)
 	}
 }
 
@@ -625,16 +730,7 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 func (c *Cache) build(rw *recorder, originTags []string) (e *entry, value []byte, tags []string) {
 	h := rw.header.Clone()
 	clientHeader(h)
-	// Hop-by-hop fields, those Connection names among them, are not
-	// stored (RFC 9110 section 7.6.1). A Date the origin set is kept and
-	// replayed (RFC 9111 section 4); without one, the server dates each
-	// response, as for a function's own responses.
-	for _, d := range parseDirectives(h.Values("Connection")) {
-		delete(h, http.CanonicalHeaderKey(d.name))
-	}
-	for _, k := range []string{"Content-Length", "Age", hXVercelCache, "Transfer-Encoding", "Connection", "Trailer", "Keep-Alive", "Proxy-Connection", "Te", "Upgrade"} {
-		delete(h, k)
-	}
+	dropUnstored(h)
 	e = &entry{status: rw.status, pol: rw.pol, names: varyNames(h)}
 	if e.names != nil {
 		e.variant = variantID(e.names, rw.r.Header)
@@ -681,6 +777,21 @@ func unsafeMethod(m string) bool {
 	return true
 }
 
+// storeKey is the key the entry e of the URL key is stored under.
+func storeKey(key string, e *entry) string {
+	if e.names != nil {
+		return variantKey(key, e.variant)
+	}
+	return key
+}
+
+// remove deletes the entry stored under skey and its marker.
+func (c *Cache) remove(ctx context.Context, skey string) {
+	if err := errors.Join(c.store.Delete(ctx, entryKey(skey)), c.store.Delete(ctx, markerKey(skey))); err != nil {
+		c.storeFailed("delete", skey, err)
+	}
+}
+
 // invalidateURL deletes what is stored for the URL key: its entry, or its
 // index and every variant the index lists, and their markers.
 func (c *Cache) invalidateURL(ctx context.Context, key string) {
@@ -693,20 +804,19 @@ func (c *Cache) invalidateURL(ctx context.Context, key string) {
 		}
 	}
 	for _, k := range keys {
-		if err := errors.Join(c.store.Delete(ctx, entryKey(k)), c.store.Delete(ctx, markerKey(k))); err != nil {
-			c.storeFailed("delete", k, err)
-		}
+		c.remove(ctx, k)
 	}
 }
 
 // put stores the entry e of the URL key, encoded as value, and its marker;
 // a variant is stored under its own key and added to the URL's index.
 func (c *Cache) put(ctx context.Context, key string, e *entry, value []byte, tags []string) {
-	ttl := e.pol.ttl()
-	skey := key
-	if e.names != nil {
-		skey = variantKey(key, e.variant)
+	var keep time.Duration
+	if e.validators {
+		keep = c.keepStale
 	}
+	ttl := e.pol.ttl(keep)
+	skey := storeKey(key, e)
 	// The marker goes first, so that it expires first.
 	if err := c.store.Set(ctx, markerKey(skey), []byte{}, ttl, nil); err != nil {
 		c.storeFailed("set", key, err)
@@ -741,10 +851,7 @@ func (c *Cache) addVariant(ctx context.Context, key string, names []string, id s
 	x.variants = slices.Insert(x.variants, 0, id)
 	if len(x.variants) > c.maxVariants {
 		for _, old := range x.variants[c.maxVariants:] {
-			vkey := variantKey(key, old)
-			if err := errors.Join(c.store.Delete(ctx, entryKey(vkey)), c.store.Delete(ctx, markerKey(vkey))); err != nil {
-				c.storeFailed("delete", vkey, err)
-			}
+			c.remove(ctx, variantKey(key, old))
 		}
 		x.variants = x.variants[:c.maxVariants]
 	}
@@ -753,14 +860,16 @@ func (c *Cache) addVariant(ctx context.Context, key string, names []string, id s
 	}
 }
 
-// write sends the entry e to the client.
+// write sends the entry e to the client. age is the entry's age: sent as
+// Age on a HIT or STALE, and on a response from the origin when it
+// arrived with an Age (RFC 9111 section 5.1).
 func (c *Cache) write(w http.ResponseWriter, r *http.Request, e *entry, label string, age time.Duration) {
 	h := w.Header()
 	for _, f := range e.header {
 		h[f.name] = f.values
 	}
 	h[hXVercelCache] = labels[label]
-	if label == Hit || label == Stale {
+	if label == Hit || label == Stale || age > 0 {
 		h["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
 	}
 	if e.validators {
@@ -802,10 +911,11 @@ func (c *Cache) write(w http.ResponseWriter, r *http.Request, e *entry, label st
 }
 
 // revalidate starts a background revalidation of key unless one is
-// running. seen is the Created of the stale entry the request found.
+// running. seen is the Created of the stale entry the request found, and
+// old that entry when it has validators (see fetch), else nil.
 //
 // skey is the key of the stale entry (the variant's for a URL that varies).
-func (c *Cache) revalidate(r *http.Request, key, skey string, origin Origin, seen time.Time) {
+func (c *Cache) revalidate(r *http.Request, key, skey string, origin Origin, seen time.Time, old *stale) {
 	c.mu.Lock()
 	if c.closed || c.revalidating[skey] {
 		c.mu.Unlock()
@@ -846,7 +956,7 @@ func (c *Cache) revalidate(r *http.Request, key, skey string, origin Origin, see
 		if se, err := c.store.Get(ctx, entryKey(skey)); err == nil && se.Created.After(seen) {
 			return
 		}
-		c.fetch(nil, req, key, origin, nil, "", nil)
+		c.fetch(nil, req, key, origin, nil, "", old)
 	}()
 }
 

@@ -44,10 +44,12 @@ type policy struct {
 	age   time.Duration // the response's Age when it arrived (RFC 9111 section 4.2.3)
 }
 
-// ttl is the store's lifetime of the entry: fresh + the longer of swr and
-// sie - age, in whole seconds, and at least one second.
-func (p policy) ttl() time.Duration {
-	d := p.fresh + max(p.swr, p.sie) - p.age
+// ttl is the store's lifetime of the entry: fresh + the longest of swr,
+// sie and keep - age, in whole seconds, and at least one second. keep is
+// how long an entry that can be revalidated stays stored past its
+// lifetime (Options.KeepStale), 0 for one that cannot.
+func (p policy) ttl(keep time.Duration) time.Duration {
+	d := p.fresh + max(p.swr, p.sie, keep) - p.age
 	return max((d + time.Second - 1).Truncate(time.Second), time.Second)
 }
 
@@ -154,6 +156,21 @@ func decide(status int, h http.Header) (p policy, reason string) {
 	if p.fresh <= 0 {
 		return p, "no positive s-maxage"
 	}
+	if p, reason = arrived(p, h); reason != "" {
+		return p, reason
+	}
+	if n := h.Get("Content-Length"); n != "" {
+		if _, err := strconv.ParseUint(n, 10, 63); err != nil {
+			return p, "bad Content-Length"
+		}
+	}
+	return p, ""
+}
+
+// arrived sets p.age from the Age of a response with header h; reason is
+// not empty when the Age is invalid or the response is stale already.
+func arrived(p policy, h http.Header) (_ policy, reason string) {
+	p.age = 0
 	if vs := h.Values("Age"); vs != nil {
 		// RFC 9111 section 4.2.3: the response is already that old. Of a
 		// list, the first member counts (section 5.1); one that is not
@@ -167,11 +184,6 @@ func decide(status int, h http.Header) (p policy, reason string) {
 		}
 		if p.age = age; p.age >= p.fresh {
 			return p, "stale on arrival (Age " + first + ")"
-		}
-	}
-	if n := h.Get("Content-Length"); n != "" {
-		if _, err := strconv.ParseUint(n, 10, 63); err != nil {
-			return p, "bad Content-Length"
 		}
 	}
 	return p, ""

@@ -71,7 +71,7 @@ func cmpInt(a, b int) int {
 }
 
 func TestTTL(t *testing.T) {
-	if got := (policy{fresh: time.Second, swr: 1500 * time.Millisecond}).ttl(); got != 3*time.Second {
+	if got := (policy{fresh: time.Second, swr: 1500 * time.Millisecond}).ttl(0); got != 3*time.Second {
 		t.Fatalf("ttl %v", got)
 	}
 }

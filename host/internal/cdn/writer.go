@@ -29,11 +29,15 @@ type recorder struct {
 	// fallback: a stale entry stands in if the origin fails; failed: it
 	// did (status 500 or more), and what it writes is dropped.
 	fallback, failed bool
-	direct           bool     // header is w's own map
-	tags             []string // from Vercel-Cache-Tag
-	pol              policy
-	buf              bytes.Buffer
-	reason           string // why the response is not stored
+	// validating: the origin was sent the validators of a stored entry;
+	// notModified: it answered 304, and the entry is refreshed rather
+	// than the response passed on (it has no body to store).
+	validating, notModified bool
+	direct                  bool     // header is w's own map
+	tags                    []string // from Vercel-Cache-Tag
+	pol                     policy
+	buf                     bytes.Buffer
+	reason                  string // why the response is not stored
 }
 
 var (
@@ -50,6 +54,10 @@ func (rw *recorder) WriteHeader(code int) {
 		return
 	}
 	rw.wrote, rw.status = true, code
+	if rw.validating && code == http.StatusNotModified {
+		rw.notModified = true
+		return
+	}
 	if rw.fallback && code >= 500 {
 		rw.failed = true
 		return
@@ -125,7 +133,7 @@ func (rw *recorder) Write(p []byte) (int, error) {
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
 	}
-	if rw.failed {
+	if rw.failed || rw.notModified {
 		return len(p), nil
 	}
 	if !rw.pass {
@@ -150,7 +158,7 @@ func (rw *recorder) Flush() {
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
 	}
-	if rw.w == nil || rw.failed {
+	if rw.w == nil || rw.failed || rw.notModified {
 		return
 	}
 	if !rw.pass && !rw.tee {

@@ -2,6 +2,10 @@
 //
 //   - etag: "etag run <N> if-none-match <value>", cacheable for a minute,
 //     with ETag "e1" and a Last-Modified; 304 when If-None-Match is "e1".
+//   - validate&id=X: "validate run <N> if-none-match <value>" with ETag
+//     "r1", X-Run: N and s-maxage=60, which the first call's Age: 59 leaves
+//     one second of; later calls with If-None-Match "r1" answer 304 with
+//     X-Run: N and s-maxage=60.
 //   - stream&id=X: server-sent events cacheable for a minute: "data: 1",
 //     flushed, then, once /api/cdnkit?mode=release&id=X was requested,
 //     "data: 2".
@@ -48,6 +52,19 @@ func serve(w *wfn.ResponseWriter, r *wfn.Request) {
 			return
 		}
 		w.WriteString("etag run " + strconv.Itoa(n) + " if-none-match " + inm)
+	case "validate":
+		w.SetHeader("Cache-Control", "s-maxage=60")
+		w.SetHeader("ETag", `"r1"`)
+		w.SetHeader("X-Run", strconv.Itoa(n))
+		inm, _ := r.Header("if-none-match")
+		if n > 1 && inm == `"r1"` {
+			w.SetStatus(304)
+			return
+		}
+		if n == 1 {
+			w.SetHeader("Age", "59")
+		}
+		w.WriteString("validate run " + strconv.Itoa(n) + " if-none-match " + inm)
 	case "stream":
 		w.SetHeader("Content-Type", "text/event-stream")
 		w.SetHeader("Cache-Control", "s-maxage=60")

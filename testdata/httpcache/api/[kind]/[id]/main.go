@@ -1,72 +1,12 @@
-// Function [kind]/[id] forwards /api/KIND/ID?QUERY to ORIGIN_URL/KIND/ID?QUERY
-// (an environment variable), method, headers and body, and returns the
-// origin's status, headers and body: the origin server of the
-// http-cache-tests suite (scripts/http-cache-tests.sh) behind wfn's CDN
-// cache. With CDN_MIRROR=1 it also copies the origin's Cache-Control into
-// CDN-Cache-Control (RFC 9213: the same directives, aimed at the CDN), so
-// that the cache applies them as a shared cache would; without it, only
-// what Vercel's CDN reads (s-maxage) makes a response cacheable.
+// Function [kind]/[id] forwards its requests to the origin of the
+// http-cache-tests suite (package forward).
 package main
 
 import (
-	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"strings"
-
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfnhttp"
+	"github.com/wfn-dev/wfn/testdata/httpcache/forward"
 )
 
-func init() { wfnhttp.Handle(http.HandlerFunc(forward)) }
-
-var client = &http.Client{
-	Transport:     wfnhttp.Transport,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-}
-
-// hopByHop are the fields of one connection (RFC 9110 section 7.6.1).
-var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
-
-func forward(w http.ResponseWriter, r *http.Request) {
-	origin := os.Getenv("ORIGIN_URL")
-	if origin == "" {
-		http.Error(w, "forward: ORIGIN_URL is not set", http.StatusInternalServerError)
-		return
-	}
-	target := strings.TrimSuffix(origin, "/") + strings.TrimPrefix(r.URL.Path, "/api")
-	if r.URL.RawQuery != "" {
-		target += "?" + r.URL.RawQuery
-	}
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, target, r.Body)
-	if err != nil {
-		http.Error(w, "forward: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	out.Header = r.Header.Clone()
-	for _, name := range r.Header.Values("Connection") {
-		out.Header.Del(name)
-	}
-	for _, h := range hopByHop {
-		out.Header.Del(h)
-	}
-	resp, err := client.Do(out)
-	if err != nil {
-		http.Error(w, fmt.Sprintf("forward: the origin failed: %v", err), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	for name, values := range resp.Header {
-		w.Header()[name] = values
-	}
-	w.Header().Del("Transfer-Encoding")
-	if cc := resp.Header.Values("Cache-Control"); os.Getenv("CDN_MIRROR") == "1" && cc != nil && resp.Header.Get("Cdn-Cache-Control") == "" {
-		w.Header()["Cdn-Cache-Control"] = cc
-	}
-	w.WriteHeader(resp.StatusCode)
-	if _, err := io.Copy(w, resp.Body); err != nil {
-		panic(http.ErrAbortHandler) // the head is sent: cut the response
-	}
-}
+func init() { wfnhttp.Handle(forward.Handler) }
 
 func main() {}
