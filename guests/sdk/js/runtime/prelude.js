@@ -10,7 +10,7 @@ import URLSearchParamsPolyfill from "core-js-pure/web/url-search-params";
 import { AbortController, AbortSignal, DOMException, Event, EventTarget, requestController } from "./prelude/events.js";
 import { makeFetch } from "./prelude/fetch.js";
 import { atob, btoa, process, structuredClone, subtle } from "./prelude/globals.js";
-import { begin, checkAbort, end, tick, timerGlobals } from "./prelude/loop.js";
+import { aborted, begin, checkAbort, end, tick, timerGlobals } from "./prelude/loop.js";
 import * as streams from "./prelude/streams.js";
 import { bytesStream, collect, pump, ReadableStream, requestBody } from "./prelude/streams.js";
 
@@ -366,6 +366,7 @@ class Request extends Body {
   // signal: for the request being served, aborted when the client leaves
   // (with supportsCancellation).
   get signal() {
+    if (typeof this.#signal === "function") this.#signal = this.#signal();
     return this.#signal;
   }
   get headers() {
@@ -378,7 +379,7 @@ class Request extends Body {
   }
   clone() {
     if (this.bodyUsed) throw new TypeError("Request.clone: the body has already been read");
-    const copy = new Request(kIncoming, { method: this.#method, url: this.#url, signal: this.#signal });
+    const copy = new Request(kIncoming, { method: this.#method, url: this.#url, signal: this.signal });
     copy.#headers = new Headers(this.headers);
     copy[kBody] = cloneBody(this);
     return copy;
@@ -586,10 +587,20 @@ async function send(res, head) {
 // dispatch serves the current request: wfnjs.c calls it for each invocation
 // and runs the job queue until the promise it returns settles.
 native.dispatch = async () => {
-  const controller = requestController();
-  begin(() => controller.abort(new DOMException("The client went away", "AbortError")));
+  // The request's signal is made on its first use (most handlers never
+  // look at it); made after an abort, it is born aborted.
+  let controller = null;
+  const abort = () => controller?.abort(new DOMException("The client went away", "AbortError"));
+  const signal = () => {
+    if (controller === null) {
+      controller = requestController();
+      if (aborted()) abort();
+    }
+    return controller.signal;
+  };
+  begin(abort);
   try {
-    await serve(controller.signal);
+    await serve(signal);
   } finally {
     checkAbort(); // a write that failed as the client left: the signal still fires
     end();
