@@ -572,14 +572,12 @@ function describe(v) {
 }
 
 // send writes the response; a stream body goes to the client chunk by
-// chunk (a HEAD's is cancelled).
-async function send(res, head) {
+// chunk (a HEAD's is cancelled), and send returns the promise of its end.
+function send(res, head) {
   native.head(res.status, headerList(res.headers));
   const body = take(res);
-  if (body instanceof ReadableStream) {
-    if (head) await body.cancel();
-    else await pump(body);
-  } else if (body !== null && !head) {
+  if (body instanceof ReadableStream) return head ? body.cancel() : pump(body);
+  if (body !== null && !head) {
     native.write(typeof body === "string" && !body.isWellFormed() ? body.toWellFormed() : body);
   }
 }
@@ -599,22 +597,14 @@ native.dispatch = async () => {
     return controller.signal;
   };
   begin(abort);
-  try {
-    await serve(signal);
-  } finally {
-    checkAbort(); // a write that failed as the client left: the signal still fires
-    end();
-  }
-};
-native.tick = tick;
-
-async function serve(signal) {
+  // An exception escaping from here discards the instance: no finally.
   const method = native.method();
   let handler = fetchHandler;
   if (byMethod) {
     handler = byMethod[method] ?? (method === "HEAD" ? byMethod.GET : undefined);
     if (!handler) {
-      await send(new Response(null, { status: 405, headers: { allow } }), true);
+      send(new Response(null, { status: 405, headers: { allow } }), true);
+      end();
       return;
     }
   }
@@ -623,5 +613,9 @@ async function serve(signal) {
   if (!(res instanceof Response)) {
     throw new TypeError(`the ${method} handler returned ${describe(res)}, not a Response`);
   }
-  await send(res, method === "HEAD");
-}
+  const streaming = send(res, method === "HEAD");
+  if (streaming) await streaming;
+  checkAbort(); // a write that failed as the client left: the signal still fires
+  end();
+};
+native.tick = tick;
