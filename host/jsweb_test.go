@@ -180,8 +180,9 @@ func TestJSStreams(t *testing.T) {
 }
 
 // TestJSFetch: several fetches are in flight together (the backend
-// answers only once all of them have arrived), an abort closes a fetch's
-// connection, and the outbound policy refuses what is not allowed.
+// answers only once all of them have arrived), an abort while a body is
+// read closes the fetch's connection, and the outbound policy refuses what
+// is not allowed.
 func TestJSFetch(t *testing.T) {
 	_, srv, _ := serve(t, host.Config{Dir: "../testdata/js"})
 	const n = 4
@@ -191,6 +192,8 @@ func TestJSFetch(t *testing.T) {
 	gone := make(chan struct{})
 	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/hold" {
+			io.WriteString(w, "part")
+			w.(http.Flusher).Flush()
 			<-r.Context().Done()
 			close(gone)
 			return

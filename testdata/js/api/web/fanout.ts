@@ -12,16 +12,17 @@ export async function GET(request: Request) {
   return new Response(bodies.join(","));
 }
 
-// A fetch in flight aborted by its signal (from a timer, which runs
-// before the loop waits on the host) while the backend holds the head
-// back, and a fetch the outbound policy refuses.
+// A fetch aborted by its signal (from a timer, which runs before the loop
+// waits on the host) while its body is read and the backend holds the
+// rest back, and a fetch the outbound policy refuses.
 export async function POST(request: Request) {
   const up = new URL(request.url).searchParams.get("up")!;
   const out: string[] = [];
   const controller = new AbortController();
-  setTimeout(() => controller.abort(), 0);
   try {
-    await fetch(up, { signal: controller.signal });
+    const res = await fetch(up, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 0);
+    await res.text();
     out.push("no abort");
   } catch (e) {
     out.push((e as Error).name);
