@@ -2,7 +2,7 @@
 # Builds wfn's JavaScript runtime, host/internal/jsruntime/wfnjs.wasm: QuickJS
 # (Debian's source package quickjs 2025.04.26-1, from trixie) with our patch
 # (quickjs-wasi.patch), the C glue over the wfn ABI (wfnjs.c, vercel.c) and the JS
-# prelude (prelude.js, bundled with the pinned npm packages of
+# prelude (prelude.js and prelude/*.js, bundled with the pinned npm packages of
 # package-lock.json), as a wasm32-wasi reactor.
 #
 #   guests/sdk/js/runtime/build.sh           build and replace the committed module
@@ -103,8 +103,7 @@ fetch_quickjs
 
 # The prelude, with the npm packages it imports, as a C header.
 wait "$npm_pid"
-cp "$here/prelude.js" "$work/"
-cp -r "$here/prelude" "$work/" # the prelude's own modules (node.js, vercel.js)
+cp -r "$here/prelude.js" "$here/prelude" "$work/" # the prelude and its own modules
 (cd "$root" && go run ./guests/sdk/js/runtime/mkprelude "$work/prelude.js" "$work/node_modules" "$work/prelude.h")
 
 sysroot="${WASI_SYSROOT:-/usr}"

@@ -9,6 +9,12 @@ import URLPolyfill from "core-js-pure/web/url";
 import URLSearchParamsPolyfill from "core-js-pure/web/url-search-params";
 import { serveNode } from "./prelude/node.js";
 import { install as installVercel } from "./prelude/vercel.js";
+import { AbortController, AbortSignal, DOMException, Event, EventTarget, requestController } from "./prelude/events.js";
+import { makeFetch } from "./prelude/fetch.js";
+import { atob, btoa, process, structuredClone, subtle } from "./prelude/globals.js";
+import { aborted, begin, checkAbort, end, tick, timerGlobals } from "./prelude/loop.js";
+import * as streams from "./prelude/streams.js";
+import { bytesStream, collect, pump, ReadableStream, requestBody } from "./prelude/streams.js";
 
 const native = globalThis.__wfn;
 delete globalThis.__wfn;
@@ -207,9 +213,10 @@ class Headers {
 
 // ---- Bodies of Request and Response ----
 
-const kBody = Symbol("body"); // null | string | Uint8Array | () => Uint8Array (read on demand)
+const kBody = Symbol("body"); // null | string | Uint8Array | ReadableStream | () => Uint8Array (read on demand)
 const kUsed = Symbol("bodyUsed");
 const kTake = Symbol("take");
+const kConsume = Symbol("consume");
 
 // extract turns a BodyInit into what a body holds, and its default
 // Content-Type (Fetch, "extract a body").
@@ -219,6 +226,10 @@ function extract(init) {
   if (init instanceof ArrayBuffer) return [new Uint8Array(init.slice(0)), null];
   if (ArrayBuffer.isView(init)) return [new Uint8Array(init.buffer.slice(init.byteOffset, init.byteOffset + init.byteLength)), null];
   if (init instanceof URLSearchParams) return [init.toString(), "application/x-www-form-urlencoded;charset=UTF-8"];
+  if (init instanceof ReadableStream) {
+    if (init.locked) throw new TypeError("the body stream is locked (already being read)");
+    return [init, null];
+  }
   const kind = init?.constructor?.name ?? typeof init;
   if (typeof init === "object" && ["ReadableStream", "Blob", "File", "FormData"].includes(kind)) {
     throw new TypeError(`a ${kind} body is not supported yet`);
@@ -232,26 +243,42 @@ class Body {
     this[kUsed] = false;
   }
   get bodyUsed() {
-    return this[kUsed];
+    return this[kUsed] || (this[kBody] instanceof ReadableStream && this[kBody].locked);
   }
-  // take consumes the body: a string or a Uint8Array (or null).
+  // body: the body as a ReadableStream of Uint8Array chunks, or null. The
+  // body of the request being served streams from the host in chunks.
+  get body() {
+    let body = this[kBody];
+    if (body === null || body instanceof ReadableStream) return body;
+    if (body === native.readBody) body = requestBody();
+    else if (typeof body === "function") body = bytesStream(new Uint8Array(body()));
+    else body = bytesStream(typeof body === "string" ? new Uint8Array(native.encode(body.toWellFormed())) : body);
+    return (this[kBody] = body);
+  }
+  // take consumes the body: a string, a Uint8Array, a ReadableStream (or
+  // null).
   [kTake]() {
-    if (this[kUsed]) throw new TypeError("the body has already been read");
+    if (this.bodyUsed) throw new TypeError("the body has already been read");
     this[kUsed] = this[kBody] !== null;
     let body = this[kBody];
     if (typeof body === "function") body = new Uint8Array(body());
     return body;
   }
+  // consume is take, with a stream read to its end.
+  async [kConsume]() {
+    const body = this[kTake]();
+    return body instanceof ReadableStream ? collect(body) : body;
+  }
   async arrayBuffer() {
     return (await this.bytes()).buffer;
   }
   async bytes() {
-    const body = this[kTake]();
+    const body = await this[kConsume]();
     if (body === null) return new Uint8Array(0);
     return typeof body === "string" ? new Uint8Array(native.encode(body.toWellFormed())) : body.slice();
   }
   async text() {
-    const body = this[kTake]();
+    const body = await this[kConsume]();
     if (body === null) return "";
     if (typeof body === "string") return body;
     const s = native.decode(body);
@@ -262,6 +289,19 @@ class Body {
   }
 }
 const take = (b) => b[kTake]();
+
+// cloneBody gives a copy of b's body for a clone, teeing a stream.
+function cloneBody(b) {
+  let body = b[kBody];
+  if (body === native.readBody) body = b.body;
+  if (typeof body === "function") body = b[kBody] = new Uint8Array(body());
+  if (body instanceof ReadableStream) {
+    const [one, two] = body.tee();
+    b[kBody] = one;
+    return two;
+  }
+  return body instanceof Uint8Array ? body.slice() : body;
+}
 
 // ---- Request ----
 
@@ -280,7 +320,9 @@ class Request extends Body {
   #method;
   #url;
   #headers;
+  #signal;
   constructor(input, init = {}) {
+    init ??= {};
     if (input === kIncoming) {
       // The request being served: its headers and body are read from the
       // host on demand.
@@ -288,8 +330,10 @@ class Request extends Body {
       this.#method = init.method;
       this.#url = init.url;
       this.#headers = null;
+      this.#signal = init.signal;
       return;
     }
+    if (init.signal != null && !(init.signal instanceof AbortSignal)) throw new TypeError("Request: signal must be an AbortSignal");
     let body = null;
     let type = null;
     if (init.body != null) [body, type] = extract(init.body);
@@ -299,12 +343,15 @@ class Request extends Body {
       this.#method = input.method;
       this.#url = input.url;
       this.#headers = new Headers(input.headers);
+      this.#signal = input.signal;
     } else {
       super(body);
       this.#method = "GET";
       this.#url = new URL(String(input)).href;
       this.#headers = new Headers();
     }
+    if (init.signal != null) this.#signal = init.signal;
+    this.#signal ??= new AbortController().signal;
     if (init.method !== undefined) this.#method = normalizeMethod(init.method);
     if (init.headers !== undefined) this.#headers = new Headers(init.headers);
     if (body !== null && (this.#method === "GET" || this.#method === "HEAD")) {
@@ -318,6 +365,12 @@ class Request extends Body {
   get url() {
     return this.#url;
   }
+  // signal: for the request being served, aborted when the client leaves
+  // (with supportsCancellation).
+  get signal() {
+    if (typeof this.#signal === "function") this.#signal = this.#signal();
+    return this.#signal;
+  }
   get headers() {
     if (this.#headers === null) {
       this.#headers = new Headers();
@@ -328,11 +381,9 @@ class Request extends Body {
   }
   clone() {
     if (this.bodyUsed) throw new TypeError("Request.clone: the body has already been read");
-    let body = this[kBody];
-    if (typeof body === "function") body = this[kBody] = new Uint8Array(body());
-    const copy = new Request(kIncoming, { method: this.#method, url: this.#url });
+    const copy = new Request(kIncoming, { method: this.#method, url: this.#url, signal: this.signal });
     copy.#headers = new Headers(this.headers);
-    copy[kBody] = body instanceof Uint8Array ? body.slice() : body;
+    copy[kBody] = cloneBody(this);
     return copy;
   }
   get [Symbol.toStringTag]() {
@@ -343,12 +394,14 @@ class Request extends Body {
 // ---- Response ----
 
 const nullBodyStatus = [101, 103, 204, 205, 304];
+let makeResponse; // (status, [name, value, ...], body stream, url) => a Response of fetch
 const redirectStatus = [301, 302, 303, 307, 308];
 
 class Response extends Body {
   #status;
   #statusText;
   #headers;
+  #url = "";
   constructor(body = null, init = {}) {
     const status = init.status === undefined ? 200 : Number(init.status);
     if (!Number.isInteger(status) || status < 200 || status > 599) {
@@ -391,7 +444,7 @@ class Response extends Body {
     return "default";
   }
   get url() {
-    return "";
+    return this.#url;
   }
   get redirected() {
     return false;
@@ -399,11 +452,23 @@ class Response extends Body {
   clone() {
     if (this.bodyUsed) throw new TypeError("Response.clone: the body has already been read");
     const copy = new Response(null, { status: this.#status, statusText: this.#statusText, headers: this.#headers });
-    copy[kBody] = this[kBody];
+    copy[kBody] = cloneBody(this);
+    copy.#url = this.#url;
     return copy;
   }
   get [Symbol.toStringTag]() {
     return "Response";
+  }
+  static {
+    // A response of fetch: status, [name, value, ...], a body stream.
+    makeResponse = (status, list, body, url) => {
+      const res = new Response(null, { status: Math.max(200, status) });
+      res.#status = status;
+      for (let i = 0; i < list.length; i += 2) res.#headers.append(list[i], list[i + 1]);
+      res[kBody] = body;
+      res.#url = url;
+      return res;
+    };
   }
 }
 
@@ -437,6 +502,8 @@ Object.defineProperty(Math, "random", { value: native.random, writable: true, co
 
 // ---- Globals ----
 
+const fetch = makeFetch({ Request, take, headerList, makeResponse });
+crypto.subtle = subtle;
 
 for (const [name, value] of Object.entries({
   Headers,
@@ -447,6 +514,25 @@ for (const [name, value] of Object.entries({
   URL,
   URLSearchParams,
   crypto,
+  fetch,
+  AbortController,
+  AbortSignal,
+  DOMException,
+  Event,
+  EventTarget,
+  ReadableStream,
+  WritableStream: streams.WritableStream,
+  TransformStream: streams.TransformStream,
+  ReadableStreamDefaultReader: streams.ReadableStreamDefaultReader,
+  ReadableStreamBYOBReader: streams.ReadableStreamBYOBReader,
+  WritableStreamDefaultWriter: streams.WritableStreamDefaultWriter,
+  ByteLengthQueuingStrategy: streams.ByteLengthQueuingStrategy,
+  CountQueuingStrategy: streams.CountQueuingStrategy,
+  ...timerGlobals,
+  atob,
+  btoa,
+  structuredClone,
+  process,
   queueMicrotask: (callback) => {
     if (typeof callback !== "function") throw new TypeError("queueMicrotask: the callback is not a function");
     Promise.resolve().then(() => callback());
@@ -494,19 +580,38 @@ function describe(v) {
   return `a ${typeof v}`;
 }
 
+// send writes the response; a stream body goes to the client chunk by
+// chunk (a HEAD's is cancelled), and send returns the promise of its end.
 function send(res, head) {
   native.head(res.status, headerList(res.headers));
   const body = take(res);
-  if (body !== null && !head) native.write(typeof body === "string" && !body.isWellFormed() ? body.toWellFormed() : body);
+  if (body instanceof ReadableStream) return head ? body.cancel() : pump(body);
+  if (body !== null && !head) {
+    native.write(typeof body === "string" && !body.isWellFormed() ? body.toWellFormed() : body);
+  }
 }
 
 // dispatch serves the current request: wfnjs.c calls it for each invocation
 // and runs the job queue until the promise it returns settles.
 native.dispatch = async () => {
   vercel.begin();
+  // The request's signal is made on its first use (most handlers never
+  // look at it); made after an abort, it is born aborted.
+  let controller = null;
+  const abort = () => controller?.abort(new DOMException("The client went away", "AbortError"));
+  const signal = () => {
+    if (controller === null) {
+      controller = requestController();
+      if (aborted()) abort();
+    }
+    return controller.signal;
+  };
+  begin(abort);
+  // An exception escaping from here discards the instance: no finally.
   const method = native.method();
   if (nodeHandler) {
     await serveNode(nodeHandler, native, method, native.url(), { URLSearchParams, TextDecoder });
+    end();
     return;
   }
   let handler = fetchHandler;
@@ -514,13 +619,18 @@ native.dispatch = async () => {
     handler = byMethod[method] ?? (method === "HEAD" ? byMethod.GET : undefined);
     if (!handler) {
       send(new Response(null, { status: 405, headers: { allow } }), true);
+      end();
       return;
     }
   }
-  const request = new Request(kIncoming, { method, url: native.url() });
+  const request = new Request(kIncoming, { method, url: native.url(), signal });
   const res = await handler(request);
   if (!(res instanceof Response)) {
     throw new TypeError(`the ${method} handler returned ${describe(res)}, not a Response`);
   }
-  send(res, method === "HEAD");
+  const streaming = send(res, method === "HEAD");
+  if (streaming) await streaming;
+  checkAbort(); // a write that failed as the client left: the signal still fires
+  end();
 };
+native.tick = tick;

@@ -115,13 +115,23 @@ static void run_jobs(void) {
     }
 }
 
-/* settle runs the jobs and returns the settled state of promise p. A
- * promise left pending with no job to run can never settle: the guest
- * waits for the host to stop it at its deadline (504). */
+static int tick(void);
+
+/* settle runs the event loop until promise p settles, and returns its
+ * state: the job queue (promise reactions), then one step of the
+ * prelude's loop (tick: the abort signal, due timers, a fetch waiting for
+ * its response head), sleeping until the next timer when there is nothing
+ * else to do. A promise left pending with no job, timer or host wait
+ * can never settle: the guest waits for the host to stop it at its
+ * deadline (504). */
 static JSPromiseStateEnum settle(JSValueConst p) {
-    run_jobs();
-    JSPromiseStateEnum st = JS_PromiseState(ctx, (JSValue)p);
-    if (st != JS_PROMISE_PENDING) return st;
+    JSPromiseStateEnum st;
+    for (;;) {
+        run_jobs();
+        st = JS_PromiseState(ctx, (JSValue)p);
+        if (st != JS_PROMISE_PENDING) return st;
+        if (tick() < 0) break;
+    }
     write_str(2, "The handler's promise never settles: nothing is left to run.\n");
     for (;;) {
         int64_t ms = wfn_deadline_remaining_ms();
@@ -428,6 +438,198 @@ static JSValue n_fill_random(JSContext *c, JSValueConst this, int argc, JSValueC
     return JS_UNDEFINED;
 }
 
+
+/* ---- The event loop, streamed bodies, fetch, the environment ---- */
+
+/* tick runs one step of the prelude's event loop (native.tick): it
+ * returns 0 after progress, sleeps until the next timer when the prelude
+ * asks for it (a positive number of ms: a WASI sleep, which the host ends
+ * early when the invocation is aborted), and returns -1 when nothing is
+ * left that could ever run. */
+static int tick(void) {
+    JSValue f = JS_GetPropertyStr(ctx, native, "tick");
+    JSValue r = JS_Call(ctx, f, JS_UNDEFINED, 0, NULL);
+    JS_FreeValue(ctx, f);
+    if (JS_IsException(r)) fail("Uncaught exception: ");
+    double ms;
+    int bad = JS_ToFloat64(ctx, &ms, r);
+    JS_FreeValue(ctx, r);
+    if (bad) fail("Uncaught exception: ");
+    if (ms < 0) return -1;
+    if (ms > 0) {
+        struct timespec ts = {(time_t)(ms / 1000), (long)((ms - (double)(int64_t)(ms / 1000) * 1000) * 1e6)};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+#define CHUNK (64 * 1024)
+
+/* chunk returns the n bytes a read import put in buf as an ArrayBuffer,
+ * null at the end (n == 0), or throws for an error code. */
+static JSValue chunk(JSContext *c, int32_t n, const uint8_t *buf, const char *what) {
+    if (n < 0) return check(c, n, what);
+    if (n == 0) return JS_NULL;
+    return JS_NewArrayBufferCopy(c, buf, (size_t)n);
+}
+
+/* readChunk(): the next bytes of the request body (at most 64 KiB, an
+ * ArrayBuffer), null at its end. Waits for the client. */
+static JSValue n_read_chunk(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    static uint8_t buf[CHUNK];
+    return chunk(c, wfn_request_body_read(buf, sizeof buf), buf, "request_body_read");
+}
+
+/* aborted(): whether the invocation is aborted (abort_signaled). */
+static JSValue n_aborted(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    return JS_NewBool(c, wfn_abort_signaled() == 1);
+}
+
+/* join flattens an array of strings into "s NUL s NUL ...", the ABI's
+ * header list, in *out (to free). */
+static int join(JSContext *c, JSValueConst list, char **out, size_t *outlen) {
+    uint32_t n;
+    JSValue len = JS_GetPropertyStr(c, list, "length");
+    int bad = JS_ToUint32(c, &n, len);
+    JS_FreeValue(c, len);
+    if (bad) return -1;
+    size_t cap = 256, used = 0;
+    char *b = malloc(cap);
+    for (uint32_t i = 0; b && i < n; i++) {
+        JSValue v = JS_GetPropertyUint32(c, list, i);
+        size_t l;
+        const char *s = JS_ToCStringLen(c, &l, v);
+        JS_FreeValue(c, v);
+        if (!s) {
+            free(b);
+            return -1;
+        }
+        while (used + l + 1 > cap) {
+            char *nb = realloc(b, cap *= 2);
+            if (!nb) {
+                free(b);
+                b = NULL;
+                break;
+            }
+            b = nb;
+        }
+        if (b) {
+            memcpy(b + used, s, l);
+            used += l;
+            b[used++] = 0;
+        }
+        JS_FreeCString(c, s);
+    }
+    if (!b) {
+        JS_ThrowOutOfMemory(c);
+        return -1;
+    }
+    *out = b;
+    *outlen = used;
+    return 0;
+}
+
+/* httpSend(method, url, [name, value, ...], body): starts an outbound
+ * request (http_send) and returns its handle at once; body is a string,
+ * bytes or null. */
+static JSValue n_http_send(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    size_t mlen, ulen, hlen, blen = 0;
+    const uint8_t *body = NULL;
+    const char *bstr = NULL;
+    char *headers;
+    const char *method = JS_ToCStringLen(c, &mlen, argv[0]);
+    if (!method) return JS_EXCEPTION;
+    const char *url = JS_ToCStringLen(c, &ulen, argv[1]);
+    if (!url || join(c, argv[2], &headers, &hlen) < 0) {
+        JS_FreeCString(c, method);
+        JS_FreeCString(c, url);
+        return JS_EXCEPTION;
+    }
+    JSValue r = JS_EXCEPTION;
+    if (JS_IsNull(argv[3]) || bytes(c, argv[3], &body, &blen, &bstr) == 0) {
+        int32_t h = wfn_http_send(method, mlen, url, ulen, headers, hlen, (const char *)body, blen);
+        r = h < 0 ? check(c, h, "http_send") : JS_NewInt32(c, h);
+    }
+    JS_FreeCString(c, bstr);
+    free(headers);
+    JS_FreeCString(c, method);
+    JS_FreeCString(c, url);
+    return r;
+}
+
+static int32_t handle_arg(JSContext *c, JSValueConst v, int32_t *h) { return JS_ToInt32(c, h, v); }
+
+/* httpHead(h): waits for the response head; [status, name, value, ...]. */
+static JSValue n_http_head(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    int32_t h;
+    if (handle_arg(c, argv[0], &h)) return JS_EXCEPTION;
+    int32_t status = wfn_http_response_status(h);
+    if (status < 0) return check(c, status, "http_response_status");
+    char *names;
+    int32_t n = wfn_http_header_names_alloc(h, &names);
+    if (n < 0) return check(c, n, "http_response_header_names");
+    JSValue out = JS_NewArray(c);
+    uint32_t i = 0;
+    JS_SetPropertyUint32(c, out, i++, JS_NewInt32(c, status));
+    for (const char *name = names; name < names + n; name += strlen(name) + 1) {
+        char *values;
+        int32_t m = wfn_http_header_values_alloc(h, name, &values);
+        if (m < 0) continue;
+        for (const char *v = values; v < values + m; v += strlen(v) + 1) {
+            JS_SetPropertyUint32(c, out, i++, JS_NewString(c, name));
+            JS_SetPropertyUint32(c, out, i++, JS_NewString(c, v));
+        }
+        free(values);
+    }
+    free(names);
+    return out;
+}
+
+/* httpRead(h): the next bytes of a response body (an ArrayBuffer), null
+ * at its end. */
+static JSValue n_http_read(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    static uint8_t buf[CHUNK];
+    int32_t h;
+    if (handle_arg(c, argv[0], &h)) return JS_EXCEPTION;
+    return chunk(c, wfn_http_response_body_read(h, buf, sizeof buf), buf, "http_response_body_read");
+}
+
+/* httpClose(h): releases the handle (http_close), closing the connection
+ * if the body is unread. */
+static JSValue n_http_close(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    int32_t h;
+    if (handle_arg(c, argv[0], &h)) return JS_EXCEPTION;
+    wfn_http_close(h);
+    return JS_UNDEFINED;
+}
+
+extern char **environ;
+
+/* env(): the function's environment (WASI environ) as an object, without
+ * the bundle (jsruntime.BundleEnv), which is the host's and not the
+ * function's. */
+static JSValue n_env(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    JSValue out = JS_NewObject(c);
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq || ((size_t)(eq - *e) == strlen("WFN_JS_BUNDLE") && strncmp(*e, "WFN_JS_BUNDLE", eq - *e) == 0)) continue;
+        JSAtom name = JS_NewAtomLen(c, *e, (size_t)(eq - *e));
+        JS_DefinePropertyValue(c, out, name, JS_NewString(c, eq + 1), JS_PROP_C_W_E);
+        JS_FreeAtom(c, name);
+    }
+    return out;
+}
+
+static const JSCFunctionListEntry loop_funcs[] = {
+    JS_CFUNC_DEF("readChunk", 0, n_read_chunk),
+    JS_CFUNC_DEF("aborted", 0, n_aborted),
+    JS_CFUNC_DEF("httpSend", 4, n_http_send),
+    JS_CFUNC_DEF("httpHead", 1, n_http_head),
+    JS_CFUNC_DEF("httpRead", 1, n_http_read),
+    JS_CFUNC_DEF("httpClose", 1, n_http_close),
+    JS_CFUNC_DEF("env", 0, n_env),
+};
+
 static const JSCFunctionListEntry native_funcs[] = {
     JS_CFUNC_DEF("method", 0, n_method),
     JS_CFUNC_DEF("url", 0, n_url),
@@ -480,6 +682,7 @@ WFN_INIT() {
     native = JS_NewObject(ctx);
     JS_SetPropertyFunctionList(ctx, native, native_funcs, sizeof native_funcs / sizeof native_funcs[0]);
     wfnjs_vercel_install(ctx, native);
+    JS_SetPropertyFunctionList(ctx, native, loop_funcs, sizeof loop_funcs / sizeof loop_funcs[0]);
     JSValue global = JS_GetGlobalObject(ctx);
     JS_SetPropertyStr(ctx, global, "__wfn", JS_DupValue(ctx, native));
     JS_FreeValue(ctx, global);
@@ -537,4 +740,19 @@ void wfn_run_task(int32_t task) {
         abort();
     }
     JS_FreeValue(ctx, p);
+}
+
+/* wfn_on_sigterm: the host shuts down (500 ms to finish). The prelude
+ * emits process's SIGTERM event; the loop then runs what the listeners
+ * started (jobs, timers, fetches) until nothing is left or the host stops
+ * the instance. */
+WFN_ON_SIGTERM() {
+    JS_UpdateStackTop(rt);
+    JSValue f = JS_GetPropertyStr(ctx, native, "sigterm");
+    JSValue r = JS_Call(ctx, f, JS_UNDEFINED, 0, NULL);
+    JS_FreeValue(ctx, f);
+    if (JS_IsException(r)) fail("Uncaught exception in a SIGTERM listener: ");
+    JS_FreeValue(ctx, r);
+    do run_jobs();
+    while (tick() == 0);
 }

@@ -1,0 +1,124 @@
+// The event loop of wfn's JavaScript runtime. wfnjs.c runs the job queue
+// (promise reactions) and, whenever it is empty while the invocation's
+// promise is still pending, calls tick for one more step: the abort signal
+// of the request, then the first due timer, then the oldest host wait (a
+// fetch waiting for its response head, a body read). tick returns 0 after
+// progress, a number of ms to sleep until the next timer, or -1 when
+// nothing is left that could run.
+//
+// A host wait blocks the whole instance until the host answers: the
+// requests themselves run on the host side in parallel (http_send returns
+// at once), but a timer due meanwhile fires only once the wait ends.
+import { native } from "./native.js";
+
+const timers = new Map(); // id -> { at, every, fn, args, ref }
+let nextId = 1;
+let refs = 0; // timers that keep the loop alive (not AbortSignal.timeout's)
+const waits = []; // host waits, oldest first: functions that block, then settle a promise
+let invocation = null; // { onAbort, aborted, listening } while a request is served
+
+function timerArgs(name, fn, ms) {
+  if (typeof fn !== "function") throw new TypeError(`${name}: the callback is not a function (a string of code is not supported)`);
+  ms = Number(ms);
+  return Number.isFinite(ms) && ms > 0 ? ms : 0;
+}
+
+// addTimer schedules fn after ms (every ms if every): HTML's timer
+// initialisation steps, without the nesting clamp.
+export function addTimer(fn, ms, every, args, ref = true) {
+  const id = nextId++;
+  timers.set(id, { at: Date.now() + ms, every: every ? ms : -1, fn, args, ref });
+  if (ref) refs++;
+  return id;
+}
+
+function clearTimer(id) {
+  const t = timers.get(Number(id));
+  if (!t) return;
+  timers.delete(Number(id));
+  if (t.ref) refs--;
+}
+
+export const timerGlobals = {
+  setTimeout: (fn, ms = 0, ...args) => addTimer(fn, timerArgs("setTimeout", fn, ms), false, args),
+  setInterval: (fn, ms = 0, ...args) => addTimer(fn, timerArgs("setInterval", fn, ms), true, args),
+  clearTimeout: clearTimer,
+  clearInterval: clearTimer,
+};
+
+// hostWait queues fn, which calls a host import that waits, to run when
+// the job queue is empty; it returns a promise of fn's result. cancel(p)
+// drops a wait not yet run.
+export function hostWait(fn) {
+  let entry;
+  const p = new Promise((resolve, reject) => {
+    entry = () => {
+      try {
+        resolve(fn());
+      } catch (e) {
+        // An import that waits fails with ECANCELED once the invocation
+        // is aborted: the request's signal aborts before anyone sees it.
+        checkAbort();
+        reject(e);
+      }
+    };
+  });
+  waits.push(entry);
+  p.cancel = () => {
+    const i = waits.indexOf(entry);
+    if (i >= 0) waits.splice(i, 1);
+  };
+  return p;
+}
+
+// begin starts serving a request: onAbort runs once when the host says
+// the invocation is aborted (the client left, with supportsCancellation).
+export function begin(onAbort) {
+  invocation = { onAbort, aborted: false };
+}
+
+export function end() {
+  invocation = null;
+}
+
+// listenAbort marks the request's signal as listened to: with nothing
+// else to run, the loop then sleeps waiting for an abort (the host ends a
+// sleep early when the invocation is aborted) instead of giving up.
+export function listenAbort() {
+  if (invocation) invocation.listening = true;
+}
+
+// checkAbort aborts the request's signal once the host says the
+// invocation is aborted; it returns whether it did.
+export function checkAbort() {
+  if (!invocation || invocation.aborted || !native.aborted()) return false;
+  invocation.aborted = true;
+  invocation.onAbort();
+  return true;
+}
+
+// aborted says whether the invocation being served was aborted.
+export const aborted = () => invocation?.aborted ?? false;
+
+export function tick() {
+  if (checkAbort()) return 0;
+  let first = null;
+  let firstId = 0;
+  for (const [id, t] of timers) {
+    if (first === null || t.at < first.at) [first, firstId] = [t, id];
+  }
+  const now = Date.now();
+  if (first && first.at <= now) {
+    if (first.every >= 0) first.at = now + first.every;
+    else clearTimer(firstId);
+    first.fn(...first.args);
+    return 0;
+  }
+  if (waits.length > 0) {
+    waits.shift()();
+    return 0;
+  }
+  if (refs > 0) return Math.max(1, first.at - now);
+  if (invocation && invocation.listening && !invocation.aborted) return first ? Math.min(1000, Math.max(1, first.at - now)) : 1000;
+  return -1;
+}
