@@ -24,6 +24,7 @@ import (
 	"hash/crc64"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -229,8 +230,10 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 // vercel.json or wfn.json.
 func (h *Host) settings(src *route.Source, cfg *fnconfig.Config) (*function, error) {
 	paths := []string{src.Path}
-	for _, f := range src.GoFiles {
-		paths = append(paths, src.Path+"/"+f)
+	if src.Kind == route.GoPackage {
+		for _, f := range src.GoFiles {
+			paths = append(paths, src.Path+"/"+f)
+		}
 	}
 	set, glob := cfg.For(paths...)
 	policy, err := outbound.NewPolicy(set.AllowedOutboundHosts)
@@ -283,14 +286,19 @@ func (h *Host) load(ctx context.Context, b builders, fn *function) error {
 	path := filepath.Join(h.cfg.Dir, filepath.FromSlash(src.Path))
 	var wasm, bundle []byte
 	switch src.Kind {
-	case route.GoPackage, route.CSources:
+	case route.GoPackage, route.GoHandler, route.CSources:
 		h.log.Info("building", "fn", src.Path)
 		var out string
 		var cached bool
 		var err error
-		if src.Kind == route.GoPackage {
+		switch src.Kind {
+		case route.GoPackage:
 			out, cached, err = b.gob.Build(ctx, src.Path, path, src.GoFiles)
-		} else {
+		case route.GoHandler:
+			out, cached, err = b.gob.BuildHandler(ctx, gobuild.Handler{
+				Name: src.Path, File: path, Siblings: src.GoFiles, Func: src.Handler, Params: src.Params(),
+			})
+		default:
 			out, cached, err = b.c.Build(ctx, src.Path, path, src.CFiles)
 		}
 		if err != nil {
@@ -319,7 +327,11 @@ func (h *Host) load(ctx context.Context, b builders, fn *function) error {
 	}
 	fn.mod = mod
 	fn.exports = mod.Exports()
-	fn.allow = strings.Join(fn.exports.Methods, ", ")
+	methods := fn.exports.Methods
+	if slices.Contains(methods, http.MethodGet) && !slices.Contains(methods, http.MethodHead) {
+		methods = append(slices.Clone(methods), http.MethodHead)
+	}
+	fn.allow = strings.Join(methods, ", ")
 	env := guestEnv(h.systemEnv(), h.dotenv, h.cfg.Env, fn.env)
 	if bundle != nil {
 		env = slices.DeleteFunc(env, func(kv [2]string) bool { return kv[0] == jsruntime.BundleEnv })
@@ -476,6 +488,11 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	export := fn.exports.HandlerFor(r.Method)
+	if export == "" && r.Method == http.MethodHead {
+		// HEAD is answered from GET (RFC 9110 sections 9.1 and 9.3.2): the same
+		// headers, and the server drops the body.
+		export = fn.exports.HandlerFor(http.MethodGet)
+	}
 	if export == "" {
 		writeError(w, r, http.StatusMethodNotAllowed, CodeMethodNotAllowed, id, "Method "+r.Method+" is not allowed.", "Allow", fn.allow)
 		return
@@ -489,6 +506,9 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.inflight.Add(1) // invoke calls Done when the invocation and its tasks end
 		h.mu.RUnlock()
+		if len(params) > 0 {
+			r = withParamQuery(r, fn.src, params)
+		}
 		return h.invoke(w, r, fn, export, id, params)
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
@@ -496,6 +516,47 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	origin(w, r)
+}
+
+// withParamQuery returns r with the route's params in its query, as Vercel
+// appends name=value to the query for each [name] segment (shared/VERCEL.md
+// section 4.2): a param replaces the client's pairs of that name, and a
+// catch-all gives one pair per segment, as Next.js passes it (query.slug
+// = ["a", "b"]).
+func withParamQuery(r *http.Request, src *route.Source, params []engine.Param) *http.Request {
+	names := make(map[string]bool, len(params))
+	for _, p := range params {
+		names[p.Name] = true
+	}
+	var b strings.Builder
+	pair := func(s string) {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(s)
+	}
+	for _, kv := range strings.Split(r.URL.RawQuery, "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		if name, err := url.QueryUnescape(k); kv == "" || err == nil && names[name] {
+			continue
+		}
+		pair(kv)
+	}
+	for _, p := range params {
+		values := []string{p.Value}
+		if src.CatchAll(p.Name) {
+			values = src.CatchAllSegments(r.URL.EscapedPath())
+		}
+		for _, v := range values {
+			pair(url.QueryEscape(p.Name) + "=" + url.QueryEscape(v))
+		}
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.RawQuery = b.String()
+	r2.URL = &u
+	return r2
 }
 
 func writeThrottled(w http.ResponseWriter, r *http.Request, id string) {
