@@ -212,3 +212,93 @@ func TestMatch(t *testing.T) {
 		})
 	}
 }
+
+// Next.js's order: position by position a literal segment wins over
+// [name], which wins over [...name], which wins over [[...name]]; a
+// catch-all's param is its segments joined with "/".
+func TestPrecedence(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"api/docs/index.js":            "",
+		"api/docs/intro.js":            "",
+		"api/docs/[page].js":           "",
+		"api/docs/[page]/edit.js":      "",
+		"api/docs/[...slug].js":        "",
+		"api/blog/[[...slug]].js":      "",
+		"api/blog/latest.js":           "",
+		"api/shop/[...all].js":         "",
+		"api/shop/[[...rest]]/x.js":    "", // a catch-all that is not last: an error
+		"api/[section]/[[...rest]].js": "",
+		"api/[section]/about.js":       "",
+	})
+	srcs, err := route.Scan(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range srcs {
+		if s.Path == "api/shop/[[...rest]]/x.js" {
+			if s.Err == nil || !strings.Contains(s.Err.Error(), "must be the last") {
+				t.Errorf("%s: err = %v, want a catch-all that is not last", s.Path, s.Err)
+			}
+		} else if s.Err != nil {
+			t.Errorf("%s: %v", s.Path, s.Err)
+		}
+	}
+	table := route.NewTable(srcs)
+	tests := []struct {
+		path, src string
+		params    []engine.Param
+	}{
+		{"/api/docs", "api/docs/index.js", nil},
+		{"/api/docs/intro", "api/docs/intro.js", nil},
+		{"/api/docs/other", "api/docs/[page].js", []engine.Param{{Name: "page", Value: "other"}}},
+		{"/api/docs/other/edit", "api/docs/[page]/edit.js", []engine.Param{{Name: "page", Value: "other"}}},
+		{"/api/docs/a/b", "api/docs/[...slug].js", []engine.Param{{Name: "slug", Value: "a/b"}}},
+		{"/api/docs/a/b%2Fc/", "api/docs/[...slug].js", []engine.Param{{Name: "slug", Value: "a/b/c"}}},
+		{"/api/blog", "api/blog/[[...slug]].js", nil},
+		{"/api/blog/latest", "api/blog/latest.js", nil},
+		{"/api/blog/2024/post", "api/blog/[[...slug]].js", []engine.Param{{Name: "slug", Value: "2024/post"}}},
+		{"/api/shop/a", "api/shop/[...all].js", []engine.Param{{Name: "all", Value: "a"}}},
+		{"/api/shop", "api/[section]/[[...rest]].js", []engine.Param{{Name: "section", Value: "shop"}}},
+		{"/api/news", "api/[section]/[[...rest]].js", []engine.Param{{Name: "section", Value: "news"}}},
+		{"/api/news/about", "api/[section]/about.js", []engine.Param{{Name: "section", Value: "news"}}},
+		{"/api/news/1/2", "api/[section]/[[...rest]].js", []engine.Param{{Name: "section", Value: "news"}, {Name: "rest", Value: "1/2"}}},
+		{"/api/docs//x", "", nil}, // an empty segment matches no param
+		{"/other", "", nil},
+	}
+	for _, tt := range tests {
+		i, params, ok := table.Match(tt.path)
+		got := ""
+		if ok {
+			got = srcs[i].Path
+		}
+		if got != tt.src || ok && !reflect.DeepEqual(params, tt.params) {
+			t.Errorf("Match(%q) = %q %v, want %q %v", tt.path, got, params, tt.src, tt.params)
+		}
+	}
+}
+
+// [name], [...name] and [[...name]] in one place match the same paths in
+// part; two catch-alls of one shape conflict.
+func TestCatchAllConflict(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"api/a/[...x].js": "",
+		"api/a/[...y].ts": "",
+		"api/b/[..].js":   "",
+	})
+	srcs, err := route.Scan(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range srcs {
+		switch s.Path {
+		case "api/a/[...x].js", "api/a/[...y].ts":
+			if !errors.Is(s.Err, route.ErrConflict) {
+				t.Errorf("%s: err = %v, want a conflict", s.Path, s.Err)
+			}
+		case "api/b/[..].js":
+			if s.Err == nil {
+				t.Errorf("%s: want an invalid segment", s.Path)
+			}
+		}
+	}
+}
