@@ -329,7 +329,8 @@ func (h *Host) load(ctx context.Context, b builders, fn *function) error {
 	fn.exports = mod.Exports()
 	methods := fn.exports.Methods
 	if slices.Contains(methods, http.MethodGet) && !slices.Contains(methods, http.MethodHead) {
-		methods = append(slices.Clone(methods), http.MethodHead)
+		// HEAD is answered from GET (ServeHTTP), right after it.
+		methods = slices.Insert(slices.Clone(methods), slices.Index(methods, http.MethodGet)+1, http.MethodHead)
 	}
 	fn.allow = strings.Join(methods, ", ")
 	env := guestEnv(h.systemEnv(), h.dotenv, h.cfg.Env, fn.env)
@@ -471,6 +472,10 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case purgePath:
 		h.servePurge(w, r, id)
+		return
+	}
+	if urlTooLong(r) {
+		writeError(w, r, http.StatusRequestURITooLong, CodeURLTooLong, id, "The URL is over 14 KB.")
 		return
 	}
 	if headerTooLarge(r) {

@@ -292,6 +292,18 @@ func (c *invocation) end(healthy bool) {
 	c.h.inflight.Done()
 }
 
+// maxURL is Vercel's limit on a request's URL, path and query, in bytes
+// (vercel.com/docs/limits: 14 KB; the error is URL_TOO_LONG, 414).
+const maxURL = 14 << 10
+
+// urlTooLong applies maxURL to the request target as the client sent it.
+func urlTooLong(r *http.Request) bool {
+	if r.RequestURI != "" {
+		return len(r.RequestURI) > maxURL
+	}
+	return len(r.URL.RequestURI()) > maxURL
+}
+
 // headerTooLarge applies Vercel's request header limits: 16 KB for one
 // header, 32 KB for all of them, names included.
 func headerTooLarge(r *http.Request) bool {

@@ -46,6 +46,10 @@ func TestVercelGoHandlers(t *testing.T) {
 			t.Errorf("GET %s = %d %q, want 200 %q", tt.path, r.status, r.body, tt.want)
 		}
 	}
+	// HEAD: the headers of GET, no body.
+	if r := do(t, "HEAD", base+"/api/users/42", nil); r.status != http.StatusOK || r.body != "" || r.header.Get("Content-Type") != "application/json" {
+		t.Errorf("HEAD /api/users/42 = %d %q %v", r.status, r.body, r.header)
+	}
 	// [...slug] needs one segment at least.
 	wantError(t, get(t, base+"/api/docs"), http.StatusNotFound, host.CodeNotFound)
 }
