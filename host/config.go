@@ -84,6 +84,10 @@ type Config struct {
 	MaxDuration time.Duration
 	// MemoryLimitMB caps each instance's linear memory. Default 2048.
 	MemoryLimitMB int
+	// TmpSizeMB is the size of the writable /tmp each instance gets, in
+	// MB. Default 500, as Vercel gives its functions
+	// (vercel.com/docs/functions/runtimes, "File system support").
+	TmpSizeMB int
 
 	// Isolation is IsolationInstance (the default: invocations reuse warm
 	// instances, one at a time each) or IsolationInvocation (every
@@ -138,6 +142,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxDuration <= 0 {
 		c.MaxDuration = 300 * time.Second
+	}
+	if c.TmpSizeMB <= 0 {
+		c.TmpSizeMB = 500
 	}
 	if c.MemoryLimitMB <= 0 {
 		c.MemoryLimitMB = 2048

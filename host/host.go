@@ -400,6 +400,40 @@ type liveInstance struct {
 	wake           chan struct{}
 	done           <-chan struct{} // the current call's deadline; guest goroutine only
 	cur            atomic.Pointer[engine.Invocation]
+	tmp            string // the host directory the guest sees as /tmp
+}
+
+// tmpLimit is the size of each instance's /tmp, in bytes (Config.TmpSizeMB).
+// A write past it fails (on wazero; on Wasmtime the instance is retired
+// after the call), and the instance's /tmp is emptied when it goes.
+func (h *Host) tmpLimit() int64 { return int64(h.cfg.TmpSizeMB) << 20 }
+
+// newTmp makes the directory an instance sees as /tmp, under the cache
+// directory.
+func (h *Host) newTmp() (string, error) {
+	root := filepath.Join(h.cacheDir, "tmp")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("wfn: cannot create %s: %w", root, err)
+	}
+	dir, err := os.MkdirTemp(root, "i-")
+	if err != nil {
+		return "", fmt.Errorf("wfn: cannot create an instance's /tmp: %w", err)
+	}
+	return dir, nil
+}
+
+// tmpUsed returns the bytes of the regular files under dir.
+func tmpUsed(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (engine.Instance, error) {
@@ -409,6 +443,11 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		stderr: &guestLog{log: h.log, fn: fn.src.Path, stream: "stderr"},
 		wake:   make(chan struct{}, 1),
 	}
+	tmp, err := h.newTmp()
+	if err != nil {
+		return nil, err
+	}
+	li.tmp = tmp
 	inst, err := fn.mod.Instantiate(ctx, engine.InstanceConfig{
 		Env:         env,
 		Stdout:      li.stdout,
@@ -417,10 +456,13 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		Snapshot:    fn.snapshot,
 		Wake:        li.wake,
 		Done:        func() <-chan struct{} { return li.done },
+		TmpDir:      tmp,
+		TmpLimit:    h.tmpLimit(),
 	})
 	li.stdout.flush()
 	li.stderr.flush()
 	if err != nil {
+		_ = os.RemoveAll(tmp)
 		return nil, err
 	}
 	li.Instance = inst
@@ -458,7 +500,11 @@ func (li *liveInstance) wakeUp() {
 
 func (li *liveInstance) Close(ctx context.Context) error {
 	li.h.live.Delete(li)
-	return li.Instance.Close(ctx)
+	err := li.Instance.Close(ctx)
+	if rmErr := os.RemoveAll(li.tmp); rmErr != nil {
+		err = errors.Join(err, fmt.Errorf("wfn: cannot empty an instance's /tmp: %w", rmErr))
+	}
+	return err
 }
 
 // ServeHTTP routes the request to its function and runs one invocation.

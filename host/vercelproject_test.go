@@ -1,11 +1,20 @@
 package host_test
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wfn-dev/wfn/host"
 )
@@ -118,4 +127,86 @@ func TestVercelGoHandlerErrors(t *testing.T) {
 		t.Errorf("GET /api/ok = %d %q", r.status, r.body)
 	}
 	wantError(t, get(t, srv.URL+"/api/shape"), http.StatusInternalServerError, host.CodeInvocationFailed)
+}
+
+// Every instance has a writable /tmp of Config.TmpSizeMB, on both engines:
+// Go's multipart parser spills a large file there; a guest that fills it
+// gets an error, not a host crash; it is emptied when the instance goes.
+func TestVercelTmp(t *testing.T) {
+	requireGo(t)
+	for _, eng := range host.Engines() {
+		t.Run(eng, func(t *testing.T) {
+			dir := filepath.Join("..", "testdata", "vercel-project")
+			h, srv, logs := serve(t, host.Config{Dir: dir, Engine: eng, TmpSizeMB: 8, MaxInstancesPerFunction: 1})
+
+			// A 256 KiB file: over the handler's 1 KiB maxMemory.
+			file := bytes.Repeat([]byte("wfn-tmp!"), 32<<10)
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			fw, _ := mw.CreateFormFile("file", "f.bin")
+			fw.Write(file)
+			mw.Close()
+			sum := sha256.Sum256(file)
+			want := fmt.Sprintf("f.bin %d %s disk=true\n", len(file), hex.EncodeToString(sum[:]))
+			if r := do(t, "POST", srv.URL+"/api/upload", &body, "Content-Type", mw.FormDataContentType()); r.status != 200 || r.body != want {
+				t.Errorf("upload = %d %q, want %q", r.status, r.body, want)
+			}
+
+			if r := get(t, srv.URL+"/api/tmpfill?mb=4"); r.body != "wrote 4 MiB\n" {
+				t.Errorf("4 MiB in /tmp = %d %q", r.status, r.body)
+			}
+			// The file stays for the instance's next invocation.
+			if r := get(t, srv.URL+"/api/tmpfill?list=1"); !strings.HasPrefix(r.body, "fill-") {
+				t.Errorf("/tmp after a write = %q, want the file", r.body)
+			}
+			tmps := instanceTmps(t)
+			r := get(t, srv.URL+"/api/tmpfill?mb=16")
+			if eng == "wasmtime" {
+				// Wasmtime cannot refuse the write: the instance is
+				// retired after the call, with its /tmp.
+				eventually(t, "the over-limit log line", func() bool { return strings.Contains(logs.String(), "over its limit") })
+				for _, d := range tmps {
+					eventually(t, "the retired instance's /tmp to go", func() bool { _, err := os.Stat(d); return errors.Is(err, fs.ErrNotExist) })
+				}
+			} else if r.status != 200 || !strings.Contains(r.body, "write 4: ") || !strings.Contains(r.body, "I/O error") {
+				t.Errorf("16 MiB in an 8 MB /tmp = %d %q, want a write error", r.status, r.body)
+			}
+			if r := get(t, srv.URL+"/api"); r.status != 200 {
+				t.Errorf("the host after a full /tmp: %d %q", r.status, r.body)
+			}
+			tmps = instanceTmps(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := h.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range tmps {
+				if _, err := os.Stat(d); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("%s is left after Close: %v", d, err)
+				}
+			}
+
+			// A new instance, from a snapshot or not, starts with an
+			// empty /tmp.
+			_, srv, _ = serve(t, host.Config{Dir: dir, Engine: eng, Isolation: host.IsolationInvocation})
+			for range 2 {
+				if r := get(t, srv.URL+"/api/tmpfill?mb=1"); r.body != "wrote 1 MiB\n" {
+					t.Errorf("1 MiB in /tmp = %d %q", r.status, r.body)
+				}
+				if r := get(t, srv.URL+"/api/tmpfill?list=1"); r.status != 200 || r.body != "" {
+					t.Errorf("/tmp of a new instance = %d %q, want it empty", r.status, r.body)
+				}
+			}
+		})
+	}
+}
+
+// instanceTmps lists the instances' /tmp directories in the shared cache.
+func instanceTmps(t *testing.T) []string {
+	t.Helper()
+	matches, err := filepath.Glob(filepath.Join(sharedCache, "tmp", "i-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return matches
 }

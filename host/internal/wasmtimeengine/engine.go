@@ -256,6 +256,14 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 		keys[i], values[i] = kv[0], kv[1]
 	}
 	wasi.SetEnv(keys, values)
+	if cfg.TmpDir != "" {
+		// Wasmtime's WASI has no hook to count writes: the host checks
+		// TmpLimit after each call.
+		if err := wasi.PreopenDir(cfg.TmpDir, "/tmp", wasmtime.DIR_READ|wasmtime.DIR_WRITE, wasmtime.FILE_READ|wasmtime.FILE_WRITE); err != nil {
+			store.Close()
+			return nil, fmt.Errorf("wfn: %s: cannot give the guest /tmp: %w", m.name, err)
+		}
+	}
 	store.SetWasi(wasi)
 	if cfg.MemoryLimit > 0 {
 		store.Limiter(int64(min(cfg.MemoryLimit, math.MaxInt64)), -1, -1, -1, -1)
