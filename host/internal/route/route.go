@@ -54,6 +54,9 @@ const (
 	// GoHandler is one .go file of a non-main package that exports a
 	// net/http handler function, in the shape of Vercel's Go runtime.
 	GoHandler
+	// Unsupported is a file Vercel would build a function from in a
+	// language wfn does not run; its Source has Err set.
+	Unsupported
 )
 
 // unservedExts are extensions Vercel builds functions from (shared/VERCEL.md
@@ -184,7 +187,7 @@ func Scan(dir string) ([]*Source, error) {
 				if path.Base(r) == "index" {
 					r = path.Dir(r)
 				}
-				out = append(out, &Source{Path: rel, Route: "/" + r, Kind: -1,
+				out = append(out, &Source{Path: rel, Route: "/" + r, Kind: Unsupported,
 					Err: fmt.Errorf("wfn: %s: a %s function, and wfn runs Go, C, JavaScript, TypeScript and .wasm functions only", rel, lang)})
 			}
 		}

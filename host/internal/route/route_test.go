@@ -302,3 +302,58 @@ func TestCatchAllConflict(t *testing.T) {
 		}
 	}
 }
+
+// Go files in the shape of Vercel's Go runtime: one function per file that
+// exports a handler, the package's other files going into each.
+func TestScanGoHandlers(t *testing.T) {
+	const handler = "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) {}\n"
+	dir := tree(t, map[string]string{
+		"api/index.go":        handler,
+		"api/users/[id].go":   handler,
+		"api/users/list.go":   "package handler\n\nimport h \"net/http\"\n\nfunc List(w h.ResponseWriter, r *h.Request) {}\n",
+		"api/users/util.go":   "package handler\n\nfunc helper() {}\n",
+		"api/users/x_test.go": "package handler\n",
+		"api/bad/shape.go":    "package handler\n\nimport \"net/http\"\n\nfunc Handler(r *http.Request) {}\n",
+		"api/bad/two.go":      "package handler\n\nimport \"net/http\"\n\nfunc A(w http.ResponseWriter, r *http.Request) {}\nfunc B(w http.ResponseWriter, r *http.Request) {}\n",
+		"api/bad/notnet.go":   "package handler\n\ntype ResponseWriter int\ntype Request int\n\nfunc Other(w ResponseWriter, r *Request) {}\n",
+		"api/py/index.py":     "",
+	})
+	srcs, err := route.Scan(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type fn struct {
+		route, handler string
+		siblings       []string
+		err            string
+	}
+	got := map[string]fn{}
+	for _, s := range srcs {
+		f := fn{route: s.Route, handler: s.Handler, siblings: s.GoFiles}
+		if s.Err != nil {
+			f.err = s.Err.Error()
+		}
+		got[s.Path] = f
+	}
+	want := map[string]fn{
+		"api/index.go":      {route: "/api", handler: "Handler"},
+		"api/users/[id].go": {route: "/api/users/[id]", handler: "Handler", siblings: []string{"util.go"}},
+		"api/users/list.go": {route: "/api/users/list", handler: "List", siblings: []string{"util.go"}},
+		"api/bad/shape.go":  {route: "/api/bad/shape", siblings: []string{"notnet.go"}, err: "func Handler must have the shape"},
+		"api/bad/two.go":    {route: "/api/bad/two", siblings: []string{"notnet.go"}, err: "exports A, B"},
+		"api/py/index.py":   {route: "/api/py", err: "a Python function"},
+	}
+	for path, w := range want {
+		g, ok := got[path]
+		if !ok {
+			t.Errorf("%s is not found", path)
+			continue
+		}
+		if g.route != w.route || g.handler != w.handler || !reflect.DeepEqual(g.siblings, w.siblings) || (w.err == "") != (g.err == "") || !strings.Contains(g.err, w.err) {
+			t.Errorf("%s = %+v, want %+v", path, g, w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("found %d sources, want %d: %v", len(got), len(want), got)
+	}
+}
