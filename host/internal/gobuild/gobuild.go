@@ -48,9 +48,10 @@ type Builder struct {
 	goVersion string
 	goErr     error
 
-	sdkOnce sync.Once
-	sdk     string // the embedded SDK, written out
-	sdkErr  error
+	handlerMu sync.Map // work directory -> *sync.Mutex
+	sdkOnce   sync.Once
+	sdk       string // the embedded SDK, written out
+	sdkErr    error
 }
 
 func (b *Builder) init(ctx context.Context) error {

@@ -15,8 +15,8 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 
 	wfnmod "github.com/wfn-dev/wfn"
@@ -70,6 +70,10 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 	}
 	sum := sha256.Sum256([]byte(h.File))
 	work := filepath.Join(b.CacheDir, "handler", hex.EncodeToString(sum[:10]))
+	// One build at a time writes a function's generated files.
+	mu, _ := b.handlerMu.LoadOrStore(work, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return "", false, fmt.Errorf("wfn: cannot create %s: %w", work, err)
 	}
@@ -302,9 +306,19 @@ func writeIfChanged(file string, data []byte) error {
 	if old, err := os.ReadFile(file); err == nil && bytes.Equal(old, data) {
 		return nil
 	}
-	tmp := file + ".tmp" + strconv.Itoa(os.Getpid())
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(file), ".tmp-")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, file)
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), file)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+	return err
 }
