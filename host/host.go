@@ -69,6 +69,7 @@ type Host struct {
 	inflight sync.WaitGroup // invocations, until their tasks are done
 	live     sync.Map       // *liveInstance -> struct{}
 
+	checkTmp    bool // the engine lets a guest write past the limit of /tmp
 	cacheDir    string
 	cacheStores storeOpener // the Runtime Cache's and the CDN cache's
 	deployment  string      // scopes the CDN cache's keys
@@ -178,6 +179,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		cacheDir: cacheDir,
 	}
 	h.invs.New = func() any { return new(engine.Invocation) }
+	if l, ok := eng.(engine.TmpLimiter); !ok || !l.LimitsTmp() {
+		h.checkTmp = true
+	}
 	builder := &gobuild.Builder{CacheDir: filepath.Join(cacheDir, "build")}
 	cbuilder := &cbuild.Builder{CacheDir: filepath.Join(cacheDir, "build-c")}
 	jsbuilder := &jsbuild.Builder{CacheDir: filepath.Join(cacheDir, "build-js")}

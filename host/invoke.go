@@ -279,7 +279,7 @@ func (c *invocation) cancelOutbound() {
 
 // end releases what the invocation held.
 func (c *invocation) end(healthy bool) {
-	if healthy && tmpUsed(c.li.tmp) > c.h.tmpLimit() {
+	if healthy && c.h.checkTmp && tmpUsed(c.li.tmp) > c.h.tmpLimit() {
 		// An engine that cannot refuse the write (Wasmtime) let the guest
 		// go past the limit: the instance goes, and its /tmp with it.
 		c.h.log.Warn("the instance's /tmp is over its limit; it is retired", "fn", c.fn.src.Path, "id", c.inv.ID, "limit_mb", c.h.cfg.TmpSizeMB)

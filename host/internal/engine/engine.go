@@ -86,8 +86,15 @@ type InstanceConfig struct {
 	TmpDir string
 	// TmpLimit caps the bytes of the files the guest keeps in TmpDir. An
 	// engine that can refuses a write past it (wazero: EIO, as its WASI
-	// has no ENOSPC); the host checks it after each call too.
+	// has no ENOSPC) and says so with [TmpLimiter]; for the others the
+	// host checks it after each call.
 	TmpLimit int64
+}
+
+// TmpLimiter is implemented by an engine that refuses the writes past
+// InstanceConfig.TmpLimit itself.
+type TmpLimiter interface {
+	LimitsTmp() bool
 }
 
 // Exports lists a guest's exports that change how the host calls it.

@@ -91,6 +91,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 }
 
 // Close releases the runtime and the compilation cache.
+// LimitsTmp reports that writes past InstanceConfig.TmpLimit fail.
+func (e *Engine) LimitsTmp() bool { return true }
+
 func (e *Engine) Close(ctx context.Context) error {
 	err := e.rt.Close(ctx)
 	if e.cache != nil {
