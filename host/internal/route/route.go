@@ -61,7 +61,7 @@ const (
 
 // unservedExts are extensions Vercel builds functions from (shared/VERCEL.md
 // section 4.2) that wfn does not run, with the language's name.
-var unservedExts = map[string]string{".py": "Python", ".rb": "Ruby", ".rs": "Rust", ".tsx": "TSX", ".jsx": "JSX"}
+var unservedExts = map[string]string{".py": "Python", ".rb": "Ruby", ".rs": "Rust", ".tsx": "TSX"}
 
 // scriptExts are the extensions of Script functions.
 var scriptExts = []string{".js", ".mjs", ".ts", ".mts"}
