@@ -272,7 +272,11 @@ func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duratio
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		// The host answers 431 REQUEST_HEADER_TOO_LARGE past Vercel's
+		// limits (16 KB for one header, 32 KB in all); past this, the
+		// server answers a plain 431 itself before reading the rest.
+		MaxHeaderBytes: 1 << 20,
+		IdleTimeout:    120 * time.Second,
 	}
 	if maxConns > 0 {
 		cc := newConnCap(maxConns, cfg.Logger)

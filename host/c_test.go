@@ -44,11 +44,26 @@ func TestCGuests(t *testing.T) {
 	// A C function with a route param, and one that does not compile.
 	dir := watDir(t)
 	mustCopy(t, "../testdata/c/params/params.c", filepath.Join(dir, "api", "[name]", "params.c"))
+	os.MkdirAll(filepath.Join(dir, "api", "getonly"), 0o755)
+	os.WriteFile(filepath.Join(dir, "api", "getonly", "get.c"), []byte("#include \"wfn.h\"\n\nWFN_METHOD(GET) {\n    wfn_set_header(\"x-c\", \"get\");\n    wfn_write_str(\"only GET\");\n}\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "api", "tmp"), 0o755)
+	os.WriteFile(filepath.Join(dir, "api", "tmp", "tmp.c"), []byte(cTmp), 0o644)
 	os.MkdirAll(filepath.Join(dir, "api", "broken"), 0o755)
 	os.WriteFile(filepath.Join(dir, "api", "broken", "broken.c"), []byte("int f(void) { return x; }\n"), 0o644)
 	h, srv, _ = serve(t, host.Config{Dir: dir})
 	if r := get(t, srv.URL+"/api/Grace"); r.body != "param name=Grace" || r.header.Get("X-C") != "yes" {
 		t.Errorf("C params = %q %v", r.body, r.header)
+	}
+	// A writable /tmp, as for every guest.
+	if r := get(t, srv.URL+"/api/tmp"); r.body != "from C via /tmp" {
+		t.Errorf("C /tmp = %d %q", r.status, r.body)
+	}
+	// HEAD is answered from GET (RFC 9110 section 9.1): its headers, no body.
+	if r := do(t, "HEAD", srv.URL+"/api/getonly", nil); r.status != 200 || r.body != "" || r.header.Get("X-C") != "get" || r.header.Get("Content-Length") != "8" {
+		t.Errorf("HEAD of a GET-only C function = %d %q %v", r.status, r.body, r.header)
+	}
+	if r := do(t, "POST", srv.URL+"/api/getonly", nil); r.status != 405 || r.header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST of a GET-only C function = %d, Allow %q; want 405, GET, HEAD", r.status, r.header.Get("Allow"))
 	}
 	for _, fn := range h.Functions() {
 		if fn.Source == "api/broken" && (fn.Err == nil || !strings.Contains(fn.Err.Error(), "api/broken") || !strings.Contains(fn.Err.Error(), "broken.c:1")) {
@@ -56,3 +71,27 @@ func TestCGuests(t *testing.T) {
 		}
 	}
 }
+
+// cTmp writes a file in /tmp and reads it back.
+const cTmp = `#include <stdio.h>
+#include "wfn.h"
+
+WFN_HANDLER(wfn_handle) {
+    char buf[64] = {0};
+    FILE *f = fopen("/tmp/c.txt", "w");
+    if (!f) {
+        wfn_write_str("cannot create /tmp/c.txt");
+        return;
+    }
+    fputs("from C via /tmp", f);
+    fclose(f);
+    f = fopen("/tmp/c.txt", "r");
+    if (!f) {
+        wfn_write_str("cannot open /tmp/c.txt");
+        return;
+    }
+    fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    wfn_write_str(buf);
+}
+`

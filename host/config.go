@@ -87,6 +87,10 @@ type Config struct {
 	MaxDuration time.Duration
 	// MemoryLimitMB caps each instance's linear memory. Default 2048.
 	MemoryLimitMB int
+	// TmpSizeMB is the size of the writable /tmp each instance gets, in
+	// MB. Default 500, as Vercel gives its functions
+	// (vercel.com/docs/functions/runtimes, "File system support").
+	TmpSizeMB int
 
 	// Isolation is IsolationInstance (the default: invocations reuse warm
 	// instances, one at a time each) or IsolationInvocation (every
@@ -140,6 +144,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxInstances <= 0 {
 		c.MaxInstances = 1000
+	}
+	if c.TmpSizeMB <= 0 {
+		c.TmpSizeMB = 500
 	}
 	return c
 }

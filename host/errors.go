@@ -32,6 +32,7 @@ const (
 	CodeResponsePayloadTooLarge = "FUNCTION_RESPONSE_PAYLOAD_TOO_LARGE"
 	CodeNoResponse              = "NO_RESPONSE_FROM_FUNCTION"
 	CodeHeaderTooLarge          = "REQUEST_HEADER_TOO_LARGE"
+	CodeURLTooLong              = "URL_TOO_LONG"
 
 	// Of the operators' endpoint /_wfn/cache/purge.
 	CodeForbidden        = "FORBIDDEN"

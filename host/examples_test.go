@@ -37,9 +37,11 @@ func TestExamples(t *testing.T) {
 		{"greet trailing slash", "GET", "/api/greet/Bob/", 200, "Hello Bob!", [2]string{}},
 		{"methods GET", "GET", "/api/methods", 200, "GET ok", [2]string{}},
 		{"methods POST", "POST", "/api/methods", 200, "POST ok", [2]string{}},
-		{"methods PUT", "PUT", "/api/methods", 405, "", [2]string{"Allow", "GET, POST"}},
-		{"methods DELETE", "DELETE", "/api/methods", 405, "", [2]string{"Allow", "GET, POST"}},
-		{"methods HEAD is not GET", "HEAD", "/api/methods", 405, "", [2]string{"Allow", "GET, POST"}},
+		{"methods PUT", "PUT", "/api/methods", 405, "", [2]string{"Allow", "GET, HEAD, POST"}},
+		{"methods DELETE", "DELETE", "/api/methods", 405, "", [2]string{"Allow", "GET, HEAD, POST"}},
+		// RFC 9110 section 9.1: HEAD is answered from GET, headers and no body.
+		{"methods HEAD from GET", "HEAD", "/api/methods", 200, "", [2]string{"Content-Length", "6"}},
+		{"methods HEAD from GET, same headers", "HEAD", "/api/methods", 200, "", [2]string{"Content-Type", "text/plain; charset=utf-8"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,8 +50,8 @@ func TestExamples(t *testing.T) {
 				t.Fatalf("status = %d, want %d (body %q)", r.status, tt.status, r.body)
 			}
 			if tt.method == "HEAD" {
-				if got := r.header.Get("X-Wfn-Error"); got != host.CodeMethodNotAllowed {
-					t.Errorf("x-wfn-error = %q", got)
+				if r.body != "" {
+					t.Errorf("HEAD body = %q, want none", r.body)
 				}
 			} else if tt.status == 405 {
 				wantError(t, r, 405, host.CodeMethodNotAllowed)

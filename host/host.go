@@ -23,6 +23,7 @@ import (
 	"hash/crc64"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -71,6 +72,7 @@ type Host struct {
 	inflight sync.WaitGroup // invocations, until their tasks are done
 	live     sync.Map       // *liveInstance -> struct{}
 
+	checkTmp    bool // the engine lets a guest write past the limit of /tmp
 	cacheDir    string
 	cacheStores storeOpener // the Runtime Cache's and the CDN cache's
 	deployment  string      // scopes the CDN cache's keys
@@ -176,6 +178,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		cacheDir: cacheDir,
 	}
 	h.invs.New = func() any { return new(engine.Invocation) }
+	if l, ok := eng.(engine.TmpLimiter); !ok || !l.LimitsTmp() {
+		h.checkTmp = true
+	}
 	builder := &gobuild.Builder{CacheDir: filepath.Join(cacheDir, "build")}
 	cbuilder := &cbuild.Builder{CacheDir: filepath.Join(cacheDir, "build-c")}
 	jsbuilder := &jsbuild.Builder{CacheDir: filepath.Join(cacheDir, "build-js")}
@@ -233,8 +238,10 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 // the host's configuration, over the defaults.
 func (h *Host) settings(src *route.Source) (*function, error) {
 	paths := []string{src.Path}
-	for _, f := range src.GoFiles {
-		paths = append(paths, src.Path+"/"+f)
+	if src.Kind == route.GoPackage {
+		for _, f := range src.GoFiles {
+			paths = append(paths, src.Path+"/"+f)
+		}
 	}
 	rule, key := h.project.For(paths...)
 	set := project.Merge(project.Defaults(), h.cfg.functionSettings(), rule)
@@ -282,14 +289,19 @@ func (h *Host) load(ctx context.Context, b builders, fn *function) error {
 	path := filepath.Join(h.cfg.Dir, filepath.FromSlash(src.Path))
 	var wasm, bundle []byte
 	switch src.Kind {
-	case route.GoPackage, route.CSources:
+	case route.GoPackage, route.GoHandler, route.CSources:
 		h.log.Info("building", "fn", src.Path)
 		var out string
 		var cached bool
 		var err error
-		if src.Kind == route.GoPackage {
+		switch src.Kind {
+		case route.GoPackage:
 			out, cached, err = b.gob.Build(ctx, src.Path, path, src.GoFiles)
-		} else {
+		case route.GoHandler:
+			out, cached, err = b.gob.BuildHandler(ctx, gobuild.Handler{
+				Name: src.Path, File: path, Siblings: src.GoFiles, Func: src.Handler, Params: src.Params(),
+			})
+		default:
 			out, cached, err = b.c.Build(ctx, src.Path, path, src.CFiles)
 		}
 		if err != nil {
@@ -318,7 +330,12 @@ func (h *Host) load(ctx context.Context, b builders, fn *function) error {
 	}
 	fn.mod = mod
 	fn.exports = mod.Exports()
-	fn.allow = strings.Join(fn.exports.Methods, ", ")
+	methods := fn.exports.Methods
+	if slices.Contains(methods, http.MethodGet) && !slices.Contains(methods, http.MethodHead) {
+		// HEAD is answered from GET (ServeHTTP), right after it.
+		methods = slices.Insert(slices.Clone(methods), slices.Index(methods, http.MethodGet)+1, http.MethodHead)
+	}
+	fn.allow = strings.Join(methods, ", ")
 	env := guestEnv(h.systemEnv(), h.project.Env, h.project.Dotenv, h.cfg.Env, fn.env)
 	if bundle != nil {
 		env = slices.DeleteFunc(env, func(kv [2]string) bool { return kv[0] == jsruntime.BundleEnv })
@@ -386,6 +403,40 @@ type liveInstance struct {
 	wake           chan struct{}
 	done           <-chan struct{} // the current call's deadline; guest goroutine only
 	cur            atomic.Pointer[engine.Invocation]
+	tmp            string // the host directory the guest sees as /tmp
+}
+
+// tmpLimit is the size of each instance's /tmp, in bytes (Config.TmpSizeMB).
+// A write past it fails (on wazero; on Wasmtime the instance is retired
+// after the call), and the instance's /tmp is emptied when it goes.
+func (h *Host) tmpLimit() int64 { return int64(h.cfg.TmpSizeMB) << 20 }
+
+// newTmp makes the directory an instance sees as /tmp, under the cache
+// directory.
+func (h *Host) newTmp() (string, error) {
+	root := filepath.Join(h.cacheDir, "tmp")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("wfn: cannot create %s: %w", root, err)
+	}
+	dir, err := os.MkdirTemp(root, "i-")
+	if err != nil {
+		return "", fmt.Errorf("wfn: cannot create an instance's /tmp: %w", err)
+	}
+	return dir, nil
+}
+
+// tmpUsed returns the bytes of the regular files under dir.
+func tmpUsed(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (engine.Instance, error) {
@@ -395,6 +446,11 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		stderr: &guestLog{log: h.log, fn: fn.src.Path, stream: "stderr"},
 		wake:   make(chan struct{}, 1),
 	}
+	tmp, err := h.newTmp()
+	if err != nil {
+		return nil, err
+	}
+	li.tmp = tmp
 	inst, err := fn.mod.Instantiate(ctx, engine.InstanceConfig{
 		Env:         env,
 		Stdout:      li.stdout,
@@ -403,10 +459,13 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		Snapshot:    fn.snapshot,
 		Wake:        li.wake,
 		Done:        func() <-chan struct{} { return li.done },
+		TmpDir:      tmp,
+		TmpLimit:    h.tmpLimit(),
 	})
 	li.stdout.flush()
 	li.stderr.flush()
 	if err != nil {
+		_ = os.RemoveAll(tmp)
 		return nil, err
 	}
 	li.Instance = inst
@@ -444,7 +503,11 @@ func (li *liveInstance) wakeUp() {
 
 func (li *liveInstance) Close(ctx context.Context) error {
 	li.h.live.Delete(li)
-	return li.Instance.Close(ctx)
+	err := li.Instance.Close(ctx)
+	if rmErr := os.RemoveAll(li.tmp); rmErr != nil {
+		err = errors.Join(err, fmt.Errorf("wfn: cannot empty an instance's /tmp: %w", rmErr))
+	}
+	return err
 }
 
 // ServeHTTP routes the request to its function and runs one invocation.
@@ -458,6 +521,10 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case purgePath:
 		h.servePurge(w, r, id)
+		return
+	}
+	if urlTooLong(r) {
+		writeError(w, r, http.StatusRequestURITooLong, CodeURLTooLong, id, "The URL is over 14 KB.")
 		return
 	}
 	if headerTooLarge(r) {
@@ -479,6 +546,11 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	export := fn.exports.HandlerFor(r.Method)
+	if export == "" && r.Method == http.MethodHead {
+		// HEAD is answered from GET (RFC 9110 sections 9.1 and 9.3.2): the same
+		// headers, and the server drops the body.
+		export = fn.exports.HandlerFor(http.MethodGet)
+	}
 	if export == "" {
 		writeError(w, r, http.StatusMethodNotAllowed, CodeMethodNotAllowed, id, "Method "+r.Method+" is not allowed.", "Allow", fn.allow)
 		return
@@ -492,6 +564,9 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.inflight.Add(1) // invoke calls Done when the invocation and its tasks end
 		h.mu.RUnlock()
+		if len(params) > 0 {
+			r = withParamQuery(r, fn.src, params)
+		}
 		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, params)
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
@@ -499,6 +574,47 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	origin(w, r)
+}
+
+// withParamQuery returns r with the route's params in its query, as Vercel
+// appends name=value to the query for each [name] segment (shared/VERCEL.md
+// section 4.2): a param replaces the client's pairs of that name, and a
+// catch-all gives one pair per segment, as Next.js passes it (query.slug
+// = ["a", "b"]).
+func withParamQuery(r *http.Request, src *route.Source, params []engine.Param) *http.Request {
+	names := make(map[string]bool, len(params))
+	for _, p := range params {
+		names[p.Name] = true
+	}
+	var b strings.Builder
+	pair := func(s string) {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(s)
+	}
+	for _, kv := range strings.Split(r.URL.RawQuery, "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		if name, err := url.QueryUnescape(k); kv == "" || err == nil && names[name] {
+			continue
+		}
+		pair(kv)
+	}
+	for _, p := range params {
+		values := []string{p.Value}
+		if src.CatchAll(p.Name) {
+			values = src.CatchAllSegments(r.URL.EscapedPath())
+		}
+		for _, v := range values {
+			pair(url.QueryEscape(p.Name) + "=" + url.QueryEscape(v))
+		}
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.RawQuery = b.String()
+	r2.URL = &u
+	return r2
 }
 
 func writeThrottled(w http.ResponseWriter, r *http.Request, id string) {

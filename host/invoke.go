@@ -279,6 +279,12 @@ func (c *invocation) cancelOutbound() {
 
 // end releases what the invocation held.
 func (c *invocation) end(healthy bool) {
+	if healthy && c.h.checkTmp && tmpUsed(c.li.tmp) > c.h.tmpLimit() {
+		// An engine that cannot refuse the write (Wasmtime) let the guest
+		// go past the limit: the instance goes, and its /tmp with it.
+		c.h.log.Warn("the instance's /tmp is over its limit; it is retired", "fn", c.fn.src.Path, "id", c.inv.ID, "limit_mb", c.h.cfg.TmpSizeMB)
+		healthy = false
+	}
 	c.li.finish()
 	c.cancel()
 	c.outMu.Lock()
@@ -290,6 +296,18 @@ func (c *invocation) end(healthy bool) {
 	c.h.invs.Put(c.inv)
 	c.fn.pool.Put(context.Background(), c.li, healthy)
 	c.h.inflight.Done()
+}
+
+// maxURL is Vercel's limit on a request's URL, path and query, in bytes
+// (vercel.com/docs/limits: 14 KB; the error is URL_TOO_LONG, 414).
+const maxURL = 14 << 10
+
+// urlTooLong applies maxURL to the request target as the client sent it.
+func urlTooLong(r *http.Request) bool {
+	if r.RequestURI != "" {
+		return len(r.RequestURI) > maxURL
+	}
+	return len(r.URL.RequestURI()) > maxURL
 }
 
 // headerTooLarge applies Vercel's request header limits: 16 KB for one

@@ -210,6 +210,29 @@ func TestLimits(t *testing.T) {
 		}
 		wantError(t, do(t, "GET", srv.URL+"/api/hello", nil, hs...), 431, host.CodeHeaderTooLarge)
 	})
+	t.Run("many small headers over 32 KB together", func(t *testing.T) {
+		hs := []string{}
+		for i := 0; i < 2000; i++ {
+			hs = append(hs, "X-H"+itoa(i), "0123456789")
+		}
+		wantError(t, do(t, "GET", srv.URL+"/api/hello", nil, hs...), 431, host.CodeHeaderTooLarge)
+	})
+	t.Run("headers past the server's limit get 431, not a reset", func(t *testing.T) {
+		// net/http answers a plain 431 itself past MaxHeaderBytes (1 MB
+		// and its slack, as wfn serve sets it).
+		for _, n := range []int{2 << 20, 8 << 20} {
+			if r := do(t, "GET", srv.URL+"/api/hello", nil, "X-Big", strings.Repeat("a", n)); r.status != 431 {
+				t.Errorf("%d bytes of header: %d %q, want 431", n, r.status, r.body)
+			}
+		}
+	})
+	t.Run("URL over 14 KB", func(t *testing.T) {
+		long := "/api/hello?q=" + strings.Repeat("a", 14<<10)
+		wantError(t, get(t, srv.URL+long), 414, host.CodeURLTooLong)
+		if r := get(t, srv.URL+long[:14<<10]); r.status != 200 {
+			t.Errorf("a URL of 14 KB: %d %q, want 200", r.status, r.body)
+		}
+	})
 	t.Run("buffered response over 4.5 MB", func(t *testing.T) {
 		wantError(t, get(t, srv.URL+"/api/big"), 500, host.CodeResponsePayloadTooLarge)
 	})

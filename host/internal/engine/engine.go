@@ -79,6 +79,22 @@ type InstanceConfig struct {
 	// and wfn_init again. An engine or a guest that cannot do it starts
 	// the instance normally.
 	Snapshot bool
+	// TmpDir, when set, is a host directory of this instance alone that
+	// the guest sees as a writable /tmp, as Vercel gives every function
+	// one (vercel.com/docs/functions/runtimes: /tmp scratch space). The
+	// caller creates it and removes it with the instance.
+	TmpDir string
+	// TmpLimit caps the bytes of the files the guest keeps in TmpDir. An
+	// engine that can refuses a write past it (wazero: EIO, as its WASI
+	// has no ENOSPC) and says so with [TmpLimiter]; for the others the
+	// host checks it after each call.
+	TmpLimit int64
+}
+
+// TmpLimiter is implemented by an engine that refuses the writes past
+// InstanceConfig.TmpLimit itself.
+type TmpLimiter interface {
+	LimitsTmp() bool
 }
 
 // Exports lists a guest's exports that change how the host calls it.

@@ -264,7 +264,8 @@ func validFinal(code int) bool { return code >= 200 && code <= 599 }
 // Method is the request method.
 func (inv *Invocation) Method() string { return inv.req.Method }
 
-// URL is the absolute URL the client used, with the query.
+// URL is the absolute URL the client used, with the query (the host has
+// set the route params in it).
 func (inv *Invocation) URL() string {
 	if inv.url == "" {
 		scheme := "http://"

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -46,6 +47,11 @@ type Builder struct {
 	goBin     string
 	goVersion string
 	goErr     error
+
+	handlerMu sync.Map // work directory -> *sync.Mutex
+	sdkOnce   sync.Once
+	sdk       string // the embedded SDK, written out
+	sdkErr    error
 }
 
 func (b *Builder) init(ctx context.Context) error {
@@ -72,7 +78,13 @@ func (b *Builder) Build(ctx context.Context, name, dir string, files []string) (
 	if err := b.init(ctx); err != nil {
 		return "", false, err
 	}
-	key, keyErr := b.key(ctx, dir, files)
+	return b.build(ctx, name, dir, nil, files, nil)
+}
+
+// build runs go build with flags on the package args in dir. overlay maps
+// the files the go command sees through -overlay to those it reads.
+func (b *Builder) build(ctx context.Context, name, dir string, flags, args []string, overlay map[string]string) (wasm string, cached bool, err error) {
+	key, keyErr := b.key(ctx, dir, flags, args, overlay)
 	if keyErr == nil {
 		if wasm, ok := (buildcache.Cache{Dir: b.CacheDir, Ext: ".wasm"}).Lookup(key); ok {
 			return wasm, true, nil
@@ -82,14 +94,14 @@ func (b *Builder) Build(ctx context.Context, name, dir string, files []string) (
 		key = "" // inputs unknown, yet the build may pass: store by content
 	}
 	wasm, err = buildcache.Cache{Dir: b.CacheDir, Ext: ".wasm"}.Build(key, func(dst string) error {
-		args := append([]string{"build", "-buildmode=c-shared", "-trimpath", "-o", dst}, files...)
-		cmd := exec.CommandContext(ctx, b.goBin, args...)
+		cmdArgs := append(append([]string{"build", "-buildmode=c-shared", "-trimpath", "-o", dst}, flags...), args...)
+		cmd := exec.CommandContext(ctx, b.goBin, cmdArgs...)
 		cmd.Dir = dir
 		cmd.Env = goEnv()
 		var log bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &log, &log
 		if err := cmd.Run(); err != nil {
-			return &BuildError{Function: name, Output: cleanOutput(log.String()), Err: err}
+			return &BuildError{Function: name, Output: realPaths(cleanOutput(log.String()), dir, overlay), Err: err}
 		}
 		return nil
 	})
@@ -118,11 +130,33 @@ func cleanOutput(s string) string {
 	return strings.Join(keep, "\n")
 }
 
+// realPaths replaces, in the go command's output, the paths it saw through
+// the overlay with those of the files it read, relative to dir when it can.
+func realPaths(out, dir string, overlay map[string]string) string {
+	if len(overlay) == 0 {
+		return out
+	}
+	lines := strings.Split(out, "\n")
+	out = strings.Join(slices.DeleteFunc(lines, func(l string) bool {
+		return strings.HasPrefix(l, "# ") && strings.Contains(l, generatedDir)
+	}), "\n")
+	for seen, real := range overlay {
+		if r, err := filepath.Rel(dir, real); err == nil && !strings.HasPrefix(r, "..") {
+			real = r
+		}
+		out = strings.ReplaceAll(out, seen, real)
+		if r, err := filepath.Rel(dir, seen); err == nil {
+			out = strings.ReplaceAll(out, r, real)
+		}
+	}
+	return out
+}
+
 // key hashes everything a build depends on: the toolchain version and
 // environment, and every file of every non-standard package in the build,
 // with the go.mod and go.sum of their modules.
-func (b *Builder) key(ctx context.Context, dir string, files []string) (string, error) {
-	args := append([]string{"list", "-deps", "-json=ImportPath,Dir,GoFiles,CgoFiles,EmbedFiles,OtherFiles,Standard,Module,Error"}, files...)
+func (b *Builder) key(ctx context.Context, dir string, flags, files []string, overlay map[string]string) (string, error) {
+	args := append(append([]string{"list", "-deps", "-json=ImportPath,Dir,GoFiles,CgoFiles,EmbedFiles,OtherFiles,Standard,Module,Error"}, flags...), files...)
 	cmd := exec.CommandContext(ctx, b.goBin, args...)
 	cmd.Dir = dir
 	cmd.Env = goEnv()
@@ -161,7 +195,11 @@ func (b *Builder) key(ctx context.Context, dir string, files []string) (string, 
 		fmt.Fprintf(h, "pkg %s\x00", p.ImportPath)
 		for _, group := range [][]string{p.GoFiles, p.CgoFiles, p.EmbedFiles, p.OtherFiles} {
 			for _, f := range group {
-				paths = append(paths, filepath.Join(p.Dir, f))
+				f = filepath.Join(p.Dir, f)
+				if real, ok := overlay[f]; ok {
+					f = real
+				}
+				paths = append(paths, f)
 			}
 		}
 		if p.Module != nil && p.Module.GoMod != "" {

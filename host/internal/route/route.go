@@ -2,17 +2,29 @@
 // style of Vercel's zero-config routing, and matches request paths to them.
 //
 // Each directory under api/ that holds a Go main package, or else C files,
-// is a function at that path; each .wasm file, and each JavaScript or
+// is a function at that path; each .wasm file, each JavaScript or
 // TypeScript file (.js, .mjs, .ts, .mts, but not a .d.ts declaration file),
-// is a function at its path without the extension (index.wasm, index.ts at
-// its directory's path). Script files in the directory of a Go or C
-// function belong to it and are not functions. A [name] segment matches
-// exactly one path segment and becomes the param "name".
+// and each .go file of another package that exports a function of net/http's
+// handler shape (Vercel's Go runtime: func Handler(http.ResponseWriter,
+// *http.Request)), is a function at its path without the extension
+// (index.wasm, index.ts, index.go at its directory's path). Script files in
+// the directory of a Go main package or C function belong to it and are not
+// functions. A file of a kind wfn does not run (Python, Ruby, Rust, as
+// Vercel's builders would take them) is a source with Err set.
+//
+// Segments (shared/VERCEL.md section 4.2, and Next.js dynamic routes):
+// [name] matches exactly one path segment and becomes the param "name";
+// [...name], the last segment only, matches one or more segments, and
+// [[...name]] zero or more, the param being the matched segments joined
+// with "/". A path is served by the most specific route: position by
+// position a literal segment wins over [name], which wins over [...name],
+// which wins over [[...name]], as Next.js orders its routes.
 package route
 
 import (
 	"errors"
 	"fmt"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -39,7 +51,17 @@ const (
 	// Script is a JavaScript or TypeScript file, bundled with esbuild and
 	// run by the JavaScript runtime.
 	Script
+	// GoHandler is one .go file of a non-main package that exports a
+	// net/http handler function, in the shape of Vercel's Go runtime.
+	GoHandler
+	// Unsupported is a file Vercel would build a function from in a
+	// language wfn does not run; its Source has Err set.
+	Unsupported
 )
+
+// unservedExts are extensions Vercel builds functions from (shared/VERCEL.md
+// section 4.2) that wfn does not run, with the language's name.
+var unservedExts = map[string]string{".py": "Python", ".rb": "Ruby", ".rs": "Rust", ".tsx": "TSX"}
 
 // scriptExts are the extensions of Script functions.
 var scriptExts = []string{".js", ".mjs", ".ts", ".mts"}
@@ -73,9 +95,13 @@ type Source struct {
 	Kind Kind
 	// Route is the URL path pattern, such as "/api/greet/[name]".
 	Route string
-	// GoFiles are the package's .go files (GoPackage only), in order;
+	// GoFiles are the package's .go files (GoPackage), in order, or the
+	// sibling files of a GoHandler's file that export no handler;
 	// CFiles the .c files of a CSources directory.
 	GoFiles, CFiles []string
+	// Handler is the name of the function a GoHandler file exports, such
+	// as "Handler".
+	Handler string
 	// Err is set when the source cannot be served, such as a route that
 	// two sources claim.
 	Err error
@@ -85,8 +111,20 @@ type Source struct {
 
 type segment struct {
 	lit   string // a literal segment, or
-	param string // a [param] segment's name
+	param string // a [param] segment's name, with
+	kind  segKind
 }
+
+// segKind orders segments from the most specific: a path is served by the
+// route whose first differing segment has the lowest kind.
+type segKind int
+
+const (
+	literal       segKind = iota
+	dynamic               // [name]
+	catchAll              // [...name]
+	optionalCatch         // [[...name]]
+)
 
 // ErrConflict matches the errors for two sources with the same route.
 var ErrConflict = errors.New("wfn: conflicting routes")
@@ -103,7 +141,7 @@ func Scan(dir string) ([]*Source, error) {
 		return nil, fmt.Errorf("wfn: cannot read %s: %w", root, err)
 	}
 	var out []*Source
-	owned := map[string]bool{} // directories of Go and C functions
+	owned := map[string]bool{} // directories of Go main packages and C functions
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -129,6 +167,8 @@ func Scan(dir string) ([]*Source, error) {
 			if len(files) > 0 {
 				out = append(out, &Source{Path: rel, Kind: GoPackage, Route: "/" + rel, GoFiles: files})
 				owned[p] = true
+			} else if hs := goHandlers(p, rel); len(hs) > 0 {
+				out = append(out, hs...)
 			} else if cfiles := filesWithSuffix(p, ".c"); len(cfiles) > 0 {
 				out = append(out, &Source{Path: rel, Kind: CSources, Route: "/" + rel, CFiles: cfiles})
 				owned[p] = true
@@ -142,6 +182,13 @@ func Scan(dir string) ([]*Source, error) {
 		case d.Type().IsRegular() && !owned[filepath.Dir(p)]:
 			if r, ok := scriptRoute(rel); ok {
 				out = append(out, &Source{Path: rel, Kind: Script, Route: r})
+			} else if lang, ok := unservedExts[path.Ext(name)]; ok {
+				r := strings.TrimSuffix(rel, path.Ext(name))
+				if path.Base(r) == "index" {
+					r = path.Dir(r)
+				}
+				out = append(out, &Source{Path: rel, Route: "/" + r, Kind: Unsupported,
+					Err: fmt.Errorf("wfn: %s: a %s function, and wfn runs Go, C, JavaScript, TypeScript and .wasm functions only", rel, lang)})
 			}
 		}
 		return nil
@@ -151,10 +198,14 @@ func Scan(dir string) ([]*Source, error) {
 	}
 	claimed := map[string]*Source{}
 	for _, s := range out {
-		s.segs, s.Err = parse(s.Path, s.Route)
-		if s.Err != nil {
+		segs, err := parse(s.Path, s.Route)
+		if s.Err == nil {
+			s.Err = err
+		}
+		if err != nil {
 			continue
 		}
+		s.segs = segs
 		key := shape(s.segs)
 		if other, ok := claimed[key]; ok {
 			err := fmt.Errorf("%w: %s and %s both map to %s", ErrConflict, other.Path, s.Path, s.Route)
@@ -178,9 +229,8 @@ func filesWithSuffix(dir, suffix string) []string {
 	return files
 }
 
-// goMainFiles returns the non-test .go files of dir if they form a main
-// package, else nothing.
-func goMainFiles(dir string) ([]string, error) {
+// goFiles lists the non-test .go files of dir, as the go command picks them.
+func goFiles(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -192,8 +242,15 @@ func goMainFiles(dir string) ([]string, error) {
 			files = append(files, n)
 		}
 	}
-	if len(files) == 0 {
-		return nil, nil
+	return files, nil
+}
+
+// goMainFiles returns the non-test .go files of dir if they form a main
+// package, else nothing.
+func goMainFiles(dir string) ([]string, error) {
+	files, err := goFiles(dir)
+	if err != nil || len(files) == 0 {
+		return nil, err
 	}
 	// The package clause decides; a file that does not parse is left to the
 	// compiler, which names the function in its error.
@@ -204,20 +261,138 @@ func goMainFiles(dir string) ([]string, error) {
 	return files, nil
 }
 
+// goHandlers returns the functions of a directory of a non-main Go package
+// (rel is its path relative to the served directory): one per file that
+// exports a handler, each with the package's other files as GoFiles. It
+// returns nothing when no file exports a handler: the package is a helper.
+func goHandlers(dir, rel string) []*Source {
+	files, err := goFiles(dir)
+	if err != nil || len(files) == 0 {
+		return nil
+	}
+	var out []*Source
+	var helpers []string
+	for _, name := range files {
+		fileRel := rel + "/" + name
+		r := strings.TrimSuffix(fileRel, ".go")
+		if path.Base(r) == "index" {
+			r = path.Dir(r)
+		}
+		src := &Source{Path: fileRel, Kind: GoHandler, Route: "/" + r}
+		src.Handler, src.Err = goHandler(filepath.Join(dir, name), fileRel)
+		if src.Handler == "" && src.Err == nil {
+			helpers = append(helpers, name)
+			continue
+		}
+		out = append(out, src)
+	}
+	for _, s := range out {
+		s.GoFiles = helpers
+	}
+	return out
+}
+
+// goHandler returns the name of the function the file exports in the shape
+// func(http.ResponseWriter, *http.Request): "Handler" when the file has it,
+// else the only other one; "" when there is none. A func Handler of another
+// shape, two other candidates, or a file that does not parse is an error.
+func goHandler(file, rel string) (string, error) {
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
+	if err != nil {
+		return "", fmt.Errorf("wfn: %s: cannot parse: %w", rel, err)
+	}
+	nethttp := ""
+	for _, imp := range f.Imports {
+		if imp.Path.Value == `"net/http"` {
+			nethttp = "http"
+			if imp.Name != nil {
+				nethttp = imp.Name.Name
+			}
+		}
+	}
+	var found []string
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Recv != nil || !fd.Name.IsExported() {
+			continue
+		}
+		shaped := nethttp != "" && isHandlerShape(fd.Type, nethttp)
+		if fd.Name.Name == "Handler" {
+			if !shaped {
+				return "", fmt.Errorf("wfn: %s: func Handler must have the shape func(http.ResponseWriter, *http.Request) with no results, as Vercel's Go runtime requires", rel)
+			}
+			return "Handler", nil
+		}
+		if shaped {
+			found = append(found, fd.Name.Name)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", nil
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("wfn: %s: exports %s, all of a handler's shape: name the one to serve Handler", rel, strings.Join(found, ", "))
+}
+
+// isHandlerShape reports whether t is func(pkg.ResponseWriter, *pkg.Request)
+// with no results, pkg being the file's name for net/http.
+func isHandlerShape(t *ast.FuncType, pkg string) bool {
+	if t.TypeParams != nil || t.Results != nil && len(t.Results.List) > 0 {
+		return false
+	}
+	var params []ast.Expr
+	for _, field := range t.Params.List {
+		for range max(1, len(field.Names)) {
+			params = append(params, field.Type)
+		}
+	}
+	if len(params) != 2 {
+		return false
+	}
+	sel := func(e ast.Expr, name string) bool {
+		s, ok := e.(*ast.SelectorExpr)
+		if !ok {
+			return false
+		}
+		x, ok := s.X.(*ast.Ident)
+		return ok && x.Name == pkg && s.Sel.Name == name
+	}
+	star, ok := params[1].(*ast.StarExpr)
+	return sel(params[0], "ResponseWriter") && ok && sel(star.X, "Request")
+}
+
 func parse(src, route string) ([]segment, error) {
 	var segs []segment
 	seen := map[string]bool{}
-	for _, part := range strings.Split(strings.TrimPrefix(route, "/"), "/") {
+	parts := strings.Split(strings.TrimPrefix(route, "/"), "/")
+	for i, part := range parts {
 		if strings.HasPrefix(part, "[") && strings.HasSuffix(part, "]") {
-			name := part[1 : len(part)-1]
-			if name == "" || strings.ContainsAny(name, "[]") {
+			name, kind := part[1:len(part)-1], dynamic
+			if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
+				name, kind = name[1:len(name)-1], optionalCatch
+				if !strings.HasPrefix(name, "...") {
+					return nil, fmt.Errorf("wfn: %s: invalid segment %q: want [[...name]]", src, part)
+				}
+			}
+			if strings.HasPrefix(name, "...") {
+				name = name[3:]
+				if kind == dynamic {
+					kind = catchAll
+				}
+				if i != len(parts)-1 {
+					return nil, fmt.Errorf("wfn: %s: the catch-all segment %q must be the last one", src, part)
+				}
+			}
+			if name == "" || strings.ContainsAny(name, "[].") {
 				return nil, fmt.Errorf("wfn: %s: invalid segment %q", src, part)
 			}
 			if seen[name] {
 				return nil, fmt.Errorf("wfn: %s: the param [%s] is used twice in one path", src, name)
 			}
 			seen[name] = true
-			segs = append(segs, segment{param: name})
+			segs = append(segs, segment{param: name, kind: kind})
 			continue
 		}
 		if strings.ContainsAny(part, "[]") {
@@ -234,10 +409,15 @@ func shape(segs []segment) string {
 	var b strings.Builder
 	for _, s := range segs {
 		b.WriteByte('/')
-		if s.param != "" {
-			b.WriteString("[]")
-		} else {
+		switch s.kind {
+		case literal:
 			b.WriteString(s.lit)
+		case dynamic:
+			b.WriteString("[]")
+		case catchAll:
+			b.WriteString("[...]")
+		case optionalCatch:
+			b.WriteString("[[...]]")
 		}
 	}
 	return b.String()
@@ -267,12 +447,13 @@ func NewTable(srcs []*Source) *Table {
 			t.static[s.Route] = i
 		}
 	}
-	// Literal segments win over params, position by position.
+	// Position by position, literal segments win over [name], which wins
+	// over [...name], which wins over [[...name]] (Next.js's order).
 	sort.SliceStable(t.params, func(a, b int) bool {
 		sa, sb := srcs[t.params[a]].segs, srcs[t.params[b]].segs
 		for i := 0; i < len(sa) && i < len(sb); i++ {
-			if (sa[i].param == "") != (sb[i].param == "") {
-				return sa[i].param == ""
+			if sa[i].kind != sb[i].kind {
+				return sa[i].kind < sb[i].kind
 			}
 		}
 		return len(sa) < len(sb)
@@ -281,7 +462,9 @@ func NewTable(srcs []*Source) *Table {
 }
 
 // Match returns the index of the source that serves the escaped request
-// path, and its params. One trailing slash is ignored.
+// path, and its params: a catch-all's value is its segments, unescaped,
+// joined with "/" (absent when an optional catch-all matches none). One
+// trailing slash is ignored.
 func (t *Table) Match(escapedPath string) (int, []engine.Param, bool) {
 	p := escapedPath
 	if len(p) > 1 && strings.HasSuffix(p, "/") {
@@ -302,19 +485,41 @@ func (t *Table) Match(escapedPath string) (int, []engine.Param, bool) {
 		return 0, nil, false
 	}
 	parts := strings.Split(p[1:], "/")
+	if p == "/" {
+		parts = nil
+	}
 next:
 	for _, i := range t.params {
 		segs := t.srcs[i].segs
-		if len(segs) != len(parts) {
+		last := segs[len(segs)-1].kind
+		switch {
+		case last == catchAll && len(parts) < len(segs),
+			last == optionalCatch && len(parts) < len(segs)-1,
+			last < catchAll && len(parts) != len(segs):
 			continue
 		}
 		var params []engine.Param
 		for j, s := range segs {
+			if s.kind >= catchAll {
+				if j == len(parts) {
+					break // an optional catch-all matching nothing
+				}
+				vs := make([]string, 0, len(parts)-j)
+				for _, part := range parts[j:] {
+					v, err := url.PathUnescape(part)
+					if err != nil || v == "" {
+						continue next
+					}
+					vs = append(vs, v)
+				}
+				params = append(params, engine.Param{Name: s.param, Value: strings.Join(vs, "/")})
+				break
+			}
 			v, err := url.PathUnescape(parts[j])
 			if err != nil || v == "" {
 				continue next
 			}
-			if s.param == "" {
+			if s.kind == literal {
 				if v != s.lit {
 					continue next
 				}
@@ -325,4 +530,53 @@ next:
 		return i, params, true
 	}
 	return 0, nil, false
+}
+
+// CatchAll reports whether the source's param name is a catch-all
+// ([...name] or [[...name]]), whose value joins segments with "/".
+func (s *Source) CatchAll(name string) bool {
+	for _, seg := range s.segs {
+		if seg.param == name {
+			return seg.kind >= catchAll
+		}
+	}
+	return false
+}
+
+// CatchAllSegments returns the unescaped segments of the escaped request
+// path that the source's catch-all matched, or nil. The source must be the
+// one Match returned for the path.
+func (s *Source) CatchAllSegments(escapedPath string) []string {
+	n := len(s.segs)
+	if n == 0 || s.segs[n-1].kind < catchAll {
+		return nil
+	}
+	p := strings.TrimPrefix(escapedPath, "/")
+	if len(p) > 0 && strings.HasSuffix(p, "/") {
+		p = p[:len(p)-1]
+	}
+	parts := strings.Split(p, "/")
+	if len(parts) < n {
+		return nil
+	}
+	var out []string
+	for _, part := range parts[n-1:] {
+		v, err := url.PathUnescape(part)
+		if err != nil {
+			return nil
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Params lists the names of the source's params, in path order.
+func (s *Source) Params() []string {
+	var names []string
+	for _, seg := range s.segs {
+		if seg.param != "" {
+			names = append(names, seg.param)
+		}
+	}
+	return names
 }

@@ -212,3 +212,148 @@ func TestMatch(t *testing.T) {
 		})
 	}
 }
+
+// Next.js's order: position by position a literal segment wins over
+// [name], which wins over [...name], which wins over [[...name]]; a
+// catch-all's param is its segments joined with "/".
+func TestPrecedence(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"api/docs/index.js":            "",
+		"api/docs/intro.js":            "",
+		"api/docs/[page].js":           "",
+		"api/docs/[page]/edit.js":      "",
+		"api/docs/[...slug].js":        "",
+		"api/blog/[[...slug]].js":      "",
+		"api/blog/latest.js":           "",
+		"api/shop/[...all].js":         "",
+		"api/shop/[[...rest]]/x.js":    "", // a catch-all that is not last: an error
+		"api/[section]/[[...rest]].js": "",
+		"api/[section]/about.js":       "",
+	})
+	srcs, err := route.Scan(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range srcs {
+		if s.Path == "api/shop/[[...rest]]/x.js" {
+			if s.Err == nil || !strings.Contains(s.Err.Error(), "must be the last") {
+				t.Errorf("%s: err = %v, want a catch-all that is not last", s.Path, s.Err)
+			}
+		} else if s.Err != nil {
+			t.Errorf("%s: %v", s.Path, s.Err)
+		}
+	}
+	table := route.NewTable(srcs)
+	tests := []struct {
+		path, src string
+		params    []engine.Param
+	}{
+		{"/api/docs", "api/docs/index.js", nil},
+		{"/api/docs/intro", "api/docs/intro.js", nil},
+		{"/api/docs/other", "api/docs/[page].js", []engine.Param{{Name: "page", Value: "other"}}},
+		{"/api/docs/other/edit", "api/docs/[page]/edit.js", []engine.Param{{Name: "page", Value: "other"}}},
+		{"/api/docs/a/b", "api/docs/[...slug].js", []engine.Param{{Name: "slug", Value: "a/b"}}},
+		{"/api/docs/a/b%2Fc/", "api/docs/[...slug].js", []engine.Param{{Name: "slug", Value: "a/b/c"}}},
+		{"/api/blog", "api/blog/[[...slug]].js", nil},
+		{"/api/blog/latest", "api/blog/latest.js", nil},
+		{"/api/blog/2024/post", "api/blog/[[...slug]].js", []engine.Param{{Name: "slug", Value: "2024/post"}}},
+		{"/api/shop/a", "api/shop/[...all].js", []engine.Param{{Name: "all", Value: "a"}}},
+		{"/api/shop", "api/[section]/[[...rest]].js", []engine.Param{{Name: "section", Value: "shop"}}},
+		{"/api/news", "api/[section]/[[...rest]].js", []engine.Param{{Name: "section", Value: "news"}}},
+		{"/api/news/about", "api/[section]/about.js", []engine.Param{{Name: "section", Value: "news"}}},
+		{"/api/news/1/2", "api/[section]/[[...rest]].js", []engine.Param{{Name: "section", Value: "news"}, {Name: "rest", Value: "1/2"}}},
+		{"/api/docs//x", "", nil}, // an empty segment matches no param
+		{"/other", "", nil},
+	}
+	for _, tt := range tests {
+		i, params, ok := table.Match(tt.path)
+		got := ""
+		if ok {
+			got = srcs[i].Path
+		}
+		if got != tt.src || ok && !reflect.DeepEqual(params, tt.params) {
+			t.Errorf("Match(%q) = %q %v, want %q %v", tt.path, got, params, tt.src, tt.params)
+		}
+	}
+}
+
+// [name], [...name] and [[...name]] in one place match the same paths in
+// part; two catch-alls of one shape conflict.
+func TestCatchAllConflict(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"api/a/[...x].js": "",
+		"api/a/[...y].ts": "",
+		"api/b/[..].js":   "",
+	})
+	srcs, err := route.Scan(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range srcs {
+		switch s.Path {
+		case "api/a/[...x].js", "api/a/[...y].ts":
+			if !errors.Is(s.Err, route.ErrConflict) {
+				t.Errorf("%s: err = %v, want a conflict", s.Path, s.Err)
+			}
+		case "api/b/[..].js":
+			if s.Err == nil {
+				t.Errorf("%s: want an invalid segment", s.Path)
+			}
+		}
+	}
+}
+
+// Go files in the shape of Vercel's Go runtime: one function per file that
+// exports a handler, the package's other files going into each.
+func TestScanGoHandlers(t *testing.T) {
+	const handler = "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) {}\n"
+	dir := tree(t, map[string]string{
+		"api/index.go":        handler,
+		"api/users/[id].go":   handler,
+		"api/users/list.go":   "package handler\n\nimport h \"net/http\"\n\nfunc List(w h.ResponseWriter, r *h.Request) {}\n",
+		"api/users/util.go":   "package handler\n\nfunc helper() {}\n",
+		"api/users/x_test.go": "package handler\n",
+		"api/bad/shape.go":    "package handler\n\nimport \"net/http\"\n\nfunc Handler(r *http.Request) {}\n",
+		"api/bad/two.go":      "package handler\n\nimport \"net/http\"\n\nfunc A(w http.ResponseWriter, r *http.Request) {}\nfunc B(w http.ResponseWriter, r *http.Request) {}\n",
+		"api/bad/notnet.go":   "package handler\n\ntype ResponseWriter int\ntype Request int\n\nfunc Other(w ResponseWriter, r *Request) {}\n",
+		"api/py/index.py":     "",
+	})
+	srcs, err := route.Scan(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type fn struct {
+		route, handler string
+		siblings       []string
+		err            string
+	}
+	got := map[string]fn{}
+	for _, s := range srcs {
+		f := fn{route: s.Route, handler: s.Handler, siblings: s.GoFiles}
+		if s.Err != nil {
+			f.err = s.Err.Error()
+		}
+		got[s.Path] = f
+	}
+	want := map[string]fn{
+		"api/index.go":      {route: "/api", handler: "Handler"},
+		"api/users/[id].go": {route: "/api/users/[id]", handler: "Handler", siblings: []string{"util.go"}},
+		"api/users/list.go": {route: "/api/users/list", handler: "List", siblings: []string{"util.go"}},
+		"api/bad/shape.go":  {route: "/api/bad/shape", siblings: []string{"notnet.go"}, err: "func Handler must have the shape"},
+		"api/bad/two.go":    {route: "/api/bad/two", siblings: []string{"notnet.go"}, err: "exports A, B"},
+		"api/py/index.py":   {route: "/api/py", err: "a Python function"},
+	}
+	for path, w := range want {
+		g, ok := got[path]
+		if !ok {
+			t.Errorf("%s is not found", path)
+			continue
+		}
+		if g.route != w.route || g.handler != w.handler || !reflect.DeepEqual(g.siblings, w.siblings) || (w.err == "") != (g.err == "") || !strings.Contains(g.err, w.err) {
+			t.Errorf("%s = %+v, want %+v", path, g, w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("found %d sources, want %d: %v", len(got), len(want), got)
+	}
+}

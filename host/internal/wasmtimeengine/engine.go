@@ -44,6 +44,8 @@ type Options struct {
 type Engine struct {
 	eng      *wasmtime.Engine
 	linker   *wasmtime.Linker
+	wasi     *wasmtime.Linker // WASI alone: its fd_write, for files
+	fileW    *wasmtime.Module // fileWriteWAT
 	cacheDir string
 	provided map[string]engine.Sig
 	stop     chan struct{}
@@ -62,6 +64,17 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	e.linker = wasmtime.NewLinker(e.eng)
 	if err := e.linker.DefineWasi(); err != nil {
 		return nil, fmt.Errorf("wfn: cannot define WASI: %w", err)
+	}
+	e.wasi = wasmtime.NewLinker(e.eng)
+	if err := e.wasi.DefineWasi(); err != nil {
+		return nil, fmt.Errorf("wfn: cannot define WASI: %w", err)
+	}
+	fw, err := wasmtime.Wat2Wasm(fileWriteWAT)
+	if err != nil {
+		return nil, fmt.Errorf("wfn: %w", err)
+	}
+	if e.fileW, err = wasmtime.NewModule(e.eng, fw); err != nil {
+		return nil, fmt.Errorf("wfn: %w", err)
 	}
 	// The host's own fd_write and poll_oneoff replace WASI's.
 	e.linker.AllowShadowing(true)
@@ -127,6 +140,7 @@ func (e *Engine) Close(ctx context.Context) error {
 	close(e.stop)
 	<-e.stopped
 	e.linker.Close()
+	e.wasi.Close()
 	e.eng.Close()
 	return nil
 }
@@ -237,6 +251,8 @@ type storeData struct {
 	cfg    engine.InstanceConfig
 	ctx    context.Context // the current call's, for waits in host functions
 	badPtr *engine.BadPointerError
+	// fileWrite is WASI's fd_write through fileWriteWAT, or nil.
+	fileWrite *wasmtime.Func
 }
 
 type instance struct {
@@ -256,6 +272,14 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 		keys[i], values[i] = kv[0], kv[1]
 	}
 	wasi.SetEnv(keys, values)
+	if cfg.TmpDir != "" {
+		// Wasmtime's WASI has no hook to count writes: the host checks
+		// TmpLimit after each call.
+		if err := wasi.PreopenDir(cfg.TmpDir, "/tmp", wasmtime.DIR_READ|wasmtime.DIR_WRITE, wasmtime.FILE_READ|wasmtime.FILE_WRITE); err != nil {
+			store.Close()
+			return nil, fmt.Errorf("wfn: %s: cannot give the guest /tmp: %w", m.name, err)
+		}
+	}
 	store.SetWasi(wasi)
 	if cfg.MemoryLimit > 0 {
 		store.Limiter(int64(min(cfg.MemoryLimit, math.MaxInt64)), -1, -1, -1, -1)
@@ -268,6 +292,12 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 		return nil, fmt.Errorf("wfn: cannot instantiate %s: %w", m.name, err)
 	}
 	i.inst = inst
+	if cfg.TmpDir != "" {
+		if err := i.linkFileWrite(); err != nil {
+			store.Close()
+			return nil, fmt.Errorf("wfn: %s: %w", m.name, err)
+		}
+	}
 	for _, name := range []string{abi.ExportInitialize, abi.ExportInit} {
 		if fn := inst.GetFunc(store, name); fn != nil {
 			if _, err := fn.Call(store); err != nil {
@@ -282,6 +312,32 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 		}
 	}
 	return i, nil
+}
+
+// fileWriteWAT calls WASI's fd_write from WebAssembly, with the guest's
+// memory as its own: the host's fd_write, which serves stdout and stderr,
+// hands it the writes to files (those of /tmp). Wasmtime's WASI functions
+// read their caller's memory, so a host function cannot call them itself.
+const fileWriteWAT = `(module
+  (import "guest" "memory" (memory 0))
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (export "memory" (memory 0))
+  (func (export "fd_write") (param i32 i32 i32 i32) (result i32)
+    (call $w (local.get 0) (local.get 1) (local.get 2) (local.get 3))))`
+
+// linkFileWrite instantiates fileWriteWAT over the guest's memory.
+func (i *instance) linkFileWrite() error {
+	mem := i.inst.GetExport(i.store, "memory")
+	w := i.m.e.wasi.Get(i.store, "wasi_snapshot_preview1", "fd_write")
+	if mem == nil || mem.Memory() == nil || w == nil {
+		return nil // no memory: no files either
+	}
+	fw, err := wasmtime.NewInstance(i.store, i.m.e.fileW, []wasmtime.AsExtern{mem.Memory(), w.Func()})
+	if err != nil {
+		return fmt.Errorf("cannot link file writes: %w", err)
+	}
+	i.data.fileWrite = fw.GetFunc(i.store, "fd_write")
+	return nil
 }
 
 // setDeadline arms the epoch deadline for a call under ctx.

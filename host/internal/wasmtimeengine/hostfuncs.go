@@ -4,6 +4,7 @@ package wasmtimeengine
 
 import (
 	"encoding/binary"
+	"errors"
 	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -278,7 +279,19 @@ func (e *Engine) defineWASIOverrides() error {
 		if fd == 2 {
 			w = data.cfg.Stderr
 		} else if fd != 1 {
-			return ret(wasiEBADF), nil
+			// A file, such as one in /tmp: WASI's own fd_write.
+			if data.fileWrite == nil {
+				return ret(wasiEBADF), nil
+			}
+			res, err := data.fileWrite.Call(caller, args[0].I32(), args[1].I32(), args[2].I32(), args[3].I32())
+			if err != nil {
+				var trap *wasmtime.Trap
+				if errors.As(err, &trap) {
+					return nil, trap
+				}
+				return nil, wasmtime.NewTrap(err.Error())
+			}
+			return ret(res.(int32)), nil
 		}
 		mem := caller.GetExport("memory").Memory().UnsafeData(caller)
 		var total uint32

@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/experimental/sysfs"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
@@ -88,6 +91,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 }
 
 // Close releases the runtime and the compilation cache.
+// LimitsTmp reports that writes past InstanceConfig.TmpLimit fail.
+func (e *Engine) LimitsTmp() bool { return true }
+
 func (e *Engine) Close(ctx context.Context) error {
 	err := e.rt.Close(ctx)
 	if e.cache != nil {
@@ -255,6 +261,13 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 	if err != nil {
 		return nil, err
 	}
+	if cfg.TmpDir != "" {
+		if entries, err := os.ReadDir(cfg.TmpDir); err != nil || len(entries) > 0 {
+			// Its initialisation left files in /tmp, which instances
+			// started from a snapshot would not have: no snapshot.
+			return inst, nil
+		}
+	}
 	s, err := inst.snapshot(m.prep.Globals)
 	if err != nil {
 		// The instance is fine; later ones initialise too.
@@ -286,6 +299,13 @@ func (m *module) instantiate(ctx context.Context, cfg engine.InstanceConfig, s *
 	}
 	for _, kv := range cfg.Env {
 		mc = mc.WithEnv(kv[0], kv[1])
+	}
+	if cfg.TmpDir != "" {
+		tmpLimit := cfg.TmpLimit
+		if tmpLimit <= 0 {
+			tmpLimit = math.MaxInt64
+		}
+		mc = mc.WithFSConfig(wazero.NewFSConfig().(sysfs.FSConfig).WithSysFSMount(newQuotaFS(cfg.TmpDir, tmpLimit), "/tmp"))
 	}
 	limit := cfg.MemoryLimit
 	if limit == 0 {

@@ -1,0 +1,214 @@
+package host_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// vercelProject serves testdata/vercel-project, laid out as Vercel lays out
+// a project, unchanged.
+func vercelProject(t *testing.T) (*host.Host, string) {
+	t.Helper()
+	requireGo(t)
+	h, srv, _ := serve(t, host.Config{Dir: filepath.Join("..", "testdata", "vercel-project")})
+	return h, srv.URL
+}
+
+// Go files in the shape of Vercel's Go runtime (package handler, func
+// Handler(http.ResponseWriter, *http.Request)) are functions at their path,
+// built with the project's go.mod, which does not require wfn.
+func TestVercelGoHandlers(t *testing.T) {
+	h, base := vercelProject(t)
+	for _, fn := range h.Functions() {
+		if fn.Err != nil {
+			t.Errorf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	tests := []struct {
+		path string
+		want string
+	}{
+		{"/api", "Hello from Go on wfn!\n"},                                        // api/index.go, shared package
+		{"/api/users/42", `{"id":"42","path":"42","kind":"user"}` + "\n"},          // query and path value
+		{"/api/users/42?id=7&x=1", `{"id":"42","path":"42","kind":"user"}` + "\n"}, // the segment wins
+		{"/api/users", "all users\n"},                                              // a second Handler in the same directory
+		{"/api/docs/a/b%2Fc/d", "slug=a/b/c/d query=a,b/c,d\n"},
+		{"/api/docs/x", "slug=x query=x\n"},
+	}
+	for _, tt := range tests {
+		r := get(t, base+tt.path)
+		if r.status != http.StatusOK || r.body != tt.want {
+			t.Errorf("GET %s = %d %q, want 200 %q", tt.path, r.status, r.body, tt.want)
+		}
+	}
+	// HEAD: the headers of GET, no body.
+	if r := do(t, "HEAD", base+"/api/users/42", nil); r.status != http.StatusOK || r.body != "" || r.header.Get("Content-Type") != "application/json" {
+		t.Errorf("HEAD /api/users/42 = %d %q %v", r.status, r.body, r.header)
+	}
+	// [...slug] needs one segment at least.
+	wantError(t, get(t, base+"/api/docs"), http.StatusNotFound, host.CodeNotFound)
+}
+
+// A .go file under api/ that wfn cannot serve is a load error naming it and
+// saying why, never a silent skip; the other functions are served.
+func TestVercelGoHandlerErrors(t *testing.T) {
+	requireGo(t)
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod":          "module example.com/bad\n\ngo 1.24\n",
+		"api/ok.go":       "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) { w.Write([]byte(\"ok\")) }\n",
+		"api/shape.go":    "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter) { _ = http.StatusOK }\n",
+		"api/broken.go":   "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) { undefinedThing() }\n",
+		"api/syntax.go":   "package handler\n\nfunc Handler(\n",
+		"api/script.py":   "def handler(): pass\n",
+		"api/lib/util.go": "package lib\n\n// Util is a helper package's function: no handler, no function.\nfunc Util() {}\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, srv, _ := serve(t, host.Config{Dir: dir})
+	got := map[string]string{}
+	for _, fn := range h.Functions() {
+		msg := ""
+		if fn.Err != nil {
+			msg = fn.Err.Error()
+		}
+		got[fn.Source] = msg
+	}
+	want := map[string][]string{
+		"api/ok.go":     nil,
+		"api/shape.go":  {"api/shape.go", "func Handler must have the shape"},
+		"api/broken.go": {"api/broken.go", "undefinedThing"},
+		"api/syntax.go": {"api/syntax.go", "cannot parse"},
+		"api/script.py": {"api/script.py", "Python"},
+	}
+	if len(got) != len(want) {
+		t.Errorf("functions = %v, want %d of them", got, len(want))
+	}
+	for src, parts := range want {
+		msg, ok := got[src]
+		if !ok {
+			t.Errorf("%s is not listed", src)
+			continue
+		}
+		if parts == nil && msg != "" {
+			t.Errorf("%s: %s", src, msg)
+		}
+		for _, p := range parts {
+			if !strings.Contains(msg, p) {
+				t.Errorf("%s: error %q does not say %q", src, msg, p)
+			}
+		}
+		if strings.Contains(msg, "wfnfn_") {
+			t.Errorf("%s: error %q names the generated package", src, msg)
+		}
+	}
+	if r := get(t, srv.URL+"/api/ok"); r.body != "ok" {
+		t.Errorf("GET /api/ok = %d %q", r.status, r.body)
+	}
+	wantError(t, get(t, srv.URL+"/api/shape"), http.StatusInternalServerError, host.CodeInvocationFailed)
+}
+
+// Every instance has a writable /tmp of Config.TmpSizeMB, on both engines:
+// Go's multipart parser spills a large file there; a guest that fills it
+// gets an error, not a host crash; it is emptied when the instance goes.
+func TestVercelTmp(t *testing.T) {
+	requireGo(t)
+	for _, eng := range host.Engines() {
+		t.Run(eng, func(t *testing.T) {
+			dir := filepath.Join("..", "testdata", "vercel-project")
+			h, srv, logs := serve(t, host.Config{Dir: dir, Engine: eng, TmpSizeMB: 8, MaxInstancesPerFunction: 1})
+
+			// A 256 KiB file: over the handler's 1 KiB maxMemory.
+			file := bytes.Repeat([]byte("wfn-tmp!"), 32<<10)
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			fw, _ := mw.CreateFormFile("file", "f.bin")
+			fw.Write(file)
+			mw.Close()
+			sum := sha256.Sum256(file)
+			want := fmt.Sprintf("f.bin %d %s disk=true\n", len(file), hex.EncodeToString(sum[:]))
+			if r := do(t, "POST", srv.URL+"/api/upload", &body, "Content-Type", mw.FormDataContentType()); r.status != 200 || r.body != want {
+				t.Errorf("upload = %d %q, want %q", r.status, r.body, want)
+			}
+
+			if r := get(t, srv.URL+"/api/tmpfill?mb=4"); r.body != "wrote 4 MiB\n" {
+				t.Errorf("4 MiB in /tmp = %d %q", r.status, r.body)
+			}
+			// The file stays for the instance's next invocation.
+			if r := get(t, srv.URL+"/api/tmpfill?list=1"); !strings.HasPrefix(r.body, "fill-") {
+				t.Errorf("/tmp after a write = %q, want the file", r.body)
+			}
+			filled, _ := filepath.Glob(filepath.Join(sharedCache, "tmp", "i-*", "fill-*"))
+			if len(filled) != 1 {
+				t.Fatalf("files in the instances' /tmp: %v, want one", filled)
+			}
+			r := get(t, srv.URL+"/api/tmpfill?mb=16")
+			if eng == "wasmtime" {
+				// Wasmtime cannot refuse the write: the instance is
+				// retired after the call, with its /tmp.
+				eventually(t, "the over-limit log line", func() bool { return strings.Contains(logs.String(), "over its limit") })
+				d := filepath.Dir(filled[0])
+				eventually(t, "the retired instance's /tmp to go", func() bool { _, err := os.Stat(d); return errors.Is(err, fs.ErrNotExist) })
+			} else if r.status != 200 || !strings.Contains(r.body, "write 4: ") || !strings.Contains(r.body, "I/O error") {
+				t.Errorf("16 MiB in an 8 MB /tmp = %d %q, want a write error", r.status, r.body)
+			}
+			if r := get(t, srv.URL+"/api"); r.status != 200 {
+				t.Errorf("the host after a full /tmp: %d %q", r.status, r.body)
+			}
+			tmps := instanceTmps(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := h.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range tmps {
+				if _, err := os.Stat(d); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("%s is left after Close: %v", d, err)
+				}
+			}
+
+			// A new instance, from a snapshot or not, starts with an
+			// empty /tmp.
+			_, srv, _ = serve(t, host.Config{Dir: dir, Engine: eng, Isolation: host.IsolationInvocation})
+			for range 2 {
+				if r := get(t, srv.URL+"/api/tmpfill?mb=1"); r.body != "wrote 1 MiB\n" {
+					t.Errorf("1 MiB in /tmp = %d %q", r.status, r.body)
+				}
+				if r := get(t, srv.URL+"/api/tmpfill?list=1"); r.status != 200 || r.body != "" {
+					t.Errorf("/tmp of a new instance = %d %q, want it empty", r.status, r.body)
+				}
+			}
+		})
+	}
+}
+
+// instanceTmps lists the instances' /tmp directories in the shared cache.
+func instanceTmps(t *testing.T) []string {
+	t.Helper()
+	matches, err := filepath.Glob(filepath.Join(sharedCache, "tmp", "i-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return matches
+}

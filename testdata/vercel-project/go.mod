@@ -1,0 +1,3 @@
+module example.com/vercel-project
+
+go 1.24
