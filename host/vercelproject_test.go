@@ -212,3 +212,52 @@ func instanceTmps(t *testing.T) []string {
 	}
 	return matches
 }
+
+// The whole of testdata/vercel-project, served unchanged: vercel.json's
+// redirects, rewrites, headers, cleanUrls and trailingSlash in front of
+// the Go functions and public/.
+func TestVercelProjectAsIs(t *testing.T) {
+	_, base := vercelProject(t)
+	tests := []struct {
+		path     string
+		status   int
+		location string // for redirects
+		body     string // a part of the body, else ""
+		header   [2]string
+	}{
+		{path: "/", status: 200, body: "A Vercel project on wfn", header: [2]string{"Content-Type", "text/html; charset=utf-8"}},
+		{path: "/about", status: 200, body: "public/about.html"},
+		{path: "/about.html", status: 308, location: "/about"},           // cleanUrls
+		{path: "/api/users/42/", status: 308, location: "/api/users/42"}, // trailingSlash: false
+		{path: "/old-about", status: 308, location: "/about"},            // permanent by default
+		{path: "/people/7", status: 307, location: "/api/users/7"},       // permanent: false
+		{path: "/u/7", status: 200, body: `"id":"7"`},                    // rewrite to a function
+		{path: "/api/users/42", status: 200, body: `"id":"42"`, header: [2]string{"X-Project", "vercel-project"}},
+		{path: "/u/x", status: 404},                         // :id(\d+)
+		{path: "/guide/a/b", status: 200, body: "slug=a/b"}, // rewrite to a catch-all
+		{path: "/api", status: 200, body: "Hello from Go on wfn!", header: [2]string{"X-Project", "vercel-project"}},
+		{path: "/css/site.css", status: 200, body: "sans-serif", header: [2]string{"Cache-Control", "public, max-age=3600"}},
+	}
+	for _, tt := range tests {
+		r := fetch(t, http.MethodGet, base+tt.path)
+		if r.status != tt.status {
+			t.Errorf("GET %s = %d, want %d (body %q)", tt.path, r.status, tt.status, r.body)
+			continue
+		}
+		if tt.location != "" && r.header.Get("Location") != tt.location {
+			t.Errorf("GET %s: Location %q, want %q", tt.path, r.header.Get("Location"), tt.location)
+		}
+		if !strings.Contains(r.body, tt.body) {
+			t.Errorf("GET %s: body %q does not contain %q", tt.path, r.body, tt.body)
+		}
+		if tt.header[0] != "" && r.header.Get(tt.header[0]) != tt.header[1] {
+			t.Errorf("GET %s: %s = %q, want %q", tt.path, tt.header[0], r.header.Get(tt.header[0]), tt.header[1])
+		}
+	}
+	// vercel.json and the functions' sources are never static files.
+	for _, p := range []string{"/vercel.json", "/go.mod", "/api/index.go", "/lib/greet/greet.go"} {
+		if r := fetch(t, http.MethodGet, base+p); r.status != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", p, r.status)
+		}
+	}
+}
