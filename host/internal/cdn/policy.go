@@ -3,6 +3,7 @@ package cdn
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -95,12 +96,42 @@ func seconds(v string) (time.Duration, bool) {
 // Vercel accepts (see RATIONALE.md).
 const defaultSWR = maxSMaxAge
 
-// decide reads the response's cache policy. The first header present and
-// valid of Vercel-CDN-Cache-Control, CDN-Cache-Control and Cache-Control is
-// the only one read; the two targeted ones are structured-field
-// dictionaries (RFC 9213 section 2.1), ignored when they do not parse. A
-// non-empty reason says why the response is not cached.
-func decide(status int, h http.Header) (p policy, reason string) {
+// Rules names the rule set that decides which responses the cache stores
+// and for how long.
+type Rules string
+
+// Rule sets.
+const (
+	// RulesVercel are Vercel's CDN rules (the default): in Cache-Control
+	// only s-maxage gives a lifetime; max-age is for browsers and Expires
+	// is not read (vercel.com/docs/caching/cache-control-headers).
+	RulesVercel Rules = "vercel"
+	// RulesRFC9111 make the cache an RFC 9111 shared cache: in
+	// Cache-Control s-maxage, then max-age, then Expires minus Date give
+	// the lifetime (RFC 9111 section 4.2.1). The CDN-targeted fields still
+	// take precedence over both (RFC 9213 section 2.2).
+	RulesRFC9111 Rules = "rfc9111"
+)
+
+// ParseRules returns the rule set named s ("" is RulesVercel), or an
+// error naming the valid ones.
+func ParseRules(s string) (Rules, error) {
+	switch r := Rules(s); r {
+	case "", RulesVercel:
+		return RulesVercel, nil
+	case RulesRFC9111:
+		return r, nil
+	}
+	return "", fmt.Errorf("CDN rules %q: want %s or %s", s, RulesVercel, RulesRFC9111)
+}
+
+// decide reads the response's cache policy under rules, at now (the time
+// the response arrived). The first header present and valid of
+// Vercel-CDN-Cache-Control, CDN-Cache-Control and Cache-Control is the
+// only one read; the two targeted ones are structured-field dictionaries
+// (RFC 9213 section 2.1), ignored when they do not parse. The lifetime is
+// freshness's. A non-empty reason says why the response is not cached.
+func decide(rules Rules, status int, h http.Header, now time.Time) (p policy, reason string) {
 	switch status {
 	case http.StatusOK, http.StatusNotFound, http.StatusMovedPermanently, http.StatusPermanentRedirect:
 	default:
@@ -127,16 +158,10 @@ func decide(status int, h http.Header) (p policy, reason string) {
 	if !cdn {
 		ds = parseDirectives(h.Values(name))
 	}
-	var maxAge, sMaxAge time.Duration
-	var hasMaxAge, hasSMaxAge bool
 	for _, d := range ds {
 		switch d.name {
 		case "private", "no-store", "no-cache":
 			return p, name + ": " + d.name
-		case "s-maxage":
-			sMaxAge, hasSMaxAge = seconds(d.value)
-		case "max-age":
-			maxAge, hasMaxAge = seconds(d.value)
 		case "stale-while-revalidate":
 			if d.bare {
 				p.swr = defaultSWR
@@ -147,13 +172,11 @@ func decide(status int, h http.Header) (p policy, reason string) {
 			p.sie, _ = seconds(d.value)
 		}
 	}
-	switch {
-	case hasSMaxAge:
-		p.fresh = sMaxAge
-	case hasMaxAge && cdn:
-		p.fresh = maxAge
-	}
+	p.fresh = freshness(rules, ds, cdn, h, now)
 	if p.fresh <= 0 {
+		if rules == RulesRFC9111 {
+			return p, "no positive freshness lifetime"
+		}
 		return p, "no positive s-maxage"
 	}
 	if p, reason = arrived(p, h); reason != "" {
@@ -165,6 +188,50 @@ func decide(status int, h http.Header) (p policy, reason string) {
 		}
 	}
 	return p, ""
+}
+
+// freshness is the freshness lifetime of a response with header h and
+// cache directives ds, read from a CDN-targeted field when cdn, under
+// rules, at now (when the response arrived); 0 or less means none. In a
+// targeted field s-maxage, then max-age, count (RFC 9213 section 2.1),
+// and Cache-Control and Expires are ignored (section 2.2). In
+// Cache-Control, s-maxage counts; under RulesRFC9111, then max-age, then
+// Expires minus Date (Date absent or invalid: now), an invalid Expires
+// meaning already expired (RFC 9111 sections 4.2.1 and 5.3). Lifetimes
+// are clamped to a year.
+func freshness(rules Rules, ds []directive, cdn bool, h http.Header, now time.Time) time.Duration {
+	var maxAge, sMaxAge time.Duration
+	var hasMaxAge, hasSMaxAge bool
+	for _, d := range ds {
+		switch d.name {
+		case "s-maxage":
+			sMaxAge, hasSMaxAge = seconds(d.value)
+		case "max-age":
+			maxAge, hasMaxAge = seconds(d.value)
+		}
+	}
+	rfc := rules == RulesRFC9111
+	switch {
+	case hasSMaxAge:
+		return sMaxAge
+	case hasMaxAge && (cdn || rfc):
+		return maxAge
+	case cdn || !rfc:
+		return 0
+	}
+	vs, ok := h["Expires"]
+	if !ok {
+		return 0
+	}
+	expires, err := http.ParseTime(strings.TrimSpace(vs[0]))
+	if err != nil {
+		return 0
+	}
+	date, err := http.ParseTime(strings.TrimSpace(h.Get("Date")))
+	if err != nil {
+		date = now
+	}
+	return min(expires.Sub(date), maxSMaxAge)
 }
 
 // arrived sets p.age from the Age of a response with header h; reason is
