@@ -30,7 +30,11 @@
 // Options.Rules RulesRFC9111 the cache is an RFC 9111 shared cache
 // instead: in Cache-Control max-age counts after s-maxage, and without
 // either Expires minus Date gives the lifetime (sections 4.2.1 and 5.3);
-// the CDN-targeted fields still come first. A response that
+// the CDN-targeted fields still come first. Any final status but 206 and
+// 304 is then stored (section 3), only those RFC 9110 defines with
+// must-understand (section 5.2.2.3), and a successful unsafe request
+// also invalidates the same-origin URLs of its response's Location and
+// Content-Location (section 4.4). A response that
 // arrives with an Age is that old already (RFC 9111 section 4.2.3): the Age
 // counts against its lifetime and adds to the Age of hits, and one whose
 // Age reaches its lifetime is not stored. A Date the function set is kept

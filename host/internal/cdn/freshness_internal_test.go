@@ -102,6 +102,43 @@ func TestFreshnessRules(t *testing.T) {
 	}
 }
 
+// TestStatusRules: Vercel's rules store 200, 404, 301 and 308; RFC 9111's
+// any final status with explicit freshness (section 3) but 206 and 304,
+// and, with must-understand, only the status codes RFC 9110 defines
+// (section 5.2.2.3).
+func TestStatusRules(t *testing.T) {
+	tests := []struct {
+		status          int
+		cc              string
+		vercel, rfc9111 bool
+	}{
+		{200, "s-maxage=60", true, true},
+		{404, "s-maxage=60", true, true},
+		{308, "s-maxage=60", true, true},
+		{203, "s-maxage=60", false, true},
+		{204, "max-age=60", false, true},
+		{410, "s-maxage=60", false, true},
+		{500, "s-maxage=60", false, true},
+		{599, "s-maxage=60", false, true},
+		{206, "s-maxage=60", false, false},
+		{304, "s-maxage=60", false, false},
+		{599, "max-age=60, must-understand", false, false},
+		{503, "max-age=60, must-understand", false, true},
+		{200, "s-maxage=60, must-understand", true, true},
+	}
+	for _, tt := range tests {
+		for _, rc := range []struct {
+			rules Rules
+			want  bool
+		}{{RulesVercel, tt.vercel}, {RulesRFC9111, tt.rfc9111}} {
+			_, reason := decide(rc.rules, tt.status, http.Header{"Cache-Control": {tt.cc}}, time.Now())
+			if (reason == "") != rc.want {
+				t.Errorf("%s: %d %q: reason %q, want stored=%v", rc.rules, tt.status, tt.cc, reason, rc.want)
+			}
+		}
+	}
+}
+
 func TestParseRules(t *testing.T) {
 	for in, want := range map[string]Rules{"": RulesVercel, "vercel": RulesVercel, "rfc9111": RulesRFC9111} {
 		if got, err := ParseRules(in); err != nil || got != want {

@@ -132,9 +132,7 @@ func ParseRules(s string) (Rules, error) {
 // (RFC 9213 section 2.1), ignored when they do not parse. The lifetime is
 // freshness's. A non-empty reason says why the response is not cached.
 func decide(rules Rules, status int, h http.Header, now time.Time) (p policy, reason string) {
-	switch status {
-	case http.StatusOK, http.StatusNotFound, http.StatusMovedPermanently, http.StatusPermanentRedirect:
-	default:
+	if !storable(rules, status) {
 		return p, "status " + strconv.Itoa(status)
 	}
 	if _, ok := h["Set-Cookie"]; ok {
@@ -162,6 +160,12 @@ func decide(rules Rules, status int, h http.Header, now time.Time) (p policy, re
 		switch d.name {
 		case "private", "no-store", "no-cache":
 			return p, name + ": " + d.name
+		case "must-understand":
+			// RFC 9111 section 5.2.2.3: only status codes the cache
+			// understands are stored.
+			if rules == RulesRFC9111 && !understood[status] {
+				return p, name + ": must-understand with status " + strconv.Itoa(status)
+			}
 		case "stale-while-revalidate":
 			if d.bare {
 				p.swr = defaultSWR
@@ -188,6 +192,33 @@ func decide(rules Rules, status int, h http.Header, now time.Time) (p policy, re
 		}
 	}
 	return p, ""
+}
+
+// storable reports whether a response of the given status may be stored
+// under rules. Vercel's CDN stores 200, 404, 301 and 308 (shared/VERCEL.md).
+// An RFC 9111 shared cache may store any final status given explicit
+// freshness (RFC 9111 section 3), which decide then requires; 206 and 304
+// are left out, as this cache neither combines partial content (section
+// 3.4) nor stores a 304 as a response.
+func storable(rules Rules, status int) bool {
+	switch status {
+	case http.StatusOK, http.StatusNotFound, http.StatusMovedPermanently, http.StatusPermanentRedirect:
+		return true
+	case http.StatusPartialContent, http.StatusNotModified:
+		return false
+	}
+	return rules == RulesRFC9111 && status >= 200 && status <= 599
+}
+
+// understood are the status codes RFC 9110 section 15 defines, which the
+// cache understands for must-understand (RFC 9111 section 5.2.2.3).
+var understood = map[int]bool{
+	200: true, 201: true, 202: true, 203: true, 204: true, 205: true, 206: true,
+	300: true, 301: true, 302: true, 303: true, 304: true, 305: true, 307: true, 308: true,
+	400: true, 401: true, 402: true, 403: true, 404: true, 405: true, 406: true, 407: true,
+	408: true, 409: true, 410: true, 411: true, 412: true, 413: true, 414: true, 415: true,
+	416: true, 417: true, 421: true, 422: true, 426: true,
+	500: true, 501: true, 502: true, 503: true, 504: true, 505: true,
 }
 
 // freshness is the freshness lifetime of a response with header h and
