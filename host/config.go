@@ -70,8 +70,9 @@ type Config struct {
 	// only s-maxage and the CDN-targeted fields, CDN-Cache-Control and
 	// Vercel-CDN-Cache-Control, make a response cacheable, as on Vercel)
 	// or "rfc9111" (an RFC 9111 shared cache: s-maxage, then max-age, then
-	// Expires minus Date, the CDN-targeted fields still first; RFC 9111
-	// section 4.2.1, RFC 9213 section 2.2), for guests not written for
+	// Expires minus Date, the CDN-targeted fields still first, any final
+	// status but 206 and 304; RFC 9111 sections 3 and 4.2.1, RFC 9213
+	// section 2.2), for guests not written for
 	// Vercel's CDN. New returns ErrConfig for another value.
 	CDNRules string
 	// GeoIPDB is a MaxMind city database (.mmdb) for geolocation by client
