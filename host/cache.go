@@ -68,7 +68,7 @@ func (h *Host) stores(ctx context.Context) (*stores, error) {
 		h.log.Error("cannot open the cache", "err", err)
 		return nil, o.err
 	}
-	s := &stores{runtime: runtime, cdn: cdnStore, cdnCache: cdn.New(cdnStore, cdn.Options{Logger: h.log})}
+	s := &stores{runtime: runtime, cdn: cdnStore, cdnCache: cdn.New(cdnStore, cdn.Options{Logger: h.log, Rules: cdn.Rules(h.cfg.CDNRules)})}
 	o.open.Store(s)
 	return s, nil
 }

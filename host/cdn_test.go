@@ -3,7 +3,9 @@ package host_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -227,4 +229,38 @@ func TestCDNStaleIfError(t *testing.T) {
 		}
 		return r.header.Get("X-Vercel-Cache") == "STALE"
 	})
+}
+
+// TestCDNRules: testdata/guests/api/cdnkit?mode=maxage sends only
+// Cache-Control: max-age=60. Under CDNRules "rfc9111" the second request
+// is a HIT (RFC 9111 section 4.2.1); under the default Vercel rules
+// max-age is for browsers, and every request reaches the function.
+func TestCDNRules(t *testing.T) {
+	requireGo(t)
+	for _, tc := range []struct {
+		rules, second, secondBody string
+	}{
+		{rules: "", second: "MISS", secondBody: "maxage run 2"},
+		{rules: "vercel", second: "MISS", secondBody: "maxage run 2"},
+		{rules: "rfc9111", second: "HIT", secondBody: "maxage run 1"},
+	} {
+		t.Run(cmp.Or(tc.rules, "default"), func(t *testing.T) {
+			_, srv, _ := serve(t, host.Config{Dir: "../testdata/guests", CDNRules: tc.rules})
+			u := srv.URL + "/api/cdnkit?mode=maxage&id=" + cmp.Or(tc.rules, "default")
+			wantCDN(t, rawGet(t, u), "MISS", "maxage run 1")
+			r := rawGet(t, u)
+			wantCDN(t, r, tc.second, tc.secondBody)
+			if cc := r.header.Get("Cache-Control"); cc != "max-age=60" {
+				t.Errorf("Cache-Control %q, want the function's max-age=60", cc)
+			}
+		})
+	}
+}
+
+// TestCDNRulesInvalid: an unknown CDNRules is a configuration error.
+func TestCDNRulesInvalid(t *testing.T) {
+	_, err := host.New(t.Context(), host.Config{Dir: "../testdata/guests", CacheDir: t.TempDir(), CDNRules: "RFC9111"})
+	if !errors.Is(err, host.ErrConfig) {
+		t.Fatalf("New: %v, want ErrConfig", err)
+	}
 }

@@ -66,6 +66,15 @@ type Config struct {
 	// proxy, not the client behind it. Set it only when the proxy itself
 	// guards /_wfn/.
 	PurgeForwarded bool
+	// CDNRules is the CDN cache's rule set: "vercel" (the default, "":
+	// only s-maxage and the CDN-targeted fields, CDN-Cache-Control and
+	// Vercel-CDN-Cache-Control, make a response cacheable, as on Vercel)
+	// or "rfc9111" (an RFC 9111 shared cache: s-maxage, then max-age, then
+	// Expires minus Date, the CDN-targeted fields still first, any final
+	// status but 206 and 304; RFC 9111 sections 3 and 4.2.1, RFC 9213
+	// section 2.2), for guests not written for
+	// Vercel's CDN. New returns ErrConfig for another value.
+	CDNRules string
 	// GeoIPDB is a MaxMind city database (.mmdb) for geolocation by client
 	// address, used when a trusted proxy sent no x-vercel-ip-* headers.
 	GeoIPDB string

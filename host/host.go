@@ -37,6 +37,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/wfn-dev/wfn/host/internal/cbuild"
+	"github.com/wfn-dev/wfn/host/internal/cdn"
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/geo"
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
@@ -142,6 +143,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		if err := validToken(cfg.PurgeToken); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
+	}
+	if _, err := cdn.ParseRules(cfg.CDNRules); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	proj, err := project.Load(cfg.Dir)
 	if err != nil {

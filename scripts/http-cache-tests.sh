@@ -1,19 +1,27 @@
 #!/bin/bash
 # Runs Mark Nottingham's HTTP caching test suite (npm http-cache-tests,
 # 0.4.5) against wfn's CDN cache: the suite's origin server behind
-# testdata/httpcache's forwarding function, in one of two modes:
-#   scripts/http-cache-tests.sh vercel|rfc [OUT_DIR] [SUMMARY_FLAGS...]
+# testdata/httpcache's forwarding function, in one of three modes:
+#   scripts/http-cache-tests.sh vercel|rfc|rfc9111 [OUT_DIR] [SUMMARY_FLAGS...]
 # vercel: the origin's headers as they are; only what Vercel's CDN reads
 #         (s-maxage, CDN-Cache-Control...) makes a response cacheable.
 # rfc:    the origin's Cache-Control is mirrored into CDN-Cache-Control
 #         (RFC 9213), so the cache applies it as a shared cache would.
+# rfc9111: the origin's headers as they are, under wfn serve --cdn-rules
+#         rfc9111: the cache reads Cache-Control's max-age and Expires as an
+#         RFC 9111 shared cache.
 # Writes OUT_DIR/MODE.json (the suite's results) and prints the summary
 # (scripts/http-cache-tests-summary.mjs, given SUMMARY_FLAGS such as
 # --max-failures=0: it fails when they are not met). Ports: HCT_ORIGIN_PORT (default
 # 18700) and HCT_WFN_PORT (18701), on 127.0.0.1.
 set -euo pipefail
-mode=${1:?usage: $0 vercel|rfc [OUT_DIR]}
-case $mode in vercel) mirror=0 ;; rfc) mirror=1 ;; *) echo "mode: vercel or rfc" >&2; exit 2 ;; esac
+mode=${1:?usage: $0 vercel|rfc|rfc9111 [OUT_DIR]}
+case $mode in
+  vercel) mirror=0 rules=vercel ;;
+  rfc) mirror=1 rules=vercel ;;
+  rfc9111) mirror=0 rules=rfc9111 ;;
+  *) echo "mode: vercel, rfc or rfc9111" >&2; exit 2 ;;
+esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${2:-$root/.http-cache-tests}
 shift $(( $# < 2 ? $# : 2 ))
@@ -39,7 +47,7 @@ fi
 (cd "$suite" && npm_config_protocol=http npm_config_port=$origin_port npm_config_pidfile="$work/origin.pid" \
   exec node server/server.mjs >"$work/origin.log" 2>&1) &
 pids+=($!)
-"$work/wfn" serve "$root/testdata/httpcache" --listen "127.0.0.1:$wfn_port" --cache-dir "$work/cache" \
+"$work/wfn" serve "$root/testdata/httpcache" --listen "127.0.0.1:$wfn_port" --cache-dir "$work/cache" --cdn-rules "$rules" \
   --env "ORIGIN_URL=http://127.0.0.1:$origin_port" --env "CDN_MIRROR=$mirror" >"$work/wfn.log" 2>&1 &
 pids+=($!)
 

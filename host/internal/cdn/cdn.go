@@ -26,7 +26,15 @@
 // it during which the entry is served stale (a year when the directive has
 // no value, as on Vercel). stale-if-error is the time after the lifetime
 // during which a failing function is answered by the entry (RFC 5861).
-// private, no-store or no-cache in it prevent storing. A response that
+// private, no-store or no-cache in it prevent storing. Under
+// Options.Rules RulesRFC9111 the cache is an RFC 9111 shared cache
+// instead: in Cache-Control max-age counts after s-maxage, and without
+// either Expires minus Date gives the lifetime (sections 4.2.1 and 5.3);
+// the CDN-targeted fields still come first. Any final status but 206 and
+// 304 is then stored (section 3), only those RFC 9110 defines with
+// must-understand (section 5.2.2.3), and a successful unsafe request
+// also invalidates the same-origin URLs of its response's Location and
+// Content-Location (section 4.4). A response that
 // arrives with an Age is that old already (RFC 9111 section 4.2.3): the Age
 // counts against its lifetime and adds to the Age of hits, and one whose
 // Age reaches its lifetime is not stored. A Date the function set is kept
@@ -159,11 +167,13 @@
 package cdn
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -217,6 +227,9 @@ type Options struct {
 	// 1 h). It does not extend how long the entry is served without
 	// asking the origin.
 	KeepStale time.Duration
+	// Rules decide which responses are stored and for how long:
+	// RulesVercel (the default, "") or RulesRFC9111.
+	Rules Rules
 }
 
 // Origin runs the function for r, writing its response to w, and returns
@@ -234,6 +247,7 @@ type Cache struct {
 	hitForMiss  time.Duration
 	maxVariants int
 	keepStale   time.Duration
+	rules       Rules
 
 	mu           sync.Mutex
 	flights      map[string]*flight
@@ -274,6 +288,7 @@ func New(store cache.Store, opts Options) *Cache {
 		hitForMiss:   opts.HitForMiss,
 		maxVariants:  opts.MaxVariants,
 		keepStale:    opts.KeepStale,
+		rules:        cmp.Or(opts.Rules, RulesVercel),
 		flights:      make(map[string]*flight),
 		landed:       make(map[string]landed),
 		hfm:          make(map[string]time.Time),
@@ -357,7 +372,13 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 	if bypass(r) != "" {
 		status := c.passthrough(w, r, key, origin, Bypass)
 		if unsafeMethod(r.Method) && status >= 200 && status < 400 {
-			c.invalidateURL(context.WithoutCancel(r.Context()), key)
+			ctx := context.WithoutCancel(r.Context())
+			c.invalidateURL(ctx, key)
+			if c.rules == RulesRFC9111 {
+				for _, k := range locationKeys(r, key, w.Header()) {
+					c.invalidateURL(ctx, k)
+				}
+			}
 		}
 		return
 	}
@@ -790,6 +811,43 @@ func (c *Cache) remove(ctx context.Context, skey string) {
 	if err := errors.Join(c.store.Delete(ctx, entryKey(skey)), c.store.Delete(ctx, markerKey(skey))); err != nil {
 		c.storeFailed("delete", skey, err)
 	}
+}
+
+// locationKeys returns the cache keys of the URLs in the Location and
+// Content-Location fields of h, the response to r whose key is key, that
+// have r's origin (RFC 9111 section 4.4: a cache may invalidate them, and
+// must not when their origin differs). Relative references resolve
+// against r's URL.
+func locationKeys(r *http.Request, key string, h http.Header) []string {
+	own := r.URL.EscapedPath() + "?" + r.URL.RawQuery
+	prefix, ok := strings.CutSuffix(key, own)
+	if !ok {
+		return nil
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	base := &url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	var keys []string
+	for _, name := range []string{"Location", "Content-Location"} {
+		v := h.Get(name)
+		if v == "" {
+			continue
+		}
+		ref, err := url.Parse(v)
+		if err != nil {
+			continue
+		}
+		u := base.ResolveReference(ref)
+		if !strings.EqualFold(u.Scheme, scheme) || !strings.EqualFold(u.Host, r.Host) {
+			continue
+		}
+		if k := prefix + u.EscapedPath() + "?" + u.RawQuery; k != key && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // invalidateURL deletes what is stored for the URL key: its entry, or its

@@ -152,3 +152,44 @@ func TestStoredResponseHeaders(t *testing.T) {
 		t.Error("an end-to-end field was dropped")
 	}
 }
+
+// TestRulesLocationInvalidates: under RulesRFC9111 a successful unsafe
+// request also invalidates the URLs of its response's Location and
+// Content-Location of the same origin (RFC 9111 section 4.4), relative
+// or absolute; another origin's are left alone. Vercel's rules invalidate
+// the request's URL only. The stored responses have only max-age, which
+// RFC 9111's rules read.
+func TestRulesLocationInvalidates(t *testing.T) {
+	for _, rules := range []cdn.Rules{cdn.RulesRFC9111, cdn.RulesVercel} {
+		t.Run(string(rules), func(t *testing.T) {
+			var base string
+			e := newEnvOpts(t, cdn.Options{Rules: rules}, func(w http.ResponseWriter, r *http.Request, n int64) []string {
+				if r.Method == http.MethodPost {
+					w.Header().Set("Location", "/target?q=1")
+					w.Header().Set("Content-Location", base+"/content")
+					w.WriteHeader(http.StatusCreated)
+					return nil
+				}
+				w.Header().Set("Cache-Control", "max-age=60, s-maxage=60")
+				fmt.Fprintf(w, "v%d", n)
+				return nil
+			})
+			base = e.srv.URL
+			expect(t, e.get("/target?q=1"), cdn.Miss, "v1")
+			expect(t, e.get("/content"), cdn.Miss, "v2")
+			expect(t, e.get("/target?q=1"), cdn.Hit, "v1")
+			e.do(http.MethodPost, "/form")
+			if rules == cdn.RulesVercel {
+				expect(t, e.get("/target?q=1"), cdn.Hit, "v1")
+				expect(t, e.get("/content"), cdn.Hit, "v2")
+				return
+			}
+			expect(t, e.get("/target?q=1"), cdn.Miss, "v4")
+			expect(t, e.get("/content"), cdn.Miss, "v5")
+			base = "http://other.example"
+			e.do(http.MethodPost, "/form")
+			expect(t, e.get("/content"), cdn.Hit, "v5")
+			expect(t, e.get("/target?q=1"), cdn.Miss, "v7")
+		})
+	}
+}

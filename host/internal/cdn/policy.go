@@ -3,6 +3,7 @@ package cdn
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -95,15 +96,43 @@ func seconds(v string) (time.Duration, bool) {
 // Vercel accepts (see RATIONALE.md).
 const defaultSWR = maxSMaxAge
 
-// decide reads the response's cache policy. The first header present and
-// valid of Vercel-CDN-Cache-Control, CDN-Cache-Control and Cache-Control is
-// the only one read; the two targeted ones are structured-field
-// dictionaries (RFC 9213 section 2.1), ignored when they do not parse. A
-// non-empty reason says why the response is not cached.
-func decide(status int, h http.Header) (p policy, reason string) {
-	switch status {
-	case http.StatusOK, http.StatusNotFound, http.StatusMovedPermanently, http.StatusPermanentRedirect:
-	default:
+// Rules names the rule set that decides which responses the cache stores
+// and for how long.
+type Rules string
+
+// Rule sets.
+const (
+	// RulesVercel are Vercel's CDN rules (the default): in Cache-Control
+	// only s-maxage gives a lifetime; max-age is for browsers and Expires
+	// is not read (vercel.com/docs/caching/cache-control-headers).
+	RulesVercel Rules = "vercel"
+	// RulesRFC9111 make the cache an RFC 9111 shared cache: in
+	// Cache-Control s-maxage, then max-age, then Expires minus Date give
+	// the lifetime (RFC 9111 section 4.2.1). The CDN-targeted fields still
+	// take precedence over both (RFC 9213 section 2.2).
+	RulesRFC9111 Rules = "rfc9111"
+)
+
+// ParseRules returns the rule set named s ("" is RulesVercel), or an
+// error naming the valid ones.
+func ParseRules(s string) (Rules, error) {
+	switch r := Rules(s); r {
+	case "", RulesVercel:
+		return RulesVercel, nil
+	case RulesRFC9111:
+		return r, nil
+	}
+	return "", fmt.Errorf("CDN rules %q: want %s or %s", s, RulesVercel, RulesRFC9111)
+}
+
+// decide reads the response's cache policy under rules, at now (the time
+// the response arrived). The first header present and valid of
+// Vercel-CDN-Cache-Control, CDN-Cache-Control and Cache-Control is the
+// only one read; the two targeted ones are structured-field dictionaries
+// (RFC 9213 section 2.1), ignored when they do not parse. The lifetime is
+// freshness's. A non-empty reason says why the response is not cached.
+func decide(rules Rules, status int, h http.Header, now time.Time) (p policy, reason string) {
+	if !storable(rules, status) {
 		return p, "status " + strconv.Itoa(status)
 	}
 	if _, ok := h["Set-Cookie"]; ok {
@@ -127,16 +156,16 @@ func decide(status int, h http.Header) (p policy, reason string) {
 	if !cdn {
 		ds = parseDirectives(h.Values(name))
 	}
-	var maxAge, sMaxAge time.Duration
-	var hasMaxAge, hasSMaxAge bool
 	for _, d := range ds {
 		switch d.name {
 		case "private", "no-store", "no-cache":
 			return p, name + ": " + d.name
-		case "s-maxage":
-			sMaxAge, hasSMaxAge = seconds(d.value)
-		case "max-age":
-			maxAge, hasMaxAge = seconds(d.value)
+		case "must-understand":
+			// RFC 9111 section 5.2.2.3: only status codes the cache
+			// understands are stored.
+			if rules == RulesRFC9111 && !understood[status] {
+				return p, name + ": must-understand with status " + strconv.Itoa(status)
+			}
 		case "stale-while-revalidate":
 			if d.bare {
 				p.swr = defaultSWR
@@ -147,13 +176,11 @@ func decide(status int, h http.Header) (p policy, reason string) {
 			p.sie, _ = seconds(d.value)
 		}
 	}
-	switch {
-	case hasSMaxAge:
-		p.fresh = sMaxAge
-	case hasMaxAge && cdn:
-		p.fresh = maxAge
-	}
+	p.fresh = freshness(rules, ds, cdn, h, now)
 	if p.fresh <= 0 {
+		if rules == RulesRFC9111 {
+			return p, "no positive freshness lifetime"
+		}
 		return p, "no positive s-maxage"
 	}
 	if p, reason = arrived(p, h); reason != "" {
@@ -165,6 +192,77 @@ func decide(status int, h http.Header) (p policy, reason string) {
 		}
 	}
 	return p, ""
+}
+
+// storable reports whether a response of the given status may be stored
+// under rules. Vercel's CDN stores 200, 404, 301 and 308 (shared/VERCEL.md).
+// An RFC 9111 shared cache may store any final status given explicit
+// freshness (RFC 9111 section 3), which decide then requires; 206 and 304
+// are left out, as this cache neither combines partial content (section
+// 3.4) nor stores a 304 as a response.
+func storable(rules Rules, status int) bool {
+	switch status {
+	case http.StatusOK, http.StatusNotFound, http.StatusMovedPermanently, http.StatusPermanentRedirect:
+		return true
+	case http.StatusPartialContent, http.StatusNotModified:
+		return false
+	}
+	return rules == RulesRFC9111 && status >= 200 && status <= 599
+}
+
+// understood are the status codes RFC 9110 section 15 defines, which the
+// cache understands for must-understand (RFC 9111 section 5.2.2.3).
+var understood = map[int]bool{
+	200: true, 201: true, 202: true, 203: true, 204: true, 205: true, 206: true,
+	300: true, 301: true, 302: true, 303: true, 304: true, 305: true, 307: true, 308: true,
+	400: true, 401: true, 402: true, 403: true, 404: true, 405: true, 406: true, 407: true,
+	408: true, 409: true, 410: true, 411: true, 412: true, 413: true, 414: true, 415: true,
+	416: true, 417: true, 421: true, 422: true, 426: true,
+	500: true, 501: true, 502: true, 503: true, 504: true, 505: true,
+}
+
+// freshness is the freshness lifetime of a response with header h and
+// cache directives ds, read from a CDN-targeted field when cdn, under
+// rules, at now (when the response arrived); 0 or less means none. In a
+// targeted field s-maxage, then max-age, count (RFC 9213 section 2.1),
+// and Cache-Control and Expires are ignored (section 2.2). In
+// Cache-Control, s-maxage counts; under RulesRFC9111, then max-age, then
+// Expires minus Date (Date absent or invalid: now), an invalid Expires
+// meaning already expired (RFC 9111 sections 4.2.1 and 5.3). Lifetimes
+// are clamped to a year.
+func freshness(rules Rules, ds []directive, cdn bool, h http.Header, now time.Time) time.Duration {
+	var maxAge, sMaxAge time.Duration
+	var hasMaxAge, hasSMaxAge bool
+	for _, d := range ds {
+		switch d.name {
+		case "s-maxage":
+			sMaxAge, hasSMaxAge = seconds(d.value)
+		case "max-age":
+			maxAge, hasMaxAge = seconds(d.value)
+		}
+	}
+	rfc := rules == RulesRFC9111
+	switch {
+	case hasSMaxAge:
+		return sMaxAge
+	case hasMaxAge && (cdn || rfc):
+		return maxAge
+	case cdn || !rfc:
+		return 0
+	}
+	vs, ok := h["Expires"]
+	if !ok {
+		return 0
+	}
+	expires, err := http.ParseTime(strings.TrimSpace(vs[0]))
+	if err != nil {
+		return 0
+	}
+	date, err := http.ParseTime(strings.TrimSpace(h.Get("Date")))
+	if err != nil {
+		date = now
+	}
+	return min(expires.Sub(date), maxSMaxAge)
 }
 
 // arrived sets p.age from the Age of a response with header h; reason is

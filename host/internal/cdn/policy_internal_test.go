@@ -51,7 +51,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, reason := decide(cmpInt(tt.status, 200), tt.header)
+			p, reason := decide(RulesVercel, cmpInt(tt.status, 200), tt.header, time.Now())
 			if (reason == "") != tt.cached {
 				t.Fatalf("reason %q, want cached=%v", reason, tt.cached)
 			}

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"time"
 )
 
 // notUpdated are the fields of a stored response that a 304 does not
@@ -61,7 +62,7 @@ func (c *Cache) refresh(rw *recorder, old *stale, originTags []string) (e *entry
 	e.header = fields(h)
 	e.validators = false
 	e.setValidators()
-	pol, reason := refreshPolicy(old.e, rw.header)
+	pol, reason := refreshPolicy(rw.c.rules, old.e, rw.header)
 	e.pol = pol
 	if reason == "" {
 		tags, reason = entryTags(rw.r.URL.Path, append(slices.Clip(old.tags), headerTags(rw.header)...), originTags)
@@ -79,17 +80,17 @@ func (c *Cache) refresh(rw *recorder, old *stale, originTags []string) (e *entry
 }
 
 // refreshPolicy is the policy of the stored entry e refreshed by a 304
-// with header h: that of h's cache header when it has one (decide), else
+// with header h, under rules: that of h's cache header when it has one (decide), else
 // e's lifetimes counted from the 304, which may carry an Age (RFC 9111
 // section 4.3.4). A non-empty reason says why the entry is not stored
 // again.
-func refreshPolicy(e *entry, h http.Header) (policy, string) {
+func refreshPolicy(rules Rules, e *entry, h http.Header) (policy, string) {
 	if _, ok := h["Set-Cookie"]; ok {
 		return e.pol, "Set-Cookie in the 304 response"
 	}
 	for _, name := range []string{hVercelCDNCacheControl, hCDNCacheControl, hCacheControl} {
 		if _, ok := h[name]; ok {
-			return decide(e.status, h)
+			return decide(rules, e.status, h, time.Now())
 		}
 	}
 	return arrived(e.pol, h)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // recorder is the ResponseWriter an origin writes to. It starts by
@@ -63,7 +64,7 @@ func (rw *recorder) WriteHeader(code int) {
 		return
 	}
 	if !rw.pass {
-		pol, reason := decide(code, rw.header)
+		pol, reason := decide(rw.c.rules, code, rw.header, time.Now())
 		if reason == "" {
 			if n, err := strconv.ParseInt(rw.header.Get("Content-Length"), 10, 64); err == nil && n > rw.c.maxBody {
 				reason = "Content-Length over MaxBody"

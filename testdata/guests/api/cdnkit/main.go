@@ -13,6 +13,8 @@
 //   - fail&id=X: the first call answers "fail run 1", fresh for a second
 //     and usable for a minute after if the function fails
 //     (stale-if-error=60); every later call for X fails with 500.
+//   - maxage&id=X: "maxage run <N>" with only Cache-Control: max-age=60,
+//     which an RFC 9111 shared cache stores and Vercel's CDN does not.
 //
 // N counts calls per mode and id in the Runtime Cache, which every
 // instance shares.
@@ -89,6 +91,9 @@ func serve(w *wfn.ResponseWriter, r *wfn.Request) {
 		}
 		w.SetHeader("Cache-Control", "s-maxage=1, stale-if-error=60")
 		w.WriteString("fail run " + strconv.Itoa(n))
+	case "maxage":
+		w.SetHeader("Cache-Control", "max-age=60")
+		w.WriteString("maxage run " + strconv.Itoa(n))
 	default:
 		w.SetStatus(400)
 		w.WriteString("unknown mode")
