@@ -21,10 +21,10 @@ import (
 )
 
 var cases = []Case{
-	{"dispatch", "3", "Each method goes to its method export if the guest has one, else to wfn_handle (HEAD is not mapped to GET, other methods go to wfn_handle); without wfn_handle, the host answers 405 INVALID_REQUEST_METHOD with Allow listing the method exports in the spec's order.", dispatchCase},
+	{"dispatch", "3", "Each method goes to its method export if the guest has one, else to wfn_handle; without wfn_handle, HEAD goes to the GET export (RFC 9110 section 9.3.2) and other methods get 405 INVALID_REQUEST_METHOD with Allow listing the method exports in the spec's order (HEAD after GET when only GET is exported).", dispatchCase},
 	{"empty", "3", "A handler that writes nothing gives 200, an empty body and Content-Length: 0.", emptyCase},
 	{"method", "4", "request_method is the method as sent, for the seven methods and an extension method.", methodCase},
-	{"url", "4", "request_url is the absolute URL with scheme, host, path and query, escapes kept.", urlCase},
+	{"url", "4", "request_url is the absolute URL with scheme, host, path and query, escapes kept, and each route param set in the query (the suite's guest is api/[case]: case=NAME at the end).", urlCase},
 	{"headers", "4", "request_header_names are lower-case, include host, and list each name once; request_header returns every value in order, matches names without regard to case, and returns ENOTFOUND for an absent header.", headersCase},
 	{"params", "4", "request_param is unescaped: /api/caf%C3%A9%20%2F%20x%3Fy gives the case param \"café / x?y\" (the guest's 404 for an unknown case).", paramsCase},
 	{"buffer", "1, 4", "The buffer protocol: a 12 KB header value and a 3 KB URL reach the guest whole.", bufferCase},
@@ -234,11 +234,28 @@ func dispatchCase(s *suite, r *report) {
 			}
 			continue
 		}
+		fromGET := m == http.MethodHead && slices.Contains(s.methods, http.MethodGet)
+		if fromGET {
+			if wantStatus(r, resp, 200) {
+				wantHeader(r, resp, "x-wfn-export", http.MethodGet)
+			}
+			continue
+		}
 		if wantStatus(r, resp, 405) {
-			wantHeader(r, resp, "allow", strings.Join(s.methods, ", "))
+			wantHeader(r, resp, "allow", strings.Join(allowed(s.methods), ", "))
 			wantHeader(r, resp, host.HeaderError, host.CodeMethodNotAllowed)
 		}
 	}
+}
+
+// allowed is the Allow header of a guest with these method exports and no
+// wfn_handle: HEAD follows GET when only GET is exported.
+func allowed(methods []string) []string {
+	i := slices.Index(methods, http.MethodGet)
+	if i < 0 || slices.Contains(methods, http.MethodHead) {
+		return methods
+	}
+	return slices.Insert(slices.Clone(methods), i+1, http.MethodHead)
 }
 
 func emptyCase(s *suite, r *report) {
@@ -264,7 +281,7 @@ func methodCase(s *suite, r *report) {
 func urlCase(s *suite, r *report) {
 	path := "/api/url?a=1&b=x%20y&c=%C3%A9&a=2"
 	if resp := s.get(r, path); resp != nil && wantStatus(r, resp, 200) {
-		wantBody(r, resp, s.base+path)
+		wantBody(r, resp, s.base+path+"&case=url")
 	}
 }
 
@@ -340,7 +357,7 @@ func bufferCase(s *suite, r *report) {
 	long := pattern(12 << 10)
 	path := "/api/buffer?q=" + pattern(3<<10)
 	if resp := s.get(r, path, "X-Long", long); resp != nil && wantStatus(r, resp, 200) {
-		wantBody(r, resp, s.base+path+"\n"+long)
+		wantBody(r, resp, s.base+path+"&case=buffer\n"+long)
 	}
 }
 
