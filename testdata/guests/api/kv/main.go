@@ -6,6 +6,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"strconv"
@@ -45,6 +46,15 @@ func init() {
 			var tags []string
 			if t := q.Get("tags"); t != "" {
 				tags = strings.Split(t, ",")
+			}
+			// gen=N,SIZE: N tags of SIZE digits, made here because
+			// tags past the limits do not fit in a URL (14 KB).
+			if n, size, ok := strings.Cut(q.Get("gen"), ","); ok {
+				count, _ := strconv.Atoi(n)
+				width, _ := strconv.Atoi(size)
+				for i := range count {
+					tags = append(tags, fmt.Sprintf("%0*d", width, i))
+				}
 			}
 			if err := cache.SetBytes(key, body, wfncache.TTL(ttl), wfncache.Tags(tags...)); err != nil {
 				fail(w, err)
