@@ -120,12 +120,6 @@ func (b *Builder) Build(ctx context.Context, dir, entry string) (bundle []byte, 
 	var fb fallback
 	opts := options(dir, entry)
 	opts.Plugins = []api.Plugin{fb.plugin()}
-	if names := paramNames(entry); len(names) > 0 {
-		// The dynamic segments of the function's path, for req.query in
-		// the Node.js shape (the prelude's node.js).
-		js, _ := json.Marshal(names)
-		opts.Banner = map[string]string{"js": fmt.Sprintf("globalThis[Symbol.for(\"wfn:route-params\")] = %s;", js)}
-	}
 	res := api.Build(opts)
 	if len(res.Errors) > 0 {
 		return nil, false, &BuildError{Function: entry, Messages: messages(res.Errors)}
@@ -206,22 +200,4 @@ func messages(msgs []api.Message) []string {
 		}
 	}
 	return out
-}
-
-// paramNames lists the names of the dynamic segments of a function's path,
-// in order: "api/users/[id]/[...slug].ts" gives id and slug.
-func paramNames(entry string) []string {
-	var names []string
-	for _, seg := range strings.Split(filepath.ToSlash(entry), "/") {
-		seg = strings.TrimSuffix(seg, filepath.Ext(seg))
-		if strings.HasPrefix(seg, "[[") && strings.HasSuffix(seg, "]]") {
-			seg = seg[1 : len(seg)-1] // optional catch-all: [[...slug]]
-		}
-		if len(seg) > 2 && seg[0] == '[' && seg[len(seg)-1] == ']' {
-			if name := strings.TrimPrefix(seg[1:len(seg)-1], "..."); name != "" {
-				names = append(names, name)
-			}
-		}
-	}
-	return names
 }

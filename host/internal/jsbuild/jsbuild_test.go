@@ -98,9 +98,6 @@ func TestBuildVercelFunctions(t *testing.T) {
 	if !strings.Contains(js, `Symbol.for("wfn:@vercel/functions")`) {
 		t.Errorf("without the package, the bundle does not use wfn's module:\n%s", js)
 	}
-	if !strings.Contains(js, `globalThis[Symbol.for("wfn:route-params")] = ["id","rest"];`) {
-		t.Errorf("the bundle does not name the route's params:\n%s", js)
-	}
 	if _, cached, _ := b.Build(context.Background(), dir, entry); !cached {
 		t.Error("unchanged: not cached")
 	}

@@ -131,19 +131,10 @@ class IncomingMessage {
     this.#headers = v;
   }
   // As on Vercel, the dynamic segments of the function's path ([name]) are
-  // query parameters too, after those of the URL (jsbuild names them).
+  // query parameters too: the host sets them in the request's URL
+  // (abi/SPEC.md, request_url).
   get query() {
-    if (this.#query === unset) {
-      const query = parseQuery(this.#search, this.#deps.URLSearchParams);
-      for (const name of globalThis[Symbol.for("wfn:route-params")] ?? []) {
-        const value = this.#native.param(name);
-        if (value === undefined) continue;
-        if (!(name in query)) query[name] = value;
-        else if (Array.isArray(query[name])) query[name].push(value);
-        else query[name] = [query[name], value];
-      }
-      this.#query = query;
-    }
+    if (this.#query === unset) this.#query = parseQuery(this.#search, this.#deps.URLSearchParams);
     return this.#query;
   }
   set query(v) {
