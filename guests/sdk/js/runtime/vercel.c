@@ -21,37 +21,24 @@ WFN__IMPORT("wait_until") int32_t wfn_wait_until(int32_t task);
 
 extern char **environ;
 
-/* fail_abi throws a TypeError for a negative ABI result. */
-static JSValue fail_abi(JSContext *c, int32_t r, const char *what) {
-    return JS_ThrowTypeError(c, "%s: %s", what, wfn_strerror(r));
-}
-
-static JSValue result(JSContext *c, int32_t r, const char *what) {
-    return r < 0 ? fail_abi(c, r, what) : JS_UNDEFINED;
-}
-
-/* string_or_undefined makes a string of a malloc'ed buffer that an _alloc
- * helper returned (n bytes), or undefined on WFN_ENOTFOUND. */
-static JSValue string_or_undefined(JSContext *c, int32_t n, char *s, const char *what) {
-    if (n == WFN_ENOTFOUND) return JS_UNDEFINED;
-    if (n < 0) return fail_abi(c, n, what);
-    JSValue v = JS_NewStringLen(c, s, (size_t)n);
-    free(s);
-    return v;
-}
+/* From wfnjs.c: wfnjs_check throws a TypeError for a negative ABI result,
+ * else gives undefined; wfnjs_alloc_string makes a string of the buffer an
+ * _alloc helper returned (n bytes, freed), undefined on WFN_ENOTFOUND. */
+JSValue wfnjs_check(JSContext *c, int32_t r, const char *what);
+JSValue wfnjs_alloc_string(JSContext *c, int32_t n, char *s, const char *what);
 
 /* ipAddress(): the client address the host trusts, or undefined. */
 static JSValue v_ip_address(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
     char *s;
     int32_t n = wfn_ip_alloc(&s);
-    return string_or_undefined(c, n, s, "ip_address");
+    return wfnjs_alloc_string(c, n, s, "ip_address");
 }
 
 /* geolocation(): the JSON object of the geolocation import, a string. */
 static JSValue v_geolocation(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
     char *s;
     int32_t n = wfn_geo_alloc(&s);
-    return string_or_undefined(c, n, s, "geolocation");
+    return wfnjs_alloc_string(c, n, s, "geolocation");
 }
 
 /* deadlineMs(): milliseconds left before maxDuration; -1 outside an
@@ -80,7 +67,7 @@ static JSValue v_environ(JSContext *c, JSValueConst this, int argc, JSValueConst
 /* waitUntil(): registers task 0 for wfn_run_task after the response; the
  * prelude calls it once per invocation, at the first waitUntil. */
 static JSValue v_wait_until(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
-    return result(c, wfn_wait_until(0), "wait_until");
+    return wfnjs_check(c, wfn_wait_until(0), "wait_until");
 }
 
 /* A string argument as UTF-8 bytes; the caller frees *s. */
@@ -97,7 +84,7 @@ static JSValue v_cache_get(JSContext *c, JSValueConst this, int argc, JSValueCon
     char *s;
     int32_t n = wfn_cache_get_alloc(key, &s);
     JS_FreeCString(c, key);
-    return string_or_undefined(c, n, s, "cache_get");
+    return wfnjs_alloc_string(c, n, s, "cache_get");
 }
 
 /* cacheSet(key, value, ttlSeconds, tags, name): tags joined with commas,
@@ -110,7 +97,7 @@ static JSValue v_cache_set(JSContext *c, JSValueConst this, int argc, JSValueCon
     if (arg(c, argv[0], &key, &klen) || arg(c, argv[1], &value, &vlen) || JS_ToInt64(c, &ttl, argv[2]) ||
         arg(c, argv[3], &tags, &tlen) || arg(c, argv[4], &name, &nlen))
         goto out;
-    r = result(c, wfn_cache_set(key, klen, value, vlen, ttl, tags, tlen, name, nlen), "cache_set");
+    r = wfnjs_check(c, wfn_cache_set(key, klen, value, vlen, ttl, tags, tlen, name, nlen), "cache_set");
 out:
     JS_FreeCString(c, key);
     JS_FreeCString(c, value);
@@ -127,7 +114,7 @@ out:
         if (arg(c, argv[0], &s, &n)) return JS_EXCEPTION;                             \
         int32_t r = import(s, n);                                                     \
         JS_FreeCString(c, s);                                                         \
-        return result(c, r, what);                                                    \
+        return wfnjs_check(c, r, what);                                                    \
     }
 
 /* A function of a string and a number of seconds over an import. */
@@ -139,7 +126,7 @@ out:
         if (JS_ToInt64(c, &secs, argv[1]) || arg(c, argv[0], &s, &n)) return JS_EXCEPTION; \
         int32_t r = import(s, n, secs);                                               \
         JS_FreeCString(c, s);                                                         \
-        return result(c, r, what);                                                    \
+        return wfnjs_check(c, r, what);                                                    \
     }
 
 STRING_CALL(v_cache_delete, wfn_cache_delete, "cache_delete")

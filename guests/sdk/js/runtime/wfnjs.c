@@ -143,15 +143,15 @@ static JSPromiseStateEnum settle(JSValueConst p) {
 
 /* check turns a negative ABI result into a thrown Error named after the
  * code (ECLOSED, ...); else it returns undefined. */
-static JSValue check(JSContext *c, int32_t r, const char *what) {
+JSValue wfnjs_check(JSContext *c, int32_t r, const char *what) {
     if (r >= 0) return JS_UNDEFINED;
     return JS_ThrowTypeError(c, "%s: %s", what, wfn_strerror(r));
 }
 
 /* A string value from an _alloc getter: undefined when not found. */
-static JSValue alloc_string(JSContext *c, int32_t n, char *s, const char *what) {
+JSValue wfnjs_alloc_string(JSContext *c, int32_t n, char *s, const char *what) {
     if (n == WFN_ENOTFOUND) return JS_UNDEFINED;
-    if (n < 0) return check(c, n, what);
+    if (n < 0) return wfnjs_check(c, n, what);
     JSValue v = JS_NewStringLen(c, s, (size_t)n);
     free(s);
     return v;
@@ -160,13 +160,13 @@ static JSValue alloc_string(JSContext *c, int32_t n, char *s, const char *what) 
 static JSValue n_method(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
     char *s;
     int32_t n = wfn_method_alloc(&s);
-    return alloc_string(c, n, s, "request_method");
+    return wfnjs_alloc_string(c, n, s, "request_method");
 }
 
 static JSValue n_url(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
     char *s;
     int32_t n = wfn_url_alloc(&s);
-    return alloc_string(c, n, s, "request_url");
+    return wfnjs_alloc_string(c, n, s, "request_url");
 }
 
 /* param(name): a dynamic route segment, or undefined. */
@@ -176,7 +176,7 @@ static JSValue n_param(JSContext *c, JSValueConst this, int argc, JSValueConst *
     char *s;
     int32_t n = wfn_param_alloc(name, &s);
     JS_FreeCString(c, name);
-    return alloc_string(c, n, s, "request_param");
+    return wfnjs_alloc_string(c, n, s, "request_param");
 }
 
 /* headers(): the request headers as [name, value, name, value, ...], a
@@ -184,7 +184,7 @@ static JSValue n_param(JSContext *c, JSValueConst this, int argc, JSValueConst *
 static JSValue n_headers(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
     char *names;
     int32_t n = wfn_header_names_alloc(&names);
-    if (n < 0) return check(c, n, "request_header_names");
+    if (n < 0) return wfnjs_check(c, n, "request_header_names");
     JSValue out = JS_NewArray(c);
     uint32_t i = 0;
     for (const char *name = names; name < names + n; name += strlen(name) + 1) {
@@ -205,7 +205,7 @@ static JSValue n_headers(JSContext *c, JSValueConst this, int argc, JSValueConst
 static JSValue n_read_body(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
     char *body;
     int32_t n = wfn_body_alloc(&body);
-    if (n < 0) return check(c, n, "request_body_read");
+    if (n < 0) return wfnjs_check(c, n, "request_body_read");
     JSValue v = JS_NewArrayBufferCopy(c, (const uint8_t *)body, (size_t)n);
     free(body);
     return v;
@@ -218,7 +218,7 @@ static JSValue n_head(JSContext *c, JSValueConst this, int argc, JSValueConst *a
     uint32_t n;
     if (JS_ToInt32(c, &code, argv[0])) return JS_EXCEPTION;
     int32_t r = wfn_response_set_status(code);
-    if (r < 0) return check(c, r, "response_set_status");
+    if (r < 0) return wfnjs_check(c, r, "response_set_status");
     JSValue len = JS_GetPropertyStr(c, argv[1], "length");
     if (JS_ToUint32(c, &n, len)) {
         JS_FreeValue(c, len);
@@ -240,7 +240,7 @@ static JSValue n_head(JSContext *c, JSValueConst this, int argc, JSValueConst *a
         r = wfn_response_header_add(name, nlen, value, vlen);
         JS_FreeCString(c, name);
         JS_FreeCString(c, value);
-        if (r < 0) return check(c, r, "response_header_add");
+        if (r < 0) return wfnjs_check(c, r, "response_header_add");
     }
     return JS_UNDEFINED;
 }
@@ -348,11 +348,11 @@ static JSValue n_write(JSContext *c, JSValueConst this, int argc, JSValueConst *
     if (bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
     int32_t r = len ? wfn_response_body_write(p, len) : 0;
     JS_FreeCString(c, str);
-    return check(c, r, "response_body_write");
+    return wfnjs_check(c, r, "response_body_write");
 }
 
 static JSValue n_flush(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
-    return check(c, wfn_response_flush(), "response_flush");
+    return wfnjs_check(c, wfn_response_flush(), "response_flush");
 }
 
 /* log(fd, text): one log line on stdout (1) or stderr (2). */
@@ -468,7 +468,7 @@ static int tick(void) {
 /* chunk returns the n bytes a read import put in buf as an ArrayBuffer,
  * null at the end (n == 0), or throws for an error code. */
 static JSValue chunk(JSContext *c, int32_t n, const uint8_t *buf, const char *what) {
-    if (n < 0) return check(c, n, what);
+    if (n < 0) return wfnjs_check(c, n, what);
     if (n == 0) return JS_NULL;
     return JS_NewArrayBufferCopy(c, buf, (size_t)n);
 }
@@ -548,7 +548,7 @@ static JSValue n_http_send(JSContext *c, JSValueConst this, int argc, JSValueCon
     JSValue r = JS_EXCEPTION;
     if (JS_IsNull(argv[3]) || bytes(c, argv[3], &body, &blen, &bstr) == 0) {
         int32_t h = wfn_http_send(method, mlen, url, ulen, headers, hlen, (const char *)body, blen);
-        r = h < 0 ? check(c, h, "http_send") : JS_NewInt32(c, h);
+        r = h < 0 ? wfnjs_check(c, h, "http_send") : JS_NewInt32(c, h);
     }
     JS_FreeCString(c, bstr);
     free(headers);
@@ -564,10 +564,10 @@ static JSValue n_http_head(JSContext *c, JSValueConst this, int argc, JSValueCon
     int32_t h;
     if (handle_arg(c, argv[0], &h)) return JS_EXCEPTION;
     int32_t status = wfn_http_response_status(h);
-    if (status < 0) return check(c, status, "http_response_status");
+    if (status < 0) return wfnjs_check(c, status, "http_response_status");
     char *names;
     int32_t n = wfn_http_header_names_alloc(h, &names);
-    if (n < 0) return check(c, n, "http_response_header_names");
+    if (n < 0) return wfnjs_check(c, n, "http_response_header_names");
     JSValue out = JS_NewArray(c);
     uint32_t i = 0;
     JS_SetPropertyUint32(c, out, i++, JS_NewInt32(c, status));
