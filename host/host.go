@@ -136,8 +136,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrDir, cfg.Dir, err)
 	}
-	if err := cfg.functionSettings().Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	if cfg.PurgeToken != "" {
 		if err := validToken(cfg.PurgeToken); err != nil {
