@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,7 @@ const CodeExternalTarget = "ROUTER_EXTERNAL_TARGET_ERROR"
 // them: redirects and headers, then the filesystem (functions, then static
 // files), then rewrites.
 type routing struct {
+	keys   []byte         // vercel.json's routing keys, as JSON
 	router *vroute.Router // nil: no routing keys
 	files  *static.Files
 	client *outbound.Client // for rewrites to external URLs
@@ -38,7 +40,7 @@ func newRouting(dir string, keys []byte) (*routing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	rt := &routing{}
+	rt := &routing{keys: keys}
 	if rt.router, err = vroute.New(cfg); err != nil {
 		return nil, fmt.Errorf("%w: vercel.json: %w", ErrConfig, err)
 	}
@@ -95,6 +97,21 @@ func externalHosts(rewrites []vroute.Rewrite) []string {
 	return hosts
 }
 
+// digest writes what the CDN cache's entries depend on besides the
+// functions: the routing keys (their headers are stored with entries) and
+// the static files. A directory that cannot be walked writes its error,
+// which changes the digest rather than hiding a change.
+func (rt *routing) digest(w io.Writer) {
+	if rt == nil {
+		return
+	}
+	_, _ = w.Write(rt.keys)
+	_, _ = w.Write([]byte{0})
+	if err := rt.files.Digest(w); err != nil {
+		_, _ = fmt.Fprintf(w, "error: %v", err)
+	}
+}
+
 func (rt *routing) close() {
 	if rt == nil {
 		return
@@ -110,11 +127,20 @@ type routeHeadersKey struct{}
 // route applies vercel.json's routing to r. It answers redirects,
 // external rewrites and static files itself (done); otherwise it returns
 // the request a function serves: r, or r rewritten to its destination,
-// carrying the headers vercel.json adds to the response.
-func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.Request, bool) {
+// carrying the headers vercel.json adds to the response, and the writer
+// to answer it with.
+//
+// The CDN cache stores a response under the URL it serves, so only the
+// route headers that depend on that URL alone are added inside it (and
+// may set its Cache-Control): those of entries without has or missing,
+// when the path was not rewritten. The others (vroute.Result.CondHeader,
+// or all of them after a rewrite, since they follow the path asked for)
+// and a rewrite's statusCode are added by the returned writer, outside
+// the cache, to each response whether stored or not.
+func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (http.ResponseWriter, *http.Request, bool) {
 	rt := h.routing
 	if rt == nil {
-		return r, false
+		return w, r, false
 	}
 	var file string
 	exists := func(p string) bool {
@@ -129,26 +155,28 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.R
 	res := rt.router.Route(r, exists)
 	switch {
 	case res.Status != 0:
-		for k, vs := range res.Header {
+		for k, vs := range res.AllHeader() {
 			w.Header()[k] = vs
 		}
 		w.Header().Set("Location", res.Location)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(res.Status)
 		_, _ = io.WriteString(w, "Redirecting to "+res.Location+" ("+strconv.Itoa(res.Status)+")\n")
-		return r, true
+		return w, r, true
 	case res.External != "":
 		target, err := url.Parse(res.External)
 		if err != nil {
 			writeError(w, r, http.StatusBadGateway, CodeExternalTarget, id, "The rewrite's destination is not a URL.")
-			return r, true
+			return w, r, true
 		}
 		ctx := context.WithValue(r.Context(), externalKey{}, target)
-		ctx = context.WithValue(ctx, routeHeadersKey{}, res.Header)
-		rt.proxy.ServeHTTP(w, r.WithContext(ctx))
-		return r, true
+		ctx = context.WithValue(ctx, routeHeadersKey{}, res.AllHeader())
+		rt.proxy.ServeHTTP(withStatus(w, res.RewriteStatus), r.WithContext(ctx))
+		return w, r, true
 	}
+	stored, perResponse := res.Header, res.CondHeader
 	if res.Path != r.URL.EscapedPath() || res.RawQuery != r.URL.RawQuery {
+		stored, perResponse = nil, res.AllHeader()
 		u := *r.URL
 		u.RawQuery = res.RawQuery
 		if p, err := url.PathUnescape(res.Path); err == nil {
@@ -162,20 +190,33 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.R
 	}
 	if !res.Found {
 		var extra []string
-		for k, vs := range res.Header {
+		for k, vs := range res.AllHeader() {
 			extra = append(extra, k, vs[0])
 		}
 		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.", extra...)
-		return r, true
+		return w, r, true
+	}
+	if len(perResponse) > 0 {
+		w = &routeHeaderWriter{ResponseWriter: w, hdr: perResponse, over: stored}
+	}
+	if res.RewriteStatus != 0 {
+		// The status is the rewrite's whatever the destination says, so
+		// the destination answers in full: validators and ranges apply to
+		// a 200 only (RFC 9110 sections 13.2.1 and 14.2).
+		r = r.Clone(r.Context())
+		for _, k := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "Range"} {
+			r.Header.Del(k)
+		}
+		w = withStatus(w, res.RewriteStatus)
 	}
 	if exists(res.Path); file != "" {
-		h.serveStatic(w, r, file, res.Header)
-		return r, true
+		h.serveStatic(w, r, file, stored)
+		return w, r, true
 	}
-	if len(res.Header) > 0 {
-		r = r.WithContext(context.WithValue(r.Context(), routeHeadersKey{}, res.Header))
+	if len(stored) > 0 {
+		r = r.WithContext(context.WithValue(r.Context(), routeHeadersKey{}, stored))
 	}
-	return r, false
+	return w, r, false
 }
 
 // serveStatic serves a static file through the CDN cache, which keys it
@@ -209,9 +250,13 @@ func withRouteHeaders(w http.ResponseWriter, r *http.Request) http.ResponseWrite
 	return &routeHeaderWriter{ResponseWriter: w, hdr: hdr}
 }
 
+// routeHeaderWriter adds hdr to the response, each field where the
+// response has none, or has over's value for it: a route header set by an
+// earlier entry, which a later one replaces.
 type routeHeaderWriter struct {
 	http.ResponseWriter
 	hdr   http.Header
+	over  http.Header
 	wrote bool
 }
 
@@ -220,7 +265,7 @@ func (rw *routeHeaderWriter) WriteHeader(code int) {
 		rw.wrote = true
 		dst := rw.ResponseWriter.Header()
 		for k, vs := range rw.hdr {
-			if _, set := dst[k]; !set {
+			if cur, set := dst[k]; !set || rw.over[k] != nil && slices.Equal(cur, rw.over[k]) {
 				dst[k] = vs
 			}
 		}
@@ -244,3 +289,43 @@ func (rw *routeHeaderWriter) Flush() {
 
 // Unwrap gives http.ResponseController the writer underneath.
 func (rw *routeHeaderWriter) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+// withStatus makes every final status written to w the status code, when
+// it is not 0: a rewrite's statusCode (routing-utils' rewrite schema).
+func withStatus(w http.ResponseWriter, code int) http.ResponseWriter {
+	if code == 0 {
+		return w
+	}
+	return &statusWriter{ResponseWriter: w, code: code}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (sw *statusWriter) WriteHeader(code int) {
+	if code >= 200 && !sw.wrote {
+		sw.wrote = true
+		code = sw.code
+	}
+	sw.ResponseWriter.WriteHeader(code)
+}
+
+func (sw *statusWriter) Write(p []byte) (int, error) {
+	if !sw.wrote {
+		sw.WriteHeader(http.StatusOK)
+	}
+	return sw.ResponseWriter.Write(p)
+}
+
+func (sw *statusWriter) Flush() {
+	if !sw.wrote {
+		sw.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(sw.ResponseWriter).Flush()
+}
+
+// Unwrap gives http.ResponseController the writer underneath.
+func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
