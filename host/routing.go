@@ -124,19 +124,28 @@ type externalKey struct{}
 
 type routeHeadersKey struct{}
 
+// rewrittenFromKey holds the rewrittenFrom of a rewritten request.
+type rewrittenFromKey struct{}
+
+// rewrittenFrom is the escaped path and query a rewritten request asked
+// for. The CDN cache keys its response by both URLs: by the destination,
+// since a rewrite with has may send one path to several, and by the path
+// asked for, since the headers stored with the response follow it.
+type rewrittenFrom struct{ path, query string }
+
 // route applies vercel.json's routing to r. It answers redirects,
 // external rewrites and static files itself (done); otherwise it returns
 // the request a function serves: r, or r rewritten to its destination,
 // carrying the headers vercel.json adds to the response, and the writer
 // to answer it with.
 //
-// The CDN cache stores a response under the URL it serves, so only the
-// route headers that depend on that URL alone are added inside it (and
-// may set its Cache-Control): those of entries without has or missing,
-// when the path was not rewritten. The others (vroute.Result.CondHeader,
-// or all of them after a rewrite, since they follow the path asked for)
-// and a rewrite's statusCode are added by the returned writer, outside
-// the cache, to each response whether stored or not.
+// The CDN cache stores a response under the URL it serves, and after a
+// rewrite under the URL asked for too (rewrittenFromKey), so the route
+// headers that depend on those alone are added inside it (and may set its
+// Cache-Control): those of entries without has or missing. The others
+// (vroute.Result.CondHeader) and a rewrite's statusCode are added by the
+// returned writer, outside the cache, to each response whether stored or
+// not.
 func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (http.ResponseWriter, *http.Request, bool) {
 	rt := h.routing
 	if rt == nil {
@@ -176,7 +185,7 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (http.Re
 	}
 	stored, perResponse := res.Header, res.CondHeader
 	if res.Path != r.URL.EscapedPath() || res.RawQuery != r.URL.RawQuery {
-		stored, perResponse = nil, res.AllHeader()
+		from := rewrittenFrom{path: r.URL.EscapedPath(), query: r.URL.RawQuery}
 		u := *r.URL
 		u.RawQuery = res.RawQuery
 		if p, err := url.PathUnescape(res.Path); err == nil {
@@ -185,7 +194,7 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (http.Re
 				u.RawPath = res.Path
 			}
 		}
-		r = r.WithContext(r.Context())
+		r = r.WithContext(context.WithValue(r.Context(), rewrittenFromKey{}, from))
 		r.URL = &u
 	}
 	if !res.Found {
@@ -231,7 +240,12 @@ func (h *Host) serveStatic(w http.ResponseWriter, r *http.Request, file string, 
 		return nil
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
-		keyed := r.Clone(r.Context())
+		ctx := r.Context()
+		if from, ok := ctx.Value(rewrittenFromKey{}).(rewrittenFrom); ok {
+			from.query = ""
+			ctx = context.WithValue(ctx, rewrittenFromKey{}, from)
+		}
+		keyed := r.Clone(ctx)
 		keyed.URL.RawQuery = ""
 		c.Serve(w, r, h.cdnKey(keyed), origin)
 		return

@@ -365,6 +365,28 @@ func TestVercelRoutingConditionalHeadersAndCDN(t *testing.T) {
 	}
 }
 
+// A rewritten response is cached under the URL asked for as well as its
+// destination: the headers stored with it follow the path asked for, so
+// the destination asked for directly is another entry.
+func TestVercelRoutingRewriteCDNKey(t *testing.T) {
+	requireGo(t)
+	_, srv, _ := serve(t, host.Config{Dir: vrouteProject(t, "127.0.0.1:1")})
+	const cc = "cc=s-maxage%3D300"
+	for i, tc := range []struct {
+		path, cache, post, body string
+	}{
+		{"/posts/x?" + cc, "MISS", "x", "echo /api/echo?cc=s-maxage%3D300&post=x&slug=x\n"},
+		{"/api/echo?" + cc + "&post=x&slug=x", "MISS", "", "echo /api/echo?cc=s-maxage%3D300&post=x&slug=x\n"},
+		{"/posts/x?" + cc, "HIT", "x", "echo /api/echo?cc=s-maxage%3D300&post=x&slug=x\n"},
+		{"/api/echo?" + cc + "&post=x&slug=x", "HIT", "", "echo /api/echo?cc=s-maxage%3D300&post=x&slug=x\n"},
+	} {
+		r := fetch(t, http.MethodGet, srv.URL+tc.path)
+		if got := r.header.Get("X-Vercel-Cache"); got != tc.cache || r.body != tc.body || r.header.Get("X-Post") != tc.post {
+			t.Errorf("request %d %s: %s X-Post %q %q, want %s X-Post %q %q", i+1, tc.path, got, r.header.Get("X-Post"), r.body, tc.cache, tc.post, tc.body)
+		}
+	}
+}
+
 // The CDN cache outlives a restart within a deployment; without a
 // DeploymentID, the deployment is the project's content, static files and
 // vercel.json included, so that a changed file is not answered from the
