@@ -100,8 +100,9 @@ type Config struct {
 	// MemoryLimitMB caps each instance's linear memory. Default 2048.
 	MemoryLimitMB int
 	// TmpSizeMB is the size of the writable /tmp each instance gets, in
-	// MB. Default 500, as Vercel gives its functions
-	// (vercel.com/docs/functions/runtimes, "File system support").
+	// MB. Default 500, as Vercel gives its functions ("a read-only
+	// filesystem with writable /tmp scratch space up to 500 MB",
+	// vercel.com/docs/functions/runtimes#file-system-support).
 	TmpSizeMB int
 
 	// Isolation is IsolationInstance (the default: invocations reuse warm
