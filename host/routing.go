@@ -180,7 +180,10 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (http.Re
 		}
 		ctx := context.WithValue(r.Context(), externalKey{}, target)
 		ctx = context.WithValue(ctx, routeHeadersKey{}, res.AllHeader())
-		rt.proxy.ServeHTTP(withStatus(w, res.RewriteStatus), r.WithContext(ctx))
+		if res.RewriteStatus != 0 {
+			w = &routeHeaderWriter{ResponseWriter: w, status: res.RewriteStatus}
+		}
+		rt.proxy.ServeHTTP(w, r.WithContext(ctx))
 		return w, r, true
 	}
 	stored, perResponse := res.Header, res.CondHeader
@@ -205,8 +208,8 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (http.Re
 		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.", extra...)
 		return w, r, true
 	}
-	if len(perResponse) > 0 {
-		w = &routeHeaderWriter{ResponseWriter: w, hdr: perResponse, over: stored}
+	if len(perResponse) > 0 || res.RewriteStatus != 0 {
+		w = &routeHeaderWriter{ResponseWriter: w, hdr: perResponse, over: stored, status: res.RewriteStatus}
 	}
 	if res.RewriteStatus != 0 {
 		// The status is the rewrite's whatever the destination says, so
@@ -216,7 +219,6 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (http.Re
 		for _, k := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "Range"} {
 			r.Header.Del(k)
 		}
-		w = withStatus(w, res.RewriteStatus)
 	}
 	if exists(res.Path); file != "" {
 		h.serveStatic(w, r, file, stored)
@@ -266,12 +268,15 @@ func withRouteHeaders(w http.ResponseWriter, r *http.Request) http.ResponseWrite
 
 // routeHeaderWriter adds hdr to the response, each field where the
 // response has none, or has over's value for it: a route header set by an
-// earlier entry, which a later one replaces.
+// earlier entry, which a later one replaces. A status other than 0 is the
+// response's final status whatever the handler writes (a rewrite's
+// statusCode).
 type routeHeaderWriter struct {
 	http.ResponseWriter
-	hdr   http.Header
-	over  http.Header
-	wrote bool
+	hdr    http.Header
+	over   http.Header
+	status int
+	wrote  bool
 }
 
 func (rw *routeHeaderWriter) WriteHeader(code int) {
@@ -282,6 +287,9 @@ func (rw *routeHeaderWriter) WriteHeader(code int) {
 			if cur, set := dst[k]; !set || rw.over[k] != nil && slices.Equal(cur, rw.over[k]) {
 				dst[k] = vs
 			}
+		}
+		if rw.status != 0 {
+			code = rw.status
 		}
 	}
 	rw.ResponseWriter.WriteHeader(code)
@@ -303,43 +311,3 @@ func (rw *routeHeaderWriter) Flush() {
 
 // Unwrap gives http.ResponseController the writer underneath.
 func (rw *routeHeaderWriter) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
-
-// withStatus makes every final status written to w the status code, when
-// it is not 0: a rewrite's statusCode (routing-utils' rewrite schema).
-func withStatus(w http.ResponseWriter, code int) http.ResponseWriter {
-	if code == 0 {
-		return w
-	}
-	return &statusWriter{ResponseWriter: w, code: code}
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	code  int
-	wrote bool
-}
-
-func (sw *statusWriter) WriteHeader(code int) {
-	if code >= 200 && !sw.wrote {
-		sw.wrote = true
-		code = sw.code
-	}
-	sw.ResponseWriter.WriteHeader(code)
-}
-
-func (sw *statusWriter) Write(p []byte) (int, error) {
-	if !sw.wrote {
-		sw.WriteHeader(http.StatusOK)
-	}
-	return sw.ResponseWriter.Write(p)
-}
-
-func (sw *statusWriter) Flush() {
-	if !sw.wrote {
-		sw.WriteHeader(http.StatusOK)
-	}
-	_ = http.NewResponseController(sw.ResponseWriter).Flush()
-}
-
-// Unwrap gives http.ResponseController the writer underneath.
-func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
