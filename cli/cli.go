@@ -4,7 +4,6 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -122,31 +121,40 @@ func flagsFirst(cmds []*cli.Command, args []string) []string {
 	return out
 }
 
-// hostFlags configure the host; serve and build share them.
+// serveMinInstances is wfn serve's reserve: one warm instance of each
+// function, so that the first request after start is no cold start (the
+// host's own default, for embedders, is none).
+const serveMinInstances = 1
+
+// hostFlags configure the host; serve and build share them. Their
+// defaults are host.DefaultConfig's.
 func hostFlags() []cli.Flag {
+	d := host.DefaultConfig()
 	return []cli.Flag{
 		&cli.StringFlag{Name: "cache-dir", Usage: "where built and compiled guests are kept (default DIR/.wfn)"},
-		&cli.StringFlag{Name: "engine", Value: "wazero", Usage: "the WebAssembly engine: " + strings.Join(host.Engines(), " or ")},
-		&cli.DurationFlag{Name: "max-duration", Value: 300 * time.Second, Usage: "longest an invocation may run"},
-		&cli.IntFlag{Name: "max-instances", Value: 1000, Usage: "live instances of all functions together"},
-		&cli.IntFlag{Name: "max-instances-per-function", Value: 100, Usage: "live instances, and so concurrent invocations, of one function"},
-		&cli.IntFlag{Name: "max-queue", Value: 1000, Usage: "invocations of one function waiting for an instance before 503"},
-		&cli.IntFlag{Name: "memory", Value: 2048, Usage: "linear memory limit of each instance, in MB"},
+		&cli.StringFlag{Name: "engine", Value: d.Engine, Usage: "the WebAssembly engine: " + strings.Join(host.Engines(), " or ")},
+		&cli.DurationFlag{Name: "max-duration", Value: d.MaxDuration, Usage: "longest an invocation may run"},
+		&cli.IntFlag{Name: "max-instances", Value: d.MaxInstances, Usage: "live instances of all functions together"},
+		&cli.IntFlag{Name: "max-instances-per-function", Value: d.MaxInstancesPerFunction, Usage: "live instances, and so concurrent invocations, of one function"},
+		&cli.IntFlag{Name: "max-queue", Value: d.MaxQueue, Usage: "invocations of one function waiting for an instance before 503"},
+		&cli.DurationFlag{Name: "queue-timeout", Value: d.QueueTimeout, Usage: "longest an invocation waits for an instance before 503"},
+		&cli.IntFlag{Name: "memory", Value: d.MemoryLimitMB, Usage: "linear memory limit of each instance, in MB"},
+		&cli.IntFlag{Name: "tmp-size", Value: d.TmpSizeMB, Usage: "size of each instance's writable /tmp, in MB"},
 		&cli.StringSliceFlag{Name: "env", Usage: "KEY=VALUE for the guests' environment (repeatable)"},
-		&cli.StringFlag{Name: "region", Value: "dev1", Usage: "this host's region: VERCEL_REGION, request ids, geolocation"},
-		&cli.StringFlag{Name: "environment", Value: "development", Usage: "VERCEL_ENV: development, preview or production"},
+		&cli.StringFlag{Name: "region", Value: d.Region, Usage: "this host's region: VERCEL_REGION, request ids, geolocation"},
+		&cli.StringFlag{Name: "environment", Value: d.Environment, Usage: "VERCEL_ENV: development, preview or production"},
 		&cli.StringSliceFlag{Name: "trust-proxy", Usage: "CIDR or address of a proxy whose x-forwarded-for, x-real-ip and x-vercel-* headers are believed (repeatable)"},
 		&cli.StringFlag{Name: "geoip-db", Usage: "MaxMind city database (.mmdb) for geolocation by client address"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		&cli.StringFlag{Name: "cache", Usage: "where the Runtime Cache and the CDN cache live: redis://HOST:PORT/DB to share them among hosts (default: files in the cache directory)"},
-		&cli.StringFlag{Name: "cdn-rules", Value: "vercel", Usage: "the CDN cache's rules: vercel (only s-maxage and CDN-Cache-Control cache) or rfc9111 (a shared cache: also max-age and Expires)"},
+		&cli.StringFlag{Name: "cdn-rules", Value: d.CDNRules, Usage: "the CDN cache's rules: vercel (only s-maxage and CDN-Cache-Control cache) or rfc9111 (a shared cache: also max-age and Expires)"},
 		&cli.StringSliceFlag{Name: "purge-from", Usage: "CIDR or address allowed to purge the caches at /_wfn/cache/purge, by socket address (repeatable; default: loopback only)"},
 		&cli.StringFlag{Name: "purge-token", EnvVars: []string{purgeTokenEnv}, Usage: "require this bearer token of every purge (prefer the environment variable: a flag shows in ps); with it, purges forwarded by a proxy are allowed"},
 		&cli.BoolFlag{Name: "purge-forwarded", Usage: "allow purges that came through a proxy (a --trust-proxy peer, or forwarding headers) without a token; only if the proxy guards /_wfn/ itself"},
-		&cli.StringFlag{Name: "isolation", Value: host.IsolationInstance, Usage: "instance: invocations reuse warm instances; invocation: a fresh instance for every invocation"},
-		&cli.BoolFlag{Name: "snapshot", Value: true, Usage: "start instances from a snapshot taken after initialisation (--snapshot=false: run it every time)"},
-		&cli.IntFlag{Name: "min-instances", Value: 1, Usage: "instances of each function made at start and kept idle in reserve"},
-		&cli.DurationFlag{Name: "idle-timeout", Value: 5 * time.Minute, Usage: "close instances idle this long, down to the reserve (0: never)"},
+		&cli.StringFlag{Name: "isolation", Value: d.Isolation, Usage: "instance: invocations reuse warm instances; invocation: a fresh instance for every invocation"},
+		&cli.BoolFlag{Name: "snapshot", Value: !d.DisableSnapshots, Usage: "start instances from a snapshot taken after initialisation (--snapshot=false: run it every time)"},
+		&cli.IntFlag{Name: "min-instances", Value: serveMinInstances, Usage: "instances of each function made at start and kept idle in reserve"},
+		&cli.DurationFlag{Name: "idle-timeout", Value: d.IdleTimeout, Usage: "close instances idle this long, down to the reserve (0: never)"},
 		&cli.IntFlag{Name: "max-invocations", Usage: "retire an instance after this many invocations (0: no limit)"},
 	}
 }
@@ -203,11 +211,14 @@ func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
 		MaxInstances:            c.Int("max-instances"),
 		MaxInstancesPerFunction: c.Int("max-instances-per-function"),
 		MaxQueue:                c.Int("max-queue"),
+		QueueTimeout:            c.Duration("queue-timeout"),
 		MemoryLimitMB:           c.Int("memory"),
+		TmpSizeMB:               c.Int("tmp-size"),
 		Isolation:               c.String("isolation"),
 		DisableSnapshots:        !c.Bool("snapshot"),
 		MinInstances:            c.Int("min-instances"),
-		IdleTimeout:             cmp.Or(c.Duration("idle-timeout"), -1),
+		IdleTimeout:             c.Duration("idle-timeout"),
+		DisableIdleTimeout:      c.Duration("idle-timeout") == 0,
 		MaxInvocations:          c.Int("max-invocations"),
 	}, nil
 }

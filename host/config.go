@@ -1,6 +1,8 @@
 package host
 
 import (
+	"cmp"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -10,7 +12,8 @@ import (
 )
 
 // Config configures a Host. The zero value of every field but Dir means
-// its default.
+// its default, the value DefaultConfig gives it; a negative count, size
+// or duration is an ErrConfig.
 type Config struct {
 	// Dir is the served directory: its api/ tree holds the functions.
 	Dir string
@@ -97,8 +100,9 @@ type Config struct {
 	// MemoryLimitMB caps each instance's linear memory. Default 2048.
 	MemoryLimitMB int
 	// TmpSizeMB is the size of the writable /tmp each instance gets, in
-	// MB. Default 500, as Vercel gives its functions
-	// (vercel.com/docs/functions/runtimes, "File system support").
+	// MB. Default 500, as Vercel gives its functions ("a read-only
+	// filesystem with writable /tmp scratch space up to 500 MB",
+	// vercel.com/docs/functions/runtimes#file-system-support).
 	TmpSizeMB int
 
 	// Isolation is IsolationInstance (the default: invocations reuse warm
@@ -115,8 +119,12 @@ type Config struct {
 	// in the background. Default 0.
 	MinInstances int
 	// IdleTimeout closes an instance that stayed idle this long, down to
-	// the reserve. Default 5 minutes; negative: never.
+	// the reserve. Default 5 minutes.
 	IdleTimeout time.Duration
+	// DisableIdleTimeout keeps idle instances until the host closes
+	// (IdleTimeout is then unused), as "idleTimeout": 0 in vercel.json
+	// does for one function.
+	DisableIdleTimeout bool
 	// MaxInvocations retires an instance after this many invocations.
 	// Default 0: no limit.
 	MaxInvocations int
@@ -139,30 +147,67 @@ const (
 	IsolationInvocation = "invocation"
 )
 
-// withDefaults sets the host-wide defaults. The per-function ones are
-// project.Defaults, under functionSettings.
+// DefaultConfig is the configuration the zero fields of a Config stand
+// for: the host-wide defaults, and the per-function ones that
+// vercel.json's "functions" can override (maxDuration 300 s and memory
+// 2048 MB as Vercel's, vercel.com/docs/functions/configuring-functions).
+// Dir, CacheDir and the fields whose zero value is their meaning are
+// left zero. wfn serve's flags take their defaults from it.
+func DefaultConfig() Config {
+	d := project.Defaults()
+	return Config{
+		Engine:                  "wazero",
+		Region:                  "dev1",
+		Environment:             "development",
+		CDNRules:                "vercel",
+		MaxInstances:            1000,
+		MaxInstancesPerFunction: *d.MaxConcurrency,
+		MaxQueue:                *d.MaxQueue,
+		QueueTimeout:            *d.QueueTimeout,
+		MaxDuration:             *d.MaxDuration,
+		MemoryLimitMB:           *d.MemoryMB,
+		TmpSizeMB:               500,
+		Isolation:               *d.Isolation,
+		MinInstances:            *d.MinInstances,
+		IdleTimeout:             *d.IdleTimeout,
+		MaxInvocations:          *d.MaxInvocations,
+	}
+}
+
+// withDefaults sets the host-wide defaults of DefaultConfig. The
+// per-function ones stay unset here: functionSettings leaves them to
+// project.Defaults, under vercel.json's rules.
 func (c Config) withDefaults() Config {
+	d := DefaultConfig()
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.Region == "" {
-		c.Region = "dev1"
-	}
-	if c.Environment == "" {
-		c.Environment = "development"
-	}
-	if c.MaxInstances <= 0 {
-		c.MaxInstances = 1000
-	}
-	if c.TmpSizeMB <= 0 {
-		c.TmpSizeMB = 500
-	}
+	c.Engine = cmp.Or(c.Engine, d.Engine)
+	c.Region = cmp.Or(c.Region, d.Region)
+	c.Environment = cmp.Or(c.Environment, d.Environment)
+	c.CDNRules = cmp.Or(c.CDNRules, d.CDNRules)
+	c.MaxInstances = cmp.Or(c.MaxInstances, d.MaxInstances)
+	c.TmpSizeMB = cmp.Or(c.TmpSizeMB, d.TmpSizeMB)
 	return c
 }
 
+// validate checks the host-wide limits and the per-function settings.
+func (c Config) validate() error {
+	if c.MaxInstances < 0 {
+		return fmt.Errorf("%w: MaxInstances %d: want 0 (the default) or more", ErrConfig, c.MaxInstances)
+	}
+	if c.TmpSizeMB < 0 {
+		return fmt.Errorf("%w: TmpSizeMB %d: want 0 (the default) or more", ErrConfig, c.TmpSizeMB)
+	}
+	if err := c.functionSettings().Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return nil
+}
+
 // functionSettings are the per-function settings of c: a zero field is
-// unset (the default of project.Defaults), a negative IdleTimeout is
-// "never" (0 in project.Settings).
+// unset (project.Defaults then applies), DisableSnapshots and
+// DisableIdleTimeout set theirs.
 func (c Config) functionSettings() project.Settings {
 	s := project.Settings{
 		MaxDuration:    nonZero(c.MaxDuration),
@@ -178,7 +223,7 @@ func (c Config) functionSettings() project.Settings {
 	if c.DisableSnapshots {
 		s.Snapshot = new(false)
 	}
-	if c.IdleTimeout < 0 {
+	if c.DisableIdleTimeout {
 		s.IdleTimeout = new(time.Duration(0))
 	}
 	return s

@@ -136,8 +136,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrDir, cfg.Dir, err)
 	}
-	if err := cfg.functionSettings().Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	if cfg.PurgeToken != "" {
 		if err := validToken(cfg.PurgeToken); err != nil {
@@ -228,7 +228,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		_ = h.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	h.deployment = deployment(cfg.DeploymentID, explicitID, h.fns)
+	h.deployment = deployment(cfg.DeploymentID, explicitID, h.fns, h.routing)
 	for _, fn := range h.fns {
 		if fn.pool != nil {
 			fn.pool.Prewarm()
@@ -535,7 +535,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusRequestHeaderFieldsTooLarge, CodeHeaderTooLarge, id, "A request header is over 16 KB, or all of them over 32 KB.")
 		return
 	}
-	r, done := h.route(w, r, id)
+	w, r, done := h.route(w, r, id)
 	if done {
 		return
 	}
@@ -739,10 +739,11 @@ func (h *Host) sigterm() {
 var crcTable = crc64.MakeTable(crc64.ECMA)
 
 // deployment names what the CDN cache's entries belong to: the deployment
-// id when one was given, else the functions' code and environment, so that
-// a restart with the same code finds its cache and a change does not
-// serve what the former code answered.
-func deployment(id string, explicit bool, fns []*function) string {
+// id when one was given, else the functions' code and environment, the
+// routing keys of vercel.json and the static files (routing.digest), so
+// that a restart with the same project finds its cache and a change does
+// not serve what the former project answered.
+func deployment(id string, explicit bool, fns []*function, rt *routing) string {
 	if explicit {
 		return id
 	}
@@ -750,5 +751,6 @@ func deployment(id string, explicit bool, fns []*function) string {
 	for _, fn := range fns {
 		fmt.Fprintf(d, "%s\x00%x\x00", fn.src.Path, fn.digest)
 	}
+	rt.digest(d)
 	return fmt.Sprintf("code-%016x", d.Sum64())
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,7 @@ const CodeExternalTarget = "ROUTER_EXTERNAL_TARGET_ERROR"
 // them: redirects and headers, then the filesystem (functions, then static
 // files), then rewrites.
 type routing struct {
+	keys   []byte         // vercel.json's routing keys, as JSON
 	router *vroute.Router // nil: no routing keys
 	files  *static.Files
 	client *outbound.Client // for rewrites to external URLs
@@ -38,7 +40,7 @@ func newRouting(dir string, keys []byte) (*routing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	rt := &routing{}
+	rt := &routing{keys: keys}
 	if rt.router, err = vroute.New(cfg); err != nil {
 		return nil, fmt.Errorf("%w: vercel.json: %w", ErrConfig, err)
 	}
@@ -95,6 +97,21 @@ func externalHosts(rewrites []vroute.Rewrite) []string {
 	return hosts
 }
 
+// digest writes what the CDN cache's entries depend on besides the
+// functions: the routing keys (their headers are stored with entries) and
+// the static files. A directory that cannot be walked writes its error,
+// which changes the digest rather than hiding a change.
+func (rt *routing) digest(w io.Writer) {
+	if rt == nil {
+		return
+	}
+	_, _ = w.Write(rt.keys)
+	_, _ = w.Write([]byte{0})
+	if err := rt.files.Digest(w); err != nil {
+		_, _ = fmt.Fprintf(w, "error: %v", err)
+	}
+}
+
 func (rt *routing) close() {
 	if rt == nil {
 		return
@@ -107,14 +124,32 @@ type externalKey struct{}
 
 type routeHeadersKey struct{}
 
+// rewrittenFromKey holds the rewrittenFrom of a rewritten request.
+type rewrittenFromKey struct{}
+
+// rewrittenFrom is the escaped path and query a rewritten request asked
+// for. The CDN cache keys its response by both URLs: by the destination,
+// since a rewrite with has may send one path to several, and by the path
+// asked for, since the headers stored with the response follow it.
+type rewrittenFrom struct{ path, query string }
+
 // route applies vercel.json's routing to r. It answers redirects,
 // external rewrites and static files itself (done); otherwise it returns
 // the request a function serves: r, or r rewritten to its destination,
-// carrying the headers vercel.json adds to the response.
-func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.Request, bool) {
+// carrying the headers vercel.json adds to the response, and the writer
+// to answer it with.
+//
+// The CDN cache stores a response under the URL it serves, and after a
+// rewrite under the URL asked for too (rewrittenFromKey), so the route
+// headers that depend on those alone are added inside it (and may set its
+// Cache-Control): those of entries without has or missing. The others
+// (vroute.Result.CondHeader) and a rewrite's statusCode are added by the
+// returned writer, outside the cache, to each response whether stored or
+// not.
+func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (http.ResponseWriter, *http.Request, bool) {
 	rt := h.routing
 	if rt == nil {
-		return r, false
+		return w, r, false
 	}
 	var file string
 	exists := func(p string) bool {
@@ -129,26 +164,31 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.R
 	res := rt.router.Route(r, exists)
 	switch {
 	case res.Status != 0:
-		for k, vs := range res.Header {
+		for k, vs := range res.AllHeader() {
 			w.Header()[k] = vs
 		}
 		w.Header().Set("Location", res.Location)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(res.Status)
 		_, _ = io.WriteString(w, "Redirecting to "+res.Location+" ("+strconv.Itoa(res.Status)+")\n")
-		return r, true
+		return w, r, true
 	case res.External != "":
 		target, err := url.Parse(res.External)
 		if err != nil {
 			writeError(w, r, http.StatusBadGateway, CodeExternalTarget, id, "The rewrite's destination is not a URL.")
-			return r, true
+			return w, r, true
 		}
 		ctx := context.WithValue(r.Context(), externalKey{}, target)
-		ctx = context.WithValue(ctx, routeHeadersKey{}, res.Header)
+		ctx = context.WithValue(ctx, routeHeadersKey{}, res.AllHeader())
+		if res.RewriteStatus != 0 {
+			w = &routeHeaderWriter{ResponseWriter: w, status: res.RewriteStatus}
+		}
 		rt.proxy.ServeHTTP(w, r.WithContext(ctx))
-		return r, true
+		return w, r, true
 	}
+	stored, perResponse := res.Header, res.CondHeader
 	if res.Path != r.URL.EscapedPath() || res.RawQuery != r.URL.RawQuery {
+		from := rewrittenFrom{path: r.URL.EscapedPath(), query: r.URL.RawQuery}
 		u := *r.URL
 		u.RawQuery = res.RawQuery
 		if p, err := url.PathUnescape(res.Path); err == nil {
@@ -157,25 +197,37 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.R
 				u.RawPath = res.Path
 			}
 		}
-		r = r.WithContext(r.Context())
+		r = r.WithContext(context.WithValue(r.Context(), rewrittenFromKey{}, from))
 		r.URL = &u
 	}
 	if !res.Found {
 		var extra []string
-		for k, vs := range res.Header {
+		for k, vs := range res.AllHeader() {
 			extra = append(extra, k, vs[0])
 		}
 		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.", extra...)
-		return r, true
+		return w, r, true
+	}
+	if len(perResponse) > 0 || res.RewriteStatus != 0 {
+		w = &routeHeaderWriter{ResponseWriter: w, hdr: perResponse, over: stored, status: res.RewriteStatus}
+	}
+	if res.RewriteStatus != 0 {
+		// The status is the rewrite's whatever the destination says, so
+		// the destination answers in full: validators and ranges apply to
+		// a 200 only (RFC 9110 sections 13.2.1 and 14.2).
+		r = r.Clone(r.Context())
+		for _, k := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "Range"} {
+			r.Header.Del(k)
+		}
 	}
 	if exists(res.Path); file != "" {
-		h.serveStatic(w, r, file, res.Header)
-		return r, true
+		h.serveStatic(w, r, file, stored)
+		return w, r, true
 	}
-	if len(res.Header) > 0 {
-		r = r.WithContext(context.WithValue(r.Context(), routeHeadersKey{}, res.Header))
+	if len(stored) > 0 {
+		r = r.WithContext(context.WithValue(r.Context(), routeHeadersKey{}, stored))
 	}
-	return r, false
+	return w, r, false
 }
 
 // serveStatic serves a static file through the CDN cache, which keys it
@@ -190,7 +242,12 @@ func (h *Host) serveStatic(w http.ResponseWriter, r *http.Request, file string, 
 		return nil
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
-		keyed := r.Clone(r.Context())
+		ctx := r.Context()
+		if from, ok := ctx.Value(rewrittenFromKey{}).(rewrittenFrom); ok {
+			from.query = ""
+			ctx = context.WithValue(ctx, rewrittenFromKey{}, from)
+		}
+		keyed := r.Clone(ctx)
 		keyed.URL.RawQuery = ""
 		c.Serve(w, r, h.cdnKey(keyed), origin)
 		return
@@ -209,10 +266,17 @@ func withRouteHeaders(w http.ResponseWriter, r *http.Request) http.ResponseWrite
 	return &routeHeaderWriter{ResponseWriter: w, hdr: hdr}
 }
 
+// routeHeaderWriter adds hdr to the response, each field where the
+// response has none, or has over's value for it: a route header set by an
+// earlier entry, which a later one replaces. A status other than 0 is the
+// response's final status whatever the handler writes (a rewrite's
+// statusCode).
 type routeHeaderWriter struct {
 	http.ResponseWriter
-	hdr   http.Header
-	wrote bool
+	hdr    http.Header
+	over   http.Header
+	status int
+	wrote  bool
 }
 
 func (rw *routeHeaderWriter) WriteHeader(code int) {
@@ -220,9 +284,12 @@ func (rw *routeHeaderWriter) WriteHeader(code int) {
 		rw.wrote = true
 		dst := rw.ResponseWriter.Header()
 		for k, vs := range rw.hdr {
-			if _, set := dst[k]; !set {
+			if cur, set := dst[k]; !set || rw.over[k] != nil && slices.Equal(cur, rw.over[k]) {
 				dst[k] = vs
 			}
+		}
+		if rw.status != 0 {
+			code = rw.status
 		}
 	}
 	rw.ResponseWriter.WriteHeader(code)

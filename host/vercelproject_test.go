@@ -3,6 +3,7 @@ package host_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -259,5 +260,34 @@ func TestVercelProjectAsIs(t *testing.T) {
 		if r := fetch(t, http.MethodGet, base+p); r.status != http.StatusNotFound {
 			t.Errorf("GET %s = %d, want 404", p, r.status)
 		}
+	}
+}
+
+// A Go function in Vercel's shape whose go.mod requires a third-party
+// module (github.com/google/uuid, fetched by the go command from the
+// module proxy, checked against the project's go.sum) builds and serves.
+func TestVercelGoHandlerWithDependency(t *testing.T) {
+	requireGo(t)
+	h, srv, _ := serve(t, host.Config{Dir: filepath.Join("..", "testdata", "vercel-deps")})
+	for _, fn := range h.Functions() {
+		if fn.Err != nil {
+			t.Fatalf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	// The version 5 UUID of the name in the URL namespace (RFC 9562
+	// section 5.5), computed here without the library.
+	name := "https://wfn.dev/"
+	ns := []byte{0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}
+	sum := sha1.Sum(append(ns, name...))
+	b := sum[:16]
+	b[6], b[8] = b[6]&0x0f|0x50, b[8]&0x3f|0x80
+	v5 := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+
+	r := get(t, srv.URL+"/api/uuid?u=urn:uuid:6BA7B810-9DAD-11D1-80B4-00C04FD430C8&name="+name)
+	if want := "6ba7b810-9dad-11d1-80b4-00c04fd430c8 v1\n" + v5 + " v5\n"; r.status != http.StatusOK || r.body != want {
+		t.Errorf("GET /api/uuid = %d %q, want 200 %q", r.status, r.body, want)
+	}
+	if r := get(t, srv.URL+"/api/uuid?u=not-a-uuid"); r.status != http.StatusBadRequest || !strings.Contains(r.body, "invalid UUID") {
+		t.Errorf("GET /api/uuid?u=not-a-uuid = %d %q, want 400 naming the invalid UUID", r.status, r.body)
 	}
 }

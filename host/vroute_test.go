@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -157,6 +158,15 @@ func TestVercelRouting(t *testing.T) {
 		{name: "function's cache-control wins", path: "/api/echo?cc=no-store", status: 200, headers: map[string]string{"Cache-Control": "no-store"}},
 		{name: "headers missing cookie", path: "/about", status: 200, headers: map[string]string{"X-Anon": "1"}},
 		{name: "headers missing cookie unmet", path: "/about", header: []string{"Cookie", "session=1"}, status: 200, headers: map[string]string{"X-Anon": ""}},
+		{name: "headers has operators", path: "/api/echo", header: []string{"Cookie", "beta=yes"}, status: 200,
+			headers: map[string]string{"X-Beta": "on", "X-Fn": "beta", "X-From": "function"}},
+		{name: "headers has operators unmet", path: "/api/echo", header: []string{"Cookie", "beta=no"}, status: 200,
+			headers: map[string]string{"X-Beta": "", "X-Fn": "echo"}},
+		// a rewrite's statusCode
+		{name: "rewrite statusCode to function", path: "/teapot", status: 418, body: "echo /api/echo?tea=1\n"},
+		{name: "rewrite statusCode to static file", path: "/gone", status: 410, body: "<!doctype html>\n<html><head><title>About"},
+		{name: "rewrite statusCode ignores validators", path: "/gone", header: []string{"If-Modified-Since", "Sun, 01 Jan 2100 00:00:00 GMT"},
+			status: 410, body: "<!doctype html>\n<html><head><title>About"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := fetch(t, http.MethodGet, u+tc.path, tc.header...)
@@ -311,4 +321,110 @@ func TestStaticFilesFromRoot(t *testing.T) {
 	if first.body != "cached" || second.header.Get("X-Vercel-Cache") != "HIT" {
 		t.Errorf("second GET: x-vercel-cache %q, want HIT (first %q)", second.header.Get("X-Vercel-Cache"), first.header.Get("X-Vercel-Cache"))
 	}
+}
+
+// Headers of vercel.json entries with has or missing belong to the
+// response of the request that met them: the CDN cache never stores them
+// with an entry, and a cached entry gets them when a later request meets
+// them (both orders, for a function and for a static file).
+func TestVercelRoutingConditionalHeadersAndCDN(t *testing.T) {
+	requireGo(t)
+	_, srv, _ := serve(t, host.Config{Dir: vrouteProject(t, "127.0.0.1:1")})
+	for _, tc := range []struct {
+		name, path string
+		first      []string // the first request's cookie, then the second's
+	}{
+		{"function, condition met first", "/api/echo?cc=s-maxage%3D300&k=1", []string{"beta=1", ""}},
+		{"function, condition met second", "/api/echo?cc=s-maxage%3D300&k=2", []string{"", "beta=1"}},
+		{"static file, condition met first", "/docs", []string{"beta=1", ""}},
+		{"static file, condition met second", "/about", []string{"", "beta=1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for i, cookie := range tc.first {
+				var hdr []string
+				if cookie != "" {
+					hdr = []string{"Cookie", cookie}
+				}
+				r := fetch(t, http.MethodGet, srv.URL+tc.path, hdr...)
+				if r.status != http.StatusOK {
+					t.Fatalf("request %d: status %d", i+1, r.status)
+				}
+				wantCache := []string{"MISS", "HIT"}[i]
+				if got := r.header.Get("X-Vercel-Cache"); got != wantCache {
+					t.Errorf("request %d: X-Vercel-Cache %q, want %q", i+1, got, wantCache)
+				}
+				want := ""
+				if cookie != "" {
+					want = "on"
+				}
+				if got := r.header.Get("X-Beta"); got != want {
+					t.Errorf("request %d (cookie %q): X-Beta %q, want %q", i+1, cookie, got, want)
+				}
+			}
+		})
+	}
+}
+
+// A rewritten response is cached under the URL asked for as well as its
+// destination: the headers stored with it follow the path asked for, so
+// the destination asked for directly is another entry.
+func TestVercelRoutingRewriteCDNKey(t *testing.T) {
+	requireGo(t)
+	_, srv, _ := serve(t, host.Config{Dir: vrouteProject(t, "127.0.0.1:1")})
+	const cc = "cc=s-maxage%3D300"
+	for i, tc := range []struct {
+		path, cache, post, body string
+	}{
+		{"/posts/x?" + cc, "MISS", "x", "echo /api/echo?cc=s-maxage%3D300&post=x&slug=x\n"},
+		{"/api/echo?" + cc + "&post=x&slug=x", "MISS", "", "echo /api/echo?cc=s-maxage%3D300&post=x&slug=x\n"},
+		{"/posts/x?" + cc, "HIT", "x", "echo /api/echo?cc=s-maxage%3D300&post=x&slug=x\n"},
+		{"/api/echo?" + cc + "&post=x&slug=x", "HIT", "", "echo /api/echo?cc=s-maxage%3D300&post=x&slug=x\n"},
+	} {
+		r := fetch(t, http.MethodGet, srv.URL+tc.path)
+		if got := r.header.Get("X-Vercel-Cache"); got != tc.cache || r.body != tc.body || r.header.Get("X-Post") != tc.post {
+			t.Errorf("request %d %s: %s X-Post %q %q, want %s X-Post %q %q", i+1, tc.path, got, r.header.Get("X-Post"), r.body, tc.cache, tc.post, tc.body)
+		}
+	}
+}
+
+// The CDN cache outlives a restart within a deployment; without a
+// DeploymentID, the deployment is the project's content, static files and
+// vercel.json included, so that a changed file is not answered from the
+// former one's entry.
+func TestStaticFileChangeIsANewDeployment(t *testing.T) {
+	dir, cacheDir := t.TempDir(), t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("vercel.json", `{"headers": [{"source": "/(.*)", "headers": [{"key": "Cache-Control", "value": "public, s-maxage=3600"}]}]}`)
+	write("public/page.txt", "first")
+	get := func(wantCache, wantBody string) {
+		t.Helper()
+		h, err := host.New(t.Context(), host.Config{Dir: dir, CacheDir: cacheDir, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		r := fetch(t, http.MethodGet, srv.URL+"/page.txt", "Host", "site.test") // the host is in the key; the port changes
+		srv.Close()
+		if err := h.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.header.Get("X-Vercel-Cache"); got != wantCache || r.body != wantBody {
+			t.Fatalf("%s %q, want %s %q", got, r.body, wantCache, wantBody)
+		}
+	}
+	get("MISS", "first")
+	get("HIT", "first") // a restart keeps the deployment and its cache
+	write("public/page.txt", "second, longer")
+	get("MISS", "second, longer")
+	write("vercel.json", `{"headers": [{"source": "/(.*)", "headers": [{"key": "Cache-Control", "value": "public, s-maxage=60"}]}]}`)
+	get("MISS", "second, longer")
 }

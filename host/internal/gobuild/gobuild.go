@@ -50,7 +50,8 @@ type Builder struct {
 
 	handlerMu sync.Map // work directory -> *sync.Mutex
 	sdkOnce   sync.Once
-	sdk       string // the embedded SDK, written out
+	sdk       string // the Go SDK, written out (sdkDir)
+	sdkGo     string // the go version of its go.mod
 	sdkErr    error
 }
 

@@ -18,8 +18,6 @@ import (
 	"strings"
 	"sync"
 	"text/template"
-
-	wfnmod "github.com/wfn-dev/wfn"
 )
 
 // generatedDir starts the name of the directory, seen only by the go
@@ -54,8 +52,9 @@ type Handler struct {
 // the file with its siblings, and the generated main, in directories of
 // their own through an overlay, so that several handler files of one
 // directory make several functions and nothing is written to the
-// project. When the project's go.mod does not require the SDK, the copy
-// embedded in wfn is required, through an alternate go.mod (-modfile).
+// project. When the project's go.mod does not require the SDK, the SDK of
+// the wfn module this package was built from is required (sdkDir),
+// through an alternate go.mod (-modfile).
 func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cached bool, err error) {
 	if err := b.init(ctx); err != nil {
 		return "", false, err
@@ -200,9 +199,9 @@ func (b *Builder) readGoMod(ctx context.Context, file string) (*goMod, error) {
 }
 
 // modfile writes, in work, a copy of the module's go.mod and go.sum that
-// also requires the SDK, replaced by the copy embedded in wfn.
+// also requires the SDK, replaced by the copy sdkDir writes.
 func (b *Builder) modfile(ctx context.Context, root, work string) (string, error) {
-	sdk, err := b.sdkDir()
+	sdk, sdkGo, err := b.sdkDir()
 	if err != nil {
 		return "", err
 	}
@@ -224,8 +223,7 @@ func (b *Builder) modfile(ctx context.Context, root, work string) (string, error
 	args := []string{"mod", "edit", "-require=" + sdkModule + "@v0.0.0", "-replace=" + sdkModule + "=" + sdk}
 	// The SDK's go version, when newer, becomes the build's: the go
 	// command wants a main module no older than its requirements.
-	sdkMod, _ := wfnmod.GoSDK.ReadFile("go.mod")
-	if want := goLine(sdkMod); version.Compare("go"+want, "go"+goLine(gomod)) > 0 {
+	if want := sdkGo; version.Compare("go"+want, "go"+goLine(gomod)) > 0 {
 		args = append(args, "-go="+want)
 	}
 	cmd := exec.CommandContext(ctx, b.goBin, append(args, modfile)...)
@@ -233,62 +231,6 @@ func (b *Builder) modfile(ctx context.Context, root, work string) (string, error
 		return "", fmt.Errorf("wfn: go mod edit: %s: %w", strings.TrimSpace(string(out)), err)
 	}
 	return modfile, nil
-}
-
-// sdkDir writes the SDK embedded in wfn to the cache, once, as a module of
-// its own with no requirements, and returns its directory.
-func (b *Builder) sdkDir() (string, error) {
-	b.sdkOnce.Do(func() {
-		h := sha256.New()
-		var files []string
-		err := fs.WalkDir(wfnmod.GoSDK, ".", func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			files = append(files, p)
-			data, err := wfnmod.GoSDK.ReadFile(p)
-			fmt.Fprintf(h, "%s\x00%d\x00%s", p, len(data), data)
-			return err
-		})
-		if err != nil {
-			b.sdkErr = err
-			return
-		}
-		dir := filepath.Join(b.CacheDir, "sdk-"+hex.EncodeToString(h.Sum(nil)[:10]))
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			b.sdk = dir
-			return
-		}
-		tmp, err := os.MkdirTemp(b.CacheDir, "sdk-tmp-")
-		if err != nil {
-			b.sdkErr = err
-			return
-		}
-		defer os.RemoveAll(tmp)
-		for _, p := range files {
-			data, _ := wfnmod.GoSDK.ReadFile(p)
-			if p == "go.mod" {
-				data = []byte("module " + sdkModule + "\n\ngo " + goLine(data) + "\n")
-			}
-			dst := filepath.Join(tmp, filepath.FromSlash(p))
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				b.sdkErr = err
-				return
-			}
-			if err := os.WriteFile(dst, data, 0o644); err != nil {
-				b.sdkErr = err
-				return
-			}
-		}
-		if err := os.Rename(tmp, dir); err != nil {
-			if _, statErr := os.Stat(filepath.Join(dir, "go.mod")); statErr != nil {
-				b.sdkErr = fmt.Errorf("wfn: cannot write the Go SDK to %s: %w", dir, err)
-				return
-			}
-		}
-		b.sdk = dir
-	})
-	return b.sdk, b.sdkErr
 }
 
 // goLine returns the version of a go.mod's go directive.

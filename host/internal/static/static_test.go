@@ -3,7 +3,9 @@ package static_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/wfn-dev/wfn/host/internal/static"
 )
@@ -75,5 +77,57 @@ func TestLookup(t *testing.T) {
 				t.Errorf("Lookup(%q) = %q, %v; want %q", tc.path, got, ok, tc.want)
 			}
 		})
+	}
+}
+
+// Digest changes with a served file (its content, by size or time, or a
+// new one) and not with what is never served.
+func TestDigest(t *testing.T) {
+	dir := project(t, "index.html", "docs/a.css", ".env", "main.go", "api/x.go", "vercel.json")
+	digest := func() string {
+		t.Helper()
+		f, err := static.New(dir, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var b strings.Builder
+		if err := f.Digest(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	write := func(name, content string, mod time.Time) {
+		t.Helper()
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := digest()
+	if !strings.Contains(base, "docs/a.css") || strings.Contains(base, "main.go") || strings.Contains(base, ".env") {
+		t.Fatalf("digest lists %q, want the served files only", base)
+	}
+	then := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		name, file, content string
+		mod                 time.Time
+		changes             bool
+	}{
+		{"private files", ".env", "A=2", then, false},
+		{"function source", "api/x.go", "package x // changed", then, false},
+		{"configuration", "vercel.json", "{}", then, false},
+		{"a served file's time", "index.html", "index.html", then, true},
+		{"a served file's size", "docs/a.css", "body{}", then, true},
+		{"a new served file", "docs/new.txt", "new", then, true},
+	} {
+		before := digest()
+		write(tc.file, tc.content, tc.mod)
+		if changed := digest() != before; changed != tc.changes {
+			t.Errorf("%s: digest changed %v, want %v", tc.name, changed, tc.changes)
+		}
 	}
 }

@@ -42,6 +42,8 @@ type oracleResult struct {
 	Path     string            `json:"path"`
 	Query    string            `json:"query"`
 	Found    bool              `json:"found"`
+	// RewriteStatus is a rewrite's statusCode.
+	RewriteStatus int `json:"rewriteStatus"`
 }
 
 type oracleOut struct {
@@ -128,6 +130,42 @@ var oracleCases = []oracleCase{
 			{Path: "/u/7"}, {Path: "/u/7/posts"}, {Path: "/proxy/a/b", Query: "k=v"},
 			{Path: "/chain/9"}, {Path: "/static/x/y"}, {Path: "/api/post"}, {Path: "/v/1", Headers: map[string]string{"X-Beta": "on"}},
 			{Path: "/anything/else"},
+		},
+	},
+	{
+		Name: "operators",
+		Config: json.RawMessage(`{"redirects": [
+			{"source": "/eq", "destination": "/eq/yes", "has": [{"type": "header", "key": "X-Plan", "value": {"eq": "pro"}}]},
+			{"source": "/eqn", "destination": "/eqn/yes", "has": [{"type": "query", "key": "v", "value": {"eq": 2}}]},
+			{"source": "/neq", "destination": "/neq/yes", "has": [{"type": "cookie", "key": "role", "value": {"neq": "guest"}}]},
+			{"source": "/inc", "destination": "/inc/yes", "has": [{"type": "query", "key": "c", "value": {"inc": ["de", "fr"]}}]},
+			{"source": "/ninc", "destination": "/ninc/yes", "missing": [{"type": "query", "key": "c", "value": {"ninc": ["de", "fr"]}}]},
+			{"source": "/fix", "destination": "/fix/yes", "has": [{"type": "header", "key": "user-agent", "value": {"pre": "Mozilla/", "suf": "Safari"}}]},
+			{"source": "/re", "destination": "/re/:tier", "has": [{"type": "header", "key": "x-tier", "value": {"re": "(?<tier>gold|silver)", "neq": "silver"}}]},
+			{"source": "/num", "destination": "/num/yes", "has": [{"type": "query", "key": "n", "value": {"gt": 1, "lte": 10}}]},
+			{"source": "/host", "destination": "/host/yes", "has": [{"type": "host", "value": {"suf": ".example.com"}}]}
+		],
+		"rewrites": [
+			{"source": "/teapot", "destination": "/api/post", "statusCode": 418},
+			{"source": "/gone/:p*", "destination": "https://upstream.example.com/:p*", "statusCode": 410},
+			{"source": "/plain", "destination": "/api/post"}
+		],
+		"headers": [
+			{"source": "/api/(.*)", "headers": [{"key": "X-Beta", "value": "1"}], "has": [{"type": "cookie", "key": "beta", "value": {"inc": ["1", "yes"]}}]}
+		]}`),
+		Files: []string{"/api/post"},
+		Requests: []oracleRequest{
+			{Path: "/eq", Headers: map[string]string{"X-Plan": "pro"}}, {Path: "/eq", Headers: map[string]string{"X-Plan": "pro+"}},
+			{Path: "/eqn", Query: "v=2"}, {Path: "/eqn", Query: "v=2.0"}, {Path: "/eqn", Query: "v=02"}, {Path: "/eqn", Query: "v=two"},
+			{Path: "/neq", Cookies: map[string]string{"role": "admin"}}, {Path: "/neq", Cookies: map[string]string{"role": "guest"}}, {Path: "/neq"},
+			{Path: "/inc", Query: "c=fr"}, {Path: "/inc", Query: "c=it"},
+			{Path: "/ninc", Query: "c=fr"}, {Path: "/ninc", Query: "c=it"}, {Path: "/ninc"},
+			{Path: "/fix", Headers: map[string]string{"User-Agent": "Mozilla/5.0 Safari"}}, {Path: "/fix", Headers: map[string]string{"User-Agent": "curl/8"}},
+			{Path: "/re", Headers: map[string]string{"X-Tier": "gold"}}, {Path: "/re", Headers: map[string]string{"X-Tier": "silver"}}, {Path: "/re", Headers: map[string]string{"X-Tier": "bronze"}},
+			{Path: "/num", Query: "n=5"}, {Path: "/num", Query: "n=1"}, {Path: "/num", Query: "n=10"}, {Path: "/num", Query: "n=1e1"}, {Path: "/num", Query: "n=-3"}, {Path: "/num", Query: "n=0x5"}, {Path: "/num", Query: "n=abc"},
+			{Path: "/host", Host: "shop.example.com"}, {Path: "/host", Host: "example.org"},
+			{Path: "/teapot"}, {Path: "/gone/a/b", Query: "x=1"}, {Path: "/plain"},
+			{Path: "/api/post", Cookies: map[string]string{"beta": "yes"}}, {Path: "/api/post", Cookies: map[string]string{"beta": "no"}},
 		},
 	},
 	{
@@ -222,7 +260,10 @@ func TestRoutingUtilsOracle(t *testing.T) {
 				if res.Status != w.Status || !sameURL(res.Location, w.Location) {
 					t.Errorf("%s: redirect %d %q, want %d %q", name, res.Status, res.Location, w.Status, w.Location)
 				}
-				if gh, wh := flatHeader(res.Header), w.Headers; !(len(gh) == 0 && len(wh) == 0) && !reflect.DeepEqual(gh, wh) {
+				if res.RewriteStatus != w.RewriteStatus {
+					t.Errorf("%s: rewrite status %d, want %d", name, res.RewriteStatus, w.RewriteStatus)
+				}
+				if gh, wh := flatHeader(res.AllHeader()), w.Headers; !(len(gh) == 0 && len(wh) == 0) && !reflect.DeepEqual(gh, wh) {
 					t.Errorf("%s: headers %v, want %v", name, gh, wh)
 				}
 				if !sameURL(res.External, w.External) {

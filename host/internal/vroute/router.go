@@ -1,11 +1,13 @@
 package vroute
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,10 +74,10 @@ func newRouter(rs []Route) (*Router, error) {
 					return nil, fmt.Errorf("%w: route %d: condition type %q: want header, cookie, host or query", ErrInvalid, i, hc.Type)
 				}
 				cd := cond{Condition: hc}
-				if hc.Value != "" {
+				if v := hc.regexp(); v != "" {
 					// Next.js's matchHas anchors the value as ^value$.
-					if cd.re, err = jsRegexp("^"+hc.Value+"$", false); err != nil {
-						return nil, fmt.Errorf("%w: route %d: %s value %q: %w", ErrInvalid, i, hc.Type, hc.Value, err)
+					if cd.re, err = jsRegexp("^"+v+"$", false); err != nil {
+						return nil, fmt.Errorf("%w: route %d: %s value %q: %w", ErrInvalid, i, hc.Type, v, err)
 					}
 				}
 				*list.out = append(*list.out, cd)
@@ -170,11 +172,22 @@ type Result struct {
 	// Status and Location are a redirect's, when Status is not 0.
 	Status   int
 	Location string
-	// Header holds the headers of the matching headers entries, for the
-	// response whatever it is.
+	// Header holds the headers of the matching headers entries that have
+	// no has or missing: they depend on the path alone, so a cached
+	// response may keep them.
 	Header http.Header
+	// CondHeader holds those of the matching entries with has or missing:
+	// they depend on the request's headers, cookies, host or query, so
+	// they belong to this response only and are never stored with a
+	// cached one. Where both set a field, CondHeader's comes later and
+	// wins.
+	CondHeader http.Header
 	// External is the absolute URL to proxy the request to, when not "".
 	External string
+	// RewriteStatus, when not 0, is the status of the response to a
+	// rewritten request, whatever its destination answers (a rewrite's
+	// statusCode).
+	RewriteStatus int
 	// Path (escaped) and RawQuery are what the filesystem serves when
 	// neither Status nor External is set; Found reports whether exists
 	// said it exists.
@@ -188,7 +201,7 @@ type Result struct {
 // function), then the rewrites, each checked against the filesystem,
 // as Vercel's router does. A nil Router gives r's own path.
 func (rt *Router) Route(r *http.Request, exists func(escapedPath string) bool) Result {
-	res := Result{Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Header: http.Header{}}
+	res := Result{Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Header: http.Header{}, CondHeader: http.Header{}}
 	if rt == nil {
 		res.Found = exists(res.Path)
 		return res
@@ -197,6 +210,13 @@ func (rt *Router) Route(r *http.Request, exists func(escapedPath string) bool) R
 		m, params, ok := c.match(r, res.Path)
 		if !ok {
 			continue
+		}
+		if c.Continue && (len(c.has) > 0 || len(c.missing) > 0) {
+			setHeaders(res.CondHeader, c.Headers, m, c.re, params)
+			continue
+		}
+		for k := range c.Headers {
+			res.CondHeader.Del(k) // this later entry wins
 		}
 		setHeaders(res.Header, c.Headers, m, c.re, params)
 		if c.Continue {
@@ -232,7 +252,7 @@ func (rt *Router) Route(r *http.Request, exists func(escapedPath string) bool) R
 					q[k] = vs
 				}
 				u.RawQuery = q.Encode()
-				res.External = u.String()
+				res.External, res.RewriteStatus = u.String(), c.Status
 				return res
 			}
 		}
@@ -247,12 +267,25 @@ func (rt *Router) Route(r *http.Request, exists func(escapedPath string) bool) R
 		}
 		res.RawQuery = q.Encode()
 		if !c.Check || exists(path) {
-			res.Found = exists(path)
+			res.Found, res.RewriteStatus = exists(path), c.Status
 			return res
 		}
 	}
 	res.Found = exists(res.Path)
 	return res
+}
+
+// AllHeader is Header with CondHeader laid over it: every header the
+// routes add to this response.
+func (res Result) AllHeader() http.Header {
+	h := res.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	for k, vs := range res.CondHeader {
+		h[k] = vs
+	}
+	return h
 }
 
 // withQuery adds the request's query to a redirect's location, its
@@ -331,8 +364,11 @@ func (c cond) match(r *http.Request, params map[string]string) bool {
 	if !ok {
 		return false
 	}
+	if c.Ops != nil && !c.Ops.hold(v) {
+		return false
+	}
 	if c.re == nil {
-		if c.Key != "" {
+		if c.Key != "" && c.Ops == nil {
 			params[c.Key] = v
 		}
 		return true
@@ -352,6 +388,56 @@ func (c cond) match(r *http.Request, params map[string]string) bool {
 		params["host"] = m[0]
 	}
 	return true
+}
+
+// hold reports whether every operator but Re holds for v.
+func (o *Operators) hold(v string) bool {
+	switch eq := o.Eq.(type) {
+	case string:
+		if v != eq {
+			return false
+		}
+	case float64:
+		if n, ok := decimal(v); !ok || n != eq {
+			return false
+		}
+	}
+	if o.Neq != nil && v == *o.Neq ||
+		o.Inc != nil && !slices.Contains(o.Inc, v) ||
+		o.Ninc != nil && slices.Contains(o.Ninc, v) ||
+		o.Pre != nil && !strings.HasPrefix(v, *o.Pre) ||
+		o.Suf != nil && !strings.HasSuffix(v, *o.Suf) {
+		return false
+	}
+	for _, c := range []struct {
+		bound *float64
+		holds func(n, b float64) bool
+	}{
+		{o.Gt, func(n, b float64) bool { return n > b }},
+		{o.Gte, func(n, b float64) bool { return n >= b }},
+		{o.Lt, func(n, b float64) bool { return n < b }},
+		{o.Lte, func(n, b float64) bool { return n <= b }},
+	} {
+		if c.bound == nil {
+			continue
+		}
+		if n, ok := decimal(v); !ok || !c.holds(n, *c.bound) {
+			return false
+		}
+	}
+	return true
+}
+
+var decimalRE = regexp.MustCompile(`^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$`)
+
+// decimal reads v as a decimal number: digits with an optional sign,
+// point and exponent (no hexadecimal, no Infinity, no spaces).
+func decimal(v string) (float64, bool) {
+	if !decimalRE.MatchString(v) {
+		return 0, false
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	return n, err == nil || errors.Is(err, strconv.ErrRange)
 }
 
 var paramRef = regexp.MustCompile(`\$([1-9a-zA-Z]+)`)

@@ -127,7 +127,7 @@ func (c Config) Routes() ([]Route, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: rewrites[%d]: destination %q: %w", ErrInvalid, i, r.Destination, err)
 		}
-		rs = append(rs, Route{Src: src, Dest: dest, Check: true,
+		rs = append(rs, Route{Src: src, Dest: dest, Check: true, Status: r.StatusCode,
 			Has: normalizeHas(r.Has), Missing: normalizeHas(r.Missing)})
 	}
 	return rs, nil
@@ -151,8 +151,9 @@ func normalizeHas(cs []Condition) []Condition {
 var namedGroup = regexp.MustCompile(`\(\?<([a-zA-Z][a-zA-Z0-9_]*)>`)
 
 // hasSegments lists the parameters a has list gives a destination: each
-// key without a value, each named group of a value, and "host" for a host
-// condition with a value (routing-utils' collectHasSegments).
+// key without a value, each named group of a regular expression (a string
+// value or an object's re), and "host" for a host condition with one
+// (routing-utils' collectHasSegments).
 func hasSegments(has []Condition) []string {
 	var out []string
 	add := func(s string) {
@@ -164,11 +165,11 @@ func hasSegments(has []Condition) []string {
 		out = append(out, s)
 	}
 	for _, c := range has {
-		if c.Value == "" && c.Key != "" {
+		if c.Value == "" && c.Ops == nil && c.Key != "" {
 			add(c.Key)
 		}
-		if c.Value != "" {
-			for _, m := range namedGroup.FindAllStringSubmatch(c.Value, -1) {
+		if re := c.regexp(); re != "" {
+			for _, m := range namedGroup.FindAllStringSubmatch(re, -1) {
 				add(m[1])
 			}
 			if c.Type == "host" {

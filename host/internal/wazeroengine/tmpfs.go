@@ -9,9 +9,11 @@ import (
 	"github.com/tetratelabs/wazero/experimental/sysfs"
 )
 
-// errFull is what a write past the limit of /tmp fails with. wazero's
-// WASI has no ENOSPC; EIO is the error a full disk gives where it has no
-// better one.
+// errFull is what a write past the limit of /tmp fails with. ENOSPC would
+// say it better, but wazero (v1.12.0) cannot pass it on: its file-system
+// API's errors (experimental/sys.Errno) have no ENOSPC, and its WASI layer
+// maps any other value to EIO. EIO is what a full disk gives where it has
+// no better error.
 const errFull = experimentalsys.EIO
 
 // quotaFS is a directory on the host, as the guest's writable /tmp, whose

@@ -31,14 +31,42 @@ function condValue(req, c) {
   }
 }
 
+// decimal reads a decimal number (sign, digits, point, exponent), or NaN.
+function decimal(v) {
+  return /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(v) ? Number(v) : NaN;
+}
+
+// ops reads the object form of a value (routing-utils' matchableValueSchema):
+// every operator given must hold; re is matched as a string value is.
+function ops(o, v) {
+  if (typeof o.eq === 'string' && v !== o.eq) return false;
+  if (typeof o.eq === 'number' && decimal(v) !== o.eq) return false;
+  if ('neq' in o && v === o.neq) return false;
+  if ('inc' in o && !o.inc.includes(v)) return false;
+  if ('ninc' in o && o.ninc.includes(v)) return false;
+  if ('pre' in o && !v.startsWith(o.pre)) return false;
+  if ('suf' in o && !v.endsWith(o.suf)) return false;
+  const n = decimal(v);
+  if ('gt' in o && !(n > o.gt)) return false;
+  if ('gte' in o && !(n >= o.gte)) return false;
+  if ('lt' in o && !(n < o.lt)) return false;
+  if ('lte' in o && !(n <= o.lte)) return false;
+  return true;
+}
+
 function matchCond(req, c, params) {
   const v = condValue(req, c);
   if (v === undefined || v === '') return false;
-  if (!c.value) {
-    if (c.key) params[c.key] = v;
+  let re = c.value;
+  if (c.value && typeof c.value === 'object') {
+    if (!ops(c.value, v)) return false;
+    re = c.value.re;
+  }
+  if (!re) {
+    if (c.key && typeof c.value !== 'object') params[c.key] = v;
     return true;
   }
-  const m = v.match(new RegExp(`^${c.value}$`));
+  const m = v.match(new RegExp(`^${re}$`));
   if (!m) return false;
   if (m.groups) Object.assign(params, m.groups);
   else if (c.type === 'host') params.host = m[0];
@@ -109,7 +137,7 @@ function route(routes, req, files) {
         u.searchParams.delete(k);
         for (const v of reqQuery.getAll(k)) u.searchParams.append(k, v);
       }
-      return { external: u.toString(), headers };
+      return { external: u.toString(), headers, rewriteStatus: r.status || 0 };
     }
     if (!dest.startsWith('/')) dest = '/' + dest;
     const i = dest.indexOf('?');
@@ -120,7 +148,7 @@ function route(routes, req, files) {
     }
     path = i < 0 ? dest : dest.slice(0, i);
     query = q.toString();
-    if (!r.check || exists(path)) return { path, query, found: exists(path), headers };
+    if (!r.check || exists(path)) return { path, query, found: exists(path), headers, rewriteStatus: r.status || 0 };
   }
   return { path, query, found: exists(path), headers };
 }
