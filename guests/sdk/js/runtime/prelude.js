@@ -500,6 +500,24 @@ const crypto = {
 };
 Object.defineProperty(Math, "random", { value: native.random, writable: true, configurable: true, enumerable: false });
 
+// ---- performance (High Resolution Time): now and timeOrigin ----
+
+class Performance {
+  // Milliseconds since the time origin on the monotonic clock.
+  now() {
+    return native.now();
+  }
+  get timeOrigin() {
+    return native.timeOrigin();
+  }
+  toJSON() {
+    return { timeOrigin: this.timeOrigin };
+  }
+  get [Symbol.toStringTag]() {
+    return "Performance";
+  }
+}
+
 // ---- Globals ----
 
 const fetch = makeFetch({ Request, take, headerList, makeResponse });
@@ -533,6 +551,7 @@ for (const [name, value] of Object.entries({
   btoa,
   structuredClone,
   process,
+  performance: new Performance(),
   queueMicrotask: (callback) => {
     if (typeof callback !== "function") throw new TypeError("queueMicrotask: the callback is not a function");
     Promise.resolve().then(() => callback());

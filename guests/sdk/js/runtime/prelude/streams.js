@@ -21,8 +21,11 @@ export function hostStream(read, close = () => {}, reason = () => undefined) {
       close();
     }
   };
+  // A readable byte stream, as the body of a Request or Response is
+  // (Fetch, "body"): BYOB readers read it into their own buffers.
   return new ReadableStream(
     {
+      type: "bytes",
       async pull(controller) {
         let buf;
         try {
@@ -34,6 +37,9 @@ export function hostStream(read, close = () => {}, reason = () => undefined) {
         if (buf === null) {
           done();
           controller.close();
+          // A BYOB read waiting for bytes ends with done (Streams,
+          // "ReadableByteStreamController close": the source responds 0).
+          controller.byobRequest?.respond(0);
         } else {
           controller.enqueue(new Uint8Array(buf));
         }
