@@ -3,6 +3,7 @@ package outbound
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -181,7 +182,18 @@ func TestSessionBackendDownAndCancel(t *testing.T) {
 	hang.Start()
 	defer hang.Close()
 	h := s.Send("GET", hang.URL, nil, nil)
-	go func() { <-entered; s.Cancel() }()
+	<-entered
+	// http_wait: the head is not in, so a bounded wait ends without it.
+	if r := s.WaitHead(h, 20*time.Millisecond); r != 0 {
+		t.Errorf("WaitHead on a hanging backend = %d, want 0", r)
+	}
+	if r := s.WaitHead(h, 0); r != 0 {
+		t.Errorf("WaitHead(0) on a hanging backend = %d, want 0", r)
+	}
+	if r := s.WaitHead(999, time.Second); r != int32(abi.EBADHANDLE) {
+		t.Errorf("WaitHead(unknown handle) = %d, want EBADHANDLE", r)
+	}
+	go s.CancelInFlight()
 	if st := s.Status(h); st != int32(abi.ECANCELED) {
 		t.Errorf("cancelled: Status = %d, want ECANCELED", st)
 	}
@@ -189,5 +201,21 @@ func TestSessionBackendDownAndCancel(t *testing.T) {
 	case <-closed:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the backend's connection was not closed")
+	}
+
+	// A request sent after CancelInFlight (an aborted invocation's
+	// cleanup) runs.
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "cleaned up") }))
+	defer ok.Close()
+	h = s.Send("POST", ok.URL+"/cancel", nil, nil)
+	if r := s.WaitHead(h, time.Minute); r != 1 {
+		t.Errorf("WaitHead on an answering backend = %d, want 1", r)
+	}
+	if st := s.Status(h); st != 200 {
+		t.Errorf("after CancelInFlight: Status = %d, want 200", st)
+	}
+	buf := make([]byte, 64)
+	if n := s.BodyRead(h, buf); n <= 0 || string(buf[:n]) != "cleaned up" {
+		t.Errorf("after CancelInFlight: BodyRead = %d %q", n, buf[:max(n, 0)])
 	}
 }

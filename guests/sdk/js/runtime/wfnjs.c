@@ -585,6 +585,16 @@ static JSValue n_http_head(JSContext *c, JSValueConst this, int argc, JSValueCon
     return out;
 }
 
+/* httpWait(h, ms): whether the response head of h is in (or the request
+ * failed), waiting at most ms for it (http_wait); an error (ECANCELED)
+ * counts as in: httpHead then reports it. */
+static JSValue n_http_wait(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    int32_t h;
+    int64_t ms;
+    if (handle_arg(c, argv[0], &h) || JS_ToInt64(c, &ms, argv[1])) return JS_EXCEPTION;
+    return JS_NewBool(c, wfn_http_wait(h, ms) != 0);
+}
+
 /* httpRead(h): the next bytes of a response body (an ArrayBuffer), null
  * at its end. */
 static JSValue n_http_read(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
@@ -727,6 +737,7 @@ static const JSCFunctionListEntry loop_funcs[] = {
     JS_CFUNC_DEF("httpSend", 4, n_http_send),
     JS_CFUNC_DEF("httpHead", 1, n_http_head),
     JS_CFUNC_DEF("httpRead", 1, n_http_read),
+    JS_CFUNC_DEF("httpWait", 2, n_http_wait),
     JS_CFUNC_DEF("httpClose", 1, n_http_close),
     JS_CFUNC_DEF("env", 0, n_env),
     JS_CFUNC_DEF("now", 0, n_now),

@@ -32,7 +32,7 @@ export function makeFetch({ Request, take, headerList, makeResponse }) {
         native.httpClose(handle);
       }
     };
-    const head = hostWait(() => native.httpHead(handle));
+    const head = hostWait(() => native.httpHead(handle), (ms) => native.httpWait(handle, ms));
     let onAbort;
     const aborted = new Promise((_, reject) => {
       onAbort = () => {

@@ -1,0 +1,93 @@
+package host_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// TestJSTimeoutDuringFetch: AbortSignal.timeout(100) fires while the
+// runtime waits for a backend that never answers (http_wait bounds the
+// wait for the response head by the next timer): the fetch rejects with a
+// TimeoutError, the function answers, and the backend's connection
+// closes. Without the bounded wait the function would wait for the
+// backend, here for ever (the function's maxDuration is 300 s, past the
+// client's timeout).
+func TestJSTimeoutDuringFetch(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/jsloop"})
+	release := make(chan struct{})
+	defer close(release)
+	gone := make(chan struct{})
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			close(gone)
+		case <-release:
+		}
+	})
+	client := &http.Client{Timeout: 60 * time.Second}
+	resp, err := client.Get(srv.URL + "/api/timeout?up=" + up)
+	if err != nil {
+		t.Fatalf("GET /api/timeout: %v (did the timer fire while the fetch waited?)", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "TimeoutError" {
+		t.Errorf("GET /api/timeout = %d %q, want 200 \"TimeoutError\"", resp.StatusCode, b)
+	}
+	select {
+	case <-gone:
+	case <-time.After(30 * time.Second):
+		t.Error("the timed-out fetch's connection was not closed")
+	}
+}
+
+// TestJSCleanupAfterAbort: the seed's cancel-with-cleanup. The client
+// leaves in the middle of a relay: the relayed fetch (sent with
+// request.signal before the abort) has its connection closed, and the
+// cleanup fetch the abort listener sends afterwards reaches the backend
+// and gets its answer, under waitUntil.
+func TestJSCleanupAfterAbort(t *testing.T) {
+	_, srv, logs := serve(t, host.Config{Dir: "../testdata/jsloop"})
+	gone, cancelled := make(chan struct{}), make(chan struct{})
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/cancel" {
+			close(cancelled)
+			io.WriteString(w, "cancelled")
+			return
+		}
+		io.WriteString(w, "first")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		close(gone)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/cleanup?up="+up, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, bufio.NewReader(resp.Body), "first")
+	cancel()
+	resp.Body.Close()
+	for what, ch := range map[string]chan struct{}{"the relayed fetch's connection closed": gone, "the cleanup request reached the backend": cancelled} {
+		select {
+		case <-ch:
+		case <-time.After(30 * time.Second):
+			t.Errorf("after the client left: %s did not happen", what)
+		}
+	}
+	eventually(t, "the cleanup's answer in the log", func() bool {
+		return strings.Contains(logs.String(), "cleanup answered 200: cancelled")
+	})
+	if s := logs.String(); strings.Contains(s, "cleanup failed") || strings.Contains(s, "Uncaught") {
+		t.Errorf("the cleanup failed:\n%s", s)
+	}
+}
