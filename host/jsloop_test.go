@@ -91,3 +91,31 @@ func TestJSCleanupAfterAbort(t *testing.T) {
 		t.Errorf("the cleanup failed:\n%s", s)
 	}
 }
+
+// TestJSEncodingStreams: TextDecoder's stream mode, encodeInto,
+// TextDecoderStream and TextEncoderStream with chunks that cut characters.
+func TestJSEncodingStreams(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/jsloop"})
+	r := get(t, srv.URL+"/api/encoding")
+	want := strings.Join([]string{
+		"bytewise true",
+		`bom "A"`,
+		`cut at the end "A` + "\ufffd" + `"`,
+		"encodeInto 3/5 1/1",
+		"TextDecoderStream true",
+		"TextEncoderStream true",
+	}, "\n")
+	if r.status != 200 || r.body != want {
+		t.Errorf("GET /api/encoding = %d\n%s\nwant\n%s", r.status, r.body, want)
+	}
+}
+
+// TestJSRouteParamsInURL: a Web handler's request.url carries the dynamic
+// route segments in its query, as on Vercel.
+func TestJSRouteParamsInURL(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/jsloop"})
+	r := get(t, srv.URL+"/api/params/42?x=1")
+	if want := "/api/params/42?x=1&id=42 id=42"; r.status != 200 || r.body != want {
+		t.Errorf("GET /api/params/42?x=1 = %d %q, want %q", r.status, r.body, want)
+	}
+}
