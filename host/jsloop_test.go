@@ -14,37 +14,44 @@ import (
 
 // TestJSTimeoutDuringFetch: AbortSignal.timeout(100) fires while the
 // runtime waits for a backend that never answers (http_wait bounds the
-// wait for the response head by the next timer): the fetch rejects with a
-// TimeoutError, the function answers, and the backend's connection
-// closes. Without the bounded wait the function would wait for the
-// backend, here for ever (the function's maxDuration is 300 s, past the
-// client's timeout).
+// wait for the response head by the next timer), and while it waits for
+// the rest of a body that stalls after its first part: the fetch (or the
+// body's read) rejects with a TimeoutError, the function answers, and the
+// backend's connection closes. Without the bounded wait the function would
+// wait for the backend, here for ever (the function's maxDuration is 300
+// s, past the client's timeout).
 func TestJSTimeoutDuringFetch(t *testing.T) {
 	_, srv, _ := serve(t, host.Config{Dir: "../testdata/jsloop"})
 	release := make(chan struct{})
 	defer close(release)
-	gone := make(chan struct{})
-	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-			close(gone)
-		case <-release:
+	for _, c := range []struct{ at, want string }{{"head", "TimeoutError"}, {"body", "TimeoutError after first"}} {
+		gone := make(chan struct{})
+		up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+			if c.at == "body" {
+				io.WriteString(w, "first")
+				w.(http.Flusher).Flush()
+			}
+			select {
+			case <-r.Context().Done():
+				close(gone)
+			case <-release:
+			}
+		})
+		client := &http.Client{Timeout: 60 * time.Second}
+		resp, err := client.Get(srv.URL + "/api/timeout?up=" + up)
+		if err != nil {
+			t.Fatalf("a timeout during the %s: %v (did the timer fire while the fetch waited?)", c.at, err)
 		}
-	})
-	client := &http.Client{Timeout: 60 * time.Second}
-	resp, err := client.Get(srv.URL + "/api/timeout?up=" + up)
-	if err != nil {
-		t.Fatalf("GET /api/timeout: %v (did the timer fire while the fetch waited?)", err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || string(b) != "TimeoutError" {
-		t.Errorf("GET /api/timeout = %d %q, want 200 \"TimeoutError\"", resp.StatusCode, b)
-	}
-	select {
-	case <-gone:
-	case <-time.After(30 * time.Second):
-		t.Error("the timed-out fetch's connection was not closed")
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != c.want {
+			t.Errorf("a timeout during the %s: %d %q, want 200 %q", c.at, resp.StatusCode, b, c.want)
+		}
+		select {
+		case <-gone:
+		case <-time.After(30 * time.Second):
+			t.Errorf("a timeout during the %s: the fetch's connection was not closed", c.at)
+		}
 	}
 }
 

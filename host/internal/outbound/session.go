@@ -106,9 +106,38 @@ type call struct {
 	done     chan struct{} // closed when resp or err is set
 	cancel   context.CancelFunc
 	canceled atomic.Bool // by CancelInFlight: its imports return ECANCELED
+	headSeen atomic.Bool // an import returned the head: Wait waits for the body
 	resp     *http.Response
 	err      error
 	body     int // the request body's length, counted in Session.bodies
+
+	// The body read that Wait started, which BodyRead then takes
+	// from; only the guest's goroutine touches pre.
+	pre *prefetch
+}
+
+// prefetch is one read of a response body, made on a goroutine of its own
+// so that the guest can wait for it with a timeout.
+type prefetch struct {
+	done chan struct{} // closed when buf[:n] and err are set
+	buf  []byte
+	n    int
+	off  int // bytes of buf[:n] BodyRead has taken
+	err  error
+}
+
+// prefetchBody starts a read of the body unless one is pending or
+// unread, and returns the channel closed when it is done.
+func (c *call) prefetchBody() <-chan struct{} {
+	if c.pre == nil {
+		p := &prefetch{done: make(chan struct{}), buf: make([]byte, 64<<10)}
+		c.pre = p
+		go func() {
+			p.n, p.err = c.resp.Body.Read(p.buf)
+			close(p.done)
+		}()
+	}
+	return c.pre.done
 }
 
 // NewSession starts a session whose requests end with ctx. log receives a
@@ -269,6 +298,7 @@ func (s *Session) wait(handle int32) (*call, abi.Errno) {
 	case c.canceled.Load():
 		return nil, abi.ECANCELED
 	case c.err == nil:
+		c.headSeen.Store(true)
 		return c, 0
 	case errors.Is(c.err, ErrDenied):
 		return nil, abi.EDENIED
@@ -279,22 +309,28 @@ func (s *Session) wait(handle int32) (*call, abi.Errno) {
 	}
 }
 
-// WaitHead is http_wait: it waits at most timeout (none when 0) for the
-// response head of handle: 1 once the head is in or the request failed
-// (Status then returns at once), 0 when timeout passed first, EBADHANDLE
-// for an unknown handle, ECANCELED once the session is cancelled.
-func (s *Session) WaitHead(handle int32, timeout time.Duration) int32 {
+// Wait is http_wait: it waits at most timeout (none when 0) for what
+// the next import on handle would wait for: the response head until an
+// import has returned it (Status, HeaderNames, Header), then the next body
+// bytes. It returns 1 once that is in or failed (the import then returns
+// at once), 0 when timeout passed first, EBADHANDLE for an unknown handle,
+// ECANCELED once the session or the request is cancelled.
+func (s *Session) Wait(handle int32, timeout time.Duration) int32 {
 	s.mu.Lock()
 	c := s.calls[handle]
 	s.mu.Unlock()
 	if c == nil {
 		return int32(abi.EBADHANDLE)
 	}
-	if s.ctx.Err() != nil {
+	if s.ctx.Err() != nil || c.canceled.Load() {
 		return int32(abi.ECANCELED)
 	}
+	ready := (<-chan struct{})(c.done)
+	if c.headSeen.Load() && c.resp != nil {
+		ready = c.prefetchBody()
+	}
 	select {
-	case <-c.done:
+	case <-ready:
 		return 1
 	default:
 	}
@@ -304,7 +340,7 @@ func (s *Session) WaitHead(handle int32, timeout time.Duration) int32 {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
-	case <-c.done:
+	case <-ready:
 		return 1
 	case <-t.C:
 		return 0
@@ -359,19 +395,47 @@ func (s *Session) BodyRead(handle int32, p []byte) int32 {
 	if len(p) == 0 {
 		return 0
 	}
+	if pre := c.pre; pre != nil {
+		// The read Wait started comes first.
+		select {
+		case <-pre.done:
+		case <-s.ctx.Done():
+			return int32(abi.ECANCELED)
+		}
+		if pre.off < pre.n {
+			n := copy(p, pre.buf[pre.off:pre.n])
+			pre.off += n
+			if pre.off == pre.n && pre.err == nil {
+				c.pre = nil
+			}
+			return int32(n)
+		}
+		if pre.err == nil {
+			c.pre = nil
+		} else {
+			return s.bodyErr(c, pre.err)
+		}
+	}
 	for {
 		n, err := c.resp.Body.Read(p)
 		if n > 0 {
 			return int32(n)
 		}
-		switch {
-		case errors.Is(err, io.EOF):
-			return 0
-		case err != nil && (s.ctx.Err() != nil || c.canceled.Load()):
-			return int32(abi.ECANCELED)
-		case err != nil:
-			return int32(abi.EIO)
+		if err != nil {
+			return s.bodyErr(c, err)
 		}
+	}
+}
+
+// bodyErr is BodyRead's result for a read that failed with err.
+func (s *Session) bodyErr(c *call, err error) int32 {
+	switch {
+	case errors.Is(err, io.EOF):
+		return 0
+	case s.ctx.Err() != nil || c.canceled.Load():
+		return int32(abi.ECANCELED)
+	default:
+		return int32(abi.EIO)
 	}
 }
 

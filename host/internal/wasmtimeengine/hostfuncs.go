@@ -164,7 +164,7 @@ var hostFuncs = []hostFunc{
 		return errno(o.CloseHandle(c.i32(0)))
 	})},
 	{abi.ImportHTTPWait, 2, wasmtime.KindI32, withOutbound(func(c *call, o *outbound.Session) int64 {
-		return int64(o.WaitHead(c.i32(0), engine.WaitTimeout(c.i64(1))))
+		return int64(o.Wait(c.i32(0), engine.WaitTimeout(c.i64(1))))
 	})},
 	{abi.ImportCacheGet, 4, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
 		v, e := inv.CacheGet(c.read(c.i32(0), c.i32(1)))

@@ -129,7 +129,7 @@ var hostFuncs = []hostFunc{
 		s[0] = errno(o.CloseHandle(api.DecodeI32(s[0])))
 	})},
 	{abi.ImportHTTPWait, []string{"handle", "timeout_ms"}, i32, withOutbound(func(o *outbound.Session, m api.Module, s []uint64) {
-		s[0] = api.EncodeI32(o.WaitHead(api.DecodeI32(s[0]), engine.WaitTimeout(int64(s[1]))))
+		s[0] = api.EncodeI32(o.Wait(api.DecodeI32(s[0]), engine.WaitTimeout(int64(s[1]))))
 	})},
 	{abi.ImportCacheGet, []string{"key", "key_len", "buf", "cap"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
 		v, e := inv.CacheGet(read(m, abi.ImportCacheGet, s[0], s[1]))

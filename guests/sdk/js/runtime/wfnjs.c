@@ -585,9 +585,10 @@ static JSValue n_http_head(JSContext *c, JSValueConst this, int argc, JSValueCon
     return out;
 }
 
-/* httpWait(h, ms): whether the response head of h is in (or the request
- * failed), waiting at most ms for it (http_wait); an error (ECANCELED)
- * counts as in: httpHead then reports it. */
+/* httpWait(h, ms): whether what the next import on h waits for (the
+ * response head, then the body's next bytes) is in, waiting at most ms
+ * for it (http_wait); an error (ECANCELED) counts as in: the next import
+ * reports it. */
 static JSValue n_http_wait(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
     int32_t h;
     int64_t ms;

@@ -8,10 +8,10 @@
 //
 // A host wait blocks the whole instance until the host answers: the
 // requests themselves run on the host side in parallel (http_send returns
-// at once). A wait that can be bounded (a fetch's response head, with
-// http_wait) waits only until the next timer is due, which then fires
-// (AbortSignal.timeout's among them); the others (a body read) block, and
-// a timer due meanwhile fires once they end.
+// at once). A wait that can be bounded (a fetch's response head or body,
+// with http_wait) waits only until the next timer is due, which then fires
+// (AbortSignal.timeout's among them); the others (the request body's next
+// chunk) block, and a timer due meanwhile fires once they end.
 import { native } from "./native.js";
 
 const timers = new Map(); // id -> { at, every, fn, args, ref }

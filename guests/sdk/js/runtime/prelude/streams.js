@@ -13,7 +13,7 @@ export * from "web-streams-polyfill";
 // of the event loop, made only when the consumer asks (high-water mark 0).
 // close runs once, at the end, on an error or on cancel; reason() may
 // name the error to give instead of the import's (an abort's reason).
-export function hostStream(read, close = () => {}, reason = () => undefined) {
+export function hostStream(read, close = () => {}, reason = () => undefined, ready = null) {
   let closed = false;
   const done = () => {
     if (!closed) {
@@ -29,7 +29,7 @@ export function hostStream(read, close = () => {}, reason = () => undefined) {
       async pull(controller) {
         let buf;
         try {
-          buf = await hostWait(read);
+          buf = await hostWait(read, ready);
         } catch (e) {
           done();
           throw reason() ?? e;
