@@ -127,6 +127,7 @@ const (
 	ImportHTTPResponseHeader      = "http_response_header"       // (h, name, nlen, buf, cap) -> len
 	ImportHTTPResponseBodyRead    = "http_response_body_read"    // (h, buf, cap) -> n
 	ImportHTTPClose               = "http_close"                 // (h) -> err
+	ImportHTTPWait                = "http_wait"                  // (h, timeout_ms i64) -> i32
 )
 
 // Runtime Cache and CDN imports (module [Module]). Tags are one string,
@@ -173,6 +174,7 @@ var Imports = []string{
 	ImportHTTPResponseHeader,
 	ImportHTTPResponseBodyRead,
 	ImportHTTPClose,
+	ImportHTTPWait,
 	ImportCacheGet,
 	ImportCacheSet,
 	ImportCacheDelete,

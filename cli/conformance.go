@@ -17,8 +17,8 @@ import (
 func conformanceCommand(stdout, stderr io.Writer) *cli.Command {
 	return &cli.Command{
 		Name:      "conformance",
-		Usage:     "run the ABI conformance suite against GUEST.wasm, a guest SDK's conformance guest; exit non-zero on any failure",
-		ArgsUsage: "GUEST.wasm",
+		Usage:     "run the ABI conformance suite against GUEST (a .wasm module, or a .js/.mjs/.ts/.mts file run on wfn's JavaScript runtime), a guest SDK's conformance guest; exit non-zero on any failure",
+		ArgsUsage: "GUEST",
 		Description: "The guest implements the suite's protocol, described in the documentation of\n" +
 			"package github.com/wfn-dev/wfn/abi/conformance. One line is printed per case,\n" +
 			"then \"N passed, N failed\".",

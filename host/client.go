@@ -186,9 +186,6 @@ func (c *invocation) Outbound() *outbound.Session {
 		c.out = outbound.NewSession(c.ctx, c.fn.client, func(msg string, args ...any) {
 			c.h.log.Warn(msg, append([]any{"fn", c.fn.src.Path, "id", c.inv.ID}, args...)...)
 		})
-		if c.inv.Aborted() {
-			c.out.Cancel()
-		}
 	}
 	return c.out
 }

@@ -268,11 +268,12 @@ func (c *invocation) runTasks() {
 	c.end(healthy)
 }
 
-// cancelOutbound closes the invocation's outbound connections now.
+// cancelOutbound closes the connections of the invocation's outbound
+// requests in flight now; those it sends later run (its cleanup).
 func (c *invocation) cancelOutbound() {
 	c.outMu.Lock()
 	if c.out != nil {
-		c.out.Cancel()
+		c.out.CancelInFlight()
 	}
 	c.outMu.Unlock()
 }

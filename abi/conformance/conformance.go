@@ -90,6 +90,10 @@ const (
 	maxDuration  = 60 * time.Second
 )
 
+// scriptExts are the extensions of a JavaScript or TypeScript guest: a
+// source file the host bundles and runs on its JavaScript runtime.
+var scriptExts = []string{".js", ".mjs", ".ts", ".mts"}
+
 // suite is one running host with the guest, and the backends of the
 // outbound cases.
 type suite struct {
@@ -137,18 +141,26 @@ func start(ctx context.Context, guestWasm string, opts []Option) (s *suite, err 
 	if err != nil {
 		return nil, fmt.Errorf("conformance: %w", err)
 	}
-	exps, _, _, err := parseExports(wasm)
-	if err != nil {
-		return nil, fmt.Errorf("conformance: %s: %w", guestWasm, err)
-	}
+	// A JavaScript or TypeScript guest is one source file, served as a
+	// function of the host's JavaScript runtime, whose module exports
+	// wfn_handle alone (the JS handler shapes are dispatched inside it).
+	ext := filepath.Ext(guestWasm)
+	script := slices.Contains(scriptExts, ext)
 	s = &suite{opts: o, logs: &logBuffer{}, token: randomHex(8)}
-	for _, m := range abi.Methods {
-		if slices.ContainsFunc(exps, func(e export) bool { return e.name == m && e.kind == 0 }) {
-			s.methods = append(s.methods, m)
+	if !script {
+		ext = ".wasm"
+		exps, _, _, err := parseExports(wasm)
+		if err != nil {
+			return nil, fmt.Errorf("conformance: %s: %w", guestWasm, err)
 		}
-	}
-	if !slices.ContainsFunc(exps, func(e export) bool { return e.name == abi.ExportHandle }) {
-		return nil, fmt.Errorf("conformance: %s does not export %s: a conformance guest must (see the package documentation)", guestWasm, abi.ExportHandle)
+		for _, m := range abi.Methods {
+			if slices.ContainsFunc(exps, func(e export) bool { return e.name == m && e.kind == 0 }) {
+				s.methods = append(s.methods, m)
+			}
+		}
+		if !slices.ContainsFunc(exps, func(e export) bool { return e.name == abi.ExportHandle }) {
+			return nil, fmt.Errorf("conformance: %s does not export %s: a conformance guest must (see the package documentation)", guestWasm, abi.ExportHandle)
+		}
 	}
 	defer func() {
 		if err != nil {
@@ -159,7 +171,7 @@ func start(ctx context.Context, guestWasm string, opts []Option) (s *suite, err 
 	if s.dir, err = os.MkdirTemp("", "wfn-conformance-"); err != nil {
 		return nil, fmt.Errorf("conformance: %w", err)
 	}
-	if err := writeFile(filepath.Join(s.dir, "api", "[case].wasm"), wasm); err != nil {
+	if err := writeFile(filepath.Join(s.dir, "api", "[case]"+ext), wasm); err != nil {
 		return nil, err
 	}
 	if len(s.methods) > 0 {
@@ -196,8 +208,8 @@ func start(ctx context.Context, guestWasm string, opts []Option) (s *suite, err 
 		"allowedOutboundHosts": []string{s.backend.Listener.Addr().String()},
 	}
 	vercel, _ := json.MarshalIndent(map[string]any{"functions": map[string]any{
-		"api/[case].wasm":         fn,
-		"api/methods/[case].wasm": fn,
+		"api/[case]" + ext:         fn,
+		"api/methods/[case]" + ext: fn,
 	}}, "", "  ")
 	if err := writeFile(filepath.Join(s.dir, "vercel.json"), vercel); err != nil {
 		return nil, err
@@ -304,7 +316,8 @@ func (s *suite) run(c Case) *report {
 	return r
 }
 
-// Run runs every case against the guest module at guestWasm, each as a
+// Run runs every case against the guest at guestWasm (a module, or a
+// JavaScript or TypeScript source file: .js, .mjs, .ts, .mts), each as a
 // subtest of t. A case the guest cannot take part in (dispatch, without
 // method exports) is skipped. When a case fails, the host's log is
 // logged too.
@@ -335,7 +348,7 @@ func Run(t *testing.T, guestWasm string, opts ...Option) {
 	}
 }
 
-// RunAll runs every case against the guest module at guestWasm and
+// RunAll runs every case against the guest at guestWasm (as for Run) and
 // writes one line per case to w ("ok", "FAIL" with the reasons indented
 // below, or "skip"), then a last line "N passed, N failed". Skipped cases
 // are counted in neither number. err is not nil when the suite could not

@@ -86,3 +86,15 @@ func TestGuestWithoutHandle(t *testing.T) {
 		t.Errorf("err = %v, want one naming wfn_handle", err)
 	}
 }
+
+// The JavaScript runtime's conformance guest (a TypeScript source file the
+// host bundles and runs on its embedded runtime) passes every case, on
+// every engine this build has. It needs nothing but Go.
+func TestJSSDK(t *testing.T) {
+	guest := filepath.Join("..", "..", "testdata", "conformance", "js", "conformance.ts")
+	for _, engine := range host.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			conformance.Run(t, guest, conformance.Engine(engine), conformance.Snapshots(os.Getenv("WFN_TEST_SNAPSHOT") != "off"))
+		})
+	}
+}

@@ -5,7 +5,9 @@
 //
 // The suite tests a guest SDK together with the host. An SDK author
 // writes a small conformance guest with the SDK's public API (the Go
-// SDK's is testdata/conformance/go in this repository) and runs
+// SDK's is testdata/conformance/go in this repository; the JavaScript
+// runtime's is the TypeScript file testdata/conformance/js/conformance.ts,
+// which the suite serves as api/[case].ts) and runs
 //
 //	wfn conformance guest.wasm
 //

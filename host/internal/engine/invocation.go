@@ -731,3 +731,10 @@ func (inv *Invocation) tagOp(tags []byte, op func([]string) abi.Errno) abi.Errno
 	}
 	return op(t)
 }
+
+// WaitTimeout is the timeout of http_wait (abi/SPEC.md section 5b) from
+// its timeout_ms argument: a negative one is 0 (no wait), and one past a
+// day is a day, longer than any maxDuration.
+func WaitTimeout(ms int64) time.Duration {
+	return time.Duration(min(max(ms, 0), 24*60*60*1000)) * time.Millisecond
+}

@@ -1,8 +1,10 @@
 package outbound
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -181,7 +183,18 @@ func TestSessionBackendDownAndCancel(t *testing.T) {
 	hang.Start()
 	defer hang.Close()
 	h := s.Send("GET", hang.URL, nil, nil)
-	go func() { <-entered; s.Cancel() }()
+	<-entered
+	// http_wait: the head is not in, so a bounded wait ends without it.
+	if r := s.Wait(h, 20*time.Millisecond); r != 0 {
+		t.Errorf("Wait on a hanging backend = %d, want 0", r)
+	}
+	if r := s.Wait(h, 0); r != 0 {
+		t.Errorf("Wait(0) on a hanging backend = %d, want 0", r)
+	}
+	if r := s.Wait(999, time.Second); r != int32(abi.EBADHANDLE) {
+		t.Errorf("Wait(unknown handle) = %d, want EBADHANDLE", r)
+	}
+	go s.CancelInFlight()
 	if st := s.Status(h); st != int32(abi.ECANCELED) {
 		t.Errorf("cancelled: Status = %d, want ECANCELED", st)
 	}
@@ -189,5 +202,72 @@ func TestSessionBackendDownAndCancel(t *testing.T) {
 	case <-closed:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the backend's connection was not closed")
+	}
+
+	// A request sent after CancelInFlight (an aborted invocation's
+	// cleanup) runs.
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "cleaned up") }))
+	defer ok.Close()
+	h = s.Send("POST", ok.URL+"/cancel", nil, nil)
+	if r := s.Wait(h, time.Minute); r != 1 {
+		t.Errorf("Wait on an answering backend = %d, want 1", r)
+	}
+	if st := s.Status(h); st != 200 {
+		t.Errorf("after CancelInFlight: Status = %d, want 200", st)
+	}
+	buf := make([]byte, 64)
+	if n := s.BodyRead(h, buf); n <= 0 || string(buf[:n]) != "cleaned up" {
+		t.Errorf("after CancelInFlight: BodyRead = %d %q", n, buf[:max(n, 0)])
+	}
+
+	// Once the head is in, http_wait waits for the body's next bytes: a
+	// body that stalls after its first part times out, then its bytes
+	// come through BodyRead, then the end.
+	more := make(chan struct{})
+	stall := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first")
+		w.(http.Flusher).Flush()
+		select {
+		case <-more:
+			io.WriteString(w, "second")
+		case <-r.Context().Done():
+		}
+	}))
+	defer stall.Close()
+	h = s.Send("GET", stall.URL, nil, nil)
+	if st := s.Status(h); st != 200 {
+		t.Fatalf("stalling backend: Status = %d", st)
+	}
+	var got []byte
+	for !bytes.Equal(got, []byte("first")) {
+		if r := s.Wait(h, time.Minute); r != 1 {
+			t.Fatalf("Wait for the first part = %d, want 1", r)
+		}
+		n := s.BodyRead(h, buf[:3])
+		if n <= 0 {
+			t.Fatalf("BodyRead = %d after %q", n, got)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if r := s.Wait(h, 20*time.Millisecond); r != 0 {
+		t.Errorf("Wait on a stalled body = %d, want 0", r)
+	}
+	close(more)
+	if r := s.Wait(h, time.Minute); r != 1 {
+		t.Errorf("Wait once the body goes on = %d, want 1", r)
+	}
+	got = got[:0]
+	for {
+		n := s.BodyRead(h, buf)
+		if n <= 0 {
+			if n < 0 {
+				t.Errorf("BodyRead = %d", n)
+			}
+			break
+		}
+		got = append(got, buf[:n]...)
+	}
+	if string(got) != "second" {
+		t.Errorf("the rest of the body = %q, want \"second\"", got)
 	}
 }

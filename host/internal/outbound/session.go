@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wfn-dev/wfn/abi"
@@ -102,11 +103,41 @@ type Session struct {
 }
 
 type call struct {
-	done   chan struct{} // closed when resp or err is set
-	cancel context.CancelFunc
-	resp   *http.Response
-	err    error
-	body   int // the request body's length, counted in Session.bodies
+	done     chan struct{} // closed when resp or err is set
+	cancel   context.CancelFunc
+	canceled atomic.Bool // by CancelInFlight: its imports return ECANCELED
+	headSeen atomic.Bool // an import returned the head: Wait waits for the body
+	resp     *http.Response
+	err      error
+	body     int // the request body's length, counted in Session.bodies
+
+	// The body read that Wait started, which BodyRead then takes
+	// from; only the guest's goroutine touches pre.
+	pre *prefetch
+}
+
+// prefetch is one read of a response body, made on a goroutine of its own
+// so that the guest can wait for it with a timeout.
+type prefetch struct {
+	done chan struct{} // closed when buf[:n] and err are set
+	buf  []byte
+	n    int
+	off  int // bytes of buf[:n] BodyRead has taken
+	err  error
+}
+
+// prefetchBody starts a read of the body unless one is pending or
+// unread, and returns the channel closed when it is done.
+func (c *call) prefetchBody() <-chan struct{} {
+	if c.pre == nil {
+		p := &prefetch{done: make(chan struct{}), buf: make([]byte, 64<<10)}
+		c.pre = p
+		go func() {
+			p.n, p.err = c.resp.Body.Read(p.buf)
+			close(p.done)
+		}()
+	}
+	return c.pre.done
 }
 
 // NewSession starts a session whose requests end with ctx. log receives a
@@ -116,9 +147,20 @@ func NewSession(ctx context.Context, c *Client, log func(msg string, args ...any
 	return &Session{client: c, ctx: ctx, cancel: cancel, log: log, calls: map[int32]*call{}}
 }
 
-// Cancel ends every request of the session at once (abort, deadline):
-// their connections close.
-func (s *Session) Cancel() { s.cancel() }
+// CancelInFlight ends the requests sent so far at once, for an aborted
+// invocation: their connections close and their imports return
+// ECANCELED. Requests sent after it run, until the session ends: as on
+// Vercel, where work handed to waitUntil goes on after the client
+// disconnects (VERCEL.md section 3.5), the cleanup after an abort may
+// reach a backend.
+func (s *Session) CancelInFlight() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.calls {
+		c.canceled.Store(true)
+		c.cancel()
+	}
+}
 
 // Close releases every handle and cancels what is in flight.
 func (s *Session) Close() {
@@ -166,9 +208,11 @@ func (s *Session) Send(method, rawURL string, headers, body []byte) int32 {
 		s.log("outbound request denied", "url", redact(u), "err", err)
 		return int32(abi.EDENIED)
 	}
+	ctx, cancel := context.WithCancel(s.ctx)
 	s.mu.Lock()
 	if s.live >= MaxInFlight || len(body) > MaxRequestBodies-s.bodies {
 		s.mu.Unlock()
+		cancel()
 		return int32(abi.ETOOLARGE)
 	}
 	s.next++
@@ -176,14 +220,11 @@ func (s *Session) Send(method, rawURL string, headers, body []byte) int32 {
 		s.next = 1
 	}
 	handle := s.next
-	c := &call{done: make(chan struct{}), cancel: func() {}, body: len(body)}
+	c := &call{done: make(chan struct{}), cancel: cancel, body: len(body)}
 	s.calls[handle] = c
 	s.live++
 	s.bodies += len(body)
 	s.mu.Unlock()
-
-	ctx, cancel := context.WithCancel(s.ctx)
-	c.cancel = cancel
 	// The transport reads the body on its own goroutines, after this call
 	// returns and maybe after the invocation ends: it gets a copy.
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(bytes.Clone(body)))
@@ -240,8 +281,8 @@ func parseHeaders(b []byte) (http.Header, bool) {
 	return h, true
 }
 
-// wait returns the call's response once its head is in.
-func (s *Session) wait(handle int32) (*http.Response, abi.Errno) {
+// wait returns the call once its response head is in.
+func (s *Session) wait(handle int32) (*call, abi.Errno) {
 	s.mu.Lock()
 	c := s.calls[handle]
 	s.mu.Unlock()
@@ -254,8 +295,11 @@ func (s *Session) wait(handle int32) (*http.Response, abi.Errno) {
 		return nil, abi.ECANCELED
 	}
 	switch {
+	case c.canceled.Load():
+		return nil, abi.ECANCELED
 	case c.err == nil:
-		return c.resp, 0
+		c.headSeen.Store(true)
+		return c, 0
 	case errors.Is(c.err, ErrDenied):
 		return nil, abi.EDENIED
 	case s.ctx.Err() != nil:
@@ -265,22 +309,62 @@ func (s *Session) wait(handle int32) (*http.Response, abi.Errno) {
 	}
 }
 
+// Wait is http_wait: it waits at most timeout (none when 0) for what
+// the next import on handle would wait for: the response head until an
+// import has returned it (Status, HeaderNames, Header), then the next body
+// bytes. It returns 1 once that is in or failed (the import then returns
+// at once), 0 when timeout passed first, EBADHANDLE for an unknown handle,
+// ECANCELED once the session or the request is cancelled.
+func (s *Session) Wait(handle int32, timeout time.Duration) int32 {
+	s.mu.Lock()
+	c := s.calls[handle]
+	s.mu.Unlock()
+	if c == nil {
+		return int32(abi.EBADHANDLE)
+	}
+	if s.ctx.Err() != nil || c.canceled.Load() {
+		return int32(abi.ECANCELED)
+	}
+	ready := (<-chan struct{})(c.done)
+	if c.headSeen.Load() && c.resp != nil {
+		ready = c.prefetchBody()
+	}
+	select {
+	case <-ready:
+		return 1
+	default:
+	}
+	if timeout <= 0 {
+		return 0
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-ready:
+		return 1
+	case <-t.C:
+		return 0
+	case <-s.ctx.Done():
+		return int32(abi.ECANCELED)
+	}
+}
+
 // Status is http_response_status.
 func (s *Session) Status(handle int32) int32 {
-	resp, errno := s.wait(handle)
+	c, errno := s.wait(handle)
 	if errno != 0 {
 		return int32(errno)
 	}
-	return int32(resp.StatusCode)
+	return int32(c.resp.StatusCode)
 }
 
 // HeaderNames is http_response_header_names: lower-case, NUL after each.
 func (s *Session) HeaderNames(handle int32, dst []byte) ([]byte, abi.Errno) {
-	resp, errno := s.wait(handle)
+	c, errno := s.wait(handle)
 	if errno != 0 {
 		return nil, errno
 	}
-	for name := range resp.Header {
+	for name := range c.resp.Header {
 		dst = append(append(dst, strings.ToLower(name)...), 0)
 	}
 	return dst, 0
@@ -288,11 +372,11 @@ func (s *Session) HeaderNames(handle int32, dst []byte) ([]byte, abi.Errno) {
 
 // Header is http_response_header: every value, NUL after each.
 func (s *Session) Header(handle int32, name []byte, dst []byte) ([]byte, abi.Errno) {
-	resp, errno := s.wait(handle)
+	c, errno := s.wait(handle)
 	if errno != 0 {
 		return nil, errno
 	}
-	vs, ok := resp.Header[http.CanonicalHeaderKey(string(name))]
+	vs, ok := c.resp.Header[http.CanonicalHeaderKey(string(name))]
 	if !ok {
 		return nil, abi.ENOTFOUND
 	}
@@ -304,26 +388,54 @@ func (s *Session) Header(handle int32, name []byte, dst []byte) ([]byte, abi.Err
 
 // BodyRead is http_response_body_read.
 func (s *Session) BodyRead(handle int32, p []byte) int32 {
-	resp, errno := s.wait(handle)
+	c, errno := s.wait(handle)
 	if errno != 0 {
 		return int32(errno)
 	}
 	if len(p) == 0 {
 		return 0
 	}
+	if pre := c.pre; pre != nil {
+		// The read Wait started comes first.
+		select {
+		case <-pre.done:
+		case <-s.ctx.Done():
+			return int32(abi.ECANCELED)
+		}
+		if pre.off < pre.n {
+			n := copy(p, pre.buf[pre.off:pre.n])
+			pre.off += n
+			if pre.off == pre.n && pre.err == nil {
+				c.pre = nil
+			}
+			return int32(n)
+		}
+		if pre.err == nil {
+			c.pre = nil
+		} else {
+			return s.bodyErr(c, pre.err)
+		}
+	}
 	for {
-		n, err := resp.Body.Read(p)
+		n, err := c.resp.Body.Read(p)
 		if n > 0 {
 			return int32(n)
 		}
-		switch {
-		case errors.Is(err, io.EOF):
-			return 0
-		case err != nil && s.ctx.Err() != nil:
-			return int32(abi.ECANCELED)
-		case err != nil:
-			return int32(abi.EIO)
+		if err != nil {
+			return s.bodyErr(c, err)
 		}
+	}
+}
+
+// bodyErr is BodyRead's result for a read that failed with err.
+func (s *Session) bodyErr(c *call, err error) int32 {
+	switch {
+	case errors.Is(err, io.EOF):
+		return 0
+	case s.ctx.Err() != nil || c.canceled.Load():
+		return int32(abi.ECANCELED)
+	default:
+		return int32(abi.EIO)
 	}
 }
 

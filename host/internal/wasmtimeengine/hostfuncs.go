@@ -68,7 +68,7 @@ type hostFunc struct {
 }
 
 // i64Param is the index of the one i64 parameter of some imports.
-var i64Param = map[string]int{abi.ImportCacheSet: 4, abi.ImportCDNDeleteByTag: 2, abi.ImportCDNDeleteBySrcImage: 2}
+var i64Param = map[string]int{abi.ImportCacheSet: 4, abi.ImportCDNDeleteByTag: 2, abi.ImportCDNDeleteBySrcImage: 2, abi.ImportHTTPWait: 1}
 
 func (c *call) i64(i int) int64 { return c.args[i].I64() }
 
@@ -162,6 +162,9 @@ var hostFuncs = []hostFunc{
 	})},
 	{abi.ImportHTTPClose, 1, wasmtime.KindI32, withOutbound(func(c *call, o *outbound.Session) int64 {
 		return errno(o.CloseHandle(c.i32(0)))
+	})},
+	{abi.ImportHTTPWait, 2, wasmtime.KindI32, withOutbound(func(c *call, o *outbound.Session) int64 {
+		return int64(o.Wait(c.i32(0), engine.WaitTimeout(c.i64(1))))
 	})},
 	{abi.ImportCacheGet, 4, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
 		v, e := inv.CacheGet(c.read(c.i32(0), c.i32(1)))

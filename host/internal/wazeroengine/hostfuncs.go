@@ -128,6 +128,9 @@ var hostFuncs = []hostFunc{
 	{abi.ImportHTTPClose, []string{"handle"}, i32, withOutbound(func(o *outbound.Session, m api.Module, s []uint64) {
 		s[0] = errno(o.CloseHandle(api.DecodeI32(s[0])))
 	})},
+	{abi.ImportHTTPWait, []string{"handle", "timeout_ms"}, i32, withOutbound(func(o *outbound.Session, m api.Module, s []uint64) {
+		s[0] = api.EncodeI32(o.Wait(api.DecodeI32(s[0]), engine.WaitTimeout(int64(s[1]))))
+	})},
 	{abi.ImportCacheGet, []string{"key", "key_len", "buf", "cap"}, i32, bind(func(inv *engine.Invocation, m api.Module, s []uint64) {
 		v, e := inv.CacheGet(read(m, abi.ImportCacheGet, s[0], s[1]))
 		if e != 0 {
@@ -164,7 +167,7 @@ var hostFuncs = []hostFunc{
 }
 
 // i64Params are the parameters that are not i32.
-var i64Params = map[string]bool{"ttl_s": true, "revalidation_deadline_s": true}
+var i64Params = map[string]bool{"ttl_s": true, "revalidation_deadline_s": true, "timeout_ms": true}
 
 func headerFunc(name string, op engine.HeaderOp) api.GoModuleFunc {
 	return bind(func(inv *engine.Invocation, m api.Module, s []uint64) {

@@ -10,6 +10,7 @@ import URLSearchParamsPolyfill from "core-js-pure/web/url-search-params";
 import { serveNode } from "./prelude/node.js";
 import { install as installVercel } from "./prelude/vercel.js";
 import { AbortController, AbortSignal, DOMException, Event, EventTarget, requestController } from "./prelude/events.js";
+import { concat, encodeInto, incompleteTail, makeStreams, viewOf } from "./prelude/encoding.js";
 import { makeFetch } from "./prelude/fetch.js";
 import { atob, btoa, process, structuredClone, subtle } from "./prelude/globals.js";
 import { aborted, begin, checkAbort, end, tick, timerGlobals } from "./prelude/loop.js";
@@ -85,6 +86,9 @@ class TextEncoder {
   encode(input = "") {
     return new Uint8Array(native.encode(String(input).toWellFormed()));
   }
+  encodeInto(source, destination) {
+    return encodeInto(String(source), destination);
+  }
 }
 
 const utf8Labels = new Set(["unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8", "x-unicode20utf8"]);
@@ -92,6 +96,8 @@ const utf8Labels = new Set(["unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8
 class TextDecoder {
   #fatal;
   #ignoreBOM;
+  #pending = null; // stream: the bytes of a sequence cut by the chunk's end
+  #started = false; // stream: some text was decoded (the BOM is behind)
   constructor(label = "utf-8", options = {}) {
     if (!utf8Labels.has(String(label).trim().toLowerCase())) {
       throw new RangeError(`TextDecoder: the encoding "${label}" is not supported (only utf-8 is)`);
@@ -109,8 +115,22 @@ class TextDecoder {
     return this.#ignoreBOM;
   }
   decode(input, options = {}) {
-    if (options.stream) throw new TypeError("TextDecoder: streaming decode is not supported yet");
-    if (input === undefined) return "";
+    // Streaming (Encoding, "decode"): a sequence cut by the end of the
+    // chunk waits for the next one; the BOM is looked for at the start.
+    let bytes = input === undefined ? new Uint8Array(0) : viewOf(input);
+    if (this.#pending) bytes = concat(this.#pending, bytes);
+    this.#pending = null;
+    if (options.stream) {
+      const cut = incompleteTail(bytes);
+      if (cut < bytes.length) {
+        this.#pending = bytes.slice(cut);
+        bytes = bytes.subarray(0, cut);
+      }
+    }
+    const start = !this.#started;
+    this.#started = Boolean(options.stream) && (this.#started || bytes.length > 0);
+    if (bytes.length === 0) return "";
+    input = bytes;
     let s = native.decode(input);
     if (this.#fatal && s.includes("\uFFFD")) {
       // Valid UTF-8 survives a round trip; malformed input does not.
@@ -120,7 +140,7 @@ class TextDecoder {
         throw new TypeError("TextDecoder: the input is not valid UTF-8");
       }
     }
-    if (!this.#ignoreBOM && s.charCodeAt(0) === 0xfeff) s = s.slice(1);
+    if (start && !this.#ignoreBOM && s.charCodeAt(0) === 0xfeff) s = s.slice(1);
     return s;
   }
 }
@@ -500,9 +520,28 @@ const crypto = {
 };
 Object.defineProperty(Math, "random", { value: native.random, writable: true, configurable: true, enumerable: false });
 
+// ---- performance (High Resolution Time): now and timeOrigin ----
+
+class Performance {
+  // Milliseconds since the time origin on the monotonic clock.
+  now() {
+    return native.now();
+  }
+  get timeOrigin() {
+    return native.timeOrigin();
+  }
+  toJSON() {
+    return { timeOrigin: this.timeOrigin };
+  }
+  get [Symbol.toStringTag]() {
+    return "Performance";
+  }
+}
+
 // ---- Globals ----
 
 const fetch = makeFetch({ Request, take, headerList, makeResponse });
+const { TextEncoderStream, TextDecoderStream } = makeStreams(TextEncoder, TextDecoder);
 crypto.subtle = subtle;
 
 for (const [name, value] of Object.entries({
@@ -511,6 +550,8 @@ for (const [name, value] of Object.entries({
   Response,
   TextDecoder,
   TextEncoder,
+  TextDecoderStream,
+  TextEncoderStream,
   URL,
   URLSearchParams,
   crypto,
@@ -533,6 +574,7 @@ for (const [name, value] of Object.entries({
   btoa,
   structuredClone,
   process,
+  performance: new Performance(),
   queueMicrotask: (callback) => {
     if (typeof callback !== "function") throw new TypeError("queueMicrotask: the callback is not a function");
     Promise.resolve().then(() => callback());

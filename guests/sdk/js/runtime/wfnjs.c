@@ -585,6 +585,17 @@ static JSValue n_http_head(JSContext *c, JSValueConst this, int argc, JSValueCon
     return out;
 }
 
+/* httpWait(h, ms): whether what the next import on h waits for (the
+ * response head, then the body's next bytes) is in, waiting at most ms
+ * for it (http_wait); an error (ECANCELED) counts as in: the next import
+ * reports it. */
+static JSValue n_http_wait(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    int32_t h;
+    int64_t ms;
+    if (handle_arg(c, argv[0], &h) || JS_ToInt64(c, &ms, argv[1])) return JS_EXCEPTION;
+    return JS_NewBool(c, wfn_http_wait(h, ms) != 0);
+}
+
 /* httpRead(h): the next bytes of a response body (an ArrayBuffer), null
  * at its end. */
 static JSValue n_http_read(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
@@ -601,6 +612,107 @@ static JSValue n_http_close(JSContext *c, JSValueConst this, int argc, JSValueCo
     if (handle_arg(c, argv[0], &h)) return JS_EXCEPTION;
     wfn_http_close(h);
     return JS_UNDEFINED;
+}
+
+/* The time origin of performance.now (High Resolution Time, section 4):
+ * taken on the first use after initialisation, so that each instance
+ * started from the snapshot has its own (a snapshot's monotonic clock
+ * reading means nothing in another process). */
+static int64_t origin_mono_ns, origin_wall_ns;
+static int origin_set;
+
+static int64_t clock_ns(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void origin(void) {
+    if (origin_set) return;
+    origin_mono_ns = clock_ns(CLOCK_MONOTONIC);
+    origin_wall_ns = clock_ns(CLOCK_REALTIME);
+    origin_set = 1;
+}
+
+/* now(): milliseconds on the monotonic clock since the time origin. */
+static JSValue n_now(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    origin();
+    return JS_NewFloat64(c, (double)(clock_ns(CLOCK_MONOTONIC) - origin_mono_ns) / 1e6);
+}
+
+/* timeOrigin(): the wall clock time of the time origin, in Unix ms. */
+static JSValue n_time_origin(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    origin();
+    return JS_NewFloat64(c, (double)origin_wall_ns / 1e6);
+}
+
+/* SHA-256 (FIPS 180-4, section 6.2), for crypto.subtle.digest: the
+ * JavaScript one (@noble/hashes) hashes about 20 KB/s under wazero. */
+static const uint32_t sha256_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+#define ROTR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(uint32_t h[8], const uint8_t *p) {
+    uint32_t w[64];
+    for (int t = 0; t < 16; t++) w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 | (uint32_t)p[4 * t + 2] << 8 | p[4 * t + 3];
+    for (int t = 16; t < 64; t++) {
+        uint32_t s0 = ROTR(w[t - 15], 7) ^ ROTR(w[t - 15], 18) ^ (w[t - 15] >> 3);
+        uint32_t s1 = ROTR(w[t - 2], 17) ^ ROTR(w[t - 2], 19) ^ (w[t - 2] >> 10);
+        w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int t = 0; t < 64; t++) {
+        uint32_t t1 = hh + (ROTR(e, 6) ^ ROTR(e, 11) ^ ROTR(e, 25)) + ((e & f) ^ (~e & g)) + sha256_k[t] + w[t];
+        uint32_t t2 = (ROTR(a, 2) ^ ROTR(a, 13) ^ ROTR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+}
+
+/* sha256(bytes): the SHA-256 digest of an ArrayBuffer or a view, an
+ * ArrayBuffer of 32 bytes. */
+static JSValue n_sha256(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    size_t len;
+    const uint8_t *p;
+    const char *str;
+    if (bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    size_t i = 0;
+    for (; i + 64 <= len; i += 64) sha256_block(h, p + i);
+    /* The padding: 0x80, zeros, the length in bits (big-endian). */
+    uint8_t last[128] = {0};
+    size_t rest = len - i, n = rest + 9 <= 64 ? 64 : 128;
+    if (rest) memcpy(last, p + i, rest);
+    last[rest] = 0x80;
+    uint64_t bits = (uint64_t)len * 8;
+    for (int k = 0; k < 8; k++) last[n - 1 - k] = (uint8_t)(bits >> (8 * k));
+    for (size_t k = 0; k < n; k += 64) sha256_block(h, last + k);
+    JS_FreeCString(c, str);
+    uint8_t out[32];
+    for (int k = 0; k < 8; k++) out[4 * k] = h[k] >> 24, out[4 * k + 1] = h[k] >> 16, out[4 * k + 2] = h[k] >> 8, out[4 * k + 3] = h[k];
+    return JS_NewArrayBufferCopy(c, out, sizeof out);
+}
+
+/* transfer(buffer): a new ArrayBuffer with the bytes of buffer, which is
+ * detached (its length becomes 0), as structuredClone's transfer and
+ * ArrayBuffer.prototype.transfer do. */
+static JSValue n_transfer(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    size_t size;
+    uint8_t *data = JS_GetArrayBuffer(c, &size, argv[0]);
+    if (!data && JS_HasException(c)) return JS_EXCEPTION;
+    JSValue out = JS_NewArrayBufferCopy(c, data, data ? size : 0);
+    if (JS_IsException(out)) return out;
+    JS_DetachArrayBuffer(c, argv[0]);
+    return out;
 }
 
 extern char **environ;
@@ -626,8 +738,13 @@ static const JSCFunctionListEntry loop_funcs[] = {
     JS_CFUNC_DEF("httpSend", 4, n_http_send),
     JS_CFUNC_DEF("httpHead", 1, n_http_head),
     JS_CFUNC_DEF("httpRead", 1, n_http_read),
+    JS_CFUNC_DEF("httpWait", 2, n_http_wait),
     JS_CFUNC_DEF("httpClose", 1, n_http_close),
     JS_CFUNC_DEF("env", 0, n_env),
+    JS_CFUNC_DEF("now", 0, n_now),
+    JS_CFUNC_DEF("sha256", 1, n_sha256),
+    JS_CFUNC_DEF("transfer", 1, n_transfer),
+    JS_CFUNC_DEF("timeOrigin", 0, n_time_origin),
 };
 
 static const JSCFunctionListEntry native_funcs[] = {
@@ -708,6 +825,7 @@ WFN_INIT() {
     /* Collect what loading left behind, so that the snapshot is small. */
     JS_RunGC(rt);
     rand_seeded = 0; /* what follows runs in one instance only */
+    origin_set = 0;
 }
 
 WFN_HANDLER(wfn_handle) {

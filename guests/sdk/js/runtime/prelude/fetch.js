@@ -32,7 +32,7 @@ export function makeFetch({ Request, take, headerList, makeResponse }) {
         native.httpClose(handle);
       }
     };
-    const head = hostWait(() => native.httpHead(handle));
+    const head = hostWait(() => native.httpHead(handle), (ms) => native.httpWait(handle, ms));
     let onAbort;
     const aborted = new Promise((_, reject) => {
       onAbort = () => {
@@ -66,6 +66,7 @@ export function makeFetch({ Request, take, headerList, makeResponse }) {
           signal.removeEventListener("abort", onAbort);
         },
         () => (signal.aborted ? signal.reason : undefined),
+        (ms) => native.httpWait(handle, ms),
       );
       // An abort while the body is read errors the stream.
       signal.removeEventListener("abort", onAbort);

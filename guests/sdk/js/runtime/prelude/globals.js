@@ -1,8 +1,9 @@
-// Web APIs without a host side: crypto.subtle.digest (@noble/hashes),
+// Web APIs without a host side: crypto.subtle.digest (SHA-256 in C,
+// the others @noble/hashes),
 // atob and btoa (core-js), structuredClone, and Node.js's process (env
 // and the SIGTERM event).
 import { sha1 } from "@noble/hashes/legacy.js";
-import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
+import { sha384, sha512 } from "@noble/hashes/sha2.js";
 import atob from "core-js-pure/stable/atob";
 import btoa from "core-js-pure/stable/btoa";
 import { DOMException } from "./events.js";
@@ -14,11 +15,18 @@ export { atob, btoa };
 // core-js-pure's clones a Map into its own Map class, not the global one.
 // Primitives, plain objects, arrays, Date, RegExp, Map, Set, ArrayBuffer,
 // views, Error and wrapper objects are cloned, cycles kept; functions,
-// symbols and other platform objects throw a DataCloneError. transfer is
-// not supported.
+// symbols and other platform objects throw a DataCloneError. The
+// ArrayBuffers listed in transfer are moved, not copied: the originals are
+// detached.
 export function structuredClone(value, options = undefined) {
-  if (options?.transfer?.length) throw new DOMException("structuredClone: transfer is not supported", "DataCloneError");
   const seen = new Map();
+  const transfer = [...(options?.transfer ?? [])];
+  for (const b of transfer) {
+    if (Object.prototype.toString.call(b) !== "[object ArrayBuffer]") throw new DOMException("structuredClone: only ArrayBuffers can be transferred", "DataCloneError");
+    if (seen.has(b)) throw new DOMException("structuredClone: an ArrayBuffer is listed twice in transfer", "DataCloneError");
+    seen.set(b, null);
+  }
+  for (const b of transfer) seen.set(b, native.transfer(b));
   const clone = (v) => {
     if (typeof v === "function" || typeof v === "symbol") throw new DOMException(`structuredClone: ${String(v)} could not be cloned`, "DataCloneError");
     if (v === null || typeof v !== "object") return v;
@@ -74,7 +82,7 @@ export function structuredClone(value, options = undefined) {
   return clone(value);
 }
 
-const digests = { "SHA-1": sha1, "SHA-256": sha256, "SHA-384": sha384, "SHA-512": sha512 };
+const digests = { "SHA-1": sha1, "SHA-256": (bytes) => new Uint8Array(native.sha256(bytes)), "SHA-384": sha384, "SHA-512": sha512 };
 
 function bufferSource(data, what) {
   if (data instanceof ArrayBuffer) return new Uint8Array(data);

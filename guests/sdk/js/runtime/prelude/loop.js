@@ -8,13 +8,16 @@
 //
 // A host wait blocks the whole instance until the host answers: the
 // requests themselves run on the host side in parallel (http_send returns
-// at once), but a timer due meanwhile fires only once the wait ends.
+// at once). A wait that can be bounded (a fetch's response head or body,
+// with http_wait) waits only until the next timer is due, which then fires
+// (AbortSignal.timeout's among them); the others (the request body's next
+// chunk) block, and a timer due meanwhile fires once they end.
 import { native } from "./native.js";
 
 const timers = new Map(); // id -> { at, every, fn, args, ref }
 let nextId = 1;
 let refs = 0; // timers that keep the loop alive (not AbortSignal.timeout's)
-const waits = []; // host waits, oldest first: functions that block, then settle a promise
+const waits = []; // host waits, oldest first: { run, ready }; run blocks, then settles a promise
 let invocation = null; // { onAbort, aborted, listening } while a request is served
 
 function timerArgs(name, fn, ms) {
@@ -47,12 +50,14 @@ export const timerGlobals = {
 };
 
 // hostWait queues fn, which calls a host import that waits, to run when
-// the job queue is empty; it returns a promise of fn's result. cancel(p)
+// the job queue is empty; it returns a promise of fn's result. ready(ms),
+// if given, waits at most ms for what fn waits for and says whether it
+// came: the loop then runs fn only once it would not block. cancel(p)
 // drops a wait not yet run.
-export function hostWait(fn) {
+export function hostWait(fn, ready = null) {
   let entry;
   const p = new Promise((resolve, reject) => {
-    entry = () => {
+    const run = () => {
       try {
         resolve(fn());
       } catch (e) {
@@ -62,6 +67,7 @@ export function hostWait(fn) {
         reject(e);
       }
     };
+    entry = { run, ready };
   });
   waits.push(entry);
   p.cancel = () => {
@@ -115,7 +121,9 @@ export function tick() {
     return 0;
   }
   if (waits.length > 0) {
-    waits.shift()();
+    // Wait on the host only until the next timer is due.
+    if (first && waits[0].ready && !waits[0].ready(Math.max(0, first.at - now))) return 0;
+    waits.shift().run();
     return 0;
   }
   if (refs > 0) return Math.max(1, first.at - now);

@@ -6,9 +6,25 @@
 // and redirect beside Node's setHeader, getHeader, writeHead, write and end.
 //
 // req and res are not Node.js streams: req is read whole (up to the host's
-// 4.5 MB), through req.body or `for await (const chunk of req)`; res.write
-// streams each chunk to the client as it comes, res.end completes the
-// response.
+// 4.5 MB), through req.body or `for await (const chunk of req)`, or in
+// pieces with req.read(size); res.write streams each chunk to the client
+// as it comes, res.end completes the response.
+import { aborted } from "./loop.js";
+
+// nodeError is an error as Node.js makes them: its code (ERR_...) in
+// `code` and in the message.
+function nodeError(code, message, Type = Error) {
+  const err = new Type(`${message}`);
+  err.code = code;
+  return err;
+}
+
+// A header value Node.js accepts: no control character but HTAB
+// (checkInvalidHeaderChar in Node's lib/_http_common.js), which is also
+// what the host accepts (abi/SPEC.md section 2, EINVAL).
+const invalidHeaderChar = /[^\t\x20-\x7e\x80-\uffff]/;
+// A header name: a token (RFC 9110, section 5.6.2).
+const httpToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 // ApiError is a request the helpers refuse (a body that is not valid JSON):
 // the client gets its status, as from Vercel's helpers.
@@ -88,6 +104,9 @@ class IncomingMessage {
   #deps;
   #search;
   #raw; // the body's bytes, read once
+  #rawHeaders = unset;
+  #pending = null; // req.read: the rest of the last chunk read from the host
+  #reading = false; // req.read was called: the body streams from the host
   #headers = unset;
   #query = unset;
   #cookies = unset;
@@ -105,9 +124,50 @@ class IncomingMessage {
   #bytes() {
     if (this.#raw === undefined) {
       const none = this.method === "GET" || this.method === "HEAD";
-      this.#raw = none ? new Uint8Array(0) : new Uint8Array(this.#native.readBody());
+      if (none) this.#raw = new Uint8Array(0);
+      else if (!this.#reading) this.#raw = new Uint8Array(this.#native.readBody());
+      else {
+        // What req.read has not taken yet.
+        const parts = [];
+        for (let c; (c = this.read()) !== null; ) parts.push(c);
+        this.#raw = new Uint8Array(parts.reduce((n, c) => n + c.length, 0));
+        parts.reduce((at, c) => (this.#raw.set(c, at), at + c.length), 0);
+      }
     }
     return this.#raw;
+  }
+  // read(size): the next bytes of the body, at most size (all the host has
+  // at hand when size is not given), a Uint8Array; null at the end. As
+  // Node's readable.read(size) in paused mode, except that it waits for
+  // the client instead of returning null before the end.
+  read(size) {
+    if (this.#raw !== undefined && !this.#reading) return null;
+    this.#reading = true;
+    if (this.#pending === null || this.#pending.length === 0) {
+      if (this.#pending === undefined) return null;
+      const c = this.method === "GET" || this.method === "HEAD" ? null : this.#native.readChunk();
+      if (c === null) {
+        this.#pending = undefined; // the end
+        return null;
+      }
+      this.#pending = new Uint8Array(c);
+    }
+    const n = size === undefined ? this.#pending.length : Math.max(1, Math.min(Number(size) || 0, this.#pending.length));
+    const out = this.#pending.subarray(0, n);
+    this.#pending = this.#pending.subarray(n);
+    return out;
+  }
+  // Whether the client went away (with supportsCancellation): Node's
+  // message.aborted.
+  get aborted() {
+    return aborted();
+  }
+  // The request's headers as Node's message.rawHeaders, [name, value,
+  // name, value, ...], a pair for each value in the order received; the
+  // names lower-case, as the host gives them.
+  get rawHeaders() {
+    if (this.#rawHeaders === unset) this.#rawHeaders = this.#native.headers();
+    return this.#rawHeaders;
   }
   async *[Symbol.asyncIterator]() {
     const b = this.#bytes();
@@ -116,7 +176,7 @@ class IncomingMessage {
   get headers() {
     if (this.#headers === unset) {
       const headers = {};
-      const list = this.#native.headers();
+      const list = this.rawHeaders;
       for (let i = 0; i < list.length; i += 2) {
         const [name, value] = [list[i], list[i + 1]];
         if (name === "set-cookie") (headers[name] ??= []).push(value);
@@ -206,11 +266,28 @@ class ServerResponse {
     return this.#ended.promise;
   }
 
-  setHeader(name, value) {
-    if (this.headersSent) throw new Error(`Cannot set header "${name}" after the headers are sent`);
+  #check(action, name, value) {
+    if (this.headersSent) throw nodeError("ERR_HTTP_HEADERS_SENT", `Cannot ${action} headers after they are sent to the client`);
+    if (typeof name !== "string" || !httpToken.test(name)) throw nodeError("ERR_INVALID_HTTP_TOKEN", `Header name must be a valid HTTP token ["${name}"]`, TypeError);
     const key = this.#native.headerName(name);
-    for (const v of Array.isArray(value) ? value : [value]) this.#native.headerValue(String(v));
+    for (const v of value === undefined ? [] : Array.isArray(value) ? value : [value]) {
+      if (invalidHeaderChar.test(String(v))) throw nodeError("ERR_INVALID_CHAR", `Invalid character in header content ["${name}"]`, TypeError);
+      this.#native.headerValue(String(v));
+    }
+    return key;
+  }
+  setHeader(name, value) {
+    const key = this.#check("set", name, value);
     this.#headers.set(key, [String(name), Array.isArray(value) ? value.map(String) : value]);
+    return this;
+  }
+  // appendHeader adds a value (or values) after those set: Node's
+  // outgoingMessage.appendHeader.
+  appendHeader(name, value) {
+    const key = this.#check("set", name, value);
+    const values = [value].flat().map(String);
+    const had = this.#headers.get(key);
+    this.#headers.set(key, had ? [had[0], [had[1]].flat().map(String).concat(values)] : [String(name), values]);
     return this;
   }
   getHeader(name) {
@@ -228,12 +305,12 @@ class ServerResponse {
     return this.#headers.has(String(name).toLowerCase());
   }
   removeHeader(name) {
-    if (this.headersSent) throw new Error(`Cannot remove header "${name}" after the headers are sent`);
-    this.#headers.delete(String(name).toLowerCase());
+    this.#headers.delete(this.#check("remove", name));
   }
   // writeHead(status[, statusMessage][, headers]): headers an object or a
   // flat [name, value, ...] list.
   writeHead(status, message, headers) {
+    if (this.headersSent) throw nodeError("ERR_HTTP_HEADERS_SENT", "Cannot write headers after they are sent to the client");
     if (typeof message !== "string") [message, headers] = [undefined, message];
     this.statusCode = status;
     if (message !== undefined) this.statusMessage = message;
@@ -248,7 +325,7 @@ class ServerResponse {
   #head() {
     if (this.headersSent) return;
     const status = Number(this.statusCode);
-    if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`Invalid status code: ${this.statusCode}`);
+    if (!Number.isInteger(status) || status < 100 || status > 999) throw nodeError("ERR_HTTP_INVALID_STATUS_CODE", `Invalid status code: ${this.statusCode}`, RangeError);
     const list = [];
     for (const [key, [, value]] of this.#headers) {
       for (const v of Array.isArray(value) ? value : [value]) list.push(key, String(v));
@@ -269,7 +346,7 @@ class ServerResponse {
   }
   // write sends the head, then the chunk at once: the response streams.
   write(chunk, encoding, callback) {
-    if (this.writableEnded) throw new Error("write after end");
+    if (this.writableEnded) throw nodeError("ERR_STREAM_WRITE_AFTER_END", "write after end");
     if (typeof encoding === "function") [callback, encoding] = [encoding, undefined];
     this.#head();
     if (this.#req.method !== "HEAD") this.#body(chunk, encoding);
@@ -280,7 +357,11 @@ class ServerResponse {
   end(chunk, encoding, callback) {
     if (typeof chunk === "function") [callback, chunk] = [chunk, undefined];
     if (typeof encoding === "function") [callback, encoding] = [encoding, undefined];
-    if (this.writableEnded) return this;
+    if (this.writableEnded) {
+      // Node reports the second end to its callback only.
+      if (callback) queueMicrotask(() => callback(nodeError("ERR_STREAM_ALREADY_FINISHED", "Cannot call end after a stream was finished")));
+      return this;
+    }
     this.#head();
     if (this.#req.method !== "HEAD") this.#body(chunk, encoding);
     this.writableEnded = true;

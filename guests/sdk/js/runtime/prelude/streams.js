@@ -13,7 +13,7 @@ export * from "web-streams-polyfill";
 // of the event loop, made only when the consumer asks (high-water mark 0).
 // close runs once, at the end, on an error or on cancel; reason() may
 // name the error to give instead of the import's (an abort's reason).
-export function hostStream(read, close = () => {}, reason = () => undefined) {
+export function hostStream(read, close = () => {}, reason = () => undefined, ready = null) {
   let closed = false;
   const done = () => {
     if (!closed) {
@@ -21,12 +21,15 @@ export function hostStream(read, close = () => {}, reason = () => undefined) {
       close();
     }
   };
+  // A readable byte stream, as the body of a Request or Response is
+  // (Fetch, "body"): BYOB readers read it into their own buffers.
   return new ReadableStream(
     {
+      type: "bytes",
       async pull(controller) {
         let buf;
         try {
-          buf = await hostWait(read);
+          buf = await hostWait(read, ready);
         } catch (e) {
           done();
           throw reason() ?? e;
@@ -34,6 +37,9 @@ export function hostStream(read, close = () => {}, reason = () => undefined) {
         if (buf === null) {
           done();
           controller.close();
+          // A BYOB read waiting for bytes ends with done (Streams,
+          // "ReadableByteStreamController close": the source responds 0).
+          controller.byobRequest?.respond(0);
         } else {
           controller.enqueue(new Uint8Array(buf));
         }
