@@ -8,6 +8,9 @@
 #
 #   scripts/bench-js-workerd.sh [ROUNDS] [SECONDS]   (default 5 rounds of 4 s)
 #
+# WFN_BEFORE=PATH adds a wfn binary built elsewhere (an earlier commit) as
+# "wfn-before", serving the same function, for before/after figures.
+#
 # Needs wrk (Debian package wrk) and workerd: $WORKERD, else workerd on
 # the PATH, else the binary of the npm package @cloudflare/workerd-linux-64
 # under $WORKERD_PREFIX (for instance after
@@ -87,13 +90,19 @@ go build -o "$work/wfn" ./cli/wfn
 "$work/native/native" & pids+=($!)
 "$workerd" serve "$work/workerd/config.capnp" >"$work/workerd.log" 2>&1 & pids+=($!)
 "$work/wfn" serve "$work/site" --listen 127.0.0.1:18403 --log-level error >"$work/wfn.log" 2>&1 & pids+=($!)
+order=(native workerd wfn-ts)
+if [ -n "${WFN_BEFORE:-}" ]; then
+  mkdir -p "$work/before" && cp -r "$work/site/api" "$work/before/"
+  "$WFN_BEFORE" serve "$work/before" --listen 127.0.0.1:18404 --log-level error >"$work/before.log" 2>&1 & pids+=($!)
+  order+=(wfn-before)
+fi
 
 declare -A url=(
   [native]=http://127.0.0.1:18401/api/hello
   [workerd]=http://127.0.0.1:18402/api/hello
   [wfn-ts]=http://127.0.0.1:18403/api/hello
+  [wfn-before]=http://127.0.0.1:18404/api/hello
 )
-order=(native workerd wfn-ts)
 for s in "${order[@]}"; do
   for _ in $(seq 300); do
     [ "$(curl -s "${url[$s]}" 2>/dev/null)" = "$body" ] && break
@@ -101,7 +110,7 @@ for s in "${order[@]}"; do
   done
   if [ "$(curl -s "${url[$s]}")" != "$body" ]; then
     echo "bench-js-workerd: $s does not answer the hello at ${url[$s]}" >&2
-    cat "$work/workerd.log" "$work/wfn.log" >&2
+    cat "$work"/*.log >&2
     exit 1
   fi
   wrk -t1 -c32 -d1s "${url[$s]}" >/dev/null # warm up
@@ -128,7 +137,7 @@ median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ a[NR] = $1 } END { pr
 declare -A med
 for s in "${order[@]}"; do
   med[$s]=$(median "${all[$s]}")
-  printf '%-8s req/s median %8.0f  (%s )\n' "$s" "${med[$s]}" "${all[$s]}"
+  printf '%-10s req/s median %8.0f  (%s )\n' "$s" "${med[$s]}" "${all[$s]}"
 done
 awk -v t="${med[wfn-ts]}" -v w="${med[workerd]}" -v n="${med[native]}" \
   'BEGIN { printf "wfn-ts / workerd %.2fx (target at least 2x); wfn-ts / native %.2fx; workerd / native %.2fx\n", t / w, t / n, w / n }'
