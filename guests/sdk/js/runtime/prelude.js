@@ -284,7 +284,8 @@ class Body {
     this[kUsed] = false;
   }
   get bodyUsed() {
-    return this[kUsed] || (this[kBody] instanceof ReadableStream && this[kBody].locked);
+    const body = this[kBody];
+    return this[kUsed] || (typeof body === "object" && body instanceof ReadableStream && body.locked);
   }
   // body: the body as a ReadableStream of Uint8Array chunks, or null. The
   // body of the request being served streams from the host in chunks.
@@ -377,7 +378,11 @@ class Request extends Body {
     if (init.signal != null && !(init.signal instanceof AbortSignal)) throw new TypeError("Request: signal must be an AbortSignal");
     let body = null;
     let type = null;
-    if (init.body != null) [body, type] = extract(init.body);
+    if (init.body != null) {
+      const ex = extract(init.body); // indexed: a destructuring runs the iterator protocol
+      body = ex[0];
+      type = ex[1];
+    }
     if (input instanceof Request) {
       if (init.body == null && input[kBody] !== null) body = take(input);
       super(body);
@@ -448,7 +453,9 @@ class Response extends Body {
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new RangeError(`Response: status ${init.status} is outside 200 to 599`);
     }
-    const [b, type] = extract(body);
+    const ex = extract(body); // indexed: a destructuring runs the iterator protocol
+    const b = ex[0];
+    const type = ex[1];
     if (b !== null && nullBodyStatus.includes(status)) throw new TypeError(`Response: a ${status} response cannot have a body`);
     super(b);
     this.#status = status;
@@ -626,7 +633,7 @@ function describe(v) {
 function send(res, head) {
   native.head(res.status, headerList(res.headers));
   const body = take(res);
-  if (body instanceof ReadableStream) return head ? body.cancel() : pump(body);
+  if (typeof body === "object" && body instanceof ReadableStream) return head ? body.cancel() : pump(body);
   if (body !== null && !head) {
     native.write(typeof body === "string" && !body.isWellFormed() ? body.toWellFormed() : body);
   }
