@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds wfn's JavaScript runtime, host/internal/jsruntime/wfnjs.wasm: QuickJS
-# (Debian's source package quickjs 2025.04.26-1, from trixie) with our patch
-# (quickjs-wasi.patch), the C glue over the wfn ABI (wfnjs.c, vercel.c) and the JS
+# (Debian's source package quickjs 2025.04.26-1, from trixie) with our patches
+# (quickjs-wasi.patch; quickjs-shapes.patch, for speed), the C glue over the wfn ABI (wfnjs.c, vercel.c) and the JS
 # prelude (prelude.js and prelude/*.js, bundled with the pinned npm packages of
 # package-lock.json), as a wasm32-wasi reactor.
 #
@@ -99,7 +99,7 @@ cp "$here/package.json" "$here/package-lock.json" "$work/"
 npm_pid=$!
 
 fetch_quickjs
-(cd "$work/quickjs" && patch -s -p1 <"$here/quickjs-wasi.patch")
+(cd "$work/quickjs" && patch -s -p1 <"$here/quickjs-wasi.patch" && patch -s -p1 <"$here/quickjs-shapes.patch")
 
 # The prelude, with the npm packages it imports, as a C header.
 wait "$npm_pid"
@@ -107,7 +107,9 @@ cp -r "$here/prelude.js" "$here/prelude" "$work/" # the prelude and its own modu
 (cd "$root" && go run ./guests/sdk/js/runtime/mkprelude "$work/prelude.js" "$work/node_modules" "$work/prelude.h")
 
 sysroot="${WASI_SYSROOT:-/usr}"
-cflags=(--target=wasm32-wasi "--sysroot=$sysroot" -O2 -fwrapv -D_GNU_SOURCE
+# -Os: 826 KB where -O2 gives 1,012 KB and -Oz 741 KB; a warm invocation
+# costs about the same CPU time with each under wazero (BENCHMARKS.md).
+cflags=(--target=wasm32-wasi "--sysroot=$sysroot" -Os -fwrapv -D_GNU_SOURCE
   '-DCONFIG_VERSION="2025-04-26"' "-ffile-prefix-map=$work/=" "-ffile-prefix-map=$root/=")
 objs=() pids=()
 for f in quickjs libregexp libunicode cutils dtoa; do

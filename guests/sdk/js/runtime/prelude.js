@@ -151,15 +151,20 @@ const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const headerName = native.headerName; // lower-cased; TypeError unless a token
 const headerValue = native.headerValue; // trimmed; TypeError with NUL, CR, LF
 
-let headerList; // (headers) => the flat [name, value, ...] list to send
+let headerList; // (headers) => the flat [name, value, ...] list to send (not to be changed)
+let setDefault; // (headers, lower-case name, value): set unless present
 
+// Headers keeps one flat list, [name, value, name, value, ...] in the order
+// appended, names lower-case: a response has few headers, and a list is
+// made, copied and handed to the host with fewer objects than a Map of
+// arrays (a warm invocation makes two Headers).
 class Headers {
-  #map = new Map(); // lower-case name -> values, in order
+  #list = [];
 
   constructor(init) {
     if (init == null) return;
     if (init instanceof Headers) {
-      for (const [name, values] of init.#map) this.#map.set(name, [...values]);
+      this.#list = init.#list.slice();
     } else if (typeof init[Symbol.iterator] === "function") {
       for (const pair of init) {
         const p = [...pair];
@@ -167,41 +172,77 @@ class Headers {
         this.append(p[0], p[1]);
       }
     } else if (typeof init === "object") {
-      for (const name of Object.keys(init)) this.append(name, init[name]);
+      const names = Object.keys(init);
+      for (let i = 0; i < names.length; i++) this.#list.push(headerName(names[i]), headerValue(init[names[i]]));
     } else {
       throw new TypeError("Headers: init must be an object, an iterable of pairs or a Headers");
     }
   }
 
   append(name, value) {
-    name = headerName(name);
-    value = headerValue(value);
-    const values = this.#map.get(name);
-    if (values) values.push(value);
-    else this.#map.set(name, [value]);
+    this.#list.push(headerName(name), headerValue(value));
   }
+  // set replaces the first value of name and drops the others (Fetch,
+  // "set" of a header list).
   set(name, value) {
-    this.#map.set(headerName(name), [headerValue(value)]);
+    this.#set(headerName(name), headerValue(value));
+  }
+  #set(name, value) {
+    const list = this.#list;
+    let i = 0;
+    while (i < list.length && list[i] !== name) i += 2;
+    if (i === list.length) {
+      list.push(name, value);
+      return;
+    }
+    list[i + 1] = value;
+    this.#drop(name, i + 2);
+  }
+  // drop removes every value of name from index at on.
+  #drop(name, at) {
+    const list = this.#list;
+    let w = at;
+    for (let r = at; r < list.length; r += 2) {
+      if (list[r] !== name) {
+        list[w] = list[r];
+        list[w + 1] = list[r + 1];
+        w += 2;
+      }
+    }
+    list.length = w;
+  }
+  #has(name) {
+    const list = this.#list;
+    for (let i = 0; i < list.length; i += 2) if (list[i] === name) return true;
+    return false;
+  }
+  #values(name) {
+    const list = this.#list;
+    const out = [];
+    for (let i = 0; i < list.length; i += 2) if (list[i] === name) out.push(list[i + 1]);
+    return out;
   }
   delete(name) {
-    this.#map.delete(headerName(name));
+    this.#drop(headerName(name), 0);
   }
   get(name) {
-    const values = this.#map.get(headerName(name));
-    return values ? values.join(", ") : null;
+    const values = this.#values(headerName(name));
+    return values.length > 0 ? values.join(", ") : null;
   }
   getSetCookie() {
-    return [...(this.#map.get("set-cookie") ?? [])];
+    return this.#values("set-cookie");
   }
   has(name) {
-    return this.#map.has(headerName(name));
+    return this.#has(headerName(name));
   }
   // Sorted by name; set-cookie values one by one (Fetch, "sort and combine").
   *entries() {
-    for (const name of [...this.#map.keys()].sort()) {
-      const values = this.#map.get(name);
+    const names = [];
+    for (let i = 0; i < this.#list.length; i += 2) if (!names.includes(this.#list[i])) names.push(this.#list[i]);
+    for (const name of names.sort()) {
+      const values = this.#values(name);
       if (name === "set-cookie") for (const v of values) yield [name, v];
-      else yield [name, values.join(", ")];
+      else if (values.length > 0) yield [name, values.join(", ")];
     }
   }
   *keys() {
@@ -220,17 +261,17 @@ class Headers {
     return "Headers";
   }
   static {
-    headerList = (h) => {
-      const list = [];
-      for (const [name, values] of h.#map) for (const v of values) list.push(name, v);
-      return list;
+    headerList = (h) => h.#list;
+    // setDefault sets a lower-case name unless it is there (a body's
+    // default Content-Type), without normalising it again.
+    setDefault = (h, name, value) => {
+      if (!h.#has(name)) h.#list.push(name, value);
     };
   }
   toString() {
     return `Headers { ${[...this.entries()].map(([n, v]) => `${JSON.stringify(n)}: ${JSON.stringify(v)}`).join(", ")} }`;
   }
 }
-
 // ---- Bodies of Request and Response ----
 
 const kBody = Symbol("body"); // null | string | Uint8Array | ReadableStream | () => Uint8Array (read on demand)
@@ -263,7 +304,8 @@ class Body {
     this[kUsed] = false;
   }
   get bodyUsed() {
-    return this[kUsed] || (this[kBody] instanceof ReadableStream && this[kBody].locked);
+    const body = this[kBody];
+    return this[kUsed] || (typeof body === "object" && body instanceof ReadableStream && body.locked);
   }
   // body: the body as a ReadableStream of Uint8Array chunks, or null. The
   // body of the request being served streams from the host in chunks.
@@ -356,7 +398,11 @@ class Request extends Body {
     if (init.signal != null && !(init.signal instanceof AbortSignal)) throw new TypeError("Request: signal must be an AbortSignal");
     let body = null;
     let type = null;
-    if (init.body != null) [body, type] = extract(init.body);
+    if (init.body != null) {
+      const ex = extract(init.body); // indexed: a destructuring runs the iterator protocol
+      body = ex[0];
+      type = ex[1];
+    }
     if (input instanceof Request) {
       if (init.body == null && input[kBody] !== null) body = take(input);
       super(body);
@@ -377,7 +423,7 @@ class Request extends Body {
     if (body !== null && (this.#method === "GET" || this.#method === "HEAD")) {
       throw new TypeError(`Request: a ${this.#method} request cannot have a body`);
     }
-    if (type && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
+    if (type) setDefault(this.#headers, "content-type", type);
   }
   get method() {
     return this.#method;
@@ -388,7 +434,7 @@ class Request extends Body {
   // signal: for the request being served, aborted when the client leaves
   // (with supportsCancellation).
   get signal() {
-    if (typeof this.#signal === "function") this.#signal = this.#signal();
+    if (typeof this.#signal === "number") this.#signal = requestSignal(this.#signal);
     return this.#signal;
   }
   get headers() {
@@ -427,13 +473,15 @@ class Response extends Body {
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new RangeError(`Response: status ${init.status} is outside 200 to 599`);
     }
-    const [b, type] = extract(body);
+    const ex = extract(body); // indexed: a destructuring runs the iterator protocol
+    const b = ex[0];
+    const type = ex[1];
     if (b !== null && nullBodyStatus.includes(status)) throw new TypeError(`Response: a ${status} response cannot have a body`);
     super(b);
     this.#status = status;
     this.#statusText = init.statusText === undefined ? "" : String(init.statusText);
     this.#headers = new Headers(init.headers);
-    if (type && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
+    if (type) setDefault(this.#headers, "content-type", type);
   }
   static json(data, init = {}) {
     const body = JSON.stringify(data);
@@ -627,34 +675,52 @@ function describe(v) {
 function send(res, head) {
   native.head(res.status, headerList(res.headers));
   const body = take(res);
-  if (body instanceof ReadableStream) return head ? body.cancel() : pump(body);
+  if (typeof body === "object" && body instanceof ReadableStream) return head ? body.cancel() : pump(body);
   if (body !== null && !head) {
     native.write(typeof body === "string" && !body.isWellFormed() ? body.toWellFormed() : body);
   }
 }
 
+// The request's signal is made on its first use (most handlers never look
+// at it); made after an abort, it is born aborted. Module-level functions,
+// not closures made per request: the prelude keeps names (esbuild's
+// keepNames), which costs a named closure an Object.defineProperty each
+// time it is made.
+let served = 0; // invocations served, to tell the current request from older ones
+let controller = null; // the current request's AbortController, once made
+
+function abortRequest() {
+  controller?.abort(new DOMException("The client went away", "AbortError"));
+}
+
+// requestSignal is the signal of the request of invocation n: a request
+// kept and first asked for its signal after its invocation ended gets
+// one that never aborts, as it did when the signal was a closure.
+function requestSignal(n) {
+  if (n !== served) return new AbortController().signal;
+  if (controller === null) {
+    controller = requestController();
+    if (aborted()) abortRequest();
+  }
+  return controller.signal;
+}
+
 // dispatch serves the current request: wfnjs.c calls it for each invocation
-// and runs the job queue until the promise it returns settles.
-native.dispatch = async () => {
+// and runs the job queue until the promise it returns, if any, settles. A
+// handler that returns a Response (not a promise of one) is answered
+// before dispatch returns, without a promise: an async function and its
+// await cost a warm hello about a quarter of its time in QuickJS.
+native.dispatch = () => {
   vercel.begin();
-  // The request's signal is made on its first use (most handlers never
-  // look at it); made after an abort, it is born aborted.
-  let controller = null;
-  const abort = () => controller?.abort(new DOMException("The client went away", "AbortError"));
-  const signal = () => {
-    if (controller === null) {
-      controller = requestController();
-      if (aborted()) abort();
-    }
-    return controller.signal;
-  };
-  begin(abort);
+  served++;
+  controller = null;
+  begin(abortRequest);
   // An exception escaping from here discards the instance: no finally.
   const method = native.method();
   if (nodeHandler) {
-    await serveNode(nodeHandler, native, method, native.url(), { URLSearchParams, TextDecoder });
-    end();
-    return;
+    const done = serveNode(nodeHandler, native, method, native.url(), { URLSearchParams, TextDecoder });
+    if (done === undefined) return end(); // ended before the handler returned
+    return done.then(end);
   }
   let handler = fetchHandler;
   if (byMethod) {
@@ -665,14 +731,25 @@ native.dispatch = async () => {
       return;
     }
   }
-  const request = new Request(kIncoming, { method, url: native.url(), signal });
-  const res = await handler(request);
+  const request = new Request(kIncoming, { method, url: native.url(), signal: served });
+  const res = handler(request);
+  if (res instanceof Response) return respond(res, method);
+  return Promise.resolve(res).then((r) => respond(r, method));
+};
+
+// respond sends the handler's response and ends the invocation, once a
+// streamed body is sent (it returns the promise of that).
+function respond(res, method) {
   if (!(res instanceof Response)) {
     throw new TypeError(`the ${method} handler returned ${describe(res)}, not a Response`);
   }
   const streaming = send(res, method === "HEAD");
-  if (streaming) await streaming;
+  if (streaming) return streaming.then(finish);
+  finish();
+}
+
+function finish() {
   checkAbort(); // a write that failed as the client left: the signal still fires
   end();
-};
+}
 native.tick = tick;

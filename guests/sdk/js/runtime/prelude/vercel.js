@@ -122,7 +122,7 @@ export function install(native) {
     begin() {
       invocation = true;
       registered = false;
-      pending = [];
+      if (pending.length > 0) pending = []; // most invocations hand nothing over: no new array
     },
     async runTasks() {
       while (pending.length > 0) {
