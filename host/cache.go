@@ -511,9 +511,7 @@ func (h *Host) cdnCache(ctx context.Context) *cdn.Cache {
 	return s.cdnCache
 }
 
-// cdnKey is the CDN cache's key of r: the deployment (the functions'
-// code, so that a changed function is not answered from the cache of its
-// former self) and the URL.
-func (h *Host) cdnKey(r *http.Request) string {
-	return cdn.KeyIn(h.deployment, r)
+// cdnKey is the CDN cache's key of r: the URL within scope (Host.scope).
+func (h *Host) cdnKey(scope string, r *http.Request) string {
+	return cdn.KeyIn(scope, r)
 }

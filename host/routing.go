@@ -111,14 +111,14 @@ type routeHeadersKey struct{}
 // external rewrites and static files itself (done); otherwise it returns
 // the request a function serves: r, or r rewritten to its destination,
 // carrying the headers vercel.json adds to the response.
-func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.Request, bool) {
-	rt := h.routing
+func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *state) (*http.Request, bool) {
+	rt := st.routing
 	if rt == nil {
 		return r, false
 	}
 	var file string
 	exists := func(p string) bool {
-		if _, _, ok := h.table.Match(p); ok {
+		if _, _, ok := st.table.Match(p); ok {
 			file = ""
 			return true
 		}
@@ -169,7 +169,7 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.R
 		return r, true
 	}
 	if exists(res.Path); file != "" {
-		h.serveStatic(w, r, file, res.Header)
+		h.serveStatic(w, r, st, file, res.Header)
 		return r, true
 	}
 	if len(res.Header) > 0 {
@@ -181,18 +181,18 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.R
 // serveStatic serves a static file through the CDN cache, which keys it
 // without the query, as Vercel's does for static files. vercel.json's
 // headers come first, so that they may set Cache-Control.
-func (h *Host) serveStatic(w http.ResponseWriter, r *http.Request, file string, hdr http.Header) {
+func (h *Host) serveStatic(w http.ResponseWriter, r *http.Request, st *state, file string, hdr http.Header) {
 	origin := func(w http.ResponseWriter, r *http.Request) []string {
 		for k, vs := range hdr {
 			w.Header()[k] = vs
 		}
-		h.routing.files.Serve(w, r, file)
+		st.routing.files.Serve(w, r, file)
 		return nil
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
 		keyed := r.Clone(r.Context())
 		keyed.URL.RawQuery = ""
-		c.Serve(w, r, h.cdnKey(keyed), origin)
+		c.Serve(w, r, h.cdnKey(h.scope(st, nil), keyed), origin)
 		return
 	}
 	origin(w, r)
