@@ -2,11 +2,13 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +61,7 @@ func version(src, v string) string { return strings.ReplaceAll(src, "VERSION", v
 // devProject writes a small project: a C function (api/hello), a
 // TypeScript one reading GREETING from .env (api/hi.ts), a vercel.json
 // and a go.mod pointing at this module.
-func devProject(t *testing.T) string {
+func devProject(t testing.TB) string {
 	t.Helper()
 	repo, err := filepath.Abs("..")
 	if err != nil {
@@ -76,7 +78,7 @@ func devProject(t *testing.T) string {
 	return dir
 }
 
-func writeFiles(t *testing.T, dir string, files map[string]string) {
+func writeFiles(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, data := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -114,7 +116,7 @@ func fetch(url, accept string) (response, error) {
 }
 
 // eventually polls url until ok accepts its response, for devDeadline.
-func eventually(t *testing.T, url, accept, want string, ok func(response) bool) response {
+func eventually(t testing.TB, url, accept, want string, ok func(response) bool) response {
 	t.Helper()
 	end := time.Now().Add(devDeadline)
 	for {
@@ -146,7 +148,7 @@ func waitLog(t *testing.T, s *server, what string) {
 }
 
 // startDev runs wfn dev over a new devProject.
-func startDev(t *testing.T) (dir, base string, s *server) {
+func startDev(t testing.TB) (dir, base string, s *server) {
 	t.Helper()
 	dir = devProject(t)
 	s = startCommand(t, "dev", "--listen", "127.0.0.1:0", "--cache-dir", filepath.Join(t.TempDir(), "cache"), dir)
@@ -271,4 +273,43 @@ func requireClangForDev(t *testing.T) {
 		}
 		t.Skip("skipping: " + msg)
 	}
+}
+
+// BenchmarkDevReload measures, under wfn dev, the time from saving a Go
+// function (writing its main.go) to the first response with the new code:
+// the watcher's quiet period, go build, compilation and the swap. Each
+// edit is new code, so nothing comes from a cache but the Go build cache's
+// packages. Run it with
+//
+//	go test ./cli -run '^$' -bench DevReload -benchtime 10x
+func BenchmarkDevReload(b *testing.B) {
+	if _, err := exec.LookPath("go"); err != nil {
+		b.Skip("skipping: needs the go command")
+	}
+	dir, base, _ := startDev(b)
+	writeFiles(b, dir, map[string]string{"api/go/main.go": version(goFunction, "go0")})
+	eventually(b, base+"/api/go", "", "go0", bodyIs("go0"))
+	var took []float64
+	b.ResetTimer()
+	for i := range b.N {
+		want := fmt.Sprintf("go%d-%d", i+1, time.Now().UnixNano())
+		start := time.Now()
+		writeFiles(b, dir, map[string]string{"api/go/main.go": version(goFunction, want)})
+		for {
+			if r, err := fetch(base+"/api/go", ""); err == nil && r.body == want {
+				break
+			}
+			if time.Since(start) > devDeadline {
+				b.Fatalf("no %s after %s", want, devDeadline)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		took = append(took, float64(time.Since(start).Milliseconds()))
+	}
+	b.StopTimer()
+	slices.Sort(took)
+	b.ReportMetric(took[len(took)/2], "ms-median")
+	b.ReportMetric(took[0], "ms-min")
+	b.ReportMetric(took[len(took)-1], "ms-max")
+	b.Logf("save to first response, ms: %v", took)
 }

@@ -11,6 +11,8 @@
 // talk to the host through the wfn ABI (package abi).
 //
 // A Host is an http.Handler, so it mounts in any Go server; Close drains it.
+// Reload swaps in what changed in the directory (wfn dev), with the
+// invocations in flight finishing on the code they started on.
 package host
 
 import (
