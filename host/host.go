@@ -102,9 +102,11 @@ type function struct {
 	snapshot    bool
 	digest      uint64 // of the guest's path, code and environment
 
-	proj   *project.Project // the configuration its settings come from
-	config string           // its settings and environment, to see them change
-	ready  chan struct{}    // closed when loaded: err, or mod, exports and pool, are set
+	proj   *project.Project     // the configuration its settings come from
+	config string               // its settings and environment, to see them change
+	ready  chan struct{}        // closed when loaded: err, or mod, exports and pool, are set
+	begin  func(slot bool) bool // starts loading it, once (loadAll)
+	hurry  func()               // starts loading it now, for a request that waits
 	scope  atomic.Pointer[scope]
 	refs   refs // invocations that hold it, so that a Reload closes it after them
 }
@@ -222,8 +224,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 	}
 	s.setFunctions(fns)
-	h.st.Store(s)
 	h.loadAll(h.loadCtx, fns, true)
+	h.st.Store(s)
 	if !cfg.LoadInBackground {
 		for _, fn := range fns {
 			select {
@@ -559,9 +561,14 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fn := st.fns[i]
 	select {
-	case <-fn.ready: // at start, a request waits for its own function only
-	case <-r.Context().Done():
-		return
+	case <-fn.ready:
+	default: // at start, a request waits for its own function only
+		fn.hurry()
+		select {
+		case <-fn.ready:
+		case <-r.Context().Done():
+			return
+		}
 	}
 	if fn.err != nil {
 		h.writeLoadError(w, r, id, fn)
@@ -685,8 +692,6 @@ func (h *Host) Close(ctx context.Context) error {
 	h.closed = true
 	h.mu.Unlock()
 	h.stopLoading()
-	h.reloadMu.Lock() // a Reload in progress ends: its builds are stopped
-	defer h.reloadMu.Unlock()
 	h.stopCrons()
 	drained := make(chan struct{})
 	go func() {

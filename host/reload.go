@@ -158,12 +158,17 @@ func (l *loader) init(ctx context.Context) {
 	l.slots = make(chan struct{}, runtime.GOMAXPROCS(0))
 }
 
-// stopLoading stops the builds in progress and waits for their loaders.
-func (l *loader) stopLoading() {
-	if l.stopLoad != nil {
-		l.stopLoad()
-		l.loading.Wait()
+// stopLoading stops the builds in progress, lets a Reload in progress
+// end (it adds no loaders once it sees the host closed), and waits for
+// the loaders.
+func (h *Host) stopLoading() {
+	if h.stopLoad == nil {
+		return
 	}
+	h.stopLoad()
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	h.loading.Wait()
 }
 
 // loadAll loads fns in the background, closing each one's ready channel
@@ -195,28 +200,57 @@ func (h *Host) loadAll(ctx context.Context, fns []*function, prewarm bool) {
 			h.log.Info("functions loaded", "ready", len(fns)-failed, "failed", failed, "took", time.Since(start).Round(time.Millisecond))
 		}
 	}
+	var queue []*function
 	for _, fn := range fns {
 		if fn.err != nil { // a route conflict, an unsupported language
 			finish(fn, 0)
 			close(fn.ready)
 			continue
 		}
-		h.loading.Add(1)
-		go func() {
-			defer h.loading.Done()
-			defer close(fn.ready)
+		queue = append(queue, fn)
+	}
+	h.loading.Add(len(queue))
+	for _, fn := range queue {
+		var once sync.Once
+		// begin starts loading fn, once; slot says whether it holds one of
+		// the slots, which it gives back when done.
+		begin := func(slot bool) (began bool) {
+			once.Do(func() {
+				began = true
+				go func() {
+					defer h.loading.Done()
+					defer close(fn.ready)
+					if slot {
+						defer func() { <-h.slots }()
+					}
+					if err := ctx.Err(); err != nil {
+						fn.err = fmt.Errorf("wfn: loading %s interrupted: %w", fn.src.Path, err)
+						return
+					}
+					t := time.Now()
+					fn.err = h.load(ctx, fn)
+					finish(fn, time.Since(t))
+				}()
+			})
+			return began
+		}
+		fn.begin = begin
+		fn.hurry = func() { begin(false) }
+	}
+	// Functions load in order, a slot each; one that a request waits for
+	// starts at once, without a slot (ServeHTTP calls hurry).
+	go func() {
+		for _, fn := range queue {
 			select {
 			case h.slots <- struct{}{}:
+				if !fn.begin(true) {
+					<-h.slots
+				}
 			case <-ctx.Done():
-				fn.err = fmt.Errorf("wfn: loading %s interrupted: %w", fn.src.Path, ctx.Err())
-				return
+				fn.begin(false) // ends at once
 			}
-			t := time.Now()
-			fn.err = h.load(ctx, fn)
-			<-h.slots
-			finish(fn, time.Since(t))
-		}()
-	}
+		}
+	}()
 }
 
 // Loaded waits until every function of the current state is loaded or
