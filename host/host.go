@@ -133,7 +133,9 @@ type Function struct {
 // them. A function that fails to load (it does not build, is not a valid
 // guest, or claims another's route) is reported by Functions and answers
 // 500 FUNCTION_INVOCATION_FAILED; the others are served. New fails only
-// when the directory or the engine cannot be used.
+// when the directory, its configuration or the engine cannot be used.
+// With Config.LoadInBackground it returns before the functions are loaded
+// (Loaded waits for them), and ctx then bounds only the scan.
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	cfg = cfg.withDefaults()
 	if abs, err := filepath.Abs(cfg.Dir); err == nil {
