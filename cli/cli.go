@@ -53,6 +53,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			serveCommand(stdout, stderr),
+			devCommand(stdout, stderr),
 			buildCommand(stdout, stderr),
 			conformanceCommand(stdout, stderr),
 			cacheCommand(stdout),
@@ -261,19 +262,31 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 			if maxConns < 0 {
 				return fmt.Errorf("wfn: --max-connections %d: want 0 (no cap) or more", maxConns)
 			}
-			return serve(c.Context, cfg, c.String("listen"), c.Duration("shutdown-grace"), maxConns, stdout)
+			return serve(c.Context, cfg, c.String("listen"), c.Duration("shutdown-grace"), maxConns, stdout, c.Command.Name == "dev", stderr)
 		},
 	}
 }
 
-func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duration, maxConns int, stdout io.Writer) error {
-	// Listen first: the address is VERCEL_URL. Connections wait in the
-	// backlog until the functions are loaded.
+// devCommand is serve, plus a watcher that reloads what changes.
+func devCommand(stdout, stderr io.Writer) *cli.Command {
+	cmd := serveCommand(stdout, stderr)
+	cmd.Name = "dev"
+	cmd.Usage = "serve DIR like serve, and rebuild and swap in the functions that change as files are saved"
+	return cmd
+}
+
+// serve serves cfg.Dir on addr; with dev, it also reloads what changes
+// under it, and writes build errors whole to stderr.
+func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duration, maxConns int, stdout io.Writer, dev bool, stderr io.Writer) error {
+	// Listen first: the address is VERCEL_URL. The functions are built
+	// and compiled in the background: a request waits for its own.
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("wfn: cannot listen: %w", err)
 	}
 	cfg.URL = readyAddr(ln.Addr())
+	cfg.LoadInBackground = true
+	cfg.ShowBuildErrors = cfg.ShowBuildErrors || dev
 	h, err := host.New(ctx, cfg)
 	if err != nil {
 		ln.Close()
@@ -298,6 +311,15 @@ func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duratio
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "Ready on http://%s\n", readyAddr(ln.Addr()))
+	if dev {
+		stopWatch, err := startWatcher(ctx, h, cfg, stderr)
+		if err != nil {
+			_ = srv.Close()
+			_ = h.Close(context.Background())
+			return err
+		}
+		defer stopWatch()
+	}
 
 	select {
 	case err := <-served:

@@ -215,12 +215,19 @@ type server struct {
 // startServe runs `wfn serve ARGS` in-process and returns once it is ready.
 func startServe(t testing.TB, args ...string) *server {
 	t.Helper()
+	return startCommand(t, "serve", args...)
+}
+
+// startCommand runs `wfn CMD ARGS` (serve or dev) in-process and returns
+// once it is ready.
+func startCommand(t testing.TB, cmd string, args ...string) *server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{cancel: cancel, done: make(chan struct{}), stderr: &syncBuffer{}}
 	stdout := &syncBuffer{}
 	go func() {
 		defer close(s.done)
-		s.err = cli.Run(ctx, append([]string{"wfn", "serve"}, args...), stdout, s.stderr)
+		s.err = cli.Run(ctx, append([]string{"wfn", cmd}, args...), stdout, s.stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()

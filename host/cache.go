@@ -511,12 +511,10 @@ func (h *Host) cdnCache(ctx context.Context) *cdn.Cache {
 	return s.cdnCache
 }
 
-// cdnKey is the CDN cache's key of r: the deployment (the project's
-// code, so that a changed function is not answered from the cache of its
-// former self) and the URL, and for a rewritten request the URL it asked
-// for (rewrittenFrom).
-func (h *Host) cdnKey(r *http.Request) string {
-	key := cdn.KeyIn(h.deployment, r)
+// cdnKey is the CDN cache's key of r: the URL within scope (Host.scope),
+// and for a rewritten request the URL it asked for too (rewrittenFrom).
+func (h *Host) cdnKey(scope string, r *http.Request) string {
+	key := cdn.KeyIn(scope, r)
 	if from, ok := r.Context().Value(rewrittenFromKey{}).(rewrittenFrom); ok {
 		key += "|rewritten from " + from.path + "?" + from.query
 	}

@@ -136,6 +136,18 @@ type Config struct {
 	// sets it unless --crons=false.
 	RunCrons bool
 
+	// LoadInBackground makes New return once the directory is scanned and
+	// its configuration read, with the functions built and compiled in the
+	// background: a request waits for its own function only, and
+	// Functions reports those not done yet as Loading. By default New
+	// returns when every function is loaded.
+	LoadInBackground bool
+	// ShowBuildErrors answers a request to a function that failed to build
+	// with the build's output (the compiler's messages), as JSON to
+	// clients that accept it, instead of a pointer to the log. For
+	// development: the output names the project's files. Default false.
+	ShowBuildErrors bool
+
 	cronClock cronjob.Clock // tests move time; nil: the wall clock
 }
 

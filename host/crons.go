@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/host/internal/cronjob"
+	"github.com/wfn-dev/wfn/host/internal/project"
 )
 
 // cronUserAgent is the user-agent of Vercel's cron invocations
@@ -13,9 +14,17 @@ import (
 const cronUserAgent = "vercel-cron/1.0"
 
 // startCrons runs the project's cron jobs until Close, when RunCrons is
-// set; otherwise it logs that they are off.
-func (h *Host) startCrons(clock cronjob.Clock) {
-	crons := h.project.Crons
+// set; otherwise it logs that they are off. A schedule already running (of
+// the configuration before a Reload) is stopped first; its runs in
+// progress go on.
+func (h *Host) startCrons(proj *project.Project, clock cronjob.Clock) {
+	h.cronMu.Lock()
+	defer h.cronMu.Unlock()
+	if h.stopCron != nil {
+		h.stopCron()
+		h.stopCron = nil
+	}
+	crons := proj.Crons
 	if len(crons) == 0 {
 		return
 	}
@@ -31,10 +40,12 @@ func (h *Host) startCrons(clock cronjob.Clock) {
 		clock = cronjob.Real
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h.stopCron, h.crons = cancel, make(chan struct{})
+	stopped := make(chan struct{})
+	h.stopCron = cancel
+	h.crons = append(h.crons, stopped)
 	h.log.Info("cron jobs on", "jobs", len(jobs))
 	go func() {
-		defer close(h.crons)
+		defer close(stopped)
 		cronjob.Run(ctx, clock, jobs, func(ctx context.Context, j cronjob.Job) {
 			// Stopping the schedule does not abort a run: Close drains it.
 			h.runCron(context.WithoutCancel(ctx), j)
@@ -44,16 +55,22 @@ func (h *Host) startCrons(clock cronjob.Clock) {
 
 // stopCrons stops the schedule. The runs in progress are invocations
 // like the others: Close drains them, then waitCrons waits for the
-// scheduler to end.
+// schedulers to end.
 func (h *Host) stopCrons() {
+	h.cronMu.Lock()
+	defer h.cronMu.Unlock()
 	if h.stopCron != nil {
 		h.stopCron()
+		h.stopCron = nil
 	}
 }
 
 func (h *Host) waitCrons() {
-	if h.crons != nil {
-		<-h.crons
+	h.cronMu.Lock()
+	crons := h.crons
+	h.cronMu.Unlock()
+	for _, c := range crons {
+		<-c
 	}
 }
 
@@ -83,7 +100,8 @@ func (h *Host) runCron(ctx context.Context, job cronjob.Job) {
 // cronSecret is CRON_SECRET of the project's environment, as a guest
 // would see it outside its function's own env.
 func (h *Host) cronSecret() string {
-	for _, env := range []map[string]string{h.cfg.Env, h.project.Dotenv, h.project.Env} {
+	proj := h.st.Load().project
+	for _, env := range []map[string]string{h.cfg.Env, proj.Dotenv, proj.Env} {
 		if s := env["CRON_SECRET"]; s != "" {
 			return s
 		}

@@ -54,6 +54,13 @@ const (
 // otherwise. Headers a guest set before failing are dropped; extra holds
 // header name and value pairs to send.
 func writeError(w http.ResponseWriter, r *http.Request, status int, code, id, msg string, extra ...string) {
+	writeErrorOutput(w, r, status, code, id, msg, "", extra...)
+}
+
+// writeErrorOutput is writeError with output, such as a compiler's
+// messages, after the message: the "output" member in JSON, else the
+// body's last lines. output is sent whole; msg is cut at 512 bytes.
+func writeErrorOutput(w http.ResponseWriter, r *http.Request, status int, code, id, msg, output string, extra ...string) {
 	h := w.Header()
 	for k := range h {
 		delete(h, k)
@@ -75,10 +82,11 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, code, id, ms
 			Status  int    `json:"status"`
 			Message string `json:"message"`
 			ID      string `json:"id"`
+			Output  string `json:"output,omitempty"`
 		}
 		body, _ = json.Marshal(struct {
 			Error detail `json:"error"`
-		}{detail{code, status, msg, id}})
+		}{detail{code, status, msg, id, output}})
 		body = append(body, '\n')
 	} else {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -86,6 +94,9 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, code, id, ms
 		text := fmt.Sprintf("%d: %s\nCode: %s\nID: %s\n", status, title, code, id)
 		if msg != "" {
 			text += "\n" + msg + "\n"
+		}
+		if output != "" {
+			text += "\n" + strings.TrimRight(output, "\n") + "\n"
 		}
 		body = []byte(text)
 	}

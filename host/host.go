@@ -11,6 +11,8 @@
 // talk to the host through the wfn ABI (package abi).
 //
 // A Host is an http.Handler, so it mounts in any Go server; Close drains it.
+// Reload swaps in what changed in the directory (wfn dev), with the
+// invocations in flight finishing on the code they started on.
 package host
 
 import (
@@ -26,15 +28,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/wfn-dev/wfn/host/internal/cbuild"
 	"github.com/wfn-dev/wfn/host/internal/cdn"
@@ -54,18 +53,23 @@ type Host struct {
 	cfg    Config
 	log    *slog.Logger
 	engine engine.Engine
-	fns    []*function
-	table  *route.Table
 	limit  *pool.Limit
 
-	routing *routing // vercel.json's routing and the static files
+	// st is the project as loaded: functions, route table, routing and
+	// configuration. Reload replaces it whole; a request reads one.
+	st       atomic.Pointer[state]
+	builders builders
+	loader                   // builds and compiles functions (reload.go)
+	reloadMu sync.Mutex      // one Reload at a time
+	retired  []*routing      // routings replaced by a Reload, closed by Close
+	explicit bool            // cfg.DeploymentID was given
+	cronMu   sync.Mutex      // guards crons and stopCron
+	crons    []chan struct{} // each closed when a schedule has stopped
+	stopCron context.CancelFunc
 
 	idPrefix string
 	idSeq    atomic.Uint64
-	geoDB    *geo.DB // or nil
-	project  *project.Project
-	crons    chan struct{} // closed when the cron jobs have stopped; nil without
-	stopCron context.CancelFunc
+	geoDB    *geo.DB   // or nil
 	invs     sync.Pool // of *engine.Invocation
 
 	mu       sync.RWMutex // guards closed against new invocations
@@ -76,7 +80,6 @@ type Host struct {
 	checkTmp    bool // the engine lets a guest write past the limit of /tmp
 	cacheDir    string
 	cacheStores storeOpener // the Runtime Cache's and the CDN cache's
-	deployment  string      // scopes the CDN cache's keys
 }
 
 var _ http.Handler = (*Host)(nil)
@@ -97,7 +100,15 @@ type function struct {
 	client      *outbound.Client
 	policy      pool.Policy
 	snapshot    bool
-	digest      uint64 // of the guest's code and environment
+	digest      uint64 // of the guest's path, code and environment
+
+	proj   *project.Project     // the configuration its settings come from
+	config string               // its settings and environment, to see them change
+	ready  chan struct{}        // closed when loaded: err, or mod, exports and pool, are set
+	begin  func(slot bool) bool // starts loading it, once (loadAll)
+	hurry  func()               // starts loading it now, for a request that waits
+	scope  atomic.Pointer[scope]
+	refs   refs // invocations that hold it, so that a Reload closes it after them
 }
 
 // Function describes one function found by New.
@@ -109,13 +120,22 @@ type Function struct {
 	Source string
 	// Err is why the function cannot be served, or nil.
 	Err error
+	// Loading is true while the function is still being built and
+	// compiled (Config.LoadInBackground); Err is nil until it is done.
+	Loading bool
+	// ReloadErr is why the latest Reload could not build the function
+	// while its former version, which has no Err, still serves; nil
+	// otherwise.
+	ReloadErr error
 }
 
 // New loads the functions under cfg.Dir/api and returns a Host serving
 // them. A function that fails to load (it does not build, is not a valid
 // guest, or claims another's route) is reported by Functions and answers
 // 500 FUNCTION_INVOCATION_FAILED; the others are served. New fails only
-// when the directory or the engine cannot be used.
+// when the directory, its configuration or the engine cannot be used.
+// With Config.LoadInBackground it returns before the functions are loaded
+// (Loaded waits for them), and ctx then bounds only the scan.
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	cfg = cfg.withDefaults()
 	if abs, err := filepath.Abs(cfg.Dir); err == nil {
@@ -177,77 +197,61 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		engine:   eng,
 		limit:    pool.NewLimit(cfg.MaxInstances),
 		geoDB:    geoDB,
-		project:  proj,
 		idPrefix: cfg.Region + "::" + randomHex(3) + "-",
 		cacheDir: cacheDir,
+		explicit: explicitID,
+		builders: builders{
+			gob: &gobuild.Builder{CacheDir: filepath.Join(cacheDir, "build")},
+			c:   &cbuild.Builder{CacheDir: filepath.Join(cacheDir, "build-c")},
+			js:  &jsbuild.Builder{CacheDir: filepath.Join(cacheDir, "build-js")},
+		},
 	}
 	h.invs.New = func() any { return new(engine.Invocation) }
 	if l, ok := eng.(engine.TmpLimiter); !ok || !l.LimitsTmp() {
 		h.checkTmp = true
 	}
-	builder := &gobuild.Builder{CacheDir: filepath.Join(cacheDir, "build")}
-	cbuilder := &cbuild.Builder{CacheDir: filepath.Join(cacheDir, "build-c")}
-	jsbuilder := &jsbuild.Builder{CacheDir: filepath.Join(cacheDir, "build-js")}
-	h.fns = make([]*function, len(srcs))
-	var done atomic.Int32
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i, src := range srcs {
-		fn, err := h.settings(src)
-		if err != nil {
-			_ = h.Close(context.WithoutCancel(ctx))
-			return nil, err
-		}
-		h.fns[i] = fn
-		if fn.err != nil {
-			continue
-		}
-		g.Go(func() error {
-			start := time.Now()
-			fn.err = h.load(gctx, builders{builder, cbuilder, jsbuilder}, fn)
-			n := done.Add(1)
-			if fn.err != nil {
-				h.log.Error("function failed to load", "fn", src.Path, "progress", fmt.Sprintf("%d/%d", n, len(srcs)), "err", fn.err)
-			} else {
-				h.log.Info("function ready", "fn", src.Path, "route", src.Route, "progress", fmt.Sprintf("%d/%d", n, len(srcs)), "took", time.Since(start).Round(time.Millisecond))
-			}
-			return gctx.Err()
-		})
-	}
-	if err := g.Wait(); err != nil {
-		_ = h.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("wfn: loading interrupted: %w", err)
-	}
-	for _, fn := range h.fns {
-		if fn.err != nil && fn.src.Err != nil {
-			h.log.Error("function failed to load", "fn", fn.src.Path, "err", fn.err)
-		}
-	}
-	h.table = route.NewTable(srcs)
-	if h.routing, err = newRouting(cfg.Dir, proj.Routing.JSON()); err != nil {
+	h.loader.init(ctx)
+	rt, err := newRouting(cfg.Dir, proj.Routing.JSON())
+	if err != nil {
 		_ = h.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	h.deployment = deployment(cfg.DeploymentID, explicitID, h.fns, h.routing)
-	for _, fn := range h.fns {
-		if fn.pool != nil {
-			fn.pool.Prewarm()
+	s := &state{project: proj, routing: rt, digest: routingDigest(proj, rt)}
+	fns := make([]*function, len(srcs))
+	for i, src := range srcs {
+		if fns[i], err = h.settings(proj, src); err != nil {
+			rt.close()
+			_ = h.Close(context.WithoutCancel(ctx))
+			return nil, err
 		}
 	}
-	h.startCrons(cfg.cronClock)
+	s.setFunctions(fns)
+	h.loadAll(h.loadCtx, fns, true)
+	h.st.Store(s)
+	if !cfg.LoadInBackground {
+		for _, fn := range fns {
+			select {
+			case <-fn.ready:
+			case <-ctx.Done():
+				_ = h.Close(context.WithoutCancel(ctx))
+				return nil, fmt.Errorf("wfn: loading interrupted: %w", ctx.Err())
+			}
+		}
+	}
+	h.startCrons(proj, cfg.cronClock)
 	return h, nil
 }
 
 // settings lays the first matching rule of vercel.json or wfn.json over
 // the host's configuration, over the defaults.
-func (h *Host) settings(src *route.Source) (*function, error) {
+func (h *Host) settings(proj *project.Project, src *route.Source) (*function, error) {
 	paths := []string{src.Path}
 	if src.Kind == route.GoPackage {
 		for _, f := range src.GoFiles {
 			paths = append(paths, src.Path+"/"+f)
 		}
 	}
-	rule, key := h.project.For(paths...)
+	rule, key := proj.For(paths...)
 	set := project.Merge(project.Defaults(), h.cfg.functionSettings(), rule)
 	policy, err := outbound.NewPolicy(set.AllowedOutboundHosts)
 	if err != nil {
@@ -263,6 +267,9 @@ func (h *Host) settings(src *route.Source) (*function, error) {
 		env:         set.Env,
 		client:      outbound.NewClient(policy),
 		snapshot:    *set.Snapshot,
+		proj:        proj,
+		config:      settingsKey(set, proj),
+		ready:       make(chan struct{}),
 	}
 	fn.policy = pool.Policy{
 		Max:         fn.concurrency,
@@ -288,7 +295,8 @@ type builders struct {
 // load builds (Go, C), bundles (JavaScript, TypeScript) or reads (.wasm) a
 // function, compiles it and gives it a pool. A script function runs the
 // JavaScript runtime, with its bundle in the environment (jsruntime).
-func (h *Host) load(ctx context.Context, b builders, fn *function) error {
+func (h *Host) load(ctx context.Context, fn *function) error {
+	b := h.builders
 	src := fn.src
 	path := filepath.Join(h.cfg.Dir, filepath.FromSlash(src.Path))
 	var wasm, bundle []byte
@@ -340,12 +348,13 @@ func (h *Host) load(ctx context.Context, b builders, fn *function) error {
 		methods = slices.Insert(slices.Clone(methods), slices.Index(methods, http.MethodGet)+1, http.MethodHead)
 	}
 	fn.allow = strings.Join(methods, ", ")
-	env := guestEnv(h.systemEnv(), h.project.Env, h.project.Dotenv, h.cfg.Env, fn.env)
+	env := guestEnv(h.systemEnv(), fn.proj.Env, fn.proj.Dotenv, h.cfg.Env, fn.env)
 	if bundle != nil {
 		env = slices.DeleteFunc(env, func(kv [2]string) bool { return kv[0] == jsruntime.BundleEnv })
 		env = append(env, [2]string{jsruntime.BundleEnv, string(bundle)})
 	}
 	digest := crc64.New(crcTable)
+	fmt.Fprintf(digest, "%s\x00", src.Path)
 	digest.Write(wasm)
 	for _, kv := range env {
 		if kv[0] != "VERCEL_DEPLOYMENT_ID" && kv[0] != "VERCEL_URL" {
@@ -390,9 +399,16 @@ func cacheDir(cfg Config) (string, error) {
 // Functions lists the functions found, in route order of discovery, with
 // the reason for each one that cannot be served.
 func (h *Host) Functions() []Function {
-	out := make([]Function, len(h.fns))
-	for i, fn := range h.fns {
-		out[i] = Function{Route: fn.src.Route, Source: fn.src.Path, Err: fn.err}
+	st := h.st.Load()
+	out := make([]Function, len(st.fns))
+	for i, fn := range st.fns {
+		out[i] = Function{Route: fn.src.Route, Source: fn.src.Path, ReloadErr: st.failed[fn.src.Path]}
+		select {
+		case <-fn.ready:
+			out[i].Err = fn.err
+		default:
+			out[i].Loading = true
+		}
 	}
 	return out
 }
@@ -535,18 +551,29 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusRequestHeaderFieldsTooLarge, CodeHeaderTooLarge, id, "A request header is over 16 KB, or all of them over 32 KB.")
 		return
 	}
-	w, r, done := h.route(w, r, id)
+	st := h.st.Load()
+	w, r, done := h.route(w, r, id, st)
 	if done {
 		return
 	}
-	i, params, ok := h.table.Match(r.URL.EscapedPath())
+	i, params, ok := st.table.Match(r.URL.EscapedPath())
 	if !ok {
 		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.")
 		return
 	}
-	fn := h.fns[i]
+	fn := st.fns[i]
+	select {
+	case <-fn.ready:
+	default: // at start, a request waits for its own function only
+		fn.hurry()
+		select {
+		case <-fn.ready:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if fn.err != nil {
-		writeError(w, r, http.StatusInternalServerError, CodeInvocationFailed, id, "The function "+fn.src.Path+" failed to load; the server log says why.")
+		h.writeLoadError(w, r, id, fn)
 		return
 	}
 	export := fn.exports.HandlerFor(r.Method)
@@ -566,6 +593,13 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The server is shutting down.", "Retry-After", "1")
 			return nil
 		}
+		if !fn.refs.acquire() {
+			h.mu.RUnlock()
+			// A Reload replaced it since the request was routed.
+			writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The function was reloaded.", "Retry-After", "1")
+			return nil
+		}
+		defer fn.release()
 		h.inflight.Add(1) // invoke calls Done when the invocation and its tasks end
 		h.mu.RUnlock()
 		if len(params) > 0 {
@@ -574,7 +608,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, params)
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
-		c.Serve(w, r, h.cdnKey(r), origin)
+		c.Serve(w, r, h.cdnKey(h.scope(st, fn), r), origin)
 		return
 	}
 	origin(w, r)
@@ -659,6 +693,7 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	h.closed = true
 	h.mu.Unlock()
+	h.stopLoading()
 	h.stopCrons()
 	drained := make(chan struct{})
 	go func() {
@@ -685,24 +720,25 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	h.sigterm()
 	var err error
-	for _, fn := range h.fns {
-		if fn.pool != nil {
-			err = errors.Join(err, fn.pool.Close(context.Background()))
+	st := h.st.Load()
+	if st != nil {
+		for _, fn := range st.fns {
+			err = errors.Join(err, fn.retire())
 		}
 	}
 	// Closing the engine stops any guest still running.
 	err = errors.Join(err, h.engine.Close(context.Background()))
 	h.waitCrons()
 	err = errors.Join(err, h.closeCache(context.Background()))
-	for _, fn := range h.fns {
-		if fn.client != nil {
-			fn.client.Close()
-		}
-	}
 	if h.geoDB != nil {
 		err = errors.Join(err, h.geoDB.Close())
 	}
-	h.routing.close()
+	if st != nil {
+		st.routing.close()
+	}
+	for _, rt := range h.retired {
+		rt.close()
+	}
 	return errors.Join(waitErr, err)
 }
 
@@ -737,20 +773,3 @@ func (h *Host) sigterm() {
 }
 
 var crcTable = crc64.MakeTable(crc64.ECMA)
-
-// deployment names what the CDN cache's entries belong to: the deployment
-// id when one was given, else the functions' code and environment, the
-// routing keys of vercel.json and the static files (routing.digest), so
-// that a restart with the same project finds its cache and a change does
-// not serve what the former project answered.
-func deployment(id string, explicit bool, fns []*function, rt *routing) string {
-	if explicit {
-		return id
-	}
-	d := crc64.New(crcTable)
-	for _, fn := range fns {
-		fmt.Fprintf(d, "%s\x00%x\x00", fn.src.Path, fn.digest)
-	}
-	rt.digest(d)
-	return fmt.Sprintf("code-%016x", d.Sum64())
-}

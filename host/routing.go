@@ -146,14 +146,14 @@ type rewrittenFrom struct{ path, query string }
 // (vroute.Result.CondHeader) and a rewrite's statusCode are added by the
 // returned writer, outside the cache, to each response whether stored or
 // not.
-func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (http.ResponseWriter, *http.Request, bool) {
-	rt := h.routing
+func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *state) (http.ResponseWriter, *http.Request, bool) {
+	rt := st.routing
 	if rt == nil {
 		return w, r, false
 	}
 	var file string
 	exists := func(p string) bool {
-		if _, _, ok := h.table.Match(p); ok {
+		if _, _, ok := st.table.Match(p); ok {
 			file = ""
 			return true
 		}
@@ -221,7 +221,7 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (http.Re
 		}
 	}
 	if exists(res.Path); file != "" {
-		h.serveStatic(w, r, file, stored)
+		h.serveStatic(w, r, st, file, stored)
 		return w, r, true
 	}
 	if len(stored) > 0 {
@@ -233,12 +233,12 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (http.Re
 // serveStatic serves a static file through the CDN cache, which keys it
 // without the query, as Vercel's does for static files. vercel.json's
 // headers come first, so that they may set Cache-Control.
-func (h *Host) serveStatic(w http.ResponseWriter, r *http.Request, file string, hdr http.Header) {
+func (h *Host) serveStatic(w http.ResponseWriter, r *http.Request, st *state, file string, hdr http.Header) {
 	origin := func(w http.ResponseWriter, r *http.Request) []string {
 		for k, vs := range hdr {
 			w.Header()[k] = vs
 		}
-		h.routing.files.Serve(w, r, file)
+		st.routing.files.Serve(w, r, file)
 		return nil
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
@@ -249,7 +249,7 @@ func (h *Host) serveStatic(w http.ResponseWriter, r *http.Request, file string, 
 		}
 		keyed := r.Clone(ctx)
 		keyed.URL.RawQuery = ""
-		c.Serve(w, r, h.cdnKey(keyed), origin)
+		c.Serve(w, r, h.cdnKey(h.scope(st, nil), keyed), origin)
 		return
 	}
 	origin(w, r)

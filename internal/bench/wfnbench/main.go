@@ -55,6 +55,7 @@ type options struct {
 	md        bool
 	keep      bool
 	wfnBin    string
+	startBase string
 }
 
 func main() {
@@ -81,6 +82,7 @@ func main() {
 	flag.BoolVar(&o.md, "md", false, "print the table as Markdown")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	flag.StringVar(&o.wfnBin, "wfn", "", "a wfn binary to measure (default: go build ./cli/wfn of this repository)")
+	flag.StringVar(&o.startBase, "start-base", "", "a second wfn binary (an earlier commit's) that the start section runs too, over the same sites and caches, in interleaved rounds")
 	flag.Parse()
 	o.only = map[string]bool{}
 	for _, s := range strings.Split(only, ",") {
@@ -539,12 +541,13 @@ func coldGuest(ctx context.Context, e *env, name string, wasm []byte) error {
 func startSection(ctx context.Context, e *env) error {
 	type guest struct {
 		name        string
+		bin         string // the wfn binary
 		dir, cache  string
 		first       *startResult
 		ready, f200 []float64
 		fails       []string
 	}
-	guests := []*guest{{name: "Go guest"}, {name: "WAT guest"}}
+	guests := []*guest{{name: "Go guest", bin: e.wfn}, {name: "WAT guest", bin: e.wfn}}
 	wasms := [][]byte{e.goHello, e.watHello}
 	for i, g := range guests {
 		g.dir = filepath.Join(e.tmp, "start-"+strconv.Itoa(i))
@@ -556,17 +559,33 @@ func startSection(ctx context.Context, e *env) error {
 		if err := bench.WriteSite(g.dir, fns, ""); err != nil {
 			return err
 		}
-		// The first start compiles and fills the cache.
-		r, err := startOnce(ctx, e, g.dir, g.cache)
+		// The first start compiles and fills the cache: with a base binary,
+		// that one, which compiles every function before Ready (a binary
+		// that loads in the background is stopped after /api/fn0 answers,
+		// with the others maybe not compiled yet).
+		bin := g.bin
+		if e.o.startBase != "" {
+			bin = e.o.startBase
+		}
+		r, err := startOnce(ctx, e, bin, g.dir, g.cache)
 		if err != nil {
 			return fmt.Errorf("%s: first start: %w", g.name, err)
 		}
 		logf("start %s, empty cache: ready %s, first 200 %s", g.name, dur(r.ready), dur(r.first200))
 		g.first = r
 	}
+	if e.o.startBase != "" {
+		// The base binary starts over the same sites and warm caches.
+		for i := range 2 {
+			b := *guests[2*i]
+			b.name, b.bin = b.name+", base binary", e.o.startBase
+			guests = slices.Insert(guests, 2*i+1, &b)
+		}
+		wasms = [][]byte{e.goHello, e.goHello, e.watHello, e.watHello}
+	}
 	for range e.o.rounds {
 		for _, g := range guests {
-			r, err := startOnce(ctx, e, g.dir, g.cache)
+			r, err := startOnce(ctx, e, g.bin, g.dir, g.cache)
 			if err != nil {
 				g.fails = append(g.fails, oneLine(err.Error()))
 				continue
@@ -597,12 +616,12 @@ type startResult struct{ ready, first200 float64 }
 // startOnce starts wfn serve on a port chosen beforehand and polls
 // /api/fn0 from the moment of exec, so that the first 200 is timed from
 // exec whether or not it comes after the Ready line.
-func startOnce(ctx context.Context, e *env, dir, cache string) (*startResult, error) {
+func startOnce(ctx context.Context, e *env, bin, dir, cache string) (*startResult, error) {
 	addr, err := bench.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	got := make(chan time.Time, 1)
 	go func() {
@@ -622,7 +641,7 @@ func startOnce(ctx context.Context, e *env, dir, cache string) (*startResult, er
 		}
 	}()
 	args := []string{"serve", dir, "--listen", addr, "--cache-dir", cache, "--log-level", "warn"}
-	srv, err := bench.StartServer(ctx, 3*time.Minute, e.wfn, args...)
+	srv, err := bench.StartServer(ctx, 10*time.Minute, bin, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -631,7 +650,7 @@ func startOnce(ctx context.Context, e *env, dir, cache string) (*startResult, er
 	case t := <-got:
 		return &startResult{ready: float64(srv.Ready), first200: float64(t.Sub(srv.Started))}, nil
 	case <-pctx.Done():
-		return nil, errors.New("no 200 on /api/fn0 within 3 minutes")
+		return nil, errors.New("no 200 on /api/fn0 within 10 minutes")
 	}
 }
 

@@ -1,0 +1,315 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// devDeadline bounds each wait for a reload: a Go function's build and
+// compilation take seconds on a loaded machine.
+const devDeadline = 3 * time.Minute
+
+// cFunction is a C function answering VERSION; a POST first flushes
+// VERSION, then reads the whole request body before it ends, so that a
+// test holds an invocation in flight.
+const cFunction = `#include <string.h>
+#include "wfn.h"
+
+WFN_HANDLER(wfn_handle) {
+    char method[16], buf[256];
+    wfn_write_str("VERSION");
+    wfn_method(method, sizeof method);
+    if (strcmp(method, "POST") == 0) {
+        wfn_flush();
+        while (wfn_body_read(buf, sizeof buf) > 0) {
+        }
+        wfn_write_str(" done");
+    }
+}
+`
+
+// goFunction is a Go function answering VERSION.
+const goFunction = `package main
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfnhttp"
+)
+
+func init() {
+	wfnhttp.Handle(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "VERSION")
+	}))
+}
+
+func main() {}
+`
+
+func version(src, v string) string { return strings.ReplaceAll(src, "VERSION", v) }
+
+// devProject writes a small project: a C function (api/hello), a
+// TypeScript one reading GREETING from .env (api/hi.ts), a vercel.json
+// and a go.mod pointing at this module.
+func devProject(t testing.TB) string {
+	t.Helper()
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"go.mod":           "module devtest\n\ngo 1.26.0\n\nrequire github.com/wfn-dev/wfn v0.0.0\n\nreplace github.com/wfn-dev/wfn => " + repo + "\n",
+		"api/hello/main.c": version(cFunction, "v1"),
+		"api/hi.ts":        "export function GET() { return new Response('hi ' + process.env.GREETING); }\n",
+		".env":             "GREETING=one\n",
+		"vercel.json":      "{}\n",
+	})
+	return dir
+}
+
+func writeFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// response is what eventually polls for.
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func fetch(url, accept string) (response, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return response{}, err
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, resp.Header, string(b)}, err
+}
+
+// eventually polls url until ok accepts its response, for devDeadline.
+func eventually(t testing.TB, url, accept, want string, ok func(response) bool) response {
+	t.Helper()
+	end := time.Now().Add(devDeadline)
+	for {
+		r, err := fetch(url, accept)
+		if err == nil && ok(r) {
+			return r
+		}
+		if time.Now().After(end) {
+			t.Fatalf("GET %s: no %s after %s; last: %d %q (%v)", url, want, devDeadline, r.status, r.body, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func bodyIs(body string) func(response) bool {
+	return func(r response) bool { return r.status == http.StatusOK && r.body == body }
+}
+
+// waitLog polls the server's stderr for s.
+func waitLog(t *testing.T, s *server, what string) {
+	t.Helper()
+	end := time.Now().Add(devDeadline)
+	for !strings.Contains(s.stderr.String(), what) {
+		if time.Now().After(end) {
+			t.Fatalf("stderr has no %q after %s", what, devDeadline)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startDev runs wfn dev over a new devProject.
+func startDev(t testing.TB) (dir, base string, s *server) {
+	t.Helper()
+	dir = devProject(t)
+	s = startCommand(t, "dev", "--listen", "127.0.0.1:0", "--cache-dir", filepath.Join(t.TempDir(), "cache"), dir)
+	return dir, "http://" + s.addr, s
+}
+
+// TestDev runs wfn dev over a small project and changes it as a developer
+// would: each change is seen over HTTP without a restart. The functions
+// are C and TypeScript, quick to build and compile under the race
+// detector; TestDevGo edits a Go function.
+func TestDev(t *testing.T) {
+	requireClangForDev(t)
+	dir, base, s := startDev(t)
+	eventually(t, base+"/api/hello", "", "v1", bodyIs("v1"))
+	eventually(t, base+"/api/hi", "", "hi one", bodyIs("hi one"))
+
+	t.Run("edit a function; an invocation in flight ends on the old code", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*devDeadline)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/hello", pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		head := make([]byte, 2)
+		if _, err := io.ReadFull(resp.Body, head); err != nil || string(head) != "v1" {
+			t.Fatalf("in-flight POST began %q (%v), want v1", head, err)
+		}
+		writeFiles(t, dir, map[string]string{"api/hello/main.c": version(cFunction, "v2")})
+		eventually(t, base+"/api/hello", "", "v2", bodyIs("v2"))
+		pw.Close()
+		rest, err := io.ReadAll(resp.Body)
+		if err != nil || string(rest) != " done" {
+			t.Errorf("in-flight POST ended %q (%v), want \" done\" from v1", rest, err)
+		}
+	})
+
+	t.Run("add a function", func(t *testing.T) {
+		writeFiles(t, dir, map[string]string{"api/added/index.ts": "export function GET() { return new Response('added'); }\n"})
+		eventually(t, base+"/api/added", "", "added", bodyIs("added"))
+	})
+
+	t.Run("delete a function", func(t *testing.T) {
+		if err := os.RemoveAll(filepath.Join(dir, "api", "added")); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, base+"/api/added", "", "404", func(r response) bool { return r.status == http.StatusNotFound })
+	})
+
+	t.Run("break and fix a function", func(t *testing.T) {
+		broken := strings.ReplaceAll(cFunction, `wfn_write_str("VERSION");`, `wfn_write_str(undefined_name);`)
+		writeFiles(t, dir, map[string]string{"api/hello/main.c": broken})
+		waitLog(t, s, "api/hello failed to build (its former version still serves)")
+		if !strings.Contains(s.stderr.String(), "undeclared identifier 'undefined_name'") {
+			t.Errorf("stderr lacks the compiler's message")
+		}
+		if r, err := fetch(base+"/api/hello", ""); err != nil || r.status != http.StatusOK || r.body != "v2" {
+			t.Errorf("GET /api/hello while broken = %d %q (%v), want the former version's 200 v2", r.status, r.body, err)
+		}
+		// A function with no former version answers with the error.
+		writeFiles(t, dir, map[string]string{"api/bad/main.c": broken})
+		r := eventually(t, base+"/api/bad", "", "500", func(r response) bool { return r.status == http.StatusInternalServerError })
+		if !strings.Contains(r.body, "undeclared identifier 'undefined_name'") || r.header.Get("X-Wfn-Error") != "FUNCTION_INVOCATION_FAILED" {
+			t.Errorf("error page = %q (x-wfn-error %q), want the compiler's output", r.body, r.header.Get("X-Wfn-Error"))
+		}
+		r, err := fetch(base+"/api/bad", "application/json")
+		if err != nil || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") || !strings.Contains(r.body, `"output":"cannot build api/bad:`) {
+			t.Errorf("error page for JSON = %q %q (%v), want the output in JSON", r.header.Get("Content-Type"), r.body, err)
+		}
+		writeFiles(t, dir, map[string]string{
+			"api/hello/main.c": version(cFunction, "v3"),
+			"api/bad/main.c":   version(cFunction, "fixed"),
+		})
+		eventually(t, base+"/api/hello", "", "v3", bodyIs("v3"))
+		eventually(t, base+"/api/bad", "", "fixed", bodyIs("fixed"))
+	})
+
+	t.Run("edit vercel.json and .env", func(t *testing.T) {
+		writeFiles(t, dir, map[string]string{
+			"vercel.json": `{"headers": [{"source": "/api/(.*)", "headers": [{"key": "x-dev", "value": "yes"}]}]}`,
+			".env":        "GREETING=two\n",
+		})
+		eventually(t, base+"/api/hi", "", "hi two with x-dev", func(r response) bool {
+			return r.body == "hi two" && r.header.Get("X-Dev") == "yes"
+		})
+		writeFiles(t, dir, map[string]string{"vercel.json": `{"functions": {"api/nosuch": {"memory": 1}}}`})
+		waitLog(t, s, "configuration not reloaded")
+		if r, err := fetch(base+"/api/hi", ""); err != nil || r.body != "hi two" || r.header.Get("X-Dev") != "yes" {
+			t.Errorf("GET /api/hi after a bad vercel.json = %q %q (%v), want the former configuration's", r.body, r.header.Get("X-Dev"), err)
+		}
+	})
+}
+
+// TestDevGo edits a Go function under wfn dev. Under the race detector
+// wazero compiles a Go guest in minutes, so it runs in .ci/run's pass
+// without -race.
+func TestDevGo(t *testing.T) {
+	requireGo(t)
+	if raceEnabled {
+		t.Skip("skipping under -race: a Go guest compiles in minutes there; .ci/run's Wasmtime pass runs it without -race")
+	}
+	dir, base, _ := startDev(t)
+	writeFiles(t, dir, map[string]string{"api/go/main.go": version(goFunction, "go1")})
+	eventually(t, base+"/api/go", "", "go1", bodyIs("go1"))
+	writeFiles(t, dir, map[string]string{"api/go/main.go": version(goFunction, "go2")})
+	eventually(t, base+"/api/go", "", "go2", bodyIs("go2"))
+}
+
+// requireClangForDev skips a test whose functions are in C when clang is
+// missing, except under CI=true, where it fails.
+func requireClangForDev(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("clang"); err != nil {
+		msg := "the test's functions are in C and need clang: apt-get install clang lld wasi-libc libclang-rt-dev-wasm32"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("skipping: " + msg)
+	}
+}
+
+// BenchmarkDevReload measures, under wfn dev, the time from saving a Go
+// function (writing its main.go) to the first response with the new code:
+// the watcher's quiet period, go build, compilation and the swap. Each
+// edit is new code, so nothing comes from a cache but the Go build cache's
+// packages. Run it with
+//
+//	go test ./cli -run '^$' -bench DevReload -benchtime 10x
+func BenchmarkDevReload(b *testing.B) {
+	if _, err := exec.LookPath("go"); err != nil {
+		b.Skip("skipping: needs the go command")
+	}
+	dir, base, _ := startDev(b)
+	writeFiles(b, dir, map[string]string{"api/go/main.go": version(goFunction, "go0")})
+	eventually(b, base+"/api/go", "", "go0", bodyIs("go0"))
+	var took []float64
+	b.ResetTimer()
+	for i := range b.N {
+		want := fmt.Sprintf("go%d-%d", i+1, time.Now().UnixNano())
+		start := time.Now()
+		writeFiles(b, dir, map[string]string{"api/go/main.go": version(goFunction, want)})
+		for {
+			if r, err := fetch(base+"/api/go", ""); err == nil && r.body == want {
+				break
+			}
+			if time.Since(start) > devDeadline {
+				b.Fatalf("no %s after %s", want, devDeadline)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		took = append(took, float64(time.Since(start).Milliseconds()))
+	}
+	b.StopTimer()
+	slices.Sort(took)
+	b.ReportMetric(took[len(took)/2], "ms-median")
+	b.ReportMetric(took[0], "ms-min")
+	b.ReportMetric(took[len(took)-1], "ms-max")
+	b.Logf("save to first response, ms: %v", took)
+}

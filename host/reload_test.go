@@ -1,0 +1,131 @@
+package host_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// TestReload drives Host.Reload as an embedding program would, with .wasm
+// functions (cli's TestDev drives it through wfn dev's watcher).
+func TestReload(t *testing.T) {
+	dir := t.TempDir()
+	wat := func(name string) string { return filepath.Join("..", "testdata", "wat", name+".wasm") }
+	mustCopy(t, wat("hello"), filepath.Join(dir, "api", "hello.wasm"))
+	h, srv, _ := serve(t, host.Config{Dir: dir, LoadInBackground: true})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	expect := func(path string, status int, body string) {
+		t.Helper()
+		if s, b := get(path); s != status || !strings.Contains(b, body) {
+			t.Errorf("GET %s = %d %q, want %d with %q", path, s, b, status, body)
+		}
+	}
+	reload := func(changed ...string) {
+		t.Helper()
+		if err := h.Reload(ctx, changed...); err != nil {
+			t.Fatalf("Reload(%q): %v", changed, err)
+		}
+	}
+	fn := func(source string) host.Function {
+		t.Helper()
+		for _, f := range h.Functions() {
+			if f.Source == source {
+				return f
+			}
+		}
+		t.Fatalf("no function %s in %+v", source, h.Functions())
+		return host.Function{}
+	}
+
+	// A request waits for its own function while the host loads.
+	expect("/api/hello", 200, "Hello from wfn!")
+	if err := h.Loaded(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Edit: the same path, new code.
+	mustCopy(t, wat("drain"), filepath.Join(dir, "api", "hello.wasm"))
+	reload("api/hello.wasm")
+	expect("/api/hello", 200, "drained")
+
+	// Add one, by absolute path; a change elsewhere leaves hello as it is.
+	mustCopy(t, wat("hello"), filepath.Join(dir, "api", "new.wasm"))
+	reload(filepath.Join(dir, "api", "new.wasm"))
+	expect("/api/new", 200, "Hello from wfn!")
+	expect("/api/hello", 200, "drained")
+
+	// Break one: its former version serves, and Functions says why.
+	if err := os.WriteFile(filepath.Join(dir, "api", "hello.wasm"), []byte("not wasm"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reload("api/hello.wasm")
+	expect("/api/hello", 200, "drained")
+	if f := fn("api/hello.wasm"); f.Err != nil || f.ReloadErr == nil {
+		t.Errorf("broken hello: Err %v, ReloadErr %v; want nil and the compile error", f.Err, f.ReloadErr)
+	}
+	// A broken function with no former version answers 500.
+	if err := os.WriteFile(filepath.Join(dir, "api", "bad.wasm"), []byte("not wasm"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reload("api/bad.wasm")
+	expect("/api/bad", 500, "failed to load")
+	if f := fn("api/bad.wasm"); f.Err == nil {
+		t.Errorf("bad.wasm loaded")
+	}
+
+	// Fix it.
+	mustCopy(t, wat("hello"), filepath.Join(dir, "api", "hello.wasm"))
+	reload("api/hello.wasm")
+	expect("/api/hello", 200, "Hello from wfn!")
+	if f := fn("api/hello.wasm"); f.Err != nil || f.ReloadErr != nil {
+		t.Errorf("fixed hello: Err %v, ReloadErr %v; want none", f.Err, f.ReloadErr)
+	}
+
+	// Delete one.
+	if err := os.Remove(filepath.Join(dir, "api", "new.wasm")); err != nil {
+		t.Fatal(err)
+	}
+	reload("api/new.wasm")
+	expect("/api/new", 404, "NOT_FOUND")
+
+	// vercel.json: a reload with no paths reads everything again.
+	if err := os.WriteFile(filepath.Join(dir, "vercel.json"), []byte(`{"redirects": [{"source": "/old", "destination": "/api/hello"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reload()
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(srv.URL + "/old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTemporaryRedirect && resp.StatusCode != http.StatusPermanentRedirect {
+		t.Errorf("GET /old after adding a redirect = %d, want a redirect", resp.StatusCode)
+	}
+	// An invalid one keeps the former configuration, and says so.
+	if err := os.WriteFile(filepath.Join(dir, "vercel.json"), []byte(`{"nosuchkey": 1}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Reload(ctx, "vercel.json"); !errors.Is(err, host.ErrConfig) {
+		t.Errorf("Reload with an invalid vercel.json = %v, want ErrConfig", err)
+	}
+	expect("/api/hello", 200, "Hello from wfn!")
+}
