@@ -79,7 +79,7 @@ function logRow(rec) {
   cell(tr, rec.fn || "");
   cell(tr, rec.msg, "err");
   cell(tr, rec.id || "");
-  cell(tr, Object.entries(rec.attrs || {}).map(([k, v]) => k + "=" + v).join(" "));
+  cell(tr, Object.entries(rec.attrs || {}).map(([k, v]) => k + "=" + v).join(" "), "err");
   return tr;
 }
 
