@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,6 +46,10 @@ type accessWriter struct {
 	http.ResponseWriter
 	entry AccessEntry
 	wrote bool
+	// fresh is entry.Fresh, set by invoke: atomic because the CDN cache
+	// may call the origin again in the background (a revalidation) after
+	// the response, and with it invoke.
+	fresh atomic.Bool
 }
 
 func (aw *accessWriter) WriteHeader(code int) {
@@ -88,6 +93,7 @@ func (h *Host) startAccess(w http.ResponseWriter, r *http.Request, id string) *a
 func (h *Host) endAccess(aw *accessWriter) {
 	e := aw.entry
 	e.Duration = time.Since(e.Start)
+	e.Fresh = aw.fresh.Load()
 	if h.cfg.AccessLog {
 		h.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
 			slog.String("method", e.Method),

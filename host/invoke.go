@@ -75,7 +75,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	c.inv.Ctx = c
 	c.li.begin(c.inv, ctx.Done())
 	if aw != nil {
-		aw.entry.Fresh = c.li.calls == 1
+		aw.fresh.Store(c.li.calls == 1)
 	}
 	if r.ContentLength != 0 {
 		rc := http.NewResponseController(w)
