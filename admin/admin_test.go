@@ -288,6 +288,31 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s%v = %v (found %v), want %v to %v", w.name, w.labels, v, ok, w.min, w.max)
 		}
 	}
+
+	// A shutdown whose grace runs out aborts the invocation in flight.
+	pr, pw = io.Pipe()
+	defer pw.Close()
+	go func() {
+		resp, err := client.Post(base+"/api/hold", "text/plain", pr)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	eventually(t, "hold running again", func() bool {
+		i, _ := value(scrape(t, base), "wfn_instances_idle", "fn", "api/hold.wasm")
+		return i == 0
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.h.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close = %v, want the grace to run out", err)
+	}
+	<-held
+	if v, _ := value(scrape(t, base), "wfn_invocations_aborted_total", "fn", "api/hold.wasm"); v != 1 {
+		t.Errorf("aborted after the shutdown = %v, want 1", v)
+	}
 }
 
 // eventually polls cond until it holds or the deadline passes.

@@ -22,7 +22,7 @@ var (
 	descTimedOut = prometheus.NewDesc("wfn_invocations_timed_out_total",
 		"Invocations stopped at their maxDuration (504 FUNCTION_INVOCATION_TIMEOUT), by function.", []string{"fn"}, nil)
 	descAborted = prometheus.NewDesc("wfn_invocations_aborted_total",
-		"Invocations stopped because the client left or the host shut down, by function.", []string{"fn"}, nil)
+		"Invocations signalled to abort because the client left (supportsCancellation) or the host shut down past its grace, by function.", []string{"fn"}, nil)
 	descMemory = prometheus.NewDesc("wfn_guest_memory_bytes",
 		"Linear memory of the live instances, by function, in bytes.", []string{"fn"}, nil)
 	descCDN = prometheus.NewDesc("wfn_cdn_cache_responses_total",

@@ -694,6 +694,7 @@ func (h *Host) Close(ctx context.Context) error {
 		h.live.Range(func(k, _ any) bool {
 			li := k.(*liveInstance)
 			if inv := li.cur.Load(); inv != nil {
+				li.fn.counters.aborted.Add(1)
 				inv.Abort()
 				li.wakeUp()
 			}

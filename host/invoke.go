@@ -170,6 +170,7 @@ func (c *invocation) unwatch() {
 // abort signals the guest (abort_signaled, ECANCELED, a wake from sleep)
 // and stops its handler if it has not returned within abortGrace.
 func (c *invocation) abort() {
+	c.fn.counters.aborted.Add(1)
 	c.inv.Abort()
 	c.li.wakeUp()
 	c.cancelOutbound()
@@ -234,11 +235,9 @@ func (c *invocation) logFailure(r *http.Request, err error) (status int, code, m
 		c.h.log.Error("invocation failed", "fn", fn, "id", id, "code", CodePayloadTooLarge, "err", err)
 		return http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than the limit of 4.5 MB."
 	case c.inv.Aborted() && r.Context().Err() != nil:
-		c.fn.counters.aborted.Add(1)
 		c.h.log.Info("client disconnected; invocation stopped", "fn", fn, "id", id)
 		return 0, "", ""
 	case c.inv.Aborted():
-		c.fn.counters.aborted.Add(1)
 		c.h.log.Warn("invocation stopped: the host is shutting down", "fn", fn, "id", id)
 		return http.StatusServiceUnavailable, CodeInvocationFailed, "The server is shutting down."
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(c.ctx.Err(), context.DeadlineExceeded):

@@ -34,8 +34,9 @@ type FunctionStats struct {
 	// TimedOut counts the invocations stopped at their maxDuration (504
 	// FUNCTION_INVOCATION_TIMEOUT).
 	TimedOut uint64
-	// Aborted counts the invocations stopped because their client left or
-	// the host shut down.
+	// Aborted counts the invocations signalled to abort: their client
+	// left (with supportsCancellation) or the host shut down past its
+	// grace.
 	Aborted uint64
 	// Live and Idle are the function's instances now: all of them, and
 	// those waiting for an invocation.
