@@ -50,7 +50,7 @@ func (s *syncBuffer) String() string {
 
 // watDir makes a served directory holding the named WAT fixtures of
 // testdata/wat as api/NAME.wasm.
-func watDir(t *testing.T, names ...string) string {
+func watDir(t testing.TB, names ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "api"), 0o755); err != nil {

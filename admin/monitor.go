@@ -193,6 +193,11 @@ func (s *monitorState) keep(rec Record) {
 			s.errors = slices.Delete(s.errors, 0, len(s.errors)-KeptErrors)
 		}
 		s.pending = append(s.pending, rec)
+		if len(s.pending) > KeptErrors {
+			// Not written yet (no error log open, or a slow disk): the
+			// oldest would be dropped from the file anyway.
+			s.pending = slices.Delete(s.pending, 0, len(s.pending)-KeptErrors)
+		}
 		if s.flush != nil {
 			select {
 			case s.flush <- struct{}{}:
