@@ -147,6 +147,7 @@ func hostFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "trust-proxy", Usage: "CIDR or address of a proxy whose x-forwarded-for, x-real-ip and x-vercel-* headers are believed (repeatable)"},
 		&cli.StringFlag{Name: "geoip-db", Usage: "MaxMind city database (.mmdb) for geolocation by client address"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text (key=value lines) or json (one object a line)"},
 		&cli.StringFlag{Name: "cache", Usage: "where the Runtime Cache and the CDN cache live: redis://HOST:PORT/DB to share them among hosts (default: files in the cache directory)"},
 		&cli.StringFlag{Name: "cdn-rules", Value: d.CDNRules, Usage: "the CDN cache's rules: vercel (only s-maxage and CDN-Cache-Control cache) or rfc9111 (a shared cache: also max-age and Expires)"},
 		&cli.StringSliceFlag{Name: "purge-from", Usage: "CIDR or address allowed to purge the caches at /_wfn/cache/purge, by socket address (repeatable; default: loopback only)"},
@@ -171,6 +172,10 @@ func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
 		return host.Config{}, fmt.Errorf("wfn: --log-level: %w", err)
+	}
+	logs, err := logHandler(c.String("log-format"), stderr, level)
+	if err != nil {
+		return host.Config{}, err
 	}
 	env := map[string]string{}
 	for _, kv := range c.StringSlice("env") {
@@ -206,7 +211,7 @@ func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
 		CDNRules:                c.String("cdn-rules"),
 		GeoIPDB:                 c.String("geoip-db"),
 		CacheDir:                c.String("cache-dir"),
-		Logger:                  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		Logger:                  slog.New(logs),
 		Env:                     env,
 		MaxDuration:             c.Duration("max-duration"),
 		MaxInstances:            c.Int("max-instances"),
@@ -246,7 +251,7 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 		Name:      "serve",
 		Usage:     "serve the functions under DIR/api over HTTP",
 		ArgsUsage: "[DIR]",
-		Flags: append(hostFlags(),
+		Flags: append(append(hostFlags(), adminFlags()...),
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:3000", Usage: "address to listen on"},
 			&cli.DurationFlag{Name: "shutdown-grace", Value: 30 * time.Second, Usage: "how long in-flight invocations may finish on SIGTERM or SIGINT"},
 			&cli.IntFlag{Name: "max-connections", Value: defaultMaxConnections(), Usage: "open client connections at most, 0 for no cap (default 10000, or half the open-file limit if lower); at the cap idle ones are closed first, then new ones wait in the listen backlog"},
@@ -262,7 +267,7 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 			if maxConns < 0 {
 				return fmt.Errorf("wfn: --max-connections %d: want 0 (no cap) or more", maxConns)
 			}
-			return serve(c.Context, cfg, c.String("listen"), c.Duration("shutdown-grace"), maxConns, stdout, c.Command.Name == "dev", stderr)
+			return serve(c.Context, cfg, c.String("listen"), c.Duration("shutdown-grace"), maxConns, stdout, c.Command.Name == "dev", stderr, adminFlagValues(c))
 		},
 	}
 }
@@ -277,7 +282,7 @@ func devCommand(stdout, stderr io.Writer) *cli.Command {
 
 // serve serves cfg.Dir on addr; with dev, it also reloads what changes
 // under it, and writes build errors whole to stderr.
-func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duration, maxConns int, stdout io.Writer, dev bool, stderr io.Writer) error {
+func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duration, maxConns int, stdout io.Writer, dev bool, stderr io.Writer, adm adminOptions) error {
 	// Listen first: the address is VERCEL_URL. The functions are built
 	// and compiled in the background: a request waits for its own.
 	ln, err := net.Listen("tcp", addr)
@@ -287,16 +292,29 @@ func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duratio
 	cfg.URL = readyAddr(ln.Addr())
 	cfg.LoadInBackground = true
 	cfg.ShowBuildErrors = cfg.ShowBuildErrors || dev
+	side, err := newAdminSide(adm, &cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	h, err := host.New(ctx, cfg)
 	if err != nil {
 		ln.Close()
+		side.abandon()
 		if ctx.Err() != nil {
 			return nil // a signal while loading: nothing to drain
 		}
 		return err
 	}
+	handler, err := side.start(h, cfg.Logger)
+	if err != nil {
+		ln.Close()
+		side.abandon()
+		_ = h.Close(context.Background())
+		return err
+	}
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		// The host answers 431 REQUEST_HEADER_TOO_LARGE past Vercel's
 		// limits (16 KB for one header, 32 KB in all); past this, the
@@ -323,18 +341,21 @@ func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duratio
 
 	select {
 	case err := <-served:
+		side.shutdown()
 		_ = h.Close(context.Background())
+		_ = side.close()
 		return fmt.Errorf("wfn: server stopped: %w", err)
 	case <-ctx.Done():
 	}
 	cfg.Logger.Info("shutting down", "grace", grace)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
+	side.shutdown()
 	err = srv.Shutdown(sctx)
 	if err != nil {
 		_ = srv.Close() // the grace ran out: drop what is left
 	}
-	err = errors.Join(err, h.Close(sctx))
+	err = errors.Join(err, h.Close(sctx), side.close())
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("wfn: in-flight invocations did not finish within %s: %w", grace, err)
 	}

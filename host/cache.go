@@ -177,6 +177,7 @@ func (ic invocationCache) ctx() (context.Context, context.CancelFunc) {
 // errno maps a store's error to the ABI's, logging what the guest cannot
 // be told.
 func (ic invocationCache) errno(op string, err error) abi.Errno {
+	ic.c.h.counters.countCacheOp(op, err != nil && !errors.Is(err, cache.ErrNotFound) && !errors.Is(err, cache.ErrTooLarge) && !errors.Is(err, cache.ErrInvalid))
 	switch {
 	case err == nil:
 		return 0
@@ -214,6 +215,7 @@ func (ic invocationCache) Get(key string) ([]byte, abi.Errno) {
 	if err != nil {
 		return nil, ic.errno("get", err)
 	}
+	ic.errno("get", nil)
 	if e.Stale {
 		// Invalidated by tag: the function makes the value anew.
 		return nil, abi.ENOTFOUND
@@ -330,9 +332,6 @@ func (h *Host) purge(ctx context.Context, p Purge) error {
 	return h.purgeCDN(ctx, s, p)
 }
 
-// purgePath is where operators purge the caches (wfn cache purge).
-const purgePath = "/_wfn/cache/purge"
-
 // PurgeRequest is the JSON body of POST /_wfn/cache/purge.
 type PurgeRequest struct {
 	Tags                        []string `json:"tags,omitempty"`
@@ -342,6 +341,19 @@ type PurgeRequest struct {
 }
 
 var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// PurgeHandler serves POST /_wfn/cache/purge (wfn cache purge) with a
+// JSON PurgeRequest, for the peers Config.PurgeFrom, PurgeToken and
+// PurgeForwarded allow: 200 {"purged":true}, 400 for a bad body, 401 or
+// 403 for a request that may not purge, 405 for another method, 503 when
+// the cache is unavailable. Package admin mounts it.
+func (h *Host) PurgeHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := h.newID()
+		w.Header().Set(HeaderRequestID, id)
+		h.servePurge(w, r, id)
+	})
+}
 
 // servePurge is POST /_wfn/cache/purge, for the requests purgeAllowed lets
 // through.

@@ -147,6 +147,14 @@ type Config struct {
 	// clients that accept it, instead of a pointer to the log. For
 	// development: the output names the project's files. Default false.
 	ShowBuildErrors bool
+	// AccessLog logs one line per request to Logger at level INFO, with
+	// the message "request" and the fields of AccessEntry: method, path,
+	// status, duration_ms, bytes, fn, id, fresh and cache. Default false;
+	// wfn serve sets it.
+	AccessLog bool
+	// OnAccess, when set, receives the entry of every request once its
+	// response is complete, on the request's goroutine: it must not block.
+	OnAccess func(AccessEntry)
 
 	cronClock cronjob.Clock // tests move time; nil: the wall clock
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wfn-dev/wfn/admin"
 	"github.com/wfn-dev/wfn/host"
 )
 
@@ -96,7 +97,13 @@ func serve(t testing.TB, cfg host.Config) (*host.Host, *httptest.Server, *syncBu
 	if err != nil {
 		t.Fatalf("host.New: %v", err)
 	}
-	srv := httptest.NewServer(h)
+	// The operators' endpoints (/_wfn/healthz, /_wfn/cache/purge) are
+	// package admin's, mounted as wfn serve mounts them.
+	a, err := admin.New(h, admin.Options{})
+	if err != nil {
+		t.Fatalf("admin.New: %v", err)
+	}
+	srv := httptest.NewServer(a.Mount(h))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("host log:\n%s", logs)

@@ -80,6 +80,8 @@ type Host struct {
 	checkTmp    bool // the engine lets a guest write past the limit of /tmp
 	cacheDir    string
 	cacheStores storeOpener // the Runtime Cache's and the CDN cache's
+
+	counters hostCounters // Stats
 }
 
 var _ http.Handler = (*Host)(nil)
@@ -109,6 +111,8 @@ type function struct {
 	hurry  func()               // starts loading it now, for a request that waits
 	scope  atomic.Pointer[scope]
 	refs   refs // invocations that hold it, so that a Reload closes it after them
+
+	counters *fnCounters // Stats; a Reload's new version of a function keeps its former one's
 }
 
 // Function describes one function found by New.
@@ -258,6 +262,7 @@ func (h *Host) settings(proj *project.Project, src *route.Source) (*function, er
 		return nil, fmt.Errorf("%w: functions %q: %w", ErrConfig, key, err)
 	}
 	fn := &function{
+		counters:    new(fnCounters),
 		src:         src,
 		err:         src.Err,
 		maxDuration: *set.MaxDuration,
@@ -424,6 +429,10 @@ type liveInstance struct {
 	done           <-chan struct{} // the current call's deadline; guest goroutine only
 	cur            atomic.Pointer[engine.Invocation]
 	tmp            string // the host directory the guest sees as /tmp
+
+	fn     *function
+	calls  uint64        // invocations begun; the goroutine holding the instance only
+	memory atomic.Uint64 // linear memory after the latest call, in bytes (Stats)
 }
 
 // tmpLimit is the size of each instance's /tmp, in bytes (Config.TmpSizeMB).
@@ -462,6 +471,7 @@ func tmpUsed(dir string) int64 {
 func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (engine.Instance, error) {
 	li := &liveInstance{
 		h:      h,
+		fn:     fn,
 		stdout: &guestLog{log: h.log, fn: fn.src.Path, stream: "stdout"},
 		stderr: &guestLog{log: h.log, fn: fn.src.Path, stream: "stderr"},
 		wake:   make(chan struct{}, 1),
@@ -489,6 +499,8 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		return nil, err
 	}
 	li.Instance = inst
+	li.measure()
+	fn.counters.coldStarts.Add(1)
 	h.live.Store(li, struct{}{})
 	return li, nil
 }
@@ -497,6 +509,7 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 func (li *liveInstance) begin(inv *engine.Invocation, done <-chan struct{}) {
 	li.stdout.inv, li.stderr.inv = inv, inv
 	li.done = done
+	li.calls++
 	li.cur.Store(inv)
 	select { // a wake left over from an earlier abort must not cut a sleep short
 	case <-li.wake:
@@ -511,6 +524,14 @@ func (li *liveInstance) finish() {
 	li.stdout.inv, li.stderr.inv = nil, nil
 	li.done = nil
 	li.cur.Store(nil)
+	li.measure()
+}
+
+// measure records the instance's linear memory, between calls.
+func (li *liveInstance) measure() {
+	if m, ok := li.Instance.(engine.MemorySizer); ok {
+		li.memory.Store(m.MemorySize())
+	}
 }
 
 // wakeUp ends the guest's current or next sleep early, once.
@@ -531,17 +552,13 @@ func (li *liveInstance) Close(ctx context.Context) error {
 }
 
 // ServeHTTP routes the request to its function and runs one invocation.
+// The operators' endpoints under /_wfn/ are package admin's.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := h.newID()
 	w.Header().Set(HeaderRequestID, id)
-	switch r.URL.Path {
-	case "/_wfn/healthz":
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-		return
-	case purgePath:
-		h.servePurge(w, r, id)
-		return
+	if aw := h.startAccess(w, r, id); aw != nil {
+		defer h.endAccess(aw)
+		w = aw
 	}
 	if urlTooLong(r) {
 		writeError(w, r, http.StatusRequestURITooLong, CodeURLTooLong, id, "The URL is over 14 KB.")
@@ -571,6 +588,10 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	aw, _ := w.(*accessWriter)
+	if aw != nil {
+		aw.entry.Function = fn.src.Path
 	}
 	if fn.err != nil {
 		h.writeLoadError(w, r, id, fn)
@@ -605,10 +626,11 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if len(params) > 0 {
 			r = withParamQuery(r, fn.src, params)
 		}
-		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, params)
+		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, params, aw)
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
 		c.Serve(w, r, h.cdnKey(h.scope(st, fn), r), origin)
+		h.counters.countCDN(w.Header().Get(HeaderCache))
 		return
 	}
 	origin(w, r)
@@ -708,6 +730,7 @@ func (h *Host) Close(ctx context.Context) error {
 		h.live.Range(func(k, _ any) bool {
 			li := k.(*liveInstance)
 			if inv := li.cur.Load(); inv != nil {
+				li.fn.counters.aborted.Add(1)
 				inv.Abort()
 				li.wakeUp()
 			}

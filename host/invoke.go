@@ -44,8 +44,9 @@ type invocation struct {
 
 // invoke runs one invocation. It returns when the response is complete,
 // with the tags the guest gave it (cdn_add_cache_tag); the invocation's
-// tasks may run on after it.
-func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, export, id string, params []engine.Param) (tags []string) {
+// tasks may run on after it. It tells aw, when not nil, whether the
+// instance was fresh.
+func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, export, id string, params []engine.Param, aw *accessWriter) (tags []string) {
 	if r.ContentLength > engine.MaxRequestBody {
 		h.inflight.Done()
 		writeError(w, r, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, id, "The request body is larger than the limit of 4.5 MB.")
@@ -56,6 +57,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		h.inflight.Done()
 		switch {
 		case errors.Is(err, pool.ErrThrottled), errors.Is(err, pool.ErrQueueTimeout), errors.Is(err, pool.ErrClosed):
+			fn.counters.throttled.Add(1)
 			writeThrottled(w, r, id)
 		case r.Context().Err() != nil:
 			// The client left while waiting: nobody to answer.
@@ -72,6 +74,9 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	c.inv.Reset(id, fn.src.Path, w, r, params, deadline)
 	c.inv.Ctx = c
 	c.li.begin(c.inv, ctx.Done())
+	if aw != nil {
+		aw.fresh.Store(c.li.calls == 1)
+	}
 	if r.ContentLength != 0 {
 		rc := http.NewResponseController(w)
 		// Streaming both ways: without this, net/http's HTTP/1 server
@@ -165,6 +170,7 @@ func (c *invocation) unwatch() {
 // abort signals the guest (abort_signaled, ECANCELED, a wake from sleep)
 // and stops its handler if it has not returned within abortGrace.
 func (c *invocation) abort() {
+	c.fn.counters.aborted.Add(1)
 	c.inv.Abort()
 	c.li.wakeUp()
 	c.cancelOutbound()
@@ -235,6 +241,7 @@ func (c *invocation) logFailure(r *http.Request, err error) (status int, code, m
 		c.h.log.Warn("invocation stopped: the host is shutting down", "fn", fn, "id", id)
 		return http.StatusServiceUnavailable, CodeInvocationFailed, "The server is shutting down."
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(c.ctx.Err(), context.DeadlineExceeded):
+		c.fn.counters.timedOut.Add(1)
 		c.h.log.Error("invocation timed out", "fn", fn, "id", id, "max_duration", c.fn.maxDuration)
 		return http.StatusGatewayTimeout, CodeInvocationTimeout, "The function exceeded its maximum duration of " + c.fn.maxDuration.String() + "."
 	case errors.Is(err, engine.ErrStackOverflow):

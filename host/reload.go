@@ -344,9 +344,12 @@ func (h *Host) Reload(ctx context.Context, changed ...string) error {
 	for i, src := range srcs {
 		fn, err := h.settings(proj, src)
 		if err != nil { // an invalid allowedOutboundHosts
-			fn = &function{src: src, err: err, ready: make(chan struct{})}
+			fn = &function{src: src, err: err, ready: make(chan struct{}), counters: new(fnCounters)}
 		}
 		old := before[src.Path]
+		if old != nil {
+			fn.counters = old.counters // the metrics count by path: they do not start over
+		}
 		if old != nil && src.Err == nil && old.src.Err == nil && !touched[src] && sameSource(old.src, src) && old.config == fn.config {
 			fns[i] = old
 			if err, ok := prev.failed[src.Path]; ok {

@@ -173,3 +173,10 @@ type BadPointerError struct {
 func (e *BadPointerError) Error() string {
 	return fmt.Sprintf("wfn: %s: out-of-bounds memory access at %#x, length %d", e.Import, e.Ptr, e.Len)
 }
+
+// MemorySizer is an Instance that reports the size of its linear memory,
+// in bytes. It is called between calls, by the goroutine that holds the
+// instance.
+type MemorySizer interface {
+	MemorySize() uint64
+}

@@ -1,0 +1,470 @@
+package admin_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/wfn-dev/wfn/admin"
+	"github.com/wfn-dev/wfn/host"
+)
+
+// deadline bounds every wait; it is reached only when something is broken.
+const deadline = 60 * time.Second
+
+var client = &http.Client{Timeout: deadline}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// watDir makes a served directory holding the named WAT fixtures of
+// testdata/wat as api/NAME.wasm.
+func watDir(t testing.TB, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "api"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join("..", "testdata", "wat", n+".wasm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "api", n+".wasm"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// served is a host with its operator endpoints on a loopback server.
+type served struct {
+	h    *host.Host
+	a    *admin.Server
+	srv  *httptest.Server
+	logs *syncBuffer
+}
+
+// serve starts a host over cfg with a Monitor, as wfn serve does.
+func serve(t *testing.T, cfg host.Config) *served {
+	t.Helper()
+	s := &served{logs: &syncBuffer{}}
+	mon := admin.NewMonitor(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg.Logger = slog.New(mon)
+	cfg.AccessLog = true
+	cfg.OnAccess = mon.Access
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = t.TempDir()
+	}
+	cfg.Engine = os.Getenv("WFN_TEST_ENGINE")
+	h, err := host.New(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("host.New: %v", err)
+	}
+	a, err := admin.New(h, admin.Options{Monitor: mon})
+	if err != nil {
+		t.Fatalf("admin.New: %v", err)
+	}
+	s.h, s.a, s.srv = h, a, httptest.NewServer(a.Mount(h))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("host log:\n%s", s.logs)
+		}
+		s.close(t)
+	})
+	return s
+}
+
+// close stops the server, the host and the admin side, once.
+func (s *served) close(t *testing.T) {
+	if s.srv == nil {
+		return
+	}
+	s.a.EndStreams()
+	s.srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.h.Close(ctx); err != nil && !errors.Is(err, host.ErrClosed) {
+		t.Errorf("host Close: %v", err)
+	}
+	if err := s.a.Close(); err != nil {
+		t.Errorf("admin Close: %v", err)
+	}
+	s.srv = nil
+}
+
+func get(t *testing.T, url string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// scrape reads /_wfn/metrics with the Prometheus text parser.
+func scrape(t *testing.T, base string) map[string]*dto.MetricFamily {
+	t.Helper()
+	status, body := get(t, base+"/_wfn/metrics")
+	if status != http.StatusOK {
+		t.Fatalf("GET /_wfn/metrics = %d %q", status, body)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parsing the metrics: %v\n%s", err, body)
+	}
+	return mfs
+}
+
+// value is the value of the metric of family name whose labels are
+// labels (name, value pairs); ok is false when there is none.
+func value(mfs map[string]*dto.MetricFamily, name string, labels ...string) (v float64, ok bool) {
+	mf := mfs[name]
+	if mf == nil {
+		return 0, false
+	}
+next:
+	for _, m := range mf.GetMetric() {
+		for i := 0; i+1 < len(labels); i += 2 {
+			found := false
+			for _, l := range m.GetLabel() {
+				if l.GetName() == labels[i] && l.GetValue() == labels[i+1] {
+					found = true
+				}
+			}
+			if !found {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount()), true
+		}
+	}
+	return 0, false
+}
+
+func TestMetrics(t *testing.T) {
+	s := serve(t, host.Config{
+		Dir:                     watDir(t, "hello", "kv", "trap", "cdn", "loop", "hold", "notwasm"),
+		MaxDuration:             time.Second,
+		MaxInstancesPerFunction: 1,
+		QueueTimeout:            50 * time.Millisecond,
+	})
+	base := s.srv.URL
+	before := scrape(t, base)
+	if v, _ := value(before, "wfn_requests_total", "fn", "api/hello.wasm", "status", "200"); v != 0 {
+		t.Fatalf("requests before any = %v", v)
+	}
+	if _, ok := value(before, "wfn_instances_live", "fn", "api/hello.wasm"); !ok {
+		t.Fatalf("no wfn_instances_live for api/hello before any request")
+	}
+
+	for range 3 {
+		if status, body := get(t, base+"/api/hello"); status != 200 || body != "Hello from wfn!" {
+			t.Fatalf("hello = %d %q", status, body)
+		}
+	}
+	for range 2 {
+		if status, body := get(t, base+"/api/kv"); status != 200 || body != "v" {
+			t.Fatalf("kv = %d %q", status, body)
+		}
+	}
+	if status, _ := get(t, base+"/api/trap"); status != 500 {
+		t.Fatalf("trap = %d", status)
+	}
+	get(t, base+"/api/cdn")
+	get(t, base+"/api/cdn")
+	if status, _ := get(t, base+"/api/loop"); status != http.StatusGatewayTimeout {
+		t.Fatalf("loop = %d, want 504", status)
+	}
+	// hold keeps its one instance until its request body ends: a second
+	// request waits past the queue timeout and is throttled.
+	pr, pw := io.Pipe()
+	held := make(chan error, 1)
+	go func() {
+		resp, err := client.Post(base+"/api/hold", "text/plain", pr)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	eventually(t, "hold running", func() bool {
+		v, _ := value(scrape(t, base), "wfn_instances_live", "fn", "api/hold.wasm")
+		i, _ := value(scrape(t, base), "wfn_instances_idle", "fn", "api/hold.wasm")
+		return v == 1 && i == 0
+	})
+	if status, _ := get(t, base+"/api/hold"); status != http.StatusServiceUnavailable {
+		t.Errorf("second hold = %d, want 503", status)
+	}
+	pw.Close()
+	if err := <-held; err != nil {
+		t.Fatalf("hold: %v", err)
+	}
+
+	after := scrape(t, base)
+	want := []struct {
+		name   string
+		labels []string
+		min    float64
+		max    float64
+	}{
+		{"wfn_requests_total", []string{"fn", "api/hello.wasm", "status", "200"}, 3, 3},
+		{"wfn_requests_total", []string{"fn", "api/kv.wasm", "status", "200"}, 2, 2},
+		{"wfn_requests_total", []string{"fn", "api/trap.wasm", "status", "500"}, 1, 1},
+		{"wfn_requests_total", []string{"fn", "api/hold.wasm", "status", "503"}, 1, 1},
+		{"wfn_request_duration_seconds", []string{"fn", "api/hello.wasm"}, 3, 3},
+		{"wfn_cold_starts_total", []string{"fn", "api/hello.wasm"}, 1, 1},
+		{"wfn_cold_starts_total", []string{"fn", "api/trap.wasm"}, 1, 1},
+		{"wfn_instances_live", []string{"fn", "api/hello.wasm"}, 1, 1},
+		{"wfn_instances_idle", []string{"fn", "api/hello.wasm"}, 1, 1},
+		{"wfn_queue_length", []string{"fn", "api/hello.wasm"}, 0, 0},
+		{"wfn_invocations_timed_out_total", []string{"fn", "api/loop.wasm"}, 1, 1},
+		{"wfn_invocations_throttled_total", []string{"fn", "api/hold.wasm"}, 1, 1},
+		{"wfn_invocations_aborted_total", []string{"fn", "api/hello.wasm"}, 0, 0},
+		// Every GET goes through the CDN cache: a MISS unless cached (9),
+		// the cdn guest's second a HIT; the POST bypasses it.
+		{"wfn_cdn_cache_responses_total", []string{"state", "MISS"}, 9, 9},
+		{"wfn_cdn_cache_responses_total", []string{"state", "BYPASS"}, 1, 1},
+		{"wfn_cdn_cache_responses_total", []string{"state", "HIT"}, 1, 1},
+		{"wfn_runtime_cache_operations_total", []string{"op", "set"}, 2, 2},
+		{"wfn_runtime_cache_operations_total", []string{"op", "get"}, 2, 2},
+		{"wfn_runtime_cache_errors_total", []string{"op", "get"}, 0, 0},
+		{"wfn_guest_memory_bytes", []string{"fn", "api/hello.wasm"}, 64 << 10, 64 << 10},
+		{"wfn_guest_memory_bytes", []string{"fn", "api/notwasm.wasm"}, 0, 0},
+	}
+	for _, w := range want {
+		v, ok := value(after, w.name, w.labels...)
+		if !ok || v < w.min || v > w.max {
+			t.Errorf("%s%v = %v (found %v), want %v to %v", w.name, w.labels, v, ok, w.min, w.max)
+		}
+	}
+
+	// A shutdown whose grace runs out aborts the invocation in flight.
+	pr, pw = io.Pipe()
+	defer pw.Close()
+	go func() {
+		resp, err := client.Post(base+"/api/hold", "text/plain", pr)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	eventually(t, "hold running again", func() bool {
+		i, _ := value(scrape(t, base), "wfn_instances_idle", "fn", "api/hold.wasm")
+		return i == 0
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.h.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close = %v, want the grace to run out", err)
+	}
+	<-held
+	if v, _ := value(scrape(t, base), "wfn_invocations_aborted_total", "fn", "api/hold.wasm"); v != 1 {
+		t.Errorf("aborted after the shutdown = %v, want 1", v)
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestGuard(t *testing.T) {
+	s := serve(t, host.Config{Dir: watDir(t, "hello")})
+	tests := []struct {
+		name   string
+		path   string
+		header []string
+		status int
+	}{
+		{"metrics from loopback", "/_wfn/metrics", nil, 200},
+		{"dashboard from loopback", "/_wfn/", nil, 200},
+		{"metrics through a proxy", "/_wfn/metrics", []string{"X-Forwarded-For", "203.0.113.9"}, 403},
+		{"dashboard through a proxy", "/_wfn/", []string{"Forwarded", "for=203.0.113.9"}, 403},
+		{"healthz through a proxy", "/_wfn/healthz", []string{"X-Forwarded-For", "203.0.113.9"}, 200},
+		{"unknown endpoint", "/_wfn/nope", nil, 404},
+		{"a function", "/api/hello", []string{"X-Forwarded-For", "203.0.113.9"}, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if status, body := get(t, s.srv.URL+tt.path, tt.header...); status != tt.status {
+				t.Errorf("GET %s = %d %q, want %d", tt.path, status, body, tt.status)
+			}
+		})
+	}
+
+	// Peers outside AllowFrom get 403; the health check still answers.
+	other, err := admin.New(s.h, admin.Options{AllowFrom: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(other)
+	defer srv.Close()
+	if status, _ := get(t, srv.URL+"/_wfn/metrics"); status != http.StatusForbidden {
+		t.Errorf("metrics from outside AllowFrom = %d, want 403", status)
+	}
+	if status, _ := get(t, srv.URL+"/_wfn/healthz"); status != http.StatusOK {
+		t.Errorf("healthz from outside AllowFrom = %d, want 200", status)
+	}
+}
+
+// events reads the server-sent events of /_wfn/events into a channel of
+// "name data" strings.
+func events(t *testing.T, base string) <-chan string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_wfn/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("events Content-Type = %q", ct)
+	}
+	ch := make(chan string, 100)
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		var name string
+		for sc.Scan() {
+			line := sc.Text()
+			if n, ok := strings.CutPrefix(line, "event: "); ok {
+				name = n
+			} else if d, ok := strings.CutPrefix(line, "data: "); ok {
+				ch <- name + " " + d
+			}
+		}
+		close(ch)
+	}()
+	return ch
+}
+
+func TestEventsAndErrorLog(t *testing.T) {
+	cacheDir := t.TempDir()
+	dir := watDir(t, "hello", "trap", "kv")
+	s := serve(t, host.Config{Dir: dir, CacheDir: cacheDir})
+	ev := events(t, s.srv.URL)
+	get(t, s.srv.URL+"/api/kv")
+	var inv admin.Invocation
+	var guestLog admin.Record
+	for inv.ID == "" || guestLog.ID == "" {
+		select {
+		case e, ok := <-ev:
+			if !ok {
+				t.Fatal("the event stream ended")
+			}
+			name, data, _ := strings.Cut(e, " ")
+			switch name {
+			case "invocation":
+				if err := json.Unmarshal([]byte(data), &inv); err != nil {
+					t.Fatal(err)
+				}
+			case "log":
+				var r admin.Record
+				if err := json.Unmarshal([]byte(data), &r); err != nil {
+					t.Fatal(err)
+				}
+				if r.Msg == "kv ran" {
+					guestLog = r
+				}
+			}
+		case <-time.After(deadline):
+			t.Fatalf("no invocation and guest log pushed (got %+v, %+v)", inv, guestLog)
+		}
+	}
+	if inv.Fn != "api/kv.wasm" || inv.Status != 200 || inv.Path != "/api/kv" || inv.Method != "GET" || inv.Bytes != 1 {
+		t.Errorf("invocation = %+v", inv)
+	}
+	if guestLog.ID != inv.ID || guestLog.Fn != "api/kv.wasm" {
+		t.Errorf("guest log %+v, want the id %s of its invocation", guestLog, inv.ID)
+	}
+
+	// The trap's error log is kept on disk across a restart.
+	get(t, s.srv.URL+"/api/trap")
+	var kept []admin.Record
+	eventually(t, "the trap's error log", func() bool {
+		_, body := get(t, s.srv.URL+"/_wfn/api/logs?errors=1&fn=api/trap.wasm")
+		kept = nil
+		_ = json.Unmarshal([]byte(body), &kept)
+		return len(kept) == 1
+	})
+	if kept[0].Level != "ERROR" || kept[0].ID == "" {
+		t.Errorf("error log = %+v", kept[0])
+	}
+	s.close(t)
+
+	s2 := serve(t, host.Config{Dir: dir, CacheDir: cacheDir})
+	_, body := get(t, s2.srv.URL+"/_wfn/api/logs?errors=1&level=error")
+	var again []admin.Record
+	if err := json.Unmarshal([]byte(body), &again); err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != 1 || again[0].ID != kept[0].ID || again[0].Fn != "api/trap.wasm" {
+		t.Errorf("error log after a restart = %s, want the trap's", body)
+	}
+	_, body = get(t, s2.srv.URL+"/_wfn/api/functions")
+	var fns []admin.FunctionInfo
+	if err := json.Unmarshal([]byte(body), &fns); err != nil || len(fns) != 3 {
+		t.Fatalf("functions = %s", body)
+	}
+}

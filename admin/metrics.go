@@ -1,0 +1,72 @@
+package admin
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// The host's metrics, read from host.Stats at each scrape. The request
+// counts and durations are the Monitor's.
+var (
+	descColdStarts = prometheus.NewDesc("wfn_cold_starts_total",
+		"Instances created, by function.", []string{"fn"}, nil)
+	descLive = prometheus.NewDesc("wfn_instances_live",
+		"Live instances, busy or idle, by function.", []string{"fn"}, nil)
+	descIdle = prometheus.NewDesc("wfn_instances_idle",
+		"Idle instances waiting for an invocation, by function.", []string{"fn"}, nil)
+	descQueue = prometheus.NewDesc("wfn_queue_length",
+		"Invocations waiting for an instance, by function.", []string{"fn"}, nil)
+	descThrottled = prometheus.NewDesc("wfn_invocations_throttled_total",
+		"Invocations refused with 503 FUNCTION_THROTTLED (queue full or queue timeout), by function.", []string{"fn"}, nil)
+	descTimedOut = prometheus.NewDesc("wfn_invocations_timed_out_total",
+		"Invocations stopped at their maxDuration (504 FUNCTION_INVOCATION_TIMEOUT), by function.", []string{"fn"}, nil)
+	descAborted = prometheus.NewDesc("wfn_invocations_aborted_total",
+		"Invocations signalled to abort because the client left (supportsCancellation) or the host shut down past its grace, by function.", []string{"fn"}, nil)
+	descMemory = prometheus.NewDesc("wfn_guest_memory_bytes",
+		"Linear memory of the live instances, by function, in bytes.", []string{"fn"}, nil)
+	descCDN = prometheus.NewDesc("wfn_cdn_cache_responses_total",
+		"Responses through the CDN cache, by x-vercel-cache state (HIT, MISS, STALE, REVALIDATED, BYPASS).", []string{"state"}, nil)
+	descCacheOps = prometheus.NewDesc("wfn_runtime_cache_operations_total",
+		"The guests' Runtime Cache calls, by operation.", []string{"op"}, nil)
+	descCacheErrors = prometheus.NewDesc("wfn_runtime_cache_errors_total",
+		"The guests' Runtime Cache calls that failed because the store was unavailable, by operation.", []string{"op"}, nil)
+)
+
+// hostCollector exports host.Stats.
+type hostCollector struct{ h *host.Host }
+
+var _ prometheus.Collector = hostCollector{}
+
+func (hostCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descColdStarts, descLive, descIdle, descQueue, descThrottled, descTimedOut, descAborted, descMemory, descCDN, descCacheOps, descCacheErrors} {
+		ch <- d
+	}
+}
+
+func (c hostCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.h.Stats()
+	counter := func(d *prometheus.Desc, v uint64, label string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), label)
+	}
+	gauge := func(d *prometheus.Desc, v float64, label string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, label)
+	}
+	for _, fs := range st.Functions {
+		counter(descColdStarts, fs.ColdStarts, fs.Source)
+		counter(descThrottled, fs.Throttled, fs.Source)
+		counter(descTimedOut, fs.TimedOut, fs.Source)
+		counter(descAborted, fs.Aborted, fs.Source)
+		gauge(descLive, float64(fs.Live), fs.Source)
+		gauge(descIdle, float64(fs.Idle), fs.Source)
+		gauge(descQueue, float64(fs.Queued), fs.Source)
+		gauge(descMemory, float64(fs.MemoryBytes), fs.Source)
+	}
+	for state, n := range st.CDN {
+		counter(descCDN, n, state)
+	}
+	for op, n := range st.RuntimeCache {
+		counter(descCacheOps, n.Calls, op)
+		counter(descCacheErrors, n.Errors, op)
+	}
+}

@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/wfn-dev/wfn/admin"
+	"github.com/wfn-dev/wfn/host"
+)
+
+// logHandler is the log's handler for --log-format: text (slog's
+// key=value lines) or json (one JSON object a line).
+func logHandler(format string, w io.Writer, level slog.Level) (slog.Handler, error) {
+	opts := &slog.HandlerOptions{Level: level}
+	switch format {
+	case "text":
+		return slog.NewTextHandler(w, opts), nil
+	case "json":
+		return slog.NewJSONHandler(w, opts), nil
+	}
+	return nil, fmt.Errorf("wfn: --log-format %q: want text or json", format)
+}
+
+// adminFlags place the operators' endpoints (package admin).
+func adminFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "admin-listen", Usage: "serve /_wfn/ (dashboard, metrics, purge) on this address of its own instead of under the functions' (which keeps /_wfn/healthz)"},
+		&cli.StringSliceFlag{Name: "admin-from", Usage: "CIDR or address allowed to the dashboard and /_wfn/metrics, by socket address (repeatable; default: loopback only)"},
+	}
+}
+
+// adminOptions are the admin flags' values.
+type adminOptions struct {
+	listen string
+	from   []string
+}
+
+func adminFlagValues(c *cli.Context) adminOptions {
+	return adminOptions{listen: c.String("admin-listen"), from: c.StringSlice("admin-from")}
+}
+
+// adminSide is what serve runs for the operators' endpoints: the Monitor
+// set into the host's configuration, then the endpoints and, with
+// --admin-listen, their own server.
+type adminSide struct {
+	opts adminOptions
+	mon  *admin.Monitor
+	ln   net.Listener // with --admin-listen
+	srv  *admin.Server
+	http *http.Server // with --admin-listen
+}
+
+// newAdminSide listens on --admin-listen, if given, and puts a Monitor
+// between cfg's logger and its handler, with the access log on.
+func newAdminSide(opts adminOptions, cfg *host.Config) (*adminSide, error) {
+	a := &adminSide{opts: opts}
+	if _, err := prefixes("--admin-from", opts.from); err != nil {
+		return nil, err
+	}
+	if opts.listen != "" {
+		ln, err := net.Listen("tcp", opts.listen)
+		if err != nil {
+			return nil, fmt.Errorf("wfn: cannot listen on --admin-listen: %w", err)
+		}
+		a.ln = ln
+	}
+	a.mon = admin.NewMonitor(cfg.Logger.Handler())
+	cfg.Logger = slog.New(a.mon)
+	cfg.AccessLog = true
+	cfg.OnAccess = a.mon.Access
+	return a, nil
+}
+
+// start mounts the endpoints for h: it returns the functions' handler,
+// and serves the endpoints on their own address with --admin-listen.
+func (a *adminSide) start(h *host.Host, log *slog.Logger) (http.Handler, error) {
+	from, _ := prefixes("--admin-from", a.opts.from)
+	srv, err := admin.New(h, admin.Options{AllowFrom: from, Monitor: a.mon})
+	if err != nil {
+		return nil, err
+	}
+	a.srv = srv
+	if a.ln == nil {
+		return srv.Mount(h), nil
+	}
+	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	a.http.RegisterOnShutdown(srv.EndStreams)
+	go func() {
+		if err := a.http.Serve(a.ln); err != nil && err != http.ErrServerClosed {
+			log.Error("the admin server stopped", "err", err)
+		}
+	}()
+	log.Info("operator endpoints", "url", "http://"+readyAddr(a.ln.Addr())+admin.Prefix)
+	return srv.MountHealth(h), nil
+}
+
+// close closes the admin listener when start was not reached.
+func (a *adminSide) abandon() {
+	if a.ln != nil {
+		a.ln.Close()
+	}
+}
+
+// shutdown ends the event streams and, with --admin-listen, the admin
+// server, before the functions' server shuts down.
+func (a *adminSide) shutdown() {
+	if a.srv != nil {
+		a.srv.EndStreams()
+	}
+	if a.http != nil {
+		_ = a.http.Close()
+	}
+}
+
+// close closes the error log, once the host is closed.
+func (a *adminSide) close() error {
+	if a.srv == nil {
+		return nil
+	}
+	return a.srv.Close()
+}

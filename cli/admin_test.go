@@ -1,0 +1,86 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestServeLogFormat checks the access line of a request in both formats.
+func TestServeLogFormat(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			s := startServe(t, "--listen", "127.0.0.1:0", "--cache-dir", t.TempDir(), "--log-format", format, watDir(t, "hello"))
+			get(t, "http://"+s.addr+"/api/hello")
+			if err := s.stop(t); err != nil {
+				t.Fatal(err)
+			}
+			var line string
+			for _, l := range strings.Split(s.stderr.String(), "\n") {
+				if strings.Contains(l, "request") && strings.Contains(l, "/api/hello") {
+					line = l
+				}
+			}
+			switch format {
+			case "text":
+				re := regexp.MustCompile(`level=INFO msg=request method=GET path=/api/hello status=200 duration_ms=[0-9.]+ bytes=15 fn=api/hello.wasm id=dev1::\S+ fresh=(true|false) cache=MISS$`)
+				if !re.MatchString(line) {
+					t.Errorf("access line %q, want it to match %s", line, re)
+				}
+			case "json":
+				var e struct {
+					Msg, Method, Path, Fn, ID, Cache string
+					Status                           int
+					Bytes                            int
+					Fresh                            bool
+					DurationMS                       float64 `json:"duration_ms"`
+				}
+				if err := json.Unmarshal([]byte(line), &e); err != nil || e.Msg != "request" || e.Method != "GET" || e.Path != "/api/hello" ||
+					e.Status != 200 || e.Bytes != 15 || e.Fn != "api/hello.wasm" || !strings.HasPrefix(e.ID, "dev1::") || e.Cache != "MISS" || e.DurationMS <= 0 {
+					t.Errorf("access line %q (%v): %+v", line, err, e)
+				}
+			}
+		})
+	}
+	if _, _, err := run(t, "build", "--log-format", "xml", watDir(t, "hello")); err == nil || !strings.Contains(err.Error(), "--log-format") {
+		t.Errorf("--log-format xml: %v, want an error naming the flag", err)
+	}
+}
+
+var adminURL = regexp.MustCompile(`msg="operator endpoints" url=(http://\S+)/_wfn/`)
+
+// TestServeAdminListen checks the operator endpoints on an address of
+// their own: the functions' listener keeps only the health check.
+func TestServeAdminListen(t *testing.T) {
+	s := startServe(t, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--cache-dir", t.TempDir(), watDir(t, "hello"))
+	m := adminURL.FindStringSubmatch(s.stderr.String())
+	if m == nil {
+		t.Fatalf("no operator endpoints line in:\n%s", s.stderr)
+	}
+	admin, site := m[1], "http://"+s.addr
+	for _, tt := range []struct {
+		url    string
+		status int
+	}{
+		{site + "/_wfn/healthz", 200},
+		{site + "/_wfn/metrics", 404},
+		{site + "/_wfn/", 404},
+		{site + "/api/hello", 200},
+		{admin + "/_wfn/healthz", 200},
+		{admin + "/_wfn/metrics", 200},
+		{admin + "/_wfn/", 200},
+		{admin + "/api/hello", 404},
+	} {
+		if status, body := get(t, tt.url); status != tt.status {
+			t.Errorf("GET %s = %d %q, want %d", tt.url, status, body, tt.status)
+		}
+	}
+	if status, body := get(t, admin+"/_wfn/metrics"); status != http.StatusOK || !strings.Contains(body, `wfn_requests_total{fn="api/hello.wasm",status="200"} 1`) {
+		t.Errorf("metrics = %d, want the one request to /api/hello:\n%s", status, body)
+	}
+	if err := s.stop(t); err != nil {
+		t.Fatal(err)
+	}
+}

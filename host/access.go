@@ -1,0 +1,113 @@
+package host
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// HeaderCache is the CDN cache's state of a response: MISS, HIT, STALE,
+// REVALIDATED or BYPASS (vercel.com/docs/headers/response-headers,
+// x-vercel-cache).
+const HeaderCache = "X-Vercel-Cache"
+
+// AccessEntry is the access log's record of one request, given to
+// Config.OnAccess when its response is complete.
+type AccessEntry struct {
+	// Start is when the request arrived.
+	Start time.Time
+	// Method and Path are the request's, the path as the client sent it
+	// (before vercel.json's rewrites), without the query.
+	Method, Path string
+	// Status is the response's status code; 0 when nothing was written
+	// (the client left first).
+	Status int
+	// Duration runs from the request's arrival to the response's end.
+	Duration time.Duration
+	// Bytes is the size of the response body written, in bytes.
+	Bytes int64
+	// Function is the source of the function that answered, such as
+	// api/hello; "" for a static file, a redirect or a 404.
+	Function string
+	// ID is the request id (x-vercel-id), as in the guest's log lines.
+	ID string
+	// Fresh is true when the invocation was the first on its instance (a
+	// cold start, or a reserve instance's first use).
+	Fresh bool
+	// Cache is the CDN cache's state (HeaderCache), or "" when the
+	// response did not go through it.
+	Cache string
+}
+
+// accessWriter records what the access log needs of a response.
+type accessWriter struct {
+	http.ResponseWriter
+	entry AccessEntry
+	wrote bool
+	// fresh is entry.Fresh, set by invoke: atomic because the CDN cache
+	// may call the origin again in the background (a revalidation) after
+	// the response, and with it invoke.
+	fresh atomic.Bool
+}
+
+func (aw *accessWriter) WriteHeader(code int) {
+	if !aw.wrote && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		aw.wrote = true
+		aw.entry.Status = code
+		aw.entry.Cache = aw.Header().Get(HeaderCache)
+	}
+	aw.ResponseWriter.WriteHeader(code)
+}
+
+func (aw *accessWriter) Write(p []byte) (int, error) {
+	if !aw.wrote {
+		aw.WriteHeader(http.StatusOK)
+	}
+	n, err := aw.ResponseWriter.Write(p)
+	aw.entry.Bytes += int64(n)
+	return n, err
+}
+
+func (aw *accessWriter) Flush() {
+	if !aw.wrote {
+		aw.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(aw.ResponseWriter).Flush()
+}
+
+// Unwrap gives http.ResponseController the writer underneath.
+func (aw *accessWriter) Unwrap() http.ResponseWriter { return aw.ResponseWriter }
+
+// startAccess wraps w to record the request's access entry, or returns
+// nil when neither the access log nor Config.OnAccess wants it.
+func (h *Host) startAccess(w http.ResponseWriter, r *http.Request, id string) *accessWriter {
+	if !h.cfg.AccessLog && h.cfg.OnAccess == nil {
+		return nil
+	}
+	return &accessWriter{ResponseWriter: w, entry: AccessEntry{Start: time.Now(), Method: r.Method, Path: r.URL.Path, ID: id}}
+}
+
+// endAccess logs the request and hands its entry to Config.OnAccess.
+func (h *Host) endAccess(aw *accessWriter) {
+	e := aw.entry
+	e.Duration = time.Since(e.Start)
+	e.Fresh = aw.fresh.Load()
+	if h.cfg.AccessLog {
+		h.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
+			slog.String("method", e.Method),
+			slog.String("path", e.Path),
+			slog.Int("status", e.Status),
+			slog.Float64("duration_ms", float64(e.Duration.Microseconds())/1000),
+			slog.Int64("bytes", e.Bytes),
+			slog.String("fn", e.Function),
+			slog.String("id", e.ID),
+			slog.Bool("fresh", e.Fresh),
+			slog.String("cache", e.Cache),
+		)
+	}
+	if h.cfg.OnAccess != nil {
+		h.cfg.OnAccess(e)
+	}
+}

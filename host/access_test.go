@@ -1,0 +1,101 @@
+package host_test
+
+import (
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// TestAccessLog checks the access log's fields, in JSON, and that
+// Config.OnAccess gets the same entries.
+func TestAccessLog(t *testing.T) {
+	logs := &syncBuffer{}
+	var mu sync.Mutex
+	var entries []host.AccessEntry
+	_, srv, _ := serve(t, host.Config{
+		Dir:       watDir(t, "hello", "cdn", "kv"),
+		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
+		AccessLog: true,
+		OnAccess: func(e host.AccessEntry) {
+			mu.Lock()
+			entries = append(entries, e)
+			mu.Unlock()
+		},
+	})
+	get(t, srv.URL+"/api/hello?secret=1")
+	get(t, srv.URL+"/api/hello")
+	get(t, srv.URL+"/api/cdn")
+	get(t, srv.URL+"/api/cdn")
+	get(t, srv.URL+"/api/nope")
+	kv := get(t, srv.URL+"/api/kv")
+
+	type line struct {
+		Level, Msg, Method, Path, Fn, ID, Cache string
+		Status                                  int
+		Bytes                                   int64
+		DurationMS                              *float64 `json:"duration_ms"`
+		Fresh                                   *bool
+		Stream                                  string
+	}
+	var access []line
+	var guest line
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var x line
+		if err := json.Unmarshal([]byte(l), &x); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		switch {
+		case x.Msg == "request":
+			access = append(access, x)
+		case x.Msg == "kv ran":
+			guest = x
+		}
+	}
+	want := []struct {
+		path   string
+		status int
+		bytes  int64
+		fn     string
+		fresh  bool
+		cache  string
+	}{
+		{"/api/hello", 200, 15, "api/hello.wasm", true, "MISS"},
+		{"/api/hello", 200, 15, "api/hello.wasm", false, "MISS"},
+		{"/api/cdn", 200, 1, "api/cdn.wasm", true, "MISS"},
+		{"/api/cdn", 200, 1, "api/cdn.wasm", false, "HIT"},
+		{"/api/nope", 404, 0, "", false, ""}, // the error page's size is errors.go's
+		{"/api/kv", 200, 1, "api/kv.wasm", true, "MISS"},
+	}
+	if len(access) != len(want) {
+		t.Fatalf("%d access lines, want %d:\n%s", len(access), len(want), logs)
+	}
+	for i, w := range want {
+		a := access[i]
+		if a.Level != "INFO" || a.Method != "GET" || a.Path != w.path || a.Status != w.status || a.Fn != w.fn ||
+			a.Fresh == nil || *a.Fresh != w.fresh || a.Cache != w.cache || a.DurationMS == nil || *a.DurationMS <= 0 ||
+			!strings.HasPrefix(a.ID, "dev1::") {
+			t.Errorf("access line %d = %+v, want %+v", i, a, w)
+		}
+		if w.bytes != 0 && a.Bytes != w.bytes || a.Bytes <= 0 {
+			t.Errorf("access line %d: bytes %d, want %d", i, a.Bytes, w.bytes)
+		}
+	}
+	if access[5].ID != kv.header.Get(host.HeaderRequestID) || guest.ID != access[5].ID || guest.Fn != "api/kv.wasm" || guest.Stream != "stdout" {
+		t.Errorf("the guest's line %+v and the access line %+v, want the request id %s", guest, access[5], kv.header.Get(host.HeaderRequestID))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(entries) != len(want) {
+		t.Fatalf("OnAccess got %d entries, want %d", len(entries), len(want))
+	}
+	for i, e := range entries {
+		a := access[i]
+		if e.ID != a.ID || e.Path != a.Path || e.Status != a.Status || e.Function != a.Fn || e.Bytes != a.Bytes || e.Cache != a.Cache || e.Fresh != *a.Fresh {
+			t.Errorf("entry %d = %+v, access line %+v", i, e, a)
+		}
+	}
+}
