@@ -10,7 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/wfn-dev/wfn/admin"
+	"github.com/wfn-dev/wfn/host/admin"
 	"github.com/wfn-dev/wfn/host"
 )
 

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wfn-dev/wfn/admin"
+	"github.com/wfn-dev/wfn/host/admin"
 	"github.com/wfn-dev/wfn/host"
 )
 

@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/wfn-dev/wfn/admin"
+	"github.com/wfn-dev/wfn/host/admin"
 	"github.com/wfn-dev/wfn/host"
 )
 

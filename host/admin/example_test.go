@@ -11,7 +11,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/wfn-dev/wfn/admin"
+	"github.com/wfn-dev/wfn/host/admin"
 	"github.com/wfn-dev/wfn/host"
 )
 

@@ -22,7 +22,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/wfn-dev/wfn/admin"
+	"github.com/wfn-dev/wfn/host/admin"
 	"github.com/wfn-dev/wfn/host"
 )
 
