@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -68,7 +69,7 @@ func (h *Host) stores(ctx context.Context) (*stores, error) {
 		h.log.Error("cannot open the cache", "err", err)
 		return nil, o.err
 	}
-	s := &stores{runtime: runtime, cdn: cdnStore, cdnCache: cdn.New(cdnStore, cdn.Options{Logger: h.log, Rules: cdn.Rules(h.cfg.CDNRules)})}
+	s := &stores{runtime: runtime, cdn: cdnStore, cdnCache: cdn.New(cdnStore, cdn.Options{Logger: h.log, Rules: cdn.Rules(h.cfg.CDNRules), URLKey: h.urlKey})}
 	o.open.Store(s)
 	return s, nil
 }
@@ -513,7 +514,38 @@ func (h *Host) cdnCache(ctx context.Context) *cdn.Cache {
 
 // cdnKey is the CDN cache's key of r: the deployment (the functions'
 // code, so that a changed function is not answered from the cache of its
-// former self) and the URL.
+// former self) and the URL. r is the request once vercel.json's routing
+// applied: a rewritten request is keyed by its destination, as Vercel's
+// CDN routes before it looks in a cache (RATIONALE.md), and the path tag
+// that purges by path name is the destination's path too.
 func (h *Host) cdnKey(r *http.Request) string {
 	return cdn.KeyIn(h.deployment, r)
+}
+
+// staticKey is the key of r when a static file serves it: without the
+// query, as Vercel's CDN keys static files.
+func (h *Host) staticKey(r *http.Request) string {
+	keyed := r.Clone(r.Context())
+	keyed.URL.RawQuery = ""
+	return h.cdnKey(keyed)
+}
+
+// urlKey is cdn.Options.URLKey: the key of a GET of u from the client of
+// r, routed as serveHTTP routes requests (so that the Location of a
+// response names the entry of the rewritten request), or false when
+// routing answers it without the cache (a redirect, an external rewrite,
+// nothing found).
+func (h *Host) urlKey(r *http.Request, u *url.URL) (string, bool) {
+	get := (&http.Request{Method: http.MethodGet, URL: u, Host: r.Host, Header: r.Header, TLS: r.TLS}).WithContext(r.Context())
+	if h.routing == nil {
+		return h.cdnKey(get), true
+	}
+	res, routed, file := h.resolve(get)
+	switch {
+	case res.Status != 0 || res.External != "" || !res.Found:
+		return "", false
+	case file != "":
+		return h.staticKey(routed), true
+	}
+	return h.cdnKey(routed), true
 }

@@ -112,21 +112,10 @@ type routeHeadersKey struct{}
 // the request a function serves: r, or r rewritten to its destination,
 // carrying the headers vercel.json adds to the response.
 func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.Request, bool) {
-	rt := h.routing
-	if rt == nil {
+	if h.routing == nil {
 		return r, false
 	}
-	var file string
-	exists := func(p string) bool {
-		if _, _, ok := h.table.Match(p); ok {
-			file = ""
-			return true
-		}
-		var ok bool
-		file, ok = rt.files.Lookup(p)
-		return ok
-	}
-	res := rt.router.Route(r, exists)
+	res, r, file := h.resolve(r)
 	switch {
 	case res.Status != 0:
 		for k, vs := range res.Header {
@@ -145,8 +134,43 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.R
 		}
 		ctx := context.WithValue(r.Context(), externalKey{}, target)
 		ctx = context.WithValue(ctx, routeHeadersKey{}, res.Header)
-		rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+		h.routing.proxy.ServeHTTP(w, r.WithContext(ctx))
 		return r, true
+	case !res.Found:
+		var extra []string
+		for k, vs := range res.Header {
+			extra = append(extra, k, vs[0])
+		}
+		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.", extra...)
+		return r, true
+	case file != "":
+		h.serveStatic(w, r, file, res.Header)
+		return r, true
+	}
+	if len(res.Header) > 0 {
+		r = r.WithContext(context.WithValue(r.Context(), routeHeadersKey{}, res.Header))
+	}
+	return r, false
+}
+
+// resolve routes r through vercel.json's routing without answering it:
+// the result, the request the filesystem serves (r, or r rewritten to
+// res.Path and res.RawQuery; r itself for a redirect or an external
+// rewrite) and, when that is a static file, the file. h.routing is set.
+func (h *Host) resolve(r *http.Request) (res vroute.Result, routed *http.Request, file string) {
+	rt := h.routing
+	exists := func(p string) bool {
+		if _, _, ok := h.table.Match(p); ok {
+			file = ""
+			return true
+		}
+		var ok bool
+		file, ok = rt.files.Lookup(p)
+		return ok
+	}
+	res = rt.router.Route(r, exists)
+	if res.Status != 0 || res.External != "" {
+		return res, r, ""
 	}
 	if res.Path != r.URL.EscapedPath() || res.RawQuery != r.URL.RawQuery {
 		u := *r.URL
@@ -160,22 +184,11 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string) (*http.R
 		r = r.WithContext(r.Context())
 		r.URL = &u
 	}
-	if !res.Found {
-		var extra []string
-		for k, vs := range res.Header {
-			extra = append(extra, k, vs[0])
-		}
-		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.", extra...)
-		return r, true
+	file = ""
+	if res.Found {
+		exists(res.Path)
 	}
-	if exists(res.Path); file != "" {
-		h.serveStatic(w, r, file, res.Header)
-		return r, true
-	}
-	if len(res.Header) > 0 {
-		r = r.WithContext(context.WithValue(r.Context(), routeHeadersKey{}, res.Header))
-	}
-	return r, false
+	return res, r, file
 }
 
 // serveStatic serves a static file through the CDN cache, which keys it
@@ -190,9 +203,7 @@ func (h *Host) serveStatic(w http.ResponseWriter, r *http.Request, file string, 
 		return nil
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
-		keyed := r.Clone(r.Context())
-		keyed.URL.RawQuery = ""
-		c.Serve(w, r, h.cdnKey(keyed), origin)
+		c.Serve(w, r, h.staticKey(r), origin)
 		return
 	}
 	origin(w, r)

@@ -230,6 +230,14 @@ type Options struct {
 	// Rules decide which responses are stored and for how long:
 	// RulesVercel (the default, "") or RulesRFC9111.
 	Rules Rules
+	// URLKey gives the key of a GET of u (absolute, with r's origin) from
+	// the client of r, a request Serve had, or false when nothing can be
+	// stored for u. Under RulesRFC9111 the URLs of Location and
+	// Content-Location are invalidated under it: a host that routes
+	// requests before keying them (rewrites) keys u as it keys the
+	// request for u. Default: u's path and query in place of r's in r's
+	// key.
+	URLKey func(r *http.Request, u *url.URL) (key string, ok bool)
 }
 
 // Origin runs the function for r, writing its response to w, and returns
@@ -248,6 +256,7 @@ type Cache struct {
 	maxVariants int
 	keepStale   time.Duration
 	rules       Rules
+	urlKey      func(r *http.Request, u *url.URL) (string, bool)
 
 	mu           sync.Mutex
 	flights      map[string]*flight
@@ -289,6 +298,7 @@ func New(store cache.Store, opts Options) *Cache {
 		maxVariants:  opts.MaxVariants,
 		keepStale:    opts.KeepStale,
 		rules:        cmp.Or(opts.Rules, RulesVercel),
+		urlKey:       opts.URLKey,
 		flights:      make(map[string]*flight),
 		landed:       make(map[string]landed),
 		hfm:          make(map[string]time.Time),
@@ -375,7 +385,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 			ctx := context.WithoutCancel(r.Context())
 			c.invalidateURL(ctx, key)
 			if c.rules == RulesRFC9111 {
-				for _, k := range locationKeys(r, key, w.Header()) {
+				for _, k := range c.locationKeys(r, key, w.Header()) {
 					c.invalidateURL(ctx, k)
 				}
 			}
@@ -816,13 +826,19 @@ func (c *Cache) remove(ctx context.Context, skey string) {
 // locationKeys returns the cache keys of the URLs in the Location and
 // Content-Location fields of h, the response to r whose key is key, that
 // have r's origin (RFC 9111 section 4.4: a cache may invalidate them, and
-// must not when their origin differs). Relative references resolve
-// against r's URL.
-func locationKeys(r *http.Request, key string, h http.Header) []string {
-	own := r.URL.EscapedPath() + "?" + r.URL.RawQuery
-	prefix, ok := strings.CutSuffix(key, own)
-	if !ok {
-		return nil
+// must not when their origin differs), keyed by Options.URLKey. Relative
+// references resolve against r's URL.
+func (c *Cache) locationKeys(r *http.Request, key string, h http.Header) []string {
+	urlKey := c.urlKey
+	if urlKey == nil {
+		own := r.URL.EscapedPath() + "?" + r.URL.RawQuery
+		prefix, ok := strings.CutSuffix(key, own)
+		if !ok {
+			return nil
+		}
+		urlKey = func(_ *http.Request, u *url.URL) (string, bool) {
+			return prefix + u.EscapedPath() + "?" + u.RawQuery, true
+		}
 	}
 	scheme := "http"
 	if r.TLS != nil {
@@ -843,7 +859,8 @@ func locationKeys(r *http.Request, key string, h http.Header) []string {
 		if !strings.EqualFold(u.Scheme, scheme) || !strings.EqualFold(u.Host, r.Host) {
 			continue
 		}
-		if k := prefix + u.EscapedPath() + "?" + u.RawQuery; k != key && !slices.Contains(keys, k) {
+		u.Fragment, u.RawFragment = "", ""
+		if k, ok := urlKey(r, u); ok && k != key && !slices.Contains(keys, k) {
 			keys = append(keys, k)
 		}
 	}
