@@ -767,6 +767,11 @@ func (c *Cache) build(rw *recorder, originTags []string) (e *entry, value []byte
 		e.variant = variantID(e.names, rw.r.Header)
 	}
 	e.body[encIdentity] = rw.buf.Bytes()
+	if e.body[encIdentity] == nil {
+		// An empty body (a 204, say) is stored as one: an entry without
+		// a body does not decode.
+		e.body[encIdentity] = []byte{}
+	}
 	if (e.compress(h) || originEncoding(h) != "") && !varies(h, "Accept-Encoding") {
 		h["Vary"] = append(h["Vary"], "Accept-Encoding")
 	}
