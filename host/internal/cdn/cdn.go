@@ -44,9 +44,10 @@
 // # Revalidation
 //
 // An entry with an ETag or a Last-Modified stays stored Options.KeepStale
-// (1 h) past its lifetime and its stale windows. A GET that finds it
-// expired (past stale-while-revalidate) asks the origin whether it is
-// still good: the request goes on with If-None-Match set to the stored
+// (1 h) past its lifetime and its stale windows. A GET or a HEAD that
+// finds it expired (past stale-while-revalidate) asks the origin whether
+// it is still good (a HEAD with a GET, so that a 200 can replace the
+// entry): the request goes on with If-None-Match set to the stored
 // ETag and If-Modified-Since to the stored Last-Modified, in place of the
 // client's own preconditions (RFC 9111 section 4.3.1). A 304 refreshes the
 // entry (section 4.3.4): its fields replace the stored ones of the same
@@ -434,12 +435,14 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 			c.revalidate(r, key, skey, origin, se.Created, old)
 			c.write(w, r, e, Stale, age)
 			return
-		case r.Method == http.MethodGet && e.validators:
+		case (r.Method == http.MethodGet || r.Method == http.MethodHead) && e.validators:
 			// The origin is asked whether the entry is still good (RFC
 			// 9111 section 4.3.1); concurrent requests wait for one
-			// answer, as misses do.
+			// answer, as misses do. A HEAD asks with a GET, so that a 200
+			// has the body that replaces the entry; the server sends the
+			// HEAD's client no body.
 			old := &stale{e: e, age: age, tags: se.Tags, ifError: age < e.pol.fresh+e.pol.sie, validate: true}
-			c.miss(w, r, key, skey, origin, Revalidated, start, old)
+			c.miss(w, asGet(r), key, skey, origin, Revalidated, start, old)
 			return
 		case r.Method == http.MethodGet && age < e.pol.fresh+e.pol.sie:
 			// stale-if-error (RFC 5861 section 4): the origin answers,
@@ -800,6 +803,17 @@ func varies(h http.Header, name string) bool {
 		}
 	}
 	return false
+}
+
+// asGet is r as a GET: r itself, or for a HEAD a copy without a body.
+func asGet(r *http.Request) *http.Request {
+	if r.Method == http.MethodGet {
+		return r
+	}
+	g := r.Clone(r.Context())
+	g.Method = http.MethodGet
+	g.Body, g.ContentLength = http.NoBody, 0
+	return g
 }
 
 // unsafeMethod reports a method that is not safe (RFC 9110 section 9.2.1):
