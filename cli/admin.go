@@ -10,8 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/wfn-dev/wfn/host/admin"
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/host/admin"
 )
 
 // logHandler is the log's handler for --log-format: text (slog's

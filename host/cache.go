@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -68,7 +69,7 @@ func (h *Host) stores(ctx context.Context) (*stores, error) {
 		h.log.Error("cannot open the cache", "err", err)
 		return nil, o.err
 	}
-	s := &stores{runtime: runtime, cdn: cdnStore, cdnCache: cdn.New(cdnStore, cdn.Options{Logger: h.log, Rules: cdn.Rules(h.cfg.CDNRules)})}
+	s := &stores{runtime: runtime, cdn: cdnStore, cdnCache: cdn.New(cdnStore, cdn.Options{Logger: h.log, Rules: cdn.Rules(h.cfg.CDNRules), URLKey: h.urlKey})}
 	o.open.Store(s)
 	return s, nil
 }
@@ -523,12 +524,54 @@ func (h *Host) cdnCache(ctx context.Context) *cdn.Cache {
 	return s.cdnCache
 }
 
-// cdnKey is the CDN cache's key of r: the URL within scope (Host.scope),
-// and for a rewritten request the URL it asked for too (rewrittenFrom).
+// cdnKey is the CDN cache's key of r within scope (Host.scope): r is
+// the request once vercel.json's routing applied, so a rewritten request
+// is keyed by its destination, as Vercel's CDN routes before it looks in
+// a cache (RATIONALE.md), and by the URL it asked for too
+// (rewrittenFrom), since the route headers stored with the response follow
+// that one. The path tag that purges by path name is the destination's.
 func (h *Host) cdnKey(scope string, r *http.Request) string {
 	key := cdn.KeyIn(scope, r)
 	if from, ok := r.Context().Value(rewrittenFromKey{}).(rewrittenFrom); ok {
 		key += "|rewritten from " + from.path + "?" + from.query
 	}
 	return key
+}
+
+// staticKey is the key of r when a static file serves it: without the
+// query (of the URL asked for too), as Vercel's CDN keys static files.
+func (h *Host) staticKey(st *state, r *http.Request) string {
+	ctx := r.Context()
+	if from, ok := ctx.Value(rewrittenFromKey{}).(rewrittenFrom); ok {
+		from.query = ""
+		ctx = context.WithValue(ctx, rewrittenFromKey{}, from)
+	}
+	keyed := r.Clone(ctx)
+	keyed.URL.RawQuery = ""
+	return h.cdnKey(h.scope(st, nil), keyed)
+}
+
+// urlKey is cdn.Options.URLKey: the key of a GET of u from the client of
+// r, routed as ServeHTTP routes requests (so that the Location of a
+// response names the entry of the rewritten request), or false when
+// nothing the cache keeps answers it (a redirect, an external rewrite,
+// nothing found).
+func (h *Host) urlKey(r *http.Request, u *url.URL) (string, bool) {
+	st := h.st.Load()
+	get := (&http.Request{Method: http.MethodGet, URL: u, Host: r.Host, Header: r.Header, TLS: r.TLS}).WithContext(r.Context())
+	if st.routing != nil {
+		res, routed, file := resolve(get, st)
+		switch {
+		case res.Status != 0 || res.External != "" || !res.Found:
+			return "", false
+		case file != "":
+			return h.staticKey(st, routed), true
+		}
+		get = routed
+	}
+	i, _, ok := st.table.Match(get.URL.EscapedPath())
+	if !ok {
+		return "", false
+	}
+	return h.cdnKey(h.scope(st, st.fns[i]), get), true
 }

@@ -231,6 +231,27 @@ func TestCDNStaleIfError(t *testing.T) {
 	})
 }
 
+// TestCDNBareStaleWhileRevalidate: testdata/guests/api/cdnkit?mode=swr
+// sends s-maxage=1 and a stale-while-revalidate without a number, which
+// Vercel gives a window (a year, RATIONALE.md): once the second is over,
+// the entry is served STALE while it is refreshed, never a MISS.
+func TestCDNBareStaleWhileRevalidate(t *testing.T) {
+	requireGo(t)
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/guests"})
+	u := fmt.Sprintf("%s/api/cdnkit?mode=swr&id=%d", srv.URL, freshID())
+	wantCDN(t, get(t, u), "MISS", "swr run 1")
+	eventually(t, "a STALE answer", func() bool {
+		r := get(t, u)
+		switch state := r.header.Get("X-Vercel-Cache"); state {
+		case "HIT", "STALE":
+			return state == "STALE"
+		default:
+			t.Fatalf("%s %q, want HIT or STALE", state, r.body)
+			return false
+		}
+	})
+}
+
 // TestCDNRules: testdata/guests/api/cdnkit?mode=maxage sends only
 // Cache-Control: max-age=60. Under CDNRules "rfc9111" the second request
 // is a HIT (RFC 9111 section 4.2.1); under the default Vercel rules

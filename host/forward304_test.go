@@ -1,9 +1,12 @@
 package host_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/wfn-dev/wfn/host"
@@ -58,4 +61,60 @@ func TestForwardNotModifiedWithContentLength(t *testing.T) {
 	if r.body != "" {
 		t.Errorf("body = %q, want none", r.body)
 	}
+}
+
+// TestCDNRewriteKeyAndLocation: testdata/httpcache's vercel.json rewrites
+// /test/... to the forwarding function under /api/test/...; the CDN cache
+// keys the rewritten request by its destination (Vercel's CDN routes
+// before it looks in a cache), so the direct URL shares the entry, a
+// purge by path names the destination's path, a successful DELETE drops
+// the entry of its URL, and under the RFC 9111 rules the Location of an
+// unsafe request's response, a client URL that is rewritten, invalidates
+// the destination's entry (RFC 9111 section 4.4).
+func TestCDNRewriteKeyAndLocation(t *testing.T) {
+	requireGo(t)
+	var runs atomic.Int64
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/test/x":
+			w.Header().Set("Location", "/test/x/target")
+			w.WriteHeader(http.StatusCreated)
+		case r.Method == http.MethodDelete && r.URL.Path == "/test/x/target":
+			w.WriteHeader(http.StatusNoContent)
+		case r.Method == http.MethodGet && r.URL.Path == "/test/x/target":
+			w.Header().Set("Cache-Control", "max-age=600")
+			fmt.Fprintf(w, "target %d", runs.Add(1))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(origin.Close)
+	dir, err := filepath.Abs(filepath.Join("..", "testdata", "httpcache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, srv, _ := serve(t, host.Config{Dir: dir, CDNRules: "rfc9111", Env: map[string]string{"ORIGIN_URL": origin.URL}})
+	target := srv.URL + "/test/x/target"
+
+	wantCDN(t, rawGet(t, target), "MISS", "target 1")
+	wantCDN(t, rawGet(t, target), "HIT", "target 1")
+	wantCDN(t, rawGet(t, srv.URL+"/api/test/x/target"), "HIT", "target 1")
+
+	if r := do(t, http.MethodPost, srv.URL+"/test/x", strings.NewReader("abc")); r.status != http.StatusCreated {
+		t.Fatalf("POST = %d %q, want 201", r.status, r.body)
+	}
+	wantCDN(t, rawGet(t, target), "MISS", "target 2")
+	wantCDN(t, rawGet(t, target), "HIT", "target 2")
+
+	// A successful unsafe request drops what is stored for its own URL.
+	if r := do(t, http.MethodDelete, target, nil); r.status != http.StatusNoContent {
+		t.Fatalf("DELETE = %d %q, want 204", r.status, r.body)
+	}
+	wantCDN(t, rawGet(t, target), "MISS", "target 3")
+	wantCDN(t, rawGet(t, target), "HIT", "target 3")
+
+	purge(t, srv.URL, `{"srcImages": ["/test/x/target"]}`, 200)
+	wantCDN(t, rawGet(t, target), "HIT", "target 3")
+	purge(t, srv.URL, `{"srcImages": ["/api/test/x/target"]}`, 200)
+	wantCDN(t, rawGet(t, target), "STALE", "target 3")
 }

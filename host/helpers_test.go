@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wfn-dev/wfn/host/admin"
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/host/admin"
 )
 
 // requireGo skips a test that builds Go guests when the go command is

@@ -147,21 +147,10 @@ type rewrittenFrom struct{ path, query string }
 // returned writer, outside the cache, to each response whether stored or
 // not.
 func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *state) (http.ResponseWriter, *http.Request, bool) {
-	rt := st.routing
-	if rt == nil {
+	if st.routing == nil {
 		return w, r, false
 	}
-	var file string
-	exists := func(p string) bool {
-		if _, _, ok := st.table.Match(p); ok {
-			file = ""
-			return true
-		}
-		var ok bool
-		file, ok = rt.files.Lookup(p)
-		return ok
-	}
-	res := rt.router.Route(r, exists)
+	res, r, file := resolve(r, st)
 	switch {
 	case res.Status != 0:
 		for k, vs := range res.AllHeader() {
@@ -183,10 +172,59 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *stat
 		if res.RewriteStatus != 0 {
 			w = &routeHeaderWriter{ResponseWriter: w, status: res.RewriteStatus}
 		}
-		rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+		st.routing.proxy.ServeHTTP(w, r.WithContext(ctx))
+		return w, r, true
+	case !res.Found:
+		var extra []string
+		for k, vs := range res.AllHeader() {
+			extra = append(extra, k, vs[0])
+		}
+		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.", extra...)
 		return w, r, true
 	}
 	stored, perResponse := res.Header, res.CondHeader
+	if len(perResponse) > 0 || res.RewriteStatus != 0 {
+		w = &routeHeaderWriter{ResponseWriter: w, hdr: perResponse, over: stored, status: res.RewriteStatus}
+	}
+	if res.RewriteStatus != 0 {
+		// The status is the rewrite's whatever the destination says, so
+		// the destination answers in full: validators and ranges apply to
+		// a 200 only (RFC 9110 sections 13.2.1 and 14.2).
+		r = r.Clone(r.Context())
+		for _, k := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "Range"} {
+			r.Header.Del(k)
+		}
+	}
+	if file != "" {
+		h.serveStatic(w, r, st, file, stored)
+		return w, r, true
+	}
+	if len(stored) > 0 {
+		r = r.WithContext(context.WithValue(r.Context(), routeHeadersKey{}, stored))
+	}
+	return w, r, false
+}
+
+// resolve routes r through st's vercel.json routing without answering it:
+// the result, the request the filesystem serves (r, or r rewritten to
+// res.Path and res.RawQuery, carrying rewrittenFromKey; r itself for a
+// redirect or an external rewrite) and, when that is a static file, the
+// file. st.routing is set.
+func resolve(r *http.Request, st *state) (res vroute.Result, routed *http.Request, file string) {
+	rt := st.routing
+	exists := func(p string) bool {
+		if _, _, ok := st.table.Match(p); ok {
+			file = ""
+			return true
+		}
+		var ok bool
+		file, ok = rt.files.Lookup(p)
+		return ok
+	}
+	res = rt.router.Route(r, exists)
+	if res.Status != 0 || res.External != "" {
+		return res, r, ""
+	}
 	if res.Path != r.URL.EscapedPath() || res.RawQuery != r.URL.RawQuery {
 		from := rewrittenFrom{path: r.URL.EscapedPath(), query: r.URL.RawQuery}
 		u := *r.URL
@@ -200,34 +238,11 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *stat
 		r = r.WithContext(context.WithValue(r.Context(), rewrittenFromKey{}, from))
 		r.URL = &u
 	}
-	if !res.Found {
-		var extra []string
-		for k, vs := range res.AllHeader() {
-			extra = append(extra, k, vs[0])
-		}
-		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.", extra...)
-		return w, r, true
+	file = ""
+	if res.Found {
+		exists(res.Path)
 	}
-	if len(perResponse) > 0 || res.RewriteStatus != 0 {
-		w = &routeHeaderWriter{ResponseWriter: w, hdr: perResponse, over: stored, status: res.RewriteStatus}
-	}
-	if res.RewriteStatus != 0 {
-		// The status is the rewrite's whatever the destination says, so
-		// the destination answers in full: validators and ranges apply to
-		// a 200 only (RFC 9110 sections 13.2.1 and 14.2).
-		r = r.Clone(r.Context())
-		for _, k := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "Range"} {
-			r.Header.Del(k)
-		}
-	}
-	if exists(res.Path); file != "" {
-		h.serveStatic(w, r, st, file, stored)
-		return w, r, true
-	}
-	if len(stored) > 0 {
-		r = r.WithContext(context.WithValue(r.Context(), routeHeadersKey{}, stored))
-	}
-	return w, r, false
+	return res, r, file
 }
 
 // serveStatic serves a static file through the CDN cache, which keys it
@@ -242,14 +257,7 @@ func (h *Host) serveStatic(w http.ResponseWriter, r *http.Request, st *state, fi
 		return nil
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
-		ctx := r.Context()
-		if from, ok := ctx.Value(rewrittenFromKey{}).(rewrittenFrom); ok {
-			from.query = ""
-			ctx = context.WithValue(ctx, rewrittenFromKey{}, from)
-		}
-		keyed := r.Clone(ctx)
-		keyed.URL.RawQuery = ""
-		c.Serve(w, r, h.cdnKey(h.scope(st, nil), keyed), origin)
+		c.Serve(w, r, h.staticKey(st, r), origin)
 		return
 	}
 	origin(w, r)

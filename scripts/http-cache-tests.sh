@@ -1,7 +1,10 @@
 #!/bin/bash
 # Runs Mark Nottingham's HTTP caching test suite (npm http-cache-tests,
 # 0.4.5) against wfn's CDN cache: the suite's origin server behind
-# testdata/httpcache's forwarding function, in one of three modes:
+# testdata/httpcache's forwarding function, served at the root (its
+# vercel.json rewrites /test/, /config/ and /state/ to the function under
+# /api/, so that the origin's own paths, in Location and Content-Location,
+# are the client's URLs), in one of three modes:
 #   scripts/http-cache-tests.sh vercel|rfc|rfc9111 [OUT_DIR] [SUMMARY_FLAGS...]
 # vercel: the origin's headers as they are; only what Vercel's CDN reads
 #         (s-maxage, CDN-Cache-Control...) makes a response cacheable.
@@ -54,13 +57,13 @@ pids+=($!)
 # Ready when a request reaches the origin through the function (the
 # function is built when the server starts).
 for i in $(seq 600); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$wfn_port/api/state/ready" || true)
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$wfn_port/state/ready" || true)
   [ "$code" = 404 ] || [ "$code" = 200 ] && break
   if [ "$i" = 600 ]; then echo "wfn did not come up:"; cat "$work/wfn.log"; exit 1; fi
   sleep 0.5
 done
 
-(cd "$suite" && npm_config_base="http://127.0.0.1:$wfn_port/api" npm_package_config_id='' \
+(cd "$suite" && npm_config_base="http://127.0.0.1:$wfn_port" npm_package_config_id='' \
   node --no-warnings cli.mjs >"$out/$mode.json")
 flag=""; [ "$mode" = vercel ] && flag=--vercel
 node "$root/scripts/http-cache-tests-summary.mjs" $flag "$@" "$suite" "$out/$mode.json"

@@ -8,8 +8,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/wfn-dev/wfn/host/admin"
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/host/admin"
 )
 
 // discard is a ResponseWriter that keeps only the status and the size.

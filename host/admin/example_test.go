@@ -11,8 +11,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/wfn-dev/wfn/host/admin"
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/host/admin"
 )
 
 // A program that embeds the host mounts the operator endpoints beside it,

@@ -44,9 +44,10 @@
 // # Revalidation
 //
 // An entry with an ETag or a Last-Modified stays stored Options.KeepStale
-// (1 h) past its lifetime and its stale windows. A GET that finds it
-// expired (past stale-while-revalidate) asks the origin whether it is
-// still good: the request goes on with If-None-Match set to the stored
+// (1 h) past its lifetime and its stale windows. A GET or a HEAD that
+// finds it expired (past stale-while-revalidate) asks the origin whether
+// it is still good (a HEAD with a GET, so that a 200 can replace the
+// entry): the request goes on with If-None-Match set to the stored
 // ETag and If-Modified-Since to the stored Last-Modified, in place of the
 // client's own preconditions (RFC 9111 section 4.3.1). A 304 refreshes the
 // entry (section 4.3.4): its fields replace the stored ones of the same
@@ -230,6 +231,14 @@ type Options struct {
 	// Rules decide which responses are stored and for how long:
 	// RulesVercel (the default, "") or RulesRFC9111.
 	Rules Rules
+	// URLKey gives the key of a GET of u (absolute, with r's origin) from
+	// the client of r, a request Serve had, or false when nothing can be
+	// stored for u. Under RulesRFC9111 the URLs of Location and
+	// Content-Location are invalidated under it: a host that routes
+	// requests before keying them (rewrites) keys u as it keys the
+	// request for u. Default: u's path and query in place of r's in r's
+	// key.
+	URLKey func(r *http.Request, u *url.URL) (key string, ok bool)
 }
 
 // Origin runs the function for r, writing its response to w, and returns
@@ -248,6 +257,7 @@ type Cache struct {
 	maxVariants int
 	keepStale   time.Duration
 	rules       Rules
+	urlKey      func(r *http.Request, u *url.URL) (string, bool)
 
 	mu           sync.Mutex
 	flights      map[string]*flight
@@ -289,6 +299,7 @@ func New(store cache.Store, opts Options) *Cache {
 		maxVariants:  opts.MaxVariants,
 		keepStale:    opts.KeepStale,
 		rules:        cmp.Or(opts.Rules, RulesVercel),
+		urlKey:       opts.URLKey,
 		flights:      make(map[string]*flight),
 		landed:       make(map[string]landed),
 		hfm:          make(map[string]time.Time),
@@ -375,7 +386,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 			ctx := context.WithoutCancel(r.Context())
 			c.invalidateURL(ctx, key)
 			if c.rules == RulesRFC9111 {
-				for _, k := range locationKeys(r, key, w.Header()) {
+				for _, k := range c.locationKeys(r, key, w.Header()) {
 					c.invalidateURL(ctx, k)
 				}
 			}
@@ -424,12 +435,14 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 			c.revalidate(r, key, skey, origin, se.Created, old)
 			c.write(w, r, e, Stale, age)
 			return
-		case r.Method == http.MethodGet && e.validators:
+		case (r.Method == http.MethodGet || r.Method == http.MethodHead) && e.validators:
 			// The origin is asked whether the entry is still good (RFC
 			// 9111 section 4.3.1); concurrent requests wait for one
-			// answer, as misses do.
+			// answer, as misses do. A HEAD asks with a GET, so that a 200
+			// has the body that replaces the entry; the server sends the
+			// HEAD's client no body.
 			old := &stale{e: e, age: age, tags: se.Tags, ifError: age < e.pol.fresh+e.pol.sie, validate: true}
-			c.miss(w, r, key, skey, origin, Revalidated, start, old)
+			c.miss(w, asGet(r), key, skey, origin, Revalidated, start, old)
 			return
 		case r.Method == http.MethodGet && age < e.pol.fresh+e.pol.sie:
 			// stale-if-error (RFC 5861 section 4): the origin answers,
@@ -757,6 +770,11 @@ func (c *Cache) build(rw *recorder, originTags []string) (e *entry, value []byte
 		e.variant = variantID(e.names, rw.r.Header)
 	}
 	e.body[encIdentity] = rw.buf.Bytes()
+	if e.body[encIdentity] == nil {
+		// An empty body (a 204, say) is stored as one: an entry without
+		// a body does not decode.
+		e.body[encIdentity] = []byte{}
+	}
 	if (e.compress(h) || originEncoding(h) != "") && !varies(h, "Accept-Encoding") {
 		h["Vary"] = append(h["Vary"], "Accept-Encoding")
 	}
@@ -785,6 +803,17 @@ func varies(h http.Header, name string) bool {
 		}
 	}
 	return false
+}
+
+// asGet is r as a GET: r itself, or for a HEAD a copy without a body.
+func asGet(r *http.Request) *http.Request {
+	if r.Method == http.MethodGet {
+		return r
+	}
+	g := r.Clone(r.Context())
+	g.Method = http.MethodGet
+	g.Body, g.ContentLength = http.NoBody, 0
+	return g
 }
 
 // unsafeMethod reports a method that is not safe (RFC 9110 section 9.2.1):
@@ -816,13 +845,19 @@ func (c *Cache) remove(ctx context.Context, skey string) {
 // locationKeys returns the cache keys of the URLs in the Location and
 // Content-Location fields of h, the response to r whose key is key, that
 // have r's origin (RFC 9111 section 4.4: a cache may invalidate them, and
-// must not when their origin differs). Relative references resolve
-// against r's URL.
-func locationKeys(r *http.Request, key string, h http.Header) []string {
-	own := r.URL.EscapedPath() + "?" + r.URL.RawQuery
-	prefix, ok := strings.CutSuffix(key, own)
-	if !ok {
-		return nil
+// must not when their origin differs), keyed by Options.URLKey. Relative
+// references resolve against r's URL.
+func (c *Cache) locationKeys(r *http.Request, key string, h http.Header) []string {
+	urlKey := c.urlKey
+	if urlKey == nil {
+		own := r.URL.EscapedPath() + "?" + r.URL.RawQuery
+		prefix, ok := strings.CutSuffix(key, own)
+		if !ok {
+			return nil
+		}
+		urlKey = func(_ *http.Request, u *url.URL) (string, bool) {
+			return prefix + u.EscapedPath() + "?" + u.RawQuery, true
+		}
 	}
 	scheme := "http"
 	if r.TLS != nil {
@@ -843,7 +878,8 @@ func locationKeys(r *http.Request, key string, h http.Header) []string {
 		if !strings.EqualFold(u.Scheme, scheme) || !strings.EqualFold(u.Host, r.Host) {
 			continue
 		}
-		if k := prefix + u.EscapedPath() + "?" + u.RawQuery; k != key && !slices.Contains(keys, k) {
+		u.Fragment, u.RawFragment = "", ""
+		if k, ok := urlKey(r, u); ok && k != key && !slices.Contains(keys, k) {
 			keys = append(keys, k)
 		}
 	}

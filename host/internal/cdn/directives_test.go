@@ -193,3 +193,34 @@ func TestRulesLocationInvalidates(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyBodyStored: a response without a body is stored and answers
+// the next request: an empty 200 under both rule sets, a 204 under RFC
+// 9111's (Vercel's rules do not store a 204).
+func TestEmptyBodyStored(t *testing.T) {
+	for _, rules := range []cdn.Rules{cdn.RulesVercel, cdn.RulesRFC9111} {
+		t.Run(string(rules), func(t *testing.T) {
+			e := newEnvOpts(t, cdn.Options{Rules: rules}, func(w http.ResponseWriter, r *http.Request, n int64) []string {
+				w.Header().Set("Cache-Control", "s-maxage=60")
+				w.Header().Set("X-Run", strconv.FormatInt(n, 10))
+				if r.URL.Path == "/204" {
+					w.WriteHeader(http.StatusNoContent)
+				}
+				return nil
+			})
+			paths := []string{"/empty"}
+			if rules == cdn.RulesRFC9111 {
+				paths = append(paths, "/204")
+			}
+			for _, path := range paths {
+				first := e.get(path)
+				expect(t, first, cdn.Miss, "")
+				r := e.get(path)
+				expect(t, r, cdn.Hit, "")
+				if r.status != first.status || r.header.Get("X-Run") != first.header.Get("X-Run") {
+					t.Errorf("%s: HIT %d run %s, want %d run %s", path, r.status, r.header.Get("X-Run"), first.status, first.header.Get("X-Run"))
+				}
+			}
+		})
+	}
+}

@@ -267,22 +267,28 @@ func freshness(rules Rules, ds []directive, cdn bool, h http.Header, now time.Ti
 
 // arrived sets p.age from the Age of a response with header h; reason is
 // not empty when the Age is invalid or the response is stale already.
+//
+// RFC 9111 section 4.2.3: the response is already that old. An Age that
+// is not delta-seconds (section 1.2.2), or that has more than one member
+// (a comma, or more than one field line), makes the response stale: Age
+// is a singleton field, and one sent with several members is an error
+// worth detecting (RFC 9110 section 5.5). RFC 9111 section 5.1 says a
+// cache should use the first member of a list and ignore an invalid
+// value; both are "should"s, and a cache that cannot tell how old a
+// response is does not serve it as fresh (RATIONALE.md).
 func arrived(p policy, h http.Header) (_ policy, reason string) {
 	p.age = 0
-	if vs := h.Values("Age"); vs != nil {
-		// RFC 9111 section 4.2.3: the response is already that old. Of a
-		// list, the first member counts (section 5.1); one that is not
-		// delta-seconds makes the response stale, as caches that pass
-		// the http-cache-tests suite treat it.
-		first, _, _ := strings.Cut(vs[0], ",")
-		first = strings.TrimSpace(first)
-		age, ok := seconds(first)
-		if !ok || strings.TrimLeft(first, "0123456789") != "" {
-			return p, "invalid Age " + strconv.Quote(vs[0])
-		}
-		if p.age = age; p.age >= p.fresh {
-			return p, "stale on arrival (Age " + first + ")"
-		}
+	vs := h.Values("Age")
+	if vs == nil {
+		return p, ""
+	}
+	v := strings.TrimSpace(vs[0])
+	age, ok := seconds(v)
+	if !ok || len(vs) > 1 || strings.TrimLeft(v, "0123456789") != "" {
+		return p, "invalid Age " + strconv.Quote(strings.Join(vs, ", "))
+	}
+	if p.age = age; p.age >= p.fresh {
+		return p, "stale on arrival (Age " + v + ")"
 	}
 	return p, ""
 }

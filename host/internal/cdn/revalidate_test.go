@@ -74,6 +74,7 @@ func TestRevalidation(t *testing.T) {
 	)
 	tests := []struct {
 		name    string
+		method  string // of the request that finds the entry expired: GET when ""
 		first   []string
 		later   func(w http.ResponseWriter, r *http.Request, n int64)
 		request []string // header lines of the request that finds the entry expired
@@ -134,6 +135,21 @@ func TestRevalidation(t *testing.T) {
 			next: cdn.Miss, nextBody: "v3", nextRun: "3", unconditionalSecond: true,
 		},
 		{
+			name: "HEAD validates with a GET: 304 refreshes", method: http.MethodHead, first: []string{cc, et}, later: notModified(cc),
+			seen: `"e1"|`, status: 200, state: cdn.Revalidated, body: "", run: "2",
+			next: cdn.Hit, nextBody: "v1", nextRun: "2",
+		},
+		{
+			name: "HEAD validates with a GET: 200 replaces", method: http.MethodHead, first: []string{cc, et},
+			later: func(w http.ResponseWriter, r *http.Request, n int64) {
+				w.Header().Set("Cache-Control", "s-maxage=60")
+				w.Header().Set("ETag", `"e2"`)
+				fmt.Fprintf(w, "%s v%d", r.Method, n)
+			},
+			seen: `"e1"|`, status: 200, state: cdn.Revalidated, body: "", run: "2",
+			next: cdn.Hit, nextBody: "GET v2", nextRun: "2",
+		},
+		{
 			name: "without a validator the entry is gone", first: []string{cc}, later: notModified(cc),
 			seen: "|", status: 200, state: cdn.Miss, body: "v2", run: "2",
 			next: cdn.Hit, nextBody: "v2", nextRun: "2",
@@ -155,7 +171,11 @@ func TestRevalidation(t *testing.T) {
 				t.Fatalf("a miss that arrived with Age: 59 has Age %q", age)
 			}
 			until(t, "the entry to expire", func() bool {
-				r = e.get("/r", tt.request...)
+				method := tt.method
+				if method == "" {
+					method = http.MethodGet
+				}
+				r = e.do(method, "/r", tt.request...)
 				return r.cache() != cdn.Hit
 			})
 			if r.status != tt.status || r.cache() != tt.state || r.body != tt.body || r.header.Get("X-Run") != tt.run {

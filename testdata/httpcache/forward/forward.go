@@ -4,7 +4,11 @@
 // origin's status, headers and body: the origin server of the
 // http-cache-tests suite (scripts/http-cache-tests.sh) behind wfn's CDN
 // cache. Most of the suite's URLs are /test/UUID; those of its Location
-// and Content-Location tests are /test/UUID/FILE. With CDN_MIRROR=1 it
+// and Content-Location tests are /test/UUID/FILE. vercel.json rewrites
+// /test/, /config/ and /state/ to /api/, so that the suite is served at
+// the root and the origin's own paths are the client's. The route params
+// the host adds to the query (kind, id, file) are not forwarded: the
+// origin builds its Location from the URL it is asked for. With CDN_MIRROR=1 it
 // also copies the origin's Cache-Control into CDN-Cache-Control (RFC 9213:
 // the same directives, aimed at the CDN), so that the cache applies them
 // as a shared cache would; without it, only what Vercel's CDN reads
@@ -16,6 +20,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfnhttp"
@@ -29,6 +34,23 @@ var client = &http.Client{
 // hopByHop are the fields of one connection (RFC 9110 section 7.6.1).
 var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
+// routeParams are the names of the route's params, which the host adds
+// to the query of the request.
+var routeParams = []string{"kind", "id", "file"}
+
+// clientQuery is the raw query q without the pairs of the route params,
+// the others as they came.
+func clientQuery(q string) string {
+	var kept []string
+	for _, kv := range strings.Split(q, "&") {
+		name, _, _ := strings.Cut(kv, "=")
+		if kv != "" && !slices.Contains(routeParams, name) {
+			kept = append(kept, kv)
+		}
+	}
+	return strings.Join(kept, "&")
+}
+
 // Handler forwards r to the origin.
 var Handler = http.HandlerFunc(forward)
 
@@ -39,8 +61,8 @@ func forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := strings.TrimSuffix(origin, "/") + strings.TrimPrefix(r.URL.Path, "/api")
-	if r.URL.RawQuery != "" {
-		target += "?" + r.URL.RawQuery
+	if q := clientQuery(r.URL.RawQuery); q != "" {
+		target += "?" + q
 	}
 	out, err := http.NewRequestWithContext(r.Context(), r.Method, target, r.Body)
 	if err != nil {

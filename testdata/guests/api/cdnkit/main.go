@@ -15,6 +15,8 @@
 //     (stale-if-error=60); every later call for X fails with 500.
 //   - maxage&id=X: "maxage run <N>" with only Cache-Control: max-age=60,
 //     which an RFC 9111 shared cache stores and Vercel's CDN does not.
+//   - swr&id=X: "swr run <N>", fresh for a second, with a bare
+//     stale-while-revalidate (no number).
 //
 // N counts calls per mode and id in the Runtime Cache, which every
 // instance shares.
@@ -94,6 +96,9 @@ func serve(w *wfn.ResponseWriter, r *wfn.Request) {
 	case "maxage":
 		w.SetHeader("Cache-Control", "max-age=60")
 		w.WriteString("maxage run " + strconv.Itoa(n))
+	case "swr":
+		w.SetHeader("Cache-Control", "s-maxage=1, stale-while-revalidate")
+		w.WriteString("swr run " + strconv.Itoa(n))
 	default:
 		w.SetStatus(400)
 		w.WriteString("unknown mode")
