@@ -57,7 +57,7 @@ func watDir(t testing.TB, names ...string) string {
 		t.Fatal(err)
 	}
 	for _, n := range names {
-		data, err := os.ReadFile(filepath.Join("..", "testdata", "wat", n+".wasm"))
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "wat", n+".wasm"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -27,7 +27,7 @@ func Example() {
 
 	mon := admin.NewMonitor(slog.DiscardHandler)
 	h, err := host.New(ctx, host.Config{
-		Dir:       "../testdata/example",
+		Dir:       "../../testdata/example",
 		CacheDir:  cache,
 		Logger:    slog.New(mon),
 		AccessLog: true,
