@@ -52,24 +52,61 @@ const MaxStackBudget = math.MaxInt32
 // within a host function on a separate stack) and restores the global
 // when it returns. Calls to imported functions are left alone.
 //
-// A later pass can add its own checks at function entries and loop headers
-// in the same walk over each body.
-//
 // Tables are supported; exception handling and the instructions of later
 // proposals are not (an error says which). Malformed input returns an
 // error wrapping [ErrMalformed].
 func LimitStack(wasm []byte, budget uint32) ([]byte, error) {
-	if budget > MaxStackBudget {
-		return nil, fmt.Errorf("wfn: cannot limit the call stack: budget %d is over %d", budget, MaxStackBudget)
+	return Instrument(wasm, Checks{Stack: true, StackBudget: budget})
+}
+
+// InterruptExport is the name under which [Instrument] exports the global
+// that stops a guest: a mutable i32, 0 while the guest may run. The host
+// sets it to [InterruptValue] to stop the guest, which then traps
+// (unreachable) at its next function entry or loop header.
+const InterruptExport = "wfn:interrupt"
+
+// InterruptValue is the value of the InterruptExport global that stops a
+// guest. It is negative so that a function entry tests it together with
+// its stack budget, in one branch.
+const InterruptValue = math.MaxUint32 // -1 as an i32
+
+// Checks says what [Instrument] compiles into a module.
+type Checks struct {
+	// Stack counts the stack as [LimitStack] does, within StackBudget
+	// bytes (at most MaxStackBudget).
+	Stack       bool
+	StackBudget uint32
+	// Interrupt adds a check of the [InterruptExport] global at the entry
+	// of every defined function and at the header of every loop, so that
+	// the host can stop a guest in any loop or any chain of calls by
+	// setting the global: a load and a branch, not taken while the guest
+	// runs, instead of a call out of compiled code.
+	Interrupt bool
+}
+
+// Instrument returns a copy of wasm with the checks c asks for; with none
+// it returns wasm unchanged. What it adds (globals, their exports, a local
+// per function, wrappers of the exports) has indices past the module's
+// own, and a module that names indices past its own is refused, so the
+// guest's code can neither read nor change any of it. Errors are those of
+// LimitStack.
+func Instrument(wasm []byte, c Checks) ([]byte, error) {
+	if !c.Stack && !c.Interrupt {
+		return wasm, nil
+	}
+	if c.Stack && c.StackBudget > MaxStackBudget {
+		return nil, fmt.Errorf("wfn: cannot limit the call stack: budget %d is over %d", c.StackBudget, MaxStackBudget)
 	}
 	m, err := parseForStack(wasm)
 	if err != nil {
-		return nil, fmt.Errorf("wfn: cannot limit the call stack: %w", err)
+		return nil, fmt.Errorf("wfn: cannot instrument the module: %w", err)
 	}
-	if m.exportNames[StackBudgetExport] {
-		return nil, fmt.Errorf("wfn: cannot limit the call stack: the module already exports %q", StackBudgetExport)
+	for _, name := range []string{StackBudgetExport, InterruptExport} {
+		if m.exportNames[name] {
+			return nil, fmt.Errorf("wfn: cannot instrument the module: it already exports %q", name)
+		}
 	}
-	return m.rewrite(wasm, budget)
+	return m.rewrite(wasm, c)
 }
 
 // stackModule is what LimitStack reads of a module.
@@ -189,6 +226,7 @@ func (m *stackModule) inRange(op byte, idx uint32) error {
 // Opcodes the rewriting emits or looks for.
 const (
 	opCodeUnreachable        = 0x00
+	opCodeLoop               = 0x03
 	opCodeIf                 = 0x04
 	opCodeEnd                = 0x0B
 	opCodeCall               = 0x10
@@ -205,22 +243,50 @@ const (
 	opCodeI32LtS             = 0x48
 	opCodeI32Add             = 0x6A
 	opCodeI32Sub             = 0x6B
+	opCodeI32Or              = 0x72
 	opCodeRefFunc            = 0xD2
 	blockTypeEmpty           = 0x40
 )
 
-func (m *stackModule) rewrite(wasm []byte, budget uint32) ([]byte, error) {
+// added is what the rewrite adds to a module: the checks, and the indices
+// of their globals.
+type added struct {
+	Checks
+	budget, flag uint32 // the globals of the budget (Stack) and of the interrupt flag (Interrupt)
+}
+
+// exports lists the globals the rewrite exports, by name.
+func (a *added) exports() []export {
+	var e []export
+	if a.Stack {
+		e = append(e, export{StackBudgetExport, 0x03, a.budget})
+	}
+	if a.Interrupt {
+		e = append(e, export{InterruptExport, 0x03, a.flag})
+	}
+	return e
+}
+
+func (m *stackModule) rewrite(wasm []byte, c Checks) ([]byte, error) {
 	defined := uint32(len(m.funcTypes))
 	if uint64(m.importedFuncs)+2*uint64(defined) > math.MaxUint32 {
-		return nil, fmt.Errorf("wfn: cannot limit the call stack: too many functions")
+		return nil, fmt.Errorf("wfn: cannot instrument the module: too many functions")
 	}
-	global := m.importedGlobs + m.globals
+	a := &added{Checks: c}
+	next := m.importedGlobs + m.globals
+	if c.Stack {
+		a.budget, next = next, next+1
+	}
+	if c.Interrupt {
+		a.flag = next
+	}
 	// One wrapper per defined function the host can call, after the
-	// module's own functions, so that no index changes.
+	// module's own functions, so that no index changes. Only the stack
+	// count needs them.
 	wrapperOf := map[uint32]uint32{}
 	var wrapped []uint32
 	wrap := func(f uint32) uint32 {
-		if f < m.importedFuncs || f-m.importedFuncs >= defined {
+		if !c.Stack || f < m.importedFuncs || f-m.importedFuncs >= defined {
 			return f // an imported function, or an index the engine will refuse
 		}
 		w, ok := wrapperOf[f]
@@ -243,16 +309,16 @@ func (m *stackModule) rewrite(wasm []byte, budget uint32) ([]byte, error) {
 	out := make([]byte, 0, len(wasm)+len(wasm)/8+256)
 	out = append(out, header...)
 	has := map[byte]bool{}
-	// insert writes the sections LimitStack adds to a module that lacks
+	// insert writes the sections the rewrite adds to a module that lacks
 	// them, before the first section that comes after them.
 	insert := func(before int) {
 		if !has[secGlobal] && before > sectionOrder[secGlobal] {
 			has[secGlobal] = true
-			out = appendSection(out, secGlobal, m.globalSection(nil, 0, budget))
+			out = appendSection(out, secGlobal, a.globalSection(nil, 0))
 		}
 		if !has[secExport] && before > sectionOrder[secExport] {
 			has[secExport] = true
-			out = appendSection(out, secExport, m.exportSection(global))
+			out = appendSection(out, secExport, m.exportSection(a))
 		}
 	}
 	for _, s := range m.sections {
@@ -276,15 +342,15 @@ func (m *stackModule) rewrite(wasm []byte, budget uint32) ([]byte, error) {
 		case secGlobal:
 			r := payload()
 			_, _ = r.u32("global count") // read before
-			out = appendSection(out, secGlobal, m.globalSection(wasm[r.pos:s.end], m.globals, budget))
+			out = appendSection(out, secGlobal, a.globalSection(wasm[r.pos:s.end], m.globals))
 		case secExport:
-			out = appendSection(out, secExport, m.exportSection(global))
+			out = appendSection(out, secExport, m.exportSection(a))
 		case secStart:
 			out = appendSection(out, secStart, appendU32(nil, uint32(m.start)))
 		case secCode:
-			p, err := m.codeSection(wasm, payload(), global, budget, wrapped)
+			p, err := m.codeSection(wasm, payload(), a, wrapped)
 			if err != nil {
-				return nil, fmt.Errorf("wfn: cannot limit the call stack: %w", err)
+				return nil, fmt.Errorf("wfn: cannot instrument the module: %w", err)
 			}
 			out = appendSection(out, secCode, p)
 		default:
@@ -295,33 +361,44 @@ func (m *stackModule) rewrite(wasm []byte, budget uint32) ([]byte, error) {
 	return out, nil
 }
 
-// globalSection is a global section with the given entries and one more:
-// the budget, a mutable i32.
-func (m *stackModule) globalSection(entries []byte, count, budget uint32) []byte {
-	p := appendU32(nil, count+1)
+// globalSection is a global section with the given entries and the
+// rewrite's: the budget, a mutable i32 starting at the whole budget, and
+// the interrupt flag, a mutable i32 starting at 0.
+func (a *added) globalSection(entries []byte, count uint32) []byte {
+	n := count
+	if a.Stack {
+		n++
+	}
+	if a.Interrupt {
+		n++
+	}
+	p := appendU32(nil, n)
 	p = append(p, entries...)
-	p = append(p, TypeI32, 1, opCodeI32Const)
-	p = appendS64(p, int64(budget))
-	return append(p, opCodeEnd)
+	if a.Stack {
+		p = append(p, TypeI32, 1, opCodeI32Const)
+		p = append(appendS64(p, int64(a.StackBudget)), opCodeEnd)
+	}
+	if a.Interrupt {
+		p = append(p, TypeI32, 1, opCodeI32Const, 0, opCodeEnd)
+	}
+	return p
 }
 
-// exportSection is the module's exports, redirected, and the budget's.
-func (m *stackModule) exportSection(global uint32) []byte {
-	p := appendU32(nil, uint32(len(m.exports))+1)
-	for _, e := range m.exports {
+// exportSection is the module's exports, redirected, and the rewrite's.
+func (m *stackModule) exportSection(a *added) []byte {
+	ours := a.exports()
+	p := appendU32(nil, uint32(len(m.exports)+len(ours)))
+	for _, e := range append(m.exports[:len(m.exports):len(m.exports)], ours...) {
 		p = appendU32(p, uint32(len(e.name)))
 		p = append(p, e.name...)
 		p = append(p, e.kind)
 		p = appendU32(p, e.idx)
 	}
-	p = appendU32(p, uint32(len(StackBudgetExport)))
-	p = append(p, StackBudgetExport...)
-	p = append(p, 0x03)
-	return appendU32(p, global)
+	return p
 }
 
 // codeSection rewrites every function body and appends the wrappers'.
-func (m *stackModule) codeSection(wasm []byte, r *reader, global, budget uint32, wrapped []uint32) ([]byte, error) {
+func (m *stackModule) codeSection(wasm []byte, r *reader, a *added, wrapped []uint32) ([]byte, error) {
 	n, err := r.u32("function body count")
 	if err != nil {
 		return nil, err
@@ -340,7 +417,7 @@ func (m *stackModule) codeSection(wasm []byte, r *reader, global, budget uint32,
 			return nil, malformed(r.pos, "function body %d size %d past the end of the code section", i, size)
 		}
 		params := uint64(m.types[m.funcTypes[i]][0])
-		body, err = m.limitBody(body[:0], wasm, r.pos, r.pos+int(size), m.importedFuncs+i, params, global)
+		body, err = m.instrumentBody(body[:0], wasm, r.pos, r.pos+int(size), m.importedFuncs+i, params, a)
 		if err != nil {
 			return nil, err
 		}
@@ -349,28 +426,30 @@ func (m *stackModule) codeSection(wasm []byte, r *reader, global, budget uint32,
 		r.pos += int(size)
 	}
 	for _, f := range wrapped {
-		body = wrapperBody(body[:0], f, m.types[m.funcTypes[f-m.importedFuncs]][0], global, budget)
+		body = wrapperBody(body[:0], f, m.types[m.funcTypes[f-m.importedFuncs]][0], a.budget, a.StackBudget)
 		p = appendU32(p, uint32(len(body)))
 		p = append(p, body...)
 	}
 	return p, nil
 }
 
-// call is a call instruction in a body.
-type call struct {
+// edit is a place in a body where the rewrite inserts code: before a call
+// (the budget's store), or after a loop instruction (the interrupt check).
+type edit struct {
 	at  int
 	op  byte
 	idx uint32
 }
 
-// limitBody appends to b the body of function fn, wasm[start:end], with
-// its budget check at entry and the budget stored before each call.
-func (m *stackModule) limitBody(b, wasm []byte, start, end int, fn uint32, params uint64, global uint32) ([]byte, error) {
-	var calls []call
+// instrumentBody appends to b the body of function fn, wasm[start:end],
+// with the checks at its entry and loop headers and the budget stored
+// before each call.
+func (m *stackModule) instrumentBody(b, wasm []byte, start, end int, fn uint32, params uint64, a *added) ([]byte, error) {
+	var edits []edit
 	var bad error // the first index out of range
 	maxLocal := int64(-1)
 	r := &reader{buf: wasm, pos: start, end: end}
-	locals, err := function(r, fn, true, func(at int, op byte, idx uint32) {
+	locals, err := function(r, fn, true, func(at, next int, op byte, idx uint32) {
 		if bad == nil {
 			if err := m.inRange(op, idx); err != nil {
 				bad = fmt.Errorf("function %d at offset %d: %w", fn, at, err)
@@ -379,13 +458,21 @@ func (m *stackModule) limitBody(b, wasm []byte, start, end int, fn uint32, param
 		switch op {
 		case opCodeLocalGet, opCodeLocalSet, opCodeLocalTee:
 			maxLocal = max(maxLocal, int64(idx))
+		case opCodeLoop:
+			if a.Interrupt {
+				// The check goes first in the loop's body: every
+				// iteration, whichever branch starts it, runs it.
+				edits = append(edits, edit{next, op, idx})
+			}
 		case opCodeCall:
 			if idx < m.importedFuncs {
 				return // a host function: it does not use the guest's stack budget
 			}
 			fallthrough
 		case opCodeCallIndirect, opCodeReturnCall, opCodeReturnCallIndirect:
-			calls = append(calls, call{at, op, idx})
+			if a.Stack {
+				edits = append(edits, edit{at, op, idx})
+			}
 		}
 	})
 	if err != nil {
@@ -406,7 +493,6 @@ func (m *stackModule) limitBody(b, wasm []byte, start, end int, fn uint32, param
 	if cost > MaxStackBudget {
 		cost = MaxStackBudget
 	}
-	// The local declarations, and one more group: an i32.
 	r = &reader{buf: wasm, pos: start, end: end}
 	groups, _ := r.u32("local count")
 	declStart := r.pos
@@ -414,32 +500,57 @@ func (m *stackModule) limitBody(b, wasm []byte, start, end int, fn uint32, param
 		_, _ = r.u32("local count")
 		_, _ = r.byte("local type")
 	}
-	b = appendU32(b, groups+1)
-	b = append(b, wasm[declStart:r.pos]...)
-	b = append(b, 1, TypeI32)
-	// own = budget - cost; if own < 0 { budget = own; unreachable }
-	b = appendIdx(b, opCodeGlobalGet, global)
-	b = appendS64(append(b, opCodeI32Const), int64(cost))
-	b = append(b, opCodeI32Sub)
-	b = appendIdx(b, opCodeLocalTee, uint32(own))
-	b = append(b, opCodeI32Const, 0, opCodeI32LtS, opCodeIf, blockTypeEmpty)
-	b = appendIdx(b, opCodeLocalGet, uint32(own))
-	b = appendIdx(b, opCodeGlobalSet, global)
-	b = append(b, opCodeUnreachable, opCodeEnd)
-	last := r.pos
-	for _, c := range calls {
-		b = append(b, wasm[last:c.at]...)
-		last = c.at
+	switch {
+	case a.Stack:
+		// The local declarations, and one more group: an i32.
+		b = appendU32(b, groups+1)
+		b = append(b, wasm[declStart:r.pos]...)
+		b = append(b, 1, TypeI32)
+		// own = budget - cost
+		b = appendIdx(b, opCodeGlobalGet, a.budget)
+		b = appendS64(append(b, opCodeI32Const), int64(cost))
+		b = append(b, opCodeI32Sub)
+		b = appendIdx(b, opCodeLocalTee, uint32(own))
+		if a.Interrupt {
+			// Both negative when they stop the guest: one test.
+			b = appendIdx(b, opCodeGlobalGet, a.flag)
+			b = append(b, opCodeI32Or)
+		}
+		// if own (| flag) < 0 { budget = own; unreachable }
+		b = append(b, opCodeI32Const, 0, opCodeI32LtS, opCodeIf, blockTypeEmpty)
 		b = appendIdx(b, opCodeLocalGet, uint32(own))
-		if c.op == opCodeReturnCall || c.op == opCodeReturnCallIndirect {
+		b = appendIdx(b, opCodeGlobalSet, a.budget)
+		b = append(b, opCodeUnreachable, opCodeEnd)
+	default:
+		b = append(b, wasm[start:r.pos]...)
+		b = appendInterruptCheck(b, a.flag)
+	}
+	last := r.pos
+	for _, e := range edits {
+		b = append(b, wasm[last:e.at]...)
+		last = e.at
+		if e.op == opCodeLoop {
+			b = appendInterruptCheck(b, a.flag)
+			continue
+		}
+		b = appendIdx(b, opCodeLocalGet, uint32(own))
+		if e.op == opCodeReturnCall || e.op == opCodeReturnCallIndirect {
 			// A tail call replaces this frame: the callee starts from
 			// what this function started from.
 			b = appendS64(append(b, opCodeI32Const), int64(cost))
 			b = append(b, opCodeI32Add)
 		}
-		b = appendIdx(b, opCodeGlobalSet, global)
+		b = appendIdx(b, opCodeGlobalSet, a.budget)
 	}
 	return append(b, wasm[last:end]...), nil
+}
+
+// appendInterruptCheck appends: if flag { unreachable }. It leaves the
+// operand stack as it found it, so it is valid anywhere an instruction
+// is, whatever the block's type.
+func appendInterruptCheck(b []byte, flag uint32) []byte {
+	b = appendIdx(b, opCodeGlobalGet, flag)
+	return append(b, opCodeIf, blockTypeEmpty, opCodeUnreachable, opCodeEnd)
 }
 
 // wrapperBody appends the body of the function through which the host
