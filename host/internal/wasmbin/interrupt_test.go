@@ -30,7 +30,8 @@ var everyCheck = []struct {
 // exported with no parameters and an i64 result: nested loops with
 // branches to the outer one, a br_table in a loop, loops and blocks with
 // several parameters and results (multi-value), a loop in unreachable
-// code, a loop in a function that returns early, and recursion.
+// code, a loop in a function that returns early, recursion, and branches
+// (br_if, br_table) to the function's own label from within loops.
 const shapes = `(module
   (memory (export "memory") 1)
   (type $pair (func (param i32 i32) (result i32 i32)))
@@ -86,7 +87,24 @@ const shapes = `(module
     (if (result i64) (i64.le_u (local.get $n) (i64.const 1))
       (then (i64.const 1))
       (else (i64.mul (local.get $n) (call $fact (i64.sub (local.get $n) (i64.const 1)))))))
-  (func (export "recursion") (result i64) (call $fact (i64.const 20))))`
+  (func (export "recursion") (result i64) (call $fact (i64.const 20)))
+  (func (export "brfunc") (result i64)
+    (local $i i64)
+    (loop $l
+      (local.set $i (i64.add (local.get $i) (i64.const 3)))
+      (br_if 1 (local.get $i) (i64.gt_u (local.get $i) (i64.const 100)))
+      (br $l))
+    (i64.const -1))
+  (func $bt
+    (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (i32.store (i32.const 8) (local.get $i))
+      (block $next
+        ;; label 2, the function's: a return from within the loop
+        (br_table $next 2 (i32.ge_u (local.get $i) (i32.const 17))))
+      (br $l)))
+  (func (export "brtablefunc") (result i64) (call $bt) (i64.load32_u (i32.const 8))))`
 
 // TestInstrumentBehavesTheSame checks that every shape of control flow
 // gives the same results with every combination of checks as without.
@@ -105,8 +123,8 @@ func TestInstrumentBehavesTheSame(t *testing.T) {
 		}
 		want[name] = res[0]
 	}
-	if len(want) != 6 {
-		t.Fatalf("%d exports, want 6", len(want))
+	if len(want) != 8 {
+		t.Fatalf("%d exports, want 8", len(want))
 	}
 	for _, c := range everyCheck {
 		t.Run(c.name, func(t *testing.T) {
@@ -140,7 +158,8 @@ func TestInstrumentBehavesTheSame(t *testing.T) {
 
 // spinners spin forever in each way only an interrupt can end: a tight
 // loop, a loop that calls a function, and recursion without a loop (which
-// only the checks at function entries reach). Each counts its steps in
+// only the checks at function entries reach), and a loop nested in blocks.
+// Each counts its steps in
 // the word at address 0.
 const spinners = `(module
   (memory (export "memory") 1)
@@ -157,6 +176,9 @@ const spinners = `(module
       (else (i64.add (call $fib (i64.sub (local.get $n) (i64.const 1)))
                      (call $fib (i64.sub (local.get $n) (i64.const 2)))))))
   (func (export "recursion") (drop (call $fib (i64.const 90))))
+  (func (export "nested") (block (if (i32.const 1) (then (loop $l
+    (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))
+    (br $l))))))
   (func (export "quick") (result i32) (call $step (i32.const 41))))`
 
 // TestInterruptStopsASpinningGuest sets the flag from this goroutine while
@@ -175,7 +197,7 @@ func TestInterruptStopsASpinningGuest(t *testing.T) {
 				t.Fatal(err)
 			}
 			flag := mod.ExportedGlobal(wasmbin.InterruptExport).(api.MutableGlobal)
-			for _, name := range []string{"tight", "calls", "recursion"} {
+			for _, name := range []string{"tight", "calls", "recursion", "nested"} {
 				mod.Memory().WriteUint32Le(0, 0)
 				done := make(chan error, 1)
 				go func() {
@@ -288,4 +310,31 @@ func TestInstrumentRefusesItsOwnNames(t *testing.T) {
 	if _, err := wasmbin.Instrument(wasm, wasmbin.Checks{Interrupt: true}); err == nil || !strings.Contains(err.Error(), "already exports") {
 		t.Fatalf("Instrument = %v, want an error saying the name is taken", err)
 	}
+}
+
+// FuzzInstrument checks that no input makes Instrument panic, and that
+// whatever wazero accepts it still accepts instrumented, with every
+// combination of checks.
+func FuzzInstrument(f *testing.F) {
+	for _, wasm := range fixtures(f) {
+		f.Add(wasm)
+	}
+	f.Add(wat(f, shapes))
+	f.Add(wat(f, spinners))
+	f.Add(wat(f, recursion))
+	f.Fuzz(func(t *testing.T, wasm []byte) {
+		ctx := t.Context()
+		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+		defer rt.Close(context.Background())
+		_, verr := rt.CompileModule(ctx, wasm)
+		for _, c := range everyCheck {
+			out, err := wasmbin.Instrument(wasm, c.checks)
+			if err != nil || verr != nil {
+				continue // refused, or invalid to begin with
+			}
+			if _, err := rt.CompileModule(ctx, out); err != nil {
+				t.Fatalf("%s: wazero accepts the module but not its instrumented copy: %v", c.name, err)
+			}
+		}
+	})
 }

@@ -76,11 +76,13 @@ type Checks struct {
 	// bytes (at most MaxStackBudget).
 	Stack       bool
 	StackBudget uint32
-	// Interrupt adds a check of the [InterruptExport] global at the entry
-	// of every defined function and at the header of every loop, so that
-	// the host can stop a guest in any loop or any chain of calls by
-	// setting the global: a load and a branch, not taken while the guest
-	// runs, instead of a call out of compiled code.
+	// Interrupt adds a check of the [InterruptExport] global at the header
+	// of every loop and at the entry of every defined function that calls
+	// another (or may: call_indirect), so that the host can stop a guest
+	// in any loop or any chain of calls by setting the global: a load and
+	// a branch, not taken while the guest runs, instead of a call out of
+	// compiled code. A function that calls none runs a bounded number of
+	// instructions between the checks of its loops, and its caller's.
 	Interrupt bool
 }
 
@@ -226,9 +228,14 @@ func (m *stackModule) inRange(op byte, idx uint32) error {
 // Opcodes the rewriting emits or looks for.
 const (
 	opCodeUnreachable        = 0x00
+	opCodeBlock              = 0x02
 	opCodeLoop               = 0x03
 	opCodeIf                 = 0x04
 	opCodeEnd                = 0x0B
+	opCodeBr                 = 0x0C
+	opCodeBrIf               = 0x0D
+	opCodeBrTable            = 0x0E
+	opCodeReturn             = 0x0F
 	opCodeCall               = 0x10
 	opCodeCallIndirect       = 0x11
 	opCodeReturnCall         = 0x12
@@ -434,20 +441,34 @@ func (m *stackModule) codeSection(wasm []byte, r *reader, a *added, wrapped []ui
 }
 
 // edit is a place in a body where the rewrite inserts code: before a call
-// (the budget's store), or after a loop instruction (the interrupt check).
+// (the budget's store), after a loop instruction (the interrupt check), or
+// in place of a branch to the function's own label (relabelled).
 type edit struct {
-	at  int
-	op  byte
-	idx uint32
+	at, next int // the instruction's offset and the next one's
+	op       byte
+	idx      uint32 // a call's function; for a loop or a branch, the nesting depth
 }
 
 // instrumentBody appends to b the body of function fn, wasm[start:end],
 // with the checks at its entry and loop headers and the budget stored
 // before each call.
+//
+// A function with interrupt checks has its body wrapped in a block whose
+// end leads to a trap, so that each check is a load and a conditional
+// branch out to it ("global.get flag; br_if trap"), which compilers lay
+// out as a jump to cold code: an "if" around an unreachable would merge
+// back into the loop, and an optimising compiler (wazero's) then moves
+// every local live in the loop through that merge, at every iteration.
+// The branches of the body to the function's own label gain one level,
+// to jump past the new block as they jumped past the body.
 func (m *stackModule) instrumentBody(b, wasm []byte, start, end int, fn uint32, params uint64, a *added) ([]byte, error) {
 	var edits []edit
 	var bad error // the first index out of range
 	maxLocal := int64(-1)
+	calls := false // calls a function of the module, or may (call_indirect)
+	loops := false
+	depth := uint32(0) // blocks open in the body
+	bodyEnd := end - 1 // the function's final end
 	r := &reader{buf: wasm, pos: start, end: end}
 	locals, err := function(r, fn, true, func(at, next int, op byte, idx uint32) {
 		if bad == nil {
@@ -458,11 +479,28 @@ func (m *stackModule) instrumentBody(b, wasm []byte, start, end int, fn uint32, 
 		switch op {
 		case opCodeLocalGet, opCodeLocalSet, opCodeLocalTee:
 			maxLocal = max(maxLocal, int64(idx))
+		case opCodeBlock, opCodeIf:
+			depth++
 		case opCodeLoop:
+			depth++
+			loops = true
 			if a.Interrupt {
 				// The check goes first in the loop's body: every
 				// iteration, whichever branch starts it, runs it.
-				edits = append(edits, edit{next, op, idx})
+				edits = append(edits, edit{next, next, op, depth})
+			}
+		case opCodeEnd:
+			if depth == 0 {
+				bodyEnd = at
+			}
+			depth--
+		case opCodeBr, opCodeBrIf:
+			if a.Interrupt && idx == depth {
+				edits = append(edits, edit{at, next, op, depth})
+			}
+		case opCodeBrTable:
+			if a.Interrupt && brTableTargets(wasm[at:next], depth) {
+				edits = append(edits, edit{at, next, op, depth})
 			}
 		case opCodeCall:
 			if idx < m.importedFuncs {
@@ -470,8 +508,9 @@ func (m *stackModule) instrumentBody(b, wasm []byte, start, end int, fn uint32, 
 			}
 			fallthrough
 		case opCodeCallIndirect, opCodeReturnCall, opCodeReturnCallIndirect:
+			calls = true
 			if a.Stack {
-				edits = append(edits, edit{at, op, idx})
+				edits = append(edits, edit{at, next, op, idx})
 			}
 		}
 	})
@@ -493,6 +532,12 @@ func (m *stackModule) instrumentBody(b, wasm []byte, start, end int, fn uint32, 
 	if cost > MaxStackBudget {
 		cost = MaxStackBudget
 	}
+	// A function that calls none of the module's functions ends after a
+	// bounded number of instructions but for its loops, which have their
+	// own checks: it needs none at its entry. The others do, since calls
+	// alone can spin (recursion, tail calls).
+	entryCheck := a.Interrupt && calls
+	wrap := a.Interrupt && (calls || loops)
 	r = &reader{buf: wasm, pos: start, end: end}
 	groups, _ := r.u32("local count")
 	declStart := r.pos
@@ -500,57 +545,120 @@ func (m *stackModule) instrumentBody(b, wasm []byte, start, end int, fn uint32, 
 		_, _ = r.u32("local count")
 		_, _ = r.byte("local type")
 	}
-	switch {
-	case a.Stack:
+	if a.Stack {
 		// The local declarations, and one more group: an i32.
 		b = appendU32(b, groups+1)
 		b = append(b, wasm[declStart:r.pos]...)
 		b = append(b, 1, TypeI32)
+	} else {
+		b = append(b, wasm[start:r.pos]...)
+	}
+	if wrap {
+		b = append(b, opCodeBlock, blockTypeEmpty) // the trap's
+	}
+	switch {
+	case a.Stack:
 		// own = budget - cost
 		b = appendIdx(b, opCodeGlobalGet, a.budget)
 		b = appendS64(append(b, opCodeI32Const), int64(cost))
 		b = append(b, opCodeI32Sub)
 		b = appendIdx(b, opCodeLocalTee, uint32(own))
-		if a.Interrupt {
+		if entryCheck {
 			// Both negative when they stop the guest: one test.
 			b = appendIdx(b, opCodeGlobalGet, a.flag)
 			b = append(b, opCodeI32Or)
 		}
-		// if own (| flag) < 0 { budget = own; unreachable }
-		b = append(b, opCodeI32Const, 0, opCodeI32LtS, opCodeIf, blockTypeEmpty)
-		b = appendIdx(b, opCodeLocalGet, uint32(own))
-		b = appendIdx(b, opCodeGlobalSet, a.budget)
-		b = append(b, opCodeUnreachable, opCodeEnd)
-	default:
-		b = append(b, wasm[start:r.pos]...)
-		b = appendInterruptCheck(b, a.flag)
+		b = append(b, opCodeI32Const, 0, opCodeI32LtS)
+		if wrap {
+			b = append(b, opCodeBrIf, 0)
+		} else {
+			// if own < 0 { budget = own; unreachable }
+			b = append(b, opCodeIf, blockTypeEmpty)
+			b = appendIdx(b, opCodeLocalGet, uint32(own))
+			b = appendIdx(b, opCodeGlobalSet, a.budget)
+			b = append(b, opCodeUnreachable, opCodeEnd)
+		}
+	case entryCheck:
+		b = appendIdx(b, opCodeGlobalGet, a.flag)
+		b = append(b, opCodeBrIf, 0)
 	}
 	last := r.pos
 	for _, e := range edits {
 		b = append(b, wasm[last:e.at]...)
 		last = e.at
-		if e.op == opCodeLoop {
-			b = appendInterruptCheck(b, a.flag)
-			continue
+		switch e.op {
+		case opCodeLoop:
+			// if flag { br trap }: the trap is one level out of the
+			// loop's depth.
+			b = appendIdx(b, opCodeGlobalGet, a.flag)
+			b = appendIdx(b, opCodeBrIf, e.idx)
+		case opCodeBr, opCodeBrIf:
+			if wrap {
+				b = appendIdx(b, e.op, e.idx+1)
+				last = e.next
+			}
+		case opCodeBrTable:
+			if wrap {
+				b = relabelBrTable(b, wasm[e.at:e.next], e.idx)
+				last = e.next
+			}
+		default: // a call
+			b = appendIdx(b, opCodeLocalGet, uint32(own))
+			if e.op == opCodeReturnCall || e.op == opCodeReturnCallIndirect {
+				// A tail call replaces this frame: the callee starts from
+				// what this function started from.
+				b = appendS64(append(b, opCodeI32Const), int64(cost))
+				b = append(b, opCodeI32Add)
+			}
+			b = appendIdx(b, opCodeGlobalSet, a.budget)
 		}
+	}
+	if !wrap {
+		return append(b, wasm[last:end]...), nil
+	}
+	b = append(b, wasm[last:bodyEnd]...)
+	b = append(b, opCodeReturn, opCodeEnd)
+	if a.Stack {
+		// A stack overflow leaves the budget negative for the host to
+		// see; an interrupt leaves it as it was at the entry.
 		b = appendIdx(b, opCodeLocalGet, uint32(own))
-		if e.op == opCodeReturnCall || e.op == opCodeReturnCallIndirect {
-			// A tail call replaces this frame: the callee starts from
-			// what this function started from.
-			b = appendS64(append(b, opCodeI32Const), int64(cost))
-			b = append(b, opCodeI32Add)
-		}
 		b = appendIdx(b, opCodeGlobalSet, a.budget)
 	}
-	return append(b, wasm[last:end]...), nil
+	return append(b, opCodeUnreachable, opCodeEnd), nil
 }
 
-// appendInterruptCheck appends: if flag { unreachable }. It leaves the
-// operand stack as it found it, so it is valid anywhere an instruction
-// is, whatever the block's type.
-func appendInterruptCheck(b []byte, flag uint32) []byte {
-	b = appendIdx(b, opCodeGlobalGet, flag)
-	return append(b, opCodeIf, blockTypeEmpty, opCodeUnreachable, opCodeEnd)
+// brTableTargets reports whether the br_table instruction ins has depth
+// among its labels.
+func brTableTargets(ins []byte, depth uint32) bool {
+	found := false
+	forBrTable(ins, func(label uint32) { found = found || label == depth })
+	return found
+}
+
+// relabelBrTable appends the br_table instruction ins with its labels
+// equal to depth one higher.
+func relabelBrTable(b, ins []byte, depth uint32) []byte {
+	r := &reader{buf: ins, pos: 1, end: len(ins)}
+	n, _ := r.u32("br_table size") // read before
+	b = appendU32(append(b, ins[0]), n)
+	forBrTable(ins, func(label uint32) {
+		if label == depth {
+			label++
+		}
+		b = appendU32(b, label)
+	})
+	return b
+}
+
+// forBrTable calls f with each label of the br_table instruction ins (read
+// before, so well formed), the default last.
+func forBrTable(ins []byte, f func(label uint32)) {
+	r := &reader{buf: ins, pos: 1, end: len(ins)}
+	n, _ := r.u32("br_table size")
+	for i := uint32(0); i <= n; i++ {
+		label, _ := r.u32("br_table label")
+		f(label)
+	}
 }
 
 // wrapperBody appends the body of the function through which the host
