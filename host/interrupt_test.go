@@ -50,6 +50,9 @@ func BenchmarkStopLatency(b *testing.B) {
 	h := quietHostConfig(b, host.Config{Dir: watDir(b, spins...), MaxDuration: maxDuration})
 	for _, name := range spins {
 		b.Run(name, func(b *testing.B) {
+			if name == "fib" && os.Getenv("WFN_TEST_ENGINE") != "wasmtime" {
+				b.Skip("known gap: wazero does not stop recursion without a loop at its deadline (issue 16)")
+			}
 			req := httptest.NewRequest("GET", "/api/"+name, nil)
 			var late []time.Duration
 			for b.Loop() {
