@@ -142,8 +142,9 @@ func (m *module) parseCode(r *reader) (uint32, error) {
 // and returns the number of locals it declares. An instruction that
 // changes a table is an error unless tables is true. visit, when not nil,
 // is called for every instruction after its immediates are read, with its
-// offset, its opcode and its first index immediate (0 for none).
-func function(r *reader, fn uint32, tables bool, visit func(at int, op byte, idx uint32)) (locals uint64, err error) {
+// offset, the offset of the next instruction, its opcode and its first
+// index immediate (0 for none).
+func function(r *reader, fn uint32, tables bool, visit func(at, next int, op byte, idx uint32)) (locals uint64, err error) {
 	groups, err := r.u32("local count")
 	if err != nil {
 		return 0, err
@@ -177,7 +178,7 @@ func function(r *reader, fn uint32, tables bool, visit func(at int, op byte, idx
 					return 0, malformed(r.pos, "function %d has %d bytes after its end", fn, r.end-r.pos)
 				}
 				if visit != nil {
-					visit(at, op, 0)
+					visit(at, r.pos, op, 0)
 				}
 				return locals, nil
 			}
@@ -230,7 +231,7 @@ func function(r *reader, fn uint32, tables bool, visit func(at int, op byte, idx
 			return 0, err
 		}
 		if visit != nil {
-			visit(at, op, idx)
+			visit(at, r.pos, op, idx)
 		}
 	}
 }

@@ -52,24 +52,63 @@ const MaxStackBudget = math.MaxInt32
 // within a host function on a separate stack) and restores the global
 // when it returns. Calls to imported functions are left alone.
 //
-// A later pass can add its own checks at function entries and loop headers
-// in the same walk over each body.
-//
 // Tables are supported; exception handling and the instructions of later
 // proposals are not (an error says which). Malformed input returns an
 // error wrapping [ErrMalformed].
 func LimitStack(wasm []byte, budget uint32) ([]byte, error) {
-	if budget > MaxStackBudget {
-		return nil, fmt.Errorf("wfn: cannot limit the call stack: budget %d is over %d", budget, MaxStackBudget)
+	return Instrument(wasm, Checks{Stack: true, StackBudget: budget})
+}
+
+// InterruptExport is the name under which [Instrument] exports the global
+// that stops a guest: a mutable i32, 0 while the guest may run. The host
+// sets it to [InterruptValue] to stop the guest, which then traps
+// (unreachable) at its next function entry or loop header.
+const InterruptExport = "wfn:interrupt"
+
+// InterruptValue is the value of the InterruptExport global that stops a
+// guest. It is negative so that a function entry tests it together with
+// its stack budget, in one branch.
+const InterruptValue = math.MaxUint32 // -1 as an i32
+
+// Checks says what [Instrument] compiles into a module.
+type Checks struct {
+	// Stack counts the stack as [LimitStack] does, within StackBudget
+	// bytes (at most MaxStackBudget).
+	Stack       bool
+	StackBudget uint32
+	// Interrupt adds a check of the [InterruptExport] global at the header
+	// of every loop and at the entry of every defined function that calls
+	// another (or may: call_indirect), so that the host can stop a guest
+	// in any loop or any chain of calls by setting the global: a load and
+	// a branch, not taken while the guest runs, instead of a call out of
+	// compiled code. A function that calls none runs a bounded number of
+	// instructions between the checks of its loops, and its caller's.
+	Interrupt bool
+}
+
+// Instrument returns a copy of wasm with the checks c asks for; with none
+// it returns wasm unchanged. What it adds (globals, their exports, a local
+// per function, wrappers of the exports) has indices past the module's
+// own, and a module that names indices past its own is refused, so the
+// guest's code can neither read nor change any of it. Errors are those of
+// LimitStack.
+func Instrument(wasm []byte, c Checks) ([]byte, error) {
+	if !c.Stack && !c.Interrupt {
+		return wasm, nil
+	}
+	if c.Stack && c.StackBudget > MaxStackBudget {
+		return nil, fmt.Errorf("wfn: cannot limit the call stack: budget %d is over %d", c.StackBudget, MaxStackBudget)
 	}
 	m, err := parseForStack(wasm)
 	if err != nil {
-		return nil, fmt.Errorf("wfn: cannot limit the call stack: %w", err)
+		return nil, fmt.Errorf("wfn: cannot instrument the module: %w", err)
 	}
-	if m.exportNames[StackBudgetExport] {
-		return nil, fmt.Errorf("wfn: cannot limit the call stack: the module already exports %q", StackBudgetExport)
+	for _, name := range []string{StackBudgetExport, InterruptExport} {
+		if m.exportNames[name] {
+			return nil, fmt.Errorf("wfn: cannot instrument the module: it already exports %q", name)
+		}
 	}
-	return m.rewrite(wasm, budget)
+	return m.rewrite(wasm, c)
 }
 
 // stackModule is what LimitStack reads of a module.
@@ -189,8 +228,14 @@ func (m *stackModule) inRange(op byte, idx uint32) error {
 // Opcodes the rewriting emits or looks for.
 const (
 	opCodeUnreachable        = 0x00
+	opCodeBlock              = 0x02
+	opCodeLoop               = 0x03
 	opCodeIf                 = 0x04
 	opCodeEnd                = 0x0B
+	opCodeBr                 = 0x0C
+	opCodeBrIf               = 0x0D
+	opCodeBrTable            = 0x0E
+	opCodeReturn             = 0x0F
 	opCodeCall               = 0x10
 	opCodeCallIndirect       = 0x11
 	opCodeReturnCall         = 0x12
@@ -205,22 +250,50 @@ const (
 	opCodeI32LtS             = 0x48
 	opCodeI32Add             = 0x6A
 	opCodeI32Sub             = 0x6B
+	opCodeI32Or              = 0x72
 	opCodeRefFunc            = 0xD2
 	blockTypeEmpty           = 0x40
 )
 
-func (m *stackModule) rewrite(wasm []byte, budget uint32) ([]byte, error) {
+// added is what the rewrite adds to a module: the checks, and the indices
+// of their globals.
+type added struct {
+	Checks
+	budget, flag uint32 // the globals of the budget (Stack) and of the interrupt flag (Interrupt)
+}
+
+// exports lists the globals the rewrite exports, by name.
+func (a *added) exports() []export {
+	var e []export
+	if a.Stack {
+		e = append(e, export{StackBudgetExport, 0x03, a.budget})
+	}
+	if a.Interrupt {
+		e = append(e, export{InterruptExport, 0x03, a.flag})
+	}
+	return e
+}
+
+func (m *stackModule) rewrite(wasm []byte, c Checks) ([]byte, error) {
 	defined := uint32(len(m.funcTypes))
 	if uint64(m.importedFuncs)+2*uint64(defined) > math.MaxUint32 {
-		return nil, fmt.Errorf("wfn: cannot limit the call stack: too many functions")
+		return nil, fmt.Errorf("wfn: cannot instrument the module: too many functions")
 	}
-	global := m.importedGlobs + m.globals
+	a := &added{Checks: c}
+	next := m.importedGlobs + m.globals
+	if c.Stack {
+		a.budget, next = next, next+1
+	}
+	if c.Interrupt {
+		a.flag = next
+	}
 	// One wrapper per defined function the host can call, after the
-	// module's own functions, so that no index changes.
+	// module's own functions, so that no index changes. Only the stack
+	// count needs them.
 	wrapperOf := map[uint32]uint32{}
 	var wrapped []uint32
 	wrap := func(f uint32) uint32 {
-		if f < m.importedFuncs || f-m.importedFuncs >= defined {
+		if !c.Stack || f < m.importedFuncs || f-m.importedFuncs >= defined {
 			return f // an imported function, or an index the engine will refuse
 		}
 		w, ok := wrapperOf[f]
@@ -243,16 +316,16 @@ func (m *stackModule) rewrite(wasm []byte, budget uint32) ([]byte, error) {
 	out := make([]byte, 0, len(wasm)+len(wasm)/8+256)
 	out = append(out, header...)
 	has := map[byte]bool{}
-	// insert writes the sections LimitStack adds to a module that lacks
+	// insert writes the sections the rewrite adds to a module that lacks
 	// them, before the first section that comes after them.
 	insert := func(before int) {
 		if !has[secGlobal] && before > sectionOrder[secGlobal] {
 			has[secGlobal] = true
-			out = appendSection(out, secGlobal, m.globalSection(nil, 0, budget))
+			out = appendSection(out, secGlobal, a.globalSection(nil, 0))
 		}
 		if !has[secExport] && before > sectionOrder[secExport] {
 			has[secExport] = true
-			out = appendSection(out, secExport, m.exportSection(global))
+			out = appendSection(out, secExport, m.exportSection(a))
 		}
 	}
 	for _, s := range m.sections {
@@ -276,15 +349,15 @@ func (m *stackModule) rewrite(wasm []byte, budget uint32) ([]byte, error) {
 		case secGlobal:
 			r := payload()
 			_, _ = r.u32("global count") // read before
-			out = appendSection(out, secGlobal, m.globalSection(wasm[r.pos:s.end], m.globals, budget))
+			out = appendSection(out, secGlobal, a.globalSection(wasm[r.pos:s.end], m.globals))
 		case secExport:
-			out = appendSection(out, secExport, m.exportSection(global))
+			out = appendSection(out, secExport, m.exportSection(a))
 		case secStart:
 			out = appendSection(out, secStart, appendU32(nil, uint32(m.start)))
 		case secCode:
-			p, err := m.codeSection(wasm, payload(), global, budget, wrapped)
+			p, err := m.codeSection(wasm, payload(), a, wrapped)
 			if err != nil {
-				return nil, fmt.Errorf("wfn: cannot limit the call stack: %w", err)
+				return nil, fmt.Errorf("wfn: cannot instrument the module: %w", err)
 			}
 			out = appendSection(out, secCode, p)
 		default:
@@ -295,33 +368,44 @@ func (m *stackModule) rewrite(wasm []byte, budget uint32) ([]byte, error) {
 	return out, nil
 }
 
-// globalSection is a global section with the given entries and one more:
-// the budget, a mutable i32.
-func (m *stackModule) globalSection(entries []byte, count, budget uint32) []byte {
-	p := appendU32(nil, count+1)
+// globalSection is a global section with the given entries and the
+// rewrite's: the budget, a mutable i32 starting at the whole budget, and
+// the interrupt flag, a mutable i32 starting at 0.
+func (a *added) globalSection(entries []byte, count uint32) []byte {
+	n := count
+	if a.Stack {
+		n++
+	}
+	if a.Interrupt {
+		n++
+	}
+	p := appendU32(nil, n)
 	p = append(p, entries...)
-	p = append(p, TypeI32, 1, opCodeI32Const)
-	p = appendS64(p, int64(budget))
-	return append(p, opCodeEnd)
+	if a.Stack {
+		p = append(p, TypeI32, 1, opCodeI32Const)
+		p = append(appendS64(p, int64(a.StackBudget)), opCodeEnd)
+	}
+	if a.Interrupt {
+		p = append(p, TypeI32, 1, opCodeI32Const, 0, opCodeEnd)
+	}
+	return p
 }
 
-// exportSection is the module's exports, redirected, and the budget's.
-func (m *stackModule) exportSection(global uint32) []byte {
-	p := appendU32(nil, uint32(len(m.exports))+1)
-	for _, e := range m.exports {
+// exportSection is the module's exports, redirected, and the rewrite's.
+func (m *stackModule) exportSection(a *added) []byte {
+	ours := a.exports()
+	p := appendU32(nil, uint32(len(m.exports)+len(ours)))
+	for _, e := range append(m.exports[:len(m.exports):len(m.exports)], ours...) {
 		p = appendU32(p, uint32(len(e.name)))
 		p = append(p, e.name...)
 		p = append(p, e.kind)
 		p = appendU32(p, e.idx)
 	}
-	p = appendU32(p, uint32(len(StackBudgetExport)))
-	p = append(p, StackBudgetExport...)
-	p = append(p, 0x03)
-	return appendU32(p, global)
+	return p
 }
 
 // codeSection rewrites every function body and appends the wrappers'.
-func (m *stackModule) codeSection(wasm []byte, r *reader, global, budget uint32, wrapped []uint32) ([]byte, error) {
+func (m *stackModule) codeSection(wasm []byte, r *reader, a *added, wrapped []uint32) ([]byte, error) {
 	n, err := r.u32("function body count")
 	if err != nil {
 		return nil, err
@@ -340,7 +424,7 @@ func (m *stackModule) codeSection(wasm []byte, r *reader, global, budget uint32,
 			return nil, malformed(r.pos, "function body %d size %d past the end of the code section", i, size)
 		}
 		params := uint64(m.types[m.funcTypes[i]][0])
-		body, err = m.limitBody(body[:0], wasm, r.pos, r.pos+int(size), m.importedFuncs+i, params, global)
+		body, err = m.instrumentBody(body[:0], wasm, r.pos, r.pos+int(size), m.importedFuncs+i, params, a)
 		if err != nil {
 			return nil, err
 		}
@@ -349,28 +433,44 @@ func (m *stackModule) codeSection(wasm []byte, r *reader, global, budget uint32,
 		r.pos += int(size)
 	}
 	for _, f := range wrapped {
-		body = wrapperBody(body[:0], f, m.types[m.funcTypes[f-m.importedFuncs]][0], global, budget)
+		body = wrapperBody(body[:0], f, m.types[m.funcTypes[f-m.importedFuncs]][0], a.budget, a.StackBudget)
 		p = appendU32(p, uint32(len(body)))
 		p = append(p, body...)
 	}
 	return p, nil
 }
 
-// call is a call instruction in a body.
-type call struct {
-	at  int
-	op  byte
-	idx uint32
+// edit is a place in a body where the rewrite inserts code: before a call
+// (the budget's store), after a loop instruction (the interrupt check), or
+// in place of a branch to the function's own label (relabelled).
+type edit struct {
+	at, next int // the instruction's offset and the next one's
+	op       byte
+	idx      uint32 // a call's function; for a loop or a branch, the nesting depth
 }
 
-// limitBody appends to b the body of function fn, wasm[start:end], with
-// its budget check at entry and the budget stored before each call.
-func (m *stackModule) limitBody(b, wasm []byte, start, end int, fn uint32, params uint64, global uint32) ([]byte, error) {
-	var calls []call
+// instrumentBody appends to b the body of function fn, wasm[start:end],
+// with the checks at its entry and loop headers and the budget stored
+// before each call.
+//
+// A function with interrupt checks has its body wrapped in a block whose
+// end leads to a trap, so that each check is a load and a conditional
+// branch out to it ("global.get flag; br_if trap"), which compilers lay
+// out as a jump to cold code: an "if" around an unreachable would merge
+// back into the loop, and an optimising compiler (wazero's) then moves
+// every local live in the loop through that merge, at every iteration.
+// The branches of the body to the function's own label gain one level,
+// to jump past the new block as they jumped past the body.
+func (m *stackModule) instrumentBody(b, wasm []byte, start, end int, fn uint32, params uint64, a *added) ([]byte, error) {
+	var edits []edit
 	var bad error // the first index out of range
 	maxLocal := int64(-1)
+	calls := false // calls a function of the module, or may (call_indirect)
+	loops := false
+	depth := uint32(0) // blocks open in the body
+	bodyEnd := end - 1 // the function's final end
 	r := &reader{buf: wasm, pos: start, end: end}
-	locals, err := function(r, fn, true, func(at int, op byte, idx uint32) {
+	locals, err := function(r, fn, true, func(at, next int, op byte, idx uint32) {
 		if bad == nil {
 			if err := m.inRange(op, idx); err != nil {
 				bad = fmt.Errorf("function %d at offset %d: %w", fn, at, err)
@@ -379,13 +479,39 @@ func (m *stackModule) limitBody(b, wasm []byte, start, end int, fn uint32, param
 		switch op {
 		case opCodeLocalGet, opCodeLocalSet, opCodeLocalTee:
 			maxLocal = max(maxLocal, int64(idx))
+		case opCodeBlock, opCodeIf:
+			depth++
+		case opCodeLoop:
+			depth++
+			loops = true
+			if a.Interrupt {
+				// The check goes first in the loop's body: every
+				// iteration, whichever branch starts it, runs it.
+				edits = append(edits, edit{next, next, op, depth})
+			}
+		case opCodeEnd:
+			if depth == 0 {
+				bodyEnd = at
+			}
+			depth--
+		case opCodeBr, opCodeBrIf:
+			if a.Interrupt && idx == depth {
+				edits = append(edits, edit{at, next, op, depth})
+			}
+		case opCodeBrTable:
+			if a.Interrupt && brTableTargets(wasm[at:next], depth) {
+				edits = append(edits, edit{at, next, op, depth})
+			}
 		case opCodeCall:
 			if idx < m.importedFuncs {
 				return // a host function: it does not use the guest's stack budget
 			}
 			fallthrough
 		case opCodeCallIndirect, opCodeReturnCall, opCodeReturnCallIndirect:
-			calls = append(calls, call{at, op, idx})
+			calls = true
+			if a.Stack {
+				edits = append(edits, edit{at, next, op, idx})
+			}
 		}
 	})
 	if err != nil {
@@ -406,7 +532,12 @@ func (m *stackModule) limitBody(b, wasm []byte, start, end int, fn uint32, param
 	if cost > MaxStackBudget {
 		cost = MaxStackBudget
 	}
-	// The local declarations, and one more group: an i32.
+	// A function that calls none of the module's functions ends after a
+	// bounded number of instructions but for its loops, which have their
+	// own checks: it needs none at its entry. The others do, since calls
+	// alone can spin (recursion, tail calls).
+	entryCheck := a.Interrupt && calls
+	wrap := a.Interrupt && (calls || loops)
 	r = &reader{buf: wasm, pos: start, end: end}
 	groups, _ := r.u32("local count")
 	declStart := r.pos
@@ -414,32 +545,120 @@ func (m *stackModule) limitBody(b, wasm []byte, start, end int, fn uint32, param
 		_, _ = r.u32("local count")
 		_, _ = r.byte("local type")
 	}
-	b = appendU32(b, groups+1)
-	b = append(b, wasm[declStart:r.pos]...)
-	b = append(b, 1, TypeI32)
-	// own = budget - cost; if own < 0 { budget = own; unreachable }
-	b = appendIdx(b, opCodeGlobalGet, global)
-	b = appendS64(append(b, opCodeI32Const), int64(cost))
-	b = append(b, opCodeI32Sub)
-	b = appendIdx(b, opCodeLocalTee, uint32(own))
-	b = append(b, opCodeI32Const, 0, opCodeI32LtS, opCodeIf, blockTypeEmpty)
-	b = appendIdx(b, opCodeLocalGet, uint32(own))
-	b = appendIdx(b, opCodeGlobalSet, global)
-	b = append(b, opCodeUnreachable, opCodeEnd)
-	last := r.pos
-	for _, c := range calls {
-		b = append(b, wasm[last:c.at]...)
-		last = c.at
-		b = appendIdx(b, opCodeLocalGet, uint32(own))
-		if c.op == opCodeReturnCall || c.op == opCodeReturnCallIndirect {
-			// A tail call replaces this frame: the callee starts from
-			// what this function started from.
-			b = appendS64(append(b, opCodeI32Const), int64(cost))
-			b = append(b, opCodeI32Add)
-		}
-		b = appendIdx(b, opCodeGlobalSet, global)
+	if a.Stack {
+		// The local declarations, and one more group: an i32.
+		b = appendU32(b, groups+1)
+		b = append(b, wasm[declStart:r.pos]...)
+		b = append(b, 1, TypeI32)
+	} else {
+		b = append(b, wasm[start:r.pos]...)
 	}
-	return append(b, wasm[last:end]...), nil
+	if wrap {
+		b = append(b, opCodeBlock, blockTypeEmpty) // the trap's
+	}
+	switch {
+	case a.Stack:
+		// own = budget - cost
+		b = appendIdx(b, opCodeGlobalGet, a.budget)
+		b = appendS64(append(b, opCodeI32Const), int64(cost))
+		b = append(b, opCodeI32Sub)
+		b = appendIdx(b, opCodeLocalTee, uint32(own))
+		if entryCheck {
+			// Both negative when they stop the guest: one test.
+			b = appendIdx(b, opCodeGlobalGet, a.flag)
+			b = append(b, opCodeI32Or)
+		}
+		b = append(b, opCodeI32Const, 0, opCodeI32LtS)
+		if wrap {
+			b = append(b, opCodeBrIf, 0)
+		} else {
+			// if own < 0 { budget = own; unreachable }
+			b = append(b, opCodeIf, blockTypeEmpty)
+			b = appendIdx(b, opCodeLocalGet, uint32(own))
+			b = appendIdx(b, opCodeGlobalSet, a.budget)
+			b = append(b, opCodeUnreachable, opCodeEnd)
+		}
+	case entryCheck:
+		b = appendIdx(b, opCodeGlobalGet, a.flag)
+		b = append(b, opCodeBrIf, 0)
+	}
+	last := r.pos
+	for _, e := range edits {
+		b = append(b, wasm[last:e.at]...)
+		last = e.at
+		switch e.op {
+		case opCodeLoop:
+			// if flag { br trap }: the trap is one level out of the
+			// loop's depth.
+			b = appendIdx(b, opCodeGlobalGet, a.flag)
+			b = appendIdx(b, opCodeBrIf, e.idx)
+		case opCodeBr, opCodeBrIf:
+			if wrap {
+				b = appendIdx(b, e.op, e.idx+1)
+				last = e.next
+			}
+		case opCodeBrTable:
+			if wrap {
+				b = relabelBrTable(b, wasm[e.at:e.next], e.idx)
+				last = e.next
+			}
+		default: // a call
+			b = appendIdx(b, opCodeLocalGet, uint32(own))
+			if e.op == opCodeReturnCall || e.op == opCodeReturnCallIndirect {
+				// A tail call replaces this frame: the callee starts from
+				// what this function started from.
+				b = appendS64(append(b, opCodeI32Const), int64(cost))
+				b = append(b, opCodeI32Add)
+			}
+			b = appendIdx(b, opCodeGlobalSet, a.budget)
+		}
+	}
+	if !wrap {
+		return append(b, wasm[last:end]...), nil
+	}
+	b = append(b, wasm[last:bodyEnd]...)
+	b = append(b, opCodeReturn, opCodeEnd)
+	if a.Stack {
+		// A stack overflow leaves the budget negative for the host to
+		// see; an interrupt leaves it as it was at the entry.
+		b = appendIdx(b, opCodeLocalGet, uint32(own))
+		b = appendIdx(b, opCodeGlobalSet, a.budget)
+	}
+	return append(b, opCodeUnreachable, opCodeEnd), nil
+}
+
+// brTableTargets reports whether the br_table instruction ins has depth
+// among its labels.
+func brTableTargets(ins []byte, depth uint32) bool {
+	found := false
+	forBrTable(ins, func(label uint32) { found = found || label == depth })
+	return found
+}
+
+// relabelBrTable appends the br_table instruction ins with its labels
+// equal to depth one higher.
+func relabelBrTable(b, ins []byte, depth uint32) []byte {
+	r := &reader{buf: ins, pos: 1, end: len(ins)}
+	n, _ := r.u32("br_table size") // read before
+	b = appendU32(append(b, ins[0]), n)
+	forBrTable(ins, func(label uint32) {
+		if label == depth {
+			label++
+		}
+		b = appendU32(b, label)
+	})
+	return b
+}
+
+// forBrTable calls f with each label of the br_table instruction ins (read
+// before, so well formed), the default last.
+func forBrTable(ins []byte, f func(label uint32)) {
+	r := &reader{buf: ins, pos: 1, end: len(ins)}
+	n, _ := r.u32("br_table size")
+	for i := uint32(0); i <= n; i++ {
+		label, _ := r.u32("br_table label")
+		f(label)
+	}
 }
 
 // wrapperBody appends the body of the function through which the host

@@ -5,9 +5,10 @@
 // tag; the default build stays pure Go.
 //
 // A deadline stops a spinning guest through epoch interruption: one
-// engine-wide ticker, and a per-store deadline set before each call. A
-// guest waiting in a host function is not reached by epochs, so WASI's
-// sleep and output are the host's own here, as in the wazero engine.
+// engine-wide ticker, running only while a call is in progress, and a
+// per-store deadline set before each call. A guest waiting in a host
+// function is not reached by epochs, so WASI's sleep and output are the
+// host's own here, as in the wazero engine.
 package wasmtimeengine
 
 import (
@@ -21,6 +22,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -29,9 +31,12 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/engine"
 )
 
-// epochTick is how often the engine's epoch advances: the granularity of
-// deadlines for a guest in a loop.
-const epochTick = 10 * time.Millisecond
+// epochTick is how often the engine's epoch advances while a call is in
+// progress: the granularity of deadlines for a guest in a loop, which
+// stops at most two ticks after its deadline. A tick is an atomic
+// increment; 1000 a second cost nothing measurable, and none are taken
+// when no guest runs.
+const epochTick = time.Millisecond
 
 // Options configures the engine.
 type Options struct {
@@ -50,6 +55,10 @@ type Engine struct {
 	provided map[string]engine.Sig
 	stop     chan struct{}
 	stopped  chan struct{}
+	// calls counts the calls in progress; wake starts the ticker when it
+	// leaves 0.
+	calls atomic.Int64
+	wake  chan struct{}
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -60,7 +69,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	cfg.SetEpochInterruption(true)
 	// The stack of one call; Wasmtime's default is 512 KiB.
 	cfg.SetMaxWasmStack(engine.MaxStack)
-	e := &Engine{eng: wasmtime.NewEngineWithConfig(cfg), cacheDir: opts.CacheDir, stop: make(chan struct{}), stopped: make(chan struct{})}
+	e := &Engine{eng: wasmtime.NewEngineWithConfig(cfg), cacheDir: opts.CacheDir, stop: make(chan struct{}), stopped: make(chan struct{}), wake: make(chan struct{}, 1)}
 	e.linker = wasmtime.NewLinker(e.eng)
 	if err := e.linker.DefineWasi(); err != nil {
 		return nil, fmt.Errorf("wfn: cannot define WASI: %w", err)
@@ -86,21 +95,55 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err := e.wasiSignatures(); err != nil {
 		return nil, err
 	}
-	go func() {
-		defer close(e.stopped)
+	go e.tick()
+	return e, nil
+}
+
+// tick advances the epoch every epochTick while a call is in progress.
+// Every time calls leaves 0 a wake is sent (or one is pending), and the
+// inner loop ends only once it sees calls at 0: no call runs untimed.
+func (e *Engine) tick() {
+	defer close(e.stopped)
+	for {
+		select {
+		case <-e.wake:
+		case <-e.stop:
+			return
+		}
 		t := time.NewTicker(epochTick)
-		defer t.Stop()
-		for {
+		for e.calls.Load() > 0 {
 			select {
 			case <-t.C:
 				e.eng.IncrementEpoch()
 			case <-e.stop:
+				t.Stop()
 				return
 			}
 		}
-	}()
-	return e, nil
+		t.Stop()
+	}
 }
+
+// enter arms the epoch deadline of store for a call under ctx and keeps
+// the ticker running until leave.
+func (e *Engine) enter(store *wasmtime.Store, ctx context.Context) {
+	if e.calls.Add(1) == 1 {
+		select {
+		case e.wake <- struct{}{}:
+		default: // a wake is pending
+		}
+	}
+	ticks := uint64(math.MaxUint32)
+	if d, ok := ctx.Deadline(); ok {
+		// The ticker's phase can make the first tick come at once: one
+		// more tick so that an interrupt never comes before the deadline.
+		ticks = uint64(max(0, time.Until(d)/epochTick)) + 2
+	}
+	store.SetEpochDeadline(ticks)
+}
+
+// leave ends what enter started.
+func (e *Engine) leave() { e.calls.Add(-1) }
 
 // wasiSignatures records the signature of every WASI function a guest may
 // import, read off the linker through a scratch store.
@@ -285,7 +328,8 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 		store.Limiter(int64(min(cfg.MemoryLimit, math.MaxInt64)), -1, -1, -1, -1)
 	}
 	i := &instance{m: m, store: store, data: data, fns: map[string]*wasmtime.Func{}}
-	setDeadline(store, ctx)
+	m.e.enter(store, ctx)
+	defer m.e.leave()
 	inst, err := m.e.linker.Instantiate(store, m.mod)
 	if err != nil {
 		store.Close()
@@ -340,17 +384,6 @@ func (i *instance) linkFileWrite() error {
 	return nil
 }
 
-// setDeadline arms the epoch deadline for a call under ctx.
-func setDeadline(store *wasmtime.Store, ctx context.Context) {
-	ticks := uint64(math.MaxUint32)
-	if d, ok := ctx.Deadline(); ok {
-		// The ticker's phase can make the first tick come at once: one
-		// more tick so that an interrupt never comes before the deadline.
-		ticks = uint64(max(0, time.Until(d)/epochTick)) + 2
-	}
-	store.SetEpochDeadline(ticks)
-}
-
 func (i *instance) call(ctx context.Context, export string, inv *engine.Invocation, args ...interface{}) error {
 	fn := i.fns[export]
 	if fn == nil {
@@ -358,8 +391,9 @@ func (i *instance) call(ctx context.Context, export string, inv *engine.Invocati
 	}
 	i.data.inv, i.data.ctx, i.data.badPtr = inv, ctx, nil
 	defer func() { i.data.inv, i.data.ctx = nil, context.Background() }()
-	setDeadline(i.store, ctx)
+	i.m.e.enter(i.store, ctx)
 	_, err := fn.Call(i.store, args...)
+	i.m.e.leave()
 	return i.wrap(err)
 }
 

@@ -33,10 +33,20 @@ type Options struct {
 	// MemoryLimitPages caps each instance's linear memory, in 64 KiB pages.
 	// Zero: wazero's default (4 GiB).
 	MemoryLimitPages uint32
-	// NoInterrupt compiles guests without the checks that let a deadline
-	// stop a guest in a loop. Only for measuring what the checks cost: a
+	// NoInterrupt runs guests without the checks that let a deadline stop
+	// a guest in a loop. Only for measuring what the checks cost: a
 	// spinning guest can then never be stopped.
 	NoInterrupt bool
+	// InlineInterrupt stops guests with the checks of
+	// wasmbin.Checks.Interrupt, an inline test of a global at loop
+	// headers and function entries, instead of wazero's
+	// WithCloseOnContextDone, which calls into Go at every loop header.
+	// Not safe yet, so only for measuring: a guest spinning in a loop
+	// that calls no host function never reaches a Go safe point, so the
+	// garbage collector's stop-the-world waits for it, and every other
+	// goroutine with it, the timer of its deadline included (RATIONALE.md,
+	// "Stopping a guest").
+	InlineInterrupt bool
 	// NoStackLimit runs guests as they are, without counting their stack
 	// (wasmbin.LimitStack). Only for measuring what counting costs: a
 	// guest can then hold about 84 MB of stack per call.
@@ -51,19 +61,25 @@ type Engine struct {
 	// the host provides, to check a guest's imports at load time.
 	provided     map[string]api.FunctionDefinition
 	noStackLimit bool
+	inline       bool // InlineInterrupt and not NoInterrupt
+
+	// running holds the stoppers of the live instances, which Close
+	// sets: a closed runtime does not stop a guest by itself.
+	runningMu sync.Mutex
+	running   map[*stopper]struct{}
 }
 
 var _ engine.Engine = (*Engine)(nil)
 
 // New creates an engine.
 func New(ctx context.Context, opts Options) (*Engine, error) {
+	// A guest in a tight loop must still stop at its deadline.
 	cfg := wazero.NewRuntimeConfig().
-		// A guest in a tight loop must still stop at its deadline.
-		WithCloseOnContextDone(!opts.NoInterrupt)
+		WithCloseOnContextDone(!opts.NoInterrupt && !opts.InlineInterrupt)
 	if opts.MemoryLimitPages > 0 {
 		cfg = cfg.WithMemoryLimitPages(opts.MemoryLimitPages)
 	}
-	e := &Engine{provided: map[string]api.FunctionDefinition{}, noStackLimit: opts.NoStackLimit}
+	e := &Engine{provided: map[string]api.FunctionDefinition{}, noStackLimit: opts.NoStackLimit, inline: opts.InlineInterrupt && !opts.NoInterrupt, running: map[*stopper]struct{}{}}
 	if opts.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
 		if err != nil {
@@ -95,6 +111,11 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 func (e *Engine) LimitsTmp() bool { return true }
 
 func (e *Engine) Close(ctx context.Context) error {
+	e.runningMu.Lock()
+	for s := range e.running {
+		s.stopNow()
+	}
+	e.runningMu.Unlock()
 	err := e.rt.Close(ctx)
 	if e.cache != nil {
 		err = errors.Join(err, e.cache.Close(ctx))
@@ -107,10 +128,13 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil, &engine.LoadError{Name: name, Reason: "not a WebAssembly module (no \\0asm header)"}
 	}
-	// Every guest runs rewritten to count its stack: wazero has no limit
-	// of its own below about 84 MB per call, taken from the Go heap.
-	if !e.noStackLimit {
-		limited, err := wasmbin.LimitStack(wasm, engine.MaxStack)
+	// Every guest runs rewritten to count its stack, as wazero has no
+	// limit of its own below about 84 MB per call, taken from the Go heap,
+	// and, with InlineInterrupt, to test at every function entry and loop
+	// header whether the host asks it to stop (instance.call).
+	checks := wasmbin.Checks{Stack: !e.noStackLimit, StackBudget: engine.MaxStack, Interrupt: e.inline}
+	if checks.Stack || checks.Interrupt {
+		limited, err := wasmbin.Instrument(wasm, checks)
 		if err != nil {
 			// Say that the module is invalid if it is.
 			cm, cerr := e.rt.CompileModule(ctx, wasm)
@@ -118,11 +142,11 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 				return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: cerr}
 			}
 			_ = cm.Close(ctx)
-			return nil, &engine.LoadError{Name: name, Reason: "cannot bound its call stack", Err: err}
+			return nil, &engine.LoadError{Name: name, Reason: "cannot instrument it to bound its stack and stop it at its deadline", Err: err}
 		}
 		wasm = limited
 	}
-	m := &module{name: name, rt: e.rt}
+	m := &module{name: name, rt: e.rt, e: e}
 	// A guest that can be snapshotted is compiled in its prepared form:
 	// its globals exported for reading and setting, its data segments
 	// moved into a memory image that instances map instead of copying.
@@ -195,6 +219,7 @@ func sigOf(def api.FunctionDefinition) engine.Sig {
 type module struct {
 	name    string
 	rt      wazero.Runtime
+	e       *Engine
 	cm      wazero.CompiledModule
 	exports engine.Exports
 
@@ -322,11 +347,18 @@ func (m *module) instantiate(ctx context.Context, cfg engine.InstanceConfig, s *
 		return nil, fmt.Errorf("wfn: cannot instantiate %s: %w", m.name, err)
 	}
 	inst := &instance{mod: mod, mem: mem, fns: map[string]api.Function{}, task: mod.ExportedFunction(abi.ExportRunTask), sigterm: mod.ExportedFunction(abi.ExportOnSigterm), budget: mod.ExportedGlobal(wasmbin.StackBudgetExport)}
+	if flag, ok := mod.ExportedGlobal(wasmbin.InterruptExport).(api.MutableGlobal); ok {
+		inst.stop = &stopper{flag: flag}
+		inst.e = m.e
+		m.e.runningMu.Lock()
+		m.e.running[inst.stop] = struct{}{}
+		m.e.runningMu.Unlock()
+	}
 	if s != nil {
 		for i, name := range m.prep.Globals {
 			g, ok := mod.ExportedGlobal(name).(api.MutableGlobal)
 			if !ok {
-				_ = mod.Close(ctx)
+				_ = inst.Close(ctx)
 				return nil, fmt.Errorf("wfn: %s: snapshot global %s is missing", m.name, name)
 			}
 			g.Set(s.globals[i])
@@ -335,7 +367,7 @@ func (m *module) instantiate(ctx context.Context, cfg engine.InstanceConfig, s *
 		for _, name := range []string{abi.ExportInitialize, abi.ExportInit} {
 			if fn := mod.ExportedFunction(name); fn != nil {
 				if _, err := inst.call(ctx, fn, nil); err != nil {
-					_ = mod.Close(ctx)
+					_ = inst.Close(ctx)
 					return nil, fmt.Errorf("wfn: %s: %s failed: %w", m.name, name, err)
 				}
 			}
@@ -382,6 +414,9 @@ type instance struct {
 	task    api.Function // wfn_run_task, or nil
 	sigterm api.Function // wfn_on_sigterm, or nil
 	budget  api.Global   // the stack budget left (wasmbin.LimitStack)
+	stop    *stopper     // nil: the guest is not instrumented to be stopped
+	e       *Engine
+	depth   int // calls in progress: the host may call the guest from a host function
 	stack   [1]uint64
 }
 
@@ -390,11 +425,24 @@ type invocationKey struct{}
 // call runs fn, keeping the instance's memory from being released under
 // it.
 func (i *instance) call(ctx context.Context, fn api.Function, stack []uint64) ([]uint64, error) {
+	if err := ctx.Err(); err != nil && i.stop != nil {
+		return stack, fmt.Errorf("wfn: guest not called: %w", err)
+	}
 	if i.mem != nil {
 		i.mem.enter()
 		defer i.mem.leave()
 	}
+	// The outermost call arms the stop; a nested one runs under it.
+	var disarm func() bool
+	if i.depth == 0 && i.stop != nil && ctx.Done() != nil {
+		disarm = i.stop.arm(ctx)
+	}
+	i.depth++
 	err := fn.CallWithStack(ctx, stack)
+	i.depth--
+	if disarm != nil && i.stop.disarm(disarm) && err != nil {
+		return stack, fmt.Errorf("wfn: guest stopped: %w (%w)", context.Cause(ctx), err)
+	}
 	if err != nil && i.budget != nil && int32(i.budget.Get()) < 0 {
 		// The budget check trapped: the guest's calls nested too deep.
 		err = fmt.Errorf("%w: the guest's calls nested past %d KiB of stack: %w", engine.ErrStackOverflow, engine.MaxStack>>10, err)
@@ -428,7 +476,14 @@ func (i *instance) OnSigterm(ctx context.Context) error {
 	return err
 }
 
-func (i *instance) Close(ctx context.Context) error { return i.mod.Close(ctx) }
+func (i *instance) Close(ctx context.Context) error {
+	if i.stop != nil {
+		i.e.runningMu.Lock()
+		delete(i.e.running, i.stop)
+		i.e.runningMu.Unlock()
+	}
+	return i.mod.Close(ctx)
+}
 
 // sleeper is WASI's sleep (poll_oneoff on a clock): the system's, cut
 // short when wake receives or the call's done channel closes. A guest
@@ -450,4 +505,66 @@ func sleeper(wake <-chan struct{}, done func() <-chan struct{}) sys.Nanosleep {
 		case <-stop:
 		}
 	}
+}
+
+// stopper stops a guest instrumented with wasmbin.Checks.Interrupt when
+// the context of its call ends, by setting its interrupt global; the
+// guest traps at its next function entry or loop header.
+//
+// The global is set from the goroutine where the context ends, while the
+// guest runs on another. The host's own reads and writes of it (Set and
+// Get, plain memory accesses in wazero) are ordered by mu, and a
+// generation number keeps a stop that comes late from reaching the next
+// call. The guest's compiled code reads the value without
+// synchronisation, as code outside Go's memory model: an aligned word
+// that goes from 0 to -1 and back only while the guest is not running
+// (RATIONALE.md, "Stopping a guest").
+type stopper struct {
+	flag   api.MutableGlobal
+	mu     sync.Mutex
+	gen    uint64 // the call that may be stopped
+	set    bool   // the flag is set
+	closed bool   // stopped for good: the engine is closing
+}
+
+// arm makes the end of ctx stop the guest, until the function it returns
+// (context.AfterFunc's stop) is given to disarm.
+func (s *stopper) arm(ctx context.Context) func() bool {
+	s.mu.Lock()
+	gen := s.gen
+	s.mu.Unlock()
+	return context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.gen == gen {
+			s.flag.Set(wasmbin.InterruptValue)
+			s.set = true
+		}
+	})
+}
+
+// disarm ends what arm started and clears the flag for the next call. It
+// reports whether the flag was set: the guest was, or was being, stopped.
+func (s *stopper) disarm(stop func() bool) bool {
+	if stop() {
+		return false // the context did not end during the call
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	was := s.set
+	if was && !s.closed {
+		s.flag.Set(0)
+		s.set = false
+	}
+	return was
+}
+
+// stopNow stops the guest at once and for good, whether a call runs or
+// not.
+func (s *stopper) stopNow() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flag.Set(wasmbin.InterruptValue)
+	s.set, s.closed = true, true
 }

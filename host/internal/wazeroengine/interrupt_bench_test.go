@@ -14,8 +14,10 @@ import (
 )
 
 // BenchmarkInterruption measures what the checks that let a deadline stop
-// a spinning guest cost a compute-heavy guest: on (the default) against
-// off, for a WAT loop and a Go guest hashing 8 MiB.
+// a spinning guest cost a compute-heavy guest: on (the default, wazero's
+// WithCloseOnContextDone) and inline (Options.InlineInterrupt, the checks
+// of wasmbin.Checks.Interrupt) against off, for a WAT loop and a Go guest
+// hashing 8 MiB.
 //
 //	go test ./host/internal/wazeroengine -run '^$' -bench Interruption -count 6
 func BenchmarkInterruption(b *testing.B) {
@@ -33,10 +35,10 @@ func BenchmarkInterruption(b *testing.B) {
 	for _, g := range guests {
 		for _, mode := range []struct {
 			name string
-			off  bool
-		}{{"on", false}, {"off", true}} {
+			opts Options
+		}{{"on", Options{}}, {"inline", Options{InlineInterrupt: true}}, {"off", Options{NoInterrupt: true}}} {
 			b.Run(g.name+"/interrupt-"+mode.name, func(b *testing.B) {
-				benchGuest(b, Options{NoInterrupt: mode.off}, g.name, g.wasm(b), "/api/compute")
+				benchGuest(b, mode.opts, g.name, g.wasm(b), "/api/compute")
 			})
 		}
 	}
