@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -527,26 +529,33 @@ func (h *Host) cdnCache(ctx context.Context) *cdn.Cache {
 // cdnKey is the CDN cache's key of r within scope (Host.scope): r is
 // the request once vercel.json's routing applied, so a rewritten request
 // is keyed by its destination, as Vercel's CDN routes before it looks in
-// a cache (RATIONALE.md), and by the URL it asked for too
-// (rewrittenFrom), since the route headers stored with the response follow
-// that one. The path tag that purges by path name is the destination's.
+// a cache (RATIONALE.md), and the path tag that purges by path names the
+// destination's path. The route headers stored with the response
+// (routeHeadersKey) are in the key too: two URLs rewritten to one
+// destination share its entry only when vercel.json adds them the same
+// headers.
 func (h *Host) cdnKey(scope string, r *http.Request) string {
 	key := cdn.KeyIn(scope, r)
-	if from, ok := r.Context().Value(rewrittenFromKey{}).(rewrittenFrom); ok {
-		key += "|rewritten from " + from.path + "?" + from.query
+	hdr, _ := r.Context().Value(routeHeadersKey{}).(http.Header)
+	if len(hdr) == 0 {
+		return key
 	}
-	return key
+	names := slices.Sorted(maps.Keys(hdr))
+	var b strings.Builder
+	b.WriteString(key)
+	b.WriteString("|route headers")
+	for _, k := range names {
+		for _, v := range hdr[k] {
+			b.WriteString("|" + k + ": " + v)
+		}
+	}
+	return b.String()
 }
 
 // staticKey is the key of r when a static file serves it: without the
-// query (of the URL asked for too), as Vercel's CDN keys static files.
+// query, as Vercel's CDN keys static files.
 func (h *Host) staticKey(st *state, r *http.Request) string {
-	ctx := r.Context()
-	if from, ok := ctx.Value(rewrittenFromKey{}).(rewrittenFrom); ok {
-		from.query = ""
-		ctx = context.WithValue(ctx, rewrittenFromKey{}, from)
-	}
-	keyed := r.Clone(ctx)
+	keyed := r.Clone(r.Context())
 	keyed.URL.RawQuery = ""
 	return h.cdnKey(h.scope(st, nil), keyed)
 }
@@ -561,10 +570,13 @@ func (h *Host) urlKey(r *http.Request, u *url.URL) (string, bool) {
 	get := (&http.Request{Method: http.MethodGet, URL: u, Host: r.Host, Header: r.Header, TLS: r.TLS}).WithContext(r.Context())
 	if st.routing != nil {
 		res, routed, file := resolve(get, st)
-		switch {
-		case res.Status != 0 || res.External != "" || !res.Found:
+		if res.Status != 0 || res.External != "" || !res.Found {
 			return "", false
-		case file != "":
+		}
+		if len(res.Header) > 0 {
+			routed = routed.WithContext(context.WithValue(routed.Context(), routeHeadersKey{}, res.Header))
+		}
+		if file != "" {
 			return h.staticKey(st, routed), true
 		}
 		get = routed

@@ -122,16 +122,10 @@ func (rt *routing) close() {
 
 type externalKey struct{}
 
+// routeHeadersKey holds the headers vercel.json adds to a response that
+// the CDN cache stores with it (vroute.Result.Header); they are part of
+// its key (Host.cdnKey).
 type routeHeadersKey struct{}
-
-// rewrittenFromKey holds the rewrittenFrom of a rewritten request.
-type rewrittenFromKey struct{}
-
-// rewrittenFrom is the escaped path and query a rewritten request asked
-// for. The CDN cache keys its response by both URLs: by the destination,
-// since a rewrite with has may send one path to several, and by the path
-// asked for, since the headers stored with the response follow it.
-type rewrittenFrom struct{ path, query string }
 
 // route applies vercel.json's routing to r. It answers redirects,
 // external rewrites and static files itself (done); otherwise it returns
@@ -139,9 +133,9 @@ type rewrittenFrom struct{ path, query string }
 // carrying the headers vercel.json adds to the response, and the writer
 // to answer it with.
 //
-// The CDN cache stores a response under the URL it serves, and after a
-// rewrite under the URL asked for too (rewrittenFromKey), so the route
-// headers that depend on those alone are added inside it (and may set its
+// The CDN cache stores a response under the URL it serves and the route
+// headers stored with it (routeHeadersKey), so the route headers that
+// depend on the URL alone are added inside it (and may set its
 // Cache-Control): those of entries without has or missing. The others
 // (vroute.Result.CondHeader) and a rewrite's statusCode are added by the
 // returned writer, outside the cache, to each response whether stored or
@@ -195,21 +189,20 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *stat
 			r.Header.Del(k)
 		}
 	}
+	if len(stored) > 0 {
+		r = r.WithContext(context.WithValue(r.Context(), routeHeadersKey{}, stored))
+	}
 	if file != "" {
 		h.serveStatic(w, r, st, file, stored)
 		return w, r, true
-	}
-	if len(stored) > 0 {
-		r = r.WithContext(context.WithValue(r.Context(), routeHeadersKey{}, stored))
 	}
 	return w, r, false
 }
 
 // resolve routes r through st's vercel.json routing without answering it:
 // the result, the request the filesystem serves (r, or r rewritten to
-// res.Path and res.RawQuery, carrying rewrittenFromKey; r itself for a
-// redirect or an external rewrite) and, when that is a static file, the
-// file. st.routing is set.
+// res.Path and res.RawQuery; r itself for a redirect or an external
+// rewrite) and, when that is a static file, the file. st.routing is set.
 func resolve(r *http.Request, st *state) (res vroute.Result, routed *http.Request, file string) {
 	rt := st.routing
 	exists := func(p string) bool {
@@ -226,7 +219,6 @@ func resolve(r *http.Request, st *state) (res vroute.Result, routed *http.Reques
 		return res, r, ""
 	}
 	if res.Path != r.URL.EscapedPath() || res.RawQuery != r.URL.RawQuery {
-		from := rewrittenFrom{path: r.URL.EscapedPath(), query: r.URL.RawQuery}
 		u := *r.URL
 		u.RawQuery = res.RawQuery
 		if p, err := url.PathUnescape(res.Path); err == nil {
@@ -235,7 +227,7 @@ func resolve(r *http.Request, st *state) (res vroute.Result, routed *http.Reques
 				u.RawPath = res.Path
 			}
 		}
-		r = r.WithContext(context.WithValue(r.Context(), rewrittenFromKey{}, from))
+		r = r.WithContext(r.Context())
 		r.URL = &u
 	}
 	file = ""
