@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/wfn-dev/wfn/cli"
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // deadline bounds every wait in this file. It is generous: it is only
@@ -28,41 +28,13 @@ import (
 const deadline = 60 * time.Second
 
 // syncBuffer is an output destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type syncBuffer = testkit.SyncBuffer
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// watDir makes a served directory holding the named WAT fixtures as
-// api/NAME.wasm.
+// watDir makes a served directory holding the named WAT fixtures of
+// testdata/wat as api/NAME.wasm.
 func watDir(t testing.TB, names ...string) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "api"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range names {
-		data, err := os.ReadFile(filepath.Join("..", "testdata", "wat", n+".wasm"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "api", n+".wasm"), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testkit.WatDir(t, names...)
 }
 
 // client is used for every request; its timeout is only reached when

@@ -1,7 +1,6 @@
 package host_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -13,12 +12,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wfn-dev/wfn/host"
 	"github.com/wfn-dev/wfn/host/admin"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // requireGo skips a test that builds Go guests when the go command is
@@ -33,23 +32,8 @@ func requireGo(t testing.TB) {
 	}
 }
 
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is an output destination safe for concurrent writers.
+type syncBuffer = testkit.SyncBuffer
 
 // sharedCache is one build and compilation cache for the whole test
 // binary: both are keyed by content, so tests that serve copies of one
@@ -118,24 +102,11 @@ func serve(t testing.TB, cfg host.Config) (*host.Host, *httptest.Server, *syncBu
 	return h, srv, logs
 }
 
-// watDir makes a served directory holding the named WAT fixtures as
-// api/NAME.wasm.
+// watDir makes a served directory holding the named WAT fixtures of
+// testdata/wat as api/NAME.wasm.
 func watDir(t testing.TB, names ...string) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "api"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range names {
-		data, err := os.ReadFile(filepath.Join("..", "testdata", "wat", n+".wasm"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "api", n+".wasm"), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testkit.WatDir(t, names...)
 }
 
 type response struct {

@@ -2,7 +2,6 @@ package admin_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,9 +11,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +21,7 @@ import (
 
 	"github.com/wfn-dev/wfn/host"
 	"github.com/wfn-dev/wfn/host/admin"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // deadline bounds every wait; it is reached only when something is broken.
@@ -31,41 +29,14 @@ const deadline = 60 * time.Second
 
 var client = &http.Client{Timeout: deadline}
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is an output destination safe for concurrent writers.
+type syncBuffer = testkit.SyncBuffer
 
 // watDir makes a served directory holding the named WAT fixtures of
 // testdata/wat as api/NAME.wasm.
 func watDir(t testing.TB, names ...string) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "api"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range names {
-		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "wat", n+".wasm"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "api", n+".wasm"), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testkit.WatDir(t, names...)
 }
 
 // served is a host with its operator endpoints on a loopback server.

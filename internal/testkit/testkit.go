@@ -1,0 +1,60 @@
+// Package testkit holds the helpers that the tests of several packages
+// (host, host/admin, cli) share: a log buffer safe for concurrent writers
+// and a served directory made of the WAT fixtures in testdata/wat.
+package testkit
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// SyncBuffer is an output destination safe for concurrent writers (a
+// host's log, a command's stdout).
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// WatDir makes a served directory (a temporary directory of t) holding
+// the named fixtures of the repository's testdata/wat, NAME.wasm each, as
+// api/NAME.wasm. It fails t when a fixture cannot be read or written.
+func WatDir(t testing.TB, names ...string) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("testkit: cannot find the repository from the caller's frame")
+	}
+	wat := filepath.Join(filepath.Dir(file), "..", "..", "testdata", "wat")
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "api"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join(wat, n+".wasm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "api", n+".wasm"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
