@@ -194,6 +194,10 @@ WFN__IMPORT("http_response_header")
 int32_t wfn_http_response_header(int32_t h, const char *name, size_t name_len, char *buf, size_t cap);
 WFN__IMPORT("http_response_body_read") int32_t wfn_http_response_body_read(int32_t h, void *buf, size_t cap);
 WFN__IMPORT("http_close") int32_t wfn_http_close(int32_t h);
+/* Waits at most timeout_ms for what the next call on h waits for (the
+ * response head, then the body's next bytes): 1 once it is in (or failed),
+ * 0 when the time passed first. */
+WFN__IMPORT("http_wait") int32_t wfn_http_wait(int32_t h, int64_t timeout_ms);
 
 /* Runtime Cache. tags: the tags joined with commas, "a,b", tags_len bytes
  * (NULL, 0 for none). cache_get follows the buffer protocol; WFN_ENOTFOUND on
