@@ -179,17 +179,13 @@ static JSValue n_param(JSContext *c, JSValueConst this, int argc, JSValueConst *
     return wfnjs_alloc_string(c, n, s, "request_param");
 }
 
-/* headers(): the request headers as [name, value, name, value, ...], a
- * pair for each value, names lower-case. */
-static JSValue n_headers(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
-    char *names;
-    int32_t n = wfn_header_names_alloc(&names);
-    if (n < 0) return wfnjs_check(c, n, "request_header_names");
-    JSValue out = JS_NewArray(c);
-    uint32_t i = 0;
+/* push_header_pairs sets out[i], out[i+1], ... to name, value pairs, a
+ * pair for each value of each of the n bytes of NUL-separated names (of
+ * the request when h < 0, else of outbound response h), and frees names. */
+static void push_header_pairs(JSContext *c, JSValue out, uint32_t i, char *names, int32_t n, int32_t h) {
     for (const char *name = names; name < names + n; name += strlen(name) + 1) {
         char *values;
-        int32_t m = wfn_header_values_alloc(name, &values);
+        int32_t m = h < 0 ? wfn_header_values_alloc(name, &values) : wfn_http_header_values_alloc(h, name, &values);
         if (m < 0) continue;
         for (const char *v = values; v < values + m; v += strlen(v) + 1) {
             JS_SetPropertyUint32(c, out, i++, JS_NewString(c, name));
@@ -198,6 +194,16 @@ static JSValue n_headers(JSContext *c, JSValueConst this, int argc, JSValueConst
         free(values);
     }
     free(names);
+}
+
+/* headers(): the request headers as [name, value, name, value, ...], a
+ * pair for each value, names lower-case. */
+static JSValue n_headers(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    char *names;
+    int32_t n = wfn_header_names_alloc(&names);
+    if (n < 0) return wfnjs_check(c, n, "request_header_names");
+    JSValue out = JS_NewArray(c);
+    push_header_pairs(c, out, 0, names, n, -1);
     return out;
 }
 
@@ -569,19 +575,8 @@ static JSValue n_http_head(JSContext *c, JSValueConst this, int argc, JSValueCon
     int32_t n = wfn_http_header_names_alloc(h, &names);
     if (n < 0) return wfnjs_check(c, n, "http_response_header_names");
     JSValue out = JS_NewArray(c);
-    uint32_t i = 0;
-    JS_SetPropertyUint32(c, out, i++, JS_NewInt32(c, status));
-    for (const char *name = names; name < names + n; name += strlen(name) + 1) {
-        char *values;
-        int32_t m = wfn_http_header_values_alloc(h, name, &values);
-        if (m < 0) continue;
-        for (const char *v = values; v < values + m; v += strlen(v) + 1) {
-            JS_SetPropertyUint32(c, out, i++, JS_NewString(c, name));
-            JS_SetPropertyUint32(c, out, i++, JS_NewString(c, v));
-        }
-        free(values);
-    }
-    free(names);
+    JS_SetPropertyUint32(c, out, 0, JS_NewInt32(c, status));
+    push_header_pairs(c, out, 1, names, n, h);
     return out;
 }
 
