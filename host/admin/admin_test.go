@@ -199,16 +199,19 @@ func TestMetrics(t *testing.T) {
 	}
 	// hold keeps its one instance until its request body ends: a second
 	// request waits past the queue timeout and is throttled.
-	pr, pw := io.Pipe()
 	held := make(chan error, 1)
-	go func() {
-		resp, err := client.Post(base+"/api/hold", "text/plain", pr)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		held <- err
-	}()
+	hold := func(body io.Reader) { // a request to api/hold whose body ends when the caller says
+		go func() {
+			resp, err := client.Post(base+"/api/hold", "text/plain", body)
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			held <- err
+		}()
+	}
+	pr, pw := io.Pipe()
+	hold(pr)
 	eventually(t, "hold running", func() bool {
 		v, _ := value(scrape(t, base), "wfn_instances_live", "fn", "api/hold.wasm")
 		i, _ := value(scrape(t, base), "wfn_instances_idle", "fn", "api/hold.wasm")
@@ -263,14 +266,7 @@ func TestMetrics(t *testing.T) {
 	// A shutdown whose grace runs out aborts the invocation in flight.
 	pr, pw = io.Pipe()
 	defer pw.Close()
-	go func() {
-		resp, err := client.Post(base+"/api/hold", "text/plain", pr)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		held <- err
-	}()
+	hold(pr)
 	eventually(t, "hold running again", func() bool {
 		i, _ := value(scrape(t, base), "wfn_instances_idle", "fn", "api/hold.wasm")
 		return i == 0
