@@ -17,8 +17,10 @@ import (
 type Config struct {
 	// Dir is the served directory: its api/ tree holds the functions.
 	Dir string
-	// Engine runs the guests: "wazero" (the default, pure Go) or
-	// "wasmtime" (in builds with the wasmtime tag). Engines lists them.
+	// Engine runs the guests: "wazero" (the default, pure Go),
+	// "wazero-interpreter" (wazero's interpreter: no compilation, slower
+	// calls) or "wasmtime" (in builds with the wasmtime tag). Engines
+	// lists them.
 	Engine string
 	// CacheDir holds built guests and compiled code, so that a restart
 	// neither rebuilds nor recompiles. Default: Dir/.wfn, or a directory
@@ -147,6 +149,16 @@ type Config struct {
 	// clients that accept it, instead of a pointer to the log. For
 	// development: the output names the project's files. Default false.
 	ShowBuildErrors bool
+	// TieredReload makes Reload serve a function whose code is new (not
+	// compiled by this host before) from wazero's interpreter, ready
+	// about ten times sooner, while wazero's compiler compiles it in the
+	// background; then the compiled version takes its place as a Reload
+	// would: invocations in flight end on the interpreter, later ones
+	// run compiled. For development (wfn dev): the first response after a
+	// change comes sooner, and runs slower. Only with the wazero engine;
+	// New and the functions found at start compile as without it.
+	// Default false.
+	TieredReload bool
 	// AccessLog logs one line per request to Logger at level INFO, with
 	// the message "request" and the fields of AccessEntry: method, path,
 	// status, duration_ms, bytes, fn, id, fresh and cache. Default false;
@@ -156,7 +168,8 @@ type Config struct {
 	// response is complete, on the request's goroutine: it must not block.
 	OnAccess func(AccessEntry)
 
-	cronClock cronjob.Clock // tests move time; nil: the wall clock
+	cronClock cronjob.Clock   // tests move time; nil: the wall clock
+	tierGate  <-chan struct{} // tests hold TieredReload's swaps until it closes; nil: none
 }
 
 // Isolation modes.
