@@ -17,10 +17,8 @@ import (
 type Config struct {
 	// Dir is the served directory: its api/ tree holds the functions.
 	Dir string
-	// Engine runs the guests: "wazero" (the default, pure Go),
-	// "wazero-interpreter" (wazero's interpreter: no compilation, slower
-	// calls) or "wasmtime" (in builds with the wasmtime tag). Engines
-	// lists them.
+	// Engine runs the guests: "wazero" (the default, pure Go) or
+	// "wasmtime" (in builds with the wasmtime tag). Engines lists them.
 	Engine string
 	// CacheDir holds built guests and compiled code, so that a restart
 	// neither rebuilds nor recompiles. Default: Dir/.wfn, or a directory
@@ -170,6 +168,9 @@ type Config struct {
 
 	cronClock cronjob.Clock   // tests move time; nil: the wall clock
 	tierGate  <-chan struct{} // tests hold TieredReload's swaps until it closes; nil: none
+	// interpretAll runs every function on TieredReload's interpreter, for
+	// tests of its behaviour (WFN_TEST_ENGINE=wazero-interpreter).
+	interpretAll bool
 }
 
 // Isolation modes.

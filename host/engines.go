@@ -10,22 +10,24 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/wazeroengine"
 )
 
-// engines are the engines this build has, by Config.Engine name. wazero and
-// its interpreter are always there; wasmtime only in builds with the
-// wasmtime tag (cgo).
+// engines are the engines this build has, by Config.Engine name. wazero is
+// always there; wasmtime only in builds with the wasmtime tag (cgo).
 var engines = map[string]func(ctx context.Context, cacheDir string) (engine.Engine, error){
 	"wazero": func(ctx context.Context, cacheDir string) (engine.Engine, error) {
 		return wazeroengine.New(ctx, wazeroengine.Options{CacheDir: cacheDir})
 	},
-	interpreter: func(ctx context.Context, _ string) (engine.Engine, error) {
-		return wazeroengine.New(ctx, wazeroengine.Options{Interpreter: true})
-	},
 }
 
-// interpreter is wazero's interpreter: a function is ready about ten times
-// sooner than with wazero's compiler and runs many times slower; the first
-// tier of Config.TieredReload.
+// interpreter is the name of wazero's interpreter in logs: a function is
+// ready about ten times sooner than with wazero's compiler and runs many
+// times slower. It is Config.TieredReload's first tier, not an engine of
+// its own: an overflowing guest's stack takes about 14 MB there, against
+// 2 MB compiled (TestStackOverflowMemory).
 const interpreter = "wazero-interpreter"
+
+func newInterpreter(ctx context.Context) (engine.Engine, error) {
+	return wazeroengine.New(ctx, wazeroengine.Options{Interpreter: true})
+}
 
 // Engines lists the engines this build can run guests on.
 func Engines() []string {

@@ -202,7 +202,12 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
-	eng, err := newEngine(ctx, cfg.Engine, filepath.Join(cacheDir, "compiled"))
+	var eng engine.Engine
+	if cfg.interpretAll {
+		eng, err = newInterpreter(ctx)
+	} else {
+		eng, err = newEngine(ctx, cfg.Engine, filepath.Join(cacheDir, "compiled"))
+	}
 	if err != nil {
 		if geoDB != nil {
 			geoDB.Close()
@@ -225,7 +230,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		},
 	}
 	if cfg.TieredReload && (cfg.Engine == "" || cfg.Engine == "wazero") {
-		if h.quick, err = newEngine(ctx, interpreter, ""); err != nil {
+		if h.quick, err = newInterpreter(ctx); err != nil {
 			_ = h.Close(context.WithoutCancel(ctx))
 			return nil, err
 		}
