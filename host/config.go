@@ -148,7 +148,8 @@ type Config struct {
 	// development: the output names the project's files. Default false.
 	ShowBuildErrors bool
 	// TieredReload makes Reload serve a function whose code is new (not
-	// compiled by this host before) from wazero's interpreter, ready
+	// compiled by this host before; not a JavaScript function, whose
+	// runtime is compiled once) from wazero's interpreter, ready
 	// about ten times sooner, while wazero's compiler compiles it in the
 	// background; then the compiled version takes its place as a Reload
 	// would: invocations in flight end on the interpreter, later ones

@@ -365,7 +365,10 @@ func (h *Host) Reload(ctx context.Context, changed ...string) error {
 		}
 		fns[i] = fn
 		if fn.err == nil {
-			fn.quick = true // Config.TieredReload
+			// Config.TieredReload; not a script's: the JavaScript runtime
+			// is one module, compiled once (and from then on found in the
+			// compilation cache), and far too slow on the interpreter.
+			fn.quick = src.Kind != route.Script
 			load = append(load, fn)
 		} else {
 			close(fn.ready)
