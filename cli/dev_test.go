@@ -256,11 +256,29 @@ func TestDevGo(t *testing.T) {
 	if raceEnabled {
 		t.Skip("skipping under -race: a Go guest compiles in minutes there; .ci/run's Wasmtime pass runs it without -race")
 	}
-	dir, base, _ := startDev(t)
+	dir, base, s := startDev(t)
 	writeFiles(t, dir, map[string]string{"api/go/main.go": version(goFunction, "go1")})
 	eventually(t, base+"/api/go", "", "go1", bodyIs("go1"))
 	writeFiles(t, dir, map[string]string{"api/go/main.go": version(goFunction, "go2")})
 	eventually(t, base+"/api/go", "", "go2", bodyIs("go2"))
+	// go2 was served from the interpreter first (--tiered-reload), then
+	// compiled (logged after go2's reload, the last): the compiled go2
+	// answers the same.
+	compiled := func() bool {
+		log := s.stderr.String()
+		return strings.Contains(log[strings.LastIndex(log, "msg=reloaded"):], `msg="function compiled" fn=api/go`)
+	}
+	for end := time.Now().Add(devDeadline); !compiled(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("go2 not compiled after %s", devDeadline)
+		}
+	}
+	if r, err := fetch(base+"/api/go", ""); err != nil || r.body != "go2" {
+		t.Errorf("compiled: GET /api/go = %q (%v), want go2", r.body, err)
+	}
+	if !strings.Contains(s.stderr.String(), "engine=wazero-interpreter") {
+		t.Errorf("the log does not say the interpreter served first:\n%s", s.stderr)
+	}
 }
 
 // requireClangForDev skips a test whose functions are in C when clang is

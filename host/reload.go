@@ -442,6 +442,10 @@ func (h *Host) Reload(ctx context.Context, changed ...string) error {
 	return cfgErr
 }
 
+// errCodeChanged is why tierUp gives up when a function's files changed
+// after the Reload that loaded it.
+var errCodeChanged = errors.New("wfn: the function's code changed")
+
 // tierUp compiles fn, loaded on the interpreter (Config.TieredReload), in
 // the background, and swaps the compiled version in for it as Reload
 // swaps: invocations in flight end on the interpreter, later ones get
@@ -460,7 +464,7 @@ func (h *Host) tierUp(fn *function) {
 			close(next.ready)
 		}
 		if err == nil && next.digest != fn.digest {
-			err = errors.New("its code changed")
+			err = errCodeChanged
 		}
 		if gate := h.cfg.tierGate; gate != nil {
 			select { // a test holds the swap
@@ -476,8 +480,11 @@ func (h *Host) tierUp(fn *function) {
 			if next != nil {
 				_ = next.close()
 			}
-			if err != nil && h.loadCtx.Err() == nil {
-				h.log.Debug("function not compiled: the interpreter still serves it", "fn", fn.src.Path, "err", err)
+			switch {
+			case errors.Is(err, errCodeChanged):
+				h.log.Debug("function not compiled: its files changed since, the next reload builds them", "fn", fn.src.Path)
+			case err != nil && h.loadCtx.Err() == nil:
+				h.log.Warn("function not compiled: the interpreter still serves it", "fn", fn.src.Path, "err", err)
 			}
 			return
 		}
