@@ -263,6 +263,7 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 				return err
 			}
 			cfg.RunCrons = c.Bool("crons")
+			cfg.TieredReload = c.Bool("tiered-reload") // wfn dev's only
 			maxConns := c.Int("max-connections")
 			if maxConns < 0 {
 				return fmt.Errorf("wfn: --max-connections %d: want 0 (no cap) or more", maxConns)
@@ -277,6 +278,8 @@ func devCommand(stdout, stderr io.Writer) *cli.Command {
 	cmd := serveCommand(stdout, stderr)
 	cmd.Name = "dev"
 	cmd.Usage = "serve DIR like serve, and rebuild and swap in the functions that change as files are saved"
+	cmd.Flags = append(cmd.Flags, &cli.BoolFlag{Name: "tiered-reload", Value: true,
+		Usage: "serve a changed function from wazero's interpreter until its compiled code is ready (--tiered-reload=false: wait for the compiled code)"})
 	return cmd
 }
 

@@ -20,7 +20,7 @@ import (
 // devQuiet is how long the watcher waits after a change for the next one
 // before it reloads: an editor's save (a temporary file, a rename, a
 // chmod) and edits in quick succession become one reload.
-const devQuiet = 100 * time.Millisecond
+const devQuiet = 25 * time.Millisecond
 
 // watcher reloads a host when the files of its directory change (wfn dev).
 type watcher struct {
@@ -114,6 +114,9 @@ func (w *watcher) run(ctx context.Context) {
 			}
 			if w.ignored(ev.Name) || ev.Op == fsnotify.Chmod {
 				continue
+			}
+			if len(pending) == 0 {
+				w.log.Debug("changed", "path", ev.Name, "op", ev.Op.String())
 			}
 			pending[ev.Name] = true
 			if ev.Has(fsnotify.Create) {

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -255,11 +256,29 @@ func TestDevGo(t *testing.T) {
 	if raceEnabled {
 		t.Skip("skipping under -race: a Go guest compiles in minutes there; .ci/run's Wasmtime pass runs it without -race")
 	}
-	dir, base, _ := startDev(t)
+	dir, base, s := startDev(t)
 	writeFiles(t, dir, map[string]string{"api/go/main.go": version(goFunction, "go1")})
 	eventually(t, base+"/api/go", "", "go1", bodyIs("go1"))
 	writeFiles(t, dir, map[string]string{"api/go/main.go": version(goFunction, "go2")})
 	eventually(t, base+"/api/go", "", "go2", bodyIs("go2"))
+	// go2 was served from the interpreter first (--tiered-reload), then
+	// compiled (logged after go2's reload, the last): the compiled go2
+	// answers the same.
+	compiled := func() bool {
+		log := s.stderr.String()
+		return strings.Contains(log[strings.LastIndex(log, "msg=reloaded"):], `msg="function compiled" fn=api/go`)
+	}
+	for end := time.Now().Add(devDeadline); !compiled(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("go2 not compiled after %s", devDeadline)
+		}
+	}
+	if r, err := fetch(base+"/api/go", ""); err != nil || r.body != "go2" {
+		t.Errorf("compiled: GET /api/go = %q (%v), want go2", r.body, err)
+	}
+	if !strings.Contains(s.stderr.String(), "engine=wazero-interpreter") {
+		t.Errorf("the log does not say the interpreter served first:\n%s", s.stderr)
+	}
 }
 
 // requireClangForDev skips a test whose functions are in C when clang is
@@ -276,40 +295,123 @@ func requireClangForDev(t *testing.T) {
 }
 
 // BenchmarkDevReload measures, under wfn dev, the time from saving a Go
-// function (writing its main.go) to the first response with the new code:
-// the watcher's quiet period, go build, compilation and the swap. Each
-// edit is new code, so nothing comes from a cache but the Go build cache's
-// packages. Run it with
+// function (writing its main.go) to the first response with the new code,
+// with --tiered-reload (the first requests on wazero's interpreter) and
+// without (wait for the compiled code): one dev server each, edited in
+// turn, round by round, the order alternating. Each edit is new code, so
+// nothing comes from a cache but the Go build cache's packages. The
+// servers log at debug level in JSON; the log lines' times split each
+// round into its phases, reported as medians in ms after the save: the
+// watcher's first event (changed), the end of the quiet period and the
+// scan (building), go list and go build (built), compilation (ready), the
+// swap (reloaded), the first response with the new code (response:
+// initialisation and the request), and the compiled version's swap
+// (compiled, tiered only). Run it with
 //
 //	go test ./cli -run '^$' -bench DevReload -benchtime 10x
 func BenchmarkDevReload(b *testing.B) {
 	if _, err := exec.LookPath("go"); err != nil {
 		b.Skip("skipping: needs the go command")
 	}
-	dir, base, _ := startDev(b)
-	writeFiles(b, dir, map[string]string{"api/go/main.go": version(goFunction, "go0")})
-	eventually(b, base+"/api/go", "", "go0", bodyIs("go0"))
-	var took []float64
+	type dev struct {
+		name, dir, base string
+		s               *server
+		phases          map[string][]float64
+	}
+	var devs []*dev
+	for _, tiered := range []bool{false, true} {
+		d := &dev{name: "compiled", dir: devProject(b), phases: map[string][]float64{}}
+		if tiered {
+			d.name = "tiered"
+		}
+		d.s = startCommand(b, "dev", "--listen", "127.0.0.1:0", "--cache-dir", filepath.Join(b.TempDir(), "cache"),
+			"--log-level", "debug", "--log-format", "json", fmt.Sprintf("--tiered-reload=%v", tiered), d.dir)
+		d.base = "http://" + d.s.addr
+		writeFiles(b, d.dir, map[string]string{"api/go/main.go": version(goFunction, "go0")})
+		eventually(b, d.base+"/api/go", "", "go0", bodyIs("go0"))
+		devs = append(devs, d)
+	}
+	// Each phase is the first log line with its message after the save.
+	phases := []struct{ name, msg string }{
+		{"changed", "changed"}, {"building", "building"}, {"built", "built"}, {"ready", "function ready"},
+		{"reloaded", "reloaded"}, {"compiled", "function compiled"},
+	}
 	b.ResetTimer()
 	for i := range b.N {
-		want := fmt.Sprintf("go%d-%d", i+1, time.Now().UnixNano())
-		start := time.Now()
-		writeFiles(b, dir, map[string]string{"api/go/main.go": version(goFunction, want)})
-		for {
-			if r, err := fetch(base+"/api/go", ""); err == nil && r.body == want {
-				break
+		for k := range devs {
+			d := devs[(i+k)%len(devs)]
+			mark := len(d.s.stderr.String())
+			want := fmt.Sprintf("go%d-%d", i+1, time.Now().UnixNano())
+			start := time.Now()
+			writeFiles(b, d.dir, map[string]string{"api/go/main.go": version(goFunction, want)})
+			for {
+				if r, err := fetch(d.base+"/api/go", ""); err == nil && r.body == want {
+					break
+				}
+				if time.Since(start) > devDeadline {
+					b.Fatalf("%s: no %s after %s", d.name, want, devDeadline)
+				}
+				time.Sleep(5 * time.Millisecond)
 			}
-			if time.Since(start) > devDeadline {
-				b.Fatalf("no %s after %s", want, devDeadline)
+			d.phases["response"] = append(d.phases["response"], float64(time.Since(start).Milliseconds()))
+			// The next round starts once this one is done: compiled, for
+			// the tiered server.
+			last := "reloaded"
+			if d.name == "tiered" {
+				last = "function compiled"
 			}
-			time.Sleep(5 * time.Millisecond)
+			var seen map[string]time.Time
+			for end := time.Now().Add(devDeadline); ; {
+				seen = logTimes(b, d.s.stderr.String()[mark:])
+				if _, ok := seen[last]; ok {
+					break
+				}
+				if time.Now().After(end) {
+					b.Fatalf("%s: no %q logged after %s", d.name, last, devDeadline)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			for _, p := range phases {
+				if t, ok := seen[p.msg]; ok {
+					d.phases[p.name] = append(d.phases[p.name], float64(t.Sub(start).Milliseconds()))
+				}
+			}
 		}
-		took = append(took, float64(time.Since(start).Milliseconds()))
 	}
 	b.StopTimer()
-	slices.Sort(took)
-	b.ReportMetric(took[len(took)/2], "ms-median")
-	b.ReportMetric(took[0], "ms-min")
-	b.ReportMetric(took[len(took)-1], "ms-max")
-	b.Logf("save to first response, ms: %v", took)
+	median := func(xs []float64) float64 {
+		xs = slices.Clone(xs)
+		slices.Sort(xs)
+		return xs[len(xs)/2]
+	}
+	for _, d := range devs {
+		var line strings.Builder
+		for _, p := range append(phases[:len(phases)-1:len(phases)-1], struct{ name, msg string }{"response", ""}, phases[len(phases)-1]) {
+			if xs := d.phases[p.name]; len(xs) > 0 {
+				fmt.Fprintf(&line, " %s %.0f", p.name, median(xs))
+			}
+		}
+		b.ReportMetric(median(d.phases["response"]), d.name+"-ms-median")
+		b.Logf("%s: save to first response, ms: %v", d.name, d.phases["response"])
+		b.Logf("%s: medians, ms after the save:%s", d.name, line.String())
+	}
+}
+
+// logTimes returns the time of the first JSON log line with each message.
+func logTimes(t testing.TB, log string) map[string]time.Time {
+	t.Helper()
+	out := map[string]time.Time{}
+	for _, line := range strings.Split(log, "\n") {
+		var l struct {
+			Time time.Time
+			Msg  string
+		}
+		if json.Unmarshal([]byte(line), &l) != nil {
+			continue // a partial line, or a guest's output
+		}
+		if _, ok := out[l.Msg]; !ok {
+			out[l.Msg] = l.Time
+		}
+	}
+	return out
 }

@@ -147,6 +147,17 @@ type Config struct {
 	// clients that accept it, instead of a pointer to the log. For
 	// development: the output names the project's files. Default false.
 	ShowBuildErrors bool
+	// TieredReload makes Reload serve a function whose code is new (not
+	// compiled by this host before; not a JavaScript function, whose
+	// runtime is compiled once) from wazero's interpreter, ready
+	// about ten times sooner, while wazero's compiler compiles it in the
+	// background; then the compiled version takes its place as a Reload
+	// would: invocations in flight end on the interpreter, later ones
+	// run compiled. For development (wfn dev): the first response after a
+	// change comes sooner, and runs slower. Only with the wazero engine;
+	// New and the functions found at start compile as without it.
+	// Default false.
+	TieredReload bool
 	// AccessLog logs one line per request to Logger at level INFO, with
 	// the message "request" and the fields of AccessEntry: method, path,
 	// status, duration_ms, bytes, fn, id, fresh and cache. Default false;
@@ -156,7 +167,11 @@ type Config struct {
 	// response is complete, on the request's goroutine: it must not block.
 	OnAccess func(AccessEntry)
 
-	cronClock cronjob.Clock // tests move time; nil: the wall clock
+	cronClock cronjob.Clock   // tests move time; nil: the wall clock
+	tierGate  <-chan struct{} // tests hold TieredReload's swaps until it closes; nil: none
+	// interpretAll runs every function on TieredReload's interpreter, for
+	// tests of its behaviour (WFN_TEST_ENGINE=wazero-interpreter).
+	interpretAll bool
 }
 
 // Isolation modes.

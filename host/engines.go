@@ -18,6 +18,18 @@ var engines = map[string]func(ctx context.Context, cacheDir string) (engine.Engi
 	},
 }
 
+// interpreter is the name of wazero's interpreter in logs: a function is
+// ready about ten times sooner than with wazero's compiler and runs many
+// times slower. It is Config.TieredReload's first tier, not an engine of
+// its own: an overflowing guest's stack takes 10 to 14 MB there, against
+// 2 MB compiled (TestStackOverflowMemory), and the JavaScript runtime
+// takes seconds a request.
+const interpreter = "wazero-interpreter"
+
+func newInterpreter(ctx context.Context) (engine.Engine, error) {
+	return wazeroengine.New(ctx, wazeroengine.Options{Interpreter: true})
+}
+
 // Engines lists the engines this build can run guests on.
 func Engines() []string {
 	var names []string

@@ -60,8 +60,12 @@ func serve(t testing.TB, cfg host.Config) (*host.Host, *httptest.Server, *syncBu
 	}
 	if cfg.Engine == "" {
 		// WFN_TEST_ENGINE=wasmtime (with -tags wasmtime) runs the suite
-		// on the second engine.
+		// on the second engine; wazero-interpreter on TieredReload's
+		// first tier.
 		cfg.Engine = os.Getenv("WFN_TEST_ENGINE")
+		if cfg.Engine == "wazero-interpreter" {
+			cfg.Engine, cfg = "", host.WithInterpreter(cfg)
+		}
 	}
 	if cfg.DeploymentID == "" {
 		// A deployment of its own: tests that share the cache directory

@@ -55,6 +55,14 @@ type Host struct {
 	engine engine.Engine
 	limit  *pool.Limit
 
+	// quick is the interpreter of Config.TieredReload, or nil; code holds
+	// the crc64 of each module the engine compiled, which Reload does not
+	// send to the interpreter again; tiering counts the compilations
+	// running in the background (reload.go).
+	quick   engine.Engine
+	code    sync.Map // uint64 -> struct{}
+	tiering sync.WaitGroup
+
 	// st is the project as loaded: functions, route table, routing and
 	// configuration. Reload replaces it whole; a request reads one.
 	st       atomic.Pointer[state]
@@ -109,6 +117,8 @@ type function struct {
 	ready  chan struct{}        // closed when loaded: err, or mod, exports and pool, are set
 	begin  func(slot bool) bool // starts loading it, once (loadAll)
 	hurry  func()               // starts loading it now, for a request that waits
+	quick  bool                 // load it on Host.quick if its code is new (Reload)
+	interp bool                 // it was loaded on Host.quick
 	scope  atomic.Pointer[scope]
 	refs   refs // invocations that hold it, so that a Reload closes it after them
 
@@ -131,6 +141,10 @@ type Function struct {
 	// while its former version, which has no Err, still serves; nil
 	// otherwise.
 	ReloadErr error
+	// Interpreted is true while the function runs on wazero's
+	// interpreter, until its compiled code takes over
+	// (Config.TieredReload).
+	Interpreted bool
 }
 
 // New loads the functions under cfg.Dir/api and returns a Host serving
@@ -188,7 +202,12 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
-	eng, err := newEngine(ctx, cfg.Engine, filepath.Join(cacheDir, "compiled"))
+	var eng engine.Engine
+	if cfg.interpretAll {
+		eng, err = newInterpreter(ctx)
+	} else {
+		eng, err = newEngine(ctx, cfg.Engine, filepath.Join(cacheDir, "compiled"))
+	}
 	if err != nil {
 		if geoDB != nil {
 			geoDB.Close()
@@ -209,6 +228,12 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			c:   &cbuild.Builder{CacheDir: filepath.Join(cacheDir, "build-c")},
 			js:  &jsbuild.Builder{CacheDir: filepath.Join(cacheDir, "build-js")},
 		},
+	}
+	if cfg.TieredReload && (cfg.Engine == "" || cfg.Engine == "wazero") {
+		if h.quick, err = newInterpreter(ctx); err != nil {
+			_ = h.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
 	}
 	h.invs.New = func() any { return new(engine.Invocation) }
 	if l, ok := eng.(engine.TmpLimiter); !ok || !l.LimitsTmp() {
@@ -341,9 +366,19 @@ func (h *Host) load(ctx context.Context, fn *function) error {
 			return fmt.Errorf("cannot read %s: %w", src.Path, err)
 		}
 	}
-	mod, err := h.engine.Compile(ctx, src.Path, wasm)
+	eng, code := h.engine, uint64(0)
+	if h.quick != nil {
+		code = crc64.Checksum(wasm, crcTable)
+		if _, seen := h.code.Load(code); fn.quick && !seen {
+			eng, fn.interp = h.quick, true
+		}
+	}
+	mod, err := eng.Compile(ctx, src.Path, wasm)
 	if err != nil {
 		return err
+	}
+	if h.quick != nil && !fn.interp {
+		h.code.Store(code, struct{}{})
 	}
 	fn.mod = mod
 	fn.exports = mod.Exports()
@@ -410,7 +445,7 @@ func (h *Host) Functions() []Function {
 		out[i] = Function{Route: fn.src.Route, Source: fn.src.Path, ReloadErr: st.failed[fn.src.Path]}
 		select {
 		case <-fn.ready:
-			out[i].Err = fn.err
+			out[i].Err, out[i].Interpreted = fn.err, fn.interp
 		default:
 			out[i].Loading = true
 		}
@@ -716,6 +751,7 @@ func (h *Host) Close(ctx context.Context) error {
 	h.closed = true
 	h.mu.Unlock()
 	h.stopLoading()
+	h.tiering.Wait()
 	h.stopCrons()
 	drained := make(chan struct{})
 	go func() {
@@ -751,6 +787,9 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	// Closing the engine stops any guest still running.
 	err = errors.Join(err, h.engine.Close(context.Background()))
+	if h.quick != nil {
+		err = errors.Join(err, h.quick.Close(context.Background()))
+	}
 	h.waitCrons()
 	err = errors.Join(err, h.closeCache(context.Background()))
 	if h.geoDB != nil {

@@ -129,3 +129,82 @@ func TestReload(t *testing.T) {
 	}
 	expect("/api/hello", 200, "Hello from wfn!")
 }
+
+// TestTieredReload reloads with Config.TieredReload: a function whose code
+// is new is served at once from wazero's interpreter, with the same
+// responses, and its compiled version takes its place when ready, while
+// an invocation in flight on the interpreter ends there. Code compiled
+// before goes straight to the compiler.
+func TestTieredReload(t *testing.T) {
+	if e := os.Getenv("WFN_TEST_ENGINE"); e != "" && e != "wazero" {
+		t.Skipf("skipping: TieredReload is wazero's (WFN_TEST_ENGINE=%s)", e)
+	}
+	dir := t.TempDir()
+	wat := func(name string) string { return filepath.Join("..", "testdata", "wat", name+".wasm") }
+	mustCopy(t, wat("hello"), filepath.Join(dir, "api", "fn.wasm"))
+	gate := make(chan struct{})
+	h, srv, logs := serve(t, host.WithTierGate(host.Config{Dir: dir, TieredReload: true}, gate))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	interpreted := func() bool {
+		t.Helper()
+		fns := h.Functions()
+		if len(fns) != 1 || fns[0].Err != nil {
+			t.Fatalf("Functions() = %+v, want api/fn.wasm loaded", fns)
+		}
+		return fns[0].Interpreted
+	}
+	if r := get(t, srv.URL+"/api/fn"); r.body != "Hello from wfn!" || interpreted() {
+		t.Fatalf("at start: GET /api/fn = %q, interpreted %v; want hello, compiled", r.body, interpreted())
+	}
+
+	// New code: hold answers "done" once the request body ends.
+	mustCopy(t, wat("hold"), filepath.Join(dir, "api", "fn.wasm"))
+	if err := h.Reload(ctx, "api/fn.wasm"); err != nil {
+		t.Fatal(err)
+	}
+	if !interpreted() {
+		t.Fatal("after an edit: the function is compiled already, want it on the interpreter while the gate is shut")
+	}
+	if r := get(t, srv.URL+"/api/fn"); r.status != 200 || r.body != "done" {
+		t.Errorf("on the interpreter: GET /api/fn = %d %q, want 200 done", r.status, r.body)
+	}
+	// An invocation in flight on the interpreter: head sent, body open.
+	pr, pw := io.Pipe()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/api/fn", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+
+	close(gate)
+	for end := time.Now().Add(time.Minute); interpreted(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("still on the interpreter a minute after the gate opened; log:\n%s", logs)
+		}
+	}
+	if !strings.Contains(logs.String(), "function compiled") {
+		t.Errorf("the log does not say the compiled code took over:\n%s", logs)
+	}
+	if r := get(t, srv.URL+"/api/fn"); r.status != 200 || r.body != "done" {
+		t.Errorf("compiled: GET /api/fn = %d %q, want 200 done", r.status, r.body)
+	}
+	pw.Close()
+	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != "done" {
+		t.Errorf("the invocation in flight on the interpreter ended %q (%v), want done", b, err)
+	}
+
+	// Code this host compiled before (hello, at start) is compiled at
+	// once, from the compilation cache.
+	mustCopy(t, wat("hello"), filepath.Join(dir, "api", "fn.wasm"))
+	if err := h.Reload(ctx, "api/fn.wasm"); err != nil {
+		t.Fatal(err)
+	}
+	if r := get(t, srv.URL+"/api/fn"); r.body != "Hello from wfn!" || interpreted() {
+		t.Errorf("back to hello: GET /api/fn = %q, interpreted %v; want hello, compiled", r.body, interpreted())
+	}
+}
