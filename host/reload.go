@@ -134,11 +134,13 @@ func (fn *function) retire() error {
 }
 
 // close closes the function's pool (instances in use close when they are
-// put back) and outbound client, once.
+// put back), its compiled module after its last instance, and its
+// outbound client, once.
 func (fn *function) close() error {
 	var err error
 	fn.refs.closed.Do(func() {
 		if fn.pool != nil {
+			fn.retireCode() // the pool's last instance closes the module
 			err = fn.pool.Close(context.Background())
 		}
 		if fn.client != nil {

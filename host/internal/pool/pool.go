@@ -139,6 +139,7 @@ type Pool struct {
 	uses      map[engine.Instance]int // when policy.MaxUses > 1
 	closed    bool
 	refilling bool
+	gets      uint64         // calls of Get
 	stop      chan struct{}  // closed by Close: ends the reaper
 	bg        sync.WaitGroup // the reaper and the refill
 }
@@ -270,6 +271,9 @@ func (p *Pool) reap() {
 func (p *Pool) Get(ctx context.Context) (engine.Instance, error) {
 	for evicted := false; ; {
 		p.mu.Lock()
+		if !evicted {
+			p.gets++
+		}
 		if p.closed {
 			p.mu.Unlock()
 			return nil, ErrClosed
@@ -438,6 +442,34 @@ func (p *Pool) evictOne(ctx context.Context) bool {
 	_ = inst.Close(ctx)
 	p.limit.release()
 	return true
+}
+
+// Gets returns the number of calls of Get so far: a pool whose count
+// did not change for a while has not been used.
+func (p *Pool) Gets() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gets
+}
+
+// Drain closes the idle instances, the reserve (Policy.MinIdle)
+// included, for a function that is no longer used: the next Get makes
+// the reserve again. Instances in use are left alone.
+func (p *Pool) Drain(ctx context.Context) error {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.live -= len(idle)
+	for _, e := range idle {
+		delete(p.uses, e.inst)
+	}
+	p.mu.Unlock()
+	var err error
+	for _, e := range idle {
+		err = errors.Join(err, e.inst.Close(ctx))
+		p.limit.release()
+	}
+	return err
 }
 
 // Stats is a snapshot of a pool.
