@@ -124,9 +124,7 @@ func (h *Host) Stats() Stats {
 		if loaded(fn) && fn.pool != nil {
 			ps := fn.pool.Stats()
 			fs.Live, fs.Idle, fs.Queued = ps.Live, ps.Idle, ps.Waiting
-			fn.code.mu.Lock()
-			fs.Unloaded = !fn.code.loaded
-			fn.code.mu.Unlock()
+			fs.Unloaded = !fn.code.loaded.Load()
 		}
 		st.Functions = append(st.Functions, fs)
 	}

@@ -18,9 +18,9 @@ import (
 // when a Reload replaced the function or the host closes.
 type code struct {
 	mu      sync.Mutex
-	users   int  // live instances and instances being made
-	loaded  bool // the module's compiled code is in memory
-	retired bool // close once users is 0
+	users   int         // live instances and instances being made
+	loaded  atomic.Bool // the module's compiled code is in memory; written under mu
+	retired bool        // close once users is 0
 	closed  bool
 	open    *atomic.Int64 // the host's count of loaded modules (Stats)
 
@@ -37,7 +37,7 @@ var errRetired = errors.New("wfn: the function was replaced")
 // compiled records that fn.mod was just compiled.
 func (c *code) compiled() {
 	c.mu.Lock()
-	c.loaded = true
+	c.loaded.Store(true)
 	c.mu.Unlock()
 	c.open.Add(1)
 }
@@ -52,12 +52,12 @@ func (h *Host) acquire(ctx context.Context, fn *function) error {
 	if c.retired {
 		return errRetired
 	}
-	if !c.loaded {
+	if !c.loaded.Load() {
 		t := time.Now()
 		if err := fn.mod.(engine.Unloader).Load(ctx); err != nil {
 			return err
 		}
-		c.loaded = true
+		c.loaded.Store(true)
 		c.open.Add(1)
 		fn.counters.codeLoads.Add(1)
 		h.log.Info("function loaded again", "fn", fn.src.Path, "took", time.Since(t).Round(time.Microsecond))
@@ -101,8 +101,8 @@ func (fn *function) closeCode() {
 		return
 	}
 	c.closed = true
-	if c.loaded {
-		c.loaded = false
+	if c.loaded.Load() {
+		c.loaded.Store(false)
 		c.open.Add(-1)
 	}
 	_ = fn.mod.Close(context.Background())
@@ -115,13 +115,13 @@ func (fn *function) unload(ctx context.Context) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	u, ok := fn.mod.(engine.Unloader)
-	if !ok || c.users > 0 || !c.loaded || c.retired {
+	if !ok || c.users > 0 || !c.loaded.Load() || c.retired {
 		return false
 	}
 	if err := u.Unload(ctx); err != nil {
 		return false
 	}
-	c.loaded = false
+	c.loaded.Store(false)
 	c.open.Add(-1)
 	return true
 }

@@ -59,6 +59,7 @@ type options struct {
 	restN      int
 	restBase   string
 	restUnload time.Duration
+	restEngine string
 }
 
 func main() {
@@ -89,6 +90,7 @@ func main() {
 	flag.IntVar(&o.restN, "rest-fns", 100, "distinct Go functions served in the rest section (not run by default: -only rest)")
 	flag.StringVar(&o.restBase, "rest-base", "", "a second wfn binary (an earlier commit's) that the rest section measures too")
 	flag.DurationVar(&o.restUnload, "rest-unload", 10*time.Second, "the rest section's --unload-after, and how long it leaves the functions idle")
+	flag.StringVar(&o.restEngine, "rest-engine", "", "the rest section's --engine (default: wfn serve's)")
 	flag.Parse()
 	o.only = map[string]bool{}
 	for _, s := range strings.Split(only, ",") {

@@ -54,7 +54,11 @@ func restSection(ctx context.Context, e *env) error {
 	} else {
 		r.srv.Stop()
 	}
-	e.table.Section(fmt.Sprintf("Memory at rest: RSS of wfn serve (default flags, --min-instances 1), then idle past --unload-after %s", e.o.restUnload))
+	engine := ""
+	if e.o.restEngine != "" {
+		engine = ", --engine " + e.o.restEngine
+	}
+	e.table.Section(fmt.Sprintf("Memory at rest: RSS of wfn serve (default flags, --min-instances 1%s), then idle past --unload-after %s", engine, e.o.restUnload))
 	for i, bin := range bins {
 		for _, c := range []struct {
 			name, dir, cache string
@@ -104,6 +108,9 @@ var (
 // and times the first and second requests to ten functions.
 func restRun(ctx context.Context, e *env, bin, dir, cache string, n int, unload time.Duration) (*restResult, error) {
 	args := []string{"serve", dir, "--listen", "127.0.0.1:0", "--cache-dir", cache, "--log-level", "info"}
+	if e.o.restEngine != "" {
+		args = append(args, "--engine", e.o.restEngine)
+	}
 	help, _ := exec.CommandContext(ctx, bin, "serve", "--help").CombinedOutput()
 	if unload > 0 && strings.Contains(string(help), "--unload-after") {
 		args = append(args, "--unload-after", unload.String())
