@@ -140,6 +140,7 @@ type Pool struct {
 	closed    bool
 	refilling bool
 	gets      uint64         // calls of Get
+	drained   bool           // by Drain, until the next Get: no reserve
 	stop      chan struct{}  // closed by Close: ends the reaper
 	bg        sync.WaitGroup // the reaper and the refill
 }
@@ -176,7 +177,7 @@ func (p *Pool) Prewarm() {
 // refillLocked starts the background creation of instances when the
 // reserve is short. p.mu is held.
 func (p *Pool) refillLocked() {
-	if p.refilling || p.closed || len(p.idle) >= p.policy.MinIdle {
+	if p.refilling || p.closed || p.drained || len(p.idle) >= p.policy.MinIdle {
 		return
 	}
 	p.refilling = true
@@ -192,7 +193,7 @@ func (p *Pool) refill() {
 			return
 		}
 		p.mu.Lock()
-		if p.closed || len(p.idle) >= p.policy.MinIdle || p.live >= p.policy.Max || !p.limit.tryAcquire() {
+		if p.closed || p.drained || len(p.idle) >= p.policy.MinIdle || p.live >= p.policy.Max || !p.limit.tryAcquire() {
 			p.refilling = false
 			p.mu.Unlock()
 			return
@@ -273,6 +274,7 @@ func (p *Pool) Get(ctx context.Context) (engine.Instance, error) {
 		p.mu.Lock()
 		if !evicted {
 			p.gets++
+			p.drained = false
 		}
 		if p.closed {
 			p.mu.Unlock()
@@ -453,10 +455,11 @@ func (p *Pool) Gets() uint64 {
 }
 
 // Drain closes the idle instances, the reserve (Policy.MinIdle)
-// included, for a function that is no longer used: the next Get makes
-// the reserve again. Instances in use are left alone.
+// included, for a function that is no longer used, and makes no reserve
+// until the next Get. Instances in use are left alone.
 func (p *Pool) Drain(ctx context.Context) error {
 	p.mu.Lock()
+	p.drained = true
 	idle := p.idle
 	p.idle = nil
 	p.live -= len(idle)
