@@ -51,6 +51,12 @@ func TestFlagDefaultsAreTheHosts(t *testing.T) {
 	if !got.DisableIdleTimeout || got.IdleTimeout < 0 {
 		t.Errorf("--idle-timeout 0: IdleTimeout %v, DisableIdleTimeout %v; want it disabled, no negative", got.IdleTimeout, got.DisableIdleTimeout)
 	}
+	if got.DisableUnload || got.UnloadAfter != d.UnloadAfter {
+		t.Errorf("without --unload-after: UnloadAfter %v, DisableUnload %v; want %v", got.UnloadAfter, got.DisableUnload, d.UnloadAfter)
+	}
+	if got := hostConfigOf(t, "--unload-after", "0"); !got.DisableUnload {
+		t.Errorf("--unload-after 0: DisableUnload false, want the functions never unloaded")
+	}
 	if got.TmpSizeMB != 8 || got.QueueTimeout != 2*time.Second {
 		t.Errorf("--tmp-size 8 --queue-timeout 2s: TmpSizeMB %d, QueueTimeout %v", got.TmpSizeMB, got.QueueTimeout)
 	}

@@ -125,6 +125,18 @@ type Config struct {
 	// (IdleTimeout is then unused), as "idleTimeout": 0 in vercel.json
 	// does for one function.
 	DisableIdleTimeout bool
+	// UnloadAfter unloads a function that has taken no invocation for
+	// this long: its idle instances, the MinInstances reserve included,
+	// are closed, and its compiled code, its data image and its snapshot
+	// are released, leaving the function a few hundred bytes. The next
+	// request loads the compiled code again from the compile cache in
+	// CacheDir (tens of milliseconds for a Go guest, BENCHMARKS.md) and
+	// starts an instance, and the reserve is made again. The idle time is
+	// checked every UnloadAfter/4. Default 5 minutes, as IdleTimeout.
+	UnloadAfter time.Duration
+	// DisableUnload keeps every function loaded until the host closes
+	// (UnloadAfter is then unused).
+	DisableUnload bool
 	// MaxInvocations retires an instance after this many invocations.
 	// Default 0: no limit.
 	MaxInvocations int
@@ -174,6 +186,11 @@ type Config struct {
 	interpretAll bool
 }
 
+// defaultUnloadAfter is Config.UnloadAfter's default: as long as an idle
+// instance is kept (project.Defaults' idleTimeout), so that a function
+// used every few minutes stays warm, and one that is not costs little.
+const defaultUnloadAfter = 5 * time.Minute
+
 // Isolation modes.
 const (
 	// IsolationInstance lets invocations reuse warm instances.
@@ -205,6 +222,7 @@ func DefaultConfig() Config {
 		Isolation:               *d.Isolation,
 		MinInstances:            *d.MinInstances,
 		IdleTimeout:             *d.IdleTimeout,
+		UnloadAfter:             defaultUnloadAfter,
 		MaxInvocations:          *d.MaxInvocations,
 	}
 }
@@ -223,6 +241,7 @@ func (c Config) withDefaults() Config {
 	c.CDNRules = cmp.Or(c.CDNRules, d.CDNRules)
 	c.MaxInstances = cmp.Or(c.MaxInstances, d.MaxInstances)
 	c.TmpSizeMB = cmp.Or(c.TmpSizeMB, d.TmpSizeMB)
+	c.UnloadAfter = cmp.Or(c.UnloadAfter, d.UnloadAfter)
 	return c
 }
 
@@ -230,6 +249,9 @@ func (c Config) withDefaults() Config {
 func (c Config) validate() error {
 	if c.MaxInstances < 0 {
 		return fmt.Errorf("%w: MaxInstances %d: want 0 (the default) or more", ErrConfig, c.MaxInstances)
+	}
+	if c.UnloadAfter < 0 {
+		return fmt.Errorf("%w: UnloadAfter %v: want 0 (the default) or more", ErrConfig, c.UnloadAfter)
 	}
 	if c.TmpSizeMB < 0 {
 		return fmt.Errorf("%w: TmpSizeMB %d: want 0 (the default) or more", ErrConfig, c.TmpSizeMB)

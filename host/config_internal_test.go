@@ -26,7 +26,7 @@ func TestConfigUnsetAndDefaults(t *testing.T) {
 	if never.IdleTimeout == nil || *never.IdleTimeout != 0 {
 		t.Errorf("DisableIdleTimeout: idle timeout %v, want 0 (never)", never.IdleTimeout)
 	}
-	for _, c := range []Config{{IdleTimeout: -1}, {TmpSizeMB: -1}, {MaxInstances: -1}, {MaxQueue: -1}} {
+	for _, c := range []Config{{IdleTimeout: -1}, {UnloadAfter: -1}, {TmpSizeMB: -1}, {MaxInstances: -1}, {MaxQueue: -1}} {
 		if err := c.validate(); !errors.Is(err, ErrConfig) {
 			t.Errorf("%+v: validate = %v, want ErrConfig", c, err)
 		}

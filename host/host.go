@@ -89,7 +89,10 @@ type Host struct {
 	cacheDir    string
 	cacheStores storeOpener // the Runtime Cache's and the CDN cache's
 
-	counters hostCounters // Stats
+	counters   hostCounters  // Stats
+	loadedCode atomic.Int64  // functions' modules with their compiled code in memory (Stats)
+	stopUnload chan struct{} // closed by Close: ends the unloader (unload.go)
+	unloading  sync.WaitGroup
 }
 
 var _ http.Handler = (*Host)(nil)
@@ -121,6 +124,7 @@ type function struct {
 	interp bool                 // it was loaded on Host.quick
 	scope  atomic.Pointer[scope]
 	refs   refs // invocations that hold it, so that a Reload closes it after them
+	code   code // whether mod's compiled code is loaded, and who holds it (unload.go)
 
 	counters *fnCounters // Stats; a Reload's new version of a function keeps its former one's
 }
@@ -268,6 +272,10 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 	}
 	h.startCrons(proj, cfg.cronClock)
+	if !cfg.DisableUnload {
+		h.stopUnload = make(chan struct{})
+		h.unloading.Go(func() { h.unloadIdle(h.stopUnload) })
+	}
 	return h, nil
 }
 
@@ -300,6 +308,7 @@ func (h *Host) settings(proj *project.Project, src *route.Source) (*function, er
 		proj:        proj,
 		config:      settingsKey(set, proj),
 		ready:       make(chan struct{}),
+		code:        code{open: &h.loadedCode},
 	}
 	fn.policy = pool.Policy{
 		Max:         fn.concurrency,
@@ -381,6 +390,7 @@ func (h *Host) load(ctx context.Context, fn *function) error {
 		h.code.Store(code, struct{}{})
 	}
 	fn.mod = mod
+	fn.code.compiled()
 	fn.exports = mod.Exports()
 	methods := fn.exports.Methods
 	if slices.Contains(methods, http.MethodGet) && !slices.Contains(methods, http.MethodHead) {
@@ -403,6 +413,9 @@ func (h *Host) load(ctx context.Context, fn *function) error {
 	}
 	fn.digest = digest.Sum64()
 	fn.policy.OnError = func(err error) {
+		if errors.Is(err, errRetired) {
+			return // a Reload replaced it while its reserve was being made
+		}
 		h.log.Error("cannot create an instance in reserve", "fn", src.Path, "err", err)
 	}
 	fn.pool = pool.New(func(ctx context.Context) (engine.Instance, error) {
@@ -516,6 +529,10 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		return nil, err
 	}
 	li.tmp = tmp
+	if err := h.acquire(ctx, fn); err != nil {
+		_ = os.RemoveAll(tmp)
+		return nil, err
+	}
 	inst, err := fn.mod.Instantiate(ctx, engine.InstanceConfig{
 		Env:         env,
 		Stdout:      li.stdout,
@@ -530,6 +547,7 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 	li.stdout.flush()
 	li.stderr.flush()
 	if err != nil {
+		fn.releaseCode()
 		_ = os.RemoveAll(tmp)
 		return nil, err
 	}
@@ -580,6 +598,7 @@ func (li *liveInstance) wakeUp() {
 func (li *liveInstance) Close(ctx context.Context) error {
 	li.h.live.Delete(li)
 	err := li.Instance.Close(ctx)
+	li.fn.releaseCode()
 	if rmErr := os.RemoveAll(li.tmp); rmErr != nil {
 		err = errors.Join(err, fmt.Errorf("wfn: cannot empty an instance's /tmp: %w", rmErr))
 	}
@@ -753,6 +772,10 @@ func (h *Host) Close(ctx context.Context) error {
 	h.stopLoading()
 	h.tiering.Wait()
 	h.stopCrons()
+	if h.stopUnload != nil {
+		close(h.stopUnload)
+		h.unloading.Wait()
+	}
 	drained := make(chan struct{})
 	go func() {
 		h.inflight.Wait()

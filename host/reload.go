@@ -135,21 +135,17 @@ func (fn *function) retire() error {
 }
 
 // close closes the function's pool (instances in use close when they are
-// put back) and outbound client, once.
+// put back), its compiled module after its last instance, and its
+// outbound client, once.
 func (fn *function) close() error {
 	var err error
 	fn.refs.closed.Do(func() {
 		if fn.pool != nil {
+			fn.retireCode() // the pool's last instance closes the module
 			err = fn.pool.Close(context.Background())
 		}
 		if fn.client != nil {
 			fn.client.Close()
-		}
-		if fn.interp && fn.mod != nil {
-			// The interpreter's code of a 5 MB Go guest is 120 MB of heap.
-			// Closing it only forgets it there: an instance still running
-			// a waitUntil task keeps what it uses.
-			err = errors.Join(err, fn.mod.Close(context.Background()))
 		}
 	})
 	return err

@@ -19,6 +19,10 @@ type Stats struct {
 	// RuntimeCache counts the guests' Runtime Cache operations by name
 	// (get, set, delete, expireTag, invalidateByTag, ...).
 	RuntimeCache map[string]CacheOpStats
+	// LoadedModules is the number of functions whose compiled code is in
+	// memory now, counting those that a Reload replaced and whose last
+	// invocations still run.
+	LoadedModules int
 }
 
 // FunctionStats are the numbers of one function.
@@ -46,6 +50,11 @@ type FunctionStats struct {
 	// MemoryBytes is the linear memory of the function's live instances,
 	// in bytes, as measured after each one's latest call.
 	MemoryBytes uint64
+	// Unloaded is true while the function's compiled code is released
+	// (Config.UnloadAfter); Loads counts the times it was loaded again
+	// from the compile cache since.
+	Unloaded bool
+	Loads    uint64
 }
 
 // CacheOpStats counts one Runtime Cache operation.
@@ -57,7 +66,7 @@ type CacheOpStats struct {
 
 // fnCounters are a function's counters; see FunctionStats.
 type fnCounters struct {
-	coldStarts, throttled, timedOut, aborted atomic.Uint64
+	coldStarts, throttled, timedOut, aborted, codeLoads atomic.Uint64
 }
 
 // hostCounters are the host's own counters; see Stats.
@@ -110,10 +119,12 @@ func (h *Host) Stats() Stats {
 			TimedOut:    fn.counters.timedOut.Load(),
 			Aborted:     fn.counters.aborted.Load(),
 			MemoryBytes: mem[fn],
+			Loads:       fn.counters.codeLoads.Load(),
 		}
 		if loaded(fn) && fn.pool != nil {
 			ps := fn.pool.Stats()
 			fs.Live, fs.Idle, fs.Queued = ps.Live, ps.Idle, ps.Waiting
+			fs.Unloaded = !fn.code.loaded.Load()
 		}
 		st.Functions = append(st.Functions, fs)
 	}
@@ -125,6 +136,7 @@ func (h *Host) Stats() Stats {
 		st.RuntimeCache[k.(string)] = CacheOpStats{Calls: n[0].Load(), Errors: n[1].Load()}
 		return true
 	})
+	st.LoadedModules = int(h.loadedCode.Load())
 	return st
 }
 

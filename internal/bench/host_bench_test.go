@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -251,6 +252,61 @@ func BenchmarkColdStart(b *testing.B) {
 	}
 }
 
+// BenchmarkReleased is one request to a function whose compiled code
+// was released (Config.UnloadAfter): the compiled code loaded again from
+// the compile cache, then a cold start, then the request. BenchmarkColdStart
+// is the same without the load.
+func BenchmarkReleased(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		guest func(tb testing.TB) []byte
+	}{{"go", goHello}, {"wat", watHello}} {
+		b.Run(c.name, func(b *testing.B) {
+			h := mustHost(b, map[string][]byte{"hello": c.guest(b)}, "", host.Config{UnloadAfter: 10 * time.Millisecond})
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			p := bench.NewProber(srv.URL + "/api/hello")
+			defer p.Close()
+			ctx := context.Background()
+			_, _, _, _ = p.Probe(ctx) // open the connection
+			// The machine is shared: the process's CPU time per request is
+			// steadier than the wall time.
+			var cpu time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				waitUnloaded(b, h)
+				b.StartTimer()
+				t0 := processCPU()
+				_, status, body, err := p.Probe(ctx)
+				cpu += processCPU() - t0
+				if err != nil || status != 200 || body != helloBody {
+					b.Fatalf("GET /api/hello: %d %q %v", status, body, err)
+				}
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// waitUnloaded polls until h's only function is unloaded.
+func waitUnloaded(tb testing.TB, h *host.Host) {
+	tb.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !h.Stats().Functions[0].Unloaded {
+		if time.Now().After(deadline) {
+			tb.Fatal("the function was not unloaded within a minute")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // BenchmarkDensity holds N invocations at once, each waiting on a slow
 // backend, and reports the growth of the process's RSS per held
 // invocation. Client, backend and host share the process here, so the
@@ -324,5 +380,18 @@ func TestBenchmarkSetup(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 		srv.Close()
+	}
+	// BenchmarkReleased's function unloads, and answers once loaded again.
+	h := mustHost(t, map[string][]byte{"hello": watHello(t)}, "", host.Config{UnloadAfter: 10 * time.Millisecond})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for range 2 {
+		waitUnloaded(t, h)
+		if err := checkHello(srv.URL + "/api/hello"); err != nil {
+			t.Errorf("released: %v", err)
+		}
+	}
+	if n := h.Stats().Functions[0].Loads; n != 2 {
+		t.Errorf("released: loaded again %d times, want 2", n)
 	}
 }

@@ -42,6 +42,21 @@ type Module interface {
 	Close(ctx context.Context) error
 }
 
+// Unloader is a Module that can release its compiled code while it has
+// no instance, and load it again from the engine's cache: the cost of
+// reading the cache, not of compiling. The host unloads the functions
+// that have been idle for a while (Config.UnloadAfter).
+type Unloader interface {
+	// Unload releases the compiled code and what the module keeps for
+	// its instances (snapshots of initialised memory). No instance may be
+	// live or being made, and none may be made until Load: Instantiate
+	// then fails.
+	Unload(ctx context.Context) error
+	// Load loads the compiled code again after Unload. Exports are kept
+	// through both.
+	Load(ctx context.Context) error
+}
+
 // Instance is one live guest. It runs one invocation at a time.
 type Instance interface {
 	// Call runs the handler export for inv and returns when it returns.

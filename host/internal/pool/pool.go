@@ -139,6 +139,8 @@ type Pool struct {
 	uses      map[engine.Instance]int // when policy.MaxUses > 1
 	closed    bool
 	refilling bool
+	gets      uint64         // calls of Get
+	drained   bool           // by Drain, until the next Get: no reserve
 	stop      chan struct{}  // closed by Close: ends the reaper
 	bg        sync.WaitGroup // the reaper and the refill
 }
@@ -175,7 +177,7 @@ func (p *Pool) Prewarm() {
 // refillLocked starts the background creation of instances when the
 // reserve is short. p.mu is held.
 func (p *Pool) refillLocked() {
-	if p.refilling || p.closed || len(p.idle) >= p.policy.MinIdle {
+	if p.refilling || p.closed || p.drained || len(p.idle) >= p.policy.MinIdle {
 		return
 	}
 	p.refilling = true
@@ -191,7 +193,7 @@ func (p *Pool) refill() {
 			return
 		}
 		p.mu.Lock()
-		if p.closed || len(p.idle) >= p.policy.MinIdle || p.live >= p.policy.Max || !p.limit.tryAcquire() {
+		if p.closed || p.drained || len(p.idle) >= p.policy.MinIdle || p.live >= p.policy.Max || !p.limit.tryAcquire() {
 			p.refilling = false
 			p.mu.Unlock()
 			return
@@ -270,6 +272,10 @@ func (p *Pool) reap() {
 func (p *Pool) Get(ctx context.Context) (engine.Instance, error) {
 	for evicted := false; ; {
 		p.mu.Lock()
+		if !evicted {
+			p.gets++
+			p.drained = false
+		}
 		if p.closed {
 			p.mu.Unlock()
 			return nil, ErrClosed
@@ -438,6 +444,35 @@ func (p *Pool) evictOne(ctx context.Context) bool {
 	_ = inst.Close(ctx)
 	p.limit.release()
 	return true
+}
+
+// Gets returns the number of calls of Get so far: a pool whose count
+// did not change for a while has not been used.
+func (p *Pool) Gets() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gets
+}
+
+// Drain closes the idle instances, the reserve (Policy.MinIdle)
+// included, for a function that is no longer used, and makes no reserve
+// until the next Get. Instances in use are left alone.
+func (p *Pool) Drain(ctx context.Context) error {
+	p.mu.Lock()
+	p.drained = true
+	idle := p.idle
+	p.idle = nil
+	p.live -= len(idle)
+	for _, e := range idle {
+		delete(p.uses, e.inst)
+	}
+	p.mu.Unlock()
+	var err error
+	for _, e := range idle {
+		err = errors.Join(err, e.inst.Close(ctx))
+		p.limit.release()
+	}
+	return err
 }
 
 // Stats is a snapshot of a pool.

@@ -65,6 +65,40 @@ func TestPrewarmKeepsReserve(t *testing.T) {
 	}
 }
 
+// Drain closes the idle instances, the reserve included, and none is
+// made again (Prewarm, an instance that failed) until the next Get, which
+// makes the reserve again.
+func TestDrain(t *testing.T) {
+	ctx := context.Background()
+	p, made, closed := newPolicyPool(pool.Policy{Max: 5, MaxQueue: 5, Timeout: time.Second, MinIdle: 1}, pool.NewLimit(10))
+	defer p.Close(ctx)
+	p.Prewarm()
+	waitFor(t, "the reserve", func() bool { return p.Stats().Idle == 1 })
+	busy, _ := p.Get(ctx)
+	waitFor(t, "the reserve refilled", func() bool { return p.Stats().Idle == 1 })
+	gets := p.Gets()
+	if err := p.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Stats(); s.Idle != 0 || s.Live != 1 || closed.Load() != 1 {
+		t.Fatalf("after Drain: %+v, %d closed; want the busy instance alone live, the reserve closed", s, closed.Load())
+	}
+	p.Put(ctx, busy, false) // an instance that failed: no reserve for it
+	p.Prewarm()
+	if s := p.Stats(); s.Live != 0 || made.Load() != 2 {
+		t.Errorf("drained pool: %+v after %d made, want nothing made", s, made.Load())
+	}
+	if p.Gets() != gets {
+		t.Errorf("Gets = %d, want %d: no Get since", p.Gets(), gets)
+	}
+	inst, _ := p.Get(ctx)
+	waitFor(t, "the reserve made again", func() bool { return p.Stats().Idle == 1 })
+	p.Put(ctx, inst, true)
+	if p.Gets() != gets+1 {
+		t.Errorf("Gets = %d, want %d", p.Gets(), gets+1)
+	}
+}
+
 func TestReserveWithinLimits(t *testing.T) {
 	ctx := context.Background()
 	limit := pool.NewLimit(1)

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -193,7 +194,7 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil, &engine.LoadError{Name: name, Reason: "not a WebAssembly module (no \\0asm header)"}
 	}
-	mod, err := e.compile(wasm)
+	mod, path, err := e.compile(wasm)
 	if err != nil {
 		return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
 	}
@@ -224,21 +225,27 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 		mod.Close()
 		return nil, err
 	}
-	return &module{e: e, name: name, mod: mod, exports: exports}, nil
+	return &module{e: e, name: name, mod: mod, path: path, exports: exports}, nil
 }
 
-func (e *Engine) compile(wasm []byte) (*wasmtime.Module, error) {
+// compile compiles wasm through the disk cache, and returns the module
+// and the cache file it was loaded from ("" without one). A module
+// deserialized from its file maps it: its code is in the page cache,
+// which the kernel shares and can reclaim, not in anonymous memory. So a
+// module compiled now is written, then loaded back from the file.
+func (e *Engine) compile(wasm []byte) (*wasmtime.Module, string, error) {
 	if e.cacheDir == "" {
-		return wasmtime.NewModule(e.eng, wasm)
+		m, err := wasmtime.NewModule(e.eng, wasm)
+		return m, "", err
 	}
 	sum := sha256.Sum256(wasm)
 	path := filepath.Join(e.cacheDir, "wasmtime-v39-"+hex.EncodeToString(sum[:16])+".cwasm")
 	if m, err := wasmtime.NewModuleDeserializeFile(e.eng, path); err == nil {
-		return m, nil
+		return m, path, nil
 	}
 	m, err := wasmtime.NewModule(e.eng, wasm)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if data, err := m.Serialize(); err == nil && os.MkdirAll(e.cacheDir, 0o755) == nil {
 		if tmp, err := os.CreateTemp(e.cacheDir, "compile-*"); err == nil {
@@ -249,7 +256,11 @@ func (e *Engine) compile(wasm []byte) (*wasmtime.Module, error) {
 			_ = os.Remove(tmp.Name())
 		}
 	}
-	return m, nil
+	if mapped, err := wasmtime.NewModuleDeserializeFile(e.eng, path); err == nil {
+		m.Close()
+		return mapped, path, nil
+	}
+	return m, "", nil
 }
 
 func sigOf(ft *wasmtime.FuncType) engine.Sig {
@@ -277,14 +288,46 @@ func sigOf(ft *wasmtime.FuncType) engine.Sig {
 type module struct {
 	e       *Engine
 	name    string
-	mod     *wasmtime.Module
+	path    string // the cache file mod was loaded from, or ""
 	exports engine.Exports
+
+	mu  sync.Mutex
+	mod *wasmtime.Module // nil while unloaded
 }
 
 func (m *module) Exports() engine.Exports { return m.exports }
 
 func (m *module) Close(ctx context.Context) error {
-	m.mod.Close()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mod != nil {
+		m.mod.Close()
+		m.mod = nil
+	}
+	return nil
+}
+
+// Unload releases the module, when it can be loaded again from its cache
+// file; without one it stays.
+func (m *module) Unload(ctx context.Context) error {
+	if m.path == "" {
+		return nil
+	}
+	return m.Close(ctx)
+}
+
+// Load maps the module from its cache file again.
+func (m *module) Load(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mod != nil {
+		return nil
+	}
+	mod, err := wasmtime.NewModuleDeserializeFile(m.e.eng, m.path)
+	if err != nil {
+		return fmt.Errorf("wfn: cannot load %s again: %w", m.name, err)
+	}
+	m.mod = mod
 	return nil
 }
 
@@ -328,9 +371,16 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 		store.Limiter(int64(min(cfg.MemoryLimit, math.MaxInt64)), -1, -1, -1, -1)
 	}
 	i := &instance{m: m, store: store, data: data, fns: map[string]*wasmtime.Func{}}
+	m.mu.Lock()
+	mod := m.mod
+	m.mu.Unlock()
+	if mod == nil {
+		store.Close()
+		return nil, fmt.Errorf("wfn: %s is unloaded", m.name)
+	}
 	m.e.enter(store, ctx)
 	defer m.e.leave()
-	inst, err := m.e.linker.Instantiate(store, m.mod)
+	inst, err := m.e.linker.Instantiate(store, mod)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("wfn: cannot instantiate %s: %w", m.name, err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -69,7 +70,8 @@ type Engine struct {
 	// the host provides, to check a guest's imports at load time.
 	provided     map[string]api.FunctionDefinition
 	noStackLimit bool
-	inline       bool // InlineInterrupt and not NoInterrupt
+	inline       bool   // InlineInterrupt and not NoInterrupt
+	spareDir     string // where modules keep what Load compiles again, or ""
 
 	// running holds the stoppers of the live instances, which Close
 	// sets: a closed runtime does not stop a guest by itself.
@@ -99,6 +101,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("wfn: cannot open compilation cache: %w", err)
 		}
 		e.cache = cache
+		e.spareDir = filepath.Join(opts.CacheDir, "unloaded")
 		cfg = cfg.WithCompilationCache(cache)
 	}
 	e.rt = wazero.NewRuntimeWithConfig(ctx, cfg)
@@ -160,6 +163,7 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 		wasm = limited
 	}
 	m := &module{name: name, rt: e.rt, e: e}
+	var keepErr error
 	// A guest that can be snapshotted is compiled in its prepared form:
 	// its globals exported for reading and setting, its data segments
 	// moved into a memory image that instances map instead of copying.
@@ -176,6 +180,9 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 		}
 		m.cm, m.prep, m.dataImg = cm, prep, img
 		m.snapshottable = !prep.HasStart
+		m.spare, keepErr = e.keep(prep.Wasm, prep.Data)
+		// Kept in the spare, or in wazero's module while it is loaded.
+		prep.Wasm, prep.Data = nil, nil
 	} else {
 		m.whyNot = err
 		cm, err := e.rt.CompileModule(ctx, wasm)
@@ -183,6 +190,11 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 			return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
 		}
 		m.cm = cm
+		m.spare, keepErr = e.keep(wasm, nil)
+	}
+	if keepErr != nil {
+		_ = m.Close(ctx)
+		return nil, &engine.LoadError{Name: name, Reason: "cannot keep it for loading again", Err: keepErr}
 	}
 	if err := e.check(m); err != nil {
 		_ = m.Close(ctx)
@@ -233,8 +245,13 @@ type module struct {
 	name    string
 	rt      wazero.Runtime
 	e       *Engine
-	cm      wazero.CompiledModule
 	exports engine.Exports
+
+	// codeMu guards cm and dataImg, which are nil while the module is
+	// unloaded; spare is what Load compiles again.
+	codeMu sync.Mutex
+	cm     wazero.CompiledModule
+	spare  spare
 
 	// prep is the prepared form of the guest, or nil when it runs as it
 	// is (whyNot says why); dataImg is its data segments' memory image.
@@ -259,16 +276,68 @@ type snapshot struct {
 func (m *module) Exports() engine.Exports { return m.exports }
 
 func (m *module) Close(ctx context.Context) error {
-	err := m.cm.Close(ctx)
+	return m.Unload(ctx)
+}
+
+// Unload releases the compiled code, the data image and the snapshots.
+// wazero frees the machine code when the garbage collector finds it
+// unreferenced (a finalizer unmaps it).
+func (m *module) Unload(ctx context.Context) error {
+	m.codeMu.Lock()
+	defer m.codeMu.Unlock()
+	var err error
+	if m.cm != nil {
+		err = m.cm.Close(ctx)
+	}
 	m.snapMu.Lock()
-	defer m.snapMu.Unlock()
 	for _, s := range append(m.old, m.snap) {
 		if s != nil {
 			err = errors.Join(err, s.mem.Close())
 		}
 	}
 	m.snap, m.old = nil, nil
-	return errors.Join(err, m.dataImg.Close())
+	m.snapMu.Unlock()
+	err = errors.Join(err, m.dataImg.Close())
+	m.cm, m.dataImg = nil, nil
+	return err
+}
+
+// Load compiles the module again from its spare, which wazero's
+// compilation cache makes a read of the machine code.
+func (m *module) Load(ctx context.Context) error {
+	m.codeMu.Lock()
+	defer m.codeMu.Unlock()
+	if m.cm != nil {
+		return nil
+	}
+	wasm, data, err := m.spare.read()
+	if err != nil {
+		return fmt.Errorf("wfn: cannot load %s again: %w", m.name, err)
+	}
+	var img *image
+	if m.prep != nil {
+		if img, err = newImage(data); err != nil {
+			return err
+		}
+	}
+	cm, err := m.rt.CompileModule(ctx, wasm)
+	if err != nil {
+		_ = img.Close()
+		return fmt.Errorf("wfn: cannot load %s again: %w", m.name, err)
+	}
+	m.cm, m.dataImg = cm, img
+	return nil
+}
+
+// code returns the compiled module and its data image, or an error when
+// it is unloaded.
+func (m *module) code() (wazero.CompiledModule, *image, error) {
+	m.codeMu.Lock()
+	defer m.codeMu.Unlock()
+	if m.cm == nil {
+		return nil, nil, fmt.Errorf("wfn: %s is unloaded", m.name)
+	}
+	return m.cm, m.dataImg, nil
 }
 
 // snapshotKey identifies what an instance's initialisation depends on
@@ -349,13 +418,17 @@ func (m *module) instantiate(ctx context.Context, cfg engine.InstanceConfig, s *
 	if limit == 0 {
 		limit = 1 << 32
 	}
+	cm, img, err := m.code()
+	if err != nil {
+		return nil, err
+	}
 	var mem *memory
-	img, initial := m.dataImg, uint64(0)
+	initial := uint64(0)
 	if s != nil {
 		img, initial = s.mem, s.size
 	}
 	ctx = experimental.WithMemoryAllocator(ctx, allocator(limit, img, initial, &mem))
-	mod, err := m.rt.InstantiateModule(ctx, m.cm, mc)
+	mod, err := m.rt.InstantiateModule(ctx, cm, mc)
 	if err != nil {
 		return nil, fmt.Errorf("wfn: cannot instantiate %s: %w", m.name, err)
 	}

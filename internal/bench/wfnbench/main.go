@@ -42,20 +42,24 @@ const helloBody = "Hello from wfn!"
 var nofile int
 
 type options struct {
-	rounds    int
-	duration  time.Duration
-	warmup    time.Duration
-	conns     int
-	coldN     int
-	startN    int
-	densityN  int
-	goDensity []int
-	maxRSS    int64
-	only      map[string]bool
-	md        bool
-	keep      bool
-	wfnBin    string
-	startBase string
+	rounds     int
+	duration   time.Duration
+	warmup     time.Duration
+	conns      int
+	coldN      int
+	startN     int
+	densityN   int
+	goDensity  []int
+	maxRSS     int64
+	only       map[string]bool
+	md         bool
+	keep       bool
+	wfnBin     string
+	startBase  string
+	restN      int
+	restBase   string
+	restUnload time.Duration
+	restEngine string
 }
 
 func main() {
@@ -83,15 +87,19 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	flag.StringVar(&o.wfnBin, "wfn", "", "a wfn binary to measure (default: go build ./cli/wfn of this repository)")
 	flag.StringVar(&o.startBase, "start-base", "", "a second wfn binary (an earlier commit's) that the start section runs too, over the same sites and caches, in interleaved rounds")
+	flag.IntVar(&o.restN, "rest-fns", 100, "distinct Go functions served in the rest section (not run by default: -only rest)")
+	flag.StringVar(&o.restBase, "rest-base", "", "a second wfn binary (an earlier commit's) that the rest section measures too")
+	flag.DurationVar(&o.restUnload, "rest-unload", 10*time.Second, "the rest section's --unload-after, and how long it leaves the functions idle")
+	flag.StringVar(&o.restEngine, "rest-engine", "", "the rest section's --engine (default: wfn serve's)")
 	flag.Parse()
 	o.only = map[string]bool{}
 	for _, s := range strings.Split(only, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case "warm", "cold", "start", "density":
+		case "warm", "cold", "start", "density", "rest":
 			o.only[s] = true
 		case "":
 		default:
-			fmt.Fprintf(os.Stderr, "wfnbench: -only: unknown section %q (want warm, cold, start, density)\n", s)
+			fmt.Fprintf(os.Stderr, "wfnbench: -only: unknown section %q (want warm, cold, start, density, rest)\n", s)
 			os.Exit(2)
 		}
 	}
@@ -199,6 +207,7 @@ func run(ctx context.Context, o options) error {
 		{"cold", coldSection},
 		{"start", startSection},
 		{"density", densitySection},
+		{"rest", restSection},
 	}
 	for _, s := range sections {
 		if !o.only[s.name] {
