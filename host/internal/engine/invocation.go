@@ -117,9 +117,9 @@ const (
 
 // Limits, as Vercel's: 4.5 MB for request bodies and buffered responses.
 const (
-	MaxRequestBody      = 4_500_000
-	MaxBufferedResponse = 4_500_000
-	MaxTasks            = 1024
+	MaxRequestBody      = abi.MaxRequestBody
+	MaxBufferedResponse = abi.MaxBufferedResponse
+	MaxTasks            = abi.MaxTasks
 )
 
 // Reset prepares inv for a new request, keeping its buffers.
