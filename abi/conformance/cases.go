@@ -17,7 +17,15 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/abi"
-	"github.com/wfn-dev/wfn/host"
+)
+
+// The names the host answers with (README, "Errors"; Vercel's error codes,
+// vercel.com/docs/errors).
+const (
+	headerError     = "X-Wfn-Error"
+	headerRequestID = "X-Vercel-Id"
+	codeNotAllowed  = "INVALID_REQUEST_METHOD"
+	codeNoResponse  = "NO_RESPONSE_FROM_FUNCTION"
 )
 
 var cases = []Case{
@@ -117,8 +125,8 @@ func wantStatus(r *report, resp *response, status int) bool {
 		return true
 	}
 	msg := fmt.Sprintf("%s: status %d, want %d", what(resp), resp.StatusCode, status)
-	if e := resp.Header.Get(host.HeaderError); e != "" {
-		msg += " (" + host.HeaderError + ": " + e + ")"
+	if e := resp.Header.Get(headerError); e != "" {
+		msg += " (" + headerError + ": " + e + ")"
 	}
 	if len(resp.body) > 0 {
 		msg += "; body " + clip(resp.body)
@@ -178,7 +186,7 @@ func wantChecks(r *report, resp *response, want ...string) bool {
 // waitLog waits for log lines with message msg, each with the request
 // id of resp.
 func (s *suite) waitLog(r *report, resp *response, msgs ...string) []logLine {
-	id := resp.Header.Get(host.HeaderRequestID)
+	id := resp.Header.Get(headerRequestID)
 	deadline := time.Now().Add(s.opts.timeout)
 	var found []logLine
 	for _, msg := range msgs {
@@ -186,7 +194,7 @@ func (s *suite) waitLog(r *report, resp *response, msgs ...string) []logLine {
 			lines := s.logs.lines(msg)
 			if len(lines) > 0 {
 				if lines[0].ID != id {
-					r.errorf("log line %q: request id %q, want %q (the response's %s)", msg, lines[0].ID, id, host.HeaderRequestID)
+					r.errorf("log line %q: request id %q, want %q (the response's %s)", msg, lines[0].ID, id, headerRequestID)
 				}
 				found = append(found, lines[0])
 				break
@@ -243,7 +251,7 @@ func dispatchCase(s *suite, r *report) {
 		}
 		if wantStatus(r, resp, 405) {
 			wantHeader(r, resp, "allow", strings.Join(allowed(s.methods), ", "))
-			wantHeader(r, resp, host.HeaderError, host.CodeMethodNotAllowed)
+			wantHeader(r, resp, headerError, codeNotAllowed)
 		}
 	}
 }
@@ -335,8 +343,8 @@ func paramsCase(s *suite, r *report) {
 	if resp == nil || !wantStatus(r, resp, 404) {
 		return
 	}
-	if e := resp.Header.Get(host.HeaderError); e != "" {
-		r.errorf("the host answered (%s: %s), not the guest", host.HeaderError, e)
+	if e := resp.Header.Get(headerError); e != "" {
+		r.errorf("the host answered (%s: %s), not the guest", headerError, e)
 		return
 	}
 	wantBody(r, resp, "café / x?y")
@@ -407,7 +415,7 @@ func statusCase(s *suite, r *report) {
 
 func status1xxCase(s *suite, r *report) {
 	if resp := s.get(r, "/api/status-1xx"); resp != nil && wantStatus(r, resp, 502) {
-		wantHeader(r, resp, host.HeaderError, host.CodeNoResponse)
+		wantHeader(r, resp, headerError, codeNoResponse)
 	}
 }
 
