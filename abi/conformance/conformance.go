@@ -35,6 +35,13 @@ type Case struct {
 	Spec string
 	// Checks says what the suite checks, in a sentence or two.
 	Checks string
+	// Imports are the imports of module wfn whose results the case
+	// checks. Every import of abi.Funcs is in at least one case.
+	Imports []string
+	// Optional is true for a case that exercises an API an SDK may not
+	// offer (the caches, http_wait): a guest that answers it as an
+	// unknown case (404 with the case's name) is skipped, not failed.
+	Optional bool
 
 	run func(s *suite, r *report)
 }

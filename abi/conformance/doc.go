@@ -138,6 +138,33 @@
 //	             ms; header x-wfn-sleep-ms: the monotonic time the sleep
 //	             took, in ms
 //	random       header x-wfn-random: 32 bytes of random_get, in hex
+//	cache        (optional) with the query's "key", "tag" and "value":
+//	             check "miss": get key (ENOTFOUND on a miss); check
+//	             "set": set key to value (ttl 0, tags [tag], name
+//	             "conformance"); header x-wfn-cache-get: get key; check
+//	             "delete": delete key; check "deleted": get key; check
+//	             "set-tagged": set key again as before; check
+//	             "expire-tag": expire tag; check "expired": get key;
+//	             check "bad-ttl": set key with ttl -1; check "bad-tag":
+//	             set key with tags ["a", ""]; check "keep": set key +
+//	             "-kept" to value, ttl 60. With the query's "read" set:
+//	             only header x-wfn-cache-get: get key, the value or the
+//	             error's name
+//	cdn          (optional) with the query's "tag" and "src": checks
+//	             "add-tag" (add the cache tag tag), "add-tag-empty" (add
+//	             ["a", ""]), "invalidate-tag" (invalidate tag),
+//	             "delete-tag" (delete tag, revalidation deadline 0),
+//	             "delete-tag-negative" (delete tag, deadline -1),
+//	             "invalidate-src" (invalidate src), "invalidate-src-empty"
+//	             (invalidate ""), "delete-src" (delete src, deadline 60)
+//	fetch-wait   (optional) GET the query's "url" (a backend that answers
+//	             after a second); header x-wfn-wait-now: http_wait(h, 0);
+//	             header x-wfn-wait: http_wait(h, 10000); header
+//	             x-wfn-fetch-status: the status; close the handle
+//
+// The optional cases exercise APIs an SDK may not offer (the caches, a
+// bounded wait): a guest answers them as unknown cases (404 with the
+// name) to be skipped. Every import has at least one case.
 //
 // [Cases] lists them with what the suite checks and the sections of
 // SPEC.md they cover.

@@ -40,4 +40,7 @@ func Example() {
 	// fetch-denied 5b
 	// clock        7
 	// random       7
+	// cache        6
+	// cdn          6
+	// fetch-wait   5b
 }
