@@ -54,137 +54,91 @@ const (
 // reports them in an Allow header. Each has signature () -> ().
 var Methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
+// The names of the host imports of module [Module]. Their signatures are
+// declared in [Funcs].
+
 // Request imports (module [Module]).
 const (
 	// ImportRequestMethod writes the method into (buf, cap).
-	// (buf, cap i32) -> len i32.
 	ImportRequestMethod = "request_method"
 	// ImportRequestURL writes the absolute URL, as the client used it, with
-	// the query. (buf, cap i32) -> len i32.
+	// the query.
 	ImportRequestURL = "request_url"
 	// ImportRequestHeaderNames writes the lower-case header names, a NUL
-	// after each. (buf, cap i32) -> len i32.
+	// after each.
 	ImportRequestHeaderNames = "request_header_names"
 	// ImportRequestHeader writes every value of one header, a NUL after
 	// each, or returns ENOTFOUND.
-	// (name, name_len, buf, cap i32) -> len i32.
 	ImportRequestHeader = "request_header"
 	// ImportRequestParam writes one dynamic route segment: a route
 	// api/greet/[name] gives the param "name", or ENOTFOUND.
-	// (name, name_len, buf, cap i32) -> len i32.
 	ImportRequestParam = "request_param"
 	// ImportRequestBodyRead reads the next bytes of the request body into
 	// (buf, cap). It waits for data; 0 means the end of the body.
-	// (buf, cap i32) -> n i32.
 	ImportRequestBodyRead = "request_body_read"
 )
 
 // Response imports (module [Module]).
 const (
 	// ImportResponseSetStatus sets the status code (100..999, else EINVAL;
-	// ECLOSED once the head is sent). (code i32) -> err i32.
+	// ECLOSED once the head is sent).
 	ImportResponseSetStatus = "response_set_status"
 	// ImportResponseHeaderSet replaces a response header.
-	// (name, nlen, value, vlen i32) -> err i32.
 	ImportResponseHeaderSet = "response_header_set"
 	// ImportResponseHeaderAdd appends a value to a response header.
-	// (name, nlen, value, vlen i32) -> err i32.
 	ImportResponseHeaderAdd = "response_header_add"
 	// ImportResponseHeaderDelete removes a response header.
-	// (name, nlen i32) -> err i32.
 	ImportResponseHeaderDelete = "response_header_delete"
 	// ImportResponseBodyWrite writes body bytes; the first write sends the
-	// status and headers. (buf, len i32) -> n i32.
+	// status and headers.
 	ImportResponseBodyWrite = "response_body_write"
 	// ImportResponseFlush pushes buffered bytes to the client now.
-	// () -> err i32.
 	ImportResponseFlush = "response_flush"
-	// ImportResponseClose ends the response. () -> err i32.
+	// ImportResponseClose ends the response.
 	ImportResponseClose = "response_close"
 )
 
 // Lifetime imports (module [Module]).
 const (
 	// ImportAbortSignaled is 1 once the invocation is aborted, else 0; it
-	// never waits. () -> i32.
+	// never waits.
 	ImportAbortSignaled = "abort_signaled"
 	// ImportWaitUntil registers a task that the host runs with
-	// ExportRunTask after the response. (task i32) -> err i32.
+	// ExportRunTask after the response.
 	ImportWaitUntil = "wait_until"
 	// ImportDeadlineRemainingMs is the time left before the invocation's
-	// maximum duration, in milliseconds. () -> i64.
+	// maximum duration, in milliseconds.
 	ImportDeadlineRemainingMs = "deadline_remaining_ms"
 )
 
 // Request context and outbound HTTP imports (module [Module]).
 const (
-	ImportIPAddress   = "ip_address"  // (buf, cap) -> len
-	ImportGeolocation = "geolocation" // (buf, cap) -> len
+	ImportIPAddress   = "ip_address"
+	ImportGeolocation = "geolocation"
 
-	ImportHTTPSend                = "http_send"                  // (method, mlen, url, ulen, headers, hlen, body, blen) -> handle
-	ImportHTTPResponseStatus      = "http_response_status"       // (h) -> i32
-	ImportHTTPResponseHeaderNames = "http_response_header_names" // (h, buf, cap) -> len
-	ImportHTTPResponseHeader      = "http_response_header"       // (h, name, nlen, buf, cap) -> len
-	ImportHTTPResponseBodyRead    = "http_response_body_read"    // (h, buf, cap) -> n
-	ImportHTTPClose               = "http_close"                 // (h) -> err
-	ImportHTTPWait                = "http_wait"                  // (h, timeout_ms i64) -> i32
+	ImportHTTPSend                = "http_send"
+	ImportHTTPResponseStatus      = "http_response_status"
+	ImportHTTPResponseHeaderNames = "http_response_header_names"
+	ImportHTTPResponseHeader      = "http_response_header"
+	ImportHTTPResponseBodyRead    = "http_response_body_read"
+	ImportHTTPClose               = "http_close"
+	ImportHTTPWait                = "http_wait"
 )
 
 // Runtime Cache and CDN imports (module [Module]). Tags are one string,
 // comma-separated.
 const (
-	ImportCacheGet       = "cache_get"        // (key, klen, buf, cap) -> len
-	ImportCacheSet       = "cache_set"        // (key, klen, val, vlen, ttl_s i64, tags, tlen, name, nlen) -> err
-	ImportCacheDelete    = "cache_delete"     // (key, klen) -> err
-	ImportCacheExpireTag = "cache_expire_tag" // (tags, tlen) -> err
+	ImportCacheGet       = "cache_get"
+	ImportCacheSet       = "cache_set"
+	ImportCacheDelete    = "cache_delete"
+	ImportCacheExpireTag = "cache_expire_tag"
 
-	ImportCDNAddCacheTag          = "cdn_add_cache_tag"           // (tags, tlen) -> err
-	ImportCDNInvalidateByTag      = "cdn_invalidate_by_tag"       // (tags, tlen) -> err
-	ImportCDNDeleteByTag          = "cdn_delete_by_tag"           // (tags, tlen, revalidation_deadline_s i64) -> err
-	ImportCDNInvalidateBySrcImage = "cdn_invalidate_by_src_image" // (src, slen) -> err
-	ImportCDNDeleteBySrcImage     = "cdn_delete_by_src_image"     // (src, slen, revalidation_deadline_s i64) -> err
+	ImportCDNAddCacheTag          = "cdn_add_cache_tag"
+	ImportCDNInvalidateByTag      = "cdn_invalidate_by_tag"
+	ImportCDNDeleteByTag          = "cdn_delete_by_tag"
+	ImportCDNInvalidateBySrcImage = "cdn_invalidate_by_src_image"
+	ImportCDNDeleteBySrcImage     = "cdn_delete_by_src_image"
 )
-
-// Imports lists every host import the host serves in this version, in spec
-// order. An import that is named in SPEC.md but not in this list is not
-// served yet, and a module importing it fails to load with an error naming
-// it.
-var Imports = []string{
-	ImportRequestMethod,
-	ImportRequestURL,
-	ImportRequestHeaderNames,
-	ImportRequestHeader,
-	ImportRequestParam,
-	ImportRequestBodyRead,
-	ImportResponseSetStatus,
-	ImportResponseHeaderSet,
-	ImportResponseHeaderAdd,
-	ImportResponseHeaderDelete,
-	ImportResponseBodyWrite,
-	ImportResponseFlush,
-	ImportResponseClose,
-	ImportAbortSignaled,
-	ImportWaitUntil,
-	ImportDeadlineRemainingMs,
-	ImportIPAddress,
-	ImportGeolocation,
-	ImportHTTPSend,
-	ImportHTTPResponseStatus,
-	ImportHTTPResponseHeaderNames,
-	ImportHTTPResponseHeader,
-	ImportHTTPResponseBodyRead,
-	ImportHTTPClose,
-	ImportHTTPWait,
-	ImportCacheGet,
-	ImportCacheSet,
-	ImportCacheDelete,
-	ImportCacheExpireTag,
-	ImportCDNAddCacheTag,
-	ImportCDNInvalidateByTag,
-	ImportCDNDeleteByTag,
-	ImportCDNInvalidateBySrcImage,
-	ImportCDNDeleteBySrcImage,
-}
 
 // Errno is a negative result of a host import. Zero and positive results
 // are successes (a length, a count, or nothing).

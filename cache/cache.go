@@ -37,14 +37,16 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/wfn-dev/wfn/abi"
 )
 
 // Limits of what a Store accepts. They are those of Vercel's Runtime Cache
 // and CDN cache.
 const (
-	MaxValueSize = 2 * 1024 * 1024 // bytes in one value
-	MaxTags      = 128             // tags on one entry
-	MaxTagSize   = 256             // bytes in one tag
+	MaxValueSize = abi.MaxCacheValue   // bytes in one value
+	MaxTags      = abi.MaxCacheTags    // tags on one entry
+	MaxTagSize   = abi.MaxCacheTagSize // bytes in one tag
 )
 
 // Errors returned by every Store. Callers check them with [errors.Is]; the

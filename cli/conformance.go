@@ -11,6 +11,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi/conformance"
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/host/hosttarget"
 )
 
 // conformanceCommand runs the ABI conformance suite against a guest.
@@ -30,11 +31,11 @@ func conformanceCommand(stdout, stderr io.Writer) *cli.Command {
 			if c.NArg() != 1 {
 				return fmt.Errorf("wfn conformance: one guest module expected, got %d arguments", c.NArg())
 			}
-			opts := []conformance.Option{conformance.Only(c.StringSlice("run")...), conformance.Engine(c.String("engine"))}
+			target := hosttarget.Target{Engine: c.String("engine")}
 			if dir, err := os.UserCacheDir(); err == nil {
-				opts = append(opts, conformance.CacheDir(filepath.Join(dir, "wfn", "conformance")))
+				target.CacheDir = filepath.Join(dir, "wfn", "conformance")
 			}
-			_, failed, err := conformance.RunAll(c.Context, c.Args().First(), stdout, opts...)
+			_, failed, err := conformance.RunAll(c.Context, target, c.Args().First(), stdout, conformance.Only(c.StringSlice("run")...))
 			if err != nil {
 				return err
 			}

@@ -22,7 +22,7 @@ import (
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/cache"
 	"github.com/wfn-dev/wfn/host/internal/cdn"
-	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 )
 
 // The Runtime Cache and the CDN cache keep their entries in two stores:
@@ -160,13 +160,13 @@ func (s *sharedStore) Close(ctx context.Context) error {
 	return s.Store.Close(ctx)
 }
 
-// invocationCache is the engine.Cache of one invocation.
+// invocationCache is the hostcall.Cache of one invocation.
 type invocationCache struct{ c *invocation }
 
-var _ engine.Cache = invocationCache{}
+var _ hostcall.Cache = invocationCache{}
 
-// Cache implements engine.RequestContext.
-func (c *invocation) Cache() engine.Cache { return invocationCache{c} }
+// Cache implements hostcall.RequestContext.
+func (c *invocation) Cache() hostcall.Cache { return invocationCache{c} }
 
 // cacheTimeout bounds one cache call of a guest.
 const cacheTimeout = 2 * time.Second

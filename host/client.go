@@ -5,8 +5,8 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/geo"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
 )
 
@@ -14,7 +14,7 @@ import (
 // answers the engine's RequestContext, computing each part on first use
 // so that a handler that asks for none pays nothing.
 
-var _ engine.RequestContext = (*invocation)(nil)
+var _ hostcall.RequestContext = (*invocation)(nil)
 
 // Request headers a client may only send through a trusted proxy; from
 // anyone else they are hidden from the guest, and the host sets its own
@@ -84,12 +84,12 @@ func (c *invocation) trusted() bool {
 	return c.trust == 1
 }
 
-// Hidden implements engine.RequestContext.
+// Hidden implements hostcall.RequestContext.
 func (c *invocation) Hidden(name string) bool {
 	return !c.trusted() && isForwarded(name)
 }
 
-// IPAddress implements engine.RequestContext: the peer, or for a trusted
+// IPAddress implements hostcall.RequestContext: the peer, or for a trusted
 // proxy the client it names (x-real-ip, else the first address of
 // x-vercel-forwarded-for, else of x-forwarded-for).
 func (c *invocation) IPAddress() (string, bool) {
@@ -117,10 +117,10 @@ func first(list string) string {
 	return v
 }
 
-// ExtraHeaders implements engine.RequestContext: the forwarding headers
+// ExtraHeaders implements hostcall.RequestContext: the forwarding headers
 // Vercel sets. From a trusted proxy, the proxy's own are kept and only
 // the missing ones are added.
-func (c *invocation) ExtraHeaders(dst []engine.Param) []engine.Param {
+func (c *invocation) ExtraHeaders(dst []hostcall.Param) []hostcall.Param {
 	proto := "http"
 	if c.req.TLS != nil {
 		proto = "https"
@@ -146,7 +146,7 @@ func (c *invocation) ExtraHeaders(dst []engine.Param) []engine.Param {
 		if kv[1] == "" || (trusted && c.req.Header.Get(kv[0]) != "") {
 			continue
 		}
-		dst = append(dst, engine.Param{Name: kv[0], Value: kv[1]})
+		dst = append(dst, hostcall.Param{Name: kv[0], Value: kv[1]})
 	}
 	return dst
 }
@@ -160,7 +160,7 @@ func chunked(r *http.Request) string {
 	return ""
 }
 
-// Geolocation implements engine.RequestContext.
+// Geolocation implements hostcall.RequestContext.
 func (c *invocation) Geolocation() []byte {
 	region := c.h.cfg.Region
 	if c.trusted() {
@@ -177,7 +177,7 @@ func (c *invocation) Geolocation() []byte {
 	return geo.Geo{Region: region}.JSON()
 }
 
-// Outbound implements engine.RequestContext: the session starts on first
+// Outbound implements hostcall.RequestContext: the session starts on first
 // use and ends with the invocation.
 func (c *invocation) Outbound() *outbound.Session {
 	c.outMu.Lock()

@@ -40,6 +40,7 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/geo"
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/jsbuild"
 	"github.com/wfn-dev/wfn/host/internal/jsruntime"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
@@ -78,7 +79,7 @@ type Host struct {
 	idPrefix string
 	idSeq    atomic.Uint64
 	geoDB    *geo.DB   // or nil
-	invs     sync.Pool // of *engine.Invocation
+	invs     sync.Pool // of *hostcall.Invocation
 
 	mu       sync.RWMutex // guards closed against new invocations
 	closed   bool
@@ -239,7 +240,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			return nil, err
 		}
 	}
-	h.invs.New = func() any { return new(engine.Invocation) }
+	h.invs.New = func() any { return new(hostcall.Invocation) }
 	if l, ok := eng.(engine.TmpLimiter); !ok || !l.LimitsTmp() {
 		h.checkTmp = true
 	}
@@ -475,7 +476,7 @@ type liveInstance struct {
 	stdout, stderr *guestLog
 	wake           chan struct{}
 	done           <-chan struct{} // the current call's deadline; guest goroutine only
-	cur            atomic.Pointer[engine.Invocation]
+	cur            atomic.Pointer[hostcall.Invocation]
 	tmp            string // the host directory the guest sees as /tmp
 
 	fn     *function
@@ -559,7 +560,7 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 }
 
 // begin routes the instance's output to inv; done is its deadline.
-func (li *liveInstance) begin(inv *engine.Invocation, done <-chan struct{}) {
+func (li *liveInstance) begin(inv *hostcall.Invocation, done <-chan struct{}) {
 	li.stdout.inv, li.stderr.inv = inv, inv
 	li.done = done
 	li.calls++
@@ -695,7 +696,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // section 4.2): a param replaces the client's pairs of that name, and a
 // catch-all gives one pair per segment, as Next.js passes it (query.slug
 // = ["a", "b"]).
-func withParamQuery(r *http.Request, src *route.Source, params []engine.Param) *http.Request {
+func withParamQuery(r *http.Request, src *route.Source, params []hostcall.Param) *http.Request {
 	names := make(map[string]bool, len(params))
 	for _, p := range params {
 		names[p.Name] = true

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
 	"github.com/wfn-dev/wfn/host/internal/pool"
 )
@@ -22,7 +23,7 @@ type invocation struct {
 	h        *Host
 	fn       *function
 	li       *liveInstance
-	inv      *engine.Invocation
+	inv      *hostcall.Invocation
 	ctx      context.Context // the deadline: handler and tasks
 	cancel   context.CancelFunc
 	deadline time.Time
@@ -46,8 +47,8 @@ type invocation struct {
 // with the tags the guest gave it (cdn_add_cache_tag); the invocation's
 // tasks may run on after it. It tells aw, when not nil, whether the
 // instance was fresh.
-func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, export, id string, params []engine.Param, aw *accessWriter) (tags []string) {
-	if r.ContentLength > engine.MaxRequestBody {
+func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, export, id string, params []hostcall.Param, aw *accessWriter) (tags []string) {
+	if r.ContentLength > hostcall.MaxRequestBody {
 		h.inflight.Done()
 		writeError(w, r, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, id, "The request body is larger than the limit of 4.5 MB.")
 		return
@@ -70,7 +71,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	deadline := time.Now().Add(fn.maxDuration)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	c := &invocation{h: h, fn: fn, li: inst.(*liveInstance), ctx: ctx, cancel: cancel, deadline: deadline, export: export, req: r}
-	c.inv = h.invs.Get().(*engine.Invocation)
+	c.inv = h.invs.Get().(*hostcall.Invocation)
 	c.inv.Reset(id, fn.src.Path, w, r, params, deadline)
 	c.inv.Ctx = c
 	c.li.begin(c.inv, ctx.Done())
@@ -191,9 +192,9 @@ func (c *invocation) answer(w http.ResponseWriter, r *http.Request, err error) (
 		}
 		status, code, msg := http.StatusBadGateway, CodeNoResponse, "The function did not answer with a valid status."
 		switch inv.Failure {
-		case engine.RequestTooLarge:
+		case hostcall.RequestTooLarge:
 			status, code, msg = http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than the limit of 4.5 MB."
-		case engine.ResponseTooLarge:
+		case hostcall.ResponseTooLarge:
 			status, code, msg = http.StatusInternalServerError, CodeResponsePayloadTooLarge, "The response is larger than the limit of 4.5 MB; flush to stream it."
 		}
 		c.h.log.Error("invocation failed", "fn", c.fn.src.Path, "id", id, "code", code)
@@ -231,7 +232,7 @@ func (c *invocation) writeError(w http.ResponseWriter, r *http.Request, status i
 func (c *invocation) logFailure(r *http.Request, err error) (status int, code, msg string) {
 	fn, id := c.fn.src.Path, c.inv.ID
 	switch {
-	case c.inv.Failure == engine.RequestTooLarge:
+	case c.inv.Failure == hostcall.RequestTooLarge:
 		c.h.log.Error("invocation failed", "fn", fn, "id", id, "code", CodePayloadTooLarge, "err", err)
 		return http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than the limit of 4.5 MB."
 	case c.inv.Aborted() && r.Context().Err() != nil:

@@ -5,7 +5,7 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 )
 
 // maxLogLine bounds one guest log line; a longer one is split.
@@ -18,7 +18,7 @@ type guestLog struct {
 	log    *slog.Logger
 	fn     string
 	stream string
-	inv    *engine.Invocation // nil between invocations
+	inv    *hostcall.Invocation // nil between invocations
 	buf    []byte
 }
 

@@ -17,35 +17,46 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/abi"
-	"github.com/wfn-dev/wfn/host"
+)
+
+// The names the host answers with (README, "Errors"; Vercel's error codes,
+// vercel.com/docs/errors).
+const (
+	headerError     = "X-Wfn-Error"
+	headerRequestID = "X-Vercel-Id"
+	codeNotAllowed  = "INVALID_REQUEST_METHOD"
+	codeNoResponse  = "NO_RESPONSE_FROM_FUNCTION"
 )
 
 var cases = []Case{
-	{"dispatch", "3", "Each method goes to its method export if the guest has one, else to wfn_handle; without wfn_handle, HEAD goes to the GET export (RFC 9110 section 9.3.2) and other methods get 405 INVALID_REQUEST_METHOD with Allow listing the method exports in the spec's order (HEAD after GET when only GET is exported).", dispatchCase},
-	{"empty", "3", "A handler that writes nothing gives 200, an empty body and Content-Length: 0.", emptyCase},
-	{"method", "4", "request_method is the method as sent, for the seven methods and an extension method.", methodCase},
-	{"url", "4", "request_url is the absolute URL with scheme, host, path and query, escapes kept, and each route param set in the query (the suite's guest is api/[case]: case=NAME at the end).", urlCase},
-	{"headers", "4", "request_header_names are lower-case, include host, and list each name once; request_header returns every value in order, matches names without regard to case, and returns ENOTFOUND for an absent header.", headersCase},
-	{"params", "4", "request_param is unescaped: /api/caf%C3%A9%20%2F%20x%3Fy gives the case param \"café / x?y\" (the guest's 404 for an unknown case).", paramsCase},
-	{"buffer", "1, 4", "The buffer protocol: a 12 KB header value and a 3 KB URL reach the guest whole.", bufferCase},
-	{"body", "4", "request_body_read streams a 1 MiB chunked body in small reads and returns 0 at its end.", bodyCase},
-	{"status", "5", "response_set_status: EINVAL outside 100..999, the status set is sent, ECLOSED after the first write.", statusCase},
-	{"status-1xx", "3, 5", "A final status of 103 gives 502 NO_RESPONSE_FROM_FUNCTION.", status1xxCase},
-	{"headers-out", "5", "response_header_set replaces and add appends, names without regard to case; delete removes; EINVAL for a bad name or a value with CR, LF, NUL or a control byte (HTAB is allowed); ECLOSED after the first write.", headersOutCase},
-	{"buffered", "5", "Without a flush, the response is sent whole with Content-Length.", bufferedCase},
-	{"stream", "5", "response_flush sends the head and the bytes so far at once; the response then streams, chunked.", streamCase},
-	{"close", "5", "response_close completes the response at once while the handler runs on; later writes and closes get ECLOSED.", closeCase},
-	{"abort", "5a", "abort_signaled is 0 during a normal request.", abortCase},
-	{"deadline", "5a, 8", "deadline_remaining_ms is above 0 and at most the function's maxDuration (60 s).", deadlineCase},
-	{"wait-until", "3, 5a", "A task registered with wait_until runs after the response, with the request id, and may register another task.", waitUntilCase},
-	{"log", "7", "fd_write on stdout and stderr become log lines at info and warn level, with the request id.", logCase},
-	{"env", "7", "environ_get holds Vercel's system variables, the .env file, the host's variables and the function's env, later ones winning, and nothing of the host's own environment.", envCase},
-	{"ip-address", "5b", "ip_address is the socket peer, or the client a trusted proxy names with x-real-ip or x-forwarded-for.", ipAddressCase},
-	{"geolocation", "5b", "geolocation is a JSON object of strings: only region without x-vercel-ip-* headers; every field, city decoded and flag derived, with them.", geolocationCase},
-	{"fetch", "5b", "http_send and the http_response_* imports reach a backend allowed by allowedOutboundHosts: method, header and body go out; status, lower-case header names, every header value and a 64 KiB body come back.", fetchCase},
-	{"fetch-denied", "5b", "http_send returns EDENIED for a loopback port and a metadata address off the allow list, without connecting.", fetchDeniedCase},
-	{"clock", "7", "clock_time_get gives the wall clock and a monotonic clock; poll_oneoff sleeps.", clockCase},
-	{"random", "7", "random_get gives fresh random bytes.", randomCase},
+	{"dispatch", "3", "Each method goes to its method export if the guest has one, else to wfn_handle; without wfn_handle, HEAD goes to the GET export (RFC 9110 section 9.3.2) and other methods get 405 INVALID_REQUEST_METHOD with Allow listing the method exports in the spec's order (HEAD after GET when only GET is exported).", nil, false, dispatchCase},
+	{"empty", "3", "A handler that writes nothing gives 200, an empty body and Content-Length: 0.", nil, false, emptyCase},
+	{"method", "4", "request_method is the method as sent, for the seven methods and an extension method.", []string{abi.ImportRequestMethod}, false, methodCase},
+	{"url", "4", "request_url is the absolute URL with scheme, host, path and query, escapes kept, and each route param set in the query (the suite's guest is api/[case]: case=NAME at the end).", []string{abi.ImportRequestURL}, false, urlCase},
+	{"headers", "4", "request_header_names are lower-case, include host, and list each name once; request_header returns every value in order, matches names without regard to case, and returns ENOTFOUND for an absent header.", []string{abi.ImportRequestHeaderNames, abi.ImportRequestHeader}, false, headersCase},
+	{"params", "4", "request_param is unescaped: /api/caf%C3%A9%20%2F%20x%3Fy gives the case param \"café / x?y\" (the guest's 404 for an unknown case).", []string{abi.ImportRequestParam}, false, paramsCase},
+	{"buffer", "1, 4", "The buffer protocol: a 12 KB header value and a 3 KB URL reach the guest whole.", []string{abi.ImportRequestURL, abi.ImportRequestHeader}, false, bufferCase},
+	{"body", "4", "request_body_read streams a 1 MiB chunked body in small reads and returns 0 at its end.", []string{abi.ImportRequestBodyRead}, false, bodyCase},
+	{"status", "5", "response_set_status: EINVAL outside 100..999, the status set is sent, ECLOSED after the first write.", []string{abi.ImportResponseSetStatus, abi.ImportResponseBodyWrite}, false, statusCase},
+	{"status-1xx", "3, 5", "A final status of 103 gives 502 NO_RESPONSE_FROM_FUNCTION.", []string{abi.ImportResponseSetStatus}, false, status1xxCase},
+	{"headers-out", "5", "response_header_set replaces and add appends, names without regard to case; delete removes; EINVAL for a bad name or a value with CR, LF, NUL or a control byte (HTAB is allowed); ECLOSED after the first write.", []string{abi.ImportResponseHeaderSet, abi.ImportResponseHeaderAdd, abi.ImportResponseHeaderDelete, abi.ImportResponseBodyWrite}, false, headersOutCase},
+	{"buffered", "5", "Without a flush, the response is sent whole with Content-Length.", []string{abi.ImportResponseBodyWrite}, false, bufferedCase},
+	{"stream", "5", "response_flush sends the head and the bytes so far at once; the response then streams, chunked.", []string{abi.ImportResponseFlush, abi.ImportResponseBodyWrite}, false, streamCase},
+	{"close", "5", "response_close completes the response at once while the handler runs on; later writes and closes get ECLOSED.", []string{abi.ImportResponseClose, abi.ImportResponseBodyWrite}, false, closeCase},
+	{"abort", "5a", "abort_signaled is 0 during a normal request.", []string{abi.ImportAbortSignaled}, false, abortCase},
+	{"deadline", "5a, 8", "deadline_remaining_ms is above 0 and at most the function's maxDuration (60 s).", []string{abi.ImportDeadlineRemainingMs}, false, deadlineCase},
+	{"wait-until", "3, 5a", "A task registered with wait_until runs after the response, with the request id, and may register another task.", []string{abi.ImportWaitUntil}, false, waitUntilCase},
+	{"log", "7", "fd_write on stdout and stderr become log lines at info and warn level, with the request id.", nil, false, logCase},
+	{"env", "7", "environ_get holds Vercel's system variables, the .env file, the host's variables and the function's env, later ones winning, and nothing of the host's own environment.", nil, false, envCase},
+	{"ip-address", "5b", "ip_address is the socket peer, or the client a trusted proxy names with x-real-ip or x-forwarded-for.", []string{abi.ImportIPAddress}, false, ipAddressCase},
+	{"geolocation", "5b", "geolocation is a JSON object of strings: only region without x-vercel-ip-* headers; every field, city decoded and flag derived, with them.", []string{abi.ImportGeolocation}, false, geolocationCase},
+	{"fetch", "5b", "http_send and the http_response_* imports reach a backend allowed by allowedOutboundHosts: method, header and body go out; status, lower-case header names, every header value and a 64 KiB body come back.", []string{abi.ImportHTTPSend, abi.ImportHTTPResponseStatus, abi.ImportHTTPResponseHeaderNames, abi.ImportHTTPResponseHeader, abi.ImportHTTPResponseBodyRead, abi.ImportHTTPClose}, false, fetchCase},
+	{"fetch-denied", "5b", "http_send returns EDENIED for a loopback port and a metadata address off the allow list, without connecting.", []string{abi.ImportHTTPSend, abi.ImportHTTPResponseStatus}, false, fetchDeniedCase},
+	{"clock", "7", "clock_time_get gives the wall clock and a monotonic clock; poll_oneoff sleeps.", nil, false, clockCase},
+	{"random", "7", "random_get gives fresh random bytes.", nil, false, randomCase},
+	{"cache", "6", "cache_get misses, then returns what cache_set stored, and misses again after cache_delete, and after cache_expire_tag of one of the entry's tags; a negative ttl and an empty tag are EINVAL; an entry set by one invocation is read by the next.", []string{abi.ImportCacheGet, abi.ImportCacheSet, abi.ImportCacheDelete, abi.ImportCacheExpireTag}, true, cacheCase},
+	{"cdn", "6", "cdn_add_cache_tag tags the response; cdn_invalidate_by_tag, cdn_delete_by_tag, cdn_invalidate_by_src_image and cdn_delete_by_src_image succeed; an empty tag, a negative revalidation deadline and an empty source are EINVAL.", []string{abi.ImportCDNAddCacheTag, abi.ImportCDNInvalidateByTag, abi.ImportCDNDeleteByTag, abi.ImportCDNInvalidateBySrcImage, abi.ImportCDNDeleteBySrcImage}, true, cdnCase},
+	{"fetch-wait", "5b", "http_wait with a timeout of 0 returns 0 while the backend has not answered, then 1 once the head is in, within its timeout; the status follows at once.", []string{abi.ImportHTTPSend, abi.ImportHTTPWait, abi.ImportHTTPResponseStatus, abi.ImportHTTPClose}, true, fetchWaitCase},
 }
 
 // request is one request of a case.
@@ -117,8 +128,8 @@ func wantStatus(r *report, resp *response, status int) bool {
 		return true
 	}
 	msg := fmt.Sprintf("%s: status %d, want %d", what(resp), resp.StatusCode, status)
-	if e := resp.Header.Get(host.HeaderError); e != "" {
-		msg += " (" + host.HeaderError + ": " + e + ")"
+	if e := resp.Header.Get(headerError); e != "" {
+		msg += " (" + headerError + ": " + e + ")"
 	}
 	if len(resp.body) > 0 {
 		msg += "; body " + clip(resp.body)
@@ -178,7 +189,7 @@ func wantChecks(r *report, resp *response, want ...string) bool {
 // waitLog waits for log lines with message msg, each with the request
 // id of resp.
 func (s *suite) waitLog(r *report, resp *response, msgs ...string) []logLine {
-	id := resp.Header.Get(host.HeaderRequestID)
+	id := resp.Header.Get(headerRequestID)
 	deadline := time.Now().Add(s.opts.timeout)
 	var found []logLine
 	for _, msg := range msgs {
@@ -186,7 +197,7 @@ func (s *suite) waitLog(r *report, resp *response, msgs ...string) []logLine {
 			lines := s.logs.lines(msg)
 			if len(lines) > 0 {
 				if lines[0].ID != id {
-					r.errorf("log line %q: request id %q, want %q (the response's %s)", msg, lines[0].ID, id, host.HeaderRequestID)
+					r.errorf("log line %q: request id %q, want %q (the response's %s)", msg, lines[0].ID, id, headerRequestID)
 				}
 				found = append(found, lines[0])
 				break
@@ -243,7 +254,7 @@ func dispatchCase(s *suite, r *report) {
 		}
 		if wantStatus(r, resp, 405) {
 			wantHeader(r, resp, "allow", strings.Join(allowed(s.methods), ", "))
-			wantHeader(r, resp, host.HeaderError, host.CodeMethodNotAllowed)
+			wantHeader(r, resp, headerError, codeNotAllowed)
 		}
 	}
 }
@@ -335,8 +346,8 @@ func paramsCase(s *suite, r *report) {
 	if resp == nil || !wantStatus(r, resp, 404) {
 		return
 	}
-	if e := resp.Header.Get(host.HeaderError); e != "" {
-		r.errorf("the host answered (%s: %s), not the guest", host.HeaderError, e)
+	if e := resp.Header.Get(headerError); e != "" {
+		r.errorf("the host answered (%s: %s), not the guest", headerError, e)
 		return
 	}
 	wantBody(r, resp, "café / x?y")
@@ -407,7 +418,7 @@ func statusCase(s *suite, r *report) {
 
 func status1xxCase(s *suite, r *report) {
 	if resp := s.get(r, "/api/status-1xx"); resp != nil && wantStatus(r, resp, 502) {
-		wantHeader(r, resp, host.HeaderError, host.CodeNoResponse)
+		wantHeader(r, resp, headerError, codeNoResponse)
 	}
 }
 
@@ -644,6 +655,10 @@ var backendBody = pattern(64 << 10)
 // backend serves the fetch case: it checks what the guest sent and
 // answers 201 with two X-Backend values.
 func backend(w http.ResponseWriter, req *http.Request) {
+	if req.URL.Path == "/slow" {
+		slowBackend(w, req)
+		return
+	}
 	body, _ := io.ReadAll(req.Body)
 	var bad []string
 	if req.Method != "POST" {
@@ -742,4 +757,64 @@ func randomCase(s *suite, r *report) {
 	if seen[0] == seen[1] {
 		r.errorf("random_get gave the same 32 bytes twice: %s", seen[0])
 	}
+}
+
+// notImplemented reports whether the guest answered an optional case as
+// an unknown one (404 with the case's name as the body), and skips the
+// case then.
+func notImplemented(r *report, resp *response, name string) bool {
+	if resp.StatusCode != http.StatusNotFound || string(resp.body) != name {
+		return false
+	}
+	r.skip = "the guest does not implement this optional case (its SDK may not offer " + name + "'s API)"
+	return true
+}
+
+func cacheCase(s *suite, r *report) {
+	key, tag, value := "conformance-"+s.token+"-"+randomHex(4), "tag-"+randomHex(4), "value "+randomHex(4)
+	q := "?key=" + key + "&tag=" + tag + "&value=" + strings.ReplaceAll(value, " ", "%20")
+	resp := s.get(r, "/api/cache"+q)
+	if resp == nil || notImplemented(r, resp, "cache") || !wantStatus(r, resp, 200) {
+		return
+	}
+	wantChecks(r, resp, "miss", "ENOTFOUND", "set", "ok", "delete", "ok", "deleted", "ENOTFOUND",
+		"set-tagged", "ok", "expire-tag", "ok", "expired", "ENOTFOUND", "bad-ttl", "EINVAL", "bad-tag", "EINVAL", "keep", "ok")
+	wantHeader(r, resp, "x-wfn-cache-get", value)
+	// The store is shared: the next invocation reads what this one kept,
+	// and not what it deleted.
+	if resp := s.get(r, "/api/cache?read=1&key="+key+"-kept"); resp != nil && wantStatus(r, resp, 200) {
+		wantHeader(r, resp, "x-wfn-cache-get", value)
+	}
+	if resp := s.get(r, "/api/cache?read=1&key="+key); resp != nil && wantStatus(r, resp, 200) {
+		wantHeader(r, resp, "x-wfn-cache-get", "ENOTFOUND")
+	}
+}
+
+func cdnCase(s *suite, r *report) {
+	resp := s.get(r, "/api/cdn?tag=tag-"+randomHex(4)+"&src=/conformance/"+randomHex(4)+".png")
+	if resp == nil || notImplemented(r, resp, "cdn") || !wantStatus(r, resp, 200) {
+		return
+	}
+	wantChecks(r, resp, "add-tag", "ok", "add-tag-empty", "EINVAL", "invalidate-tag", "ok", "delete-tag", "ok",
+		"delete-tag-negative", "EINVAL", "invalidate-src", "ok", "invalidate-src-empty", "EINVAL", "delete-src", "ok")
+}
+
+// slowBackend answers after a second: the fetch-wait case's backend.
+func slowBackend(w http.ResponseWriter, req *http.Request) {
+	select {
+	case <-time.After(time.Second):
+	case <-req.Context().Done():
+		return
+	}
+	io.WriteString(w, "slow\n")
+}
+
+func fetchWaitCase(s *suite, r *report) {
+	resp := s.get(r, "/api/fetch-wait?url="+s.backend.URL+"/slow")
+	if resp == nil || notImplemented(r, resp, "fetch-wait") || !wantStatus(r, resp, 200) {
+		return
+	}
+	wantHeader(r, resp, "x-wfn-wait-now", "0")
+	wantHeader(r, resp, "x-wfn-wait", "1")
+	wantHeader(r, resp, "x-wfn-fetch-status", "200")
 }

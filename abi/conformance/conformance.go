@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/abi"
-	"github.com/wfn-dev/wfn/host"
 )
 
 // Case is one case of the suite: the requests it sends and what it checks
@@ -36,6 +35,13 @@ type Case struct {
 	Spec string
 	// Checks says what the suite checks, in a sentence or two.
 	Checks string
+	// Imports are the imports of module wfn whose results the case
+	// checks. Every import of abi.Funcs is in at least one case.
+	Imports []string
+	// Optional is true for a case that exercises an API an SDK may not
+	// offer (the caches, http_wait): a guest that answers it as an
+	// unknown case (404 with the case's name) is skipped, not failed.
+	Optional bool
 
 	run func(s *suite, r *report)
 }
@@ -43,31 +49,72 @@ type Case struct {
 // Cases lists the cases of the suite, in the order they run.
 func Cases() []Case { return slices.Clone(cases) }
 
+// Target is the host side of the ABI that the suite drives: the wfn host
+// (package github.com/wfn-dev/wfn/host/hosttarget) or the Go SDK's
+// plain-Go double (wfntest.Target). The suite itself knows no host.
+type Target interface {
+	// Serve serves setup.Dir as a host serves a directory of functions,
+	// with the settings of setup, and returns the handler the suite sends
+	// its requests to and a function that stops serving. An error means
+	// the guest cannot be served (it does not load).
+	Serve(ctx context.Context, setup Setup) (http.Handler, func(context.Context) error, error)
+}
+
+// Skipper is a Target that cannot take part in some cases: Skip returns
+// why for such a case (such as "the environment is the test process's"),
+// and "" for the others. A skipped case is reported and counted in
+// neither number.
+type Skipper interface {
+	Skip(caseName string) string
+}
+
+// Setup is what the suite asks a Target to serve (see "What the suite
+// sets up" in the package documentation).
+type Setup struct {
+	// Dir is the served directory: api/[case].wasm (or the script), the
+	// api/methods copy, vercel.json and .env.
+	Dir string
+	// Guest is the guest as the suite was given it (a module's path, or a
+	// script's); it is also in Dir.
+	Guest string
+	// Env is the host's own variables for guests, after .env and before
+	// the function's env.
+	Env map[string]string
+	// Region, DeploymentID and URL (the host and port the suite sends its
+	// requests to) are the host's, for VERCEL_REGION,
+	// VERCEL_DEPLOYMENT_ID and VERCEL_URL.
+	Region, DeploymentID, URL string
+	// TrustedProxies are the peers whose x-real-ip, x-forwarded-for and
+	// x-vercel-ip-* headers the host trusts: loopback.
+	TrustedProxies []netip.Prefix
+	// MaxDuration and AllowedOutboundHosts are every function's, as
+	// vercel.json in Dir says.
+	MaxDuration          time.Duration
+	AllowedOutboundHosts []string
+	// Log receives the host's log. The cases that check the guest's
+	// output look there for a record per line with the line as its
+	// message, level INFO for stdout and WARN for stderr, and the
+	// attributes "stream" (stdout, stderr) and "id" (the request id).
+	Log slog.Handler
+	// Snapshots lets the host start instances from a snapshot (abi/SPEC.md
+	// section 8a); false: every instance runs its initialisation.
+	Snapshots bool
+}
+
 // Option configures Run and RunAll.
 type Option func(*options)
 
 type options struct {
-	engine   string
-	only     []string
-	cacheDir string
-	timeout  time.Duration
-	logger   *slog.Logger
-	noSnap   bool
+	only    []string
+	timeout time.Duration
+	logger  *slog.Logger
+	noSnap  bool
 }
-
-// Engine runs the guest on the named engine (see host.Engines); by
-// default the host's default engine.
-func Engine(name string) Option { return func(o *options) { o.engine = name } }
 
 // Only runs the named cases only.
 func Only(names ...string) Option {
 	return func(o *options) { o.only = append(o.only, names...) }
 }
-
-// CacheDir keeps the host's compiled code in dir, so that running the
-// suite again on the same guest does not compile it again. By default a
-// temporary directory is used and removed.
-func CacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
 
 // RequestTimeout bounds each request and each wait for a log line.
 // Default 15 s.
@@ -98,6 +145,7 @@ var scriptExts = []string{".js", ".mjs", ".ts", ".mts"}
 // outbound cases.
 type suite struct {
 	opts    options
+	target  Target
 	dir     string
 	base    string // http://127.0.0.1:port of the host
 	addr    string // 127.0.0.1:port
@@ -105,7 +153,7 @@ type suite struct {
 	hasAll  bool // the methods copy is served
 	token   string
 
-	host    *host.Host
+	stop    func(context.Context) error // the target's
 	srv     *httptest.Server
 	client  *http.Client
 	backend *httptest.Server
@@ -127,7 +175,7 @@ func (r *report) errorf(format string, args ...any) {
 func (r *report) failed() bool { return len(r.failures) > 0 }
 
 // start serves the guest and starts the backends.
-func start(ctx context.Context, guestWasm string, opts []Option) (s *suite, err error) {
+func start(ctx context.Context, target Target, guestWasm string, opts []Option) (s *suite, err error) {
 	o := options{timeout: 15 * time.Second}
 	for _, opt := range opts {
 		opt(&o)
@@ -137,17 +185,21 @@ func start(ctx context.Context, guestWasm string, opts []Option) (s *suite, err 
 			return nil, fmt.Errorf("conformance: no case %q", name)
 		}
 	}
-	wasm, err := os.ReadFile(guestWasm)
-	if err != nil {
-		return nil, fmt.Errorf("conformance: %w", err)
+	// An empty guest: the target brings its own (wfntest runs a Go
+	// guest's handler without WebAssembly).
+	var wasm []byte
+	if guestWasm != "" {
+		if wasm, err = os.ReadFile(guestWasm); err != nil {
+			return nil, fmt.Errorf("conformance: %w", err)
+		}
 	}
 	// A JavaScript or TypeScript guest is one source file, served as a
 	// function of the host's JavaScript runtime, whose module exports
 	// wfn_handle alone (the JS handler shapes are dispatched inside it).
 	ext := filepath.Ext(guestWasm)
 	script := slices.Contains(scriptExts, ext)
-	s = &suite{opts: o, logs: &logBuffer{}, token: randomHex(8)}
-	if !script {
+	s = &suite{opts: o, target: target, logs: &logBuffer{}, token: randomHex(8)}
+	if guestWasm != "" && !script {
 		ext = ".wasm"
 		exps, _, _, err := parseExports(wasm)
 		if err != nil {
@@ -171,8 +223,10 @@ func start(ctx context.Context, guestWasm string, opts []Option) (s *suite, err 
 	if s.dir, err = os.MkdirTemp("", "wfn-conformance-"); err != nil {
 		return nil, fmt.Errorf("conformance: %w", err)
 	}
-	if err := writeFile(filepath.Join(s.dir, "api", "[case]"+ext), wasm); err != nil {
-		return nil, err
+	if guestWasm != "" {
+		if err := writeFile(filepath.Join(s.dir, "api", "[case]"+ext), wasm); err != nil {
+			return nil, err
+		}
 	}
 	if len(s.methods) > 0 {
 		stripped, err := withoutExport(wasm, abi.ExportHandle)
@@ -229,34 +283,26 @@ func start(ctx context.Context, guestWasm string, opts []Option) (s *suite, err 
 	if o.logger != nil {
 		handler = teeHandler{handler, o.logger.Handler()}
 	}
-	cfg := host.Config{
-		Dir:            s.dir,
-		Engine:         o.engine,
-		CacheDir:       o.cacheDir,
-		Logger:         slog.New(handler),
-		Env:            map[string]string{"WFN_CONFORMANCE_HOST": "host", "WFN_CONFORMANCE_ORDER": "host"},
-		Region:         region,
-		URL:            s.addr,
-		DeploymentID:   deploymentID,
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")},
-
-		DisableSnapshots: o.noSnap,
+	setup := Setup{
+		Dir:                  s.dir,
+		Guest:                guestWasm,
+		Env:                  map[string]string{"WFN_CONFORMANCE_HOST": "host", "WFN_CONFORMANCE_ORDER": "host"},
+		Region:               region,
+		DeploymentID:         deploymentID,
+		URL:                  s.addr,
+		TrustedProxies:       []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")},
+		MaxDuration:          maxDuration,
+		AllowedOutboundHosts: fn["allowedOutboundHosts"].([]string),
+		Log:                  handler,
+		Snapshots:            !o.noSnap,
 	}
-	if cfg.CacheDir == "" {
-		cfg.CacheDir = filepath.Join(s.dir, ".wfn")
-	}
-	s.host, err = host.New(ctx, cfg)
+	h, stop, err := target.Serve(ctx, setup)
 	if err != nil {
 		ln.Close()
-		return nil, fmt.Errorf("conformance: starting the host: %w", err)
+		return nil, fmt.Errorf("conformance: %w", err)
 	}
-	for _, f := range s.host.Functions() {
-		if f.Err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("conformance: the guest failed to load (as %s): %w", f.Source, f.Err)
-		}
-	}
-	s.srv = httptest.NewUnstartedServer(s.host)
+	s.stop = stop
+	s.srv = httptest.NewUnstartedServer(h)
 	s.srv.Listener.Close()
 	s.srv.Listener = ln
 	s.srv.Start()
@@ -279,9 +325,9 @@ func (s *suite) close() error {
 	if s.srv != nil {
 		s.srv.Close()
 	}
-	if s.host != nil {
+	if s.stop != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err = s.host.Close(ctx)
+		err = s.stop(ctx)
 		cancel()
 	}
 	if s.backend != nil {
@@ -312,23 +358,29 @@ func (s *suite) selected() []Case {
 
 func (s *suite) run(c Case) *report {
 	r := &report{}
+	if sk, ok := s.target.(Skipper); ok {
+		if r.skip = sk.Skip(c.Name); r.skip != "" {
+			return r
+		}
+	}
 	c.run(s, r)
 	return r
 }
 
 // Run runs every case against the guest at guestWasm (a module, or a
-// JavaScript or TypeScript source file: .js, .mjs, .ts, .mts), each as a
-// subtest of t. A case the guest cannot take part in (dispatch, without
+// JavaScript or TypeScript source file: .js, .mjs, .ts, .mts) served by
+// target, each as a subtest of t. An empty guestWasm is for a target that
+// brings its own guest, such as wfntest's. A case the guest cannot take part in (dispatch, without
 // method exports) is skipped. When a case fails, the host's log is
 // logged too.
-func Run(t *testing.T, guestWasm string, opts ...Option) {
+func Run(t *testing.T, target Target, guestWasm string, opts ...Option) {
 	t.Helper()
-	s, err := start(t.Context(), guestWasm, opts)
+	s, err := start(t.Context(), target, guestWasm, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := s.close(); err != nil && !errors.Is(err, host.ErrClosed) {
+		if err := s.close(); err != nil {
 			t.Errorf("closing the host: %v", err)
 		}
 		if t.Failed() {
@@ -348,13 +400,14 @@ func Run(t *testing.T, guestWasm string, opts ...Option) {
 	}
 }
 
-// RunAll runs every case against the guest at guestWasm (as for Run) and
+// RunAll runs every case against the guest at guestWasm served by target
+// (as for Run) and
 // writes one line per case to w ("ok", "FAIL" with the reasons indented
 // below, or "skip"), then a last line "N passed, N failed". Skipped cases
 // are counted in neither number. err is not nil when the suite could not
 // run: the guest cannot be read, does not load, or ctx is done.
-func RunAll(ctx context.Context, guestWasm string, w io.Writer, opts ...Option) (passed, failed int, err error) {
-	s, err := start(ctx, guestWasm, opts)
+func RunAll(ctx context.Context, target Target, guestWasm string, w io.Writer, opts ...Option) (passed, failed int, err error) {
+	s, err := start(ctx, target, guestWasm, opts)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -1,6 +1,6 @@
 // Package conformance is the conformance suite of the wfn host ABI,
 // version 1 (../SPEC.md): it drives one guest module over HTTP through a
-// real wfn host and checks that every served import and export behaves as
+// [Target], the host side under test, and checks that every served import and export behaves as
 // the specification says, in the spirit of http-wasm's TCK.
 //
 // The suite tests a guest SDK together with the host. An SDK author
@@ -13,12 +13,17 @@
 //
 // which prints one line per case and a last line "N passed, N failed",
 // and exits non-zero on any failure. From Go, [Run] runs the cases as
-// subtests of a test, and [RunAll] is what the command calls.
+// subtests of a test, and [RunAll] is what the command calls; both take
+// the Target to run against: the wfn host's is
+// github.com/wfn-dev/wfn/host/hosttarget.Target, and the Go SDK's
+// wfntest has one too (wfntest.Target), which runs a Go guest's handler
+// without WebAssembly, so that the double and the host are held to the
+// same cases. This package imports no host.
 //
 // # What the suite sets up
 //
-// The suite serves a temporary directory with a real host (package
-// github.com/wfn-dev/wfn/host) on a loopback address:
+// The suite writes a temporary directory and asks the Target to serve it
+// ([Setup]) behind a server on a loopback address:
 //
 //   - api/[case].wasm: the guest, so that every case is the path
 //     /api/<case> and the guest reads the case's name with
@@ -29,7 +34,7 @@
 //   - a vercel.json giving both functions maxDuration 60, an env, and
 //     allowedOutboundHosts listing only the loopback backend the suite
 //     starts for the outbound cases;
-//   - a .env file, host variables (host.Config.Env), region "tst1", and
+//   - a .env file, host variables (Setup.Env), region "tst1", and
 //     the loopback addresses as trusted proxies, so that x-real-ip and the
 //     x-vercel-ip-* headers the suite sends reach ip_address and
 //     geolocation.
@@ -133,6 +138,33 @@
 //	             ms; header x-wfn-sleep-ms: the monotonic time the sleep
 //	             took, in ms
 //	random       header x-wfn-random: 32 bytes of random_get, in hex
+//	cache        (optional) with the query's "key", "tag" and "value":
+//	             check "miss": get key (ENOTFOUND on a miss); check
+//	             "set": set key to value (ttl 0, tags [tag], name
+//	             "conformance"); header x-wfn-cache-get: get key; check
+//	             "delete": delete key; check "deleted": get key; check
+//	             "set-tagged": set key again as before; check
+//	             "expire-tag": expire tag; check "expired": get key;
+//	             check "bad-ttl": set key with ttl -1; check "bad-tag":
+//	             set key with tags ["a", ""]; check "keep": set key +
+//	             "-kept" to value, ttl 60. With the query's "read" set:
+//	             only header x-wfn-cache-get: get key, the value or the
+//	             error's name
+//	cdn          (optional) with the query's "tag" and "src": checks
+//	             "add-tag" (add the cache tag tag), "add-tag-empty" (add
+//	             ["a", ""]), "invalidate-tag" (invalidate tag),
+//	             "delete-tag" (delete tag, revalidation deadline 0),
+//	             "delete-tag-negative" (delete tag, deadline -1),
+//	             "invalidate-src" (invalidate src), "invalidate-src-empty"
+//	             (invalidate ""), "delete-src" (delete src, deadline 60)
+//	fetch-wait   (optional) GET the query's "url" (a backend that answers
+//	             after a second); header x-wfn-wait-now: http_wait(h, 0);
+//	             header x-wfn-wait: http_wait(h, 10000); header
+//	             x-wfn-fetch-status: the status; close the handle
+//
+// The optional cases exercise APIs an SDK may not offer (the caches, a
+// bounded wait): a guest answers them as unknown cases (404 with the
+// name) to be skipped. Every import has at least one case.
 //
 // [Cases] lists them with what the suite checks and the sections of
 // SPEC.md they cover.

@@ -8,8 +8,8 @@ import (
 
 // The cases of the suite, with the sections of SPEC.md they cover. An
 // SDK's conformance guest answers each at /api/<name>; a Go test runs
-// them with conformance.Run(t, "guest.wasm"), and the wfn command with
-// wfn conformance guest.wasm.
+// them with conformance.Run(t, hosttarget.Target{}, "guest.wasm"), and
+// the wfn command with wfn conformance guest.wasm.
 func Example() {
 	for _, c := range conformance.Cases() {
 		fmt.Printf("%-12s %s\n", c.Name, c.Spec)
@@ -40,4 +40,7 @@ func Example() {
 	// fetch-denied 5b
 	// clock        7
 	// random       7
+	// cache        6
+	// cdn          6
+	// fetch-wait   5b
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/wazeroengine"
 )
 
@@ -20,7 +21,7 @@ import (
 type guest struct {
 	t      *testing.T
 	inst   engine.Instance
-	inv    engine.Invocation
+	inv    hostcall.Invocation
 	stderr bytes.Buffer
 }
 
@@ -52,7 +53,7 @@ func runGuest(t *testing.T, b *Builder, name, dir string) *guest {
 	return g
 }
 
-func (g *guest) do(export string, r *http.Request, params ...engine.Param) *httptest.ResponseRecorder {
+func (g *guest) do(export string, r *http.Request, params ...hostcall.Param) *httptest.ResponseRecorder {
 	g.t.Helper()
 	ctx := context.Background()
 	w := httptest.NewRecorder()
@@ -90,7 +91,7 @@ func TestRunParams(t *testing.T) {
 	g := runGuest(t, builder(t), "api/[name]", filepath.Join(root, "testdata/c/params"))
 	long := strings.Repeat("é", 400) // past the SDK's 256-byte first try
 	for _, name := range []string{"ada", "Ada L", long, ""} {
-		w := g.do("wfn_handle", httptest.NewRequest("GET", "/api/x", nil), engine.Param{Name: "name", Value: name})
+		w := g.do("wfn_handle", httptest.NewRequest("GET", "/api/x", nil), hostcall.Param{Name: "name", Value: name})
 		if w.Body.String() != "param name="+name || w.Header().Get("x-c") != "yes" {
 			t.Fatalf("name %q: got %q %v", name, w.Body, w.Header())
 		}
@@ -188,7 +189,7 @@ WFN_METHOD(GET) {
 	r := httptest.NewRequest("GET", "http://example.com/api/sdk?q=1", strings.NewReader("the body"))
 	r.Header.Add("X-Multi", "first")
 	r.Header.Add("X-Multi", "second")
-	w := g.do("GET", r, engine.Param{Name: "p", Value: "pv"})
+	w := g.do("GET", r, hostcall.Param{Name: "p", Value: "pv"})
 	want := `method 3 
 method 3 GET
 url 30 http://example.com/api/sdk?q=1

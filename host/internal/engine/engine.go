@@ -1,16 +1,12 @@
-// Package engine is the boundary between the host and a WebAssembly engine.
+// Package engine is the boundary between the host and a WebAssembly engine:
+// the interfaces each engine (wazero by default, Wasmtime with the wasmtime
+// build tag) implements in its own package, and the ABI's load-time checks,
+// the same for every engine.
 //
-// The host speaks only to these interfaces; each engine (wazero by default)
-// implements them in its own package. The meaning of every import lives in
-// [Invocation], which is engine-independent: an engine's host functions only
-// move bytes between guest memory and an Invocation.
-//
-// A host function passes views of guest memory, which are valid only while
-// the import call runs: once it returns, the guest may change the bytes,
-// and once the invocation ends its instance's memory may be unmapped or
-// given to another instance. Nothing may keep such a view, or hand it to
-// a goroutine, connection or store that may, past the call (abi/SPEC.md,
-// section 1).
+// The meaning of every import is not here but in package hostcall, one
+// engine-neutral table over the calling guest's memory; an engine
+// registers that table as it is, with the signatures of package abi
+// (RATIONALE.md, "One ABI table").
 package engine
 
 import (
@@ -18,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 )
 
 // Engine compiles guests. One Engine serves every function of a host.
@@ -62,9 +60,9 @@ type Instance interface {
 	// Call runs the handler export for inv and returns when it returns.
 	// Any error leaves the instance unusable: the caller closes it. So do
 	// RunTask and OnSigterm.
-	Call(ctx context.Context, export string, inv *Invocation) error
+	Call(ctx context.Context, export string, inv *hostcall.Invocation) error
 	// RunTask runs wfn_run_task(task) for inv, after its handler.
-	RunTask(ctx context.Context, task int32, inv *Invocation) error
+	RunTask(ctx context.Context, task int32, inv *hostcall.Invocation) error
 	// OnSigterm runs wfn_on_sigterm, if the guest exports it.
 	OnSigterm(ctx context.Context) error
 	// Close releases the instance.
@@ -178,16 +176,6 @@ func (e *LoadError) Unwrap() error { return e.Err }
 
 // Is makes errors.Is(err, ErrLoad) true.
 func (e *LoadError) Is(target error) bool { return target == ErrLoad }
-
-// BadPointerError is the trap raised for an out-of-bounds (ptr, len).
-type BadPointerError struct {
-	Import   string
-	Ptr, Len uint32
-}
-
-func (e *BadPointerError) Error() string {
-	return fmt.Sprintf("wfn: %s: out-of-bounds memory access at %#x, length %d", e.Import, e.Ptr, e.Len)
-}
 
 // MemorySizer is an Instance that reports the size of its linear memory,
 // in bytes. It is called between calls, by the goroutine that holds the

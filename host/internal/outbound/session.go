@@ -19,14 +19,14 @@ import (
 
 // Limits of one invocation's outbound HTTP.
 const (
-	MaxInFlight       = 16
-	MaxResponseHeader = 64 << 10
-	MaxRedirects      = 10
+	MaxInFlight       = abi.MaxOutbound
+	MaxResponseHeader = abi.MaxOutboundResponseHead
+	MaxRedirects      = abi.MaxRedirects
 	// MaxRequestBodies bounds the request bodies of one invocation's open
 	// handles together, in bytes (64 MiB). Send copies a body out of
 	// guest memory, so this is what a guest's uploads may cost the host
 	// beyond the guest's own memory; a send past it fails with ETOOLARGE.
-	MaxRequestBodies = 64 << 20
+	MaxRequestBodies = abi.MaxOutboundBodies
 	dialTimeout      = 10 * time.Second
 )
 

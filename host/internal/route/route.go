@@ -35,7 +35,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 )
 
 // Kind is what a function is built from.
@@ -465,7 +465,7 @@ func NewTable(srcs []*Source) *Table {
 // path, and its params: a catch-all's value is its segments, unescaped,
 // joined with "/" (absent when an optional catch-all matches none). One
 // trailing slash is ignored.
-func (t *Table) Match(escapedPath string) (int, []engine.Param, bool) {
+func (t *Table) Match(escapedPath string) (int, []hostcall.Param, bool) {
 	p := escapedPath
 	if len(p) > 1 && strings.HasSuffix(p, "/") {
 		p = p[:len(p)-1]
@@ -498,7 +498,7 @@ next:
 			last < catchAll && len(parts) != len(segs):
 			continue
 		}
-		var params []engine.Param
+		var params []hostcall.Param
 		for j, s := range segs {
 			if s.kind >= catchAll {
 				if j == len(parts) {
@@ -512,7 +512,7 @@ next:
 					}
 					vs = append(vs, v)
 				}
-				params = append(params, engine.Param{Name: s.param, Value: strings.Join(vs, "/")})
+				params = append(params, hostcall.Param{Name: s.param, Value: strings.Join(vs, "/")})
 				break
 			}
 			v, err := url.PathUnescape(parts[j])
@@ -525,7 +525,7 @@ next:
 				}
 				continue
 			}
-			params = append(params, engine.Param{Name: s.param, Value: v})
+			params = append(params, hostcall.Param{Name: s.param, Value: v})
 		}
 		return i, params, true
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/route"
 )
 
@@ -178,17 +178,17 @@ func TestMatch(t *testing.T) {
 		name   string
 		path   string
 		want   string // source path, "" for no match
-		params []engine.Param
+		params []hostcall.Param
 	}{
 		{"literal", "/api/hello", "api/hello", nil},
 		{"trailing slash", "/api/hello/", "api/hello", nil},
 		{"index", "/api", "api/index.wasm", nil},
-		{"param", "/api/greet/ada", "api/greet/[name]", []engine.Param{{Name: "name", Value: "ada"}}},
+		{"param", "/api/greet/ada", "api/greet/[name]", []hostcall.Param{{Name: "name", Value: "ada"}}},
 		{"literal beats param", "/api/greet/admin", "api/greet/admin.wasm", nil},
-		{"escaped param", "/api/greet/a%20b%2Fc", "api/greet/[name]", []engine.Param{{Name: "name", Value: "a b/c"}}},
+		{"escaped param", "/api/greet/a%20b%2Fc", "api/greet/[name]", []hostcall.Param{{Name: "name", Value: "a b/c"}}},
 		{"escaped literal", "/api/sp%20ace", "api/sp ace.wasm", nil},
-		{"two params", "/api/p/q/x", "api/[a]/[b]/x.wasm", []engine.Param{{Name: "a", Value: "p"}, {Name: "b", Value: "q"}}},
-		{"literal segment first", "/api/users/7/posts", "api/users/[id]/posts.wasm", []engine.Param{{Name: "id", Value: "7"}}},
+		{"two params", "/api/p/q/x", "api/[a]/[b]/x.wasm", []hostcall.Param{{Name: "a", Value: "p"}, {Name: "b", Value: "q"}}},
+		{"literal segment first", "/api/users/7/posts", "api/users/[id]/posts.wasm", []hostcall.Param{{Name: "id", Value: "7"}}},
 		{"param needs a segment", "/api/greet/", "", nil},
 		{"param matches one segment", "/api/greet/a/b", "", nil},
 		{"unknown", "/api/nope", "", nil},
@@ -246,22 +246,22 @@ func TestPrecedence(t *testing.T) {
 	table := route.NewTable(srcs)
 	tests := []struct {
 		path, src string
-		params    []engine.Param
+		params    []hostcall.Param
 	}{
 		{"/api/docs", "api/docs/index.js", nil},
 		{"/api/docs/intro", "api/docs/intro.js", nil},
-		{"/api/docs/other", "api/docs/[page].js", []engine.Param{{Name: "page", Value: "other"}}},
-		{"/api/docs/other/edit", "api/docs/[page]/edit.js", []engine.Param{{Name: "page", Value: "other"}}},
-		{"/api/docs/a/b", "api/docs/[...slug].js", []engine.Param{{Name: "slug", Value: "a/b"}}},
-		{"/api/docs/a/b%2Fc/", "api/docs/[...slug].js", []engine.Param{{Name: "slug", Value: "a/b/c"}}},
+		{"/api/docs/other", "api/docs/[page].js", []hostcall.Param{{Name: "page", Value: "other"}}},
+		{"/api/docs/other/edit", "api/docs/[page]/edit.js", []hostcall.Param{{Name: "page", Value: "other"}}},
+		{"/api/docs/a/b", "api/docs/[...slug].js", []hostcall.Param{{Name: "slug", Value: "a/b"}}},
+		{"/api/docs/a/b%2Fc/", "api/docs/[...slug].js", []hostcall.Param{{Name: "slug", Value: "a/b/c"}}},
 		{"/api/blog", "api/blog/[[...slug]].js", nil},
 		{"/api/blog/latest", "api/blog/latest.js", nil},
-		{"/api/blog/2024/post", "api/blog/[[...slug]].js", []engine.Param{{Name: "slug", Value: "2024/post"}}},
-		{"/api/shop/a", "api/shop/[...all].js", []engine.Param{{Name: "all", Value: "a"}}},
-		{"/api/shop", "api/[section]/[[...rest]].js", []engine.Param{{Name: "section", Value: "shop"}}},
-		{"/api/news", "api/[section]/[[...rest]].js", []engine.Param{{Name: "section", Value: "news"}}},
-		{"/api/news/about", "api/[section]/about.js", []engine.Param{{Name: "section", Value: "news"}}},
-		{"/api/news/1/2", "api/[section]/[[...rest]].js", []engine.Param{{Name: "section", Value: "news"}, {Name: "rest", Value: "1/2"}}},
+		{"/api/blog/2024/post", "api/blog/[[...slug]].js", []hostcall.Param{{Name: "slug", Value: "2024/post"}}},
+		{"/api/shop/a", "api/shop/[...all].js", []hostcall.Param{{Name: "all", Value: "a"}}},
+		{"/api/shop", "api/[section]/[[...rest]].js", []hostcall.Param{{Name: "section", Value: "shop"}}},
+		{"/api/news", "api/[section]/[[...rest]].js", []hostcall.Param{{Name: "section", Value: "news"}}},
+		{"/api/news/about", "api/[section]/about.js", []hostcall.Param{{Name: "section", Value: "news"}}},
+		{"/api/news/1/2", "api/[section]/[[...rest]].js", []hostcall.Param{{Name: "section", Value: "news"}, {Name: "rest", Value: "1/2"}}},
 		{"/api/docs//x", "", nil}, // an empty segment matches no param
 		{"/other", "", nil},
 	}

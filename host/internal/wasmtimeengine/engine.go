@@ -30,6 +30,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 )
 
 // epochTick is how often the engine's epoch advances while a call is in
@@ -333,10 +334,13 @@ func (m *module) Load(ctx context.Context) error {
 
 // storeData is what host functions find through their caller.
 type storeData struct {
-	inv    *engine.Invocation
+	inv    *hostcall.Invocation
 	cfg    engine.InstanceConfig
 	ctx    context.Context // the current call's, for waits in host functions
-	badPtr *engine.BadPointerError
+	badPtr *hostcall.BadPointerError
+	// args and mem are those of the import call in progress (see call).
+	args [16]uint64
+	mem  guestMemory
 	// fileWrite is WASI's fd_write through fileWriteWAT, or nil.
 	fileWrite *wasmtime.Func
 }
@@ -434,7 +438,7 @@ func (i *instance) linkFileWrite() error {
 	return nil
 }
 
-func (i *instance) call(ctx context.Context, export string, inv *engine.Invocation, args ...interface{}) error {
+func (i *instance) call(ctx context.Context, export string, inv *hostcall.Invocation, args ...interface{}) error {
 	fn := i.fns[export]
 	if fn == nil {
 		return fmt.Errorf("wfn: no export %s", export)
@@ -481,11 +485,11 @@ func firstLines(s string, n int) string {
 	return strings.Join(lines[:n], "\n") + "\n    ... " + strconv.Itoa(strings.Count(lines[n], "\n")+1) + " more lines"
 }
 
-func (i *instance) Call(ctx context.Context, export string, inv *engine.Invocation) error {
+func (i *instance) Call(ctx context.Context, export string, inv *hostcall.Invocation) error {
 	return i.call(ctx, export, inv)
 }
 
-func (i *instance) RunTask(ctx context.Context, task int32, inv *engine.Invocation) error {
+func (i *instance) RunTask(ctx context.Context, task int32, inv *hostcall.Invocation) error {
 	return i.call(ctx, abi.ExportRunTask, inv, task)
 }
 

@@ -11,239 +11,57 @@ import (
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/engine"
-	"github.com/wfn-dev/wfn/host/internal/outbound"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 )
 
-// The wfn host functions for Wasmtime. As in the wazero engine, each only
-// moves bytes between guest memory and the engine.Invocation, where the
-// meaning of every import lives. Registered with FuncNew: no reflection per
-// call.
-
-// call is one host function call: the caller, its arguments, and access
-// to guest memory that traps on a bad pointer.
-type call struct {
+// guestMemory is the caller's linear memory during one import call, a
+// hostcall.Memory. It is fetched on the first read (a cgo call), and kept
+// in the store's data between calls so that a call allocates nothing.
+type guestMemory struct {
 	caller *wasmtime.Caller
-	args   []wasmtime.Val
-	data   *storeData
-	name   string
 	mem    []byte
-	bad    bool
 }
 
-func (c *call) i32(i int) int32 { return c.args[i].I32() }
-
-// read returns a view of guest memory, or marks the call bad. The view is
-// valid only during the import call (see the wazero engine's read): what
-// is passed a view copies what it keeps.
-func (c *call) read(ptr, n int32) []byte {
-	if c.bad {
-		return nil
+// Read returns a view of guest memory. The view is valid only during the
+// import call: what is passed a view copies what it keeps.
+func (g *guestMemory) Read(ptr, n uint32) ([]byte, bool) {
+	if g.mem == nil {
+		g.mem = g.caller.GetExport(abi.ExportMemory).Memory().UnsafeData(g.caller)
 	}
-	if c.mem == nil {
-		c.mem = c.caller.GetExport("memory").Memory().UnsafeData(c.caller)
+	p, l := uint64(ptr), uint64(n)
+	if p+l > uint64(len(g.mem)) {
+		return nil, false
 	}
-	p, l := uint64(uint32(ptr)), uint64(uint32(n))
-	if p+l > uint64(len(c.mem)) {
-		c.bad = true
-		c.data.badPtr = &engine.BadPointerError{Import: c.name, Ptr: uint32(ptr), Len: uint32(n)}
-		return nil
-	}
-	return c.mem[p : p+l : p+l]
+	return g.mem[p : p+l : p+l], true
 }
 
-// out applies the buffer protocol.
-func (c *call) out(buf, cp int32, v []byte) int32 {
-	dst := c.read(buf, cp)
-	if len(v) <= len(dst) {
-		copy(dst, v)
-	}
-	return int32(len(v))
-}
-
-type hostFunc struct {
-	name   string
-	params int // i32 but for the one i64Param names
-	result wasmtime.ValKind
-	fn     func(c *call, inv *engine.Invocation) int64
-}
-
-// i64Param is the index of the one i64 parameter of some imports.
-var i64Param = map[string]int{abi.ImportCacheSet: 4, abi.ImportCDNDeleteByTag: 2, abi.ImportCDNDeleteBySrcImage: 2, abi.ImportHTTPWait: 1}
-
-func (c *call) i64(i int) int64 { return c.args[i].I64() }
-
-func errno(e abi.Errno) int64 { return int64(e) }
-
-var hostFuncs = []hostFunc{
-	{abi.ImportRequestMethod, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return int64(c.out(c.i32(0), c.i32(1), []byte(inv.Method())))
-	}},
-	{abi.ImportRequestURL, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return int64(c.out(c.i32(0), c.i32(1), []byte(inv.URL())))
-	}},
-	{abi.ImportRequestHeaderNames, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return int64(c.out(c.i32(0), c.i32(1), inv.HeaderNames()))
-	}},
-	{abi.ImportRequestHeader, 4, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		v, ok := inv.Header(c.read(c.i32(0), c.i32(1)))
-		if !ok {
-			return errno(abi.ENOTFOUND)
-		}
-		return int64(c.out(c.i32(2), c.i32(3), v))
-	}},
-	{abi.ImportRequestParam, 4, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		v, ok := inv.Param(c.read(c.i32(0), c.i32(1)))
-		if !ok {
-			return errno(abi.ENOTFOUND)
-		}
-		return int64(c.out(c.i32(2), c.i32(3), []byte(v)))
-	}},
-	{abi.ImportRequestBodyRead, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return int64(inv.BodyRead(c.read(c.i32(0), c.i32(1))))
-	}},
-	{abi.ImportResponseSetStatus, 1, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return errno(inv.SetStatus(c.i32(0)))
-	}},
-	{abi.ImportResponseHeaderSet, 4, wasmtime.KindI32, headerOp(engine.HeaderSet)},
-	{abi.ImportResponseHeaderAdd, 4, wasmtime.KindI32, headerOp(engine.HeaderAdd)},
-	{abi.ImportResponseHeaderDelete, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return errno(inv.SetHeader(engine.HeaderDelete, c.read(c.i32(0), c.i32(1)), nil))
-	}},
-	{abi.ImportResponseBodyWrite, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return int64(inv.BodyWrite(c.read(c.i32(0), c.i32(1))))
-	}},
-	{abi.ImportResponseFlush, 0, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return errno(inv.Flush())
-	}},
-	{abi.ImportResponseClose, 0, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return errno(inv.Close())
-	}},
-	{abi.ImportAbortSignaled, 0, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return int64(inv.AbortSignaled())
-	}},
-	{abi.ImportWaitUntil, 1, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return errno(inv.WaitUntil(c.i32(0)))
-	}},
-	{abi.ImportDeadlineRemainingMs, 0, wasmtime.KindI64, func(c *call, inv *engine.Invocation) int64 {
-		return inv.DeadlineRemainingMs()
-	}},
-	{abi.ImportIPAddress, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		ip, ok := inv.IPAddress()
-		if !ok {
-			return errno(abi.ENOTFOUND)
-		}
-		return int64(c.out(c.i32(0), c.i32(1), []byte(ip)))
-	}},
-	{abi.ImportGeolocation, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return int64(c.out(c.i32(0), c.i32(1), inv.Geolocation()))
-	}},
-	{abi.ImportHTTPSend, 8, wasmtime.KindI32, withOutbound(func(c *call, o *outbound.Session) int64 {
-		return int64(o.Send(string(c.read(c.i32(0), c.i32(1))), string(c.read(c.i32(2), c.i32(3))), c.read(c.i32(4), c.i32(5)), c.read(c.i32(6), c.i32(7))))
-	})},
-	{abi.ImportHTTPResponseStatus, 1, wasmtime.KindI32, withOutbound(func(c *call, o *outbound.Session) int64 {
-		return int64(o.Status(c.i32(0)))
-	})},
-	{abi.ImportHTTPResponseHeaderNames, 3, wasmtime.KindI32, withOutbound(func(c *call, o *outbound.Session) int64 {
-		v, e := o.HeaderNames(c.i32(0), nil)
-		if e != 0 {
-			return errno(e)
-		}
-		return int64(c.out(c.i32(1), c.i32(2), v))
-	})},
-	{abi.ImportHTTPResponseHeader, 5, wasmtime.KindI32, withOutbound(func(c *call, o *outbound.Session) int64 {
-		v, e := o.Header(c.i32(0), c.read(c.i32(1), c.i32(2)), nil)
-		if e != 0 {
-			return errno(e)
-		}
-		return int64(c.out(c.i32(3), c.i32(4), v))
-	})},
-	{abi.ImportHTTPResponseBodyRead, 3, wasmtime.KindI32, withOutbound(func(c *call, o *outbound.Session) int64 {
-		return int64(o.BodyRead(c.i32(0), c.read(c.i32(1), c.i32(2))))
-	})},
-	{abi.ImportHTTPClose, 1, wasmtime.KindI32, withOutbound(func(c *call, o *outbound.Session) int64 {
-		return errno(o.CloseHandle(c.i32(0)))
-	})},
-	{abi.ImportHTTPWait, 2, wasmtime.KindI32, withOutbound(func(c *call, o *outbound.Session) int64 {
-		return int64(o.Wait(c.i32(0), engine.WaitTimeout(c.i64(1))))
-	})},
-	{abi.ImportCacheGet, 4, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		v, e := inv.CacheGet(c.read(c.i32(0), c.i32(1)))
-		if e != 0 {
-			return errno(e)
-		}
-		return int64(c.out(c.i32(2), c.i32(3), v))
-	}},
-	{abi.ImportCacheSet, 9, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return errno(inv.CacheSet(c.read(c.i32(0), c.i32(1)), c.read(c.i32(2), c.i32(3)), c.i64(4), c.read(c.i32(5), c.i32(6)), c.read(c.i32(7), c.i32(8))))
-	}},
-	{abi.ImportCacheDelete, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return errno(inv.CacheDelete(c.read(c.i32(0), c.i32(1))))
-	}},
-	{abi.ImportCacheExpireTag, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return errno(inv.CacheExpireTag(c.read(c.i32(0), c.i32(1))))
-	}},
-	{abi.ImportCDNAddCacheTag, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return errno(inv.CDNAddCacheTag(c.read(c.i32(0), c.i32(1))))
-	}},
-	{abi.ImportCDNInvalidateByTag, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return errno(inv.CDNInvalidateByTag(c.read(c.i32(0), c.i32(1))))
-	}},
-	{abi.ImportCDNDeleteByTag, 3, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return errno(inv.CDNDeleteByTag(c.read(c.i32(0), c.i32(1)), c.i64(2)))
-	}},
-	{abi.ImportCDNInvalidateBySrcImage, 2, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return errno(inv.CDNInvalidateBySrcImage(c.read(c.i32(0), c.i32(1))))
-	}},
-	{abi.ImportCDNDeleteBySrcImage, 3, wasmtime.KindI32, func(c *call, inv *engine.Invocation) int64 {
-		return errno(inv.CDNDeleteBySrcImage(c.read(c.i32(0), c.i32(1)), c.i64(2)))
-	}},
-}
-
-func headerOp(op engine.HeaderOp) func(c *call, inv *engine.Invocation) int64 {
-	return func(c *call, inv *engine.Invocation) int64 {
-		return errno(inv.SetHeader(op, c.read(c.i32(0), c.i32(1)), c.read(c.i32(2), c.i32(3))))
-	}
-}
-
-func withOutbound(f func(c *call, o *outbound.Session) int64) func(c *call, inv *engine.Invocation) int64 {
-	return func(c *call, inv *engine.Invocation) int64 {
-		o := inv.Outbound()
-		if o == nil {
-			return errno(abi.EIO)
-		}
-		return f(c, o)
-	}
-}
-
+// defineHostFuncs registers every import of hostcall.Table, in spec order,
+// with the signature abi declares, and returns those signatures for the
+// load check. Registered with FuncNew: no reflection per call. A host
+// function decodes the arguments into wazero's encoding (an i32 in the low
+// 32 bits of a uint64), calls the table, and turns the panic of a bad
+// pointer into a trap; the meaning is the table's.
 func (e *Engine) defineHostFuncs() (map[string]engine.Sig, error) {
 	provided := map[string]engine.Sig{}
-	i32 := wasmtime.NewValType(wasmtime.KindI32)
-	for _, hf := range hostFuncs {
-		params := make([]*wasmtime.ValType, hf.params)
-		sig := engine.Sig{Params: make([]string, hf.params), Results: []string{"i32"}}
-		for i := range params {
-			params[i] = i32
-			sig.Params[i] = "i32"
-			if at, ok := i64Param[hf.name]; ok && i == at {
-				params[i] = wasmtime.NewValType(wasmtime.KindI64)
-				sig.Params[i] = "i64"
-			}
+	for _, imp := range hostcall.Table {
+		params := make([]*wasmtime.ValType, len(imp.Params))
+		sig := engine.Sig{Params: make([]string, len(imp.Params)), Results: []string{imp.Result.Type.String()}}
+		for i, p := range imp.Params {
+			params[i] = valType(p.Type)
+			sig.Params[i] = p.Type.String()
 		}
-		if hf.result == wasmtime.KindI64 {
-			sig.Results = []string{"i64"}
-		}
-		provided[abi.Module+"\x00"+hf.name] = sig
-		err := e.linker.FuncNew(abi.Module, hf.name, wasmtime.NewFuncType(params, []*wasmtime.ValType{wasmtime.NewValType(hf.result)}), func(caller *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
+		provided[abi.Module+"\x00"+imp.Name] = sig
+		call, name, i64 := imp.Call, imp.Name, imp.Result.Type == abi.I64
+		err := e.linker.FuncNew(abi.Module, imp.Name, wasmtime.NewFuncType(params, []*wasmtime.ValType{valType(imp.Result.Type)}), func(caller *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 			data := caller.Data().(*storeData)
-			c := &call{caller: caller, args: args, data: data, name: hf.name}
-			r := errno(abi.EBADHANDLE)
+			r := int64(abi.EBADHANDLE)
 			if data.inv != nil {
-				r = hf.fn(c, data.inv)
+				var err error
+				if r, err = data.call(caller, call, name, args); err != nil {
+					return nil, wasmtime.NewTrap(err.Error())
+				}
 			}
-			if c.bad {
-				return nil, wasmtime.NewTrap(data.badPtr.Error())
-			}
-			if hf.result == wasmtime.KindI64 {
+			if i64 {
 				return []wasmtime.Val{wasmtime.ValI64(r)}, nil
 			}
 			return []wasmtime.Val{wasmtime.ValI32(int32(r))}, nil
@@ -256,6 +74,38 @@ func (e *Engine) defineHostFuncs() (map[string]engine.Sig, error) {
 		return nil, err
 	}
 	return provided, nil
+}
+
+// call runs one import of the table for the store's invocation. A bad
+// pointer is returned, and kept for the error of the guest's call; any
+// other panic goes on.
+func (d *storeData) call(caller *wasmtime.Caller, f hostcall.Func, name string, args []wasmtime.Val) (r int64, err error) {
+	for i, a := range args {
+		if a.Kind() == wasmtime.KindI64 {
+			d.args[i] = uint64(a.I64())
+		} else {
+			d.args[i] = uint64(uint32(a.I32()))
+		}
+	}
+	d.mem = guestMemory{caller: caller}
+	defer func() {
+		d.mem = guestMemory{}
+		if v := recover(); v != nil {
+			bad, ok := v.(*hostcall.BadPointerError)
+			if !ok {
+				panic(v)
+			}
+			d.badPtr, err = bad, bad
+		}
+	}()
+	return f(d.inv, hostcall.Call{Mem: &d.mem, Import: name, Args: d.args[:len(args)]}), nil
+}
+
+func valType(t abi.Type) *wasmtime.ValType {
+	if t == abi.I64 {
+		return wasmtime.NewValType(wasmtime.KindI64)
+	}
+	return wasmtime.NewValType(wasmtime.KindI32)
 }
 
 const (

@@ -23,6 +23,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/wasmbin"
 )
 
@@ -536,7 +537,7 @@ func (i *instance) call(ctx context.Context, fn api.Function, stack []uint64) ([
 	return stack, err
 }
 
-func (i *instance) Call(ctx context.Context, export string, inv *engine.Invocation) error {
+func (i *instance) Call(ctx context.Context, export string, inv *hostcall.Invocation) error {
 	fn := i.fns[export]
 	if fn == nil {
 		return fmt.Errorf("wfn: no export %s", export)
@@ -545,7 +546,7 @@ func (i *instance) Call(ctx context.Context, export string, inv *engine.Invocati
 	return err
 }
 
-func (i *instance) RunTask(ctx context.Context, task int32, inv *engine.Invocation) error {
+func (i *instance) RunTask(ctx context.Context, task int32, inv *hostcall.Invocation) error {
 	if i.task == nil {
 		return fmt.Errorf("wfn: no export %s", abi.ExportRunTask)
 	}

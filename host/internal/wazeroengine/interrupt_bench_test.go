@@ -11,6 +11,7 @@ import (
 
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 )
 
 // BenchmarkInterruption measures what the checks that let a deadline stop
@@ -81,7 +82,7 @@ func benchGuest(b *testing.B, opts Options, name string, wasm []byte, target str
 	if err != nil {
 		b.Fatal(err)
 	}
-	inv := new(engine.Invocation)
+	inv := new(hostcall.Invocation)
 	req := httptest.NewRequest("GET", target, nil)
 	for b.Loop() {
 		w := httptest.NewRecorder()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/jsbuild"
 	"github.com/wfn-dev/wfn/host/internal/jsruntime"
 )
@@ -72,7 +73,7 @@ func BenchmarkJSInvoke(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer inst.Close(ctx)
-			inv := new(engine.Invocation)
+			inv := new(hostcall.Invocation)
 			req := httptest.NewRequest("GET", "/api/hello", nil)
 			cpu := cpuTime()
 			for b.Loop() {

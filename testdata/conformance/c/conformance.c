@@ -484,6 +484,81 @@ static void case_random(void) {
     wfn_set_header("x-wfn-random", out);
 }
 
+/* cache_value reports a cache_get: the value into the header, or the error's
+ * name; the result is the get's. */
+static int32_t cache_value(const char *key, const char *header) {
+    char *v = NULL;
+    int32_t n = wfn_cache_get_alloc(key, &v);
+    if (header != NULL) wfn_set_header(header, n >= 0 ? v : code(n));
+    free(v);
+    return n < 0 ? n : 0;
+}
+
+static void case_cache(void) {
+    char *key = query("key"), *tag = query("tag"), *value = query("value"), *read = query("read");
+    if (read[0] != 0) {
+        cache_value(key, "x-wfn-cache-get");
+    } else {
+        size_t vlen = strlen(value);
+        check("miss", cache_value(key, NULL));
+        check("set", wfn_cache_put(key, value, vlen, 0, tag, "conformance"));
+        cache_value(key, "x-wfn-cache-get");
+        check("delete", wfn_cache_del(key));
+        check("deleted", cache_value(key, NULL));
+        check("set-tagged", wfn_cache_put(key, value, vlen, 0, tag, "conformance"));
+        check("expire-tag", wfn_cache_expire(tag));
+        check("expired", cache_value(key, NULL));
+        check("bad-ttl", wfn_cache_put(key, value, vlen, -1, NULL, NULL));
+        check("bad-tag", wfn_cache_put(key, value, vlen, 0, "a,", NULL));
+        size_t klen = strlen(key);
+        char *kept = malloc(klen + sizeof "-kept");
+        if (kept == NULL) abort();
+        memcpy(kept, key, klen);
+        memcpy(kept + klen, "-kept", sizeof "-kept");
+        check("keep", wfn_cache_put(kept, value, vlen, 60, NULL, NULL));
+        free(kept);
+    }
+    free(key);
+    free(tag);
+    free(value);
+    free(read);
+}
+
+static void case_cdn(void) {
+    char *tag = query("tag"), *src = query("src");
+    check("add-tag", wfn_add_cache_tags(tag));
+    check("add-tag-empty", wfn_add_cache_tags("a,"));
+    check("invalidate-tag", wfn_invalidate_by_tag(tag));
+    check("delete-tag", wfn_delete_by_tag(tag, 0));
+    check("delete-tag-negative", wfn_delete_by_tag(tag, -1));
+    check("invalidate-src", wfn_invalidate_by_src_image(src));
+    check("invalidate-src-empty", wfn_invalidate_by_src_image(""));
+    check("delete-src", wfn_delete_by_src_image(src, 60));
+    free(tag);
+    free(src);
+}
+
+/* set_num sets a header to a decimal number, or to an error's name. */
+static void set_num(const char *header, int32_t r) {
+    char num[16];
+    snprintf(num, sizeof num, "%d", (int)r);
+    wfn_set_header(header, r < 0 ? code(r) : num);
+}
+
+static void case_fetch_wait(void) {
+    char *url = query("url");
+    int32_t h = wfn_fetch("GET", url, NULL, 0, NULL, 0);
+    free(url);
+    if (h < 0) {
+        check("fetch", h);
+        return;
+    }
+    set_num("x-wfn-wait-now", wfn_http_wait(h, 0));
+    set_num("x-wfn-wait", wfn_http_wait(h, 10000));
+    set_num("x-wfn-fetch-status", wfn_http_response_status(h));
+    wfn_http_close(h);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -512,6 +587,9 @@ static const struct {
     {"fetch-denied", case_fetch_denied},
     {"clock", case_clock},
     {"random", case_random},
+    {"cache", case_cache},
+    {"cdn", case_cdn},
+    {"fetch-wait", case_fetch_wait},
 };
 
 /* dispatch serves the case named by the route param "case"; export is the

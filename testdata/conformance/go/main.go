@@ -31,6 +31,7 @@ import (
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn"
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/catchall"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfncache"
 )
 
 func init() { catchall.Handle(dispatcher("wfn_handle")) }
@@ -86,6 +87,9 @@ var cases = map[string]func(w *wfn.ResponseWriter, r *wfn.Request){
 	"fetch-denied": fetchDenied,
 	"clock":        clock,
 	"random":       random,
+	"cache":        cacheCase,
+	"cdn":          cdnCase,
+	// fetch-wait is left out: the Go SDK does not offer http_wait.
 }
 
 // code is how a result is reported: "ok", or the error's name.
@@ -340,4 +344,60 @@ func random(w *wfn.ResponseWriter, r *wfn.Request) {
 		return
 	}
 	w.SetHeader("x-wfn-random", hex.EncodeToString(b))
+}
+
+// errMiss is reported for a miss, which wfncache does not count as an
+// error.
+var errMiss = abi.ENOTFOUND
+
+func cacheGet(c *wfncache.Cache, key string) (string, error) {
+	var v string
+	ok, err := c.Get(key, &v)
+	if err == nil && !ok {
+		err = errMiss
+	}
+	return v, err
+}
+
+func cacheCase(w *wfn.ResponseWriter, r *wfn.Request) {
+	c := wfncache.GetCache()
+	key, tag, value := query(r, "key"), query(r, "tag"), query(r, "value")
+	if query(r, "read") != "" {
+		v, err := cacheGet(c, key)
+		if err != nil {
+			v = code(err)
+		}
+		w.SetHeader("x-wfn-cache-get", v)
+		return
+	}
+	_, err := cacheGet(c, key)
+	check(w, "miss", err)
+	check(w, "set", c.Set(key, value, wfncache.Tags(tag), wfncache.Name("conformance")))
+	v, err := cacheGet(c, key)
+	if err != nil {
+		v = code(err)
+	}
+	w.SetHeader("x-wfn-cache-get", v)
+	check(w, "delete", c.Delete(key))
+	_, err = cacheGet(c, key)
+	check(w, "deleted", err)
+	check(w, "set-tagged", c.Set(key, value, wfncache.Tags(tag), wfncache.Name("conformance")))
+	check(w, "expire-tag", c.ExpireTag(tag))
+	_, err = cacheGet(c, key)
+	check(w, "expired", err)
+	check(w, "bad-ttl", c.Set(key, value, wfncache.TTL(-1)))
+	check(w, "bad-tag", c.Set(key, value, wfncache.Tags("a", "")))
+	check(w, "keep", c.Set(key+"-kept", value, wfncache.TTL(60)))
+}
+
+func cdnCase(w *wfn.ResponseWriter, r *wfn.Request) {
+	tag, src := query(r, "tag"), query(r, "src")
+	check(w, "add-tag", wfn.AddCacheTag(tag))
+	check(w, "add-tag-empty", wfn.AddCacheTag("a", ""))
+	check(w, "invalidate-tag", wfn.InvalidateByTag(tag))
+	check(w, "delete-tag", wfn.DangerouslyDeleteByTag([]string{tag}, 0))
+	check(w, "delete-tag-negative", wfn.DangerouslyDeleteByTag([]string{tag}, -1))
+	check(w, "invalidate-src", wfn.InvalidateBySrcImage(src))
+	check(w, "invalidate-src-empty", wfn.InvalidateBySrcImage(""))
+	check(w, "delete-src", wfn.DangerouslyDeleteBySrcImage(src, 60))
 }

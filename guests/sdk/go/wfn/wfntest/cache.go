@@ -13,12 +13,12 @@ import (
 // The limits of the Runtime Cache and the CDN cache, as Vercel's.
 const (
 	// MaxCacheValue is the most bytes one Runtime Cache value may have.
-	MaxCacheValue = 2 * 1024 * 1024
+	MaxCacheValue = abi.MaxCacheValue
 	// MaxCacheTags is the most tags one entry (a Runtime Cache entry or a
 	// cached response) may carry.
-	MaxCacheTags = 128
+	MaxCacheTags = abi.MaxCacheTags
 	// MaxCacheTagSize is the most bytes one tag may have.
-	MaxCacheTagSize = 256
+	MaxCacheTagSize = abi.MaxCacheTagSize
 )
 
 // The operations a [Purge] records, named after the functions of

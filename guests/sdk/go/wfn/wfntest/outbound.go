@@ -21,13 +21,13 @@ import (
 // flight; http_send returns abi.ETOOLARGE past it. wfntest counts a
 // request until it is closed (http_close), which is the strictest reading
 // of the host's rule, so a test catches a handler that leaks responses.
-const MaxOutbound = 16
+const MaxOutbound = abi.MaxOutbound
 
 // MaxOutboundBodies is the most bytes the request bodies of an
 // invocation's open outbound requests may hold together (64 MiB), as on
 // the host, which copies each body at http_send; a send past it returns
 // abi.ETOOLARGE.
-const MaxOutboundBodies = 64 << 20
+const MaxOutboundBodies = abi.MaxOutboundBodies
 
 // Outbound serves the function's outbound requests with h, in process,
 // instead of the network: h sees each request as a net/http server would

@@ -11,18 +11,20 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/wfn-dev/wfn/abi"
 )
 
 // errDenied is the cause of a refused destination; http_* imports turn it
 // into abi.EDENIED.
 var errDenied = errors.New("wfntest: outbound destination not allowed")
 
-// errTooManyRedirects ends a chain of redirects past the host's 10.
-var errTooManyRedirects = errors.New("wfntest: stopped after 10 redirects")
+// errTooManyRedirects ends a chain of redirects past MaxRedirects.
+var errTooManyRedirects = fmt.Errorf("wfntest: stopped after %d redirects", MaxRedirects)
 
 // MaxRedirects is the most redirects the host follows for one outbound
 // request.
-const MaxRedirects = 10
+const MaxRedirects = abi.MaxRedirects
 
 // AllowedOutboundHosts sets the function's allowedOutboundHosts: the
 // destinations its outbound requests may reach, instead of the default

@@ -118,12 +118,12 @@ import (
 // The host's limits, as Vercel's.
 const (
 	// MaxRequestBody is the most request body bytes a handler can read.
-	MaxRequestBody = 4_500_000
+	MaxRequestBody = abi.MaxRequestBody
 	// MaxBufferedResponse is the most body bytes a response can hold
 	// before its first flush.
-	MaxBufferedResponse = 4_500_000
+	MaxBufferedResponse = abi.MaxBufferedResponse
 	// MaxTasks is the most tasks one invocation can register.
-	MaxTasks = 1024
+	MaxTasks = abi.MaxTasks
 	// DefaultMaxDuration is an invocation's maximum duration when the
 	// function sets none.
 	DefaultMaxDuration = 300 * time.Second

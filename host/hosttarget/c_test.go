@@ -1,4 +1,4 @@
-package conformance_test
+package hosttarget_test
 
 import (
 	"os"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi/conformance"
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/host/hosttarget"
 )
 
 // cPackages names what to install on Debian and Ubuntu to build C guests.
@@ -99,7 +100,7 @@ func TestCSDK(t *testing.T) {
 	}
 	for _, engine := range host.Engines() {
 		t.Run(engine, func(t *testing.T) {
-			conformance.Run(t, guest, conformance.Engine(engine), conformance.Snapshots(os.Getenv("WFN_TEST_SNAPSHOT") != "off"))
+			conformance.Run(t, hosttarget.Target{Engine: engine}, guest, conformance.Snapshots(os.Getenv("WFN_TEST_SNAPSHOT") != "off"))
 		})
 	}
 }

@@ -1,4 +1,4 @@
-package conformance_test
+package hosttarget_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi/conformance"
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/host/hosttarget"
 )
 
 // buildGoGuest builds the Go SDK's conformance guest, skipping the test
@@ -41,7 +42,7 @@ func TestGoSDK(t *testing.T) {
 	guest := buildGoGuest(t)
 	for _, engine := range host.Engines() {
 		t.Run(engine, func(t *testing.T) {
-			conformance.Run(t, guest, conformance.Engine(engine), conformance.Snapshots(os.Getenv("WFN_TEST_SNAPSHOT") != "off"))
+			conformance.Run(t, hosttarget.Target{Engine: engine}, guest, conformance.Snapshots(os.Getenv("WFN_TEST_SNAPSHOT") != "off"))
 		})
 	}
 }
@@ -50,7 +51,7 @@ func TestGoSDK(t *testing.T) {
 // fails every case it takes part in.
 func TestBrokenGuestFails(t *testing.T) {
 	var out bytes.Buffer
-	passed, failed, err := conformance.RunAll(context.Background(), filepath.Join("..", "..", "testdata", "wat", "hello.wasm"), &out)
+	passed, failed, err := conformance.RunAll(context.Background(), hosttarget.Target{}, filepath.Join("..", "..", "testdata", "wat", "hello.wasm"), &out)
 	if err != nil {
 		t.Fatalf("RunAll: %v", err)
 	}
@@ -73,7 +74,7 @@ func TestBrokenGuestFails(t *testing.T) {
 
 func TestRunAllOnly(t *testing.T) {
 	var out bytes.Buffer
-	_, _, err := conformance.RunAll(context.Background(), filepath.Join("..", "..", "testdata", "wat", "hello.wasm"), &out, conformance.Only("nope"))
+	_, _, err := conformance.RunAll(context.Background(), hosttarget.Target{}, filepath.Join("..", "..", "testdata", "wat", "hello.wasm"), &out, conformance.Only("nope"))
 	if err == nil || !strings.Contains(err.Error(), `no case "nope"`) {
 		t.Errorf("Only(nope): err = %v", err)
 	}
@@ -81,7 +82,7 @@ func TestRunAllOnly(t *testing.T) {
 
 // A guest that does not export wfn_handle cannot take the suite.
 func TestGuestWithoutHandle(t *testing.T) {
-	_, _, err := conformance.RunAll(context.Background(), filepath.Join("..", "..", "testdata", "wat", "methods.wasm"), &bytes.Buffer{})
+	_, _, err := conformance.RunAll(context.Background(), hosttarget.Target{}, filepath.Join("..", "..", "testdata", "wat", "methods.wasm"), &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "wfn_handle") {
 		t.Errorf("err = %v, want one naming wfn_handle", err)
 	}
@@ -94,7 +95,7 @@ func TestJSSDK(t *testing.T) {
 	guest := filepath.Join("..", "..", "testdata", "conformance", "js", "conformance.ts")
 	for _, engine := range host.Engines() {
 		t.Run(engine, func(t *testing.T) {
-			conformance.Run(t, guest, conformance.Engine(engine), conformance.Snapshots(os.Getenv("WFN_TEST_SNAPSHOT") != "off"))
+			conformance.Run(t, hosttarget.Target{Engine: engine}, guest, conformance.Snapshots(os.Getenv("WFN_TEST_SNAPSHOT") != "off"))
 		})
 	}
 }

@@ -1,4 +1,4 @@
-package engine
+package hostcall
 
 import (
 	"bytes"
@@ -21,9 +21,9 @@ type Param struct {
 }
 
 // Invocation is the host side of one request to one guest: the meaning of
-// every request and response import, independent of the engine. Engines
-// call its methods from their host functions, on the goroutine that runs
-// the guest, so it needs no locking. The byte slices they pass are views
+// every request and response import, independent of the engine. The
+// functions of [Table] call its methods, on the goroutine that runs the
+// guest, so it needs no locking. The byte slices they pass are views
 // of guest memory, valid only during the import call: no method keeps
 // one, or hands one to anything that may keep it, past its return.
 type Invocation struct {
@@ -117,9 +117,9 @@ const (
 
 // Limits, as Vercel's: 4.5 MB for request bodies and buffered responses.
 const (
-	MaxRequestBody      = 4_500_000
-	MaxBufferedResponse = 4_500_000
-	MaxTasks            = 1024
+	MaxRequestBody      = abi.MaxRequestBody
+	MaxBufferedResponse = abi.MaxBufferedResponse
+	MaxTasks            = abi.MaxTasks
 )
 
 // Reset prepares inv for a new request, keeping its buffers.
