@@ -92,6 +92,10 @@ type module struct {
 	globalInits                              []span // init expressions, end included
 	dataSegs                                 []dataSeg
 	importedFuncs                            uint32
+	// polls is whether the module imports PollModule's PollName: it was
+	// instrumented with Checks.Interrupt, whose countdown is its last
+	// global.
+	polls bool
 }
 
 type dataSeg struct {
@@ -323,6 +327,7 @@ func (m *module) parseImports(r *reader, memories *int) error {
 		switch kind {
 		case 0x00:
 			m.importedFuncs++
+			m.polls = m.polls || mod == PollModule && name == PollName
 		case 0x02:
 			return unsupported(at, "imported memory %s.%s", mod, name)
 		case 0x03:

@@ -6,8 +6,12 @@
 //
 // A deadline stops a spinning guest through epoch interruption: one
 // engine-wide ticker, running only while a call is in progress, and a
-// per-store deadline set before each call. A guest waiting in a host
-// function is not reached by epochs, so WASI's sleep and output are the
+// per-store deadline set before each call. Any other end of the call's
+// context (an abort) stops it through the checks of
+// wasmbin.Checks.Interrupt, as on wazero: the guest calls the host's poll
+// every engine.PollSteps steps, which stops it once the context has ended
+// (wasmtime-go has no per-store interrupt). A guest waiting in a host
+// function is reached by neither, so WASI's sleep and output are the
 // host's own here, as in the wazero engine.
 package wasmtimeengine
 
@@ -29,6 +33,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/wasmbin"
 )
 
 // epochTick is how often the engine's epoch advances while a call is in
@@ -59,6 +64,8 @@ type Engine struct {
 	// leaves 0.
 	calls atomic.Int64
 	wake  chan struct{}
+	// closing stops every guest at its next poll.
+	closing atomic.Bool
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -92,6 +99,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.provided = provided
+	if err := e.definePoll(); err != nil {
+		return nil, err
+	}
 	if err := e.wasiSignatures(); err != nil {
 		return nil, err
 	}
@@ -145,6 +155,20 @@ func (e *Engine) enter(store *wasmtime.Store, ctx context.Context) {
 // leave ends what enter started.
 func (e *Engine) leave() { e.calls.Add(-1) }
 
+// definePoll defines the poll function the interrupt checks call
+// (wasmbin.Checks.Interrupt): it stops the guest once the context of its
+// call has ended or the engine is closing.
+func (e *Engine) definePoll() error {
+	typ := wasmtime.NewFuncType(nil, []*wasmtime.ValType{wasmtime.NewValType(wasmtime.KindI32)})
+	err := e.linker.FuncNew(wasmbin.PollModule, wasmbin.PollName, typ, func(caller *wasmtime.Caller, _ []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
+		return []wasmtime.Val{wasmtime.ValI32(engine.Poll(caller.Data().(*storeData).ctx, e.closing.Load()))}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("wfn: cannot define the poll function: %w", err)
+	}
+	return nil
+}
+
 // wasiSignatures records the signature of every WASI function a guest may
 // import, read off the linker through a scratch store.
 func (e *Engine) wasiSignatures() error {
@@ -180,6 +204,7 @@ func (e *Engine) Close(ctx context.Context) error {
 		return nil
 	default:
 	}
+	e.closing.Store(true)
 	close(e.stop)
 	<-e.stopped
 	e.linker.Close()
@@ -193,7 +218,17 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil, &engine.LoadError{Name: name, Reason: "not a WebAssembly module (no \\0asm header)"}
 	}
-	mod, err := e.compile(wasm)
+	// Every guest runs rewritten to call the host's poll every so many
+	// steps, which stops it when its call's context ends without a
+	// deadline (an abort), which epochs cannot.
+	checked, err := wasmbin.Instrument(wasm, wasmbin.Checks{Interrupt: true})
+	if err != nil {
+		if _, verr := wasmtime.NewModule(e.eng, wasm); verr != nil {
+			return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: verr}
+		}
+		return nil, &engine.LoadError{Name: name, Reason: "cannot instrument it to stop it when its call ends", Err: err}
+	}
+	mod, err := e.compile(checked)
 	if err != nil {
 		return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
 	}
@@ -202,6 +237,9 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 		n := ""
 		if imp.Name() != nil {
 			n = *imp.Name()
+		}
+		if imp.Module() == wasmbin.PollModule {
+			continue // the rewrite's, not the guest's (Instrument refuses a guest's)
 		}
 		i := engine.Import{Module: imp.Module(), Name: n}
 		if ft := imp.Type().FuncType(); ft != nil {
@@ -394,7 +432,14 @@ func (i *instance) call(ctx context.Context, export string, inv *engine.Invocati
 	i.m.e.enter(i.store, ctx)
 	_, err := fn.Call(i.store, args...)
 	i.m.e.leave()
-	return i.wrap(err)
+	err = i.wrap(err)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		// The poll of the checks stops the guest once ctx has ended.
+		if cause := engine.StopCause(ctx, i.m.e.closing.Load()); cause != nil {
+			return fmt.Errorf("wfn: guest stopped: %w (%w)", cause, err)
+		}
+	}
+	return err
 }
 
 // wrap turns a trap into an error the host can reason about: a bad pointer
