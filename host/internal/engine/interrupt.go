@@ -9,9 +9,10 @@ import (
 // loop bodies and function code, as the checks count them) a guest runs
 // between two calls of the host's poll function: the bound on how late
 // it stops after its context ends, and, on wazero, on how long it can
-// hold up the Go garbage collector's stop-the-world. 2^20 steps take
-// about 0.2 to 1 ms of compiled code (BENCHMARKS.md, "Cheap
-// interruption"); a poll costs about 0.1 µs.
+// hold up the Go garbage collector's stop-the-world. With 2^18 a
+// collection waits about 0.1 ms for a spinning guest (2^20: 1 ms), and
+// the checks cost 1% to 2% on compute (BENCHMARKS.md, "cheap
+// interruption").
 const PollSteps = 1 << 18
 
 // ErrEngineClosed is the cause of a guest stopped because its engine is
