@@ -19,6 +19,8 @@
 //
 // [LimitStack] rewrites a module to count the stack its calls use and trap
 // past a budget, for engines that cannot bound it themselves (wazero).
+// [Instrument] does that and, with [Checks].Interrupt, makes the guest call
+// a host import every so many steps, which can stop it.
 //
 // The package has no dependencies beyond the standard library and never
 // panics on any input: malformed modules are reported with [ErrMalformed].

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 
 	"github.com/wfn-dev/wfn/host/internal/cbuild"
 	"github.com/wfn-dev/wfn/host/internal/wasmbin"
@@ -32,7 +32,8 @@ var everyCheck = []struct {
 // branches to the outer one, a br_table in a loop, loops and blocks with
 // several parameters and results (multi-value), a loop in unreachable
 // code, a loop in a function that returns early, recursion, and branches
-// (br_if, br_table) to the function's own label from within loops.
+// (br_if, br_table) to the function's own label from within loops, and
+// calls through a table filled by element segments of both kinds.
 const shapes = `(module
   (memory (export "memory") 1)
   (type $pair (func (param i32 i32) (result i32 i32)))
@@ -105,7 +106,14 @@ const shapes = `(module
         ;; label 2, the function's: a return from within the loop
         (br_table $next 2 (i32.ge_u (local.get $i) (i32.const 17))))
       (br $l)))
-  (func (export "brtablefunc") (result i64) (call $bt) (i64.load32_u (i32.const 8))))`
+  (func (export "brtablefunc") (result i64) (call $bt) (i64.load32_u (i32.const 8)))
+  (type $i64i64 (func (param i64) (result i64)))
+  (table 2 funcref)
+  (elem (i32.const 0) func $fact)
+  (elem (i32.const 1) funcref (ref.func $fact))
+  (func (export "indirect") (result i64)
+    (i64.add (call_indirect (type $i64i64) (i64.const 10) (i32.const 0))
+             (call_indirect (type $i64i64) (i64.const 5) (i32.const 1)))))`
 
 // TestInstrumentBehavesTheSame checks that every shape of control flow
 // gives the same results with every combination of checks as without.
@@ -124,8 +132,8 @@ func TestInstrumentBehavesTheSame(t *testing.T) {
 		}
 		want[name] = res[0]
 	}
-	if len(want) != 8 {
-		t.Fatalf("%d exports, want 8", len(want))
+	if len(want) != 9 {
+		t.Fatalf("%d exports, want 9", len(want))
 	}
 	for _, c := range everyCheck {
 		t.Run(c.name, func(t *testing.T) {
@@ -133,7 +141,12 @@ func TestInstrumentBehavesTheSame(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Instrument: %v", err)
 			}
-			mod, err := newRuntime(t).Instantiate(ctx, out)
+			rt := newRuntime(t)
+			// A countdown of 3: the guest polls often, and runs on after
+			// each poll.
+			var polls atomic.Int64
+			provide(t, rt, func() int32 { polls.Add(1); return 3 })
+			mod, err := rt.Instantiate(ctx, out)
 			if err != nil {
 				t.Fatalf("wazero refuses the result: %v", err)
 			}
@@ -143,12 +156,8 @@ func TestInstrumentBehavesTheSame(t *testing.T) {
 					t.Errorf("%s = %v, %v; want %d as without the checks", name, res, err, w)
 				}
 			}
-			flag := mod.ExportedGlobal(wasmbin.InterruptExport)
-			if got := flag != nil; got != c.checks.Interrupt {
-				t.Errorf("exports %s: %t, want %t", wasmbin.InterruptExport, got, c.checks.Interrupt)
-			}
-			if flag != nil && flag.Get() != 0 {
-				t.Errorf("%s starts at %d, want 0", wasmbin.InterruptExport, flag.Get())
+			if got := polls.Load() > 0; got != c.checks.Interrupt {
+				t.Errorf("polled %d times; want some: %t", polls.Load(), c.checks.Interrupt)
 			}
 		})
 	}
@@ -160,29 +169,28 @@ func TestInstrumentBehavesTheSame(t *testing.T) {
 // spinners spin forever in each way only an interrupt can end: a tight
 // loop, a loop that calls a function, and recursion without a loop (which
 // only the checks at function entries reach), and a loop nested in blocks.
-// Each calls the host's host.tick at every step: the test sees that it
-// spins, and the Go runtime gets a safe point, without which a collection
-// would wait for the guest forever (no goroutine, the test's included,
-// runs during its stop-the-world).
+// None calls the host: the poll of the checks is the Go runtime's only
+// safe point on the guest's goroutine, without which a collection would
+// wait for the guest forever (no goroutine, the test's included, runs
+// during its stop-the-world).
 const spinners = `(module
-  (import "host" "tick" (func $count))
   (memory (export "memory") 1)
-  (func (export "tight") (loop $l (call $count) (br $l)))
-  (func $step (param i32) (result i32) (call $count) (i32.add (local.get 0) (i32.const 1)))
+  (func (export "tight") (loop $l (br $l)))
+  (func $step (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
   (func (export "calls") (local $x i32) (loop $l (local.set $x (call $step (local.get $x))) (br $l)))
   (func $fib (param $n i64) (result i64)
-    (call $count)
     (if (result i64) (i64.lt_u (local.get $n) (i64.const 2))
       (then (local.get $n))
       (else (i64.add (call $fib (i64.sub (local.get $n) (i64.const 1)))
                      (call $fib (i64.sub (local.get $n) (i64.const 2)))))))
   (func (export "recursion") (drop (call $fib (i64.const 90))))
-  (func (export "nested") (block (if (i32.const 1) (then (loop $l (call $count) (br $l))))))
+  (func (export "nested") (block (if (i32.const 1) (then (loop $l (br $l))))))
   (func (export "quick") (result i32) (call $step (i32.const 41))))`
 
-// TestInterruptStopsASpinningGuest sets the flag from this goroutine while
-// a guest spins on another, as the host does, and checks that the guest
-// traps, and runs again once the flag is cleared.
+// TestInterruptStopsASpinningGuest has the host's poll stop a guest
+// spinning in each way, once it has polled many times (and this goroutine,
+// which allocates, ran meanwhile: the polls are safe points), and checks
+// that the guest traps, and runs again once poll lets it.
 func TestInterruptStopsASpinningGuest(t *testing.T) {
 	for _, c := range everyCheck[1:] {
 		t.Run(c.name, func(t *testing.T) {
@@ -192,46 +200,58 @@ func TestInterruptStopsASpinningGuest(t *testing.T) {
 				t.Fatal(err)
 			}
 			rt := newRuntime(t)
-			var ticks atomic.Int64
-			if _, err := rt.NewHostModuleBuilder("host").NewFunctionBuilder().WithFunc(func() { ticks.Add(1) }).Export("tick").Instantiate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			var polls atomic.Int64
+			var stop atomic.Bool
+			provide(t, rt, func() int32 {
+				polls.Add(1)
+				if stop.Load() {
+					return -1
+				}
+				return 1000
+			})
 			mod, err := rt.Instantiate(ctx, out)
 			if err != nil {
 				t.Fatal(err)
 			}
-			flag := mod.ExportedGlobal(wasmbin.InterruptExport).(api.MutableGlobal)
 			for _, name := range []string{"tight", "calls", "recursion", "nested"} {
-				ticks.Store(0)
+				polls.Store(0)
+				stop.Store(false)
 				done := make(chan error, 1)
 				go func() {
 					_, err := mod.ExportedFunction(name).Call(ctx)
 					done <- err
 				}()
 				// Wait until it spins, past the check at its entry.
-				for start := time.Now(); ; time.Sleep(time.Millisecond) {
-					if ticks.Load() > 1000 {
-						break
-					}
+				for start := time.Now(); polls.Load() < 100; time.Sleep(time.Millisecond) {
+					runtime.GC()
 					if time.Since(start) > time.Minute {
 						t.Fatalf("%s does not spin", name)
 					}
 				}
-				flag.Set(wasmbin.InterruptValue)
+				stop.Store(true)
 				select {
 				case err := <-done:
 					if err == nil || !strings.Contains(err.Error(), "unreachable") {
-						t.Errorf("%s after the interrupt: %v, want an unreachable trap", name, err)
+						t.Errorf("%s after poll said stop: %v, want an unreachable trap", name, err)
 					}
 				case <-time.After(time.Minute):
-					t.Fatalf("%s still runs a minute after the interrupt", name)
+					t.Fatalf("%s still runs a minute after poll said stop", name)
 				}
-				flag.Set(0)
+				stop.Store(false)
 				if res, err := mod.ExportedFunction("quick").Call(ctx); err != nil || res[0] != 42 {
-					t.Fatalf("quick after the interrupt was cleared = %v, %v", res, err)
+					t.Fatalf("quick after poll let it run again = %v, %v", res, err)
 				}
 			}
 		})
+	}
+}
+
+// provide instantiates the host module the interrupt checks import, with
+// poll as its function.
+func provide(t *testing.T, rt wazero.Runtime, poll func() int32) {
+	t.Helper()
+	if _, err := rt.NewHostModuleBuilder(wasmbin.PollModule).NewFunctionBuilder().WithFunc(poll).Export(wasmbin.PollName).Instantiate(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -263,7 +283,7 @@ func TestInstrumentRealGuests(t *testing.T) {
 			if err != nil {
 				t.Fatalf("wazero refuses the instrumented guest: %v", err)
 			}
-			// Two globals more: the budget and the flag, mutable i32s.
+			// Two globals more: the budget and the countdown, mutable i32s.
 			before, err := wasmbin.Inspect(wasm)
 			if err != nil {
 				t.Fatal(err)
@@ -286,6 +306,22 @@ func TestInstrumentRealGuests(t *testing.T) {
 					t.Errorf("export %s lost", export)
 				}
 			}
+			// With the interrupt checks alone, an export is the guest's
+			// own function, one index up, and keeps its name from the
+			// "name" section.
+			only, err := wasmbin.Instrument(wasm, wasmbin.Checks{Interrupt: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ocm, err := rt.CompileModule(t.Context(), only)
+			if err != nil {
+				t.Fatalf("wazero refuses the guest with interrupt checks only: %v", err)
+			}
+			for export, def := range orig.ExportedFunctions() {
+				if got := ocm.ExportedFunctions()[export]; got == nil || got.DebugName() != def.DebugName() {
+					t.Errorf("export %s is %v, want %s", export, got, def.DebugName())
+				}
+			}
 		})
 	}
 }
@@ -306,11 +342,16 @@ func cGuest(t *testing.T) []byte {
 }
 
 // TestInstrumentRefusesItsOwnNames checks that a module already exporting
-// a name the rewrite adds is refused.
+// a name the rewrite adds, or importing from the host's own module, is
+// refused.
 func TestInstrumentRefusesItsOwnNames(t *testing.T) {
-	wasm := wat(t, `(module (memory 1) (global (export "`+wasmbin.InterruptExport+`") i32 (i32.const 0)))`)
-	if _, err := wasmbin.Instrument(wasm, wasmbin.Checks{Interrupt: true}); err == nil || !strings.Contains(err.Error(), "already exports") {
+	wasm := wat(t, `(module (memory 1) (global (export "`+wasmbin.StackBudgetExport+`") i32 (i32.const 0)))`)
+	if _, err := wasmbin.Instrument(wasm, wasmbin.Checks{Stack: true, StackBudget: 1 << 20}); err == nil || !strings.Contains(err.Error(), "already exports") {
 		t.Fatalf("Instrument = %v, want an error saying the name is taken", err)
+	}
+	wasm = wat(t, `(module (import "`+wasmbin.PollModule+`" "other" (func)) (memory 1))`)
+	if _, err := wasmbin.Instrument(wasm, wasmbin.Checks{Interrupt: true}); err == nil || !strings.Contains(err.Error(), "host's own") {
+		t.Fatalf("Instrument = %v, want an error saying the module is the host's", err)
 	}
 }
 

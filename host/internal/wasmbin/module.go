@@ -92,6 +92,10 @@ type module struct {
 	globalInits                              []span // init expressions, end included
 	dataSegs                                 []dataSeg
 	importedFuncs                            uint32
+	// polls is whether the module imports PollModule's PollName: it was
+	// instrumented with Checks.Interrupt, whose countdown is its last
+	// global.
+	polls bool
 }
 
 type dataSeg struct {
@@ -323,6 +327,7 @@ func (m *module) parseImports(r *reader, memories *int) error {
 		switch kind {
 		case 0x00:
 			m.importedFuncs++
+			m.polls = m.polls || mod == PollModule && name == PollName
 		case 0x02:
 			return unsupported(at, "imported memory %s.%s", mod, name)
 		case 0x03:
@@ -513,8 +518,9 @@ func parseElements(r *reader) error { return parseElementsIdx(r, nil) }
 
 // parseElementsIdx is parseElements calling check, when not nil, with
 // every function index the segments name (0xD2, as ref.func) and every
-// index of the constant expressions in them.
-func parseElementsIdx(r *reader, check func(op byte, idx uint32) error) error {
+// index of the constant expressions in them, and the offset of the
+// index's encoding.
+func parseElementsIdx(r *reader, check func(op byte, idx uint32, at int) error) error {
 	n, err := r.u32("element segment count")
 	if err != nil {
 		return err
@@ -555,8 +561,9 @@ func parseElementsIdx(r *reader, check func(op byte, idx uint32) error) error {
 		for range count {
 			if flags&0b100 == 0 {
 				var f uint32
+				at := r.pos
 				if f, err = r.u32("element function index"); err == nil && check != nil {
-					err = check(0xD2, f)
+					err = check(0xD2, f, at)
 				}
 			} else {
 				err = constExprIdx(r, check)
@@ -623,8 +630,9 @@ func (m *module) parseData(r *reader) error {
 func constExpr(r *reader) error { return constExprIdx(r, nil) }
 
 // constExprIdx is constExpr calling check, when not nil, with the opcode
-// and index of every global.get and ref.func.
-func constExprIdx(r *reader, check func(op byte, idx uint32) error) error {
+// and index of every global.get and ref.func, and the offset of the
+// index's encoding.
+func constExprIdx(r *reader, check func(op byte, idx uint32, at int) error) error {
 	for {
 		at := r.pos
 		op, err := r.byte("constant expression")
@@ -645,14 +653,14 @@ func constExprIdx(r *reader, check func(op byte, idx uint32) error) error {
 		case 0x23: // global.get
 			var g uint32
 			if g, err = r.u32("global.get index"); err == nil && check != nil {
-				err = check(op, g)
+				err = check(op, g, at+1)
 			}
 		case 0xD0: // ref.null
 			err = refNull(r)
 		case 0xD2: // ref.func
 			var f uint32
 			if f, err = r.u32("ref.func index"); err == nil && check != nil {
-				err = check(op, f)
+				err = check(op, f, at+1)
 			}
 		case 0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E: // i32/i64 add, sub, mul
 		case 0xFD: // v128.const

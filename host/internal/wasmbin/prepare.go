@@ -15,7 +15,9 @@ type Prepared struct {
 	Data []byte
 	// Globals are the export names of the mutable defined globals, in
 	// index order: the state a snapshot records besides memory.
-	// (Immutable globals cannot change during initialisation.)
+	// (Immutable globals cannot change during initialisation. The
+	// countdown of Checks.Interrupt is left out too: it is the host's,
+	// and how much of it initialisation used depends on timing.)
 	Globals []string
 	// HasStart is whether the module has a start function, which runs at
 	// every instantiation: such a module cannot start from a snapshot.
@@ -35,7 +37,11 @@ func Prepare(wasm []byte) (*Prepared, error) {
 		return nil, err
 	}
 	p := &Prepared{HasStart: m.info.HasStart}
-	for i, g := range m.info.Globals {
+	globals := m.info.Globals
+	if n := len(globals); m.polls && n > 0 && globals[n-1] == (Global{Type: TypeI32, Mutable: true}) {
+		globals = globals[:n-1] // the countdown
+	}
+	for i, g := range globals {
 		if g.Mutable {
 			p.Globals = append(p.Globals, GlobalExportName(m.info.ImportedGlobals+i))
 		}

@@ -59,16 +59,25 @@ func LimitStack(wasm []byte, budget uint32) ([]byte, error) {
 	return Instrument(wasm, Checks{Stack: true, StackBudget: budget})
 }
 
-// InterruptExport is the name under which [Instrument] exports the global
-// that stops a guest: a mutable i32, 0 while the guest may run. The host
-// sets it to [InterruptValue] to stop the guest, which then traps
-// (unreachable) at its next function entry or loop header.
-const InterruptExport = "wfn:interrupt"
+// PollModule and PollName name the host function that [Instrument]'s
+// interrupt checks import, of type (func (result i32)). The rewritten
+// guest calls it every so many steps (see [Checks]); it returns how many
+// steps the guest may run before it calls again, or a negative number to
+// stop the guest, which then traps (unreachable). The module name is the
+// host's own: Instrument refuses a module that imports anything from it,
+// and the guest's code cannot name the import (its index is one the
+// rewrite gives, past every index the module had).
+const (
+	PollModule = "wfn:interrupt"
+	PollName   = "poll"
+)
 
-// InterruptValue is the value of the InterruptExport global that stops a
-// guest. It is negative so that a function entry tests it together with
-// its stack budget, in one branch.
-const InterruptValue = math.MaxUint32 // -1 as an i32
+// MaxCheckWeight is the most steps one check counts: the instructions of
+// a loop's body (its nested loops' excepted, which have their own check)
+// or of a function's code outside its loops, capped so that a large body
+// of which a run takes one branch does not make the guest poll at every
+// check.
+const MaxCheckWeight = 256
 
 // Checks says what [Instrument] compiles into a module.
 type Checks struct {
@@ -76,22 +85,33 @@ type Checks struct {
 	// bytes (at most MaxStackBudget).
 	Stack       bool
 	StackBudget uint32
-	// Interrupt adds a check of the [InterruptExport] global at the header
-	// of every loop and at the entry of every defined function that calls
-	// another (or may: call_indirect), so that the host can stop a guest
-	// in any loop or any chain of calls by setting the global: a load and
-	// a branch, not taken while the guest runs, instead of a call out of
-	// compiled code. A function that calls none runs a bounded number of
-	// instructions between the checks of its loops, and its caller's.
+	// Interrupt makes the guest call the host's poll function (PollModule,
+	// PollName) every so many steps, so that the host can stop a guest in
+	// any loop or chain of calls, and so that a guest spinning in compiled
+	// code still calls into the host (for a Go host, a safe point for the
+	// garbage collector). At the header of every loop and at the entry of
+	// every defined function that calls another (or may: call_indirect),
+	// a countdown held in a local is lowered by the check's weight (the
+	// instructions the loop's body or the function's code outside loops
+	// holds, at most MaxCheckWeight), and when it goes below zero the
+	// guest calls poll, which returns the next countdown. The hot path is
+	// a subtraction in a register and a branch not taken; the countdown
+	// goes from function to function through a mutable i32 global, read at
+	// a function's entry and after each call that may change it, written
+	// before such a call and when the function returns. It starts at 0:
+	// the first check polls.
 	Interrupt bool
 }
 
 // Instrument returns a copy of wasm with the checks c asks for; with none
-// it returns wasm unchanged. What it adds (globals, their exports, a local
-// per function, wrappers of the exports) has indices past the module's
-// own, and a module that names indices past its own is refused, so the
-// guest's code can neither read nor change any of it. Errors are those of
-// LimitStack.
+// it returns wasm unchanged. What it adds (globals, their exports, an
+// import, a type, locals, wrappers of the exports) has indices past the
+// module's own, and a module that names indices past its own is refused,
+// so the guest's code can neither read nor change any of it. The import
+// of Checks.Interrupt comes after the module's imported functions, so its
+// defined functions' indices move up by one everywhere they appear
+// (calls, ref.func, exports, the start function, element segments, global
+// initialisers, the "name" section). Errors are those of LimitStack.
 func Instrument(wasm []byte, c Checks) ([]byte, error) {
 	if !c.Stack && !c.Interrupt {
 		return wasm, nil
@@ -103,10 +123,11 @@ func Instrument(wasm []byte, c Checks) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wfn: cannot instrument the module: %w", err)
 	}
-	for _, name := range []string{StackBudgetExport, InterruptExport} {
-		if m.exportNames[name] {
-			return nil, fmt.Errorf("wfn: cannot instrument the module: it already exports %q", name)
-		}
+	if m.exportNames[StackBudgetExport] {
+		return nil, fmt.Errorf("wfn: cannot instrument the module: it already exports %q", StackBudgetExport)
+	}
+	if c.Interrupt && m.importsPoll {
+		return nil, fmt.Errorf("wfn: cannot instrument the module: it imports from %q, the host's own module", PollModule)
 	}
 	return m.rewrite(wasm, c)
 }
@@ -122,6 +143,7 @@ type stackModule struct {
 	exports       []export
 	exportNames   map[string]bool
 	start         int64 // -1: none
+	importsPoll   bool  // imports something from PollModule
 }
 
 type export struct {
@@ -136,14 +158,15 @@ func parseForStack(wasm []byte) (*stackModule, error) {
 	// the rewrite appends a global, a local per function and the wrappers
 	// right after them, and a module that named those (invalid as it
 	// stands, valid once rewritten) could reset or raise its own budget.
-	check := m.inRange
+	check := func(op byte, idx uint32, _ int) error { return m.inRange(op, idx) }
 	sections, err := walkSections(wasm, func(s section, sr *reader, _ int) error {
 		var err error
 		switch s.id {
 		case secType:
 			m.types, err = parseTypes(sr)
 		case secImport:
-			err = parseImports(sr, func(kind byte, _ int, _, _ string) error {
+			err = parseImports(sr, func(kind byte, _ int, mod, _ string) error {
+				m.importsPoll = m.importsPoll || mod == PollModule
 				switch kind {
 				case 0x00:
 					m.importedFuncs++
@@ -181,15 +204,15 @@ func parseForStack(wasm []byte) (*stackModule, error) {
 				switch {
 				case err != nil:
 				case e.kind == 0x00:
-					err = check(opCodeCall, e.idx)
+					err = m.inRange(opCodeCall, e.idx)
 				case e.kind == 0x03:
-					err = check(opCodeGlobalGet, e.idx)
+					err = m.inRange(opCodeGlobalGet, e.idx)
 				}
 			}
 		case secStart:
 			var f uint32
 			if f, err = sr.u32("start function index"); err == nil {
-				err = check(opCodeCall, f)
+				err = m.inRange(opCodeCall, f)
 			}
 			m.start = int64(f)
 		case secElement:
@@ -256,36 +279,52 @@ const (
 )
 
 // added is what the rewrite adds to a module: the checks, and the indices
-// of their globals.
+// of what they add.
 type added struct {
 	Checks
-	budget, flag uint32 // the globals of the budget (Stack) and of the interrupt flag (Interrupt)
+	budget, count uint32 // the globals of the budget (Stack) and of the countdown (Interrupt)
+	poll          uint32 // the poll import's function index (Interrupt)
+	pollType      uint32 // its type's index
+	imported      uint32 // the module's own imported functions
+	shift         uint32 // how far the module's defined functions move: 1 with Interrupt
+	// counts[i] is whether defined function i keeps the countdown (it
+	// loops or calls): a call to it may change the global.
+	counts []bool
+}
+
+// fn is the index in the rewritten module of the module's function idx.
+func (a *added) fn(idx uint32) uint32 {
+	if idx >= a.imported {
+		return idx + a.shift
+	}
+	return idx
 }
 
 // exports lists the globals the rewrite exports, by name.
 func (a *added) exports() []export {
-	var e []export
 	if a.Stack {
-		e = append(e, export{StackBudgetExport, 0x03, a.budget})
+		return []export{{StackBudgetExport, 0x03, a.budget}}
 	}
-	if a.Interrupt {
-		e = append(e, export{InterruptExport, 0x03, a.flag})
-	}
-	return e
+	return nil
 }
 
 func (m *stackModule) rewrite(wasm []byte, c Checks) ([]byte, error) {
 	defined := uint32(len(m.funcTypes))
-	if uint64(m.importedFuncs)+2*uint64(defined) > math.MaxUint32 {
+	if uint64(m.importedFuncs)+2*uint64(defined)+1 > math.MaxUint32 {
 		return nil, fmt.Errorf("wfn: cannot instrument the module: too many functions")
 	}
-	a := &added{Checks: c}
+	a := &added{Checks: c, imported: m.importedFuncs}
 	next := m.importedGlobs + m.globals
 	if c.Stack {
 		a.budget, next = next, next+1
 	}
 	if c.Interrupt {
-		a.flag = next
+		a.count = next
+		a.poll, a.pollType, a.shift = m.importedFuncs, uint32(len(m.types)), 1
+		var err error
+		if a.counts, err = m.countingFuncs(wasm); err != nil {
+			return nil, fmt.Errorf("wfn: cannot instrument the module: %w", err)
+		}
 	}
 	// One wrapper per defined function the host can call, after the
 	// module's own functions, so that no index changes. Only the stack
@@ -306,11 +345,11 @@ func (m *stackModule) rewrite(wasm []byte, c Checks) ([]byte, error) {
 	}
 	for i, e := range m.exports {
 		if e.kind == 0x00 {
-			m.exports[i].idx = wrap(e.idx)
+			m.exports[i].idx = a.fn(wrap(e.idx))
 		}
 	}
 	if m.start >= 0 {
-		m.start = int64(wrap(uint32(m.start)))
+		m.start = int64(a.fn(wrap(uint32(m.start))))
 	}
 
 	out := make([]byte, 0, len(wasm)+len(wasm)/8+256)
@@ -319,13 +358,21 @@ func (m *stackModule) rewrite(wasm []byte, c Checks) ([]byte, error) {
 	// insert writes the sections the rewrite adds to a module that lacks
 	// them, before the first section that comes after them.
 	insert := func(before int) {
-		if !has[secGlobal] && before > sectionOrder[secGlobal] {
-			has[secGlobal] = true
-			out = appendSection(out, secGlobal, a.globalSection(nil, 0))
-		}
-		if !has[secExport] && before > sectionOrder[secExport] {
-			has[secExport] = true
-			out = appendSection(out, secExport, m.exportSection(a))
+		for _, id := range []byte{secType, secImport, secGlobal, secExport} {
+			if has[id] || before <= sectionOrder[id] || (id == secType || id == secImport) && !c.Interrupt {
+				continue
+			}
+			has[id] = true
+			switch id {
+			case secType:
+				out = appendSection(out, secType, a.typeSection(nil, 0))
+			case secImport:
+				out = appendSection(out, secImport, a.importSection(nil, 0))
+			case secGlobal:
+				out = appendSection(out, secGlobal, a.globalSection(nil, 0))
+			case secExport:
+				out = appendSection(out, secExport, m.exportSection(a))
+			}
 		}
 	}
 	for _, s := range m.sections {
@@ -333,33 +380,66 @@ func (m *stackModule) rewrite(wasm []byte, c Checks) ([]byte, error) {
 			insert(sectionOrder[s.id])
 			has[s.id] = true
 		}
-		payload := func() *reader {
-			return &reader{buf: wasm, pos: s.payloadStart, end: s.end}
+		r := &reader{buf: wasm, pos: s.payloadStart, end: s.end}
+		var n uint32
+		if s.id != secCustom && s.id != secStart {
+			n, _ = r.u32("count") // read before
 		}
-		switch s.id {
-		case secFunction:
-			r := payload()
-			_, _ = r.u32("function count") // read before
+		switch {
+		case s.id == secType && c.Interrupt:
+			out = appendSection(out, secType, a.typeSection(wasm[r.pos:s.end], n))
+		case s.id == secImport && c.Interrupt:
+			out = appendSection(out, secImport, a.importSection(wasm[r.pos:s.end], n))
+		case s.id == secFunction:
 			p := appendU32(nil, defined+uint32(len(wrapped)))
 			p = append(p, wasm[r.pos:s.end]...)
 			for _, f := range wrapped {
 				p = appendU32(p, m.funcTypes[f-m.importedFuncs])
 			}
 			out = appendSection(out, secFunction, p)
-		case secGlobal:
-			r := payload()
-			_, _ = r.u32("global count") // read before
-			out = appendSection(out, secGlobal, a.globalSection(wasm[r.pos:s.end], m.globals))
-		case secExport:
+		case s.id == secGlobal:
+			from, entries := r.pos, wasm[r.pos:s.end]
+			if a.shift > 0 {
+				var at []int
+				_ = forGlobals(r, n, func(op byte, _ uint32, pos int) error {
+					if op == opCodeRefFunc {
+						at = append(at, pos)
+					}
+					return nil
+				})
+				entries = a.renumbered(nil, wasm, from, s.end, at)
+			}
+			out = appendSection(out, secGlobal, a.globalSection(entries, n))
+		case s.id == secExport:
 			out = appendSection(out, secExport, m.exportSection(a))
-		case secStart:
+		case s.id == secStart:
 			out = appendSection(out, secStart, appendU32(nil, uint32(m.start)))
-		case secCode:
-			p, err := m.codeSection(wasm, payload(), a, wrapped)
+		case s.id == secElement:
+			if a.shift == 0 {
+				out = append(out, wasm[s.start:s.end]...)
+				break
+			}
+			var at []int
+			r.pos = s.payloadStart
+			_ = parseElementsIdx(r, func(op byte, _ uint32, pos int) error {
+				if op == opCodeRefFunc {
+					at = append(at, pos)
+				}
+				return nil
+			})
+			out = appendSection(out, secElement, a.renumbered(nil, wasm, s.payloadStart, s.end, at))
+		case s.id == secCode:
+			p, err := m.codeSection(wasm, r, n, a, wrapped)
 			if err != nil {
 				return nil, fmt.Errorf("wfn: cannot instrument the module: %w", err)
 			}
 			out = appendSection(out, secCode, p)
+		case s.id == secCustom:
+			if a.shift > 0 {
+				out = append(out, a.customSection(wasm, s)...)
+				break
+			}
+			fallthrough
 		default:
 			out = append(out, wasm[s.start:s.end]...)
 		}
@@ -368,9 +448,103 @@ func (m *stackModule) rewrite(wasm []byte, c Checks) ([]byte, error) {
 	return out, nil
 }
 
+// countingFuncs reports for each defined function whether it keeps the
+// countdown of Checks.Interrupt: whether it has a loop or calls a
+// function of the module (or may: call_indirect).
+func (m *stackModule) countingFuncs(wasm []byte) ([]bool, error) {
+	counts := make([]bool, len(m.funcTypes))
+	for _, s := range m.sections {
+		if s.id != secCode {
+			continue
+		}
+		r := &reader{buf: wasm, pos: s.payloadStart, end: s.end}
+		n, err := r.u32("function body count")
+		if err != nil {
+			return nil, err
+		}
+		if n != uint32(len(m.funcTypes)) {
+			return nil, malformed(r.pos, "%d functions declared but %d function bodies", len(m.funcTypes), n)
+		}
+		for i := range n {
+			size, err := r.u32("function body size")
+			if err != nil {
+				return nil, err
+			}
+			if uint64(size) > uint64(r.end-r.pos) {
+				return nil, malformed(r.pos, "function body %d size %d past the end of the code section", i, size)
+			}
+			body := &reader{buf: wasm, pos: r.pos, end: r.pos + int(size)}
+			_, err = function(body, m.importedFuncs+i, true, func(_, _ int, op byte, idx uint32) {
+				switch op {
+				case opCodeLoop, opCodeCallIndirect, opCodeReturnCall, opCodeReturnCallIndirect:
+					counts[i] = true
+				case opCodeCall:
+					counts[i] = counts[i] || idx >= m.importedFuncs
+				}
+			})
+			if err != nil {
+				return nil, err
+			}
+			r.pos = body.end
+		}
+	}
+	return counts, nil
+}
+
+// forGlobals reads n global entries from r, calling check with the
+// indices of their initialisers.
+func forGlobals(r *reader, n uint32, check func(op byte, idx uint32, at int) error) error {
+	for range n {
+		if _, err := valType(r, "global type"); err != nil {
+			return err
+		}
+		if _, err := mutability(r); err != nil {
+			return err
+		}
+		if err := constExprIdx(r, check); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// renumbered appends wasm[start:end] to b with the function index encoded
+// at each offset in at (in order) renumbered by a.fn.
+func (a *added) renumbered(b, wasm []byte, start, end int, at []int) []byte {
+	last := start
+	for _, pos := range at {
+		r := &reader{buf: wasm, pos: pos, end: end}
+		idx, _ := r.u32("function index") // read before
+		b = append(b, wasm[last:pos]...)
+		b = appendU32(b, a.fn(idx))
+		last = r.pos
+	}
+	return append(b, wasm[last:end]...)
+}
+
+// typeSection is a type section with the given entries and the poll
+// import's type, (func (result i32)).
+func (a *added) typeSection(entries []byte, count uint32) []byte {
+	p := appendU32(nil, count+1)
+	p = append(p, entries...)
+	return append(p, 0x60, 0x00, 0x01, TypeI32)
+}
+
+// importSection is an import section with the given entries and the poll
+// import after them.
+func (a *added) importSection(entries []byte, count uint32) []byte {
+	p := appendU32(nil, count+1)
+	p = append(p, entries...)
+	p = appendU32(p, uint32(len(PollModule)))
+	p = append(p, PollModule...)
+	p = appendU32(p, uint32(len(PollName)))
+	p = append(p, PollName...)
+	return appendIdx(p, 0x00, a.pollType) // a function of that type
+}
+
 // globalSection is a global section with the given entries and the
 // rewrite's: the budget, a mutable i32 starting at the whole budget, and
-// the interrupt flag, a mutable i32 starting at 0.
+// the countdown, a mutable i32 starting at 0.
 func (a *added) globalSection(entries []byte, count uint32) []byte {
 	n := count
 	if a.Stack {
@@ -391,6 +565,69 @@ func (a *added) globalSection(entries []byte, count uint32) []byte {
 	return p
 }
 
+// customSection is custom section s, with its function indices
+// renumbered if it is the "name" section (its function, local and label
+// names: subsections 1 to 3, each entry of which starts with a function
+// index). A "name" section that cannot be read is left out: it only
+// names things for debuggers and stack traces.
+func (a *added) customSection(wasm []byte, s section) []byte {
+	r := &reader{buf: wasm, pos: s.payloadStart, end: s.end}
+	if name, err := r.name("custom section name"); err != nil || name != "name" {
+		return wasm[s.start:s.end]
+	}
+	p := append([]byte(nil), wasm[s.payloadStart:r.pos]...)
+	for !r.eof() {
+		id, _ := r.byte("name subsection id")
+		size, err := r.u32("name subsection size")
+		if err != nil || uint64(size) > uint64(r.end-r.pos) {
+			return nil
+		}
+		sub := &reader{buf: wasm, pos: r.pos, end: r.pos + int(size)}
+		r.pos = sub.end
+		if id < 1 || id > 3 {
+			p = append(p, id)
+			p = appendU32(p, size)
+			p = append(p, wasm[sub.pos:sub.end]...)
+			continue
+		}
+		n, err := sub.u32("name count")
+		if err != nil {
+			return nil
+		}
+		q := appendU32(nil, n)
+		for range n {
+			f, err := sub.u32("function index")
+			if err != nil {
+				return nil
+			}
+			q = appendU32(q, a.fn(f))
+			from := sub.pos
+			if id == 1 {
+				_, err = sub.name("function name")
+			} else {
+				var k uint32
+				k, err = sub.u32("name count")
+				for j := uint32(0); err == nil && j < k; j++ {
+					if _, err = sub.u32("index"); err == nil {
+						_, err = sub.name("name")
+					}
+				}
+			}
+			if err != nil {
+				return nil
+			}
+			q = append(q, wasm[from:sub.pos]...)
+		}
+		if !sub.eof() {
+			return nil
+		}
+		p = append(p, id)
+		p = appendU32(p, uint32(len(q)))
+		p = append(p, q...)
+	}
+	return appendSection(nil, secCustom, p)
+}
+
 // exportSection is the module's exports, redirected, and the rewrite's.
 func (m *stackModule) exportSection(a *added) []byte {
 	ours := a.exports()
@@ -404,12 +641,9 @@ func (m *stackModule) exportSection(a *added) []byte {
 	return p
 }
 
-// codeSection rewrites every function body and appends the wrappers'.
-func (m *stackModule) codeSection(wasm []byte, r *reader, a *added, wrapped []uint32) ([]byte, error) {
-	n, err := r.u32("function body count")
-	if err != nil {
-		return nil, err
-	}
+// codeSection rewrites the n function bodies r holds and appends the
+// wrappers'.
+func (m *stackModule) codeSection(wasm []byte, r *reader, n uint32, a *added, wrapped []uint32) ([]byte, error) {
 	if n != uint32(len(m.funcTypes)) {
 		return nil, malformed(r.pos, "%d functions declared but %d function bodies", len(m.funcTypes), n)
 	}
@@ -433,34 +667,36 @@ func (m *stackModule) codeSection(wasm []byte, r *reader, a *added, wrapped []ui
 		r.pos += int(size)
 	}
 	for _, f := range wrapped {
-		body = wrapperBody(body[:0], f, m.types[m.funcTypes[f-m.importedFuncs]][0], a.budget, a.StackBudget)
+		body = wrapperBody(body[:0], a.fn(f), m.types[m.funcTypes[f-m.importedFuncs]][0], a.budget, a.StackBudget)
 		p = appendU32(p, uint32(len(body)))
 		p = append(p, body...)
 	}
 	return p, nil
 }
 
-// edit is a place in a body where the rewrite inserts code: before a call
-// (the budget's store), after a loop instruction (the interrupt check), or
-// in place of a branch to the function's own label (relabelled).
+// edit is a place in a body where the rewrite inserts or changes code:
+// after a loop instruction (the interrupt check), around a call (the
+// budget's store; the countdown's store and load; its index renumbered),
+// at a ref.func (renumbered), or before a way out of the function (the
+// countdown's store).
 type edit struct {
 	at, next int // the instruction's offset and the next one's
 	op       byte
-	idx      uint32 // a call's function; for a loop or a branch, the nesting depth
+	idx      uint32 // a call's or ref.func's function
+	weight   uint32 // a loop's check: the instructions of its body
 }
 
 // instrumentBody appends to b the body of function fn, wasm[start:end],
-// with the checks at its entry and loop headers and the budget stored
-// before each call.
+// with the checks at its entry and loop headers, the budget stored
+// before each call and the countdown kept (Checks.Interrupt).
 //
-// A function with interrupt checks has its body wrapped in a block whose
-// end leads to a trap, so that each check is a load and a conditional
-// branch out to it ("global.get flag; br_if trap"), which compilers lay
-// out as a jump to cold code: an "if" around an unreachable would merge
-// back into the loop, and an optimising compiler (wazero's) then moves
-// every local live in the loop through that merge, at every iteration.
-// The branches of the body to the function's own label gain one level,
-// to jump past the new block as they jumped past the body.
+// A check is a subtraction from the countdown local and an "if" around
+// the call to poll, which the guest takes once in many thousand checks.
+// Keeping the countdown in a local, not the global, is what makes it
+// cheap: the global's load, subtraction and store at every loop header
+// cost 10% to 40% on a tight loop (a store and a load of the same word in
+// a loop-carried chain), the local's nothing measurable (RATIONALE.md,
+// "Stopping a guest").
 func (m *stackModule) instrumentBody(b, wasm []byte, start, end int, fn uint32, params uint64, a *added) ([]byte, error) {
 	var edits []edit
 	var bad error // the first index out of range
@@ -468,7 +704,15 @@ func (m *stackModule) instrumentBody(b, wasm []byte, start, end int, fn uint32, 
 	calls := false // calls a function of the module, or may (call_indirect)
 	loops := false
 	depth := uint32(0) // blocks open in the body
-	bodyEnd := end - 1 // the function's final end
+	// loopOf holds, for each open block, the edit of the innermost loop
+	// around it (-1: none), whose check counts its instructions.
+	loopOf := []int{-1}
+	entryWeight := uint32(0)
+	exit := func(at int, op byte) {
+		if a.Interrupt {
+			edits = append(edits, edit{at: at, next: at, op: op})
+		}
+	}
 	r := &reader{buf: wasm, pos: start, end: end}
 	locals, err := function(r, fn, true, func(at, next int, op byte, idx uint32) {
 		if bad == nil {
@@ -476,41 +720,58 @@ func (m *stackModule) instrumentBody(b, wasm []byte, start, end int, fn uint32, 
 				bad = fmt.Errorf("function %d at offset %d: %w", fn, at, err)
 			}
 		}
+		if l := loopOf[len(loopOf)-1]; l < 0 {
+			entryWeight++
+		} else {
+			edits[l].weight++
+		}
 		switch op {
 		case opCodeLocalGet, opCodeLocalSet, opCodeLocalTee:
 			maxLocal = max(maxLocal, int64(idx))
 		case opCodeBlock, opCodeIf:
 			depth++
+			loopOf = append(loopOf, loopOf[len(loopOf)-1])
 		case opCodeLoop:
 			depth++
 			loops = true
 			if a.Interrupt {
 				// The check goes first in the loop's body: every
 				// iteration, whichever branch starts it, runs it.
-				edits = append(edits, edit{next, next, op, depth})
+				edits = append(edits, edit{at: next, next: next, op: op})
+				loopOf = append(loopOf, len(edits)-1)
+			} else {
+				loopOf = append(loopOf, -1)
 			}
 		case opCodeEnd:
 			if depth == 0 {
-				bodyEnd = at
+				exit(at, op) // the function's own end
+				return
 			}
 			depth--
+			loopOf = loopOf[:len(loopOf)-1]
+		case opCodeReturn:
+			exit(at, op)
 		case opCodeBr, opCodeBrIf:
-			if a.Interrupt && idx == depth {
-				edits = append(edits, edit{at, next, op, depth})
+			if idx == depth {
+				exit(at, op)
 			}
 		case opCodeBrTable:
-			if a.Interrupt && brTableTargets(wasm[at:next], depth) {
-				edits = append(edits, edit{at, next, op, depth})
+			if brTableTargets(wasm[at:next], depth) {
+				exit(at, op)
+			}
+		case opCodeRefFunc:
+			if a.shift > 0 && idx >= m.importedFuncs {
+				edits = append(edits, edit{at: at, next: next, op: op, idx: idx})
 			}
 		case opCodeCall:
 			if idx < m.importedFuncs {
-				return // a host function: it does not use the guest's stack budget
+				return // a host function: it uses neither the stack budget nor the countdown
 			}
 			fallthrough
 		case opCodeCallIndirect, opCodeReturnCall, opCodeReturnCallIndirect:
 			calls = true
-			if a.Stack {
-				edits = append(edits, edit{at, next, op, idx})
+			if a.Stack || a.Interrupt {
+				edits = append(edits, edit{at: at, next: next, op: op, idx: idx})
 			}
 		}
 	})
@@ -520,12 +781,12 @@ func (m *stackModule) instrumentBody(b, wasm []byte, start, end int, fn uint32, 
 	if bad != nil {
 		return nil, bad
 	}
-	// The new local comes after the parameters and the declared locals.
+	// The new locals come after the parameters and the declared locals.
 	own := params + locals
 	if maxLocal >= 0 && uint64(maxLocal) >= own {
 		return nil, malformed(start, "function %d uses local %d of %d", fn, maxLocal, own)
 	}
-	if own >= math.MaxUint32 {
+	if own+1 >= math.MaxUint32 {
 		return nil, unsupported(start, "function %d has too many locals", fn)
 	}
 	cost := FrameCost(params, locals)
@@ -535,9 +796,19 @@ func (m *stackModule) instrumentBody(b, wasm []byte, start, end int, fn uint32, 
 	// A function that calls none of the module's functions ends after a
 	// bounded number of instructions but for its loops, which have their
 	// own checks: it needs none at its entry. The others do, since calls
-	// alone can spin (recursion, tail calls).
+	// alone can spin (recursion, tail calls). A function with neither
+	// loops nor calls does not touch the countdown.
 	entryCheck := a.Interrupt && calls
-	wrap := a.Interrupt && (calls || loops)
+	counts := a.Interrupt && (calls || loops)
+	lc := own // the countdown's local
+	var extra byte
+	if a.Stack {
+		extra++
+		lc++
+	}
+	if counts {
+		extra++
+	}
 	r = &reader{buf: wasm, pos: start, end: end}
 	groups, _ := r.u32("local count")
 	declStart := r.pos
@@ -545,42 +816,44 @@ func (m *stackModule) instrumentBody(b, wasm []byte, start, end int, fn uint32, 
 		_, _ = r.u32("local count")
 		_, _ = r.byte("local type")
 	}
-	if a.Stack {
-		// The local declarations, and one more group: an i32.
+	if extra > 0 {
+		// The local declarations, and one more group of i32s.
 		b = appendU32(b, groups+1)
 		b = append(b, wasm[declStart:r.pos]...)
-		b = append(b, 1, TypeI32)
+		b = append(b, extra, TypeI32)
 	} else {
 		b = append(b, wasm[start:r.pos]...)
 	}
-	if wrap {
-		b = append(b, opCodeBlock, blockTypeEmpty) // the trap's
-	}
-	switch {
-	case a.Stack:
+	if a.Stack {
 		// own = budget - cost
 		b = appendIdx(b, opCodeGlobalGet, a.budget)
 		b = appendS64(append(b, opCodeI32Const), int64(cost))
 		b = append(b, opCodeI32Sub)
-		b = appendIdx(b, opCodeLocalTee, uint32(own))
+		b = appendIdx(b, opCodeLocalSet, uint32(own))
+	}
+	if counts {
+		// lc = countdown [- weight]
+		b = appendIdx(b, opCodeGlobalGet, a.count)
 		if entryCheck {
-			// Both negative when they stop the guest: one test.
-			b = appendIdx(b, opCodeGlobalGet, a.flag)
-			b = append(b, opCodeI32Or)
+			b = appendS64(append(b, opCodeI32Const), int64(min(entryWeight, MaxCheckWeight)))
+			b = append(b, opCodeI32Sub)
 		}
-		b = append(b, opCodeI32Const, 0, opCodeI32LtS)
-		if wrap {
-			b = append(b, opCodeBrIf, 0)
-		} else {
-			// if own < 0 { budget = own; unreachable }
-			b = append(b, opCodeIf, blockTypeEmpty)
-			b = appendIdx(b, opCodeLocalGet, uint32(own))
-			b = appendIdx(b, opCodeGlobalSet, a.budget)
-			b = append(b, opCodeUnreachable, opCodeEnd)
-		}
+		b = appendIdx(b, opCodeLocalSet, uint32(lc))
+	}
+	switch {
+	case a.Stack && entryCheck:
+		// Both negative when the guest must stop or poll: one test.
+		b = appendIdx(b, opCodeLocalGet, uint32(own))
+		b = appendIdx(b, opCodeLocalGet, uint32(lc))
+		b = append(b, opCodeI32Or, opCodeI32Const, 0, opCodeI32LtS, opCodeIf, blockTypeEmpty)
+		b = a.stackCheck(b, uint32(own))
+		b = append(a.pollCall(b, uint32(lc)), opCodeEnd)
+	case a.Stack:
+		b = a.stackCheck(b, uint32(own))
 	case entryCheck:
-		b = appendIdx(b, opCodeGlobalGet, a.flag)
-		b = append(b, opCodeBrIf, 0)
+		b = appendIdx(b, opCodeLocalGet, uint32(lc))
+		b = append(b, opCodeI32Const, 0, opCodeI32LtS, opCodeIf, blockTypeEmpty)
+		b = append(a.pollCall(b, uint32(lc)), opCodeEnd)
 	}
 	last := r.pos
 	for _, e := range edits {
@@ -588,43 +861,73 @@ func (m *stackModule) instrumentBody(b, wasm []byte, start, end int, fn uint32, 
 		last = e.at
 		switch e.op {
 		case opCodeLoop:
-			// if flag { br trap }: the trap is one level out of the
-			// loop's depth.
-			b = appendIdx(b, opCodeGlobalGet, a.flag)
-			b = appendIdx(b, opCodeBrIf, e.idx)
-		case opCodeBr, opCodeBrIf:
-			if wrap {
-				b = appendIdx(b, e.op, e.idx+1)
-				last = e.next
-			}
-		case opCodeBrTable:
-			if wrap {
-				b = relabelBrTable(b, wasm[e.at:e.next], e.idx)
-				last = e.next
+			// lc -= weight; if lc < 0 { poll }
+			b = appendIdx(b, opCodeLocalGet, uint32(lc))
+			b = appendS64(append(b, opCodeI32Const), int64(min(max(e.weight, 1), MaxCheckWeight)))
+			b = append(b, opCodeI32Sub)
+			b = appendIdx(b, opCodeLocalTee, uint32(lc))
+			b = append(b, opCodeI32Const, 0, opCodeI32LtS, opCodeIf, blockTypeEmpty)
+			b = append(a.pollCall(b, uint32(lc)), opCodeEnd)
+		case opCodeRefFunc:
+			b = appendIdx(b, opCodeRefFunc, a.fn(e.idx))
+			last = e.next
+		case opCodeReturn, opCodeBr, opCodeBrIf, opCodeBrTable, opCodeEnd:
+			// On the way out, the countdown goes back to the global
+			// for the caller.
+			if counts {
+				b = appendIdx(b, opCodeLocalGet, uint32(lc))
+				b = appendIdx(b, opCodeGlobalSet, a.count)
 			}
 		default: // a call
-			b = appendIdx(b, opCodeLocalGet, uint32(own))
-			if e.op == opCodeReturnCall || e.op == opCodeReturnCallIndirect {
-				// A tail call replaces this frame: the callee starts from
-				// what this function started from.
-				b = appendS64(append(b, opCodeI32Const), int64(cost))
-				b = append(b, opCodeI32Add)
+			tail := e.op == opCodeReturnCall || e.op == opCodeReturnCallIndirect
+			if a.Stack {
+				b = appendIdx(b, opCodeLocalGet, uint32(own))
+				if tail {
+					// A tail call replaces this frame: the callee starts
+					// from what this function started from.
+					b = appendS64(append(b, opCodeI32Const), int64(cost))
+					b = append(b, opCodeI32Add)
+				}
+				b = appendIdx(b, opCodeGlobalSet, a.budget)
 			}
-			b = appendIdx(b, opCodeGlobalSet, a.budget)
+			// The callee takes the countdown on, and gives back what it
+			// left, if it counts at all.
+			pass := counts && (tail || e.op == opCodeCallIndirect || a.counts[e.idx-m.importedFuncs])
+			if pass {
+				b = appendIdx(b, opCodeLocalGet, uint32(lc))
+				b = appendIdx(b, opCodeGlobalSet, a.count)
+			}
+			if (e.op == opCodeCall || e.op == opCodeReturnCall) && a.shift > 0 && e.idx >= m.importedFuncs {
+				b = appendIdx(b, e.op, a.fn(e.idx))
+				last = e.next
+			}
+			if pass && !tail {
+				b = append(b, wasm[last:e.next]...)
+				last = e.next
+				b = appendIdx(b, opCodeGlobalGet, a.count)
+				b = appendIdx(b, opCodeLocalSet, uint32(lc))
+			}
 		}
 	}
-	if !wrap {
-		return append(b, wasm[last:end]...), nil
-	}
-	b = append(b, wasm[last:bodyEnd]...)
-	b = append(b, opCodeReturn, opCodeEnd)
-	if a.Stack {
-		// A stack overflow leaves the budget negative for the host to
-		// see; an interrupt leaves it as it was at the entry.
-		b = appendIdx(b, opCodeLocalGet, uint32(own))
-		b = appendIdx(b, opCodeGlobalSet, a.budget)
-	}
-	return append(b, opCodeUnreachable, opCodeEnd), nil
+	return append(b, wasm[last:end]...), nil
+}
+
+// stackCheck appends the trap of a stack overflow: if own < 0 { budget =
+// own; unreachable }, which leaves the budget negative for the host to
+// see.
+func (a *added) stackCheck(b []byte, own uint32) []byte {
+	b = appendIdx(b, opCodeLocalGet, own)
+	b = append(b, opCodeI32Const, 0, opCodeI32LtS, opCodeIf, blockTypeEmpty)
+	b = appendIdx(b, opCodeLocalGet, own)
+	b = appendIdx(b, opCodeGlobalSet, a.budget)
+	return append(b, opCodeUnreachable, opCodeEnd)
+}
+
+// pollCall appends the call to poll: lc = poll(); if lc < 0 { unreachable }.
+func (a *added) pollCall(b []byte, lc uint32) []byte {
+	b = appendIdx(b, opCodeCall, a.poll)
+	b = appendIdx(b, opCodeLocalTee, lc)
+	return append(b, opCodeI32Const, 0, opCodeI32LtS, opCodeIf, blockTypeEmpty, opCodeUnreachable, opCodeEnd)
 }
 
 // brTableTargets reports whether the br_table instruction ins has depth
@@ -633,21 +936,6 @@ func brTableTargets(ins []byte, depth uint32) bool {
 	found := false
 	forBrTable(ins, func(label uint32) { found = found || label == depth })
 	return found
-}
-
-// relabelBrTable appends the br_table instruction ins with its labels
-// equal to depth one higher.
-func relabelBrTable(b, ins []byte, depth uint32) []byte {
-	r := &reader{buf: ins, pos: 1, end: len(ins)}
-	n, _ := r.u32("br_table size") // read before
-	b = appendU32(append(b, ins[0]), n)
-	forBrTable(ins, func(label uint32) {
-		if label == depth {
-			label++
-		}
-		b = appendU32(b, label)
-	})
-	return b
 }
 
 // forBrTable calls f with each label of the br_table instruction ins (read

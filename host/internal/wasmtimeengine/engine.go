@@ -4,11 +4,14 @@
 // second engine. It needs cgo, so it is built only with the wasmtime build
 // tag; the default build stays pure Go.
 //
-// A deadline stops a spinning guest through epoch interruption: one
-// engine-wide ticker, running only while a call is in progress, and a
-// per-store deadline set before each call. A guest waiting in a host
-// function is not reached by epochs, so WASI's sleep and output are the
-// host's own here, as in the wazero engine.
+// A spinning guest is stopped at its deadline or abort by the checks of
+// wasmbin.Checks.Interrupt, as on wazero: the guest calls the host's poll
+// every engine.PollSteps steps, which stops it once its call's context
+// has ended. Epoch interruption, used before, could not stop a guest on
+// an abort (wasmtime-go has no per-store interrupt) and cost as much as
+// the checks on compute (BENCHMARKS.md, "Cheap interruption"). A guest
+// waiting in a host function is not reached by the checks, so WASI's sleep
+// and output are the host's own here, as in the wazero engine.
 package wasmtimeengine
 
 import (
@@ -24,21 +27,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
+	"github.com/wfn-dev/wfn/host/internal/wasmbin"
 )
-
-// epochTick is how often the engine's epoch advances while a call is in
-// progress: the granularity of deadlines for a guest in a loop, which
-// stops at most two ticks after its deadline. A tick is an atomic
-// increment; 1000 a second cost nothing measurable, and none are taken
-// when no guest runs.
-const epochTick = time.Millisecond
 
 // Options configures the engine.
 type Options struct {
@@ -55,23 +51,18 @@ type Engine struct {
 	fileW    *wasmtime.Module // fileWriteWAT
 	cacheDir string
 	provided map[string]engine.Sig
-	stop     chan struct{}
-	stopped  chan struct{}
-	// calls counts the calls in progress; wake starts the ticker when it
-	// leaves 0.
-	calls atomic.Int64
-	wake  chan struct{}
+	// closing stops every guest at its next poll.
+	closing atomic.Bool
 }
 
 var _ engine.Engine = (*Engine)(nil)
 
-// New creates an engine and starts its epoch ticker.
+// New creates an engine.
 func New(ctx context.Context, opts Options) (*Engine, error) {
 	cfg := wasmtime.NewConfig()
-	cfg.SetEpochInterruption(true)
 	// The stack of one call; Wasmtime's default is 512 KiB.
 	cfg.SetMaxWasmStack(engine.MaxStack)
-	e := &Engine{eng: wasmtime.NewEngineWithConfig(cfg), cacheDir: opts.CacheDir, stop: make(chan struct{}), stopped: make(chan struct{}), wake: make(chan struct{}, 1)}
+	e := &Engine{eng: wasmtime.NewEngineWithConfig(cfg), cacheDir: opts.CacheDir}
 	e.linker = wasmtime.NewLinker(e.eng)
 	if err := e.linker.DefineWasi(); err != nil {
 		return nil, fmt.Errorf("wfn: cannot define WASI: %w", err)
@@ -94,58 +85,28 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.provided = provided
+	if err := e.definePoll(); err != nil {
+		return nil, err
+	}
 	if err := e.wasiSignatures(); err != nil {
 		return nil, err
 	}
-	go e.tick()
 	return e, nil
 }
 
-// tick advances the epoch every epochTick while a call is in progress.
-// Every time calls leaves 0 a wake is sent (or one is pending), and the
-// inner loop ends only once it sees calls at 0: no call runs untimed.
-func (e *Engine) tick() {
-	defer close(e.stopped)
-	for {
-		select {
-		case <-e.wake:
-		case <-e.stop:
-			return
-		}
-		t := time.NewTicker(epochTick)
-		for e.calls.Load() > 0 {
-			select {
-			case <-t.C:
-				e.eng.IncrementEpoch()
-			case <-e.stop:
-				t.Stop()
-				return
-			}
-		}
-		t.Stop()
+// definePoll defines the poll function the interrupt checks call
+// (wasmbin.Checks.Interrupt): it stops the guest once the context of its
+// call has ended or the engine is closing.
+func (e *Engine) definePoll() error {
+	typ := wasmtime.NewFuncType(nil, []*wasmtime.ValType{wasmtime.NewValType(wasmtime.KindI32)})
+	err := e.linker.FuncNew(wasmbin.PollModule, wasmbin.PollName, typ, func(caller *wasmtime.Caller, _ []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
+		return []wasmtime.Val{wasmtime.ValI32(engine.Poll(caller.Data().(*storeData).ctx, e.closing.Load()))}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("wfn: cannot define the poll function: %w", err)
 	}
+	return nil
 }
-
-// enter arms the epoch deadline of store for a call under ctx and keeps
-// the ticker running until leave.
-func (e *Engine) enter(store *wasmtime.Store, ctx context.Context) {
-	if e.calls.Add(1) == 1 {
-		select {
-		case e.wake <- struct{}{}:
-		default: // a wake is pending
-		}
-	}
-	ticks := uint64(math.MaxUint32)
-	if d, ok := ctx.Deadline(); ok {
-		// The ticker's phase can make the first tick come at once: one
-		// more tick so that an interrupt never comes before the deadline.
-		ticks = uint64(max(0, time.Until(d)/epochTick)) + 2
-	}
-	store.SetEpochDeadline(ticks)
-}
-
-// leave ends what enter started.
-func (e *Engine) leave() { e.calls.Add(-1) }
 
 // wasiSignatures records the signature of every WASI function a guest may
 // import, read off the linker through a scratch store.
@@ -175,15 +136,11 @@ var wasiNames = []string{
 	"sock_recv", "sock_send", "sock_shutdown",
 }
 
-// Close stops the ticker and releases the engine.
+// Close releases the engine.
 func (e *Engine) Close(ctx context.Context) error {
-	select {
-	case <-e.stop:
+	if e.closing.Swap(true) {
 		return nil
-	default:
 	}
-	close(e.stop)
-	<-e.stopped
 	e.linker.Close()
 	e.wasi.Close()
 	e.eng.Close()
@@ -195,7 +152,16 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil, &engine.LoadError{Name: name, Reason: "not a WebAssembly module (no \\0asm header)"}
 	}
-	mod, path, err := e.compile(wasm)
+	// Every guest runs rewritten to call the host's poll every so many
+	// steps, which stops it when its call's context ends.
+	checked, err := wasmbin.Instrument(wasm, wasmbin.Checks{Interrupt: true})
+	if err != nil {
+		if _, verr := wasmtime.NewModule(e.eng, wasm); verr != nil {
+			return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: verr}
+		}
+		return nil, &engine.LoadError{Name: name, Reason: "cannot instrument it to stop it when its call ends", Err: err}
+	}
+	mod, path, err := e.compile(checked)
 	if err != nil {
 		return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
 	}
@@ -204,6 +170,9 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 		n := ""
 		if imp.Name() != nil {
 			n = *imp.Name()
+		}
+		if imp.Module() == wasmbin.PollModule {
+			continue // the rewrite's, not the guest's (Instrument refuses a guest's)
 		}
 		i := engine.Import{Module: imp.Module(), Name: n}
 		if ft := imp.Type().FuncType(); ft != nil {
@@ -382,8 +351,6 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 		store.Close()
 		return nil, fmt.Errorf("wfn: %s is unloaded", m.name)
 	}
-	m.e.enter(store, ctx)
-	defer m.e.leave()
 	inst, err := m.e.linker.Instantiate(store, mod)
 	if err != nil {
 		store.Close()
@@ -400,7 +367,7 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 		if fn := inst.GetFunc(store, name); fn != nil {
 			if _, err := fn.Call(store); err != nil {
 				store.Close()
-				return nil, fmt.Errorf("wfn: %s: %s failed: %w", m.name, name, i.wrap(err))
+				return nil, fmt.Errorf("wfn: %s: %s failed: %w", m.name, name, i.wrap(ctx, err))
 			}
 		}
 	}
@@ -445,28 +412,26 @@ func (i *instance) call(ctx context.Context, export string, inv *hostcall.Invoca
 	}
 	i.data.inv, i.data.ctx, i.data.badPtr = inv, ctx, nil
 	defer func() { i.data.inv, i.data.ctx = nil, context.Background() }()
-	i.m.e.enter(i.store, ctx)
 	_, err := fn.Call(i.store, args...)
-	i.m.e.leave()
-	return i.wrap(err)
+	return i.wrap(ctx, err)
 }
 
-// wrap turns a trap into an error the host can reason about: a bad pointer
-// keeps its type, an interrupt at the deadline matches the context's
-// error.
-func (i *instance) wrap(err error) error {
+// wrap turns a trap of a call under ctx into an error the host can reason
+// about: a bad pointer keeps its type, a guest stopped by the poll of the
+// checks matches ctx's cause.
+func (i *instance) wrap(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
 	if i.data.badPtr != nil {
 		return fmt.Errorf("%w (%v)", i.data.badPtr, err)
 	}
+	if cause := engine.StopCause(ctx, i.m.e.closing.Load()); cause != nil {
+		return fmt.Errorf("wfn: guest stopped: %w (%w)", cause, err)
+	}
 	var trap *wasmtime.Trap
 	if errors.As(err, &trap) {
 		switch code := trap.Code(); {
-		case code != nil && *code == wasmtime.Interrupt:
-			// Epochs interrupt only at the call's deadline.
-			return fmt.Errorf("wfn: guest stopped at its deadline (%v): %w", trap.Message(), context.DeadlineExceeded)
 		case code != nil && *code == wasmtime.StackOverflow:
 			// The message holds a backtrace of every frame: keep its
 			// first line and the innermost frames.

@@ -120,7 +120,7 @@ func ret(v int32) []wasmtime.Val { return []wasmtime.Val{wasmtime.ValI32(v)} }
 // defineWASIOverrides replaces WASI's fd_write (stdout and stderr go to the
 // instance's writers, into the invocation's log lines) and poll_oneoff (a
 // sleep that the deadline or an abort ends; Wasmtime's own sleeps in
-// native code, where epochs do not reach).
+// native code, where the interrupt checks do not reach).
 func (e *Engine) defineWASIOverrides() error {
 	i32 := wasmtime.NewValType(wasmtime.KindI32)
 	four := []*wasmtime.ValType{i32, i32, i32, i32}

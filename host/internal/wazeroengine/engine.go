@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -37,18 +38,18 @@ type Options struct {
 	MemoryLimitPages uint32
 	// NoInterrupt runs guests without the checks that let a deadline stop
 	// a guest in a loop. Only for measuring what the checks cost: a
-	// spinning guest can then never be stopped.
+	// spinning guest can then never be stopped, and holds up the garbage
+	// collector, and so the whole host, while it spins.
 	NoInterrupt bool
-	// InlineInterrupt stops guests with the checks of
-	// wasmbin.Checks.Interrupt, an inline test of a global at loop
-	// headers and function entries, instead of wazero's
-	// WithCloseOnContextDone, which calls into Go at every loop header.
-	// Not safe yet, so only for measuring: a guest spinning in a loop
-	// that calls no host function never reaches a Go safe point, so the
-	// garbage collector's stop-the-world waits for it, and every other
-	// goroutine with it, the timer of its deadline included (RATIONALE.md,
-	// "Stopping a guest").
-	InlineInterrupt bool
+	// CloseOnContextDone stops guests the way wazero does by itself
+	// (WithCloseOnContextDone: a call into Go at every loop header and
+	// function entry) instead of by the checks of
+	// wasmbin.Checks.Interrupt (a countdown in a register and a call to
+	// the host's poll every engine.PollSteps steps). Only for measuring
+	// the old way against the new: it costs 2.4x to 12.5x on compute and
+	// does not stop recursion without a loop (RATIONALE.md, "Stopping a
+	// guest").
+	CloseOnContextDone bool
 	// NoStackLimit runs guests as they are, without counting their stack
 	// (wasmbin.LimitStack). Only for measuring what counting costs: a
 	// guest can then hold about 84 MB of stack per call.
@@ -56,10 +57,8 @@ type Options struct {
 	// Interpreter runs guests on wazero's interpreter instead of its
 	// optimising compiler: a module is ready about ten times sooner (a
 	// 5 MB Go guest in 0.3 s instead of 2 to 3 s) and runs many times
-	// slower. Guests are stopped at their deadline by wazero's check of
-	// the call's context (InlineInterrupt does not apply: the interpreter
-	// reads the flag as Go memory, which the host sets from another
-	// goroutine). No compilation cache: there is nothing worth keeping.
+	// slower. Guests are stopped as on the compiler, by the rewrite's
+	// poll. No compilation cache: there is nothing worth keeping.
 	Interpreter bool
 }
 
@@ -71,13 +70,11 @@ type Engine struct {
 	// the host provides, to check a guest's imports at load time.
 	provided     map[string]api.FunctionDefinition
 	noStackLimit bool
-	inline       bool   // InlineInterrupt and not NoInterrupt
 	spareDir     string // where modules keep what Load compiles again, or ""
-
-	// running holds the stoppers of the live instances, which Close
-	// sets: a closed runtime does not stop a guest by itself.
-	runningMu sync.Mutex
-	running   map[*stopper]struct{}
+	interrupt    bool   // guests are rewritten with wasmbin.Checks.Interrupt
+	// closing stops every guest at its next poll: a closed runtime does
+	// not stop a guest by itself.
+	closing atomic.Bool
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -87,15 +84,15 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	cfg := wazero.NewRuntimeConfig()
 	if opts.Interpreter {
 		cfg = wazero.NewRuntimeConfigInterpreter()
-		opts.InlineInterrupt, opts.CacheDir = false, ""
+		opts.CacheDir = ""
 	}
-	// A guest in a tight loop must still stop at its deadline.
-	cfg = cfg.
-		WithCloseOnContextDone(!opts.NoInterrupt && !opts.InlineInterrupt)
+	// A guest in a tight loop must still stop at its deadline: by the
+	// checks the rewrite adds (Compile), or by wazero's own.
+	cfg = cfg.WithCloseOnContextDone(opts.CloseOnContextDone && !opts.NoInterrupt)
 	if opts.MemoryLimitPages > 0 {
 		cfg = cfg.WithMemoryLimitPages(opts.MemoryLimitPages)
 	}
-	e := &Engine{provided: map[string]api.FunctionDefinition{}, noStackLimit: opts.NoStackLimit, inline: opts.InlineInterrupt && !opts.NoInterrupt, running: map[*stopper]struct{}{}}
+	e := &Engine{provided: map[string]api.FunctionDefinition{}, noStackLimit: opts.NoStackLimit, interrupt: !opts.CloseOnContextDone && !opts.NoInterrupt}
 	if opts.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
 		if err != nil {
@@ -115,6 +112,18 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		_ = e.Close(ctx)
 		return nil, fmt.Errorf("wfn: cannot instantiate host module: %w", err)
 	}
+	if e.interrupt {
+		poll := api.GoModuleFunc(func(ctx context.Context, _ api.Module, stack []uint64) {
+			stack[0] = api.EncodeI32(engine.Poll(ctx, e.closing.Load()))
+		})
+		_, err := e.rt.NewHostModuleBuilder(wasmbin.PollModule).NewFunctionBuilder().
+			WithGoModuleFunction(poll, nil, []api.ValueType{api.ValueTypeI32}).
+			Export(wasmbin.PollName).Instantiate(ctx)
+		if err != nil {
+			_ = e.Close(ctx)
+			return nil, fmt.Errorf("wfn: cannot instantiate the poll module: %w", err)
+		}
+	}
 	for _, m := range []api.Module{e.rt.Module(wasi_snapshot_preview1.ModuleName), wfn} {
 		for name, def := range m.ExportedFunctionDefinitions() {
 			e.provided[m.Name()+"\x00"+name] = def
@@ -128,11 +137,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 func (e *Engine) LimitsTmp() bool { return true }
 
 func (e *Engine) Close(ctx context.Context) error {
-	e.runningMu.Lock()
-	for s := range e.running {
-		s.stopNow()
-	}
-	e.runningMu.Unlock()
+	e.closing.Store(true)
 	err := e.rt.Close(ctx)
 	if e.cache != nil {
 		err = errors.Join(err, e.cache.Close(ctx))
@@ -147,9 +152,11 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 	}
 	// Every guest runs rewritten to count its stack, as wazero has no
 	// limit of its own below about 84 MB per call, taken from the Go heap,
-	// and, with InlineInterrupt, to test at every function entry and loop
-	// header whether the host asks it to stop (instance.call).
-	checks := wasmbin.Checks{Stack: !e.noStackLimit, StackBudget: engine.MaxStack, Interrupt: e.inline}
+	// and to call the host's poll every engine.PollSteps steps, which
+	// stops it once its call's context has ended and gives the Go
+	// scheduler a safe point (the garbage collector's stop-the-world
+	// waits for a goroutine running compiled code until it calls into Go).
+	checks := wasmbin.Checks{Stack: !e.noStackLimit, StackBudget: engine.MaxStack, Interrupt: e.interrupt}
 	if checks.Stack || checks.Interrupt {
 		limited, err := wasmbin.Instrument(wasm, checks)
 		if err != nil {
@@ -210,6 +217,9 @@ func (e *Engine) check(m *module) error {
 	var g engine.Guest
 	for _, imp := range m.cm.ImportedFunctions() {
 		mod, fn, _ := imp.Import()
+		if mod == wasmbin.PollModule && e.interrupt {
+			continue // the rewrite's, not the guest's (Instrument refuses a guest's)
+		}
 		g.Imports = append(g.Imports, engine.Import{Module: mod, Name: fn, Func: true, Sig: sigOf(imp)})
 	}
 	for _, imp := range m.cm.ImportedMemories() {
@@ -433,14 +443,7 @@ func (m *module) instantiate(ctx context.Context, cfg engine.InstanceConfig, s *
 	if err != nil {
 		return nil, fmt.Errorf("wfn: cannot instantiate %s: %w", m.name, err)
 	}
-	inst := &instance{mod: mod, mem: mem, fns: map[string]api.Function{}, task: mod.ExportedFunction(abi.ExportRunTask), sigterm: mod.ExportedFunction(abi.ExportOnSigterm), budget: mod.ExportedGlobal(wasmbin.StackBudgetExport)}
-	if flag, ok := mod.ExportedGlobal(wasmbin.InterruptExport).(api.MutableGlobal); ok {
-		inst.stop = &stopper{flag: flag}
-		inst.e = m.e
-		m.e.runningMu.Lock()
-		m.e.running[inst.stop] = struct{}{}
-		m.e.runningMu.Unlock()
-	}
+	inst := &instance{mod: mod, mem: mem, e: m.e, fns: map[string]api.Function{}, task: mod.ExportedFunction(abi.ExportRunTask), sigterm: mod.ExportedFunction(abi.ExportOnSigterm), budget: mod.ExportedGlobal(wasmbin.StackBudgetExport)}
 	if s != nil {
 		for i, name := range m.prep.Globals {
 			g, ok := mod.ExportedGlobal(name).(api.MutableGlobal)
@@ -501,7 +504,6 @@ type instance struct {
 	task    api.Function // wfn_run_task, or nil
 	sigterm api.Function // wfn_on_sigterm, or nil
 	budget  api.Global   // the stack budget left (wasmbin.LimitStack)
-	stop    *stopper     // nil: the guest is not instrumented to be stopped
 	e       *Engine
 	depth   int // calls in progress: the host may call the guest from a host function
 	stack   [1]uint64
@@ -512,23 +514,21 @@ type invocationKey struct{}
 // call runs fn, keeping the instance's memory from being released under
 // it.
 func (i *instance) call(ctx context.Context, fn api.Function, stack []uint64) ([]uint64, error) {
-	if err := ctx.Err(); err != nil && i.stop != nil {
+	if err := ctx.Err(); err != nil && i.e.interrupt {
 		return stack, fmt.Errorf("wfn: guest not called: %w", err)
 	}
 	if i.mem != nil {
 		i.mem.enter()
 		defer i.mem.leave()
 	}
-	// The outermost call arms the stop; a nested one runs under it.
-	var disarm func() bool
-	if i.depth == 0 && i.stop != nil && ctx.Done() != nil {
-		disarm = i.stop.arm(ctx)
-	}
 	i.depth++
 	err := fn.CallWithStack(ctx, stack)
 	i.depth--
-	if disarm != nil && i.stop.disarm(disarm) && err != nil {
-		return stack, fmt.Errorf("wfn: guest stopped: %w (%w)", context.Cause(ctx), err)
+	if err != nil && i.e.interrupt {
+		// The poll of the checks stops the guest once ctx has ended.
+		if cause := engine.StopCause(ctx, i.e.closing.Load()); cause != nil {
+			return stack, fmt.Errorf("wfn: guest stopped: %w (%w)", cause, err)
+		}
 	}
 	if err != nil && i.budget != nil && int32(i.budget.Get()) < 0 {
 		// The budget check trapped: the guest's calls nested too deep.
@@ -564,11 +564,6 @@ func (i *instance) OnSigterm(ctx context.Context) error {
 }
 
 func (i *instance) Close(ctx context.Context) error {
-	if i.stop != nil {
-		i.e.runningMu.Lock()
-		delete(i.e.running, i.stop)
-		i.e.runningMu.Unlock()
-	}
 	return i.mod.Close(ctx)
 }
 
@@ -592,66 +587,4 @@ func sleeper(wake <-chan struct{}, done func() <-chan struct{}) sys.Nanosleep {
 		case <-stop:
 		}
 	}
-}
-
-// stopper stops a guest instrumented with wasmbin.Checks.Interrupt when
-// the context of its call ends, by setting its interrupt global; the
-// guest traps at its next function entry or loop header.
-//
-// The global is set from the goroutine where the context ends, while the
-// guest runs on another. The host's own reads and writes of it (Set and
-// Get, plain memory accesses in wazero) are ordered by mu, and a
-// generation number keeps a stop that comes late from reaching the next
-// call. The guest's compiled code reads the value without
-// synchronisation, as code outside Go's memory model: an aligned word
-// that goes from 0 to -1 and back only while the guest is not running
-// (RATIONALE.md, "Stopping a guest").
-type stopper struct {
-	flag   api.MutableGlobal
-	mu     sync.Mutex
-	gen    uint64 // the call that may be stopped
-	set    bool   // the flag is set
-	closed bool   // stopped for good: the engine is closing
-}
-
-// arm makes the end of ctx stop the guest, until the function it returns
-// (context.AfterFunc's stop) is given to disarm.
-func (s *stopper) arm(ctx context.Context) func() bool {
-	s.mu.Lock()
-	gen := s.gen
-	s.mu.Unlock()
-	return context.AfterFunc(ctx, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.gen == gen {
-			s.flag.Set(wasmbin.InterruptValue)
-			s.set = true
-		}
-	})
-}
-
-// disarm ends what arm started and clears the flag for the next call. It
-// reports whether the flag was set: the guest was, or was being, stopped.
-func (s *stopper) disarm(stop func() bool) bool {
-	if stop() {
-		return false // the context did not end during the call
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.gen++
-	was := s.set
-	if was && !s.closed {
-		s.flag.Set(0)
-		s.set = false
-	}
-	return was
-}
-
-// stopNow stops the guest at once and for good, whether a call runs or
-// not.
-func (s *stopper) stopNow() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.flag.Set(wasmbin.InterruptValue)
-	s.set, s.closed = true, true
 }
