@@ -4,8 +4,8 @@
  * wfn_init creates the engine, evaluates the prelude (prelude.js, the Web
  * APIs, embedded by build.sh as QuickJS bytecode in prelude.h) and then
  * the function's bundle, an ES module that the host passes in the
- * environment variable WFN_JS_BUNDLE. The host snapshots the instance after wfn_init, so a cold
- * start neither parses nor evaluates them again.
+ * environment variable WFN_JS_BUNDLE. The host snapshots the instance
+ * after wfn_init, so a cold start neither parses nor evaluates them again.
  *
  * wfn_handle calls the prelude's dispatch function, which builds the
  * Request, calls the handler and writes its Response, then runs the job
