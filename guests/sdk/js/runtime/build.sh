@@ -3,7 +3,8 @@
 # (Debian's source package quickjs 2025.04.26-1, from trixie) with our patches
 # (quickjs-wasi.patch; quickjs-shapes.patch, for speed), the C glue over the wfn ABI (wfnjs.c, vercel.c) and the JS
 # prelude (prelude.js and prelude/*.js, bundled with the pinned npm packages of
-# package-lock.json), as a wasm32-wasi reactor.
+# package-lock.json, and compiled to QuickJS bytecode by wfnjsc.c), as a
+# wasm32-wasi reactor.
 #
 #   guests/sdk/js/runtime/build.sh           build and replace the committed module
 #   guests/sdk/js/runtime/build.sh --check   build and fail if it differs from it
@@ -101,11 +102,6 @@ npm_pid=$!
 fetch_quickjs
 (cd "$work/quickjs" && patch -s -p1 <"$here/quickjs-wasi.patch" && patch -s -p1 <"$here/quickjs-shapes.patch")
 
-# The prelude, with the npm packages it imports, as a C header.
-wait "$npm_pid"
-cp -r "$here/prelude.js" "$here/prelude" "$work/" # the prelude and its own modules
-(cd "$root" && go run ./guests/sdk/js/runtime/mkprelude "$work/prelude.js" "$work/node_modules" "$work/prelude.h")
-
 sysroot="${WASI_SYSROOT:-/usr}"
 # -Os: 826 KB where -O2 gives 1,012 KB and -Oz 741 KB; a warm invocation
 # costs about the same CPU time with each under wazero (BENCHMARKS.md).
@@ -116,17 +112,31 @@ for f in quickjs libregexp libunicode cutils dtoa; do
   clang "${cflags[@]}" -Wno-everything -c "$work/quickjs/$f.c" -o "$work/$f.o" &
   objs+=("$work/$f.o") pids+=($!)
 done
-clang "${cflags[@]}" -Wall -Werror -Wno-unused-parameter -I "$work/quickjs" -I "$work" -I "$root/guests/sdk/c" \
-  -c "$here/wfnjs.c" -o "$work/wfnjs.o"
 clang "${cflags[@]}" -Wall -Werror -Wno-unused-parameter -I "$work/quickjs" -I "$root/guests/sdk/c" \
   -c "$here/vercel.c" -o "$work/vercel.o"
-objs+=("$work/vercel.o")
+clang "${cflags[@]}" -Wall -Werror -I "$work/quickjs" -c "$here/wfnjsc.c" -o "$work/wfnjsc.o"
 for p in "${pids[@]}"; do wait "$p"; done
-# A reactor (exports _initialize, no _start) with a 1 MiB stack placed
-# before the data, so that an overflow traps instead of corrupting the heap.
+
+# The prelude compiler (wfnjsc.c), a WASI command over the same QuickJS
+# objects as the runtime: bytecode holds the engine's own atom numbers.
+clang --target=wasm32-wasi "--sysroot=$sysroot" -Wl,-z,stack-size=1048576 -Wl,--stack-first -Wl,--strip-debug \
+  -o "$work/wfnjsc.wasm" "$work/wfnjsc.o" "${objs[@]}" -lm
+
+# The prelude, with the npm packages it imports, compiled to bytecode as a
+# C header.
+wait "$npm_pid"
+cp -r "$here/prelude.js" "$here/prelude" "$work/" # the prelude and its own modules
+(cd "$root" && go run ./guests/sdk/js/runtime/mkprelude "$work/prelude.js" "$work/node_modules" "$work/wfnjsc.wasm" "$work/prelude.h")
+
+# A reactor (exports _initialize, no _start) with a 512 KiB stack placed
+# before the data, so that an overflow traps instead of corrupting the
+# heap; wfnjs.c bounds QuickJS's recursion below it (WFNJS_STACK).
+stack=524288
+clang "${cflags[@]}" -Wall -Werror -Wno-unused-parameter -I "$work/quickjs" -I "$work" -I "$root/guests/sdk/c" \
+  "-DWFNJS_STACK=$stack" -c "$here/wfnjs.c" -o "$work/wfnjs.o"
 clang --target=wasm32-wasi "--sysroot=$sysroot" -mexec-model=reactor \
-  -Wl,-z,stack-size=1048576 -Wl,--stack-first -Wl,--strip-debug \
-  -o "$work/wfnjs.wasm" "$work/wfnjs.o" "${objs[@]}" -lm
+  -Wl,-z,stack-size=$stack -Wl,--stack-first -Wl,--strip-debug \
+  -o "$work/wfnjs.wasm" "$work/wfnjs.o" "$work/vercel.o" "${objs[@]}" -lm
 
 size=$(stat -c %s "$work/wfnjs.wasm")
 if [ "$mode" = check ]; then

@@ -2,10 +2,10 @@
  * (abi/SPEC.md) running QuickJS.
  *
  * wfn_init creates the engine, evaluates the prelude (prelude.js, the Web
- * APIs, embedded by build.sh as prelude.h) and then the function's bundle,
- * an ES module that the host passes in the environment variable
- * WFN_JS_BUNDLE. The host snapshots the instance after wfn_init, so a cold
- * start neither parses nor evaluates them again.
+ * APIs, embedded by build.sh as QuickJS bytecode in prelude.h) and then
+ * the function's bundle, an ES module that the host passes in the
+ * environment variable WFN_JS_BUNDLE. The host snapshots the instance
+ * after wfn_init, so a cold start neither parses nor evaluates them again.
  *
  * wfn_handle calls the prelude's dispatch function, which builds the
  * Request, calls the handler and writes its Response, then runs the job
@@ -30,11 +30,17 @@
 /* vercel.c: the native functions behind @vercel/functions. */
 void wfnjs_vercel_install(JSContext *c, JSValueConst native);
 
-/* The linker gives the stack 1 MiB below the data (--stack-first), so an
- * overflow traps instead of writing over the heap. QuickJS checks its own
- * recursion against a smaller bound, leaving room for the C frames between
- * two checks, and throws a catchable InternalError. */
-#define JS_STACK_SIZE (768 * 1024)
+/* The linker gives the stack WFNJS_STACK bytes (build.sh sets both)
+ * below the data (--stack-first), so an overflow traps instead of writing
+ * over the heap. QuickJS checks its own recursion against a bound 128 KiB
+ * smaller, room for the C frames between two checks, and throws a
+ * catchable InternalError. The stack is part of every instance's memory:
+ * 512 KiB gives about 1,200 nested JavaScript calls, as many as the
+ * host's own stack limit (engine.MaxStack) lets through under wazero. */
+#ifndef WFNJS_STACK
+#error "build.sh defines WFNJS_STACK, the stack size it links with"
+#endif
+#define JS_STACK_SIZE (WFNJS_STACK - 128 * 1024)
 
 static JSRuntime *rt;
 static JSContext *ctx;
@@ -471,19 +477,26 @@ static int tick(void) {
 
 #define CHUNK (64 * 1024)
 
-/* chunk returns the n bytes a read import put in buf as an ArrayBuffer,
- * null at the end (n == 0), or throws for an error code. */
-static JSValue chunk(JSContext *c, int32_t n, const uint8_t *buf, const char *what) {
-    if (n < 0) return wfnjs_check(c, n, what);
-    if (n == 0) return JS_NULL;
-    return JS_NewArrayBufferCopy(c, buf, (size_t)n);
+/* read_chunk reads at most CHUNK bytes with fill (an import that fills
+ * buf) and returns them as an ArrayBuffer, null at the end (0 bytes), or
+ * throws for an error code. The buffer is the heap's for the call only,
+ * not a static one: an instance that never reads a body does not carry
+ * its 64 KiB. */
+static JSValue read_chunk(JSContext *c, int32_t h, int32_t (*fill)(int32_t h, void *buf, size_t cap), const char *what) {
+    uint8_t *buf = malloc(CHUNK);
+    if (!buf) return JS_ThrowOutOfMemory(c);
+    int32_t n = fill(h, buf, CHUNK);
+    JSValue v = n < 0 ? wfnjs_check(c, n, what) : n == 0 ? JS_NULL : JS_NewArrayBufferCopy(c, buf, (size_t)n);
+    free(buf);
+    return v;
 }
+
+static int32_t request_body_read(int32_t h, void *buf, size_t cap) { return wfn_request_body_read(buf, cap); }
 
 /* readChunk(): the next bytes of the request body (at most 64 KiB, an
  * ArrayBuffer), null at its end. Waits for the client. */
 static JSValue n_read_chunk(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
-    static uint8_t buf[CHUNK];
-    return chunk(c, wfn_request_body_read(buf, sizeof buf), buf, "request_body_read");
+    return read_chunk(c, -1, request_body_read, "request_body_read");
 }
 
 /* aborted(): whether the invocation is aborted (abort_signaled). */
@@ -594,10 +607,9 @@ static JSValue n_http_wait(JSContext *c, JSValueConst this, int argc, JSValueCon
 /* httpRead(h): the next bytes of a response body (an ArrayBuffer), null
  * at its end. */
 static JSValue n_http_read(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
-    static uint8_t buf[CHUNK];
     int32_t h;
     if (handle_arg(c, argv[0], &h)) return JS_EXCEPTION;
-    return chunk(c, wfn_http_response_body_read(h, buf, sizeof buf), buf, "http_response_body_read");
+    return read_chunk(c, h, wfn_http_response_body_read, "http_response_body_read");
 }
 
 /* httpClose(h): releases the handle (http_close), closing the connection
@@ -798,8 +810,11 @@ WFN_INIT() {
     JSValue global = JS_GetGlobalObject(ctx);
     JS_SetPropertyStr(ctx, global, "__wfn", JS_DupValue(ctx, native));
     JS_FreeValue(ctx, global);
-    JSValue r = JS_Eval(ctx, (const char *)wfn_prelude, sizeof wfn_prelude - 1, "wfn:prelude",
-                        JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_STRICT);
+    /* The prelude comes compiled (build.sh, wfnjsc.c): reading bytecode
+     * needs no parser, so the heap does not grow to the parser's peak. */
+    JSValue r = JS_ReadObject(ctx, wfn_prelude, sizeof wfn_prelude, JS_READ_OBJ_BYTECODE);
+    if (JS_IsException(r)) fail("The prelude failed: ");
+    r = JS_EvalFunction(ctx, r);
     if (JS_IsException(r)) fail("The prelude failed: ");
     JS_FreeValue(ctx, r);
 
