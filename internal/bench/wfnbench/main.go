@@ -8,6 +8,11 @@
 //	go run ./internal/bench/wfnbench                 # everything, < 10 min
 //	go run ./internal/bench/wfnbench -only warm -rounds 3 -duration 2s
 //	go run ./internal/bench/wfnbench -md             # Markdown, for BENCHMARKS.md
+//	go run ./internal/bench/wfnbench -only warm -load wrk -warm-base OLD -warm-guests
+//
+// With -load wrk the warm section is driven by wrk -t1 (Debian package
+// wrk), a C generator that leaves the server more of the machine than the
+// Go one; without wrk on the PATH that section is skipped with a message.
 //
 // Everything listens on and connects to 127.0.0.1 only. Child processes
 // run in their own process groups and are killed on exit and on Ctrl-C.
@@ -56,6 +61,9 @@ type options struct {
 	keep      bool
 	wfnBin    string
 	startBase string
+	load      string // the warm section's load generator: go or wrk
+	warmBase  string
+	warmSite  bool
 }
 
 func main() {
@@ -83,6 +91,9 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	flag.StringVar(&o.wfnBin, "wfn", "", "a wfn binary to measure (default: go build ./cli/wfn of this repository)")
 	flag.StringVar(&o.startBase, "start-base", "", "a second wfn binary (an earlier commit's) that the start section runs too, over the same sites and caches, in interleaved rounds")
+	flag.StringVar(&o.load, "load", "go", "the warm section's load generator: go (in this process) or wrk (wrk -t1, Debian package wrk; the section is skipped without it)")
+	flag.StringVar(&o.warmBase, "warm-base", "", "a second wfn binary (an earlier commit's) that the warm section serves too, in the same interleaved rounds")
+	flag.BoolVar(&o.warmSite, "warm-guests", false, "the warm section also serves ./guests whole (every example function loaded) and loads its /api/hello")
 	flag.Parse()
 	o.only = map[string]bool{}
 	for _, s := range strings.Split(only, ",") {
@@ -94,6 +105,10 @@ func main() {
 			fmt.Fprintf(os.Stderr, "wfnbench: -only: unknown section %q (want warm, cold, start, density)\n", s)
 			os.Exit(2)
 		}
+	}
+	if o.load != "go" && o.load != "wrk" {
+		fmt.Fprintf(os.Stderr, "wfnbench: -load %q: want go or wrk\n", o.load)
+		os.Exit(2)
 	}
 	for _, s := range strings.Split(goLevels, ",") {
 		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n > 0 {
@@ -246,8 +261,13 @@ func oneLine(s string) string {
 
 // serve starts `wfn serve dir` with a cache directory and extra flags.
 func (e *env) serve(ctx context.Context, dir, cache string, extra ...string) (*bench.Server, error) {
+	return e.serveWith(ctx, e.wfn, dir, cache, extra...)
+}
+
+// serveWith is serve with another wfn binary.
+func (e *env) serveWith(ctx context.Context, bin, dir, cache string, extra ...string) (*bench.Server, error) {
 	args := append([]string{"serve", dir, "--listen", "127.0.0.1:0", "--cache-dir", cache, "--log-level", "warn"}, extra...)
-	return bench.StartServer(ctx, 3*time.Minute, e.wfn, args...)
+	return bench.StartServer(ctx, 3*time.Minute, bin, args...)
 }
 
 func (e *env) has(flag string) bool { return e.flags[flag] }
@@ -267,26 +287,50 @@ type target struct {
 }
 
 func warmSection(ctx context.Context, e *env) error {
+	if e.o.load == "wrk" {
+		if _, err := exec.LookPath("wrk"); err != nil {
+			logf("section warm skipped: %v", bench.ErrNoWrk)
+			e.table.Add("warm (wrk)", "skipped", "", "", "", "", bench.ErrNoWrk.Error())
+			return nil
+		}
+	}
 	native, err := bench.StartServer(ctx, 30*time.Second, e.self, "-native-server", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	defer native.Stop()
 	targets := []*target{{name: "native net/http", srv: native}}
-	for _, g := range []struct {
-		name string
-		wasm []byte
-	}{{"wfn, Go guest", e.goHello}, {"wfn, WAT guest", e.watHello}} {
-		dir := filepath.Join(e.tmp, "warm-"+strconv.Itoa(len(targets)))
-		if err := bench.WriteSite(dir, map[string][]byte{"hello": g.wasm}, ""); err != nil {
-			return err
+	bins := []struct{ label, bin string }{{"wfn", e.wfn}}
+	if e.o.warmBase != "" {
+		bins = append(bins, struct{ label, bin string }{"wfn before", e.o.warmBase})
+	}
+	for _, b := range bins {
+		for _, g := range []struct {
+			name string
+			wasm []byte
+		}{{"Go guest", e.goHello}, {"WAT guest", e.watHello}} {
+			dir := filepath.Join(e.tmp, "warm-"+strconv.Itoa(len(targets)))
+			if err := bench.WriteSite(dir, map[string][]byte{"hello": g.wasm}, ""); err != nil {
+				return err
+			}
+			srv, err := e.serveWith(ctx, b.bin, dir, filepath.Join(dir, ".cache"))
+			if err != nil {
+				return err
+			}
+			defer srv.Stop()
+			targets = append(targets, &target{name: b.label + ", " + g.name, srv: srv})
 		}
-		srv, err := e.serve(ctx, dir, filepath.Join(dir, ".cache"))
-		if err != nil {
-			return err
+		if e.o.warmSite {
+			srv, err := e.serveWith(ctx, b.bin, filepath.Join(e.root, "guests"), filepath.Join(e.tmp, "warm-guests-cache"))
+			if err != nil {
+				return err
+			}
+			defer srv.Stop()
+			if err := waitLoaded(ctx, srv.Addr); err != nil {
+				return fmt.Errorf("%s ./guests: %w", b.label, err)
+			}
+			targets = append(targets, &target{name: b.label + ", ./guests Go guest", srv: srv})
 		}
-		defer srv.Stop()
-		targets = append(targets, &target{name: g.name, srv: srv})
 	}
 	for _, t := range targets {
 		if err := checkHello(ctx, "http://"+t.srv.Addr+"/api/hello"); err != nil {
@@ -298,15 +342,14 @@ func warmSection(ctx context.Context, e *env) error {
 		roundRPS := make([]float64, len(targets))
 		for i := range targets {
 			t := targets[(i+r)%len(targets)] // rotate the order each round
-			l := bench.Load{Addr: t.srv.Addr, Path: "/api/hello", Conns: e.o.conns, Warmup: e.o.warmup, Duration: e.o.duration}
-			res, err := l.Run(ctx)
+			res, err := e.warmLoad(ctx, t.srv.Addr)
 			if err != nil {
 				return err
 			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			logf("round %d  %-16s %s", r+1, t.name, res)
+			logf("round %d  %-24s %s", r+1, t.name, res)
 			t.rps = append(t.rps, res.RPS())
 			t.p50 = append(t.p50, float64(res.P50))
 			t.p90 = append(t.p90, float64(res.P90))
@@ -322,8 +365,12 @@ func warmSection(ctx context.Context, e *env) error {
 			ratios[i] = append(ratios[i], roundRPS[i]/roundRPS[0])
 		}
 	}
-	e.table.Section(fmt.Sprintf("Warm /api/hello over loopback: %d keep-alive connections, %s rounds after %s warm-up, %d interleaved rounds (medians)",
-		e.o.conns, e.o.duration, e.o.warmup, e.o.rounds))
+	gen := "the Go load generator in this process"
+	if e.o.load == "wrk" {
+		gen = "wrk -t1"
+	}
+	e.table.Section(fmt.Sprintf("Warm /api/hello over loopback: %s, %d keep-alive connections, %s rounds, %d interleaved rounds (medians; load average %s)",
+		gen, e.o.conns, e.o.duration, e.o.rounds, loadAverage()))
 	for i, t := range targets {
 		notes := "req/s per round: " + joinFloats(t.rps, "%.0f")
 		if t.errs+t.non2xx > 0 {
@@ -339,6 +386,63 @@ func warmSection(ctx context.Context, e *env) error {
 		e.table.Add(t.name, fmt.Sprintf("%.0f req/s", bench.Median(t.rps)), dur(bench.Median(t.p50)), dur(bench.Median(t.p90)), dur(bench.Median(t.p99)), ratio, notes)
 	}
 	return nil
+}
+
+// warmLoad runs one warm round against addr with the chosen generator:
+// wrk has no warm-up window, so it runs a warm-up of its own first.
+func (e *env) warmLoad(ctx context.Context, addr string) (bench.LoadResult, error) {
+	if e.o.load != "wrk" {
+		return bench.Load{Addr: addr, Path: "/api/hello", Conns: e.o.conns, Warmup: e.o.warmup, Duration: e.o.duration}.Run(ctx)
+	}
+	url := "http://" + addr + "/api/hello"
+	if e.o.warmup > 0 {
+		if _, err := (bench.Wrk{URL: url, Conns: e.o.conns, Duration: e.o.warmup}).Run(ctx); err != nil {
+			return bench.LoadResult{}, err
+		}
+	}
+	return bench.Wrk{URL: url, Conns: e.o.conns, Duration: e.o.duration}.Run(ctx)
+}
+
+// waitLoaded waits until every function of the server at addr is loaded,
+// as its dashboard's /_wfn/api/functions lists them.
+func waitLoaded(ctx context.Context, addr string) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/_wfn/api/functions", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("GET /_wfn/api/functions = %d %s", resp.StatusCode, b)
+		}
+		if !strings.Contains(string(b), `"state":"loading"`) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.New("functions still loading after 10 minutes")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// loadAverage is the first three fields of /proc/loadavg, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func checkHello(ctx context.Context, url string) error {
