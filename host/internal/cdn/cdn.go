@@ -259,9 +259,9 @@ type Cache struct {
 	rules       Rules
 	urlKey      func(r *http.Request, u *url.URL) (string, bool)
 
-	mu           sync.Mutex
-	flights      map[string]*flight
-	landed       map[string]landed    // the last flight of each key that stored a response
+	mu      sync.Mutex
+	flights map[string]*flight
+	landed  map[string]landed // the last flight of each key that stored a response
 	// hfm is hit-for-miss: key → until (a time.Time). Written under mu,
 	// read without it by every request (hitForMissNow), which is why it
 	// is a sync.Map; hfmLen counts its keys, under mu.
