@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -456,7 +455,7 @@ func (inv *Invocation) SetHeader(op HeaderOp, name, value []byte) abi.Errno {
 		return abi.EINVAL
 	}
 	h := inv.w.Header()
-	key := textproto.CanonicalMIMEHeaderKey(string(name))
+	key := canonicalHeaderKey(name)
 	switch op {
 	case HeaderSet:
 		h[key] = []string{string(value)}
