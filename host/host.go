@@ -630,7 +630,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, params, aw)
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
-		c.Serve(w, r, h.cdnKey(h.scope(st, fn), r), origin)
+		c.ServeAt(w, r, h.cdnKey(h.scope(st, fn), r), origin, now)
 		h.counters.countCDN(w.Header().Get(HeaderCache))
 		return
 	}

@@ -281,6 +281,7 @@ type target struct {
 	p50    []float64
 	p90    []float64
 	p99    []float64
+	cpu    []float64 // the server's CPU time per request, in ns
 	errs   int
 	non2xx int
 	first  error
@@ -337,19 +338,22 @@ func warmSection(ctx context.Context, e *env) error {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
 	}
-	var ratios [][]float64 = make([][]float64, len(targets))
+	ratios := make([][]float64, len(targets))
+	cpuRatios := make([][]float64, len(targets))
 	for r := range e.o.rounds {
 		roundRPS := make([]float64, len(targets))
+		roundCPU := make([]float64, len(targets))
 		for i := range targets {
 			t := targets[(i+r)%len(targets)] // rotate the order each round
-			res, err := e.warmLoad(ctx, t.srv.Addr)
+			res, cpu, err := e.warmLoad(ctx, t.srv)
 			if err != nil {
 				return err
 			}
+			t.cpu = append(t.cpu, cpu)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			logf("round %d  %-24s %s", r+1, t.name, res)
+			logf("round %d  %-24s %s, %s CPU per request", r+1, t.name, res, dur(cpu))
 			t.rps = append(t.rps, res.RPS())
 			t.p50 = append(t.p50, float64(res.P50))
 			t.p90 = append(t.p90, float64(res.P90))
@@ -360,9 +364,11 @@ func warmSection(ctx context.Context, e *env) error {
 				t.first = res.FirstErr
 			}
 			roundRPS[(i+r)%len(targets)] = res.RPS()
+			roundCPU[(i+r)%len(targets)] = cpu
 		}
 		for i := range targets {
 			ratios[i] = append(ratios[i], roundRPS[i]/roundRPS[0])
+			cpuRatios[i] = append(cpuRatios[i], roundCPU[0]/roundCPU[i])
 		}
 	}
 	gen := "the Go load generator in this process"
@@ -372,7 +378,7 @@ func warmSection(ctx context.Context, e *env) error {
 	e.table.Section(fmt.Sprintf("Warm /api/hello over loopback: %s, %d keep-alive connections, %s rounds, %d interleaved rounds (medians; load average %s)",
 		gen, e.o.conns, e.o.duration, e.o.rounds, loadAverage()))
 	for i, t := range targets {
-		notes := "req/s per round: " + joinFloats(t.rps, "%.0f")
+		notes := "req/s per round: " + joinFloats(t.rps, "%.0f") + "; server CPU per request " + dur(bench.Median(t.cpu)) + " (" + joinDur(t.cpu) + ")"
 		if t.errs+t.non2xx > 0 {
 			notes += fmt.Sprintf("; %d errors, %d non-2xx", t.errs, t.non2xx)
 			if t.first != nil {
@@ -381,26 +387,49 @@ func warmSection(ctx context.Context, e *env) error {
 		}
 		ratio := "1.00x"
 		if i > 0 {
-			ratio = fmt.Sprintf("%.2fx native", bench.Median(ratios[i]))
+			ratio = fmt.Sprintf("%.2fx native; by CPU per request %.2fx", bench.Median(ratios[i]), bench.Median(cpuRatios[i]))
 		}
 		e.table.Add(t.name, fmt.Sprintf("%.0f req/s", bench.Median(t.rps)), dur(bench.Median(t.p50)), dur(bench.Median(t.p90)), dur(bench.Median(t.p99)), ratio, notes)
 	}
 	return nil
 }
 
-// warmLoad runs one warm round against addr with the chosen generator:
-// wrk has no warm-up window, so it runs a warm-up of its own first.
-func (e *env) warmLoad(ctx context.Context, addr string) (bench.LoadResult, error) {
-	if e.o.load != "wrk" {
-		return bench.Load{Addr: addr, Path: "/api/hello", Conns: e.o.conns, Warmup: e.o.warmup, Duration: e.o.duration}.Run(ctx)
-	}
-	url := "http://" + addr + "/api/hello"
-	if e.o.warmup > 0 {
+// warmLoad runs one warm round against srv with the chosen generator, and
+// measures the server's CPU time per request over the round's window:
+// native's against wfn's is the throughput ratio of a server that has
+// the CPU to itself, which the machine's other load moves less than it
+// moves requests per second. wrk has no warm-up window, so it runs a
+// warm-up of its own first.
+func (e *env) warmLoad(ctx context.Context, srv *bench.Server) (res bench.LoadResult, cpu float64, err error) {
+	url := "http://" + srv.Addr + "/api/hello"
+	if e.o.load == "wrk" && e.o.warmup > 0 {
 		if _, err := (bench.Wrk{URL: url, Conns: e.o.conns, Duration: e.o.warmup}).Run(ctx); err != nil {
-			return bench.LoadResult{}, err
+			return res, 0, err
 		}
 	}
-	return bench.Wrk{URL: url, Conns: e.o.conns, Duration: e.o.duration}.Run(ctx)
+	before, err := bench.CPUTime(srv.Pid())
+	if err != nil {
+		return res, 0, err
+	}
+	if e.o.load == "wrk" {
+		res, err = bench.Wrk{URL: url, Conns: e.o.conns, Duration: e.o.duration}.Run(ctx)
+	} else {
+		// The warm-up's CPU time counts too: requests per CPU time are
+		// the same in it, give or take.
+		res, err = bench.Load{Addr: srv.Addr, Path: "/api/hello", Conns: e.o.conns, Warmup: e.o.warmup, Duration: e.o.duration}.Run(ctx)
+	}
+	if err != nil {
+		return res, 0, err
+	}
+	after, err := bench.CPUTime(srv.Pid())
+	if err != nil {
+		return res, 0, err
+	}
+	n := res.Requests + res.Non2xx
+	if e.o.load != "wrk" {
+		n = int(float64(n) * float64(e.o.warmup+e.o.duration) / float64(e.o.duration))
+	}
+	return res, float64(after-before) / float64(max(n, 1)), nil
 }
 
 // waitLoaded waits until every function of the server at addr is loaded,
