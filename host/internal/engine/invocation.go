@@ -208,7 +208,7 @@ func (inv *Invocation) Finish() bool {
 			return false
 		}
 		if inv.req.Method != http.MethodHead || len(inv.buf) > 0 {
-			inv.w.Header().Set("Content-Length", strconv.Itoa(len(inv.buf)))
+			inv.w.Header()["Content-Length"] = []string{strconv.Itoa(len(inv.buf))} // canonical: no Set
 		}
 		inv.sendHead()
 		if len(inv.buf) > 0 {

@@ -988,6 +988,8 @@ func dur(ns float64) string {
 		return "0"
 	case d < 0:
 		return "-" + dur(-ns)
+	case d < 100*time.Microsecond:
+		return fmt.Sprintf("%.1f µs", ns/1e3)
 	case d < time.Millisecond:
 		return fmt.Sprintf("%.0f µs", ns/1e3)
 	case d < 10*time.Millisecond:
