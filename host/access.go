@@ -56,7 +56,9 @@ func (aw *accessWriter) WriteHeader(code int) {
 	if !aw.wrote && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		aw.wrote = true
 		aw.entry.Status = code
-		aw.entry.Cache = aw.Header().Get(HeaderCache)
+		if vs := aw.Header()[HeaderCache]; len(vs) > 0 { // a canonical name: no Get
+			aw.entry.Cache = vs[0]
+		}
 	}
 	aw.ResponseWriter.WriteHeader(code)
 }
@@ -80,13 +82,14 @@ func (aw *accessWriter) Flush() {
 // Unwrap gives http.ResponseController the writer underneath.
 func (aw *accessWriter) Unwrap() http.ResponseWriter { return aw.ResponseWriter }
 
-// startAccess wraps w to record the request's access entry, or returns
+// startAccess wraps w to record the access entry of the request that
+// arrived at start, or returns
 // nil when neither the access log nor Config.OnAccess wants it.
-func (h *Host) startAccess(w http.ResponseWriter, r *http.Request, id string) *accessWriter {
+func (h *Host) startAccess(w http.ResponseWriter, r *http.Request, id string, start time.Time) *accessWriter {
 	if !h.cfg.AccessLog && h.cfg.OnAccess == nil {
 		return nil
 	}
-	return &accessWriter{ResponseWriter: w, entry: AccessEntry{Start: time.Now(), Method: r.Method, Path: r.URL.Path, ID: id}}
+	return &accessWriter{ResponseWriter: w, entry: AccessEntry{Start: start, Method: r.Method, Path: r.URL.Path, ID: id}}
 }
 
 // endAccess logs the request and hands its entry to Config.OnAccess.

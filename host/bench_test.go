@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/host/admin"
 )
 
 // Benchmarks compare wfn with a native net/http handler returning the same
@@ -33,7 +35,9 @@ func quietHost(b testing.TB, dir string) *host.Host {
 
 func quietHostConfig(b testing.TB, cfg host.Config) *host.Host {
 	b.Helper()
-	cfg.Logger = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	cfg.Engine = os.Getenv("WFN_TEST_ENGINE")
 	h, err := host.New(context.Background(), cfg)
 	if err != nil {
@@ -112,7 +116,10 @@ func BenchmarkServeWasmMinimal(b *testing.B) {
 
 // BenchmarkInvoke measures one warm invocation in-process, without the
 // network: native is the floor, minimal adds the host's own work (its
-// guest does almost nothing), go adds a Go guest's own time.
+// guest does almost nothing), go adds a Go guest's own time. The served
+// cases are configured as wfn serve configures the host: the access log
+// on (at a level that drops its lines, as --log-level warn does) and
+// package admin's Monitor counting every request.
 func BenchmarkInvoke(b *testing.B) {
 	cases := []struct {
 		name    string
@@ -120,7 +127,9 @@ func BenchmarkInvoke(b *testing.B) {
 	}{
 		{"native", func(*testing.B) http.Handler { return http.HandlerFunc(nativeHello) }},
 		{"minimal", func(b *testing.B) http.Handler { return quietHost(b, watDir(b, "hello")) }},
+		{"minimal/served", func(b *testing.B) http.Handler { return servedHost(b, watDir(b, "hello")) }},
 		{"go", func(b *testing.B) http.Handler { requireGo(b); return quietHost(b, "../guests") }},
+		{"go/served", func(b *testing.B) http.Handler { requireGo(b); return servedHost(b, "../guests") }},
 		{"ts", func(b *testing.B) http.Handler { return quietHost(b, tsHelloDir(b)) }},
 		{"node", func(b *testing.B) http.Handler { return quietHost(b, jsDir(b, "hello.ts", nodeHello)) }},
 	}
@@ -135,12 +144,34 @@ func BenchmarkInvoke(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := cpuTime()
 			for b.Loop() {
 				w.reset()
 				h.ServeHTTP(w, req)
 			}
+			// The process's CPU time, garbage collection included: on a
+			// shared machine it moves less than the wall time.
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
+}
+
+// cpuTime is the process's user and system CPU time, in nanoseconds.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// servedHost is quietHost configured as wfn serve configures a host: the
+// access log on and admin's Monitor as the logger's handler and
+// OnAccess. The log's lines are dropped (slog.DiscardHandler is never
+// enabled), as --log-level warn drops the access log's.
+func servedHost(b testing.TB, dir string) *host.Host {
+	mon := admin.NewMonitor(slog.DiscardHandler)
+	return quietHostConfig(b, host.Config{Dir: dir, Logger: slog.New(mon), AccessLog: true, OnAccess: mon.Access})
 }
 
 // tsHelloDir makes a served directory whose api/hello.ts answers

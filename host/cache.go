@@ -352,7 +352,7 @@ var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustPa
 // the cache is unavailable. Package admin mounts it.
 func (h *Host) PurgeHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := h.newID()
+		id := h.newID(time.Now())
 		w.Header().Set(HeaderRequestID, id)
 		h.servePurge(w, r, id)
 	})

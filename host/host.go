@@ -609,9 +609,10 @@ func (li *liveInstance) Close(ctx context.Context) error {
 // ServeHTTP routes the request to its function and runs one invocation.
 // The operators' endpoints under /_wfn/ are package admin's.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := h.newID()
-	w.Header().Set(HeaderRequestID, id)
-	if aw := h.startAccess(w, r, id); aw != nil {
+	now := time.Now() // the one clock read before the invocation's deadline
+	id := h.newID(now)
+	w.Header()[HeaderRequestID] = []string{id} // a canonical name: no Set
+	if aw := h.startAccess(w, r, id, now); aw != nil {
 		defer h.endAccess(aw)
 		w = aw
 	}
@@ -684,7 +685,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, params, aw)
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
-		c.Serve(w, r, h.cdnKey(h.scope(st, fn), r), origin)
+		c.ServeAt(w, r, h.cdnKey(h.scope(st, fn), r), origin, now)
 		h.counters.countCDN(w.Header().Get(HeaderCache))
 		return
 	}
@@ -736,11 +737,12 @@ func writeThrottled(w http.ResponseWriter, r *http.Request, id string) {
 	writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "Too many requests are waiting for this function.", "Retry-After", "1")
 }
 
-// newID returns a request id in Vercel's shape: region::instance-ms-seq.
-func (h *Host) newID() string {
-	b := make([]byte, 0, 48)
-	b = append(b, h.idPrefix...)
-	b = strconv.AppendInt(b, time.Now().UnixMilli(), 10)
+// newID returns a request id in Vercel's shape: region::instance-ms-seq,
+// ms being now's Unix time in milliseconds.
+func (h *Host) newID(now time.Time) string {
+	var buf [64]byte
+	b := append(buf[:0], h.idPrefix...)
+	b = strconv.AppendInt(b, now.UnixMilli(), 10)
 	b = append(b, '-')
 	n := h.idSeq.Add(1)
 	const digits = "0123456789abcdef"

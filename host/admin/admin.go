@@ -9,7 +9,9 @@
 // peers of Options.AllowFrom (loopback by default) and refuses a request
 // that came through a proxy (it carries forwarding headers): the same rule
 // as the purge endpoint, whose own rules are the host's
-// (host.Config.PurgeFrom).
+// (host.Config.PurgeFrom). Among them are the Go runtime's profiles, for
+// `go tool pprof`: /_wfn/debug/pprof/profile?seconds=N (CPU) and
+// /_wfn/debug/pprof/NAME (allocs, heap, goroutine, mutex, block).
 //
 //	mon := admin.NewMonitor(slog.NewTextHandler(os.Stderr, nil))
 //	h, _ := host.New(ctx, host.Config{Dir: dir, Logger: slog.New(mon), AccessLog: true, OnAccess: mon.Access})
@@ -103,6 +105,8 @@ func New(h *host.Host, opts Options) (*Server, error) {
 	s.mux.Handle("GET /_wfn/api/functions", s.guard(http.HandlerFunc(s.serveFunctions)))
 	s.mux.Handle("GET /_wfn/api/logs", s.guard(http.HandlerFunc(s.serveLogs)))
 	s.mux.Handle("GET /_wfn/events", s.guard(http.HandlerFunc(s.serveEvents)))
+	s.mux.Handle("GET /_wfn/debug/pprof/profile", s.guard(http.HandlerFunc(serveCPUProfile)))
+	s.mux.Handle("GET /_wfn/debug/pprof/{name}", s.guard(http.HandlerFunc(serveProfile)))
 	s.mux.HandleFunc("/_wfn/", func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "404 page not found", http.StatusNotFound)
 	})

@@ -308,6 +308,11 @@ func TestGuard(t *testing.T) {
 		{"dashboard through a proxy", "/_wfn/", []string{"Forwarded", "for=203.0.113.9"}, 403},
 		{"healthz through a proxy", "/_wfn/healthz", []string{"X-Forwarded-For", "203.0.113.9"}, 200},
 		{"unknown endpoint", "/_wfn/nope", nil, 404},
+		{"allocation profile from loopback", "/_wfn/debug/pprof/allocs", nil, 200},
+		{"CPU profile from loopback", "/_wfn/debug/pprof/profile?seconds=1", nil, 200},
+		{"CPU profile of too long", "/_wfn/debug/pprof/profile?seconds=100000", nil, 400},
+		{"unknown profile", "/_wfn/debug/pprof/nope", nil, 404},
+		{"profile through a proxy", "/_wfn/debug/pprof/allocs", []string{"X-Forwarded-For", "203.0.113.9"}, 403},
 		{"a function", "/api/hello", []string{"X-Forwarded-For", "203.0.113.9"}, 200},
 	}
 	for _, tt := range tests {
@@ -316,6 +321,11 @@ func TestGuard(t *testing.T) {
 				t.Errorf("GET %s = %d %q, want %d", tt.path, status, body, tt.status)
 			}
 		})
+	}
+
+	// A profile is pprof's gzipped protocol buffer (go tool pprof reads it).
+	if _, body := get(t, s.srv.URL+"/_wfn/debug/pprof/profile?seconds=1"); !strings.HasPrefix(body, "\x1f\x8b") {
+		t.Errorf("the CPU profile is not gzipped: %q", body[:min(len(body), 16)])
 	}
 
 	// Peers outside AllowFrom get 403; the health check still answers.
@@ -327,6 +337,9 @@ func TestGuard(t *testing.T) {
 	defer srv.Close()
 	if status, _ := get(t, srv.URL+"/_wfn/metrics"); status != http.StatusForbidden {
 		t.Errorf("metrics from outside AllowFrom = %d, want 403", status)
+	}
+	if status, _ := get(t, srv.URL+"/_wfn/debug/pprof/goroutine"); status != http.StatusForbidden {
+		t.Errorf("a profile from outside AllowFrom = %d, want 403", status)
 	}
 	if status, _ := get(t, srv.URL+"/_wfn/healthz"); status != http.StatusOK {
 		t.Errorf("healthz from outside AllowFrom = %d, want 200", status)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -91,7 +92,18 @@ type monitorState struct {
 	flush   chan struct{}
 	flushed chan struct{} // closed when the writer has stopped
 	subs    map[chan event]struct{}
+	nsubs   atomic.Int32 // len(subs), read without mu
 	perFn   map[string]*window
+	// The metrics' series by their labels, so that a request looks them
+	// up in one map rather than hashing its labels into the vectors.
+	counters  map[requestLabels]prometheus.Counter
+	observers map[string]prometheus.Observer
+}
+
+// requestLabels are the labels of a wfn_requests_total series.
+type requestLabels struct {
+	fn     string
+	status int
 }
 
 // window holds a function's latest durations, in milliseconds.
@@ -114,9 +126,11 @@ func NewMonitor(next slog.Handler) *Monitor {
 			Help:    "Time from a request's arrival to its response's end, by function.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 		}, []string{"fn"}),
-		recent: make([]Record, 0, keptLogs),
-		subs:   map[chan event]struct{}{},
-		perFn:  map[string]*window{},
+		recent:    make([]Record, 0, keptLogs),
+		subs:      map[chan event]struct{}{},
+		perFn:     map[string]*window{},
+		counters:  map[requestLabels]prometheus.Counter{},
+		observers: map[string]prometheus.Observer{},
 	}}
 }
 
@@ -220,18 +234,33 @@ func (s *monitorState) sendLocked(e event) {
 }
 
 // Access is host.Config.OnAccess: it counts the request, keeps its
-// duration and pushes it to the pages.
+// duration and pushes it to the pages (made into JSON only when a page is
+// open).
 func (m *Monitor) Access(e host.AccessEntry) {
 	s := m.shared
-	s.requests.WithLabelValues(e.Function, strconv.Itoa(e.Status)).Inc()
-	s.durations.WithLabelValues(e.Function).Observe(e.Duration.Seconds())
 	ms := float64(e.Duration.Microseconds()) / 1000
-	data, _ := json.Marshal(Invocation{
-		Time: e.Start, Method: e.Method, Path: e.Path, Status: e.Status, DurationMS: ms,
-		Bytes: e.Bytes, Fn: e.Function, ID: e.ID, Fresh: e.Fresh, Cache: e.Cache,
-	})
+	var data []byte
+	if s.nsubs.Load() > 0 {
+		data, _ = json.Marshal(Invocation{
+			Time: e.Start, Method: e.Method, Path: e.Path, Status: e.Status, DurationMS: ms,
+			Bytes: e.Bytes, Fn: e.Function, ID: e.ID, Fresh: e.Fresh, Cache: e.Cache,
+		})
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	labels := requestLabels{e.Function, e.Status}
+	c := s.counters[labels]
+	if c == nil {
+		c = s.requests.WithLabelValues(e.Function, strconv.Itoa(e.Status))
+		s.counters[labels] = c
+	}
+	c.Inc()
+	o := s.observers[e.Function]
+	if o == nil {
+		o = s.durations.WithLabelValues(e.Function)
+		s.observers[e.Function] = o
+	}
+	o.Observe(e.Duration.Seconds())
 	if e.Function != "" {
 		w := s.perFn[e.Function]
 		if w == nil {
@@ -245,7 +274,9 @@ func (m *Monitor) Access(e host.AccessEntry) {
 		}
 		w.n++
 	}
-	s.sendLocked(event{"invocation", data})
+	if data != nil {
+		s.sendLocked(event{"invocation", data})
+	}
 }
 
 // percentiles returns the requests seen for fn and the p50 and p99 of
@@ -274,6 +305,7 @@ func (m *Monitor) subscribe() chan event {
 	ch := make(chan event, 256)
 	m.shared.mu.Lock()
 	m.shared.subs[ch] = struct{}{}
+	m.shared.nsubs.Store(int32(len(m.shared.subs)))
 	m.shared.mu.Unlock()
 	return ch
 }
@@ -281,6 +313,7 @@ func (m *Monitor) subscribe() chan event {
 func (m *Monitor) unsubscribe(ch chan event) {
 	m.shared.mu.Lock()
 	delete(m.shared.subs, ch)
+	m.shared.nsubs.Store(int32(len(m.shared.subs)))
 	m.shared.mu.Unlock()
 }
 

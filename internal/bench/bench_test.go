@@ -234,6 +234,24 @@ func TestMachine(t *testing.T) {
 		if err != nil || rss <= 0 || hwm < rss {
 			t.Errorf("RSS = %d, %d, %v", rss, hwm, err)
 		}
+		// CPUTime counts in clock ticks: spin until it passes one more.
+		before, err := bench.CPUTime(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			now, err := bench.CPUTime(os.Getpid())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if now > before {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("CPUTime stayed at %v while spinning", now)
+			}
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -63,4 +64,34 @@ func procStatusKB(path, key string) (int64, error) {
 		return n, nil
 	}
 	return 0, fmt.Errorf("%s: no %s", path, key)
+}
+
+// clockTick is the unit of /proc/PID/stat's CPU times: USER_HZ, 100 on
+// Linux on every architecture Go supports.
+const clockTick = 10 * time.Millisecond
+
+// CPUTime returns the user and system CPU time process pid has used, from
+// /proc/PID/stat, to the clock tick (10 ms).
+func CPUTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, field 2, is in parentheses and may hold spaces:
+	// the fields are counted after its closing one. utime and stime are
+	// fields 14 and 15.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0, fmt.Errorf("bench: /proc/%d/stat: unexpected format", pid)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: /proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * clockTick, nil
 }

@@ -259,10 +259,14 @@ type Cache struct {
 	rules       Rules
 	urlKey      func(r *http.Request, u *url.URL) (string, bool)
 
-	mu           sync.Mutex
-	flights      map[string]*flight
-	landed       map[string]landed    // the last flight of each key that stored a response
-	hfm          map[string]time.Time // hit-for-miss: key → until
+	mu      sync.Mutex
+	flights map[string]*flight
+	landed  map[string]landed // the last flight of each key that stored a response
+	// hfm is hit-for-miss: key → until (a time.Time). Written under mu,
+	// read without it by every request (hitForMissNow), which is why it
+	// is a sync.Map; hfmLen counts its keys, under mu.
+	hfm          sync.Map
+	hfmLen       int
 	revalidating map[string]bool
 	closed       bool
 	wg           sync.WaitGroup // background revalidations
@@ -302,7 +306,6 @@ func New(store cache.Store, opts Options) *Cache {
 		urlKey:       opts.URLKey,
 		flights:      make(map[string]*flight),
 		landed:       make(map[string]landed),
-		hfm:          make(map[string]time.Time),
 		revalidating: make(map[string]bool),
 	}
 	if c.log == nil {
@@ -379,7 +382,13 @@ func matches(e *entry, r *http.Request) bool {
 // x-vercel-cache. key is r's cache key (see [Key]); HEAD and GET of one URL
 // must have the same key.
 func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin Origin) {
-	start := time.Now()
+	c.ServeAt(w, r, key, origin, time.Now())
+}
+
+// ServeAt is Serve for a request that arrived at start, a time read before
+// it: a server that has read the clock for the request already saves a
+// read.
+func (c *Cache) ServeAt(w http.ResponseWriter, r *http.Request, key string, origin Origin, start time.Time) {
 	if bypass(r) != "" {
 		status := c.passthrough(w, r, key, origin, Bypass)
 		if unsafeMethod(r.Method) && status >= 200 && status < 400 {
@@ -408,7 +417,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 	// store: most functions' responses are never cacheable, and they
 	// should not pay for the cache. A response that has become cacheable
 	// is stored once the mark runs out.
-	if c.hitForMissNow(key) {
+	if c.hitForMissNow(key, start) {
 		c.passthrough(w, r, key, origin, Miss)
 		return
 	}
@@ -483,12 +492,17 @@ func (c *Cache) validatable(r *http.Request, key string) *stale {
 	return &stale{e: e, tags: se.Tags, validate: true}
 }
 
-// hitForMissNow reports whether key is marked hit-for-miss.
-func (c *Cache) hitForMissNow(key string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	until, ok := c.hfm[key]
-	return ok && time.Now().Before(until)
+// hitForMissNow reports whether key is marked hit-for-miss at now.
+func (c *Cache) hitForMissNow(key string, now time.Time) bool {
+	until, ok := c.hfm.Load(key)
+	return ok && now.Before(until.(time.Time))
+}
+
+// unmarkLocked ends hit-for-miss for key.
+func (c *Cache) unmarkLocked(key string) {
+	if _, ok := c.hfm.LoadAndDelete(key); ok {
+		c.hfmLen--
+	}
 }
 
 // miss answers a GET without an entry, collapsing concurrent misses of one
@@ -515,13 +529,13 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, o
 		c.write(w, r, l.resp, Miss, l.resp.pol.age)
 		return
 	}
-	if until, ok := c.hfm[key]; ok {
-		if time.Now().Before(until) {
+	if until, ok := c.hfm.Load(key); ok {
+		if time.Now().Before(until.(time.Time)) {
 			c.mu.Unlock()
 			c.fetch(w, r, key, origin, nil, label, old)
 			return
 		}
-		delete(c.hfm, key)
+		c.unmarkLocked(key)
 	}
 	if f := c.flights[fkey]; f != nil {
 		f.waiters++
@@ -628,14 +642,17 @@ type landed struct {
 // markLocked starts hit-for-miss for key.
 func (c *Cache) markLocked(key string) {
 	now := time.Now()
-	if len(c.hfm) >= 4096 {
-		for k, until := range c.hfm {
-			if now.After(until) {
-				delete(c.hfm, k)
+	if c.hfmLen >= 4096 {
+		c.hfm.Range(func(k, until any) bool {
+			if now.After(until.(time.Time)) {
+				c.unmarkLocked(k.(string))
 			}
-		}
+			return true
+		})
 	}
-	c.hfm[key] = now.Add(c.hitForMiss)
+	if _, had := c.hfm.Swap(key, now.Add(c.hitForMiss)); !had {
+		c.hfmLen++
+	}
 }
 
 // passthrough runs the origin for a request that does not use the cache.
@@ -643,12 +660,12 @@ func (c *Cache) markLocked(key string) {
 // It returns the response's status.
 func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, key string, origin Origin, label string) int {
 	// The origin writes the client's header map itself: nothing to copy.
-	rw := &recorder{c: c, w: w, r: r, key: key, label: label, header: w.Header(), pass: true, direct: true}
-	origin(rw, r)
-	if !rw.wrote {
-		rw.WriteHeader(http.StatusOK)
+	pw := &passWriter{w: w, label: label}
+	origin(pw, r)
+	if pw.status == 0 {
+		pw.WriteHeader(http.StatusOK)
 	}
-	return rw.status
+	return pw.status
 }
 
 // stale is a stored entry past its lifetime that the origin is asked to
@@ -727,7 +744,7 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 	switch {
 	case value != nil:
 		c.mu.Lock()
-		delete(c.hfm, key)
+		c.unmarkLocked(key)
 		c.mu.Unlock()
 		// Stored before the leader's client has its response, so that
 		// the client's next request is a HIT.

@@ -434,17 +434,28 @@ func SrcTag(src string) string {
 // requestNoCache reports a request Cache-Control: no-cache or Pragma:
 // no-cache.
 func requestNoCache(r *http.Request) bool {
-	for _, d := range parseDirectives(r.Header.Values("Pragma")) {
+	// The fields are read by their canonical names, as Header.Values
+	// reads them, without canonicalising the names on every request.
+	for _, d := range parseDirectives(r.Header["Pragma"]) {
 		if d.name == "no-cache" {
 			return true
 		}
 	}
-	for _, d := range parseDirectives(r.Header.Values(hCacheControl)) {
+	for _, d := range parseDirectives(r.Header[hCacheControl]) {
 		if d.name == "no-cache" {
 			return true
 		}
 	}
 	return false
+}
+
+// headerField is h.Get(name) for a name already in canonical form, without
+// canonicalising it again.
+func headerField(h http.Header, name string) string {
+	if vs := h[name]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }
 
 // bypass reports why r must not be answered from or stored in the cache,
@@ -453,16 +464,16 @@ func bypass(r *http.Request) string {
 	switch {
 	case r.Method != http.MethodGet && r.Method != http.MethodHead:
 		return "method " + r.Method
-	case r.Header.Get("Authorization") != "":
+	case headerField(r.Header, "Authorization") != "":
 		return "Authorization"
-	case r.Header.Get("Range") != "":
+	case headerField(r.Header, "Range") != "":
 		return "Range"
 	}
 	if r.URL.RawQuery != "" && strings.Contains(r.URL.RawQuery, "_vercel_no_cache") &&
 		r.URL.Query().Get("_vercel_no_cache") == "1" {
 		return "_vercel_no_cache query parameter"
 	}
-	if r.Header.Get("Cookie") != "" {
+	if headerField(r.Header, "Cookie") != "" {
 		if c, err := r.Cookie("_vercel_no_cache"); err == nil && c.Value == "1" {
 			return "_vercel_no_cache cookie"
 		}

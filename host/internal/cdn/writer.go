@@ -34,7 +34,6 @@ type recorder struct {
 	// notModified: it answered 304, and the entry is refreshed rather
 	// than the response passed on (it has no body to store).
 	validating, notModified bool
-	direct                  bool     // header is w's own map
 	tags                    []string // from Vercel-Cache-Tag
 	pol                     policy
 	buf                     bytes.Buffer
@@ -120,10 +119,8 @@ func (rw *recorder) head() {
 		return
 	}
 	h := rw.w.Header()
-	if !rw.direct {
-		for k, v := range rw.header {
-			h[k] = v
-		}
+	for k, v := range rw.header {
+		h[k] = v
 	}
 	clientHeader(h)
 	h[hXVercelCache] = labels[rw.label]
@@ -176,3 +173,49 @@ func (rw *recorder) Flush() {
 // background revalidation, where the controller's calls are not
 // supported).
 func (rw *recorder) Unwrap() http.ResponseWriter { return rw.w }
+
+// passWriter is the writer of a response that does not go through the
+// cache (Cache.passthrough): the origin writes the client's own header
+// map, and the head gets what the client receives of the caching headers
+// (clientHeader) and the label. Informational (1xx) heads are dropped, as
+// a recorder drops them.
+type passWriter struct {
+	w      http.ResponseWriter
+	label  string
+	status int // 0 until the head is written
+}
+
+var (
+	_ http.ResponseWriter = (*passWriter)(nil)
+	_ http.Flusher        = (*passWriter)(nil)
+)
+
+func (pw *passWriter) Header() http.Header { return pw.w.Header() }
+
+func (pw *passWriter) WriteHeader(code int) {
+	if pw.status != 0 || code < 200 {
+		return
+	}
+	pw.status = code
+	h := pw.w.Header()
+	clientHeader(h)
+	h[hXVercelCache] = labels[pw.label]
+	pw.w.WriteHeader(code)
+}
+
+func (pw *passWriter) Write(p []byte) (int, error) {
+	if pw.status == 0 {
+		pw.WriteHeader(http.StatusOK)
+	}
+	return pw.w.Write(p)
+}
+
+func (pw *passWriter) Flush() {
+	if pw.status == 0 {
+		pw.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(pw.w).Flush()
+}
+
+// Unwrap gives http.ResponseController the client's writer.
+func (pw *passWriter) Unwrap() http.ResponseWriter { return pw.w }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -209,7 +208,7 @@ func (inv *Invocation) Finish() bool {
 			return false
 		}
 		if inv.req.Method != http.MethodHead || len(inv.buf) > 0 {
-			inv.w.Header().Set("Content-Length", strconv.Itoa(len(inv.buf)))
+			inv.w.Header()["Content-Length"] = []string{strconv.Itoa(len(inv.buf))} // canonical: no Set
 		}
 		inv.sendHead()
 		if len(inv.buf) > 0 {
@@ -456,7 +455,7 @@ func (inv *Invocation) SetHeader(op HeaderOp, name, value []byte) abi.Errno {
 		return abi.EINVAL
 	}
 	h := inv.w.Header()
-	key := textproto.CanonicalMIMEHeaderKey(string(name))
+	key := canonicalHeaderKey(name)
 	switch op {
 	case HeaderSet:
 		h[key] = []string{string(value)}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wfn-dev/wfn/host/internal/engine"
@@ -32,6 +33,9 @@ type Limit struct {
 	max     int
 	changed chan struct{} // closed and replaced when capacity frees up
 	pools   []*Pool
+	// full is used >= max, set under mu and read without it: while it is
+	// false no pool can be starved, which every Put asks.
+	full atomic.Bool
 }
 
 // NewLimit returns a limit of max live instances in all pools together.
@@ -46,12 +50,14 @@ func (l *Limit) tryAcquire() bool {
 		return false
 	}
 	l.used++
+	l.full.Store(l.used >= l.max)
 	return true
 }
 
 func (l *Limit) release() {
 	l.mu.Lock()
 	l.used--
+	l.full.Store(l.used >= l.max)
 	close(l.changed)
 	l.changed = make(chan struct{})
 	l.mu.Unlock()
@@ -66,6 +72,9 @@ func (l *Limit) wait() <-chan struct{} {
 // starved reports whether the limit is reached while a pool other than
 // except has invocations waiting.
 func (l *Limit) starved(except *Pool) bool {
+	if !l.full.Load() {
+		return false
+	}
 	l.mu.Lock()
 	full := l.used >= l.max
 	pools := l.pools
@@ -394,7 +403,14 @@ func (p *Pool) Put(ctx context.Context, inst engine.Instance, healthy bool) {
 			return
 		}
 		// No one here wants it. If all capacity is in use and another
-		// function waits for some, free this instance's share.
+		// function waits for some, free this instance's share. Capacity
+		// left means no one can be waiting for it: the common case keeps
+		// the lock.
+		if !p.limit.full.Load() {
+			p.idle = append(p.idle, idleInstance{inst: inst, since: p.now()})
+			p.mu.Unlock()
+			return
+		}
 		p.mu.Unlock()
 		starved := p.limit.starved(p)
 		p.mu.Lock()

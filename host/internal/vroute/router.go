@@ -174,13 +174,13 @@ type Result struct {
 	Location string
 	// Header holds the headers of the matching headers entries that have
 	// no has or missing: they depend on the path alone, so a cached
-	// response may keep them.
+	// response may keep them. Nil when there are none.
 	Header http.Header
 	// CondHeader holds those of the matching entries with has or missing:
 	// they depend on the request's headers, cookies, host or query, so
 	// they belong to this response only and are never stored with a
 	// cached one. Where both set a field, CondHeader's comes later and
-	// wins.
+	// wins. Nil when there are none.
 	CondHeader http.Header
 	// External is the absolute URL to proxy the request to, when not "".
 	External string
@@ -201,7 +201,9 @@ type Result struct {
 // function), then the rewrites, each checked against the filesystem,
 // as Vercel's router does. A nil Router gives r's own path.
 func (rt *Router) Route(r *http.Request, exists func(escapedPath string) bool) Result {
-	res := Result{Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Header: http.Header{}, CondHeader: http.Header{}}
+	// The header maps are made by the first entry that sets a field: most
+	// requests match none, and pay for no map.
+	res := Result{Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery}
 	if rt == nil {
 		res.Found = exists(res.Path)
 		return res
@@ -212,13 +214,13 @@ func (rt *Router) Route(r *http.Request, exists func(escapedPath string) bool) R
 			continue
 		}
 		if c.Continue && (len(c.has) > 0 || len(c.missing) > 0) {
-			setHeaders(res.CondHeader, c.Headers, m, c.re, params)
+			setHeaders(&res.CondHeader, c.Headers, m, c.re, params)
 			continue
 		}
 		for k := range c.Headers {
 			res.CondHeader.Del(k) // this later entry wins
 		}
-		setHeaders(res.Header, c.Headers, m, c.re, params)
+		setHeaders(&res.Header, c.Headers, m, c.re, params)
 		if c.Continue {
 			continue
 		}
@@ -242,7 +244,7 @@ func (rt *Router) Route(r *http.Request, exists func(escapedPath string) bool) R
 		if !ok {
 			continue
 		}
-		setHeaders(res.Header, c.Headers, m, c.re, params)
+		setHeaders(&res.Header, c.Headers, m, c.re, params)
 		dest := resolve(c.Dest, m, c.re, params)
 		if isURL(dest) {
 			u, err := url.Parse(dest)
@@ -468,7 +470,10 @@ func resolve(s string, m []string, re matcher, params map[string]string) string 
 	})
 }
 
-func setHeaders(dst http.Header, src map[string]string, m []string, re matcher, params map[string]string) {
+func setHeaders(dst *http.Header, src map[string]string, m []string, re matcher, params map[string]string) {
+	if len(src) > 0 && *dst == nil {
+		*dst = make(http.Header, len(src))
+	}
 	for k, v := range src {
 		dst.Set(k, resolve(v, m, re, params))
 	}

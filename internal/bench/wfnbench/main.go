@@ -8,6 +8,11 @@
 //	go run ./internal/bench/wfnbench                 # everything, < 10 min
 //	go run ./internal/bench/wfnbench -only warm -rounds 3 -duration 2s
 //	go run ./internal/bench/wfnbench -md             # Markdown, for BENCHMARKS.md
+//	go run ./internal/bench/wfnbench -only warm -load wrk -warm-base OLD -warm-guests
+//
+// With -load wrk the warm section is driven by wrk -t1 (Debian package
+// wrk), a C generator that leaves the server more of the machine than the
+// Go one; without wrk on the PATH that section is skipped with a message.
 //
 // Everything listens on and connects to 127.0.0.1 only. Child processes
 // run in their own process groups and are killed on exit and on Ctrl-C.
@@ -60,6 +65,9 @@ type options struct {
 	restBase   string
 	restUnload time.Duration
 	restEngine string
+	load       string // the warm section's load generator: go or wrk
+	warmBase   string
+	warmSite   bool
 }
 
 func main() {
@@ -91,6 +99,9 @@ func main() {
 	flag.StringVar(&o.restBase, "rest-base", "", "a second wfn binary (an earlier commit's) that the rest section measures too")
 	flag.DurationVar(&o.restUnload, "rest-unload", 10*time.Second, "the rest section's --unload-after, and how long it leaves the functions idle")
 	flag.StringVar(&o.restEngine, "rest-engine", "", "the rest section's --engine (default: wfn serve's)")
+	flag.StringVar(&o.load, "load", "go", "the warm section's load generator: go (in this process) or wrk (wrk -t1, Debian package wrk; the section is skipped without it)")
+	flag.StringVar(&o.warmBase, "warm-base", "", "a second wfn binary (an earlier commit's) that the warm section serves too, in the same interleaved rounds")
+	flag.BoolVar(&o.warmSite, "warm-guests", false, "the warm section also serves ./guests whole (every example function loaded) and loads its /api/hello")
 	flag.Parse()
 	o.only = map[string]bool{}
 	for _, s := range strings.Split(only, ",") {
@@ -102,6 +113,10 @@ func main() {
 			fmt.Fprintf(os.Stderr, "wfnbench: -only: unknown section %q (want warm, cold, start, density, rest)\n", s)
 			os.Exit(2)
 		}
+	}
+	if o.load != "go" && o.load != "wrk" {
+		fmt.Fprintf(os.Stderr, "wfnbench: -load %q: want go or wrk\n", o.load)
+		os.Exit(2)
 	}
 	for _, s := range strings.Split(goLevels, ",") {
 		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n > 0 {
@@ -255,8 +270,13 @@ func oneLine(s string) string {
 
 // serve starts `wfn serve dir` with a cache directory and extra flags.
 func (e *env) serve(ctx context.Context, dir, cache string, extra ...string) (*bench.Server, error) {
+	return e.serveWith(ctx, e.wfn, dir, cache, extra...)
+}
+
+// serveWith is serve with another wfn binary.
+func (e *env) serveWith(ctx context.Context, bin, dir, cache string, extra ...string) (*bench.Server, error) {
 	args := append([]string{"serve", dir, "--listen", "127.0.0.1:0", "--cache-dir", cache, "--log-level", "warn"}, extra...)
-	return bench.StartServer(ctx, 3*time.Minute, e.wfn, args...)
+	return bench.StartServer(ctx, 3*time.Minute, bin, args...)
 }
 
 func (e *env) has(flag string) bool { return e.flags[flag] }
@@ -270,52 +290,79 @@ type target struct {
 	p50    []float64
 	p90    []float64
 	p99    []float64
+	cpu    []float64 // the server's CPU time per request, in ns
 	errs   int
 	non2xx int
 	first  error
 }
 
 func warmSection(ctx context.Context, e *env) error {
+	if e.o.load == "wrk" {
+		if _, err := exec.LookPath("wrk"); err != nil {
+			logf("section warm skipped: %v", bench.ErrNoWrk)
+			e.table.Add("warm (wrk)", "skipped", "", "", "", "", bench.ErrNoWrk.Error())
+			return nil
+		}
+	}
 	native, err := bench.StartServer(ctx, 30*time.Second, e.self, "-native-server", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	defer native.Stop()
 	targets := []*target{{name: "native net/http", srv: native}}
-	for _, g := range []struct {
-		name string
-		wasm []byte
-	}{{"wfn, Go guest", e.goHello}, {"wfn, WAT guest", e.watHello}} {
-		dir := filepath.Join(e.tmp, "warm-"+strconv.Itoa(len(targets)))
-		if err := bench.WriteSite(dir, map[string][]byte{"hello": g.wasm}, ""); err != nil {
-			return err
+	bins := []struct{ label, bin string }{{"wfn", e.wfn}}
+	if e.o.warmBase != "" {
+		bins = append(bins, struct{ label, bin string }{"wfn before", e.o.warmBase})
+	}
+	for _, b := range bins {
+		for _, g := range []struct {
+			name string
+			wasm []byte
+		}{{"Go guest", e.goHello}, {"WAT guest", e.watHello}} {
+			dir := filepath.Join(e.tmp, "warm-"+strconv.Itoa(len(targets)))
+			if err := bench.WriteSite(dir, map[string][]byte{"hello": g.wasm}, ""); err != nil {
+				return err
+			}
+			srv, err := e.serveWith(ctx, b.bin, dir, filepath.Join(dir, ".cache"))
+			if err != nil {
+				return err
+			}
+			defer srv.Stop()
+			targets = append(targets, &target{name: b.label + ", " + g.name, srv: srv})
 		}
-		srv, err := e.serve(ctx, dir, filepath.Join(dir, ".cache"))
-		if err != nil {
-			return err
+		if e.o.warmSite {
+			srv, err := e.serveWith(ctx, b.bin, filepath.Join(e.root, "guests"), filepath.Join(e.tmp, "warm-guests-cache"))
+			if err != nil {
+				return err
+			}
+			defer srv.Stop()
+			if err := waitLoaded(ctx, srv.Addr); err != nil {
+				return fmt.Errorf("%s ./guests: %w", b.label, err)
+			}
+			targets = append(targets, &target{name: b.label + ", ./guests Go guest", srv: srv})
 		}
-		defer srv.Stop()
-		targets = append(targets, &target{name: g.name, srv: srv})
 	}
 	for _, t := range targets {
 		if err := checkHello(ctx, "http://"+t.srv.Addr+"/api/hello"); err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
 	}
-	var ratios [][]float64 = make([][]float64, len(targets))
+	ratios := make([][]float64, len(targets))
+	cpuRatios := make([][]float64, len(targets))
 	for r := range e.o.rounds {
 		roundRPS := make([]float64, len(targets))
+		roundCPU := make([]float64, len(targets))
 		for i := range targets {
 			t := targets[(i+r)%len(targets)] // rotate the order each round
-			l := bench.Load{Addr: t.srv.Addr, Path: "/api/hello", Conns: e.o.conns, Warmup: e.o.warmup, Duration: e.o.duration}
-			res, err := l.Run(ctx)
+			res, cpu, err := e.warmLoad(ctx, t.srv)
 			if err != nil {
 				return err
 			}
+			t.cpu = append(t.cpu, cpu)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			logf("round %d  %-16s %s", r+1, t.name, res)
+			logf("round %d  %-24s %s, %s CPU per request", r+1, t.name, res, dur(cpu))
 			t.rps = append(t.rps, res.RPS())
 			t.p50 = append(t.p50, float64(res.P50))
 			t.p90 = append(t.p90, float64(res.P90))
@@ -326,15 +373,21 @@ func warmSection(ctx context.Context, e *env) error {
 				t.first = res.FirstErr
 			}
 			roundRPS[(i+r)%len(targets)] = res.RPS()
+			roundCPU[(i+r)%len(targets)] = cpu
 		}
 		for i := range targets {
 			ratios[i] = append(ratios[i], roundRPS[i]/roundRPS[0])
+			cpuRatios[i] = append(cpuRatios[i], roundCPU[0]/roundCPU[i])
 		}
 	}
-	e.table.Section(fmt.Sprintf("Warm /api/hello over loopback: %d keep-alive connections, %s rounds after %s warm-up, %d interleaved rounds (medians)",
-		e.o.conns, e.o.duration, e.o.warmup, e.o.rounds))
+	gen := "the Go load generator in this process"
+	if e.o.load == "wrk" {
+		gen = "wrk -t1"
+	}
+	e.table.Section(fmt.Sprintf("Warm /api/hello over loopback: %s, %d keep-alive connections, %s rounds, %d interleaved rounds (medians; load average %s)",
+		gen, e.o.conns, e.o.duration, e.o.rounds, loadAverage()))
 	for i, t := range targets {
-		notes := "req/s per round: " + joinFloats(t.rps, "%.0f")
+		notes := "req/s per round: " + joinFloats(t.rps, "%.0f") + "; server CPU per request " + dur(bench.Median(t.cpu)) + " (" + joinDur(t.cpu) + ")"
 		if t.errs+t.non2xx > 0 {
 			notes += fmt.Sprintf("; %d errors, %d non-2xx", t.errs, t.non2xx)
 			if t.first != nil {
@@ -343,11 +396,91 @@ func warmSection(ctx context.Context, e *env) error {
 		}
 		ratio := "1.00x"
 		if i > 0 {
-			ratio = fmt.Sprintf("%.2fx native", bench.Median(ratios[i]))
+			ratio = fmt.Sprintf("%.2fx native; by CPU per request %.2fx", bench.Median(ratios[i]), bench.Median(cpuRatios[i]))
 		}
 		e.table.Add(t.name, fmt.Sprintf("%.0f req/s", bench.Median(t.rps)), dur(bench.Median(t.p50)), dur(bench.Median(t.p90)), dur(bench.Median(t.p99)), ratio, notes)
 	}
 	return nil
+}
+
+// warmLoad runs one warm round against srv with the chosen generator, and
+// measures the server's CPU time per request over the round's window:
+// native's against wfn's is the throughput ratio of a server that has
+// the CPU to itself, which the machine's other load moves less than it
+// moves requests per second. wrk has no warm-up window, so it runs a
+// warm-up of its own first.
+func (e *env) warmLoad(ctx context.Context, srv *bench.Server) (res bench.LoadResult, cpu float64, err error) {
+	url := "http://" + srv.Addr + "/api/hello"
+	if e.o.load == "wrk" && e.o.warmup > 0 {
+		if _, err := (bench.Wrk{URL: url, Conns: e.o.conns, Duration: e.o.warmup}).Run(ctx); err != nil {
+			return res, 0, err
+		}
+	}
+	before, err := bench.CPUTime(srv.Pid())
+	if err != nil {
+		return res, 0, err
+	}
+	if e.o.load == "wrk" {
+		res, err = bench.Wrk{URL: url, Conns: e.o.conns, Duration: e.o.duration}.Run(ctx)
+	} else {
+		// The warm-up's CPU time counts too: requests per CPU time are
+		// the same in it, give or take.
+		res, err = bench.Load{Addr: srv.Addr, Path: "/api/hello", Conns: e.o.conns, Warmup: e.o.warmup, Duration: e.o.duration}.Run(ctx)
+	}
+	if err != nil {
+		return res, 0, err
+	}
+	after, err := bench.CPUTime(srv.Pid())
+	if err != nil {
+		return res, 0, err
+	}
+	n := res.Requests + res.Non2xx
+	if e.o.load != "wrk" {
+		n = int(float64(n) * float64(e.o.warmup+e.o.duration) / float64(e.o.duration))
+	}
+	return res, float64(after-before) / float64(max(n, 1)), nil
+}
+
+// waitLoaded waits until every function of the server at addr is loaded,
+// as its dashboard's /_wfn/api/functions lists them.
+func waitLoaded(ctx context.Context, addr string) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/_wfn/api/functions", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("GET /_wfn/api/functions = %d %s", resp.StatusCode, b)
+		}
+		if !strings.Contains(string(b), `"state":"loading"`) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.New("functions still loading after 10 minutes")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// loadAverage is the first three fields of /proc/loadavg, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func checkHello(ctx context.Context, url string) error {
@@ -864,6 +997,8 @@ func dur(ns float64) string {
 		return "0"
 	case d < 0:
 		return "-" + dur(-ns)
+	case d < 100*time.Microsecond:
+		return fmt.Sprintf("%.1f µs", ns/1e3)
 	case d < time.Millisecond:
 		return fmt.Sprintf("%.0f µs", ns/1e3)
 	case d < 10*time.Millisecond:
