@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -112,6 +113,7 @@ func TestJSRandom(t *testing.T) {
 	}
 	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	seen := map[float64]bool{}
+	seenUUID, seenValues := map[string]bool{}, map[string]bool{}
 	for i := 0; i < 3; i++ {
 		r := get(t, srv.URL+"/api/shapes/random")
 		var s sample
@@ -122,6 +124,13 @@ func TestJSRandom(t *testing.T) {
 			t.Errorf("Math.random() = %v twice from fresh instances", s.Random)
 		}
 		seen[s.Random] = true
+		// crypto's randomness is the host's (WASI random_get): no state
+		// of the snapshot's is shared either.
+		values := fmt.Sprint(s.Values)
+		if seenUUID[s.UUID] || seenValues[values] {
+			t.Errorf("crypto gave %s or %s twice from fresh instances", s.UUID, values)
+		}
+		seenUUID[s.UUID], seenValues[values] = true, true
 		if s.Random < 0 || s.Random >= 1 || !uuid.MatchString(s.UUID) || len(s.Values) != 4 {
 			t.Errorf("sample = %+v", s)
 		}

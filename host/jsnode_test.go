@@ -212,6 +212,20 @@ func TestJSVercelFunctions(t *testing.T) {
 		})
 	})
 
+	t.Run("module scope getCache", func(t *testing.T) {
+		// getCache was called when the instance initialised; its methods,
+		// called during requests, reach the Runtime Cache.
+		key := "m" + itoa(freshID())
+		want := `{"before":null,"after":{"at":"module scope"}}`
+		if r := get(t, url+"/api/vercel/modcache?key="+key); r.status != 200 || r.body != want {
+			t.Fatalf("GET = %d %s, want %s", r.status, r.body, want)
+		}
+		want = `{"before":{"at":"module scope"},"after":{"at":"module scope"}}`
+		if r := get(t, url+"/api/vercel/modcache?key="+key); r.status != 200 || r.body != want {
+			t.Errorf("second GET = %d %s, want %s", r.status, r.body, want)
+		}
+	})
+
 	t.Run("context", func(t *testing.T) {
 		r := do(t, "GET", url+"/api/vercel/context", nil, "X-Test", "ctx")
 		want := `{"keys":["addCacheTag","cache","deadline","headers","purge","waitUntil"],"header":"ctx","deadline":"string"}`
@@ -259,10 +273,12 @@ func TestJSVercelFunctions(t *testing.T) {
 const realPackageFunction = `import './_process';
 import { waitUntil, getCache, addCacheTag, invalidateByTag, dangerouslyDeleteByTag, getDeadline } from '@vercel/functions';
 
+// At module scope: the instance initialises before any request.
+const cache = getCache({ namespace: 'real' });
+
 export default {
   async fetch(request: Request) {
     const q = new URL(request.url).searchParams;
-    const cache = getCache({ namespace: 'real' });
     const before = await cache.get(q.get('key')!);
     await cache.set(q.get('key')!, { n: 1 }, { ttl: 60, tags: ['real-tag'] });
     const after = await cache.get(q.get('key')!);
@@ -318,6 +334,11 @@ func TestJSVercelFunctionsPackage(t *testing.T) {
 		eventually(t, what+": the tasks in the log", func() bool {
 			return logHas(logs, "waitUntil: a promise rejected: Error: real package task rejects", id) && logHas(logs, "real package task done", id)
 		})
+		// The package's getCache, called at module scope, found the
+		// runtime's cache when its methods ran, not its in-memory one.
+		if strings.Contains(logs.String(), "in-memory cache") {
+			t.Errorf("%s: the package fell back to its in-memory cache:\n%s", what, logs)
+		}
 	}
 
 	check("wfn's own module")
