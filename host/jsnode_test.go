@@ -260,6 +260,25 @@ func TestJSVercelFunctions(t *testing.T) {
 		if got := op("op=purge"); got != `{"got":null}` {
 			t.Fatalf("purge: %s", got)
 		}
+		// dangerouslyDeleteByTag deletes the CDN's entries of the tag: the
+		// next request runs the function again before it is answered
+		// (REVALIDATED, Vercel's state for a tag-based deletion; not STALE).
+		tag := "del-" + itoa(freshID())
+		tagged := func() (string, string) {
+			t.Helper()
+			r := get(t, url+"/api/vercel/tagged?tag="+tag)
+			return r.header.Get("X-Vercel-Cache"), r.body
+		}
+		c1, b1 := tagged()
+		if c2, b2 := tagged(); c1 != "MISS" || c2 != "HIT" || b2 != b1 {
+			t.Fatalf("tagged: %s %s then %s %s, want a MISS then a HIT of it", c1, b1, c2, b2)
+		}
+		if r := get(t, url+"/api/vercel/cache?op=deletetag&tag="+tag); r.status != 200 || r.body != "deleted" {
+			t.Fatalf("deletetag = %d %q", r.status, r.body)
+		}
+		if c3, b3 := tagged(); c3 != "REVALIDATED" || b3 != `{"runs":2}` {
+			t.Errorf("after dangerouslyDeleteByTag: %s %s, want REVALIDATED {\"runs\":2}", c3, b3)
+		}
 		if r := get(t, url+"/api/vercel/cache?op=badtag"); r.status != 400 || !strings.Contains(r.body, "cdn_add_cache_tag: EINVAL") {
 			t.Errorf("an empty tag = %d %q, want 400 naming cdn_add_cache_tag: EINVAL", r.status, r.body)
 		}
