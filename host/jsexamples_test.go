@@ -72,8 +72,7 @@ func TestJSExamplesRequestContext(t *testing.T) {
 }
 
 func TestJSExamplesRuntimeCache(t *testing.T) {
-	requireGo(t)
-	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	_, srv, _ := serve(t, host.Config{Dir: tsExamples(t)})
 	expire := func() {
 		t.Helper()
 		if r := get(t, srv.URL+"/api/ts/expire?tag=example-tag"); r.status != 200 || r.body != `{"expired":"example-tag"}` {
@@ -107,8 +106,7 @@ func TestJSExamplesRuntimeCache(t *testing.T) {
 }
 
 func TestJSExamplesCDN(t *testing.T) {
-	requireGo(t)
-	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	_, srv, _ := serve(t, host.Config{Dir: tsExamples(t)})
 	fetch := func(id int) product {
 		t.Helper()
 		r := get(t, fmt.Sprintf("%s/api/ts/product?id=%d", srv.URL, id))

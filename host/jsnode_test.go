@@ -119,7 +119,8 @@ func TestJSNodeShape(t *testing.T) {
 // TestJSNodeEchoExample sends bodies of each type to the Node.js-shaped
 // echo example and checks what Vercel's helpers would have parsed.
 func TestJSNodeEchoExample(t *testing.T) {
-	url := examples(t)
+	_, srv, _ := serve(t, host.Config{Dir: tsExamples(t)})
+	url := srv.URL
 	type echo struct {
 		Body    any               `json:"body"`
 		Query   map[string]any    `json:"query"`
