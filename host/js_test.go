@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -112,6 +113,7 @@ func TestJSRandom(t *testing.T) {
 	}
 	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	seen := map[float64]bool{}
+	seenUUID, seenValues := map[string]bool{}, map[string]bool{}
 	for i := 0; i < 3; i++ {
 		r := get(t, srv.URL+"/api/shapes/random")
 		var s sample
@@ -122,6 +124,13 @@ func TestJSRandom(t *testing.T) {
 			t.Errorf("Math.random() = %v twice from fresh instances", s.Random)
 		}
 		seen[s.Random] = true
+		// crypto's randomness is the host's (WASI random_get): no state
+		// of the snapshot's is shared either.
+		values := fmt.Sprint(s.Values)
+		if seenUUID[s.UUID] || seenValues[values] {
+			t.Errorf("crypto gave %s or %s twice from fresh instances", s.UUID, values)
+		}
+		seenUUID[s.UUID], seenValues[values] = true, true
 		if s.Random < 0 || s.Random >= 1 || !uuid.MatchString(s.UUID) || len(s.Values) != 4 {
 			t.Errorf("sample = %+v", s)
 		}
@@ -237,5 +246,53 @@ func TestJSBundleCache(t *testing.T) {
 	_, srv, _ = serve(t, host.Config{Dir: dir, CacheDir: cache})
 	if r := get(t, srv.URL+"/api/v"); r.body != "two" || bundles() != 2 {
 		t.Errorf("changed: GET = %q with %d bundles, want two and 2", r.body, bundles())
+	}
+}
+
+// TestJSAllocationBomb: a handler that allocates without end gets a 500
+// (QuickJS's out-of-memory InternalError once the 128 MB limit refuses
+// to grow the memory, logged as uncaught with the request id), the
+// instance is discarded and its memory comes back, and the function and
+// its neighbour serve on.
+func TestJSAllocationBomb(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "api"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, dir, "api/bomb.ts", `
+let kept: string[] = [];
+export function GET(request: Request) {
+  if (new URL(request.url).searchParams.has("ok")) return new Response("ok " + kept.length);
+  let s = "x".repeat(1 << 20);
+  for (;;) kept.push(s + kept.length); // 1 MiB more each time, all kept
+}
+`)
+	writeConfig(t, dir, "api/ok.ts", `export const GET = () => new Response("fine");`)
+	writeConfig(t, dir, "vercel.json", `{"functions": {"api/bomb.ts": {"memory": 128}}}`)
+	h, srv, logs := serve(t, host.Config{Dir: dir})
+	r := get(t, srv.URL+"/api/bomb")
+	wantError(t, r, 500, host.CodeInvocationFailed)
+	eventually(t, "the out-of-memory failure in the log", func() bool {
+		return logHas(logs, "Uncaught exception: InternalError: out of memory", r.header.Get("X-Vercel-Id"))
+	})
+	bombMemory := func() uint64 {
+		for _, fs := range h.Stats().Functions {
+			if fs.Source == "api/bomb.ts" {
+				return fs.MemoryBytes
+			}
+		}
+		t.Fatal("api/bomb.ts is not in Stats")
+		return 0
+	}
+	if r := get(t, srv.URL+"/api/bomb?ok"); r.status != 200 || r.body != "ok 0" {
+		t.Errorf("after the bomb, GET /api/bomb?ok = %d %q, want a fresh instance", r.status, r.body)
+	}
+	if r := get(t, srv.URL+"/api/ok"); r.status != 200 || r.body != "fine" {
+		t.Errorf("after the bomb, GET /api/ok = %d %q", r.status, r.body)
+	}
+	// The bombed instance is gone: what the function holds now is one
+	// fresh instance's memory, far below the 128 MB it reached.
+	if m := bombMemory(); m == 0 || m > 32<<20 {
+		t.Errorf("api/bomb.ts holds %d bytes after the bomb, want the fresh instance's only (over 0, under 32 MiB)", m)
 	}
 }

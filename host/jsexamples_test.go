@@ -1,17 +1,42 @@
 package host_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wfn-dev/wfn/host"
 )
 
 // The TypeScript examples under guests/api/ts, ported from the seed
 // documents, served beside the Go examples.
+
+// tsExamples copies guests/api/ts and guests/vercel.json into a directory
+// of their own: tests of the TypeScript examples serve it rather than
+// ../guests, whose Go functions take minutes to build and compile.
+func tsExamples(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "api", "ts"), os.DirFS("../guests/api/ts")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile("../guests/vercel.json")
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "vercel.json"), cfg, 0o644)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
 
 func TestJSExamplesRequestContext(t *testing.T) {
 	requireGo(t)
@@ -47,8 +72,7 @@ func TestJSExamplesRequestContext(t *testing.T) {
 }
 
 func TestJSExamplesRuntimeCache(t *testing.T) {
-	requireGo(t)
-	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	_, srv, _ := serve(t, host.Config{Dir: tsExamples(t)})
 	expire := func() {
 		t.Helper()
 		if r := get(t, srv.URL+"/api/ts/expire?tag=example-tag"); r.status != 200 || r.body != `{"expired":"example-tag"}` {
@@ -82,8 +106,7 @@ func TestJSExamplesRuntimeCache(t *testing.T) {
 }
 
 func TestJSExamplesCDN(t *testing.T) {
-	requireGo(t)
-	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	_, srv, _ := serve(t, host.Config{Dir: tsExamples(t)})
 	fetch := func(id int) product {
 		t.Helper()
 		r := get(t, fmt.Sprintf("%s/api/ts/product?id=%d", srv.URL, id))
@@ -125,5 +148,99 @@ func TestJSExamplesCDN(t *testing.T) {
 	want(fetch(two), "STALE", 1)
 	if r := do(t, http.MethodGet, srv.URL+"/api/ts/product?id=x", nil); r.status != 400 {
 		t.Errorf("a bad id = %d %q", r.status, r.body)
+	}
+}
+
+// TestJSExamplesProxy: the seed's proxy, abort-controller and
+// cancel-with-cleanup examples relay a backend (BACKEND_URL) and, when the
+// client goes away in the middle of the body, close the backend request;
+// cancel-with-cleanup then tells the backend, under waitUntil.
+func TestJSExamplesProxy(t *testing.T) {
+	cancelled := make(chan struct{}, 8)
+	gone := make(chan struct{}, 8)
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/cancel" && r.Method == "POST":
+			cancelled <- struct{}{}
+			return
+		case r.Header.Get("Authorization") != "Bearer hold":
+			w.Header().Set("X-Backend", "yes")
+			w.WriteHeader(http.StatusAccepted)
+			io.WriteString(w, "backend body, "+r.Header.Get("Authorization"))
+			return
+		}
+		io.WriteString(w, "first")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		gone <- struct{}{}
+	})
+	_, srv, _ := serve(t, host.Config{Dir: tsExamples(t), Env: map[string]string{"BACKEND_URL": up, "AUTH_TOKEN": "tok"}})
+	for _, name := range []string{"proxy", "abort-controller", "cancel-with-cleanup"} {
+		t.Run(name, func(t *testing.T) {
+			r := get(t, srv.URL+"/api/ts/"+name)
+			if r.status != 202 || r.body != "backend body, Bearer tok" || r.header.Get("X-Backend") != "yes" {
+				t.Errorf("GET = %d %q %v", r.status, r.body, r.header)
+			}
+		})
+	}
+	// The same with a backend that holds its body back (for the token
+	// "hold"): the client leaves after the first part.
+	_, held, logs := serve(t, host.Config{Dir: tsExamples(t), Env: map[string]string{"BACKEND_URL": up, "AUTH_TOKEN": "hold"}})
+	for _, name := range []string{"proxy", "abort-controller", "cancel-with-cleanup"} {
+		t.Run(name+" cancelled", func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", held.URL+"/api/ts/"+name, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			readUntil(t, bufio.NewReader(resp.Body), "first")
+			cancel()
+			resp.Body.Close()
+			select {
+			case <-gone:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the backend request was not closed after the client left")
+			}
+			if name != "cancel-with-cleanup" {
+				return
+			}
+			select {
+			case <-cancelled:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the cleanup did not reach the backend")
+			}
+		})
+	}
+	eventually(t, "the abort listeners' lines", func() bool {
+		s := logs.String()
+		return strings.Contains(s, "request aborted") && strings.Contains(s, "request aborted, cancelling pending task")
+	})
+}
+
+// TestJSExamplesStream: the streamed example's lines come as a chunked
+// body, in order.
+func TestJSExamplesStream(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: tsExamples(t)})
+	resp, err := http.Get(srv.URL + "/api/ts/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
+		t.Errorf("Content-Type = %q", resp.Header.Get("Content-Type"))
+	}
+	body := bufio.NewReader(resp.Body)
+	first, err := body.ReadString('\n')
+	if err != nil || first != "chunk 1\n" {
+		t.Fatalf("first line = %q, %v", first, err)
+	}
+	if resp.TransferEncoding == nil {
+		t.Errorf("the response has a Content-Length, want it streamed")
+	}
+	rest, err := io.ReadAll(body)
+	if err != nil || string(rest) != "chunk 2\nchunk 3\nchunk 4\nchunk 5\n" {
+		t.Errorf("rest = %q, %v", rest, err)
 	}
 }

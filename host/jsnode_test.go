@@ -119,7 +119,8 @@ func TestJSNodeShape(t *testing.T) {
 // TestJSNodeEchoExample sends bodies of each type to the Node.js-shaped
 // echo example and checks what Vercel's helpers would have parsed.
 func TestJSNodeEchoExample(t *testing.T) {
-	url := examples(t)
+	_, srv, _ := serve(t, host.Config{Dir: tsExamples(t)})
+	url := srv.URL
 	type echo struct {
 		Body    any               `json:"body"`
 		Query   map[string]any    `json:"query"`
@@ -212,6 +213,20 @@ func TestJSVercelFunctions(t *testing.T) {
 		})
 	})
 
+	t.Run("module scope getCache", func(t *testing.T) {
+		// getCache was called when the instance initialised; its methods,
+		// called during requests, reach the Runtime Cache.
+		key := "m" + itoa(freshID())
+		want := `{"before":null,"after":{"at":"module scope"}}`
+		if r := get(t, url+"/api/vercel/modcache?key="+key); r.status != 200 || r.body != want {
+			t.Fatalf("GET = %d %s, want %s", r.status, r.body, want)
+		}
+		want = `{"before":{"at":"module scope"},"after":{"at":"module scope"}}`
+		if r := get(t, url+"/api/vercel/modcache?key="+key); r.status != 200 || r.body != want {
+			t.Errorf("second GET = %d %s, want %s", r.status, r.body, want)
+		}
+	})
+
 	t.Run("context", func(t *testing.T) {
 		r := do(t, "GET", url+"/api/vercel/context", nil, "X-Test", "ctx")
 		want := `{"keys":["addCacheTag","cache","deadline","headers","purge","waitUntil"],"header":"ctx","deadline":"string"}`
@@ -246,6 +261,25 @@ func TestJSVercelFunctions(t *testing.T) {
 		if got := op("op=purge"); got != `{"got":null}` {
 			t.Fatalf("purge: %s", got)
 		}
+		// dangerouslyDeleteByTag deletes the CDN's entries of the tag: the
+		// next request runs the function again before it is answered
+		// (REVALIDATED, Vercel's state for a tag-based deletion; not STALE).
+		tag := "del-" + itoa(freshID())
+		tagged := func() (string, string) {
+			t.Helper()
+			r := get(t, url+"/api/vercel/tagged?tag="+tag)
+			return r.header.Get("X-Vercel-Cache"), r.body
+		}
+		c1, b1 := tagged()
+		if c2, b2 := tagged(); c1 != "MISS" || c2 != "HIT" || b2 != b1 {
+			t.Fatalf("tagged: %s %s then %s %s, want a MISS then a HIT of it", c1, b1, c2, b2)
+		}
+		if r := get(t, url+"/api/vercel/cache?op=deletetag&tag="+tag); r.status != 200 || r.body != "deleted" {
+			t.Fatalf("deletetag = %d %q", r.status, r.body)
+		}
+		if c3, b3 := tagged(); c3 != "REVALIDATED" || b3 != `{"runs":2}` {
+			t.Errorf("after dangerouslyDeleteByTag: %s %s, want REVALIDATED {\"runs\":2}", c3, b3)
+		}
 		if r := get(t, url+"/api/vercel/cache?op=badtag"); r.status != 400 || !strings.Contains(r.body, "cdn_add_cache_tag: EINVAL") {
 			t.Errorf("an empty tag = %d %q, want 400 naming cdn_add_cache_tag: EINVAL", r.status, r.body)
 		}
@@ -259,10 +293,12 @@ func TestJSVercelFunctions(t *testing.T) {
 const realPackageFunction = `import './_process';
 import { waitUntil, getCache, addCacheTag, invalidateByTag, dangerouslyDeleteByTag, getDeadline } from '@vercel/functions';
 
+// At module scope: the instance initialises before any request.
+const cache = getCache({ namespace: 'real' });
+
 export default {
   async fetch(request: Request) {
     const q = new URL(request.url).searchParams;
-    const cache = getCache({ namespace: 'real' });
     const before = await cache.get(q.get('key')!);
     await cache.set(q.get('key')!, { n: 1 }, { ttl: 60, tags: ['real-tag'] });
     const after = await cache.get(q.get('key')!);
@@ -318,6 +354,11 @@ func TestJSVercelFunctionsPackage(t *testing.T) {
 		eventually(t, what+": the tasks in the log", func() bool {
 			return logHas(logs, "waitUntil: a promise rejected: Error: real package task rejects", id) && logHas(logs, "real package task done", id)
 		})
+		// The package's getCache, called at module scope, found the
+		// runtime's cache when its methods ran, not its in-memory one.
+		if strings.Contains(logs.String(), "in-memory cache") {
+			t.Errorf("%s: the package fell back to its in-memory cache:\n%s", what, logs)
+		}
 	}
 
 	check("wfn's own module")

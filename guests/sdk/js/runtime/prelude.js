@@ -11,6 +11,7 @@ import { serveNode } from "./prelude/node.js";
 import { install as installVercel } from "./prelude/vercel.js";
 import { AbortController, AbortSignal, DOMException, Event, EventTarget, requestController } from "./prelude/events.js";
 import { concat, encodeInto, incompleteTail, makeStreams, viewOf } from "./prelude/encoding.js";
+import { Blob, blobBytes, boundaryOf, encodeMultipart, File, FormData, makeBlob, mimeEssence, parseMultipart } from "./prelude/blob.js";
 import { makeFetch } from "./prelude/fetch.js";
 import { atob, btoa, process, structuredClone, subtle } from "./prelude/globals.js";
 import { aborted, begin, checkAbort, end, tick, timerGlobals } from "./prelude/loop.js";
@@ -291,9 +292,10 @@ function extract(init) {
     if (init.locked) throw new TypeError("the body stream is locked (already being read)");
     return [init, null];
   }
-  const kind = init?.constructor?.name ?? typeof init;
-  if (typeof init === "object" && ["ReadableStream", "Blob", "File", "FormData"].includes(kind)) {
-    throw new TypeError(`a ${kind} body is not supported yet`);
+  if (init instanceof Blob) return [blobBytes(init).slice(), init.type || null];
+  if (init instanceof FormData) return encodeMultipart(init);
+  if (typeof init === "object" && init?.constructor?.name === "ReadableStream") {
+    throw new TypeError("a ReadableStream body must be the runtime's own ReadableStream (globalThis.ReadableStream)");
   }
   return [String(init), "text/plain;charset=UTF-8"];
 }
@@ -349,6 +351,33 @@ class Body {
   async json() {
     return JSON.parse(await this.text());
   }
+  // blob: the body as a Blob of the Content-Type's type.
+  async blob() {
+    const bytes = await this.bytes();
+    const type = this.headers.get("content-type") ?? "";
+    return makeBlob(bytes, /^[\x20-\x7e]*$/.test(type) ? type.toLowerCase() : "");
+  }
+  // formData (Fetch, "body mixin"): a multipart/form-data or an
+  // application/x-www-form-urlencoded body as a FormData; another
+  // Content-Type, a missing boundary or a malformed body throws a
+  // TypeError (once the body is consumed).
+  async formData() {
+    const bytes = await this.bytes();
+    const type = this.headers.get("content-type");
+    switch (mimeEssence(type)) {
+      case "multipart/form-data": {
+        const boundary = boundaryOf(type);
+        if (boundary === null) throw new TypeError(`formData: the Content-Type "${type}" has no boundary`);
+        return parseMultipart(bytes, boundary);
+      }
+      case "application/x-www-form-urlencoded": {
+        const form = new FormData();
+        for (const [name, value] of new URLSearchParams(native.decode(bytes))) form.append(name, value);
+        return form;
+      }
+    }
+    throw new TypeError(`formData: the Content-Type ${type === null ? "is missing" : `"${type}" is`}: it must be multipart/form-data or application/x-www-form-urlencoded`);
+  }
 }
 const take = (b) => b[kTake]();
 
@@ -378,11 +407,14 @@ function normalizeMethod(m) {
   return ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"].includes(upper) ? upper : m;
 }
 
+const redirectModes = ["follow", "error", "manual"];
+
 class Request extends Body {
   #method;
   #url;
   #headers;
   #signal;
+  #redirect = "follow";
   constructor(input, init = {}) {
     init ??= {};
     if (input === kIncoming) {
@@ -410,6 +442,7 @@ class Request extends Body {
       this.#url = input.url;
       this.#headers = new Headers(input.headers);
       this.#signal = input.signal;
+      this.#redirect = input.redirect;
     } else {
       super(body);
       this.#method = "GET";
@@ -419,6 +452,10 @@ class Request extends Body {
     if (init.signal != null) this.#signal = init.signal;
     this.#signal ??= new AbortController().signal;
     if (init.method !== undefined) this.#method = normalizeMethod(init.method);
+    if (init.redirect !== undefined) {
+      if (!redirectModes.includes(init.redirect)) throw new TypeError(`Request: redirect must be "follow", "error" or "manual", not ${JSON.stringify(String(init.redirect))}`);
+      this.#redirect = init.redirect;
+    }
     if (init.headers !== undefined) this.#headers = new Headers(init.headers);
     if (body !== null && (this.#method === "GET" || this.#method === "HEAD")) {
       throw new TypeError(`Request: a ${this.#method} request cannot have a body`);
@@ -430,6 +467,11 @@ class Request extends Body {
   }
   get url() {
     return this.#url;
+  }
+  // redirect: what fetch does with a redirect; only "follow" is supported
+  // (the host follows them).
+  get redirect() {
+    return this.#redirect;
   }
   // signal: for the request being served, aborted when the client leaves
   // (with supportsCancellation).
@@ -449,6 +491,7 @@ class Request extends Body {
     if (this.bodyUsed) throw new TypeError("Request.clone: the body has already been read");
     const copy = new Request(kIncoming, { method: this.#method, url: this.#url, signal: this.signal });
     copy.#headers = new Headers(this.headers);
+    copy.#redirect = this.#redirect;
     copy[kBody] = cloneBody(this);
     return copy;
   }
@@ -593,6 +636,9 @@ const { TextEncoderStream, TextDecoderStream } = makeStreams(TextEncoder, TextDe
 crypto.subtle = subtle;
 
 for (const [name, value] of Object.entries({
+  Blob,
+  File,
+  FormData,
   Headers,
   Request,
   Response,

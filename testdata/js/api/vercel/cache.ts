@@ -23,6 +23,9 @@ export default {
         await invalidateBySrcImage('/img/1.png');
         await dangerouslyDeleteBySrcImage(['/img/1.png', '/img/2.png']);
         break;
+      case 'deletetag':
+        await dangerouslyDeleteByTag(q.get('tag')!);
+        return new Response('deleted');
       case 'badtag':
         try {
           await addCacheTag(['a', '']); // an empty tag

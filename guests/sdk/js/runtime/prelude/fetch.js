@@ -17,6 +17,11 @@ const nullBodyStatus = [101, 103, 204, 205, 304];
 export function makeFetch({ Request, take, headerList, makeResponse }) {
   return async function fetch(input, init = undefined) {
     const request = new Request(input, init);
+    // ABI v1's http_send follows redirects in the host: a redirect cannot
+    // be handed back (manual) or refused (error).
+    if (request.redirect !== "follow") {
+      throw new TypeError(`fetch: redirect: "${request.redirect}" is not supported yet: the host follows redirects itself (only "follow" is supported)`);
+    }
     const signal = request.signal;
     signal.throwIfAborted();
     let body = take(request);

@@ -6,6 +6,7 @@ import { sha1 } from "@noble/hashes/legacy.js";
 import { sha384, sha512 } from "@noble/hashes/sha2.js";
 import atob from "core-js-pure/stable/atob";
 import btoa from "core-js-pure/stable/btoa";
+import { Blob, File } from "./blob.js";
 import { DOMException } from "./events.js";
 import { native } from "./native.js";
 
@@ -14,7 +15,7 @@ export { atob, btoa };
 // structuredClone (HTML, section 2.7.3) over QuickJS's own built-ins:
 // core-js-pure's clones a Map into its own Map class, not the global one.
 // Primitives, plain objects, arrays, Date, RegExp, Map, Set, ArrayBuffer,
-// views, Error and wrapper objects are cloned, cycles kept; functions,
+// views, Error, Blob, File and wrapper objects are cloned, cycles kept; functions,
 // symbols and other platform objects throw a DataCloneError. The
 // ArrayBuffers listed in transfer are moved, not copied: the originals are
 // detached.
@@ -77,6 +78,8 @@ export function structuredClone(value, options = undefined) {
       }
     }
     if (ArrayBuffer.isView(v)) return keep(new v.constructor(clone(v.buffer), v.byteOffset, v.length));
+    if (v instanceof File) return keep(new File([v], v.name, { type: v.type, lastModified: v.lastModified }));
+    if (v instanceof Blob) return keep(new Blob([v], { type: v.type }));
     throw new DOMException(`structuredClone: ${v.constructor?.name ?? tag} could not be cloned`, "DataCloneError");
   };
   return clone(value);
