@@ -2,7 +2,6 @@ package host_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -188,16 +187,7 @@ func TestJSExamplesProxy(t *testing.T) {
 	_, held, logs := serve(t, host.Config{Dir: tsExamples(t), Env: map[string]string{"BACKEND_URL": up, "AUTH_TOKEN": "hold"}})
 	for _, name := range []string{"proxy", "abort-controller", "cancel-with-cleanup"} {
 		t.Run(name+" cancelled", func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			req, _ := http.NewRequestWithContext(ctx, "GET", held.URL+"/api/ts/"+name, nil)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			readUntil(t, bufio.NewReader(resp.Body), "first")
-			cancel()
-			resp.Body.Close()
+			leaveAfter(t, held.URL+"/api/ts/"+name, "first")
 			select {
 			case <-gone:
 			case <-time.After(30 * time.Second):

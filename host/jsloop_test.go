@@ -1,8 +1,6 @@
 package host_test
 
 import (
-	"bufio"
-	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -74,16 +72,7 @@ func TestJSCleanupAfterAbort(t *testing.T) {
 		<-r.Context().Done()
 		close(gone)
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/cleanup?up="+up, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readUntil(t, bufio.NewReader(resp.Body), "first")
-	cancel()
-	resp.Body.Close()
+	leaveAfter(t, srv.URL+"/api/cleanup?up="+up, "first")
 	for what, ch := range map[string]chan struct{}{"the relayed fetch's connection closed": gone, "the cleanup request reached the backend": cancelled} {
 		select {
 		case <-ch:

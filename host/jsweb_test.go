@@ -107,6 +107,25 @@ func readUntil(t *testing.T, r *bufio.Reader, want string) string {
 	return b.String()
 }
 
+// leaveAfter requests url and reads its body until want, then leaves as a
+// client that goes away does: its request's context ends and the body is
+// closed.
+func leaveAfter(t *testing.T, url, want string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	readUntil(t, bufio.NewReader(resp.Body), want)
+}
+
 // TestJSStreams: a fetched body piped through a TransformStream reaches
 // the client chunk by chunk (the upstream sends its second chunk only once
 // the client has the first), and a request body is read in chunks as the
@@ -242,16 +261,7 @@ func TestJSCancel(t *testing.T) {
 		<-r.Context().Done()
 		close(gone)
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/web/cancel?up="+up, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readUntil(t, bufio.NewReader(resp.Body), "first")
-	cancel()
-	resp.Body.Close()
+	leaveAfter(t, srv.URL+"/api/web/cancel?up="+up, "first")
 	select {
 	case <-gone:
 	case <-time.After(30 * time.Second):
