@@ -122,18 +122,13 @@ func (m *module) parseCode(r *reader) (uint32, error) {
 		return 0, err
 	}
 	for i := range n {
-		size, err := r.u32("function body size")
+		body, err := r.body(i)
 		if err != nil {
 			return 0, err
 		}
-		if uint64(size) > uint64(r.end-r.pos) {
-			return 0, malformed(r.pos, "function body %d size %d past the end of the code section", i, size)
-		}
-		body := &reader{buf: r.buf, pos: r.pos, end: r.pos + int(size)}
 		if _, err := function(body, m.importedFuncs+i, false, nil); err != nil {
 			return 0, err
 		}
-		r.pos = body.end
 	}
 	return n, nil
 }

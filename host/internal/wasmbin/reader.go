@@ -111,3 +111,18 @@ func (r *reader) name(what string) (string, error) {
 	}
 	return string(r.buf[start:r.pos]), nil
 }
+
+// body reads the size of the code section's function body i and returns a
+// reader over the body, leaving r at its end.
+func (r *reader) body(i uint32) (*reader, error) {
+	size, err := r.u32("function body size")
+	if err != nil {
+		return nil, err
+	}
+	if uint64(size) > uint64(r.end-r.pos) {
+		return nil, malformed(r.pos, "function body %d size %d past the end of the code section", i, size)
+	}
+	b := &reader{buf: r.buf, pos: r.pos, end: r.pos + int(size)}
+	r.pos = b.end
+	return b, nil
+}

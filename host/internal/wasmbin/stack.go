@@ -466,14 +466,10 @@ func (m *stackModule) countingFuncs(wasm []byte) ([]bool, error) {
 			return nil, malformed(r.pos, "%d functions declared but %d function bodies", len(m.funcTypes), n)
 		}
 		for i := range n {
-			size, err := r.u32("function body size")
+			body, err := r.body(i)
 			if err != nil {
 				return nil, err
 			}
-			if uint64(size) > uint64(r.end-r.pos) {
-				return nil, malformed(r.pos, "function body %d size %d past the end of the code section", i, size)
-			}
-			body := &reader{buf: wasm, pos: r.pos, end: r.pos + int(size)}
 			_, err = function(body, m.importedFuncs+i, true, func(_, _ int, op byte, idx uint32) {
 				switch op {
 				case opCodeLoop, opCodeCallIndirect, opCodeReturnCall, opCodeReturnCallIndirect:
@@ -485,7 +481,6 @@ func (m *stackModule) countingFuncs(wasm []byte) ([]bool, error) {
 			if err != nil {
 				return nil, err
 			}
-			r.pos = body.end
 		}
 	}
 	return counts, nil
@@ -650,21 +645,17 @@ func (m *stackModule) codeSection(wasm []byte, r *reader, n uint32, a *added, wr
 	p := appendU32(nil, n+uint32(len(wrapped)))
 	var body []byte
 	for i := range n {
-		size, err := r.u32("function body size")
+		in, err := r.body(i)
 		if err != nil {
 			return nil, err
 		}
-		if uint64(size) > uint64(r.end-r.pos) {
-			return nil, malformed(r.pos, "function body %d size %d past the end of the code section", i, size)
-		}
 		params := uint64(m.types[m.funcTypes[i]][0])
-		body, err = m.instrumentBody(body[:0], wasm, r.pos, r.pos+int(size), m.importedFuncs+i, params, a)
+		body, err = m.instrumentBody(body[:0], wasm, in.pos, in.end, m.importedFuncs+i, params, a)
 		if err != nil {
 			return nil, err
 		}
 		p = appendU32(p, uint32(len(body)))
 		p = append(p, body...)
-		r.pos += int(size)
 	}
 	for _, f := range wrapped {
 		body = wrapperBody(body[:0], a.fn(f), m.types[m.funcTypes[f-m.importedFuncs]][0], a.budget, a.StackBudget)
