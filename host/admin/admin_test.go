@@ -255,6 +255,8 @@ func TestMetrics(t *testing.T) {
 		{"wfn_runtime_cache_errors_total", []string{"op", "get"}, 0, 0},
 		{"wfn_guest_memory_bytes", []string{"fn", "api/hello.wasm"}, 64 << 10, 64 << 10},
 		{"wfn_guest_memory_bytes", []string{"fn", "api/notwasm.wasm"}, 0, 0},
+		{"wfn_function_code_loaded", []string{"fn", "api/hello.wasm"}, 1, 1},
+		{"wfn_function_code_loads_total", []string{"fn", "api/hello.wasm"}, 0, 0},
 	}
 	for _, w := range want {
 		v, ok := value(after, w.name, w.labels...)
@@ -291,6 +293,27 @@ func eventually(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestMetricsCodeReleased: a function idle past UnloadAfter shows its
+// compiled code released, and the next request loads it again, counted.
+func TestMetricsCodeReleased(t *testing.T) {
+	s := serve(t, host.Config{Dir: watDir(t, "hello"), UnloadAfter: 50 * time.Millisecond})
+	base := s.srv.URL
+	if status, body := get(t, base+"/api/hello"); status != 200 || body != "Hello from wfn!" {
+		t.Fatalf("hello = %d %q", status, body)
+	}
+	eventually(t, "the code released", func() bool {
+		v, ok := value(scrape(t, base), "wfn_function_code_loaded", "fn", "api/hello.wasm")
+		return ok && v == 0
+	})
+	if status, body := get(t, base+"/api/hello"); status != 200 || body != "Hello from wfn!" {
+		t.Fatalf("hello after the release = %d %q", status, body)
+	}
+	after := scrape(t, base)
+	if v, ok := value(after, "wfn_function_code_loads_total", "fn", "api/hello.wasm"); !ok || v < 1 {
+		t.Errorf("wfn_function_code_loads_total = %v (found %v), want at least 1", v, ok)
 	}
 }
 

@@ -25,6 +25,10 @@ var (
 		"Invocations signalled to abort because the client left (supportsCancellation) or the host shut down past its grace, by function.", []string{"fn"}, nil)
 	descMemory = prometheus.NewDesc("wfn_guest_memory_bytes",
 		"Linear memory of the live instances, by function, in bytes.", []string{"fn"}, nil)
+	descCodeLoaded = prometheus.NewDesc("wfn_function_code_loaded",
+		"1 while the function's compiled code is in memory, 0 while it is released after UnloadAfter idle (--unload-after), by function.", []string{"fn"}, nil)
+	descCodeLoads = prometheus.NewDesc("wfn_function_code_loads_total",
+		"Times the function's compiled code was loaded again from the compile cache after a release, by function.", []string{"fn"}, nil)
 	descCDN = prometheus.NewDesc("wfn_cdn_cache_responses_total",
 		"Responses through the CDN cache, by x-vercel-cache state (HIT, MISS, STALE, REVALIDATED, BYPASS).", []string{"state"}, nil)
 	descCacheOps = prometheus.NewDesc("wfn_runtime_cache_operations_total",
@@ -39,7 +43,7 @@ type hostCollector struct{ h *host.Host }
 var _ prometheus.Collector = hostCollector{}
 
 func (hostCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descColdStarts, descLive, descIdle, descQueue, descThrottled, descTimedOut, descAborted, descMemory, descCDN, descCacheOps, descCacheErrors} {
+	for _, d := range []*prometheus.Desc{descColdStarts, descLive, descIdle, descQueue, descThrottled, descTimedOut, descAborted, descMemory, descCodeLoaded, descCodeLoads, descCDN, descCacheOps, descCacheErrors} {
 		ch <- d
 	}
 }
@@ -61,6 +65,12 @@ func (c hostCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descIdle, float64(fs.Idle), fs.Source)
 		gauge(descQueue, float64(fs.Queued), fs.Source)
 		gauge(descMemory, float64(fs.MemoryBytes), fs.Source)
+		loaded := 1.0
+		if fs.Unloaded {
+			loaded = 0
+		}
+		gauge(descCodeLoaded, loaded, fs.Source)
+		counter(descCodeLoads, fs.Loads, fs.Source)
 	}
 	for state, n := range st.CDN {
 		counter(descCDN, n, state)
