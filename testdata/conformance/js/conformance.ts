@@ -18,7 +18,18 @@
 // errors name the ABI code in their message ("response_body_write:
 // ECLOSED"); the Node.js errors of req and res map to it by their code
 // (ERR_HTTP_HEADERS_SENT is ECLOSED, ERR_INVALID_CHAR is EINVAL, ...).
-import { geolocation, getDeadline, ipAddress, waitUntil } from '@vercel/functions';
+import {
+  addCacheTag,
+  dangerouslyDeleteBySrcImage,
+  dangerouslyDeleteByTag,
+  geolocation,
+  getCache,
+  getDeadline,
+  invalidateBySrcImage,
+  invalidateByTag,
+  ipAddress,
+  waitUntil,
+} from '@vercel/functions';
 
 const abiCodes = ['ENOTFOUND', 'EINVAL', 'ETOOLARGE', 'ECLOSED', 'ECANCELED', 'EDENIED', 'EBADHANDLE', 'EIO'];
 
@@ -41,6 +52,16 @@ function result(err: any): string {
     if (m && abiCodes.includes(m[1])) return m[1];
   }
   return `fail: ${err?.message ?? err}`;
+}
+
+// settled names the outcome of a promise as result does.
+async function settled(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return result(err);
+  }
 }
 
 function attempt(f: () => unknown): string {
@@ -265,6 +286,59 @@ const cases: Record<string, Handler> = {
     const begin = performance.now();
     await sleep(50);
     res.setHeader('x-wfn-sleep-ms', String(Math.floor(performance.now() - begin)));
+    res.end();
+  },
+  // The Runtime Cache through getCache: a miss is ENOTFOUND in the
+  // protocol's words.
+  async cache(req, res) {
+    const { key, tag, value, read } = req.query;
+    const cache = getCache();
+    const get = async (k: string) => {
+      const v = await cache.get(k);
+      return v === null || v === undefined ? 'ENOTFOUND' : String(v);
+    };
+    if (read) {
+      res.setHeader('x-wfn-cache-get', await get(key));
+      res.end();
+      return;
+    }
+    const missed = async () => ((await get(key)) === 'ENOTFOUND' ? 'ENOTFOUND' : 'ok');
+    check(res, 'miss', await missed());
+    check(res, 'set', await settled(cache.set(key, value, { tags: [tag], name: 'conformance' })));
+    res.setHeader('x-wfn-cache-get', await get(key));
+    check(res, 'delete', await settled(cache.delete(key)));
+    check(res, 'deleted', await missed());
+    check(res, 'set-tagged', await settled(cache.set(key, value, { tags: [tag], name: 'conformance' })));
+    check(res, 'expire-tag', await settled(cache.expireTag(tag)));
+    check(res, 'expired', await missed());
+    check(res, 'bad-ttl', await settled(cache.set(key, value, { ttl: -1 })));
+    check(res, 'bad-tag', await settled(cache.set(key, value, { tags: ['a,'] })));
+    check(res, 'keep', await settled(cache.set(`${key}-kept`, value, { ttl: 60 })));
+    res.end();
+  },
+  async cdn(req, res) {
+    const { tag, src } = req.query;
+    check(res, 'add-tag', await settled(addCacheTag(tag)));
+    check(res, 'add-tag-empty', await settled(addCacheTag('a,')));
+    check(res, 'invalidate-tag', await settled(invalidateByTag(tag)));
+    check(res, 'delete-tag', await settled(dangerouslyDeleteByTag(tag)));
+    check(res, 'delete-tag-negative', await settled(dangerouslyDeleteByTag(tag, { revalidationDeadlineSeconds: -1 })));
+    check(res, 'invalidate-src', await settled(invalidateBySrcImage(src)));
+    check(res, 'invalidate-src-empty', await settled(invalidateBySrcImage('')));
+    check(res, 'delete-src', await settled(dangerouslyDeleteBySrcImage(src, { revalidationDeadlineSeconds: 60 })));
+    res.end();
+  },
+  // http_wait as a JS function sees it: a response not in by a timer due
+  // now (0), then in before one due in 10 s (1).
+  async 'fetch-wait'(req, res) {
+    const timer = (ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(0), ms));
+    const pending = fetch(req.query.url);
+    const answered = pending.then(() => 1);
+    res.setHeader('x-wfn-wait-now', String(await Promise.race([answered, timer(0)])));
+    res.setHeader('x-wfn-wait', String(await Promise.race([answered, timer(10000)])));
+    const r = await pending;
+    res.setHeader('x-wfn-fetch-status', String(r.status));
+    await r.arrayBuffer();
     res.end();
   },
   random(req, res) {
