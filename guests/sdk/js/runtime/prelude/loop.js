@@ -26,11 +26,16 @@ function timerArgs(name, fn, ms) {
   return Number.isFinite(ms) && ms > 0 ? ms : 0;
 }
 
+// now is the timers' clock: the monotonic one of performance.now, in
+// fractional ms. HTML's timers wait on monotonic time; Date.now's whole
+// milliseconds let a timer fire up to 1 ms before its delay had passed.
+const now = () => performance.now();
+
 // addTimer schedules fn after ms (every ms if every): HTML's timer
 // initialisation steps, without the nesting clamp.
 export function addTimer(fn, ms, every, args, ref = true) {
   const id = nextId++;
-  timers.set(id, { at: Date.now() + ms, every: every ? ms : -1, fn, args, ref });
+  timers.set(id, { at: now() + ms, every: every ? ms : -1, fn, args, ref });
   if (ref) refs++;
   return id;
 }
@@ -113,20 +118,23 @@ export function tick() {
   for (const [id, t] of timers) {
     if (first === null || t.at < first.at) [first, firstId] = [t, id];
   }
-  const now = Date.now();
-  if (first && first.at <= now) {
-    if (first.every >= 0) first.at = now + first.every;
+  const t = now();
+  if (first && first.at <= t) {
+    if (first.every >= 0) first.at = t + first.every;
     else clearTimer(firstId);
     first.fn(...first.args);
     return 0;
   }
+  // The host waits in whole milliseconds: rounded up, so that a timer is
+  // due when the wait ends.
+  const until = first ? Math.ceil(first.at - t) : 0;
   if (waits.length > 0) {
     // Wait on the host only until the next timer is due.
-    if (first && waits[0].ready && !waits[0].ready(Math.max(0, first.at - now))) return 0;
+    if (first && waits[0].ready && !waits[0].ready(Math.max(0, until))) return 0;
     waits.shift().run();
     return 0;
   }
-  if (refs > 0) return Math.max(1, first.at - now);
-  if (invocation && invocation.listening && !invocation.aborted) return first ? Math.min(1000, Math.max(1, first.at - now)) : 1000;
+  if (refs > 0) return Math.max(1, until);
+  if (invocation && invocation.listening && !invocation.aborted) return first ? Math.min(1000, Math.max(1, until)) : 1000;
   return -1;
 }
