@@ -163,7 +163,7 @@ type suite struct {
 	// end, one that never answers, and a port nothing listens on.
 	echo, silent net.Listener
 	refused      string
-	logs    *logBuffer
+	logs         *logBuffer
 }
 
 // report collects the failures of one case.
