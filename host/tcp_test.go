@@ -93,7 +93,7 @@ func (s *tcpServer) waitLine(t *testing.T, want string) {
 
 // tcpDir serves testdata/c/tcp as api/tcp (the servers allowed,
 // supportsCancellation) and as api/slow (maxDuration 1 s).
-func tcpDir(t *testing.T, allowed ...string) string {
+func tcpDir(t testing.TB, allowed ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, name := range []string{"tcp", "slow"} {

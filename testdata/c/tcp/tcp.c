@@ -91,6 +91,19 @@ WFN_HANDLER(wfn_handle) {
         snprintf(out, sizeof out, "%d %s", n, r > 0 ? "ok" : wfn_strerror(r));
         wfn_write_str(out);
         for (int i = 0; i < n; i++) wfn_tcp_close(hs[i]);
+    } else if (strcmp(op, "rtt") == 0) {
+        /* n round trips of "ping\n" and a 5-byte answer on one connection
+         * (BenchmarkTCPRoundTrip): "ok" or the first error. */
+        char *ns = query("n");
+        int n = atoi(ns);
+        free(ns);
+        int32_t h = wfn_tcp_dial(addr, 0, 5000), r = h;
+        for (int i = 0; r > 0 && i < n; i++) {
+            r = wfn_tcp_write_all(h, "ping\n", 5, 5000);
+            for (int got = 0; r > 0 && got < 5; got += r) r = wfn_tcp_read(h, b + got, 5 - (size_t)got, 5000);
+        }
+        answer(r == 0 ? WFN_EIO : r);
+        if (h > 0) wfn_tcp_close(h);
     } else if (strcmp(op, "suspends") == 0) {
         char out[32];
         snprintf(out, sizeof out, "%d", suspends);
