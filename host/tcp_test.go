@@ -254,3 +254,28 @@ func TestTCPSuspend(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A connection opened in wfn_init belongs to the instance and serves its
+// invocations; an instance holding one when its initialisation returns is
+// not snapshotted, so every fresh instance (one per invocation here)
+// runs wfn_init and dials its own.
+func TestTCPInit(t *testing.T) {
+	requireClang(t)
+	srv := newTCPServer(t, lineServer(true))
+	h, hs, _ := serve(t, host.Config{Dir: tcpDir(t, srv.addr()), Isolation: host.IsolationInvocation,
+		Env: map[string]string{"TCP_INIT_ADDR": srv.addr()}})
+	for _, fn := range h.Functions() {
+		if fn.Err != nil {
+			t.Fatalf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	before := srv.accepts.Load() // the reserve, if any, initialised too
+	for i := range 3 {
+		if r := get(t, hs.URL+"/api/tcp?op=init"); r.body != "pong\n" {
+			t.Fatalf("request %d on wfn_init's connection = %d %q, want pong (a snapshot copies a handle, not a connection)", i, r.status, r.body)
+		}
+	}
+	if n := srv.accepts.Load() - before; n < 3 {
+		t.Errorf("three fresh instances dialed %d connections in wfn_init, want 3 or more", n)
+	}
+}

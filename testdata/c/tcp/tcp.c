@@ -25,6 +25,15 @@ static void answer(int32_t r) { wfn_write_str(r >= 0 ? "ok" : wfn_strerror(r)); 
 static int32_t pooled;
 static int suspends;
 
+/* The connection wfn_init opens to $TCP_INIT_ADDR, if set: outside an
+ * invocation, so it belongs to the instance. */
+static int32_t init_conn;
+
+WFN_INIT() {
+    const char *a = getenv("TCP_INIT_ADDR");
+    if (a != NULL && *a != 0) init_conn = wfn_tcp_dial(a, 0, 5000);
+}
+
 /* wfn_on_suspend says goodbye on the pooled connection and closes it. */
 WFN_ON_SUSPEND() {
     suspends++;
@@ -81,6 +90,16 @@ WFN_HANDLER(wfn_handle) {
             answer(r < 0 ? r : WFN_EIO);
             if (pooled > 0) wfn_tcp_close(pooled);
             pooled = 0;
+        }
+    } else if (strcmp(op, "init") == 0) {
+        /* Asks the server on wfn_init's connection. */
+        int32_t r = init_conn;
+        if (r > 0) r = wfn_tcp_write_all(init_conn, "ping\n", 5, 5000);
+        if (r > 0) r = wfn_tcp_read(init_conn, b, sizeof b, 5000);
+        if (r > 0) {
+            wfn_write(b, (size_t)r);
+        } else {
+            answer(r < 0 ? r : WFN_EIO);
         }
     } else if (strcmp(op, "many") == 0) {
         /* Opens connections until one fails: "<count> <code>". */
