@@ -81,4 +81,3 @@ func BenchmarkTCPRoundTrip(b *testing.B) {
 		b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 	})
 }
-
