@@ -279,3 +279,34 @@ func TestTCPInit(t *testing.T) {
 		t.Errorf("three fresh instances dialed %d connections in wfn_init, want 3 or more", n)
 	}
 }
+
+// An abort ends a wait on one of the instance's connections with
+// ECANCELED and leaves the connection open: the next invocation on the
+// instance (the only one) uses it.
+func TestTCPAbortInstanceConn(t *testing.T) {
+	requireClang(t)
+	pool := newTCPServer(t, lineServer(true))
+	h, srv, _ := serve(t, host.Config{Dir: tcpDir(t, pool.addr()), MaxInstancesPerFunction: 1})
+	for _, fn := range h.Functions() {
+		if fn.Err != nil {
+			t.Fatalf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/tcp?op=poolwait&addr="+pool.addr(), nil)
+	go func() {
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	pool.waitLine(t, "waiting")
+	cancel()
+	pool.waitLine(t, "ended ECANCELED")
+	if r := get(t, srv.URL+"/api/tcp?op=pool&addr="+pool.addr()); r.body != "pong\n" {
+		t.Errorf("the next invocation on the instance's connection = %d %q, want pong", r.status, r.body)
+	}
+	if n := pool.accepts.Load(); n != 1 {
+		t.Errorf("the server accepted %d connections, want 1 (the instance's, kept through the abort)", n)
+	}
+}

@@ -200,12 +200,15 @@ func (cs *Conns) conn(h int32) (*tcpConn, abi.Errno) {
 }
 
 // wait prepares a blocking call on c until d: Abort then interrupts it.
-// It returns false when c was canceled meanwhile. set applies a deadline
-// to the socket.
+// It returns false, for ECANCELED, when c was canceled, or when it is the
+// instance's and the invocation was aborted: as every import that waits
+// (abi/SPEC.md section 5a), it does not wait for an aborted invocation,
+// whether the abort came before the call or during it. set applies a
+// deadline to the socket.
 func (cs *Conns) wait(c *tcpConn, set func(time.Time) error, d time.Time) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if c.canceled {
+	if c.canceled || c.instance && cs.aborted {
 		return false
 	}
 	_ = set(d)
@@ -366,8 +369,9 @@ func (cs *Conns) Len() int {
 // Abort is the abort of the current invocation: its connections close at
 // once (their calls return ECANCELED), a tcp_connect in progress returns
 // ECANCELED, and so does a call waiting on one of the instance's
-// connections, which stays open. Connections opened after it belong to
-// the invocation's cleanup, until EndInvocation.
+// connections, which stays open, and every call that would wait on one
+// of them until EndInvocation. Connections opened after it belong to the
+// invocation's cleanup.
 func (cs *Conns) Abort() {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()

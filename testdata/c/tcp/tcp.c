@@ -91,6 +91,18 @@ WFN_HANDLER(wfn_handle) {
             if (pooled > 0) wfn_tcp_close(pooled);
             pooled = 0;
         }
+    } else if (strcmp(op, "poolwait") == 0) {
+        /* Waits on the instance's connection without a bound of its own,
+         * then reports how the wait ended on it. */
+        if (pooled <= 0) pooled = wfn_tcp_dial(addr, WFN_TCP_INSTANCE, 5000);
+        int32_t r = pooled;
+        if (r > 0) r = wfn_tcp_write_all(pooled, "waiting\n", 8, 5000);
+        if (r > 0) r = wfn_tcp_read(pooled, b, sizeof b, -1);
+        char line[64];
+        snprintf(line, sizeof line, "ended %s\n", r > 0 ? "ok" : wfn_strerror(r));
+        /* Timeout 0: after an abort, only the calls that do not wait run. */
+        if (pooled > 0) wfn_tcp_write(pooled, line, strlen(line), 0);
+        answer(r);
     } else if (strcmp(op, "init") == 0) {
         /* Asks the server on wfn_init's connection. */
         int32_t r = init_conn;
