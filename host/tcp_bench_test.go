@@ -1,11 +1,14 @@
 package host_test
 
 import (
+	"context"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/wfn-dev/wfn/host"
 )
@@ -80,4 +83,55 @@ func BenchmarkTCPRoundTrip(b *testing.B) {
 		}
 		b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 	})
+}
+
+// BenchmarkTCPAbortClose is the time from a client's disconnect to the
+// moment the backend sees the aborted invocation's connection close
+// (abi/SPEC.md section 5c: within 100 ms), reported as close-ms/op; the
+// op itself also holds the request's start.
+func BenchmarkTCPAbortClose(b *testing.B) {
+	requireClang(b)
+	held := make(chan net.Conn, 1)
+	closed := make(chan time.Time, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 5) // "held\n"
+				if _, err := io.ReadFull(c, buf); err != nil {
+					return
+				}
+				held <- c
+				_, _ = io.Copy(io.Discard, c)
+				closed <- time.Now()
+			}()
+		}
+	}()
+	addr := ln.Addr().String()
+	srv := httptest.NewServer(quietHostConfig(b, host.Config{Dir: tcpDir(b, addr)}))
+	defer srv.Close()
+	var total time.Duration
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/tcp?op=hold&addr="+addr, nil)
+		go func() {
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		<-held
+		start := time.Now()
+		cancel()
+		total += (<-closed).Sub(start)
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "close-ms/op")
 }
