@@ -48,6 +48,10 @@ const (
 	// ExportOnSigterm is called on each live instance when the host shuts
 	// down, with 500 ms to finish. Signature () -> ().
 	ExportOnSigterm = "wfn_on_sigterm"
+	// ExportOnSuspend is called on an idle instance before it is suspended
+	// (SPEC.md section 5c), with 500 ms to finish, so that the guest
+	// releases its pools' idle connections. Optional. Signature () -> ().
+	ExportOnSuspend = "wfn_on_suspend"
 )
 
 // Methods lists the per-method handler exports, in the order the host
@@ -125,6 +129,29 @@ const (
 	ImportHTTPWait                = "http_wait"
 )
 
+// Outbound TCP imports (module [Module], SPEC.md section 5c).
+const (
+	// ImportTCPConnect opens a connection to "host:port" through the
+	// outbound policy and waits until it is established; it returns a
+	// handle > 0.
+	ImportTCPConnect = "tcp_connect"
+	// ImportTCPRead reads the next bytes of a connection; 0 means the peer
+	// closed its side.
+	ImportTCPRead = "tcp_read"
+	// ImportTCPWrite sends bytes on a connection.
+	ImportTCPWrite = "tcp_write"
+	// ImportTCPCloseWrite half-closes a connection.
+	ImportTCPCloseWrite = "tcp_close_write"
+	// ImportTCPClose closes a connection and releases its handle.
+	ImportTCPClose = "tcp_close"
+	// ImportTCPRemoteAddress writes the address a connection reached.
+	ImportTCPRemoteAddress = "tcp_remote_address"
+)
+
+// TCPInstance is the tcp_connect flag that makes a connection belong to
+// the instance (a pool's), not the invocation (SPEC.md section 5c).
+const TCPInstance = 1
+
 // Runtime Cache and CDN imports (module [Module]). Tags are one string,
 // comma-separated.
 const (
@@ -165,9 +192,13 @@ const (
 	EBADHANDLE Errno = -7
 	// EIO: the operation failed on the host side.
 	EIO Errno = -8
+	// ECONNREFUSED: the destination refused the connection.
+	ECONNREFUSED Errno = -9
+	// ETIMEDOUT: the time given to the call passed first.
+	ETIMEDOUT Errno = -10
 )
 
-var errnoNames = [...]string{"", "ENOTFOUND", "EINVAL", "ETOOLARGE", "ECLOSED", "ECANCELED", "EDENIED", "EBADHANDLE", "EIO"}
+var errnoNames = [...]string{"", "ENOTFOUND", "EINVAL", "ETOOLARGE", "ECLOSED", "ECANCELED", "EDENIED", "EBADHANDLE", "EIO", "ECONNREFUSED", "ETIMEDOUT"}
 
 // String returns the code's name, such as "ECLOSED".
 func (e Errno) String() string {

@@ -21,7 +21,9 @@ func TestErrnoNames(t *testing.T) {
 		{abi.EDENIED, "EDENIED"},
 		{abi.EBADHANDLE, "EBADHANDLE"},
 		{abi.EIO, "EIO"},
-		{-9, "Errno(-9)"},
+		{abi.ECONNREFUSED, "ECONNREFUSED"},
+		{abi.ETIMEDOUT, "ETIMEDOUT"},
+		{-11, "Errno(-11)"},
 		{3, "Errno(3)"},
 	}
 	for _, tt := range tests {

@@ -136,8 +136,9 @@ func TestCHeaderImports(t *testing.T) {
 	}
 	checkCopy(t, "wfn.h", decls)
 
-	defines := map[string]int{"WFN_ABI_VERSION": abi.Version, "WFN_MAX_TASKS": abi.MaxTasks}
-	for e := abi.ENOTFOUND; e >= abi.EIO; e-- {
+	defines := map[string]int{"WFN_ABI_VERSION": abi.Version, "WFN_MAX_TASKS": abi.MaxTasks,
+		"WFN_TCP_INSTANCE": abi.TCPInstance, "WFN_MAX_TCP_CONNS": abi.MaxTCPConns}
+	for e := abi.ENOTFOUND; e >= abi.ETIMEDOUT; e-- {
 		defines["WFN_"+e.String()] = int(e)
 	}
 	def := regexp.MustCompile(`(?m)^#define (WFN_[A-Z_0-9]+) \(?(-?[0-9]+)\)?`)

@@ -139,6 +139,14 @@ var Funcs = []Func{
 	{ImportHTTPClose, params("h"), i32("err")},
 	{ImportHTTPWait, []Value{i32("h"), i64("timeout_ms")}, Value{Type: I32}},
 
+	// Outbound TCP (section 5c).
+	{ImportTCPConnect, []Value{i32("addr"), i32("alen"), i32("flags"), i64("timeout_ms")}, i32("handle")},
+	{ImportTCPRead, []Value{i32("h"), i32("buf"), i32("cap"), i64("timeout_ms")}, i32("n")},
+	{ImportTCPWrite, []Value{i32("h"), i32("buf"), i32("len"), i64("timeout_ms")}, i32("n")},
+	{ImportTCPCloseWrite, params("h"), i32("err")},
+	{ImportTCPClose, params("h"), i32("err")},
+	{ImportTCPRemoteAddress, params("h", "buf", "cap"), i32("len")},
+
 	// Caches (section 6).
 	{ImportCacheGet, params("key", "klen", "buf", "cap"), i32("len")},
 	{ImportCacheSet, []Value{i32("key"), i32("klen"), i32("val"), i32("vlen"), i64("ttl_s"), i32("tags"), i32("tlen"), i32("name"), i32("nlen")}, i32("err")},
@@ -202,6 +210,10 @@ const (
 	// MaxRedirects is the most redirects followed for one outbound
 	// request, each checked against the outbound policy (section 5b).
 	MaxRedirects = 10
+	// MaxTCPConns is the most TCP connections one instance holds, its own
+	// and its invocation's together; tcp_connect returns ETOOLARGE past it
+	// (section 5c).
+	MaxTCPConns = 64
 	// MaxCacheValue is the most bytes of one Runtime Cache value (2 MB,
 	// section 6).
 	MaxCacheValue = 2 * 1024 * 1024

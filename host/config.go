@@ -140,6 +140,12 @@ type Config struct {
 	// MaxInvocations retires an instance after this many invocations.
 	// Default 0: no limit.
 	MaxInvocations int
+	// SuspendAfter is how long an instance stays idle before it counts as
+	// suspended and the host calls its wfn_on_suspend, once per idle
+	// period, so that the guest releases its pools' idle connections
+	// (abi/SPEC.md section 5c). Default 10 seconds, the default idle time
+	// of a pg pool, which Vercel's attachDatabasePool waits for.
+	SuspendAfter time.Duration
 
 	// RunCrons invokes the "crons" of vercel.json on schedule, as Vercel
 	// does (GET path with user-agent vercel-cron/1.0, and Authorization:
@@ -191,6 +197,10 @@ type Config struct {
 // used every few minutes stays warm, and one that is not costs little.
 const defaultUnloadAfter = 5 * time.Minute
 
+// defaultSuspendAfter is Config.SuspendAfter's default (abi/SPEC.md
+// section 5c).
+const defaultSuspendAfter = 10 * time.Second
+
 // Isolation modes.
 const (
 	// IsolationInstance lets invocations reuse warm instances.
@@ -223,6 +233,7 @@ func DefaultConfig() Config {
 		MinInstances:            *d.MinInstances,
 		IdleTimeout:             *d.IdleTimeout,
 		UnloadAfter:             defaultUnloadAfter,
+		SuspendAfter:            defaultSuspendAfter,
 		MaxInvocations:          *d.MaxInvocations,
 	}
 }
@@ -242,6 +253,7 @@ func (c Config) withDefaults() Config {
 	c.MaxInstances = cmp.Or(c.MaxInstances, d.MaxInstances)
 	c.TmpSizeMB = cmp.Or(c.TmpSizeMB, d.TmpSizeMB)
 	c.UnloadAfter = cmp.Or(c.UnloadAfter, d.UnloadAfter)
+	c.SuspendAfter = cmp.Or(c.SuspendAfter, d.SuspendAfter)
 	return c
 }
 
@@ -252,6 +264,9 @@ func (c Config) validate() error {
 	}
 	if c.UnloadAfter < 0 {
 		return fmt.Errorf("%w: UnloadAfter %v: want 0 (the default) or more", ErrConfig, c.UnloadAfter)
+	}
+	if c.SuspendAfter < 0 {
+		return fmt.Errorf("%w: SuspendAfter %v: want 0 (the default) or more", ErrConfig, c.SuspendAfter)
 	}
 	if c.TmpSizeMB < 0 {
 		return fmt.Errorf("%w: TmpSizeMB %d: want 0 (the default) or more", ErrConfig, c.TmpSizeMB)

@@ -419,6 +419,10 @@ func (h *Host) load(ctx context.Context, fn *function) error {
 		}
 		h.log.Error("cannot create an instance in reserve", "fn", src.Path, "err", err)
 	}
+	if fn.exports.OnSuspend {
+		fn.policy.SuspendAfter = h.cfg.SuspendAfter
+		fn.policy.Suspend = func(inst engine.Instance) error { return inst.(*liveInstance).suspend() }
+	}
 	fn.pool = pool.New(func(ctx context.Context) (engine.Instance, error) {
 		return h.instantiate(ctx, fn, env)
 	}, fn.policy, h.limit)
@@ -482,6 +486,17 @@ type liveInstance struct {
 	fn     *function
 	calls  uint64        // invocations begun; the goroutine holding the instance only
 	memory atomic.Uint64 // linear memory after the latest call, in bytes (Stats)
+
+	// conns is its outbound TCP connections (abi/SPEC.md section 5c).
+	conns *outbound.Conns
+	// oob serialises the calls made outside an invocation
+	// (wfn_on_suspend, wfn_on_sigterm). suspended is true once
+	// wfn_on_suspend ran since the latest invocation (guarded by the
+	// holder of the instance); failed, once the instance trapped or timed
+	// out: it is closed without wfn_on_suspend.
+	oob       sync.Mutex
+	suspended bool
+	failed    atomic.Bool
 }
 
 // tmpLimit is the size of each instance's /tmp, in bytes (Config.TmpSizeMB).
@@ -525,6 +540,9 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		stderr: &guestLog{log: h.log, fn: fn.src.Path, stream: "stderr"},
 		wake:   make(chan struct{}, 1),
 	}
+	li.conns = outbound.NewConns(fn.client, func(msg string, args ...any) {
+		h.log.Warn(msg, append([]any{"fn", fn.src.Path}, args...)...)
+	})
 	tmp, err := h.newTmp()
 	if err != nil {
 		return nil, err
@@ -544,10 +562,12 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		Done:        func() <-chan struct{} { return li.done },
 		TmpDir:      tmp,
 		TmpLimit:    h.tmpLimit(),
+		Conns:       li.conns,
 	})
 	li.stdout.flush()
 	li.stderr.flush()
 	if err != nil {
+		li.conns.CloseAll()
 		fn.releaseCode()
 		_ = os.RemoveAll(tmp)
 		return nil, err
@@ -564,6 +584,7 @@ func (li *liveInstance) begin(inv *hostcall.Invocation, done <-chan struct{}) {
 	li.stdout.inv, li.stderr.inv = inv, inv
 	li.done = done
 	li.calls++
+	li.suspended = false
 	li.cur.Store(inv)
 	select { // a wake left over from an earlier abort must not cut a sleep short
 	case <-li.wake:
@@ -596,9 +617,45 @@ func (li *liveInstance) wakeUp() {
 	}
 }
 
+// suspendGrace is how long wfn_on_suspend may run (abi/SPEC.md section
+// 5c), as wfn_on_sigterm.
+const suspendGrace = 500 * time.Millisecond
+
+// suspend calls wfn_on_suspend on the idle instance, with suspendGrace to
+// finish; request imports return EBADHANDLE there. An error (a trap, or
+// running past the grace) marks the instance failed: it is to be closed.
+func (li *liveInstance) suspend() error {
+	li.oob.Lock()
+	defer li.oob.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), suspendGrace)
+	defer cancel()
+	li.stdout.inv, li.stderr.inv = nil, nil
+	li.done = ctx.Done()
+	err := li.OnSuspend(ctx)
+	li.done = nil
+	li.stdout.flush()
+	li.stderr.flush()
+	li.suspended = true
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("wfn_on_suspend ran past %v", suspendGrace)
+	}
+	if err != nil {
+		li.failed.Store(true)
+		li.h.log.Warn("wfn_on_suspend failed; the instance is closed", "fn", li.fn.src.Path, "err", err)
+	}
+	return err
+}
+
+// Close closes the instance and its TCP connections, calling
+// wfn_on_suspend first unless the instance failed or was suspended since
+// its latest invocation.
 func (li *liveInstance) Close(ctx context.Context) error {
+	if li.fn.exports.OnSuspend && !li.failed.Load() && !li.suspended {
+		_ = li.suspend()
+	}
 	li.h.live.Delete(li)
 	err := li.Instance.Close(ctx)
+	li.conns.CloseAll()
 	li.fn.releaseCode()
 	if rmErr := os.RemoveAll(li.tmp); rmErr != nil {
 		err = errors.Join(err, fmt.Errorf("wfn: cannot empty an instance's /tmp: %w", rmErr))
@@ -795,6 +852,7 @@ func (h *Host) Close(ctx context.Context) error {
 				li.fn.counters.aborted.Add(1)
 				inv.Abort()
 				li.wakeUp()
+				li.conns.Abort()
 			}
 			return true
 		})
@@ -847,6 +905,8 @@ func (h *Host) sigterm() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			li.oob.Lock() // after a wfn_on_suspend in progress
+			defer li.oob.Unlock()
 			li.stdout.inv, li.stderr.inv = nil, nil
 			li.done = ctx.Done()
 			if err := li.OnSigterm(ctx); err != nil {

@@ -175,6 +175,7 @@ func (c *invocation) abort() {
 	c.inv.Abort()
 	c.li.wakeUp()
 	c.cancelOutbound()
+	c.li.conns.Abort()
 	time.AfterFunc(abortGrace, func() {
 		if !c.handlerDone.Load() {
 			c.cancel()
@@ -293,6 +294,10 @@ func (c *invocation) end(healthy bool) {
 		// go past the limit: the instance goes, and its /tmp with it.
 		c.h.log.Warn("the instance's /tmp is over its limit; it is retired", "fn", c.fn.src.Path, "id", c.inv.ID, "limit_mb", c.h.cfg.TmpSizeMB)
 		healthy = false
+	}
+	c.li.conns.EndInvocation()
+	if !healthy {
+		c.li.failed.Store(true)
 	}
 	c.li.finish()
 	c.cancel()

@@ -57,6 +57,9 @@ var cases = []Case{
 	{"cache", "6", "cache_get misses, then returns what cache_set stored, and misses again after cache_delete, and after cache_expire_tag of one of the entry's tags; a negative ttl and an empty tag are EINVAL; an entry set by one invocation is read by the next.", []string{abi.ImportCacheGet, abi.ImportCacheSet, abi.ImportCacheDelete, abi.ImportCacheExpireTag}, true, cacheCase},
 	{"cdn", "6", "cdn_add_cache_tag tags the response; cdn_invalidate_by_tag, cdn_delete_by_tag, cdn_invalidate_by_src_image and cdn_delete_by_src_image succeed; an empty tag, a negative revalidation deadline and an empty source are EINVAL.", []string{abi.ImportCDNAddCacheTag, abi.ImportCDNInvalidateByTag, abi.ImportCDNDeleteByTag, abi.ImportCDNInvalidateBySrcImage, abi.ImportCDNDeleteBySrcImage}, true, cdnCase},
 	{"fetch-wait", "5b", "http_wait with a timeout of 0 returns 0 while the backend has not answered, then 1 once the head is in, within its timeout; the status follows at once.", []string{abi.ImportHTTPSend, abi.ImportHTTPWait, abi.ImportHTTPResponseStatus, abi.ImportHTTPClose}, true, fetchWaitCase},
+	{"tcp", "5c", "tcp_connect reaches a loopback server allowed by allowedOutboundHosts; tcp_write sends, tcp_close_write half-closes (ECLOSED again and for a write after it), tcp_read reads the server's answer to its end (0); tcp_remote_address is the server's address; tcp_close releases the handle (EBADHANDLE after it); an unknown flag and an address without a port are EINVAL, a closed port ECONNREFUSED.", tcpImports, true, tcpCase},
+	{"tcp-denied", "5c", "tcp_connect returns EDENIED for a loopback port and a metadata address off the allow list, without connecting.", []string{abi.ImportTCPConnect}, true, tcpDeniedCase},
+	{"tcp-timeout", "5c", "tcp_read on a server that never answers returns ETIMEDOUT after its timeout, and at once with a timeout of 0; the connection stays usable for tcp_write.", []string{abi.ImportTCPConnect, abi.ImportTCPRead, abi.ImportTCPWrite, abi.ImportTCPClose}, true, tcpTimeoutCase},
 }
 
 // request is one request of a case.
@@ -817,4 +820,47 @@ func fetchWaitCase(s *suite, r *report) {
 	wantHeader(r, resp, "x-wfn-wait-now", "0")
 	wantHeader(r, resp, "x-wfn-wait", "1")
 	wantHeader(r, resp, "x-wfn-fetch-status", "200")
+}
+
+var tcpImports = []string{abi.ImportTCPConnect, abi.ImportTCPWrite, abi.ImportTCPCloseWrite, abi.ImportTCPRead,
+	abi.ImportTCPRemoteAddress, abi.ImportTCPClose}
+
+// tcpMessage is what the tcp case's guest sends; the echo server answers
+// "echo: " and it.
+const tcpMessage = "ping from a wfn guest"
+
+func tcpCase(s *suite, r *report) {
+	resp := s.get(r, "/api/tcp?addr="+s.echo.Addr().String()+"&refused="+s.refused)
+	if resp == nil || notImplemented(r, resp, "tcp") || !wantStatus(r, resp, 200) {
+		return
+	}
+	wantChecks(r, resp, "connect", "ok", "write", "ok", "close-write", "ok", "close-write-again", "ECLOSED",
+		"write-closed", "ECLOSED", "read-end", "ok", "close", "ok", "close-again", "EBADHANDLE",
+		"read-closed", "EBADHANDLE", "bad-flag", "EINVAL", "bad-addr", "EINVAL", "refused", "ECONNREFUSED")
+	wantHeader(r, resp, "x-wfn-tcp-remote", s.echo.Addr().String())
+	wantHeader(r, resp, "x-wfn-tcp-read", "echo: "+tcpMessage)
+}
+
+func tcpDeniedCase(s *suite, r *report) {
+	before := s.dials.Load()
+	resp := s.get(r, "/api/tcp-denied?addr="+s.denied.Addr().String())
+	if resp == nil || notImplemented(r, resp, "tcp-denied") || !wantStatus(r, resp, 200) {
+		return
+	}
+	wantChecks(r, resp, "denied", "EDENIED", "denied-metadata", "EDENIED")
+	if n := s.dials.Load() - before; n > 0 {
+		r.errorf("the denied address got %d connections, want none", n)
+	}
+}
+
+func tcpTimeoutCase(s *suite, r *report) {
+	resp := s.get(r, "/api/tcp-timeout?addr="+s.silent.Addr().String())
+	if resp == nil || notImplemented(r, resp, "tcp-timeout") || !wantStatus(r, resp, 200) {
+		return
+	}
+	wantChecks(r, resp, "connect", "ok", "read-timeout", "ETIMEDOUT", "read-now", "ETIMEDOUT", "write-after-timeout", "ok", "close", "ok")
+	ms, err := strconv.ParseInt(resp.Header.Get("x-wfn-tcp-waited-ms"), 10, 64)
+	if err != nil || ms < 100 || ms > 10_000 {
+		r.errorf("x-wfn-tcp-waited-ms = %q, want at least the read's timeout of 100 ms", resp.Header.Get("x-wfn-tcp-waited-ms"))
+	}
 }

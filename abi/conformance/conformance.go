@@ -159,7 +159,11 @@ type suite struct {
 	backend *httptest.Server
 	denied  net.Listener
 	dials   atomic.Int32 // connections the denied listener accepted
-	logs    *logBuffer
+	// The TCP cases' servers: one that echoes what it reads until the
+	// end, one that never answers, and a port nothing listens on.
+	echo, silent net.Listener
+	refused      string
+	logs         *logBuffer
 }
 
 // report collects the failures of one case.
@@ -256,10 +260,15 @@ func start(ctx context.Context, target Target, guestWasm string, opts []Option) 
 		}
 	}()
 
+	if err := s.startTCP(); err != nil {
+		return nil, err
+	}
+
 	fn := map[string]any{
-		"maxDuration":          int(maxDuration / time.Second),
-		"env":                  map[string]string{"WFN_CONFORMANCE_FN": "fn", "WFN_CONFORMANCE_ORDER": "fn"},
-		"allowedOutboundHosts": []string{s.backend.Listener.Addr().String()},
+		"maxDuration": int(maxDuration / time.Second),
+		"env":         map[string]string{"WFN_CONFORMANCE_FN": "fn", "WFN_CONFORMANCE_ORDER": "fn"},
+		"allowedOutboundHosts": []string{s.backend.Listener.Addr().String(),
+			s.echo.Addr().String(), s.silent.Addr().String(), s.refused},
 	}
 	vercel, _ := json.MarshalIndent(map[string]any{"functions": map[string]any{
 		"api/[case]" + ext:         fn,
@@ -316,6 +325,48 @@ func start(ctx context.Context, target Target, guestWasm string, opts []Option) 
 	return s, nil
 }
 
+// startTCP starts the servers of the TCP cases: echo answers "echo: "
+// and what it read once the guest half-closes; silent reads and never
+// answers, keeping each connection until the suite ends; refused is a
+// loopback port closed again.
+func (s *suite) startTCP() error {
+	var err error
+	if s.echo, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return fmt.Errorf("conformance: %w", err)
+	}
+	if s.silent, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return fmt.Errorf("conformance: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("conformance: %w", err)
+	}
+	s.refused = ln.Addr().String()
+	ln.Close()
+	serve := func(ln net.Listener, conn func(net.Conn)) {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go conn(c)
+		}
+	}
+	go serve(s.echo, func(c net.Conn) {
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(time.Minute))
+		b, err := io.ReadAll(io.LimitReader(c, 1<<20))
+		if err == nil {
+			_, _ = c.Write(append([]byte("echo: "), b...))
+		}
+	})
+	go serve(s.silent, func(c net.Conn) {
+		defer c.Close()
+		_, _ = io.Copy(io.Discard, c) // until the guest or the suite closes it
+	})
+	return nil
+}
+
 // close stops everything start started and removes the served directory.
 func (s *suite) close() error {
 	var err error
@@ -335,6 +386,11 @@ func (s *suite) close() error {
 	}
 	if s.denied != nil {
 		s.denied.Close()
+	}
+	for _, ln := range []net.Listener{s.echo, s.silent} {
+		if ln != nil {
+			ln.Close()
+		}
 	}
 	if s.dir != "" {
 		os.RemoveAll(s.dir)

@@ -161,9 +161,32 @@
 //	             after a second); header x-wfn-wait-now: http_wait(h, 0);
 //	             header x-wfn-wait: http_wait(h, 10000); header
 //	             x-wfn-fetch-status: the status; close the handle
+//	tcp          (optional) with the query's "addr" (an echo server) and
+//	             "refused" (a closed port): check "connect": tcp_connect
+//	             addr (flags 0, 5000 ms); header x-wfn-tcp-remote: its
+//	             tcp_remote_address; check "write": write "ping from a wfn
+//	             guest" whole; check "close-write": tcp_close_write; check
+//	             "close-write-again": tcp_close_write again; check
+//	             "write-closed": tcp_write after it; header
+//	             x-wfn-tcp-read: every byte read until tcp_read returns 0;
+//	             check "read-end": that 0; check "close": tcp_close;
+//	             check "close-again": tcp_close again; check
+//	             "read-closed": tcp_read on the closed handle; check
+//	             "bad-flag": tcp_connect addr with flags 2; check
+//	             "bad-addr": tcp_connect "127.0.0.1" (no port); check
+//	             "refused": tcp_connect refused
+//	tcp-denied   (optional) check "denied": tcp_connect the query's "addr"
+//	             (a loopback port not allowed); check "denied-metadata":
+//	             tcp_connect 169.254.169.254:80
+//	tcp-timeout  (optional) with the query's "addr" (a server that never
+//	             answers): check "connect"; check "read-timeout": tcp_read
+//	             with a timeout of 100 ms; header x-wfn-tcp-waited-ms: the
+//	             monotonic time it took, in ms; check "read-now": tcp_read
+//	             with 0; check "write-after-timeout": tcp_write "still
+//	             here"; check "close": tcp_close
 //
 // The optional cases exercise APIs an SDK may not offer (the caches, a
-// bounded wait): a guest answers them as unknown cases (404 with the
+// bounded wait, outbound TCP): a guest answers them as unknown cases (404 with the
 // name) to be skipped. Every import has at least one case.
 //
 // [Cases] lists them with what the suite checks and the sections of

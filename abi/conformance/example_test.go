@@ -43,4 +43,7 @@ func Example() {
 	// cache        6
 	// cdn          6
 	// fetch-wait   5b
+	// tcp          5c
+	// tcp-denied   5c
+	// tcp-timeout  5c
 }

@@ -29,6 +29,9 @@
  *   WFN_INIT() { ... }               `wfn_init`: once per instance, after the
  *                                    C constructors (`_initialize`). No request.
  *   WFN_ON_SIGTERM() { ... }         `wfn_on_sigterm`: host shutdown, 500 ms.
+ *   WFN_ON_SUSPEND() { ... }         `wfn_on_suspend`: the instance is idle
+ *                                    (10 s) or about to close, 500 ms: close
+ *                                    the idle connections of your pools.
  *   WFN_EXPORT("name") void f(void)  any other export.
  *
  * Errors
@@ -67,6 +70,12 @@
  *   Lifetime: wfn_aborted()  wfn_deadline_ms()
  *   Outbound: wfn_fetch(method, url, headers, hlen, body, blen) -> handle;
  *     then wfn_http_response_status(h), helpers above, wfn_http_close(h).
+ *   Outbound TCP (abi/SPEC.md section 5c): wfn_tcp_dial("host:port", flags,
+ *     timeout_ms) -> handle; wfn_tcp_read(h, buf, cap, timeout_ms) (0: the
+ *     peer closed its side), wfn_tcp_write_all(h, p, n, timeout_ms),
+ *     wfn_tcp_close_write(h), wfn_tcp_close(h). timeout_ms < 0: no bound of
+ *     the call's own. Flag WFN_TCP_INSTANCE keeps the connection with the
+ *     instance (a pool's) past the invocation; the others close when it ends.
  *   Runtime Cache (keys are stored as given: hash them as getCache does with
  *   wfn_cache_key(namespace or NULL, key, buf, cap) to share entries with
  *   other SDKs; values are JSON by convention):
@@ -121,6 +130,8 @@ extern "C" {
 #define WFN_EDENIED (-6)    /* outbound destination not allowed */
 #define WFN_EBADHANDLE (-7) /* unknown handle; request import outside a handler */
 #define WFN_EIO (-8)        /* failed on the host side */
+#define WFN_ECONNREFUSED (-9) /* the destination refused the connection */
+#define WFN_ETIMEDOUT (-10) /* the time given to the call passed first */
 /* Not from the host: the SDK could not allocate memory. */
 #define WFN_ENOMEM (-100)
 
@@ -146,6 +157,9 @@ extern "C" {
 #define WFN_ON_SIGTERM()      \
     void wfn_on_sigterm(void); \
     WFN_EXPORT("wfn_on_sigterm") void wfn_on_sigterm(void)
+#define WFN_ON_SUSPEND()      \
+    void wfn_on_suspend(void); \
+    WFN_EXPORT("wfn_on_suspend") void wfn_on_suspend(void)
 
 /* The ABI v1 marker. Weak: one definition per module whatever the number of
  * .c files including this header. Never called. */
@@ -199,6 +213,18 @@ WFN__IMPORT("http_close") int32_t wfn_http_close(int32_t h);
  * 0 when the time passed first. */
 WFN__IMPORT("http_wait") int32_t wfn_http_wait(int32_t h, int64_t timeout_ms);
 
+/* Outbound TCP (abi/SPEC.md section 5c). addr is "host:port" (an IPv6
+ * address in brackets); timeout_ms < 0: no bound of the call's own (the
+ * invocation's deadline and abort still end it), 0: do not wait. */
+#define WFN_TCP_INSTANCE 1 /* tcp_connect flag: the connection belongs to the instance */
+#define WFN_MAX_TCP_CONNS 64 /* connections of one instance, WFN_ETOOLARGE past it */
+WFN__IMPORT("tcp_connect") int32_t wfn_tcp_connect(const char *addr, size_t addr_len, int32_t flags, int64_t timeout_ms);
+WFN__IMPORT("tcp_read") int32_t wfn_tcp_read(int32_t h, void *buf, size_t cap, int64_t timeout_ms);
+WFN__IMPORT("tcp_write") int32_t wfn_tcp_write(int32_t h, const void *buf, size_t len, int64_t timeout_ms);
+WFN__IMPORT("tcp_close_write") int32_t wfn_tcp_close_write(int32_t h);
+WFN__IMPORT("tcp_close") int32_t wfn_tcp_close(int32_t h);
+WFN__IMPORT("tcp_remote_address") int32_t wfn_tcp_remote_address(int32_t h, char *buf, size_t cap);
+
 /* Runtime Cache. tags: the tags joined with commas, "a,b", tags_len bytes
  * (NULL, 0 for none). cache_get follows the buffer protocol; WFN_ENOTFOUND on
  * a miss. ttl_s 0: no expiry. */
@@ -223,8 +249,9 @@ int32_t wfn_cdn_delete_by_src_image(const char *src, size_t src_len, int64_t rev
 /* wfn_strerror names an error code ("ENOTFOUND"), or "unknown". */
 static inline const char *wfn_strerror(int32_t code) {
     static const char *const names[] = {"", "ENOTFOUND", "EINVAL", "ETOOLARGE", "ECLOSED",
-                                        "ECANCELED", "EDENIED", "EBADHANDLE", "EIO"};
-    if (code < 0 && code >= -8) return names[-code];
+                                        "ECANCELED", "EDENIED", "EBADHANDLE", "EIO", "ECONNREFUSED",
+                                        "ETIMEDOUT"};
+    if (code < 0 && code >= -10) return names[-code];
     if (code == WFN_ENOMEM) return "ENOMEM";
     return "unknown";
 }
@@ -452,6 +479,23 @@ static inline int64_t wfn_deadline_ms(void) { return wfn_deadline_remaining_ms()
 static inline int32_t wfn_fetch(const char *method, const char *url, const char *headers, size_t hlen,
                                 const void *body, size_t blen) {
     return wfn_http_send(method, strlen(method), url, strlen(url), headers, hlen, body, blen);
+}
+/* Outbound TCP: opens a connection to addr, "host:port", and returns a handle
+ * > 0 or a code (WFN_EDENIED, WFN_ENOTFOUND, WFN_ECONNREFUSED, WFN_ETIMEDOUT,
+ * WFN_ETOOLARGE past WFN_MAX_TCP_CONNS, ...). Close the handle. */
+static inline int32_t wfn_tcp_dial(const char *addr, int32_t flags, int64_t timeout_ms) {
+    return wfn_tcp_connect(addr, strlen(addr), flags, timeout_ms);
+}
+/* Sends all n bytes of p: n, or a code (what was sent before it is lost to
+ * the caller; close the connection). timeout_ms bounds each write. */
+static inline int32_t wfn_tcp_write_all(int32_t h, const void *p, size_t n, int64_t timeout_ms) {
+    size_t done = 0;
+    while (done < n) {
+        int32_t k = wfn_tcp_write(h, (const char *)p + done, n - done, timeout_ms);
+        if (k < 0) return k;
+        done += (size_t)k;
+    }
+    return (int32_t)n;
 }
 static inline int32_t wfn_http_header(int32_t h, const char *name, char *buf, size_t cap) {
     wfn__args a = {name, strlen(name), h};

@@ -108,6 +108,7 @@ func Check(name string, g Guest, provided func(module, name string) (Sig, bool))
 		{abi.ExportInit, void, &e.Init},
 		{abi.ExportHandle, void, &e.Handle},
 		{abi.ExportOnSigterm, void, &e.OnSigterm},
+		{abi.ExportOnSuspend, void, &e.OnSuspend},
 		{abi.ExportRunTask, Sig{Params: []string{"i32"}}, &e.RunTask},
 	} {
 		if *x.dst, err = has(x.name, x.sig); err != nil {

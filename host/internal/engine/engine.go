@@ -16,6 +16,7 @@ import (
 	"io"
 
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
+	"github.com/wfn-dev/wfn/host/internal/outbound"
 )
 
 // Engine compiles guests. One Engine serves every function of a host.
@@ -65,6 +66,9 @@ type Instance interface {
 	RunTask(ctx context.Context, task int32, inv *hostcall.Invocation) error
 	// OnSigterm runs wfn_on_sigterm, if the guest exports it.
 	OnSigterm(ctx context.Context) error
+	// OnSuspend runs wfn_on_suspend, if the guest exports it
+	// (abi/SPEC.md section 5c).
+	OnSuspend(ctx context.Context) error
 	// Close releases the instance.
 	Close(ctx context.Context) error
 }
@@ -102,6 +106,11 @@ type InstanceConfig struct {
 	// has no ENOSPC) and says so with [TmpLimiter]; for the others the
 	// host checks it after each call.
 	TmpLimit int64
+	// Conns is the instance's outbound TCP connections (abi/SPEC.md
+	// section 5c), which the tcp_* imports use, in an invocation or out
+	// of one. Nil: those imports fail with EIO. An instance that holds a
+	// connection when its initialisation returns is not snapshotted.
+	Conns *outbound.Conns
 }
 
 // TmpLimiter is implemented by an engine that refuses the writes past
@@ -119,9 +128,9 @@ type Exports struct {
 	Handle bool
 	// Init is true when the guest exports wfn_init.
 	Init bool
-	// RunTask and OnSigterm tell whether the guest exports wfn_run_task
-	// and wfn_on_sigterm.
-	RunTask, OnSigterm bool
+	// RunTask, OnSigterm and OnSuspend tell whether the guest exports
+	// wfn_run_task, wfn_on_sigterm and wfn_on_suspend.
+	RunTask, OnSigterm, OnSuspend bool
 	// ImportsClose is true when the guest imports response_close: its
 	// handler may end the response and run on, so the host runs it on a
 	// goroutine of its own.

@@ -18,6 +18,7 @@
 package hostcall
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/wfn-dev/wfn/abi"
@@ -40,6 +41,14 @@ type Call struct {
 	Mem    Memory
 	Import string
 	Args   []uint64
+
+	// Ctx is the context of the guest call the import is made in (the
+	// invocation's deadline, or the bound of an out-of-band call), and
+	// Conns the calling instance's TCP connections: the tcp_* imports
+	// use them. An engine that has no Conns leaves it nil, and those
+	// imports fail with EIO.
+	Ctx   context.Context
+	Conns *outbound.Conns
 }
 
 // Func implements one import for the invocation the calling guest serves.
@@ -53,24 +62,31 @@ type Func func(inv *Invocation, c Call) int64
 type Import struct {
 	abi.Func
 	Call Func
+	// Anywhere is true for an import that also works outside an
+	// invocation (the tcp_* imports): Call then gets a nil *Invocation.
+	Anywhere bool
 }
 
 // Table holds every import of abi.Funcs, in that order, with its
 // implementation. An engine registers each; outside an invocation (in
-// _initialize, wfn_init or wfn_on_sigterm) it returns abi.EBADHANDLE
-// without calling it.
+// _initialize, wfn_init, wfn_on_suspend or wfn_on_sigterm) it returns
+// abi.EBADHANDLE without calling it, unless the import is Anywhere.
 var Table = table()
 
 func table() []Import {
 	t := make([]Import, len(abi.Funcs))
 	for i, f := range abi.Funcs {
 		fn, ok := funcs[f.Name]
+		anywhere := false
 		if !ok {
+			fn, anywhere = anywhereFuncs[f.Name]
+		}
+		if !ok && !anywhere {
 			panic("hostcall: no implementation of import " + f.Name)
 		}
-		t[i] = Import{f, fn}
+		t[i] = Import{f, fn, anywhere}
 	}
-	if len(funcs) != len(t) {
+	if len(funcs)+len(anywhereFuncs) != len(t) {
 		for name := range funcs {
 			if _, ok := abi.Lookup(name); !ok {
 				panic("hostcall: " + name + " is implemented but not declared in abi.Funcs")
@@ -78,6 +94,50 @@ func table() []Import {
 		}
 	}
 	return t
+}
+
+// withConns gives f the calling instance's TCP connections and the scope
+// of the call: the invocation's request id, or "" outside one.
+func withConns(f func(cs *outbound.Conns, s outbound.Scope, c Call) int64) Func {
+	return func(inv *Invocation, c Call) int64 {
+		if c.Conns == nil || c.Ctx == nil {
+			return errno(abi.EIO)
+		}
+		s := outbound.Scope{Ctx: c.Ctx}
+		if inv != nil {
+			s.ID = inv.ID
+		}
+		return f(c.Conns, s, c)
+	}
+}
+
+// anywhereFuncs are the imports that also work outside an invocation,
+// by name: outbound TCP (abi/SPEC.md section 5c), whose connections may
+// belong to the instance.
+var anywhereFuncs = map[string]Func{
+	abi.ImportTCPConnect: withConns(func(cs *outbound.Conns, s outbound.Scope, c Call) int64 {
+		return int64(cs.Connect(s, string(c.bytes(0)), c.i32(2), c.i64(3)))
+	}),
+	abi.ImportTCPRead: withConns(func(cs *outbound.Conns, s outbound.Scope, c Call) int64 {
+		return int64(cs.Read(s, c.i32(0), c.bytes(1), c.i64(3)))
+	}),
+	abi.ImportTCPWrite: withConns(func(cs *outbound.Conns, s outbound.Scope, c Call) int64 {
+		return int64(cs.Write(s, c.i32(0), c.bytes(1), c.i64(3)))
+	}),
+	abi.ImportTCPCloseWrite: withConns(func(cs *outbound.Conns, s outbound.Scope, c Call) int64 {
+		return errno(cs.CloseWrite(c.i32(0)))
+	}),
+	abi.ImportTCPClose: withConns(func(cs *outbound.Conns, s outbound.Scope, c Call) int64 {
+		return errno(cs.Close(c.i32(0)))
+	}),
+	abi.ImportTCPRemoteAddress: withConns(func(cs *outbound.Conns, s outbound.Scope, c Call) int64 {
+		v, e := cs.RemoteAddress(c.i32(0))
+		if e != 0 {
+			c.bytes(1) // a bad pointer traps, whatever the handle
+			return errno(e)
+		}
+		return put(c, 1, v)
+	}),
 }
 
 // BadPointerError is the trap raised for an out-of-bounds (ptr, len).

@@ -142,6 +142,9 @@ var (
 	broadcast     = netip.MustParseAddr("255.255.255.255")
 )
 
+// errNoAddress is a name that resolved to no address.
+var errNoAddress = errors.New("no address")
+
 // dialer connects only to addresses the policy allows, after resolving
 // names itself, so that what is checked is what is dialed (no second
 // lookup that could answer otherwise).
@@ -181,7 +184,7 @@ func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		denied = err
 	}
 	if denied == nil {
-		denied = fmt.Errorf("no address for %s", host)
+		denied = fmt.Errorf("%w for %s", errNoAddress, host)
 	}
 	return nil, denied
 }

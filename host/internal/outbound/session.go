@@ -35,6 +35,7 @@ const (
 type Client struct {
 	policy Policy
 	http   *http.Client
+	dialer *dialer // also the dialer of outbound TCP (Conns)
 }
 
 // NewClient returns a client for policy.
@@ -53,7 +54,7 @@ func NewClient(policy Policy) *Client {
 		// deadline ends every request.
 		MaxResponseHeaderBytes: MaxResponseHeader,
 	}
-	c := &Client{policy: policy}
+	c := &Client{policy: policy, dialer: d}
 	c.http = &http.Client{
 		Transport: tr,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {

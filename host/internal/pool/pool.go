@@ -133,6 +133,13 @@ type Policy struct {
 	MaxUses int
 	// OnError receives the errors of background instance creation.
 	OnError func(error)
+	// Suspend, when set, is called on an instance that stayed idle for
+	// SuspendAfter, once per idle period, while no invocation can take
+	// it; an error closes the instance. The idle time is checked every
+	// SuspendAfter/4, so Suspend comes between SuspendAfter and 1.25
+	// times it after the instance went idle, and costs Put nothing.
+	Suspend      func(engine.Instance) error
+	SuspendAfter time.Duration
 }
 
 // Pool holds the instances of one function.
@@ -157,7 +164,16 @@ type Pool struct {
 type idleInstance struct {
 	inst  engine.Instance
 	since time.Time // when it went idle; zero without an IdleTimeout
+	// seen counts the suspend checks that found it idle; suspended is
+	// true once Suspend was called in this idle period.
+	seen      int
+	suspended bool
 }
+
+// suspendChecks is how many checks, SuspendAfter/4 apart, find an
+// instance idle before it is suspended: 5 checks span at least
+// SuspendAfter.
+const suspendChecks = 5
 
 // New returns a pool that keeps instances by policy, within limit.
 func New(newInstance Factory, policy Policy, limit *Limit) *Pool {
@@ -172,7 +188,58 @@ func New(newInstance Factory, policy Policy, limit *Limit) *Pool {
 	if policy.IdleTimeout > 0 {
 		p.bg.Go(p.reap)
 	}
+	if policy.Suspend != nil && policy.SuspendAfter > 0 {
+		p.bg.Go(p.suspendIdle)
+	}
 	return p
+}
+
+// suspendIdle calls Policy.Suspend on the instances idle for
+// SuspendAfter, taking each out of the idle list while it runs.
+func (p *Pool) suspendIdle() {
+	tick := time.NewTicker(max(p.policy.SuspendAfter/(suspendChecks-1), time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-tick.C:
+		}
+		var due []idleInstance
+		p.mu.Lock()
+		keep := p.idle[:0]
+		for _, e := range p.idle {
+			e.seen++
+			if !e.suspended && e.seen >= suspendChecks {
+				due = append(due, e)
+				continue
+			}
+			keep = append(keep, e)
+		}
+		clear(p.idle[len(keep):])
+		p.idle = keep
+		p.mu.Unlock()
+		for _, e := range due {
+			err := p.policy.Suspend(e.inst)
+			p.mu.Lock()
+			if err == nil && !p.closed {
+				e.suspended = true
+				if !p.handOff(e.inst) {
+					// Back where its idle time puts it: the reaper
+					// takes idle[0] first.
+					i, _ := slices.BinarySearchFunc(p.idle, e.since, func(x idleInstance, t time.Time) int { return x.since.Compare(t) })
+					p.idle = slices.Insert(p.idle, i, e)
+					p.mu.Unlock()
+				}
+				continue
+			}
+			p.live--
+			delete(p.uses, e.inst)
+			p.mu.Unlock()
+			_ = e.inst.Close(context.Background())
+			p.limit.release()
+		}
+	}
 }
 
 // Prewarm starts creating the reserve of idle instances in the

@@ -268,3 +268,49 @@ func TestGlobalLimit(t *testing.T) {
 		t.Errorf("Get after Close = %v, want ErrClosed", err)
 	}
 }
+
+// Suspend comes once per idle period, after SuspendAfter, while Get
+// cannot take the instance (it waits for it, with Max 1); a Suspend that
+// fails closes the instance.
+func TestSuspendIdle(t *testing.T) {
+	ctx := context.Background()
+	var calls atomic.Int32
+	entered, release := make(chan struct{}), make(chan struct{})
+	fail := atomic.Bool{}
+	policy := pool.Policy{Max: 1, MaxQueue: 5, Timeout: 30 * time.Second, SuspendAfter: 20 * time.Millisecond,
+		Suspend: func(engine.Instance) error {
+			if calls.Add(1) == 1 {
+				entered <- struct{}{}
+				<-release
+			}
+			if fail.Load() {
+				return errors.New("trapped")
+			}
+			return nil
+		}}
+	p, made, closed := newPolicyPool(policy, pool.NewLimit(10))
+	defer p.Close(ctx)
+	a, _ := p.Get(ctx)
+	p.Put(ctx, a, true)
+	<-entered // suspending: out of the idle list
+	got := make(chan engine.Instance)
+	go func() {
+		i, _ := p.Get(ctx)
+		got <- i
+	}()
+	waitFor(t, "the Get to wait", func() bool { return p.Stats().Waiting == 1 })
+	close(release)
+	if b := <-got; b != a {
+		t.Fatalf("Get during the suspension got another instance")
+	}
+	if calls.Load() != 1 {
+		t.Errorf("%d calls of Suspend, want 1", calls.Load())
+	}
+	// A new idle period, and a Suspend that fails: the instance goes.
+	fail.Store(true)
+	p.Put(ctx, a, true)
+	waitFor(t, "the failed instance closed", func() bool { return closed.Load() == 1 })
+	if s := p.Stats(); s.Live != 0 || s.Idle != 0 || made.Load() != 1 {
+		t.Errorf("after a failed Suspend: %+v, %d made", s, made.Load())
+	}
+}

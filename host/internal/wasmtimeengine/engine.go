@@ -371,7 +371,7 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 			}
 		}
 	}
-	for _, name := range append([]string{abi.ExportHandle, abi.ExportRunTask, abi.ExportOnSigterm}, m.exports.Methods...) {
+	for _, name := range append([]string{abi.ExportHandle, abi.ExportRunTask, abi.ExportOnSigterm, abi.ExportOnSuspend}, m.exports.Methods...) {
 		if fn := inst.GetFunc(store, name); fn != nil {
 			i.fns[name] = fn
 		}
@@ -463,6 +463,13 @@ func (i *instance) OnSigterm(ctx context.Context) error {
 		return nil
 	}
 	return i.call(ctx, abi.ExportOnSigterm, nil)
+}
+
+func (i *instance) OnSuspend(ctx context.Context) error {
+	if i.fns[abi.ExportOnSuspend] == nil {
+		return nil
+	}
+	return i.call(ctx, abi.ExportOnSuspend, nil)
 }
 
 func (i *instance) Close(ctx context.Context) error {

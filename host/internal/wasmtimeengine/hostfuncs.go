@@ -51,11 +51,11 @@ func (e *Engine) defineHostFuncs() (map[string]engine.Sig, error) {
 			sig.Params[i] = p.Type.String()
 		}
 		provided[abi.Module+"\x00"+imp.Name] = sig
-		call, name, i64 := imp.Call, imp.Name, imp.Result.Type == abi.I64
+		call, name, i64, anywhere := imp.Call, imp.Name, imp.Result.Type == abi.I64, imp.Anywhere
 		err := e.linker.FuncNew(abi.Module, imp.Name, wasmtime.NewFuncType(params, []*wasmtime.ValType{valType(imp.Result.Type)}), func(caller *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 			data := caller.Data().(*storeData)
 			r := int64(abi.EBADHANDLE)
-			if data.inv != nil {
+			if data.inv != nil || anywhere {
 				var err error
 				if r, err = data.call(caller, call, name, args); err != nil {
 					return nil, wasmtime.NewTrap(err.Error())
@@ -98,7 +98,7 @@ func (d *storeData) call(caller *wasmtime.Caller, f hostcall.Func, name string, 
 			d.badPtr, err = bad, bad
 		}
 	}()
-	return f(d.inv, hostcall.Call{Mem: &d.mem, Import: name, Args: d.args[:len(args)]}), nil
+	return f(d.inv, hostcall.Call{Mem: &d.mem, Import: name, Args: d.args[:len(args)], Ctx: d.ctx, Conns: d.cfg.Conns}), nil
 }
 
 func valType(t abi.Type) *wasmtime.ValType {

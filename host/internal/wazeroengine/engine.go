@@ -379,6 +379,12 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Conns != nil && cfg.Conns.Len() > 0 {
+		// Its initialisation opened TCP connections, which cannot be
+		// copied into another instance (abi/SPEC.md section 5c): no
+		// snapshot.
+		return inst, nil
+	}
 	if cfg.TmpDir != "" {
 		if entries, err := os.ReadDir(cfg.TmpDir); err != nil || len(entries) > 0 {
 			// Its initialisation left files in /tmp, which instances
@@ -443,7 +449,8 @@ func (m *module) instantiate(ctx context.Context, cfg engine.InstanceConfig, s *
 	if err != nil {
 		return nil, fmt.Errorf("wfn: cannot instantiate %s: %w", m.name, err)
 	}
-	inst := &instance{mod: mod, mem: mem, e: m.e, fns: map[string]api.Function{}, task: mod.ExportedFunction(abi.ExportRunTask), sigterm: mod.ExportedFunction(abi.ExportOnSigterm), budget: mod.ExportedGlobal(wasmbin.StackBudgetExport)}
+	inst := &instance{mod: mod, mem: mem, e: m.e, fns: map[string]api.Function{}, task: mod.ExportedFunction(abi.ExportRunTask), sigterm: mod.ExportedFunction(abi.ExportOnSigterm), suspend: mod.ExportedFunction(abi.ExportOnSuspend), budget: mod.ExportedGlobal(wasmbin.StackBudgetExport)}
+	inst.state.conns = cfg.Conns
 	if s != nil {
 		for i, name := range m.prep.Globals {
 			g, ok := mod.ExportedGlobal(name).(api.MutableGlobal)
@@ -456,7 +463,7 @@ func (m *module) instantiate(ctx context.Context, cfg engine.InstanceConfig, s *
 	} else {
 		for _, name := range []string{abi.ExportInitialize, abi.ExportInit} {
 			if fn := mod.ExportedFunction(name); fn != nil {
-				if _, err := inst.call(ctx, fn, nil); err != nil {
+				if _, err := inst.call(context.WithValue(ctx, callStateKey{}, &inst.state), fn, nil); err != nil {
 					_ = inst.Close(ctx)
 					return nil, fmt.Errorf("wfn: %s: %s failed: %w", m.name, name, err)
 				}
@@ -503,13 +510,13 @@ type instance struct {
 	fns     map[string]api.Function
 	task    api.Function // wfn_run_task, or nil
 	sigterm api.Function // wfn_on_sigterm, or nil
+	suspend api.Function // wfn_on_suspend, or nil
+	state   callState    // what its host functions find (current)
 	budget  api.Global   // the stack budget left (wasmbin.LimitStack)
 	e       *Engine
 	depth   int // calls in progress: the host may call the guest from a host function
 	stack   [1]uint64
 }
-
-type invocationKey struct{}
 
 // call runs fn, keeping the instance's memory from being released under
 // it.
@@ -542,7 +549,16 @@ func (i *instance) Call(ctx context.Context, export string, inv *hostcall.Invoca
 	if fn == nil {
 		return fmt.Errorf("wfn: no export %s", export)
 	}
-	_, err := i.call(context.WithValue(ctx, invocationKey{}, inv), fn, nil)
+	return i.callFor(ctx, inv, fn, nil)
+}
+
+// callFor calls fn for inv (nil: an out-of-band call), with the instance's
+// state in ctx for its host functions.
+func (i *instance) callFor(ctx context.Context, inv *hostcall.Invocation, fn api.Function, stack []uint64) error {
+	prev := i.state.inv
+	i.state.inv = inv
+	_, err := i.call(context.WithValue(ctx, callStateKey{}, &i.state), fn, stack)
+	i.state.inv = prev
 	return err
 }
 
@@ -551,16 +567,21 @@ func (i *instance) RunTask(ctx context.Context, task int32, inv *hostcall.Invoca
 		return fmt.Errorf("wfn: no export %s", abi.ExportRunTask)
 	}
 	i.stack[0] = api.EncodeI32(task)
-	_, err := i.call(context.WithValue(ctx, invocationKey{}, inv), i.task, i.stack[:])
-	return err
+	return i.callFor(ctx, inv, i.task, i.stack[:])
 }
 
 func (i *instance) OnSigterm(ctx context.Context) error {
 	if i.sigterm == nil {
 		return nil
 	}
-	_, err := i.call(ctx, i.sigterm, nil)
-	return err
+	return i.callFor(ctx, nil, i.sigterm, nil)
+}
+
+func (i *instance) OnSuspend(ctx context.Context) error {
+	if i.suspend == nil {
+		return nil
+	}
+	return i.callFor(ctx, nil, i.suspend, nil)
 }
 
 func (i *instance) Close(ctx context.Context) error {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
+	"github.com/wfn-dev/wfn/host/internal/outbound"
 )
 
 // instantiateHostModule registers every import of hostcall.Table, in spec
@@ -21,11 +22,11 @@ import (
 func instantiateHostModule(ctx context.Context, rt wazero.Runtime) (api.Module, error) {
 	b := rt.NewHostModuleBuilder(abi.Module)
 	for _, imp := range hostcall.Table {
-		call, name, i64 := imp.Call, imp.Name, imp.Result.Type == abi.I64
+		call, name, i64, anywhere := imp.Call, imp.Name, imp.Result.Type == abi.I64, imp.Anywhere
 		fn := api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
 			r := int64(abi.EBADHANDLE)
-			if inv := current(ctx); inv != nil {
-				r = call(inv, hostcall.Call{Mem: m.Memory(), Import: name, Args: s})
+			if st := current(ctx); st != nil && (st.inv != nil || anywhere) {
+				r = call(st.inv, hostcall.Call{Mem: m.Memory(), Import: name, Args: s, Ctx: ctx, Conns: st.conns})
 			}
 			if i64 {
 				s[0] = api.EncodeI64(r)
@@ -51,8 +52,19 @@ func valueTypes(ts []abi.Type) []api.ValueType {
 	return vs
 }
 
-// current is the invocation the calling guest is serving, or nil.
-func current(ctx context.Context) *hostcall.Invocation {
-	inv, _ := ctx.Value(invocationKey{}).(*hostcall.Invocation)
-	return inv
+// callState is what a host function finds of the instance that calls it:
+// the invocation it serves (nil in an out-of-band call: _initialize,
+// wfn_init, wfn_on_suspend, wfn_on_sigterm) and its TCP connections. One
+// per instance, in the context of each call into it.
+type callState struct {
+	inv   *hostcall.Invocation
+	conns *outbound.Conns
+}
+
+type callStateKey struct{}
+
+// current is the state of the calling instance, or nil.
+func current(ctx context.Context) *callState {
+	st, _ := ctx.Value(callStateKey{}).(*callState)
+	return st
 }

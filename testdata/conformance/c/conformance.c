@@ -463,6 +463,72 @@ static void case_fetch_denied(void) {
     check("denied-metadata", get("http://169.254.169.254/latest/meta-data/"));
 }
 
+static void case_tcp(void) {
+    static const char msg[] = "ping from a wfn guest";
+    char *addr = query("addr");
+    int32_t h = wfn_tcp_dial(addr, 0, 5000);
+    check("connect", h);
+    if (h > 0) {
+        char remote[64];
+        int32_t n = wfn_tcp_remote_address(h, remote, sizeof remote - 1);
+        if (n >= 0 && n < (int32_t)sizeof remote) {
+            remote[n] = 0;
+            wfn_set_header("x-wfn-tcp-remote", remote);
+        }
+        check("write", wfn_tcp_write_all(h, msg, sizeof msg - 1, 5000));
+        check("close-write", wfn_tcp_close_write(h));
+        check("close-write-again", wfn_tcp_close_write(h));
+        check("write-closed", wfn_tcp_write(h, msg, sizeof msg - 1, 5000));
+        buf got = {0};
+        char chunk[8]; /* small reads: several calls */
+        int32_t r;
+        while ((r = wfn_tcp_read(h, chunk, sizeof chunk, 5000)) > 0) buf_add(&got, chunk, (size_t)r);
+        check("read-end", r);
+        wfn_set_header("x-wfn-tcp-read", got.p ? got.p : "");
+        buf_free(&got);
+        check("close", wfn_tcp_close(h));
+        check("close-again", wfn_tcp_close(h));
+        check("read-closed", wfn_tcp_read(h, chunk, sizeof chunk, 0));
+    }
+    check("bad-flag", wfn_tcp_dial(addr, 2, 1000));
+    check("bad-addr", wfn_tcp_dial("127.0.0.1", 0, 1000));
+    free(addr);
+    char *refused = query("refused");
+    int32_t rh = wfn_tcp_dial(refused, 0, 5000);
+    check("refused", rh);
+    if (rh > 0) wfn_tcp_close(rh);
+    free(refused);
+}
+
+static void case_tcp_denied(void) {
+    char *addr = query("addr");
+    int32_t h = wfn_tcp_dial(addr, 0, 5000);
+    check("denied", h);
+    if (h > 0) wfn_tcp_close(h);
+    free(addr);
+    h = wfn_tcp_dial("169.254.169.254:80", 0, 5000);
+    check("denied-metadata", h);
+    if (h > 0) wfn_tcp_close(h);
+}
+
+static void case_tcp_timeout(void) {
+    static const char msg[] = "still here";
+    char *addr = query("addr");
+    int32_t h = wfn_tcp_dial(addr, 0, 5000);
+    free(addr);
+    check("connect", h);
+    if (h <= 0) return;
+    char b[64];
+    int64_t start = now_ms(CLOCK_MONOTONIC);
+    check("read-timeout", wfn_tcp_read(h, b, sizeof b, 100));
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)(now_ms(CLOCK_MONOTONIC) - start));
+    wfn_set_header("x-wfn-tcp-waited-ms", num);
+    check("read-now", wfn_tcp_read(h, b, sizeof b, 0));
+    check("write-after-timeout", wfn_tcp_write_all(h, msg, sizeof msg - 1, 5000));
+    check("close", wfn_tcp_close(h));
+}
+
 static void case_clock(void) {
     char num[32];
     snprintf(num, sizeof num, "%lld", (long long)now_ms(CLOCK_REALTIME));
@@ -590,6 +656,9 @@ static const struct {
     {"cache", case_cache},
     {"cdn", case_cdn},
     {"fetch-wait", case_fetch_wait},
+    {"tcp", case_tcp},
+    {"tcp-denied", case_tcp_denied},
+    {"tcp-timeout", case_tcp_timeout},
 };
 
 /* dispatch serves the case named by the route param "case"; export is the
