@@ -1,0 +1,50 @@
+// Command sleep is an ABI v2 guest for the fluid tests: GET /?ms=N&n=K
+// sleeps N ms and answers "hello K"; an invocation aborted while it sleeps
+// is counted, and GET /?stats answers "aborted C"; POST echoes its body;
+// GET /?exit ends the instance (proc_exit).
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/fluid"
+)
+
+var aborted atomic.Int64
+
+func init() {
+	fluid.HandleFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		switch {
+		case r.Method == http.MethodPost:
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.Write(b)
+			return
+		case q.Has("stats"):
+			fmt.Fprintf(w, "aborted %d", aborted.Load())
+			return
+		case q.Has("exit"):
+			os.Exit(3)
+		}
+		ms, _ := strconv.Atoi(q.Get("ms"))
+		select {
+		case <-time.After(time.Duration(ms) * time.Millisecond):
+		case <-r.Context().Done():
+			aborted.Add(1)
+			return
+		}
+		fmt.Fprintf(w, "hello %s", q.Get("n"))
+	})
+}
+
+func main() {}
