@@ -140,6 +140,14 @@ var funcs = map[string]Func{
 		return put(c, 3, v)
 	},
 	abi.ImportRequestBodyRead: func(inv *Invocation, c hostcall.Call) int64 { return int64(inv.read(view(c, 1))) },
+	abi.ImportIPAddress: func(inv *Invocation, c hostcall.Call) int64 {
+		ip, ok := inv.req.IPAddress()
+		if !ok {
+			return int64(abi.ENOTFOUND)
+		}
+		return put(c, 1, ip)
+	},
+	abi.ImportGeolocation: func(inv *Invocation, c hostcall.Call) int64 { return put(c, 1, inv.req.Geolocation()) },
 
 	abi.ImportResponseSetStatus:    func(inv *Invocation, c hostcall.Call) int64 { return int64(inv.setStatus(int32(uint32(c.Args[1])))) },
 	abi.ImportResponseHeaderSet:    header(hostcall.HeaderSet),
