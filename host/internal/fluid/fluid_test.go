@@ -21,7 +21,7 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/wazeroengine"
 )
 
-// serveGuest builds testdata/sleep, compiles it on wazero as an ABI v2
+// serveGuest builds testdata/fluid/api/sleep, compiles it on wazero as an ABI v2
 // guest and serves it on a loopback server through a fluid.Pool whose
 // invocations have the given maximum duration and supportsCancellation.
 func serveGuest(t *testing.T, maxDuration time.Duration) (*httptest.Server, *fluid.Pool) {
@@ -33,7 +33,7 @@ func serveGuest(t *testing.T, maxDuration time.Duration) (*httptest.Server, *flu
 		t.Skip("go is not installed: cannot build the guest")
 	}
 	ctx := context.Background()
-	dir, _ := filepath.Abs("testdata/sleep")
+	dir, _ := filepath.Abs("../../../testdata/fluid/api/sleep")
 	b := &gobuild.Builder{CacheDir: filepath.Join(os.TempDir(), "wfn-fluidtest")}
 	wasmPath, _, err := b.Build(ctx, "api/sleep", dir, []string{"main.go"})
 	if err != nil {

@@ -33,6 +33,7 @@ type Loop struct {
 	stopping bool
 
 	dead    chan struct{} // closed when the instance ends
+	gone    chan struct{} // closed when the instance is closed, after dead
 	deadErr error         // why, set before dead is closed
 
 	lastHost atomic.Int64 // when the guest last called into the host (UnixNano)
@@ -42,7 +43,7 @@ type Loop struct {
 }
 
 func newLoop() *Loop {
-	l := &Loop{q: newQueue(), invs: map[uint32]*Invocation{}, dead: make(chan struct{})}
+	l := &Loop{q: newQueue(), invs: map[uint32]*Invocation{}, dead: make(chan struct{}), gone: make(chan struct{})}
 	l.enterHost()
 	return l
 }

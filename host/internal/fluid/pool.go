@@ -179,6 +179,7 @@ func (p *Pool) run(ctx context.Context, l *Loop, inst Instance) {
 	p.insts = slices.DeleteFunc(p.insts, func(x *Loop) bool { return x == l })
 	p.mu.Unlock()
 	_ = inst.Close(context.Background())
+	close(l.gone)
 }
 
 // Serve runs one invocation of r on an instance with room and sends its
@@ -305,8 +306,8 @@ func (p *Pool) Close(ctx context.Context) error {
 		case <-l.dead:
 		case <-ctx.Done():
 			l.fail(ErrClosed)
-			<-l.dead
 		}
+		<-l.gone
 	}
 	return nil
 }

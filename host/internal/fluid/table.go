@@ -160,3 +160,6 @@ var funcs = map[string]Func{
 
 // String names an invocation in log lines and errors.
 func (inv *Invocation) String() string { return fmt.Sprintf("invocation %d (%s)", inv.id, inv.req.ID) }
+
+// RequestID is the invocation's request id (x-vercel-id).
+func (inv *Invocation) RequestID() string { return inv.req.ID }
