@@ -55,6 +55,13 @@ func (h *Host) loadFluid(ctx context.Context, fn *function, wasm []byte, env [][
 			fn.counters.coldStarts.Add(1)
 			return &fluidInstance{Instance: inst, tmp: tmp}, nil
 		},
+		Ended: func(err error) {
+			if errors.Is(err, fluid.ErrServeReturned) || errors.Is(err, fluid.ErrClosed) {
+				h.log.Debug("instance closed", "fn", path)
+				return
+			}
+			h.log.Error("instance ended", "fn", path, "err", err)
+		},
 		Concurrency:  fn.instanceConcurrency,
 		MaxInstances: fn.concurrency,
 		Log: func(level slog.Level, inv *fluid.Invocation, line string) {

@@ -25,6 +25,13 @@ import (
 // guest and serves it on a loopback server through a fluid.Pool whose
 // invocations have the given maximum duration and supportsCancellation.
 func serveGuest(t *testing.T, maxDuration time.Duration) (*httptest.Server, *fluid.Pool) {
+	srv, p, _ := serveGuestEnded(t, maxDuration)
+	return srv, p
+}
+
+// serveGuestEnded is serveGuest that also returns why each instance
+// ended, in order.
+func serveGuestEnded(t *testing.T, maxDuration time.Duration) (*httptest.Server, *fluid.Pool, <-chan error) {
 	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -53,7 +60,9 @@ func serveGuest(t *testing.T, maxDuration time.Duration) (*httptest.Server, *flu
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
+	ended := make(chan error, 16)
 	p := &fluid.Pool{
+		Ended: func(err error) { ended <- err },
 		New: func(ctx context.Context) (fluid.Instance, error) {
 			return mod.Instantiate(ctx, engine.InstanceConfig{MemoryLimit: 256 << 20, Stdout: io.Discard, Stderr: io.Discard})
 		},
@@ -86,7 +95,7 @@ func serveGuest(t *testing.T, maxDuration time.Duration) (*httptest.Server, *flu
 		p.Close(ctx)
 		mod.Close(context.Background())
 	})
-	return srv, p
+	return srv, p, ended
 }
 
 func get(ctx context.Context, url string) (int, string, error) {
@@ -244,5 +253,40 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 30 s")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A handler that computes without yielding starves its instance: once its
+// invocation is past its deadline (504) and the guest has not called into
+// the host for abi.WatchdogMs, the watchdog stops the instance, failing
+// the invocation beside it, and the next request gets a new instance.
+func TestWatchdogStopsASpinningInstance(t *testing.T) {
+	srv, p, ended := serveGuestEnded(t, 2*time.Second)
+	if code, _, _ := get(t.Context(), srv.URL+"/?n=warm"); code != 200 {
+		t.Fatalf("warm-up: %d", code)
+	}
+	spin := make(chan int, 1)
+	go func() {
+		code, _, _ := get(t.Context(), srv.URL+"/?spin")
+		spin <- code
+	}()
+	waitFor(t, func() bool { return p.Inflight() == 1 })
+	// Beside it: it cannot run while the guest spins, and fails with the
+	// instance (500) or at its own deadline (504), whichever comes first.
+	if code, _, _ := get(t.Context(), srv.URL+"/?ms=10&n=beside"); code != 500 && code != 504 {
+		t.Errorf("the invocation beside the spinning one: %d, want 500 or 504", code)
+	}
+	if code := <-spin; code != 504 {
+		t.Errorf("spin: %d, want 504", code)
+	}
+	if err := <-ended; !errors.Is(err, fluid.ErrWatchdog) {
+		t.Errorf("the instance ended with %v, want the watchdog's error", err)
+	}
+	waitFor(t, func() bool { return p.Instances() == 0 })
+	if code, body, err := get(t.Context(), srv.URL+"/?n=after"); code != 200 || body != "hello after" {
+		t.Errorf("after the watchdog: %d %q %v", code, body, err)
+	}
+	if got := p.Created(); got != 2 {
+		t.Errorf("%d instances made, want 2", got)
 	}
 }

@@ -86,6 +86,9 @@ type Pool struct {
 	MaxInstances int
 	// Log receives the lines of the log import.
 	Log Logger
+	// Ended, when set, is told why an instance ended: ErrServeReturned
+	// after a stop, else a trap, an exit, ErrWatchdog or ErrClosed.
+	Ended func(err error)
 	// Answer writes the error response of a failed invocation whose head
 	// was not sent, and logs it; err is the cause, when known. Required.
 	Answer func(w http.ResponseWriter, r *http.Request, req Request, f Failure, err error)
@@ -175,6 +178,9 @@ func (p *Pool) run(ctx context.Context, l *Loop, inst Instance) {
 		err = ErrServeReturned
 	}
 	l.fail(err)
+	if p.Ended != nil {
+		p.Ended(l.Err())
+	}
 	p.mu.Lock()
 	p.insts = slices.DeleteFunc(p.insts, func(x *Loop) bool { return x == l })
 	p.mu.Unlock()
@@ -310,4 +316,16 @@ func (p *Pool) Close(ctx context.Context) error {
 		<-l.gone
 	}
 	return nil
+}
+
+// Inflight is the number of invocations started and not yet ended, on
+// every instance.
+func (p *Pool) Inflight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.insts {
+		n += l.Inflight()
+	}
+	return n
 }

@@ -1,7 +1,8 @@
 // Command sleep is an ABI v2 guest for the fluid tests: GET /?ms=N&n=K
 // sleeps N ms and answers "hello K"; an invocation aborted while it sleeps
 // is counted, and GET /?stats answers "aborted C"; POST echoes its body;
-// GET /?exit ends the instance (proc_exit).
+// GET /?exit ends the instance (proc_exit); GET /?spin computes forever
+// without yielding.
 package main
 
 import (
@@ -16,7 +17,10 @@ import (
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/fluid"
 )
 
-var aborted atomic.Int64
+var (
+	aborted atomic.Int64
+	spins   int
+)
 
 func init() {
 	fluid.HandleFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -35,6 +39,10 @@ func init() {
 			return
 		case q.Has("exit"):
 			os.Exit(3)
+		case q.Has("spin"):
+			for {
+				spins++
+			}
 		}
 		ms, _ := strconv.Atoi(q.Get("ms"))
 		select {
