@@ -24,14 +24,15 @@ import (
 // serveGuest builds testdata/fluid/api/sleep, compiles it on wazero as an ABI v2
 // guest and serves it on a loopback server through a fluid.Pool whose
 // invocations have the given maximum duration and supportsCancellation.
-func serveGuest(t *testing.T, maxDuration time.Duration) (*httptest.Server, *fluid.Pool) {
-	srv, p, _ := serveGuestEnded(t, maxDuration)
+func serveGuest(t testing.TB, maxDuration time.Duration) (*httptest.Server, *fluid.Pool) {
+	srv, p, _ := serveGuestEnded(t, maxDuration, nil)
 	return srv, p
 }
 
 // serveGuestEnded is serveGuest that also returns why each instance
-// ended, in order.
-func serveGuestEnded(t *testing.T, maxDuration time.Duration) (*httptest.Server, *fluid.Pool, <-chan error) {
+// ended, in order, and tells served, when not nil, how long the server
+// took over each request.
+func serveGuestEnded(t testing.TB, maxDuration time.Duration, served func(time.Duration)) (*httptest.Server, *fluid.Pool, <-chan error) {
 	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -79,6 +80,9 @@ func serveGuestEnded(t *testing.T, maxDuration time.Duration) (*httptest.Server,
 	}
 	seq := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served != nil {
+			defer func(start time.Time) { served(time.Since(start)) }(time.Now())
+		}
 		mu.Lock()
 		seq++
 		id := fmt.Sprintf("req-%d", seq)
@@ -261,7 +265,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // the host for abi.WatchdogMs, the watchdog stops the instance, failing
 // the invocation beside it, and the next request gets a new instance.
 func TestWatchdogStopsASpinningInstance(t *testing.T) {
-	srv, p, ended := serveGuestEnded(t, 2*time.Second)
+	srv, p, ended := serveGuestEnded(t, 2*time.Second, nil)
 	if code, _, _ := get(t.Context(), srv.URL+"/?n=warm"); code != 200 {
 		t.Fatalf("warm-up: %d", code)
 	}

@@ -40,6 +40,7 @@ type Loop struct {
 	parked   atomic.Bool  // the guest waits in poll_oneoff
 
 	cancel context.CancelCauseFunc // ends the serving call
+	inst   Instance                // the engine's instance
 }
 
 func newLoop() *Loop {

@@ -155,6 +155,7 @@ func (p *Pool) place(ctx context.Context, inv *Invocation) error {
 	}
 	p.created.Add(1)
 	l := newLoop()
+	l.inst = inst
 	sctx, cancel := context.WithCancelCause(context.Background())
 	l.cancel = cancel
 	l.start(inv, p.bound())
@@ -326,6 +327,23 @@ func (p *Pool) Inflight() int {
 	n := 0
 	for _, l := range p.insts {
 		n += l.Inflight()
+	}
+	return n
+}
+
+// LinearMemory is the linear memory of the live instances together, in
+// bytes, as far as the engine reports it (engine.MemorySizer). The sizes
+// are read while the guests run, not between calls as MemorySizer asks:
+// a reading for measurements (BenchmarkFluidHeld), not synchronised
+// with a memory.grow under way.
+func (p *Pool) LinearMemory() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n uint64
+	for _, l := range p.insts {
+		if m, ok := l.inst.(engine.MemorySizer); ok {
+			n += m.MemorySize()
+		}
 	}
 	return n
 }
