@@ -120,11 +120,26 @@ func (h *Host) invokeFluid(w http.ResponseWriter, r *http.Request, fn *function,
 		_ = rc.SetReadDeadline(deadline)
 	}
 	// The request context the imports answer from (headers the guest
-	// sees, client address, geolocation), as for version 1.
-	rctx := &invocation{h: h, fn: fn, req: r, inv: &hostcall.Invocation{ID: id}}
+	// sees, client address, geolocation, outbound HTTP), as for version
+	// 1; its outbound requests end with the invocation, at the latest at
+	// its deadline.
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	rctx := &invocation{h: h, fn: fn, req: r, inv: &hostcall.Invocation{ID: id}, ctx: ctx, cancel: cancel}
 	err := fn.fluid.pool.Serve(w, r, fluid.Request{
 		ID: id, Function: fn.src.Path, Params: params, Deadline: deadline, Cancel: fn.cancel, Ctx: rctx,
+		OnAbort: rctx.cancelOutbound,
+		OnEnd: func() {
+			cancel()
+			rctx.outMu.Lock()
+			if rctx.out != nil {
+				rctx.out.Close()
+			}
+			rctx.outMu.Unlock()
+		},
 	})
+	if err != nil {
+		cancel()
+	}
 	switch {
 	case errors.Is(err, fluid.ErrThrottled), errors.Is(err, fluid.ErrClosed):
 		fn.counters.throttled.Add(1)

@@ -18,6 +18,8 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/fluid"
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
+	"github.com/wfn-dev/wfn/host/internal/outbound"
 	"github.com/wfn-dev/wfn/host/internal/wazeroengine"
 )
 
@@ -87,7 +89,11 @@ func serveGuestEnded(t testing.TB, maxDuration time.Duration, served func(time.D
 		seq++
 		id := fmt.Sprintf("req-%d", seq)
 		mu.Unlock()
-		err := p.Serve(w, r, fluid.Request{ID: id, Function: "api/sleep", Deadline: time.Now().Add(maxDuration), Cancel: true})
+		// Outbound HTTP to loopback only (the backends of the tests).
+		rc := &requestContext{}
+		rc.out = outbound.NewSession(context.Background(), loopback, func(string, ...any) {})
+		err := p.Serve(w, r, fluid.Request{ID: id, Function: "api/sleep", Deadline: time.Now().Add(maxDuration), Cancel: true,
+			Ctx: rc, OnAbort: rc.out.CancelInFlight, OnEnd: rc.out.Close})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		}
@@ -101,6 +107,26 @@ func serveGuestEnded(t testing.TB, maxDuration time.Duration, served func(time.D
 	})
 	return srv, p, ended
 }
+
+// loopback is an outbound client allowed to reach 127.0.0.1 only.
+var loopback = func() *outbound.Client {
+	policy, err := outbound.NewPolicy([]string{"127.0.0.1:*"})
+	if err != nil {
+		panic(err)
+	}
+	return outbound.NewClient(policy)
+}()
+
+// requestContext is the request context of the tests' invocations: no
+// headers of the host's, no client address, and outbound HTTP.
+type requestContext struct{ out *outbound.Session }
+
+func (*requestContext) ExtraHeaders(dst []hostcall.Param) []hostcall.Param { return dst }
+func (*requestContext) Hidden(string) bool                                 { return false }
+func (*requestContext) IPAddress() (string, bool)                          { return "", false }
+func (*requestContext) Geolocation() []byte                                { return []byte(`{"region":"dev1"}`) }
+func (c *requestContext) Outbound() *outbound.Session                      { return c.out }
+func (*requestContext) Cache() hostcall.Cache                              { return nil }
 
 func get(ctx context.Context, url string) (int, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -292,5 +318,57 @@ func TestWatchdogStopsASpinningInstance(t *testing.T) {
 	}
 	if got := p.Created(); got != 2 {
 		t.Errorf("%d instances made, want 2", got)
+	}
+}
+
+// Invocations waiting on a slow backend through the host (fluid.Transport:
+// http_send, then EAGAIN and EventReady until the head and the body are
+// in) wait together in one instance: the backend sees them all at once.
+func TestOutboundWaitsTogether(t *testing.T) {
+	var mu sync.Mutex
+	inside, most := 0, 0
+	release := make(chan struct{})
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inside++
+		most = max(most, inside)
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		inside--
+		mu.Unlock()
+		io.WriteString(w, "ok "+r.URL.Query().Get("n"))
+	}))
+	defer backend.Close()
+	srv, p := serveGuest(t, time.Minute)
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			url := fmt.Sprintf("%s/?backend=%s/%%3Fn%%3D%d", srv.URL, backend.URL, i)
+			code, body, err := get(t.Context(), url)
+			if want := fmt.Sprintf("backend 200 ok %d", i); err != nil || code != 200 || body != want {
+				errs <- fmt.Errorf("request %d: %d %q %v, want %q", i, code, body, err, want)
+			}
+		})
+	}
+	// Every invocation reaches the backend before any is answered.
+	waitFor(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return inside == n
+	})
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := p.Created(); got != 1 {
+		t.Errorf("%d instances made, want 1", got)
+	}
+	if most != n {
+		t.Errorf("the backend saw at most %d requests at once, want %d", most, n)
 	}
 }

@@ -44,10 +44,15 @@ type Invocation struct {
 	ended   atomic.Bool
 
 	body *bodyReader
+
+	hooks    Request       // OnAbort and OnEnd
+	over     chan struct{} // closed when the invocation ends
+	overOnce sync.Once
+	watching map[int32]bool // handles an EventReady is awaited for; under mu
 }
 
 func newInvocation() *Invocation {
-	return &Invocation{status: http.StatusOK, header: http.Header{}, notify: make(chan struct{}, 1)}
+	return &Invocation{status: http.StatusOK, header: http.Header{}, notify: make(chan struct{}, 1), over: make(chan struct{}), watching: map[int32]bool{}}
 }
 
 func (inv *Invocation) signal() {
@@ -283,3 +288,59 @@ func (b *bodyReader) fill(body io.Reader, inv *Invocation) {
 
 // contentLength is the header a buffered response is sent with.
 func contentLength(n int) string { return strconv.Itoa(n) }
+
+// abort marks the invocation aborted, tells the guest (EventAbort with
+// why) and the host (OnAbort), once.
+func (inv *Invocation) abort(why int32) {
+	if inv.aborted.Swap(true) {
+		return
+	}
+	inv.l.q.post(abi.EventAbort, inv.id, 0, why)
+	if inv.hooks.OnAbort != nil {
+		inv.hooks.OnAbort()
+	}
+}
+
+// finish ends the invocation's host side once: its watchers stop and the
+// host releases what it held (OnEnd).
+func (inv *Invocation) finish() {
+	inv.overOnce.Do(func() {
+		close(inv.over)
+		if inv.hooks.OnEnd != nil {
+			inv.hooks.OnEnd()
+		}
+	})
+}
+
+// await is the non-blocking form of a wait on an outbound handle: 0 when
+// ready is closed (the import can go on), else EAGAIN, and an EventReady
+// for h is posted when it closes, when cancel does or never if the
+// invocation ends first.
+func (inv *Invocation) await(h int32, ready, cancel <-chan struct{}) abi.Errno {
+	select {
+	case <-ready:
+		return 0
+	default:
+	}
+	inv.mu.Lock()
+	if inv.watching[h] {
+		// One watcher is enough: it posts an EventReady, and the guest
+		// asks again.
+		inv.mu.Unlock()
+		return abi.EAGAIN
+	}
+	inv.watching[h] = true
+	inv.mu.Unlock()
+	go func() {
+		select {
+		case <-ready:
+		case <-cancel:
+		case <-inv.over:
+		}
+		inv.mu.Lock()
+		delete(inv.watching, h)
+		inv.mu.Unlock()
+		inv.l.q.post(abi.EventReady, inv.id, h, 0)
+	}()
+	return abi.EAGAIN
+}

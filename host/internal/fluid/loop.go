@@ -130,8 +130,14 @@ func (l *Loop) fail(err error) {
 	}
 	l.deadErr = err
 	l.stopping = true
+	invs := l.invs
+	l.invs = map[uint32]*Invocation{}
+	l.inflight = 0
 	l.mu.Unlock()
 	close(l.dead)
+	for _, inv := range invs {
+		inv.finish()
+	}
 	if l.cancel != nil {
 		l.cancel(err)
 	}

@@ -69,8 +69,16 @@ type Request struct {
 	// Cancel aborts the invocation when the client leaves
 	// (supportsCancellation).
 	Cancel bool
-	// Ctx answers for the request context imports; nil: none.
+	// Ctx answers for the request context imports and outbound HTTP;
+	// nil: none.
 	Ctx hostcall.RequestContext
+	// OnAbort, when set, is called once when the invocation is aborted
+	// (the host cancels its outbound requests in flight, as in v1).
+	OnAbort func()
+	// OnEnd, when set, is called once when the invocation ends:
+	// invocation_end, or its instance ended. It may run on the guest's
+	// goroutine, so it must not wait.
+	OnEnd func()
 }
 
 // Pool keeps the instances of one version 2 function and gives each
@@ -197,7 +205,7 @@ func (p *Pool) run(ctx context.Context, l *Loop, inst Instance) {
 // panics with http.ErrAbortHandler, so that the client sees it cut.
 func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 	inv := newInvocation()
-	inv.pool, inv.r = p, r
+	inv.pool, inv.r, inv.hooks = p, r, req
 	inv.req.Reset(req.ID, req.Function, nil, r, req.Params, req.Deadline)
 	inv.req.Ctx = req.Ctx
 	if err := p.place(r.Context(), inv); err != nil {
@@ -225,16 +233,14 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 			fail(Failed, l.Err())
 			return nil
 		case <-timer.C:
-			inv.aborted.Store(true)
-			l.q.post(abi.EventAbort, inv.id, 0, abi.AbortDeadline)
+			inv.abort(abi.AbortDeadline)
 			go p.watch(l, inv)
 			fail(TimedOut, nil)
 			return nil
 		case <-clientDone:
 			clientDone = nil
 			if req.Cancel {
-				inv.aborted.Store(true)
-				l.q.post(abi.EventAbort, inv.id, 0, abi.AbortClient)
+				inv.abort(abi.AbortClient)
 			}
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
+	"github.com/wfn-dev/wfn/host/internal/outbound"
 )
 
 // Func implements one version 2 import for the invocation named by its
@@ -83,6 +84,35 @@ func header(op hostcall.HeaderOp) Func {
 	}
 }
 
+// withOutbound gives f the invocation's outbound HTTP session; without
+// one (no request context) the import fails with EIO.
+func withOutbound(f func(inv *Invocation, o *outbound.Session, c hostcall.Call) int64) Func {
+	return func(inv *Invocation, c hostcall.Call) int64 {
+		o := inv.req.Outbound()
+		if o == nil {
+			return int64(abi.EIO)
+		}
+		return f(inv, o, c)
+	}
+}
+
+// awaiting is an outbound import on handle argument 1 that version 1
+// would wait in: it runs f once the handle is ready, and returns EAGAIN
+// (an EventReady follows) before.
+func awaiting(f func(inv *Invocation, o *outbound.Session, h int32, c hostcall.Call) int64) Func {
+	return withOutbound(func(inv *Invocation, o *outbound.Session, c hostcall.Call) int64 {
+		h := int32(uint32(c.Args[1]))
+		ready, e := o.Ready(h)
+		if e == 0 {
+			e = inv.await(h, ready, o.Done())
+		}
+		if e != 0 {
+			return int64(e)
+		}
+		return f(inv, o, h, c)
+	})
+}
+
 // Logger receives the lines of the log import; the pool sets it.
 type Logger func(level slog.Level, inv *Invocation, line string)
 
@@ -92,6 +122,7 @@ var funcs = map[string]Func{
 		inv.ended.Store(true)
 		inv.l.end(inv)
 		inv.signal()
+		inv.finish()
 		return 0
 	},
 	abi.ImportLog: func(inv *Invocation, c hostcall.Call) int64 {
@@ -148,6 +179,33 @@ var funcs = map[string]Func{
 		return put(c, 1, ip)
 	},
 	abi.ImportGeolocation: func(inv *Invocation, c hostcall.Call) int64 { return put(c, 1, inv.req.Geolocation()) },
+
+	abi.ImportHTTPSend: withOutbound(func(inv *Invocation, o *outbound.Session, c hostcall.Call) int64 {
+		return int64(o.Send(string(view(c, 1)), string(view(c, 3)), view(c, 5), view(c, 7)))
+	}),
+	abi.ImportHTTPResponseStatus: awaiting(func(inv *Invocation, o *outbound.Session, h int32, c hostcall.Call) int64 {
+		return int64(o.Status(h))
+	}),
+	abi.ImportHTTPResponseHeaderNames: awaiting(func(inv *Invocation, o *outbound.Session, h int32, c hostcall.Call) int64 {
+		v, e := o.HeaderNames(h, nil)
+		if e != 0 {
+			return int64(e)
+		}
+		return put(c, 2, v)
+	}),
+	abi.ImportHTTPResponseHeader: awaiting(func(inv *Invocation, o *outbound.Session, h int32, c hostcall.Call) int64 {
+		v, e := o.Header(h, view(c, 2), nil)
+		if e != 0 {
+			return int64(e)
+		}
+		return put(c, 4, v)
+	}),
+	abi.ImportHTTPResponseBodyRead: awaiting(func(inv *Invocation, o *outbound.Session, h int32, c hostcall.Call) int64 {
+		return int64(o.BodyRead(h, view(c, 2)))
+	}),
+	abi.ImportHTTPClose: withOutbound(func(inv *Invocation, o *outbound.Session, c hostcall.Call) int64 {
+		return int64(o.CloseHandle(int32(uint32(c.Args[1]))))
+	}),
 
 	abi.ImportResponseSetStatus:    func(inv *Invocation, c hostcall.Call) int64 { return int64(inv.setStatus(int32(uint32(c.Args[1])))) },
 	abi.ImportResponseHeaderSet:    header(hostcall.HeaderSet),

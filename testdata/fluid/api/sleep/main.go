@@ -2,7 +2,8 @@
 // sleeps N ms and answers "hello K"; an invocation aborted while it sleeps
 // is counted, and GET /?stats answers "aborted C"; POST echoes its body;
 // GET /?exit ends the instance (proc_exit); GET /?spin computes forever
-// without yielding.
+// without yielding; GET /?backend=URL fetches URL through the host and
+// answers "backend STATUS BODY".
 package main
 
 import (
@@ -39,6 +40,21 @@ func init() {
 			return
 		case q.Has("exit"):
 			os.Exit(3)
+		case q.Has("backend"):
+			req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, q.Get("backend"), nil)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			resp, err := (&http.Client{Transport: fluid.Transport}).Do(req)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			fmt.Fprintf(w, "backend %d %s", resp.StatusCode, b)
+			return
 		case q.Has("spin"):
 			for {
 				spins++

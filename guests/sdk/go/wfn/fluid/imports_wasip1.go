@@ -50,3 +50,25 @@ func responseFlush(inv uint32) int32
 
 //go:wasmimport wfn_v2 response_close
 func responseClose(inv uint32) int32
+
+//go:wasmimport wfn_v2 http_send
+//go:noescape
+func httpSend(inv uint32, method unsafe.Pointer, methodLen uint32, url unsafe.Pointer, urlLen uint32, headers unsafe.Pointer, headersLen uint32, body unsafe.Pointer, bodyLen uint32) int32
+
+//go:wasmimport wfn_v2 http_response_status
+func httpResponseStatus(inv uint32, h int32) int32
+
+//go:wasmimport wfn_v2 http_response_header_names
+//go:noescape
+func httpResponseHeaderNames(inv uint32, h int32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 http_response_header
+//go:noescape
+func httpResponseHeader(inv uint32, h int32, name unsafe.Pointer, nameLen uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 http_response_body_read
+//go:noescape
+func httpResponseBodyRead(inv uint32, h int32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 http_close
+func httpClose(inv uint32, h int32) int32

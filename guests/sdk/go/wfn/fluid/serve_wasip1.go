@@ -80,6 +80,7 @@ func dispatch(events *os.File, stop chan struct{}) {
 			case eventInvoke:
 				inv := &invocation{id: id, ready: map[int32]chan struct{}{}}
 				inv.ctx, inv.cancel = context.WithCancel(context.Background())
+				inv.ctx = context.WithValue(inv.ctx, invKey{}, inv)
 				invMu.Lock()
 				invs[id] = inv
 				invMu.Unlock()
