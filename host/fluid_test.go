@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"sync"
 	"testing"
@@ -59,6 +60,15 @@ func TestFluidManyInvocationsOneInstance(t *testing.T) {
 	}
 	if elapsed := time.Since(start); elapsed > 20*time.Second {
 		t.Errorf("%d sleeps of 200 ms took %v: they did not run at once", n, elapsed)
+	}
+	// Outbound HTTP through the host: wfn.json lets api/sleep reach
+	// loopback.
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	defer backend.Close()
+	if code, body, err := fetch("/api/sleep?backend=" + backend.URL); err != nil || code != 200 || body != "backend 200 ok" {
+		t.Errorf("outbound: %d %q %v", code, body, err)
 	}
 	for _, fs := range h.Stats().Functions {
 		if fs.Source == "api/sleep" && fs.ColdStarts != 1 {
