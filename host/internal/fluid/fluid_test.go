@@ -372,3 +372,21 @@ func TestOutboundWaitsTogether(t *testing.T) {
 		t.Errorf("the backend saw at most %d requests at once, want %d", most, n)
 	}
 }
+
+// WaitUntil's tasks start at once and run after the response, and one
+// that panics stops no other; the invocation ends when they have
+// returned.
+func TestWaitUntilRunsAlongside(t *testing.T) {
+	srv, p := serveGuest(t, time.Minute)
+	if code, body, err := get(t.Context(), srv.URL+"/?after"); code != 200 || body != "scheduled" {
+		t.Fatalf("after: %d %q %v", code, body, err)
+	}
+	waitFor(t, func() bool {
+		_, body, _ := get(t.Context(), srv.URL+"/?tasks")
+		return body == "tasks 1"
+	})
+	waitFor(t, func() bool { return p.Inflight() == 0 })
+	if got := p.Created(); got != 1 {
+		t.Errorf("%d instances made, want 1 (a task's panic must not end the instance)", got)
+	}
+}

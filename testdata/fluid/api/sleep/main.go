@@ -3,7 +3,8 @@
 // is counted, and GET /?stats answers "aborted C"; POST echoes its body;
 // GET /?exit ends the instance (proc_exit); GET /?spin computes forever
 // without yielding; GET /?backend=URL fetches URL through the host and
-// answers "backend STATUS BODY".
+// answers "backend STATUS BODY"; GET /?after answers at once and counts a
+// WaitUntil task 300 ms later, and GET /?tasks answers "tasks N".
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 
 var (
 	aborted atomic.Int64
+	tasks   atomic.Int64
 	spins   int
 )
 
@@ -34,6 +36,17 @@ func init() {
 				return
 			}
 			w.Write(b)
+			return
+		case q.Has("after"):
+			fluid.WaitUntil(r, func() { panic("a task that fails stops no other") })
+			fluid.WaitUntil(r, func() {
+				time.Sleep(300 * time.Millisecond)
+				tasks.Add(1)
+			})
+			io.WriteString(w, "scheduled")
+			return
+		case q.Has("tasks"):
+			fmt.Fprintf(w, "tasks %d", tasks.Load())
 			return
 		case q.Has("stats"):
 			fmt.Fprintf(w, "aborted %d", aborted.Load())

@@ -30,3 +30,18 @@ func Handle(h http.Handler) { handler = h }
 
 // HandleFunc serves every invocation with f.
 func HandleFunc(f func(http.ResponseWriter, *http.Request)) { handler = http.HandlerFunc(f) }
+
+// WaitUntil runs task alongside the response of the invocation r belongs
+// to, as Vercel's waitUntil: it starts at once, on a goroutine of its
+// own, the invocation ends when its handler and every task have
+// returned, and a task that panics is logged and stops no other. Tasks
+// run within the invocation's maxDuration; r.Context() stays live until
+// they return but is cancelled when the invocation is aborted, so a
+// cleanup task that must run after an abort uses
+// context.WithoutCancel(r.Context()). It reports false, and runs
+// nothing, when r is not a request of this runtime.
+func WaitUntil(r *http.Request, task func()) bool { return waitUntil(r, task) }
+
+// OnSigterm registers f to run, on a goroutine of its own, when the host
+// shuts the instance down (EventSigterm); the instance has 500 ms then.
+func OnSigterm(f func()) { onSigterm(f) }

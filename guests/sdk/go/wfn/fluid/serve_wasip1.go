@@ -56,6 +56,8 @@ type invocation struct {
 
 	mu    sync.Mutex
 	ready map[int32]chan struct{} // a token when the handle may make progress
+
+	tasks sync.WaitGroup // WaitUntil's
 }
 
 var (
@@ -101,7 +103,12 @@ func dispatch(events *os.File, stop chan struct{}) {
 				close(stop)
 				return
 			case eventSigterm:
-				// Nothing to clean up in this runtime yet.
+				sigtermMu.Lock()
+				fs := sigterm
+				sigtermMu.Unlock()
+				for _, f := range fs {
+					go f()
+				}
 			}
 		}
 	}
@@ -153,6 +160,7 @@ func get(call func(buf unsafe.Pointer, cap uint32) int32) (string, int32) {
 
 func (inv *invocation) run() {
 	defer func() {
+		inv.tasks.Wait()
 		inv.cancel()
 		invMu.Lock()
 		delete(invs, inv.id)
@@ -308,4 +316,36 @@ func (w *responseWriter) Flush() {
 func (w *responseWriter) finish() {
 	w.WriteHeader(http.StatusOK)
 	responseClose(w.inv.id)
+}
+
+var (
+	sigtermMu sync.Mutex
+	sigterm   []func()
+)
+
+func onSigterm(f func()) {
+	sigtermMu.Lock()
+	sigterm = append(sigterm, f)
+	sigtermMu.Unlock()
+}
+
+// waitUntil runs task at once on a goroutine of its own, alongside the
+// response; the invocation ends when its handler and every task have
+// returned. A task that panics is logged and stops no other.
+func waitUntil(r *http.Request, task func()) bool {
+	inv, _ := r.Context().Value(invKey{}).(*invocation)
+	if inv == nil {
+		return false
+	}
+	inv.tasks.Add(1)
+	go func() {
+		defer inv.tasks.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				inv.log(2, fmt.Sprintf("waitUntil task panicked: %v", p))
+			}
+		}()
+		task()
+	}()
+	return true
 }
