@@ -138,3 +138,49 @@ func cpuSeconds() float64 {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
+
+// BenchmarkFluidFairness runs one invocation that computes for 1 s
+// beside 99 that each sleep 200 ms, on one instance, and reports what the
+// sleeping ones see: their latency over the 200 ms at p50 and p99, and
+// the computing one's. Go does not preempt goroutines on wasm, so a
+// computing handler holds up the others on its instance until it waits.
+//
+//	go test -run '^$' -bench FluidFairness -benchtime 3x ./host/internal/fluid/
+func BenchmarkFluidFairness(b *testing.B) {
+	const sleep, compute = 200 * time.Millisecond, time.Second
+	srv, p := serveGuest(b, time.Minute)
+	if code, _, err := get(b.Context(), srv.URL+"/?n=warm"); code != 200 {
+		b.Fatal(code, err)
+	}
+	for range b.N {
+		lat := make([]time.Duration, 99)
+		var computed time.Duration
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			t0 := time.Now()
+			if code, _, err := get(b.Context(), fmt.Sprintf("%s/?compute=%d", srv.URL, compute.Milliseconds())); code != 200 {
+				b.Error(code, err)
+			}
+			computed = time.Since(t0)
+		})
+		// The sleepers start once the computation holds the instance.
+		for p.Inflight() < 1 {
+			time.Sleep(time.Millisecond)
+		}
+		for i := range lat {
+			wg.Go(func() {
+				t0 := time.Now()
+				if code, _, err := get(b.Context(), fmt.Sprintf("%s/?ms=%d&n=%d", srv.URL, sleep.Milliseconds(), i)); code != 200 {
+					b.Error(code, err)
+				}
+				lat[i] = time.Since(t0) - sleep
+			})
+		}
+		wg.Wait()
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[49].Milliseconds()), "ms-sleeper-p50-over")
+		b.ReportMetric(float64(lat[98].Milliseconds()), "ms-sleeper-p99-over")
+		b.ReportMetric(float64(computed.Milliseconds()), "ms-compute")
+		b.Logf("sleepers over their %v: p50 %v, p99 %v; the %v computation took %v; %d instance(s)", sleep, lat[49].Round(time.Millisecond), lat[98].Round(time.Millisecond), compute, computed.Round(time.Millisecond), p.Created())
+	}
+}

@@ -4,7 +4,8 @@
 // GET /?exit ends the instance (proc_exit); GET /?spin computes forever
 // without yielding; GET /?backend=URL fetches URL through the host and
 // answers "backend STATUS BODY"; GET /?after answers at once and counts a
-// WaitUntil task 300 ms later, and GET /?tasks answers "tasks N".
+// WaitUntil task 300 ms later, and GET /?tasks answers "tasks N"; GET
+// /?compute=MS computes for MS ms without waiting.
 package main
 
 import (
@@ -67,6 +68,14 @@ func init() {
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
 			fmt.Fprintf(w, "backend %d %s", resp.StatusCode, b)
+			return
+		case q.Has("compute"):
+			ms, _ := strconv.Atoi(q.Get("compute"))
+			end := time.Now().Add(time.Duration(ms) * time.Millisecond)
+			for time.Now().Before(end) {
+				spins++
+			}
+			fmt.Fprintf(w, "computed")
 			return
 		case q.Has("spin"):
 			for {
