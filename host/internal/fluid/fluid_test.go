@@ -390,3 +390,41 @@ func TestWaitUntilRunsAlongside(t *testing.T) {
 		t.Errorf("%d instances made, want 1 (a task's panic must not end the instance)", got)
 	}
 }
+
+// Closing a pool stops an idle instance with EventStop (its serving call
+// returns), and gives a busy one EventSigterm and the time left in the
+// context, after which its invocations fail.
+func TestCloseStopsIdleAndBusyInstances(t *testing.T) {
+	srv, p, ended := serveGuestEnded(t, time.Minute, nil)
+	if code, _, _ := get(t.Context(), srv.URL+"/?n=warm"); code != 200 {
+		t.Fatalf("warm-up: %d", code)
+	}
+	waitFor(t, func() bool { return p.Inflight() == 0 })
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ended; !errors.Is(err, fluid.ErrServeReturned) {
+		t.Errorf("the idle instance ended with %v, want its serving call returned", err)
+	}
+
+	srv2, p2, ended2 := serveGuestEnded(t, time.Minute, nil)
+	sleeper := make(chan int, 1)
+	go func() {
+		code, _, _ := get(t.Context(), srv2.URL+"/?ms=30000&n=busy")
+		sleeper <- code
+	}()
+	waitFor(t, func() bool { return p2.Inflight() == 1 })
+	ctx2, cancel2 := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel2()
+	if err := p2.Close(ctx2); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ended2; !errors.Is(err, fluid.ErrClosed) {
+		t.Errorf("the busy instance ended with %v, want ErrClosed", err)
+	}
+	if code := <-sleeper; code != 500 {
+		t.Errorf("the invocation in flight at the close: %d, want 500", code)
+	}
+}
