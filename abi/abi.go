@@ -196,9 +196,13 @@ const (
 	ECONNREFUSED Errno = -9
 	// ETIMEDOUT: the time given to the call passed first.
 	ETIMEDOUT Errno = -10
+	// EAGAIN: try again (ABI version 2 only): the import would wait; an
+	// EventReady for the same invocation and handle follows when it can
+	// make progress (SPEC-v2.md).
+	EAGAIN Errno = -11
 )
 
-var errnoNames = [...]string{"", "ENOTFOUND", "EINVAL", "ETOOLARGE", "ECLOSED", "ECANCELED", "EDENIED", "EBADHANDLE", "EIO", "ECONNREFUSED", "ETIMEDOUT"}
+var errnoNames = [...]string{"", "ENOTFOUND", "EINVAL", "ETOOLARGE", "ECLOSED", "ECANCELED", "EDENIED", "EBADHANDLE", "EIO", "ECONNREFUSED", "ETIMEDOUT", "EAGAIN"}
 
 // String returns the code's name, such as "ECLOSED".
 func (e Errno) String() string {

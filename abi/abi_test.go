@@ -23,7 +23,8 @@ func TestErrnoNames(t *testing.T) {
 		{abi.EIO, "EIO"},
 		{abi.ECONNREFUSED, "ECONNREFUSED"},
 		{abi.ETIMEDOUT, "ETIMEDOUT"},
-		{-11, "Errno(-11)"},
+		{abi.EAGAIN, "EAGAIN"},
+		{-12, "Errno(-12)"},
 		{3, "Errno(3)"},
 	}
 	for _, tt := range tests {

@@ -47,7 +47,34 @@ func checkCopy(t *testing.T, sdk string, decls map[string]abi.Func) {
 // hostcall/hostcall_wasip1.go): on wasm, unsafe.Pointer, uint32 and int32
 // are i32, int64 is i64.
 func TestGoSDKImports(t *testing.T) {
-	const path = "../guests/sdk/go/wfn/internal/hostcall/hostcall_wasip1.go"
+	decls := goWasmImports(t, "../guests/sdk/go/wfn/internal/hostcall/hostcall_wasip1.go", abi.Module)
+	checkCopy(t, "the Go SDK", decls)
+}
+
+// The Go SDK's runtime for ABI v2 (guests/sdk/go/wfn/fluid) declares
+// imports of module wfn_v2 as abi.FuncsV2 does.
+func TestGoSDKV2Imports(t *testing.T) {
+	decls := goWasmImports(t, "../guests/sdk/go/wfn/fluid/imports_wasip1.go", abi.ModuleV2)
+	if len(decls) == 0 {
+		t.Fatal("no import declarations found")
+	}
+	for name, got := range decls {
+		want, ok := abi.LookupV2(name)
+		if !ok {
+			t.Errorf("the v2 runtime declares import %q, which abi.FuncsV2 does not have", name)
+			continue
+		}
+		if !slices.Equal(got.ParamTypes(), want.ParamTypes()) || got.Result.Type != want.Result.Type {
+			t.Errorf("the v2 runtime declares %s with %v and %v, want %s", name, got.ParamTypes(), got.Result.Type, want.Signature())
+		}
+	}
+}
+
+// goWasmImports reads the //go:wasmimport declarations of a Go file, each
+// of module: on wasm, unsafe.Pointer, uint32 and int32 are i32, int64 is
+// i64.
+func goWasmImports(t *testing.T, path, module string) map[string]abi.Func {
+	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ParseComments)
 	if err != nil {
 		t.Fatal(err)
@@ -78,9 +105,9 @@ func TestGoSDKImports(t *testing.T) {
 			if !ok {
 				continue
 			}
-			module, name, _ := strings.Cut(rest, " ")
-			if module != abi.Module {
-				t.Errorf("%s: %s imports from module %q", path, fn.Name.Name, module)
+			mod, name, _ := strings.Cut(rest, " ")
+			if mod != module {
+				t.Errorf("%s: %s imports from module %q", path, fn.Name.Name, mod)
 			}
 			var decl abi.Func
 			for _, p := range fn.Type.Params.List {
@@ -96,7 +123,7 @@ func TestGoSDKImports(t *testing.T) {
 			decls[name] = decl
 		}
 	}
-	checkCopy(t, "the Go SDK", decls)
+	return decls
 }
 
 // The C SDK's header (guests/sdk/c/wfn.h): on wasm32, pointers, size_t and

@@ -12,11 +12,12 @@ import (
 	"github.com/wfn-dev/wfn/abi"
 )
 
-// specImports reads the import tables of SPEC.md: the rows of the sections
-// whose heading says (module `wfn`), as name and signature, in order.
-func specImports(t *testing.T) [][2]string {
+// specImports reads the import tables of a spec file: the rows of the
+// sections whose heading says (module `module`), as name and signature, in
+// order.
+func specImports(t *testing.T, file, module string) [][2]string {
 	t.Helper()
-	f, err := os.Open("SPEC.md")
+	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func specImports(t *testing.T) [][2]string {
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, "## ") {
-			inWfn = strings.Contains(line, "(module `wfn`)")
+			inWfn = strings.Contains(line, "(module `"+module+"`)")
 			continue
 		}
 		if m := row.FindStringSubmatch(line); inWfn && m != nil {
@@ -77,27 +78,49 @@ func parseSignature(name, sig string) (abi.Func, bool) {
 // same order, with the same parameter names and types and results: one
 // cannot change without the other.
 func TestSpecMatchesFuncs(t *testing.T) {
-	spec := specImports(t)
-	if len(spec) < 30 {
-		t.Fatalf("read %d import rows from SPEC.md: the table format changed?", len(spec))
+	compareSpec(t, "SPEC.md", abi.Module, abi.Funcs)
+}
+
+// SPEC-v2.md's import tables and abi.FuncsV2 declare the same imports of
+// module wfn_v2, in the same order.
+func TestSpecV2MatchesFuncsV2(t *testing.T) {
+	compareSpec(t, "SPEC-v2.md", abi.ModuleV2, abi.FuncsV2)
+	for _, f := range abi.FuncsV2 {
+		if len(f.Params) == 0 || f.Params[0] != (abi.Value{Name: "inv", Type: abi.I32}) {
+			t.Errorf("%s: the first parameter of a v2 import is the invocation id, inv i32; got %v", f.Name, f.Params)
+		}
+		if got, ok := abi.LookupV2(f.Name); !ok || got.Name != f.Name {
+			t.Errorf("LookupV2(%s) = %v, %v", f.Name, got, ok)
+		}
 	}
-	for i := range max(len(spec), len(abi.Funcs)) {
+	if _, ok := abi.LookupV2(abi.ImportWaitUntil); ok {
+		t.Errorf("v2 declares wait_until, which invocation_end replaces")
+	}
+}
+
+func compareSpec(t *testing.T, file, module string, funcs []abi.Func) {
+	t.Helper()
+	spec := specImports(t, file, module)
+	if len(spec) < 30 {
+		t.Fatalf("read %d import rows from %s: the table format changed?", len(spec), file)
+	}
+	for i := range max(len(spec), len(funcs)) {
 		switch {
 		case i >= len(spec):
-			t.Errorf("abi.Funcs has %s %s, which SPEC.md does not declare", abi.Funcs[i].Name, abi.Funcs[i].Signature())
+			t.Errorf("the table has %s %s, which %s does not declare", funcs[i].Name, funcs[i].Signature(), file)
 			continue
-		case i >= len(abi.Funcs):
-			t.Errorf("SPEC.md declares %s %s, which abi.Funcs does not have", spec[i][0], spec[i][1])
+		case i >= len(funcs):
+			t.Errorf("%s declares %s %s, which the table does not have", file, spec[i][0], spec[i][1])
 			continue
 		}
 		want, ok := parseSignature(spec[i][0], spec[i][1])
 		if !ok {
-			t.Errorf("SPEC.md: cannot read the signature of %s: %q", spec[i][0], spec[i][1])
+			t.Errorf("%s: cannot read the signature of %s: %q", file, spec[i][0], spec[i][1])
 			continue
 		}
-		got := abi.Funcs[i]
+		got := funcs[i]
 		if got.Name != want.Name || !slices.Equal(got.Params, want.Params) || got.Result != want.Result {
-			t.Errorf("import %d: SPEC.md has %s %s, abi.Funcs has %s %s", i, want.Name, spec[i][1], got.Name, got.Signature())
+			t.Errorf("import %d: %s has %s %s, the table has %s %s", i, file, want.Name, spec[i][1], got.Name, got.Signature())
 		}
 	}
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/cbuild"
 	"github.com/wfn-dev/wfn/host/internal/cdn"
 	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/fluid"
 	"github.com/wfn-dev/wfn/host/internal/geo"
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
@@ -110,11 +111,14 @@ type function struct {
 	memoryLimit uint64 // bytes
 	cancel      bool   // supportsCancellation
 	concurrency int    // live instances at most
-	env         map[string]string
-	client      *outbound.Client
-	policy      pool.Policy
-	snapshot    bool
-	digest      uint64 // of the guest's path, code and environment
+	// instanceConcurrency bounds the invocations of one ABI v2 instance.
+	instanceConcurrency int
+	fluid               *fluidFunction // an ABI v2 function's, instead of mod and pool (fluid.go)
+	env                 map[string]string
+	client              *outbound.Client
+	policy              pool.Policy
+	snapshot            bool
+	digest              uint64 // of the guest's path, code and environment
 
 	proj   *project.Project     // the configuration its settings come from
 	config string               // its settings and environment, to see them change
@@ -296,20 +300,21 @@ func (h *Host) settings(proj *project.Project, src *route.Source) (*function, er
 		return nil, fmt.Errorf("%w: functions %q: %w", ErrConfig, key, err)
 	}
 	fn := &function{
-		counters:    new(fnCounters),
-		src:         src,
-		err:         src.Err,
-		maxDuration: *set.MaxDuration,
-		memoryLimit: uint64(*set.MemoryMB) << 20,
-		cancel:      *set.SupportsCancellation,
-		concurrency: *set.MaxConcurrency,
-		env:         set.Env,
-		client:      outbound.NewClient(policy),
-		snapshot:    *set.Snapshot,
-		proj:        proj,
-		config:      settingsKey(set, proj),
-		ready:       make(chan struct{}),
-		code:        code{open: &h.loadedCode},
+		counters:            new(fnCounters),
+		src:                 src,
+		err:                 src.Err,
+		maxDuration:         *set.MaxDuration,
+		memoryLimit:         uint64(*set.MemoryMB) << 20,
+		cancel:              *set.SupportsCancellation,
+		concurrency:         *set.MaxConcurrency,
+		instanceConcurrency: *set.InstanceConcurrency,
+		env:                 set.Env,
+		client:              outbound.NewClient(policy),
+		snapshot:            *set.Snapshot,
+		proj:                proj,
+		config:              settingsKey(set, proj),
+		ready:               make(chan struct{}),
+		code:                code{open: &h.loadedCode},
 	}
 	fn.policy = pool.Policy{
 		Max:         fn.concurrency,
@@ -376,6 +381,10 @@ func (h *Host) load(ctx context.Context, fn *function) error {
 			return fmt.Errorf("cannot read %s: %w", src.Path, err)
 		}
 	}
+	env := guestEnv(h.systemEnv(), fn.proj.Env, fn.proj.Dotenv, h.cfg.Env, fn.env)
+	if fluid.Marked(wasm) {
+		return h.loadFluid(ctx, fn, wasm, env)
+	}
 	eng, code := h.engine, uint64(0)
 	if h.quick != nil {
 		code = crc64.Checksum(wasm, crcTable)
@@ -399,7 +408,6 @@ func (h *Host) load(ctx context.Context, fn *function) error {
 		methods = slices.Insert(slices.Clone(methods), slices.Index(methods, http.MethodGet)+1, http.MethodHead)
 	}
 	fn.allow = strings.Join(methods, ", ")
-	env := guestEnv(h.systemEnv(), fn.proj.Env, fn.proj.Dotenv, h.cfg.Env, fn.env)
 	if bundle != nil {
 		env = slices.DeleteFunc(env, func(kv [2]string) bool { return kv[0] == jsruntime.BundleEnv })
 		env = append(env, [2]string{jsruntime.BundleEnv, string(bundle)})
@@ -738,6 +746,10 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.mu.RUnlock()
 		if len(params) > 0 {
 			r = withParamQuery(r, fn.src, params)
+		}
+		if fn.fluid != nil {
+			h.invokeFluid(withRouteHeaders(w, r), r, fn, id, params)
+			return nil
 		}
 		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, params, aw)
 	}

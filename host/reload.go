@@ -144,6 +144,9 @@ func (fn *function) close() error {
 			fn.retireCode() // the pool's last instance closes the module
 			err = fn.pool.Close(context.Background())
 		}
+		if fn.fluid != nil {
+			err = fn.closeFluid()
+		}
 		if fn.client != nil {
 			fn.client.Close()
 		}
@@ -202,7 +205,7 @@ func (h *Host) loadAll(ctx context.Context, fns []*function, prewarm bool) {
 				args = append(args, "engine", interpreter)
 			}
 			h.log.Info("function ready", args...)
-			if prewarm {
+			if prewarm && fn.pool != nil {
 				fn.pool.Prewarm()
 			}
 		}
@@ -418,7 +421,7 @@ func (h *Host) Reload(ctx context.Context, changed ...string) error {
 		} else if before[fn.src.Path] != fn {
 			rebuilt = append(rebuilt, fn.src.Path)
 		}
-		if slices.Contains(load, fn) && fn.err == nil {
+		if slices.Contains(load, fn) && fn.err == nil && fn.pool != nil {
 			fn.pool.Prewarm()
 			if fn.interp {
 				h.tierUp(fn)

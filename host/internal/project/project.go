@@ -160,7 +160,7 @@ var functionProps = map[string]bool{
 	"regions": false, "functionFailoverRegions": false, "experimentalTriggers": false,
 	// wfn's extensions.
 	"env": true, "allowedOutboundHosts": true, "isolation": true, "snapshot": true,
-	"minInstances": true, "idleTimeout": true, "maxInvocations": true,
+	"minInstances": true, "idleTimeout": true, "maxInvocations": true, "instanceConcurrency": true,
 }
 
 // Load reads the configuration of dir (wfn.json, vercel.json, .env) and
@@ -329,6 +329,8 @@ func (s *Settings) set(prop string, v json.RawMessage) error {
 		s.MemoryMB = &n
 	case "maxConcurrency":
 		return intProp(v, 1, 1<<20, &s.MaxConcurrency)
+	case "instanceConcurrency":
+		return intProp(v, 1, 100_000, &s.InstanceConcurrency)
 	case "supportsCancellation":
 		return boolProp(v, &s.SupportsCancellation)
 	case "env":

@@ -36,7 +36,7 @@ func TestLoad(t *testing.T) {
 			"api/proxy": {"env": {"A": "1"}, "allowedOutboundHosts": ["127.0.0.1:*"]}
 		}}`,
 		"wfn.json": `{"cleanUrls": false, "functions": {"api/slow/*.go": {"maxDuration": 7},
-			"api/pooled.wasm": {"isolation": "invocation", "snapshot": false, "minInstances": 0, "idleTimeout": 30, "maxInvocations": 1000}}}`,
+			"api/pooled.wasm": {"isolation": "invocation", "snapshot": false, "minInstances": 0, "idleTimeout": 30, "maxInvocations": 1000, "instanceConcurrency": 250}}}`,
 	})
 	p, err := project.Load(dir)
 	if err != nil {
@@ -51,7 +51,7 @@ func TestLoad(t *testing.T) {
 		{[]string{"api/slow"}, project.Settings{MaxDuration: new(2 * time.Second)}, "api/slow"},
 		{[]string{"api/hello"}, project.Settings{MemoryMB: new(512), SupportsCancellation: new(true), MaxConcurrency: new(3)}, "api/**"},
 		{[]string{"other/x"}, project.Settings{}, ""},
-		{[]string{"api/pooled.wasm"}, project.Settings{Isolation: new("invocation"), Snapshot: new(false), MinInstances: new(0), IdleTimeout: new(30 * time.Second), MaxInvocations: new(1000)}, "api/pooled.wasm"},
+		{[]string{"api/pooled.wasm"}, project.Settings{Isolation: new("invocation"), Snapshot: new(false), MinInstances: new(0), IdleTimeout: new(30 * time.Second), MaxInvocations: new(1000), InstanceConcurrency: new(250)}, "api/pooled.wasm"},
 	}
 	for _, tt := range tests {
 		got, key := p.For(tt.paths...)
@@ -119,6 +119,7 @@ func TestLoadErrors(t *testing.T) {
 		{"min instances negative", `{"functions": {"api/x": {"minInstances": -1}}}`, `minInstances`},
 		{"idle timeout zero", `{"functions": {"api/x": {"idleTimeout": 0}}}`, `idleTimeout`},
 		{"max invocations zero", `{"functions": {"api/x": {"maxInvocations": 0}}}`, `maxInvocations`},
+		{"instance concurrency zero", `{"functions": {"api/x": {"instanceConcurrency": 0}}}`, `instanceConcurrency`},
 		{"hosts not a list", `{"functions": {"api/x": {"allowedOutboundHosts": "x"}}}`, `allowedOutboundHosts`},
 		{"rewrites not an array", `{"rewrites": {}}`, `rewrites: want an array`},
 		{"cleanUrls not a bool", `{"cleanUrls": "yes"}`, `cleanUrls: want true or false`},

@@ -46,6 +46,10 @@ type Settings struct {
 	// MaxInvocations retires an instance after this many invocations; 0:
 	// no limit.
 	MaxInvocations *int
+	// InstanceConcurrency bounds the invocations one instance of an ABI
+	// v2 guest serves at once (a wfn extension: Vercel documents no name
+	// for it; abi/SPEC-v2.md section 4). Version 1 instances serve one.
+	InstanceConcurrency *int
 }
 
 // Isolation modes.
@@ -74,6 +78,7 @@ func Defaults() Settings {
 		MinInstances:         new(0),
 		IdleTimeout:          new(5 * time.Minute),
 		MaxInvocations:       new(0),
+		InstanceConcurrency:  new(1000),
 	}
 }
 
@@ -93,6 +98,7 @@ func Merge(layers ...Settings) Settings {
 		over(&s.MinInstances, l.MinInstances)
 		over(&s.IdleTimeout, l.IdleTimeout)
 		over(&s.MaxInvocations, l.MaxInvocations)
+		over(&s.InstanceConcurrency, l.InstanceConcurrency)
 		if l.AllowedOutboundHosts != nil {
 			s.AllowedOutboundHosts = l.AllowedOutboundHosts
 		}
@@ -119,7 +125,7 @@ func (s Settings) Validate() error {
 	if s.Isolation != nil && *s.Isolation != IsolationInstance && *s.Isolation != IsolationInvocation {
 		return fmt.Errorf("%w: isolation %q: want %q or %q", ErrInvalid, *s.Isolation, IsolationInstance, IsolationInvocation)
 	}
-	for name, v := range map[string]*int{"memory": s.MemoryMB, "maxConcurrency": s.MaxConcurrency, "maxQueue": s.MaxQueue, "minInstances": s.MinInstances, "maxInvocations": s.MaxInvocations} {
+	for name, v := range map[string]*int{"memory": s.MemoryMB, "maxConcurrency": s.MaxConcurrency, "maxQueue": s.MaxQueue, "minInstances": s.MinInstances, "maxInvocations": s.MaxInvocations, "instanceConcurrency": s.InstanceConcurrency} {
 		if v != nil && *v < 0 {
 			return fmt.Errorf("%w: %s %d: want 0 or more", ErrInvalid, name, *v)
 		}

@@ -75,6 +75,11 @@ type Engine struct {
 	// closing stops every guest at its next poll: a closed runtime does
 	// not stop a guest by itself.
 	closing atomic.Bool
+
+	// ABI version 2's host modules (v2.go), made on first use.
+	v2Once sync.Once
+	v2WASI api.Module
+	v2Err  error
 }
 
 var _ engine.Engine = (*Engine)(nil)

@@ -68,6 +68,7 @@ type options struct {
 	load       string // the warm section's load generator: go or wrk
 	warmBase   string
 	warmSite   bool
+	densityOf  string // the guests of the density section
 }
 
 func main() {
@@ -89,6 +90,7 @@ func main() {
 	flag.IntVar(&o.startN, "start-fns", 50, "functions served in the start section")
 	flag.IntVar(&o.densityN, "density-n", 10000, "invocations held at once by the minimal guest")
 	flag.StringVar(&goLevels, "density-go", "1000,2000,5000,10000", "levels tried in turn for the Go guest, while memory allows")
+	flag.StringVar(&o.densityOf, "density-guests", "wat,go,go-v2", "guests of the density section: wat, go (ABI v1, an instance per held invocation), go-v2 (ABI v2, many per instance)")
 	flag.Int64Var(&o.maxRSS, "max-rss-gib", 8, "stop the Go density levels when wfn's RSS would pass this")
 	flag.StringVar(&only, "only", "warm,cold,start,density", "sections to run")
 	flag.BoolVar(&o.md, "md", false, "print the table as Markdown")
@@ -143,6 +145,7 @@ type env struct {
 	goHello  []byte
 	watHello []byte
 	goWait   []byte
+	goWaitV2 []byte // the same, built for ABI v2
 	watWait  []byte
 	table    *bench.Table
 }
@@ -205,6 +208,9 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	if e.goWait, err = buildGo(ctx, tmp, filepath.Join(root, "internal", "bench", "testdata", "guests"), "./api/wait"); err != nil {
+		return err
+	}
+	if e.goWaitV2, err = buildGo(ctx, tmp, filepath.Join(root, "internal", "bench", "testdata", "guests"), "./api/waitv2"); err != nil {
 		return err
 	}
 	if e.watHello, err = os.ReadFile(filepath.Join(root, "testdata", "wat", "hello.wasm")); err != nil {
@@ -813,22 +819,43 @@ func densitySection(ctx context.Context, e *env) error {
 		e.table.Note("density: N=%d clamped to %d: RLIMIT_NOFILE is %d and cannot be raised here (no CAP_SYS_RESOURCE); wfn needs 2 descriptors per held invocation", n, fdMax, nofile)
 		n = fdMax
 	}
-	r := densityLevel(ctx, e, backend, "WAT guest", e.watWait, n)
-	e.table.Add(r.row()...)
+	guests := strings.Split(e.o.densityOf, ",")
+	if slices.Contains(guests, "wat") {
+		r := densityLevel(ctx, e, backend, "WAT guest", e.watWait, n)
+		e.table.Add(r.row()...)
+	}
+	for _, g := range []struct{ key, name string }{{"go", "Go guest"}, {"go-v2", "Go guest, ABI v2"}} {
+		if !slices.Contains(guests, g.key) {
+			continue
+		}
+		wasm := e.goWait
+		if g.key == "go-v2" {
+			wasm = e.goWaitV2
+		}
+		if err := densityLevels(ctx, e, backend, g.name, wasm, fdMax); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// densityLevels tries the levels of -density-go in turn for one Go guest,
+// while memory allows and every level is held.
+func densityLevels(ctx context.Context, e *env, backend *bench.RemoteBackend, name string, wasm []byte, fdMax int) error {
 	var perHeld float64
 	largest := 0
 	defer func() {
-		e.table.Note("density: largest N the Go guest held with every request answered 200: %d (levels tried: %v)", largest, e.o.goDensity)
+		e.table.Note("density: largest N the %s held with every request answered 200: %d (levels tried: %v)", name, largest, e.o.goDensity)
 	}()
 	for _, n := range e.o.goDensity {
 		n = min(n, fdMax)
 		if perHeld > 0 {
 			if predicted := perHeld * float64(n); predicted > float64(e.o.maxRSS<<30) {
-				e.table.Add(fmt.Sprintf("Go guest: N=%d", n), "skipped", "", "", "", "", fmt.Sprintf("predicted RSS %.1f GiB > %d GiB", predicted/(1<<30), e.o.maxRSS))
+				e.table.Add(fmt.Sprintf("%s: N=%d", name, n), "skipped", "", "", "", "", fmt.Sprintf("predicted RSS %.1f GiB > %d GiB", predicted/(1<<30), e.o.maxRSS))
 				break
 			}
 		}
-		r := densityLevel(ctx, e, backend, "Go guest", e.goWait, n)
+		r := densityLevel(ctx, e, backend, name, wasm, n)
 		e.table.Add(r.row()...)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -877,14 +904,17 @@ func (r densityResult) row() []string {
 func densityLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, name string, wasm []byte, n int) (res densityResult) {
 	res = densityResult{name: name, n: n}
 	logf("density %s N=%d", name, n)
-	dir := filepath.Join(e.tmp, fmt.Sprintf("density-%s-%d", strings.Fields(name)[0], n))
-	config := `{"functions": {"api/wait.wasm": {"allowedOutboundHosts": ["127.0.0.1:*"]}}}`
+	key := strings.NewReplacer(" ", "-", ",", "").Replace(name)
+	dir := filepath.Join(e.tmp, fmt.Sprintf("density-%s-%d", key, n))
+	// instanceConcurrency lets one instance of an ABI v2 guest hold them
+	// all; a v1 guest's instances serve one invocation each regardless.
+	config := `{"functions": {"api/wait.wasm": {"allowedOutboundHosts": ["127.0.0.1:*"], "instanceConcurrency": 100000}}}`
 	if err := bench.WriteSite(dir, map[string][]byte{"wait": wasm}, config); err != nil {
 		res.failure = err.Error()
 		return res
 	}
 	limit := strconv.Itoa(n + 100)
-	srv, err := e.serve(ctx, dir, filepath.Join(e.tmp, "density-cache-"+strings.Fields(name)[0]),
+	srv, err := e.serve(ctx, dir, filepath.Join(e.tmp, "density-cache-"+key),
 		"--max-instances", limit, "--max-instances-per-function", limit, "--max-queue", limit)
 	if err != nil {
 		res.failure = err.Error()

@@ -1,0 +1,159 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/fluid"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
+)
+
+// A function built for ABI v2 (abi/SPEC-v2.md) is served by package fluid:
+// many invocations at once in one instance, instead of the engine's
+// instances and package pool.
+
+// fluidFunction is what a v2 function keeps instead of a module and a
+// pool.
+type fluidFunction struct {
+	mod  fluid.Module
+	pool *fluid.Pool
+}
+
+// loadFluid compiles a v2 guest and gives fn its fluid pool.
+func (h *Host) loadFluid(ctx context.Context, fn *function, wasm []byte, env [][2]string) error {
+	fc, ok := h.engine.(fluid.Compiler)
+	if !ok {
+		return &engine.LoadError{Name: fn.src.Path, Reason: "built for ABI v2 (many invocations per instance), which this engine does not serve yet; wazero does"}
+	}
+	mod, err := fc.CompileV2(ctx, fn.src.Path, wasm)
+	if err != nil {
+		return err
+	}
+	path := fn.src.Path
+	ff := &fluidFunction{mod: mod}
+	ff.pool = &fluid.Pool{
+		New: func(ctx context.Context) (fluid.Instance, error) {
+			tmp, err := h.newTmp()
+			if err != nil {
+				return nil, err
+			}
+			stdout := &guestLog{log: h.log, fn: path, stream: "stdout"}
+			stderr := &guestLog{log: h.log, fn: path, stream: "stderr"}
+			inst, err := mod.Instantiate(ctx, engine.InstanceConfig{
+				Env: env, Stdout: stdout, Stderr: stderr,
+				MemoryLimit: fn.memoryLimit, TmpDir: tmp, TmpLimit: h.tmpLimit(),
+			})
+			if err != nil {
+				_ = os.RemoveAll(tmp)
+				return nil, err
+			}
+			fn.counters.coldStarts.Add(1)
+			return &fluidInstance{Instance: inst, tmp: tmp}, nil
+		},
+		Ended: func(err error) {
+			if errors.Is(err, fluid.ErrServeReturned) || errors.Is(err, fluid.ErrClosed) {
+				h.log.Debug("instance closed", "fn", path)
+				return
+			}
+			h.log.Error("instance ended", "fn", path, "err", err)
+		},
+		Concurrency:  fn.instanceConcurrency,
+		MaxInstances: fn.concurrency,
+		Log: func(level slog.Level, inv *fluid.Invocation, line string) {
+			h.log.Log(context.Background(), level, line, "fn", path, "id", inv.RequestID(), "stream", "log")
+		},
+		Answer: func(w http.ResponseWriter, r *http.Request, req fluid.Request, f fluid.Failure, err error) {
+			status, code, msg := http.StatusInternalServerError, CodeInvocationFailed, "A server error has occurred."
+			switch f {
+			case fluid.TimedOut:
+				fn.counters.timedOut.Add(1)
+				status, code, msg = http.StatusGatewayTimeout, CodeInvocationTimeout, "The function exceeded its maximum duration of "+fn.maxDuration.String()+"."
+				h.log.Error("invocation timed out", "fn", path, "id", req.ID, "max_duration", fn.maxDuration)
+			case fluid.ResponseTooLarge:
+				code, msg = CodeResponsePayloadTooLarge, "The response is larger than the limit of 4.5 MB; flush to stream it."
+				h.log.Error("invocation failed", "fn", path, "id", req.ID, "code", code)
+			case fluid.InvalidStatus:
+				status, code, msg = http.StatusBadGateway, CodeNoResponse, "The function did not answer with a valid status."
+				h.log.Error("invocation failed", "fn", path, "id", req.ID, "code", code)
+			default:
+				// A trap, an exit or the watchdog ends the instance and
+				// every invocation on it: each is logged with its id.
+				h.log.Error("invocation failed: its instance ended", "fn", path, "id", req.ID, "err", err)
+			}
+			if w != nil {
+				writeError(w, r, status, code, req.ID, msg)
+			}
+		},
+	}
+	fn.fluid = ff
+	fn.exports = engine.Exports{Handle: true} // every method goes to the guest, which dispatches
+	return nil
+}
+
+// fluidInstance is a v2 instance with its /tmp, emptied when it goes.
+type fluidInstance struct {
+	fluid.Instance
+	tmp string
+}
+
+func (i *fluidInstance) Close(ctx context.Context) error {
+	return errors.Join(i.Instance.Close(ctx), os.RemoveAll(i.tmp))
+}
+
+// invokeFluid runs one invocation of a v2 function. It returns when the
+// response is complete; the invocation may run on in its instance.
+func (h *Host) invokeFluid(w http.ResponseWriter, r *http.Request, fn *function, id string, params []hostcall.Param) {
+	defer h.inflight.Done()
+	if r.ContentLength > hostcall.MaxRequestBody {
+		writeError(w, r, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, id, "The request body is larger than the limit of 4.5 MB.")
+		return
+	}
+	deadline := time.Now().Add(fn.maxDuration)
+	if r.ContentLength != 0 {
+		rc := http.NewResponseController(w)
+		_ = rc.EnableFullDuplex()
+		_ = rc.SetReadDeadline(deadline)
+	}
+	// The request context the imports answer from (headers the guest
+	// sees, client address, geolocation, outbound HTTP), as for version
+	// 1; its outbound requests end with the invocation, at the latest at
+	// its deadline.
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	rctx := &invocation{h: h, fn: fn, req: r, inv: &hostcall.Invocation{ID: id}, ctx: ctx, cancel: cancel}
+	err := fn.fluid.pool.Serve(w, r, fluid.Request{
+		ID: id, Function: fn.src.Path, Params: params, Deadline: deadline, Cancel: fn.cancel, Ctx: rctx,
+		OnAbort: rctx.cancelOutbound,
+		OnEnd: func() {
+			cancel()
+			rctx.outMu.Lock()
+			if rctx.out != nil {
+				rctx.out.Close()
+			}
+			rctx.outMu.Unlock()
+		},
+	})
+	if err != nil {
+		cancel()
+	}
+	switch {
+	case errors.Is(err, fluid.ErrThrottled), errors.Is(err, fluid.ErrClosed):
+		fn.counters.throttled.Add(1)
+		writeThrottled(w, r, id)
+	case err != nil && r.Context().Err() == nil:
+		h.log.Error("cannot start instance", "fn", fn.src.Path, "id", id, "err", err)
+		writeError(w, r, http.StatusInternalServerError, CodeInvocationFailed, id, "The function could not start.")
+	}
+}
+
+// closeFluid closes a v2 function's instances, then its module.
+func (fn *function) closeFluid() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	err := fn.fluid.pool.Close(ctx)
+	return errors.Join(err, fn.fluid.mod.Close(context.Background()))
+}

@@ -1,0 +1,346 @@
+package fluid
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wfn-dev/wfn/abi"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
+)
+
+// Invocation is the host side of one request to a version 2 instance.
+// Its request is read through a hostcall.Invocation (the same meaning as
+// version 1); its response goes through a buffer that the request's own
+// serving goroutine sends to the client, so that no import waits for a
+// slow client.
+type Invocation struct {
+	id   uint32
+	l    *Loop
+	pool *Pool
+	req  hostcall.Invocation // the request side, as version 1 reads it
+	r    *http.Request
+
+	// Guest side: touched only by imports, on the guest's goroutine.
+	status  int
+	header  http.Header
+	locked  bool // status and headers fixed
+	written int64
+
+	mu         sync.Mutex
+	notify     chan struct{} // a token when there is something to send
+	out        []byte        // body bytes not yet handed to the client
+	headReady  bool          // the head can be sent (first flush or completion)
+	streaming  bool          // flushed once: the body goes as it comes
+	complete   bool          // the response is complete
+	wantWrite  bool          // a write got EAGAIN: post EventReady when drained
+	tooLarge   bool          // the buffered body passed its limit
+	badStatus  bool          // a final status outside 200..599
+	clientGone bool          // the serving goroutine left (deadline, abort, failure)
+
+	aborted atomic.Bool
+	ended   atomic.Bool
+
+	body *bodyReader
+
+	hooks    Request       // OnAbort and OnEnd
+	over     chan struct{} // closed when the invocation ends
+	overOnce sync.Once
+	watching map[int32]bool // handles an EventReady is awaited for; under mu
+}
+
+func newInvocation() *Invocation {
+	return &Invocation{status: http.StatusOK, header: http.Header{}, notify: make(chan struct{}, 1), over: make(chan struct{}), watching: map[int32]bool{}}
+}
+
+func (inv *Invocation) signal() {
+	select {
+	case inv.notify <- struct{}{}:
+	default:
+	}
+}
+
+// usable is the error of a response import once the response or the
+// invocation is over, or 0.
+func (inv *Invocation) usable() abi.Errno {
+	switch {
+	case inv.aborted.Load():
+		return abi.ECANCELED
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.complete || inv.clientGone {
+		return abi.ECLOSED
+	}
+	return 0
+}
+
+func (inv *Invocation) setStatus(code int32) abi.Errno {
+	if e := inv.usable(); e != 0 {
+		return e
+	}
+	if inv.locked {
+		return abi.ECLOSED
+	}
+	if code < 100 || code > 999 {
+		return abi.EINVAL
+	}
+	inv.status = int(code)
+	return 0
+}
+
+func (inv *Invocation) setHeader(op hostcall.HeaderOp, name, value []byte) abi.Errno {
+	if e := inv.usable(); e != 0 {
+		return e
+	}
+	if inv.locked {
+		return abi.ECLOSED
+	}
+	if !abi.ValidHeaderName(name) || (op != hostcall.HeaderDelete && !abi.ValidHeaderValue(value)) {
+		return abi.EINVAL
+	}
+	key := http.CanonicalHeaderKey(string(name))
+	switch op {
+	case hostcall.HeaderSet:
+		inv.header[key] = []string{string(value)}
+	case hostcall.HeaderAdd:
+		inv.header[key] = append(inv.header[key], string(value))
+	case hostcall.HeaderDelete:
+		delete(inv.header, key)
+	}
+	return 0
+}
+
+// write takes body bytes: all of p until the first flush (up to
+// abi.MaxBufferedResponse), then as much as fits under
+// abi.MaxPendingWrite, or EAGAIN when nothing does.
+func (inv *Invocation) write(p []byte) int32 {
+	if e := inv.usable(); e != 0 {
+		return int32(e)
+	}
+	inv.locked = true
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if !inv.streaming {
+		if inv.tooLarge || int64(len(inv.out))+int64(len(p)) > abi.MaxBufferedResponse {
+			inv.tooLarge = true
+			return int32(abi.ETOOLARGE)
+		}
+		inv.out = append(inv.out, p...)
+		inv.written += int64(len(p))
+		return int32(len(p))
+	}
+	room := abi.MaxPendingWrite - len(inv.out)
+	if room <= 0 {
+		inv.wantWrite = true
+		return int32(abi.EAGAIN)
+	}
+	n := min(room, len(p))
+	inv.out = append(inv.out, p[:n]...)
+	inv.written += int64(n)
+	inv.signal()
+	return int32(n)
+}
+
+// flush sends the head and what is buffered, and streams from then on.
+func (inv *Invocation) flush() abi.Errno {
+	if e := inv.usable(); e != 0 {
+		return e
+	}
+	if inv.status < 200 {
+		return abi.EINVAL
+	}
+	inv.locked = true
+	inv.mu.Lock()
+	inv.streaming, inv.headReady = true, true
+	inv.mu.Unlock()
+	inv.signal()
+	return 0
+}
+
+// close completes the response.
+func (inv *Invocation) close() abi.Errno {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.complete {
+		return abi.ECLOSED
+	}
+	inv.locked = true
+	if inv.status < 200 || inv.status > 599 {
+		inv.badStatus = true
+	}
+	inv.complete, inv.headReady = true, true
+	inv.signal()
+	return 0
+}
+
+// take returns what the serving goroutine sends next, and whether the
+// guest waits for room to write.
+type sendable struct {
+	head, streaming, complete, tooLarge, badStatus bool
+	body                                           []byte
+	status                                         int
+	header                                         http.Header
+}
+
+func (inv *Invocation) take(headSent bool, spare []byte) (s sendable, wake bool) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	s.complete, s.streaming, s.tooLarge, s.badStatus = inv.complete, inv.streaming, inv.tooLarge, inv.badStatus
+	if inv.headReady && !headSent {
+		s.head = true
+		// The guest can no longer change them (locked): no copy needed.
+		s.status, s.header = inv.status, inv.header
+	}
+	if inv.headReady && (inv.streaming || inv.complete) {
+		s.body, inv.out = inv.out, spare[:0]
+	}
+	if inv.wantWrite && len(inv.out) < abi.MaxPendingWrite {
+		inv.wantWrite, wake = false, true
+	}
+	return s, wake
+}
+
+// leave marks the client's side over: later response imports get
+// ECLOSED.
+func (inv *Invocation) leave() {
+	inv.mu.Lock()
+	inv.clientGone = true
+	inv.out = nil
+	inv.mu.Unlock()
+}
+
+// bodyReader reads the request body on a goroutine of its own, one chunk
+// at a time, so that request_body_read never waits: it returns EAGAIN
+// while a chunk is on its way, and an EventReady follows.
+type bodyReader struct {
+	mu      sync.Mutex
+	buf     []byte // bytes read and not yet taken
+	err     error  // io.EOF at the end
+	reading bool
+	total   int64
+}
+
+const bodyChunk = 64 << 10
+
+// read is request_body_read for inv.
+func (inv *Invocation) read(p []byte) int32 {
+	if inv.aborted.Load() {
+		return int32(abi.ECANCELED)
+	}
+	if inv.ended.Load() {
+		return int32(abi.ECLOSED)
+	}
+	r := inv.r
+	if r == nil || r.Body == nil || r.Body == http.NoBody {
+		return 0
+	}
+	if inv.body == nil {
+		inv.body = &bodyReader{}
+	}
+	b := inv.body
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.buf) > 0 {
+		n := copy(p, b.buf)
+		b.buf = b.buf[n:]
+		return int32(n)
+	}
+	switch {
+	case b.err == io.EOF:
+		return 0
+	case b.err == errBodyTooLarge:
+		return int32(abi.ETOOLARGE)
+	case b.err != nil:
+		return int32(abi.EIO)
+	}
+	if !b.reading {
+		b.reading = true
+		go b.fill(r.Body, inv)
+	}
+	return int32(abi.EAGAIN)
+}
+
+type bodyError string
+
+func (e bodyError) Error() string { return string(e) }
+
+const errBodyTooLarge = bodyError("request body over 4.5 MB")
+
+func (b *bodyReader) fill(body io.Reader, inv *Invocation) {
+	chunk := make([]byte, bodyChunk)
+	n, err := body.Read(chunk)
+	b.mu.Lock()
+	b.buf = chunk[:n]
+	b.total += int64(n)
+	if b.total > abi.MaxRequestBody {
+		b.buf, err = nil, errBodyTooLarge
+	}
+	if err != nil {
+		b.err = err
+	}
+	b.reading = false
+	b.mu.Unlock()
+	inv.l.q.post(abi.EventReady, inv.id, abi.HandleRequestBody, 0)
+}
+
+// contentLength is the header a buffered response is sent with.
+func contentLength(n int) string { return strconv.Itoa(n) }
+
+// abort marks the invocation aborted, tells the guest (EventAbort with
+// why) and the host (OnAbort), once.
+func (inv *Invocation) abort(why int32) {
+	if inv.aborted.Swap(true) {
+		return
+	}
+	inv.l.q.post(abi.EventAbort, inv.id, 0, why)
+	if inv.hooks.OnAbort != nil {
+		inv.hooks.OnAbort()
+	}
+}
+
+// finish ends the invocation's host side once: its watchers stop and the
+// host releases what it held (OnEnd).
+func (inv *Invocation) finish() {
+	inv.overOnce.Do(func() {
+		close(inv.over)
+		if inv.hooks.OnEnd != nil {
+			inv.hooks.OnEnd()
+		}
+	})
+}
+
+// await is the non-blocking form of a wait on an outbound handle: 0 when
+// ready is closed (the import can go on), else EAGAIN, and an EventReady
+// for h is posted when it closes, when cancel does or never if the
+// invocation ends first.
+func (inv *Invocation) await(h int32, ready, cancel <-chan struct{}) abi.Errno {
+	select {
+	case <-ready:
+		return 0
+	default:
+	}
+	inv.mu.Lock()
+	if inv.watching[h] {
+		// One watcher is enough: it posts an EventReady, and the guest
+		// asks again.
+		inv.mu.Unlock()
+		return abi.EAGAIN
+	}
+	inv.watching[h] = true
+	inv.mu.Unlock()
+	go func() {
+		select {
+		case <-ready:
+		case <-cancel:
+		case <-inv.over:
+		}
+		inv.mu.Lock()
+		delete(inv.watching, h)
+		inv.mu.Unlock()
+		inv.l.q.post(abi.EventReady, inv.id, h, 0)
+	}()
+	return abi.EAGAIN
+}

@@ -1,0 +1,164 @@
+package fluid
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wfn-dev/wfn/abi"
+)
+
+// ErrWatchdog is the cause of an instance stopped because an invocation
+// was past its deadline and the guest had not called into the host for
+// abi.WatchdogMs.
+var ErrWatchdog = errors.New("wfn: the guest ran past an invocation's deadline without yielding")
+
+// ErrServeReturned is the failure of the invocations of an instance whose
+// serving export returned without being asked to stop.
+var ErrServeReturned = errors.New("wfn: wfn_serve returned while invocations were in flight")
+
+// Loop is the host side of one version 2 instance: its event source and
+// its invocations. Its imports run on the goroutine that runs the guest;
+// the serving goroutines of its requests post events and read responses
+// from other goroutines, so its state is locked.
+type Loop struct {
+	q *queue
+
+	mu       sync.Mutex
+	invs     map[uint32]*Invocation
+	next     uint32
+	inflight int // invocations started and not ended
+	stopping bool
+
+	dead    chan struct{} // closed when the instance ends
+	gone    chan struct{} // closed when the instance is closed, after dead
+	deadErr error         // why, set before dead is closed
+
+	lastHost atomic.Int64 // when the guest last called into the host (UnixNano)
+	parked   atomic.Bool  // the guest waits in poll_oneoff
+
+	cancel context.CancelCauseFunc // ends the serving call
+	inst   Instance                // the engine's instance
+}
+
+func newLoop() *Loop {
+	l := &Loop{q: newQueue(), invs: map[uint32]*Invocation{}, dead: make(chan struct{}), gone: make(chan struct{})}
+	l.enterHost()
+	return l
+}
+
+type loopKey struct{}
+
+// WithLoop returns ctx carrying l, for the import and WASI functions an
+// engine registers: they find the instance they serve with [LoopFrom].
+func WithLoop(ctx context.Context, l *Loop) context.Context {
+	return context.WithValue(ctx, loopKey{}, l)
+}
+
+// LoopFrom returns the loop of the serving call ctx belongs to, or nil
+// (during the initialisation).
+func LoopFrom(ctx context.Context) *Loop {
+	l, _ := ctx.Value(loopKey{}).(*Loop)
+	return l
+}
+
+// enterHost records that the guest called into the host.
+func (l *Loop) enterHost() { l.lastHost.Store(time.Now().UnixNano()) }
+
+func (l *Loop) park() { l.parked.Store(true); l.enterHost() }
+
+func (l *Loop) unpark() { l.parked.Store(false); l.enterHost() }
+
+// spinning reports whether the guest has run for at least d without
+// calling into the host.
+func (l *Loop) spinning(d time.Duration) bool {
+	return !l.parked.Load() && time.Since(time.Unix(0, l.lastHost.Load())) >= d
+}
+
+// lookup returns the live invocation id, or nil.
+func (l *Loop) lookup(id uint32) *Invocation {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.invs[id]
+}
+
+// start registers inv, gives it an id and posts its EventInvoke. It fails
+// when the instance is full, stopping or dead.
+func (l *Loop) start(inv *Invocation, bound int) bool {
+	l.mu.Lock()
+	if l.stopping || l.inflight >= bound || l.deadErr != nil {
+		l.mu.Unlock()
+		return false
+	}
+	l.next++
+	if l.next == 0 {
+		l.next = 1
+	}
+	inv.id, inv.l = l.next, l
+	l.invs[inv.id] = inv
+	l.inflight++
+	l.mu.Unlock()
+	l.q.post(abi.EventInvoke, inv.id, 0, 0)
+	return true
+}
+
+// end releases invocation id: the guest called invocation_end.
+func (l *Loop) end(inv *Invocation) {
+	l.mu.Lock()
+	if l.invs[inv.id] == inv {
+		delete(l.invs, inv.id)
+		l.inflight--
+	}
+	l.mu.Unlock()
+}
+
+// Inflight is the number of invocations started and not yet ended.
+func (l *Loop) Inflight() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inflight
+}
+
+// fail ends the instance: every invocation in flight fails with err.
+func (l *Loop) fail(err error) {
+	l.mu.Lock()
+	if l.deadErr != nil {
+		l.mu.Unlock()
+		return
+	}
+	l.deadErr = err
+	l.stopping = true
+	invs := l.invs
+	l.invs = map[uint32]*Invocation{}
+	l.inflight = 0
+	l.mu.Unlock()
+	close(l.dead)
+	for _, inv := range invs {
+		inv.finish()
+	}
+	if l.cancel != nil {
+		l.cancel(err)
+	}
+}
+
+// Err is why the instance ended, or nil while it serves.
+func (l *Loop) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.deadErr
+}
+
+// stop asks the guest to return from its serving export once no
+// invocation is in flight, and reports whether it was asked.
+func (l *Loop) stop() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inflight > 0 || l.deadErr != nil {
+		return false
+	}
+	l.stopping = true
+	l.q.post(abi.EventStop, 0, 0, 0)
+	return true
+}

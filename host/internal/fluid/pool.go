@@ -1,0 +1,355 @@
+package fluid
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wfn-dev/wfn/abi"
+	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
+)
+
+// Module is a compiled version 2 guest.
+type Module interface {
+	// Instantiate creates an instance and runs its initialisation
+	// (_initialize, then wfn_init when exported).
+	Instantiate(ctx context.Context, cfg engine.InstanceConfig) (Instance, error)
+	// Close releases the compiled code. Instances must be closed first.
+	Close(ctx context.Context) error
+}
+
+// Instance is one live version 2 guest.
+type Instance interface {
+	// Serve calls the serving export and returns when it returns. ctx
+	// carries the instance's Loop (WithLoop); when it ends the guest is
+	// stopped at its next poll, and Serve returns an error.
+	Serve(ctx context.Context) error
+	// Close releases the instance.
+	Close(ctx context.Context) error
+}
+
+// Compiler is an engine that serves version 2 guests.
+type Compiler interface {
+	// CompileV2 validates and compiles a version 2 guest; a guest that is
+	// not one, or imports what the host does not serve, fails with an
+	// *engine.LoadError.
+	CompileV2(ctx context.Context, name string, wasm []byte) (Module, error)
+}
+
+// Errors of Pool.Serve, matched with errors.Is.
+var (
+	// ErrThrottled: every instance is full and no other may be made.
+	ErrThrottled = errors.New("wfn: every instance is serving its bound of invocations")
+	// ErrClosed: the pool is closed.
+	ErrClosed = errors.New("wfn: the function's pool is closed")
+)
+
+// Failure is how an invocation ended badly, for the host to answer.
+type Failure int
+
+// The failures Pool.Serve reports to Answer.
+const (
+	Failed           Failure = iota + 1 // the instance trapped, exited or was stopped: 500
+	TimedOut                            // past the deadline: 504
+	ResponseTooLarge                    // a buffered response over 4.5 MB: 500
+	InvalidStatus                       // a final status outside 200..599: 502
+)
+
+// Request is what Pool.Serve needs beside the HTTP request.
+type Request struct {
+	ID       string // the request id (x-vercel-id)
+	Function string // the function's source path
+	Params   []hostcall.Param
+	Deadline time.Time // maxDuration from the start
+	// Cancel aborts the invocation when the client leaves
+	// (supportsCancellation).
+	Cancel bool
+	// Ctx answers for the request context imports and outbound HTTP;
+	// nil: none.
+	Ctx hostcall.RequestContext
+	// OnAbort, when set, is called once when the invocation is aborted
+	// (the host cancels its outbound requests in flight, as in v1).
+	OnAbort func()
+	// OnEnd, when set, is called once when the invocation ends:
+	// invocation_end, or its instance ended. It may run on the guest's
+	// goroutine, so it must not wait.
+	OnEnd func()
+}
+
+// Pool keeps the instances of one version 2 function and gives each
+// request to the first instance with room: a new instance is made only
+// when every one holds Concurrency invocations.
+type Pool struct {
+	// New makes an initialised instance.
+	New func(ctx context.Context) (Instance, error)
+	// Concurrency bounds the invocations one instance serves at once
+	// (the function's instanceConcurrency); 0: abi.MaxConcurrentInvocations.
+	Concurrency int
+	// MaxInstances bounds the live instances (maxConcurrency); 0: none.
+	MaxInstances int
+	// Log receives the lines of the log import.
+	Log Logger
+	// Ended, when set, is told why an instance ended: ErrServeReturned
+	// after a stop, else a trap, an exit, ErrWatchdog or ErrClosed.
+	Ended func(err error)
+	// Answer writes the error response of a failed invocation whose head
+	// was not sent, and logs it; err is the cause, when known. Required.
+	Answer func(w http.ResponseWriter, r *http.Request, req Request, f Failure, err error)
+
+	mu      sync.Mutex
+	insts   []*Loop
+	closed  bool
+	makeMu  sync.Mutex // one instance made at a time
+	created atomic.Int64
+}
+
+// Instances is the number of live instances.
+func (p *Pool) Instances() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.insts)
+}
+
+// Created is the number of instances made since the pool started.
+func (p *Pool) Created() int64 { return p.created.Load() }
+
+func (p *Pool) bound() int {
+	if p.Concurrency > 0 {
+		return p.Concurrency
+	}
+	return abi.MaxConcurrentInvocations
+}
+
+// tryStart gives inv to the first live instance with room.
+func (p *Pool) tryStart(inv *Invocation) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false, ErrClosed
+	}
+	for _, l := range p.insts {
+		if l.start(inv, p.bound()) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// place starts inv on an instance, making one when all are full.
+func (p *Pool) place(ctx context.Context, inv *Invocation) error {
+	if ok, err := p.tryStart(inv); ok || err != nil {
+		return err
+	}
+	p.makeMu.Lock()
+	defer p.makeMu.Unlock()
+	// Another request may have made one while this one waited.
+	if ok, err := p.tryStart(inv); ok || err != nil {
+		return err
+	}
+	p.mu.Lock()
+	full := p.MaxInstances > 0 && len(p.insts) >= p.MaxInstances
+	p.mu.Unlock()
+	if full {
+		return ErrThrottled
+	}
+	inst, err := p.New(ctx)
+	if err != nil {
+		return err
+	}
+	p.created.Add(1)
+	l := newLoop()
+	l.inst = inst
+	sctx, cancel := context.WithCancelCause(context.Background())
+	l.cancel = cancel
+	l.start(inv, p.bound())
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		cancel(ErrClosed)
+		_ = inst.Close(context.Background())
+		return ErrClosed
+	}
+	p.insts = append(p.insts, l)
+	p.mu.Unlock()
+	go p.run(sctx, l, inst)
+	return nil
+}
+
+// run makes the serving call and, when it returns, ends the instance.
+func (p *Pool) run(ctx context.Context, l *Loop, inst Instance) {
+	err := inst.Serve(WithLoop(ctx, l))
+	if err == nil {
+		err = ErrServeReturned
+	}
+	l.fail(err)
+	if p.Ended != nil {
+		p.Ended(l.Err())
+	}
+	p.mu.Lock()
+	p.insts = slices.DeleteFunc(p.insts, func(x *Loop) bool { return x == l })
+	p.mu.Unlock()
+	_ = inst.Close(context.Background())
+	close(l.gone)
+}
+
+// Serve runs one invocation of r on an instance with room and sends its
+// response from this goroutine, so that a slow client holds up no other
+// invocation. It returns ErrThrottled, ErrClosed or the error of making
+// an instance without answering; every other outcome is answered (the
+// failures through p.Answer). A response cut after its head was sent
+// panics with http.ErrAbortHandler, so that the client sees it cut.
+func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
+	inv := newInvocation()
+	inv.pool, inv.r, inv.hooks = p, r, req
+	inv.req.Reset(req.ID, req.Function, nil, r, req.Params, req.Deadline)
+	inv.req.Ctx = req.Ctx
+	if err := p.place(r.Context(), inv); err != nil {
+		return err
+	}
+	l := inv.l
+	timer := time.NewTimer(time.Until(req.Deadline))
+	defer timer.Stop()
+	clientDone := r.Context().Done()
+	rc := http.NewResponseController(w)
+	headSent := false
+	var spare []byte
+	fail := func(f Failure, err error) {
+		inv.leave()
+		if headSent {
+			p.Answer(nil, r, req, f, err) // logs it
+			panic(http.ErrAbortHandler)
+		}
+		p.Answer(w, r, req, f, err)
+	}
+	for {
+		select {
+		case <-inv.notify:
+		case <-l.dead:
+			fail(Failed, l.Err())
+			return nil
+		case <-timer.C:
+			inv.abort(abi.AbortDeadline)
+			go p.watch(l, inv)
+			fail(TimedOut, nil)
+			return nil
+		case <-clientDone:
+			clientDone = nil
+			if req.Cancel {
+				inv.abort(abi.AbortClient)
+			}
+			continue
+		}
+		s, wake := inv.take(headSent, spare)
+		if !headSent && s.complete && (s.tooLarge || s.badStatus) {
+			f := ResponseTooLarge
+			if s.badStatus {
+				f = InvalidStatus
+			}
+			fail(f, nil)
+			return nil
+		}
+		if s.head {
+			h := w.Header()
+			for k, v := range s.header {
+				h[k] = v
+			}
+			if !s.streaming && r.Method != http.MethodHead {
+				h.Set("Content-Length", contentLength(len(s.body)))
+			}
+			w.WriteHeader(s.status)
+			headSent = true
+		}
+		if len(s.body) > 0 {
+			_, _ = w.Write(s.body)
+			spare = s.body
+		}
+		if s.streaming {
+			_ = rc.Flush()
+		}
+		if wake {
+			l.q.post(abi.EventReady, inv.id, abi.HandleResponseBody, 0)
+		}
+		if s.complete {
+			return nil
+		}
+	}
+}
+
+// watch stops l when inv, past its deadline, has not ended and the guest
+// runs without calling into the host for abi.WatchdogMs.
+func (p *Pool) watch(l *Loop, inv *Invocation) {
+	const bound = abi.WatchdogMs * time.Millisecond
+	t := time.NewTicker(bound / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.dead:
+			return
+		case <-t.C:
+			if inv.ended.Load() {
+				return
+			}
+			if l.spinning(bound) {
+				l.fail(ErrWatchdog)
+				return
+			}
+		}
+	}
+}
+
+// Close stops every instance: an idle one returns from its serving
+// export (EventStop); one still serving when ctx ends is stopped.
+func (p *Pool) Close(ctx context.Context) error {
+	p.mu.Lock()
+	p.closed = true
+	insts := slices.Clone(p.insts)
+	p.mu.Unlock()
+	for _, l := range insts {
+		if !l.stop() {
+			l.q.post(abi.EventSigterm, 0, 0, 0)
+		}
+	}
+	for _, l := range insts {
+		select {
+		case <-l.dead:
+		case <-ctx.Done():
+			l.fail(ErrClosed)
+		}
+		<-l.gone
+	}
+	return nil
+}
+
+// Inflight is the number of invocations started and not yet ended, on
+// every instance.
+func (p *Pool) Inflight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.insts {
+		n += l.Inflight()
+	}
+	return n
+}
+
+// LinearMemory is the linear memory of the live instances together, in
+// bytes, as far as the engine reports it (engine.MemorySizer). The sizes
+// are read while the guests run, not between calls as MemorySizer asks:
+// a reading for measurements (BenchmarkFluidHeld), not synchronised
+// with a memory.grow under way.
+func (p *Pool) LinearMemory() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n uint64
+	for _, l := range p.insts {
+		if m, ok := l.inst.(engine.MemorySizer); ok {
+			n += m.MemorySize()
+		}
+	}
+	return n
+}

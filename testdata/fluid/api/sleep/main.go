@@ -1,0 +1,96 @@
+// Command sleep is an ABI v2 guest for the fluid tests: GET /?ms=N&n=K
+// sleeps N ms and answers "hello K"; an invocation aborted while it sleeps
+// is counted, and GET /?stats answers "aborted C"; POST echoes its body;
+// GET /?exit ends the instance (proc_exit); GET /?spin computes forever
+// without yielding; GET /?backend=URL fetches URL through the host and
+// answers "backend STATUS BODY"; GET /?after answers at once and counts a
+// WaitUntil task 300 ms later, and GET /?tasks answers "tasks N"; GET
+// /?compute=MS computes for MS ms without waiting.
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/fluid"
+)
+
+var (
+	aborted atomic.Int64
+	tasks   atomic.Int64
+	spins   int
+)
+
+func init() {
+	fluid.HandleFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		switch {
+		case r.Method == http.MethodPost:
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.Write(b)
+			return
+		case q.Has("after"):
+			fluid.WaitUntil(r, func() { panic("a task that fails stops no other") })
+			fluid.WaitUntil(r, func() {
+				time.Sleep(300 * time.Millisecond)
+				tasks.Add(1)
+			})
+			io.WriteString(w, "scheduled")
+			return
+		case q.Has("tasks"):
+			fmt.Fprintf(w, "tasks %d", tasks.Load())
+			return
+		case q.Has("stats"):
+			fmt.Fprintf(w, "aborted %d", aborted.Load())
+			return
+		case q.Has("exit"):
+			os.Exit(3)
+		case q.Has("backend"):
+			req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, q.Get("backend"), nil)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			resp, err := (&http.Client{Transport: fluid.Transport}).Do(req)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			fmt.Fprintf(w, "backend %d %s", resp.StatusCode, b)
+			return
+		case q.Has("compute"):
+			ms, _ := strconv.Atoi(q.Get("compute"))
+			end := time.Now().Add(time.Duration(ms) * time.Millisecond)
+			for time.Now().Before(end) {
+				spins++
+			}
+			fmt.Fprintf(w, "computed")
+			return
+		case q.Has("spin"):
+			for {
+				spins++
+			}
+		}
+		ms, _ := strconv.Atoi(q.Get("ms"))
+		select {
+		case <-time.After(time.Duration(ms) * time.Millisecond):
+		case <-r.Context().Done():
+			aborted.Add(1)
+			return
+		}
+		fmt.Fprintf(w, "hello %s", q.Get("n"))
+	})
+}
+
+func main() {}
