@@ -149,101 +149,36 @@ class TextDecoder {
 // ---- Headers (Fetch Standard, section 5.2) ----
 
 const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const headerName = native.headerName; // lower-cased; TypeError unless a token
-const headerValue = native.headerValue; // trimmed; TypeError with NUL, CR, LF
 
-let headerList; // (headers) => the flat [name, value, ...] list to send (not to be changed)
-let setDefault; // (headers, lower-case name, value): set unless present
+// Headers is a class in C (headers.c): its list, its constructor and the
+// methods a warm invocation uses. The iteration methods are added here,
+// over headerList, a copy of its flat [name, value, ...] list.
+const Headers = native.Headers;
+const headerList = native.headerList; // (headers) => a copy of its [name, value, ...] list
+const setDefault = native.headerSetDefault; // (headers, lower-case name, value): set unless present
 
-// Headers keeps one flat list, [name, value, name, value, ...] in the order
-// appended, names lower-case: a response has few headers, and a list is
-// made, copied and handed to the host with fewer objects than a Map of
-// arrays (a warm invocation makes two Headers).
-class Headers {
-  #list = [];
+// A constructor's iterable of [name, value] pairs.
+native.headersFill((h, init) => {
+  for (const pair of init) {
+    const p = [...pair];
+    if (p.length !== 2) throw new TypeError("Headers: each header must be a [name, value] pair");
+    h.append(p[0], p[1]);
+  }
+});
 
-  constructor(init) {
-    if (init == null) return;
-    if (init instanceof Headers) {
-      this.#list = init.#list.slice();
-    } else if (typeof init[Symbol.iterator] === "function") {
-      for (const pair of init) {
-        const p = [...pair];
-        if (p.length !== 2) throw new TypeError("Headers: each header must be a [name, value] pair");
-        this.append(p[0], p[1]);
-      }
-    } else if (typeof init === "object") {
-      const names = Object.keys(init);
-      for (let i = 0; i < names.length; i++) this.#list.push(headerName(names[i]), headerValue(init[names[i]]));
-    } else {
-      throw new TypeError("Headers: init must be an object, an iterable of pairs or a Headers");
-    }
-  }
-
-  append(name, value) {
-    this.#list.push(headerName(name), headerValue(value));
-  }
-  // set replaces the first value of name and drops the others (Fetch,
-  // "set" of a header list).
-  set(name, value) {
-    this.#set(headerName(name), headerValue(value));
-  }
-  #set(name, value) {
-    const list = this.#list;
-    let i = 0;
-    while (i < list.length && list[i] !== name) i += 2;
-    if (i === list.length) {
-      list.push(name, value);
-      return;
-    }
-    list[i + 1] = value;
-    this.#drop(name, i + 2);
-  }
-  // drop removes every value of name from index at on.
-  #drop(name, at) {
-    const list = this.#list;
-    let w = at;
-    for (let r = at; r < list.length; r += 2) {
-      if (list[r] !== name) {
-        list[w] = list[r];
-        list[w + 1] = list[r + 1];
-        w += 2;
-      }
-    }
-    list.length = w;
-  }
-  #has(name) {
-    const list = this.#list;
-    for (let i = 0; i < list.length; i += 2) if (list[i] === name) return true;
-    return false;
-  }
-  #values(name) {
-    const list = this.#list;
-    const out = [];
-    for (let i = 0; i < list.length; i += 2) if (list[i] === name) out.push(list[i + 1]);
-    return out;
-  }
-  delete(name) {
-    this.#drop(headerName(name), 0);
-  }
-  get(name) {
-    const values = this.#values(headerName(name));
-    return values.length > 0 ? values.join(", ") : null;
-  }
-  getSetCookie() {
-    return this.#values("set-cookie");
-  }
-  has(name) {
-    return this.#has(headerName(name));
-  }
+class HeadersIteration {
   // Sorted by name; set-cookie values one by one (Fetch, "sort and combine").
   *entries() {
-    const names = [];
-    for (let i = 0; i < this.#list.length; i += 2) if (!names.includes(this.#list[i])) names.push(this.#list[i]);
-    for (const name of names.sort()) {
-      const values = this.#values(name);
-      if (name === "set-cookie") for (const v of values) yield [name, v];
-      else if (values.length > 0) yield [name, values.join(", ")];
+    const list = headerList(this);
+    const values = new Map();
+    for (let i = 0; i < list.length; i += 2) {
+      const v = values.get(list[i]);
+      if (v) v.push(list[i + 1]);
+      else values.set(list[i], [list[i + 1]]);
+    }
+    for (const name of [...values.keys()].sort()) {
+      if (name === "set-cookie") for (const v of values.get(name)) yield [name, v];
+      else yield [name, values.get(name).join(", ")];
     }
   }
   *keys() {
@@ -261,18 +196,14 @@ class Headers {
   get [Symbol.toStringTag]() {
     return "Headers";
   }
-  static {
-    headerList = (h) => h.#list;
-    // setDefault sets a lower-case name unless it is there (a body's
-    // default Content-Type), without normalising it again.
-    setDefault = (h, name, value) => {
-      if (!h.#has(name)) h.#list.push(name, value);
-    };
-  }
   toString() {
     return `Headers { ${[...this.entries()].map(([n, v]) => `${JSON.stringify(n)}: ${JSON.stringify(v)}`).join(", ")} }`;
   }
 }
+for (const key of Reflect.ownKeys(HeadersIteration.prototype)) {
+  if (key !== "constructor") Object.defineProperty(Headers.prototype, key, Object.getOwnPropertyDescriptor(HeadersIteration.prototype, key));
+}
+
 // ---- Bodies of Request and Response ----
 
 const kBody = Symbol("body"); // null | string | Uint8Array | ReadableStream | () => Uint8Array (read on demand)
@@ -280,24 +211,41 @@ const kUsed = Symbol("bodyUsed");
 const kTake = Symbol("take");
 const kConsume = Symbol("consume");
 
-// extract turns a BodyInit into what a body holds, and its default
-// Content-Type (Fetch, "extract a body").
+// extract turns a BodyInit into what a body holds, and leaves its default
+// Content-Type in extractedType (Fetch, "extract a body"): no array per
+// call.
+let extractedType = null;
 function extract(init) {
-  if (init == null) return [null, null];
-  if (typeof init === "string") return [init, "text/plain;charset=UTF-8"];
-  if (init instanceof ArrayBuffer) return [new Uint8Array(init.slice(0)), null];
-  if (ArrayBuffer.isView(init)) return [new Uint8Array(init.buffer.slice(init.byteOffset, init.byteOffset + init.byteLength)), null];
-  if (init instanceof URLSearchParams) return [init.toString(), "application/x-www-form-urlencoded;charset=UTF-8"];
+  extractedType = null;
+  if (init == null) return null;
+  if (typeof init === "string") {
+    extractedType = "text/plain;charset=UTF-8";
+    return init;
+  }
+  if (init instanceof ArrayBuffer) return new Uint8Array(init.slice(0));
+  if (ArrayBuffer.isView(init)) return new Uint8Array(init.buffer.slice(init.byteOffset, init.byteOffset + init.byteLength));
+  if (init instanceof URLSearchParams) {
+    extractedType = "application/x-www-form-urlencoded;charset=UTF-8";
+    return init.toString();
+  }
   if (init instanceof ReadableStream) {
     if (init.locked) throw new TypeError("the body stream is locked (already being read)");
-    return [init, null];
+    return init;
   }
-  if (init instanceof Blob) return [blobBytes(init).slice(), init.type || null];
-  if (init instanceof FormData) return encodeMultipart(init);
+  if (init instanceof Blob) {
+    extractedType = init.type || null;
+    return blobBytes(init).slice();
+  }
+  if (init instanceof FormData) {
+    const ex = encodeMultipart(init);
+    extractedType = ex[1];
+    return ex[0];
+  }
   if (typeof init === "object" && init?.constructor?.name === "ReadableStream") {
     throw new TypeError("a ReadableStream body must be the runtime's own ReadableStream (globalThis.ReadableStream)");
   }
-  return [String(init), "text/plain;charset=UTF-8"];
+  extractedType = "text/plain;charset=UTF-8";
+  return String(init);
 }
 
 class Body {
@@ -409,6 +357,20 @@ function normalizeMethod(m) {
 
 const redirectModes = ["follow", "error", "manual"];
 
+// incoming makes the Request of the invocation being served (or a clone
+// of one): the constructor takes its parts from these variables, without
+// an init object per request. signal is an AbortSignal, or the number of
+// the invocation (see requestSignal).
+let incomingMethod;
+let incomingUrl;
+let incomingSignal;
+function incoming(method, url, signal) {
+  incomingMethod = method;
+  incomingUrl = url;
+  incomingSignal = signal;
+  return new Request(kIncoming);
+}
+
 class Request extends Body {
   #method;
   #url;
@@ -416,24 +378,23 @@ class Request extends Body {
   #signal;
   #redirect = "follow";
   constructor(input, init = {}) {
-    init ??= {};
     if (input === kIncoming) {
-      // The request being served: its headers and body are read from the
-      // host on demand.
-      super(init.method === "GET" || init.method === "HEAD" ? null : native.readBody);
-      this.#method = init.method;
-      this.#url = init.url;
+      // The request being served (see incoming): its headers and body are
+      // read from the host on demand.
+      super(incomingMethod === "GET" || incomingMethod === "HEAD" ? null : native.readBody);
+      this.#method = incomingMethod;
+      this.#url = incomingUrl;
       this.#headers = null;
-      this.#signal = init.signal;
+      this.#signal = incomingSignal;
       return;
     }
+    init ??= {};
     if (init.signal != null && !(init.signal instanceof AbortSignal)) throw new TypeError("Request: signal must be an AbortSignal");
     let body = null;
     let type = null;
     if (init.body != null) {
-      const ex = extract(init.body); // indexed: a destructuring runs the iterator protocol
-      body = ex[0];
-      type = ex[1];
+      body = extract(init.body);
+      type = extractedType;
     }
     if (input instanceof Request) {
       if (init.body == null && input[kBody] !== null) body = take(input);
@@ -480,16 +441,12 @@ class Request extends Body {
     return this.#signal;
   }
   get headers() {
-    if (this.#headers === null) {
-      this.#headers = new Headers();
-      const list = native.headers();
-      for (let i = 0; i < list.length; i += 2) this.#headers.append(list[i], list[i + 1]);
-    }
+    if (this.#headers === null) this.#headers = native.requestHeaders();
     return this.#headers;
   }
   clone() {
     if (this.bodyUsed) throw new TypeError("Request.clone: the body has already been read");
-    const copy = new Request(kIncoming, { method: this.#method, url: this.#url, signal: this.signal });
+    const copy = incoming(this.#method, this.#url, this.signal);
     copy.#headers = new Headers(this.headers);
     copy.#redirect = this.#redirect;
     copy[kBody] = cloneBody(this);
@@ -502,7 +459,6 @@ class Request extends Body {
 
 // ---- Response ----
 
-const nullBodyStatus = [101, 103, 204, 205, 304];
 let makeResponse; // (status, [name, value, ...], body stream, url) => a Response of fetch
 const redirectStatus = [301, 302, 303, 307, 308];
 
@@ -516,10 +472,9 @@ class Response extends Body {
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new RangeError(`Response: status ${init.status} is outside 200 to 599`);
     }
-    const ex = extract(body); // indexed: a destructuring runs the iterator protocol
-    const b = ex[0];
-    const type = ex[1];
-    if (b !== null && nullBodyStatus.includes(status)) throw new TypeError(`Response: a ${status} response cannot have a body`);
+    const b = extract(body);
+    const type = extractedType;
+    if (b !== null && (status === 204 || status === 205 || status === 304)) throw new TypeError(`Response: a ${status} response cannot have a body`);
     super(b);
     this.#status = status;
     this.#statusText = init.statusText === undefined ? "" : String(init.statusText);
@@ -719,7 +674,7 @@ function describe(v) {
 // send writes the response; a stream body goes to the client chunk by
 // chunk (a HEAD's is cancelled), and send returns the promise of its end.
 function send(res, head) {
-  native.head(res.status, headerList(res.headers));
+  native.head(res.status, res.headers);
   const body = take(res);
   if (typeof body === "object" && body instanceof ReadableStream) return head ? body.cancel() : pump(body);
   if (body !== null && !head) {
@@ -777,7 +732,7 @@ native.dispatch = () => {
       return;
     }
   }
-  const request = new Request(kIncoming, { method, url: native.url(), signal: served });
+  const request = incoming(method, native.url(), served);
   const res = handler(request);
   if (res instanceof Response) return respond(res, method);
   return Promise.resolve(res).then((r) => respond(r, method));

@@ -29,6 +29,10 @@
 
 /* vercel.c: the native functions behind @vercel/functions. */
 void wfnjs_vercel_install(JSContext *c, JSValueConst native);
+/* headers.c: the Headers class; the list of a Headers (NULL for another
+ * value). */
+void wfnjs_headers_install(JSContext *c, JSValueConst native);
+JSValue *wfnjs_headers_list(JSValueConst h, uint32_t *len);
 
 /* The linker gives the stack WFNJS_STACK bytes (build.sh sets both)
  * below the data (--stack-first), so an overflow traps instead of writing
@@ -223,14 +227,37 @@ static JSValue n_read_body(JSContext *c, JSValueConst this, int argc, JSValueCon
     return v;
 }
 
-/* head(status, [name, value, name, value, ...]): the response's status
- * and headers. */
+/* add_header adds a response header from two JS values. */
+static JSValue add_header(JSContext *c, JSValueConst nv, JSValueConst vv) {
+    size_t nlen, vlen;
+    const char *name = JS_ToCStringLen(c, &nlen, nv);
+    const char *value = name ? JS_ToCStringLen(c, &vlen, vv) : NULL;
+    if (!value) {
+        JS_FreeCString(c, name);
+        return JS_EXCEPTION;
+    }
+    int32_t r = wfn_response_header_add(name, nlen, value, vlen);
+    JS_FreeCString(c, name);
+    JS_FreeCString(c, value);
+    return wfnjs_check(c, r, "response_header_add");
+}
+
+/* head(status, headers): the response's status and headers, a Headers
+ * or [name, value, name, value, ...]. */
 static JSValue n_head(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
     int32_t code;
     uint32_t n;
     if (JS_ToInt32(c, &code, argv[0])) return JS_EXCEPTION;
     int32_t r = wfn_response_set_status(code);
     if (r < 0) return wfnjs_check(c, r, "response_set_status");
+    JSValue *list = wfnjs_headers_list(argv[1], &n);
+    if (list) {
+        /* The list cannot change meanwhile: adding runs no JavaScript. */
+        for (uint32_t i = 0; i + 1 < n; i += 2) {
+            if (JS_IsException(add_header(c, list[i], list[i + 1]))) return JS_EXCEPTION;
+        }
+        return JS_UNDEFINED;
+    }
     JSValue len = JS_GetPropertyStr(c, argv[1], "length");
     if (JS_ToUint32(c, &n, len)) {
         JS_FreeValue(c, len);
@@ -240,81 +267,12 @@ static JSValue n_head(JSContext *c, JSValueConst this, int argc, JSValueConst *a
     for (uint32_t i = 0; i + 1 < n; i += 2) {
         JSValue nv = JS_GetPropertyUint32(c, argv[1], i);
         JSValue vv = JS_GetPropertyUint32(c, argv[1], i + 1);
-        size_t nlen, vlen;
-        const char *name = JS_ToCStringLen(c, &nlen, nv);
-        const char *value = name ? JS_ToCStringLen(c, &vlen, vv) : NULL;
+        JSValue res = add_header(c, nv, vv);
         JS_FreeValue(c, nv);
         JS_FreeValue(c, vv);
-        if (!value) {
-            JS_FreeCString(c, name);
-            return JS_EXCEPTION;
-        }
-        r = wfn_response_header_add(name, nlen, value, vlen);
-        JS_FreeCString(c, name);
-        JS_FreeCString(c, value);
-        if (r < 0) return wfnjs_check(c, r, "response_header_add");
+        if (JS_IsException(res)) return res;
     }
     return JS_UNDEFINED;
-}
-
-/* is_tchar: a token character of RFC 9110, section 5.6.2. */
-static int is_tchar(unsigned char ch) {
-    if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) return 1;
-    return ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
-/* headerName(name): the name lower-cased; a TypeError unless it is a
- * token (Fetch, "header name"). */
-static JSValue n_header_name(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
-    size_t len;
-    const char *s = JS_ToCStringLen(c, &len, argv[0]);
-    if (!s) return JS_EXCEPTION;
-    int upper = 0, ok = len > 0;
-    for (size_t i = 0; i < len && ok; i++) {
-        ok = is_tchar((unsigned char)s[i]);
-        upper |= s[i] >= 'A' && s[i] <= 'Z';
-    }
-    JSValue v;
-    if (!ok) {
-        v = JS_ThrowTypeError(c, "Headers: invalid header name \"%s\"", s);
-    } else if (!upper && JS_IsString(argv[0])) {
-        v = JS_DupValue(c, argv[0]);
-    } else {
-        char *lower = malloc(len ? len : 1);
-        if (!lower) {
-            JS_FreeCString(c, s);
-            return JS_ThrowOutOfMemory(c);
-        }
-        for (size_t i = 0; i < len; i++) lower[i] = s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i];
-        v = JS_NewStringLen(c, lower, len);
-        free(lower);
-    }
-    JS_FreeCString(c, s);
-    return v;
-}
-
-/* headerValue(value): the value without leading and trailing HTTP
- * whitespace; a TypeError if it holds NUL, CR or LF (Fetch, "header
- * value"). */
-static JSValue n_header_value(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
-    size_t len;
-    const char *s = JS_ToCStringLen(c, &len, argv[0]);
-    if (!s) return JS_EXCEPTION;
-    size_t start = 0, end = len;
-    while (start < end && strchr(" \t\r\n", s[start]) && s[start]) start++;
-    while (end > start && strchr(" \t\r\n", s[end - 1]) && s[end - 1]) end--;
-    JSValue v = JS_UNDEFINED;
-    for (size_t i = start; i < end; i++) {
-        if (s[i] == 0 || s[i] == '\r' || s[i] == '\n') {
-            v = JS_ThrowTypeError(c, "Headers: a header value cannot hold NUL, CR or LF");
-            break;
-        }
-    }
-    if (JS_IsUndefined(v)) {
-        v = start == 0 && end == len && JS_IsString(argv[0]) ? JS_DupValue(c, argv[0]) : JS_NewStringLen(c, s + start, end - start);
-    }
-    JS_FreeCString(c, s);
-    return v;
 }
 
 /* bytes points *p and *len at the bytes of v: a string (as UTF-8; *str
@@ -761,8 +719,6 @@ static const JSCFunctionListEntry native_funcs[] = {
     JS_CFUNC_DEF("headers", 0, n_headers),
     JS_CFUNC_DEF("readBody", 0, n_read_body),
     JS_CFUNC_DEF("head", 2, n_head),
-    JS_CFUNC_DEF("headerName", 1, n_header_name),
-    JS_CFUNC_DEF("headerValue", 1, n_header_value),
     JS_CFUNC_DEF("write", 1, n_write),
     JS_CFUNC_DEF("flush", 0, n_flush),
     JS_CFUNC_DEF("log", 2, n_log),
@@ -806,6 +762,7 @@ WFN_INIT() {
     native = JS_NewObject(ctx);
     JS_SetPropertyFunctionList(ctx, native, native_funcs, sizeof native_funcs / sizeof native_funcs[0]);
     wfnjs_vercel_install(ctx, native);
+    wfnjs_headers_install(ctx, native);
     JS_SetPropertyFunctionList(ctx, native, loop_funcs, sizeof loop_funcs / sizeof loop_funcs[0]);
     JSValue global = JS_GetGlobalObject(ctx);
     JS_SetPropertyStr(ctx, global, "__wfn", JS_DupValue(ctx, native));
