@@ -38,6 +38,7 @@ func TestJSWebGlobals(t *testing.T) {
 		Clone         []any
 		Env           string
 		BundleHidden  bool
+		Headers       map[string]any
 	}
 	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
 		t.Fatalf("GET = %d %q: %v", r.status, r.body, err)
@@ -71,6 +72,28 @@ func TestJSWebGlobals(t *testing.T) {
 	}
 	if got.Env != "hi" || !got.BundleHidden {
 		t.Errorf("process.env: GREETING %q, bundle hidden %v", got.Env, got.BundleHidden)
+	}
+	wantHeaders := map[string]any{
+		"get":         "1, 3",
+		"missing":     nil,
+		"entries":     "b=2|set-cookie=c=1|set-cookie=d=2|x-a=1, 3",
+		"keys":        "b,set-cookie,set-cookie,x-a",
+		"setCookie":   "c=1|d=2",
+		"tag":         "[object Headers]",
+		"forEach":     "b:true,set-cookie:true,set-cookie:true,x-a:true",
+		"afterSet":    "9 b,set-cookie,set-cookie,x-a",
+		"afterDelete": "false true",
+		"copy":        "9",
+		"subclass":    "v true true",
+		"errors":      "TypeError,TypeError,TypeError,TypeError,TypeError",
+		"userAgent":   "Go-http-client/1.1",
+		"json":        "application/json",
+		"text":        "text/plain;charset=UTF-8",
+	}
+	for k, w := range wantHeaders {
+		if g, ok := got.Headers[k]; !ok || g != w {
+			t.Errorf("Headers check %s = %#v, want %#v", k, g, w)
+		}
 	}
 
 	// Shutting down calls wfn_on_sigterm on the idle instance: the

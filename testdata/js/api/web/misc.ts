@@ -1,10 +1,55 @@
 // Timers, AbortSignal, crypto.subtle.digest, atob/btoa, structuredClone,
-// process.env and Promise.withResolvers, reported as JSON.
+// process.env, Promise.withResolvers and Headers (a class in C),
+// reported as JSON.
 process.on("SIGTERM", () => console.log("SIGTERM received"));
 
 const hex = (b: ArrayBuffer) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
 
-export async function GET() {
+// headerChecks runs Headers through what the Fetch Standard says of it:
+// names lower-cased, values trimmed, several values joined with ", ",
+// sorted iteration with set-cookie values one by one, set and delete of
+// every value of a name, copies, subclasses and the errors.
+function headerChecks(request: Request) {
+  const h = new Headers({ "X-A": " 1 ", b: "2" });
+  h.append("x-a", "3\t");
+  h.append("Set-Cookie", "c=1");
+  h.append("set-cookie", "d=2");
+  const got: Record<string, unknown> = {
+    get: h.get("X-A"),
+    missing: h.get("nope"),
+    entries: [...h].map(([n, v]) => `${n}=${v}`).join("|"),
+    keys: [...h.keys()].join(","),
+    setCookie: h.getSetCookie().join("|"),
+    tag: Object.prototype.toString.call(h),
+  };
+  const seen: string[] = [];
+  h.forEach((v, n, self) => seen.push(`${n}:${self === h}`));
+  got.forEach = seen.join(",");
+  h.set("X-A", "9");
+  got.afterSet = `${h.get("x-a")} ${[...h.keys()].join(",")}`;
+  h.delete("SET-COOKIE");
+  got.afterDelete = `${h.has("set-cookie")} ${h.has("B")}`;
+  got.copy = new Headers(h).get("x-a");
+  const Sub = class extends Headers {};
+  const sub = new Sub([["K", "v"]]);
+  got.subclass = `${sub.get("k")} ${sub instanceof Headers} ${sub instanceof Sub}`;
+  const errors: string[] = [];
+  for (const bad of [() => new Headers({ "bad name": "x" }), () => h.set("x", "a\nb"), () => (Headers as any)(), () => new Headers([["a"]]), () => new Headers(5 as any)]) {
+    try {
+      bad();
+      errors.push("none");
+    } catch (e) {
+      errors.push((e as Error).name);
+    }
+  }
+  got.errors = errors.join(",");
+  got.userAgent = request.headers.get("User-Agent");
+  got.json = Response.json({}).headers.get("content-type");
+  got.text = new Response("x", { headers: [["X-Y", "z"]] }).headers.get("content-type");
+  return got;
+}
+
+export async function GET(request: Request) {
   const order: string[] = [];
   const cleared = setTimeout(() => order.push("cleared"), 1);
   clearTimeout(cleared);
@@ -59,5 +104,6 @@ export async function GET() {
     clone: [clone.m instanceof Map, clone.m.get("k"), clone.d instanceof Date && clone.d.getTime(), clone.self === clone && clone !== source, cloneError],
     env: process.env.GREETING ?? null,
     bundleHidden: !("WFN_JS_BUNDLE" in process.env),
+    headers: headerChecks(request),
   });
 }
