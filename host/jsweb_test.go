@@ -39,6 +39,7 @@ func TestJSWebGlobals(t *testing.T) {
 		Env           string
 		BundleHidden  bool
 		Headers       map[string]any
+		Response      map[string]any
 	}
 	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
 		t.Fatalf("GET = %d %q: %v", r.status, r.body, err)
@@ -90,11 +91,23 @@ func TestJSWebGlobals(t *testing.T) {
 		"json":        "application/json",
 		"text":        "text/plain;charset=UTF-8",
 	}
-	for k, w := range wantHeaders {
-		if g, ok := got.Headers[k]; !ok || g != w {
-			t.Errorf("Headers check %s = %#v, want %#v", k, g, w)
-		}
+	checkAll(t, "Headers", got.Headers, wantHeaders)
+	wantResponse := map[string]any{
+		"init":     `201 true Made 1 text/plain;charset=UTF-8 default "" false false`,
+		"tag":      "[object Response]",
+		"text":     "héllo true héllo 201 Made",
+		"empty":    `200 true "" null null true`,
+		"bytes":    "null hi",
+		"form":     "application/x-www-form-urlencoded;charset=UTF-8",
+		"number":   "42",
+		"json":     `404 false application/json {"a":1}`,
+		"redirect": "307 https://example.com/x",
+		"subclass": "true sub s",
+		"stream":   "streamed",
+		"errors":   "RangeError,TypeError,RangeError,TypeError,TypeError,RangeError",
+		"reuse":    "TypeError",
 	}
+	checkAll(t, "Response", got.Response, wantResponse)
 
 	// Shutting down calls wfn_on_sigterm on the idle instance: the
 	// module's process.on('SIGTERM') listener runs.
@@ -105,6 +118,17 @@ func TestJSWebGlobals(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "SIGTERM received") {
 		t.Errorf("the SIGTERM listener did not run:\n%s", logs)
+	}
+}
+
+// checkAll reports each check of what whose result in got is not the one
+// in want.
+func checkAll(t *testing.T, what string, got, want map[string]any) {
+	t.Helper()
+	for k, w := range want {
+		if g, ok := got[k]; !ok || g != w {
+			t.Errorf("%s check %s = %#v, want %#v", what, k, g, w)
+		}
 	}
 }
 

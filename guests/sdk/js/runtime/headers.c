@@ -17,7 +17,8 @@
  * value) (set unless present, name already lower-case), requestHeaders()
  * (the request's headers as a Headers), headerName and headerValue (the
  * checks of a name and a value, also used by the Node.js shape), and
- * n_head's reader, wfnjs_headers_list.
+ * for the other C files wfnjs_headers_list (the list of a Headers),
+ * wfnjs_headers_new and wfnjs_headers_set_default.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@
 
 void wfnjs_headers_install(JSContext *c, JSValueConst native);
 JSValue *wfnjs_headers_list(JSValueConst h, uint32_t *len);
+JSValue wfnjs_headers_new(JSContext *c, JSValueConst init);
+int wfnjs_headers_set_default(JSContext *c, JSValueConst h, JSValueConst name, JSValueConst value);
 JSValue wfnjs_check(JSContext *c, int32_t r, const char *what);
 
 typedef struct {
@@ -194,9 +197,12 @@ static int fill_object(JSContext *c, headers *h, JSValueConst init) {
     return r;
 }
 
-/* new_headers makes an empty Headers with prototype proto. */
-static JSValue new_headers(JSContext *c, JSValueConst proto, headers **out) {
-    JSValue obj = JS_NewObjectProtoClass(c, proto, headers_class);
+JSValue wfnjs_new_object(JSContext *c, JSValueConst new_target, JSValueConst ctor_value, JSValueConst proto, JSClassID id);
+
+/* new_headers makes an empty Headers for new_target (see
+ * wfnjs_new_object). */
+static JSValue new_headers(JSContext *c, JSValueConst new_target, headers **out) {
+    JSValue obj = wfnjs_new_object(c, new_target, headers_ctor_value, headers_proto, headers_class);
     if (JS_IsException(obj)) return obj;
     headers *h = js_mallocz(c, sizeof *h);
     if (!h) {
@@ -212,13 +218,8 @@ static JSValue new_headers(JSContext *c, JSValueConst proto, headers **out) {
  * [name, value] pairs (through the prelude's headersFill) or an object
  * of names to values. */
 static JSValue headers_ctor(JSContext *c, JSValueConst new_target, int argc, JSValueConst *argv) {
-    JSValue proto = JS_VALUE_GET_PTR(new_target) == JS_VALUE_GET_PTR(headers_ctor_value)
-                        ? JS_DupValue(c, headers_proto)
-                        : JS_GetPropertyStr(c, new_target, "prototype");
-    if (JS_IsException(proto)) return proto;
     headers *h;
-    JSValue obj = new_headers(c, JS_IsObject(proto) ? proto : headers_proto, &h);
-    JS_FreeValue(c, proto);
+    JSValue obj = new_headers(c, new_target, &h);
     if (JS_IsException(obj)) return obj;
     JSValueConst init = argc > 0 ? argv[0] : JS_UNDEFINED;
     if (JS_IsUndefined(init) || JS_IsNull(init)) return obj;
@@ -250,6 +251,11 @@ static JSValue headers_ctor(JSContext *c, JSValueConst new_target, int argc, JSV
 fail:
     JS_FreeValue(c, obj);
     return JS_EXCEPTION;
+}
+
+/* wfnjs_headers_new is new Headers(init). */
+JSValue wfnjs_headers_new(JSContext *c, JSValueConst init) {
+    return headers_ctor(c, headers_ctor_value, 1, &init);
 }
 
 #define THIS_HEADERS(h)                                          \
@@ -384,13 +390,19 @@ static JSValue n_header_list(JSContext *c, JSValueConst this, int argc, JSValueC
     return out;
 }
 
-/* headerSetDefault(h, name, value): appends name (lower-case already)
- * unless present (a body's default Content-Type). */
+/* wfnjs_headers_set_default appends name (a lower-case string) and value
+ * to the Headers h unless name is there (a body's default Content-Type);
+ * -1 with an exception thrown when it cannot. */
+int wfnjs_headers_set_default(JSContext *c, JSValueConst hv, JSValueConst name, JSValueConst value) {
+    headers *h = JS_GetOpaque2(c, hv, headers_class);
+    if (!h) return -1;
+    if (find(c, h, name, 0) < h->len) return 0;
+    return push(c, h, JS_DupValue(c, name), JS_DupValue(c, value));
+}
+
+/* headerSetDefault(h, name, value): wfnjs_headers_set_default. */
 static JSValue n_header_set_default(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
-    headers *h = JS_GetOpaque2(c, argv[0], headers_class);
-    if (!h) return JS_EXCEPTION;
-    if (find(c, h, argv[1], 0) < h->len) return JS_UNDEFINED;
-    return push(c, h, JS_DupValue(c, argv[1]), JS_DupValue(c, argv[2])) ? JS_EXCEPTION : JS_UNDEFINED;
+    return wfnjs_headers_set_default(c, argv[0], argv[1], argv[2]) ? JS_EXCEPTION : JS_UNDEFINED;
 }
 
 /* requestHeaders(): the request's headers as a Headers, a pair for each
@@ -400,7 +412,7 @@ static JSValue n_request_headers(JSContext *c, JSValueConst this, int argc, JSVa
     int32_t n = wfn_header_names_alloc(&names);
     if (n < 0) return wfnjs_check(c, n, "request_header_names");
     headers *h;
-    JSValue obj = new_headers(c, headers_proto, &h);
+    JSValue obj = new_headers(c, headers_ctor_value, &h);
     for (const char *name = names; name < names + n && !JS_IsException(obj); name += strlen(name) + 1) {
         char *values;
         int32_t m = wfn_header_values_alloc(name, &values);
@@ -443,15 +455,37 @@ static const JSCFunctionListEntry native_funcs[] = {
     JS_CFUNC_DEF("headerValue", 1, n_header_value),
 };
 
+/* wfnjs_class defines a class in C: a new class id (*id) for def, its
+ * prototype (*proto) with the n members funcs, and its constructor
+ * (*ctor_value), ctor, as native[def->class_name]; the prototype and the
+ * constructor are kept for the instance's life. */
+void wfnjs_class(JSContext *c, JSValueConst native, JSClassID *id, const JSClassDef *def, const JSCFunctionListEntry *funcs,
+                 int n, JSCFunction *ctor, JSValue *proto, JSValue *ctor_value) {
+    JS_NewClassID(id);
+    JS_NewClass(JS_GetRuntime(c), *id, def);
+    *proto = JS_NewObject(c);
+    JS_SetPropertyFunctionList(c, *proto, funcs, n);
+    JS_SetClassProto(c, *id, JS_DupValue(c, *proto));
+    *ctor_value = JS_NewCFunction2(c, ctor, def->class_name, 0, JS_CFUNC_constructor, 0);
+    JS_SetConstructor(c, *ctor_value, *proto);
+    JS_SetPropertyStr(c, native, def->class_name, JS_DupValue(c, *ctor_value));
+}
+
+/* wfnjs_new_object makes an object of class id for a constructor called
+ * with new_target: its prototype is proto when new_target is ctor_value
+ * itself (no lookup), else new_target.prototype (a subclass's). */
+JSValue wfnjs_new_object(JSContext *c, JSValueConst new_target, JSValueConst ctor_value, JSValueConst proto, JSClassID id) {
+    if (JS_VALUE_GET_PTR(new_target) == JS_VALUE_GET_PTR(ctor_value)) return JS_NewObjectProtoClass(c, proto, id);
+    JSValue p = JS_GetPropertyStr(c, new_target, "prototype");
+    if (JS_IsException(p)) return p;
+    JSValue obj = JS_NewObjectProtoClass(c, JS_IsObject(p) ? p : proto, id);
+    JS_FreeValue(c, p);
+    return obj;
+}
+
 void wfnjs_headers_install(JSContext *c, JSValueConst native) {
-    JS_NewClassID(&headers_class);
-    JS_NewClass(JS_GetRuntime(c), headers_class, &headers_def);
-    headers_proto = JS_NewObject(c);
-    JS_SetPropertyFunctionList(c, headers_proto, headers_proto_funcs, sizeof headers_proto_funcs / sizeof headers_proto_funcs[0]);
-    JS_SetClassProto(c, headers_class, JS_DupValue(c, headers_proto));
-    headers_ctor_value = JS_NewCFunction2(c, (JSCFunction *)headers_ctor, "Headers", 0, JS_CFUNC_constructor, 0);
-    JS_SetConstructor(c, headers_ctor_value, headers_proto);
-    JS_SetPropertyStr(c, native, "Headers", JS_DupValue(c, headers_ctor_value));
+    wfnjs_class(c, native, &headers_class, &headers_def, headers_proto_funcs, sizeof headers_proto_funcs / sizeof headers_proto_funcs[0],
+                (JSCFunction *)headers_ctor, &headers_proto, &headers_ctor_value);
     JS_SetPropertyFunctionList(c, native, native_funcs, sizeof native_funcs / sizeof native_funcs[0]);
     JSValue global = JS_GetGlobalObject(c);
     JSValue symbol = JS_GetPropertyStr(c, global, "Symbol");

@@ -200,15 +200,12 @@ class HeadersIteration {
     return `Headers { ${[...this.entries()].map(([n, v]) => `${JSON.stringify(n)}: ${JSON.stringify(v)}`).join(", ")} }`;
   }
 }
-for (const key of Reflect.ownKeys(HeadersIteration.prototype)) {
-  if (key !== "constructor") Object.defineProperty(Headers.prototype, key, Object.getOwnPropertyDescriptor(HeadersIteration.prototype, key));
-}
+mixin(Headers, HeadersIteration);
 
 // ---- Bodies of Request and Response ----
 
 const kBody = Symbol("body"); // null | string | Uint8Array | ReadableStream | () => Uint8Array (read on demand)
 const kUsed = Symbol("bodyUsed");
-const kTake = Symbol("take");
 const kConsume = Symbol("consume");
 
 // extract turns a BodyInit into what a body holds, and leaves its default
@@ -248,11 +245,11 @@ function extract(init) {
   return String(init);
 }
 
+// Body's members are copied onto Request.prototype and Response.prototype
+// (mixin, below), as the Fetch Standard's Body mixin: a base class would
+// cost each object a second constructor call. Each class declares the
+// fields [kBody] and [kUsed].
 class Body {
-  constructor(body) {
-    this[kBody] = body;
-    this[kUsed] = false;
-  }
   get bodyUsed() {
     const body = this[kBody];
     return this[kUsed] || (typeof body === "object" && body instanceof ReadableStream && body.locked);
@@ -267,18 +264,9 @@ class Body {
     else body = bytesStream(typeof body === "string" ? new Uint8Array(native.encode(body.toWellFormed())) : body);
     return (this[kBody] = body);
   }
-  // take consumes the body: a string, a Uint8Array, a ReadableStream (or
-  // null).
-  [kTake]() {
-    if (this.bodyUsed) throw new TypeError("the body has already been read");
-    this[kUsed] = this[kBody] !== null;
-    let body = this[kBody];
-    if (typeof body === "function") body = new Uint8Array(body());
-    return body;
-  }
   // consume is take, with a stream read to its end.
   async [kConsume]() {
-    const body = this[kTake]();
+    const body = take(this);
     return body instanceof ReadableStream ? collect(body) : body;
   }
   async arrayBuffer() {
@@ -327,7 +315,27 @@ class Body {
     throw new TypeError(`formData: the Content-Type ${type === null ? "is missing" : `"${type}" is`}: it must be multipart/form-data or application/x-www-form-urlencoded`);
   }
 }
-const take = (b) => b[kTake]();
+// take consumes the body of b: a string, a Uint8Array, a ReadableStream
+// (or null).
+function take(b) {
+  if (b.bodyUsed) throw new TypeError("the body has already been read");
+  let body = b[kBody];
+  b[kUsed] = body !== null;
+  if (typeof body === "function") body = new Uint8Array(body());
+  return body;
+}
+
+// mixin defines the members of source.prototype but its constructor on
+// target.prototype, as class members are (not enumerable).
+function mixin(target, source) {
+  for (const key of Reflect.ownKeys(source.prototype)) {
+    if (key !== "constructor") Object.defineProperty(target.prototype, key, Object.getOwnPropertyDescriptor(source.prototype, key));
+  }
+}
+
+// A Request's redirect mode other than "follow" (seldom set) is kept here
+// rather than in a field: a field costs every request made.
+const redirects = new WeakMap(); // Request -> "error" | "manual"
 
 // cloneBody gives a copy of b's body for a clone, teeing a stream.
 function cloneBody(b) {
@@ -371,17 +379,18 @@ function incoming(method, url, signal) {
   return new Request(kIncoming);
 }
 
-class Request extends Body {
+class Request {
+  [kBody] = null;
+  [kUsed] = false;
   #method;
   #url;
   #headers;
   #signal;
-  #redirect = "follow";
   constructor(input, init = {}) {
     if (input === kIncoming) {
       // The request being served (see incoming): its headers and body are
       // read from the host on demand.
-      super(incomingMethod === "GET" || incomingMethod === "HEAD" ? null : native.readBody);
+      if (incomingMethod !== "GET" && incomingMethod !== "HEAD") this[kBody] = native.readBody;
       this.#method = incomingMethod;
       this.#url = incomingUrl;
       this.#headers = null;
@@ -398,14 +407,14 @@ class Request extends Body {
     }
     if (input instanceof Request) {
       if (init.body == null && input[kBody] !== null) body = take(input);
-      super(body);
+      this[kBody] = body;
       this.#method = input.method;
       this.#url = input.url;
       this.#headers = new Headers(input.headers);
       this.#signal = input.signal;
-      this.#redirect = input.redirect;
+      if (input.redirect !== "follow") redirects.set(this, input.redirect);
     } else {
-      super(body);
+      this[kBody] = body;
       this.#method = "GET";
       this.#url = new URL(String(input)).href;
       this.#headers = new Headers();
@@ -415,7 +424,8 @@ class Request extends Body {
     if (init.method !== undefined) this.#method = normalizeMethod(init.method);
     if (init.redirect !== undefined) {
       if (!redirectModes.includes(init.redirect)) throw new TypeError(`Request: redirect must be "follow", "error" or "manual", not ${JSON.stringify(String(init.redirect))}`);
-      this.#redirect = init.redirect;
+      if (init.redirect === "follow") redirects.delete(this);
+      else redirects.set(this, init.redirect);
     }
     if (init.headers !== undefined) this.#headers = new Headers(init.headers);
     if (body !== null && (this.#method === "GET" || this.#method === "HEAD")) {
@@ -432,7 +442,8 @@ class Request extends Body {
   // redirect: what fetch does with a redirect; only "follow" is supported
   // (the host follows them).
   get redirect() {
-    return this.#redirect;
+    this.#method; // a TypeError for another object
+    return redirects.get(this) ?? "follow";
   }
   // signal: for the request being served, aborted when the client leaves
   // (with supportsCancellation).
@@ -448,7 +459,7 @@ class Request extends Body {
     if (this.bodyUsed) throw new TypeError("Request.clone: the body has already been read");
     const copy = incoming(this.#method, this.#url, this.signal);
     copy.#headers = new Headers(this.headers);
-    copy.#redirect = this.#redirect;
+    if (this.redirect !== "follow") redirects.set(copy, this.redirect);
     copy[kBody] = cloneBody(this);
     return copy;
   }
@@ -456,31 +467,18 @@ class Request extends Body {
     return "Request";
   }
 }
+mixin(Request, Body);
 
 // ---- Response ----
 
-let makeResponse; // (status, [name, value, ...], body stream, url) => a Response of fetch
+// Response is a class in C (response.c): its constructor, status, ok,
+// statusText, headers and url; the body in the fields [kBody] and
+// [kUsed] that it defines on each. The rest is added here.
+const Response = native.Response;
+native.responseSetup((body) => [extract(body), extractedType], kBody, kUsed);
 const redirectStatus = [301, 302, 303, 307, 308];
 
-class Response extends Body {
-  #status;
-  #statusText;
-  #headers;
-  #url = "";
-  constructor(body = null, init = {}) {
-    const status = init.status === undefined ? 200 : Number(init.status);
-    if (!Number.isInteger(status) || status < 200 || status > 599) {
-      throw new RangeError(`Response: status ${init.status} is outside 200 to 599`);
-    }
-    const b = extract(body);
-    const type = extractedType;
-    if (b !== null && (status === 204 || status === 205 || status === 304)) throw new TypeError(`Response: a ${status} response cannot have a body`);
-    super(b);
-    this.#status = status;
-    this.#statusText = init.statusText === undefined ? "" : String(init.statusText);
-    this.#headers = new Headers(init.headers);
-    if (type) setDefault(this.#headers, "content-type", type);
-  }
+class ResponseMembers {
   static json(data, init = {}) {
     const body = JSON.stringify(data);
     if (body === undefined) throw new TypeError("Response.json: the data cannot be serialised to JSON");
@@ -494,48 +492,36 @@ class Response extends Body {
     if (!redirectStatus.includes(status)) throw new RangeError(`Response.redirect: ${status} is not a redirect status`);
     return new Response(null, { status, headers: { location: new URL(String(url)).href } });
   }
-  get status() {
-    return this.#status;
-  }
-  get ok() {
-    return this.#status >= 200 && this.#status <= 299;
-  }
-  get statusText() {
-    return this.#statusText;
-  }
-  get headers() {
-    return this.#headers;
-  }
   get type() {
     return "default";
-  }
-  get url() {
-    return this.#url;
   }
   get redirected() {
     return false;
   }
   clone() {
     if (this.bodyUsed) throw new TypeError("Response.clone: the body has already been read");
-    const copy = new Response(null, { status: this.#status, statusText: this.#statusText, headers: this.#headers });
+    const copy = new Response(null, { status: this.status, statusText: this.statusText, headers: this.headers });
     copy[kBody] = cloneBody(this);
-    copy.#url = this.#url;
+    native.responseSet(copy, this.status, this.url);
     return copy;
   }
   get [Symbol.toStringTag]() {
     return "Response";
   }
-  static {
-    // A response of fetch: status, [name, value, ...], a body stream.
-    makeResponse = (status, list, body, url) => {
-      const res = new Response(null, { status: Math.max(200, status) });
-      res.#status = status;
-      for (let i = 0; i < list.length; i += 2) res.#headers.append(list[i], list[i + 1]);
-      res[kBody] = body;
-      res.#url = url;
-      return res;
-    };
-  }
+}
+mixin(Response, ResponseMembers);
+mixin(Response, Body);
+for (const key of ["json", "redirect"]) Object.defineProperty(Response, key, Object.getOwnPropertyDescriptor(ResponseMembers, key));
+
+// makeResponse makes a response of fetch: status, [name, value, ...], a
+// body stream, the URL.
+function makeResponse(status, list, body, url) {
+  const res = new Response(null, { status: Math.max(200, Math.min(599, status)) });
+  native.responseSet(res, status, url);
+  const headers = res.headers;
+  for (let i = 0; i < list.length; i += 2) headers.append(list[i], list[i + 1]);
+  res[kBody] = body;
+  return res;
 }
 
 // ---- Randomness: Math.random and crypto, seeded per instance ----
@@ -671,16 +657,6 @@ function describe(v) {
   return `a ${typeof v}`;
 }
 
-// send writes the response; a stream body goes to the client chunk by
-// chunk (a HEAD's is cancelled), and send returns the promise of its end.
-function send(res, head) {
-  native.head(res.status, res.headers);
-  const body = take(res);
-  if (typeof body === "object" && body instanceof ReadableStream) return head ? body.cancel() : pump(body);
-  if (body !== null && !head) {
-    native.write(typeof body === "string" && !body.isWellFormed() ? body.toWellFormed() : body);
-  }
-}
 
 // The request's signal is made on its first use (most handlers never look
 // at it); made after an abort, it is born aborted. Module-level functions,
@@ -737,6 +713,17 @@ native.dispatch = () => {
   if (res instanceof Response) return respond(res, method);
   return Promise.resolve(res).then((r) => respond(r, method));
 };
+
+// send writes the response; a stream body goes to the client chunk by
+// chunk (a HEAD's is cancelled), and send returns the promise of its end.
+function send(res, head) {
+  const body = take(res);
+  if (typeof body === "object" && body instanceof ReadableStream) {
+    native.respond(res, null);
+    return head ? body.cancel() : pump(body);
+  }
+  native.respond(res, body === null || head ? null : typeof body === "string" && !body.isWellFormed() ? body.toWellFormed() : body);
+}
 
 // respond sends the handler's response and ends the invocation, once a
 // streamed body is sent (it returns the promise of that).

@@ -29,10 +29,12 @@
 
 /* vercel.c: the native functions behind @vercel/functions. */
 void wfnjs_vercel_install(JSContext *c, JSValueConst native);
-/* headers.c: the Headers class; the list of a Headers (NULL for another
- * value). */
+/* headers.c, response.c: the Headers and Response classes; the list of a
+ * Headers (NULL for another value). */
 void wfnjs_headers_install(JSContext *c, JSValueConst native);
+void wfnjs_response_install(JSContext *c, JSValueConst native);
 JSValue *wfnjs_headers_list(JSValueConst h, uint32_t *len);
+int wfnjs_bytes(JSContext *c, JSValueConst v, const uint8_t **p, size_t *len, const char **str);
 
 /* The linker gives the stack WFNJS_STACK bytes (build.sh sets both)
  * below the data (--stack-first), so an overflow traps instead of writing
@@ -275,10 +277,10 @@ static JSValue n_head(JSContext *c, JSValueConst this, int argc, JSValueConst *a
     return JS_UNDEFINED;
 }
 
-/* bytes points *p and *len at the bytes of v: a string (as UTF-8; *str
+/* wfnjs_bytes points *p and *len at the bytes of v: a string (as UTF-8; *str
  * is then the C string to free), an ArrayBuffer or a view of one. It
  * returns -1 with a TypeError thrown for anything else. */
-static int bytes(JSContext *c, JSValueConst v, const uint8_t **p, size_t *len, const char **str) {
+int wfnjs_bytes(JSContext *c, JSValueConst v, const uint8_t **p, size_t *len, const char **str) {
     *str = NULL;
     *p = NULL;
     *len = 0;
@@ -315,7 +317,7 @@ static JSValue n_write(JSContext *c, JSValueConst this, int argc, JSValueConst *
     size_t len;
     const uint8_t *p;
     const char *str;
-    if (bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
+    if (wfnjs_bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
     int32_t r = len ? wfn_response_body_write(p, len) : 0;
     JS_FreeCString(c, str);
     return wfnjs_check(c, r, "response_body_write");
@@ -361,7 +363,7 @@ static JSValue n_decode(JSContext *c, JSValueConst this, int argc, JSValueConst 
     size_t len;
     const uint8_t *p;
     const char *str;
-    if (bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
+    if (wfnjs_bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
     JSValue v = JS_NewStringLen(c, p ? (const char *)p : "", len);
     JS_FreeCString(c, str);
     return v;
@@ -523,7 +525,7 @@ static JSValue n_http_send(JSContext *c, JSValueConst this, int argc, JSValueCon
         return JS_EXCEPTION;
     }
     JSValue r = JS_EXCEPTION;
-    if (JS_IsNull(argv[3]) || bytes(c, argv[3], &body, &blen, &bstr) == 0) {
+    if (JS_IsNull(argv[3]) || wfnjs_bytes(c, argv[3], &body, &blen, &bstr) == 0) {
         int32_t h = wfn_http_send(method, mlen, url, ulen, headers, hlen, (const char *)body, blen);
         r = h < 0 ? wfnjs_check(c, h, "http_send") : JS_NewInt32(c, h);
     }
@@ -649,7 +651,7 @@ static JSValue n_sha256(JSContext *c, JSValueConst this, int argc, JSValueConst 
     size_t len;
     const uint8_t *p;
     const char *str;
-    if (bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
+    if (wfnjs_bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
     uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     size_t i = 0;
     for (; i + 64 <= len; i += 64) sha256_block(h, p + i);
@@ -763,6 +765,7 @@ WFN_INIT() {
     JS_SetPropertyFunctionList(ctx, native, native_funcs, sizeof native_funcs / sizeof native_funcs[0]);
     wfnjs_vercel_install(ctx, native);
     wfnjs_headers_install(ctx, native);
+    wfnjs_response_install(ctx, native);
     JS_SetPropertyFunctionList(ctx, native, loop_funcs, sizeof loop_funcs / sizeof loop_funcs[0]);
     JSValue global = JS_GetGlobalObject(ctx);
     JS_SetPropertyStr(ctx, global, "__wfn", JS_DupValue(ctx, native));

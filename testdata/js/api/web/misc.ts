@@ -1,9 +1,24 @@
 // Timers, AbortSignal, crypto.subtle.digest, atob/btoa, structuredClone,
-// process.env, Promise.withResolvers and Headers (a class in C),
-// reported as JSON.
+// process.env, Promise.withResolvers, Headers and Response (classes in
+// C), reported as JSON.
 process.on("SIGTERM", () => console.log("SIGTERM received"));
 
 const hex = (b: ArrayBuffer) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
+
+// errorNames calls each function and names what it throws ("none" if
+// nothing), joined with commas.
+function errorNames(fns: (() => unknown)[]) {
+  return fns
+    .map((f) => {
+      try {
+        f();
+        return "none";
+      } catch (e) {
+        return (e as Error).name;
+      }
+    })
+    .join(",");
+}
 
 // headerChecks runs Headers through what the Fetch Standard says of it:
 // names lower-cased, values trimmed, several values joined with ", ",
@@ -33,19 +48,45 @@ function headerChecks(request: Request) {
   const Sub = class extends Headers {};
   const sub = new Sub([["K", "v"]]);
   got.subclass = `${sub.get("k")} ${sub instanceof Headers} ${sub instanceof Sub}`;
-  const errors: string[] = [];
-  for (const bad of [() => new Headers({ "bad name": "x" }), () => h.set("x", "a\nb"), () => (Headers as any)(), () => new Headers([["a"]]), () => new Headers(5 as any)]) {
-    try {
-      bad();
-      errors.push("none");
-    } catch (e) {
-      errors.push((e as Error).name);
-    }
-  }
-  got.errors = errors.join(",");
+  got.errors = errorNames([() => new Headers({ "bad name": "x" }), () => h.set("x", "a\nb"), () => (Headers as any)(), () => new Headers([["a"]]), () => new Headers(5 as any)]);
   got.userAgent = request.headers.get("User-Agent");
   got.json = Response.json({}).headers.get("content-type");
   got.text = new Response("x", { headers: [["X-Y", "z"]] }).headers.get("content-type");
+  return got;
+}
+
+// responseChecks runs Response through what the Fetch Standard says of
+// it: defaults, the init's status, statusText and headers, each body's
+// default Content-Type, clones, subclasses and the errors.
+async function responseChecks() {
+  const r = new Response("héllo", { status: 201, statusText: "Made", headers: { "X-A": "1" } });
+  const got: Record<string, unknown> = {
+    init: `${r.status} ${r.ok} ${r.statusText} ${r.headers.get("x-a")} ${r.headers.get("content-type")} ${r.type} ${JSON.stringify(r.url)} ${r.redirected} ${r.bodyUsed}`,
+    tag: Object.prototype.toString.call(r),
+  };
+  const copy = r.clone();
+  got.text = `${await r.text()} ${r.bodyUsed} ${await copy.text()} ${copy.status} ${copy.statusText}`;
+  const d = new Response();
+  got.empty = `${d.status} ${d.ok} ${JSON.stringify(d.statusText)} ${d.body} ${d.headers.get("content-type")} ${await d.text() === ""}`;
+  got.bytes = `${new Response(new Uint8Array([104, 105])).headers.get("content-type")} ${await new Response(new Uint8Array([104, 105]).buffer).text()}`;
+  got.form = new Response(new URLSearchParams("a=1")).headers.get("content-type");
+  got.number = await new Response(42 as any).text();
+  const j = Response.json({ a: 1 }, { status: 404 });
+  got.json = `${j.status} ${j.ok} ${j.headers.get("content-type")} ${await j.text()}`;
+  const redirect = Response.redirect("https://example.com/x", 307);
+  got.redirect = `${redirect.status} ${redirect.headers.get("location")}`;
+  const Sub = class extends Response {
+    get extra() {
+      return "sub";
+    }
+  };
+  const sub = new Sub("s");
+  got.subclass = `${sub instanceof Response} ${sub.extra} ${await sub.text()}`;
+  got.stream = await new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("streamed")); c.close(); } })).text();
+  got.errors = errorNames([() => new Response("x", { status: 100 }), () => new Response("x", { status: 204 }), () => new Response("x", { status: 200.5 }), () => (Response as any)(), () => Object.getOwnPropertyDescriptor(Response.prototype, "status")!.get!.call({}), () => Response.redirect("/x", 200)]);
+  const used = new Response("once");
+  await used.text();
+  got.reuse = await used.text().then(() => "none", (e) => (e as Error).name);
   return got;
 }
 
@@ -105,5 +146,6 @@ export async function GET(request: Request) {
     env: process.env.GREETING ?? null,
     bundleHidden: !("WFN_JS_BUNDLE" in process.env),
     headers: headerChecks(request),
+    response: await responseChecks(),
   });
 }
