@@ -40,6 +40,7 @@ func TestJSWebGlobals(t *testing.T) {
 		BundleHidden  bool
 		Headers       map[string]any
 		Response      map[string]any
+		Request       map[string]any
 	}
 	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
 		t.Fatalf("GET = %d %q: %v", r.status, r.body, err)
@@ -108,6 +109,15 @@ func TestJSWebGlobals(t *testing.T) {
 		"reuse":    "TypeError",
 	}
 	checkAll(t, "Response", got.Response, wantResponse)
+	wantRequest := map[string]any{
+		"served": "GET /api/web/misc true true follow null false [object Request]",
+		"clone":  "GET true Go-http-client/1.1 true",
+		"made":   "POST https://example.com/a?b=1 1 text/plain;charset=UTF-8 manual false",
+		"copied": "POST null 2 manual true text",
+		"put":    "PUT",
+		"errors": "TypeError,TypeError,TypeError,TypeError,TypeError",
+	}
+	checkAll(t, "Request", got.Request, wantRequest)
 
 	// Shutting down calls wfn_on_sigterm on the idle instance: the
 	// module's process.on('SIGTERM') listener runs.

@@ -14,11 +14,11 @@
  *
  * wfnjs_headers_install adds to the object `native`: Headers (the class),
  * headerList(h) (a copy of the list, an array), headerSetDefault(h, name,
- * value) (set unless present, name already lower-case), requestHeaders()
- * (the request's headers as a Headers), headerName and headerValue (the
+ * value) (set unless present, name already lower-case), headerName and headerValue (the
  * checks of a name and a value, also used by the Node.js shape), and
  * for the other C files wfnjs_headers_list (the list of a Headers),
- * wfnjs_headers_new and wfnjs_headers_set_default.
+ * wfnjs_headers_new, wfnjs_headers_set_default and wfnjs_request_headers
+ * (the request's headers as a Headers).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +29,7 @@
 
 void wfnjs_headers_install(JSContext *c, JSValueConst native);
 JSValue *wfnjs_headers_list(JSValueConst h, uint32_t *len);
+JSValue wfnjs_request_headers(JSContext *c);
 JSValue wfnjs_headers_new(JSContext *c, JSValueConst init);
 int wfnjs_headers_set_default(JSContext *c, JSValueConst h, JSValueConst name, JSValueConst value);
 JSValue wfnjs_check(JSContext *c, int32_t r, const char *what);
@@ -405,9 +406,9 @@ static JSValue n_header_set_default(JSContext *c, JSValueConst this, int argc, J
     return wfnjs_headers_set_default(c, argv[0], argv[1], argv[2]) ? JS_EXCEPTION : JS_UNDEFINED;
 }
 
-/* requestHeaders(): the request's headers as a Headers, a pair for each
- * value, names lower-case. */
-static JSValue n_request_headers(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+/* wfnjs_request_headers: the request's headers as a Headers, a pair for
+ * each value, names lower-case. */
+JSValue wfnjs_request_headers(JSContext *c) {
     char *names;
     int32_t n = wfn_header_names_alloc(&names);
     if (n < 0) return wfnjs_check(c, n, "request_header_names");
@@ -449,7 +450,6 @@ static JSValue n_header_value(JSContext *c, JSValueConst this, int argc, JSValue
 static const JSCFunctionListEntry native_funcs[] = {
     JS_CFUNC_DEF("headerList", 1, n_header_list),
     JS_CFUNC_DEF("headerSetDefault", 3, n_header_set_default),
-    JS_CFUNC_DEF("requestHeaders", 0, n_request_headers),
     JS_CFUNC_DEF("headersFill", 1, n_headers_fill),
     JS_CFUNC_DEF("headerName", 1, n_header_name),
     JS_CFUNC_DEF("headerValue", 1, n_header_value),

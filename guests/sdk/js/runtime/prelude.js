@@ -333,10 +333,6 @@ function mixin(target, source) {
   }
 }
 
-// A Request's redirect mode other than "follow" (seldom set) is kept here
-// rather than in a field: a field costs every request made.
-const redirects = new WeakMap(); // Request -> "error" | "manual"
-
 // cloneBody gives a copy of b's body for a clone, teeing a stream.
 function cloneBody(b) {
   let body = b[kBody];
@@ -353,7 +349,6 @@ function cloneBody(b) {
 // ---- Request ----
 
 const methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-const kIncoming = Symbol("incoming");
 
 function normalizeMethod(m) {
   m = String(m);
@@ -365,101 +360,59 @@ function normalizeMethod(m) {
 
 const redirectModes = ["follow", "error", "manual"];
 
-// incoming makes the Request of the invocation being served (or a clone
-// of one): the constructor takes its parts from these variables, without
-// an init object per request. signal is an AbortSignal, or the number of
-// the invocation (see requestSignal).
-let incomingMethod;
-let incomingUrl;
-let incomingSignal;
-function incoming(method, url, signal) {
-  incomingMethod = method;
-  incomingUrl = url;
-  incomingSignal = signal;
-  return new Request(kIncoming);
+// Request is a class in C (fetch.c): its method, url, headers, signal and
+// redirect mode, and native.incoming, which makes the request served
+// (its headers read from the host on first use, its signal made on first
+// use by requestSignal). new Request(input, init) runs requestInit.
+const Request = native.Request;
+native.requestSetup(requestInit, requestSignal, native.readBody);
+
+function requestInit(req, input, init) {
+  init ??= {};
+  if (init.signal != null && !(init.signal instanceof AbortSignal)) throw new TypeError("Request: signal must be an AbortSignal");
+  let body = null;
+  let type = null;
+  if (init.body != null) {
+    body = extract(init.body);
+    type = extractedType;
+  }
+  let method = "GET";
+  let url;
+  let headers;
+  let signal = null;
+  let redirect = "follow";
+  if (input instanceof Request) {
+    if (init.body == null && input[kBody] !== null) body = take(input);
+    method = input.method;
+    url = input.url;
+    headers = new Headers(input.headers);
+    signal = input.signal;
+    redirect = input.redirect;
+  } else {
+    url = new URL(String(input)).href;
+    headers = new Headers();
+  }
+  if (init.signal != null) signal = init.signal;
+  signal ??= new AbortController().signal;
+  if (init.method !== undefined) method = normalizeMethod(init.method);
+  if (init.redirect !== undefined) {
+    if (!redirectModes.includes(init.redirect)) throw new TypeError(`Request: redirect must be "follow", "error" or "manual", not ${JSON.stringify(String(init.redirect))}`);
+    redirect = init.redirect;
+  }
+  if (init.headers !== undefined) headers = new Headers(init.headers);
+  if (body !== null && (method === "GET" || method === "HEAD")) {
+    throw new TypeError(`Request: a ${method} request cannot have a body`);
+  }
+  if (type) setDefault(headers, "content-type", type);
+  native.requestSet(req, method, url, headers, signal, redirect);
+  req[kBody] = body;
 }
 
-class Request {
-  [kBody] = null;
-  [kUsed] = false;
-  #method;
-  #url;
-  #headers;
-  #signal;
-  constructor(input, init = {}) {
-    if (input === kIncoming) {
-      // The request being served (see incoming): its headers and body are
-      // read from the host on demand.
-      if (incomingMethod !== "GET" && incomingMethod !== "HEAD") this[kBody] = native.readBody;
-      this.#method = incomingMethod;
-      this.#url = incomingUrl;
-      this.#headers = null;
-      this.#signal = incomingSignal;
-      return;
-    }
-    init ??= {};
-    if (init.signal != null && !(init.signal instanceof AbortSignal)) throw new TypeError("Request: signal must be an AbortSignal");
-    let body = null;
-    let type = null;
-    if (init.body != null) {
-      body = extract(init.body);
-      type = extractedType;
-    }
-    if (input instanceof Request) {
-      if (init.body == null && input[kBody] !== null) body = take(input);
-      this[kBody] = body;
-      this.#method = input.method;
-      this.#url = input.url;
-      this.#headers = new Headers(input.headers);
-      this.#signal = input.signal;
-      if (input.redirect !== "follow") redirects.set(this, input.redirect);
-    } else {
-      this[kBody] = body;
-      this.#method = "GET";
-      this.#url = new URL(String(input)).href;
-      this.#headers = new Headers();
-    }
-    if (init.signal != null) this.#signal = init.signal;
-    this.#signal ??= new AbortController().signal;
-    if (init.method !== undefined) this.#method = normalizeMethod(init.method);
-    if (init.redirect !== undefined) {
-      if (!redirectModes.includes(init.redirect)) throw new TypeError(`Request: redirect must be "follow", "error" or "manual", not ${JSON.stringify(String(init.redirect))}`);
-      if (init.redirect === "follow") redirects.delete(this);
-      else redirects.set(this, init.redirect);
-    }
-    if (init.headers !== undefined) this.#headers = new Headers(init.headers);
-    if (body !== null && (this.#method === "GET" || this.#method === "HEAD")) {
-      throw new TypeError(`Request: a ${this.#method} request cannot have a body`);
-    }
-    if (type) setDefault(this.#headers, "content-type", type);
-  }
-  get method() {
-    return this.#method;
-  }
-  get url() {
-    return this.#url;
-  }
-  // redirect: what fetch does with a redirect; only "follow" is supported
-  // (the host follows them).
-  get redirect() {
-    this.#method; // a TypeError for another object
-    return redirects.get(this) ?? "follow";
-  }
-  // signal: for the request being served, aborted when the client leaves
-  // (with supportsCancellation).
-  get signal() {
-    if (typeof this.#signal === "number") this.#signal = requestSignal(this.#signal);
-    return this.#signal;
-  }
-  get headers() {
-    if (this.#headers === null) this.#headers = native.requestHeaders();
-    return this.#headers;
-  }
+class RequestMembers {
   clone() {
     if (this.bodyUsed) throw new TypeError("Request.clone: the body has already been read");
-    const copy = incoming(this.#method, this.#url, this.signal);
-    copy.#headers = new Headers(this.headers);
-    if (this.redirect !== "follow") redirects.set(copy, this.redirect);
+    const copy = native.incoming(this.method, this.url, this.signal);
+    native.requestSet(copy, undefined, undefined, new Headers(this.headers), undefined, this.redirect);
     copy[kBody] = cloneBody(this);
     return copy;
   }
@@ -467,6 +420,7 @@ class Request {
     return "Request";
   }
 }
+mixin(Request, RequestMembers);
 mixin(Request, Body);
 
 // ---- Response ----
@@ -708,7 +662,7 @@ native.dispatch = () => {
       return;
     }
   }
-  const request = incoming(method, native.url(), served);
+  const request = native.incoming(method, native.url(), served);
   const res = handler(request);
   if (res instanceof Response) return respond(res, method);
   return Promise.resolve(res).then((r) => respond(r, method));

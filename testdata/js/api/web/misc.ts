@@ -1,6 +1,6 @@
 // Timers, AbortSignal, crypto.subtle.digest, atob/btoa, structuredClone,
-// process.env, Promise.withResolvers, Headers and Response (classes in
-// C), reported as JSON.
+// process.env, Promise.withResolvers, Headers, Request and Response
+// (classes in C), reported as JSON.
 process.on("SIGTERM", () => console.log("SIGTERM received"));
 
 const hex = (b: ArrayBuffer) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
@@ -90,6 +90,25 @@ async function responseChecks() {
   return got;
 }
 
+// requestChecks runs Request through what the Fetch Standard says of it:
+// the request served, a Request made by the function, copies, clones and
+// the errors.
+async function requestChecks(request: Request) {
+  const served = `${request.method} ${new URL(request.url).pathname} ${request.signal instanceof AbortSignal} ${request.signal === request.signal} ${request.redirect} ${request.body} ${request.bodyUsed} ${Object.prototype.toString.call(request)}`;
+  const copy = request.clone();
+  const r = new Request("https://example.com/a?b=1", { method: "post", headers: { "X-A": "1" }, body: "text", redirect: "manual" });
+  const again = new Request(r, { headers: { "x-b": "2" } });
+  const got: Record<string, unknown> = {
+    served,
+    clone: `${copy.method} ${copy.url === request.url} ${copy.headers.get("user-agent")} ${copy instanceof Request}`,
+    made: `${r.method} ${r.url} ${r.headers.get("x-a")} ${r.headers.get("content-type")} ${r.redirect} ${r.signal.aborted}`,
+    copied: `${again.method} ${again.headers.get("x-a")} ${again.headers.get("x-b")} ${again.redirect} ${r.bodyUsed} ${await again.text()}`,
+    put: new Request("https://example.com/", { method: "put" }).method,
+  };
+  got.errors = errorNames([() => new Request("https://example.com/", { body: "x" }), () => new Request("https://example.com/", { redirect: "nope" as any }), () => (Request as any)("https://example.com/"), () => new Request("not a url"), () => new Request("https://example.com/", { method: "TRACE" })]);
+  return got;
+}
+
 export async function GET(request: Request) {
   const order: string[] = [];
   const cleared = setTimeout(() => order.push("cleared"), 1);
@@ -147,5 +166,6 @@ export async function GET(request: Request) {
     bundleHidden: !("WFN_JS_BUNDLE" in process.env),
     headers: headerChecks(request),
     response: await responseChecks(),
+    request: await requestChecks(request),
   });
 }

@@ -1,21 +1,31 @@
-/* Response (Fetch Standard, section 5.5) as a class in C for wfn's
- * JavaScript runtime: a warm invocation makes one, and as a JavaScript
- * class its constructor (its fields, its checks, the extraction of a
- * string body, its Headers) cost a quarter of the invocation in QuickJS.
+/* Request and Response (Fetch Standard, sections 5.4 and 5.5) as classes
+ * in C for wfn's JavaScript runtime: a warm invocation makes one of each,
+ * and as JavaScript classes their constructors (their fields, their
+ * checks, a Response's string body and Headers) cost half of the
+ * invocation in QuickJS.
  *
- * The C object holds the status, the Headers, the status text and the
- * URL; the body is in the two symbol-keyed properties that the prelude's
- * Body methods read and write (kBody, kUsed), defined here on each new
- * Response. The prelude adds the rest in JavaScript: the Body methods,
- * clone, type, redirected, Response.json and Response.redirect, and the
- * extraction of bodies other than strings.
+ * A Response holds its status, Headers, status text and URL; a Request
+ * its method, URL, Headers (made from the host's on first use for the
+ * request served), signal (for the request served, the number of its
+ * invocation until first asked for) and redirect mode. The body of
+ * either is in the two symbol-keyed properties that the prelude's Body
+ * methods read and write (kBody, kUsed), defined here on each new object.
+ * The prelude adds the rest in JavaScript: the Body methods, clone, a
+ * Response's type, redirected, Response.json and Response.redirect, the
+ * extraction of bodies other than strings, and the constructor of a
+ * Request made by the function (requestInit).
  *
- * wfnjs_response_install adds to the object `native`: Response (the
- * class), responseSetup(extract, kBody, kUsed) (the prelude's pieces:
- * extract(body) gives [what the body holds, its default Content-Type or
- * null]), responseSet(res, status, url) (a fetch's response and clones)
- * and respond(res, body) (the status, the headers and a string or bytes
- * body, or none, to the host).
+ * wfnjs_response_install adds to the object `native`: Response and
+ * Request (the classes); responseSetup(extract, kBody, kUsed) and
+ * requestSetup(init, signal, readBody) (the prelude's pieces: extract(body)
+ * gives [what the body holds, its default Content-Type or null];
+ * init(req, input, init) runs new Request(input, init); signal(n) is the
+ * signal of invocation n's request; readBody, the body of the request
+ * served); responseSet(res, status, url) (a fetch's response and
+ * clones); requestSet(req, method, url, headers, signal, redirect) (each
+ * one left as it is when undefined); incoming(method, url, n) (the
+ * request of invocation n, served); and respond(res, body) (the status,
+ * the headers and a string or bytes body, or none, to the host).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,6 +43,7 @@ int wfnjs_bytes(JSContext *c, JSValueConst v, const uint8_t **p, size_t *len, co
 void wfnjs_class(JSContext *c, JSValueConst native, JSClassID *id, const JSClassDef *def, const JSCFunctionListEntry *funcs,
                  int n, JSCFunction *ctor, JSValue *proto, JSValue *ctor_value);
 JSValue wfnjs_new_object(JSContext *c, JSValueConst new_target, JSValueConst ctor_value, JSValueConst proto, JSClassID id);
+JSValue wfnjs_request_headers(JSContext *c);
 
 typedef struct {
     int32_t status;
@@ -242,7 +253,169 @@ static JSValue n_respond(JSContext *c, JSValueConst this, int argc, JSValueConst
     return wfnjs_check(c, e, "response_body_write");
 }
 
+typedef struct {
+    JSValue method, url; /* strings */
+    JSValue headers;     /* a Headers, or null until first asked for (the request served) */
+    JSValue signal;      /* an AbortSignal, or the number of the invocation served */
+    JSValue redirect;    /* a string */
+} request;
+
+static JSClassID request_class;
+static JSValue request_proto, request_ctor_value;
+static JSValue request_init_fn, request_signal_fn, read_body_fn;
+static JSValue get_str, head_str, follow_str;
+
+static void request_finalizer(JSRuntime *rt, JSValue obj) {
+    request *r = JS_GetOpaque(obj, request_class);
+    if (!r) return;
+    JS_FreeValueRT(rt, r->method);
+    JS_FreeValueRT(rt, r->url);
+    JS_FreeValueRT(rt, r->headers);
+    JS_FreeValueRT(rt, r->signal);
+    JS_FreeValueRT(rt, r->redirect);
+    js_free_rt(rt, r);
+}
+
+static void request_mark(JSRuntime *rt, JSValueConst obj, JS_MarkFunc *mark) {
+    request *r = JS_GetOpaque(obj, request_class);
+    if (!r) return;
+    JS_MarkValue(rt, r->headers, mark);
+    JS_MarkValue(rt, r->signal, mark);
+}
+
+static const JSClassDef request_def = {"Request", .finalizer = request_finalizer, .gc_mark = request_mark};
+
+/* new_request makes a Request for new_target with body (taken) and the
+ * given parts (taken). */
+static JSValue new_request(JSContext *c, JSValueConst new_target, JSValue body, JSValue method, JSValue url, JSValue signal) {
+    JSValue obj = wfnjs_new_object(c, new_target, request_ctor_value, request_proto, request_class);
+    request *r = JS_IsException(obj) ? NULL : js_malloc(c, sizeof *r);
+    if (!r) {
+        JS_FreeValue(c, obj);
+        JS_FreeValue(c, body);
+        JS_FreeValue(c, method);
+        JS_FreeValue(c, url);
+        JS_FreeValue(c, signal);
+        return JS_EXCEPTION;
+    }
+    r->method = method;
+    r->url = url;
+    r->headers = JS_NULL;
+    r->signal = signal;
+    r->redirect = JS_DupValue(c, follow_str);
+    JS_SetOpaque(obj, r);
+    if (JS_DefinePropertyValue(c, obj, body_atom, body, JS_PROP_C_W_E) < 0 ||
+        JS_DefinePropertyValue(c, obj, used_atom, JS_FALSE, JS_PROP_C_W_E) < 0) {
+        JS_FreeValue(c, obj);
+        return JS_EXCEPTION;
+    }
+    return obj;
+}
+
+/* new Request(input, init): the prelude's requestInit does the work. */
+static JSValue request_ctor(JSContext *c, JSValueConst new_target, int argc, JSValueConst *argv) {
+    JSValue obj = new_request(c, new_target, JS_NULL, JS_DupValue(c, get_str), JS_DupValue(c, empty_str), JS_UNDEFINED);
+    if (JS_IsException(obj)) return obj;
+    JSValueConst args[3] = {obj, argc > 0 ? argv[0] : JS_UNDEFINED, argc > 1 ? argv[1] : JS_UNDEFINED};
+    JSValue r = JS_Call(c, request_init_fn, JS_UNDEFINED, 3, args);
+    if (JS_IsException(r)) {
+        JS_FreeValue(c, obj);
+        return r;
+    }
+    JS_FreeValue(c, r);
+    return obj;
+}
+
+/* incoming(method, url, n): the request of invocation n, served: its
+ * body is read from the host on demand (none for GET and HEAD). */
+static JSValue n_incoming(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    int bodiless = JS_StrictEq(c, argv[0], get_str) || JS_StrictEq(c, argv[0], head_str);
+    JSValue body = bodiless ? JS_NULL : JS_DupValue(c, read_body_fn);
+    return new_request(c, request_ctor_value, body, JS_DupValue(c, argv[0]), JS_DupValue(c, argv[1]), JS_DupValue(c, argv[2]));
+}
+
+#define THIS_REQUEST(r)                                  \
+    request *r = JS_GetOpaque2(c, this, request_class); \
+    if (!r) return JS_EXCEPTION;
+
+static JSValue q_method(JSContext *c, JSValueConst this) {
+    THIS_REQUEST(r);
+    return JS_DupValue(c, r->method);
+}
+
+static JSValue q_url(JSContext *c, JSValueConst this) {
+    THIS_REQUEST(r);
+    return JS_DupValue(c, r->url);
+}
+
+static JSValue q_redirect(JSContext *c, JSValueConst this) {
+    THIS_REQUEST(r);
+    return JS_DupValue(c, r->redirect);
+}
+
+/* headers: for the request served, read from the host on first use. */
+static JSValue q_headers(JSContext *c, JSValueConst this) {
+    THIS_REQUEST(r);
+    if (JS_IsNull(r->headers)) {
+        JSValue h = wfnjs_request_headers(c);
+        if (JS_IsException(h)) return h;
+        r->headers = h;
+    }
+    return JS_DupValue(c, r->headers);
+}
+
+/* signal: for the request served, made on first use (the prelude's
+ * requestSignal). */
+static JSValue q_signal(JSContext *c, JSValueConst this) {
+    THIS_REQUEST(r);
+    if (JS_IsNumber(r->signal)) {
+        JSValue s = JS_Call(c, request_signal_fn, JS_UNDEFINED, 1, (JSValueConst *)&r->signal);
+        if (JS_IsException(s)) return s;
+        JS_FreeValue(c, r->signal);
+        r->signal = s;
+    }
+    return JS_DupValue(c, r->signal);
+}
+
+static const JSCFunctionListEntry request_proto_funcs[] = {
+    JS_CGETSET_DEF("method", q_method, NULL),
+    JS_CGETSET_DEF("url", q_url, NULL),
+    JS_CGETSET_DEF("headers", q_headers, NULL),
+    JS_CGETSET_DEF("signal", q_signal, NULL),
+    JS_CGETSET_DEF("redirect", q_redirect, NULL),
+};
+
+/* set replaces *slot with v unless v is undefined. */
+static void set(JSContext *c, JSValue *slot, JSValueConst v) {
+    if (JS_IsUndefined(v)) return;
+    JS_FreeValue(c, *slot);
+    *slot = JS_DupValue(c, v);
+}
+
+/* requestSet(req, method, url, headers, signal, redirect). */
+static JSValue n_request_set(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    request *r = JS_GetOpaque2(c, argv[0], request_class);
+    if (!r) return JS_EXCEPTION;
+    set(c, &r->method, argv[1]);
+    set(c, &r->url, argv[2]);
+    set(c, &r->headers, argv[3]);
+    set(c, &r->signal, argv[4]);
+    set(c, &r->redirect, argv[5]);
+    return JS_UNDEFINED;
+}
+
+/* requestSetup(init, signal, readBody). */
+static JSValue n_request_setup(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    request_init_fn = JS_DupValue(c, argv[0]);
+    request_signal_fn = JS_DupValue(c, argv[1]);
+    read_body_fn = JS_DupValue(c, argv[2]);
+    return JS_UNDEFINED;
+}
+
 static const JSCFunctionListEntry native_funcs[] = {
+    JS_CFUNC_DEF("requestSetup", 3, n_request_setup),
+    JS_CFUNC_DEF("requestSet", 6, n_request_set),
+    JS_CFUNC_DEF("incoming", 3, n_incoming),
     JS_CFUNC_DEF("responseSetup", 3, n_response_setup),
     JS_CFUNC_DEF("responseSet", 3, n_response_set),
     JS_CFUNC_DEF("respond", 2, n_respond),
@@ -251,6 +424,8 @@ static const JSCFunctionListEntry native_funcs[] = {
 void wfnjs_response_install(JSContext *c, JSValueConst native) {
     wfnjs_class(c, native, &response_class, &response_def, response_proto_funcs, sizeof response_proto_funcs / sizeof response_proto_funcs[0],
                 (JSCFunction *)response_ctor, &response_proto, &response_ctor_value);
+    wfnjs_class(c, native, &request_class, &request_def, request_proto_funcs, sizeof request_proto_funcs / sizeof request_proto_funcs[0],
+                (JSCFunction *)request_ctor, &request_proto, &request_ctor_value);
     JS_SetPropertyFunctionList(c, native, native_funcs, sizeof native_funcs / sizeof native_funcs[0]);
     status_atom = JS_NewAtom(c, "status");
     status_text_atom = JS_NewAtom(c, "statusText");
@@ -258,4 +433,7 @@ void wfnjs_response_install(JSContext *c, JSValueConst native) {
     empty_str = JS_NewString(c, "");
     content_type_str = JS_NewString(c, "content-type");
     text_plain_str = JS_NewString(c, "text/plain;charset=UTF-8");
+    get_str = JS_NewString(c, "GET");
+    head_str = JS_NewString(c, "HEAD");
+    follow_str = JS_NewString(c, "follow");
 }
