@@ -38,6 +38,9 @@ func TestJSWebGlobals(t *testing.T) {
 		Clone         []any
 		Env           string
 		BundleHidden  bool
+		Headers       map[string]any
+		Response      map[string]any
+		Request       map[string]any
 	}
 	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
 		t.Fatalf("GET = %d %q: %v", r.status, r.body, err)
@@ -72,6 +75,49 @@ func TestJSWebGlobals(t *testing.T) {
 	if got.Env != "hi" || !got.BundleHidden {
 		t.Errorf("process.env: GREETING %q, bundle hidden %v", got.Env, got.BundleHidden)
 	}
+	wantHeaders := map[string]any{
+		"get":         "1, 3",
+		"missing":     nil,
+		"entries":     "b=2|set-cookie=c=1|set-cookie=d=2|x-a=1, 3",
+		"keys":        "b,set-cookie,set-cookie,x-a",
+		"setCookie":   "c=1|d=2",
+		"tag":         "[object Headers]",
+		"forEach":     "b:true,set-cookie:true,set-cookie:true,x-a:true",
+		"afterSet":    "9 b,set-cookie,set-cookie,x-a",
+		"afterDelete": "false true",
+		"copy":        "9",
+		"subclass":    "v true true",
+		"errors":      "TypeError,TypeError,TypeError,TypeError,TypeError",
+		"userAgent":   "Go-http-client/1.1",
+		"json":        "application/json",
+		"text":        "text/plain;charset=UTF-8",
+	}
+	checkAll(t, "Headers", got.Headers, wantHeaders)
+	wantResponse := map[string]any{
+		"init":     `201 true Made 1 text/plain;charset=UTF-8 default "" false false`,
+		"tag":      "[object Response]",
+		"text":     "héllo true héllo 201 Made",
+		"empty":    `200 true "" null null true`,
+		"bytes":    "null hi",
+		"form":     "application/x-www-form-urlencoded;charset=UTF-8",
+		"number":   "42",
+		"json":     `404 false application/json {"a":1}`,
+		"redirect": "307 https://example.com/x",
+		"subclass": "true sub s",
+		"stream":   "streamed",
+		"errors":   "RangeError,TypeError,RangeError,TypeError,TypeError,RangeError",
+		"reuse":    "TypeError",
+	}
+	checkAll(t, "Response", got.Response, wantResponse)
+	wantRequest := map[string]any{
+		"served": "GET /api/web/misc true true follow null false [object Request]",
+		"clone":  "GET true Go-http-client/1.1 true",
+		"made":   "POST https://example.com/a?b=1 1 text/plain;charset=UTF-8 manual false",
+		"copied": "POST null 2 manual true text",
+		"put":    "PUT",
+		"errors": "TypeError,TypeError,TypeError,TypeError,TypeError",
+	}
+	checkAll(t, "Request", got.Request, wantRequest)
 
 	// Shutting down calls wfn_on_sigterm on the idle instance: the
 	// module's process.on('SIGTERM') listener runs.
@@ -82,6 +128,17 @@ func TestJSWebGlobals(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "SIGTERM received") {
 		t.Errorf("the SIGTERM listener did not run:\n%s", logs)
+	}
+}
+
+// checkAll reports each check of what whose result in got is not the one
+// in want.
+func checkAll(t *testing.T, what string, got, want map[string]any) {
+	t.Helper()
+	for k, w := range want {
+		if g, ok := got[k]; !ok || g != w {
+			t.Errorf("%s check %s = %#v, want %#v", what, k, g, w)
+		}
 	}
 }
 

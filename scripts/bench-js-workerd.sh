@@ -4,7 +4,9 @@
 # net/http handler, all on 127.0.0.1, loaded by wrk with 32 connections.
 # Each round runs every server once, in turn, for the same time; the
 # medians of the rounds and their ratios are printed (issue 13: at least
-# 2x workerd's requests per second).
+# 2x workerd's requests per second), and each server's CPU time per
+# request (user and system, from /proc), which a shared machine's load
+# moves less than requests per second.
 #
 #   scripts/bench-js-workerd.sh [ROUNDS] [SECONDS]   (default 5 rounds of 4 s)
 #
@@ -87,13 +89,14 @@ EOF
 (cd "$work/native" && go mod init native >/dev/null 2>&1 && go build -o native .)
 go build -o "$work/wfn" ./cli/wfn
 
-"$work/native/native" & pids+=($!)
-"$workerd" serve "$work/workerd/config.capnp" >"$work/workerd.log" 2>&1 & pids+=($!)
-"$work/wfn" serve "$work/site" --listen 127.0.0.1:18403 --log-level error >"$work/wfn.log" 2>&1 & pids+=($!)
+declare -A pid
+"$work/native/native" & pids+=($!) && pid[native]=$!
+"$workerd" serve "$work/workerd/config.capnp" >"$work/workerd.log" 2>&1 & pids+=($!) && pid[workerd]=$!
+"$work/wfn" serve "$work/site" --listen 127.0.0.1:18403 --log-level error >"$work/wfn.log" 2>&1 & pids+=($!) && pid[wfn-ts]=$!
 order=(native workerd wfn-ts)
 if [ -n "${WFN_BEFORE:-}" ]; then
   mkdir -p "$work/before" && cp -r "$work/site/api" "$work/before/"
-  "$WFN_BEFORE" serve "$work/before" --listen 127.0.0.1:18404 --log-level error >"$work/before.log" 2>&1 & pids+=($!)
+  "$WFN_BEFORE" serve "$work/before" --listen 127.0.0.1:18404 --log-level error >"$work/before.log" 2>&1 & pids+=($!) && pid[wfn-before]=$!
   order+=(wfn-before)
 fi
 
@@ -117,11 +120,17 @@ for s in "${order[@]}"; do
 done
 
 echo "wrk -t1 -c32 -d${secs}s, $rounds interleaved rounds, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
-declare -A all
+# cpu_ticks prints the CPU time (user and system, in clock ticks) that
+# process $1 and its threads have used.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+declare -A all cpu
 for r in $(seq "$rounds"); do
   line="round $r:"
   for s in "${order[@]}"; do
+    t0=$(cpu_ticks "${pid[$s]}")
     out=$(wrk -t1 -c32 -d"${secs}s" "${url[$s]}")
+    t1=$(cpu_ticks "${pid[$s]}")
     if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
       echo "bench-js-workerd: $s answered errors:" >&2
       echo "$out" >&2
@@ -129,6 +138,8 @@ for r in $(seq "$rounds"); do
     fi
     rps=$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<<"$out")
     all[$s]="${all[$s]:-} $rps"
+    n=$(awk '/requests in/ { print $1 }' <<<"$out")
+    cpu[$s]="${cpu[$s]:-} $(awk -v t=$((t1 - t0)) -v u="$tick_us" -v n="$n" 'BEGIN { printf "%.1f", t * u / n }')"
     line="$line $s $rps"
   done
   echo "$line"
@@ -137,7 +148,7 @@ median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ a[NR] = $1 } END { pr
 declare -A med
 for s in "${order[@]}"; do
   med[$s]=$(median "${all[$s]}")
-  printf '%-10s req/s median %8.0f  (%s )\n' "$s" "${med[$s]}" "${all[$s]}"
+  printf '%-10s req/s median %8.0f  (%s )  CPU µs/request median %s  (%s )\n' "$s" "${med[$s]}" "${all[$s]}" "$(median "${cpu[$s]}")" "${cpu[$s]}"
 done
 awk -v t="${med[wfn-ts]}" -v w="${med[workerd]}" -v n="${med[native]}" \
   'BEGIN { printf "wfn-ts / workerd %.2fx (target at least 2x); wfn-ts / native %.2fx; workerd / native %.2fx\n", t / w, t / n, w / n }'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds wfn's JavaScript runtime, host/internal/jsruntime/wfnjs.wasm: QuickJS
 # (Debian's source package quickjs 2025.04.26-1, from trixie) with our patches
-# (quickjs-wasi.patch; quickjs-shapes.patch, for speed), the C glue over the wfn ABI (wfnjs.c, vercel.c) and the JS
+# (quickjs-wasi.patch; quickjs-shapes.patch, for speed), the C glue over the wfn ABI (wfnjs.c, vercel.c, headers.c, fetch.c) and the JS
 # prelude (prelude.js and prelude/*.js, bundled with the pinned npm packages of
 # package-lock.json, and compiled to QuickJS bytecode by wfnjsc.c), as a
 # wasm32-wasi reactor.
@@ -112,8 +112,10 @@ for f in quickjs libregexp libunicode cutils dtoa; do
   clang "${cflags[@]}" -Wno-everything -c "$work/quickjs/$f.c" -o "$work/$f.o" &
   objs+=("$work/$f.o") pids+=($!)
 done
-clang "${cflags[@]}" -Wall -Werror -Wno-unused-parameter -I "$work/quickjs" -I "$root/guests/sdk/c" \
-  -c "$here/vercel.c" -o "$work/vercel.o"
+for f in vercel headers fetch; do
+  clang "${cflags[@]}" -Wall -Werror -Wno-unused-parameter -I "$work/quickjs" -I "$root/guests/sdk/c" \
+    -c "$here/$f.c" -o "$work/$f.o"
+done
 clang "${cflags[@]}" -Wall -Werror -I "$work/quickjs" -c "$here/wfnjsc.c" -o "$work/wfnjsc.o"
 for p in "${pids[@]}"; do wait "$p"; done
 
@@ -136,7 +138,7 @@ clang "${cflags[@]}" -Wall -Werror -Wno-unused-parameter -I "$work/quickjs" -I "
   "-DWFNJS_STACK=$stack" -c "$here/wfnjs.c" -o "$work/wfnjs.o"
 clang --target=wasm32-wasi "--sysroot=$sysroot" -mexec-model=reactor \
   -Wl,-z,stack-size=$stack -Wl,--stack-first -Wl,--strip-debug \
-  -o "$work/wfnjs.wasm" "$work/wfnjs.o" "$work/vercel.o" "${objs[@]}" -lm
+  -o "$work/wfnjs.wasm" "$work/wfnjs.o" "$work/vercel.o" "$work/headers.o" "$work/fetch.o" "${objs[@]}" -lm
 
 size=$(stat -c %s "$work/wfnjs.wasm")
 if [ "$mode" = check ]; then

@@ -149,101 +149,36 @@ class TextDecoder {
 // ---- Headers (Fetch Standard, section 5.2) ----
 
 const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const headerName = native.headerName; // lower-cased; TypeError unless a token
-const headerValue = native.headerValue; // trimmed; TypeError with NUL, CR, LF
 
-let headerList; // (headers) => the flat [name, value, ...] list to send (not to be changed)
-let setDefault; // (headers, lower-case name, value): set unless present
+// Headers is a class in C (headers.c): its list, its constructor and the
+// methods a warm invocation uses. The iteration methods are added here,
+// over headerList, a copy of its flat [name, value, ...] list.
+const Headers = native.Headers;
+const headerList = native.headerList; // (headers) => a copy of its [name, value, ...] list
+const setDefault = native.headerSetDefault; // (headers, lower-case name, value): set unless present
 
-// Headers keeps one flat list, [name, value, name, value, ...] in the order
-// appended, names lower-case: a response has few headers, and a list is
-// made, copied and handed to the host with fewer objects than a Map of
-// arrays (a warm invocation makes two Headers).
-class Headers {
-  #list = [];
+// A constructor's iterable of [name, value] pairs.
+native.headersFill((h, init) => {
+  for (const pair of init) {
+    const p = [...pair];
+    if (p.length !== 2) throw new TypeError("Headers: each header must be a [name, value] pair");
+    h.append(p[0], p[1]);
+  }
+});
 
-  constructor(init) {
-    if (init == null) return;
-    if (init instanceof Headers) {
-      this.#list = init.#list.slice();
-    } else if (typeof init[Symbol.iterator] === "function") {
-      for (const pair of init) {
-        const p = [...pair];
-        if (p.length !== 2) throw new TypeError("Headers: each header must be a [name, value] pair");
-        this.append(p[0], p[1]);
-      }
-    } else if (typeof init === "object") {
-      const names = Object.keys(init);
-      for (let i = 0; i < names.length; i++) this.#list.push(headerName(names[i]), headerValue(init[names[i]]));
-    } else {
-      throw new TypeError("Headers: init must be an object, an iterable of pairs or a Headers");
-    }
-  }
-
-  append(name, value) {
-    this.#list.push(headerName(name), headerValue(value));
-  }
-  // set replaces the first value of name and drops the others (Fetch,
-  // "set" of a header list).
-  set(name, value) {
-    this.#set(headerName(name), headerValue(value));
-  }
-  #set(name, value) {
-    const list = this.#list;
-    let i = 0;
-    while (i < list.length && list[i] !== name) i += 2;
-    if (i === list.length) {
-      list.push(name, value);
-      return;
-    }
-    list[i + 1] = value;
-    this.#drop(name, i + 2);
-  }
-  // drop removes every value of name from index at on.
-  #drop(name, at) {
-    const list = this.#list;
-    let w = at;
-    for (let r = at; r < list.length; r += 2) {
-      if (list[r] !== name) {
-        list[w] = list[r];
-        list[w + 1] = list[r + 1];
-        w += 2;
-      }
-    }
-    list.length = w;
-  }
-  #has(name) {
-    const list = this.#list;
-    for (let i = 0; i < list.length; i += 2) if (list[i] === name) return true;
-    return false;
-  }
-  #values(name) {
-    const list = this.#list;
-    const out = [];
-    for (let i = 0; i < list.length; i += 2) if (list[i] === name) out.push(list[i + 1]);
-    return out;
-  }
-  delete(name) {
-    this.#drop(headerName(name), 0);
-  }
-  get(name) {
-    const values = this.#values(headerName(name));
-    return values.length > 0 ? values.join(", ") : null;
-  }
-  getSetCookie() {
-    return this.#values("set-cookie");
-  }
-  has(name) {
-    return this.#has(headerName(name));
-  }
+class HeadersIteration {
   // Sorted by name; set-cookie values one by one (Fetch, "sort and combine").
   *entries() {
-    const names = [];
-    for (let i = 0; i < this.#list.length; i += 2) if (!names.includes(this.#list[i])) names.push(this.#list[i]);
-    for (const name of names.sort()) {
-      const values = this.#values(name);
-      if (name === "set-cookie") for (const v of values) yield [name, v];
-      else if (values.length > 0) yield [name, values.join(", ")];
+    const list = headerList(this);
+    const values = new Map();
+    for (let i = 0; i < list.length; i += 2) {
+      const v = values.get(list[i]);
+      if (v) v.push(list[i + 1]);
+      else values.set(list[i], [list[i + 1]]);
+    }
+    for (const name of [...values.keys()].sort()) {
+      if (name === "set-cookie") for (const v of values.get(name)) yield [name, v];
+      else yield [name, values.get(name).join(", ")];
     }
   }
   *keys() {
@@ -261,50 +196,60 @@ class Headers {
   get [Symbol.toStringTag]() {
     return "Headers";
   }
-  static {
-    headerList = (h) => h.#list;
-    // setDefault sets a lower-case name unless it is there (a body's
-    // default Content-Type), without normalising it again.
-    setDefault = (h, name, value) => {
-      if (!h.#has(name)) h.#list.push(name, value);
-    };
-  }
   toString() {
     return `Headers { ${[...this.entries()].map(([n, v]) => `${JSON.stringify(n)}: ${JSON.stringify(v)}`).join(", ")} }`;
   }
 }
+mixin(Headers, HeadersIteration);
+
 // ---- Bodies of Request and Response ----
 
 const kBody = Symbol("body"); // null | string | Uint8Array | ReadableStream | () => Uint8Array (read on demand)
 const kUsed = Symbol("bodyUsed");
-const kTake = Symbol("take");
 const kConsume = Symbol("consume");
 
-// extract turns a BodyInit into what a body holds, and its default
-// Content-Type (Fetch, "extract a body").
+// extract turns a BodyInit into what a body holds, and leaves its default
+// Content-Type in extractedType (Fetch, "extract a body"): no array per
+// call.
+let extractedType = null;
 function extract(init) {
-  if (init == null) return [null, null];
-  if (typeof init === "string") return [init, "text/plain;charset=UTF-8"];
-  if (init instanceof ArrayBuffer) return [new Uint8Array(init.slice(0)), null];
-  if (ArrayBuffer.isView(init)) return [new Uint8Array(init.buffer.slice(init.byteOffset, init.byteOffset + init.byteLength)), null];
-  if (init instanceof URLSearchParams) return [init.toString(), "application/x-www-form-urlencoded;charset=UTF-8"];
+  extractedType = null;
+  if (init == null) return null;
+  if (typeof init === "string") {
+    extractedType = "text/plain;charset=UTF-8";
+    return init;
+  }
+  if (init instanceof ArrayBuffer) return new Uint8Array(init.slice(0));
+  if (ArrayBuffer.isView(init)) return new Uint8Array(init.buffer.slice(init.byteOffset, init.byteOffset + init.byteLength));
+  if (init instanceof URLSearchParams) {
+    extractedType = "application/x-www-form-urlencoded;charset=UTF-8";
+    return init.toString();
+  }
   if (init instanceof ReadableStream) {
     if (init.locked) throw new TypeError("the body stream is locked (already being read)");
-    return [init, null];
+    return init;
   }
-  if (init instanceof Blob) return [blobBytes(init).slice(), init.type || null];
-  if (init instanceof FormData) return encodeMultipart(init);
+  if (init instanceof Blob) {
+    extractedType = init.type || null;
+    return blobBytes(init).slice();
+  }
+  if (init instanceof FormData) {
+    const ex = encodeMultipart(init);
+    extractedType = ex[1];
+    return ex[0];
+  }
   if (typeof init === "object" && init?.constructor?.name === "ReadableStream") {
     throw new TypeError("a ReadableStream body must be the runtime's own ReadableStream (globalThis.ReadableStream)");
   }
-  return [String(init), "text/plain;charset=UTF-8"];
+  extractedType = "text/plain;charset=UTF-8";
+  return String(init);
 }
 
+// Body's members are copied onto Request.prototype and Response.prototype
+// (mixin, below), as the Fetch Standard's Body mixin: a base class would
+// cost each object a second constructor call. Each class declares the
+// fields [kBody] and [kUsed].
 class Body {
-  constructor(body) {
-    this[kBody] = body;
-    this[kUsed] = false;
-  }
   get bodyUsed() {
     const body = this[kBody];
     return this[kUsed] || (typeof body === "object" && body instanceof ReadableStream && body.locked);
@@ -319,18 +264,9 @@ class Body {
     else body = bytesStream(typeof body === "string" ? new Uint8Array(native.encode(body.toWellFormed())) : body);
     return (this[kBody] = body);
   }
-  // take consumes the body: a string, a Uint8Array, a ReadableStream (or
-  // null).
-  [kTake]() {
-    if (this.bodyUsed) throw new TypeError("the body has already been read");
-    this[kUsed] = this[kBody] !== null;
-    let body = this[kBody];
-    if (typeof body === "function") body = new Uint8Array(body());
-    return body;
-  }
   // consume is take, with a stream read to its end.
   async [kConsume]() {
-    const body = this[kTake]();
+    const body = take(this);
     return body instanceof ReadableStream ? collect(body) : body;
   }
   async arrayBuffer() {
@@ -379,7 +315,23 @@ class Body {
     throw new TypeError(`formData: the Content-Type ${type === null ? "is missing" : `"${type}" is`}: it must be multipart/form-data or application/x-www-form-urlencoded`);
   }
 }
-const take = (b) => b[kTake]();
+// take consumes the body of b: a string, a Uint8Array, a ReadableStream
+// (or null).
+function take(b) {
+  if (b.bodyUsed) throw new TypeError("the body has already been read");
+  let body = b[kBody];
+  b[kUsed] = body !== null;
+  if (typeof body === "function") body = new Uint8Array(body());
+  return body;
+}
+
+// mixin defines the members of source.prototype but its constructor on
+// target.prototype, as class members are (not enumerable).
+function mixin(target, source) {
+  for (const key of Reflect.ownKeys(source.prototype)) {
+    if (key !== "constructor") Object.defineProperty(target.prototype, key, Object.getOwnPropertyDescriptor(source.prototype, key));
+  }
+}
 
 // cloneBody gives a copy of b's body for a clone, teeing a stream.
 function cloneBody(b) {
@@ -397,7 +349,6 @@ function cloneBody(b) {
 // ---- Request ----
 
 const methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-const kIncoming = Symbol("incoming");
 
 function normalizeMethod(m) {
   m = String(m);
@@ -409,89 +360,59 @@ function normalizeMethod(m) {
 
 const redirectModes = ["follow", "error", "manual"];
 
-class Request extends Body {
-  #method;
-  #url;
-  #headers;
-  #signal;
-  #redirect = "follow";
-  constructor(input, init = {}) {
-    init ??= {};
-    if (input === kIncoming) {
-      // The request being served: its headers and body are read from the
-      // host on demand.
-      super(init.method === "GET" || init.method === "HEAD" ? null : native.readBody);
-      this.#method = init.method;
-      this.#url = init.url;
-      this.#headers = null;
-      this.#signal = init.signal;
-      return;
-    }
-    if (init.signal != null && !(init.signal instanceof AbortSignal)) throw new TypeError("Request: signal must be an AbortSignal");
-    let body = null;
-    let type = null;
-    if (init.body != null) {
-      const ex = extract(init.body); // indexed: a destructuring runs the iterator protocol
-      body = ex[0];
-      type = ex[1];
-    }
-    if (input instanceof Request) {
-      if (init.body == null && input[kBody] !== null) body = take(input);
-      super(body);
-      this.#method = input.method;
-      this.#url = input.url;
-      this.#headers = new Headers(input.headers);
-      this.#signal = input.signal;
-      this.#redirect = input.redirect;
-    } else {
-      super(body);
-      this.#method = "GET";
-      this.#url = new URL(String(input)).href;
-      this.#headers = new Headers();
-    }
-    if (init.signal != null) this.#signal = init.signal;
-    this.#signal ??= new AbortController().signal;
-    if (init.method !== undefined) this.#method = normalizeMethod(init.method);
-    if (init.redirect !== undefined) {
-      if (!redirectModes.includes(init.redirect)) throw new TypeError(`Request: redirect must be "follow", "error" or "manual", not ${JSON.stringify(String(init.redirect))}`);
-      this.#redirect = init.redirect;
-    }
-    if (init.headers !== undefined) this.#headers = new Headers(init.headers);
-    if (body !== null && (this.#method === "GET" || this.#method === "HEAD")) {
-      throw new TypeError(`Request: a ${this.#method} request cannot have a body`);
-    }
-    if (type) setDefault(this.#headers, "content-type", type);
+// Request is a class in C (fetch.c): its method, url, headers, signal and
+// redirect mode, and native.incoming, which makes the request served
+// (its headers read from the host on first use, its signal made on first
+// use by requestSignal). new Request(input, init) runs requestInit.
+const Request = native.Request;
+native.requestSetup(requestInit, requestSignal, native.readBody);
+
+function requestInit(req, input, init) {
+  init ??= {};
+  if (init.signal != null && !(init.signal instanceof AbortSignal)) throw new TypeError("Request: signal must be an AbortSignal");
+  let body = null;
+  let type = null;
+  if (init.body != null) {
+    body = extract(init.body);
+    type = extractedType;
   }
-  get method() {
-    return this.#method;
+  let method = "GET";
+  let url;
+  let headers;
+  let signal = null;
+  let redirect = "follow";
+  if (input instanceof Request) {
+    if (init.body == null && input[kBody] !== null) body = take(input);
+    method = input.method;
+    url = input.url;
+    headers = new Headers(input.headers);
+    signal = input.signal;
+    redirect = input.redirect;
+  } else {
+    url = new URL(String(input)).href;
+    headers = new Headers();
   }
-  get url() {
-    return this.#url;
+  if (init.signal != null) signal = init.signal;
+  signal ??= new AbortController().signal;
+  if (init.method !== undefined) method = normalizeMethod(init.method);
+  if (init.redirect !== undefined) {
+    if (!redirectModes.includes(init.redirect)) throw new TypeError(`Request: redirect must be "follow", "error" or "manual", not ${JSON.stringify(String(init.redirect))}`);
+    redirect = init.redirect;
   }
-  // redirect: what fetch does with a redirect; only "follow" is supported
-  // (the host follows them).
-  get redirect() {
-    return this.#redirect;
+  if (init.headers !== undefined) headers = new Headers(init.headers);
+  if (body !== null && (method === "GET" || method === "HEAD")) {
+    throw new TypeError(`Request: a ${method} request cannot have a body`);
   }
-  // signal: for the request being served, aborted when the client leaves
-  // (with supportsCancellation).
-  get signal() {
-    if (typeof this.#signal === "number") this.#signal = requestSignal(this.#signal);
-    return this.#signal;
-  }
-  get headers() {
-    if (this.#headers === null) {
-      this.#headers = new Headers();
-      const list = native.headers();
-      for (let i = 0; i < list.length; i += 2) this.#headers.append(list[i], list[i + 1]);
-    }
-    return this.#headers;
-  }
+  if (type) setDefault(headers, "content-type", type);
+  native.requestSet(req, method, url, headers, signal, redirect);
+  req[kBody] = body;
+}
+
+class RequestMembers {
   clone() {
     if (this.bodyUsed) throw new TypeError("Request.clone: the body has already been read");
-    const copy = new Request(kIncoming, { method: this.#method, url: this.#url, signal: this.signal });
-    copy.#headers = new Headers(this.headers);
-    copy.#redirect = this.#redirect;
+    const copy = native.incoming(this.method, this.url, this.signal);
+    native.requestSet(copy, undefined, undefined, new Headers(this.headers), undefined, this.redirect);
     copy[kBody] = cloneBody(this);
     return copy;
   }
@@ -499,33 +420,19 @@ class Request extends Body {
     return "Request";
   }
 }
+mixin(Request, RequestMembers);
+mixin(Request, Body);
 
 // ---- Response ----
 
-const nullBodyStatus = [101, 103, 204, 205, 304];
-let makeResponse; // (status, [name, value, ...], body stream, url) => a Response of fetch
+// Response is a class in C (response.c): its constructor, status, ok,
+// statusText, headers and url; the body in the fields [kBody] and
+// [kUsed] that it defines on each. The rest is added here.
+const Response = native.Response;
+native.responseSetup((body) => [extract(body), extractedType], kBody, kUsed);
 const redirectStatus = [301, 302, 303, 307, 308];
 
-class Response extends Body {
-  #status;
-  #statusText;
-  #headers;
-  #url = "";
-  constructor(body = null, init = {}) {
-    const status = init.status === undefined ? 200 : Number(init.status);
-    if (!Number.isInteger(status) || status < 200 || status > 599) {
-      throw new RangeError(`Response: status ${init.status} is outside 200 to 599`);
-    }
-    const ex = extract(body); // indexed: a destructuring runs the iterator protocol
-    const b = ex[0];
-    const type = ex[1];
-    if (b !== null && nullBodyStatus.includes(status)) throw new TypeError(`Response: a ${status} response cannot have a body`);
-    super(b);
-    this.#status = status;
-    this.#statusText = init.statusText === undefined ? "" : String(init.statusText);
-    this.#headers = new Headers(init.headers);
-    if (type) setDefault(this.#headers, "content-type", type);
-  }
+class ResponseMembers {
   static json(data, init = {}) {
     const body = JSON.stringify(data);
     if (body === undefined) throw new TypeError("Response.json: the data cannot be serialised to JSON");
@@ -539,48 +446,36 @@ class Response extends Body {
     if (!redirectStatus.includes(status)) throw new RangeError(`Response.redirect: ${status} is not a redirect status`);
     return new Response(null, { status, headers: { location: new URL(String(url)).href } });
   }
-  get status() {
-    return this.#status;
-  }
-  get ok() {
-    return this.#status >= 200 && this.#status <= 299;
-  }
-  get statusText() {
-    return this.#statusText;
-  }
-  get headers() {
-    return this.#headers;
-  }
   get type() {
     return "default";
-  }
-  get url() {
-    return this.#url;
   }
   get redirected() {
     return false;
   }
   clone() {
     if (this.bodyUsed) throw new TypeError("Response.clone: the body has already been read");
-    const copy = new Response(null, { status: this.#status, statusText: this.#statusText, headers: this.#headers });
+    const copy = new Response(null, { status: this.status, statusText: this.statusText, headers: this.headers });
     copy[kBody] = cloneBody(this);
-    copy.#url = this.#url;
+    native.responseSet(copy, this.status, this.url);
     return copy;
   }
   get [Symbol.toStringTag]() {
     return "Response";
   }
-  static {
-    // A response of fetch: status, [name, value, ...], a body stream.
-    makeResponse = (status, list, body, url) => {
-      const res = new Response(null, { status: Math.max(200, status) });
-      res.#status = status;
-      for (let i = 0; i < list.length; i += 2) res.#headers.append(list[i], list[i + 1]);
-      res[kBody] = body;
-      res.#url = url;
-      return res;
-    };
-  }
+}
+mixin(Response, ResponseMembers);
+mixin(Response, Body);
+for (const key of ["json", "redirect"]) Object.defineProperty(Response, key, Object.getOwnPropertyDescriptor(ResponseMembers, key));
+
+// makeResponse makes a response of fetch: status, [name, value, ...], a
+// body stream, the URL.
+function makeResponse(status, list, body, url) {
+  const res = new Response(null, { status: Math.max(200, Math.min(599, status)) });
+  native.responseSet(res, status, url);
+  const headers = res.headers;
+  for (let i = 0; i < list.length; i += 2) headers.append(list[i], list[i + 1]);
+  res[kBody] = body;
+  return res;
 }
 
 // ---- Randomness: Math.random and crypto, seeded per instance ----
@@ -716,16 +611,6 @@ function describe(v) {
   return `a ${typeof v}`;
 }
 
-// send writes the response; a stream body goes to the client chunk by
-// chunk (a HEAD's is cancelled), and send returns the promise of its end.
-function send(res, head) {
-  native.head(res.status, headerList(res.headers));
-  const body = take(res);
-  if (typeof body === "object" && body instanceof ReadableStream) return head ? body.cancel() : pump(body);
-  if (body !== null && !head) {
-    native.write(typeof body === "string" && !body.isWellFormed() ? body.toWellFormed() : body);
-  }
-}
 
 // The request's signal is made on its first use (most handlers never look
 // at it); made after an abort, it is born aborted. Module-level functions,
@@ -777,11 +662,22 @@ native.dispatch = () => {
       return;
     }
   }
-  const request = new Request(kIncoming, { method, url: native.url(), signal: served });
+  const request = native.incoming(method, native.url(), served);
   const res = handler(request);
   if (res instanceof Response) return respond(res, method);
   return Promise.resolve(res).then((r) => respond(r, method));
 };
+
+// send writes the response; a stream body goes to the client chunk by
+// chunk (a HEAD's is cancelled), and send returns the promise of its end.
+function send(res, head) {
+  const body = take(res);
+  if (typeof body === "object" && body instanceof ReadableStream) {
+    native.respond(res, null);
+    return head ? body.cancel() : pump(body);
+  }
+  native.respond(res, body === null || head ? null : typeof body === "string" && !body.isWellFormed() ? body.toWellFormed() : body);
+}
 
 // respond sends the handler's response and ends the invocation, once a
 // streamed body is sent (it returns the promise of that).

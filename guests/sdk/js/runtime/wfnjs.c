@@ -29,6 +29,12 @@
 
 /* vercel.c: the native functions behind @vercel/functions. */
 void wfnjs_vercel_install(JSContext *c, JSValueConst native);
+/* headers.c, response.c: the Headers and Response classes; the list of a
+ * Headers (NULL for another value). */
+void wfnjs_headers_install(JSContext *c, JSValueConst native);
+void wfnjs_response_install(JSContext *c, JSValueConst native);
+JSValue *wfnjs_headers_list(JSValueConst h, uint32_t *len);
+int wfnjs_bytes(JSContext *c, JSValueConst v, const uint8_t **p, size_t *len, const char **str);
 
 /* The linker gives the stack WFNJS_STACK bytes (build.sh sets both)
  * below the data (--stack-first), so an overflow traps instead of writing
@@ -223,14 +229,37 @@ static JSValue n_read_body(JSContext *c, JSValueConst this, int argc, JSValueCon
     return v;
 }
 
-/* head(status, [name, value, name, value, ...]): the response's status
- * and headers. */
+/* add_header adds a response header from two JS values. */
+static JSValue add_header(JSContext *c, JSValueConst nv, JSValueConst vv) {
+    size_t nlen, vlen;
+    const char *name = JS_ToCStringLen(c, &nlen, nv);
+    const char *value = name ? JS_ToCStringLen(c, &vlen, vv) : NULL;
+    if (!value) {
+        JS_FreeCString(c, name);
+        return JS_EXCEPTION;
+    }
+    int32_t r = wfn_response_header_add(name, nlen, value, vlen);
+    JS_FreeCString(c, name);
+    JS_FreeCString(c, value);
+    return wfnjs_check(c, r, "response_header_add");
+}
+
+/* head(status, headers): the response's status and headers, a Headers
+ * or [name, value, name, value, ...]. */
 static JSValue n_head(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
     int32_t code;
     uint32_t n;
     if (JS_ToInt32(c, &code, argv[0])) return JS_EXCEPTION;
     int32_t r = wfn_response_set_status(code);
     if (r < 0) return wfnjs_check(c, r, "response_set_status");
+    JSValue *list = wfnjs_headers_list(argv[1], &n);
+    if (list) {
+        /* The list cannot change meanwhile: adding runs no JavaScript. */
+        for (uint32_t i = 0; i + 1 < n; i += 2) {
+            if (JS_IsException(add_header(c, list[i], list[i + 1]))) return JS_EXCEPTION;
+        }
+        return JS_UNDEFINED;
+    }
     JSValue len = JS_GetPropertyStr(c, argv[1], "length");
     if (JS_ToUint32(c, &n, len)) {
         JS_FreeValue(c, len);
@@ -240,87 +269,18 @@ static JSValue n_head(JSContext *c, JSValueConst this, int argc, JSValueConst *a
     for (uint32_t i = 0; i + 1 < n; i += 2) {
         JSValue nv = JS_GetPropertyUint32(c, argv[1], i);
         JSValue vv = JS_GetPropertyUint32(c, argv[1], i + 1);
-        size_t nlen, vlen;
-        const char *name = JS_ToCStringLen(c, &nlen, nv);
-        const char *value = name ? JS_ToCStringLen(c, &vlen, vv) : NULL;
+        JSValue res = add_header(c, nv, vv);
         JS_FreeValue(c, nv);
         JS_FreeValue(c, vv);
-        if (!value) {
-            JS_FreeCString(c, name);
-            return JS_EXCEPTION;
-        }
-        r = wfn_response_header_add(name, nlen, value, vlen);
-        JS_FreeCString(c, name);
-        JS_FreeCString(c, value);
-        if (r < 0) return wfnjs_check(c, r, "response_header_add");
+        if (JS_IsException(res)) return res;
     }
     return JS_UNDEFINED;
 }
 
-/* is_tchar: a token character of RFC 9110, section 5.6.2. */
-static int is_tchar(unsigned char ch) {
-    if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) return 1;
-    return ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
-/* headerName(name): the name lower-cased; a TypeError unless it is a
- * token (Fetch, "header name"). */
-static JSValue n_header_name(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
-    size_t len;
-    const char *s = JS_ToCStringLen(c, &len, argv[0]);
-    if (!s) return JS_EXCEPTION;
-    int upper = 0, ok = len > 0;
-    for (size_t i = 0; i < len && ok; i++) {
-        ok = is_tchar((unsigned char)s[i]);
-        upper |= s[i] >= 'A' && s[i] <= 'Z';
-    }
-    JSValue v;
-    if (!ok) {
-        v = JS_ThrowTypeError(c, "Headers: invalid header name \"%s\"", s);
-    } else if (!upper && JS_IsString(argv[0])) {
-        v = JS_DupValue(c, argv[0]);
-    } else {
-        char *lower = malloc(len ? len : 1);
-        if (!lower) {
-            JS_FreeCString(c, s);
-            return JS_ThrowOutOfMemory(c);
-        }
-        for (size_t i = 0; i < len; i++) lower[i] = s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i];
-        v = JS_NewStringLen(c, lower, len);
-        free(lower);
-    }
-    JS_FreeCString(c, s);
-    return v;
-}
-
-/* headerValue(value): the value without leading and trailing HTTP
- * whitespace; a TypeError if it holds NUL, CR or LF (Fetch, "header
- * value"). */
-static JSValue n_header_value(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
-    size_t len;
-    const char *s = JS_ToCStringLen(c, &len, argv[0]);
-    if (!s) return JS_EXCEPTION;
-    size_t start = 0, end = len;
-    while (start < end && strchr(" \t\r\n", s[start]) && s[start]) start++;
-    while (end > start && strchr(" \t\r\n", s[end - 1]) && s[end - 1]) end--;
-    JSValue v = JS_UNDEFINED;
-    for (size_t i = start; i < end; i++) {
-        if (s[i] == 0 || s[i] == '\r' || s[i] == '\n') {
-            v = JS_ThrowTypeError(c, "Headers: a header value cannot hold NUL, CR or LF");
-            break;
-        }
-    }
-    if (JS_IsUndefined(v)) {
-        v = start == 0 && end == len && JS_IsString(argv[0]) ? JS_DupValue(c, argv[0]) : JS_NewStringLen(c, s + start, end - start);
-    }
-    JS_FreeCString(c, s);
-    return v;
-}
-
-/* bytes points *p and *len at the bytes of v: a string (as UTF-8; *str
+/* wfnjs_bytes points *p and *len at the bytes of v: a string (as UTF-8; *str
  * is then the C string to free), an ArrayBuffer or a view of one. It
  * returns -1 with a TypeError thrown for anything else. */
-static int bytes(JSContext *c, JSValueConst v, const uint8_t **p, size_t *len, const char **str) {
+int wfnjs_bytes(JSContext *c, JSValueConst v, const uint8_t **p, size_t *len, const char **str) {
     *str = NULL;
     *p = NULL;
     *len = 0;
@@ -357,7 +317,7 @@ static JSValue n_write(JSContext *c, JSValueConst this, int argc, JSValueConst *
     size_t len;
     const uint8_t *p;
     const char *str;
-    if (bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
+    if (wfnjs_bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
     int32_t r = len ? wfn_response_body_write(p, len) : 0;
     JS_FreeCString(c, str);
     return wfnjs_check(c, r, "response_body_write");
@@ -403,7 +363,7 @@ static JSValue n_decode(JSContext *c, JSValueConst this, int argc, JSValueConst 
     size_t len;
     const uint8_t *p;
     const char *str;
-    if (bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
+    if (wfnjs_bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
     JSValue v = JS_NewStringLen(c, p ? (const char *)p : "", len);
     JS_FreeCString(c, str);
     return v;
@@ -565,7 +525,7 @@ static JSValue n_http_send(JSContext *c, JSValueConst this, int argc, JSValueCon
         return JS_EXCEPTION;
     }
     JSValue r = JS_EXCEPTION;
-    if (JS_IsNull(argv[3]) || bytes(c, argv[3], &body, &blen, &bstr) == 0) {
+    if (JS_IsNull(argv[3]) || wfnjs_bytes(c, argv[3], &body, &blen, &bstr) == 0) {
         int32_t h = wfn_http_send(method, mlen, url, ulen, headers, hlen, (const char *)body, blen);
         r = h < 0 ? wfnjs_check(c, h, "http_send") : JS_NewInt32(c, h);
     }
@@ -691,7 +651,7 @@ static JSValue n_sha256(JSContext *c, JSValueConst this, int argc, JSValueConst 
     size_t len;
     const uint8_t *p;
     const char *str;
-    if (bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
+    if (wfnjs_bytes(c, argv[0], &p, &len, &str) < 0) return JS_EXCEPTION;
     uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     size_t i = 0;
     for (; i + 64 <= len; i += 64) sha256_block(h, p + i);
@@ -761,8 +721,6 @@ static const JSCFunctionListEntry native_funcs[] = {
     JS_CFUNC_DEF("headers", 0, n_headers),
     JS_CFUNC_DEF("readBody", 0, n_read_body),
     JS_CFUNC_DEF("head", 2, n_head),
-    JS_CFUNC_DEF("headerName", 1, n_header_name),
-    JS_CFUNC_DEF("headerValue", 1, n_header_value),
     JS_CFUNC_DEF("write", 1, n_write),
     JS_CFUNC_DEF("flush", 0, n_flush),
     JS_CFUNC_DEF("log", 2, n_log),
@@ -806,6 +764,8 @@ WFN_INIT() {
     native = JS_NewObject(ctx);
     JS_SetPropertyFunctionList(ctx, native, native_funcs, sizeof native_funcs / sizeof native_funcs[0]);
     wfnjs_vercel_install(ctx, native);
+    wfnjs_headers_install(ctx, native);
+    wfnjs_response_install(ctx, native);
     JS_SetPropertyFunctionList(ctx, native, loop_funcs, sizeof loop_funcs / sizeof loop_funcs[0]);
     JSValue global = JS_GetGlobalObject(ctx);
     JS_SetPropertyStr(ctx, global, "__wfn", JS_DupValue(ctx, native));

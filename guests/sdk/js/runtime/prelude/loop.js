@@ -84,8 +84,13 @@ export function hostWait(fn, ready = null) {
 
 // begin starts serving a request: onAbort runs once when the host says
 // the invocation is aborted (the client left, with supportsCancellation).
+// One object for every invocation, so that none is made per request.
+const current = { onAbort: null, aborted: false, listening: false };
 export function begin(onAbort) {
-  invocation = { onAbort, aborted: false };
+  current.onAbort = onAbort;
+  current.aborted = false;
+  current.listening = false;
+  invocation = current;
 }
 
 export function end() {
