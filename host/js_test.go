@@ -338,3 +338,46 @@ export function GET(request: Request) {
 		t.Errorf("api/bomb.ts holds %d bytes after the bomb, want the fresh instance's only (over 0, under 32 MiB)", m)
 	}
 }
+
+// TestJSReloadThrowsAtLoad: a function edited to throw at module load
+// fails to load on Reload as a syntax error does: its former version
+// serves on, and Functions reports the new version's error with the
+// file:line:col in the user's file; fixed, it serves again.
+func TestJSReloadThrowsAtLoad(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "api"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, dir, "api/v.ts", `export const GET = () => new Response("one");`)
+	h, srv, _ := serve(t, host.Config{Dir: dir})
+	if r := get(t, srv.URL+"/api/v"); r.body != "one" {
+		t.Fatalf("GET /api/v = %d %q", r.status, r.body)
+	}
+	reload := func(src string) host.Function {
+		t.Helper()
+		writeConfig(t, dir, "api/v.ts", src)
+		if err := h.Reload(t.Context(), "api/v.ts"); err != nil {
+			t.Fatal(err)
+		}
+		for _, fn := range h.Functions() {
+			if fn.Source == "api/v.ts" {
+				return fn
+			}
+		}
+		t.Fatal("api/v.ts is gone")
+		return host.Function{}
+	}
+	fn := reload("const n: number = 2;\nif (n > 1) throw new RangeError(`n is ${n}`);\nexport const GET = () => new Response('two');\n")
+	if fn.Err != nil || fn.ReloadErr == nil || !strings.Contains(fn.ReloadErr.Error(), "api/v.ts:2:22: RangeError: n is 2") {
+		t.Errorf("after a throwing edit: Err %v, ReloadErr %v; want the former version serving and api/v.ts:2:22", fn.Err, fn.ReloadErr)
+	}
+	if r := get(t, srv.URL+"/api/v"); r.body != "one" {
+		t.Errorf("after a throwing edit, GET /api/v = %d %q, want the former version's one", r.status, r.body)
+	}
+	if fn := reload(`export const GET = () => new Response("three");`); fn.Err != nil || fn.ReloadErr != nil {
+		t.Errorf("fixed: Err %v, ReloadErr %v", fn.Err, fn.ReloadErr)
+	}
+	if r := get(t, srv.URL+"/api/v"); r.body != "three" {
+		t.Errorf("fixed, GET /api/v = %d %q, want three", r.status, r.body)
+	}
+}
