@@ -114,8 +114,11 @@ type function struct {
 	client      *outbound.Client
 	policy      pool.Policy
 	snapshot    bool
-	digest      uint64             // of the guest's path, code and environment
-	srcmap      *jsbuild.SourceMap // a script's bundle's, for the positions in its stack traces; else nil
+	digest      uint64 // of the guest's path, code and environment
+
+	// srcmap is a script's bundle's source map, for the positions in its
+	// stack traces; nil for the other guests.
+	srcmap *jsbuild.SourceMap
 
 	proj   *project.Project     // the configuration its settings come from
 	config string               // its settings and environment, to see them change
