@@ -73,12 +73,12 @@ type Engine struct {
 	noStackLimit bool
 	spareDir     string // where modules keep what Load compiles again, or ""
 	interrupt    bool   // guests are rewritten with wasmbin.Checks.Interrupt
-	// closing stops every guest at its next poll: a closed runtime does
-	// not stop a guest by itself.
-	closing atomic.Bool
 	// compiling holds a *sync.Mutex per module content (the SHA-256 of
 	// its bytes): see compileModule.
 	compiling sync.Map
+	// closing stops every guest at its next poll: a closed runtime does
+	// not stop a guest by itself.
+	closing atomic.Bool
 }
 
 // compileModule is the runtime's CompileModule, one call at a time for
