@@ -568,6 +568,9 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		_ = os.RemoveAll(tmp)
 		return nil, err
 	}
+	// The initialisation's sleeps (a JS module's top-level await on a
+	// timer) end with ctx, as its calls do.
+	li.done = ctx.Done()
 	inst, err := fn.mod.Instantiate(ctx, engine.InstanceConfig{
 		Env:         env,
 		Stdout:      li.stdout,
@@ -579,6 +582,7 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		TmpDir:      tmp,
 		TmpLimit:    h.tmpLimit(),
 	})
+	li.done = nil
 	li.stdout.flush()
 	li.stderr.flush()
 	if held := li.stderr.release(); err != nil && fn.srcmap != nil {

@@ -157,11 +157,13 @@ func TestJSBadFunctions(t *testing.T) {
 			"    at required (api/bad/_required.ts:3:38)\n" +
 			"    at <anonymous> (api/bad/loadthrow.ts:5:22)",
 		// A module without a handler, a top-level await that never
-		// settles, an infinite loop at module scope (stopped at the
-		// function's maxDuration).
+		// settles, an infinite loop and a top-level await on a 10-minute
+		// timer at module scope (both stopped at the function's
+		// maxDuration).
 		"api/bad/nohandler.ts":   "api/bad/nohandler.ts: TypeError: the module exports no handler",
 		"api/bad/loadpending.ts": "api/bad/loadpending.ts: its top-level await never settles",
 		"api/bad/loadloop.ts":    "cannot load api/bad/loadloop.ts: evaluating its module took longer than its maxDuration (1s)",
+		"api/bad/loadsleep.ts":   "cannot load api/bad/loadsleep.ts: evaluating its module took longer than its maxDuration (1s)",
 	}
 	for _, fn := range h.Functions() {
 		want, bad := loadErrors[fn.Source]
