@@ -120,6 +120,10 @@ type function struct {
 	snapshot            bool
 	digest              uint64 // of the guest's path, code and environment
 
+	// srcmap is a script's bundle's source map, for the positions in its
+	// stack traces; nil for the other guests.
+	srcmap *jsbuild.SourceMap
+
 	proj   *project.Project     // the configuration its settings come from
 	config string               // its settings and environment, to see them change
 	ready  chan struct{}        // closed when loaded: err, or mod, exports and pool, are set
@@ -369,10 +373,11 @@ func (h *Host) load(ctx context.Context, fn *function) error {
 		}
 		path = out
 	case route.Script:
-		var err error
-		if bundle, _, err = b.js.Build(ctx, h.cfg.Dir, src.Path); err != nil {
+		bd, _, err := b.js.BuildMapped(ctx, h.cfg.Dir, src.Path)
+		if err != nil {
 			return err
 		}
+		bundle, fn.srcmap = bd.Code, bd.Map
 		wasm = jsruntime.Wasm
 	}
 	if wasm == nil {
@@ -434,7 +439,34 @@ func (h *Host) load(ctx context.Context, fn *function) error {
 	fn.pool = pool.New(func(ctx context.Context) (engine.Instance, error) {
 		return h.instantiate(ctx, fn, env)
 	}, fn.policy, h.limit)
+	if src.Kind == route.Script {
+		return h.evaluate(ctx, fn, env)
+	}
 	return nil
+}
+
+// evaluate makes one instance of a script function now, so that a module
+// that throws at load (or cannot be evaluated otherwise) fails to load as
+// a syntax error does, with its file:line:col (a *jsruntime.LoadError),
+// rather than at its first request; and so that the snapshot of an
+// initialised instance (Config's Snapshot), which holds the evaluated
+// module, is taken before the first request. The initialisation has the
+// function's maxDuration. The instance is closed: the pool makes its own
+// (from the snapshot, when snapshots are on). A function that fails here
+// is closed (its pool, its code).
+func (h *Host) evaluate(ctx context.Context, fn *function, env [][2]string) error {
+	ctx, cancel := context.WithTimeout(ctx, fn.maxDuration)
+	defer cancel()
+	inst, err := h.instantiate(ctx, fn, env)
+	if err == nil {
+		return inst.Close(context.WithoutCancel(ctx))
+	}
+	_ = fn.close()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The engine's error adds only a trace of the runtime's C frames.
+		return fmt.Errorf("cannot load %s: evaluating its module took longer than its maxDuration (%s): %w", fn.src.Path, fn.maxDuration, ctx.Err())
+	}
+	return err
 }
 
 // cacheDir picks the directory for builds and compiled code.
@@ -544,8 +576,10 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 	li := &liveInstance{
 		h:      h,
 		fn:     fn,
-		stdout: &guestLog{log: h.log, fn: fn.src.Path, stream: "stdout"},
-		stderr: &guestLog{log: h.log, fn: fn.src.Path, stream: "stderr"},
+		stdout: &guestLog{log: h.log, fn: fn.src.Path, stream: "stdout", srcmap: fn.srcmap},
+		// A script's initialisation may fail with the runtime's account
+		// of why (jsruntime.LoadFailure): it is held until then.
+		stderr: &guestLog{log: h.log, fn: fn.src.Path, stream: "stderr", srcmap: fn.srcmap, holding: fn.srcmap != nil},
 		wake:   make(chan struct{}, 1),
 	}
 	li.conns = outbound.NewConns(fn.client, func(msg string, args ...any) {
@@ -560,6 +594,9 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		_ = os.RemoveAll(tmp)
 		return nil, err
 	}
+	// The initialisation's sleeps (a JS module's top-level await on a
+	// timer) end with ctx, as its calls do.
+	li.done = ctx.Done()
 	inst, err := fn.mod.Instantiate(ctx, engine.InstanceConfig{
 		Env:         env,
 		Stdout:      li.stdout,
@@ -572,8 +609,20 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		TmpLimit:    h.tmpLimit(),
 		Conns:       li.conns,
 	})
+	li.done = nil
 	li.stdout.flush()
 	li.stderr.flush()
+	if held := li.stderr.release(); err != nil && fn.srcmap != nil {
+		// The runtime's account of a module that cannot load is the
+		// error; the rest of what it wrote is logged as usual.
+		le, other, ok := jsruntime.ParseLoadFailure(fn.src.Path, held, err)
+		li.stderr.emit(other)
+		if ok {
+			err = le
+		}
+	} else {
+		li.stderr.emit(held)
+	}
 	if err != nil {
 		li.conns.CloseAll()
 		fn.releaseCode()

@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/host/internal/jsruntime"
 )
 
 // JavaScript and TypeScript functions (testdata/js), bundled with esbuild
@@ -137,39 +139,85 @@ func TestJSRandom(t *testing.T) {
 	}
 }
 
+// TestJSBadFunctions serves testdata/jsbad: the issue's bad input, each
+// failing alone while its neighbour (api/ok.ts) serves on.
 func TestJSBadFunctions(t *testing.T) {
-	h, srv, logs := serve(t, host.Config{Dir: "../testdata/js"})
+	// ShowBuildErrors, as wfn dev sets it: the error page shows why a
+	// function failed to load.
+	h, srv, logs := serve(t, host.Config{Dir: "../testdata/jsbad", ShowBuildErrors: true})
+	loadErrors := map[string]string{
+		// A syntax error is a load error with file:line:col (esbuild's).
+		"api/bad/syntax.ts": `api/bad/syntax.ts:2:30: Expected ")" but found ";"`,
+		// An exception at module scope: the runtime evaluates the bundle
+		// when the function loads, and the host tells its position in
+		// the user's files (the helper that threw, in another file), the
+		// message, and the stack.
+		"api/bad/loadthrow.ts": "cannot load api/bad/loadthrow.ts:\n" +
+			"api/bad/_required.ts:3:38: Error: thrown at load: WFN_UNSET_SETTING is not set\n" +
+			"    at required (api/bad/_required.ts:3:38)\n" +
+			"    at <anonymous> (api/bad/loadthrow.ts:5:22)",
+		// A module without a handler, a top-level await that never
+		// settles, an infinite loop and a top-level await on a 10-minute
+		// timer at module scope (both stopped at the function's
+		// maxDuration).
+		"api/bad/nohandler.ts":   "api/bad/nohandler.ts: TypeError: the module exports no handler",
+		"api/bad/loadpending.ts": "api/bad/loadpending.ts: its top-level await never settles",
+		"api/bad/loadloop.ts":    "cannot load api/bad/loadloop.ts: evaluating its module took longer than its maxDuration (1s)",
+		"api/bad/loadsleep.ts":   "cannot load api/bad/loadsleep.ts: evaluating its module took longer than its maxDuration (1s)",
+	}
 	for _, fn := range h.Functions() {
-		switch fn.Source {
-		case "api/bad/syntax.ts":
-			// A syntax error is a load error with file:line:col; the rest
-			// are served.
-			if fn.Err == nil || !strings.Contains(fn.Err.Error(), `api/bad/syntax.ts:2:30: Expected ")" but found ";"`) {
-				t.Errorf("syntax.ts: err = %v, want file:line:col and the message", fn.Err)
-			}
-		default:
-			if fn.Err != nil {
-				t.Errorf("%s: %v", fn.Source, fn.Err)
-			}
+		want, bad := loadErrors[fn.Source]
+		switch {
+		case !bad && fn.Err != nil:
+			t.Errorf("%s: %v", fn.Source, fn.Err)
+		case bad && (fn.Err == nil || !strings.Contains(fn.Err.Error(), want)):
+			t.Errorf("%s: err = %v, want it to hold %q", fn.Source, fn.Err, want)
+		}
+		var le *jsruntime.LoadError
+		if fn.Source == "api/bad/loadthrow.ts" && (!errors.As(fn.Err, &le) || le.Position != "api/bad/_required.ts:3:38") {
+			t.Errorf("loadthrow.ts: err = %#v, want a *jsruntime.LoadError at api/bad/_required.ts:3:38", fn.Err)
 		}
 	}
-	wantError(t, get(t, srv.URL+"/api/bad/syntax"), 500, host.CodeInvocationFailed)
+	for fn, want := range loadErrors {
+		r := get(t, srv.URL+"/"+strings.TrimSuffix(fn, ".ts"))
+		wantError(t, r, 500, host.CodeInvocationFailed)
+		if want = strings.SplitN(want, "\n", 3)[1%len(strings.SplitN(want, "\n", 3))]; !strings.Contains(r.body, want) {
+			t.Errorf("the error page of %s does not show %q:\n%s", fn, want, r.body)
+		}
+	}
+	eventually(t, "the load errors in the log", func() bool {
+		return logHas(logs, "function failed to load", "api/bad/_required.ts:3:38: Error: thrown at load")
+	})
+	okRuns := 0
+	ok := func(after string) {
+		t.Helper()
+		okRuns++
+		if r := get(t, srv.URL+"/api/ok"); r.status != 200 || r.body != "ok "+itoa(okRuns) {
+			t.Errorf("after %s, GET /api/ok = %d %q, want ok %d from the warm instance", after, r.status, r.body, okRuns)
+		}
+	}
+	ok("the load errors")
 
 	// An exception in a handler: 500, and the JS stack in the log with
-	// the request id.
+	// the request id, its frames in the user's file.
 	r := get(t, srv.URL+"/api/bad/throws")
 	wantError(t, r, 500, host.CodeInvocationFailed)
 	id := r.header.Get("X-Vercel-Id")
 	eventually(t, "the stack trace in the log", func() bool {
-		s := logs.String()
-		return strings.Contains(s, "Uncaught exception: Error: boom from a handler") && strings.Contains(s, "at deep (bundle.js:") &&
-			strings.Contains(s, "at GET (bundle.js:") && strings.Contains(s, "id="+id)
+		return logHas(logs, "Uncaught exception: Error: boom from a handler", id) &&
+			logHas(logs, "at deep (api/bad/throws.ts:2:26)", id) &&
+			logHas(logs, "at GET (api/bad/throws.ts:7:3)", id)
 	})
+	if strings.Contains(logs.String(), "bundle.js:") {
+		t.Errorf("the log names positions in the bundle, not in the user's files:\n%s", logs)
+	}
 
-	// A handler that returns something else than a Response.
-	wantError(t, get(t, srv.URL+"/api/bad/notresponse"), 500, host.CodeInvocationFailed)
+	// A handler that returns something else than a Response: 500, and
+	// the log says so.
+	r = get(t, srv.URL+"/api/bad/notresponse")
+	wantError(t, r, 500, host.CodeInvocationFailed)
 	eventually(t, "the reason in the log", func() bool {
-		return strings.Contains(logs.String(), "the GET handler returned an object (Object), not a Response")
+		return logHas(logs, "the GET handler returned an object (Object), not a Response", r.header.Get("X-Vercel-Id"))
 	})
 
 	// Runaway recursion: a 500, and the host serves on. Either QuickJS's
@@ -183,29 +231,25 @@ func TestJSBadFunctions(t *testing.T) {
 		return strings.Contains(s, "InternalError: stack overflow") && strings.Contains(s, "more frames") ||
 			strings.Contains(s, "invocation failed: stack overflow")
 	})
-	if n := strings.Count(logs.String(), "at down (bundle.js"); n > 30 {
+	if n := strings.Count(logs.String(), "at down (api/bad/recurse.ts"); n > 30 {
 		t.Errorf("the log holds %d frames of the recursion, want it cut short", n)
 	}
-	if r := get(t, srv.URL+"/api/shapes/methods"); r.status != 201 {
-		t.Errorf("after the recursion, GET /api/shapes/methods = %d", r.status)
-	}
-
-	// An exception at module load, and a module without a handler: the
-	// instance cannot start (500) and the log says why.
-	wantError(t, get(t, srv.URL+"/api/bad/loadthrow"), 500, host.CodeInvocationFailed)
-	wantError(t, get(t, srv.URL+"/api/bad/nohandler"), 500, host.CodeInvocationFailed)
-	eventually(t, "the load errors in the log", func() bool {
-		s := logs.String()
-		return strings.Contains(s, "Cannot load the function: Error: thrown at load") && strings.Contains(s, "the module exports no handler")
+	// The instance that overflowed is discarded, and its memory with it.
+	eventually(t, "the overflowed instance closed", func() bool {
+		for _, fs := range h.Stats().Functions {
+			if fs.Source == "api/bad/recurse.ts" {
+				return fs.Live == 0 && fs.MemoryBytes == 0
+			}
+		}
+		return false
 	})
+	ok("the recursion")
 
 	// An infinite loop and a promise that never settles: 504 at
-	// maxDuration (1 s in testdata/js/vercel.json).
+	// maxDuration (1 s in testdata/jsbad/vercel.json).
 	wantError(t, get(t, srv.URL+"/api/bad/loop"), 504, host.CodeInvocationTimeout)
 	wantError(t, get(t, srv.URL+"/api/bad/pending"), 504, host.CodeInvocationTimeout)
-	if r := get(t, srv.URL+"/api/shapes/methods"); r.status != 201 {
-		t.Errorf("after the timeouts, GET /api/shapes/methods = %d", r.status)
-	}
+	ok("the timeouts")
 }
 
 // TestJSBundleCache checks that a bundle is reused while its files are
@@ -294,5 +338,48 @@ export function GET(request: Request) {
 	// fresh instance's memory, far below the 128 MB it reached.
 	if m := bombMemory(); m == 0 || m > 32<<20 {
 		t.Errorf("api/bomb.ts holds %d bytes after the bomb, want the fresh instance's only (over 0, under 32 MiB)", m)
+	}
+}
+
+// TestJSReloadThrowsAtLoad: a function edited to throw at module load
+// fails to load on Reload as a syntax error does: its former version
+// serves on, and Functions reports the new version's error with the
+// file:line:col in the user's file; fixed, it serves again.
+func TestJSReloadThrowsAtLoad(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "api"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, dir, "api/v.ts", `export const GET = () => new Response("one");`)
+	h, srv, _ := serve(t, host.Config{Dir: dir})
+	if r := get(t, srv.URL+"/api/v"); r.body != "one" {
+		t.Fatalf("GET /api/v = %d %q", r.status, r.body)
+	}
+	reload := func(src string) host.Function {
+		t.Helper()
+		writeConfig(t, dir, "api/v.ts", src)
+		if err := h.Reload(t.Context(), "api/v.ts"); err != nil {
+			t.Fatal(err)
+		}
+		for _, fn := range h.Functions() {
+			if fn.Source == "api/v.ts" {
+				return fn
+			}
+		}
+		t.Fatal("api/v.ts is gone")
+		return host.Function{}
+	}
+	fn := reload("const n: number = 2;\nif (n > 1) throw new RangeError(`n is ${n}`);\nexport const GET = () => new Response('two');\n")
+	if fn.Err != nil || fn.ReloadErr == nil || !strings.Contains(fn.ReloadErr.Error(), "api/v.ts:2:22: RangeError: n is 2") {
+		t.Errorf("after a throwing edit: Err %v, ReloadErr %v; want the former version serving and api/v.ts:2:22", fn.Err, fn.ReloadErr)
+	}
+	if r := get(t, srv.URL+"/api/v"); r.body != "one" {
+		t.Errorf("after a throwing edit, GET /api/v = %d %q, want the former version's one", r.status, r.body)
+	}
+	if fn := reload(`export const GET = () => new Response("three");`); fn.Err != nil || fn.ReloadErr != nil {
+		t.Errorf("fixed: Err %v, ReloadErr %v", fn.Err, fn.ReloadErr)
+	}
+	if r := get(t, srv.URL+"/api/v"); r.body != "three" {
+		t.Errorf("fixed, GET /api/v = %d %q, want three", r.status, r.body)
 	}
 }

@@ -284,6 +284,51 @@ func TestJSVercelFunctions(t *testing.T) {
 			t.Errorf("an empty tag = %d %q, want 400 naming cdn_add_cache_tag: EINVAL", r.status, r.body)
 		}
 	})
+
+	t.Run("srcImage", func(t *testing.T) {
+		// An image path the CDN caches; invalidateBySrcImage, called by
+		// a JS function, marks it stale: the next request is served the
+		// stale image while the function refreshes it in the background.
+		// dangerouslyDeleteBySrcImage deletes it: the next request runs
+		// the function before it is answered.
+		src := "/api/vercel/img/" + itoa(freshID()) + ".png"
+		image := func() string {
+			t.Helper()
+			r := get(t, url+src)
+			if r.status != 200 || r.header.Get("Content-Type") != "image/png" || !strings.HasPrefix(r.body, "\x89PNG") {
+				t.Fatalf("GET %s = %d %q %q, want the PNG", src, r.status, r.header.Get("Content-Type"), r.body)
+			}
+			return r.header.Get("X-Vercel-Cache") + " " + r.header.Get("X-Runs")
+		}
+		call := func(op, want string) {
+			t.Helper()
+			if r := get(t, url+"/api/vercel/cache?op="+op+"&src="+src); r.status != 200 || r.body != want {
+				t.Fatalf("%s = %d %q, want 200 %q", op, r.status, r.body, want)
+			}
+		}
+		first := image()
+		runs := strings.TrimPrefix(first, "MISS ")
+		if first == runs || image() != "HIT "+runs {
+			t.Fatalf("the image is not cached: %s, then not a HIT of it", first)
+		}
+		call("invalidatesrc", "invalidated")
+		if got := image(); got != "STALE "+runs {
+			t.Fatalf("after invalidateBySrcImage: %s, want STALE %s", got, runs)
+		}
+		var refreshed string
+		eventually(t, "the stale image refreshed", func() bool {
+			got := image()
+			refreshed = strings.TrimPrefix(got, "HIT ")
+			return got != refreshed && refreshed != runs
+		})
+		call("deletesrc", "deleted")
+		if got := image(); !strings.HasPrefix(got, "REVALIDATED ") || got == "REVALIDATED "+refreshed {
+			t.Fatalf("after dangerouslyDeleteBySrcImage: %s, want REVALIDATED by a new run (not %s)", got, refreshed)
+		}
+		if got := image(); !strings.HasPrefix(got, "HIT ") {
+			t.Errorf("after the deletion's revalidation: %s, want a HIT", got)
+		}
+	})
 }
 
 // realPackageFunction uses Vercel's npm package @vercel/functions. The

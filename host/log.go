@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
+	"github.com/wfn-dev/wfn/host/internal/jsbuild"
 )
 
 // maxLogLine bounds one guest log line; a longer one is split.
@@ -20,7 +21,17 @@ type guestLog struct {
 	stream string
 	inv    *hostcall.Invocation // nil between invocations
 	buf    []byte
+	// srcmap, when not nil, tells the positions in a script's bundle in
+	// the user's files (stack traces).
+	srcmap *jsbuild.SourceMap
+	// holding keeps the lines in held instead of logging them, until
+	// release or until maxHeld lines.
+	holding bool
+	held    []string
 }
+
+// maxHeld bounds the lines a guestLog holds: past it, they are logged.
+const maxHeld = 256
 
 func (g *guestLog) Write(p []byte) (int, error) {
 	n := len(p)
@@ -45,6 +56,18 @@ func (g *guestLog) flush() {
 	if len(g.buf) == 0 {
 		return
 	}
+	line := g.srcmap.Rewrite(string(g.buf))
+	g.buf = g.buf[:0]
+	if g.holding {
+		if g.held = append(g.held, line); len(g.held) >= maxHeld {
+			g.emit(g.release())
+		}
+		return
+	}
+	g.logLine(line)
+}
+
+func (g *guestLog) logLine(line string) {
 	attrs := []any{"fn", g.fn, "stream", g.stream}
 	if g.inv != nil {
 		attrs = append(attrs, "id", g.inv.ID)
@@ -53,6 +76,19 @@ func (g *guestLog) flush() {
 	if g.stream == "stderr" {
 		level = slog.LevelWarn
 	}
-	g.log.Log(context.Background(), level, string(g.buf), attrs...)
-	g.buf = g.buf[:0]
+	g.log.Log(context.Background(), level, line, attrs...)
+}
+
+// release stops holding lines and returns those held.
+func (g *guestLog) release() []string {
+	held := g.held
+	g.holding, g.held = false, nil
+	return held
+}
+
+// emit logs lines.
+func (g *guestLog) emit(lines []string) {
+	for _, l := range lines {
+		g.logLine(l)
+	}
 }

@@ -5,10 +5,14 @@
 // "@vercel/functions" without the package installed resolves to wfn's own
 // module with the same API.
 //
+// Each bundle comes with a source map (esbuild's), so that the positions
+// QuickJS reports in bundle.js (a stack trace, an exception at module
+// load) are told in the user's files (SourceMap.Rewrite).
+//
 // Bundles are cached by content, as Go builds are: a manifest per entry
-// lists the files the last bundle was made of, and the bundle is stored
-// under a hash of their contents, so that an unchanged function is not
-// bundled again.
+// lists the files the last bundle was made of, and the bundle and its map
+// are stored under a hash of their contents, so that an unchanged function
+// is not bundled again.
 package jsbuild
 
 import (
@@ -48,6 +52,10 @@ type Builder struct {
 	CacheDir string
 }
 
+// Name is the file name the runtime evaluates a bundle under: QuickJS
+// writes positions in it as "bundle.js:LINE:COLUMN".
+const Name = "bundle.js"
+
 // options are the esbuild options of every bundle; Fingerprint covers them.
 func options(dir, entry string) api.BuildOptions {
 	return api.BuildOptions{
@@ -56,8 +64,14 @@ func options(dir, entry string) api.BuildOptions {
 		Bundle:        true,
 		Write:         false,
 		Metafile:      true,
-		Format:        api.FormatESModule,
-		Platform:      api.PlatformNeutral,
+		// Not written (Write is false): it names the bundle, and places it
+		// in the served directory so that the map's sources are relative
+		// to it, as BuildError's files are.
+		Outfile:        Name,
+		Sourcemap:      api.SourceMapExternal, // no comment in the bundle
+		SourcesContent: api.SourcesContentExclude,
+		Format:         api.FormatESModule,
+		Platform:       api.PlatformNeutral,
 		// As Vercel's Edge runtime resolves packages.
 		Conditions: []string{"edge-light", "worker", "browser", "import", "default"},
 		MainFields: []string{"module", "main"},
@@ -78,7 +92,7 @@ var fingerprint = sync.OnceValue(func() string {
 		}
 	}
 	opts := options("", "")
-	return fmt.Sprintf("wfn-jsbuild-2 esbuild %s %q %q %d %d", version, opts.Conditions, opts.MainFields, opts.Target, opts.Format)
+	return fmt.Sprintf("wfn-jsbuild-3 esbuild %s %q %q %d %d", version, opts.Conditions, opts.MainFields, opts.Target, opts.Format)
 })
 
 // manifest lists the files the latest bundle of an entry was made of.
@@ -90,28 +104,39 @@ type manifest struct {
 	Absent []string `json:"absent,omitempty"`
 }
 
+// Bundle is a function bundled into one ES module.
+type Bundle struct {
+	Code []byte     // the ES module, printable ASCII
+	Map  *SourceMap // from positions in Code to positions in the files it was made of
+}
+
 // Build bundles entry (a path relative to dir, the served directory, such
 // as api/hello.ts) and returns the bundle. cached reports whether an
 // earlier bundle of the same content was reused. A bundle that fails is a
 // *BuildError with each message's file:line:col.
 func (b *Builder) Build(ctx context.Context, dir, entry string) (bundle []byte, cached bool, err error) {
+	bd, cached, err := b.BuildMapped(ctx, dir, entry)
+	return bd.Code, cached, err
+}
+
+// BuildMapped is Build with the bundle's source map.
+func (b *Builder) BuildMapped(ctx context.Context, dir, entry string) (bundle Bundle, cached bool, err error) {
 	if err := ctx.Err(); err != nil {
-		return nil, false, err
+		return Bundle{}, false, err
 	}
 	if dir, err = filepath.Abs(dir); err != nil {
-		return nil, false, err
+		return Bundle{}, false, err
 	}
 	cache := buildcache.Cache{Dir: b.CacheDir, Ext: ".js"}
+	maps := buildcache.Cache{Dir: b.CacheDir, Ext: ".map"}
 	sum := sha256.Sum256([]byte(fingerprint() + "\x00" + filepath.Join(dir, entry)))
 	manifestPath := filepath.Join(b.CacheDir, "manifest-"+hex.EncodeToString(sum[:16])+".json")
 	if data, err := os.ReadFile(manifestPath); err == nil {
 		var m manifest
 		if json.Unmarshal(data, &m) == nil && len(m.Inputs) > 0 && stillAbsent(m.Absent) {
 			if key, err := key(sum[:], m.Inputs); err == nil {
-				if path, ok := cache.Lookup(key); ok {
-					if bundle, err := os.ReadFile(path); err == nil {
-						return bundle, true, nil
-					}
+				if bundle, err := readCached(cache, maps, key); err == nil {
+					return bundle, true, nil
 				}
 			}
 		}
@@ -122,28 +147,67 @@ func (b *Builder) Build(ctx context.Context, dir, entry string) (bundle []byte, 
 	opts.Plugins = []api.Plugin{fb.plugin()}
 	res := api.Build(opts)
 	if len(res.Errors) > 0 {
-		return nil, false, &BuildError{Function: entry, Messages: messages(res.Errors)}
+		return Bundle{}, false, &BuildError{Function: entry, Messages: messages(res.Errors)}
 	}
-	if len(res.OutputFiles) != 1 {
-		return nil, false, &BuildError{Function: entry, Messages: []string{fmt.Sprintf("%s: esbuild wrote %d files, want 1", entry, len(res.OutputFiles))}}
+	var code, srcmap []byte
+	for _, f := range res.OutputFiles {
+		switch filepath.Base(f.Path) {
+		case Name:
+			code = f.Contents
+		case Name + ".map":
+			srcmap = f.Contents
+		}
 	}
-	bundle = res.OutputFiles[0].Contents
+	if code == nil || srcmap == nil || len(res.OutputFiles) != 2 {
+		return Bundle{}, false, &BuildError{Function: entry, Messages: []string{fmt.Sprintf("%s: esbuild wrote %d files, want %s and its map", entry, len(res.OutputFiles), Name)}}
+	}
+	sm, err := parseSourceMap(srcmap)
+	if err != nil {
+		return Bundle{}, false, fmt.Errorf("wfn: bundling %s: %w", entry, err)
+	}
+	bundle = Bundle{Code: code, Map: sm}
 	inputs, err := metafileInputs(dir, res.Metafile)
 	if err != nil {
-		return nil, false, fmt.Errorf("wfn: bundling %s: %w", entry, err)
+		return Bundle{}, false, fmt.Errorf("wfn: bundling %s: %w", entry, err)
 	}
 	k, err := key(sum[:], inputs)
 	if err != nil {
 		return bundle, false, nil // the inputs cannot be read back: serve the bundle uncached
 	}
-	if _, err := cache.Build(k, func(out string) error { return os.WriteFile(out, bundle, 0o644) }); err != nil {
-		return nil, false, err
+	// The map first: a bundle in the cache always has its map.
+	if _, err := maps.Build(k, func(out string) error { return os.WriteFile(out, srcmap, 0o644) }); err != nil {
+		return Bundle{}, false, err
+	}
+	if _, err := cache.Build(k, func(out string) error { return os.WriteFile(out, code, 0o644) }); err != nil {
+		return Bundle{}, false, err
 	}
 	m, _ := json.Marshal(manifest{Inputs: inputs, Absent: fb.paths()})
 	_, err = buildcache.Cache{Dir: b.CacheDir, Ext: ".json"}.Build(strings.TrimSuffix(filepath.Base(manifestPath), ".json"), func(out string) error {
 		return os.WriteFile(out, m, 0o644)
 	})
 	return bundle, false, err
+}
+
+// readCached reads the bundle stored under key and its map.
+func readCached(cache, maps buildcache.Cache, key string) (Bundle, error) {
+	path, ok := cache.Lookup(key)
+	mapPath, mapOK := maps.Lookup(key)
+	if !ok || !mapOK {
+		return Bundle{}, os.ErrNotExist
+	}
+	code, err := os.ReadFile(path)
+	if err != nil {
+		return Bundle{}, err
+	}
+	data, err := os.ReadFile(mapPath)
+	if err != nil {
+		return Bundle{}, err
+	}
+	sm, err := parseSourceMap(data)
+	if err != nil {
+		return Bundle{}, err
+	}
+	return Bundle{Code: code, Map: sm}, nil
 }
 
 // key hashes the entry's identity and the contents of its inputs.

@@ -3,6 +3,7 @@ package jsbuild_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,5 +110,45 @@ func TestBuildVercelFunctions(t *testing.T) {
 	bundle, cached, err := b.Build(context.Background(), dir, entry)
 	if err != nil || cached || !strings.Contains(string(bundle), `Symbol.for("installed package")`) {
 		t.Errorf("after installing the package: cached %v, err %v, bundle:\n%s", cached, err, bundle)
+	}
+}
+
+// TestSourceMap checks that positions in the bundle, as QuickJS writes
+// them, are told in the user's files: across imported files, through
+// stripped type annotations.
+func TestSourceMap(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"api/x.ts":    "import { fail } from './_lib';\ntype N = number;\nconst n: N = 1;\nexport function GET(): Response {\n  return fail(n);\n}\n",
+		"api/_lib.ts": "export function fail(n: number): never {\n  throw new Error('x' + n);\n}\n",
+	})
+	b := &jsbuild.Builder{CacheDir: t.TempDir()}
+	bundle, _, err := b.BuildMapped(context.Background(), dir, "api/x.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Find in the bundle the positions of "Error(" and "fail(n)".
+	at := func(s string) string {
+		for i, line := range strings.Split(string(bundle.Code), "\n") {
+			if c := strings.Index(line, s); c >= 0 {
+				return fmt.Sprintf("%s:%d:%d", jsbuild.Name, i+1, c+1)
+			}
+		}
+		t.Fatalf("%q is not in the bundle:\n%s", s, bundle.Code)
+		return ""
+	}
+	trace := "Error: x1\n    at fail (" + at("Error(") + ")\n    at GET (" + at("fail(n)") + ")\n    at <anonymous> (wfn:prelude:21:1)\n    at " + jsbuild.Name + ":9999:1\n"
+	want := "Error: x1\n    at fail (api/_lib.ts:2:13)\n    at GET (api/x.ts:5:10)\n    at <anonymous> (wfn:prelude:21:1)\n    at " + jsbuild.Name + ":9999:1\n"
+	if got := bundle.Map.Rewrite(trace); got != want {
+		t.Errorf("Rewrite:\n%s\nwant:\n%s", got, want)
+	}
+	// A cached bundle comes with its map.
+	cachedBundle, cached, err := b.BuildMapped(context.Background(), dir, "api/x.ts")
+	if err != nil || !cached || cachedBundle.Map.Rewrite(trace) != want {
+		t.Errorf("cached: %v, err %v, rewritten %q", cached, err, cachedBundle.Map.Rewrite(trace))
+	}
+	var none *jsbuild.SourceMap
+	if got := none.Rewrite(trace); got != trace {
+		t.Errorf("a nil map rewrote %q", got)
 	}
 }

@@ -5,6 +5,7 @@ package wazeroengine
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
@@ -72,6 +73,9 @@ type Engine struct {
 	noStackLimit bool
 	spareDir     string // where modules keep what Load compiles again, or ""
 	interrupt    bool   // guests are rewritten with wasmbin.Checks.Interrupt
+	// compiling holds a *sync.Mutex per module content (the SHA-256 of
+	// its bytes): see compileModule.
+	compiling sync.Map
 	// closing stops every guest at its next poll: a closed runtime does
 	// not stop a guest by itself.
 	closing atomic.Bool
@@ -80,6 +84,23 @@ type Engine struct {
 	v2Once sync.Once
 	v2WASI api.Module
 	v2Err  error
+}
+
+// compileModule is the runtime's CompileModule, one call at a time for
+// the same bytes. wazero publishes a module read from its file cache in
+// its in-memory table before the module is ready to instantiate (its
+// entry preambles compiled), and a second CompileModule of the same bytes
+// returns that module at once: instantiating it then panics in
+// moduleEngine.NewFunction (wazero issue 2547, open in v1.12.0). The
+// JavaScript functions all compile the same runtime module, and the host
+// instantiates one as soon as it is compiled (host.evaluate) while the
+// next one compiles. The table of mutexes holds one entry per distinct
+// module compiled by the engine.
+func (e *Engine) compileModule(ctx context.Context, wasm []byte) (wazero.CompiledModule, error) {
+	mu, _ := e.compiling.LoadOrStore(sha256.Sum256(wasm), new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	return e.rt.CompileModule(ctx, wasm)
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -166,7 +187,7 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 		limited, err := wasmbin.Instrument(wasm, checks)
 		if err != nil {
 			// Say that the module is invalid if it is.
-			cm, cerr := e.rt.CompileModule(ctx, wasm)
+			cm, cerr := e.compileModule(ctx, wasm)
 			if cerr != nil {
 				return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: cerr}
 			}
@@ -186,7 +207,7 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 		if err != nil {
 			return nil, err
 		}
-		cm, err := e.rt.CompileModule(ctx, prep.Wasm)
+		cm, err := e.compileModule(ctx, prep.Wasm)
 		if err != nil {
 			_ = img.Close()
 			return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
@@ -198,7 +219,7 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 		prep.Wasm, prep.Data = nil, nil
 	} else {
 		m.whyNot = err
-		cm, err := e.rt.CompileModule(ctx, wasm)
+		cm, err := e.compileModule(ctx, wasm)
 		if err != nil {
 			return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
 		}
@@ -336,7 +357,7 @@ func (m *module) Load(ctx context.Context) error {
 			return err
 		}
 	}
-	cm, err := m.rt.CompileModule(ctx, wasm)
+	cm, err := m.e.compileModule(ctx, wasm)
 	if err != nil {
 		_ = img.Close()
 		return fmt.Errorf("wfn: cannot load %s again: %w", m.name, err)

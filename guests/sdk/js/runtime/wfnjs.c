@@ -135,7 +135,8 @@ static int tick(void);
  * its response head), sleeping until the next timer when there is nothing
  * else to do. A promise left pending with no job, timer or host wait
  * can never settle: the guest waits for the host to stop it at its
- * deadline (504). */
+ * deadline (504); in wfn_init (a top-level await), the function cannot
+ * load. */
 static JSPromiseStateEnum settle(JSValueConst p) {
     JSPromiseStateEnum st;
     for (;;) {
@@ -144,10 +145,15 @@ static JSPromiseStateEnum settle(JSValueConst p) {
         if (st != JS_PROMISE_PENDING) return st;
         if (tick() < 0) break;
     }
+    if (wfn_deadline_remaining_ms() < 0) {
+        /* Outside an invocation: wfn_init, evaluating the bundle. */
+        write_str(2, "Cannot load the function: its top-level await never settles: nothing is left to run\n");
+        abort();
+    }
     write_str(2, "The handler's promise never settles: nothing is left to run.\n");
     for (;;) {
         int64_t ms = wfn_deadline_remaining_ms();
-        if (ms < 0) abort(); /* outside an invocation (wfn_init) */
+        if (ms < 0) abort();
         struct timespec ts = {(time_t)(ms / 1000 + 1), 0};
         nanosleep(&ts, NULL);
     }

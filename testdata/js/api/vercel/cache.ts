@@ -23,6 +23,12 @@ export default {
         await invalidateBySrcImage('/img/1.png');
         await dangerouslyDeleteBySrcImage(['/img/1.png', '/img/2.png']);
         break;
+      case 'invalidatesrc':
+        await invalidateBySrcImage(q.get('src')!);
+        return new Response('invalidated');
+      case 'deletesrc':
+        await dangerouslyDeleteBySrcImage(q.get('src')!);
+        return new Response('deleted');
       case 'deletetag':
         await dangerouslyDeleteByTag(q.get('tag')!);
         return new Response('deleted');

@@ -1,4 +1,0 @@
-throw new Error("thrown at load");
-export function GET() {
-  return new Response("never");
-}
