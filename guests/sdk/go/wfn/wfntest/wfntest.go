@@ -208,6 +208,9 @@ func serve(w http.ResponseWriter, r *http.Request, params map[string]string, exp
 	mu.Lock()
 	defer mu.Unlock()
 	cfg.cache.begin()
+	tcp.mu.Lock()
+	tcp.policy = cfg.policy
+	tcp.mu.Unlock()
 	h := newHost(w, r, params, cfg)
 	hostcall.Install(h)
 	defer hostcall.Install(nil)
@@ -264,6 +267,7 @@ func Sigterm() error {
 	defer hostcall.Install(nil)
 	start := time.Now()
 	hostcall.Exports.OnSigterm()
+	closeTCP(nil) // the host closes the instance's connections after wfn_on_sigterm
 	if d := time.Since(start); d > SigtermGrace {
 		return fmt.Errorf("%w: took %v, over %v", ErrSigtermTooLong, d.Round(time.Millisecond), SigtermGrace)
 	}
@@ -315,6 +319,11 @@ type host struct {
 	timers    []func() bool // stop the deadline timer and the abort watch
 
 	out outState // outbound requests, made at the first http_send
+
+	// tcpCtx is done when the invocation is aborted or killed: TCP waits
+	// end then.
+	tcpCtx    context.Context
+	tcpCancel context.CancelFunc
 }
 
 func newHost(w http.ResponseWriter, r *http.Request, params map[string]string, cfg config) *host {
@@ -351,11 +360,13 @@ func newHost(w http.ResponseWriter, r *http.Request, params map[string]string, c
 		h.names = append(h.names, "transfer-encoding")
 	}
 	slices.Sort(h.names)
+	h.tcpCtx, h.tcpCancel = context.WithCancel(h.ctx)
 
 	deadline := time.AfterFunc(cfg.maxDuration, func() {
 		h.kill(http.StatusGatewayTimeout, CodeInvocationTimeout)
 	})
 	abort := context.AfterFunc(h.ctx, func() {
+		closeTCP(h) // the connections opened before the abort
 		grace := time.AfterFunc(AbortGrace, func() {
 			h.kill(http.StatusInternalServerError, CodeInvocationFailed)
 		})
@@ -383,6 +394,8 @@ func (h *host) kill(status int, code string) {
 	}
 	h.killed.Store(true)
 	h.out.shutdown(false)
+	h.tcpCancel()
+	closeTCP(h)
 	h.tasks = nil
 	switch {
 	case !h.sent:
@@ -402,6 +415,8 @@ func (h *host) end() {
 		stop()
 	}
 	h.out.shutdown(true)
+	closeTCP(h)
+	h.tcpCancel()
 }
 
 // finish completes the response when the handler returns: a buffered
