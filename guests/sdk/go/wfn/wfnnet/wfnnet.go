@@ -76,7 +76,8 @@
 //   - abi.EIO on a read or write wraps syscall.ECONNRESET.
 //   - abi.EBADHANDLE wraps net.ErrClosed: the host closed the connection
 //     (its invocation ended).
-//   - abi.ECANCELED wraps context.Canceled: the invocation was aborted.
+//   - abi.ECANCELED wraps context.Canceled: the invocation was aborted
+//     (and net.ErrClosed for its own connections, which the host closed).
 //
 // Reading or writing a connection after Close returns net.ErrClosed.
 //
@@ -459,11 +460,16 @@ func (c *conn) ioError(errno abi.Errno) error {
 	case abi.ECLOSED:
 		return newError(errno, syscall.EPIPE)
 	case abi.EBADHANDLE, abi.ECANCELED:
-		var std error = net.ErrClosed
+		std := []error{net.ErrClosed}
 		if errno == abi.ECANCELED {
-			std = context.Canceled
+			// An invocation's connection is closed at the abort; the
+			// instance's stays open.
+			std = []error{context.Canceled}
+			if c.owner != 0 {
+				std = append(std, net.ErrClosed)
+			}
 		}
-		e := newError(errno, std)
+		e := newError(errno, std...)
 		if c.owner != 0 && c.owner != invocation.Current() {
 			e.why = "the host closed the connection at the end of the invocation that dialed it (give a pool wfnnet.PoolDialContext)"
 		}
@@ -519,7 +525,7 @@ func newError(errno abi.Errno, std ...error) *Error {
 func (e *Error) Error() string {
 	msg := e.Errno.String()
 	if len(e.errs) > 1 {
-		msg = e.errs[len(e.errs)-1].Error() + " (" + msg + ")"
+		msg = e.errs[1].Error() + " (" + msg + ")"
 	}
 	if e.why != "" {
 		msg += ": " + e.why
