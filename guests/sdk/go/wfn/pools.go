@@ -45,10 +45,11 @@ var attached struct {
 //   - *pgxpool.Pool (github.com/jackc/pgx/v5/pgxpool): the connections
 //     that AcquireAllIdle returns are closed.
 //   - *sql.DB (database/sql): each idle connection is taken with DB.Conn
-//     and its driver connection closed; a driver that implements
-//     driver.Validator, as pgx's stdlib does, then reports it invalid and
-//     the DB drops it. (Not DB.SetMaxIdleConns(0): the DB has no getter
-//     to restore the setting after.)
+//     and its driver connection closed (Conn.Raw); the DB drops it when
+//     the driver's ResetSession then reports driver.ErrBadConn, as pgx's
+//     stdlib does, and otherwise finds it closed at its next use and dials
+//     again. (Not DB.SetMaxIdleConns(0): the DB has no getter to restore
+//     the setting after.)
 //   - *redis.Client (github.com/redis/go-redis/v9): go-redis has no call
 //     that closes only idle connections, so the SDK closes the
 //     connections that wfnnet dialed for the instance to the client's
@@ -192,13 +193,21 @@ func sqlDBType(stats, conn reflect.Type) bool {
 }
 
 // releaseSQL closes the idle connections of a *sql.DB: each is taken with
-// Conn, its driver connection closed (through Raw), and handed back; the
-// DB then finds it invalid (driver.Validator) and drops it.
+// Conn, its driver connection closed through Raw, and handed back with
+// the error the driver's ResetSession gives for a closed connection
+// (driver.ErrBadConn), so that the DB drops it.
 func releaseSQL(ctx context.Context, stats, conn reflect.Value) error {
 	idle := int(stats.Call(nil)[0].FieldByName("Idle").Int())
 	bad := reflect.ValueOf(func(dc any) error {
 		if c, ok := dc.(interface{ Close() error }); ok {
 			c.Close()
+		}
+		// The driver's own word that the connection is gone
+		// (driver.ErrBadConn, without importing database/sql/driver, whose
+		// initialisation costs every function 230 KB), which makes Raw
+		// hand it back bad.
+		if r, ok := dc.(interface{ ResetSession(context.Context) error }); ok {
+			return r.ResetSession(ctx)
 		}
 		return nil
 	})

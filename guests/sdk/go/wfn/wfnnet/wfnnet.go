@@ -11,6 +11,7 @@
 //	// pgx and pgxpool
 //	cfg, _ := pgxpool.ParseConfig(os.Getenv("DATABASE_URL"))
 //	cfg.ConnConfig.DialFunc = wfnnet.PoolDialContext
+//	cfg.ConnConfig.LookupFunc = wfnnet.LookupHost // the host resolves names
 //	// database/sql through pgx's stdlib driver
 //	db := stdlib.OpenDB(*connConfig) // connConfig.DialFunc = wfnnet.PoolDialContext
 //	// go-redis
@@ -142,6 +143,15 @@ func PoolDialContext(ctx context.Context, network, address string) (net.Conn, er
 	return poolDialer.DialContext(ctx, network, address)
 }
 
+// LookupHost returns host itself: the host resolves names when it
+// connects (and checks the address against the outbound policy), and a
+// guest has no resolver of its own (Go's wasip1 port has no DNS). Give it
+// to a driver that resolves names before it dials, such as pgx
+// (ConnConfig.LookupFunc), so that the name reaches the dialer.
+func LookupHost(_ context.Context, host string) ([]string, error) {
+	return []string{host}, nil
+}
+
 // Dial dials with a background context, for drivers whose hook has no
 // context.
 func (d *Dialer) Dial(network, address string) (net.Conn, error) {
@@ -159,7 +169,7 @@ func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 // the host picks. Errors: see the package doc.
 func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	fail := func(err error) (net.Conn, error) {
-		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+		return nil, &net.OpError{Op: "dial", Net: network, Addr: dialAddr(address), Err: err}
 	}
 	switch network {
 	case "tcp", "tcp4", "tcp6":
@@ -229,6 +239,12 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	}
 	return c, nil
 }
+
+// dialAddr is the address a dial was given, for its errors.
+type dialAddr string
+
+func (dialAddr) Network() string  { return "tcp" }
+func (a dialAddr) String() string { return string(a) }
 
 // millisUntil is the time until t in whole milliseconds, rounded up so
 // that the host never stops early; false once t has passed.

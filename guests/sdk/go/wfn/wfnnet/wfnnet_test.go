@@ -464,4 +464,3 @@ func TestDialOutsideInvocation(t *testing.T) {
 		t.Errorf("read %q, %v", line, err)
 	}
 }
-
