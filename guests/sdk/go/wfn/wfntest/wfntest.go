@@ -56,6 +56,20 @@
 //     requests once the invocation is aborted or killed, when every
 //     outbound request is closed; every handle closed when the
 //     invocation ends (abi.EBADHANDLE after).
+//   - Outbound TCP (wfnnet): real sockets with the host's rules: the
+//     destination rule or [AllowedOutboundHosts] as for HTTP (outside an
+//     invocation, the last invocation's), who owns a connection (the
+//     invocation's are closed when it ends or is killed, and at once when
+//     it is aborted; the instance's, dialed with abi.TCPInstance or
+//     outside an invocation, live across invocations, as the test
+//     process stands for one instance, until [Sigterm]), at most
+//     [MaxTCPConns] open (abi.ETOOLARGE), the per-call timeouts
+//     (abi.ETIMEDOUT), abi.ECONNREFUSED, abi.ENOTFOUND, and abi.ECANCELED
+//     for a wait under way when the invocation is aborted. Between
+//     invocations the TCP imports keep working on the instance's
+//     connections (a pool's cleanup); [TCPConns] counts the open ones,
+//     and [Suspend] runs wfn_on_suspend, which releases the idle
+//     connections of the pools attached with wfn.AttachDatabasePool.
 //   - Caches (wfncache, wfn.AddCacheTag and the purges): a Runtime Cache
 //     with the host's TTLs, tags and limits, and a record of the CDN
 //     operations, in a [Cache]. Each invocation has its own unless
