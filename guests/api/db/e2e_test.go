@@ -258,6 +258,62 @@ func TestServedExamples(t *testing.T) {
 	}
 }
 
+// dbTimeout runs a query longer than its context allows: pgx's context
+// watcher, a goroutine, moves the connection's deadline when the context
+// ends, which works in a guest only because wfnnet's waits give other
+// goroutines their turn.
+const dbTimeout = `package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfnhttp"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfnnet"
+)
+
+func init() { wfnhttp.Handle(http.HandlerFunc(handle)) }
+
+func handle(w http.ResponseWriter, r *http.Request) {
+	cfg, err := pgx.ParseConfig(os.Getenv("DATABASE_URL"))
+	if err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	cfg.DialFunc = wfnnet.DialContext
+	cfg.LookupFunc = wfnnet.LookupHost
+	c, err := pgx.ConnectConfig(r.Context(), cfg)
+	if err != nil {
+		http.Error(w, err.Error(), 503)
+		return
+	}
+	defer c.Close(context.Background())
+	ctx, cancel := context.WithTimeout(r.Context(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = c.Exec(ctx, "SELECT pg_sleep(20)")
+	fmt.Fprintf(w, "%d ms: %v", time.Since(start).Milliseconds(), err)
+}
+
+func main() {}
+`
+
+// A query's context ends it in a guest too.
+func TestServedQueryTimeout(t *testing.T) {
+	pg := pgserver.URL(t)
+	srv := serveHost(t, servedDir(t, map[string]string{"dbtimeout": dbTimeout}), map[string]string{"DATABASE_URL": pg})
+	start := time.Now()
+	status, body := call(t, srv, "GET", "/api/dbtimeout")
+	if status != 200 || !strings.Contains(body, "timeout") || time.Since(start) > 10*time.Second {
+		t.Fatalf("GET /api/dbtimeout = %d %q after %v, want a timeout well before pg_sleep's 20 s", status, body, time.Since(start))
+	}
+	t.Logf("a 300 ms context on pg_sleep(20): %s", body)
+}
+
 // Without their variables both answer 500 naming them.
 func TestServedMissingEnv(t *testing.T) {
 	srv := serveHost(t, servedDir(t, nil), nil)
