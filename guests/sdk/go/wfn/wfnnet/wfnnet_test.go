@@ -464,3 +464,51 @@ func TestDialOutsideInvocation(t *testing.T) {
 		t.Errorf("read %q, %v", line, err)
 	}
 }
+
+// A read waiting on the instance's connection when the invocation is
+// aborted ends with ECANCELED, and the connection stays open; a dial
+// after the abort (cleanup) runs as any other.
+func TestAbortInstanceConnection(t *testing.T) {
+	addr := server(t, echo)
+	ctx, cancel := context.WithCancel(context.Background())
+	dialed := make(chan struct{})
+	go func() {
+		<-dialed
+		cancel()
+	}()
+	var pooled net.Conn
+	var readErr, laterErr error
+	wfntest.Do(wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
+		var err error
+		if pooled, err = wfnnet.PoolDialContext(context.Background(), "tcp", addr); err != nil {
+			readErr = err
+			close(dialed)
+			return
+		}
+		close(dialed)
+		_, readErr = pooled.Read(make([]byte, 1))
+		c, err := wfnnet.DialContext(context.Background(), "tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		laterErr = err
+	}), httptest.NewRequest("GET", "/", nil).WithContext(ctx), nil, loopback)
+	if pooled == nil {
+		t.Fatal(readErr)
+	}
+	defer pooled.Close()
+	if !errors.Is(readErr, abi.ECANCELED) || errors.Is(readErr, net.ErrClosed) {
+		t.Errorf("read when aborted: %v, want ECANCELED, not closed", readErr)
+	}
+	if laterErr != nil {
+		t.Errorf("dial after the abort: %v", laterErr)
+	}
+	invoke(t, func(*wfn.Request) error {
+		io.WriteString(pooled, "kept\n")
+		line, err := bufio.NewReader(pooled).ReadString('\n')
+		if line != "kept\n" {
+			t.Errorf("the instance's connection after the abort: %q, %v", line, err)
+		}
+		return nil
+	}, loopback)
+}

@@ -123,10 +123,16 @@ type tcpCall struct {
 	h *host // nil outside an invocation
 }
 
-// stop is done when the invocation is aborted or killed; nil outside one.
+// stop is the context that ends the call's waits, nil outside an
+// invocation: done when the invocation is aborted or killed, or, for a
+// call made after the abort (which runs as any other), when it is
+// killed.
 func (t tcpCall) stop() context.Context {
 	if t.h == nil {
 		return nil
+	}
+	if t.h.ctx.Err() != nil {
+		return t.h.killCtx
 	}
 	return t.h.tcpCtx
 }
@@ -154,7 +160,7 @@ func (t tcpCall) connect(addr string, flags int32, timeoutMs int64) int32 {
 		if t.h.killed.Load() {
 			return int32(abi.ECANCELED)
 		}
-		ctx = t.h.tcpCtx
+		ctx = t.stop()
 		pol = t.h.cfg.policy
 	}
 	if flags&abi.TCPInstance != 0 {
@@ -197,7 +203,7 @@ func (t tcpCall) connect(addr string, flags int32, timeoutMs int64) int32 {
 			return int32(abi.ENOTFOUND)
 		case errors.Is(err, syscall.ECONNREFUSED):
 			return int32(abi.ECONNREFUSED)
-		case t.stop() != nil && t.stop().Err() != nil:
+		case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 			return int32(abi.ECANCELED)
 		case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 			return int32(abi.ETIMEDOUT)
@@ -237,7 +243,8 @@ func (t tcpCall) wait(c *tcpConn, timeoutMs int64, set func(time.Time) error, op
 		deadline = time.Now().Add(time.Duration(timeoutMs) * time.Millisecond)
 	}
 	set(deadline)
-	if stop := t.stop(); stop != nil {
+	stop := t.stop()
+	if stop != nil {
 		if t.h.killed.Load() {
 			return int32(abi.ECANCELED)
 		}
@@ -273,7 +280,7 @@ func (t tcpCall) wait(c *tcpConn, timeoutMs int64, set func(time.Time) error, op
 	case !open:
 		return int32(abi.EBADHANDLE)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		if t.stop() != nil && t.stop().Err() != nil {
+		if stop != nil && stop.Err() != nil {
 			return int32(abi.ECANCELED)
 		}
 		return int32(abi.ETIMEDOUT)

@@ -334,10 +334,10 @@ type host struct {
 
 	out outState // outbound requests, made at the first http_send
 
-	// tcpCtx is done when the invocation is aborted or killed: TCP waits
-	// end then.
-	tcpCtx    context.Context
-	tcpCancel context.CancelFunc
+	// tcpCtx is done when the invocation is aborted or killed, killCtx
+	// when it is killed: TCP waits end then.
+	tcpCtx, killCtx       context.Context
+	tcpCancel, killCancel context.CancelFunc
 }
 
 func newHost(w http.ResponseWriter, r *http.Request, params map[string]string, cfg config) *host {
@@ -374,7 +374,9 @@ func newHost(w http.ResponseWriter, r *http.Request, params map[string]string, c
 		h.names = append(h.names, "transfer-encoding")
 	}
 	slices.Sort(h.names)
+	h.killCtx, h.killCancel = context.WithCancel(context.Background())
 	h.tcpCtx, h.tcpCancel = context.WithCancel(h.ctx)
+	context.AfterFunc(h.killCtx, h.tcpCancel)
 
 	deadline := time.AfterFunc(cfg.maxDuration, func() {
 		h.kill(http.StatusGatewayTimeout, CodeInvocationTimeout)
@@ -408,7 +410,7 @@ func (h *host) kill(status int, code string) {
 	}
 	h.killed.Store(true)
 	h.out.shutdown(false)
-	h.tcpCancel()
+	h.killCancel()
 	closeTCP(h)
 	h.tasks = nil
 	switch {
@@ -430,7 +432,7 @@ func (h *host) end() {
 	}
 	h.out.shutdown(true)
 	closeTCP(h)
-	h.tcpCancel()
+	h.killCancel()
 }
 
 // finish completes the response when the handler returns: a buffered
