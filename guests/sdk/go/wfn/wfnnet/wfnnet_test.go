@@ -466,8 +466,8 @@ func TestDialOutsideInvocation(t *testing.T) {
 }
 
 // A read waiting on the instance's connection when the invocation is
-// aborted ends with ECANCELED (at the abort, or at the kill if it began
-// just after), and the connection stays open.
+// aborted ends with ECANCELED (so does one that begins after the abort),
+// and the connection stays open.
 func TestAbortInstanceConnection(t *testing.T) {
 	addr := server(t, echo)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -248,6 +248,11 @@ func (t tcpCall) wait(c *tcpConn, timeoutMs int64, set func(time.Time) error, op
 		if t.h.killed.Load() {
 			return int32(abi.ECANCELED)
 		}
+		if c.owner == nil && t.h.ctx.Err() != nil && timeoutMs != 0 {
+			// After the abort, a wait on the instance's connection is
+			// ECANCELED at once, as any import that waits (SPEC 5a).
+			return int32(abi.ECANCELED)
+		}
 		if stop.Err() == nil {
 			// A wait under way when the invocation is aborted ends.
 			done := make(chan struct{})

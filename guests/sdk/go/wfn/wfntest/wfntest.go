@@ -65,7 +65,8 @@
 //     process stands for one instance, until [Sigterm]), at most
 //     [MaxTCPConns] open (abi.ETOOLARGE), the per-call timeouts
 //     (abi.ETIMEDOUT), abi.ECONNREFUSED, abi.ENOTFOUND, and abi.ECANCELED
-//     for a wait under way when the invocation is aborted. Between
+//     for a wait under way when the invocation is aborted or killed, and
+//     for every wait on the instance's connections after the abort. Between
 //     invocations the TCP imports keep working on the instance's
 //     connections (a pool's cleanup); [TCPConns] counts the open ones,
 //     and [Suspend] runs wfn_on_suspend, which releases the idle
