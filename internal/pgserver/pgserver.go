@@ -195,14 +195,25 @@ func StartForTest(t testing.TB) *Server {
 }
 
 var shared struct {
-	once sync.Once
-	url  string
-	err  error
+	once   sync.Once
+	url    string
+	err    error
+	server *Server
+}
+
+// StopShared stops the server that URL started, if any, and removes its
+// directory: call it from TestMain after m.Run.
+func StopShared() {
+	if s := shared.server; s != nil {
+		s.Stop()
+		os.RemoveAll(s.Dir)
+	}
 }
 
 // URL returns the connection string of a server the test may share with
 // others: $WFN_TEST_DATABASE_URL when set, else one started for the
-// whole test process (stopped when the process ends). It skips the test
+// whole test process (stopped by [StopShared], or when the process
+// ends). It skips the test
 // when there is neither, except under CI=true, where it fails.
 func URL(t testing.TB) string {
 	t.Helper()
@@ -222,10 +233,11 @@ func URL(t testing.TB) string {
 		}
 		s, err := Start(context.Background(), dir, port)
 		if err != nil {
+			os.RemoveAll(dir)
 			shared.err = err
 			return
 		}
-		shared.url = s.URL()
+		shared.url, shared.server = s.URL(), s
 	})
 	if errors.Is(shared.err, ErrNotInstalled) {
 		if os.Getenv("CI") == "true" {

@@ -80,6 +80,15 @@ func servedDir(t testing.TB, extra map[string]string) string {
 	return abs
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if wfnCmd.bin != "" {
+		os.RemoveAll(filepath.Dir(wfnCmd.bin))
+	}
+	pgserver.StopShared()
+	os.Exit(code)
+}
+
 // wfn is the wfn command, built once from this repository for the tests
 // of this binary, with its build and compile cache.
 var wfnCmd struct {
