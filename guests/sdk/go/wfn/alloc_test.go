@@ -48,6 +48,13 @@ func (nopHost) CDNDeleteByTag([]byte, int64) int32                   { return 0 
 func (nopHost) CDNInvalidateBySrcImage(string) int32                 { return 0 }
 func (nopHost) CDNDeleteBySrcImage(string, int64) int32              { return 0 }
 
+func (nopHost) TCPConnect(string, int32, int64) int32 { return -6 }
+func (nopHost) TCPRead(int32, []byte, int64) int32    { return -7 }
+func (nopHost) TCPWrite(int32, []byte, int64) int32   { return -7 }
+func (nopHost) TCPCloseWrite(int32) int32             { return -7 }
+func (nopHost) TCPClose(int32) int32                  { return -7 }
+func (nopHost) TCPRemoteAddress(int32, []byte) int32  { return -7 }
+
 var hello = wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
 	if r.Method() != "GET" {
 		w.SetStatus(405)

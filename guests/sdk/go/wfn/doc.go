@@ -82,6 +82,19 @@
 // Each of these imports (ip_address, geolocation, http_*) is linked into
 // a module only when the module calls the function that uses it.
 //
+// # Databases
+//
+// The wfnnet package dials TCP through the host (abi/SPEC.md, section
+// 5c): net.Conns with deadlines for database drivers (pgx's DialFunc,
+// go-redis's Dialer, database/sql through pgx's stdlib). A connection
+// belongs to the invocation that dialed it, or, dialed with
+// wfnnet.PoolDialContext (or from init), to the instance, so that a pool
+// serves the instance's next invocations with it. [AttachDatabasePool]
+// makes the host's suspension of an idle instance release the idle
+// connections of a pool (pgxpool, database/sql, go-redis), as
+// attachDatabasePool does on Vercel; importing this package exports
+// wfn_on_suspend, which does it.
+//
 // # Caches
 //
 // [AddCacheTag] tags the response's entry in the CDN cache, and

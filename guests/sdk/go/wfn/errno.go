@@ -8,6 +8,7 @@ var errnoErrors = [...]error{
 	nil,
 	abi.ENOTFOUND, abi.EINVAL, abi.ETOOLARGE, abi.ECLOSED,
 	abi.ECANCELED, abi.EDENIED, abi.EBADHANDLE, abi.EIO,
+	abi.ECONNREFUSED, abi.ETIMEDOUT,
 }
 
 // result turns an import's result into an error: nil when it is not

@@ -9,5 +9,6 @@ import "github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
 func init() {
 	hostcall.Exports.RunTask = runTask
 	hostcall.Exports.OnSigterm = onSigterm
+	hostcall.Exports.OnSuspend = onSuspend
 	hostcall.Exports.Discard = discard
 }

@@ -17,3 +17,9 @@ func wfnRunTask(task int32) {
 //
 //go:wasmexport wfn_on_sigterm
 func wfnOnSigterm() { onSigterm() }
+
+// wfnOnSuspend releases the idle connections of the pools attached with
+// AttachDatabasePool, before the host suspends the instance.
+//
+//go:wasmexport wfn_on_suspend
+func wfnOnSuspend() { onSuspend() }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/invocation"
 )
 
 // pollInterval is how often a context watcher asks the host whether the
@@ -36,6 +37,7 @@ func begin() {
 		end()
 	}
 	life.live = true
+	invocation.Begin()
 }
 
 // handlerReturned ends the invocation when it registered no tasks.
@@ -57,6 +59,7 @@ func end() {
 	life.done = 0
 	life.ctx = nil
 	life.live = false
+	invocation.End()
 }
 
 // invocationCtx returns the context of the current invocation, made at

@@ -16,6 +16,12 @@
 //
 //	func init() { http.DefaultTransport = wfnfetch.Transport }
 //
+// Otherwise, in a function (WebAssembly only), importing this package
+// makes http.DefaultTransport's dials fail with [ErrNoSockets], which
+// names this Transport and wfnnet's dialer, instead of Go's wasip1
+// message "connect: connection refused". A plain net.Dial, or a driver's
+// default dialer, still reports the latter: no package can change it.
+//
 // wfnhttp.Transport is the same value, for handlers that already use
 // wfnhttp. This package does not import catchall, so a module with
 // per-method exports can use it and keep the host's 405 for the other

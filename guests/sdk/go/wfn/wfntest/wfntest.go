@@ -56,6 +56,21 @@
 //     requests once the invocation is aborted or killed, when every
 //     outbound request is closed; every handle closed when the
 //     invocation ends (abi.EBADHANDLE after).
+//   - Outbound TCP (wfnnet): real sockets with the host's rules: the
+//     destination rule or [AllowedOutboundHosts] as for HTTP (outside an
+//     invocation, the last invocation's), who owns a connection (the
+//     invocation's are closed when it ends or is killed, and at once when
+//     it is aborted; the instance's, dialed with abi.TCPInstance or
+//     outside an invocation, live across invocations, as the test
+//     process stands for one instance, until [Sigterm]), at most
+//     [MaxTCPConns] open (abi.ETOOLARGE), the per-call timeouts
+//     (abi.ETIMEDOUT), abi.ECONNREFUSED, abi.ENOTFOUND, and abi.ECANCELED
+//     for a wait under way when the invocation is aborted or killed, and
+//     for every wait on the instance's connections after the abort. Between
+//     invocations the TCP imports keep working on the instance's
+//     connections (a pool's cleanup); [TCPConns] counts the open ones,
+//     and [Suspend] runs wfn_on_suspend, which releases the idle
+//     connections of the pools attached with wfn.AttachDatabasePool.
 //   - Caches (wfncache, wfn.AddCacheTag and the purges): a Runtime Cache
 //     with the host's TTLs, tags and limits, and a record of the CDN
 //     operations, in a [Cache]. Each invocation has its own unless
@@ -208,6 +223,9 @@ func serve(w http.ResponseWriter, r *http.Request, params map[string]string, exp
 	mu.Lock()
 	defer mu.Unlock()
 	cfg.cache.begin()
+	tcp.mu.Lock()
+	tcp.policy = cfg.policy
+	tcp.mu.Unlock()
 	h := newHost(w, r, params, cfg)
 	hostcall.Install(h)
 	defer hostcall.Install(nil)
@@ -264,6 +282,7 @@ func Sigterm() error {
 	defer hostcall.Install(nil)
 	start := time.Now()
 	hostcall.Exports.OnSigterm()
+	closeTCP(nil) // the host closes the instance's connections after wfn_on_sigterm
 	if d := time.Since(start); d > SigtermGrace {
 		return fmt.Errorf("%w: took %v, over %v", ErrSigtermTooLong, d.Round(time.Millisecond), SigtermGrace)
 	}
@@ -315,6 +334,11 @@ type host struct {
 	timers    []func() bool // stop the deadline timer and the abort watch
 
 	out outState // outbound requests, made at the first http_send
+
+	// tcpCtx is done when the invocation is aborted or killed, killCtx
+	// when it is killed: TCP waits end then.
+	tcpCtx, killCtx       context.Context
+	tcpCancel, killCancel context.CancelFunc
 }
 
 func newHost(w http.ResponseWriter, r *http.Request, params map[string]string, cfg config) *host {
@@ -351,11 +375,15 @@ func newHost(w http.ResponseWriter, r *http.Request, params map[string]string, c
 		h.names = append(h.names, "transfer-encoding")
 	}
 	slices.Sort(h.names)
+	h.killCtx, h.killCancel = context.WithCancel(context.Background())
+	h.tcpCtx, h.tcpCancel = context.WithCancel(h.ctx)
+	context.AfterFunc(h.killCtx, h.tcpCancel)
 
 	deadline := time.AfterFunc(cfg.maxDuration, func() {
 		h.kill(http.StatusGatewayTimeout, CodeInvocationTimeout)
 	})
 	abort := context.AfterFunc(h.ctx, func() {
+		closeTCP(h) // the connections opened before the abort
 		grace := time.AfterFunc(AbortGrace, func() {
 			h.kill(http.StatusInternalServerError, CodeInvocationFailed)
 		})
@@ -383,6 +411,8 @@ func (h *host) kill(status int, code string) {
 	}
 	h.killed.Store(true)
 	h.out.shutdown(false)
+	h.killCancel()
+	closeTCP(h)
 	h.tasks = nil
 	switch {
 	case !h.sent:
@@ -402,6 +432,8 @@ func (h *host) end() {
 		stop()
 	}
 	h.out.shutdown(true)
+	closeTCP(h)
+	h.killCancel()
 }
 
 // finish completes the response when the handler returns: a buffered

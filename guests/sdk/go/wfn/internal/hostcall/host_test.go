@@ -13,7 +13,7 @@ import (
 
 // goName is the Go name of an import: request_url gives RequestURL.
 func goName(name string) string {
-	initialisms := map[string]string{"url": "URL", "http": "HTTP", "cdn": "CDN", "ip": "IP"}
+	initialisms := map[string]string{"url": "URL", "http": "HTTP", "cdn": "CDN", "ip": "IP", "tcp": "TCP"}
 	var b strings.Builder
 	for w := range strings.SplitSeq(name, "_") {
 		if s, ok := initialisms[w]; ok {

@@ -55,6 +55,15 @@ type Host interface {
 	CDNDeleteByTag(tags []byte, revalidationDeadlineSeconds int64) int32
 	CDNInvalidateBySrcImage(src string) int32
 	CDNDeleteBySrcImage(src string, revalidationDeadlineSeconds int64) int32
+
+	// Outbound TCP (SPEC.md section 5c). addr is "host:port"; timeouts are
+	// milliseconds, negative for none of the call's own, 0 for no wait.
+	TCPConnect(addr string, flags int32, timeoutMs int64) int32
+	TCPRead(h int32, buf []byte, timeoutMs int64) int32
+	TCPWrite(h int32, p []byte, timeoutMs int64) int32
+	TCPCloseWrite(h int32) int32
+	TCPClose(h int32) int32
+	TCPRemoteAddress(h int32, buf []byte) int32
 }
 
 // Exports are the SDK's own exports that a host outside WebAssembly calls,
@@ -67,6 +76,8 @@ var Exports struct {
 	RunTask func(task int32)
 	// OnSigterm is wfn_on_sigterm.
 	OnSigterm func()
+	// OnSuspend is wfn_on_suspend.
+	OnSuspend func()
 	// Discard forgets the current invocation's state (its tasks and its
 	// context watcher), as a killed instance loses it. The host calls it
 	// after an invocation whose tasks it did not run; it is a no-op when

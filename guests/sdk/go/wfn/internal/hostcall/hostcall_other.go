@@ -19,6 +19,27 @@ func Install(h Host) {
 	current.Store(&h)
 }
 
+// idleHost answers the imports that work outside an invocation (tcp_*)
+// when no host is installed.
+var idleHost atomic.Pointer[Host]
+
+// InstallIdle makes h the host of the TCP imports while no host is
+// installed: between invocations an instance's connections stay usable
+// (a pool's background work, a test's cleanup), while the request imports
+// still panic there.
+func InstallIdle(h Host) { idleHost.Store(&h) }
+
+// tcpHost is the installed host, else the idle one.
+func tcpHost() Host {
+	if h := current.Load(); h != nil {
+		return *h
+	}
+	if h := idleHost.Load(); h != nil {
+		return *h
+	}
+	return host()
+}
+
 func host() Host {
 	h := current.Load()
 	if h == nil {
@@ -146,3 +167,23 @@ func CDNInvalidateBySrcImage(src string) int32 { return host().CDNInvalidateBySr
 func CDNDeleteBySrcImage(src string, revalidationDeadlineSeconds int64) int32 {
 	return host().CDNDeleteBySrcImage(src, revalidationDeadlineSeconds)
 }
+
+// TCPConnect calls tcp_connect.
+func TCPConnect(addr string, flags int32, timeoutMs int64) int32 {
+	return tcpHost().TCPConnect(addr, flags, timeoutMs)
+}
+
+// TCPRead calls tcp_read.
+func TCPRead(h int32, buf []byte, timeoutMs int64) int32 { return tcpHost().TCPRead(h, buf, timeoutMs) }
+
+// TCPWrite calls tcp_write.
+func TCPWrite(h int32, p []byte, timeoutMs int64) int32 { return tcpHost().TCPWrite(h, p, timeoutMs) }
+
+// TCPCloseWrite calls tcp_close_write.
+func TCPCloseWrite(h int32) int32 { return tcpHost().TCPCloseWrite(h) }
+
+// TCPClose calls tcp_close.
+func TCPClose(h int32) int32 { return tcpHost().TCPClose(h) }
+
+// TCPRemoteAddress calls tcp_remote_address.
+func TCPRemoteAddress(h int32, buf []byte) int32 { return tcpHost().TCPRemoteAddress(h, buf) }

@@ -139,8 +139,35 @@ func cdnInvalidateBySrcImage(src unsafe.Pointer, srcLen uint32) int32
 //go:noescape
 func cdnDeleteBySrcImage(src unsafe.Pointer, srcLen uint32, revalidationDeadlineSeconds int64) int32
 
+// Outbound TCP (SPEC.md section 5c). Timeouts are milliseconds.
+
+//go:wasmimport wfn tcp_connect
+//go:noescape
+func tcpConnect(addr unsafe.Pointer, addrLen uint32, flags int32, timeoutMs int64) int32
+
+//go:wasmimport wfn tcp_read
+//go:noescape
+func tcpRead(h int32, buf unsafe.Pointer, bufCap uint32, timeoutMs int64) int32
+
+//go:wasmimport wfn tcp_write
+//go:noescape
+func tcpWrite(h int32, buf unsafe.Pointer, bufLen uint32, timeoutMs int64) int32
+
+//go:wasmimport wfn tcp_close_write
+func tcpCloseWrite(h int32) int32
+
+//go:wasmimport wfn tcp_close
+func tcpClose(h int32) int32
+
+//go:wasmimport wfn tcp_remote_address
+//go:noescape
+func tcpRemoteAddress(h int32, buf unsafe.Pointer, bufCap uint32) int32
+
 // Install panics: in WebAssembly the host is the real one.
 func Install(Host) { panic("wfn: hostcall.Install is not available in WebAssembly") }
+
+// InstallIdle does nothing: in WebAssembly the host is the real one.
+func InstallIdle(Host) {}
 
 func bytesPtr(b []byte) unsafe.Pointer  { return unsafe.Pointer(unsafe.SliceData(b)) }
 func stringPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
@@ -285,4 +312,30 @@ func CDNInvalidateBySrcImage(src string) int32 {
 // CDNDeleteBySrcImage calls cdn_delete_by_src_image.
 func CDNDeleteBySrcImage(src string, revalidationDeadlineSeconds int64) int32 {
 	return cdnDeleteBySrcImage(stringPtr(src), uint32(len(src)), revalidationDeadlineSeconds)
+}
+
+// TCPConnect calls tcp_connect.
+func TCPConnect(addr string, flags int32, timeoutMs int64) int32 {
+	return tcpConnect(stringPtr(addr), uint32(len(addr)), flags, timeoutMs)
+}
+
+// TCPRead calls tcp_read.
+func TCPRead(h int32, buf []byte, timeoutMs int64) int32 {
+	return tcpRead(h, bytesPtr(buf), uint32(len(buf)), timeoutMs)
+}
+
+// TCPWrite calls tcp_write.
+func TCPWrite(h int32, p []byte, timeoutMs int64) int32 {
+	return tcpWrite(h, bytesPtr(p), uint32(len(p)), timeoutMs)
+}
+
+// TCPCloseWrite calls tcp_close_write.
+func TCPCloseWrite(h int32) int32 { return tcpCloseWrite(h) }
+
+// TCPClose calls tcp_close.
+func TCPClose(h int32) int32 { return tcpClose(h) }
+
+// TCPRemoteAddress calls tcp_remote_address.
+func TCPRemoteAddress(h int32, buf []byte) int32 {
+	return tcpRemoteAddress(h, bytesPtr(buf), uint32(len(buf)))
 }

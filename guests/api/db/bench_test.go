@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/wfn-dev/wfn/internal/pgserver"
+)
+
+// dbBench is a function that times the query itself, n times per
+// invocation (?n=), on the pool's connection (?mode=pool: a pgxpool
+// dialing through wfnnet.PoolDialContext, kept across invocations) or on
+// a connection dialed, used and closed each time (?mode=fresh), and
+// answers the durations in microseconds, as JSON.
+const dbBench = `package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfnhttp"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfnnet"
+)
+
+func init() { wfnhttp.Handle(http.HandlerFunc(handle)) }
+
+var pool *pgxpool.Pool
+
+func handle(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	cfg, err := pgxpool.ParseConfig(os.Getenv("DATABASE_URL"))
+	if err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	cfg.ConnConfig.LookupFunc = wfnnet.LookupHost
+	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+	var times []int64
+	for range n {
+		var now time.Time
+		start := time.Now()
+		if r.URL.Query().Get("mode") == "pool" {
+			if pool == nil {
+				cfg.ConnConfig.DialFunc = wfnnet.PoolDialContext
+				if pool, err = pgxpool.NewWithConfig(context.Background(), cfg); err != nil {
+					http.Error(w, err.Error(), 500)
+					return
+				}
+			}
+			err = pool.QueryRow(ctx, "SELECT NOW()").Scan(&now)
+		} else {
+			cfg.ConnConfig.DialFunc = wfnnet.DialContext
+			var c *pgx.Conn
+			if c, err = pgx.ConnectConfig(ctx, cfg.ConnConfig); err == nil {
+				err = c.QueryRow(ctx, "SELECT NOW()").Scan(&now)
+				c.Close(ctx)
+			}
+		}
+		if err != nil {
+			http.Error(w, err.Error(), 503)
+			return
+		}
+		times = append(times, time.Since(start).Microseconds())
+	}
+	json.NewEncoder(w).Encode(times)
+}
+
+func main() {}
+`
+
+// nativeQueries is the native program's side of dbBench: the same
+// queries, timed the same way, with net's dialer.
+func nativeQueries(ctx context.Context, url string, pool *pgxpool.Pool, n int) ([]int64, error) {
+	var times []int64
+	for range n {
+		var now time.Time
+		start := time.Now()
+		var err error
+		if pool != nil {
+			err = pool.QueryRow(ctx, "SELECT NOW()").Scan(&now)
+		} else {
+			var c *pgx.Conn
+			if c, err = pgx.Connect(ctx, url); err == nil {
+				err = c.QueryRow(ctx, "SELECT NOW()").Scan(&now)
+				c.Close(ctx)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		times = append(times, time.Since(start).Microseconds())
+	}
+	return times, nil
+}
+
+// nativeDB is the native program's handler: the same query and answer as
+// api/db, on a pgxpool (pool non-nil) or on a connection per request.
+func nativeDB(url string, pool *pgxpool.Pool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var answer struct {
+			Now        time.Time `json:"now"`
+			BackendPid int32     `json:"backendPid"`
+		}
+		q := "SELECT NOW(), pg_backend_pid()"
+		var err error
+		if pool != nil {
+			err = pool.QueryRow(r.Context(), q).Scan(&answer.Now, &answer.BackendPid)
+		} else {
+			var c *pgx.Conn
+			if c, err = pgx.Connect(r.Context(), url); err == nil {
+				err = c.QueryRow(r.Context(), q).Scan(&answer.Now, &answer.BackendPid)
+				c.Close(context.Background())
+			}
+		}
+		if err != nil {
+			http.Error(w, err.Error(), 503)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(answer)
+	}
+}
+
+// BenchmarkPgxQuery runs SELECT NOW() through pgx in a Go guest served by
+// wfn and in this native Go program, on the same PostgreSQL, with the
+// pool's connection reused and with a connection dialed per query. Each
+// iteration runs, in turn, 10 timed queries in the guest (one request
+// to api/dbbench) and 10 natively, for each mode, so that the machine's
+// load falls on both alike; the metrics are the median query time of
+// each and the ratios guest/native. It also times whole HTTP requests to
+// api/db and to the same handler served natively (net/http, pgxpool),
+// which adds the invocation's own cost. Run it with a fixed count (see
+// BENCHMARKS.md):
+//
+//	cd guests/api && go test -run '^$' -bench PgxQuery -benchtime 100x ./db
+func BenchmarkPgxQuery(b *testing.B) {
+	const n = 10
+	url := pgserver.URL(b)
+	guest := serveHost(b, servedDir(b, map[string]string{"dbbench": dbBench}), map[string]string{"DATABASE_URL": url})
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	native := httptest.NewServer(nativeDB(url, pool))
+	defer native.Close()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	get := func(url string, into any) time.Duration {
+		start := time.Now()
+		resp, err := client.Get(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(into)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || err != nil {
+			b.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+		}
+		return time.Since(start)
+	}
+	samples := map[string][]int64{}
+	round := func() {
+		for _, mode := range []string{"pool", "fresh"} {
+			var times []int64
+			get(guest+"/api/dbbench?n="+strconv.Itoa(n)+"&mode="+mode, &times)
+			samples["guest-"+mode] = append(samples["guest-"+mode], times...)
+			p := pool
+			if mode == "fresh" {
+				p = nil
+			}
+			// A context that can end, as the guest's request context: pgx
+			// watches it during each query.
+			ctx, cancel := context.WithCancel(context.Background())
+			times, err := nativeQueries(ctx, url, p, n)
+			cancel()
+			if err != nil {
+				b.Fatal(err)
+			}
+			samples["native-"+mode] = append(samples["native-"+mode], times...)
+		}
+		var a answer
+		samples["guest-http"] = append(samples["guest-http"], get(guest+"/api/db", &a).Microseconds())
+		samples["native-http"] = append(samples["native-http"], get(native.URL, &a).Microseconds())
+	}
+	// Warm up: built, compiled, an instance and a pooled connection each.
+	for range 3 {
+		round()
+	}
+	clear(samples)
+	b.ResetTimer()
+	for range b.N {
+		round()
+	}
+	b.StopTimer()
+	med := map[string]float64{}
+	for name, s := range samples {
+		slices.Sort(s)
+		med[name] = float64(s[len(s)/2])
+		b.ReportMetric(med[name], name+"-µs")
+	}
+	b.ReportMetric(med["guest-pool"]/med["native-pool"], "pool-guest/native")
+	b.ReportMetric(med["guest-fresh"]/med["native-fresh"], "fresh-guest/native")
+	b.ReportMetric(med["guest-http"]/med["native-http"], "http-guest/native")
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		b.Logf("load average: %s", load)
+	}
+}
