@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,35 +43,63 @@ type syncBuffer = testkit.SyncBuffer
 // guest build and compile it once.
 var sharedCache string
 
-// testCacheEnv names a directory whose builds and compiled code outlive
-// the test binary (.ci/run sets it): the suite's runs on each engine and
-// mode, one after another, then build and compile each guest once. The
-// Runtime Cache and CDN cache files stay the binary's own.
+// testCacheEnv names a directory that the test binary uses as its
+// sharedCache, and whose builds and compiled code outlive it (.ci/run sets
+// it): the suite's runs on each engine and mode, one after another, then
+// build and compile each guest once. Everything else in it (the Runtime
+// Cache and CDN cache files) is removed when the binary starts, so each
+// run starts with empty caches. One test binary at a time may use it. The
+// directory is used as it is, not through links: handler builds keep
+// generated files in it, whose paths go into the build's key.
 const testCacheEnv = "WFN_TEST_CACHE"
 
 // codeDirs are the subdirectories of a cache directory holding builds
-// and compiled code, each keyed by content and written by rename, so
-// that processes can share them.
+// and compiled code, each keyed by content and written by rename.
 var codeDirs = []string{"build", "build-c", "build-js", "compiled"}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wfn-host-test")
-	if err != nil {
-		panic(err)
-	}
-	sharedCache = dir
-	if kept := os.Getenv(testCacheEnv); kept != "" {
-		if err := linkCodeDirs(dir, kept); err != nil {
+	kept := os.Getenv(testCacheEnv)
+	dir := kept
+	if kept != "" {
+		if err := keepOnlyCode(kept); err != nil {
+			panic(err)
+		}
+	} else {
+		var err error
+		if dir, err = os.MkdirTemp("", "wfn-host-test"); err != nil {
 			panic(err)
 		}
 	}
+	sharedCache = dir
 	code := m.Run()
 	if err := closeShared(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1
 	}
-	os.RemoveAll(dir) // the links, not what they point to
+	if kept == "" {
+		os.RemoveAll(dir)
+	}
 	os.Exit(code)
+}
+
+// keepOnlyCode removes from cache directory dir all but its builds and
+// compiled code.
+func keepOnlyCode(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !slices.Contains(codeDirs, e.Name()) {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // linkCodeDirs makes the builds and compiled code of cache directory dir
