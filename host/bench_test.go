@@ -39,6 +39,10 @@ func quietHostConfig(b testing.TB, cfg host.Config) *host.Host {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Engine = os.Getenv("WFN_TEST_ENGINE")
+	if cfg.CacheDir == "" {
+		// The tests' builds and compiled code, not the user's cache.
+		cfg.CacheDir = sharedCache
+	}
 	h, err := host.New(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -246,9 +250,10 @@ func (w *discardWriter) reset() {
 // baseline and both guests answer the same bytes.
 func TestBenchmarkHandlersAgree(t *testing.T) {
 	requireGo(t)
+	_, served, _ := serveShared(t, "../guests")
 	for _, h := range map[string]http.Handler{
 		"native":  http.HandlerFunc(nativeHello),
-		"go":      quietHost(t, "../guests"),
+		"go":      served.Config.Handler,
 		"minimal": quietHost(t, watDir(t, "hello")),
 	} {
 		srv := httptest.NewServer(h)

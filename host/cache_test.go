@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,7 +63,7 @@ var idSeq atomic.Int64
 
 func TestRuntimeCacheExample(t *testing.T) {
 	requireGo(t)
-	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	_, srv, _ := serveShared(t, "../guests")
 	// The Runtime Cache is shared by the tests of this binary: start clean.
 	if r := get(t, srv.URL+"/api/expire?tag=example-tag"); r.status != 200 {
 		t.Fatalf("/api/expire = %d %q", r.status, r.body)
@@ -92,7 +90,7 @@ func TestRuntimeCacheExample(t *testing.T) {
 // count says how many times the function ran.
 func TestCDNStates(t *testing.T) {
 	requireGo(t)
-	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	_, srv, _ := serveShared(t, "../guests")
 	want := func(p product, cache string, runs int) {
 		t.Helper()
 		if p.Cache != cache || p.Runs != runs {
@@ -134,7 +132,7 @@ func TestCDNStates(t *testing.T) {
 // function runs once.
 func TestCDNStampede(t *testing.T) {
 	requireGo(t)
-	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	_, srv, _ := serveShared(t, "../guests")
 	id := freshID()
 	var wg sync.WaitGroup
 	results := make([]product, 100)
@@ -190,20 +188,14 @@ func TestCachePersistsAcrossRestart(t *testing.T) {
 	}
 }
 
-// seedBuilds copies the shared cache's builds and compiled code (keyed by
+// seedBuilds links the shared cache's builds and compiled code (keyed by
 // content) into dir, so that a test with a cache directory of its own
 // does not build and compile every example again; its Runtime Cache and
 // CDN cache start empty.
 func seedBuilds(t *testing.T, dir string) {
 	t.Helper()
-	for _, sub := range []string{"build", "build-c", "build-js", "compiled"} {
-		src := filepath.Join(sharedCache, sub)
-		if _, err := os.Stat(src); err != nil {
-			continue // nothing built there yet
-		}
-		if err := os.CopyFS(filepath.Join(dir, sub), os.DirFS(src)); err != nil {
-			t.Fatalf("seeding %s: %v", sub, err)
-		}
+	if err := linkCodeDirs(dir, sharedCache); err != nil {
+		t.Fatalf("seeding %s: %v", dir, err)
 	}
 }
 

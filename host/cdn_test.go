@@ -120,7 +120,7 @@ func TestCDNOriginGzip(t *testing.T) {
 // reaches the function with it, and the function's 304 comes back.
 func TestCDNConditional(t *testing.T) {
 	requireGo(t)
-	_, srv, _ := serve(t, host.Config{Dir: "../testdata/guests"})
+	_, srv, _ := serveShared(t, "../testdata/guests")
 	u := fmt.Sprintf("%s/api/cdnkit?mode=etag&id=%d", srv.URL, freshID())
 	wantCDN(t, rawGet(t, u), "MISS", "etag run 1 if-none-match ")
 	r := rawGet(t, u, `If-None-Match: "e1"`)
@@ -162,7 +162,7 @@ func revalidate(t *testing.T, u string, header ...string) {
 // it fresh again.
 func TestCDNRevalidation(t *testing.T) {
 	requireGo(t)
-	_, srv, _ := serve(t, host.Config{Dir: "../testdata/guests"})
+	_, srv, _ := serveShared(t, "../testdata/guests")
 	u := fmt.Sprintf("%s/api/cdnkit?mode=validate&id=%d", srv.URL, freshID())
 	wantCDN(t, rawGet(t, u), "MISS", "validate run 1 if-none-match ")
 	revalidate(t, u)
@@ -182,7 +182,7 @@ func TestCDNRevalidation(t *testing.T) {
 // whole response is stored.
 func TestCDNStreamingMiss(t *testing.T) {
 	requireGo(t)
-	_, srv, _ := serve(t, host.Config{Dir: "../testdata/guests"})
+	_, srv, _ := serveShared(t, "../testdata/guests")
 	id := freshID()
 	u := fmt.Sprintf("%s/api/cdnkit?mode=stream&id=%d", srv.URL, id)
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
@@ -219,7 +219,7 @@ func TestCDNStreamingMiss(t *testing.T) {
 // client gets the stale entry instead of the 500.
 func TestCDNStaleIfError(t *testing.T) {
 	requireGo(t)
-	_, srv, _ := serve(t, host.Config{Dir: "../testdata/guests"})
+	_, srv, _ := serveShared(t, "../testdata/guests")
 	u := fmt.Sprintf("%s/api/cdnkit?mode=fail&id=%d", srv.URL, freshID())
 	wantCDN(t, get(t, u), "MISS", "fail run 1")
 	eventually(t, "the stale entry to stand in", func() bool {
@@ -237,7 +237,7 @@ func TestCDNStaleIfError(t *testing.T) {
 // the entry is served STALE while it is refreshed, never a MISS.
 func TestCDNBareStaleWhileRevalidate(t *testing.T) {
 	requireGo(t)
-	_, srv, _ := serve(t, host.Config{Dir: "../testdata/guests"})
+	_, srv, _ := serveShared(t, "../testdata/guests")
 	u := fmt.Sprintf("%s/api/cdnkit?mode=swr&id=%d", srv.URL, freshID())
 	wantCDN(t, get(t, u), "MISS", "swr run 1")
 	eventually(t, "a STALE answer", func() bool {

@@ -19,7 +19,7 @@ import (
 func examples(t *testing.T) string {
 	t.Helper()
 	requireGo(t)
-	_, srv, _ := serve(t, host.Config{Dir: "../guests"})
+	_, srv, _ := serveShared(t, "../guests")
 	return srv.URL
 }
 
@@ -134,7 +134,7 @@ func TestNotFoundAndHealth(t *testing.T) {
 // The lifecycle examples, configured by guests/vercel.json.
 func TestLifecycleExamples(t *testing.T) {
 	requireGo(t)
-	_, srv, logs := serve(t, host.Config{Dir: "../guests"})
+	_, srv, logs := serveShared(t, "../guests")
 	url := srv.URL
 	t.Run("group", func(t *testing.T) {
 		for _, path := range []string{"/api/slow", "/api/spin"} {
