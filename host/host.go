@@ -37,6 +37,7 @@ import (
 
 	"github.com/wfn-dev/wfn/host/internal/cbuild"
 	"github.com/wfn-dev/wfn/host/internal/cdn"
+	"github.com/wfn-dev/wfn/host/internal/deadline"
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/geo"
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
@@ -475,7 +476,8 @@ type liveInstance struct {
 	h              *Host
 	stdout, stderr *guestLog
 	wake           chan struct{}
-	done           <-chan struct{} // the current call's deadline; guest goroutine only
+	ctx            context.Context  // the current call's; guest goroutine only
+	call           deadline.Context // the context of its invocations, one run each
 	cur            atomic.Pointer[hostcall.Invocation]
 	tmp            string // the host directory the guest sees as /tmp
 
@@ -541,7 +543,7 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		MemoryLimit: fn.memoryLimit,
 		Snapshot:    fn.snapshot,
 		Wake:        li.wake,
-		Done:        func() <-chan struct{} { return li.done },
+		Done:        li.callDone,
 		TmpDir:      tmp,
 		TmpLimit:    h.tmpLimit(),
 	})
@@ -559,10 +561,10 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 	return li, nil
 }
 
-// begin routes the instance's output to inv; done is its deadline.
-func (li *liveInstance) begin(inv *hostcall.Invocation, done <-chan struct{}) {
+// begin routes the instance's output to inv; ctx is its call's context.
+func (li *liveInstance) begin(inv *hostcall.Invocation, ctx context.Context) {
 	li.stdout.inv, li.stderr.inv = inv, inv
-	li.done = done
+	li.ctx = ctx
 	li.calls++
 	li.cur.Store(inv)
 	select { // a wake left over from an earlier abort must not cut a sleep short
@@ -576,9 +578,19 @@ func (li *liveInstance) finish() {
 	li.stdout.flush()
 	li.stderr.flush()
 	li.stdout.inv, li.stderr.inv = nil, nil
-	li.done = nil
+	li.ctx = nil
 	li.cur.Store(nil)
 	li.measure()
+}
+
+// callDone is the engine's InstanceConfig.Done: the current call's Done,
+// asked for only by a guest that waits (a sleep), so that a call that does
+// not wait sets no timer.
+func (li *liveInstance) callDone() <-chan struct{} {
+	if li.ctx == nil {
+		return nil
+	}
+	return li.ctx.Done()
 }
 
 // measure records the instance's linear memory, between calls.
@@ -848,7 +860,7 @@ func (h *Host) sigterm() {
 		go func() {
 			defer wg.Done()
 			li.stdout.inv, li.stderr.inv = nil, nil
-			li.done = ctx.Done()
+			li.ctx = ctx
 			if err := li.OnSigterm(ctx); err != nil {
 				h.log.Warn("wfn_on_sigterm failed", "fn", li.stdout.fn, "err", err)
 			}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wfn-dev/wfn/host/internal/deadline"
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
@@ -24,8 +25,8 @@ type invocation struct {
 	fn       *function
 	li       *liveInstance
 	inv      *hostcall.Invocation
-	ctx      context.Context // the deadline: handler and tasks
-	cancel   context.CancelFunc
+	ctx      *deadline.Context // the instance's, for this run: handler and tasks
+	run      uint64            // this invocation's run of ctx
 	deadline time.Time
 	export   string
 
@@ -68,13 +69,14 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		}
 		return
 	}
+	li := inst.(*liveInstance)
 	deadline := time.Now().Add(fn.maxDuration)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	c := &invocation{h: h, fn: fn, li: inst.(*liveInstance), ctx: ctx, cancel: cancel, deadline: deadline, export: export, req: r}
+	c := &invocation{h: h, fn: fn, li: li, ctx: &li.call, run: li.call.Start(deadline), deadline: deadline, export: export, req: r}
+	ctx := c.ctx
 	c.inv = h.invs.Get().(*hostcall.Invocation)
 	c.inv.Reset(id, fn.src.Path, w, r, params, deadline)
 	c.inv.Ctx = c
-	c.li.begin(c.inv, ctx.Done())
+	c.li.begin(c.inv, ctx)
 	if aw != nil {
 		aw.fresh.Store(c.li.calls == 1)
 	}
@@ -161,6 +163,10 @@ func (c *invocation) handlerReturned(err error) {
 			"fn", c.fn.src.Path, "id", c.inv.ID, "content_length", n, "written", c.inv.Written())
 	}
 }
+
+// cancel ends the invocation's context: its handler and tasks stop, and
+// what was derived from the context is released.
+func (c *invocation) cancel() { c.ctx.End(c.run) }
 
 func (c *invocation) unwatch() {
 	if c.stopWatch != nil {
