@@ -155,8 +155,10 @@ type Pool struct {
 }
 
 type idleInstance struct {
-	inst  engine.Instance
-	since time.Time // when it went idle; zero without an IdleTimeout
+	inst engine.Instance
+	// since is when the reaper first saw it idle, at most a period after
+	// it went idle: zero until then, so that Put reads no clock.
+	since time.Time
 }
 
 // New returns a pool that keeps instances by policy, within limit.
@@ -231,21 +233,17 @@ func (p *Pool) refill() {
 			return
 		}
 		if !p.handOff(inst) {
-			p.idle = append(p.idle, idleInstance{inst: inst, since: p.now()})
+			p.idle = append(p.idle, idleInstance{inst: inst})
 			p.mu.Unlock()
 		}
 	}
 }
 
-func (p *Pool) now() time.Time {
-	if p.policy.IdleTimeout <= 0 {
-		return time.Time{}
-	}
-	return time.Now()
-}
-
 // reap closes instances idle longer than the idle timeout, keeping the
-// reserve.
+// reserve. It stamps the instances that went idle since its last round
+// with the time of this one, which is later than when they went idle by
+// at most a period, so an instance is closed between the idle timeout and
+// the timeout plus two periods after it went idle.
 func (p *Pool) reap() {
 	tick := time.NewTicker(max(p.policy.IdleTimeout/4, 10*time.Millisecond))
 	defer tick.Stop()
@@ -253,8 +251,15 @@ func (p *Pool) reap() {
 		select {
 		case <-p.stop:
 			return
-		case now := <-tick.C:
+		case <-tick.C:
+			now := time.Now()
 			cutoff := now.Add(-p.policy.IdleTimeout)
+			p.mu.Lock()
+			// The unstamped ones are the most recent, at the end.
+			for i := len(p.idle) - 1; i >= 0 && p.idle[i].since.IsZero(); i-- {
+				p.idle[i].since = now
+			}
+			p.mu.Unlock()
 			for {
 				p.mu.Lock()
 				// idle[0] has been idle the longest.
@@ -407,7 +412,7 @@ func (p *Pool) Put(ctx context.Context, inst engine.Instance, healthy bool) {
 		// left means no one can be waiting for it: the common case keeps
 		// the lock.
 		if !p.limit.full.Load() {
-			p.idle = append(p.idle, idleInstance{inst: inst, since: p.now()})
+			p.idle = append(p.idle, idleInstance{inst: inst})
 			p.mu.Unlock()
 			return
 		}
@@ -416,7 +421,7 @@ func (p *Pool) Put(ctx context.Context, inst engine.Instance, healthy bool) {
 		p.mu.Lock()
 		if !starved {
 			if !p.handOff(inst) {
-				p.idle = append(p.idle, idleInstance{inst: inst, since: p.now()})
+				p.idle = append(p.idle, idleInstance{inst: inst})
 				p.mu.Unlock()
 			}
 			return
