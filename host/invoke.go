@@ -147,8 +147,8 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 // in a host function ended by it) into a timeout, as if it had been
 // stopped.
 func (c *invocation) late(err error) error {
-	// The context's timer may not have fired yet: compare the time.
-	if err == nil && !time.Now().Before(c.deadline) {
+	// The context's timer may not be set: its Err reads the clock.
+	if err == nil && c.ctx.Err() == context.DeadlineExceeded {
 		return context.DeadlineExceeded
 	}
 	return err
