@@ -507,9 +507,45 @@ type instance struct {
 	e       *Engine
 	depth   int // calls in progress: the host may call the guest from a host function
 	stack   [1]uint64
+	cc      callCtx // the outermost call's context (withInvocation)
 }
 
 type invocationKey struct{}
+
+// callCtx is a context carrying the invocation a call serves, for the
+// host functions (current).
+type callCtx struct {
+	context.Context
+	inv *hostcall.Invocation
+}
+
+func (c *callCtx) Value(key any) any {
+	if key == (invocationKey{}) {
+		return c.inv
+	}
+	return c.Context.Value(key)
+}
+
+// withInvocation returns ctx carrying inv. The outermost call of a guest
+// rewritten with the interrupt checks uses the instance's own callCtx,
+// reused from call to call: wazero keeps no context past such a call (it
+// only does to watch the context, CloseOnContextDone) and the host
+// functions keep none, so a warm call allocates no context.
+func (i *instance) withInvocation(ctx context.Context, inv *hostcall.Invocation) context.Context {
+	if i.depth > 0 || !i.e.interrupt {
+		return context.WithValue(ctx, invocationKey{}, inv)
+	}
+	i.cc = callCtx{Context: ctx, inv: inv}
+	return &i.cc
+}
+
+// release drops the references of the outermost call's context once that
+// call has returned.
+func (i *instance) release() {
+	if i.depth == 0 {
+		i.cc = callCtx{}
+	}
+}
 
 // call runs fn, keeping the instance's memory from being released under
 // it.
@@ -542,7 +578,8 @@ func (i *instance) Call(ctx context.Context, export string, inv *hostcall.Invoca
 	if fn == nil {
 		return fmt.Errorf("wfn: no export %s", export)
 	}
-	_, err := i.call(context.WithValue(ctx, invocationKey{}, inv), fn, nil)
+	_, err := i.call(i.withInvocation(ctx, inv), fn, nil)
+	i.release()
 	return err
 }
 
@@ -551,7 +588,8 @@ func (i *instance) RunTask(ctx context.Context, task int32, inv *hostcall.Invoca
 		return fmt.Errorf("wfn: no export %s", abi.ExportRunTask)
 	}
 	i.stack[0] = api.EncodeI32(task)
-	_, err := i.call(context.WithValue(ctx, invocationKey{}, inv), i.task, i.stack[:])
+	_, err := i.call(i.withInvocation(ctx, inv), i.task, i.stack[:])
+	i.release()
 	return err
 }
 
