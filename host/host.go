@@ -682,7 +682,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The server is shutting down.", "Retry-After", "1")
 			return nil
 		}
-		if !fn.refs.acquire() {
+		if !fn.acquire() {
 			h.mu.RUnlock()
 			// A Reload replaced it since the request was routed.
 			writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The function was reloaded.", "Retry-After", "1")
