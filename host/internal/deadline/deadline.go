@@ -22,6 +22,7 @@ package deadline
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +33,7 @@ type Context struct {
 	run      uint64        // the current run, from 1
 	deadline time.Time     // with its monotonic reading; zero for none
 	err      error         // why the run ended; nil while it goes on
+	ended    atomic.Bool   // err != nil, for Err without the lock
 	done     chan struct{} // made by Done, closed when the run ends
 	timer    *time.Timer   // ends the run at the deadline, once Done was asked for
 	afters   []after       // the functions to run when the run ends
@@ -57,6 +59,7 @@ func (c *Context) Start(deadline time.Time) uint64 {
 	c.run++
 	c.deadline = deadline
 	c.err = nil
+	c.ended.Store(false)
 	c.done = nil
 	run := c.run
 	c.mu.Unlock()
@@ -87,6 +90,7 @@ func (c *Context) Cancel(run uint64, err error) {
 // AfterFunc to run, once c.mu is released.
 func (c *Context) endLocked(err error) []func() {
 	c.err = err
+	c.ended.Store(true)
 	if c.done != nil {
 		close(c.done)
 	}
@@ -111,9 +115,8 @@ func runAll(fs []func()) {
 	}
 }
 
-// expiredLocked reports whether the current run has reached its
-// deadline.
-func (c *Context) expiredLocked() bool {
+// expired reports whether the current run has reached its deadline.
+func (c *Context) expired() bool {
 	return !c.deadline.IsZero() && time.Until(c.deadline) <= 0
 }
 
@@ -146,7 +149,7 @@ func (c *Context) doneLocked() []func() {
 	switch {
 	case c.err != nil:
 		close(c.done)
-	case c.expiredLocked():
+	case c.expired():
 		return c.endLocked(context.DeadlineExceeded)
 	case !c.deadline.IsZero():
 		if c.timer == nil {
@@ -162,7 +165,7 @@ func (c *Context) doneLocked() []func() {
 // deadline has passed (a timer set for an earlier run may fire late).
 func (c *Context) expire() {
 	c.mu.Lock()
-	if c.err != nil || !c.expiredLocked() {
+	if c.err != nil || !c.expired() {
 		c.mu.Unlock()
 		return
 	}
@@ -175,8 +178,12 @@ func (c *Context) expire() {
 // has: context.DeadlineExceeded from its deadline on, or the error given
 // to Cancel.
 func (c *Context) Err() error {
+	// The deadline is set by Start, before the run is handed to anyone.
+	if !c.ended.Load() && !c.expired() {
+		return nil
+	}
 	c.mu.Lock()
-	if c.err != nil || !c.expiredLocked() {
+	if c.err != nil || !c.expired() {
 		err := c.err
 		c.mu.Unlock()
 		return err
