@@ -621,7 +621,7 @@ func (li *liveInstance) Close(ctx context.Context) error {
 // ServeHTTP routes the request to its function and runs one invocation.
 // The operators' endpoints under /_wfn/ are package admin's.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	now := time.Now() // the one clock read before the invocation's deadline
+	now := time.Now() // the one wall clock read: the invocation's deadline is taken from it
 	id := h.newID(now)
 	w.Header()[HeaderRequestID] = []string{id} // a canonical name: no Set
 	if aw := h.startAccess(w, r, id, now); aw != nil {
@@ -694,7 +694,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if len(params) > 0 {
 			r = withParamQuery(r, fn.src, params)
 		}
-		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, params, aw)
+		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, now, params, aw)
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
 		c.ServeAt(w, r, h.cdnKey(h.scope(st, fn), r), origin, now)
