@@ -623,10 +623,13 @@ func (li *liveInstance) Close(ctx context.Context) error {
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now() // the one wall clock read: the invocation's deadline is taken from it
 	id := h.newID(now)
-	w.Header()[HeaderRequestID] = []string{id} // a canonical name: no Set
 	if aw := h.startAccess(w, r, id, now); aw != nil {
 		defer h.endAccess(aw)
+		aw.idValue[0] = id
+		w.Header()[HeaderRequestID] = aw.idValue[:] // a canonical name: no Set
 		w = aw
+	} else {
+		w.Header()[HeaderRequestID] = []string{id}
 	}
 	if urlTooLong(r) {
 		writeError(w, r, http.StatusRequestURITooLong, CodeURLTooLong, id, "The URL is over 14 KB.")

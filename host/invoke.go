@@ -73,7 +73,9 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	}
 	li := inst.(*liveInstance)
 	deadline := arrived.Add(time.Since(arrived) + fn.maxDuration)
-	c := &invocation{h: h, fn: fn, li: li, ctx: &li.call, run: li.call.Start(deadline), deadline: deadline, export: export, req: r}
+	c := aw.newInvocation()
+	c.h, c.fn, c.li, c.export, c.req = h, fn, li, export, r
+	c.ctx, c.run, c.deadline = &li.call, li.call.Start(deadline), deadline
 	ctx := c.ctx
 	c.inv = h.invs.Get().(*hostcall.Invocation)
 	c.inv.Reset(id, fn.src.Path, w, r, params, deadline)
