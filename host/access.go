@@ -50,6 +50,23 @@ type accessWriter struct {
 	// may call the origin again in the background (a revalidation) after
 	// the response, and with it invoke.
 	fresh atomic.Bool
+
+	// What else lives as long as the request, in the same allocation: the
+	// request id's header value, and the request's first invocation
+	// (newInvocation).
+	idValue [1]string
+	inv     invocation
+	invUsed atomic.Bool
+}
+
+// newInvocation returns the invocation struct for a run of r's function:
+// aw's own for the first, a new one for another (the CDN cache's
+// revalidation in the background runs the function again).
+func (aw *accessWriter) newInvocation() *invocation {
+	if aw != nil && aw.invUsed.CompareAndSwap(false, true) {
+		return &aw.inv
+	}
+	return new(invocation)
 }
 
 func (aw *accessWriter) WriteHeader(code int) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	dl "github.com/wfn-dev/wfn/host/internal/deadline"
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/fluid"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
@@ -123,13 +124,15 @@ func (h *Host) invokeFluid(w http.ResponseWriter, r *http.Request, fn *function,
 	// sees, client address, geolocation, outbound HTTP), as for version
 	// 1; its outbound requests end with the invocation, at the latest at
 	// its deadline.
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	rctx := &invocation{h: h, fn: fn, req: r, inv: &hostcall.Invocation{ID: id}, ctx: ctx, cancel: cancel}
+	// Each invocation has a deadline context of its own: many share an
+	// instance, so the instance's reusable one (version 1's) cannot serve.
+	dc := new(dl.Context)
+	rctx := &invocation{h: h, fn: fn, req: r, inv: &hostcall.Invocation{ID: id}, ctx: dc, run: dc.Start(deadline), deadline: deadline}
 	err := fn.fluid.pool.Serve(w, r, fluid.Request{
 		ID: id, Function: fn.src.Path, Params: params, Deadline: deadline, Cancel: fn.cancel, Ctx: rctx,
 		OnAbort: rctx.cancelOutbound,
 		OnEnd: func() {
-			cancel()
+			rctx.cancel()
 			rctx.outMu.Lock()
 			if rctx.out != nil {
 				rctx.out.Close()
@@ -138,7 +141,7 @@ func (h *Host) invokeFluid(w http.ResponseWriter, r *http.Request, fn *function,
 		},
 	})
 	if err != nil {
-		cancel()
+		rctx.cancel()
 	}
 	switch {
 	case errors.Is(err, fluid.ErrThrottled), errors.Is(err, fluid.ErrClosed):

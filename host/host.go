@@ -37,6 +37,7 @@ import (
 
 	"github.com/wfn-dev/wfn/host/internal/cbuild"
 	"github.com/wfn-dev/wfn/host/internal/cdn"
+	"github.com/wfn-dev/wfn/host/internal/deadline"
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/fluid"
 	"github.com/wfn-dev/wfn/host/internal/geo"
@@ -519,7 +520,8 @@ type liveInstance struct {
 	h              *Host
 	stdout, stderr *guestLog
 	wake           chan struct{}
-	done           <-chan struct{} // the current call's deadline; guest goroutine only
+	ctx            context.Context  // the current call's; guest goroutine only
+	call           deadline.Context // the context of its invocations, one run each
 	cur            atomic.Pointer[hostcall.Invocation]
 	tmp            string // the host directory the guest sees as /tmp
 
@@ -596,7 +598,7 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 	}
 	// The initialisation's sleeps (a JS module's top-level await on a
 	// timer) end with ctx, as its calls do.
-	li.done = ctx.Done()
+	li.ctx = ctx
 	inst, err := fn.mod.Instantiate(ctx, engine.InstanceConfig{
 		Env:         env,
 		Stdout:      li.stdout,
@@ -604,12 +606,12 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		MemoryLimit: fn.memoryLimit,
 		Snapshot:    fn.snapshot,
 		Wake:        li.wake,
-		Done:        func() <-chan struct{} { return li.done },
+		Done:        li.callDone,
 		TmpDir:      tmp,
 		TmpLimit:    h.tmpLimit(),
 		Conns:       li.conns,
 	})
-	li.done = nil
+	li.ctx = nil
 	li.stdout.flush()
 	li.stderr.flush()
 	if held := li.stderr.release(); err != nil && fn.srcmap != nil {
@@ -636,10 +638,10 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 	return li, nil
 }
 
-// begin routes the instance's output to inv; done is its deadline.
-func (li *liveInstance) begin(inv *hostcall.Invocation, done <-chan struct{}) {
+// begin routes the instance's output to inv; ctx is its call's context.
+func (li *liveInstance) begin(inv *hostcall.Invocation, ctx context.Context) {
 	li.stdout.inv, li.stderr.inv = inv, inv
-	li.done = done
+	li.ctx = ctx
 	li.calls++
 	li.suspended = false
 	li.cur.Store(inv)
@@ -654,9 +656,19 @@ func (li *liveInstance) finish() {
 	li.stdout.flush()
 	li.stderr.flush()
 	li.stdout.inv, li.stderr.inv = nil, nil
-	li.done = nil
+	li.ctx = nil
 	li.cur.Store(nil)
 	li.measure()
+}
+
+// callDone is the engine's InstanceConfig.Done: the current call's Done,
+// asked for only by a guest that waits (a sleep), so that a call that does
+// not wait sets no timer.
+func (li *liveInstance) callDone() <-chan struct{} {
+	if li.ctx == nil {
+		return nil
+	}
+	return li.ctx.Done()
 }
 
 // measure records the instance's linear memory, between calls.
@@ -687,9 +699,9 @@ func (li *liveInstance) suspend() error {
 	ctx, cancel := context.WithTimeout(context.Background(), suspendGrace)
 	defer cancel()
 	li.stdout.inv, li.stderr.inv = nil, nil
-	li.done = ctx.Done()
+	li.ctx = ctx
 	err := li.OnSuspend(ctx)
-	li.done = nil
+	li.ctx = nil
 	li.stdout.flush()
 	li.stderr.flush()
 	li.suspended = true
@@ -723,12 +735,15 @@ func (li *liveInstance) Close(ctx context.Context) error {
 // ServeHTTP routes the request to its function and runs one invocation.
 // The operators' endpoints under /_wfn/ are package admin's.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	now := time.Now() // the one clock read before the invocation's deadline
+	now := time.Now() // the one wall clock read: the invocation's deadline is taken from it
 	id := h.newID(now)
-	w.Header()[HeaderRequestID] = []string{id} // a canonical name: no Set
 	if aw := h.startAccess(w, r, id, now); aw != nil {
 		defer h.endAccess(aw)
+		aw.idValue[0] = id
+		w.Header()[HeaderRequestID] = aw.idValue[:] // a canonical name: no Set
 		w = aw
+	} else {
+		w.Header()[HeaderRequestID] = []string{id}
 	}
 	if urlTooLong(r) {
 		writeError(w, r, http.StatusRequestURITooLong, CodeURLTooLong, id, "The URL is over 14 KB.")
@@ -784,7 +799,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The server is shutting down.", "Retry-After", "1")
 			return nil
 		}
-		if !fn.refs.acquire() {
+		if !fn.acquire() {
 			h.mu.RUnlock()
 			// A Reload replaced it since the request was routed.
 			writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The function was reloaded.", "Retry-After", "1")
@@ -800,7 +815,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.invokeFluid(withRouteHeaders(w, r), r, fn, id, params)
 			return nil
 		}
-		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, params, aw)
+		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, now, params, aw)
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
 		c.ServeAt(w, r, h.cdnKey(h.scope(st, fn), r), origin, now)
@@ -969,7 +984,7 @@ func (h *Host) sigterm() {
 			li.oob.Lock() // after a wfn_on_suspend in progress
 			defer li.oob.Unlock()
 			li.stdout.inv, li.stderr.inv = nil, nil
-			li.done = ctx.Done()
+			li.ctx = ctx
 			if err := li.OnSigterm(ctx); err != nil {
 				h.log.Warn("wfn_on_sigterm failed", "fn", li.stdout.fn, "err", err)
 			}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wfn-dev/wfn/host/internal/deadline"
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
@@ -24,8 +25,8 @@ type invocation struct {
 	fn       *function
 	li       *liveInstance
 	inv      *hostcall.Invocation
-	ctx      context.Context // the deadline: handler and tasks
-	cancel   context.CancelFunc
+	ctx      *deadline.Context // the instance's, for this run: handler and tasks
+	run      uint64            // this invocation's run of ctx
 	deadline time.Time
 	export   string
 
@@ -46,8 +47,10 @@ type invocation struct {
 // invoke runs one invocation. It returns when the response is complete,
 // with the tags the guest gave it (cdn_add_cache_tag); the invocation's
 // tasks may run on after it. It tells aw, when not nil, whether the
-// instance was fresh.
-func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, export, id string, params []hostcall.Param, aw *accessWriter) (tags []string) {
+// instance was fresh. arrived is when the request arrived (ServeHTTP's
+// clock read): the deadline is taken from it and the monotonic time
+// since, a cheaper clock read than time.Now.
+func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, export, id string, arrived time.Time, params []hostcall.Param, aw *accessWriter) (tags []string) {
 	if r.ContentLength > hostcall.MaxRequestBody {
 		h.inflight.Done()
 		writeError(w, r, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, id, "The request body is larger than the limit of 4.5 MB.")
@@ -68,13 +71,16 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		}
 		return
 	}
-	deadline := time.Now().Add(fn.maxDuration)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	c := &invocation{h: h, fn: fn, li: inst.(*liveInstance), ctx: ctx, cancel: cancel, deadline: deadline, export: export, req: r}
+	li := inst.(*liveInstance)
+	deadline := arrived.Add(time.Since(arrived) + fn.maxDuration)
+	c := aw.newInvocation()
+	c.h, c.fn, c.li, c.export, c.req = h, fn, li, export, r
+	c.ctx, c.run, c.deadline = &li.call, li.call.Start(deadline), deadline
+	ctx := c.ctx
 	c.inv = h.invs.Get().(*hostcall.Invocation)
 	c.inv.Reset(id, fn.src.Path, w, r, params, deadline)
 	c.inv.Ctx = c
-	c.li.begin(c.inv, ctx.Done())
+	c.li.begin(c.inv, ctx)
 	if aw != nil {
 		aw.fresh.Store(c.li.calls == 1)
 	}
@@ -145,8 +151,8 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 // in a host function ended by it) into a timeout, as if it had been
 // stopped.
 func (c *invocation) late(err error) error {
-	// The context's timer may not have fired yet: compare the time.
-	if err == nil && !time.Now().Before(c.deadline) {
+	// The context's timer may not be set: its Err reads the clock.
+	if err == nil && c.ctx.Err() == context.DeadlineExceeded {
 		return context.DeadlineExceeded
 	}
 	return err
@@ -161,6 +167,10 @@ func (c *invocation) handlerReturned(err error) {
 			"fn", c.fn.src.Path, "id", c.inv.ID, "content_length", n, "written", c.inv.Written())
 	}
 }
+
+// cancel ends the invocation's context: its handler and tasks stop, and
+// what was derived from the context is released.
+func (c *invocation) cancel() { c.ctx.End(c.run) }
 
 func (c *invocation) unwatch() {
 	if c.stopWatch != nil {

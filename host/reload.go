@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wfn-dev/wfn/host/internal/project"
@@ -92,31 +93,28 @@ func (h *Host) scope(st *state, fn *function) string {
 // refs counts the invocations that hold a function, so that the function
 // a Reload replaced closes its instances after the last one.
 type refs struct {
-	mu      sync.Mutex
-	n       int
-	retired bool
-	closed  sync.Once
+	// state is the number of references, with retiredBit set once the
+	// function is retired: one atomic operation per acquire and release.
+	state  atomic.Int64
+	closed sync.Once
 }
 
-// acquire takes a reference, or reports false once the function is retired.
-func (r *refs) acquire() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.retired {
-		return false
+const retiredBit = 1 << 62
+
+// acquire takes a reference, or reports false once the function is
+// retired.
+func (fn *function) acquire() bool {
+	if fn.refs.state.Add(1)&retiredBit == 0 {
+		return true
 	}
-	r.n++
-	return true
+	fn.release() // retired since: this reference may be the one it waits for
+	return false
 }
 
 // release gives a reference back; the last one of a retired function
 // closes it.
 func (fn *function) release() {
-	fn.refs.mu.Lock()
-	fn.refs.n--
-	last := fn.refs.retired && fn.refs.n == 0
-	fn.refs.mu.Unlock()
-	if last {
+	if fn.refs.state.Add(-1) == retiredBit {
 		_ = fn.close()
 	}
 }
@@ -124,11 +122,7 @@ func (fn *function) release() {
 // retire stops new invocations of fn; it closes at once when none holds
 // it, else when the last one ends. fn must be loaded (ready closed).
 func (fn *function) retire() error {
-	fn.refs.mu.Lock()
-	fn.refs.retired = true
-	idle := fn.refs.n == 0
-	fn.refs.mu.Unlock()
-	if idle {
+	if fn.refs.state.Or(retiredBit) == 0 {
 		return fn.close()
 	}
 	return nil

@@ -25,3 +25,34 @@ func canonicalHeaderKey(name []byte) string {
 	}
 	return textproto.CanonicalMIMEHeaderKey(string(name))
 }
+
+// commonValues are response header values guests set often (the common
+// content types), each a slice of one element shared by every response
+// that sets it, with a capacity of one so that an append copies it. A
+// header map's value slices are replaced or appended to, never written in
+// place (net/http's Header methods, and the host's, do not), so sharing
+// them is safe; the host's default Cache-Control is shared the same way.
+var commonValues = func() map[string][]string {
+	m := map[string][]string{}
+	for _, v := range []string{
+		"text/plain", "text/plain; charset=utf-8",
+		"text/html", "text/html; charset=utf-8",
+		"application/json", "application/json; charset=utf-8",
+		"text/event-stream", "application/octet-stream",
+		"text/css; charset=utf-8", "text/javascript; charset=utf-8",
+		"application/javascript; charset=utf-8",
+		"nosniff", "no-store", "no-cache", "*",
+	} {
+		m[v] = []string{v}[:1:1]
+	}
+	return m
+}()
+
+// headerValues is []string{string(value)}, without allocating for a
+// common value.
+func headerValues(value []byte) []string {
+	if vs, ok := commonValues[string(value)]; ok {
+		return vs
+	}
+	return []string{string(value)}
+}

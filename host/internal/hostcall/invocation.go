@@ -458,7 +458,7 @@ func (inv *Invocation) SetHeader(op HeaderOp, name, value []byte) abi.Errno {
 	key := canonicalHeaderKey(name)
 	switch op {
 	case HeaderSet:
-		h[key] = []string{string(value)}
+		h[key] = headerValues(value)
 	case HeaderAdd:
 		h[key] = append(h[key], string(value))
 	case HeaderDelete:

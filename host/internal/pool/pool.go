@@ -162,8 +162,11 @@ type Pool struct {
 }
 
 type idleInstance struct {
-	inst  engine.Instance
-	since time.Time // when it went idle; zero without an IdleTimeout
+	inst engine.Instance
+	// since is when the reaper first saw it idle, at most a period after
+	// it went idle: zero until then, so that Put reads no clock. The
+	// unstamped ones are the most recent, at the end of the idle list.
+	since time.Time
 	// seen counts the suspend checks that found it idle; suspended is
 	// true once Suspend was called in this idle period.
 	seen      int
@@ -226,9 +229,18 @@ func (p *Pool) suspendIdle() {
 				e.suspended = true
 				if !p.handOff(e.inst) {
 					// Back where its idle time puts it: the reaper
-					// takes idle[0] first.
-					i, _ := slices.BinarySearchFunc(p.idle, e.since, func(x idleInstance, t time.Time) int { return x.since.Compare(t) })
-					p.idle = slices.Insert(p.idle, i, e)
+					// takes idle[0] first, and stamps the unstamped
+					// ones from the end.
+					if e.since.IsZero() {
+						p.idle = append(p.idle, e)
+					} else {
+						n := len(p.idle)
+						for n > 0 && p.idle[n-1].since.IsZero() {
+							n--
+						}
+						i, _ := slices.BinarySearchFunc(p.idle[:n], e.since, func(x idleInstance, t time.Time) int { return x.since.Compare(t) })
+						p.idle = slices.Insert(p.idle, i, e)
+					}
 					p.mu.Unlock()
 				}
 				continue
@@ -298,21 +310,17 @@ func (p *Pool) refill() {
 			return
 		}
 		if !p.handOff(inst) {
-			p.idle = append(p.idle, idleInstance{inst: inst, since: p.now()})
+			p.idle = append(p.idle, idleInstance{inst: inst})
 			p.mu.Unlock()
 		}
 	}
 }
 
-func (p *Pool) now() time.Time {
-	if p.policy.IdleTimeout <= 0 {
-		return time.Time{}
-	}
-	return time.Now()
-}
-
 // reap closes instances idle longer than the idle timeout, keeping the
-// reserve.
+// reserve. It stamps the instances that went idle since its last round
+// with the time of this one, which is later than when they went idle by
+// at most a period, so an instance is closed between the idle timeout and
+// the timeout plus two periods after it went idle.
 func (p *Pool) reap() {
 	tick := time.NewTicker(max(p.policy.IdleTimeout/4, 10*time.Millisecond))
 	defer tick.Stop()
@@ -320,8 +328,15 @@ func (p *Pool) reap() {
 		select {
 		case <-p.stop:
 			return
-		case now := <-tick.C:
+		case <-tick.C:
+			now := time.Now()
 			cutoff := now.Add(-p.policy.IdleTimeout)
+			p.mu.Lock()
+			// The unstamped ones are the most recent, at the end.
+			for i := len(p.idle) - 1; i >= 0 && p.idle[i].since.IsZero(); i-- {
+				p.idle[i].since = now
+			}
+			p.mu.Unlock()
 			for {
 				p.mu.Lock()
 				// idle[0] has been idle the longest.
@@ -474,7 +489,7 @@ func (p *Pool) Put(ctx context.Context, inst engine.Instance, healthy bool) {
 		// left means no one can be waiting for it: the common case keeps
 		// the lock.
 		if !p.limit.full.Load() {
-			p.idle = append(p.idle, idleInstance{inst: inst, since: p.now()})
+			p.idle = append(p.idle, idleInstance{inst: inst})
 			p.mu.Unlock()
 			return
 		}
@@ -483,7 +498,7 @@ func (p *Pool) Put(ctx context.Context, inst engine.Instance, healthy bool) {
 		p.mu.Lock()
 		if !starved {
 			if !p.handOff(inst) {
-				p.idle = append(p.idle, idleInstance{inst: inst, since: p.now()})
+				p.idle = append(p.idle, idleInstance{inst: inst})
 				p.mu.Unlock()
 			}
 			return

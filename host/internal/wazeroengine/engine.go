@@ -542,6 +542,42 @@ type instance struct {
 	e       *Engine
 	depth   int // calls in progress: the host may call the guest from a host function
 	stack   [1]uint64
+	cc      callCtx // the outermost call's context (withState)
+}
+
+// callCtx is a context carrying the instance's callState, for the host
+// functions (current).
+type callCtx struct {
+	context.Context
+	st *callState
+}
+
+func (c *callCtx) Value(key any) any {
+	if key == (callStateKey{}) {
+		return c.st
+	}
+	return c.Context.Value(key)
+}
+
+// withState returns ctx carrying the instance's state. The outermost call
+// of a guest rewritten with the interrupt checks uses the instance's own
+// callCtx, reused from call to call: wazero keeps no context past such a
+// call (it only does to watch the context, CloseOnContextDone) and the host
+// functions keep none, so a warm call allocates no context.
+func (i *instance) withState(ctx context.Context) context.Context {
+	if i.depth > 0 || !i.e.interrupt {
+		return context.WithValue(ctx, callStateKey{}, &i.state)
+	}
+	i.cc = callCtx{Context: ctx, st: &i.state}
+	return &i.cc
+}
+
+// release drops the references of the outermost call's context once that
+// call has returned.
+func (i *instance) release() {
+	if i.depth == 0 {
+		i.cc = callCtx{}
+	}
 }
 
 // call runs fn, keeping the instance's memory from being released under
@@ -583,7 +619,8 @@ func (i *instance) Call(ctx context.Context, export string, inv *hostcall.Invoca
 func (i *instance) callFor(ctx context.Context, inv *hostcall.Invocation, fn api.Function, stack []uint64) error {
 	prev := i.state.inv
 	i.state.inv = inv
-	_, err := i.call(context.WithValue(ctx, callStateKey{}, &i.state), fn, stack)
+	_, err := i.call(i.withState(ctx), fn, stack)
+	i.release()
 	i.state.inv = prev
 	return err
 }
