@@ -106,6 +106,11 @@ func TestConnectPolicy(t *testing.T) {
 	if got, _ := cs.RemoteAddress(h); got != srv.addr() {
 		t.Errorf("remote address %q, want %q", got, srv.addr())
 	}
+	// The server counts a connection when its Accept returns, which may
+	// be after the dialer's side is established.
+	for end := time.Now().Add(10 * time.Second); srv.accepts.Load() < 1 && time.Now().Before(end); {
+		time.Sleep(time.Millisecond)
+	}
 	if n := srv.accepts.Load(); n != 1 {
 		t.Errorf("the server accepted %d connections, want 1 (the allowed one)", n)
 	}
