@@ -26,7 +26,7 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) (api.Module, 
 		fn := api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
 			r := int64(abi.EBADHANDLE)
 			if st := current(ctx); st != nil && (st.inv != nil || anywhere) {
-				r = call(st.inv, hostcall.Call{Mem: m.Memory(), Import: name, Args: s, Ctx: ctx, Conns: st.conns})
+				r = call(st.inv, hostcall.Call{Mem: m.Memory(), Import: name, Args: s, Ctx: callerContext(ctx), Conns: st.conns})
 			}
 			if i64 {
 				s[0] = api.EncodeI64(r)
@@ -40,6 +40,18 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) (api.Module, 
 			Export(imp.Name)
 	}
 	return b.Instantiate(ctx)
+}
+
+// callerContext is the context the host's call into the guest was given:
+// what ctx wraps when it is the instance's reused callCtx. An import may
+// derive contexts from it (a TCP dial) that outlive the call by a moment,
+// as context's cancel propagation does, and the callCtx is cleared and
+// reused when the call returns.
+func callerContext(ctx context.Context) context.Context {
+	if c, ok := ctx.(*callCtx); ok {
+		return c.Context
+	}
+	return ctx
 }
 
 // valueTypes converts abi's types to wazero's, which are the same bytes
