@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -138,6 +139,7 @@ func TestVercelTmp(t *testing.T) {
 	for _, eng := range host.Engines() {
 		t.Run(eng, func(t *testing.T) {
 			dir := filepath.Join("..", "testdata", "vercel-project")
+			others := instanceTmps(t, nil) // of the hosts that share the cache (serveShared)
 			h, srv, logs := serve(t, host.Config{Dir: dir, Engine: eng, TmpSizeMB: 8, MaxInstancesPerFunction: 1})
 
 			// A 256 KiB file: over the handler's 1 KiB maxMemory.
@@ -177,7 +179,10 @@ func TestVercelTmp(t *testing.T) {
 			if r := get(t, srv.URL+"/api"); r.status != 200 {
 				t.Errorf("the host after a full /tmp: %d %q", r.status, r.body)
 			}
-			tmps := instanceTmps(t)
+			tmps := instanceTmps(t, others)
+			if len(tmps) == 0 {
+				t.Fatal("no instance /tmp of this host in the cache")
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if err := h.Close(ctx); err != nil {
@@ -204,14 +209,16 @@ func TestVercelTmp(t *testing.T) {
 	}
 }
 
-// instanceTmps lists the instances' /tmp directories in the shared cache.
-func instanceTmps(t *testing.T) []string {
+// instanceTmps lists the instances' /tmp directories in the shared cache
+// but those in others: the instances of other hosts that share the cache
+// and outlive a test (serveShared's).
+func instanceTmps(t *testing.T, others []string) []string {
 	t.Helper()
 	matches, err := filepath.Glob(filepath.Join(sharedCache, "tmp", "i-*"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return matches
+	return slices.DeleteFunc(matches, func(d string) bool { return slices.Contains(others, d) })
 }
 
 // The whole of testdata/vercel-project, served unchanged: vercel.json's
