@@ -158,6 +158,7 @@ func hostFlags() []cli.Flag {
 		&cli.IntFlag{Name: "min-instances", Value: serveMinInstances, Usage: "instances of each function made at start and kept idle in reserve"},
 		&cli.DurationFlag{Name: "idle-timeout", Value: d.IdleTimeout, Usage: "close instances idle this long, down to the reserve (0: never)"},
 		&cli.IntFlag{Name: "max-invocations", Usage: "retire an instance after this many invocations (0: no limit)"},
+		&cli.DurationFlag{Name: "suspend-after", Value: d.SuspendAfter, Usage: "call wfn_on_suspend on an instance idle this long, so that the guest releases its pools' idle connections (abi/SPEC.md section 5c)"},
 		&cli.DurationFlag{Name: "unload-after", Value: d.UnloadAfter, Usage: "unload a function that took no invocation this long: its instances, reserve included, and its compiled code, loaded again from the cache when next needed (0: never)"},
 	}
 }
@@ -227,6 +228,7 @@ func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
 		IdleTimeout:             c.Duration("idle-timeout"),
 		DisableIdleTimeout:      c.Duration("idle-timeout") == 0,
 		MaxInvocations:          c.Int("max-invocations"),
+		SuspendAfter:            c.Duration("suspend-after"),
 		UnloadAfter:             c.Duration("unload-after"),
 		DisableUnload:           c.Duration("unload-after") == 0,
 	}, nil
