@@ -37,7 +37,11 @@ type Context struct {
 	done     chan struct{} // made by Done, closed when the run ends
 	timer    *time.Timer   // ends the run at the deadline, once Done was asked for
 	afters   []after       // the functions to run when the run ends
-	nextID   uint64
+	// running counts the AfterFunc functions started and not returned:
+	// Start waits for them, since they may ask Err of the run that ended
+	// (context's cancel propagation does), which Start would reset.
+	running sync.WaitGroup
+	nextID  uint64
 }
 
 type after struct {
@@ -52,10 +56,16 @@ var _ context.Context = (*Context)(nil)
 // number, which End and Cancel take.
 func (c *Context) Start(deadline time.Time) uint64 {
 	c.mu.Lock()
-	var fs []func()
 	if c.err == nil && c.run > 0 {
-		fs = c.endLocked(context.Canceled)
+		fs := c.endLocked(context.Canceled)
+		c.mu.Unlock()
+		c.runAll(fs)
+	} else {
+		c.mu.Unlock()
 	}
+	// The ended run's functions may still ask Err: they see it ended.
+	c.running.Wait()
+	c.mu.Lock()
 	c.run++
 	c.deadline = deadline
 	c.err = nil
@@ -63,7 +73,6 @@ func (c *Context) Start(deadline time.Time) uint64 {
 	c.done = nil
 	run := c.run
 	c.mu.Unlock()
-	runAll(fs)
 	return run
 }
 
@@ -83,7 +92,7 @@ func (c *Context) Cancel(run uint64, err error) {
 	}
 	fs := c.endLocked(err)
 	c.mu.Unlock()
-	runAll(fs)
+	c.runAll(fs)
 }
 
 // endLocked ends the current run with err and returns the functions of
@@ -109,9 +118,15 @@ func (c *Context) endLocked(err error) []func() {
 	return fs
 }
 
-func runAll(fs []func()) {
+// runAll starts fs, each in its own goroutine, as context.AfterFunc's
+// functions run; Start waits for them.
+func (c *Context) runAll(fs []func()) {
 	for _, f := range fs {
-		go f()
+		c.running.Add(1)
+		go func() {
+			defer c.running.Done()
+			f()
+		}()
 	}
 }
 
@@ -134,7 +149,7 @@ func (c *Context) Done() <-chan struct{} {
 	fs := c.doneLocked()
 	done := c.done
 	c.mu.Unlock()
-	runAll(fs)
+	c.runAll(fs)
 	return done
 }
 
@@ -171,7 +186,7 @@ func (c *Context) expire() {
 	}
 	fs := c.endLocked(context.DeadlineExceeded)
 	c.mu.Unlock()
-	runAll(fs)
+	c.runAll(fs)
 }
 
 // Err returns nil while the current run goes on, and why it ended once it
@@ -190,7 +205,7 @@ func (c *Context) Err() error {
 	}
 	fs := c.endLocked(context.DeadlineExceeded)
 	c.mu.Unlock()
-	runAll(fs)
+	c.runAll(fs)
 	return context.DeadlineExceeded
 }
 
@@ -206,8 +221,7 @@ func (c *Context) AfterFunc(f func()) (stop func() bool) {
 	fs := c.doneLocked() // f must run at the deadline: the timer is set
 	if c.err != nil {
 		c.mu.Unlock()
-		runAll(fs)
-		go f()
+		c.runAll(append(fs, f))
 		return func() bool { return false }
 	}
 	c.nextID++

@@ -184,3 +184,26 @@ func TestConcurrent(t *testing.T) {
 		c.End(run)
 	}
 }
+
+// A context derived from a run is cancelled by its end through AfterFunc,
+// whose function asks the parent's Err: the next Start waits for it, so
+// it never finds the next run going (context panics with "missing cancel
+// error" then; wfn serve crashed on it under the HTTP caching suite).
+func TestStartWaitsForTheEndedRunsFunctions(t *testing.T) {
+	var c Context
+	for range 2000 {
+		run := c.Start(time.Now().Add(time.Minute))
+		child, cancel := context.WithCancel(&c)
+		c.End(run)
+		next := c.Start(time.Time{})
+		if child.Err() == nil {
+			select {
+			case <-child.Done():
+			case <-time.After(10 * time.Second):
+				t.Fatal("a context derived from an ended run is not cancelled")
+			}
+		}
+		cancel()
+		c.End(next)
+	}
+}
