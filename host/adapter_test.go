@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wfn-dev/wfn/host"
 )
@@ -16,7 +17,10 @@ import (
 // guest testdata/adapter/api/adapter, built from source.
 func TestGoAdapterFaults(t *testing.T) {
 	requireGo(t)
-	_, srv, logs := serve(t, host.Config{Dir: "../testdata/adapter"})
+	// The test counts on one instance serving on; wfn_on_suspend (every Go
+	// guest exports it) takes an idle instance out of the pool while it
+	// runs, and a request then gets another.
+	_, srv, logs := serve(t, host.Config{Dir: "../testdata/adapter", SuspendAfter: time.Hour})
 	url := srv.URL + "/api/adapter?case="
 	count := func() int {
 		t.Helper()
