@@ -128,16 +128,29 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	go func() {
 		err := c.li.Call(ctx, export, c.inv)
 		c.handlerReturned(err)
-		if !c.inv.Closed() {
-			done <- c.answer(w, r, c.late(err))
-		} else if err != nil {
-			c.logFailure(r, err)
+		if c.inv.Closed() {
+			if err != nil {
+				c.logFailure(r, err)
+			}
+			if err == nil && c.inv.HasTasks() {
+				c.runTasks()
+				return
+			}
+			c.end(err == nil)
+			return
 		}
+		cut := c.answer(w, r, c.late(err))
 		if err == nil && c.inv.HasTasks() {
+			done <- cut
 			c.runTasks()
 			return
 		}
+		// The instance goes back to the pool before the response is
+		// complete, as on the common path: a client that sends its next
+		// request on receiving this response finds it idle rather than
+		// starting another.
 		c.end(err == nil)
+		done <- cut
 	}()
 	cut := <-done
 	tags = c.takeTags()
