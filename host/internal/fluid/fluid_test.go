@@ -254,12 +254,16 @@ func TestDeadlineAndExitOfOneAmongMany(t *testing.T) {
 	}
 
 	// proc_exit ends the instance: a sleeper beside it fails with 500.
+	// The sleeper must be running on the instance before the exit is
+	// sent: the late invocation's end is awaited first, so that the one
+	// in flight is the sleeper.
+	waitFor(t, func() bool { return p.Inflight() == 0 })
 	sleeper := make(chan int, 1)
 	go func() {
 		code, _, _ := get(t.Context(), srv.URL+"/?ms=2500&n=beside")
 		sleeper <- code
 	}()
-	waitFor(t, func() bool { return p.Instances() >= 1 })
+	waitFor(t, func() bool { return p.Inflight() == 1 })
 	created := p.Created()
 	if code, _, _ := get(t.Context(), srv.URL+"/?exit"); code != 500 {
 		t.Errorf("exit: status %d, want 500", code)
