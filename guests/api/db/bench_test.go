@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,12 +22,15 @@ import (
 // invocation (?n=), on the pool's connection (?mode=pool: a pgxpool
 // dialing through wfnnet.PoolDialContext, kept across invocations) or on
 // a connection dialed, used and closed each time (?mode=fresh), and
-// answers the durations in microseconds, as JSON.
+// answers, as JSON, each query's duration and the part of it spent in
+// the connection's Read and Write (the host's tcp_read and tcp_write:
+// the wait for the server included), in microseconds.
 const dbBench = `package main
 
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -41,6 +46,33 @@ func init() { wfnhttp.Handle(http.HandlerFunc(handle)) }
 
 var pool *pgxpool.Pool
 
+// timedConn adds the time spent in Read and Write to ioTime.
+type timedConn struct{ net.Conn }
+
+var ioTime time.Duration
+
+func (c timedConn) Read(p []byte) (int, error) {
+	start := time.Now()
+	defer func() { ioTime += time.Since(start) }()
+	return c.Conn.Read(p)
+}
+
+func (c timedConn) Write(p []byte) (int, error) {
+	start := time.Now()
+	defer func() { ioTime += time.Since(start) }()
+	return c.Conn.Write(p)
+}
+
+func timed(dial func(context.Context, string, string) (net.Conn, error)) func(context.Context, string, string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return timedConn{c}, nil
+	}
+}
+
 func handle(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	cfg, err := pgxpool.ParseConfig(os.Getenv("DATABASE_URL"))
@@ -50,13 +82,14 @@ func handle(w http.ResponseWriter, r *http.Request) {
 	}
 	cfg.ConnConfig.LookupFunc = wfnnet.LookupHost
 	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
-	var times []int64
+	var times benchTimes
 	for range n {
 		var now time.Time
+		io := ioTime
 		start := time.Now()
 		if r.URL.Query().Get("mode") == "pool" {
 			if pool == nil {
-				cfg.ConnConfig.DialFunc = wfnnet.PoolDialContext
+				cfg.ConnConfig.DialFunc = timed(wfnnet.PoolDialContext)
 				if pool, err = pgxpool.NewWithConfig(context.Background(), cfg); err != nil {
 					http.Error(w, err.Error(), 500)
 					return
@@ -64,7 +97,7 @@ func handle(w http.ResponseWriter, r *http.Request) {
 			}
 			err = pool.QueryRow(ctx, "SELECT NOW()").Scan(&now)
 		} else {
-			cfg.ConnConfig.DialFunc = wfnnet.DialContext
+			cfg.ConnConfig.DialFunc = timed(wfnnet.DialContext)
 			var c *pgx.Conn
 			if c, err = pgx.ConnectConfig(ctx, cfg.ConnConfig); err == nil {
 				err = c.QueryRow(ctx, "SELECT NOW()").Scan(&now)
@@ -75,35 +108,81 @@ func handle(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), 503)
 			return
 		}
-		times = append(times, time.Since(start).Microseconds())
+		times.Total = append(times.Total, time.Since(start).Microseconds())
+		times.IO = append(times.IO, (ioTime - io).Microseconds())
 	}
 	json.NewEncoder(w).Encode(times)
 }
 
+type benchTimes struct{ Total, IO []int64 }
+
 func main() {}
 `
 
+// benchTimes is what dbBench answers: each query's duration and its part
+// in Read and Write, in microseconds.
+type benchTimes struct{ Total, IO []int64 }
+
+// timedConn adds the time spent in Read and Write to ioTime, as dbBench's
+// does.
+type timedConn struct{ net.Conn }
+
+// ioTime is in nanoseconds; the native handler's connections add to it
+// too, from the server's goroutines.
+var ioTime atomic.Int64
+
+func (c timedConn) Read(p []byte) (int, error) {
+	start := time.Now()
+	defer func() { ioTime.Add(int64(time.Since(start))) }()
+	return c.Conn.Read(p)
+}
+
+func (c timedConn) Write(p []byte) (int, error) {
+	start := time.Now()
+	defer func() { ioTime.Add(int64(time.Since(start))) }()
+	return c.Conn.Write(p)
+}
+
+// timedConfig parses url with a dialer whose connections are timedConns.
+func timedConfig(url string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return timedConn{c}, nil
+	}
+	return cfg, nil
+}
+
 // nativeQueries is the native program's side of dbBench: the same
 // queries, timed the same way, with net's dialer.
-func nativeQueries(ctx context.Context, url string, pool *pgxpool.Pool, n int) ([]int64, error) {
-	var times []int64
+func nativeQueries(ctx context.Context, cfg *pgxpool.Config, pool *pgxpool.Pool, n int) (benchTimes, error) {
+	var times benchTimes
 	for range n {
 		var now time.Time
+		io := ioTime.Load()
 		start := time.Now()
 		var err error
 		if pool != nil {
 			err = pool.QueryRow(ctx, "SELECT NOW()").Scan(&now)
 		} else {
 			var c *pgx.Conn
-			if c, err = pgx.Connect(ctx, url); err == nil {
+			if c, err = pgx.ConnectConfig(ctx, cfg.ConnConfig); err == nil {
 				err = c.QueryRow(ctx, "SELECT NOW()").Scan(&now)
 				c.Close(ctx)
 			}
 		}
 		if err != nil {
-			return nil, err
+			return times, err
 		}
-		times = append(times, time.Since(start).Microseconds())
+		times.Total = append(times.Total, time.Since(start).Microseconds())
+		times.IO = append(times.IO, time.Duration(ioTime.Load()-io).Microseconds())
 	}
 	return times, nil
 }
@@ -142,17 +221,26 @@ func nativeDB(url string, pool *pgxpool.Pool) http.HandlerFunc {
 // iteration runs, in turn, 10 timed queries in the guest (one request
 // to api/dbbench) and 10 natively, for each mode, so that the machine's
 // load falls on both alike; the metrics are the median query time of
-// each and the ratios guest/native. It also times whole HTTP requests to
+// each and the ratios guest/native, and the same for each query's part
+// in the connection's Read and Write (-io: the host's tcp_read and
+// tcp_write for the guest, the wait for the server included) and outside
+// them (-compute: pgx's own work). It also times whole HTTP requests to
 // api/db and to the same handler served natively (net/http, pgxpool),
 // which adds the invocation's own cost. Run it with a fixed count (see
 // BENCHMARKS.md):
 //
 //	cd guests/api && go test -run '^$' -bench PgxQuery -benchtime 100x ./db
+//
+// With WFN_TEST_ENGINE=wasmtime the guest runs on the Wasmtime engine.
 func BenchmarkPgxQuery(b *testing.B) {
 	const n = 10
 	url := pgserver.URL(b)
 	guest := serveHost(b, servedDir(b, map[string]string{"dbbench": dbBench}), map[string]string{"DATABASE_URL": url})
-	pool, err := pgxpool.New(context.Background(), url)
+	cfg, err := timedConfig(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -175,11 +263,21 @@ func BenchmarkPgxQuery(b *testing.B) {
 		return time.Since(start)
 	}
 	samples := map[string][]int64{}
+	// add files each query's duration under name, and its parts in Read
+	// and Write (name-io) and outside them (name-compute: the driver's own
+	// work, in WebAssembly for the guest).
+	add := func(name string, t benchTimes) {
+		samples[name] = append(samples[name], t.Total...)
+		samples[name+"-io"] = append(samples[name+"-io"], t.IO...)
+		for i, total := range t.Total {
+			samples[name+"-compute"] = append(samples[name+"-compute"], total-t.IO[i])
+		}
+	}
 	round := func() {
 		for _, mode := range []string{"pool", "fresh"} {
-			var times []int64
+			var times benchTimes
 			get(guest+"/api/dbbench?n="+strconv.Itoa(n)+"&mode="+mode, &times)
-			samples["guest-"+mode] = append(samples["guest-"+mode], times...)
+			add("guest-"+mode, times)
 			p := pool
 			if mode == "fresh" {
 				p = nil
@@ -187,12 +285,12 @@ func BenchmarkPgxQuery(b *testing.B) {
 			// A context that can end, as the guest's request context: pgx
 			// watches it during each query.
 			ctx, cancel := context.WithCancel(context.Background())
-			times, err := nativeQueries(ctx, url, p, n)
+			times, err := nativeQueries(ctx, cfg, p, n)
 			cancel()
 			if err != nil {
 				b.Fatal(err)
 			}
-			samples["native-"+mode] = append(samples["native-"+mode], times...)
+			add("native-"+mode, times)
 		}
 		var a answer
 		samples["guest-http"] = append(samples["guest-http"], get(guest+"/api/db", &a).Microseconds())
@@ -215,6 +313,8 @@ func BenchmarkPgxQuery(b *testing.B) {
 		b.ReportMetric(med[name], name+"-µs")
 	}
 	b.ReportMetric(med["guest-pool"]/med["native-pool"], "pool-guest/native")
+	b.ReportMetric(med["guest-pool-io"]/med["native-pool-io"], "pool-io-guest/native")
+	b.ReportMetric(med["guest-pool-compute"]/med["native-pool-compute"], "pool-compute-guest/native")
 	b.ReportMetric(med["guest-fresh"]/med["native-fresh"], "fresh-guest/native")
 	b.ReportMetric(med["guest-http"]/med["native-http"], "http-guest/native")
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {

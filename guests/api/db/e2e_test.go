@@ -106,7 +106,11 @@ func wfnCommand(t testing.TB) (bin, cache string) {
 			return
 		}
 		wfnCmd.bin, wfnCmd.cache = filepath.Join(dir, "wfn"), filepath.Join(dir, "cache")
-		cmd := exec.Command("go", "build", "-o", wfnCmd.bin, "./cli/wfn")
+		args := []string{"build", "-o", wfnCmd.bin}
+		if testEngine() == "wasmtime" {
+			args = append(args, "-tags", "wasmtime")
+		}
+		cmd := exec.Command("go", append(args, "./cli/wfn")...)
 		cmd.Dir = filepath.Join("..", "..", "..")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			wfnCmd.err = fmt.Errorf("go build ./cli/wfn: %w\n%s", err, out)
@@ -117,6 +121,11 @@ func wfnCommand(t testing.TB) (bin, cache string) {
 	}
 	return wfnCmd.bin, wfnCmd.cache
 }
+
+// testEngine is the engine wfn serve runs the functions on: "" for the
+// default, or WFN_TEST_ENGINE's value ("wasmtime" builds the command with
+// the wasmtime tag, as .ci/run does for the host's tests).
+func testEngine() string { return os.Getenv("WFN_TEST_ENGINE") }
 
 // serveHost runs wfn serve over dir with the environment given, on a
 // free loopback port, and returns its base URL once it answers.
@@ -129,6 +138,9 @@ func serveHost(t testing.TB, dir string, env map[string]string) string {
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	args := []string{"serve", dir, "--listen", addr, "--cache-dir", cache}
+	if e := testEngine(); e != "" {
+		args = append(args, "--engine", e)
+	}
 	for k, v := range env {
 		args = append(args, "--env", k+"="+v)
 	}
