@@ -30,7 +30,7 @@
 
 /* vercel.c: the native functions behind @vercel/functions. */
 void wfnjs_vercel_install(JSContext *c, JSValueConst native);
-/* headers.c, response.c: the Headers and Response classes; the list of a
+/* headers.c, fetch.c: the Headers, Request and Response classes; the list of a
  * Headers (NULL for another value). */
 void wfnjs_headers_install(JSContext *c, JSValueConst native);
 void wfnjs_response_install(JSContext *c, JSValueConst native);
