@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -113,5 +114,59 @@ func TestJSRouteParamsInURL(t *testing.T) {
 	r := get(t, srv.URL+"/api/params/42?x=1")
 	if want := "/api/params/42?x=1&id=42 id=42"; r.status != 200 || r.body != want {
 		t.Errorf("GET /api/params/42?x=1 = %d %q, want %q", r.status, r.body, want)
+	}
+}
+
+// TestJSWellFormedBody: a string body's lone surrogates go out as U+FFFD
+// (USVString, as toWellFormed makes them), whether the runtime sends the
+// Response in C (a handler that returns one) or in the prelude (a
+// promise of one); a HEAD answered from GET has no body.
+func TestJSWellFormedBody(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/jsloop"})
+	want := "a\ufffdb\ufffdc\U0001F600\u00e9"
+	for _, method := range []string{"GET", "POST", "HEAD"} {
+		req, err := http.NewRequest(method, srv.URL+"/api/wellformed", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := want
+		if method == "HEAD" {
+			w = ""
+		}
+		if resp.StatusCode != 200 || string(b) != w {
+			t.Errorf("%s /api/wellformed = %d %q, want 200 %q", method, resp.StatusCode, b, w)
+		}
+	}
+}
+
+// TestJSKeptRequest: a request the function keeps past its invocation
+// keeps its URL: a later invocation on the same instance reads an
+// earlier one's ("none" on an instance that kept none yet).
+func TestJSKeptRequest(t *testing.T) {
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/jsloop"})
+	earlier := map[string]bool{}
+	kept := 0
+	for n := range 5 {
+		url := fmt.Sprintf("%s/api/kept?n=%d", srv.URL, n)
+		r := get(t, url)
+		if r.status != 200 || (r.body != "none" && !earlier[r.body]) {
+			t.Errorf("GET %s = %d %q, want 200 and an earlier request's URL", url, r.status, r.body)
+		}
+		if r.body != "none" {
+			kept++
+		}
+		earlier[url] = true
+	}
+	if kept == 0 {
+		t.Errorf("no invocation read a kept request's URL")
 	}
 }

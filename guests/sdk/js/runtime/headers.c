@@ -455,6 +455,13 @@ static const JSCFunctionListEntry native_funcs[] = {
     JS_CFUNC_DEF("headerValue", 1, n_header_value),
 };
 
+/* An empty object of each class's prototype, kept for the instance's
+ * life: QuickJS frees a shape with the last object that has it, so
+ * without one each warm invocation would make (and free) the shapes of
+ * its Request, Response and Headers anew. */
+static JSValue shape_keepers[4];
+static int shape_keepers_len;
+
 /* wfnjs_class defines a class in C: a new class id (*id) for def, its
  * prototype (*proto) with the n members funcs, and its constructor
  * (*ctor_value), ctor, as native[def->class_name]; the prototype and the
@@ -469,6 +476,9 @@ void wfnjs_class(JSContext *c, JSValueConst native, JSClassID *id, const JSClass
     *ctor_value = JS_NewCFunction2(c, ctor, def->class_name, 0, JS_CFUNC_constructor, 0);
     JS_SetConstructor(c, *ctor_value, *proto);
     JS_SetPropertyStr(c, native, def->class_name, JS_DupValue(c, *ctor_value));
+    if (shape_keepers_len < (int)(sizeof shape_keepers / sizeof shape_keepers[0])) {
+        shape_keepers[shape_keepers_len++] = JS_NewObjectProto(c, *proto);
+    }
 }
 
 /* wfnjs_new_object makes an object of class id for a constructor called

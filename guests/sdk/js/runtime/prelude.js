@@ -14,7 +14,7 @@ import { concat, encodeInto, incompleteTail, makeStreams, viewOf } from "./prelu
 import { Blob, blobBytes, boundaryOf, encodeMultipart, File, FormData, makeBlob, mimeEssence, parseMultipart } from "./prelude/blob.js";
 import { makeFetch } from "./prelude/fetch.js";
 import { atob, btoa, process, structuredClone, subtle } from "./prelude/globals.js";
-import { aborted, begin, checkAbort, end, tick, timerGlobals } from "./prelude/loop.js";
+import { aborted, checkAbort, end, onAbort, tick, timerGlobals } from "./prelude/loop.js";
 import * as streams from "./prelude/streams.js";
 import { bytesStream, collect, pump, ReadableStream, requestBody } from "./prelude/streams.js";
 
@@ -425,9 +425,10 @@ mixin(Request, Body);
 
 // ---- Response ----
 
-// Response is a class in C (response.c): its constructor, status, ok,
-// statusText, headers and url; the body in the fields [kBody] and
-// [kUsed] that it defines on each. The rest is added here.
+// Response is a class in C (fetch.c): its constructor, status, ok,
+// statusText, headers and url; the body of a Response or a Request in
+// [kBody] and [kUsed], accessors on both prototypes. The rest is added
+// here.
 const Response = native.Response;
 native.responseSetup((body) => [extract(body), extractedType], kBody, kUsed);
 const redirectStatus = [301, 302, 303, 307, 308];
@@ -577,8 +578,7 @@ for (const [name, value] of Object.entries({
 let byMethod = null; // method -> handler, for `export function GET(request)`
 let fetchHandler = null; // for `export default { fetch(request) }`
 let nodeHandler = null; // for `export default function handler(req, res)`
-const vercel = installVercel(native); // the request context of @vercel/functions
-native.runTasks = vercel.runTasks; // wfn_run_task: the promises of waitUntil
+native.runTasks = installVercel(native); // the request context of @vercel/functions; wfn_run_task: the promises of waitUntil
 let allow = "";
 
 // setup takes the bundle's exports (its module namespace) at load time.
@@ -588,6 +588,7 @@ native.setup = (exports) => {
     byMethod = Object.fromEntries(found.map((m) => [m, exports[m]]));
     if (byMethod.GET && !byMethod.HEAD) found.splice(1, 0, "HEAD"); // HEAD is answered from GET
     allow = methods.filter((m) => found.includes(m)).join(", ");
+    native.serveWith(methods.map((m) => byMethod[m] ?? (m === "HEAD" ? byMethod.GET : undefined)));
     return;
   }
   // As Vercel's Node.js runtime, .default is unwrapped up to 5 levels
@@ -596,6 +597,7 @@ native.setup = (exports) => {
   for (let i = 0; i < 5 && def && typeof def === "object" && typeof def.fetch !== "function" && "default" in def; i++) def = def.default;
   if (def && typeof def === "object" && typeof def.fetch === "function") {
     fetchHandler = (request) => def.fetch(request);
+    native.serveWith(methods.map(() => fetchHandler));
     return;
   }
   if (typeof def === "function") {
@@ -616,57 +618,65 @@ function describe(v) {
 // at it); made after an abort, it is born aborted. Module-level functions,
 // not closures made per request: the prelude keeps names (esbuild's
 // keepNames), which costs a named closure an Object.defineProperty each
-// time it is made.
-let served = 0; // invocations served, to tell the current request from older ones
-let controller = null; // the current request's AbortController, once made
+// time it is made. native.served() is the number of the invocation
+// served (fetch.c counts them).
+let controller = null; // the AbortController of invocation controllerOf's request
+let controllerOf = 0;
 
 function abortRequest() {
-  controller?.abort(new DOMException("The client went away", "AbortError"));
+  if (controllerOf === native.served()) controller?.abort(new DOMException("The client went away", "AbortError"));
 }
+onAbort(abortRequest);
 
 // requestSignal is the signal of the request of invocation n: a request
 // kept and first asked for its signal after its invocation ended gets
 // one that never aborts, as it did when the signal was a closure.
 function requestSignal(n) {
-  if (n !== served) return new AbortController().signal;
-  if (controller === null) {
+  if (n !== native.served()) return new AbortController().signal;
+  if (controllerOf !== n) {
     controller = requestController();
+    controllerOf = n;
     if (aborted()) abortRequest();
   }
   return controller.signal;
 }
 
-// dispatch serves the current request: wfnjs.c calls it for each invocation
-// and runs the job queue until the promise it returns, if any, settles. A
-// handler that returns a Response (not a promise of one) is answered
-// before dispatch returns, without a promise: an async function and its
-// await cost a warm hello about a quarter of its time in QuickJS.
-native.dispatch = () => {
-  vercel.begin();
-  served++;
-  controller = null;
-  begin(abortRequest);
-  // An exception escaping from here discards the instance: no finally.
-  const method = native.method();
-  if (nodeHandler) {
-    const done = serveNode(nodeHandler, native, method, native.url(), { URLSearchParams, TextDecoder });
-    if (done === undefined) return end(); // ended before the handler returned
-    return done.then(end);
-  }
-  let handler = fetchHandler;
-  if (byMethod) {
-    handler = byMethod[method] ?? (method === "HEAD" ? byMethod.GET : undefined);
-    if (!handler) {
-      send(new Response(null, { status: 405, headers: { allow } }), true);
-      end();
-      return;
+// fetch.c serves each invocation (wfnjs_serve): it calls the handler of
+// the method and sends a Response with a string body or none itself,
+// without JavaScript around the handler. The prelude serves the rest:
+// dispatch the methods fetch.c has no handler for (every one for the
+// Node.js shape; 405 for a method not exported), answer any other
+// result of a handler. Each returns the promise of the invocation's end,
+// or undefined once it has ended. A handler that returns a Response (not
+// a promise of one) is answered without a promise: an async function and
+// its await cost a warm hello about a quarter of its time in QuickJS.
+// An exception escaping from here discards the instance: no finally.
+native.serveSetup(
+  function dispatch(method) {
+    if (nodeHandler) {
+      const done = serveNode(nodeHandler, native, method, native.url(), { URLSearchParams, TextDecoder });
+      if (done === undefined) return end(); // ended before the handler returned
+      return done.then(end);
     }
-  }
-  const request = native.incoming(method, native.url(), served);
-  const res = handler(request);
+    let handler = fetchHandler;
+    if (byMethod) {
+      handler = byMethod[method] ?? (method === "HEAD" ? byMethod.GET : undefined);
+      if (!handler) {
+        send(new Response(null, { status: 405, headers: { allow } }), true);
+        end();
+        return;
+      }
+    }
+    return answer(handler(native.incoming(method, native.url(), native.served())), method);
+  },
+  answer,
+  finish,
+);
+
+function answer(res, method) {
   if (res instanceof Response) return respond(res, method);
   return Promise.resolve(res).then((r) => respond(r, method));
-};
+}
 
 // send writes the response; a stream body goes to the client chunk by
 // chunk (a HEAD's is cancelled), and send returns the promise of its end.

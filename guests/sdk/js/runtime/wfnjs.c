@@ -7,9 +7,10 @@
  * environment variable WFN_JS_BUNDLE. The host snapshots the instance
  * after wfn_init, so a cold start neither parses nor evaluates them again.
  *
- * wfn_handle calls the prelude's dispatch function, which builds the
- * Request, calls the handler and writes its Response, then runs the job
- * queue until the dispatch promise settles. An exception that escapes the
+ * wfn_handle serves the request (fetch.c's wfnjs_serve: it builds the
+ * Request, calls the handler and writes its Response, or hands over to
+ * the prelude's dispatch), then runs the job queue until the promise of
+ * the invocation's end, if any, settles. An exception that escapes the
  * handler is logged with its stack, and the instance traps: the host
  * answers 500 FUNCTION_INVOCATION_FAILED and discards the instance.
  *
@@ -29,10 +30,12 @@
 
 /* vercel.c: the native functions behind @vercel/functions. */
 void wfnjs_vercel_install(JSContext *c, JSValueConst native);
-/* headers.c, response.c: the Headers and Response classes; the list of a
+/* headers.c, fetch.c: the Headers, Request and Response classes; the list of a
  * Headers (NULL for another value). */
 void wfnjs_headers_install(JSContext *c, JSValueConst native);
 void wfnjs_response_install(JSContext *c, JSValueConst native);
+/* fetch.c: serves the invocation that starts (the handler, the Response). */
+JSValue wfnjs_serve(JSContext *c);
 JSValue *wfnjs_headers_list(JSValueConst h, uint32_t *len);
 int wfnjs_bytes(JSContext *c, JSValueConst v, const uint8_t **p, size_t *len, const char **str);
 
@@ -51,7 +54,6 @@ int wfnjs_bytes(JSContext *c, JSValueConst v, const uint8_t **p, size_t *len, co
 static JSRuntime *rt;
 static JSContext *ctx;
 static JSValue native;   /* the object of native functions */
-static JSValue dispatch; /* the prelude's dispatch function */
 
 /* write_all writes the whole buffer to fd (1: stdout, 2: stderr: the
  * invocation's log lines). */
@@ -797,7 +799,6 @@ WFN_INIT() {
     JS_FreeValue(ctx, exports);
     if (JS_IsException(r)) fail("Cannot load the function: ");
     JS_FreeValue(ctx, r);
-    dispatch = JS_GetPropertyStr(ctx, native, "dispatch");
     /* Collect what loading left behind, so that the snapshot is small. */
     JS_RunGC(rt);
     rand_seeded = 0; /* what follows runs in one instance only */
@@ -806,7 +807,7 @@ WFN_INIT() {
 
 WFN_HANDLER(wfn_handle) {
     JS_UpdateStackTop(rt);
-    JSValue p = JS_Call(ctx, dispatch, JS_UNDEFINED, 0, NULL);
+    JSValue p = wfnjs_serve(ctx);
     if (JS_IsException(p)) fail("Uncaught exception: ");
     if (settle(p) == JS_PROMISE_REJECTED) {
         JSValue exc = JS_PromiseResult(ctx, p);

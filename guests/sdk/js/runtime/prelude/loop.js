@@ -18,7 +18,11 @@ const timers = new Map(); // id -> { at, every, fn, args, ref }
 let nextId = 1;
 let refs = 0; // timers that keep the loop alive (not AbortSignal.timeout's)
 const waits = []; // host waits, oldest first: { run, ready }; run blocks, then settles a promise
-let invocation = null; // { onAbort, aborted, listening } while a request is served
+// The invocation being served is native.invocation(): its number (fetch.c
+// counts them), from its start to its end (its response sent), else 0.
+let abortedIn = 0; // the invocation aborted, once the host said so
+let listeningIn = 0; // the invocation whose request's signal is listened to
+let abortRequest = null; // runs once when the host says the invocation is aborted
 
 function timerArgs(name, fn, ms) {
   if (typeof fn !== "function") throw new TypeError(`${name}: the callback is not a function (a string of code is not supported)`);
@@ -82,39 +86,41 @@ export function hostWait(fn, ready = null) {
   return p;
 }
 
-// begin starts serving a request: onAbort runs once when the host says
-// the invocation is aborted (the client left, with supportsCancellation).
-// One object for every invocation, so that none is made per request.
-const current = { onAbort: null, aborted: false, listening: false };
-export function begin(onAbort) {
-  current.onAbort = onAbort;
-  current.aborted = false;
-  current.listening = false;
-  invocation = current;
+// onAbort sets what runs once when the host says the invocation is
+// aborted (the client left, with supportsCancellation): it aborts the
+// request's signal.
+export function onAbort(f) {
+  abortRequest = f;
 }
 
+// end ends the invocation: its response is sent.
 export function end() {
-  invocation = null;
+  native.end();
 }
 
 // listenAbort marks the request's signal as listened to: with nothing
 // else to run, the loop then sleeps waiting for an abort (the host ends a
 // sleep early when the invocation is aborted) instead of giving up.
 export function listenAbort() {
-  if (invocation) invocation.listening = true;
+  const n = native.invocation();
+  if (n !== 0) listeningIn = n;
 }
 
 // checkAbort aborts the request's signal once the host says the
 // invocation is aborted; it returns whether it did.
 export function checkAbort() {
-  if (!invocation || invocation.aborted || !native.aborted()) return false;
-  invocation.aborted = true;
-  invocation.onAbort();
+  const n = native.invocation();
+  if (n === 0 || abortedIn === n || !native.aborted()) return false;
+  abortedIn = n;
+  abortRequest();
   return true;
 }
 
 // aborted says whether the invocation being served was aborted.
-export const aborted = () => invocation?.aborted ?? false;
+export function aborted() {
+  const n = native.invocation();
+  return n !== 0 && abortedIn === n;
+}
 
 export function tick() {
   if (checkAbort()) return 0;
@@ -140,6 +146,7 @@ export function tick() {
     return 0;
   }
   if (refs > 0) return Math.max(1, until);
-  if (invocation && invocation.listening && !invocation.aborted) return first ? Math.min(1000, Math.max(1, until)) : 1000;
+  const n = native.invocation();
+  if (n !== 0 && listeningIn === n && abortedIn !== n) return first ? Math.min(1000, Math.max(1, until)) : 1000;
   return -1;
 }

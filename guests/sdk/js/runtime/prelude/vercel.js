@@ -29,18 +29,18 @@ function seconds(options) {
   return s === undefined ? 0 : Number(s);
 }
 
-// install sets up the request context on globalThis and returns the hooks
-// of the dispatch: begin() at the start of each invocation, runTasks()
-// for wfn_run_task.
+// install sets up the request context on globalThis and returns
+// runTasks, for wfn_run_task.
 export function install(native) {
   let pending = []; // the promises of waitUntil, each with its rejection logged
-  let registered = false; // wait_until called in this invocation
-  let invocation = false;
+  let registeredFor = 0; // the invocation wait_until was last called for (native.served())
 
   function waitUntil(promise) {
-    if (!registered) {
+    const n = native.served();
+    if (registeredFor !== n) {
       native.waitUntil();
-      registered = true;
+      registeredFor = n;
+      if (pending.length > 0) pending = []; // an earlier invocation's, never run
     }
     pending.push(
       Promise.resolve(promise).then(undefined, (err) => {
@@ -90,8 +90,9 @@ export function install(native) {
     native.cdnAddCacheTag(tagList(tag));
   }
 
-  // The context of the request being served; {} outside an invocation
-  // (module scope), as on Vercel when no request is in flight.
+  // The context of the request being served; {} before the first
+  // invocation (module scope), as on Vercel when no request is in flight.
+  const begun = () => native.served() !== 0; // an invocation has begun
   const context = {
     waitUntil,
     cache,
@@ -111,26 +112,20 @@ export function install(native) {
     },
   };
   Object.defineProperty(globalThis, contextSymbol, {
-    value: { get: () => (invocation ? context : {}) },
+    value: { get: () => (begun() ? context : {}) },
     writable: true,
     configurable: true,
     enumerable: false,
   });
-  Object.defineProperty(globalThis, moduleSymbol, { value: functions(native, () => (invocation ? context : {})), enumerable: false });
+  Object.defineProperty(globalThis, moduleSymbol, { value: functions(native, () => (begun() ? context : {})), enumerable: false });
 
-  return {
-    begin() {
-      invocation = true;
-      registered = false;
-      if (pending.length > 0) pending = []; // most invocations hand nothing over: no new array
-    },
-    async runTasks() {
-      while (pending.length > 0) {
-        const batch = pending;
-        pending = [];
-        await Promise.all(batch);
-      }
-    },
+  // runTasks, for wfn_run_task: the promises of waitUntil.
+  return async function runTasks() {
+    while (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      await Promise.all(batch);
+    }
   };
 }
 
