@@ -298,6 +298,7 @@ func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duratio
 		return fmt.Errorf("wfn: cannot listen: %w", err)
 	}
 	cfg.URL = readyAddr(ln.Addr())
+	defer startGCFloor(gcHeapFloor)()
 	cfg.LoadInBackground = true
 	cfg.ShowBuildErrors = cfg.ShowBuildErrors || dev
 	side, err := newAdminSide(adm, &cfg)

@@ -535,21 +535,25 @@ func (h *Host) cdnCache(ctx context.Context) *cdn.Cache {
 // destination share its entry only when vercel.json adds them the same
 // headers.
 func (h *Host) cdnKey(scope string, r *http.Request) string {
-	key := cdn.KeyIn(scope, r)
+	var buf [256]byte
+	return string(appendCDNKey(buf[:0], scope, r))
+}
+
+// appendCDNKey appends Host.cdnKey(scope, r) to dst and returns the
+// result.
+func appendCDNKey(dst []byte, scope string, r *http.Request) []byte {
+	dst = cdn.AppendKeyIn(dst, scope, r)
 	hdr, _ := r.Context().Value(routeHeadersKey{}).(http.Header)
 	if len(hdr) == 0 {
-		return key
+		return dst
 	}
-	names := slices.Sorted(maps.Keys(hdr))
-	var b strings.Builder
-	b.WriteString(key)
-	b.WriteString("|route headers")
-	for _, k := range names {
+	dst = append(dst, "|route headers"...)
+	for _, k := range slices.Sorted(maps.Keys(hdr)) {
 		for _, v := range hdr[k] {
-			b.WriteString("|" + k + ": " + v)
+			dst = append(append(append(append(dst, '|'), k...), ": "...), v...)
 		}
 	}
-	return b.String()
+	return dst
 }
 
 // staticKey is the key of r when a static file serves it: without the

@@ -818,7 +818,8 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, now, params, aw)
 	}
 	if c := h.cdnCache(r.Context()); c != nil {
-		c.ServeAt(w, r, h.cdnKey(h.scope(st, fn), r), origin, now)
+		var key [256]byte // most keys fit: they are made strings only when the cache needs them
+		c.ServeKeyAt(w, r, appendCDNKey(key[:0], h.scope(st, fn), r), origin, now)
 		h.counters.countCDN(w.Header().Get(HeaderCache))
 		return
 	}

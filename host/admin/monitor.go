@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -93,23 +95,28 @@ type monitorState struct {
 	flushed chan struct{} // closed when the writer has stopped
 	subs    map[chan event]struct{}
 	nsubs   atomic.Int32 // len(subs), read without mu
-	perFn   map[string]*window
-	// The metrics' series by their labels, so that a request looks them
-	// up in one map rather than hashing its labels into the vectors.
-	counters  map[requestLabels]prometheus.Counter
-	observers map[string]prometheus.Observer
+
+	// perFn holds each function's stats ("" for the requests no function
+	// answered), under fnMu: a request takes its function's with a read
+	// lock, and updates them with atomics.
+	fnMu  sync.RWMutex
+	perFn map[string]*fnStats
 }
 
-// requestLabels are the labels of a wfn_requests_total series.
-type requestLabels struct {
-	fn     string
-	status int
-}
-
-// window holds a function's latest durations, in milliseconds.
-type window struct {
-	n    uint64
-	last []float64 // a ring of keptDurations
+// fnStats is what a Monitor keeps of one function: its metrics' series,
+// resolved once rather than by their labels on every request, and its
+// latest durations.
+type fnStats struct {
+	observer prometheus.Observer // of wfn_request_duration_seconds
+	// counters are its wfn_requests_total series by status code, a map
+	// copied on write (under monitorState.fnMu) when a status is new.
+	counters atomic.Pointer[map[int]prometheus.Counter]
+	// n counts the durations recorded; last is a ring of the latest
+	// keptDurations of them, in milliseconds (math.Float64bits), the
+	// n-th in slot (n-1) % keptDurations. A reader may see a slot taken
+	// but not yet written, as 0 or the duration it held before.
+	n    atomic.Uint64
+	last [keptDurations]atomic.Uint64
 }
 
 var _ slog.Handler = (*Monitor)(nil)
@@ -126,11 +133,9 @@ func NewMonitor(next slog.Handler) *Monitor {
 			Help:    "Time from a request's arrival to its response's end, by function.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 		}, []string{"fn"}),
-		recent:    make([]Record, 0, keptLogs),
-		subs:      map[chan event]struct{}{},
-		perFn:     map[string]*window{},
-		counters:  map[requestLabels]prometheus.Counter{},
-		observers: map[string]prometheus.Observer{},
+		recent: make([]Record, 0, keptLogs),
+		subs:   map[chan event]struct{}{},
+		perFn:  map[string]*fnStats{},
 	}}
 }
 
@@ -246,52 +251,75 @@ func (m *Monitor) Access(e host.AccessEntry) {
 			Bytes: e.Bytes, Fn: e.Function, ID: e.ID, Fresh: e.Fresh, Cache: e.Cache,
 		})
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	labels := requestLabels{e.Function, e.Status}
-	c := s.counters[labels]
-	if c == nil {
-		c = s.requests.WithLabelValues(e.Function, strconv.Itoa(e.Status))
-		s.counters[labels] = c
-	}
-	c.Inc()
-	o := s.observers[e.Function]
-	if o == nil {
-		o = s.durations.WithLabelValues(e.Function)
-		s.observers[e.Function] = o
-	}
-	o.Observe(e.Duration.Seconds())
+	st := s.stats(e.Function)
+	st.counter(s, e.Function, e.Status).Inc()
+	st.observer.Observe(e.Duration.Seconds())
 	if e.Function != "" {
-		w := s.perFn[e.Function]
-		if w == nil {
-			w = &window{last: make([]float64, 0, keptDurations)}
-			s.perFn[e.Function] = w
-		}
-		if len(w.last) < keptDurations {
-			w.last = append(w.last, ms)
-		} else {
-			w.last[w.n%keptDurations] = ms
-		}
-		w.n++
+		n := st.n.Add(1)
+		st.last[(n-1)%keptDurations].Store(math.Float64bits(ms))
 	}
 	if data != nil {
+		s.mu.Lock()
 		s.sendLocked(event{"invocation", data})
+		s.mu.Unlock()
 	}
+}
+
+// stats returns fn's stats, made on its first request.
+func (s *monitorState) stats(fn string) *fnStats {
+	s.fnMu.RLock()
+	st := s.perFn[fn]
+	s.fnMu.RUnlock()
+	if st != nil {
+		return st
+	}
+	s.fnMu.Lock()
+	defer s.fnMu.Unlock()
+	if st = s.perFn[fn]; st == nil {
+		st = &fnStats{observer: s.durations.WithLabelValues(fn)}
+		st.counters.Store(&map[int]prometheus.Counter{})
+		s.perFn[fn] = st
+	}
+	return st
+}
+
+// counter returns the wfn_requests_total series of fn's requests
+// answered with status.
+func (st *fnStats) counter(s *monitorState, fn string, status int) prometheus.Counter {
+	if c := (*st.counters.Load())[status]; c != nil {
+		return c
+	}
+	s.fnMu.Lock()
+	defer s.fnMu.Unlock()
+	old := *st.counters.Load()
+	if c := old[status]; c != nil {
+		return c
+	}
+	c := s.requests.WithLabelValues(fn, strconv.Itoa(status))
+	m := maps.Clone(old)
+	m[status] = c
+	st.counters.Store(&m)
+	return c
 }
 
 // percentiles returns the requests seen for fn and the p50 and p99 of
 // their latest durations, in milliseconds (nearest rank).
 func (m *Monitor) percentiles(fn string) (n uint64, p50, p99 float64) {
 	s := m.shared
-	s.mu.Lock()
-	w := s.perFn[fn]
-	if w == nil {
-		s.mu.Unlock()
+	s.fnMu.RLock()
+	st := s.perFn[fn]
+	s.fnMu.RUnlock()
+	if st == nil {
 		return 0, 0, 0
 	}
-	n = w.n
-	d := slices.Clone(w.last)
-	s.mu.Unlock()
+	n = st.n.Load()
+	if n == 0 {
+		return 0, 0, 0
+	}
+	d := make([]float64, min(n, keptDurations))
+	for i := range d {
+		d[i] = math.Float64frombits(st.last[i].Load())
+	}
 	slices.Sort(d)
 	rank := func(p float64) float64 {
 		i := int(p*float64(len(d))+0.999999) - 1

@@ -173,6 +173,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -262,11 +263,12 @@ type Cache struct {
 	mu      sync.Mutex
 	flights map[string]*flight
 	landed  map[string]landed // the last flight of each key that stored a response
-	// hfm is hit-for-miss: key → until (a time.Time). Written under mu,
-	// read without it by every request (hitForMissNow), which is why it
-	// is a sync.Map; hfmLen counts its keys, under mu.
-	hfm          sync.Map
-	hfmLen       int
+	// hfm is hit-for-miss: key → until. Written under mu and hfmMu,
+	// read under either: every request reads it (hitForMissNow) under
+	// hfmMu's read lock, and a plain map lets it look up a key held in
+	// bytes (ServeKeyAt) without making a string.
+	hfmMu        sync.RWMutex
+	hfm          map[string]time.Time
 	revalidating map[string]bool
 	closed       bool
 	wg           sync.WaitGroup // background revalidations
@@ -306,6 +308,7 @@ func New(store cache.Store, opts Options) *Cache {
 		urlKey:       opts.URLKey,
 		flights:      make(map[string]*flight),
 		landed:       make(map[string]landed),
+		hfm:          make(map[string]time.Time),
 		revalidating: make(map[string]bool),
 	}
 	if c.log == nil {
@@ -334,14 +337,23 @@ func Key(r *http.Request) string { return KeyIn("", r) }
 
 // KeyIn is Key within a scope (such as a deployment): scope + "|" + Key.
 func KeyIn(scope string, r *http.Request) string {
-	scheme := "http://"
+	var buf [256]byte
+	return string(AppendKeyIn(buf[:0], scope, r))
+}
+
+// AppendKeyIn appends KeyIn(scope, r) to dst and returns the result, for
+// ServeKeyAt: a key built in a buffer of the caller's.
+func AppendKeyIn(dst []byte, scope string, r *http.Request) []byte {
+	if scope != "" {
+		dst = append(append(dst, scope...), '|')
+	}
 	if r.TLS != nil {
-		scheme = "https://"
+		dst = append(dst, "https://"...)
+	} else {
+		dst = append(dst, "http://"...)
 	}
-	if scope == "" {
-		return scheme + r.Host + r.URL.EscapedPath() + "?" + r.URL.RawQuery
-	}
-	return scope + "|" + scheme + r.Host + r.URL.EscapedPath() + "?" + r.URL.RawQuery
+	dst = append(append(dst, r.Host...), r.URL.EscapedPath()...)
+	return append(append(dst, '?'), r.URL.RawQuery...)
 }
 
 // Store keys: entries and their markers (see REVALIDATED in the package
@@ -389,8 +401,23 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, origin
 // it: a server that has read the clock for the request already saves a
 // read.
 func (c *Cache) ServeAt(w http.ResponseWriter, r *http.Request, key string, origin Origin, start time.Time) {
+	c.serve(w, r, nil, key, origin, start)
+}
+
+// ServeKeyAt is ServeAt with the key in bytes (AppendKeyIn) that the
+// cache does not keep: a request that hit-for-miss passes to the origin
+// makes no key string, which is most requests of a function whose
+// responses are not cacheable.
+func (c *Cache) ServeKeyAt(w http.ResponseWriter, r *http.Request, key []byte, origin Origin, start time.Time) {
+	c.serve(w, r, key, "", origin, start)
+}
+
+// serve is ServeAt with the key as a string, or when that is "", as
+// bytes, made a string only when the request needs one.
+func (c *Cache) serve(w http.ResponseWriter, r *http.Request, kb []byte, key string, origin Origin, start time.Time) {
 	if bypass(r) != "" {
-		status := c.passthrough(w, r, key, origin, Bypass)
+		key = keyString(key, kb)
+		status := c.passthrough(w, r, origin, Bypass)
 		if unsafeMethod(r.Method) && status >= 200 && status < 400 {
 			ctx := context.WithoutCancel(r.Context())
 			c.invalidateURL(ctx, key)
@@ -403,8 +430,9 @@ func (c *Cache) ServeAt(w http.ResponseWriter, r *http.Request, key string, orig
 		return
 	}
 	if requestNoCache(r) {
+		key = keyString(key, kb)
 		if r.Method == http.MethodHead {
-			c.passthrough(w, r, key, origin, Revalidated)
+			c.passthrough(w, r, origin, Revalidated)
 			return
 		}
 		// A stored entry with validators is validated rather than
@@ -417,10 +445,11 @@ func (c *Cache) ServeAt(w http.ResponseWriter, r *http.Request, key string, orig
 	// store: most functions' responses are never cacheable, and they
 	// should not pay for the cache. A response that has become cacheable
 	// is stored once the mark runs out.
-	if c.hitForMissNow(key, start) {
-		c.passthrough(w, r, key, origin, Miss)
+	if c.hitForMissNow(key, kb, start) {
+		c.passthrough(w, r, origin, Miss)
 		return
 	}
+	key = keyString(key, kb)
 	se, skey, err := c.lookup(r, key)
 	switch {
 	case err == nil:
@@ -464,7 +493,7 @@ func (c *Cache) ServeAt(w http.ResponseWriter, r *http.Request, key string, orig
 		return // the client left
 	default:
 		c.storeFailed("get", key, err)
-		c.passthrough(w, r, key, origin, Miss)
+		c.passthrough(w, r, origin, Miss)
 		return
 	}
 	label := Miss
@@ -472,7 +501,7 @@ func (c *Cache) ServeAt(w http.ResponseWriter, r *http.Request, key string, orig
 		label = Revalidated
 	}
 	if r.Method == http.MethodHead {
-		c.passthrough(w, r, key, origin, label)
+		c.passthrough(w, r, origin, label)
 		return
 	}
 	c.miss(w, r, key, skey, origin, label, start, nil)
@@ -492,16 +521,35 @@ func (c *Cache) validatable(r *http.Request, key string) *stale {
 	return &stale{e: e, tags: se.Tags, validate: true}
 }
 
-// hitForMissNow reports whether key is marked hit-for-miss at now.
-func (c *Cache) hitForMissNow(key string, now time.Time) bool {
-	until, ok := c.hfm.Load(key)
-	return ok && now.Before(until.(time.Time))
+// keyString is key, or when that is "", kb as a string.
+func keyString(key string, kb []byte) string {
+	if key != "" {
+		return key
+	}
+	return string(kb)
+}
+
+// hitForMissNow reports whether the key (key, or when that is "", kb) is
+// marked hit-for-miss at now.
+func (c *Cache) hitForMissNow(key string, kb []byte, now time.Time) bool {
+	var until time.Time
+	var ok bool
+	c.hfmMu.RLock()
+	if key != "" {
+		until, ok = c.hfm[key]
+	} else {
+		until, ok = c.hfm[string(kb)] // a lookup makes no string
+	}
+	c.hfmMu.RUnlock()
+	return ok && now.Before(until)
 }
 
 // unmarkLocked ends hit-for-miss for key.
 func (c *Cache) unmarkLocked(key string) {
-	if _, ok := c.hfm.LoadAndDelete(key); ok {
-		c.hfmLen--
+	if _, ok := c.hfm[key]; ok {
+		c.hfmMu.Lock()
+		delete(c.hfm, key)
+		c.hfmMu.Unlock()
 	}
 }
 
@@ -529,8 +577,8 @@ func (c *Cache) miss(w http.ResponseWriter, r *http.Request, key, fkey string, o
 		c.write(w, r, l.resp, Miss, l.resp.pol.age)
 		return
 	}
-	if until, ok := c.hfm.Load(key); ok {
-		if time.Now().Before(until.(time.Time)) {
+	if until, ok := c.hfm[key]; ok {
+		if time.Now().Before(until) {
 			c.mu.Unlock()
 			c.fetch(w, r, key, origin, nil, label, old)
 			return
@@ -642,23 +690,18 @@ type landed struct {
 // markLocked starts hit-for-miss for key.
 func (c *Cache) markLocked(key string) {
 	now := time.Now()
-	if c.hfmLen >= 4096 {
-		c.hfm.Range(func(k, until any) bool {
-			if now.After(until.(time.Time)) {
-				c.unmarkLocked(k.(string))
-			}
-			return true
-		})
+	c.hfmMu.Lock()
+	defer c.hfmMu.Unlock()
+	if len(c.hfm) >= 4096 {
+		maps.DeleteFunc(c.hfm, func(_ string, until time.Time) bool { return now.After(until) })
 	}
-	if _, had := c.hfm.Swap(key, now.Add(c.hitForMiss)); !had {
-		c.hfmLen++
-	}
+	c.hfm[key] = now.Add(c.hitForMiss)
 }
 
 // passthrough runs the origin for a request that does not use the cache.
 //
 // It returns the response's status.
-func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, key string, origin Origin, label string) int {
+func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, origin Origin, label string) int {
 	// The origin writes the client's header map itself: nothing to copy.
 	pw := &passWriter{w: w, label: label}
 	origin(pw, r)
