@@ -48,7 +48,8 @@ type Invocation struct {
 	hooks    Request       // OnAbort and OnEnd
 	over     chan struct{} // closed when the invocation ends
 	overOnce sync.Once
-	watching map[int32]bool // handles an EventReady is awaited for; under mu
+	watching map[int32]bool      // handles an EventReady is awaited for; under mu
+	cacheOps map[string]*cacheOp // cache calls started, by import and arguments; under mu
 }
 
 func newInvocation() *Invocation {

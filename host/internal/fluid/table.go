@@ -3,6 +3,7 @@ package fluid
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
@@ -27,13 +28,15 @@ type Import struct {
 var Table = table()
 
 func table() []Import {
+	all := maps.Clone(funcs)
+	maps.Copy(all, cacheFuncs)
 	var t []Import
 	for _, f := range abi.FuncsV2 {
-		if fn, ok := funcs[f.Name]; ok {
+		if fn, ok := all[f.Name]; ok {
 			t = append(t, Import{f, fn})
 		}
 	}
-	if len(t) != len(funcs) {
+	if len(t) != len(all) {
 		panic("fluid: an implemented import is not declared in abi.FuncsV2")
 	}
 	return t
