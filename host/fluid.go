@@ -79,6 +79,8 @@ func (h *Host) loadFluid(ctx context.Context, fn *function, wasm []byte, env [][
 			case fluid.ResponseTooLarge:
 				code, msg = CodeResponsePayloadTooLarge, "The response is larger than the limit of 4.5 MB; flush to stream it."
 				h.log.Error("invocation failed", "fn", path, "id", req.ID, "code", code)
+			case fluid.GuestAborted:
+				h.log.Error("invocation failed: the function failed its response", "fn", path, "id", req.ID)
 			case fluid.InvalidStatus:
 				status, code, msg = http.StatusBadGateway, CodeNoResponse, "The function did not answer with a valid status."
 				h.log.Error("invocation failed", "fn", path, "id", req.ID, "code", code)

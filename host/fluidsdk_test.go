@@ -90,8 +90,13 @@ func TestFluidSDKUnchangedUserAPI(t *testing.T) {
 	if code, body := get("op=panic"); code != http.StatusInternalServerError {
 		t.Errorf("panic: %d %q, want 500", code, body)
 	}
+	// One while streaming cuts its response (wfnhttp's cut, which
+	// version 1 makes by exiting the instance).
+	if code, body, err := fetch(context.Background(), "op=streampanic"); err == nil {
+		t.Errorf("panic while streaming: %d %q, want a cut response", code, body)
+	}
 	if _, body := get("op=held"); body != fmt.Sprint(n) {
-		t.Errorf("after the panic %s invocations are held, want %d", body, n)
+		t.Errorf("after the panics %s invocations are held, want %d", body, n)
 	}
 
 	// The client of invocation 0 leaves: its context is cancelled, and

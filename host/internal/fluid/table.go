@@ -217,6 +217,7 @@ var funcs = map[string]Func{
 	abi.ImportResponseBodyWrite:    func(inv *Invocation, c hostcall.Call) int64 { return int64(inv.write(view(c, 1))) },
 	abi.ImportResponseFlush:        func(inv *Invocation, c hostcall.Call) int64 { return int64(inv.flush()) },
 	abi.ImportResponseClose:        func(inv *Invocation, c hostcall.Call) int64 { return int64(inv.close()) },
+	abi.ImportResponseAbort:        func(inv *Invocation, c hostcall.Call) int64 { return int64(inv.abortResponse()) },
 }
 
 // String names an invocation in log lines and errors.

@@ -8,6 +8,7 @@
 //	?op=held         answers the number of invocations held now
 //	?op=release      releases the held invocations
 //	?op=panic        panics in the handler
+//	?op=streampanic  streams "partial", then panics
 //	?op=set&key=K&val=V&tag=T   stores K = V with tag T (wfncache)
 //	?op=get&key=K    answers the value of K, or 404
 //	?op=expire&tag=T expires the entries tagged T
@@ -69,6 +70,10 @@ func handle(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "released")
 	case "panic":
 		panic("on purpose")
+	case "streampanic":
+		fmt.Fprint(w, "partial")
+		w.(http.Flusher).Flush()
+		panic("on purpose, while streaming")
 	case "set":
 		if err := cache.Set(q.Get("key"), q.Get("val"), wfncache.Tags(q.Get("tag"))); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)

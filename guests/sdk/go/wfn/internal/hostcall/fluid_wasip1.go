@@ -23,6 +23,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -417,9 +418,20 @@ func DeadlineRemainingMs() int64 {
 	return deadlineRemainingMs(i.id)
 }
 
-// ProcExit ends the instance with WASI's proc_exit, through os.Exit: every
-// invocation of the instance fails.
-func ProcExit(code int32) { os.Exit(int(code)) }
+// ProcExit fails the calling goroutine's invocation, and only it, where
+// version 1 ends the instance: the host answers 500 or cuts the response
+// (response_abort), the invocation ends, and so does the calling goroutine
+// (runtime.Goexit, which runs its deferred calls). Outside an invocation
+// it ends the instance with WASI's proc_exit, through os.Exit.
+func ProcExit(code int32) {
+	i := current()
+	if i == nil {
+		os.Exit(int(code))
+	}
+	responseAbort(i.id)
+	i.end()
+	runtime.Goexit()
+}
 
 // IPAddress calls ip_address.
 func IPAddress(buf []byte) int32 {
@@ -562,6 +574,9 @@ func invocationEnd(inv uint32) int32
 //go:wasmimport wfn_v2 log
 //go:noescape
 func logLine(inv uint32, level uint32, buf unsafe.Pointer, n uint32) int32
+
+//go:wasmimport wfn_v2 response_abort
+func responseAbort(inv uint32) int32
 
 //go:wasmimport wfn_v2 request_method
 //go:noescape
