@@ -156,3 +156,18 @@ func TestFluidSDKUnchangedUserAPI(t *testing.T) {
 		t.Errorf("the aborted invocation was not cancelled: %q", results[0])
 	}
 }
+
+// BenchmarkFluidHello serves one function's code built for ABI version 1
+// (api/v1) and for version 2 (api/v2, "fluid": true), from the same
+// parallel clients. Compare interleaved runs of the two:
+//
+//	go test ./host -run '^$' -bench 'FluidHello/v1' ; ... 'FluidHello/v2' ; ...
+func BenchmarkFluidHello(b *testing.B) {
+	if os.Getenv("WFN_TEST_ENGINE") == "wasmtime" {
+		b.Skip("ABI v2 is served on wazero only (abi/SPEC-v2.md section 11)")
+	}
+	h := quietHost(b, "../testdata/fluidbench")
+	for _, v := range []string{"v1", "v2"} {
+		b.Run(v, func(b *testing.B) { benchHTTP(b, h, "/api/"+v) })
+	}
+}

@@ -142,16 +142,15 @@
 //     and every task have, and a task that panics is logged and stops no
 //     other;
 //   - a panic in a handler fails only its invocation: 500 when the head
-//     was not sent, else the response ends with what was written (version
-//     2 has no import that cuts one response: the client sees a complete
-//     one).
+//     was not sent, else the response ends with what was written; wfnhttp
+//     cuts a response it streamed (response_abort), where version 1 exits
+//     the instance.
 //
 // Not served under version 2 yet: method exports (a module with //go:wasmexport
 // GET serves every method through catchall only; without catchall each
 // invocation answers 500 saying so), wfnnet (its calls fail with abi.EIO:
 // the host does not serve version 2's TCP imports yet), and
 // [AttachDatabasePool]'s release on suspension (version 2 instances are
-// not suspended). A panic on a goroutine the handler started, or
-// wfnhttp's cut of a streamed response (proc_exit), still ends the
-// instance and every invocation on it.
+// not suspended). A panic on a goroutine the handler started still ends
+// the instance and every invocation on it, as any Go program's does.
 package wfn
