@@ -121,6 +121,16 @@ func TestFluidSDKUnchangedUserAPI(t *testing.T) {
 	if code, body := get("op=get&key=" + key); code != 200 || body != "v1" {
 		t.Errorf("get: %d %q, want v1", code, body)
 	}
+	// A value longer than the SDK's first buffer: cache_get answers its
+	// length, and the call again with a larger buffer gets the result
+	// the host kept.
+	big := strings.Repeat("b", 10000)
+	if code, body := get("op=set&key=big-" + key + "&val=" + big + "&tag=t-" + run); code != 200 || body != "stored" {
+		t.Fatalf("set of 10000 bytes: %d %q", code, body)
+	}
+	if code, body := get("op=get&key=big-" + key); code != 200 || body != big {
+		t.Errorf("get of 10000 bytes: %d, %d bytes", code, len(body))
+	}
 	if code, body := get("op=expire&tag=t-" + run); code != 200 || body != "expired" {
 		t.Errorf("expire: %d %q", code, body)
 	}
