@@ -26,7 +26,7 @@ func TestFluidSDKUnchangedUserAPI(t *testing.T) {
 	if os.Getenv("WFN_TEST_ENGINE") == "wasmtime" {
 		t.Skip("ABI v2 is served on wazero only (abi/SPEC-v2.md section 11)")
 	}
-	h, srv, _ := serve(t, host.Config{Dir: "../testdata/fluidsdk"})
+	h, srv, logs := serve(t, host.Config{Dir: "../testdata/fluidsdk"})
 	run := fmt.Sprint(time.Now().UnixNano()) // keys of this run, in the shared cache
 	fetch := func(ctx context.Context, query string) (int, string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api/sdk?"+query, nil)
@@ -98,6 +98,17 @@ func TestFluidSDKUnchangedUserAPI(t *testing.T) {
 	if _, body := get("op=held"); body != fmt.Sprint(n) {
 		t.Errorf("after the panics %s invocations are held, want %d", body, n)
 	}
+	// Logged with its request id: standard error is shared by the
+	// invocations, the log import is not.
+	logged := false
+	for line := range strings.SplitSeq(logs.String(), "\n") {
+		if strings.Contains(line, "panic serving GET /api/sdk?op=panic:") && strings.Contains(line, " id=dev1::") {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Error("the panic is not logged with its request id")
+	}
 
 	// The client of invocation 0 leaves: its context is cancelled, and
 	// only its own.
@@ -146,9 +157,15 @@ func TestFluidSDKUnchangedUserAPI(t *testing.T) {
 	get("op=open")
 	poll("op=get&key=task-"+run, "task done")
 
-	if code, body := get("op=tag"); code != 200 || body != "tagged" {
-		t.Errorf("AddCacheTag: %d %q", code, body)
+	// AddCacheTag tags the CDN's entry of the response, and a purge of
+	// the tag (a CDN import through EAGAIN) deletes it.
+	tagURL := srv.URL + "/api/sdk?op=tag&tag=cdn-" + run
+	wantCDN(t, rawGet(t, tagURL), "MISS", "tagged 1")
+	wantCDN(t, rawGet(t, tagURL), "HIT", "tagged 1")
+	if code, body := get("op=purge&tag=cdn-" + run); code != 200 || body != "purged" {
+		t.Errorf("purge: %d %q", code, body)
 	}
+	wantCDN(t, rawGet(t, tagURL), "REVALIDATED", "tagged 2")
 
 	found := false
 	for _, fs := range h.Stats().Functions {

@@ -130,7 +130,7 @@ var funcs = map[string]Func{
 	},
 	abi.ImportLog: func(inv *Invocation, c hostcall.Call) int64 {
 		level := slog.LevelInfo
-		switch c.Args[1] {
+		switch uint32(c.Args[1]) { // an i32: the high bits are not defined
 		case abi.LogInfo:
 		case abi.LogWarn:
 			level = slog.LevelWarn

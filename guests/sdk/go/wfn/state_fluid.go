@@ -5,7 +5,6 @@ package wfn
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime/debug"
 
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
@@ -38,7 +37,7 @@ func startTask(life *lifeState, f func(ctx context.Context)) error {
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				fmt.Fprintf(os.Stderr, "wfn: a WaitUntil task panicked: %v\n%s", p, debug.Stack())
+				hostcall.Log(2, fmt.Sprintf("wfn: a WaitUntil task panicked: %v\n%s", p, debug.Stack()))
 			}
 			life.mu.Lock()
 			life.running--
@@ -72,7 +71,7 @@ func handlerReturnedV2() {
 func serveHandler(h Handler, w *ResponseWriter, r *Request) {
 	defer func() {
 		if p := recover(); p != nil {
-			fmt.Fprintf(os.Stderr, "wfn: panic in a handler: %v\n%s", p, debug.Stack())
+			hostcall.Log(2, fmt.Sprintf("wfn: panic in a handler: %v\n%s", p, debug.Stack()))
 			if w.SetStatus(500) == nil {
 				w.SetHeader("Content-Type", "text/plain; charset=utf-8")
 				w.WriteString("Internal Server Error\n")

@@ -15,7 +15,9 @@
 //	?op=task&key=K   starts a WaitUntil task, answers once it runs (it runs
 //	                 alongside the response), the task then waits for
 //	                 ?op=open and stores K = "task done"
-//	?op=tag          tags the response for the CDN cache (AddCacheTag)
+//	?op=tag&tag=T    answers "tagged N" (N counts these calls), cached by
+//	                 the CDN for 60 s with tag T (AddCacheTag)
+//	?op=purge&tag=T  deletes the CDN's entries tagged T (DangerouslyDeleteByTag)
 package main
 
 import (
@@ -33,6 +35,7 @@ import (
 
 var (
 	held    atomic.Int64
+	tagged  atomic.Int64
 	mu      sync.Mutex
 	release = make(chan struct{})
 	gate    = make(chan struct{})
@@ -119,11 +122,18 @@ func handle(w http.ResponseWriter, r *http.Request) {
 		close(gate)
 		fmt.Fprint(w, "open")
 	case "tag":
-		if err := wfn.AddCacheTag("fluidsdk"); err != nil {
+		if err := wfn.AddCacheTag(q.Get("tag")); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		fmt.Fprint(w, "tagged")
+		w.Header().Set("Cache-Control", "s-maxage=60")
+		fmt.Fprint(w, "tagged ", tagged.Add(1))
+	case "purge":
+		if err := wfn.DangerouslyDeleteByTag([]string{q.Get("tag")}, 0); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, "purged")
 	default:
 		http.Error(w, "unknown op", http.StatusBadRequest)
 	}

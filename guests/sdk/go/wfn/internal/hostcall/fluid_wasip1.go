@@ -250,6 +250,17 @@ func (i *inv) again(h int32, cancellable bool, call func() int32) int32 {
 	}
 }
 
+// Log writes one log line of the calling goroutine's invocation with the
+// log import, which the host logs with the request id: level 0 info, 1
+// warn, 2 error. Outside an invocation it goes to standard error.
+func Log(level uint32, line string) {
+	if i := current(); i != nil {
+		i.log(level, line)
+		return
+	}
+	fmt.Fprintln(os.Stderr, line)
+}
+
 // InvocationEnd ends the calling goroutine's invocation (invocation_end):
 // package wfn calls it when the handler and every waitUntil task have
 // returned.
