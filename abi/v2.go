@@ -82,6 +82,9 @@ const (
 	ImportInvocationEnd = "invocation_end"
 	// ImportLog writes one log line of an invocation.
 	ImportLog = "log"
+	// ImportResponseAbort fails an invocation's response: 500 before its
+	// head, a cut response after it (a handler's panic while streaming).
+	ImportResponseAbort = "response_abort"
 )
 
 // MaxConcurrentInvocations is the default bound on the invocations one
@@ -129,6 +132,7 @@ var FuncsV2 = []Func{
 	{ImportResponseBodyWrite, withInv(params("buf", "len")...), i32("n")},
 	{ImportResponseFlush, withInv(), i32("err")},
 	{ImportResponseClose, withInv(), i32("err")},
+	{ImportResponseAbort, withInv(), i32("err")},
 
 	// Outbound HTTP (section 7).
 	{ImportHTTPSend, withInv(params("method", "mlen", "url", "ulen", "headers", "hlen", "body", "blen")...), i32("handle")},

@@ -11,6 +11,7 @@ import (
 	dl "github.com/wfn-dev/wfn/host/internal/deadline"
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/fluid"
+	"github.com/wfn-dev/wfn/host/internal/gobuild"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
 )
 
@@ -78,6 +79,8 @@ func (h *Host) loadFluid(ctx context.Context, fn *function, wasm []byte, env [][
 			case fluid.ResponseTooLarge:
 				code, msg = CodeResponsePayloadTooLarge, "The response is larger than the limit of 4.5 MB; flush to stream it."
 				h.log.Error("invocation failed", "fn", path, "id", req.ID, "code", code)
+			case fluid.GuestAborted:
+				h.log.Error("invocation failed: the function failed its response", "fn", path, "id", req.ID)
 			case fluid.InvalidStatus:
 				status, code, msg = http.StatusBadGateway, CodeNoResponse, "The function did not answer with a valid status."
 				h.log.Error("invocation failed", "fn", path, "id", req.ID, "code", code)
@@ -107,8 +110,9 @@ func (i *fluidInstance) Close(ctx context.Context) error {
 }
 
 // invokeFluid runs one invocation of a v2 function. It returns when the
-// response is complete; the invocation may run on in its instance.
-func (h *Host) invokeFluid(w http.ResponseWriter, r *http.Request, fn *function, id string, params []hostcall.Param) {
+// response is complete, with the tags the guest gave it for the CDN cache
+// (cdn_add_cache_tag); the invocation may run on in its instance.
+func (h *Host) invokeFluid(w http.ResponseWriter, r *http.Request, fn *function, id string, params []hostcall.Param) (tags []string) {
 	defer h.inflight.Done()
 	if r.ContentLength > hostcall.MaxRequestBody {
 		writeError(w, r, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, id, "The request body is larger than the limit of 4.5 MB.")
@@ -151,6 +155,9 @@ func (h *Host) invokeFluid(w http.ResponseWriter, r *http.Request, fn *function,
 		h.log.Error("cannot start instance", "fn", fn.src.Path, "id", id, "err", err)
 		writeError(w, r, http.StatusInternalServerError, CodeInvocationFailed, id, "The function could not start.")
 	}
+	// Taken now, the tags of a cdn_add_cache_tag after the response
+	// get ECLOSED, as in version 1.
+	return rctx.takeTags()
 }
 
 // closeFluid closes a v2 function's instances, then its module.
@@ -159,4 +166,14 @@ func (fn *function) closeFluid() error {
 	defer cancel()
 	err := fn.fluid.pool.Close(ctx)
 	return errors.Join(err, fn.fluid.mod.Close(context.Background()))
+}
+
+// goTags are the build tags of a Go function: gobuild.TagFluid under
+// "fluid": true, so that the SDK links its ABI v2 runtime and the function's
+// unchanged code serves many invocations at once.
+func goTags(fn *function) []string {
+	if fn.fluidBuild {
+		return []string{gobuild.TagFluid}
+	}
+	return nil
 }

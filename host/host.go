@@ -115,6 +115,7 @@ type function struct {
 	// instanceConcurrency bounds the invocations of one ABI v2 instance.
 	instanceConcurrency int
 	fluid               *fluidFunction // an ABI v2 function's, instead of mod and pool (fluid.go)
+	fluidBuild          bool           // "fluid": true: a Go function is built with gobuild.TagFluid
 	env                 map[string]string
 	client              *outbound.Client
 	policy              pool.Policy
@@ -299,7 +300,7 @@ func (h *Host) settings(proj *project.Project, src *route.Source) (*function, er
 		}
 	}
 	rule, key := proj.For(paths...)
-	set := project.Merge(project.Defaults(), h.cfg.functionSettings(), rule)
+	set := project.Merge(project.Defaults(), h.cfg.functionSettings(), project.Settings{Fluid: proj.Fluid}, rule)
 	policy, err := outbound.NewPolicy(set.AllowedOutboundHosts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: functions %q: %w", ErrConfig, key, err)
@@ -313,6 +314,7 @@ func (h *Host) settings(proj *project.Project, src *route.Source) (*function, er
 		cancel:              *set.SupportsCancellation,
 		concurrency:         *set.MaxConcurrency,
 		instanceConcurrency: *set.InstanceConcurrency,
+		fluidBuild:          *set.Fluid,
 		env:                 set.Env,
 		client:              outbound.NewClient(policy),
 		snapshot:            *set.Snapshot,
@@ -358,10 +360,10 @@ func (h *Host) load(ctx context.Context, fn *function) error {
 		var err error
 		switch src.Kind {
 		case route.GoPackage:
-			out, cached, err = b.gob.Build(ctx, src.Path, path, src.GoFiles)
+			out, cached, err = b.gob.BuildTags(ctx, src.Path, path, src.GoFiles, goTags(fn))
 		case route.GoHandler:
 			out, cached, err = b.gob.BuildHandler(ctx, gobuild.Handler{
-				Name: src.Path, File: path, Siblings: src.GoFiles, Func: src.Handler, Params: src.Params(),
+				Name: src.Path, File: path, Siblings: src.GoFiles, Func: src.Handler, Params: src.Params(), Tags: goTags(fn),
 			})
 		default:
 			out, cached, err = b.c.Build(ctx, src.Path, path, src.CFiles)
@@ -812,8 +814,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r = withParamQuery(r, fn.src, params)
 		}
 		if fn.fluid != nil {
-			h.invokeFluid(withRouteHeaders(w, r), r, fn, id, params)
-			return nil
+			return h.invokeFluid(withRouteHeaders(w, r), r, fn, id, params)
 		}
 		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, now, params, aw)
 	}

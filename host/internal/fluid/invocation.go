@@ -39,6 +39,7 @@ type Invocation struct {
 	tooLarge   bool          // the buffered body passed its limit
 	badStatus  bool          // a final status outside 200..599
 	clientGone bool          // the serving goroutine left (deadline, abort, failure)
+	guestAbort bool          // the guest failed the response (response_abort)
 
 	aborted atomic.Bool
 	ended   atomic.Bool
@@ -48,7 +49,8 @@ type Invocation struct {
 	hooks    Request       // OnAbort and OnEnd
 	over     chan struct{} // closed when the invocation ends
 	overOnce sync.Once
-	watching map[int32]bool // handles an EventReady is awaited for; under mu
+	watching map[int32]bool      // handles an EventReady is awaited for; under mu
+	cacheOps map[string]*cacheOp // cache calls started, by import and arguments; under mu
 }
 
 func newInvocation() *Invocation {
@@ -71,7 +73,7 @@ func (inv *Invocation) usable() abi.Errno {
 	}
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	if inv.complete || inv.clientGone {
+	if inv.complete || inv.clientGone || inv.guestAbort {
 		return abi.ECLOSED
 	}
 	return 0
@@ -164,7 +166,7 @@ func (inv *Invocation) flush() abi.Errno {
 func (inv *Invocation) close() abi.Errno {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	if inv.complete {
+	if inv.complete || inv.guestAbort {
 		return abi.ECLOSED
 	}
 	inv.locked = true
@@ -179,16 +181,16 @@ func (inv *Invocation) close() abi.Errno {
 // take returns what the serving goroutine sends next, and whether the
 // guest waits for room to write.
 type sendable struct {
-	head, streaming, complete, tooLarge, badStatus bool
-	body                                           []byte
-	status                                         int
-	header                                         http.Header
+	head, streaming, complete, tooLarge, badStatus, aborted bool
+	body                                                    []byte
+	status                                                  int
+	header                                                  http.Header
 }
 
 func (inv *Invocation) take(headSent bool, spare []byte) (s sendable, wake bool) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	s.complete, s.streaming, s.tooLarge, s.badStatus = inv.complete, inv.streaming, inv.tooLarge, inv.badStatus
+	s.complete, s.streaming, s.tooLarge, s.badStatus, s.aborted = inv.complete, inv.streaming, inv.tooLarge, inv.badStatus, inv.guestAbort
 	if inv.headReady && !headSent {
 		s.head = true
 		// The guest can no longer change them (locked): no copy needed.
@@ -201,6 +203,19 @@ func (inv *Invocation) take(headSent bool, spare []byte) (s sendable, wake bool)
 		inv.wantWrite, wake = false, true
 	}
 	return s, wake
+}
+
+// abortResponse is response_abort: the serving goroutine answers 500 or
+// cuts the response, and later response imports get ECLOSED.
+func (inv *Invocation) abortResponse() abi.Errno {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.complete || inv.clientGone || inv.guestAbort {
+		return abi.ECLOSED
+	}
+	inv.guestAbort = true
+	inv.signal()
+	return 0
 }
 
 // leave marks the client's side over: later response imports get

@@ -58,6 +58,7 @@ const (
 	TimedOut                            // past the deadline: 504
 	ResponseTooLarge                    // a buffered response over 4.5 MB: 500
 	InvalidStatus                       // a final status outside 200..599: 502
+	GuestAborted                        // the guest failed its response (response_abort): 500 or a cut
 )
 
 // Request is what Pool.Serve needs beside the HTTP request.
@@ -270,6 +271,12 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 		}
 		if s.streaming {
 			_ = rc.Flush()
+		}
+		if s.aborted {
+			// After what the guest flushed: a response it streamed is
+			// cut, a buffered one answered 500.
+			fail(GuestAborted, nil)
+			return nil
 		}
 		if wake {
 			l.q.post(abi.EventReady, inv.id, abi.HandleResponseBody, 0)

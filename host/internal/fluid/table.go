@@ -3,6 +3,7 @@ package fluid
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
@@ -27,13 +28,15 @@ type Import struct {
 var Table = table()
 
 func table() []Import {
+	all := maps.Clone(funcs)
+	maps.Copy(all, cacheFuncs)
 	var t []Import
 	for _, f := range abi.FuncsV2 {
-		if fn, ok := funcs[f.Name]; ok {
+		if fn, ok := all[f.Name]; ok {
 			t = append(t, Import{f, fn})
 		}
 	}
-	if len(t) != len(funcs) {
+	if len(t) != len(all) {
 		panic("fluid: an implemented import is not declared in abi.FuncsV2")
 	}
 	return t
@@ -127,7 +130,7 @@ var funcs = map[string]Func{
 	},
 	abi.ImportLog: func(inv *Invocation, c hostcall.Call) int64 {
 		level := slog.LevelInfo
-		switch c.Args[1] {
+		switch uint32(c.Args[1]) { // an i32: the high bits are not defined
 		case abi.LogInfo:
 		case abi.LogWarn:
 			level = slog.LevelWarn
@@ -214,6 +217,7 @@ var funcs = map[string]Func{
 	abi.ImportResponseBodyWrite:    func(inv *Invocation, c hostcall.Call) int64 { return int64(inv.write(view(c, 1))) },
 	abi.ImportResponseFlush:        func(inv *Invocation, c hostcall.Call) int64 { return int64(inv.flush()) },
 	abi.ImportResponseClose:        func(inv *Invocation, c hostcall.Call) int64 { return int64(inv.close()) },
+	abi.ImportResponseAbort:        func(inv *Invocation, c hostcall.Call) int64 { return int64(inv.abortResponse()) },
 }
 
 // String names an invocation in log lines and errors.

@@ -76,10 +76,28 @@ func (b *Builder) init(ctx context.Context) error {
 // the .wasm file. name is the function's source, for errors. cached reports
 // whether an earlier build of the same content was reused.
 func (b *Builder) Build(ctx context.Context, name, dir string, files []string) (wasm string, cached bool, err error) {
+	return b.BuildTags(ctx, name, dir, files, nil)
+}
+
+// TagFluid is the build tag that links the Go SDK's ABI version 2
+// runtime (abi/SPEC-v2.md) instead of version 1's: wfn sets it for a
+// function configured with "fluid": true.
+const TagFluid = "wfn_fluid"
+
+// BuildTags is Build with build tags (go build -tags), such as TagFluid.
+func (b *Builder) BuildTags(ctx context.Context, name, dir string, files, tags []string) (wasm string, cached bool, err error) {
 	if err := b.init(ctx); err != nil {
 		return "", false, err
 	}
-	return b.build(ctx, name, dir, nil, files, nil)
+	return b.build(ctx, name, dir, tagFlags(tags), files, nil)
+}
+
+// tagFlags is the -tags flag for tags, none for none.
+func tagFlags(tags []string) []string {
+	if len(tags) == 0 {
+		return nil
+	}
+	return []string{"-tags=" + strings.Join(tags, ",")}
 }
 
 // build runs go build with flags on the package args in dir. overlay maps

@@ -43,6 +43,8 @@ type Handler struct {
 	// Params are the names of the route's params, which the adapter sets
 	// as the request's path values (r.PathValue).
 	Params []string
+	// Tags are build tags (go build -tags), such as TagFluid.
+	Tags []string
 }
 
 // BuildHandler builds a Handler file into a guest with the module it
@@ -107,7 +109,7 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 	if err := writeIfChanged(ovFile, ov); err != nil {
 		return "", false, err
 	}
-	flags := []string{"-overlay=" + ovFile}
+	flags := append([]string{"-overlay=" + ovFile}, tagFlags(h.Tags)...)
 	if !mod.requires(sdkModule) {
 		modfile, err := b.modfile(ctx, root, work)
 		if err != nil {

@@ -67,6 +67,9 @@ type Project struct {
 	Crons []Cron
 	// Routing holds the routing keys, as written.
 	Routing Routing
+	// Fluid is the top-level "fluid" (Vercel's Fluid compute toggle):
+	// the default of every function's Settings.Fluid; nil when unset.
+	Fluid *bool
 	// Ignored lists the properties that are valid on Vercel and have no
 	// effect in wfn, as "file: property" or "file: functions.KEY.property".
 	Ignored []string
@@ -147,7 +150,7 @@ var topLevel = map[string]struct {
 	"functionFailoverRegions": {}, "git": {}, "github": {}, "images": {}, "name": {},
 	"bulkRedirectsPath": {}, "scope": {}, "version": {}, "wildcard": {}, "buildCommand": {},
 	"ignoreCommand": {}, "devCommand": {}, "framework": {}, "installCommand": {},
-	"outputDirectory": {}, "schedules": {}, "relatedProjects": {}, "fluid": {},
+	"outputDirectory": {}, "schedules": {}, "relatedProjects": {}, "fluid": {read: true},
 	"bunVersion": {}, "experimentalServices": {}, "experimentalServiceGroups": {},
 	"experimentalServicesV2": {}, "services": {}, "daemons": {}, "proxy": {},
 }
@@ -161,6 +164,7 @@ var functionProps = map[string]bool{
 	// wfn's extensions.
 	"env": true, "allowedOutboundHosts": true, "isolation": true, "snapshot": true,
 	"minInstances": true, "idleTimeout": true, "maxInvocations": true, "instanceConcurrency": true,
+	"fluid": true,
 }
 
 // Load reads the configuration of dir (wfn.json, vercel.json, .env) and
@@ -218,6 +222,9 @@ func (p *Project) read(file string, data []byte, seen map[string]bool) error {
 		switch key {
 		case "env":
 			err = json.Unmarshal(raw, &p.Env)
+		case "fluid":
+			// Vercel's Fluid compute toggle: every function's default.
+			err = boolProp(raw, &p.Fluid)
 		case "regions":
 			// wfn has one region, its own (Config.Region).
 			err = json.Unmarshal(raw, &p.Regions)
@@ -353,6 +360,8 @@ func (s *Settings) set(prop string, v json.RawMessage) error {
 		s.Isolation = &iso
 	case "snapshot":
 		return boolProp(v, &s.Snapshot)
+	case "fluid":
+		return boolProp(v, &s.Fluid)
 	case "minInstances":
 		return intProp(v, 0, 1000, &s.MinInstances)
 	case "idleTimeout":

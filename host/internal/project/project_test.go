@@ -170,7 +170,7 @@ func TestEveryVercelPropertyAccepted(t *testing.T) {
 	values := map[string]string{
 		"cleanUrls": "true", "trailingSlash": "false", "builds": "[]", "routes": "[]", "headers": "[]", "redirects": "[]",
 		"rewrites": "[]", "crons": "[]", "regions": `["iad1"]`, "env": "{}", "memory": "1024", "maxDuration": "10",
-		"maxConcurrency": "2", "supportsCancellation": "true",
+		"maxConcurrency": "2", "supportsCancellation": "true", "fluid": "false",
 	}
 	value := func(k string) string {
 		if v, ok := values[k]; ok {
@@ -225,5 +225,31 @@ func TestRoutingJSON(t *testing.T) {
 	empty, _ := project.Load(t.TempDir())
 	if string(empty.Routing.JSON()) != "{}" {
 		t.Errorf("Routing.JSON with no keys = %s", empty.Routing.JSON())
+	}
+}
+
+// "fluid" is Vercel's top-level Fluid compute toggle, every function's
+// default; a functions rule's "fluid" (a wfn extension) overrides it for
+// its own functions, over the default false.
+func TestFluidToggle(t *testing.T) {
+	p, err := project.Load(write(t, map[string]string{"vercel.json": `{"fluid": true, "functions": {"api/v1/**": {"fluid": false}}}`}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Fluid == nil || !*p.Fluid {
+		t.Fatalf("top-level fluid = %v, want true", p.Fluid)
+	}
+	top := project.Settings{Fluid: p.Fluid}
+	for path, want := range map[string]bool{"api/v1/x.go": false, "api/v2/x.go": true} {
+		rule, _ := p.For(path)
+		if got := *project.Merge(project.Defaults(), top, rule).Fluid; got != want {
+			t.Errorf("%s: fluid %v, want %v", path, got, want)
+		}
+	}
+	if *project.Defaults().Fluid {
+		t.Error("fluid is on by default")
+	}
+	if _, err := project.Load(write(t, map[string]string{"vercel.json": `{"fluid": "yes"}`})); err == nil {
+		t.Error(`"fluid": "yes" was accepted`)
 	}
 }

@@ -50,6 +50,12 @@ type Settings struct {
 	// v2 guest serves at once (a wfn extension: Vercel documents no name
 	// for it; abi/SPEC-v2.md section 4). Version 1 instances serve one.
 	InstanceConcurrency *int
+	// Fluid serves the function under Vercel's Fluid compute: many
+	// invocations at once in one instance. For a Go function wfn builds
+	// it with the SDK's ABI version 2 runtime (abi/SPEC-v2.md); vercel.json's
+	// top-level "fluid" sets it for every function, a functions rule's
+	// "fluid" (a wfn extension) for its own.
+	Fluid *bool
 }
 
 // Isolation modes.
@@ -75,6 +81,7 @@ func Defaults() Settings {
 		AllowedOutboundHosts: nil, // the outbound package's default policy
 		Isolation:            new(IsolationInstance),
 		Snapshot:             new(true),
+		Fluid:                new(false),
 		MinInstances:         new(0),
 		IdleTimeout:          new(5 * time.Minute),
 		MaxInvocations:       new(0),
@@ -95,6 +102,7 @@ func Merge(layers ...Settings) Settings {
 		over(&s.QueueTimeout, l.QueueTimeout)
 		over(&s.Isolation, l.Isolation)
 		over(&s.Snapshot, l.Snapshot)
+		over(&s.Fluid, l.Fluid)
 		over(&s.MinInstances, l.MinInstances)
 		over(&s.IdleTimeout, l.IdleTimeout)
 		over(&s.MaxInvocations, l.MaxInvocations)

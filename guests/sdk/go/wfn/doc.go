@@ -111,4 +111,46 @@
 // wasip1 runtime exits), the host answers the request as a failed
 // invocation and discards the instance. Recover in your handler if a
 // panic should become a response.
+//
+// # Fluid compute (ABI version 2)
+//
+// Built with the build tag wfn_fluid, the same code serves many
+// invocations at once in one instance, as Vercel's Fluid compute does
+// (abi/SPEC-v2.md): wfn adds the tag to a function configured with
+// "fluid": true (vercel.json's top-level toggle, or a functions rule), and
+// `go build -tags wfn_fluid` does it by hand. The module then exports
+// wfn_abi_v2 and wfn_serve instead of wfn_abi_v1 and the handler exports,
+// and:
+//
+//   - each invocation runs the catch-all handler (catchall, wfnhttp.Handle)
+//     on a goroutine of its own, with its own Request and ResponseWriter
+//     (or *http.Request and http.ResponseWriter); a handler that waits (a
+//     body read, a slow client, wfnfetch, the Runtime Cache) parks only its
+//     goroutine;
+//   - functions without a request argument ([WaitUntil], [AddCacheTag],
+//     [Fetch], wfncache) act for the invocation of the calling goroutine:
+//     the handler's, or one that a goroutine of the invocation started
+//     (the SDK tells them apart by the goroutines' profiler labels, which
+//     new goroutines inherit; a handler that replaces its labels with
+//     runtime/pprof loses its invocation); elsewhere they fail with
+//     abi.EBADHANDLE;
+//   - [Request.Context] is cancelled when the host aborts the invocation
+//     (context.Cause abi.ECANCELED), without polling;
+//   - [WaitUntil] starts its task at once, on a goroutine of its own,
+//     alongside the response, as Vercel's waitUntil does; the response is
+//     complete when the handler returns, the invocation when the handler
+//     and every task have, and a task that panics is logged and stops no
+//     other;
+//   - a panic in a handler fails only its invocation: 500 when the head
+//     was not sent, else the response ends with what was written; wfnhttp
+//     cuts a response it streamed (response_abort), where version 1 exits
+//     the instance.
+//
+// Not served under version 2 yet: method exports (a module with //go:wasmexport
+// GET serves every method through catchall only; without catchall each
+// invocation answers 500 saying so), wfnnet (its calls fail with abi.EIO:
+// the host does not serve version 2's TCP imports yet), and
+// [AttachDatabasePool]'s release on suspension (version 2 instances are
+// not suspended). A panic on a goroutine the handler started still ends
+// the instance and every invocation on it, as any Go program's does.
 package wfn

@@ -19,20 +19,27 @@ const pollInterval = 10 * time.Millisecond
 // (its handler and its tasks) is over.
 var errEnded = errors.New("wfn: invocation ended")
 
-// life is the state of the current invocation, which lasts from the start
-// of Serve until its last task returns. Only the invocation's own
-// goroutine (the one the host called in on) touches it.
-var life struct {
+// lifeState is the state of one invocation, which lasts from the start
+// of Serve until its last task returns. In ABI version 1 only the
+// invocation's own goroutine (the one the host called in on) touches it;
+// in version 2 its task goroutines do too, under mu.
+type lifeState struct {
 	live  bool
 	ctx   *invocationContext // made at first use of Context or WaitUntil
 	tasks []func(context.Context)
 	base  int32 // the task id of tasks[0]; ids never repeat across invocations
 	done  int   // tasks run so far
+
+	// ABI version 2 (tasks run at once, as goroutines).
+	mu       sync.Mutex
+	running  int  // tasks not yet returned
+	returned bool // the handler has returned
 }
 
 // begin starts an invocation, forgetting one whose tasks the host did not
 // run (it stopped them, or killed the instance that ran them).
 func begin() {
+	life := &cur().life
 	if life.live {
 		end()
 	}
@@ -42,6 +49,11 @@ func begin() {
 
 // handlerReturned ends the invocation when it registered no tasks.
 func handlerReturned() {
+	if hostcall.Concurrent {
+		handlerReturnedV2()
+		return
+	}
+	life := &cur().life
 	if life.done == len(life.tasks) {
 		end()
 	}
@@ -50,6 +62,7 @@ func handlerReturned() {
 // end ends the invocation: its context is canceled and its watcher
 // stopped, and the task table cleared. The next ids follow the last.
 func end() {
+	life := &cur().life
 	if c := life.ctx; c != nil {
 		c.end()
 	}
@@ -60,11 +73,13 @@ func end() {
 	life.ctx = nil
 	life.live = false
 	invocation.End()
+	hostcall.InvocationEnd()
 }
 
 // invocationCtx returns the context of the current invocation, made at
 // first use.
 func invocationCtx() *invocationContext {
+	life := &cur().life
 	if life.ctx == nil {
 		life.ctx = newInvocationContext()
 	}
@@ -112,8 +127,12 @@ func WaitUntil(f func(ctx context.Context)) error {
 	if f == nil {
 		panic("wfn: WaitUntil with a nil function")
 	}
+	life := &cur().life
 	if !life.live {
 		return abi.EBADHANDLE
+	}
+	if hostcall.Concurrent {
+		return startTask(life, f)
 	}
 	runTaskHook = runTask
 	id := life.base + int32(len(life.tasks))
@@ -141,6 +160,7 @@ var runTaskHook func(task int32)
 // this id, and ends the invocation after its last task. An id that is not
 // one of the current invocation's pending tasks is ignored.
 func runTask(id int32) {
+	life := &cur().life
 	i := int(uint32(id - life.base))
 	if !life.live || i >= len(life.tasks) || life.tasks[i] == nil {
 		return
@@ -200,7 +220,7 @@ type invocationContext struct {
 }
 
 func newInvocationContext() *invocationContext {
-	base, cancel := context.WithCancelCause(context.Background())
+	base, cancel := context.WithCancelCause(hostcall.AbortContext())
 	c := &invocationContext{Context: base, cancel: cancel, stopDeadline: func() {}}
 	if ms := hostcall.DeadlineRemainingMs(); ms >= 0 {
 		c.Context, c.stopDeadline = context.WithDeadline(base, time.Now().Add(time.Duration(ms)*time.Millisecond))
@@ -215,7 +235,7 @@ func newInvocationContext() *invocationContext {
 // abort watcher at the first call.
 func (c *invocationContext) Done() <-chan struct{} {
 	c.mu.Lock()
-	if !c.watching && !c.ended && c.Context.Err() == nil {
+	if !hostcall.Concurrent && !c.watching && !c.ended && c.Context.Err() == nil {
 		c.watching = true
 		c.stop, c.stopped = make(chan struct{}), make(chan struct{})
 		go c.watch(c.stop, c.stopped)
@@ -275,7 +295,7 @@ func (c *invocationContext) String() string { return "wfn.Request.Context" }
 
 // discard is hostcall.Exports.Discard.
 func discard() {
-	if life.live {
+	if cur().life.live {
 		end()
 	}
 }

@@ -128,35 +128,54 @@ func (b *body) Read(p []byte) (int, error) {
 
 // scratch receives values from the host. It is reused by every call and
 // grows to the longest value seen, so fetched bytes are valid only until
-// the next fetch.
+// the next fetch. Under ABI version 2, where invocations run at once, each
+// fetch has a buffer of its own.
 var scratch = make([]byte, 256)
+
+// scratchBuf is the buffer a fetch starts with.
+func scratchBuf() []byte {
+	if hostcall.Concurrent {
+		return make([]byte, 256)
+	}
+	return scratch
+}
+
+// keep makes buf the scratch buffer of the next fetches (ABI version 1).
+func keep(buf []byte) []byte {
+	if !hostcall.Concurrent {
+		scratch = buf
+	}
+	return buf
+}
 
 // fetch runs the buffer protocol: call, and when the value is longer than
 // the buffer, grow it and call again.
 func fetch(call func(buf []byte) int32) ([]byte, error) {
+	buf := scratchBuf()
 	for {
-		n := call(scratch)
+		n := call(buf)
 		if n < 0 {
 			return nil, result(n)
 		}
-		if int(n) <= len(scratch) {
-			return scratch[:n], nil
+		if int(n) <= len(buf) {
+			return buf[:n], nil
 		}
-		scratch = make([]byte, n)
+		buf = keep(make([]byte, n))
 	}
 }
 
 // fetchNamed is fetch for imports that take a name.
 func fetchNamed(call func(name string, buf []byte) int32, name string) ([]byte, error) {
+	buf := scratchBuf()
 	for {
-		n := call(name, scratch)
+		n := call(name, buf)
 		if n < 0 {
 			return nil, result(n)
 		}
-		if int(n) <= len(scratch) {
-			return scratch[:n], nil
+		if int(n) <= len(buf) {
+			return buf[:n], nil
 		}
-		scratch = make([]byte, n)
+		buf = keep(make([]byte, n))
 	}
 }
 

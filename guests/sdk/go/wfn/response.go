@@ -82,21 +82,26 @@ func (w *ResponseWriter) WriteString(s string) (int, error) {
 }
 
 // copyBuf is the buffer ReadFrom copies through, made at first use and
-// kept for later invocations.
+// kept for later invocations (ABI version 1; under version 2 each call
+// has its own).
 var copyBuf []byte
 
 // ReadFrom copies r to the response until io.EOF, in chunks of 32 KiB,
 // through a buffer reused across invocations. io.Copy uses it, so
 // io.Copy(w, r.Body()) streams a body without allocating.
 func (w *ResponseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if copyBuf == nil {
-		copyBuf = make([]byte, 32<<10)
+	buf := copyBuf
+	if buf == nil || hostcall.Concurrent {
+		buf = make([]byte, 32<<10)
+		if !hostcall.Concurrent {
+			copyBuf = buf
+		}
 	}
 	var total int64
 	for {
-		n, err := r.Read(copyBuf)
+		n, err := r.Read(buf)
 		if n > 0 {
-			m, werr := w.Write(copyBuf[:n])
+			m, werr := w.Write(buf[:n])
 			total += int64(m)
 			if werr != nil {
 				return total, werr

@@ -11,20 +11,25 @@ type HandlerFunc func(w *ResponseWriter, r *Request)
 // ServeWFN calls f(w, r).
 func (f HandlerFunc) ServeWFN(w *ResponseWriter, r *Request) { f(w, r) }
 
-// The request and response of the current invocation. An instance serves
-// one invocation at a time, so they are reused.
-var (
+// invState is the state of one invocation: its request and response, and
+// its lifecycle. In ABI version 1 an instance serves one invocation at a
+// time, so one is reused (state.go); in version 2 each invocation has its
+// own (state_fluid.go).
+type invState struct {
+	life     lifeState
 	request  Request
 	response ResponseWriter
-)
+}
 
 // Serve runs h for the current invocation. Call it from a handler export
-// (catchall does so for wfn_handle). A panic in h is not recovered. When h
+// (catchall does so for wfn_handle). A panic in h is not recovered under
+// ABI version 1; under version 2 it fails only its invocation. When h
 // returns, the invocation ends, unless h registered tasks with WaitUntil:
 // then it ends when the last of them returns.
 func Serve(h Handler) {
 	begin()
-	request, response = Request{}, ResponseWriter{}
-	h.ServeWFN(&response, &request)
+	s := cur()
+	s.request, s.response = Request{}, ResponseWriter{}
+	serveHandler(h, &s.response, &s.request)
 	handlerReturned()
 }

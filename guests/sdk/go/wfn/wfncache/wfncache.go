@@ -132,8 +132,9 @@ func Hash(key string) string {
 	return strconv.FormatUint(uint64(h), 16)
 }
 
-// scratch is the first buffer cache_get gets; an instance serves one
-// invocation at a time.
+// scratch is the first buffer cache_get gets: under ABI version 1 an
+// instance serves one invocation at a time; under version 2
+// (hostcall.Concurrent) each get has its own.
 var scratch = make([]byte, 4096)
 
 // get fetches the stored bytes of key; the slice is valid until the next
@@ -141,6 +142,9 @@ var scratch = make([]byte, 4096)
 func (c *Cache) get(key string) ([]byte, bool, error) {
 	k := c.Key(key)
 	buf := scratch
+	if hostcall.Concurrent {
+		buf = make([]byte, 4096)
+	}
 	for {
 		n := hostcall.CacheGet(k, buf)
 		switch {
@@ -152,7 +156,7 @@ func (c *Cache) get(key string) ([]byte, bool, error) {
 			return buf[:n], true, nil
 		}
 		buf = make([]byte, n)
-		if n <= 1<<20 {
+		if n <= 1<<20 && !hostcall.Concurrent {
 			scratch = buf
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
 )
 
 // The errors of reads and writes after their deadline (set with
@@ -160,21 +161,26 @@ func (rw *responseWriter) WriteString(s string) (int, error) {
 }
 
 // copyBuf is the buffer ReadFrom copies through, made at first use and
-// kept: an instance serves one invocation at a time.
+// kept: under ABI version 1 an instance serves one invocation at a time
+// (under version 2, hostcall.Concurrent, each call has its own).
 var copyBuf []byte
 
 // ReadFrom lets io.Copy stream through a buffer reused across
 // invocations, 32 KiB at a time. As net/http's does, it sniffs the
 // Content-Type from the first 512 bytes.
 func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if copyBuf == nil {
-		copyBuf = make([]byte, 32<<10)
+	buf := copyBuf
+	if buf == nil || hostcall.Concurrent {
+		buf = make([]byte, 32<<10)
+		if !hostcall.Concurrent {
+			copyBuf = buf
+		}
 	}
 	var sniffed int64
 	if !rw.wroteHeader {
-		n, err := io.ReadFull(r, copyBuf[:512])
+		n, err := io.ReadFull(r, buf[:512])
 		if n > 0 {
-			if _, werr := rw.Write(copyBuf[:n]); werr != nil {
+			if _, werr := rw.Write(buf[:n]); werr != nil {
 				return 0, werr
 			}
 			sniffed = int64(n)
@@ -186,7 +192,7 @@ func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 			return sniffed, err
 		}
 	}
-	n, err := io.CopyBuffer(writerOnly{rw}, r, copyBuf)
+	n, err := io.CopyBuffer(writerOnly{rw}, r, buf)
 	return sniffed + n, err
 }
 

@@ -83,4 +83,9 @@ var Exports struct {
 	// after an invocation whose tasks it did not run; it is a no-op when
 	// the invocation ended normally.
 	Discard func()
+	// Handle is the catch-all handler (package catchall's Serve) that the
+	// ABI version 2 runtime (build tag wfn_fluid) runs for each
+	// invocation, on a goroutine of its own. Unused in version 1, where
+	// the host calls the wfn_handle export.
+	Handle func()
 }

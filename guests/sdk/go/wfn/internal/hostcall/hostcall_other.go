@@ -3,6 +3,7 @@
 package hostcall
 
 import (
+	"context"
 	"sync/atomic"
 	"unsafe"
 )
@@ -187,3 +188,14 @@ func TCPClose(h int32) int32 { return tcpHost().TCPClose(h) }
 
 // TCPRemoteAddress calls tcp_remote_address.
 func TCPRemoteAddress(h int32, buf []byte) int32 { return tcpHost().TCPRemoteAddress(h, buf) }
+
+// Concurrent reports whether invocations run at once in this build: false
+// outside WebAssembly, where wfntest runs one at a time.
+const Concurrent = false
+
+// InvocationEnd does nothing outside ABI version 2.
+func InvocationEnd() {}
+
+// AbortContext is the parent of an invocation's context: outside ABI
+// version 2 nothing cancels it, and package wfn asks abort_signaled.
+func AbortContext() context.Context { return context.Background() }

@@ -1,8 +1,9 @@
-//go:build wasip1
+//go:build wasip1 && !wfn_fluid
 
 package hostcall
 
 import (
+	"context"
 	"os"
 	"unsafe"
 )
@@ -339,3 +340,15 @@ func TCPClose(h int32) int32 { return tcpClose(h) }
 func TCPRemoteAddress(h int32, buf []byte) int32 {
 	return tcpRemoteAddress(h, bytesPtr(buf), uint32(len(buf)))
 }
+
+// Concurrent reports whether invocations run at once in this build: ABI
+// version 1 runs one at a time per instance.
+const Concurrent = false
+
+// InvocationEnd does nothing in ABI version 1: the invocation ends when the
+// handler export (or the last wfn_run_task) returns.
+func InvocationEnd() {}
+
+// AbortContext is the parent of an invocation's context: in ABI version 1
+// nothing cancels it, and package wfn asks abort_signaled.
+func AbortContext() context.Context { return context.Background() }

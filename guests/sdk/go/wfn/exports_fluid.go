@@ -1,0 +1,10 @@
+//go:build wasip1 && wfn_fluid
+
+package wfn
+
+import "github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
+
+// Under ABI version 2 (build tag wfn_fluid) SIGTERM is an event: the SDK's
+// runtime runs OnSigterm's functions when the host posts it. There is no
+// wfn_run_task (tasks are goroutines) and no suspension.
+func init() { hostcall.Exports.OnSigterm = onSigterm }

@@ -1,0 +1,711 @@
+//go:build wasip1 && wfn_fluid
+
+package hostcall
+
+// The ABI version 2 runtime (abi/SPEC-v2.md), linked instead of version 1's
+// imports when the function is built with the build tag wfn_fluid (wfn's
+// Go build adds it for a function configured with "fluid": true). It gives
+// the SDK's packages the same functions as version 1, so that user code
+// does not change: each runs the version 2 import for the invocation of
+// the calling goroutine, and where version 2 answers EAGAIN it parks that
+// goroutine until the host's EventReady and calls again, so that the call
+// waits as version 1's does while the other invocations run.
+//
+// Which invocation a goroutine serves is its profiler label (runtime/pprof's
+// goroutine labels): the runtime labels each invocation's goroutine, and
+// goroutines inherit the labels of the goroutine that starts them, so the
+// goroutines and waitUntil tasks a handler starts act for its invocation
+// too. A goroutine with no invocation (init, a pool's background work
+// started in init) gets EBADHANDLE from the per-invocation imports.
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"unsafe"
+
+	"github.com/wfn-dev/wfn/abi"
+)
+
+// Concurrent reports whether invocations run at once in this build: ABI
+// version 2 runs many per instance, so the SDK keeps no per-invocation
+// state in package variables.
+const Concurrent = true
+
+// Constants of abi/v2.go and abi/abi.go, restated: the SDK links nothing of
+// the host's.
+const (
+	eventFD      = 0
+	eventSize    = 16
+	eventInvoke  = 1
+	eventReady   = 2
+	eventAbort   = 3
+	eventSigterm = 4
+	eventStop    = 5
+
+	handleRequestBody  = -1
+	handleResponseBody = -2
+	handleCache        = -3
+
+	ecanceled  = -5
+	ebadhandle = -7
+	eio        = -8
+	eagain     = -11
+)
+
+// errAborted is the cause of an invocation's context after EventAbort.
+var errAborted error = abi.ECANCELED
+
+//go:wasmexport wfn_abi_v2
+func abiV2() {}
+
+// serve is the serving export: the host calls it once per instance, and the
+// guest runs every invocation inside it. When every goroutine waits, Go's
+// scheduler blocks in poll_oneoff on the event source, where the host
+// wakes it.
+//
+//go:wasmexport wfn_serve
+func serve() {
+	events := os.NewFile(eventFD, "wfn-events")
+	stop := make(chan struct{})
+	go dispatch(events, stop)
+	<-stop
+}
+
+// inv is the guest side of one invocation.
+type inv struct {
+	id     uint32
+	ctx    context.Context // cancelled on EventAbort and at the end
+	cancel context.CancelCauseFunc
+	label  unsafe.Pointer // the goroutine label of its goroutines
+
+	mu    sync.Mutex
+	ready map[int32]chan struct{} // a token when the handle may make progress
+	ended bool
+	state any
+}
+
+var (
+	invMu   sync.Mutex
+	byID    = map[uint32]*inv{}
+	byLabel = map[unsafe.Pointer]*inv{}
+)
+
+// getProfLabel returns the calling goroutine's profiler labels, as
+// runtime/pprof stores them; the runtime keeps it for packages that read
+// them (go.dev/issue/67401).
+//
+//go:linkname getProfLabel runtime/pprof.runtime_getProfLabel
+func getProfLabel() unsafe.Pointer
+
+// current returns the invocation of the calling goroutine, or nil.
+func current() *inv {
+	p := getProfLabel()
+	if p == nil {
+		return nil
+	}
+	invMu.Lock()
+	i := byLabel[p]
+	invMu.Unlock()
+	return i
+}
+
+func dispatch(events *os.File, stop chan struct{}) {
+	buf := make([]byte, 64*eventSize)
+	for {
+		n, err := events.Read(buf)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "wfn: cannot read the event source:", err)
+			close(stop)
+			return
+		}
+		for rec := buf[:n]; len(rec) >= eventSize; rec = rec[eventSize:] {
+			kind := binary.LittleEndian.Uint32(rec[0:])
+			id := binary.LittleEndian.Uint32(rec[4:])
+			handle := int32(binary.LittleEndian.Uint32(rec[8:]))
+			switch kind {
+			case eventInvoke:
+				i := &inv{id: id, ready: map[int32]chan struct{}{}}
+				i.ctx, i.cancel = context.WithCancelCause(context.Background())
+				invMu.Lock()
+				byID[id] = i
+				invMu.Unlock()
+				go i.run()
+			case eventReady, eventAbort:
+				invMu.Lock()
+				i := byID[id]
+				invMu.Unlock()
+				switch {
+				case i == nil:
+				case kind == eventAbort:
+					i.cancel(errAborted)
+				default:
+					i.wake(handle)
+				}
+			case eventSigterm:
+				if f := Exports.OnSigterm; f != nil {
+					go f()
+				}
+			case eventStop:
+				close(stop)
+				return
+			}
+		}
+	}
+}
+
+// run serves the invocation on its own goroutine, labelled with it.
+func (i *inv) run() {
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("wfn.invocation", strconv.FormatUint(uint64(i.id), 10))))
+	i.label = getProfLabel()
+	invMu.Lock()
+	byLabel[i.label] = i
+	invMu.Unlock()
+	defer func() {
+		// The SDK's Serve recovers a handler's panic; this catches what
+		// fails outside it, and fails only this invocation.
+		if p := recover(); p != nil {
+			i.log(2, fmt.Sprintf("wfn: panic serving the invocation: %v\n%s", p, debug.Stack()))
+			responseSetStatus(i.id, 500)
+			i.end()
+		}
+	}()
+	h := Exports.Handle
+	if h == nil {
+		const msg = "wfn: no catch-all handler: under ABI version 2 a function serves every method through package catchall (or wfnhttp.Handle); method exports are not called\n"
+		responseSetStatus(i.id, 500)
+		responseBodyWrite(i.id, unsafe.Pointer(unsafe.StringData(msg)), uint32(len(msg)))
+		i.end()
+		return
+	}
+	h()
+}
+
+func (i *inv) log(level uint32, line string) {
+	logLine(i.id, level, unsafe.Pointer(unsafe.StringData(line)), uint32(len(line)))
+}
+
+// end ends the invocation once: its context is cancelled, its id released.
+func (i *inv) end() {
+	i.mu.Lock()
+	ended := i.ended
+	i.ended = true
+	i.mu.Unlock()
+	if ended {
+		return
+	}
+	i.cancel(context.Canceled)
+	invMu.Lock()
+	delete(byID, i.id)
+	if i.label != nil {
+		delete(byLabel, i.label)
+	}
+	invMu.Unlock()
+	invocationEnd(i.id)
+}
+
+func (i *inv) channel(h int32) chan struct{} {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	ch := i.ready[h]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		i.ready[h] = ch
+	}
+	return ch
+}
+
+func (i *inv) wake(h int32) {
+	select {
+	case i.channel(h) <- struct{}{}:
+	default:
+	}
+}
+
+// again runs call until it answers something else than EAGAIN, parking
+// the goroutine on the handle's EventReady in between. An abort ends the
+// wait with ECANCELED when cancellable (the waits version 1 cancels: body
+// reads and writes, outbound HTTP); a cache call waits for its result.
+func (i *inv) again(h int32, cancellable bool, call func() int32) int32 {
+	for {
+		n := call()
+		if n != eagain {
+			return n
+		}
+		var done <-chan struct{}
+		if cancellable {
+			done = i.ctx.Done()
+		}
+		select {
+		case <-i.channel(h):
+		case <-done:
+			return ecanceled
+		}
+	}
+}
+
+// Log writes one log line of the calling goroutine's invocation with the
+// log import, which the host logs with the request id: level 0 info, 1
+// warn, 2 error. Outside an invocation it goes to standard error.
+func Log(level uint32, line string) {
+	if i := current(); i != nil {
+		i.log(level, line)
+		return
+	}
+	fmt.Fprintln(os.Stderr, line)
+}
+
+// InvocationEnd ends the calling goroutine's invocation (invocation_end):
+// package wfn calls it when the handler and every waitUntil task have
+// returned.
+func InvocationEnd() {
+	if i := current(); i != nil {
+		i.end()
+	}
+}
+
+// AbortContext is the parent of the calling goroutine's invocation
+// context: cancelled when the host posts EventAbort, and at the end.
+func AbortContext() context.Context {
+	if i := current(); i != nil {
+		return i.ctx
+	}
+	return context.Background()
+}
+
+// State returns the value stored with SetState for the calling
+// goroutine's invocation, or nil.
+func State() any {
+	if i := current(); i != nil {
+		i.mu.Lock()
+		defer i.mu.Unlock()
+		return i.state
+	}
+	return nil
+}
+
+// SetState stores package wfn's per-invocation state with the calling
+// goroutine's invocation; it reports false outside one.
+func SetState(v any) bool {
+	i := current()
+	if i == nil {
+		return false
+	}
+	i.mu.Lock()
+	i.state = v
+	i.mu.Unlock()
+	return true
+}
+
+// Install panics: in WebAssembly the host is the real one.
+func Install(Host) { panic("wfn: hostcall.Install is not available in WebAssembly") }
+
+// InstallIdle does nothing: in WebAssembly the host is the real one.
+func InstallIdle(Host) {}
+
+func bytesPtr(b []byte) unsafe.Pointer  { return unsafe.Pointer(unsafe.SliceData(b)) }
+func stringPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
+
+// with runs f with the calling goroutine's invocation, or answers
+// EBADHANDLE outside one.
+func with(f func(i *inv) int32) int32 {
+	i := current()
+	if i == nil {
+		return ebadhandle
+	}
+	return f(i)
+}
+
+// RequestMethod calls request_method.
+func RequestMethod(buf []byte) int32 {
+	return with(func(i *inv) int32 { return requestMethod(i.id, bytesPtr(buf), uint32(len(buf))) })
+}
+
+// RequestURL calls request_url.
+func RequestURL(buf []byte) int32 {
+	return with(func(i *inv) int32 { return requestURL(i.id, bytesPtr(buf), uint32(len(buf))) })
+}
+
+// RequestHeaderNames calls request_header_names.
+func RequestHeaderNames(buf []byte) int32 {
+	return with(func(i *inv) int32 { return requestHeaderNames(i.id, bytesPtr(buf), uint32(len(buf))) })
+}
+
+// RequestHeader calls request_header.
+func RequestHeader(name string, buf []byte) int32 {
+	return with(func(i *inv) int32 {
+		return requestHeader(i.id, stringPtr(name), uint32(len(name)), bytesPtr(buf), uint32(len(buf)))
+	})
+}
+
+// RequestParam calls request_param.
+func RequestParam(name string, buf []byte) int32 {
+	return with(func(i *inv) int32 {
+		return requestParam(i.id, stringPtr(name), uint32(len(name)), bytesPtr(buf), uint32(len(buf)))
+	})
+}
+
+// RequestBodyRead calls request_body_read, waiting for bytes.
+func RequestBodyRead(buf []byte) int32 {
+	return with(func(i *inv) int32 {
+		return i.again(handleRequestBody, true, func() int32 { return requestBodyRead(i.id, bytesPtr(buf), uint32(len(buf))) })
+	})
+}
+
+// ResponseSetStatus calls response_set_status.
+func ResponseSetStatus(code int32) int32 {
+	return with(func(i *inv) int32 { return responseSetStatus(i.id, code) })
+}
+
+// ResponseHeaderSet calls response_header_set.
+func ResponseHeaderSet(name, value string) int32 {
+	return with(func(i *inv) int32 {
+		return responseHeaderSet(i.id, stringPtr(name), uint32(len(name)), stringPtr(value), uint32(len(value)))
+	})
+}
+
+// ResponseHeaderAdd calls response_header_add.
+func ResponseHeaderAdd(name, value string) int32 {
+	return with(func(i *inv) int32 {
+		return responseHeaderAdd(i.id, stringPtr(name), uint32(len(name)), stringPtr(value), uint32(len(value)))
+	})
+}
+
+// ResponseHeaderDelete calls response_header_delete.
+func ResponseHeaderDelete(name string) int32 {
+	return with(func(i *inv) int32 { return responseHeaderDelete(i.id, stringPtr(name), uint32(len(name))) })
+}
+
+// ResponseBodyWrite calls response_body_write until it has taken every
+// byte, as version 1's does, waiting while the client is slow.
+func ResponseBodyWrite(p []byte) int32 { return write(bytesPtr(p), len(p)) }
+
+// ResponseBodyWriteString is ResponseBodyWrite for the bytes of s.
+func ResponseBodyWriteString(s string) int32 { return write(stringPtr(s), len(s)) }
+
+func write(p unsafe.Pointer, n int) int32 {
+	return with(func(i *inv) int32 {
+		done := 0
+		for {
+			m := i.again(handleResponseBody, true, func() int32 {
+				return responseBodyWrite(i.id, unsafe.Add(p, done), uint32(n-done))
+			})
+			if m < 0 {
+				return m
+			}
+			if done += int(m); done >= n {
+				return int32(done)
+			}
+		}
+	})
+}
+
+// ResponseFlush calls response_flush.
+func ResponseFlush() int32 { return with(func(i *inv) int32 { return responseFlush(i.id) }) }
+
+// ResponseClose calls response_close.
+func ResponseClose() int32 { return with(func(i *inv) int32 { return responseClose(i.id) }) }
+
+// AbortSignaled calls abort_signaled.
+func AbortSignaled() int32 { return with(func(i *inv) int32 { return abortSignaled(i.id) }) }
+
+// WaitUntil answers EBADHANDLE: version 2 has no wait_until; package wfn
+// runs tasks as goroutines of the invocation.
+func WaitUntil(int32) int32 { return ebadhandle }
+
+// DeadlineRemainingMs calls deadline_remaining_ms; -1 outside an
+// invocation.
+func DeadlineRemainingMs() int64 {
+	i := current()
+	if i == nil {
+		return -1
+	}
+	return deadlineRemainingMs(i.id)
+}
+
+// ProcExit fails the calling goroutine's invocation, and only it, where
+// version 1 ends the instance: the host answers 500 or cuts the response
+// (response_abort), the invocation ends, and so does the calling goroutine
+// (runtime.Goexit, which runs its deferred calls). Outside an invocation
+// it ends the instance with WASI's proc_exit, through os.Exit.
+func ProcExit(code int32) {
+	i := current()
+	if i == nil {
+		os.Exit(int(code))
+	}
+	responseAbort(i.id)
+	i.end()
+	runtime.Goexit()
+}
+
+// IPAddress calls ip_address.
+func IPAddress(buf []byte) int32 {
+	return with(func(i *inv) int32 { return ipAddress(i.id, bytesPtr(buf), uint32(len(buf))) })
+}
+
+// Geolocation calls geolocation.
+func Geolocation(buf []byte) int32 {
+	return with(func(i *inv) int32 { return geolocation(i.id, bytesPtr(buf), uint32(len(buf))) })
+}
+
+// HTTPSend calls http_send; headers are name NUL value NUL pairs.
+func HTTPSend(method, url string, headers, body []byte) int32 {
+	return with(func(i *inv) int32 {
+		return httpSend(i.id, stringPtr(method), uint32(len(method)), stringPtr(url), uint32(len(url)),
+			bytesPtr(headers), uint32(len(headers)), bytesPtr(body), uint32(len(body)))
+	})
+}
+
+// HTTPResponseStatus calls http_response_status, waiting for the head.
+func HTTPResponseStatus(h int32) int32 {
+	return with(func(i *inv) int32 {
+		return i.again(h, true, func() int32 { return httpResponseStatus(i.id, h) })
+	})
+}
+
+// HTTPResponseHeaderNames calls http_response_header_names.
+func HTTPResponseHeaderNames(h int32, buf []byte) int32 {
+	return with(func(i *inv) int32 {
+		return i.again(h, true, func() int32 { return httpResponseHeaderNames(i.id, h, bytesPtr(buf), uint32(len(buf))) })
+	})
+}
+
+// HTTPResponseHeader calls http_response_header.
+func HTTPResponseHeader(h int32, name string, buf []byte) int32 {
+	return with(func(i *inv) int32 {
+		return i.again(h, true, func() int32 {
+			return httpResponseHeader(i.id, h, stringPtr(name), uint32(len(name)), bytesPtr(buf), uint32(len(buf)))
+		})
+	})
+}
+
+// HTTPResponseBodyRead calls http_response_body_read, waiting for bytes.
+func HTTPResponseBodyRead(h int32, buf []byte) int32 {
+	return with(func(i *inv) int32 {
+		return i.again(h, true, func() int32 { return httpResponseBodyRead(i.id, h, bytesPtr(buf), uint32(len(buf))) })
+	})
+}
+
+// HTTPClose calls http_close.
+func HTTPClose(h int32) int32 { return with(func(i *inv) int32 { return httpClose(i.id, h) }) }
+
+// cache runs a cache or CDN import, repeating it after the host's
+// EventReady for the cache while it answers EAGAIN.
+func cache(call func(id uint32) int32) int32 {
+	return with(func(i *inv) int32 { return i.again(handleCache, false, func() int32 { return call(i.id) }) })
+}
+
+// CacheGet calls cache_get.
+func CacheGet(key string, buf []byte) int32 {
+	return cache(func(id uint32) int32 {
+		return cacheGet(id, stringPtr(key), uint32(len(key)), bytesPtr(buf), uint32(len(buf)))
+	})
+}
+
+// CacheSet calls cache_set; tags are joined with commas.
+func CacheSet(key string, value []byte, ttlSeconds int64, tags []byte, name string) int32 {
+	return cache(func(id uint32) int32 {
+		return cacheSet(id, stringPtr(key), uint32(len(key)), bytesPtr(value), uint32(len(value)), ttlSeconds,
+			bytesPtr(tags), uint32(len(tags)), stringPtr(name), uint32(len(name)))
+	})
+}
+
+// CacheDelete calls cache_delete.
+func CacheDelete(key string) int32 {
+	return cache(func(id uint32) int32 { return cacheDelete(id, stringPtr(key), uint32(len(key))) })
+}
+
+// CacheExpireTag calls cache_expire_tag.
+func CacheExpireTag(tags []byte) int32 {
+	return cache(func(id uint32) int32 { return cacheExpireTag(id, bytesPtr(tags), uint32(len(tags))) })
+}
+
+// CDNAddCacheTag calls cdn_add_cache_tag.
+func CDNAddCacheTag(tags []byte) int32 {
+	return cache(func(id uint32) int32 { return cdnAddCacheTag(id, bytesPtr(tags), uint32(len(tags))) })
+}
+
+// CDNInvalidateByTag calls cdn_invalidate_by_tag.
+func CDNInvalidateByTag(tags []byte) int32 {
+	return cache(func(id uint32) int32 { return cdnInvalidateByTag(id, bytesPtr(tags), uint32(len(tags))) })
+}
+
+// CDNDeleteByTag calls cdn_delete_by_tag.
+func CDNDeleteByTag(tags []byte, revalidationDeadlineSeconds int64) int32 {
+	return cache(func(id uint32) int32 {
+		return cdnDeleteByTag(id, bytesPtr(tags), uint32(len(tags)), revalidationDeadlineSeconds)
+	})
+}
+
+// CDNInvalidateBySrcImage calls cdn_invalidate_by_src_image.
+func CDNInvalidateBySrcImage(src string) int32 {
+	return cache(func(id uint32) int32 { return cdnInvalidateBySrcImage(id, stringPtr(src), uint32(len(src))) })
+}
+
+// CDNDeleteBySrcImage calls cdn_delete_by_src_image.
+func CDNDeleteBySrcImage(src string, revalidationDeadlineSeconds int64) int32 {
+	return cache(func(id uint32) int32 {
+		return cdnDeleteBySrcImage(id, stringPtr(src), uint32(len(src)), revalidationDeadlineSeconds)
+	})
+}
+
+// The TCP imports of version 2 (abi/SPEC-v2.md section 8) are not served
+// by the host yet: under ABI version 2, wfnnet's calls fail with EIO.
+
+// TCPConnect answers EIO: outbound TCP is not served under ABI version 2 yet.
+func TCPConnect(string, int32, int64) int32 { return eio }
+
+// TCPRead answers EIO, as TCPConnect.
+func TCPRead(int32, []byte, int64) int32 { return eio }
+
+// TCPWrite answers EIO, as TCPConnect.
+func TCPWrite(int32, []byte, int64) int32 { return eio }
+
+// TCPCloseWrite answers EIO, as TCPConnect.
+func TCPCloseWrite(int32) int32 { return eio }
+
+// TCPClose answers EIO, as TCPConnect.
+func TCPClose(int32) int32 { return eio }
+
+// TCPRemoteAddress answers EIO, as TCPConnect.
+func TCPRemoteAddress(int32, []byte) int32 { return eio }
+
+// The raw imports of module wfn_v2 (abi.FuncsV2), each taking the
+// invocation id first. Pointers are i32 offsets into linear memory.
+
+//go:wasmimport wfn_v2 invocation_end
+func invocationEnd(inv uint32) int32
+
+//go:wasmimport wfn_v2 log
+//go:noescape
+func logLine(inv uint32, level uint32, buf unsafe.Pointer, n uint32) int32
+
+//go:wasmimport wfn_v2 response_abort
+func responseAbort(inv uint32) int32
+
+//go:wasmimport wfn_v2 request_method
+//go:noescape
+func requestMethod(inv uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 request_url
+//go:noescape
+func requestURL(inv uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 request_header_names
+//go:noescape
+func requestHeaderNames(inv uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 request_header
+//go:noescape
+func requestHeader(inv uint32, name unsafe.Pointer, nameLen uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 request_param
+//go:noescape
+func requestParam(inv uint32, name unsafe.Pointer, nameLen uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 request_body_read
+//go:noescape
+func requestBodyRead(inv uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 response_set_status
+func responseSetStatus(inv uint32, code int32) int32
+
+//go:wasmimport wfn_v2 response_header_set
+//go:noescape
+func responseHeaderSet(inv uint32, name unsafe.Pointer, nameLen uint32, value unsafe.Pointer, valueLen uint32) int32
+
+//go:wasmimport wfn_v2 response_header_add
+//go:noescape
+func responseHeaderAdd(inv uint32, name unsafe.Pointer, nameLen uint32, value unsafe.Pointer, valueLen uint32) int32
+
+//go:wasmimport wfn_v2 response_header_delete
+//go:noescape
+func responseHeaderDelete(inv uint32, name unsafe.Pointer, nameLen uint32) int32
+
+//go:wasmimport wfn_v2 response_body_write
+//go:noescape
+func responseBodyWrite(inv uint32, buf unsafe.Pointer, bufLen uint32) int32
+
+//go:wasmimport wfn_v2 response_flush
+func responseFlush(inv uint32) int32
+
+//go:wasmimport wfn_v2 response_close
+func responseClose(inv uint32) int32
+
+//go:wasmimport wfn_v2 abort_signaled
+func abortSignaled(inv uint32) int32
+
+//go:wasmimport wfn_v2 deadline_remaining_ms
+func deadlineRemainingMs(inv uint32) int64
+
+//go:wasmimport wfn_v2 ip_address
+//go:noescape
+func ipAddress(inv uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 geolocation
+//go:noescape
+func geolocation(inv uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 http_send
+//go:noescape
+func httpSend(inv uint32, method unsafe.Pointer, methodLen uint32, url unsafe.Pointer, urlLen uint32, headers unsafe.Pointer, headersLen uint32, body unsafe.Pointer, bodyLen uint32) int32
+
+//go:wasmimport wfn_v2 http_response_status
+func httpResponseStatus(inv uint32, h int32) int32
+
+//go:wasmimport wfn_v2 http_response_header_names
+//go:noescape
+func httpResponseHeaderNames(inv uint32, h int32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 http_response_header
+//go:noescape
+func httpResponseHeader(inv uint32, h int32, name unsafe.Pointer, nameLen uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 http_response_body_read
+//go:noescape
+func httpResponseBodyRead(inv uint32, h int32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 http_close
+func httpClose(inv uint32, h int32) int32
+
+//go:wasmimport wfn_v2 cache_get
+//go:noescape
+func cacheGet(inv uint32, key unsafe.Pointer, keyLen uint32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 cache_set
+//go:noescape
+func cacheSet(inv uint32, key unsafe.Pointer, keyLen uint32, value unsafe.Pointer, valueLen uint32, ttlSeconds int64, tags unsafe.Pointer, tagsLen uint32, name unsafe.Pointer, nameLen uint32) int32
+
+//go:wasmimport wfn_v2 cache_delete
+//go:noescape
+func cacheDelete(inv uint32, key unsafe.Pointer, keyLen uint32) int32
+
+//go:wasmimport wfn_v2 cache_expire_tag
+//go:noescape
+func cacheExpireTag(inv uint32, tags unsafe.Pointer, tagsLen uint32) int32
+
+//go:wasmimport wfn_v2 cdn_add_cache_tag
+//go:noescape
+func cdnAddCacheTag(inv uint32, tags unsafe.Pointer, tagsLen uint32) int32
+
+//go:wasmimport wfn_v2 cdn_invalidate_by_tag
+//go:noescape
+func cdnInvalidateByTag(inv uint32, tags unsafe.Pointer, tagsLen uint32) int32
+
+//go:wasmimport wfn_v2 cdn_delete_by_tag
+//go:noescape
+func cdnDeleteByTag(inv uint32, tags unsafe.Pointer, tagsLen uint32, revalidationDeadlineSeconds int64) int32
+
+//go:wasmimport wfn_v2 cdn_invalidate_by_src_image
+//go:noescape
+func cdnInvalidateBySrcImage(inv uint32, src unsafe.Pointer, srcLen uint32) int32
+
+//go:wasmimport wfn_v2 cdn_delete_by_src_image
+//go:noescape
+func cdnDeleteBySrcImage(inv uint32, src unsafe.Pointer, srcLen uint32, revalidationDeadlineSeconds int64) int32
