@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -251,6 +252,130 @@ func TestTCPSuspend(t *testing.T) {
 		t.Errorf("wfn_on_suspend calls = %q, want 1 (once per idle period)", r.body)
 	}
 	if err := h.Close(context.Background()); err != nil && !errors.Is(err, host.ErrClosed) {
+		t.Error(err)
+	}
+}
+
+// A request that comes while the only idle instance is in its
+// wfn_on_suspend call waits for the call to end and is served by that
+// instance, though the host may start others: suspension costs no cold
+// start. The guest's wfn_on_suspend (hold=1) waits for the server's
+// answer to its goodbye, which the server sends once the request waits.
+func TestTCPSuspendKeepsInstance(t *testing.T) {
+	requireClang(t)
+	release := make(chan struct{})
+	letGo := sync.OnceFunc(func() { close(release) })
+	defer letGo()
+	pool := newTCPServer(t, holdServer(release))
+	h, srv, _ := serve(t, host.Config{Dir: tcpDir(t, pool.addr()), SuspendAfter: 50 * time.Millisecond})
+	for _, fn := range h.Functions() {
+		if fn.Err != nil {
+			t.Fatalf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	if r := get(t, srv.URL+"/api/tcp?op=pool&hold=1&addr="+pool.addr()); r.body != "pong\n" {
+		t.Fatalf("pool = %d %q", r.status, r.body)
+	}
+	pool.waitLine(t, "ping")
+	pool.waitLine(t, "bye") // in wfn_on_suspend, waiting for release
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/api/tcp?op=suspends")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got <- string(b)
+	}()
+	stats := func() host.FunctionStats {
+		for _, fs := range h.Stats().Functions {
+			if fs.Route == "/api/tcp" {
+				return fs
+			}
+		}
+		t.Fatal("no stats for /api/tcp")
+		return host.FunctionStats{}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for stats().Queued != 1 {
+		select {
+		case body := <-got:
+			t.Fatalf("the request during wfn_on_suspend was served at once (wfn_on_suspend calls %q): another instance", body)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for the request to wait for the suspended instance")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	letGo()
+	if body := <-got; body != "1" {
+		t.Errorf("wfn_on_suspend calls on the instance that served the request = %q, want 1 (the suspended instance)", body)
+	}
+	if fs := stats(); fs.ColdStarts != 1 {
+		t.Errorf("cold starts = %d, want 1", fs.ColdStarts)
+	}
+}
+
+// holdServer answers "pong" to "ping" and, to "bye", "go" once release
+// is closed; it reports each line, and "EOF" when a connection ends
+// (while an answer waits too).
+func holdServer(release <-chan struct{}) func(s *tcpServer, c net.Conn) {
+	return func(s *tcpServer, c net.Conn) {
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				s.lines <- "EOF"
+				return
+			}
+			s.lines <- strings.TrimSuffix(line, "\n")
+			switch line {
+			case "ping\n":
+				_, _ = io.WriteString(c, "pong\n")
+			case "bye\n":
+				go func() { // reading on, to report an EOF at once
+					<-release
+					_, _ = io.WriteString(c, "go\n")
+				}()
+			}
+		}
+	}
+}
+
+// The host's Close closes the idle instances of its functions together:
+// the wfn_on_suspend of each function's instance (hold=1: it waits for
+// the server's answer, up to its 500 ms) runs while the other's does, so
+// the server hears both goodbyes before either connection ends.
+func TestShutdownSuspendsConcurrently(t *testing.T) {
+	requireClang(t)
+	release := make(chan struct{})
+	letGo := sync.OnceFunc(func() { close(release) })
+	defer letGo()
+	pool := newTCPServer(t, holdServer(release))
+	h, srv, _ := serve(t, host.Config{Dir: tcpDir(t, pool.addr())})
+	for _, fn := range []string{"tcp", "slow"} {
+		if r := get(t, srv.URL+"/api/"+fn+"?op=pool&hold=1&addr="+pool.addr()); r.body != "pong\n" {
+			t.Fatalf("%s: pool = %d %q", fn, r.status, r.body)
+		}
+		pool.waitLine(t, "ping")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- h.Close(context.Background()) }()
+	for range 2 {
+		select {
+		case line := <-pool.lines:
+			if line != "bye" {
+				t.Fatalf("server read %q before both goodbyes: one wfn_on_suspend after the other", line)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("timed out waiting for the goodbyes")
+		}
+	}
+	letGo()
+	if err := <-closed; err != nil {
 		t.Error(err)
 	}
 }
