@@ -56,6 +56,19 @@ func (s *tcpServer) addr() string { return s.ln.Addr().String() }
 
 // lineServer reports every line, and answers "pong" to "ping" when reply.
 func lineServer(reply bool) func(s *tcpServer, c net.Conn) {
+	return answerLines(func(c net.Conn, line string) error {
+		if reply && line == "ping" {
+			_, err := io.WriteString(c, "pong\n")
+			return err
+		}
+		return nil
+	})
+}
+
+// answerLines reports every line the peer sends, and "EOF" when the
+// connection ends, and hands each line to answer: an error from it ends
+// the connection.
+func answerLines(answer func(c net.Conn, line string) error) func(s *tcpServer, c net.Conn) {
 	return func(s *tcpServer, c net.Conn) {
 		r := bufio.NewReader(c)
 		for {
@@ -66,10 +79,8 @@ func lineServer(reply bool) func(s *tcpServer, c net.Conn) {
 			}
 			line = strings.TrimSuffix(line, "\n")
 			s.lines <- line
-			if reply && line == "ping" {
-				if _, err := io.WriteString(c, "pong\n"); err != nil {
-					return
-				}
+			if answer(c, line) != nil {
+				return
 			}
 		}
 	}
@@ -229,6 +240,31 @@ func TestTCP(t *testing.T) {
 	})
 }
 
+// pooled has the instance that serves fn (api/tcp, api/slow) open its
+// pooled connection to the server, with the query's extra parameters,
+// and waits for the server to read the guest's ping.
+func pooled(t *testing.T, url, fn string, pool *tcpServer, extra string) {
+	t.Helper()
+	if r := get(t, url+"/api/"+fn+"?op=pool&addr="+pool.addr()+extra); r.body != "pong\n" {
+		t.Fatalf("%s: pool = %d %q", fn, r.status, r.body)
+	}
+	pool.waitLine(t, "ping")
+}
+
+// serveTCP serves tcpDir with cfg, its outbound TCP allowed to pool,
+// and fails when a function does not load.
+func serveTCP(t *testing.T, cfg host.Config, pool *tcpServer) (*host.Host, string) {
+	t.Helper()
+	cfg.Dir = tcpDir(t, pool.addr())
+	h, srv, _ := serve(t, cfg)
+	for _, fn := range h.Functions() {
+		if fn.Err != nil {
+			t.Fatalf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	return h, srv.URL
+}
+
 // An idle instance is suspended after Config.SuspendAfter: the host calls
 // wfn_on_suspend once in the idle period, while no request can take the
 // instance, and the guest closes its pool's connection there. With one
@@ -236,19 +272,11 @@ func TestTCP(t *testing.T) {
 func TestTCPSuspend(t *testing.T) {
 	requireClang(t)
 	pool := newTCPServer(t, lineServer(true))
-	h, srv, _ := serve(t, host.Config{Dir: tcpDir(t, pool.addr()), SuspendAfter: 50 * time.Millisecond, MaxInstancesPerFunction: 1})
-	for _, fn := range h.Functions() {
-		if fn.Err != nil {
-			t.Fatalf("%s: %v", fn.Source, fn.Err)
-		}
-	}
-	if r := get(t, srv.URL+"/api/tcp?op=pool&addr="+pool.addr()); r.body != "pong\n" {
-		t.Fatalf("pool = %d %q", r.status, r.body)
-	}
-	pool.waitLine(t, "ping")
+	h, url := serveTCP(t, host.Config{SuspendAfter: 50 * time.Millisecond, MaxInstancesPerFunction: 1}, pool)
+	pooled(t, url, "tcp", pool, "")
 	pool.waitLine(t, "bye")
 	pool.waitLine(t, "EOF")
-	if r := get(t, srv.URL+"/api/tcp?op=suspends"); r.body != "1" {
+	if r := get(t, url+"/api/tcp?op=suspends"); r.body != "1" {
 		t.Errorf("wfn_on_suspend calls = %q, want 1 (once per idle period)", r.body)
 	}
 	if err := h.Close(context.Background()); err != nil && !errors.Is(err, host.ErrClosed) {
@@ -263,24 +291,13 @@ func TestTCPSuspend(t *testing.T) {
 // answer to its goodbye, which the server sends once the request waits.
 func TestTCPSuspendKeepsInstance(t *testing.T) {
 	requireClang(t)
-	release := make(chan struct{})
-	letGo := sync.OnceFunc(func() { close(release) })
-	defer letGo()
-	pool := newTCPServer(t, holdServer(release))
-	h, srv, _ := serve(t, host.Config{Dir: tcpDir(t, pool.addr()), SuspendAfter: 50 * time.Millisecond})
-	for _, fn := range h.Functions() {
-		if fn.Err != nil {
-			t.Fatalf("%s: %v", fn.Source, fn.Err)
-		}
-	}
-	if r := get(t, srv.URL+"/api/tcp?op=pool&hold=1&addr="+pool.addr()); r.body != "pong\n" {
-		t.Fatalf("pool = %d %q", r.status, r.body)
-	}
-	pool.waitLine(t, "ping")
+	pool, letGo := newHoldServer(t)
+	h, url := serveTCP(t, host.Config{SuspendAfter: 50 * time.Millisecond}, pool)
+	pooled(t, url, "tcp", pool, "&hold=1")
 	pool.waitLine(t, "bye") // in wfn_on_suspend, waiting for release
 	got := make(chan string, 1)
 	go func() {
-		resp, err := http.Get(srv.URL + "/api/tcp?op=suspends")
+		resp, err := http.Get(url + "/api/tcp?op=suspends")
 		if err != nil {
 			got <- err.Error()
 			return
@@ -319,30 +336,30 @@ func TestTCPSuspendKeepsInstance(t *testing.T) {
 	}
 }
 
-// holdServer answers "pong" to "ping" and, to "bye", "go" once release
-// is closed; it reports each line, and "EOF" when a connection ends
-// (while an answer waits too).
+// newHoldServer starts a server that answers "pong" to "ping" and, to
+// "bye", "go" once letGo is called (at the latest when the test ends),
+// reading on meanwhile (an EOF is reported at once).
+func newHoldServer(t *testing.T) (pool *tcpServer, letGo func()) {
+	release := make(chan struct{})
+	letGo = sync.OnceFunc(func() { close(release) })
+	t.Cleanup(letGo)
+	return newTCPServer(t, holdServer(release)), letGo
+}
+
 func holdServer(release <-chan struct{}) func(s *tcpServer, c net.Conn) {
-	return func(s *tcpServer, c net.Conn) {
-		r := bufio.NewReader(c)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				s.lines <- "EOF"
-				return
-			}
-			s.lines <- strings.TrimSuffix(line, "\n")
-			switch line {
-			case "ping\n":
-				_, _ = io.WriteString(c, "pong\n")
-			case "bye\n":
-				go func() { // reading on, to report an EOF at once
-					<-release
-					_, _ = io.WriteString(c, "go\n")
-				}()
-			}
+	return answerLines(func(c net.Conn, line string) error {
+		switch line {
+		case "ping":
+			_, err := io.WriteString(c, "pong\n")
+			return err
+		case "bye":
+			go func() {
+				<-release
+				_, _ = io.WriteString(c, "go\n")
+			}()
 		}
-	}
+		return nil
+	})
 }
 
 // The host's Close closes the idle instances of its functions together:
@@ -351,16 +368,10 @@ func holdServer(release <-chan struct{}) func(s *tcpServer, c net.Conn) {
 // the server hears both goodbyes before either connection ends.
 func TestShutdownSuspendsConcurrently(t *testing.T) {
 	requireClang(t)
-	release := make(chan struct{})
-	letGo := sync.OnceFunc(func() { close(release) })
-	defer letGo()
-	pool := newTCPServer(t, holdServer(release))
-	h, srv, _ := serve(t, host.Config{Dir: tcpDir(t, pool.addr())})
+	pool, letGo := newHoldServer(t)
+	h, url := serveTCP(t, host.Config{}, pool)
 	for _, fn := range []string{"tcp", "slow"} {
-		if r := get(t, srv.URL+"/api/"+fn+"?op=pool&hold=1&addr="+pool.addr()); r.body != "pong\n" {
-			t.Fatalf("%s: pool = %d %q", fn, r.status, r.body)
-		}
-		pool.waitLine(t, "ping")
+		pooled(t, url, fn, pool, "&hold=1")
 	}
 	closed := make(chan error, 1)
 	go func() { closed <- h.Close(context.Background()) }()

@@ -144,12 +144,7 @@ func StartForTest(t testing.TB) *Server {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	s, err := Start(t.Context(), dir, port)
-	if errors.Is(err, ErrNotInstalled) {
-		serverproc.Missing(t, err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	serverproc.Require(t, err, ErrNotInstalled)
 	t.Cleanup(s.Stop)
 	return s
 }
@@ -199,11 +194,8 @@ func URL(t testing.TB) string {
 		}
 		shared.url, shared.server = s.URL(), s
 	})
-	if errors.Is(shared.err, ErrNotInstalled) {
-		serverproc.Missing(t, fmt.Errorf("%s is not set and %w", EnvURL, shared.err))
-	}
 	if shared.err != nil {
-		t.Fatal(shared.err)
+		serverproc.Require(t, fmt.Errorf("%s is not set and %w", EnvURL, shared.err), ErrNotInstalled)
 	}
 	return shared.url
 }

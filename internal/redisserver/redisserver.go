@@ -61,12 +61,7 @@ func StartForTest(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	s, err := Start(t.Context(), t.TempDir(), port)
-	if errors.Is(err, ErrNotInstalled) {
-		serverproc.Missing(t, err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	serverproc.Require(t, err, ErrNotInstalled)
 	t.Cleanup(s.Kill)
 	return s
 }

@@ -7,6 +7,7 @@ package serverproc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -95,12 +96,16 @@ func (p *Proc) Stop(sig os.Signal, grace time.Duration) {
 	}
 }
 
-// Missing ends t for a program that is not installed (err says which):
-// a skip, except under CI=true, where it fails.
-func Missing(t testing.TB, err error) {
+// Require ends t when err is not nil: a skip when err is missing (the
+// program is not installed), except under CI=true, where it fails; a
+// failure for any other error.
+func Require(t testing.TB, err, missing error) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
+	switch {
+	case err == nil:
+	case errors.Is(err, missing) && os.Getenv("CI") != "true":
+		t.Skip("skipping: " + err.Error())
+	default:
 		t.Fatal(err)
 	}
-	t.Skip("skipping: " + err.Error())
 }

@@ -19,9 +19,7 @@ import (
 func sh(t *testing.T, dir, script string) *exec.Cmd {
 	t.Helper()
 	path, err := exec.LookPath("sh")
-	if err != nil {
-		serverproc.Missing(t, err)
-	}
+	serverproc.Require(t, err, exec.ErrNotFound)
 	cmd := exec.Command(path, "-c", script)
 	cmd.Dir = dir
 	return cmd
