@@ -943,9 +943,16 @@ func (h *Host) Close(ctx context.Context) error {
 	var err error
 	st := h.st.Load()
 	if st != nil {
-		for _, fn := range st.fns {
-			err = errors.Join(err, fn.retire())
+		// At once: closing a pool's idle instances runs their
+		// wfn_on_suspend, up to 500 ms each (the pools bound how many
+		// run together).
+		errs := make([]error, len(st.fns))
+		var wg sync.WaitGroup
+		for i, fn := range st.fns {
+			wg.Go(func() { errs[i] = fn.retire() })
 		}
+		wg.Wait()
+		err = errors.Join(errs...)
 	}
 	// Closing the engine stops any guest still running.
 	err = errors.Join(err, h.engine.Close(context.Background()))

@@ -2,11 +2,9 @@ package host_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,34 +13,12 @@ import (
 	"github.com/wfn-dev/wfn/internal/redisserver"
 )
 
-// startRedis runs a redis-server of the test's own, or skips when there is
-// none (fails under CI=true).
-func startRedis(t *testing.T) *redisserver.Server {
-	t.Helper()
-	port, err := redisserver.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := redisserver.Start(context.Background(), t.TempDir(), port)
-	if errors.Is(err, redisserver.ErrNotInstalled) {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Kill)
-	return srv
-}
-
 // TestRedisSharedByHosts runs two hosts on one Redis: what one stores the
 // other reads, and a tag expired on one is a miss on the other within
 // 300 ms.
 func TestRedisSharedByHosts(t *testing.T) {
 	requireGo(t)
-	redis := startRedis(t)
+	redis := redisserver.StartForTest(t)
 	cfg := host.Config{Dir: "../testdata/guests", Cache: redis.URL()}
 	_, a, _ := serve(t, cfg)
 	_, b, _ := serve(t, cfg)
@@ -88,7 +64,7 @@ func expireTag(t *testing.T, base, tag string) {
 // is back.
 func TestRedisGoesAway(t *testing.T) {
 	requireGo(t)
-	redis := startRedis(t)
+	redis := redisserver.StartForTest(t)
 	_, srv, logs := serve(t, host.Config{Dir: "../testdata/guests", Cache: redis.URL()})
 	kv := srv.URL + "/api/kv?key=k"
 	if r := do(t, http.MethodPut, kv, strings.NewReader("v")); r.status != 200 {
@@ -126,7 +102,7 @@ func TestRedisGoesAway(t *testing.T) {
 func sharedHosts(t *testing.T) (a, b *httptest.Server) {
 	t.Helper()
 	requireGo(t)
-	redis := startRedis(t)
+	redis := redisserver.StartForTest(t)
 	cfg := host.Config{Dir: "../testdata/guests", Cache: redis.URL(), DeploymentID: "dpl_shared"}
 	_, a, _ = serve(t, cfg)
 	_, b, _ = serve(t, cfg)

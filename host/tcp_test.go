@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,6 +56,19 @@ func (s *tcpServer) addr() string { return s.ln.Addr().String() }
 
 // lineServer reports every line, and answers "pong" to "ping" when reply.
 func lineServer(reply bool) func(s *tcpServer, c net.Conn) {
+	return answerLines(func(c net.Conn, line string) error {
+		if reply && line == "ping" {
+			_, err := io.WriteString(c, "pong\n")
+			return err
+		}
+		return nil
+	})
+}
+
+// answerLines reports every line the peer sends, and "EOF" when the
+// connection ends, and hands each line to answer: an error from it ends
+// the connection.
+func answerLines(answer func(c net.Conn, line string) error) func(s *tcpServer, c net.Conn) {
 	return func(s *tcpServer, c net.Conn) {
 		r := bufio.NewReader(c)
 		for {
@@ -65,10 +79,8 @@ func lineServer(reply bool) func(s *tcpServer, c net.Conn) {
 			}
 			line = strings.TrimSuffix(line, "\n")
 			s.lines <- line
-			if reply && line == "ping" {
-				if _, err := io.WriteString(c, "pong\n"); err != nil {
-					return
-				}
+			if answer(c, line) != nil {
+				return
 			}
 		}
 	}
@@ -228,6 +240,31 @@ func TestTCP(t *testing.T) {
 	})
 }
 
+// pooled has the instance that serves fn (api/tcp, api/slow) open its
+// pooled connection to the server, with the query's extra parameters,
+// and waits for the server to read the guest's ping.
+func pooled(t *testing.T, url, fn string, pool *tcpServer, extra string) {
+	t.Helper()
+	if r := get(t, url+"/api/"+fn+"?op=pool&addr="+pool.addr()+extra); r.body != "pong\n" {
+		t.Fatalf("%s: pool = %d %q", fn, r.status, r.body)
+	}
+	pool.waitLine(t, "ping")
+}
+
+// serveTCP serves tcpDir with cfg, its outbound TCP allowed to pool,
+// and fails when a function does not load.
+func serveTCP(t *testing.T, cfg host.Config, pool *tcpServer) (*host.Host, string) {
+	t.Helper()
+	cfg.Dir = tcpDir(t, pool.addr())
+	h, srv, _ := serve(t, cfg)
+	for _, fn := range h.Functions() {
+		if fn.Err != nil {
+			t.Fatalf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	return h, srv.URL
+}
+
 // An idle instance is suspended after Config.SuspendAfter: the host calls
 // wfn_on_suspend once in the idle period, while no request can take the
 // instance, and the guest closes its pool's connection there. With one
@@ -235,22 +272,121 @@ func TestTCP(t *testing.T) {
 func TestTCPSuspend(t *testing.T) {
 	requireClang(t)
 	pool := newTCPServer(t, lineServer(true))
-	h, srv, _ := serve(t, host.Config{Dir: tcpDir(t, pool.addr()), SuspendAfter: 50 * time.Millisecond, MaxInstancesPerFunction: 1})
-	for _, fn := range h.Functions() {
-		if fn.Err != nil {
-			t.Fatalf("%s: %v", fn.Source, fn.Err)
-		}
-	}
-	if r := get(t, srv.URL+"/api/tcp?op=pool&addr="+pool.addr()); r.body != "pong\n" {
-		t.Fatalf("pool = %d %q", r.status, r.body)
-	}
-	pool.waitLine(t, "ping")
+	h, url := serveTCP(t, host.Config{SuspendAfter: 50 * time.Millisecond, MaxInstancesPerFunction: 1}, pool)
+	pooled(t, url, "tcp", pool, "")
 	pool.waitLine(t, "bye")
 	pool.waitLine(t, "EOF")
-	if r := get(t, srv.URL+"/api/tcp?op=suspends"); r.body != "1" {
+	if r := get(t, url+"/api/tcp?op=suspends"); r.body != "1" {
 		t.Errorf("wfn_on_suspend calls = %q, want 1 (once per idle period)", r.body)
 	}
 	if err := h.Close(context.Background()); err != nil && !errors.Is(err, host.ErrClosed) {
+		t.Error(err)
+	}
+}
+
+// A request that comes while the only idle instance is in its
+// wfn_on_suspend call waits for the call to end and is served by that
+// instance, though the host may start others: suspension costs no cold
+// start. The guest's wfn_on_suspend (hold=1) waits for the server's
+// answer to its goodbye, which the server sends once the request waits.
+func TestTCPSuspendKeepsInstance(t *testing.T) {
+	requireClang(t)
+	pool, letGo := newHoldServer(t)
+	h, url := serveTCP(t, host.Config{SuspendAfter: 50 * time.Millisecond}, pool)
+	pooled(t, url, "tcp", pool, "&hold=1")
+	pool.waitLine(t, "bye") // in wfn_on_suspend, waiting for release
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(url + "/api/tcp?op=suspends")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got <- string(b)
+	}()
+	stats := func() host.FunctionStats {
+		for _, fs := range h.Stats().Functions {
+			if fs.Route == "/api/tcp" {
+				return fs
+			}
+		}
+		t.Fatal("no stats for /api/tcp")
+		return host.FunctionStats{}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for stats().Queued != 1 {
+		select {
+		case body := <-got:
+			t.Fatalf("the request during wfn_on_suspend was served at once (wfn_on_suspend calls %q): another instance", body)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for the request to wait for the suspended instance")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	letGo()
+	if body := <-got; body != "1" {
+		t.Errorf("wfn_on_suspend calls on the instance that served the request = %q, want 1 (the suspended instance)", body)
+	}
+	if fs := stats(); fs.ColdStarts != 1 {
+		t.Errorf("cold starts = %d, want 1", fs.ColdStarts)
+	}
+}
+
+// newHoldServer starts a server that answers "pong" to "ping" and, to
+// "bye", "go" once letGo is called (at the latest when the test ends),
+// reading on meanwhile (an EOF is reported at once).
+func newHoldServer(t *testing.T) (pool *tcpServer, letGo func()) {
+	release := make(chan struct{})
+	letGo = sync.OnceFunc(func() { close(release) })
+	t.Cleanup(letGo)
+	return newTCPServer(t, holdServer(release)), letGo
+}
+
+func holdServer(release <-chan struct{}) func(s *tcpServer, c net.Conn) {
+	return answerLines(func(c net.Conn, line string) error {
+		switch line {
+		case "ping":
+			_, err := io.WriteString(c, "pong\n")
+			return err
+		case "bye":
+			go func() {
+				<-release
+				_, _ = io.WriteString(c, "go\n")
+			}()
+		}
+		return nil
+	})
+}
+
+// The host's Close closes the idle instances of its functions together:
+// the wfn_on_suspend of each function's instance (hold=1: it waits for
+// the server's answer, up to its 500 ms) runs while the other's does, so
+// the server hears both goodbyes before either connection ends.
+func TestShutdownSuspendsConcurrently(t *testing.T) {
+	requireClang(t)
+	pool, letGo := newHoldServer(t)
+	h, url := serveTCP(t, host.Config{}, pool)
+	for _, fn := range []string{"tcp", "slow"} {
+		pooled(t, url, fn, pool, "&hold=1")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- h.Close(context.Background()) }()
+	for range 2 {
+		select {
+		case line := <-pool.lines:
+			if line != "bye" {
+				t.Fatalf("server read %q before both goodbyes: one wfn_on_suspend after the other", line)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("timed out waiting for the goodbyes")
+		}
+	}
+	letGo()
+	if err := <-closed; err != nil {
 		t.Error(err)
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wfn-dev/wfn/internal/serverproc"
 )
 
 // ErrNotInstalled is returned by Start when initdb and postgres are
@@ -33,8 +35,7 @@ const EnvURL = "WFN_TEST_DATABASE_URL"
 type Server struct {
 	Port int
 	Dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *serverproc.Proc
 }
 
 // bin finds a PostgreSQL program.
@@ -87,39 +88,16 @@ func Start(ctx context.Context, dir string, port int) (*Server, error) {
 	if out, err := initCmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
-	log, err := os.OpenFile(filepath.Join(dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	cmd := exec.Command(postgres, "-D", data, "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-k", dir, "-F",
+		"-c", "max_connections=100", "-c", "shared_buffers=16MB")
+	setCredential(cmd, cred)
+	isready, _ := bin("pg_isready")
+	proc, err := serverproc.Start(ctx, cmd, filepath.Join(dir, "postgres.log"), 30*time.Second, 50*time.Millisecond,
+		func() error { return ready(isready, port) })
 	if err != nil {
 		return nil, err
 	}
-	defer log.Close()
-	cmd := exec.Command(postgres, "-D", data, "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-k", dir, "-F",
-		"-c", "max_connections=100", "-c", "shared_buffers=16MB")
-	cmd.Stdout, cmd.Stderr = log, log
-	setCredential(cmd, cred)
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("cannot start postgres: %w", err)
-	}
-	s := &Server{Port: port, Dir: dir, cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(s.done) }()
-	isready, _ := bin("pg_isready")
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := ready(isready, port)
-		if err == nil {
-			return s, nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			s.Stop()
-			out, _ := os.ReadFile(filepath.Join(dir, "postgres.log"))
-			return nil, fmt.Errorf("postgres on port %d did not start: %w\n%s", port, err, out)
-		}
-		select {
-		case <-s.done:
-			out, _ := os.ReadFile(filepath.Join(dir, "postgres.log"))
-			return nil, fmt.Errorf("postgres on port %d exited:\n%s", port, out)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return &Server{Port: port, Dir: dir, proc: proc}, nil
 }
 
 // ready asks pg_isready, or, without it, whether the port accepts.
@@ -146,25 +124,10 @@ func (s *Server) URL() string { return "postgres://postgres@" + s.Addr() + "/pos
 
 // Stop shuts the server down at once (SIGQUIT, immediate shutdown) and
 // waits for it: its connections end.
-func (s *Server) Stop() {
-	s.cmd.Process.Signal(sigQuit)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
-}
+func (s *Server) Stop() { s.proc.Stop(sigQuit, 10*time.Second) }
 
 // FreePort returns a loopback TCP port that nothing listens on now.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("cannot find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePort() (int, error) { return serverproc.FreePort() }
 
 // StartForTest starts a server of the test's own, stopped at its end. It
 // skips the test when PostgreSQL is not installed, except under CI=true,
@@ -181,15 +144,7 @@ func StartForTest(t testing.TB) *Server {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	s, err := Start(t.Context(), dir, port)
-	if errors.Is(err, ErrNotInstalled) {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip("skipping: " + err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	serverproc.Require(t, err, ErrNotInstalled)
 	t.Cleanup(s.Stop)
 	return s
 }
@@ -239,14 +194,8 @@ func URL(t testing.TB) string {
 		}
 		shared.url, shared.server = s.URL(), s
 	})
-	if errors.Is(shared.err, ErrNotInstalled) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set and %v", EnvURL, shared.err)
-		}
-		t.Skipf("skipping: %s is not set and %v", EnvURL, shared.err)
-	}
 	if shared.err != nil {
-		t.Fatal(shared.err)
+		serverproc.Require(t, fmt.Errorf("%s is not set and %w", EnvURL, shared.err), ErrNotInstalled)
 	}
 	return shared.url
 }

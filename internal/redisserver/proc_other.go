@@ -2,12 +2,7 @@
 
 package redisserver
 
-import (
-	"errors"
-	"os/exec"
-)
-
-func setDeathSignal(*exec.Cmd) {}
+import "errors"
 
 // Pause is only implemented on Linux.
 func (s *Server) Pause() error { return errors.ErrUnsupported }

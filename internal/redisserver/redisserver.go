@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
+
+	"github.com/wfn-dev/wfn/internal/serverproc"
 )
 
 // ErrNotInstalled is returned by Start when redis-server is not on PATH.
@@ -23,19 +25,11 @@ var ErrNotInstalled = errors.New("redis-server not found on PATH; install the re
 type Server struct {
 	Port int
 	Dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *serverproc.Proc
 }
 
 // FreePort returns a loopback TCP port that nothing listens on now.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("cannot find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePort() (int, error) { return serverproc.FreePort() }
 
 // Start runs redis-server on 127.0.0.1:port with dir as its directory and
 // log, and returns once it answers PING (or fails after 10 s).
@@ -44,38 +38,32 @@ func Start(ctx context.Context, dir string, port int) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotInstalled, err)
 	}
-	log, err := os.OpenFile(filepath.Join(dir, "redis.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("cannot start redis-server: %w", err)
-	}
-	defer log.Close()
+	s := &Server{Port: port, Dir: dir}
 	cmd := exec.Command(path,
 		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir,
 		"--protected-mode", "no", "--daemonize", "no")
-	cmd.Stdout, cmd.Stderr = log, log
-	setDeathSignal(cmd)
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("cannot start redis-server: %w", err)
+	s.proc, err = serverproc.Start(ctx, cmd, filepath.Join(dir, "redis.log"), 10*time.Second, 20*time.Millisecond,
+		func() error { return ping(s.Addr()) })
+	if err != nil {
+		return nil, err
 	}
-	s := &Server{Port: port, Dir: dir, cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(s.done) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if err := ping(s.Addr()); err == nil {
-			return s, nil
-		} else if time.Now().After(deadline) || ctx.Err() != nil {
-			s.Kill()
-			out, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
-			return nil, fmt.Errorf("redis-server on port %d did not answer: %w\n%s", port, err, out)
-		}
-		select {
-		case <-s.done:
-			out, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
-			return nil, fmt.Errorf("redis-server on port %d exited: %s", port, out)
-		case <-time.After(20 * time.Millisecond):
-		}
+	return s, nil
+}
+
+// StartForTest starts a server of the test's own, killed at its end. It
+// skips the test when redis-server is not installed, except under
+// CI=true, where it fails.
+func StartForTest(t testing.TB) *Server {
+	t.Helper()
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
 	}
+	s, err := Start(t.Context(), t.TempDir(), port)
+	serverproc.Require(t, err, ErrNotInstalled)
+	t.Cleanup(s.Kill)
+	return s
 }
 
 // Addr is host:port.
@@ -85,10 +73,7 @@ func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.It
 func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
 
 // Kill sends SIGKILL and waits for the process to end.
-func (s *Server) Kill() {
-	s.cmd.Process.Kill()
-	<-s.done
-}
+func (s *Server) Kill() { s.proc.Kill() }
 
 func ping(addr string) error {
 	c, err := net.DialTimeout("tcp", addr, time.Second)

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,28 +14,6 @@ import (
 
 // allowLocal is this function's allowedOutboundHosts in guests/vercel.json.
 var allowLocal = wfntest.AllowedOutboundHosts("127.0.0.1:*", "localhost:*")
-
-// startRedis runs a redis-server of the test's own, or skips when there is
-// none (fails under CI=true).
-func startRedis(t *testing.T) *redisserver.Server {
-	t.Helper()
-	port, err := redisserver.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := redisserver.Start(context.Background(), t.TempDir(), port)
-	if errors.Is(err, redisserver.ErrNotInstalled) {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Kill)
-	return srv
-}
 
 // useClient makes the next request build its client from url, closing
 // the last test's.
@@ -79,7 +54,7 @@ func clients(t *testing.T, c *redis.Client) int {
 // The counter increments on one connection that the instance keeps;
 // suspension releases it, and the next request connects again.
 func TestCounter(t *testing.T) {
-	srv := startRedis(t)
+	srv := redisserver.StartForTest(t)
 	useClient(t, srv.URL())
 	check := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer check.Close()
@@ -106,7 +81,7 @@ func TestCounter(t *testing.T) {
 
 // Redis down: go-redis's error is the answer.
 func TestRedisDown(t *testing.T) {
-	srv := startRedis(t)
+	srv := redisserver.StartForTest(t)
 	useClient(t, srv.URL())
 	if status, _ := get(t); status != 200 {
 		t.Fatalf("status %d", status)

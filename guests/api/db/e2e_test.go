@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -215,23 +214,6 @@ func call(t testing.TB, base, method, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func startRedis(t *testing.T) *redisserver.Server {
-	t.Helper()
-	port, err := redisserver.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := redisserver.Start(context.Background(), t.TempDir(), port)
-	if err != nil {
-		if os.Getenv("CI") != "true" && strings.Contains(err.Error(), "not found") {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Kill)
-	return srv
-}
-
 // Served by the host: the counter increments, the database answers its
 // time on one backend across invocations (the pool's connection belongs
 // to the instance), and when the database stops, the function answers
@@ -239,7 +221,7 @@ func startRedis(t *testing.T) *redisserver.Server {
 func TestServedExamples(t *testing.T) {
 	dir := servedDir(t, nil)
 	pg := pgserver.StartForTest(t)
-	redis := startRedis(t)
+	redis := redisserver.StartForTest(t)
 	srv := serveHost(t, dir, map[string]string{"DATABASE_URL": pg.URL(), "REDIS_URL": redis.URL()})
 
 	for _, want := range []string{"1", "2", "3"} {

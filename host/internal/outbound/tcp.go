@@ -224,6 +224,48 @@ func (cs *Conns) waited(c *tcpConn) (interrupted bool) {
 	return cs.woken || c.canceled
 }
 
+// transfer makes one read (read true) or write of p on c: at once for a
+// timeoutMs of 0, else waiting until the call's deadline, which Abort
+// interrupts. It returns the bytes moved, the socket's error, and the
+// code that error stands for in a call that moved nothing: ECANCELED
+// when an abort came before or during the wait or the invocation's
+// deadline ended it, ETIMEDOUT when the call's own bound did, else EIO
+// (0 without an error).
+func (cs *Conns) transfer(s Scope, c *tcpConn, p []byte, timeoutMs int64, read bool) (int, abi.Errno, error) {
+	set := c.conn.SetWriteDeadline
+	if read {
+		set = c.conn.SetReadDeadline
+	}
+	var n int
+	var err error
+	var byScope, interrupted bool
+	if timeoutMs == 0 {
+		n, err = tryIO(c.conn, set, p, read)
+	} else {
+		var d time.Time
+		d, byScope = s.deadline(timeoutMs)
+		if !cs.wait(c, set, d) {
+			return 0, abi.ECANCELED, nil
+		}
+		if read {
+			n, err = c.conn.Read(p)
+		} else {
+			n, err = c.conn.Write(p)
+		}
+		interrupted = cs.waited(c)
+	}
+	switch {
+	case err == nil:
+		return n, 0, nil
+	case interrupted, isTimeout(err) && byScope:
+		return n, abi.ECANCELED, err
+	case isTimeout(err):
+		return n, abi.ETIMEDOUT, err
+	default:
+		return n, abi.EIO, err
+	}
+}
+
 // Read is tcp_read: the next bytes into p, 0 at the end of the stream,
 // or an error code.
 func (cs *Conns) Read(s Scope, h int32, p []byte, timeoutMs int64) int32 {
@@ -236,34 +278,15 @@ func (cs *Conns) Read(s Scope, h int32, p []byte, timeoutMs int64) int32 {
 	case c.eof:
 		return 0
 	}
-	var n int
-	var err error
-	var byScope, interrupted bool
-	if timeoutMs == 0 {
-		n, err = tryIO(c.conn, c.conn.SetReadDeadline, p, true)
-	} else {
-		var d time.Time
-		d, byScope = s.deadline(timeoutMs)
-		if !cs.wait(c, c.conn.SetReadDeadline, d) {
-			return int32(abi.ECANCELED)
-		}
-		n, err = c.conn.Read(p)
-		interrupted = cs.waited(c)
-	}
-	if n > 0 {
-		return int32(n)
-	}
+	n, e, err := cs.transfer(s, c, p, timeoutMs, true)
 	switch {
+	case n > 0:
+		return int32(n)
 	case errors.Is(err, io.EOF):
 		c.eof = true
 		return 0
-	case interrupted, isTimeout(err) && byScope:
-		return int32(abi.ECANCELED)
-	case isTimeout(err):
-		return int32(abi.ETIMEDOUT)
-	default:
-		return int32(abi.EIO)
 	}
+	return int32(e)
 }
 
 // Write is tcp_write: it sends p, waiting while the peer does not take
@@ -282,37 +305,14 @@ func (cs *Conns) Write(s Scope, h int32, p []byte, timeoutMs int64) int32 {
 	case len(p) == 0:
 		return 0
 	}
-	var n int
-	var err error
-	var byScope, interrupted bool
-	if timeoutMs == 0 {
-		n, err = tryIO(c.conn, c.conn.SetWriteDeadline, p, false)
-	} else {
-		var d time.Time
-		d, byScope = s.deadline(timeoutMs)
-		if !cs.wait(c, c.conn.SetWriteDeadline, d) {
-			return int32(abi.ECANCELED)
-		}
-		n, err = c.conn.Write(p)
-		interrupted = cs.waited(c)
-	}
-	timedOut := isTimeout(err)
+	n, e, err := cs.transfer(s, c, p, timeoutMs, false)
 	if n > 0 {
-		if err != nil && !timedOut {
+		if err != nil && !isTimeout(err) {
 			c.err = err
 		}
 		return int32(n)
 	}
-	switch {
-	case err == nil:
-		return 0
-	case interrupted, timedOut && byScope:
-		return int32(abi.ECANCELED)
-	case timedOut:
-		return int32(abi.ETIMEDOUT)
-	default:
-		return int32(abi.EIO)
-	}
+	return int32(e)
 }
 
 // CloseWrite is tcp_close_write: the peer reads the end of the stream.

@@ -5,6 +5,7 @@ package pool
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -36,11 +37,56 @@ type Limit struct {
 	// full is used >= max, set under mu and read without it: while it is
 	// false no pool can be starved, which every Put asks.
 	full atomic.Bool
+	// calls bounds the Close and Suspend calls that the pools make
+	// together on instances they took out of their idle lists (see
+	// concurrentCalls).
+	calls chan struct{}
 }
+
+// concurrentCalls is how many Close and Suspend calls the pools of a
+// Limit make at once when they close or suspend idle instances in bulk
+// (Close, Drain, the sweep). Each may run the guest's wfn_on_suspend,
+// which the host gives up to 500 ms and which mostly waits on the network
+// (closing a database pool's connections): one after another, a hundred
+// such instances would hold a shutdown for 50 s; all at once, a thousand
+// would start a thousand guest calls.
+const concurrentCalls = 16
 
 // NewLimit returns a limit of max live instances in all pools together.
 func NewLimit(max int) *Limit {
-	return &Limit{max: max, changed: make(chan struct{})}
+	return &Limit{max: max, changed: make(chan struct{}), calls: make(chan struct{}, concurrentCalls)}
+}
+
+// each calls f(i) for i in [0, n), at most concurrentCalls at once
+// across the limit's pools, and returns when all calls have. One call
+// runs on the caller's goroutine.
+func (l *Limit) each(n int, f func(i int)) {
+	if n == 1 {
+		l.calls <- struct{}{}
+		defer func() { <-l.calls }()
+		f(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		l.calls <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-l.calls }()
+			f(i)
+		})
+	}
+	wg.Wait()
+}
+
+// closeAll closes instances already taken out of their pool's counts,
+// concurrently (Limit.each), releasing each one's share of the limit.
+func (l *Limit) closeAll(ctx context.Context, insts []engine.Instance) error {
+	errs := make([]error, len(insts))
+	l.each(len(insts), func(i int) {
+		errs[i] = insts[i].Close(ctx)
+		l.release()
+	})
+	return errors.Join(errs...)
 }
 
 func (l *Limit) tryAcquire() bool {
@@ -134,10 +180,15 @@ type Policy struct {
 	// OnError receives the errors of background instance creation.
 	OnError func(error)
 	// Suspend, when set, is called on an instance that stayed idle for
-	// SuspendAfter, once per idle period, while no invocation can take
-	// it; an error closes the instance. The idle time is checked every
-	// SuspendAfter/4, so Suspend comes between SuspendAfter and 1.25
-	// times it after the instance went idle, and costs Put nothing.
+	// SuspendAfter, once per idle period; an error closes the instance.
+	// While it runs no invocation can take the instance: a Get that
+	// finds no other idle instance waits for the call to end rather than
+	// make an instance, so Suspend must return within a short bound (the
+	// host's wfn_on_suspend has 500 ms). The idle list is swept every
+	// quarter of the shorter of IdleTimeout and SuspendAfter, so Suspend
+	// comes at least SuspendAfter and at most SuspendAfter plus two
+	// sweeps after the instance went idle (1.25 times SuspendAfter when
+	// it is the shorter), and costs Put nothing.
 	Suspend      func(engine.Instance) error
 	SuspendAfter time.Duration
 }
@@ -157,101 +208,144 @@ type Pool struct {
 	refilling bool
 	gets      uint64         // calls of Get
 	drained   bool           // by Drain, until the next Get: no reserve
-	stop      chan struct{}  // closed by Close: ends the reaper
-	bg        sync.WaitGroup // the reaper and the refill
+	stop      chan struct{}  // closed by Close: ends the sweep
+	bg        sync.WaitGroup // the sweep and the refill
+
+	// suspending counts the instances taken out of the idle list for
+	// Policy.Suspend; resumers, the Gets waiting for one of them, at
+	// most one each. resumed is closed and replaced when a Suspend call
+	// ends.
+	suspending, resumers int
+	resumed              chan struct{}
 }
 
 type idleInstance struct {
 	inst engine.Instance
-	// since is when the reaper first saw it idle, at most a period after
+	// since is when the sweep first saw it idle, at most a period after
 	// it went idle: zero until then, so that Put reads no clock. The
 	// unstamped ones are the most recent, at the end of the idle list.
 	since time.Time
-	// seen counts the suspend checks that found it idle; suspended is
-	// true once Suspend was called in this idle period.
-	seen      int
+	// suspended is true once Suspend was called in this idle period.
 	suspended bool
 }
-
-// suspendChecks is how many checks, SuspendAfter/4 apart, find an
-// instance idle before it is suspended: 5 checks span at least
-// SuspendAfter.
-const suspendChecks = 5
 
 // New returns a pool that keeps instances by policy, within limit.
 func New(newInstance Factory, policy Policy, limit *Limit) *Pool {
 	policy.MinIdle = min(policy.MinIdle, policy.Max)
-	p := &Pool{newInstance: newInstance, limit: limit, policy: policy, stop: make(chan struct{})}
+	if policy.Suspend == nil {
+		policy.SuspendAfter = 0
+	}
+	p := &Pool{newInstance: newInstance, limit: limit, policy: policy, stop: make(chan struct{}), resumed: make(chan struct{})}
 	if policy.MaxUses > 1 {
 		p.uses = map[engine.Instance]int{}
 	}
 	limit.mu.Lock()
 	limit.pools = append(limit.pools, p)
 	limit.mu.Unlock()
-	if policy.IdleTimeout > 0 {
-		p.bg.Go(p.reap)
-	}
-	if policy.Suspend != nil && policy.SuspendAfter > 0 {
-		p.bg.Go(p.suspendIdle)
+	if policy.IdleTimeout > 0 || policy.SuspendAfter > 0 {
+		p.bg.Go(p.sweep)
 	}
 	return p
 }
 
-// suspendIdle calls Policy.Suspend on the instances idle for
-// SuspendAfter, taking each out of the idle list while it runs.
-func (p *Pool) suspendIdle() {
-	tick := time.NewTicker(max(p.policy.SuspendAfter/(suspendChecks-1), time.Millisecond))
+// sweepPeriod is the time between two sweeps: a quarter of the shorter
+// of the idle timeout and the suspend time, the idle timeout's at least
+// 10 ms.
+func (p *Pool) sweepPeriod() time.Duration {
+	period := time.Duration(math.MaxInt64)
+	if p.policy.IdleTimeout > 0 {
+		period = max(p.policy.IdleTimeout/4, 10*time.Millisecond)
+	}
+	if p.policy.SuspendAfter > 0 {
+		period = min(period, max(p.policy.SuspendAfter/4, time.Millisecond))
+	}
+	return period
+}
+
+// sweep closes the instances idle longer than the idle timeout, keeping
+// the reserve, and calls Policy.Suspend on those idle for SuspendAfter,
+// taking each out of the idle list while it runs. It stamps the
+// instances that went idle since its last round with the time of this
+// one, which is later than when they went idle by at most a period, so
+// an instance is closed between the idle timeout and the timeout plus
+// two periods after it went idle, and suspended likewise.
+func (p *Pool) sweep() {
+	tick := time.NewTicker(p.sweepPeriod())
 	defer tick.Stop()
 	for {
+		var now time.Time
 		select {
 		case <-p.stop:
 			return
-		case <-tick.C:
+		case now = <-tick.C:
 		}
+		var expired []engine.Instance
 		var due []idleInstance
 		p.mu.Lock()
-		keep := p.idle[:0]
-		for _, e := range p.idle {
-			e.seen++
-			if !e.suspended && e.seen >= suspendChecks {
-				due = append(due, e)
-				continue
-			}
-			keep = append(keep, e)
+		// The unstamped ones are the most recent, at the end.
+		for i := len(p.idle) - 1; i >= 0 && p.idle[i].since.IsZero(); i-- {
+			p.idle[i].since = now
 		}
-		clear(p.idle[len(keep):])
-		p.idle = keep
-		p.mu.Unlock()
-		for _, e := range due {
-			err := p.policy.Suspend(e.inst)
-			p.mu.Lock()
-			if err == nil && !p.closed {
-				e.suspended = true
-				if !p.handOff(e.inst) {
-					// Back where its idle time puts it: the reaper
-					// takes idle[0] first, and stamps the unstamped
-					// ones from the end.
-					if e.since.IsZero() {
-						p.idle = append(p.idle, e)
-					} else {
-						n := len(p.idle)
-						for n > 0 && p.idle[n-1].since.IsZero() {
-							n--
-						}
-						i, _ := slices.BinarySearchFunc(p.idle[:n], e.since, func(x idleInstance, t time.Time) int { return x.since.Compare(t) })
-						p.idle = slices.Insert(p.idle, i, e)
-					}
-					p.mu.Unlock()
+		if p.policy.IdleTimeout > 0 {
+			// idle[0] has been idle the longest.
+			cutoff := now.Add(-p.policy.IdleTimeout)
+			for len(p.idle) > p.policy.MinIdle && !p.idle[0].since.After(cutoff) {
+				inst := p.idle[0].inst
+				p.idle = p.idle[1:]
+				p.live--
+				delete(p.uses, inst)
+				expired = append(expired, inst)
+			}
+		}
+		if p.policy.SuspendAfter > 0 {
+			keep := p.idle[:0]
+			for _, e := range p.idle {
+				if !e.suspended && now.Sub(e.since) >= p.policy.SuspendAfter {
+					due = append(due, e)
+					continue
 				}
-				continue
+				keep = append(keep, e)
 			}
-			p.live--
-			delete(p.uses, e.inst)
-			p.mu.Unlock()
-			_ = e.inst.Close(context.Background())
-			p.limit.release()
+			clear(p.idle[len(keep):])
+			p.idle = keep
+			p.suspending += len(due)
 		}
+		p.mu.Unlock()
+		_ = p.limit.closeAll(context.Background(), expired)
+		p.limit.each(len(due), func(i int) { p.suspend(due[i]) })
 	}
+}
+
+// suspend calls Policy.Suspend on e, which the sweep took out of the
+// idle list, and puts it back, or closes it when Suspend failed.
+func (p *Pool) suspend(e idleInstance) {
+	err := p.policy.Suspend(e.inst)
+	p.mu.Lock()
+	p.suspending--
+	close(p.resumed)
+	p.resumed = make(chan struct{})
+	if err == nil && !p.closed {
+		e.suspended = true
+		if p.handOff(e.inst) {
+			return
+		}
+		// Back where its idle time (stamped: the sweep took it) puts
+		// it: the sweep takes idle[0] first, and stamps the unstamped
+		// ones from the end.
+		n := len(p.idle)
+		for n > 0 && p.idle[n-1].since.IsZero() {
+			n--
+		}
+		i, _ := slices.BinarySearchFunc(p.idle[:n], e.since, func(x idleInstance, t time.Time) int { return x.since.Compare(t) })
+		p.idle = slices.Insert(p.idle, i, e)
+		p.mu.Unlock()
+		return
+	}
+	p.live--
+	delete(p.uses, e.inst)
+	p.mu.Unlock()
+	_ = e.inst.Close(context.Background())
+	p.limit.release()
 }
 
 // Prewarm starts creating the reserve of idle instances in the
@@ -316,54 +410,19 @@ func (p *Pool) refill() {
 	}
 }
 
-// reap closes instances idle longer than the idle timeout, keeping the
-// reserve. It stamps the instances that went idle since its last round
-// with the time of this one, which is later than when they went idle by
-// at most a period, so an instance is closed between the idle timeout and
-// the timeout plus two periods after it went idle.
-func (p *Pool) reap() {
-	tick := time.NewTicker(max(p.policy.IdleTimeout/4, 10*time.Millisecond))
-	defer tick.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-tick.C:
-			now := time.Now()
-			cutoff := now.Add(-p.policy.IdleTimeout)
-			p.mu.Lock()
-			// The unstamped ones are the most recent, at the end.
-			for i := len(p.idle) - 1; i >= 0 && p.idle[i].since.IsZero(); i-- {
-				p.idle[i].since = now
-			}
-			p.mu.Unlock()
-			for {
-				p.mu.Lock()
-				// idle[0] has been idle the longest.
-				if len(p.idle) <= p.policy.MinIdle || p.idle[0].since.After(cutoff) {
-					p.mu.Unlock()
-					break
-				}
-				inst := p.idle[0].inst
-				p.idle = p.idle[1:]
-				p.live--
-				delete(p.uses, inst)
-				p.mu.Unlock()
-				_ = inst.Close(context.Background())
-				p.limit.release()
-			}
-		}
-	}
-}
-
 // Get returns an instance for one invocation: an idle one, a new one, or
 // the next one released, waiting until ctx is done or the queue timeout
 // passes (ErrQueueTimeout). It returns ErrThrottled at once when the queue
 // is full.
+//
+// An instance in its Policy.Suspend call counts as idle: when no other
+// is, Get waits for the call to end (one Get per such instance; the
+// others go on) instead of making an instance, so that suspension never
+// costs an invocation a cold start.
 func (p *Pool) Get(ctx context.Context) (engine.Instance, error) {
-	for evicted := false; ; {
+	for again, evicted := false, false; ; again = true {
 		p.mu.Lock()
-		if !evicted {
+		if !again {
 			p.gets++
 			p.drained = false
 		}
@@ -379,6 +438,12 @@ func (p *Pool) Get(ctx context.Context) (engine.Instance, error) {
 			}
 			p.mu.Unlock()
 			return inst, nil
+		}
+		if p.resumers < p.suspending {
+			if err := p.awaitResume(ctx); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if p.live < p.policy.Max && p.limit.tryAcquire() {
 			p.live++
@@ -397,6 +462,24 @@ func (p *Pool) Get(ctx context.Context) (engine.Instance, error) {
 		break
 	}
 	return p.wait(ctx)
+}
+
+// awaitResume waits, as one of the resumers, until a Suspend call ends
+// or ctx is done. p.mu is held, and unlocked on return.
+func (p *Pool) awaitResume(ctx context.Context) error {
+	p.resumers++
+	resumed := p.resumed
+	p.mu.Unlock()
+	var err error
+	select {
+	case <-resumed:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	p.mu.Lock()
+	p.resumers--
+	p.mu.Unlock()
+	return err
 }
 
 func (p *Pool) wait(ctx context.Context) (engine.Instance, error) {
@@ -565,16 +648,22 @@ func (p *Pool) Drain(ctx context.Context) error {
 		delete(p.uses, e.inst)
 	}
 	p.mu.Unlock()
-	var err error
-	for _, e := range idle {
-		err = errors.Join(err, e.inst.Close(ctx))
-		p.limit.release()
+	return p.limit.closeAll(ctx, instances(idle))
+}
+
+// instances returns the instances of an idle list.
+func instances(idle []idleInstance) []engine.Instance {
+	insts := make([]engine.Instance, len(idle))
+	for i, e := range idle {
+		insts[i] = e.inst
 	}
-	return err
+	return insts
 }
 
 // Stats is a snapshot of a pool.
 type Stats struct {
+	// Waiting counts the Gets waiting for an instance: in the queue, or
+	// for the end of a Suspend call.
 	Live, Idle, Waiting int
 }
 
@@ -582,7 +671,7 @@ type Stats struct {
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Stats{Live: p.live, Idle: len(p.idle), Waiting: len(p.waiters)}
+	return Stats{Live: p.live, Idle: len(p.idle), Waiting: len(p.waiters) + p.resumers}
 }
 
 // Close closes the idle instances and fails the waiters. Instances in use
@@ -600,11 +689,7 @@ func (p *Pool) Close(ctx context.Context) error {
 	for _, ch := range waiters {
 		ch <- nil
 	}
-	var err error
-	for _, e := range idle {
-		err = errors.Join(err, e.inst.Close(ctx))
-		p.limit.release()
-	}
+	err := p.limit.closeAll(ctx, instances(idle))
 	p.bg.Wait()
 	p.limit.mu.Lock()
 	if i := slices.Index(p.limit.pools, p); i >= 0 {

@@ -314,3 +314,161 @@ func TestSuspendIdle(t *testing.T) {
 		t.Errorf("after a failed Suspend: %+v, %d made", s, made.Load())
 	}
 }
+
+// suspendingPool returns a pool of up to 5 instances whose Suspend blocks
+// until release is closed, failing if fail is set, and one of its
+// instances, idle and in its Suspend call.
+func suspendingPool(t *testing.T, fail bool) (p *pool.Pool, a engine.Instance, release chan struct{}, made *atomic.Int32) {
+	t.Helper()
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	policy := pool.Policy{Max: 5, MaxQueue: 5, Timeout: 30 * time.Second, SuspendAfter: 20 * time.Millisecond,
+		Suspend: func(engine.Instance) error {
+			entered <- struct{}{}
+			<-release
+			if fail {
+				return errors.New("trapped")
+			}
+			return nil
+		}}
+	p, made, _ = newPolicyPool(policy, pool.NewLimit(10))
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+		p.Close(context.Background())
+	})
+	a, err := p.Get(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Put(t.Context(), a, true)
+	<-entered // suspending: out of the idle list
+	return p, a, release, made
+}
+
+// getAsync calls Get in the background.
+func getAsync(ctx context.Context, p *pool.Pool) <-chan engine.Instance {
+	got := make(chan engine.Instance, 1)
+	go func() {
+		i, _ := p.Get(ctx)
+		got <- i
+	}()
+	return got
+}
+
+// A Get that comes while the only idle instance is in its Suspend call
+// waits for it rather than make another (a cold start), though the pool
+// may make more; a second Get does not wait; a failed Suspend lets the
+// waiting Get make one; its context ends the wait.
+func TestGetWaitsForSuspend(t *testing.T) {
+	t.Run("resumed", func(t *testing.T) {
+		p, a, release, made := suspendingPool(t, false)
+		got := getAsync(t.Context(), p)
+		waitFor(t, "the Get to wait", func() bool {
+			if made.Load() > 1 {
+				t.Fatal("Get during the suspension made another instance")
+			}
+			return p.Stats().Waiting == 1
+		})
+		// One Get waits per instance in suspension: the next makes one.
+		b, err := p.Get(t.Context())
+		if err != nil || b == a || made.Load() != 2 {
+			t.Fatalf("second Get = %v, %v with %d made; want a new instance", b, err, made.Load())
+		}
+		close(release)
+		if i := <-got; i != a {
+			t.Fatalf("the waiting Get got %v, want the suspended instance", i)
+		}
+	})
+	t.Run("failed", func(t *testing.T) {
+		p, a, release, made := suspendingPool(t, true)
+		got := getAsync(t.Context(), p)
+		waitFor(t, "the Get to wait", func() bool { return p.Stats().Waiting == 1 })
+		close(release)
+		if i := <-got; i == nil || i == a || made.Load() != 2 {
+			t.Fatalf("the waiting Get got %v with %d made; want a new instance", i, made.Load())
+		}
+	})
+	t.Run("canceled", func(t *testing.T) {
+		p, _, _, _ := suspendingPool(t, false)
+		ctx, cancel := context.WithCancel(t.Context())
+		errc := make(chan error, 1)
+		go func() {
+			_, err := p.Get(ctx)
+			errc <- err
+		}()
+		waitFor(t, "the Get to wait", func() bool { return p.Stats().Waiting == 1 })
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Get = %v, want context.Canceled", err)
+		}
+		if s := p.Stats(); s.Waiting != 0 {
+			t.Errorf("after the cancel: %+v", s)
+		}
+	})
+}
+
+// Close and Drain close the idle instances concurrently: each may run
+// the guest's wfn_on_suspend, up to 500 ms.
+func TestCloseConcurrently(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		close func(*pool.Pool, context.Context) error
+	}{
+		{"Close", (*pool.Pool).Close},
+		{"Drain", (*pool.Pool).Drain},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 4
+			var inClose atomic.Int32
+			release := make(chan struct{})
+			p := pool.New(func(context.Context) (engine.Instance, error) {
+				return &blockingInst{inClose: &inClose, release: release}, nil
+			}, pool.Policy{Max: n, MaxQueue: n, Timeout: time.Second}, pool.NewLimit(n))
+			defer p.Close(context.Background())
+			var insts []engine.Instance
+			for range n {
+				i, err := p.Get(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				insts = append(insts, i)
+			}
+			for _, i := range insts {
+				p.Put(t.Context(), i, true)
+			}
+			closed := make(chan error, 1)
+			go func() { closed <- tc.close(p, t.Context()) }()
+			defer func() {
+				select {
+				case <-release:
+				default:
+					close(release)
+				}
+			}()
+			waitFor(t, "every idle instance in its Close at once", func() bool { return inClose.Load() == n })
+			close(release)
+			if err := <-closed; err != nil {
+				t.Fatal(err)
+			}
+			if s := p.Stats(); s.Live != 0 || s.Idle != 0 {
+				t.Errorf("after %s: %+v", tc.name, s)
+			}
+		})
+	}
+}
+
+// blockingInst's Close blocks until release is closed.
+type blockingInst struct {
+	engine.Instance
+	inClose *atomic.Int32
+	release chan struct{}
+}
+
+func (i *blockingInst) Close(context.Context) error {
+	i.inClose.Add(1)
+	<-i.release
+	return nil
+}

@@ -24,6 +24,9 @@ static void answer(int32_t r) { wfn_write_str(r >= 0 ? "ok" : wfn_strerror(r)); 
 /* The instance's pooled connection (flag WFN_TCP_INSTANCE), or 0. */
 static int32_t pooled;
 static int suspends;
+/* Set by op=pool with hold=1: wfn_on_suspend then waits for the server's
+ * answer to its goodbye, within the call's 500 ms. */
+static int hold_suspend;
 
 /* The connection wfn_init opens to $TCP_INIT_ADDR, if set: outside an
  * invocation, so it belongs to the instance. */
@@ -39,6 +42,10 @@ WFN_ON_SUSPEND() {
     suspends++;
     if (pooled > 0) {
         wfn_tcp_write_all(pooled, "bye\n", 4, 500);
+        if (hold_suspend) {
+            char b[16];
+            wfn_tcp_read(pooled, b, sizeof b, -1);
+        }
         wfn_tcp_close(pooled);
         pooled = 0;
     }
@@ -80,6 +87,9 @@ WFN_HANDLER(wfn_handle) {
         answer(h);
     } else if (strcmp(op, "pool") == 0) {
         /* Asks the server on the instance's connection, dialed once. */
+        char *hold = query("hold");
+        hold_suspend = strcmp(hold, "1") == 0;
+        free(hold);
         if (pooled <= 0) pooled = wfn_tcp_dial(addr, WFN_TCP_INSTANCE, 5000);
         int32_t r = pooled;
         if (r > 0) r = wfn_tcp_write_all(pooled, "ping\n", 5, 5000);
