@@ -187,6 +187,9 @@ type Config struct {
 
 	cronClock cronjob.Clock   // tests move time; nil: the wall clock
 	tierGate  <-chan struct{} // tests hold TieredReload's swaps until it closes; nil: none
+	// reloadGate, when set, is called by Reload once its functions are
+	// built, before it swaps them in (tests hold the swap in it).
+	reloadGate func()
 	// interpretAll runs every function on TieredReload's interpreter, for
 	// tests of its behaviour (WFN_TEST_ENGINE=wazero-interpreter).
 	interpretAll bool

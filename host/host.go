@@ -78,6 +78,10 @@ type Host struct {
 	crons    []chan struct{} // each closed when a schedule has stopped
 	stopCron context.CancelFunc
 
+	// rebuilding is the Reload in progress while it builds functions:
+	// their requests wait for it (reload.go).
+	rebuilding atomic.Pointer[rebuild]
+
 	idPrefix string
 	idSeq    atomic.Uint64
 	geoDB    *geo.DB   // or nil
@@ -766,6 +770,19 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fn := st.fns[i]
+	if rb := h.rebuilding.Load(); rb != nil && rb.paths[fn.src.Path] {
+		// wfn dev: the function's files changed and it is being rebuilt;
+		// the request waits for the new code.
+		if !rb.wait(r.Context()) {
+			return
+		}
+		st = h.st.Load()
+		if i, params, ok = st.table.Match(r.URL.EscapedPath()); !ok {
+			writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.")
+			return
+		}
+		fn = st.fns[i]
+	}
 	select {
 	case <-fn.ready:
 	default: // at start, a request waits for its own function only
