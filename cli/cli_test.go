@@ -716,3 +716,24 @@ func TestServeCronsFlag(t *testing.T) {
 		})
 	}
 }
+
+// wfn conformance takes a guest's source directory, as the README's Go
+// and C conformance guests are, and builds it as wfn build would.
+func TestConformanceSourceDir(t *testing.T) {
+	requireGo(t)
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatalf("go env GOCACHE: %v", err)
+	}
+	t.Setenv("GOCACHE", strings.TrimSpace(string(gocache))) // kept when the user cache moves
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())                 // wfn conformance's own cache
+	dir := filepath.Join("..", "testdata", "conformance", "go")
+	out, errOut, err := run(t, "conformance", "--run", "empty", dir)
+	if err != nil || !strings.Contains(out, "ok   empty") || !strings.Contains(out, "1 passed, 0 failed") {
+		t.Fatalf("wfn conformance --run empty %s: %v\nstdout:\n%s\nstderr:\n%s", dir, err, out, errOut)
+	}
+	// A directory with no guest in it is named as such.
+	if _, _, err := run(t, "conformance", t.TempDir()); err == nil || !strings.Contains(err.Error(), "no .go or .c files") {
+		t.Errorf("wfn conformance on an empty directory: %v, want the error that it has no sources", err)
+	}
+}
