@@ -204,6 +204,15 @@ const defaultUnloadAfter = 5 * time.Minute
 // section 5c).
 const defaultSuspendAfter = 10 * time.Second
 
+// Vercel's limits of a function's memory and maxDuration
+// (vercel.com/docs/functions/configuring-functions), which vercel.json's
+// "functions" values must meet, and wfn's --memory and --max-duration.
+const (
+	MemoryMinMB    = project.MemoryMin      // MB
+	MemoryMaxMB    = project.MemoryMax      // MB
+	MaxDurationMax = project.MaxDurationMax // with "maxDuration": "max"
+)
+
 // Isolation modes.
 const (
 	// IsolationInstance lets invocations reuse warm instances.
