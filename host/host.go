@@ -211,6 +211,10 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if len(proj.Ignored) > 0 {
 		cfg.Logger.Info("configuration properties that have no effect in wfn", "properties", strings.Join(proj.Ignored, ", "))
 	}
+	if len(srcs) == 0 {
+		// Valid (a static site), yet most often the wrong directory.
+		cfg.Logger.Warn("no functions found in "+filepath.Join(cfg.Dir, "api")+": only static files and vercel.json's routes are served", "dir", cfg.Dir)
+	}
 	explicitID := cfg.DeploymentID != ""
 	if !explicitID {
 		cfg.DeploymentID = "dpl_" + randomHex(12)

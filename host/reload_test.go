@@ -245,3 +245,25 @@ func TestReloadWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A directory with no functions serves (a static site is valid), and the
+// log warns that it has none, naming the directory.
+func TestNoFunctionsWarns(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("<p>static</p>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, srv, logs := serve(t, host.Config{Dir: dir})
+	resp, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET / = %d, want 200 from index.html", resp.StatusCode)
+	}
+	want := "no functions found in " + filepath.Join(dir, "api")
+	if log := logs.String(); !strings.Contains(log, "level=WARN") || !strings.Contains(log, want) {
+		t.Errorf("log has no warning %q:\n%s", want, log)
+	}
+}
