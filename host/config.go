@@ -284,7 +284,7 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: TmpSizeMB %d: want 0 (the default) or more", ErrConfig, c.TmpSizeMB)
 	}
 	if err := c.functionSettings().Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrConfig, err)
+		return invalidConfig(err)
 	}
 	return nil
 }

@@ -206,7 +206,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	proj, err := project.Load(cfg.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, invalidConfig(err)
 	}
 	if len(proj.Ignored) > 0 {
 		cfg.Logger.Info("configuration properties that have no effect in wfn", "properties", strings.Join(proj.Ignored, ", "))

@@ -323,7 +323,7 @@ func (h *Host) Reload(ctx context.Context, changed ...string) error {
 			}
 		}
 		if err != nil {
-			cfgErr = fmt.Errorf("%w: %w", ErrConfig, err)
+			cfgErr = invalidConfig(err)
 			h.log.Error("configuration not reloaded: the former one stays", "err", err)
 		}
 	}
