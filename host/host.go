@@ -763,30 +763,31 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusRequestHeaderFieldsTooLarge, CodeHeaderTooLarge, id, "A request header is over 16 KB, or all of them over 32 KB.")
 		return
 	}
+	if rb := h.rebuilding.Load(); rb != nil && rb.added != nil {
+		if _, _, ok := rb.added.Match(r.URL.EscapedPath()); ok && !rb.wait(r.Context()) {
+			return // wfn dev: a request for a function being added waits for it
+		}
+	}
 	st := h.st.Load()
 	w, r, done := h.route(w, r, id, st)
 	if done {
 		return
 	}
 	i, params, ok := st.table.Match(r.URL.EscapedPath())
-	if !ok {
-		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.")
-		return
-	}
-	fn := st.fns[i]
-	if rb := h.rebuilding.Load(); rb != nil && rb.paths[fn.src.Path] {
+	if rb := h.rebuilding.Load(); ok && rb != nil && rb.paths[st.fns[i].src.Path] {
 		// wfn dev: the function's files changed and it is being rebuilt;
 		// the request waits for the new code.
 		if !rb.wait(r.Context()) {
 			return
 		}
 		st = h.st.Load()
-		if i, params, ok = st.table.Match(r.URL.EscapedPath()); !ok {
-			writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.")
-			return
-		}
-		fn = st.fns[i]
+		i, params, ok = st.table.Match(r.URL.EscapedPath())
 	}
+	if !ok {
+		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.")
+		return
+	}
+	fn := st.fns[i]
 	select {
 	case <-fn.ready:
 	default: // at start, a request waits for its own function only

@@ -375,8 +375,15 @@ func (h *Host) Reload(ctx context.Context, changed ...string) error {
 	}
 	if len(load) > 0 {
 		rb := &rebuild{paths: make(map[string]bool, len(load)), done: make(chan struct{})}
+		var added []*route.Source
 		for _, fn := range load {
 			rb.paths[fn.src.Path] = true
+			if before[fn.src.Path] == nil {
+				added = append(added, fn.src)
+			}
+		}
+		if len(added) > 0 {
+			rb.added = route.NewTable(added)
 		}
 		h.rebuilding.Store(rb)
 		defer func() {
@@ -461,10 +468,11 @@ func (h *Host) Reload(ctx context.Context, changed ...string) error {
 const rebuildWait = 2 * time.Minute
 
 // rebuild is a Reload that is building functions: paths are their source
-// paths, and done is closed once the Reload has swapped them in, or
-// failed.
+// paths, added the routes of the new ones (nil: none), and done is closed
+// once the Reload has swapped them in, or failed.
 type rebuild struct {
 	paths map[string]bool
+	added *route.Table
 	done  chan struct{}
 }
 

@@ -231,7 +231,7 @@ func TestReloadWaits(t *testing.T) {
 	<-built // the new code is built, not yet swapped in
 	// The swap goes ahead a moment later; a request that did not wait
 	// has its answer from the former code by then.
-	time.AfterFunc(200*time.Millisecond, func() { close(release) })
+	time.AfterFunc(200*time.Millisecond, func() { release <- struct{}{} })
 	resp, err := http.Get(srv.URL + "/api/hello")
 	if err != nil {
 		t.Fatal(err)
@@ -240,6 +240,25 @@ func TestReloadWaits(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(b), "drained") {
 		t.Errorf("GET /api/hello during its rebuild = %d %q, want 200 from the new code (drained)", resp.StatusCode, b)
+	}
+	if err := <-reloaded; err != nil {
+		t.Fatal(err)
+	}
+
+	// A function being added: a request for it waits too, rather than
+	// getting a 404.
+	mustCopy(t, wat("hello"), filepath.Join(dir, "api", "new.wasm"))
+	go func() { reloaded <- h.Reload(ctx, "api/new.wasm") }()
+	<-built
+	time.AfterFunc(200*time.Millisecond, func() { release <- struct{}{} })
+	resp, err = http.Get(srv.URL + "/api/new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "Hello from wfn!") {
+		t.Errorf("GET /api/new while it is added = %d %q, want 200 from it", resp.StatusCode, b)
 	}
 	if err := <-reloaded; err != nil {
 		t.Fatal(err)
