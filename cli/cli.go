@@ -134,12 +134,12 @@ func hostFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "cache-dir", Usage: "where built and compiled guests are kept (default DIR/.wfn)"},
 		&cli.StringFlag{Name: "engine", Value: d.Engine, Usage: "the WebAssembly engine: " + strings.Join(host.Engines(), " or ")},
-		&cli.DurationFlag{Name: "max-duration", Value: d.MaxDuration, Usage: "longest an invocation may run"},
+		&cli.DurationFlag{Name: "max-duration", Value: d.MaxDuration, Usage: "longest an invocation may run, 1s to 30m (Vercel's maxDuration)"},
 		&cli.IntFlag{Name: "max-instances", Value: d.MaxInstances, Usage: "live instances of all functions together"},
 		&cli.IntFlag{Name: "max-instances-per-function", Value: d.MaxInstancesPerFunction, Usage: "live instances, and so concurrent invocations, of one function"},
 		&cli.IntFlag{Name: "max-queue", Value: d.MaxQueue, Usage: "invocations of one function waiting for an instance before 503"},
 		&cli.DurationFlag{Name: "queue-timeout", Value: d.QueueTimeout, Usage: "longest an invocation waits for an instance before 503"},
-		&cli.IntFlag{Name: "memory", Value: d.MemoryLimitMB, Usage: "linear memory limit of each instance, in MB"},
+		&cli.IntFlag{Name: "memory", Value: d.MemoryLimitMB, Usage: "linear memory limit of each instance, in MB, 128 to 10240 (Vercel's memory)"},
 		&cli.IntFlag{Name: "tmp-size", Value: d.TmpSizeMB, Usage: "size of each instance's writable /tmp, in MB"},
 		&cli.StringSliceFlag{Name: "env", Usage: "KEY=VALUE for the guests' environment (repeatable)"},
 		&cli.StringFlag{Name: "region", Value: d.Region, Usage: "this host's region: VERCEL_REGION, request ids, geolocation"},
@@ -194,6 +194,15 @@ func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
 	purgeFrom, err := prefixes("--purge-from", c.StringSlice("purge-from"))
 	if err != nil {
 		return host.Config{}, err
+	}
+	// The flags are the defaults of vercel.json's maxDuration and memory,
+	// and meet the same limits (host.MaxDurationMax, host.MemoryMinMB,
+	// host.MemoryMaxMB), with the same words.
+	if d := c.Duration("max-duration"); d < time.Second || d > host.MaxDurationMax || d%time.Second != 0 {
+		return host.Config{}, fmt.Errorf("wfn: --max-duration: want a whole number of seconds from 1s to %v, got %v", host.MaxDurationMax, d)
+	}
+	if m := c.Int("memory"); m < host.MemoryMinMB || m > host.MemoryMaxMB {
+		return host.Config{}, fmt.Errorf("wfn: --memory: want an integer from %d to %d (MB), got %d", host.MemoryMinMB, host.MemoryMaxMB, m)
 	}
 	switch e := c.String("environment"); e {
 	case "development", "preview", "production":

@@ -433,6 +433,10 @@ func TestBadArguments(t *testing.T) {
 		{"unknown log level", []string{"--log-level", "bogus"}, "log-level"},
 		{"unknown flag", []string{"--bogus"}, "bogus"},
 		{"bad duration", []string{"--max-duration", "soon"}, "max-duration"},
+		{"duration over Vercel's", []string{"--max-duration", "3h"}, "--max-duration: want a whole number of seconds from 1s to 30m0s, got 3h0m0s"},
+		{"duration under a second", []string{"--max-duration", "500ms"}, "--max-duration: want"},
+		{"memory under Vercel's", []string{"--memory", "100"}, "--memory: want an integer from 128 to 10240 (MB), got 100"},
+		{"memory over Vercel's", []string{"--memory", "20000"}, "--memory: want an integer from 128 to 10240 (MB), got 20000"},
 		{"two dirs", []string{hello}, "one directory expected"},
 		{"bad trust-proxy", []string{"--trust-proxy", "not-a-cidr"}, "--trust-proxy"},
 		{"bad environment", []string{"--environment", "staging"}, "--environment"},
@@ -714,5 +718,26 @@ func TestServeCronsFlag(t *testing.T) {
 				t.Errorf("serve %s: log lacks %q:\n%s", tt.flag, tt.want, s.stderr)
 			}
 		})
+	}
+}
+
+// wfn conformance takes a guest's source directory, as the README's Go
+// and C conformance guests are, and builds it as wfn build would.
+func TestConformanceSourceDir(t *testing.T) {
+	requireGo(t)
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatalf("go env GOCACHE: %v", err)
+	}
+	t.Setenv("GOCACHE", strings.TrimSpace(string(gocache))) // kept when the user cache moves
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())                 // wfn conformance's own cache
+	dir := filepath.Join("..", "testdata", "conformance", "go")
+	out, errOut, err := run(t, "conformance", "--run", "empty", dir)
+	if err != nil || !strings.Contains(out, "ok   empty") || !strings.Contains(out, "1 passed, 0 failed") {
+		t.Fatalf("wfn conformance --run empty %s: %v\nstdout:\n%s\nstderr:\n%s", dir, err, out, errOut)
+	}
+	// A directory with no guest in it is named as such.
+	if _, _, err := run(t, "conformance", t.TempDir()); err == nil || !strings.Contains(err.Error(), "no .go or .c files") {
+		t.Errorf("wfn conformance on an empty directory: %v, want the error that it has no sources", err)
 	}
 }

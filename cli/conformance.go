@@ -18,7 +18,7 @@ import (
 func conformanceCommand(stdout, stderr io.Writer) *cli.Command {
 	return &cli.Command{
 		Name:      "conformance",
-		Usage:     "run the ABI conformance suite against GUEST (a .wasm module, or a .js/.mjs/.ts/.mts file run on wfn's JavaScript runtime), a guest SDK's conformance guest; exit non-zero on any failure",
+		Usage:     "run the ABI conformance suite against GUEST (a .wasm module, a Go or C guest's source directory, built as wfn build does, or a .js/.mjs/.ts/.mts file run on wfn's JavaScript runtime), a guest SDK's conformance guest; exit non-zero on any failure",
 		ArgsUsage: "GUEST",
 		Description: "The guest implements the suite's protocol, described in the documentation of\n" +
 			"package github.com/wfn-dev/wfn/abi/conformance. One line is printed per case,\n" +
@@ -29,13 +29,28 @@ func conformanceCommand(stdout, stderr io.Writer) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return fmt.Errorf("wfn conformance: one guest module expected, got %d arguments", c.NArg())
+				return fmt.Errorf("wfn conformance: one guest expected, got %d arguments", c.NArg())
 			}
 			target := hosttarget.Target{Engine: c.String("engine")}
 			if dir, err := os.UserCacheDir(); err == nil {
 				target.CacheDir = filepath.Join(dir, "wfn", "conformance")
 			}
-			_, failed, err := conformance.RunAll(c.Context, target, c.Args().First(), stdout, conformance.Only(c.StringSlice("run")...))
+			guest := c.Args().First()
+			if st, err := os.Stat(guest); err == nil && st.IsDir() {
+				// A guest's sources: built as wfn build builds a function.
+				cache := target.CacheDir
+				if cache == "" {
+					if cache, err = os.MkdirTemp("", "wfn-conformance-"); err != nil {
+						return fmt.Errorf("wfn conformance: %w", err)
+					}
+					defer os.RemoveAll(cache)
+				}
+				fmt.Fprintf(stderr, "building %s\n", guest)
+				if guest, err = hosttarget.Build(c.Context, guest, cache); err != nil {
+					return fmt.Errorf("wfn conformance: building the guest: %w", err)
+				}
+			}
+			_, failed, err := conformance.RunAll(c.Context, target, guest, stdout, conformance.Only(c.StringSlice("run")...))
 			if err != nil {
 				return err
 			}

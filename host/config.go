@@ -187,6 +187,9 @@ type Config struct {
 
 	cronClock cronjob.Clock   // tests move time; nil: the wall clock
 	tierGate  <-chan struct{} // tests hold TieredReload's swaps until it closes; nil: none
+	// reloadGate, when set, is called by Reload once its functions are
+	// built, before it swaps them in (tests hold the swap in it).
+	reloadGate func()
 	// interpretAll runs every function on TieredReload's interpreter, for
 	// tests of its behaviour (WFN_TEST_ENGINE=wazero-interpreter).
 	interpretAll bool
@@ -200,6 +203,15 @@ const defaultUnloadAfter = 5 * time.Minute
 // defaultSuspendAfter is Config.SuspendAfter's default (abi/SPEC.md
 // section 5c).
 const defaultSuspendAfter = 10 * time.Second
+
+// Vercel's limits of a function's memory and maxDuration
+// (vercel.com/docs/functions/configuring-functions), which vercel.json's
+// "functions" values must meet, and wfn's --memory and --max-duration.
+const (
+	MemoryMinMB    = project.MemoryMin      // MB
+	MemoryMaxMB    = project.MemoryMax      // MB
+	MaxDurationMax = project.MaxDurationMax // with "maxDuration": "max"
+)
 
 // Isolation modes.
 const (
@@ -272,7 +284,7 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: TmpSizeMB %d: want 0 (the default) or more", ErrConfig, c.TmpSizeMB)
 	}
 	if err := c.functionSettings().Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrConfig, err)
+		return invalidConfig(err)
 	}
 	return nil
 }

@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/wfn-dev/wfn/host/internal/project"
+	"github.com/wfn-dev/wfn/host/internal/vroute"
 )
 
 var (
@@ -111,4 +114,29 @@ func acceptsJSON(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// configError is an error of the project's configuration (package project's
+// or vroute's) as New and Reload return it: an ErrConfig whose message says
+// "wfn: invalid configuration" once, then the file, key and property.
+type configError struct {
+	detail string
+	err    error
+}
+
+func (e *configError) Error() string   { return ErrConfig.Error() + ": " + e.detail }
+func (e *configError) Unwrap() []error { return []error{ErrConfig, e.err} }
+
+// invalidConfig wraps err, from project or vroute, as an ErrConfig, with
+// the inner package's own "wfn: invalid ..." prefix dropped from its
+// message. vroute's errors are vercel.json's routing keys': the message
+// names the file.
+func invalidConfig(err error) error {
+	detail := err.Error()
+	if rest, ok := strings.CutPrefix(detail, project.ErrInvalid.Error()+": "); ok {
+		detail = rest
+	} else if rest, ok := strings.CutPrefix(detail, vroute.ErrInvalid.Error()+": "); ok {
+		detail = "vercel.json: " + rest
+	}
+	return &configError{detail: detail, err: err}
 }

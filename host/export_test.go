@@ -16,6 +16,13 @@ func WithTierGate(cfg Config, gate <-chan struct{}) Config {
 	return cfg
 }
 
+// WithReloadGate makes Reload call gate once its functions are built,
+// before it swaps them in.
+func WithReloadGate(cfg Config, gate func()) Config {
+	cfg.reloadGate = gate
+	return cfg
+}
+
 // WithCronClock makes the host's cron jobs run on clock.
 func WithCronClock(cfg Config, clock cronjob.Clock) Config {
 	cfg.cronClock = clock

@@ -78,6 +78,10 @@ type Host struct {
 	crons    []chan struct{} // each closed when a schedule has stopped
 	stopCron context.CancelFunc
 
+	// rebuilding is the Reload in progress while it builds functions:
+	// their requests wait for it (reload.go).
+	rebuilding atomic.Pointer[rebuild]
+
 	idPrefix string
 	idSeq    atomic.Uint64
 	geoDB    *geo.DB   // or nil
@@ -202,10 +206,14 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	proj, err := project.Load(cfg.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, invalidConfig(err)
 	}
 	if len(proj.Ignored) > 0 {
 		cfg.Logger.Info("configuration properties that have no effect in wfn", "properties", strings.Join(proj.Ignored, ", "))
+	}
+	if len(srcs) == 0 {
+		// Valid (a static site), yet most often the wrong directory.
+		cfg.Logger.Warn("no functions found in "+filepath.Join(cfg.Dir, "api")+": only static files and vercel.json's routes are served", "dir", cfg.Dir)
 	}
 	explicitID := cfg.DeploymentID != ""
 	if !explicitID {
@@ -755,12 +763,26 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusRequestHeaderFieldsTooLarge, CodeHeaderTooLarge, id, "A request header is over 16 KB, or all of them over 32 KB.")
 		return
 	}
+	if rb := h.rebuilding.Load(); rb != nil && rb.added != nil {
+		if _, _, ok := rb.added.Match(r.URL.EscapedPath()); ok && !rb.wait(r.Context()) {
+			return // wfn dev: a request for a function being added waits for it
+		}
+	}
 	st := h.st.Load()
 	w, r, done := h.route(w, r, id, st)
 	if done {
 		return
 	}
 	i, params, ok := st.table.Match(r.URL.EscapedPath())
+	if rb := h.rebuilding.Load(); ok && rb != nil && rb.paths[st.fns[i].src.Path] {
+		// wfn dev: the function's files changed and it is being rebuilt;
+		// the request waits for the new code.
+		if !rb.wait(r.Context()) {
+			return
+		}
+		st = h.st.Load()
+		i, params, ok = st.table.Match(r.URL.EscapedPath())
+	}
 	if !ok {
 		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.")
 		return

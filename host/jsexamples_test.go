@@ -234,3 +234,20 @@ func TestJSExamplesStream(t *testing.T) {
 		t.Errorf("rest = %q, %v", rest, err)
 	}
 }
+
+// Without BACKEND_URL, the TypeScript proxy examples answer 500 with a body
+// that names the variable, as the Go proxy example does.
+func TestJSExamplesProxyNoBackend(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"proxy", "abort-controller", "cancel-with-cleanup"}
+	for _, f := range append([]string{"_backend"}, names...) {
+		mustCopy(t, filepath.Join("..", "guests", "api", "ts", f+".ts"), filepath.Join(dir, "api", f+".ts"))
+	}
+	_, srv, _ := serve(t, host.Config{Dir: dir})
+	for _, name := range names {
+		r := get(t, srv.URL+"/api/"+name)
+		if r.status != 500 || !strings.Contains(r.body, "BACKEND_URL is not set") {
+			t.Errorf("GET /api/%s without BACKEND_URL = %d %q, want 500 naming BACKEND_URL", name, r.status, r.body)
+		}
+	}
+}

@@ -305,14 +305,30 @@ func TestVercelPropertiesAccepted(t *testing.T) {
 	if len(lines) != 1 {
 		t.Fatalf("want one log line naming the properties without effect, got %q", lines)
 	}
-	for _, p := range []string{"$schema", "framework", "regions", "images", "git", "functions.api/hello.wasm.affinity", "functions.api/hello.wasm.includeFiles"} {
+	for _, p := range []string{"framework", "regions", "images", "git", "functions.api/hello.wasm.affinity", "functions.api/hello.wasm.includeFiles"} {
 		if !strings.Contains(lines[0], p) {
 			t.Errorf("the line %q does not name %s", lines[0], p)
 		}
 	}
+	// $schema, which Vercel's docs recommend, is accepted silently.
+	if strings.Contains(lines[0], "$schema") {
+		t.Errorf("the line %q names $schema, which configures nothing", lines[0])
+	}
 	writeConfig(t, dir, "vercel.json", `{"cleanUrl": true}`)
 	if _, err := host.New(t.Context(), host.Config{Dir: dir, Logger: newLogger(logs)}); !errors.Is(err, host.ErrConfig) || !strings.Contains(err.Error(), `"cleanUrl"`) {
 		t.Errorf("New with a typo = %v, want ErrConfig naming it", err)
+	}
+	// The message says what is wrong once: "wfn: invalid configuration",
+	// the file, the key and the property.
+	for config, want := range map[string]string{
+		`{"functions": {"api/hello.wasm": {"memory": 1}}}`:     `wfn: invalid configuration: vercel.json: functions: "api/hello.wasm": memory: want an integer from 128 to 10240, got 1 (MB)`,
+		`{"redirects": [{"source": "(", "destination": "/"}]}`: `wfn: invalid configuration: vercel.json: redirects[0]: source "("`,
+	} {
+		writeConfig(t, dir, "vercel.json", config)
+		_, err := host.New(t.Context(), host.Config{Dir: dir, Logger: newLogger(logs)})
+		if !errors.Is(err, host.ErrConfig) || !strings.HasPrefix(err.Error(), want) || strings.Count(err.Error(), "invalid") != 1 {
+			t.Errorf("New with %s = %v, want ErrConfig, a message starting %q that says invalid once", config, err, want)
+		}
 	}
 }
 

@@ -323,7 +323,7 @@ func (h *Host) Reload(ctx context.Context, changed ...string) error {
 			}
 		}
 		if err != nil {
-			cfgErr = fmt.Errorf("%w: %w", ErrConfig, err)
+			cfgErr = invalidConfig(err)
 			h.log.Error("configuration not reloaded: the former one stays", "err", err)
 		}
 	}
@@ -373,12 +373,33 @@ func (h *Host) Reload(ctx context.Context, changed ...string) error {
 			close(fn.ready)
 		}
 	}
+	if len(load) > 0 {
+		rb := &rebuild{paths: make(map[string]bool, len(load)), done: make(chan struct{})}
+		var added []*route.Source
+		for _, fn := range load {
+			rb.paths[fn.src.Path] = true
+			if before[fn.src.Path] == nil {
+				added = append(added, fn.src)
+			}
+		}
+		if len(added) > 0 {
+			rb.added = route.NewTable(added)
+		}
+		h.rebuilding.Store(rb)
+		defer func() {
+			h.rebuilding.Store(nil)
+			close(rb.done)
+		}()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer context.AfterFunc(h.loadCtx, cancel)()
 	defer cancel()
 	h.loadAll(ctx, load, false)
 	for _, fn := range load {
 		<-fn.ready
+	}
+	if gate := h.cfg.reloadGate; gate != nil && len(load) > 0 {
+		gate()
 	}
 	if h.isClosed() || ctx.Err() != nil {
 		for _, fn := range load {
@@ -439,6 +460,34 @@ func (h *Host) Reload(ctx context.Context, changed ...string) error {
 	h.log.Info("reloaded", "added", strings.Join(added, ","), "rebuilt", strings.Join(rebuilt, ","), "removed", strings.Join(removed, ","),
 		"config", proj != prev.project, "took", time.Since(start).Round(time.Millisecond))
 	return cfgErr
+}
+
+// rebuildWait bounds how long a request waits for its function's
+// rebuild (a build has no timeout of its own); after it, the former
+// version answers.
+const rebuildWait = 2 * time.Minute
+
+// rebuild is a Reload that is building functions: paths are their source
+// paths, added the routes of the new ones (nil: none), and done is closed
+// once the Reload has swapped them in, or failed.
+type rebuild struct {
+	paths map[string]bool
+	added *route.Table
+	done  chan struct{}
+}
+
+// wait waits for the rebuild to end, at most rebuildWait; it reports
+// false when ctx ended first (the client is gone).
+func (rb *rebuild) wait(ctx context.Context) bool {
+	t := time.NewTimer(rebuildWait)
+	defer t.Stop()
+	select {
+	case <-rb.done:
+	case <-t.C:
+	case <-ctx.Done():
+		return false
+	}
+	return true
 }
 
 // errCodeChanged is why tierUp gives up when a function's files changed

@@ -208,3 +208,81 @@ func TestTieredReload(t *testing.T) {
 		t.Errorf("back to hello: GET /api/fn = %q, interpreted %v; want hello, compiled", r.body, interpreted())
 	}
 }
+
+// TestReloadWaits checks that a request for a function that Reload is
+// rebuilding waits for the new code (wfn dev: save, then the next request
+// gets the new code) rather than getting the former one meanwhile.
+func TestReloadWaits(t *testing.T) {
+	dir := t.TempDir()
+	wat := func(name string) string { return filepath.Join("..", "testdata", "wat", name+".wasm") }
+	mustCopy(t, wat("hello"), filepath.Join(dir, "api", "hello.wasm"))
+	built, release := make(chan struct{}, 1), make(chan struct{})
+	gate := func() {
+		built <- struct{}{}
+		<-release
+	}
+	h, srv, _ := serve(t, host.WithReloadGate(host.Config{Dir: dir}, gate))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	mustCopy(t, wat("drain"), filepath.Join(dir, "api", "hello.wasm"))
+	reloaded := make(chan error, 1)
+	go func() { reloaded <- h.Reload(ctx, "api/hello.wasm") }()
+	<-built // the new code is built, not yet swapped in
+	// The swap goes ahead a moment later; a request that did not wait
+	// has its answer from the former code by then.
+	time.AfterFunc(200*time.Millisecond, func() { release <- struct{}{} })
+	resp, err := http.Get(srv.URL + "/api/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "drained") {
+		t.Errorf("GET /api/hello during its rebuild = %d %q, want 200 from the new code (drained)", resp.StatusCode, b)
+	}
+	if err := <-reloaded; err != nil {
+		t.Fatal(err)
+	}
+
+	// A function being added: a request for it waits too, rather than
+	// getting a 404.
+	mustCopy(t, wat("hello"), filepath.Join(dir, "api", "new.wasm"))
+	go func() { reloaded <- h.Reload(ctx, "api/new.wasm") }()
+	<-built
+	time.AfterFunc(200*time.Millisecond, func() { release <- struct{}{} })
+	resp, err = http.Get(srv.URL + "/api/new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "Hello from wfn!") {
+		t.Errorf("GET /api/new while it is added = %d %q, want 200 from it", resp.StatusCode, b)
+	}
+	if err := <-reloaded; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A directory with no functions serves (a static site is valid), and the
+// log warns that it has none, naming the directory.
+func TestNoFunctionsWarns(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("<p>static</p>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, srv, logs := serve(t, host.Config{Dir: dir})
+	resp, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET / = %d, want 200 from index.html", resp.StatusCode)
+	}
+	want := "no functions found in " + filepath.Join(dir, "api")
+	if log := logs.String(); !strings.Contains(log, "level=WARN") || !strings.Contains(log, want) {
+		t.Errorf("log has no warning %q:\n%s", want, log)
+	}
+}

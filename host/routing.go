@@ -38,11 +38,11 @@ type routing struct {
 func newRouting(dir string, keys []byte) (*routing, error) {
 	cfg, err := vroute.Parse(keys)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, invalidConfig(err)
 	}
 	rt := &routing{keys: keys}
 	if rt.router, err = vroute.New(cfg); err != nil {
-		return nil, fmt.Errorf("%w: vercel.json: %w", ErrConfig, err)
+		return nil, invalidConfig(err)
 	}
 	if rt.files, err = static.New(dir, cfg.CleanURLs != nil && *cfg.CleanURLs); err != nil {
 		return nil, err

@@ -1,8 +1,11 @@
 // The seed's abort-controller variant: an AbortController of the
 // function's own, aborted from request.signal's listener.
-import { backend } from './_backend';
+import { backend, noBackend } from './_backend';
 
 export async function GET(request: Request) {
+  const unset = noBackend();
+  if (unset) return unset;
+
   const abortController = new AbortController();
 
   request.signal.addEventListener('abort', () => {

@@ -3,9 +3,12 @@
 // listener tells the backend (POST /cancel) under waitUntil, so that the
 // cleanup finishes after the cancellation.
 import { waitUntil } from '@vercel/functions';
-import { backend } from './_backend';
+import { backend, noBackend } from './_backend';
 
 export async function GET(request: Request) {
+  const unset = noBackend();
+  if (unset) return unset;
+
   const cleanup = Promise.withResolvers<void>();
   waitUntil(cleanup.promise);
 

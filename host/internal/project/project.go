@@ -146,7 +146,7 @@ var topLevel = map[string]struct {
 	"routes": {routing: arrayKind}, "cleanUrls": {routing: boolKind}, "trailingSlash": {routing: boolKind},
 	// No effect in wfn: deployment, build, Git and image settings of
 	// Vercel's platform.
-	"$schema": {}, "alias": {}, "build": {}, "builds": {}, "passiveRegions": {},
+	"$schema": {read: true}, "alias": {}, "build": {}, "builds": {}, "passiveRegions": {},
 	"functionFailoverRegions": {}, "git": {}, "github": {}, "images": {}, "name": {},
 	"bulkRedirectsPath": {}, "scope": {}, "version": {}, "wildcard": {}, "buildCommand": {},
 	"ignoreCommand": {}, "devCommand": {}, "framework": {}, "installCommand": {},
@@ -233,6 +233,10 @@ func (p *Project) read(file string, data []byte, seen map[string]bool) error {
 			dec := json.NewDecoder(bytes.NewReader(raw))
 			dec.DisallowUnknownFields() // an entry has path and schedule only
 			err = dec.Decode(&p.Crons)
+		case "$schema":
+			// The JSON schema for editors, which Vercel's docs put in
+			// every example: it configures nothing, and is not named
+			// among the properties with no effect.
 		case "routes":
 			// Vercel's legacy route table; package vroute reads the
 			// newer keys only.

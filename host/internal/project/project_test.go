@@ -59,7 +59,7 @@ func TestLoad(t *testing.T) {
 			t.Errorf("For(%v) = %+v via %q, want %+v via %q", tt.paths, got, key, tt.want, tt.key)
 		}
 	}
-	wantIgnored := []string{"vercel.json: $schema", "vercel.json: buildCommand", "vercel.json: framework", "vercel.json: regions",
+	wantIgnored := []string{"vercel.json: buildCommand", "vercel.json: framework", "vercel.json: regions",
 		"vercel.json: functions.api/slow.affinity", "vercel.json: functions.api/slow.regions"}
 	for _, w := range wantIgnored {
 		if !strings.Contains(strings.Join(p.Ignored, "|"), w) {
