@@ -51,10 +51,11 @@ func TestGoSDKImports(t *testing.T) {
 	checkCopy(t, "the Go SDK", decls)
 }
 
-// The Go SDK's runtime for ABI v2 (guests/sdk/go/wfn/fluid) declares
+// The Go SDK's runtime for ABI v2 (guests/sdk/go/wfn/internal/hostcall/
+// fluid_wasip1.go, build tag wfn_fluid) declares
 // imports of module wfn_v2 as abi.FuncsV2 does.
 func TestGoSDKV2Imports(t *testing.T) {
-	decls := goWasmImports(t, "../guests/sdk/go/wfn/fluid/imports_wasip1.go", abi.ModuleV2)
+	decls := goWasmImports(t, "../guests/sdk/go/wfn/internal/hostcall/fluid_wasip1.go", abi.ModuleV2)
 	if len(decls) == 0 {
 		t.Fatal("no import declarations found")
 	}

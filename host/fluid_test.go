@@ -13,8 +13,8 @@ import (
 	"github.com/wfn-dev/wfn/host"
 )
 
-// testdata/fluid serves api/sleep, a Go guest built for ABI v2 (package
-// fluid of the Go SDK), beside api/hello.wasm, a version 1 guest. 200
+// testdata/fluid serves api/sleep, a Go guest built for ABI v2 (its
+// "fluid": true: the Go SDK's build tag wfn_fluid), beside api/hello.wasm, a version 1 guest. 200
 // requests to api/sleep, each sleeping 200 ms in its handler, all answer
 // right from one instance, far sooner than the 40 s they would take one
 // after another; the version 1 guest answers as before.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // AppendCustomSection returns wasm with a custom section (id 0) added at
@@ -63,12 +64,16 @@ var ErrNoGo = errors.New("bench: the go command is not installed")
 
 // BuildGoGuest builds the Go guest package pkg (such as ./hello) of the
 // module in moduleDir to the file out, as wfn builds a function.
-func BuildGoGuest(ctx context.Context, moduleDir, pkg, out string) error {
+func BuildGoGuest(ctx context.Context, moduleDir, pkg, out string, tags ...string) error {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		return ErrNoGo
 	}
-	cmd := exec.CommandContext(ctx, gobin, "build", "-buildmode=c-shared", "-trimpath", "-o", out, pkg)
+	args := []string{"build", "-buildmode=c-shared", "-trimpath", "-o", out}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	cmd := exec.CommandContext(ctx, gobin, append(args, pkg)...)
 	cmd.Dir = moduleDir
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {

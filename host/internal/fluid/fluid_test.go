@@ -45,7 +45,7 @@ func serveGuestEnded(t testing.TB, maxDuration time.Duration, served func(time.D
 	ctx := context.Background()
 	dir, _ := filepath.Abs("../../../testdata/fluid/api/sleep")
 	b := &gobuild.Builder{CacheDir: filepath.Join(os.TempDir(), "wfn-fluidtest")}
-	wasmPath, _, err := b.Build(ctx, "api/sleep", dir, []string{"main.go"})
+	wasmPath, _, err := b.BuildTags(ctx, "api/sleep", dir, []string{"main.go"}, []string{gobuild.TagFluid})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func TestWatchdogStopsASpinningInstance(t *testing.T) {
 	}
 }
 
-// Invocations waiting on a slow backend through the host (fluid.Transport:
+// Invocations waiting on a slow backend through the host (wfnfetch.Transport:
 // http_send, then EAGAIN and EventReady until the head and the body are
 // in) wait together in one instance: the backend sees them all at once.
 func TestOutboundWaitsTogether(t *testing.T) {

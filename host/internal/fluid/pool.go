@@ -246,6 +246,15 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 			continue
 		}
 		s, wake := inv.take(headSent, spare)
+		if !headSent && s.head && !time.Now().Before(req.Deadline) {
+			// The guest answered at or after the deadline (its own
+			// context's deadline ended its handler): a timeout, as the
+			// timer would have said, whichever of the two came first.
+			inv.abort(abi.AbortDeadline)
+			go p.watch(l, inv)
+			fail(TimedOut, nil)
+			return nil
+		}
 		if !headSent && s.complete && (s.tooLarge || s.badStatus) {
 			f := ResponseTooLarge
 			if s.badStatus {

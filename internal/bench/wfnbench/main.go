@@ -210,7 +210,7 @@ func run(ctx context.Context, o options) error {
 	if e.goWait, err = buildGo(ctx, tmp, filepath.Join(root, "internal", "bench", "testdata", "guests"), "./api/wait"); err != nil {
 		return err
 	}
-	if e.goWaitV2, err = buildGo(ctx, tmp, filepath.Join(root, "internal", "bench", "testdata", "guests"), "./api/waitv2"); err != nil {
+	if e.goWaitV2, err = buildGo(ctx, tmp, filepath.Join(root, "internal", "bench", "testdata", "guests"), "./api/waitv2", "wfn_fluid"); err != nil {
 		return err
 	}
 	if e.watHello, err = os.ReadFile(filepath.Join(root, "testdata", "wat", "hello.wasm")); err != nil {
@@ -258,9 +258,9 @@ func run(ctx context.Context, o options) error {
 	return e.table.WriteText(os.Stdout)
 }
 
-func buildGo(ctx context.Context, tmp, moduleDir, pkg string) ([]byte, error) {
+func buildGo(ctx context.Context, tmp, moduleDir, pkg string, tags ...string) ([]byte, error) {
 	out := filepath.Join(tmp, strings.ReplaceAll(strings.TrimPrefix(pkg, "./"), "/", "-")+"-go.wasm")
-	if err := bench.BuildGoGuest(ctx, moduleDir, pkg, out); err != nil {
+	if err := bench.BuildGoGuest(ctx, moduleDir, pkg, out, tags...); err != nil {
 		return nil, err
 	}
 	return os.ReadFile(out)

@@ -223,7 +223,10 @@ func newInvocationContext() *invocationContext {
 	base, cancel := context.WithCancelCause(hostcall.AbortContext())
 	c := &invocationContext{Context: base, cancel: cancel, stopDeadline: func() {}}
 	if ms := hostcall.DeadlineRemainingMs(); ms >= 0 {
-		c.Context, c.stopDeadline = context.WithDeadline(base, time.Now().Add(time.Duration(ms)*time.Millisecond))
+		// The host rounds the time left down to a millisecond: one more
+		// keeps the context's deadline from coming before the host's, so
+		// that a handler ended by it is answered as timed out.
+		c.Context, c.stopDeadline = context.WithDeadline(base, time.Now().Add(time.Duration(ms+1)*time.Millisecond))
 	}
 	if hostcall.AbortSignaled() == 1 {
 		cancel(abi.ECANCELED)

@@ -5,10 +5,13 @@
 // without yielding; GET /?backend=URL fetches URL through the host and
 // answers "backend STATUS BODY"; GET /?after answers at once and counts a
 // WaitUntil task 300 ms later, and GET /?tasks answers "tasks N"; GET
-// /?compute=MS computes for MS ms without waiting.
+// /?compute=MS computes for MS ms without waiting. It is written with the
+// SDK's user API (wfnhttp, wfnfetch, WaitUntil) and built for ABI v2 with
+// the build tag wfn_fluid.
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,7 +20,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/fluid"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfnfetch"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfnhttp"
 )
 
 var (
@@ -27,7 +32,7 @@ var (
 )
 
 func init() {
-	fluid.HandleFunc(func(w http.ResponseWriter, r *http.Request) {
+	wfnhttp.Handle(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		switch {
 		case r.Method == http.MethodPost:
@@ -39,8 +44,8 @@ func init() {
 			w.Write(b)
 			return
 		case q.Has("after"):
-			fluid.WaitUntil(r, func() { panic("a task that fails stops no other") })
-			fluid.WaitUntil(r, func() {
+			wfn.WaitUntil(func(context.Context) { panic("a task that fails stops no other") })
+			wfn.WaitUntil(func(context.Context) {
 				time.Sleep(300 * time.Millisecond)
 				tasks.Add(1)
 			})
@@ -60,7 +65,7 @@ func init() {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}
-			resp, err := (&http.Client{Transport: fluid.Transport}).Do(req)
+			resp, err := (&http.Client{Transport: wfnfetch.Transport}).Do(req)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusBadGateway)
 				return
@@ -90,7 +95,7 @@ func init() {
 			return
 		}
 		fmt.Fprintf(w, "hello %s", q.Get("n"))
-	})
+	}))
 }
 
 func main() {}

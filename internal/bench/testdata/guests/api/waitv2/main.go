@@ -1,6 +1,7 @@
-// Function waitv2 is wait (../wait) built for ABI v2: it GETs the URL
-// given as the request body through the host (fluid.Transport), waits for
-// the response head and answers "held", or 502 with the error. Its
+// Function waitv2 is wait (../wait) built for ABI v2 (the build tag
+// wfn_fluid, as "fluid": true gives it): it GETs the URL given as the
+// request body through the host (wfnfetch.Transport), waits for the
+// response head and answers "held", or 502 with the error. Its
 // invocations wait together in one instance (abi/SPEC-v2.md).
 package main
 
@@ -8,13 +9,14 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/fluid"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfnfetch"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfnhttp"
 )
 
-var client = &http.Client{Transport: fluid.Transport}
+var client = &http.Client{Transport: wfnfetch.Transport}
 
 func init() {
-	fluid.HandleFunc(func(w http.ResponseWriter, r *http.Request) {
+	wfnhttp.Handle(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		url, err := io.ReadAll(io.LimitReader(r.Body, 8192))
 		if err == nil {
 			var req *http.Request
@@ -30,7 +32,7 @@ func init() {
 			return
 		}
 		io.WriteString(w, "held")
-	})
+	}))
 }
 
 func main() {}
