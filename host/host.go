@@ -738,13 +738,14 @@ func (li *liveInstance) Close(ctx context.Context) error {
 // The operators' endpoints under /_wfn/ are package admin's.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now() // the one wall clock read: the invocation's deadline is taken from it
-	id := h.newID(now)
-	if aw := h.startAccess(w, r, id, now); aw != nil {
+	var id string
+	if aw := h.startAccess(w, r, now); aw != nil {
 		defer h.endAccess(aw)
-		aw.idValue[0] = id
+		id = aw.setID(h.appendID(aw.idBuf[:0], now))
 		w.Header()[HeaderRequestID] = aw.idValue[:] // a canonical name: no Set
 		w = aw
 	} else {
+		id = h.newID(now)
 		w.Header()[HeaderRequestID] = []string{id}
 	}
 	if urlTooLong(r) {
@@ -875,8 +876,18 @@ func writeThrottled(w http.ResponseWriter, r *http.Request, id string) {
 // newID returns a request id in Vercel's shape: region::instance-ms-seq,
 // ms being now's Unix time in milliseconds.
 func (h *Host) newID(now time.Time) string {
-	var buf [64]byte
-	b := append(buf[:0], h.idPrefix...)
+	var buf [maxIDLen]byte
+	return string(h.appendID(buf[:0], now))
+}
+
+// maxIDLen bounds the length of a request id in bytes: the region and
+// instance of the prefix, 20 digits of milliseconds, a dash and 12 hex
+// digits of sequence.
+const maxIDLen = 96
+
+// appendID appends a new request id (newID's) to b.
+func (h *Host) appendID(b []byte, now time.Time) []byte {
+	b = append(b, h.idPrefix...)
 	b = strconv.AppendInt(b, now.UnixMilli(), 10)
 	b = append(b, '-')
 	n := h.idSeq.Add(1)
@@ -884,7 +895,7 @@ func (h *Host) newID(now time.Time) string {
 	for shift := 44; shift >= 0; shift -= 4 {
 		b = append(b, digits[(n>>uint(shift))&0xf])
 	}
-	return string(b)
+	return b
 }
 
 func randomHex(n int) string {
