@@ -57,6 +57,7 @@ type accessWriter struct {
 	// invocation (newInvocation).
 	idBuf   [maxIDLen]byte
 	idValue [1]string
+	origin  fnOrigin
 	inv     invocation
 	invUsed atomic.Bool
 }

@@ -795,37 +795,61 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusMethodNotAllowed, CodeMethodNotAllowed, id, "Method "+r.Method+" is not allowed.", "Allow", fn.allow)
 		return
 	}
-	origin := func(w http.ResponseWriter, r *http.Request) []string {
-		h.mu.RLock()
-		if h.closed {
-			h.mu.RUnlock()
-			writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The server is shutting down.", "Retry-After", "1")
-			return nil
-		}
-		if !fn.acquire() {
-			h.mu.RUnlock()
-			// A Reload replaced it since the request was routed.
-			writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The function was reloaded.", "Retry-After", "1")
-			return nil
-		}
-		defer fn.release()
-		h.inflight.Add(1) // invoke calls Done when the invocation and its tasks end
-		h.mu.RUnlock()
-		if len(params) > 0 {
-			r = withParamQuery(r, fn.src, params)
-		}
-		if fn.fluid != nil {
-			return h.invokeFluid(withRouteHeaders(w, r), r, fn, id, params)
-		}
-		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, now, params, aw)
+	var origin *fnOrigin
+	if aw != nil {
+		origin = &aw.origin
+	} else {
+		origin = new(fnOrigin)
 	}
+	*origin = fnOrigin{h: h, fn: fn, export: export, id: id, arrived: now, params: params, aw: aw}
 	if c := h.cdnCache(r.Context()); c != nil {
 		var key [256]byte // most keys fit: they are made strings only when the cache needs them
 		c.ServeKeyAt(w, r, appendCDNKey(key[:0], h.scope(st, fn), r), origin, now)
 		h.counters.countCDN(w.Header().Get(HeaderCache))
 		return
 	}
-	origin(w, r)
+	origin.ServeOrigin(w, r)
+}
+
+// fnOrigin is the CDN cache's origin for one request to a function: each
+// call runs an invocation. It lives in the request's accessWriter when
+// there is one, and is not changed once made: the cache may call it again
+// in the background after the response (a revalidation).
+type fnOrigin struct {
+	h          *Host
+	fn         *function
+	export, id string
+	arrived    time.Time // ServeHTTP's clock read
+	params     []hostcall.Param
+	aw         *accessWriter // nil without an access entry
+}
+
+// ServeOrigin runs the function for r, unless the host is shutting down
+// or the function was reloaded since the request was routed (503).
+func (o *fnOrigin) ServeOrigin(w http.ResponseWriter, r *http.Request) []string {
+	h, fn, id, params := o.h, o.fn, o.id, o.params
+	h.mu.RLock()
+	if h.closed {
+		h.mu.RUnlock()
+		writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The server is shutting down.", "Retry-After", "1")
+		return nil
+	}
+	if !fn.acquire() {
+		h.mu.RUnlock()
+		// A Reload replaced it since the request was routed.
+		writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The function was reloaded.", "Retry-After", "1")
+		return nil
+	}
+	defer fn.release()
+	h.inflight.Add(1) // invoke calls Done when the invocation and its tasks end
+	h.mu.RUnlock()
+	if len(params) > 0 {
+		r = withParamQuery(r, fn.src, params)
+	}
+	if fn.fluid != nil {
+		return h.invokeFluid(withRouteHeaders(w, r), r, fn, id, params)
+	}
+	return h.invoke(withRouteHeaders(w, r), r, fn, o.export, id, o.arrived, params, o.aw)
 }
 
 // withParamQuery returns r with the route's params in its query, as Vercel

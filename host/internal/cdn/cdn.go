@@ -246,7 +246,19 @@ type Options struct {
 // the tags the function added with cdn_add_cache_tag. For a collapsed miss
 // or a background revalidation r's context is detached from the client
 // that triggered it; the background revalidation has no client at all.
-type Origin func(w http.ResponseWriter, r *http.Request) (tags []string)
+//
+// It is an interface, as http.Handler, so that a caller may keep it in a
+// struct it allocates anyway: a closure would cost an allocation of its
+// own on every request.
+type Origin interface {
+	ServeOrigin(w http.ResponseWriter, r *http.Request) (tags []string)
+}
+
+// OriginFunc is a function as an Origin, as http.HandlerFunc.
+type OriginFunc func(w http.ResponseWriter, r *http.Request) (tags []string)
+
+// ServeOrigin calls f(w, r).
+func (f OriginFunc) ServeOrigin(w http.ResponseWriter, r *http.Request) []string { return f(w, r) }
 
 // Cache answers requests from a cache.Store or from an origin. It is safe
 // for concurrent use.
@@ -704,7 +716,7 @@ func (c *Cache) markLocked(key string) {
 func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, origin Origin, label string) int {
 	// The origin writes the client's header map itself: nothing to copy.
 	pw := &passWriter{w: w, label: label}
-	origin(pw, r)
+	origin.ServeOrigin(pw, r)
 	if pw.status == 0 {
 		pw.WriteHeader(http.StatusOK)
 	}
@@ -757,7 +769,7 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 	if validate {
 		or = conditional(r, old.e)
 	}
-	tags := origin(rw, or)
+	tags := origin.ServeOrigin(rw, or)
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
 	}
