@@ -822,7 +822,12 @@ type fnOrigin struct {
 	arrived    time.Time // ServeHTTP's clock read
 	params     []hostcall.Param
 	aw         *accessWriter // nil without an access entry
+	pass       cdn.PassWriter
 }
+
+// PassWriter gives the CDN cache o's room for the writer of a response it
+// passes through (cdn.PassOrigin): one Serve call uses o.
+func (o *fnOrigin) PassWriter() *cdn.PassWriter { return &o.pass }
 
 // ServeOrigin runs the function for r, unless the host is shutting down
 // or the function was reloaded since the request was routed (503).

@@ -254,6 +254,18 @@ type Origin interface {
 	ServeOrigin(w http.ResponseWriter, r *http.Request) (tags []string)
 }
 
+// PassOrigin is an Origin that gives the cache the PassWriter for the
+// response of a request it passes through (BYPASS, hit-for-miss), so that
+// the writer need not be allocated on its own: the origin keeps it in a
+// struct it allocates anyway. The cache passes at most one response
+// through per Serve call, and overwrites the PassWriter first: an origin
+// used for one Serve call at a time, as one made per request is, may
+// return the same one each time.
+type PassOrigin interface {
+	Origin
+	PassWriter() *PassWriter
+}
+
 // OriginFunc is a function as an Origin, as http.HandlerFunc.
 type OriginFunc func(w http.ResponseWriter, r *http.Request) (tags []string)
 
@@ -715,7 +727,13 @@ func (c *Cache) markLocked(key string) {
 // It returns the response's status.
 func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, origin Origin, label string) int {
 	// The origin writes the client's header map itself: nothing to copy.
-	pw := &passWriter{w: w, label: label}
+	var pw *PassWriter
+	if po, ok := origin.(PassOrigin); ok {
+		pw = po.PassWriter()
+		*pw = PassWriter{w: w, label: label}
+	} else {
+		pw = &PassWriter{w: w, label: label}
+	}
 	origin.ServeOrigin(pw, r)
 	if pw.status == 0 {
 		pw.WriteHeader(http.StatusOK)
