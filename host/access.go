@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // HeaderCache is the CDN cache's state of a response: MISS, HIT, STALE,
@@ -52,9 +53,11 @@ type accessWriter struct {
 	fresh atomic.Bool
 
 	// What else lives as long as the request, in the same allocation: the
-	// request id's header value, and the request's first invocation
-	// (newInvocation).
+	// request id's bytes and header value, and the request's first
+	// invocation (newInvocation).
+	idBuf   [maxIDLen]byte
 	idValue [1]string
+	origin  fnOrigin
 	inv     invocation
 	invUsed atomic.Bool
 }
@@ -99,14 +102,26 @@ func (aw *accessWriter) Flush() {
 // Unwrap gives http.ResponseController the writer underneath.
 func (aw *accessWriter) Unwrap() http.ResponseWriter { return aw.ResponseWriter }
 
+// setID makes b, appended to aw.idBuf, the request's id: the entry's,
+// and the header value's. It returns the id.
+//
+// The string shares aw.idBuf's bytes, without a copy: they are written
+// once, before, and never again (an accessWriter is not reused), and the
+// string keeps aw alive for as long as anything holds it.
+func (aw *accessWriter) setID(b []byte) string {
+	id := unsafe.String(unsafe.SliceData(b), len(b))
+	aw.entry.ID, aw.idValue[0] = id, id
+	return id
+}
+
 // startAccess wraps w to record the access entry of the request that
-// arrived at start, or returns
-// nil when neither the access log nor Config.OnAccess wants it.
-func (h *Host) startAccess(w http.ResponseWriter, r *http.Request, id string, start time.Time) *accessWriter {
+// arrived at start (its ID is left to setID), or returns nil when neither
+// the access log nor Config.OnAccess wants it.
+func (h *Host) startAccess(w http.ResponseWriter, r *http.Request, start time.Time) *accessWriter {
 	if !h.cfg.AccessLog && h.cfg.OnAccess == nil {
 		return nil
 	}
-	return &accessWriter{ResponseWriter: w, entry: AccessEntry{Start: start, Method: r.Method, Path: r.URL.Path, ID: id}}
+	return &accessWriter{ResponseWriter: w, entry: AccessEntry{Start: start, Method: r.Method, Path: r.URL.Path}}
 }
 
 // endAccess logs the request and hands its entry to Config.OnAccess.

@@ -746,13 +746,14 @@ func (li *liveInstance) Close(ctx context.Context) error {
 // The operators' endpoints under /_wfn/ are package admin's.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now() // the one wall clock read: the invocation's deadline is taken from it
-	id := h.newID(now)
-	if aw := h.startAccess(w, r, id, now); aw != nil {
+	var id string
+	if aw := h.startAccess(w, r, now); aw != nil {
 		defer h.endAccess(aw)
-		aw.idValue[0] = id
+		id = aw.setID(h.appendID(aw.idBuf[:0], now))
 		w.Header()[HeaderRequestID] = aw.idValue[:] // a canonical name: no Set
 		w = aw
 	} else {
+		id = h.newID(now)
 		w.Header()[HeaderRequestID] = []string{id}
 	}
 	if urlTooLong(r) {
@@ -816,37 +817,66 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusMethodNotAllowed, CodeMethodNotAllowed, id, "Method "+r.Method+" is not allowed.", "Allow", fn.allow)
 		return
 	}
-	origin := func(w http.ResponseWriter, r *http.Request) []string {
-		h.mu.RLock()
-		if h.closed {
-			h.mu.RUnlock()
-			writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The server is shutting down.", "Retry-After", "1")
-			return nil
-		}
-		if !fn.acquire() {
-			h.mu.RUnlock()
-			// A Reload replaced it since the request was routed.
-			writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The function was reloaded.", "Retry-After", "1")
-			return nil
-		}
-		defer fn.release()
-		h.inflight.Add(1) // invoke calls Done when the invocation and its tasks end
-		h.mu.RUnlock()
-		if len(params) > 0 {
-			r = withParamQuery(r, fn.src, params)
-		}
-		if fn.fluid != nil {
-			return h.invokeFluid(withRouteHeaders(w, r), r, fn, id, params)
-		}
-		return h.invoke(withRouteHeaders(w, r), r, fn, export, id, now, params, aw)
+	var origin *fnOrigin
+	if aw != nil {
+		origin = &aw.origin
+	} else {
+		origin = new(fnOrigin)
 	}
+	*origin = fnOrigin{h: h, fn: fn, export: export, id: id, arrived: now, params: params, aw: aw}
 	if c := h.cdnCache(r.Context()); c != nil {
 		var key [256]byte // most keys fit: they are made strings only when the cache needs them
 		c.ServeKeyAt(w, r, appendCDNKey(key[:0], h.scope(st, fn), r), origin, now)
 		h.counters.countCDN(w.Header().Get(HeaderCache))
 		return
 	}
-	origin(w, r)
+	origin.ServeOrigin(w, r)
+}
+
+// fnOrigin is the CDN cache's origin for one request to a function: each
+// call runs an invocation. It lives in the request's accessWriter when
+// there is one, and is not changed once made: the cache may call it again
+// in the background after the response (a revalidation).
+type fnOrigin struct {
+	h          *Host
+	fn         *function
+	export, id string
+	arrived    time.Time // ServeHTTP's clock read
+	params     []hostcall.Param
+	aw         *accessWriter // nil without an access entry
+	pass       cdn.PassWriter
+}
+
+// PassWriter gives the CDN cache o's room for the writer of a response it
+// passes through (cdn.PassOrigin): one Serve call uses o.
+func (o *fnOrigin) PassWriter() *cdn.PassWriter { return &o.pass }
+
+// ServeOrigin runs the function for r, unless the host is shutting down
+// or the function was reloaded since the request was routed (503).
+func (o *fnOrigin) ServeOrigin(w http.ResponseWriter, r *http.Request) []string {
+	h, fn, id, params := o.h, o.fn, o.id, o.params
+	h.mu.RLock()
+	if h.closed {
+		h.mu.RUnlock()
+		writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The server is shutting down.", "Retry-After", "1")
+		return nil
+	}
+	if !fn.acquire() {
+		h.mu.RUnlock()
+		// A Reload replaced it since the request was routed.
+		writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The function was reloaded.", "Retry-After", "1")
+		return nil
+	}
+	defer fn.release()
+	h.inflight.Add(1) // invoke calls Done when the invocation and its tasks end
+	h.mu.RUnlock()
+	if len(params) > 0 {
+		r = withParamQuery(r, fn.src, params)
+	}
+	if fn.fluid != nil {
+		return h.invokeFluid(withRouteHeaders(w, r), r, fn, id, params)
+	}
+	return h.invoke(withRouteHeaders(w, r), r, fn, o.export, id, o.arrived, params, o.aw)
 }
 
 // withParamQuery returns r with the route's params in its query, as Vercel
@@ -897,8 +927,18 @@ func writeThrottled(w http.ResponseWriter, r *http.Request, id string) {
 // newID returns a request id in Vercel's shape: region::instance-ms-seq,
 // ms being now's Unix time in milliseconds.
 func (h *Host) newID(now time.Time) string {
-	var buf [64]byte
-	b := append(buf[:0], h.idPrefix...)
+	var buf [maxIDLen]byte
+	return string(h.appendID(buf[:0], now))
+}
+
+// maxIDLen bounds the length of a request id in bytes: the region and
+// instance of the prefix, 20 digits of milliseconds, a dash and 12 hex
+// digits of sequence.
+const maxIDLen = 96
+
+// appendID appends a new request id (newID's) to b.
+func (h *Host) appendID(b []byte, now time.Time) []byte {
+	b = append(b, h.idPrefix...)
 	b = strconv.AppendInt(b, now.UnixMilli(), 10)
 	b = append(b, '-')
 	n := h.idSeq.Add(1)
@@ -906,7 +946,7 @@ func (h *Host) newID(now time.Time) string {
 	for shift := 44; shift >= 0; shift -= 4 {
 		b = append(b, digits[(n>>uint(shift))&0xf])
 	}
-	return string(b)
+	return b
 }
 
 func randomHex(n int) string {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wfn-dev/wfn/host/internal/cdn"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
 	"github.com/wfn-dev/wfn/host/internal/static"
 	"github.com/wfn-dev/wfn/host/internal/vroute"
@@ -241,13 +242,13 @@ func resolve(r *http.Request, st *state) (res vroute.Result, routed *http.Reques
 // without the query, as Vercel's does for static files. vercel.json's
 // headers come first, so that they may set Cache-Control.
 func (h *Host) serveStatic(w http.ResponseWriter, r *http.Request, st *state, file string, hdr http.Header) {
-	origin := func(w http.ResponseWriter, r *http.Request) []string {
+	origin := cdn.OriginFunc(func(w http.ResponseWriter, r *http.Request) []string {
 		for k, vs := range hdr {
 			w.Header()[k] = vs
 		}
 		st.routing.files.Serve(w, r, file)
 		return nil
-	}
+	})
 	if c := h.cdnCache(r.Context()); c != nil {
 		c.Serve(w, r, h.staticKey(st, r), origin)
 		return

@@ -34,12 +34,12 @@ var page = []byte(`{"items":[1,2,3],"title":"a small JSON answer from the functi
 
 // trivial is the origin of the benchmarks: a small JSON answer.
 func trivial(cacheControl string) cdn.Origin {
-	return func(w http.ResponseWriter, r *http.Request) []string {
+	return cdn.OriginFunc(func(w http.ResponseWriter, r *http.Request) []string {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", cacheControl)
 		w.Write(page)
 		return nil
-	}
+	})
 }
 
 // benchSetup returns a cache holding the entry of trivial at key, and the
@@ -102,7 +102,7 @@ func BenchmarkOriginDirect(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		d.reset()
-		origin(d, r)
+		origin.ServeOrigin(d, r)
 	}
 }
 
@@ -114,10 +114,10 @@ func BenchmarkHitVary(b *testing.B) {
 	r.Header.Set("Accept-Encoding", "gzip, zstd")
 	r.Header.Set("Accept-Language", "fr-FR, en;q=0.5")
 	key := cdn.Key(r)
-	origin := func(w http.ResponseWriter, r *http.Request) []string {
+	origin := cdn.OriginFunc(func(w http.ResponseWriter, r *http.Request) []string {
 		w.Header().Set("Vary", "Accept-Language")
-		return trivial("s-maxage=3600")(w, r)
-	}
+		return trivial("s-maxage=3600").ServeOrigin(w, r)
+	})
 	d := &discard{h: http.Header{}}
 	c.Serve(d, r, key, origin)
 	d.reset()

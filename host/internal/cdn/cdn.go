@@ -246,7 +246,31 @@ type Options struct {
 // the tags the function added with cdn_add_cache_tag. For a collapsed miss
 // or a background revalidation r's context is detached from the client
 // that triggered it; the background revalidation has no client at all.
-type Origin func(w http.ResponseWriter, r *http.Request) (tags []string)
+//
+// It is an interface, as http.Handler, so that a caller may keep it in a
+// struct it allocates anyway: a closure would cost an allocation of its
+// own on every request.
+type Origin interface {
+	ServeOrigin(w http.ResponseWriter, r *http.Request) (tags []string)
+}
+
+// PassOrigin is an Origin that gives the cache the PassWriter for the
+// response of a request it passes through (BYPASS, hit-for-miss), so that
+// the writer need not be allocated on its own: the origin keeps it in a
+// struct it allocates anyway. The cache passes at most one response
+// through per Serve call, and overwrites the PassWriter first: an origin
+// used for one Serve call at a time, as one made per request is, may
+// return the same one each time.
+type PassOrigin interface {
+	Origin
+	PassWriter() *PassWriter
+}
+
+// OriginFunc is a function as an Origin, as http.HandlerFunc.
+type OriginFunc func(w http.ResponseWriter, r *http.Request) (tags []string)
+
+// ServeOrigin calls f(w, r).
+func (f OriginFunc) ServeOrigin(w http.ResponseWriter, r *http.Request) []string { return f(w, r) }
 
 // Cache answers requests from a cache.Store or from an origin. It is safe
 // for concurrent use.
@@ -703,8 +727,14 @@ func (c *Cache) markLocked(key string) {
 // It returns the response's status.
 func (c *Cache) passthrough(w http.ResponseWriter, r *http.Request, origin Origin, label string) int {
 	// The origin writes the client's header map itself: nothing to copy.
-	pw := &passWriter{w: w, label: label}
-	origin(pw, r)
+	var pw *PassWriter
+	if po, ok := origin.(PassOrigin); ok {
+		pw = po.PassWriter()
+		*pw = PassWriter{w: w, label: label}
+	} else {
+		pw = &PassWriter{w: w, label: label}
+	}
+	origin.ServeOrigin(pw, r)
 	if pw.status == 0 {
 		pw.WriteHeader(http.StatusOK)
 	}
@@ -757,7 +787,7 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, key string, origin
 	if validate {
 		or = conditional(r, old.e)
 	}
-	tags := origin(rw, or)
+	tags := origin.ServeOrigin(rw, or)
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
 	}

@@ -69,7 +69,7 @@ func newEnvOpts(t *testing.T, opts cdn.Options, handle func(w http.ResponseWrite
 	opts.Logger = slog.New(slog.DiscardHandler)
 	e.cache = cdn.New(e.store, opts)
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e.cache.Serve(w, r, cdn.Key(r), e.origin.serve)
+		e.cache.Serve(w, r, cdn.Key(r), cdn.OriginFunc(e.origin.serve))
 	}))
 	// DisableCompression: the tests see the bytes the cache sends.
 	e.client = &http.Client{

@@ -26,12 +26,12 @@ func ExampleCache_Serve() {
 	c := cdn.New(store, cdn.Options{})
 	defer c.Close(context.Background())
 
-	function := func(w http.ResponseWriter, r *http.Request) []string {
+	function := cdn.OriginFunc(func(w http.ResponseWriter, r *http.Request) []string {
 		w.Header().Set("Cache-Control", "s-maxage=60")
 		w.Header().Set("Vercel-Cache-Tag", "products")
 		fmt.Fprintln(w, "hello")
 		return []string{"product:1"} // from cdn_add_cache_tag
-	}
+	})
 	for range 2 {
 		r := httptest.NewRequest(http.MethodGet, "http://example.com/api/hello", nil)
 		w := httptest.NewRecorder()

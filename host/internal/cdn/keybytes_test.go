@@ -53,14 +53,14 @@ func TestServeKeyAtHitForMiss(t *testing.T) {
 	c := cdn.New(store, cdn.Options{Logger: slog.New(slog.DiscardHandler), HitForMiss: 100 * time.Millisecond})
 	var cacheable atomic.Bool
 	var calls atomic.Int64
-	origin := func(w http.ResponseWriter, r *http.Request) []string {
+	origin := cdn.OriginFunc(func(w http.ResponseWriter, r *http.Request) []string {
 		calls.Add(1)
 		if cacheable.Load() {
 			w.Header().Set("Cache-Control", "s-maxage=60")
 		}
 		_, _ = io.WriteString(w, "hello")
 		return nil
-	}
+	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var buf [64]byte
 		c.ServeKeyAt(w, r, cdn.AppendKeyIn(buf[:0], "scope", r), origin, time.Now())

@@ -174,25 +174,26 @@ func (rw *recorder) Flush() {
 // supported).
 func (rw *recorder) Unwrap() http.ResponseWriter { return rw.w }
 
-// passWriter is the writer of a response that does not go through the
+// PassWriter is the writer of a response that does not go through the
 // cache (Cache.passthrough): the origin writes the client's own header
 // map, and the head gets what the client receives of the caching headers
 // (clientHeader) and the label. Informational (1xx) heads are dropped, as
-// a recorder drops them.
-type passWriter struct {
+// a recorder drops them. Its fields are the cache's; an Origin may give
+// the cache room for one (PassOrigin).
+type PassWriter struct {
 	w      http.ResponseWriter
 	label  string
 	status int // 0 until the head is written
 }
 
 var (
-	_ http.ResponseWriter = (*passWriter)(nil)
-	_ http.Flusher        = (*passWriter)(nil)
+	_ http.ResponseWriter = (*PassWriter)(nil)
+	_ http.Flusher        = (*PassWriter)(nil)
 )
 
-func (pw *passWriter) Header() http.Header { return pw.w.Header() }
+func (pw *PassWriter) Header() http.Header { return pw.w.Header() }
 
-func (pw *passWriter) WriteHeader(code int) {
+func (pw *PassWriter) WriteHeader(code int) {
 	if pw.status != 0 || code < 200 {
 		return
 	}
@@ -203,14 +204,14 @@ func (pw *passWriter) WriteHeader(code int) {
 	pw.w.WriteHeader(code)
 }
 
-func (pw *passWriter) Write(p []byte) (int, error) {
+func (pw *PassWriter) Write(p []byte) (int, error) {
 	if pw.status == 0 {
 		pw.WriteHeader(http.StatusOK)
 	}
 	return pw.w.Write(p)
 }
 
-func (pw *passWriter) Flush() {
+func (pw *PassWriter) Flush() {
 	if pw.status == 0 {
 		pw.WriteHeader(http.StatusOK)
 	}
@@ -218,4 +219,4 @@ func (pw *passWriter) Flush() {
 }
 
 // Unwrap gives http.ResponseController the client's writer.
-func (pw *passWriter) Unwrap() http.ResponseWriter { return pw.w }
+func (pw *PassWriter) Unwrap() http.ResponseWriter { return pw.w }
