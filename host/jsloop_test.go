@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -149,22 +150,36 @@ func TestJSWellFormedBody(t *testing.T) {
 }
 
 // TestJSKeptRequest: a request the function keeps past its invocation
-// keeps its URL: a later invocation on the same instance reads an
-// earlier one's ("none" on an instance that kept none yet).
+// keeps its URL and headers: a later invocation on the same instance
+// reads an earlier one's ("none" on an instance that kept none yet).
 func TestJSKeptRequest(t *testing.T) {
 	_, srv, _ := serve(t, host.Config{Dir: "../testdata/jsloop"})
 	earlier := map[string]bool{}
 	kept := 0
 	for n := range 5 {
 		url := fmt.Sprintf("%s/api/kept?n=%d", srv.URL, n)
-		r := get(t, url)
-		if r.status != 200 || (r.body != "none" && !earlier[r.body]) {
-			t.Errorf("GET %s = %d %q, want 200 and an earlier request's URL", url, r.status, r.body)
+		req, err := http.NewRequest("GET", url, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if r.body != "none" {
+		req.Header.Set("X-N", strconv.Itoa(n))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := string(b)
+		if resp.StatusCode != 200 || (body != "none" && !earlier[body]) {
+			t.Errorf("GET %s = %d %q, want 200 and an earlier request's URL and x-n", url, resp.StatusCode, body)
+		}
+		if body != "none" {
 			kept++
 		}
-		earlier[url] = true
+		earlier[fmt.Sprintf("%s %d", url, n)] = true
 	}
 	if kept == 0 {
 		t.Errorf("no invocation read a kept request's URL")

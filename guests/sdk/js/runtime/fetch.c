@@ -599,6 +599,33 @@ static int answer(JSContext *c, JSValueConst res, int head) {
     return JS_IsException(e) ? -1 : 1;
 }
 
+/* kept_req is the request wfnjs_serve made, while something besides the
+ * handler's call holds it (a global, a closure, the handler's pending
+ * promise), until wfnjs_serve_end. */
+static JSValue kept_req = JS_UNDEFINED;
+
+/* wfnjs_serve_end is called as the handler's promise settles: a request
+ * still held then (kept by the function past its invocation) reads its
+ * headers from the host now, while the host still serves its
+ * invocation, so that a later invocation reading them sees its own
+ * request's, never the one the host serves then. */
+void wfnjs_serve_end(JSContext *c) {
+    if (JS_IsUndefined(kept_req)) return;
+    JSValue req = kept_req;
+    kept_req = JS_UNDEFINED;
+    request *r = JS_GetOpaque(req, request_class);
+    if (r && ((JSRefCountHeader *)JS_VALUE_GET_PTR(req))->ref_count > 1 && JS_IsNull(r->headers)) {
+        JSValue h = wfnjs_request_headers(c);
+        if (JS_IsException(h)) {
+            /* The invocation is gone (the client left): no headers. */
+            JS_FreeValue(c, JS_GetException(c));
+            h = wfnjs_headers_new(c, JS_UNDEFINED);
+        }
+        if (!JS_IsException(h)) r->headers = h;
+    }
+    JS_FreeValue(c, req);
+}
+
 /* wfnjs_serve serves the invocation that starts: it calls the handler of
  * its method with the request and, when the handler returns a Response
  * with a string body or none, sends it from here, with no JavaScript
@@ -644,6 +671,10 @@ JSValue wfnjs_serve(JSContext *c) {
             JS_FreeValue(c, res);
             res = JS_EXCEPTION;
         }
+    }
+    if (!JS_IsException(res) && ((JSRefCountHeader *)JS_VALUE_GET_PTR(req))->ref_count > 1) {
+        JS_FreeValue(c, kept_req);
+        kept_req = JS_DupValue(c, req);
     }
     JS_FreeValue(c, req);
     int sent = JS_IsException(res) ? -1 : answer(c, res, m == M_HEAD);

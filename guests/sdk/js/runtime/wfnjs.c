@@ -36,6 +36,7 @@ void wfnjs_headers_install(JSContext *c, JSValueConst native);
 void wfnjs_response_install(JSContext *c, JSValueConst native);
 /* fetch.c: serves the invocation that starts (the handler, the Response). */
 JSValue wfnjs_serve(JSContext *c);
+void wfnjs_serve_end(JSContext *c);
 JSValue *wfnjs_headers_list(JSValueConst h, uint32_t *len);
 int wfnjs_bytes(JSContext *c, JSValueConst v, const uint8_t **p, size_t *len, const char **str);
 
@@ -809,7 +810,9 @@ WFN_HANDLER(wfn_handle) {
     JS_UpdateStackTop(rt);
     JSValue p = wfnjs_serve(ctx);
     if (JS_IsException(p)) fail("Uncaught exception: ");
-    if (settle(p) == JS_PROMISE_REJECTED) {
+    JSPromiseStateEnum st = settle(p);
+    wfnjs_serve_end(ctx);
+    if (st == JS_PROMISE_REJECTED) {
         JSValue exc = JS_PromiseResult(ctx, p);
         report("Uncaught exception: ", exc);
         abort();
