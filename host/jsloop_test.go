@@ -126,25 +126,13 @@ func TestJSWellFormedBody(t *testing.T) {
 	_, srv, _ := serve(t, host.Config{Dir: "../testdata/jsloop"})
 	want := "a\ufffdb\ufffdc\U0001F600\u00e9"
 	for _, method := range []string{"GET", "POST", "HEAD"} {
-		req, err := http.NewRequest(method, srv.URL+"/api/wellformed", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := do(t, method, srv.URL+"/api/wellformed", nil)
 		w := want
 		if method == "HEAD" {
 			w = ""
 		}
-		if resp.StatusCode != 200 || string(b) != w {
-			t.Errorf("%s /api/wellformed = %d %q, want 200 %q", method, resp.StatusCode, b, w)
+		if r.status != 200 || r.body != w {
+			t.Errorf("%s /api/wellformed = %d %q, want 200 %q", method, r.status, r.body, w)
 		}
 	}
 }
@@ -158,25 +146,11 @@ func TestJSKeptRequest(t *testing.T) {
 	kept := 0
 	for n := range 5 {
 		url := fmt.Sprintf("%s/api/kept?n=%d", srv.URL, n)
-		req, err := http.NewRequest("GET", url, nil)
-		if err != nil {
-			t.Fatal(err)
+		r := do(t, http.MethodGet, url, nil, "X-N", strconv.Itoa(n))
+		if r.status != 200 || (r.body != "none" && !earlier[r.body]) {
+			t.Errorf("GET %s = %d %q, want 200 and an earlier request's URL and x-n", url, r.status, r.body)
 		}
-		req.Header.Set("X-N", strconv.Itoa(n))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		body := string(b)
-		if resp.StatusCode != 200 || (body != "none" && !earlier[body]) {
-			t.Errorf("GET %s = %d %q, want 200 and an earlier request's URL and x-n", url, resp.StatusCode, body)
-		}
-		if body != "none" {
+		if r.body != "none" {
 			kept++
 		}
 		earlier[fmt.Sprintf("%s %d", url, n)] = true
