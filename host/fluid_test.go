@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -14,25 +13,16 @@ import (
 )
 
 // testdata/fluid serves api/sleep, a Go guest built for ABI v2 (its
-// "fluid": true: the Go SDK's build tag wfn_fluid), beside api/hello.wasm, a version 1 guest. 200
-// requests to api/sleep, each sleeping 200 ms in its handler, all answer
-// right from one instance, far sooner than the 40 s they would take one
-// after another; the version 1 guest answers as before.
+// "fluid": true: the Go SDK's build tag wfn_fluid), beside api/hello.wasm,
+// a version 1 guest. 200 requests to api/sleep, each sleeping 200 ms in
+// its handler, all answer right from one instance, far sooner than the
+// 40 s they would take one after another; the version 1 guest answers as
+// before.
 func TestFluidManyInvocationsOneInstance(t *testing.T) {
 	requireGo(t)
-	if os.Getenv("WFN_TEST_ENGINE") == "wasmtime" {
-		t.Skip("ABI v2 is served on wazero only (abi/SPEC-v2.md section 11)")
-	}
+	requireFluid(t)
 	h, srv, _ := serve(t, host.Config{Dir: "../testdata/fluid"})
-	fetch := func(path string) (int, string, error) {
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			return 0, "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b), err
-	}
+	fetch := func(path string) (int, string, error) { return getErr(t.Context(), srv.URL+path) }
 	if code, body, err := fetch("/api/sleep?n=first"); err != nil || code != 200 || body != "hello first" {
 		t.Fatalf("first request: %d %q %v", code, body, err)
 	}

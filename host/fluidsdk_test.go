@@ -3,9 +3,7 @@ package host_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -23,23 +21,11 @@ import (
 // tag; a WaitUntil task runs alongside its response.
 func TestFluidSDKUnchangedUserAPI(t *testing.T) {
 	requireGo(t)
-	if os.Getenv("WFN_TEST_ENGINE") == "wasmtime" {
-		t.Skip("ABI v2 is served on wazero only (abi/SPEC-v2.md section 11)")
-	}
+	requireFluid(t)
 	h, srv, logs := serve(t, host.Config{Dir: "../testdata/fluidsdk"})
 	run := fmt.Sprint(time.Now().UnixNano()) // keys of this run, in the shared cache
 	fetch := func(ctx context.Context, query string) (int, string, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api/sdk?"+query, nil)
-		if err != nil {
-			return 0, "", err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b), err
+		return getErr(ctx, srv.URL+"/api/sdk?"+query)
 	}
 	get := func(query string) (int, string) {
 		t.Helper()
@@ -190,9 +176,7 @@ func TestFluidSDKUnchangedUserAPI(t *testing.T) {
 //
 //	go test ./host -run '^$' -bench 'FluidHello/v1' ; ... 'FluidHello/v2' ; ...
 func BenchmarkFluidHello(b *testing.B) {
-	if os.Getenv("WFN_TEST_ENGINE") == "wasmtime" {
-		b.Skip("ABI v2 is served on wazero only (abi/SPEC-v2.md section 11)")
-	}
+	requireFluid(b)
 	h := quietHost(b, "../testdata/fluidbench")
 	for _, v := range []string{"v1", "v2"} {
 		b.Run(v, func(b *testing.B) { benchHTTP(b, h, "/api/"+v) })

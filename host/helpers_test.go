@@ -35,6 +35,32 @@ func requireGo(t testing.TB) {
 	}
 }
 
+// requireFluid skips a test or benchmark of an ABI v2 function where
+// version 2 is not served: on Wasmtime (abi/SPEC-v2.md section 11).
+func requireFluid(t testing.TB) {
+	t.Helper()
+	if os.Getenv("WFN_TEST_ENGINE") == "wasmtime" {
+		t.Skip("ABI v2 is served on wazero only (abi/SPEC-v2.md section 11)")
+	}
+}
+
+// getErr GETs url under ctx and returns the status and the body, with the
+// error instead of failing the test: for requests made on goroutines of
+// their own, or expected to fail.
+func getErr(ctx context.Context, url string) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
 // syncBuffer is an output destination safe for concurrent writers.
 type syncBuffer = testkit.SyncBuffer
 
