@@ -770,11 +770,14 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st := h.st.Load()
-	w, r, done := h.route(w, r, id, st)
+	w, r, done, m := h.route(w, r, id, st)
 	if done {
 		return
 	}
-	i, params, ok := st.table.Match(r.URL.EscapedPath())
+	i, params, ok := m.i, m.params, m.ok
+	if m.path == "" {
+		i, params, ok = st.table.Match(r.URL.EscapedPath())
+	}
 	if rb := h.rebuilding.Load(); ok && rb != nil && rb.paths[st.fns[i].src.Path] {
 		// wfn dev: the function's files changed and it is being rebuilt;
 		// the request waits for the new code.
@@ -827,7 +830,9 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c := h.cdnCache(r.Context()); c != nil {
 		var key [256]byte // most keys fit: they are made strings only when the cache needs them
 		c.ServeKeyAt(w, r, appendCDNKey(key[:0], h.scope(st, fn), r), origin, now)
-		h.counters.countCDN(w.Header().Get(HeaderCache))
+		if vs := w.Header()[HeaderCache]; len(vs) > 0 { // a canonical name: no Get
+			h.counters.countCDN(vs[0])
+		}
 		return
 	}
 	origin.ServeOrigin(w, r)

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"fmt"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -141,11 +142,11 @@ type routeHeadersKey struct{}
 // (vroute.Result.CondHeader) and a rewrite's statusCode are added by the
 // returned writer, outside the cache, to each response whether stored or
 // not.
-func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *state) (http.ResponseWriter, *http.Request, bool) {
+func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *state) (http.ResponseWriter, *http.Request, bool, fnMatch) {
 	if st.routing == nil {
-		return w, r, false
+		return w, r, false, fnMatch{}
 	}
-	res, r, file := resolve(r, st)
+	res, r, file, m := resolveMatch(r, st)
 	switch {
 	case res.Status != 0:
 		for k, vs := range res.AllHeader() {
@@ -155,12 +156,12 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *stat
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(res.Status)
 		_, _ = io.WriteString(w, "Redirecting to "+res.Location+" ("+strconv.Itoa(res.Status)+")\n")
-		return w, r, true
+		return w, r, true, fnMatch{}
 	case res.External != "":
 		target, err := url.Parse(res.External)
 		if err != nil {
 			writeError(w, r, http.StatusBadGateway, CodeExternalTarget, id, "The rewrite's destination is not a URL.")
-			return w, r, true
+			return w, r, true, fnMatch{}
 		}
 		ctx := context.WithValue(r.Context(), externalKey{}, target)
 		ctx = context.WithValue(ctx, routeHeadersKey{}, res.AllHeader())
@@ -168,14 +169,14 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *stat
 			w = &routeHeaderWriter{ResponseWriter: w, status: res.RewriteStatus}
 		}
 		st.routing.proxy.ServeHTTP(w, r.WithContext(ctx))
-		return w, r, true
+		return w, r, true, fnMatch{}
 	case !res.Found:
 		var extra []string
 		for k, vs := range res.AllHeader() {
 			extra = append(extra, k, vs[0])
 		}
 		writeError(w, r, http.StatusNotFound, CodeNotFound, id, "The page could not be found.", extra...)
-		return w, r, true
+		return w, r, true, fnMatch{}
 	}
 	stored, perResponse := res.Header, res.CondHeader
 	if len(perResponse) > 0 || res.RewriteStatus != 0 {
@@ -195,9 +196,9 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *stat
 	}
 	if file != "" {
 		h.serveStatic(w, r, st, file, stored)
-		return w, r, true
+		return w, r, true, fnMatch{}
 	}
-	return w, r, false
+	return w, r, false, m
 }
 
 // resolve routes r through st's vercel.json routing without answering it:
@@ -205,19 +206,48 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *stat
 // res.Path and res.RawQuery; r itself for a redirect or an external
 // rewrite) and, when that is a static file, the file. st.routing is set.
 func resolve(r *http.Request, st *state) (res vroute.Result, routed *http.Request, file string) {
+	res, routed, file, _ = resolveMatch(r, st)
+	return res, routed, file
+}
+
+// fnMatch is a function's match of a request path: the function's index
+// in state.fns and the path's params; ok is false when no function
+// serves the path.
+type fnMatch struct {
+	path   string // the escaped path matched
+	i      int
+	params []hostcall.Param
+	ok     bool
+}
+
+// resolveMatch is resolve that also returns the function match of the
+// routed request's path, when the routing asked the function table about
+// it (m.path is then that path): the caller need not match it again.
+func resolveMatch(r *http.Request, st *state) (res vroute.Result, routed *http.Request, file string, m fnMatch) {
 	rt := st.routing
+	// The router asks exists about the path the request ends at, and
+	// resolve asks it again below: the last answer is kept.
+	var asked bool
+	var lastFile string
+	var lastOK bool
 	exists := func(p string) bool {
-		if _, _, ok := st.table.Match(p); ok {
-			file = ""
+		if asked && p == m.path {
+			file = lastFile
+			return lastOK
+		}
+		asked = true
+		m = fnMatch{path: p}
+		if m.i, m.params, m.ok = st.table.Match(p); m.ok {
+			file, lastFile, lastOK = "", "", true
 			return true
 		}
-		var ok bool
-		file, ok = rt.files.Lookup(p)
-		return ok
+		file, lastOK = rt.files.Lookup(p)
+		lastFile = file
+		return lastOK
 	}
 	res = rt.router.Route(r, exists)
 	if res.Status != 0 || res.External != "" {
-		return res, r, ""
+		return res, r, "", fnMatch{}
 	}
 	if res.Path != r.URL.EscapedPath() || res.RawQuery != r.URL.RawQuery {
 		u := *r.URL
@@ -227,15 +257,22 @@ func resolve(r *http.Request, st *state) (res vroute.Result, routed *http.Reques
 			if u.EscapedPath() != res.Path {
 				u.RawPath = res.Path
 			}
+		} else {
+			asked = false // r keeps its path: the caller matches it
 		}
 		r = r.WithContext(r.Context())
 		r.URL = &u
 	}
 	file = ""
-	if res.Found {
-		exists(res.Path)
+	if !res.Found {
+		return res, r, "", fnMatch{}
 	}
-	return res, r, file
+	if !asked {
+		exists(res.Path)
+		return res, r, file, fnMatch{}
+	}
+	exists(res.Path) // r's escaped path is res.Path, rewritten or not
+	return res, r, file, m
 }
 
 // serveStatic serves a static file through the CDN cache, which keys it
