@@ -29,6 +29,9 @@ type invocation struct {
 	run      uint64            // this invocation's run of ctx
 	deadline time.Time
 	export   string
+	// length is the response's Content-Length value (hostcall's
+	// Invocation is reused; this struct lives as long as the response).
+	length hostcall.HeaderValue
 
 	handlerDone atomic.Bool // the handler returned: an abort no longer stops it
 	stopWatch   func() bool // stops watching the client, for cancellation
@@ -79,6 +82,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	ctx := c.ctx
 	c.inv = h.invs.Get().(*hostcall.Invocation)
 	c.inv.Reset(id, fn.src.Path, w, r, params, deadline)
+	c.inv.Length = &c.length
 	c.inv.Ctx = c
 	c.li.begin(c.inv, ctx)
 	if aw != nil {

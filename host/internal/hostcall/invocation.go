@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
@@ -53,6 +54,13 @@ type Invocation struct {
 	tasks    []int32 // pending
 	nTasks   int     // registered in all
 	onClose  func()
+
+	// Length, when not nil, holds the Content-Length header value that
+	// Finish sets: storage that lives as long as the response, unlike
+	// the Invocation, which is reused (the ResponseWriter may read its
+	// header after the invocation ends). Without it Finish allocates the
+	// value. Reset clears it.
+	Length *HeaderValue
 
 	// Failure is what went wrong in the host's view, for the answer
 	// the host gives when the handler returns: "" when nothing did.
@@ -208,7 +216,7 @@ func (inv *Invocation) Finish() bool {
 			return false
 		}
 		if inv.req.Method != http.MethodHead || len(inv.buf) > 0 {
-			inv.w.Header()["Content-Length"] = []string{strconv.Itoa(len(inv.buf))} // canonical: no Set
+			inv.w.Header()["Content-Length"] = inv.Length.setInt(len(inv.buf)) // canonical: no Set
 		}
 		inv.sendHead()
 		if len(inv.buf) > 0 {
@@ -736,4 +744,23 @@ func (inv *Invocation) tagOp(tags []byte, op func([]string) abi.Errno) abi.Errno
 // day is a day, longer than any maxDuration.
 func WaitTimeout(ms int64) time.Duration {
 	return time.Duration(min(max(ms, 0), 24*60*60*1000)) * time.Millisecond
+}
+
+// HeaderValue is room for one header value of up to 20 bytes (an int64
+// in decimal) and the []string that holds it, so that setting it
+// allocates nothing. Its bytes are written once, then only read.
+type HeaderValue struct {
+	b [20]byte
+	v [1]string
+}
+
+// setInt returns n in decimal as a header value, in hv when it is not
+// nil.
+func (hv *HeaderValue) setInt(n int) []string {
+	if hv == nil {
+		return []string{strconv.Itoa(n)}
+	}
+	b := strconv.AppendInt(hv.b[:0], int64(n), 10)
+	hv.v[0] = unsafe.String(unsafe.SliceData(b), len(b))
+	return hv.v[:]
 }
