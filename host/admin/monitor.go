@@ -97,10 +97,12 @@ type monitorState struct {
 	nsubs   atomic.Int32 // len(subs), read without mu
 
 	// perFn holds each function's stats ("" for the requests no function
-	// answered), under fnMu: a request takes its function's with a read
-	// lock, and updates them with atomics.
-	fnMu  sync.RWMutex
-	perFn map[string]*fnStats
+	// answered): a map copied on write under fnMu when a function is new,
+	// so that a request finds its function's without a lock (a read lock
+	// is a write to memory every core shares), and updates them with
+	// atomics.
+	fnMu  sync.Mutex
+	perFn atomic.Pointer[map[string]*fnStats]
 }
 
 // fnStats is what a Monitor keeps of one function: its metrics' series,
@@ -135,7 +137,6 @@ func NewMonitor(next slog.Handler) *Monitor {
 		}, []string{"fn"}),
 		recent: make([]Record, 0, keptLogs),
 		subs:   map[chan event]struct{}{},
-		perFn:  map[string]*fnStats{},
 	}}
 }
 
@@ -267,20 +268,31 @@ func (m *Monitor) Access(e host.AccessEntry) {
 
 // stats returns fn's stats, made on its first request.
 func (s *monitorState) stats(fn string) *fnStats {
-	s.fnMu.RLock()
-	st := s.perFn[fn]
-	s.fnMu.RUnlock()
-	if st != nil {
+	if st := s.fnStats(fn); st != nil {
 		return st
 	}
 	s.fnMu.Lock()
 	defer s.fnMu.Unlock()
-	if st = s.perFn[fn]; st == nil {
-		st = &fnStats{observer: s.durations.WithLabelValues(fn)}
-		st.counters.Store(&map[int]prometheus.Counter{})
-		s.perFn[fn] = st
+	if st := s.fnStats(fn); st != nil {
+		return st
 	}
+	st := &fnStats{observer: s.durations.WithLabelValues(fn)}
+	st.counters.Store(&map[int]prometheus.Counter{})
+	m := map[string]*fnStats{fn: st}
+	if old := s.perFn.Load(); old != nil {
+		m = maps.Clone(*old)
+		m[fn] = st
+	}
+	s.perFn.Store(&m)
 	return st
+}
+
+// fnStats returns fn's stats, or nil before its first request.
+func (s *monitorState) fnStats(fn string) *fnStats {
+	if m := s.perFn.Load(); m != nil {
+		return (*m)[fn]
+	}
+	return nil
 }
 
 // counter returns the wfn_requests_total series of fn's requests
@@ -305,10 +317,7 @@ func (st *fnStats) counter(s *monitorState, fn string, status int) prometheus.Co
 // percentiles returns the requests seen for fn and the p50 and p99 of
 // their latest durations, in milliseconds (nearest rank).
 func (m *Monitor) percentiles(fn string) (n uint64, p50, p99 float64) {
-	s := m.shared
-	s.fnMu.RLock()
-	st := s.perFn[fn]
-	s.fnMu.RUnlock()
+	st := m.shared.fnStats(fn)
 	if st == nil {
 		return 0, 0, 0
 	}
