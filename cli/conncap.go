@@ -56,11 +56,30 @@ type connCap struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
-	conns   map[net.Conn]*connNode // the open connections
-	idle    connNode               // sentinel of the ring of idle ones, the longest idle first
-	open    int                    // counted in; an evicted connection is counted out when closed here
-	warned  time.Time              // when the log last said the cap was reached
-	evicted int                    // idle connections closed since the log last said so
+	idle    connNode  // sentinel of the ring of idle ones, the longest idle first
+	open    int       // counted in; an evicted connection is counted out when closed here
+	warned  time.Time // when the log last said the cap was reached
+	evicted int       // idle connections closed since the log last said so
+}
+
+// capConn is a connection accepted by connCap's listener: the server's
+// ConnState hands it back, and finds its node without a lookup.
+type capConn struct {
+	net.Conn
+	node connNode
+}
+
+// capListener makes each accepted connection a capConn.
+type capListener struct{ net.Listener }
+
+func (l capListener) Accept() (net.Conn, error) {
+	conn, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	cc := &capConn{Conn: conn}
+	cc.node.conn = cc
+	return cc, nil
 }
 
 // connNode is an open connection; idle ones are in connCap.idle's ring.
@@ -75,25 +94,27 @@ type connNode struct {
 const capWarnEvery = 10 * time.Second
 
 func newConnCap(max int, log *slog.Logger) *connCap {
-	c := &connCap{max: max, log: log, conns: map[net.Conn]*connNode{}}
+	c := &connCap{max: max, log: log}
 	c.idle.prev, c.idle.next = &c.idle, &c.idle
 	return c
 }
 
 // limit returns ln accepting at most max connections at a time.
 func (c *connCap) limit(ln net.Listener) net.Listener {
-	return netutil.LimitListener(ln, c.max)
+	return capListener{netutil.LimitListener(ln, c.max)}
 }
 
 // connState is the server's http.Server.ConnState.
 func (c *connCap) connState(conn net.Conn, st http.ConnState) {
+	cc, ok := conn.(*capConn)
+	if !ok {
+		return // not accepted by the listener of limit
+	}
+	n := &cc.node
 	c.mu.Lock()
-	n := c.conns[conn]
 	switch {
 	case st == http.StateNew:
-		c.conns[conn] = &connNode{conn: conn}
 		c.open++
-	case n == nil:
 	case st == http.StateActive:
 		n.unlink()
 	case st == http.StateIdle:
@@ -102,7 +123,6 @@ func (c *connCap) connState(conn net.Conn, st http.ConnState) {
 		c.idle.prev.next, c.idle.prev = n, n
 	case st == http.StateClosed, st == http.StateHijacked:
 		n.unlink()
-		delete(c.conns, conn)
 		if !n.evicted {
 			c.open--
 		}
