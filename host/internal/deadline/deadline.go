@@ -37,10 +37,13 @@ type Context struct {
 	done     chan struct{} // made by Done, closed when the run ends
 	timer    *time.Timer   // ends the run at the deadline, once Done was asked for
 	afters   []after       // the functions to run when the run ends
-	// running counts the AfterFunc functions started and not returned:
-	// Start waits for them, since they may ask Err of the run that ended
-	// (context's cancel propagation does), which Start would reset.
+	// running counts the AfterFunc functions of ended runs that have not
+	// returned, counted in under mu as their run ends: Start waits for
+	// them, since they may ask Err of the run that ended (context's
+	// cancel propagation does), which Start would reset. pending is its
+	// count, so that Start need not wait when it is 0.
 	running sync.WaitGroup
+	pending atomic.Int64
 	nextID  uint64
 }
 
@@ -60,12 +63,15 @@ func (c *Context) Start(deadline time.Time) uint64 {
 		fs := c.endLocked(context.Canceled)
 		c.mu.Unlock()
 		c.runAll(fs)
-	} else {
-		c.mu.Unlock()
+		c.mu.Lock()
 	}
-	// The ended run's functions may still ask Err: they see it ended.
-	c.running.Wait()
-	c.mu.Lock()
+	if c.pending.Load() > 0 {
+		// The ended run's functions may still ask Err: they see it ended.
+		// (Counted in under mu as the run ended, so none is missed here.)
+		c.mu.Unlock()
+		c.running.Wait()
+		c.mu.Lock()
+	}
 	c.run++
 	c.deadline = deadline
 	c.err = nil
@@ -113,18 +119,29 @@ func (c *Context) endLocked(err error) []func() {
 	for i, a := range c.afters {
 		fs[i] = a.f
 	}
+	c.count(len(fs))
 	clear(c.afters)
 	c.afters = c.afters[:0]
 	return fs
 }
 
-// runAll starts fs, each in its own goroutine, as context.AfterFunc's
-// functions run; Start waits for them.
+// count counts in n functions about to run (runAll), under mu.
+func (c *Context) count(n int) {
+	if n > 0 {
+		c.running.Add(n)
+		c.pending.Add(int64(n))
+	}
+}
+
+// runAll starts fs, counted in by count, each in its own goroutine, as
+// context.AfterFunc's functions run; Start waits for them.
 func (c *Context) runAll(fs []func()) {
 	for _, f := range fs {
-		c.running.Add(1)
 		go func() {
-			defer c.running.Done()
+			defer func() {
+				c.pending.Add(-1)
+				c.running.Done()
+			}()
 			f()
 		}()
 	}
@@ -220,6 +237,7 @@ func (c *Context) AfterFunc(f func()) (stop func() bool) {
 	c.mu.Lock()
 	fs := c.doneLocked() // f must run at the deadline: the timer is set
 	if c.err != nil {
+		c.count(1)
 		c.mu.Unlock()
 		c.runAll(append(fs, f))
 		return func() bool { return false }
