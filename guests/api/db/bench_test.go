@@ -21,8 +21,8 @@ import (
 // dbBench is a function that times the query itself, n times per
 // invocation (?n=), on the pool's connection (?mode=pool: a pgxpool
 // dialing through wfnnet.PoolDialContext, kept across invocations) or on
-// a connection dialed, used and closed each time (?mode=fresh), and
-// answers, as JSON, each query's duration and the part of it spent in
+// a connection dialed, used and closed each time (?mode=fresh), with the
+// request's context or (?watch=no) one that cannot end, and answers, as JSON, each query's duration and the part of it spent in
 // the connection's Read and Write (the host's tcp_read and tcp_write:
 // the wait for the server included), in microseconds.
 const dbBench = `package main
@@ -75,6 +75,11 @@ func timed(dial func(context.Context, string, string) (net.Conn, error)) func(co
 
 func handle(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if r.URL.Query().Get("watch") == "no" {
+		// pgx watches a context that can end with context.AfterFunc
+		// around each query; this one cannot.
+		ctx = context.WithoutCancel(ctx)
+	}
 	cfg, err := pgxpool.ParseConfig(os.Getenv("DATABASE_URL"))
 	if err != nil {
 		http.Error(w, err.Error(), 500)
@@ -82,12 +87,14 @@ func handle(w http.ResponseWriter, r *http.Request) {
 	}
 	cfg.ConnConfig.LookupFunc = wfnnet.LookupHost
 	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+	// Read once, not per query: parsing the URL's query is compute too.
+	pooled := r.URL.Query().Get("mode") != "fresh"
 	var times benchTimes
 	for range n {
 		var now time.Time
 		io := ioTime
 		start := time.Now()
-		if r.URL.Query().Get("mode") == "pool" {
+		if pooled {
 			if pool == nil {
 				cfg.ConnConfig.DialFunc = timed(wfnnet.PoolDialContext)
 				if pool, err = pgxpool.NewWithConfig(context.Background(), cfg); err != nil {
@@ -224,7 +231,10 @@ func nativeDB(url string, pool *pgxpool.Pool) http.HandlerFunc {
 // each and the ratios guest/native, and the same for each query's part
 // in the connection's Read and Write (-io: the host's tcp_read and
 // tcp_write for the guest, the wait for the server included) and outside
-// them (-compute: pgx's own work). It also times whole HTTP requests to
+// them (-compute: pgx's own work). pool-nowatch is pool with a context
+// that cannot end on both sides (context.WithoutCancel), which pgx does
+// not watch: the difference is the cost of pgx's context.AfterFunc and
+// its stop around each query. It also times whole HTTP requests to
 // api/db and to the same handler served natively (net/http, pgxpool),
 // which adds the invocation's own cost. Run it with a fixed count (see
 // BENCHMARKS.md):
@@ -274,17 +284,24 @@ func BenchmarkPgxQuery(b *testing.B) {
 		}
 	}
 	round := func() {
-		for _, mode := range []string{"pool", "fresh"} {
+		for _, mode := range []string{"pool", "fresh", "pool-nowatch"} {
 			var times benchTimes
-			get(guest+"/api/dbbench?n="+strconv.Itoa(n)+"&mode="+mode, &times)
+			query := "&mode=" + mode
+			if mode == "pool-nowatch" {
+				query = "&mode=pool&watch=no"
+			}
+			get(guest+"/api/dbbench?n="+strconv.Itoa(n)+query, &times)
 			add("guest-"+mode, times)
 			p := pool
 			if mode == "fresh" {
 				p = nil
 			}
 			// A context that can end, as the guest's request context: pgx
-			// watches it during each query.
+			// watches it during each query; pool-nowatch's cannot end.
 			ctx, cancel := context.WithCancel(context.Background())
+			if mode == "pool-nowatch" {
+				ctx = context.WithoutCancel(ctx)
+			}
 			times, err := nativeQueries(ctx, cfg, p, n)
 			cancel()
 			if err != nil {
@@ -315,6 +332,8 @@ func BenchmarkPgxQuery(b *testing.B) {
 	b.ReportMetric(med["guest-pool"]/med["native-pool"], "pool-guest/native")
 	b.ReportMetric(med["guest-pool-io"]/med["native-pool-io"], "pool-io-guest/native")
 	b.ReportMetric(med["guest-pool-compute"]/med["native-pool-compute"], "pool-compute-guest/native")
+	b.ReportMetric(med["guest-pool-nowatch"]/med["native-pool-nowatch"], "pool-nowatch-guest/native")
+	b.ReportMetric(med["guest-pool-nowatch-compute"]/med["native-pool-nowatch-compute"], "pool-nowatch-compute-guest/native")
 	b.ReportMetric(med["guest-fresh"]/med["native-fresh"], "fresh-guest/native")
 	b.ReportMetric(med["guest-http"]/med["native-http"], "http-guest/native")
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {

@@ -43,9 +43,14 @@ type Builder struct {
 	// CacheDir holds the built .wasm files, named by content hash.
 	CacheDir string
 
-	once      sync.Once
-	goBin     string
-	goVersion string
+	once  sync.Once
+	goBin string
+	// toolchain is what go env prints for the Go version and the settings
+	// that change the code a build makes without changing its inputs
+	// (GOWASM, GOEXPERIMENT),
+	// as the go command sees them for a guest (goEnv), also when set with
+	// go env -w: part of every build's key.
+	toolchain string
 	goErr     error
 
 	handlerMu sync.Map // work directory -> *sync.Mutex
@@ -62,12 +67,14 @@ func (b *Builder) init(ctx context.Context) error {
 			b.goErr = fmt.Errorf("%w: %w", ErrNoGo, b.goErr)
 			return
 		}
-		out, err := exec.CommandContext(ctx, b.goBin, "env", "GOVERSION").Output()
+		cmd := exec.CommandContext(ctx, b.goBin, "env", "GOVERSION", "GOWASM", "GOEXPERIMENT")
+		cmd.Env = goEnv()
+		out, err := cmd.Output()
 		if err != nil {
-			b.goErr = fmt.Errorf("wfn: go env GOVERSION: %w", err)
+			b.goErr = fmt.Errorf("wfn: go env GOVERSION GOWASM GOEXPERIMENT: %w", err)
 			return
 		}
-		b.goVersion = strings.TrimSpace(string(out))
+		b.toolchain = strings.TrimSpace(string(out))
 	})
 	return b.goErr
 }
@@ -195,7 +202,7 @@ func (b *Builder) key(ctx context.Context, dir string, flags, files []string, ov
 		Error      *struct{ Err string }
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "wfn-gobuild-1\x00%s\x00%s\x00", b.goVersion, os.Getenv("GOFLAGS"))
+	fmt.Fprintf(h, "wfn-gobuild-2\x00%s\x00%s\x00", b.toolchain, os.Getenv("GOFLAGS"))
 	var paths []string
 	dec := json.NewDecoder(bytes.NewReader(out))
 	for {
