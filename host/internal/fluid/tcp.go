@@ -89,10 +89,8 @@ func (inv *Invocation) tcpExpire() {
 
 var tcpFuncs = map[string]Func{
 	abi.ImportTCPConnect: withConns(func(inv *Invocation, cs *outbound.Conns, c hostcall.Call) int64 {
+		// As in version 1, a dial after the abort runs as any other.
 		flags := int32(uint32(c.Args[3]))
-		if inv.aborted.Load() {
-			return int64(abi.ECANCELED)
-		}
 		h := cs.StartConnect(inv.id, inv.req.ID, string(view(c, 1)), flags)
 		if h > 0 && flags&abi.TCPInstance == 0 {
 			inv.tcpExpire()
