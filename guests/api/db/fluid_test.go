@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/wfn-dev/wfn/internal/pgserver"
 )
 
@@ -163,7 +164,15 @@ func TestFluidPgx(t *testing.T) {
 	}
 	down := "postgres://postgres@" + l.Addr().String() + "/postgres?sslmode=disable&connect_timeout=5"
 	l.Close()
-	base := serveHost(t, fluidDir(t, map[string]string{"fluidpg": fluidPg}, "fluidpg"), map[string]string{"DATABASE_URL": url, "DOWN_URL": down})
+	// The server ends a query whose client has closed its connection
+	// within 100 ms (PostgreSQL 14's client_connection_check_interval, a
+	// run-time parameter pgx sends at the start).
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	checked := url + sep + "client_connection_check_interval=100"
+	base := serveHost(t, fluidDir(t, map[string]string{"fluidpg": fluidPg}, "fluidpg"), map[string]string{"DATABASE_URL": checked, "DOWN_URL": down})
 	fetch := func(ctx context.Context, query string) (int, string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/fluidpg?"+query, nil)
 		if err != nil {
@@ -218,11 +227,32 @@ func TestFluidPgx(t *testing.T) {
 		t.Errorf("the pool holds %q connections, want 1..4", body)
 	}
 
-	// A client that leaves cancels its query (pgx's context watcher
-	// moves the connection's deadline); the pool serves on.
+	// A client that leaves cancels its query: pgx's context watcher
+	// moves the connection's deadline, the read through the host fails,
+	// pgx closes the connection (tcp_close) and the server ends the
+	// query; the pool serves on.
+	mon, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mon.Close(context.Background())
+	sleeping := func() int {
+		var n int
+		if err := mon.QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	ctx, leave := context.WithCancel(context.Background())
-	go func() { time.Sleep(300 * time.Millisecond); leave() }()
-	fetch(ctx, "op=query&sleep=30")
+	left := make(chan struct{})
+	go func() {
+		defer close(left)
+		fetch(ctx, "op=query&sleep=30")
+	}()
+	eventually(t, "the 30 s query to run", func() bool { return sleeping() == 1 })
+	leave()
+	<-left
+	eventually(t, "the server to end the query of the client that left", func() bool { return sleeping() == 0 })
 	if code, body, err := fetch(context.Background(), "op=query&sleep=0"); err != nil || code != 200 {
 		t.Errorf("query after an abort: %d %q %v", code, body, err)
 	}
