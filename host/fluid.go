@@ -13,6 +13,7 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/fluid"
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
+	"github.com/wfn-dev/wfn/host/internal/outbound"
 )
 
 // A function built for ABI v2 (abi/SPEC-v2.md) is served by package fluid:
@@ -63,6 +64,13 @@ func (h *Host) loadFluid(ctx context.Context, fn *function, wasm []byte, env [][
 				return
 			}
 			h.log.Error("instance ended", "fn", path, "err", err)
+		},
+		// Outbound TCP as version 1's: the function's policy, a
+		// table per instance (abi/SPEC-v2.md section 8).
+		Conns: func() *outbound.Conns {
+			return outbound.NewConns(fn.client, func(msg string, args ...any) {
+				h.log.Warn(msg, append([]any{"fn", path}, args...)...)
+			})
 		},
 		Concurrency:  fn.instanceConcurrency,
 		MaxInstances: fn.concurrency,

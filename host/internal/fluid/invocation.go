@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
@@ -51,6 +52,9 @@ type Invocation struct {
 	overOnce sync.Once
 	watching map[int32]bool      // handles an EventReady is awaited for; under mu
 	cacheOps map[string]*cacheOp // cache calls started, by import and arguments; under mu
+
+	tcpWatching map[[2]int32]bool // TCP handles and directions an EventReady is awaited for; under mu
+	tcpTimer    *time.Timer       // closes its TCP connections at the deadline; under mu
 }
 
 func newInvocation() *Invocation {
@@ -311,6 +315,10 @@ func (inv *Invocation) abort(why int32) {
 		return
 	}
 	inv.l.q.post(abi.EventAbort, inv.id, 0, why)
+	if cs := inv.l.conns; cs != nil {
+		// Its own connections close now (abi/SPEC.md section 5c).
+		cs.AbortOwner(inv.id)
+	}
 	if inv.hooks.OnAbort != nil {
 		inv.hooks.OnAbort()
 	}
@@ -321,6 +329,14 @@ func (inv *Invocation) abort(why int32) {
 func (inv *Invocation) finish() {
 	inv.overOnce.Do(func() {
 		close(inv.over)
+		if cs := inv.l.conns; cs != nil {
+			inv.mu.Lock()
+			if inv.tcpTimer != nil {
+				inv.tcpTimer.Stop()
+			}
+			inv.mu.Unlock()
+			cs.EndOwner(inv.id)
+		}
 		if inv.hooks.OnEnd != nil {
 			inv.hooks.OnEnd()
 		}

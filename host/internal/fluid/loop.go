@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/abi"
+	"github.com/wfn-dev/wfn/host/internal/outbound"
 )
 
 // ErrWatchdog is the cause of an instance stopped because an invocation
@@ -41,10 +42,15 @@ type Loop struct {
 
 	cancel context.CancelCauseFunc // ends the serving call
 	inst   Instance                // the engine's instance
+
+	conns *outbound.Conns // its outbound TCP connections; nil: none served
+	self  *Invocation     // id 0: the instance, for the imports that take it
 }
 
 func newLoop() *Loop {
 	l := &Loop{q: newQueue(), invs: map[uint32]*Invocation{}, dead: make(chan struct{}), gone: make(chan struct{})}
+	l.self = newInvocation()
+	l.self.l = l
 	l.enterHost()
 	return l
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
+	"github.com/wfn-dev/wfn/host/internal/outbound"
 )
 
 // Module is a compiled version 2 guest.
@@ -95,6 +96,10 @@ type Pool struct {
 	MaxInstances int
 	// Log receives the lines of the log import.
 	Log Logger
+	// Conns, when set, makes the outbound TCP connections of a new
+	// instance (section 8); they close when the instance ends. Without
+	// it the TCP imports answer EIO.
+	Conns func() *outbound.Conns
 	// Ended, when set, is told why an instance ended: ErrServeReturned
 	// after a stop, else a trap, an exit, ErrWatchdog or ErrClosed.
 	Ended func(err error)
@@ -165,6 +170,9 @@ func (p *Pool) place(ctx context.Context, inv *Invocation) error {
 	p.created.Add(1)
 	l := newLoop()
 	l.inst = inst
+	if p.Conns != nil {
+		l.conns = p.Conns()
+	}
 	sctx, cancel := context.WithCancelCause(context.Background())
 	l.cancel = cancel
 	l.start(inv, p.bound())
@@ -188,6 +196,9 @@ func (p *Pool) run(ctx context.Context, l *Loop, inst Instance) {
 		err = ErrServeReturned
 	}
 	l.fail(err)
+	if l.conns != nil {
+		l.conns.CloseAll()
+	}
 	if p.Ended != nil {
 		p.Ended(l.Err())
 	}

@@ -30,6 +30,7 @@ var Table = table()
 func table() []Import {
 	all := maps.Clone(funcs)
 	maps.Copy(all, cacheFuncs)
+	maps.Copy(all, tcpFuncs)
 	var t []Import
 	for _, f := range abi.FuncsV2 {
 		if fn, ok := all[f.Name]; ok {
@@ -44,13 +45,17 @@ func table() []Import {
 
 // Dispatch runs one import call: it finds the invocation by the id in
 // the first argument (EBADHANDLE when there is none: outside a serving
-// call, an ended invocation, a wrong id) and runs f.
+// call, an ended invocation, a wrong id) and runs f. The TCP imports take
+// id 0 for the instance (abi/SPEC-v2.md section 8).
 func Dispatch(l *Loop, f Func, c hostcall.Call) int64 {
 	if l == nil {
 		return int64(abi.EBADHANDLE)
 	}
 	l.enterHost()
 	inv := l.lookup(uint32(c.Args[0]))
+	if inv == nil && uint32(c.Args[0]) == 0 && instanceImports[c.Import] {
+		inv = l.self
+	}
 	if inv == nil {
 		return int64(abi.EBADHANDLE)
 	}

@@ -52,6 +52,23 @@ type tcpConn struct {
 	wclosed  bool  // tcp_close_write was called
 	eof      bool  // the peer closed its side and every byte was read
 	err      error // a write failed after some bytes: the next call says so
+
+	owner uint32     // ABI v2: the invocation that owns it (0: the instance)
+	as    *asyncConn // ABI v2's state; nil under version 1
+}
+
+// shut closes the socket, or, for a version 2 connection still dialing,
+// cancels the dial (whose socket then closes) and, for one whose bytes the
+// host still writes, closes it after them. cs.mu is held.
+func (c *tcpConn) shut() {
+	if a := c.as; a != nil {
+		a.gone = true
+		if c.conn == nil {
+			a.cancelDial()
+			return
+		}
+	}
+	_ = c.conn.Close()
 }
 
 // NewConns returns the connection table of one instance, dialing through
@@ -86,26 +103,10 @@ func (s Scope) deadline(timeoutMs int64) (d time.Time, scope bool) {
 // policy, resolves it, checks the address, dials it and waits until the
 // connection is established, and returns a handle > 0 or an error code.
 func (cs *Conns) Connect(s Scope, addr string, flags int32, timeoutMs int64) int32 {
-	cs.used.Store(true)
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil || host == "" || flags&^abi.TCPInstance != 0 {
-		return int32(abi.EINVAL)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '+' || port[0] == '0' {
-		return int32(abi.EINVAL)
+	if e := cs.check(s.ID, addr, flags); e != 0 {
+		return int32(e)
 	}
 	instance := flags&abi.TCPInstance != 0 || s.ID == ""
-	cs.mu.Lock()
-	full := len(cs.conns) >= MaxConns
-	cs.mu.Unlock()
-	if full {
-		cs.log("outbound TCP connection refused: the instance holds the most connections", "id", s.ID, "addr", addr, "max", MaxConns)
-		return int32(abi.ETOOLARGE)
-	}
-	if err := cs.client.policy.CheckURLHost(host, port); err != nil {
-		cs.log("outbound TCP connection denied", "id", s.ID, "addr", addr, "err", err)
-		return int32(abi.EDENIED)
-	}
 	d, byScope := s.deadline(timeoutMs)
 	ctx, cancel := context.WithCancel(s.Ctx)
 	if !d.IsZero() {
@@ -136,6 +137,46 @@ func (cs *Conns) Connect(s Scope, addr string, flags int32, timeoutMs int64) int
 	c := &tcpConn{conn: tc, remote: tc.RemoteAddr().String(), instance: instance}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	h := cs.add(c)
+	if !instance && cs.watch == nil && s.Ctx.Done() != nil {
+		// The invocation's connections close at its deadline even while
+		// the guest runs on without calling the host.
+		gen := cs.gen
+		cs.watch = context.AfterFunc(s.Ctx, func() { cs.expire(gen) })
+	}
+	return h
+}
+
+// check is what tcp_connect checks before it dials, in both versions of
+// the ABI: addr is "host:port" with a port in 1..65535 and flags known
+// (EINVAL), the instance holds fewer than MaxConns (ETOOLARGE), and the
+// policy allows the host by name (EDENIED, logged with the request id
+// id). No connection is attempted when it fails.
+func (cs *Conns) check(id, addr string, flags int32) abi.Errno {
+	cs.used.Store(true)
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || flags&^abi.TCPInstance != 0 {
+		return abi.EINVAL
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '+' || port[0] == '0' {
+		return abi.EINVAL
+	}
+	cs.mu.Lock()
+	full := len(cs.conns) >= MaxConns
+	cs.mu.Unlock()
+	if full {
+		cs.log("outbound TCP connection refused: the instance holds the most connections", "id", id, "addr", addr, "max", MaxConns)
+		return abi.ETOOLARGE
+	}
+	if err := cs.client.policy.CheckURLHost(host, port); err != nil {
+		cs.log("outbound TCP connection denied", "id", id, "addr", addr, "err", err)
+		return abi.EDENIED
+	}
+	return 0
+}
+
+// add gives c a handle > 0. cs.mu is held.
+func (cs *Conns) add(c *tcpConn) int32 {
 	if cs.conns == nil {
 		cs.conns = map[int32]*tcpConn{}
 	}
@@ -149,12 +190,6 @@ func (cs *Conns) Connect(s Scope, addr string, flags int32, timeoutMs int64) int
 		}
 	}
 	cs.conns[cs.next] = c
-	if !instance && cs.watch == nil && s.Ctx.Done() != nil {
-		// The invocation's connections close at its deadline even while
-		// the guest runs on without calling the host.
-		gen := cs.gen
-		cs.watch = context.AfterFunc(s.Ctx, func() { cs.expire(gen) })
-	}
 	return cs.next
 }
 
@@ -336,13 +371,17 @@ func (cs *Conns) CloseWrite(h int32) abi.Errno {
 func (cs *Conns) Close(h int32) abi.Errno {
 	cs.used.Store(true)
 	cs.mu.Lock()
+	defer cs.mu.Unlock()
 	c := cs.conns[h]
 	delete(cs.conns, h)
-	cs.mu.Unlock()
 	if c == nil {
 		return abi.EBADHANDLE
 	}
-	_ = c.conn.Close()
+	if a := c.as; a != nil && a.writing && !c.canceled {
+		a.gone = true // the flush closes it after the bytes it took
+		return 0
+	}
+	c.shut()
 	return 0
 }
 
@@ -392,7 +431,7 @@ func (cs *Conns) cancelInvocation() {
 	for _, c := range cs.conns {
 		if !c.instance && !c.canceled {
 			c.canceled = true
-			_ = c.conn.Close()
+			c.shut()
 		}
 	}
 }
@@ -424,7 +463,7 @@ func (cs *Conns) EndInvocation() {
 	}
 	for h, c := range cs.conns {
 		if !c.instance {
-			_ = c.conn.Close()
+			c.shut()
 			delete(cs.conns, h)
 		}
 	}
@@ -440,7 +479,7 @@ func (cs *Conns) CloseAll() {
 		cs.watch = nil
 	}
 	for h, c := range cs.conns {
-		_ = c.conn.Close()
+		c.shut()
 		delete(cs.conns, h)
 	}
 }

@@ -58,6 +58,17 @@ var attached struct {
 //     by default) on another. A Pub/Sub connection to the same address
 //     is closed too and resubscribes.
 //
+// Under ABI version 2 (build tag wfn_fluid, "fluid": true) an instance is
+// never suspended, and a pool's own idle timers run between invocations
+// (the guest waits in poll_oneoff, abi/SPEC-v2.md section 2), so they
+// close idle connections as they do natively. "Before the instance
+// suspends" then means "before it goes": the SDK releases the attached
+// pools' idle connections when the host posts EventStop (the instance is
+// idle and the host closes it: shutdown, reload, idle closing), before
+// wfn_serve returns, and when it posts EventSigterm (after the OnSigterm
+// functions), within the same 400 ms; the host closes whatever is left
+// when the instance goes.
+//
 // Anything else returns an error wrapping [ErrUnsupportedPool], and is not
 // attached. Attaching the same pool twice attaches it once. The pool's
 // connections must belong to the instance (wfnnet.PoolDialContext), or

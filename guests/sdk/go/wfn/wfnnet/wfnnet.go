@@ -62,6 +62,19 @@
 // host ends every wait when the invocation is aborted (abi.ECANCELED) or
 // reaches its maxDuration.
 //
+// # Under ABI version 2
+//
+// Built with the tag wfn_fluid (a function with "fluid": true), the same
+// code serves many invocations at once in one instance (abi/SPEC-v2.md
+// section 8): the host never waits in a tcp_* call, and the SDK waits
+// instead, parking the calling goroutine until the host's EventReady for
+// the connection while the other invocations run, bounded by the
+// deadlines above through the guest's own timers. A pool dialed with
+// PoolDialContext is shared by the instance's invocations, one call at a
+// time per connection; its goroutines that serve no invocation (a pool's
+// background work) call for the instance, and reach only its connections.
+// The dial's failure is reported by DialContext as in version 1.
+//
 // # Errors
 //
 // Errors are *net.OpError values (Op "dial", "read", "write", "close")

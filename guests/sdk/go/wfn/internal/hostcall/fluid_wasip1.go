@@ -28,6 +28,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/wfn-dev/wfn/abi"
@@ -56,6 +57,7 @@ const (
 	ecanceled  = -5
 	ebadhandle = -7
 	eio        = -8
+	etimedout  = -10
 	eagain     = -11
 )
 
@@ -117,6 +119,7 @@ func current() *inv {
 }
 
 func dispatch(events *os.File, stop chan struct{}) {
+	var stopOnce sync.Once
 	buf := make([]byte, 64*eventSize)
 	for {
 		n, err := events.Read(buf)
@@ -141,6 +144,9 @@ func dispatch(events *os.File, stop chan struct{}) {
 				invMu.Lock()
 				i := byID[id]
 				invMu.Unlock()
+				if id == 0 && kind == eventReady {
+					i = self
+				}
 				switch {
 				case i == nil:
 				case kind == eventAbort:
@@ -149,12 +155,29 @@ func dispatch(events *os.File, stop chan struct{}) {
 					i.wake(handle)
 				}
 			case eventSigterm:
-				if f := Exports.OnSigterm; f != nil {
-					go f()
-				}
+				go func() {
+					if f := Exports.OnSigterm; f != nil {
+						f()
+					}
+					// The instance goes within 500 ms: the attached
+					// pools' idle connections close cleanly first.
+					if f := Exports.OnSuspend; f != nil {
+						f()
+					}
+				}()
 			case eventStop:
-				close(stop)
-				return
+				// The instance is idle and goes: the attached pools'
+				// idle connections close first (their TCP calls need
+				// this loop for their EventReady records), then
+				// wfn_serve returns.
+				stopOnce.Do(func() {
+					go func() {
+						if f := Exports.OnSuspend; f != nil {
+							f()
+						}
+						close(stop)
+					}()
+				})
 			}
 		}
 	}
@@ -555,26 +578,108 @@ func CDNDeleteBySrcImage(src string, revalidationDeadlineSeconds int64) int32 {
 	})
 }
 
-// The TCP imports of version 2 (abi/SPEC-v2.md section 8) are not served
-// by the host yet: under ABI version 2, wfnnet's calls fail with EIO.
+// The TCP imports of version 2 (abi/SPEC-v2.md section 8) answer EAGAIN
+// where version 1's wait: these functions keep version 1's contract
+// (timeoutMs bounds the wait, -1 none, 0 no wait; ETIMEDOUT when it
+// passes) by waiting for the handle's EventReady with the guest's own
+// timer, so that package wfnnet runs unchanged while the other
+// invocations run. A goroutine that serves no invocation (a pool's
+// background work, an attached pool released at the stop) calls for the
+// instance (inv 0), which reaches the instance's connections.
 
-// TCPConnect answers EIO: outbound TCP is not served under ABI version 2 yet.
-func TCPConnect(string, int32, int64) int32 { return eio }
+// self is the instance, for the TCP imports of goroutines outside an
+// invocation: its EventReady records have inv 0.
+var self = &inv{ready: map[int32]chan struct{}{}, ctx: context.Background()}
 
-// TCPRead answers EIO, as TCPConnect.
-func TCPRead(int32, []byte, int64) int32 { return eio }
+// tcpWith runs f with the calling goroutine's invocation, or the instance.
+func tcpWith(f func(i *inv) int32) int32 {
+	i := current()
+	if i == nil {
+		i = self
+	}
+	return f(i)
+}
 
-// TCPWrite answers EIO, as TCPConnect.
-func TCPWrite(int32, []byte, int64) int32 { return eio }
+// tcpAgain runs call until it answers something else than EAGAIN, waiting
+// in between for the EventReady of handle h, at most timeoutMs in all
+// (ETIMEDOUT then). An abort of the invocation ends the wait with
+// ECANCELED; its end moves the call to the instance (a goroutine that
+// outlives its invocation, on an instance connection).
+func (i *inv) tcpAgain(h int32, timeoutMs int64, call func(id uint32) int32) int32 {
+	var expired <-chan time.Time
+	if timeoutMs > 0 {
+		t := time.NewTimer(time.Duration(timeoutMs) * time.Millisecond)
+		defer t.Stop()
+		expired = t.C
+	}
+	for {
+		n := call(i.id)
+		if n != eagain {
+			return n
+		}
+		if timeoutMs == 0 {
+			return etimedout
+		}
+		select {
+		case <-i.channel(h):
+		case <-expired:
+			return etimedout
+		case <-i.ctx.Done():
+			if context.Cause(i.ctx) == errAborted {
+				return ecanceled
+			}
+			i = self
+		}
+	}
+}
 
-// TCPCloseWrite answers EIO, as TCPConnect.
-func TCPCloseWrite(int32) int32 { return eio }
+// TCPConnect calls tcp_connect, then waits until the connection is
+// established (a write of no bytes answers EAGAIN while the host dials,
+// then 0 or the dial's error), as version 1's tcp_connect does.
+func TCPConnect(addr string, flags int32, timeoutMs int64) int32 {
+	return tcpWith(func(i *inv) int32 {
+		h := tcpConnect(i.id, stringPtr(addr), uint32(len(addr)), flags)
+		if h <= 0 {
+			return h
+		}
+		id := i.id
+		if n := i.tcpAgain(h, timeoutMs, func(id uint32) int32 { return tcpWrite(id, h, nil, 0) }); n < 0 {
+			tcpClose(id, h)
+			return n
+		}
+		return h
+	})
+}
 
-// TCPClose answers EIO, as TCPConnect.
-func TCPClose(int32) int32 { return eio }
+// TCPRead calls tcp_read, waiting at most timeoutMs for bytes.
+func TCPRead(h int32, buf []byte, timeoutMs int64) int32 {
+	return tcpWith(func(i *inv) int32 {
+		return i.tcpAgain(h, timeoutMs, func(id uint32) int32 { return tcpRead(id, h, bytesPtr(buf), uint32(len(buf))) })
+	})
+}
 
-// TCPRemoteAddress answers EIO, as TCPConnect.
-func TCPRemoteAddress(int32, []byte) int32 { return eio }
+// TCPWrite calls tcp_write, waiting at most timeoutMs for the host to
+// take bytes.
+func TCPWrite(h int32, buf []byte, timeoutMs int64) int32 {
+	return tcpWith(func(i *inv) int32 {
+		return i.tcpAgain(h, timeoutMs, func(id uint32) int32 { return tcpWrite(id, h, bytesPtr(buf), uint32(len(buf))) })
+	})
+}
+
+// TCPCloseWrite calls tcp_close_write.
+func TCPCloseWrite(h int32) int32 {
+	return tcpWith(func(i *inv) int32 { return tcpCloseWrite(i.id, h) })
+}
+
+// TCPClose calls tcp_close.
+func TCPClose(h int32) int32 { return tcpWith(func(i *inv) int32 { return tcpClose(i.id, h) }) }
+
+// TCPRemoteAddress calls tcp_remote_address, waiting while the host dials.
+func TCPRemoteAddress(h int32, buf []byte) int32 {
+	return tcpWith(func(i *inv) int32 {
+		return i.tcpAgain(h, -1, func(id uint32) int32 { return tcpRemoteAddress(id, h, bytesPtr(buf), uint32(len(buf))) })
+	})
+}
 
 // The raw imports of module wfn_v2 (abi.FuncsV2), each taking the
 // invocation id first. Pointers are i32 offsets into linear memory.
@@ -709,3 +814,25 @@ func cdnInvalidateBySrcImage(inv uint32, src unsafe.Pointer, srcLen uint32) int3
 //go:wasmimport wfn_v2 cdn_delete_by_src_image
 //go:noescape
 func cdnDeleteBySrcImage(inv uint32, src unsafe.Pointer, srcLen uint32, revalidationDeadlineSeconds int64) int32
+
+//go:wasmimport wfn_v2 tcp_connect
+//go:noescape
+func tcpConnect(inv uint32, addr unsafe.Pointer, addrLen uint32, flags int32) int32
+
+//go:wasmimport wfn_v2 tcp_read
+//go:noescape
+func tcpRead(inv uint32, h int32, buf unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wfn_v2 tcp_write
+//go:noescape
+func tcpWrite(inv uint32, h int32, buf unsafe.Pointer, bufLen uint32) int32
+
+//go:wasmimport wfn_v2 tcp_close_write
+func tcpCloseWrite(inv uint32, h int32) int32
+
+//go:wasmimport wfn_v2 tcp_close
+func tcpClose(inv uint32, h int32) int32
+
+//go:wasmimport wfn_v2 tcp_remote_address
+//go:noescape
+func tcpRemoteAddress(inv uint32, h int32, buf unsafe.Pointer, bufCap uint32) int32
