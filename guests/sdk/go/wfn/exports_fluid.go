@@ -6,5 +6,9 @@ import "github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
 
 // Under ABI version 2 (build tag wfn_fluid) SIGTERM is an event: the SDK's
 // runtime runs OnSigterm's functions when the host posts it. There is no
-// wfn_run_task (tasks are goroutines) and no suspension.
-func init() { hostcall.Exports.OnSigterm = onSigterm }
+// wfn_run_task (tasks are goroutines) and no suspension. Each invocation
+// is served by the handler its method's export registered.
+func init() {
+	hostcall.Exports.OnSigterm = onSigterm
+	hostcall.Exports.Handle = serveRegistered
+}
