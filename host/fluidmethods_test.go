@@ -98,3 +98,23 @@ func TestFluidMethodExports(t *testing.T) {
 		}
 	}
 }
+
+// api/mixed, a GET export beside a catch-all (catchall's wfn_handle),
+// built for ABI version 2: each method reaches the handler version 1
+// would call, and none is answered 405.
+func TestFluidMethodExportsWithCatchAll(t *testing.T) {
+	requireGo(t)
+	requireFluid(t)
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/fluidmethods"})
+	for _, tc := range []struct{ method, body string }{
+		{http.MethodGet, "GET export"},
+		{http.MethodHead, ""},
+		{http.MethodPut, "catch-all PUT"},
+		{http.MethodDelete, "catch-all DELETE"},
+	} {
+		r := do(t, tc.method, srv.URL+"/api/mixed", nil)
+		if r.status != 200 || r.body != tc.body {
+			t.Errorf("%s: %d %q, want 200 %q", tc.method, r.status, r.body, tc.body)
+		}
+	}
+}
