@@ -85,6 +85,11 @@ const (
 	// ImportResponseAbort fails an invocation's response: 500 before its
 	// head, a cut response after it (a handler's panic while streaming).
 	ImportResponseAbort = "response_abort"
+	// ImportRegisteringExport names the handler export (a method export
+	// or wfn_handle) that the host calls, once per instance before the
+	// serving call, for the guest to register the handler it serves
+	// (SPEC-v2.md section 2).
+	ImportRegisteringExport = "registering_export"
 )
 
 // MaxConcurrentInvocations is the default bound on the invocations one
@@ -113,6 +118,7 @@ var FuncsV2 = []Func{
 	{ImportLog, withInv(params("level", "buf", "len")...), i32("err")},
 	{ImportAbortSignaled, withInv(), Value{Type: I32}},
 	{ImportDeadlineRemainingMs, withInv(), Value{Type: I64}},
+	{ImportRegisteringExport, params("buf", "cap"), i32("len")},
 
 	// Request (section 5).
 	{ImportRequestMethod, withInv(params("buf", "cap")...), i32("len")},

@@ -3,11 +3,13 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/wfn-dev/wfn/abi"
 	dl "github.com/wfn-dev/wfn/host/internal/deadline"
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/fluid"
@@ -102,9 +104,33 @@ func (h *Host) loadFluid(ctx context.Context, fn *function, wasm []byte, env [][
 			}
 		},
 	}
+	// The handler exports are registered (fluid.Pool.Exports) and the
+	// methods without one answered 405 as for version 1; a guest without
+	// any gets every method, and dispatches them itself.
+	ff.pool.Exports = fluid.HandlerExports(wasm)
+	for _, e := range ff.pool.Exports {
+		if e == abi.ExportHandle {
+			fn.exports.Handle = true
+		} else {
+			fn.exports.Methods = append(fn.exports.Methods, e)
+		}
+	}
+	if len(ff.pool.Exports) == 0 {
+		fn.exports.Handle = true
+	}
+	fn.allow = allowHeader(fn.exports.Methods)
 	fn.fluid = ff
-	fn.exports = engine.Exports{Handle: true} // every method goes to the guest, which dispatches
 	return nil
+}
+
+// Call makes a registration call (fluid.Caller) when the engine's
+// instance can.
+func (i *fluidInstance) Call(ctx context.Context, export string) error {
+	c, ok := i.Instance.(fluid.Caller)
+	if !ok {
+		return fmt.Errorf("wfn: this engine cannot call handler export %s of an ABI v2 guest", export)
+	}
+	return c.Call(ctx, export)
 }
 
 // fluidInstance is a v2 instance with its /tmp, emptied when it goes.

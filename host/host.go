@@ -418,12 +418,7 @@ func (h *Host) load(ctx context.Context, fn *function) error {
 	fn.mod = mod
 	fn.code.compiled()
 	fn.exports = mod.Exports()
-	methods := fn.exports.Methods
-	if slices.Contains(methods, http.MethodGet) && !slices.Contains(methods, http.MethodHead) {
-		// HEAD is answered from GET (ServeHTTP), right after it.
-		methods = slices.Insert(slices.Clone(methods), slices.Index(methods, http.MethodGet)+1, http.MethodHead)
-	}
-	fn.allow = strings.Join(methods, ", ")
+	fn.allow = allowHeader(fn.exports.Methods)
 	if bundle != nil {
 		env = slices.DeleteFunc(env, func(kv [2]string) bool { return kv[0] == jsruntime.BundleEnv })
 		env = append(env, [2]string{jsruntime.BundleEnv, string(bundle)})
@@ -836,6 +831,15 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	origin.ServeOrigin(w, r)
+}
+
+// allowHeader is the Allow header of a 405 for a guest with these method
+// exports: HEAD is answered from GET (ServeHTTP), right after it.
+func allowHeader(methods []string) string {
+	if slices.Contains(methods, http.MethodGet) && !slices.Contains(methods, http.MethodHead) {
+		methods = slices.Insert(slices.Clone(methods), slices.Index(methods, http.MethodGet)+1, http.MethodHead)
+	}
+	return strings.Join(methods, ", ")
 }
 
 // fnOrigin is the CDN cache's origin for one request to a function: each

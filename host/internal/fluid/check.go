@@ -51,6 +51,14 @@ func Check(name string, g engine.Guest, provided func(module, name string) (engi
 	var void engine.Sig
 	found := map[string]bool{}
 	for _, f := range g.Funcs {
+		if f.Name == abi.ExportHandle || slices.Contains(abi.Methods, f.Name) {
+			// A handler export, called once per instance to register
+			// its handler (Pool.Exports).
+			if !slices.Equal(f.Sig.Params, void.Params) || !slices.Equal(f.Sig.Results, void.Results) {
+				return fail("handler export %s has signature %s, want %s", f.Name, f.Sig, void)
+			}
+			continue
+		}
 		switch f.Name {
 		case abi.ExportMarkerV2, abi.ExportServe, abi.ExportInitialize, abi.ExportInit:
 			if !slices.Equal(f.Sig.Params, void.Params) || !slices.Equal(f.Sig.Results, void.Results) {

@@ -65,7 +65,8 @@ func serveGuestEnded(t testing.TB, maxDuration time.Duration, served func(time.D
 	var mu sync.Mutex
 	ended := make(chan error, 16)
 	p := &fluid.Pool{
-		Ended: func(err error) { ended <- err },
+		Exports: fluid.HandlerExports(wasm), // catchall's wfn_handle
+		Ended:   func(err error) { ended <- err },
 		New: func(ctx context.Context) (fluid.Instance, error) {
 			return mod.Instantiate(ctx, engine.InstanceConfig{MemoryLimit: 256 << 20, Stdout: io.Discard, Stderr: io.Discard})
 		},

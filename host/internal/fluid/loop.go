@@ -40,6 +40,12 @@ type Loop struct {
 	lastHost atomic.Int64 // when the guest last called into the host (UnixNano)
 	parked   atomic.Bool  // the guest waits in poll_oneoff
 
+	// registering is the handler export of the registration call under
+	// way (Pool.Exports), "" outside one. Set and read only on the
+	// goroutine that makes the registration calls, before the serving
+	// call starts.
+	registering string
+
 	cancel context.CancelCauseFunc // ends the serving call
 	inst   Instance                // the engine's instance
 

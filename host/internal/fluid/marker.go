@@ -1,6 +1,10 @@
 package fluid
 
-import "github.com/wfn-dev/wfn/abi"
+import (
+	"slices"
+
+	"github.com/wfn-dev/wfn/abi"
+)
 
 // Marked reports whether wasm exports the function abi.ExportMarkerV2:
 // the guest is built for ABI version 2, and the host compiles it with
@@ -8,8 +12,32 @@ import "github.com/wfn-dev/wfn/abi"
 // Specification, sections 5.5.2 and 5.5.10); a malformed module is not
 // marked, and the compiler then says what is wrong with it.
 func Marked(wasm []byte) bool {
+	return slices.Contains(funcExports(wasm), abi.ExportMarkerV2)
+}
+
+// HandlerExports returns the handler exports of a version 2 guest: its
+// method exports (abi.Methods) in abi.Methods order, then
+// abi.ExportHandle when it exports it. The host calls each once per
+// instance for the guest to register its handler (Pool.Exports), and
+// answers 405 for a method with no export when there is no wfn_handle, as
+// for version 1. It reads only the export section, as Marked; the
+// signatures are checked at compile time (Check).
+func HandlerExports(wasm []byte) []string {
+	funcs := funcExports(wasm)
+	var out []string
+	for _, m := range append(slices.Clone(abi.Methods), abi.ExportHandle) {
+		if slices.Contains(funcs, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// funcExports returns the names of the functions wasm exports, nil for a
+// malformed module.
+func funcExports(wasm []byte) []string {
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
-		return false
+		return nil
 	}
 	p := 8
 	uleb := func() (uint32, bool) {
@@ -32,7 +60,7 @@ func Marked(wasm []byte) bool {
 		p++
 		size, ok := uleb()
 		if !ok || int(size) > len(wasm)-p {
-			return false
+			return nil
 		}
 		end := p + int(size)
 		if id != 7 { // not the export section
@@ -40,23 +68,27 @@ func Marked(wasm []byte) bool {
 			continue
 		}
 		count, ok := uleb()
+		var names []string
 		for i := uint32(0); ok && i < count; i++ {
 			var n uint32
 			if n, ok = uleb(); !ok || int(n) > end-p {
-				return false
+				return nil
 			}
 			name := string(wasm[p : p+int(n)])
 			p += int(n)
 			if p >= end {
-				return false
+				return nil
 			}
 			kind := wasm[p]
 			p++
-			if _, ok = uleb(); ok && kind == 0 && name == abi.ExportMarkerV2 {
-				return true
+			if _, ok = uleb(); ok && kind == 0 {
+				names = append(names, name)
 			}
 		}
-		return false
+		if !ok {
+			return nil
+		}
+		return names
 	}
-	return false
+	return nil
 }

@@ -3,8 +3,10 @@ package fluid
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +34,16 @@ type Instance interface {
 	Serve(ctx context.Context) error
 	// Close releases the instance.
 	Close(ctx context.Context) error
+}
+
+// Caller is an Instance that calls a guest export of signature () -> ()
+// by name, outside the serving call: the registration calls of the
+// handler exports (Pool.Exports, SPEC-v2.md section 2). An engine whose
+// instances are not Callers serves only guests without handler exports.
+type Caller interface {
+	// Call calls export once and returns when it returns; ctx carries
+	// the instance's Loop (WithLoop) for its imports.
+	Call(ctx context.Context, export string) error
 }
 
 // Compiler is an engine that serves version 2 guests.
@@ -103,6 +115,12 @@ type Pool struct {
 	// Ended, when set, is told why an instance ended: ErrServeReturned
 	// after a stop, else a trap, an exit, ErrWatchdog or ErrClosed.
 	Ended func(err error)
+	// Exports are the guest's handler exports (method exports such as
+	// "GET", and "wfn_handle"; HandlerExports reads them). Each instance
+	// calls each once, in this order, after its initialisation and
+	// before its serving call, for the guest to register the handler it
+	// serves; the import registering_export names the one called.
+	Exports []string
 	// Answer writes the error response of a failed invocation whose head
 	// was not sent, and logs it; err is the cause, when known. Required.
 	Answer func(w http.ResponseWriter, r *http.Request, req Request, f Failure, err error)
@@ -173,6 +191,13 @@ func (p *Pool) place(ctx context.Context, inv *Invocation) error {
 	if p.Conns != nil {
 		l.conns = p.Conns()
 	}
+	if err := p.register(ctx, l, inst); err != nil {
+		if l.conns != nil {
+			l.conns.CloseAll()
+		}
+		_ = inst.Close(context.Background())
+		return err
+	}
 	sctx, cancel := context.WithCancelCause(context.Background())
 	l.cancel = cancel
 	l.start(inv, p.bound())
@@ -186,6 +211,28 @@ func (p *Pool) place(ctx context.Context, inv *Invocation) error {
 	p.insts = append(p.insts, l)
 	p.mu.Unlock()
 	go p.run(sctx, l, inst)
+	return nil
+}
+
+// register makes the registration calls of the guest's handler exports
+// (Exports), one at a time, before the serving call.
+func (p *Pool) register(ctx context.Context, l *Loop, inst Instance) error {
+	if len(p.Exports) == 0 {
+		return nil
+	}
+	c, ok := inst.(Caller)
+	if !ok {
+		return fmt.Errorf("wfn: the guest has handler exports (%s), which this engine cannot call for an ABI v2 guest", strings.Join(p.Exports, ", "))
+	}
+	ctx = WithLoop(ctx, l)
+	for _, name := range p.Exports {
+		l.registering = name
+		err := c.Call(ctx, name)
+		l.registering = ""
+		if err != nil {
+			return fmt.Errorf("wfn: the registration call of handler export %s failed: %w", name, err)
+		}
+	}
 	return nil
 }
 

@@ -46,12 +46,20 @@ func table() []Import {
 // Dispatch runs one import call: it finds the invocation by the id in
 // the first argument (EBADHANDLE when there is none: outside a serving
 // call, an ended invocation, a wrong id) and runs f. The TCP imports take
-// id 0 for the instance (abi/SPEC-v2.md section 8).
+// id 0 for the instance (abi/SPEC-v2.md section 8). registering_export,
+// which names no invocation, it answers from l (Pool.Exports).
 func Dispatch(l *Loop, f Func, c hostcall.Call) int64 {
 	if l == nil {
 		return int64(abi.EBADHANDLE)
 	}
 	l.enterHost()
+	if c.Import == abi.ImportRegisteringExport {
+		// The one import of the instance, not of an invocation.
+		if l.registering == "" {
+			return int64(abi.EBADHANDLE)
+		}
+		return put(c, 0, l.registering)
+	}
 	inv := l.lookup(uint32(c.Args[0]))
 	if inv == nil && uint32(c.Args[0]) == 0 && instanceImports[c.Import] {
 		inv = l.self
@@ -160,6 +168,9 @@ var funcs = map[string]Func{
 		return 0
 	},
 	abi.ImportDeadlineRemainingMs: func(inv *Invocation, c hostcall.Call) int64 { return inv.req.DeadlineRemainingMs() },
+	// registering_export has no invocation: Dispatch answers it from the
+	// loop, and this is never called.
+	abi.ImportRegisteringExport: func(inv *Invocation, c hostcall.Call) int64 { return int64(abi.EBADHANDLE) },
 
 	abi.ImportRequestMethod:      func(inv *Invocation, c hostcall.Call) int64 { return put(c, 1, inv.req.Method()) },
 	abi.ImportRequestURL:         func(inv *Invocation, c hostcall.Call) int64 { return put(c, 1, inv.req.URL()) },

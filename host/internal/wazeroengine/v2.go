@@ -26,7 +26,10 @@ import (
 
 const wasiV2Name = "wfn:wasi_v2"
 
-var _ fluid.Compiler = (*Engine)(nil)
+var (
+	_ fluid.Compiler = (*Engine)(nil)
+	_ fluid.Caller   = (*instanceV2)(nil)
+)
 
 // v2Modules instantiates the host modules of version 2 once per engine.
 func (e *Engine) v2Modules(ctx context.Context) (api.Module, error) {
@@ -249,6 +252,19 @@ func (i *instanceV2) Serve(ctx context.Context) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	_, err := i.inst.call(ctx, i.serve, nil)
+	return err
+}
+
+// Call makes a registration call of a handler export (fluid.Caller),
+// before the serving call.
+func (i *instanceV2) Call(ctx context.Context, export string) error {
+	fn := i.inst.mod.ExportedFunction(export)
+	if fn == nil {
+		return fmt.Errorf("wfn: no export %s", export)
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	_, err := i.inst.call(ctx, fn, nil)
 	return err
 }
 

@@ -9,8 +9,10 @@ import "github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
 // wfn_run_task (tasks are goroutines) and no suspension: the pools attached
 // with AttachDatabasePool release their idle connections when the instance
 // goes instead, at EventSigterm (after OnSigterm's functions) and at
-// EventStop (before wfn_serve returns).
+// EventStop (before wfn_serve returns). Each invocation is served by the
+// handler its method's export registered.
 func init() {
 	hostcall.Exports.OnSigterm = onSigterm
 	hostcall.Exports.OnSuspend = onSuspend
+	hostcall.Exports.Handle = serveRegistered
 }

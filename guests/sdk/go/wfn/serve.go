@@ -26,7 +26,17 @@ type invState struct {
 // ABI version 1; under version 2 it fails only its invocation. When h
 // returns, the invocation ends, unless h registered tasks with WaitUntil:
 // then it ends when the last of them returns.
+//
+// Under ABI version 2 (build tag wfn_fluid) the host calls each handler
+// export once per instance, before it serves, with no invocation
+// (abi/SPEC-v2.md section 2): Serve then records h as the handler of that
+// export and returns at once, and the SDK runs h for each invocation of
+// the export's method. The code of an export around its Serve call runs
+// at that registration, once per instance, not per request.
 func Serve(h Handler) {
+	if register(h) {
+		return
+	}
 	begin()
 	s := cur()
 	s.request, s.response = Request{}, ResponseWriter{}

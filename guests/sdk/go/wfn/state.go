@@ -21,5 +21,9 @@ func startTask(*lifeState, func(ctx context.Context)) error { return abi.EBADHAN
 
 func handlerReturnedV2() {}
 
+// register reports false: in ABI version 1 the host calls a handler
+// export for each invocation, and Serve serves it.
+func register(Handler) bool { return false }
+
 // serveHandler runs h; in ABI version 1 a panic is not recovered (doc.go).
 func serveHandler(h Handler, w *ResponseWriter, r *Request) { h.ServeWFN(w, r) }

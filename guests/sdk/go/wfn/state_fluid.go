@@ -5,6 +5,7 @@ package wfn
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"runtime/debug"
 
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
@@ -79,4 +80,49 @@ func serveHandler(h Handler, w *ResponseWriter, r *Request) {
 		}
 	}()
 	h.ServeWFN(w, r)
+}
+
+// handlers are the handlers the handler exports registered, by export
+// name ("GET", ..., "wfn_handle"). They are written by the registration
+// calls, which the host makes before the serving call, and only read once
+// invocations run.
+var handlers = map[string]Handler{}
+
+// register records h for the handler export the host is calling to
+// register it (abi/SPEC-v2.md section 2), and reports whether it was such
+// a call.
+func register(h Handler) bool {
+	name := hostcall.RegisteringExport()
+	if name == "" {
+		return false
+	}
+	handlers[name] = h
+	return true
+}
+
+// serveRegistered serves an invocation with the handler registered for
+// its method, as version 1's host picks the export: the method's, GET's
+// for HEAD, else wfn_handle's. The host answers 405 itself for a method
+// with none of them.
+func serveRegistered() {
+	var buf [16]byte
+	method := ""
+	if n := hostcall.RequestMethod(buf[:]); n > 0 && int(n) <= len(buf) {
+		method = string(buf[:n])
+	}
+	h := handlers[method]
+	if h == nil && method == http.MethodHead {
+		h = handlers[http.MethodGet]
+	}
+	if h == nil {
+		h = handlers["wfn_handle"]
+	}
+	if h == nil {
+		h = HandlerFunc(func(w *ResponseWriter, _ *Request) {
+			w.SetStatus(500)
+			w.SetHeader("Content-Type", "text/plain; charset=utf-8")
+			w.WriteString("wfn: no handler registered for method " + method + ": under ABI version 2 a handler export (or catchall.Handle, wfnhttp.Handle) registers its handler by calling Serve when the host calls it before serving\n")
+		})
+	}
+	Serve(h)
 }

@@ -201,7 +201,7 @@ func (i *inv) run() {
 	}()
 	h := Exports.Handle
 	if h == nil {
-		const msg = "wfn: no catch-all handler: under ABI version 2 a function serves every method through package catchall (or wfnhttp.Handle); method exports are not called\n"
+		const msg = "wfn: the SDK's dispatcher is not linked (package wfn sets it)\n"
 		responseSetStatus(i.id, 500)
 		responseBodyWrite(i.id, unsafe.Pointer(unsafe.StringData(msg)), uint32(len(msg)))
 		i.end()
@@ -282,6 +282,22 @@ func Log(level uint32, line string) {
 		return
 	}
 	fmt.Fprintln(os.Stderr, line)
+}
+
+// RegisteringExport returns the name of the handler export ("GET", ...,
+// "wfn_handle") whose registration call the host is making, or "" when
+// it makes none (registering_export, abi/SPEC-v2.md section 2). Inside an
+// invocation it is "" without asking the host.
+func RegisteringExport() string {
+	if current() != nil {
+		return ""
+	}
+	var buf [32]byte
+	n := registeringExport(bytesPtr(buf[:]), uint32(len(buf)))
+	if n <= 0 || int(n) > len(buf) {
+		return ""
+	}
+	return string(buf[:n])
 }
 
 // InvocationEnd ends the calling goroutine's invocation (invocation_end):
@@ -690,6 +706,10 @@ func invocationEnd(inv uint32) int32
 //go:wasmimport wfn_v2 log
 //go:noescape
 func logLine(inv uint32, level uint32, buf unsafe.Pointer, n uint32) int32
+
+//go:wasmimport wfn_v2 registering_export
+//go:noescape
+func registeringExport(buf unsafe.Pointer, bufCap uint32) int32
 
 //go:wasmimport wfn_v2 response_abort
 func responseAbort(inv uint32) int32
