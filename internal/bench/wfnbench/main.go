@@ -69,6 +69,7 @@ type options struct {
 	warmBase   string
 	warmSite   bool
 	densityOf  string // the guests of the density section
+	profileDir string // where the density section saves wfn's profiles while held
 }
 
 func main() {
@@ -91,6 +92,7 @@ func main() {
 	flag.IntVar(&o.densityN, "density-n", 10000, "invocations held at once by the minimal guest")
 	flag.StringVar(&goLevels, "density-go", "1000,2000,5000,10000", "levels tried in turn for the Go guest, while memory allows")
 	flag.StringVar(&o.densityOf, "density-guests", "wat,go,go-v2", "guests of the density section: wat, go (ABI v1, an instance per held invocation), go-v2 (ABI v2, many per instance)")
+	flag.StringVar(&o.profileDir, "density-profile", "", "save wfn serve's heap and goroutine profiles (admin /_wfn/debug/pprof) in this directory while each density level is held")
 	flag.Int64Var(&o.maxRSS, "max-rss-gib", 8, "stop the Go density levels when wfn's RSS would pass this")
 	flag.StringVar(&only, "only", "warm,cold,start,density", "sections to run")
 	flag.BoolVar(&o.md, "md", false, "print the table as Markdown")
@@ -994,6 +996,11 @@ func densityLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, nam
 		time.Sleep(200 * time.Millisecond)
 	}
 	res.rss = int64(bench.Median(samples))
+	if e.o.profileDir != "" {
+		if err := saveProfiles(e.o.profileDir, srv.Addr, key+"-"+strconv.Itoa(n)); err != nil {
+			logf("density: profiles: %v", err)
+		}
+	}
 	if res.reached > 0 {
 		res.perHeld = float64(res.rss-res.idle) / float64(res.reached)
 	}
@@ -1016,6 +1023,38 @@ func densityLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, nam
 		res.failure = fmt.Sprintf("only %d of %d held", res.reached, n)
 	}
 	return res
+}
+
+// saveProfiles saves wfn's heap profile and its goroutines (text) from
+// the admin endpoints under the functions' listener, as name-heap.pb.gz,
+// name-heap.txt (with the runtime's MemStats) and name-goroutine.txt in
+// dir.
+func saveProfiles(dir, addr, name string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, p := range []struct{ path, file string }{
+		{"heap", name + "-heap.pb.gz"},
+		{"heap?debug=1", name + "-heap.txt"},
+		{"goroutine?debug=1", name + "-goroutine.txt"},
+	} {
+		resp, err := http.Get("http://" + addr + "/_wfn/debug/pprof/" + p.path)
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", p.path, resp.Status)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p.file), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ---- formatting ----
