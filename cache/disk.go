@@ -206,9 +206,20 @@ func (s *diskStore) Delete(ctx context.Context, key string) error {
 	if err := s.usable(ctx); err != nil {
 		return fmt.Errorf("cannot delete: %w", err)
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketEntries).Delete([]byte(key))
+	// Most deletes find nothing (the CDN invalidates the URL of every
+	// POST): a read transaction tells, and only a key that is there
+	// costs a write transaction (bbolt's writes are serialised, each
+	// with an fsync).
+	var present bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		present = tx.Bucket(bucketEntries).Get([]byte(key)) != nil
+		return nil
 	})
+	if err == nil && present {
+		err = s.db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketEntries).Delete([]byte(key))
+		})
+	}
 	s.front.drop(key)
 	if err != nil {
 		return fmt.Errorf("cannot delete %q: %w", key, s.wrap(err))

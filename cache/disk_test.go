@@ -320,3 +320,33 @@ func TestDiskFront(t *testing.T) {
 		}
 	}
 }
+
+// Deleting a key that is not stored commits no write transaction (each
+// is an fsync, and bbolt runs them one at a time: the CDN deletes the
+// URL of every POST); deleting one that is stored does, and it is gone.
+func TestDiskDeleteAbsentWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	s := openDisk(t, filepath.Join(t.TempDir(), "cache.db"))
+	before := cache.WriteTxns(s)
+	for i := range 20 {
+		if err := s.Delete(ctx, fmt.Sprintf("absent-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := cache.WriteTxns(s) - before; got != 0 {
+		t.Fatalf("deleting absent keys wrote %d times, want 0", got)
+	}
+	if err := s.Set(ctx, "here", []byte("v"), time.Minute, nil); err != nil {
+		t.Fatal(err)
+	}
+	before = cache.WriteTxns(s)
+	if err := s.Delete(ctx, "here"); err != nil {
+		t.Fatal(err)
+	}
+	if cache.WriteTxns(s) == before {
+		t.Fatal("deleting a stored key wrote nothing")
+	}
+	if _, err := s.Get(ctx, "here"); !errors.Is(err, cache.ErrNotFound) {
+		t.Fatalf("Get after Delete: %v, want ErrNotFound", err)
+	}
+}

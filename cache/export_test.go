@@ -30,3 +30,10 @@ func FrontHas(s Store, key string) bool {
 	_, ok := f.items[key]
 	return ok
 }
+
+// WriteTxns returns the number of write transactions the file of a disk
+// store has committed since it was opened.
+func WriteTxns(s Store) int64 {
+	st := s.(*diskStore).db.Stats()
+	return st.TxStats.GetWrite()
+}

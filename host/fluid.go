@@ -76,6 +76,7 @@ func (h *Host) loadFluid(ctx context.Context, fn *function, wasm []byte, env [][
 		},
 		Concurrency:  fn.instanceConcurrency,
 		MaxInstances: fn.concurrency,
+		IdleTimeout:  fn.policy.IdleTimeout,
 		Log: func(level slog.Level, inv *fluid.Invocation, line string) {
 			h.log.Log(context.Background(), level, line, "fn", path, "id", inv.RequestID(), "stream", "log")
 		},

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -82,6 +83,14 @@ type Holders struct {
 	firstErr, firstBad string
 	wg                 sync.WaitGroup
 	conns              []net.Conn
+	ends               []time.Time // when each response's head came, under mu
+}
+
+// Ends returns when each response that came had its head read.
+func (h *Holders) Ends() []time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.ends)
 }
 
 // Hold starts n POST requests of body to addr+path, dialling at most
@@ -124,6 +133,10 @@ func Hold(ctx context.Context, addr, path string, body []byte, n, dialPar int) *
 				h.fail(err)
 				return
 			}
+			end := time.Now()
+			h.mu.Lock()
+			h.ends = append(h.ends, end)
+			h.mu.Unlock()
 			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 			resp.Body.Close()
 			if resp.StatusCode/100 == 2 {

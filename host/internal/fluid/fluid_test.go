@@ -433,3 +433,34 @@ func TestCloseStopsIdleAndBusyInstances(t *testing.T) {
 		t.Errorf("the invocation in flight at the close: %d, want 500", code)
 	}
 }
+
+// An instance with no invocation in flight for the pool's IdleTimeout
+// returns from its serving export (EventStop) and is closed; one serving
+// an invocation longer than the timeout is not, and a request after the
+// close gets a new instance.
+func TestIdleInstanceCloses(t *testing.T) {
+	srv, p, ended := serveGuestEnded(t, time.Minute, nil)
+	p.IdleTimeout = 200 * time.Millisecond
+	// Busy for 1 s, five idle timeouts: the instance stays.
+	if code, body, err := get(t.Context(), srv.URL+"/?ms=1000&n=busy"); code != 200 {
+		t.Fatalf("an invocation longer than the idle timeout: %d %q %v", code, body, err)
+	}
+	waitFor(t, func() bool { return p.Instances() == 0 })
+	select {
+	case err := <-ended:
+		if !errors.Is(err, fluid.ErrServeReturned) {
+			t.Fatalf("the idle instance ended with %v, want its serving call returned", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no instance ended")
+	}
+	if got := p.Created(); got != 1 {
+		t.Fatalf("%d instances made before the idle close, want 1", got)
+	}
+	if code, body, err := get(t.Context(), srv.URL+"/?n=again"); code != 200 || body != "hello again" {
+		t.Fatalf("after the idle close: %d %q %v", code, body, err)
+	}
+	if got := p.Created(); got != 2 {
+		t.Fatalf("%d instances made, want 2 (a new one after the idle close)", got)
+	}
+}

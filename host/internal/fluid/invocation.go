@@ -265,6 +265,11 @@ func (inv *Invocation) read(p []byte) int32 {
 	if len(b.buf) > 0 {
 		n := copy(p, b.buf)
 		b.buf = b.buf[n:]
+		if len(b.buf) == 0 {
+			// Taken whole: the chunk is not kept while the invocation
+			// waits (many are held at once, abi/SPEC-v2.md).
+			b.buf = nil
+		}
 		return int32(n)
 	}
 	switch {
@@ -277,7 +282,7 @@ func (inv *Invocation) read(p []byte) int32 {
 	}
 	if !b.reading {
 		b.reading = true
-		go b.fill(r.Body, inv)
+		go b.fill(r.Body, inv, chunkFor(r.ContentLength, b.total))
 	}
 	return int32(abi.EAGAIN)
 }
@@ -288,11 +293,23 @@ func (e bodyError) Error() string { return string(e) }
 
 const errBodyTooLarge = bodyError("request body over 4.5 MB")
 
-func (b *bodyReader) fill(body io.Reader, inv *Invocation) {
-	chunk := make([]byte, bodyChunk)
+// chunkFor is the size of the next chunk read of a body of length bytes
+// (-1: unknown) of which read were read: what is left of a known length
+// (plus one byte, to see its end in the same read), at most bodyChunk.
+func chunkFor(length, read int64) int {
+	if length < 0 {
+		return bodyChunk
+	}
+	return int(min(max(length-read, 0)+1, bodyChunk))
+}
+
+func (b *bodyReader) fill(body io.Reader, inv *Invocation, size int) {
+	chunk := make([]byte, size)
 	n, err := body.Read(chunk)
 	b.mu.Lock()
-	b.buf = chunk[:n]
+	if n > 0 {
+		b.buf = chunk[:n]
+	}
 	b.total += int64(n)
 	if b.total > abi.MaxRequestBody {
 		b.buf, err = nil, errBodyTooLarge

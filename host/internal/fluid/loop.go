@@ -32,6 +32,12 @@ type Loop struct {
 	next     uint32
 	inflight int // invocations started and not ended
 	stopping bool
+	// idleSince is when the last invocation in flight ended; zero while
+	// one is in flight.
+	idleSince time.Time
+	// stopPosted and sigtermPosted: EventStop and EventSigterm go to an
+	// instance once each.
+	stopPosted, sigtermPosted bool
 
 	dead    chan struct{} // closed when the instance ends
 	gone    chan struct{} // closed when the instance is closed, after dead
@@ -111,6 +117,7 @@ func (l *Loop) start(inv *Invocation, bound int) bool {
 	inv.id, inv.l = l.next, l
 	l.invs[inv.id] = inv
 	l.inflight++
+	l.idleSince = time.Time{}
 	l.mu.Unlock()
 	l.q.post(abi.EventInvoke, inv.id, 0, 0)
 	return true
@@ -122,6 +129,9 @@ func (l *Loop) end(inv *Invocation) {
 	if l.invs[inv.id] == inv {
 		delete(l.invs, inv.id)
 		l.inflight--
+		if l.inflight == 0 {
+			l.idleSince = time.Now()
+		}
 	}
 	l.mu.Unlock()
 }
@@ -162,15 +172,48 @@ func (l *Loop) Err() error {
 	return l.deadErr
 }
 
-// stop asks the guest to return from its serving export once no
-// invocation is in flight, and reports whether it was asked.
+// stop asks the guest to return from its serving export, when no
+// invocation is in flight, and reports whether it is asked (now or
+// before: EventStop is posted once).
 func (l *Loop) stop() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.stopPosted {
+		return true
+	}
 	if l.inflight > 0 || l.deadErr != nil {
 		return false
 	}
-	l.stopping = true
+	l.stopLocked()
+	return true
+}
+
+func (l *Loop) stopLocked() {
+	l.stopping, l.stopPosted = true, true
 	l.q.post(abi.EventStop, 0, 0, 0)
+}
+
+// sigterm posts EventSigterm, once per instance, unless the guest was
+// already asked to stop.
+func (l *Loop) sigterm() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sigtermPosted || l.stopPosted || l.deadErr != nil {
+		return
+	}
+	l.sigtermPosted = true
+	l.q.post(abi.EventSigterm, 0, 0, 0)
+}
+
+// closeIdle asks the guest to return from its serving export (EventStop)
+// when no invocation has been in flight since before cutoff, and reports
+// whether it did. No invocation starts on it afterwards (start fails).
+func (l *Loop) closeIdle(cutoff time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopping || l.deadErr != nil || l.inflight > 0 || l.idleSince.IsZero() || l.idleSince.After(cutoff) {
+		return false
+	}
+	l.stopLocked()
 	return true
 }

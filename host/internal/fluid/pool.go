@@ -106,6 +106,14 @@ type Pool struct {
 	Concurrency int
 	// MaxInstances bounds the live instances (maxConcurrency); 0: none.
 	MaxInstances int
+	// IdleTimeout closes an instance that has had no invocation in flight
+	// for this long (the function's idleTimeout, as package pool closes
+	// a version 1 instance): it gets EventStop once and returns from its
+	// serving export; one that has not returned StopGrace later is
+	// stopped. It is checked every IdleTimeout/4 (at least 10 ms), so an
+	// instance goes between IdleTimeout and 1.25 IdleTimeout after its
+	// last invocation ended. 0: idle instances stay until Close.
+	IdleTimeout time.Duration
 	// Log receives the lines of the log import.
 	Log Logger
 	// Conns, when set, makes the outbound TCP connections of a new
@@ -130,7 +138,13 @@ type Pool struct {
 	closed  bool
 	makeMu  sync.Mutex // one instance made at a time
 	created atomic.Int64
+	sweep   chan struct{} // closed by Close to end the idle sweep; nil until the first instance
 }
+
+// StopGrace is how long an instance asked to stop (EventStop, after its
+// idle timeout) has to return from its serving export before it is
+// stopped, as SIGTERM's grace (abi/SPEC-v2.md section 4).
+const StopGrace = 500 * time.Millisecond
 
 // Instances is the number of live instances.
 func (p *Pool) Instances() int {
@@ -209,6 +223,10 @@ func (p *Pool) place(ctx context.Context, inv *Invocation) error {
 		return ErrClosed
 	}
 	p.insts = append(p.insts, l)
+	if p.IdleTimeout > 0 && p.sweep == nil {
+		p.sweep = make(chan struct{})
+		go p.sweepIdle(p.sweep)
+	}
 	p.mu.Unlock()
 	go p.run(sctx, l, inst)
 	return nil
@@ -234,6 +252,34 @@ func (p *Pool) register(ctx context.Context, l *Loop, inst Instance) error {
 		}
 	}
 	return nil
+}
+
+// sweepIdle closes the instances idle for IdleTimeout, every quarter of
+// it, until done is closed.
+func (p *Pool) sweepIdle(done <-chan struct{}) {
+	t := time.NewTicker(max(p.IdleTimeout/4, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case now := <-t.C:
+			cutoff := now.Add(-p.IdleTimeout)
+			p.mu.Lock()
+			for _, l := range p.insts {
+				if l.closeIdle(cutoff) {
+					time.AfterFunc(StopGrace, func() {
+						select {
+						case <-l.dead:
+						default:
+							l.fail(ErrClosed)
+						}
+					})
+				}
+			}
+			p.mu.Unlock()
+		}
+	}
 }
 
 // run makes the serving call and, when it returns, ends the instance.
@@ -382,10 +428,14 @@ func (p *Pool) Close(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
 	insts := slices.Clone(p.insts)
+	if p.sweep != nil {
+		close(p.sweep)
+		p.sweep = nil
+	}
 	p.mu.Unlock()
 	for _, l := range insts {
 		if !l.stop() {
-			l.q.post(abi.EventSigterm, 0, 0, 0)
+			l.sigterm()
 		}
 	}
 	for _, l := range insts {

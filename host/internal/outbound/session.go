@@ -53,6 +53,12 @@ func NewClient(policy Policy) *Client {
 		// function's maxDuration (up to 30 minutes); the invocation's
 		// deadline ends every request.
 		MaxResponseHeaderBytes: MaxResponseHeader,
+		// Each connection keeps a read and a write buffer for its life
+		// (4 KiB each by default); many invocations held at once on a
+		// slow backend hold one connection each (BENCHMARKS.md, ABI v2
+		// density). Bodies larger than a buffer bypass it.
+		ReadBufferSize:  1 << 10,
+		WriteBufferSize: 1 << 10,
 	}
 	c := &Client{policy: policy, dialer: d}
 	c.http = &http.Client{

@@ -33,6 +33,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -69,6 +70,7 @@ type options struct {
 	warmBase   string
 	warmSite   bool
 	densityOf  string // the guests of the density section
+	profileDir string // where the density section saves wfn's profiles while held
 }
 
 func main() {
@@ -91,6 +93,7 @@ func main() {
 	flag.IntVar(&o.densityN, "density-n", 10000, "invocations held at once by the minimal guest")
 	flag.StringVar(&goLevels, "density-go", "1000,2000,5000,10000", "levels tried in turn for the Go guest, while memory allows")
 	flag.StringVar(&o.densityOf, "density-guests", "wat,go,go-v2", "guests of the density section: wat, go (ABI v1, an instance per held invocation), go-v2 (ABI v2, many per instance)")
+	flag.StringVar(&o.profileDir, "density-profile", "", "save wfn serve's heap and goroutine profiles (admin /_wfn/debug/pprof) in this directory while each density level is held")
 	flag.Int64Var(&o.maxRSS, "max-rss-gib", 8, "stop the Go density levels when wfn's RSS would pass this")
 	flag.StringVar(&only, "only", "warm,cold,start,density", "sections to run")
 	flag.BoolVar(&o.md, "md", false, "print the table as Markdown")
@@ -878,6 +881,13 @@ type densityResult struct {
 	ok200, non2xx int64
 	errs          int64
 	failure       string
+	// cpu is wfn's CPU time from the first held request to the last
+	// response; instances the cold starts it counts (/_wfn/metrics)
+	// over the level, warm-up included (-1: not read); p50 and p99 the
+	// time from the backend's release to each response's head.
+	cpu       time.Duration
+	instances int64
+	p50, p99  time.Duration
 }
 
 func (r densityResult) ok() bool {
@@ -890,8 +900,9 @@ func (r densityResult) row() []string {
 		return []string{name, "FAILED", "", "", "", "", oneLine(r.failure)}
 	}
 	value := fmt.Sprintf("%d held", r.reached)
-	notes := fmt.Sprintf("%s per held invocation: RSS %s held - %s idle; VmHWM %s; all held after %s; after release %d x 200",
-		mib(r.perHeld), mib(float64(r.rss)), mib(float64(r.idle)), mib(float64(r.hwm)), r.took.Round(100*time.Millisecond), r.ok200)
+	notes := fmt.Sprintf("%s per held invocation: RSS %s held - %s idle; VmHWM %s; all held after %s; after release %d x 200, release to response p50 %s p99 %s; wfn CPU %.2f s; instances made %d",
+		mib(r.perHeld), mib(float64(r.rss)), mib(float64(r.idle)), mib(float64(r.hwm)), r.took.Round(100*time.Millisecond), r.ok200,
+		dur(float64(r.p50)), dur(float64(r.p99)), r.cpu.Seconds(), r.instances)
 	if r.non2xx+r.errs > 0 {
 		notes += fmt.Sprintf(", %d non-2xx, %d errors", r.non2xx, r.errs)
 	}
@@ -928,10 +939,11 @@ func densityLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, nam
 		res.failure = err.Error()
 		return res
 	}
+	// The first request compiles the guest: minutes on a loaded machine.
 	warm := bench.Hold(ctx, srv.Addr, "/api/wait", body, 8, 8)
-	warm.Wait(30 * time.Second)
+	warm.Wait(3 * time.Minute)
 	if err := backend.SetPass(false); err != nil || warm.OK.Load() != 8 {
-		res.failure = fmt.Sprintf("warm-up failed: %v %s", err, warm.Failure())
+		res.failure = fmt.Sprintf("warm-up failed: %d of 8 answered 200 within 3 minutes: %v %s", warm.OK.Load(), err, warm.Failure())
 		return res
 	}
 	time.Sleep(time.Second)
@@ -939,6 +951,7 @@ func densityLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, nam
 
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	cpu0, _ := bench.CPUTime(srv.Pid())
 	start := time.Now()
 	h := bench.Hold(hctx, srv.Addr, "/api/wait", body, n, 256)
 	// Wait until the backend holds all N, nothing more can come (every
@@ -994,10 +1007,27 @@ func densityLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, nam
 		time.Sleep(200 * time.Millisecond)
 	}
 	res.rss = int64(bench.Median(samples))
+	if e.o.profileDir != "" {
+		if err := saveProfiles(e.o.profileDir, srv.Addr, key+"-"+strconv.Itoa(n)); err != nil {
+			logf("density: profiles: %v", err)
+		}
+	}
 	if res.reached > 0 {
 		res.perHeld = float64(res.rss-res.idle) / float64(res.reached)
 	}
 	logf("density %s N=%d: %d held after %s, RSS %s (idle %s), %s each", name, n, res.reached, res.took.Round(time.Millisecond), mib(float64(res.rss)), mib(float64(res.idle)), mib(res.perHeld))
+	var cpuProf sync.WaitGroup
+	if e.o.profileDir != "" {
+		// The CPU profile of the release: every held invocation ends.
+		cpuProf.Go(func() {
+			if err := saveProfile(e.o.profileDir, srv.Addr, "profile?seconds=10", key+"-"+strconv.Itoa(n)+"-release-cpu.pb.gz"); err != nil {
+				logf("density: CPU profile: %v", err)
+			}
+		})
+		time.Sleep(100 * time.Millisecond)
+	}
+	defer cpuProf.Wait()
+	released := time.Now()
 	if err := backend.Release(); err != nil {
 		res.failure = strings.TrimPrefix(res.failure+"; release: "+err.Error(), "; ")
 	}
@@ -1008,6 +1038,18 @@ func densityLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, nam
 		}
 		h.Wait(10 * time.Second)
 	}
+	if cpu1, err := bench.CPUTime(srv.Pid()); err == nil {
+		res.cpu = cpu1 - cpu0
+	}
+	var lat []float64
+	for _, t := range h.Ends() {
+		lat = append(lat, float64(t.Sub(released)))
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		res.p50, res.p99 = time.Duration(lat[len(lat)/2]), time.Duration(lat[len(lat)*99/100])
+	}
+	res.instances = coldStarts(srv.Addr)
 	res.ok200, res.non2xx, res.errs = h.OK.Load(), h.Non2xx.Load(), h.Errs.Load()
 	if f := h.Failure(); f != "" {
 		res.failure = strings.TrimPrefix(res.failure+"; "+f, "; ")
@@ -1016,6 +1058,70 @@ func densityLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, nam
 		res.failure = fmt.Sprintf("only %d of %d held", res.reached, n)
 	}
 	return res
+}
+
+// coldStarts is the sum of wfn_cold_starts_total on wfn's /_wfn/metrics
+// (the instances made, both ABIs), or -1.
+func coldStarts(addr string) int64 {
+	resp, err := http.Get("http://" + addr + "/_wfn/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return -1
+	}
+	var n int64 = -1
+	for line := range strings.Lines(string(b)) {
+		if !strings.HasPrefix(line, "wfn_cold_starts_total") {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			continue
+		}
+		n = max(n, 0) + int64(v)
+	}
+	return n
+}
+
+// saveProfiles saves wfn's heap profile and its goroutines (text) from
+// the admin endpoints under the functions' listener, as name-heap.pb.gz,
+// name-heap.txt (with the runtime's MemStats) and name-goroutine.txt in
+// dir.
+func saveProfiles(dir, addr, name string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, p := range []struct{ path, file string }{
+		{"heap", name + "-heap.pb.gz"},
+		{"heap?debug=1", name + "-heap.txt"},
+		{"goroutine?debug=1", name + "-goroutine.txt"},
+	} {
+		if err := saveProfile(dir, addr, p.path, p.file); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// saveProfile saves wfn's /_wfn/debug/pprof/path as dir/file.
+func saveProfile(dir, addr, path, file string) error {
+	resp, err := http.Get("http://" + addr + "/_wfn/debug/pprof/" + path)
+	if err != nil {
+		return err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", path, resp.Status)
+	}
+	return os.WriteFile(filepath.Join(dir, file), b, 0o644)
 }
 
 // ---- formatting ----
