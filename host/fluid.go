@@ -33,7 +33,7 @@ type fluidFunction struct {
 func (h *Host) loadFluid(ctx context.Context, fn *function, wasm []byte, env [][2]string) error {
 	fc, ok := h.engine.(fluid.Compiler)
 	if !ok {
-		return &engine.LoadError{Name: fn.src.Path, Reason: "built for ABI v2 (many invocations per instance), which this engine does not serve yet; wazero does"}
+		return &engine.LoadError{Name: fn.src.Path, Reason: "built for ABI v2 (many invocations per instance), which this engine does not serve yet; wazero and Wasmtime do"}
 	}
 	mod, err := fc.CompileV2(ctx, fn.src.Path, wasm)
 	if err != nil {

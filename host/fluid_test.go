@@ -20,7 +20,6 @@ import (
 // before.
 func TestFluidManyInvocationsOneInstance(t *testing.T) {
 	requireGo(t)
-	requireFluid(t)
 	h, srv, _ := serve(t, host.Config{Dir: "../testdata/fluid"})
 	fetch := func(path string) (int, string, error) { return getErr(t.Context(), srv.URL+path) }
 	if code, body, err := fetch("/api/sleep?n=first"); err != nil || code != 200 || body != "hello first" {

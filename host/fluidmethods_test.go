@@ -20,7 +20,6 @@ import (
 // the others; many GETs are held at once on one instance.
 func TestFluidMethodExports(t *testing.T) {
 	requireGo(t)
-	requireFluid(t)
 	h, srv, _ := serve(t, host.Config{Dir: "../testdata/fluidmethods"})
 	url := srv.URL + "/api/methods"
 	call := func(method, query string) response {
@@ -104,7 +103,6 @@ func TestFluidMethodExports(t *testing.T) {
 // would call, and none is answered 405.
 func TestFluidMethodExportsWithCatchAll(t *testing.T) {
 	requireGo(t)
-	requireFluid(t)
 	_, srv, _ := serve(t, host.Config{Dir: "../testdata/fluidmethods"})
 	for _, tc := range []struct{ method, body string }{
 		{http.MethodGet, "GET export"},

@@ -21,7 +21,6 @@ import (
 // tag; a WaitUntil task runs alongside its response.
 func TestFluidSDKUnchangedUserAPI(t *testing.T) {
 	requireGo(t)
-	requireFluid(t)
 	h, srv, logs := serve(t, host.Config{Dir: "../testdata/fluidsdk"})
 	run := fmt.Sprint(time.Now().UnixNano()) // keys of this run, in the shared cache
 	fetch := func(ctx context.Context, query string) (int, string, error) {
@@ -176,7 +175,6 @@ func TestFluidSDKUnchangedUserAPI(t *testing.T) {
 //
 //	go test ./host -run '^$' -bench 'FluidHello/v1' ; ... 'FluidHello/v2' ; ...
 func BenchmarkFluidHello(b *testing.B) {
-	requireFluid(b)
 	h := quietHost(b, "../testdata/fluidbench")
 	for _, v := range []string{"v1", "v2"} {
 		b.Run(v, func(b *testing.B) { benchHTTP(b, h, "/api/"+v) })

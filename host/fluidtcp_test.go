@@ -24,7 +24,6 @@ import (
 // (abi/SPEC-v2.md section 8). It allows 127.0.0.1 only.
 func TestFluidTCP(t *testing.T) {
 	requireGo(t)
-	requireFluid(t)
 	rs := redisserver.StartForTest(t)
 	redisAddr := rs.Addr()
 	h, srv, logs := serve(t, host.Config{Dir: "../testdata/fluidtcp"})

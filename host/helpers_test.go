@@ -35,15 +35,6 @@ func requireGo(t testing.TB) {
 	}
 }
 
-// requireFluid skips a test or benchmark of an ABI v2 function where
-// version 2 is not served: on Wasmtime (abi/SPEC-v2.md section 11).
-func requireFluid(t testing.TB) {
-	t.Helper()
-	if os.Getenv("WFN_TEST_ENGINE") == "wasmtime" {
-		t.Skip("ABI v2 is served on wazero only (abi/SPEC-v2.md section 11)")
-	}
-}
-
 // getErr GETs url under ctx and returns the status and the body, with the
 // error instead of failing the test: for requests made on goroutines of
 // their own, or expected to fail.

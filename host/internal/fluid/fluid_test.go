@@ -20,12 +20,12 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
-	"github.com/wfn-dev/wfn/host/internal/wazeroengine"
 )
 
-// serveGuest builds testdata/fluid/api/sleep, compiles it on wazero as an ABI v2
-// guest and serves it on a loopback server through a fluid.Pool whose
-// invocations have the given maximum duration and supportsCancellation.
+// serveGuest builds testdata/fluid/api/sleep, compiles it as an ABI v2
+// guest on the engine WFN_TEST_ENGINE names (wazero when unset) and
+// serves it on a loopback server through a fluid.Pool whose invocations
+// have the given maximum duration and supportsCancellation.
 func serveGuest(t testing.TB, maxDuration time.Duration) (*httptest.Server, *fluid.Pool) {
 	srv, p, _ := serveGuestEnded(t, maxDuration, nil)
 	return srv, p
@@ -53,11 +53,7 @@ func serveGuestEnded(t testing.TB, maxDuration time.Duration, served func(time.D
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := wazeroengine.New(ctx, wazeroengine.Options{CacheDir: filepath.Join(os.TempDir(), "wfn-fluidtest", "code")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close(context.Background()) })
+	e := newEngine(t, filepath.Join(os.TempDir(), "wfn-fluidtest", "code"))
 	mod, err := e.CompileV2(ctx, "api/sleep", wasm)
 	if err != nil {
 		t.Fatal(err)

@@ -53,6 +53,9 @@ type Engine struct {
 	provided map[string]engine.Sig
 	// closing stops every guest at its next poll.
 	closing atomic.Bool
+	// v2 is what serves version 2 guests (v2.go), made on first use.
+	v2     v2Linker
+	v2Once sync.Once
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -85,7 +88,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.provided = provided
-	if err := e.definePoll(); err != nil {
+	if err := e.definePoll(e.linker); err != nil {
 		return nil, err
 	}
 	if err := e.wasiSignatures(); err != nil {
@@ -94,12 +97,12 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// definePoll defines the poll function the interrupt checks call
+// definePoll defines in l the poll function the interrupt checks call
 // (wasmbin.Checks.Interrupt): it stops the guest once the context of its
 // call has ended or the engine is closing.
-func (e *Engine) definePoll() error {
+func (e *Engine) definePoll(l *wasmtime.Linker) error {
 	typ := wasmtime.NewFuncType(nil, []*wasmtime.ValType{wasmtime.NewValType(wasmtime.KindI32)})
-	err := e.linker.FuncNew(wasmbin.PollModule, wasmbin.PollName, typ, func(caller *wasmtime.Caller, _ []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
+	err := l.FuncNew(wasmbin.PollModule, wasmbin.PollName, typ, func(caller *wasmtime.Caller, _ []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 		return []wasmtime.Val{wasmtime.ValI32(engine.Poll(caller.Data().(*storeData).ctx, e.closing.Load()))}, nil
 	})
 	if err != nil {
@@ -143,6 +146,9 @@ func (e *Engine) Close(ctx context.Context) error {
 	}
 	e.linker.Close()
 	e.wasi.Close()
+	if e.v2.linker != nil {
+		e.v2.linker.Close()
+	}
 	e.eng.Close()
 	return nil
 }
@@ -165,6 +171,22 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 	if err != nil {
 		return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
 	}
+	g := guestOf(mod)
+	exports, err := engine.Check(name, g, func(module, n string) (engine.Sig, bool) {
+		s, ok := e.provided[module+"\x00"+n]
+		return s, ok
+	})
+	if err != nil {
+		mod.Close()
+		return nil, err
+	}
+	return &module{e: e, linker: e.linker, name: name, mod: mod, path: path, exports: exports}, nil
+}
+
+// guestOf lists the imports and exports of mod, as the load checks see
+// them: without the poll function of the interrupt checks, which is the
+// rewrite's, not the guest's (wasmbin.Instrument refuses a guest's).
+func guestOf(mod *wasmtime.Module) engine.Guest {
 	var g engine.Guest
 	for _, imp := range mod.Imports() {
 		n := ""
@@ -172,7 +194,7 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 			n = *imp.Name()
 		}
 		if imp.Module() == wasmbin.PollModule {
-			continue // the rewrite's, not the guest's (Instrument refuses a guest's)
+			continue
 		}
 		i := engine.Import{Module: imp.Module(), Name: n}
 		if ft := imp.Type().FuncType(); ft != nil {
@@ -187,15 +209,7 @@ func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.
 			g.Memory = true
 		}
 	}
-	exports, err := engine.Check(name, g, func(module, n string) (engine.Sig, bool) {
-		s, ok := e.provided[module+"\x00"+n]
-		return s, ok
-	})
-	if err != nil {
-		mod.Close()
-		return nil, err
-	}
-	return &module{e: e, name: name, mod: mod, path: path, exports: exports}, nil
+	return g
 }
 
 // compile compiles wasm through the disk cache, and returns the module
@@ -256,7 +270,11 @@ func sigOf(ft *wasmtime.FuncType) engine.Sig {
 }
 
 type module struct {
-	e       *Engine
+	e *Engine
+	// linker resolves the guest's imports: the engine's, or for a
+	// version 2 guest its own (v2.go).
+	linker  *wasmtime.Linker
+	v2      bool
 	name    string
 	path    string // the cache file mod was loaded from, or ""
 	exports engine.Exports
@@ -312,6 +330,9 @@ type storeData struct {
 	mem  guestMemory
 	// fileWrite is WASI's fd_write through fileWriteWAT, or nil.
 	fileWrite *wasmtime.Func
+	// wasi holds WASI's own functions that a version 2 guest's reach
+	// for a descriptor other than its event source (v2.go).
+	wasi wasiFuncs
 }
 
 type instance struct {
@@ -323,6 +344,11 @@ type instance struct {
 }
 
 func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (engine.Instance, error) {
+	return m.instantiate(ctx, cfg)
+}
+
+// instantiate creates an instance and runs its initialisation.
+func (m *module) instantiate(ctx context.Context, cfg engine.InstanceConfig) (*instance, error) {
 	data := &storeData{cfg: cfg, ctx: ctx}
 	store := wasmtime.NewStoreWithData(m.e.eng, data)
 	wasi := wasmtime.NewWasiConfig()
@@ -351,13 +377,18 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 		store.Close()
 		return nil, fmt.Errorf("wfn: %s is unloaded", m.name)
 	}
-	inst, err := m.e.linker.Instantiate(store, mod)
+	inst, err := m.linker.Instantiate(store, mod)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("wfn: cannot instantiate %s: %w", m.name, err)
 	}
 	i.inst = inst
-	if cfg.TmpDir != "" {
+	if m.v2 {
+		if err := i.linkWASIV2(); err != nil {
+			store.Close()
+			return nil, fmt.Errorf("wfn: %s: %w", m.name, err)
+		}
+	} else if cfg.TmpDir != "" {
 		if err := i.linkFileWrite(); err != nil {
 			store.Close()
 			return nil, fmt.Errorf("wfn: %s: %w", m.name, err)
@@ -371,7 +402,7 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 			}
 		}
 	}
-	for _, name := range append([]string{abi.ExportHandle, abi.ExportRunTask, abi.ExportOnSigterm, abi.ExportOnSuspend}, m.exports.Methods...) {
+	for _, name := range append([]string{abi.ExportServe, abi.ExportHandle, abi.ExportRunTask, abi.ExportOnSigterm, abi.ExportOnSuspend}, m.exports.Methods...) {
 		if fn := inst.GetFunc(store, name); fn != nil {
 			i.fns[name] = fn
 		}

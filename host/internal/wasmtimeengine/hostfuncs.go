@@ -70,7 +70,10 @@ func (e *Engine) defineHostFuncs() (map[string]engine.Sig, error) {
 			return nil, err
 		}
 	}
-	if err := e.defineWASIOverrides(); err != nil {
+	if err := defineFdWrite(e.linker); err != nil {
+		return nil, err
+	}
+	if err := definePollOneoff(e.linker); err != nil {
 		return nil, err
 	}
 	return provided, nil
@@ -113,19 +116,36 @@ const (
 	wasiEBADF    = 8
 	wasiEFAULT   = 21
 	wasiEINVAL   = 28
+	wasiENOTSUP  = 58
 )
+
+// asTrap is the trap of a nested call's error, to go on up the guest's
+// stack.
+func asTrap(err error) *wasmtime.Trap {
+	var trap *wasmtime.Trap
+	if errors.As(err, &trap) {
+		return trap
+	}
+	return wasmtime.NewTrap(err.Error())
+}
 
 func ret(v int32) []wasmtime.Val { return []wasmtime.Val{wasmtime.ValI32(v)} }
 
-// defineWASIOverrides replaces WASI's fd_write (stdout and stderr go to the
-// instance's writers, into the invocation's log lines) and poll_oneoff (a
-// sleep that the deadline or an abort ends; Wasmtime's own sleeps in
-// native code, where the interrupt checks do not reach).
-func (e *Engine) defineWASIOverrides() error {
-	i32 := wasmtime.NewValType(wasmtime.KindI32)
-	four := []*wasmtime.ValType{i32, i32, i32, i32}
-	one := []*wasmtime.ValType{i32}
-	err := e.linker.FuncNew("wasi_snapshot_preview1", "fd_write", wasmtime.NewFuncType(four, one), func(caller *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
+// wasiType is the type of a WASI function of n i32 parameters that
+// returns an errno.
+func wasiType(n int) *wasmtime.FuncType {
+	params := make([]*wasmtime.ValType, n)
+	for i := range params {
+		params[i] = wasmtime.NewValType(wasmtime.KindI32)
+	}
+	return wasmtime.NewFuncType(params, []*wasmtime.ValType{wasmtime.NewValType(wasmtime.KindI32)})
+}
+
+// defineFdWrite replaces l's WASI fd_write: stdout and stderr go to the
+// instance's writers, into the invocation's log lines; a file goes to
+// WASI's own fd_write (storeData.fileWrite).
+func defineFdWrite(l *wasmtime.Linker) error {
+	return l.FuncNew("wasi_snapshot_preview1", "fd_write", wasiType(4), func(caller *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 		data := caller.Data().(*storeData)
 		fd, iovs, n, nwritten := args[0].I32(), uint64(uint32(args[1].I32())), uint64(uint32(args[2].I32())), uint64(uint32(args[3].I32()))
 		w := data.cfg.Stdout
@@ -138,11 +158,7 @@ func (e *Engine) defineWASIOverrides() error {
 			}
 			res, err := data.fileWrite.Call(caller, args[0].I32(), args[1].I32(), args[2].I32(), args[3].I32())
 			if err != nil {
-				var trap *wasmtime.Trap
-				if errors.As(err, &trap) {
-					return nil, trap
-				}
-				return nil, wasmtime.NewTrap(err.Error())
+				return nil, asTrap(err)
 			}
 			return ret(res.(int32)), nil
 		}
@@ -168,10 +184,13 @@ func (e *Engine) defineWASIOverrides() error {
 		binary.LittleEndian.PutUint32(mem[nwritten:], total)
 		return ret(wasiESuccess), nil
 	})
-	if err != nil {
-		return err
-	}
-	return e.linker.FuncNew("wasi_snapshot_preview1", "poll_oneoff", wasmtime.NewFuncType(four, one), func(caller *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
+}
+
+// definePollOneoff replaces l's WASI poll_oneoff for a version 1 guest: a
+// sleep that the deadline or an abort ends (Wasmtime's own sleeps in
+// native code, where the interrupt checks do not reach).
+func definePollOneoff(l *wasmtime.Linker) error {
+	return l.FuncNew("wasi_snapshot_preview1", "poll_oneoff", wasiType(4), func(caller *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 		data := caller.Data().(*storeData)
 		in, out, nsubs, nevents := uint64(uint32(args[0].I32())), uint64(uint32(args[1].I32())), uint64(uint32(args[2].I32())), uint64(uint32(args[3].I32()))
 		mem := caller.GetExport("memory").Memory().UnsafeData(caller)
