@@ -146,11 +146,14 @@
 //     cuts a response it streamed (response_abort), where version 1 exits
 //     the instance.
 //
-// Not served under version 2 yet: method exports (a module with //go:wasmexport
-// GET serves every method through catchall only; without catchall each
-// invocation answers 500 saying so), wfnnet (its calls fail with abi.EIO:
-// the host does not serve version 2's TCP imports yet), and
-// [AttachDatabasePool]'s release on suspension (version 2 instances are
-// not suspended). A panic on a goroutine the handler started still ends
-// the instance and every invocation on it, as any Go program's does.
+// Method exports work under version 2 too: the host calls each once per
+// instance before serving, with no invocation, and the [Serve] call it
+// makes registers its handler for that method (abi/SPEC-v2.md section 2);
+// code around Serve in a method export runs once per instance, not per
+// request. wfnnet works (a call waits for the host's readiness event while
+// the other invocations run), and [AttachDatabasePool]'s pools release
+// their idle connections when the instance goes (EventStop, EventSigterm):
+// a version 2 instance is never suspended. A panic on a goroutine the
+// handler started still ends the instance and every invocation on it, as
+// any Go program's does.
 package wfn
