@@ -313,7 +313,22 @@ func BenchmarkPgxQuery(b *testing.B) {
 		samples["guest-http"] = append(samples["guest-http"], get(guest+"/api/db", &a).Microseconds())
 		samples["native-http"] = append(samples["native-http"], get(native.URL, &a).Microseconds())
 	}
-	// Warm up: built, compiled, an instance and a pooled connection each.
+	med := medianRounds(b, round, samples)
+	b.ReportMetric(med["guest-pool"]/med["native-pool"], "pool-guest/native")
+	b.ReportMetric(med["guest-pool-io"]/med["native-pool-io"], "pool-io-guest/native")
+	b.ReportMetric(med["guest-pool-compute"]/med["native-pool-compute"], "pool-compute-guest/native")
+	b.ReportMetric(med["guest-pool-nowatch"]/med["native-pool-nowatch"], "pool-nowatch-guest/native")
+	b.ReportMetric(med["guest-pool-nowatch-compute"]/med["native-pool-nowatch-compute"], "pool-nowatch-compute-guest/native")
+	b.ReportMetric(med["guest-fresh"]/med["native-fresh"], "fresh-guest/native")
+	b.ReportMetric(med["guest-http"]/med["native-http"], "http-guest/native")
+	logLoad(b)
+}
+
+// medianRounds runs round 3 times to warm up (built, compiled, an
+// instance and a pooled connection each), then b.N times timed, and
+// returns the median of each series round appended to samples (µs),
+// reporting each as a metric.
+func medianRounds(b *testing.B, round func(), samples map[string][]int64) map[string]float64 {
 	for range 3 {
 		round()
 	}
@@ -329,13 +344,11 @@ func BenchmarkPgxQuery(b *testing.B) {
 		med[name] = float64(s[len(s)/2])
 		b.ReportMetric(med[name], name+"-µs")
 	}
-	b.ReportMetric(med["guest-pool"]/med["native-pool"], "pool-guest/native")
-	b.ReportMetric(med["guest-pool-io"]/med["native-pool-io"], "pool-io-guest/native")
-	b.ReportMetric(med["guest-pool-compute"]/med["native-pool-compute"], "pool-compute-guest/native")
-	b.ReportMetric(med["guest-pool-nowatch"]/med["native-pool-nowatch"], "pool-nowatch-guest/native")
-	b.ReportMetric(med["guest-pool-nowatch-compute"]/med["native-pool-nowatch-compute"], "pool-nowatch-compute-guest/native")
-	b.ReportMetric(med["guest-fresh"]/med["native-fresh"], "fresh-guest/native")
-	b.ReportMetric(med["guest-http"]/med["native-http"], "http-guest/native")
+	return med
+}
+
+// logLoad logs the machine's load average, which the figures depend on.
+func logLoad(b *testing.B) {
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
 		b.Logf("load average: %s", load)
 	}

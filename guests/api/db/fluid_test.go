@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -305,25 +304,9 @@ func BenchmarkPgxQueryFluid(b *testing.B) {
 			}
 		}
 	}
-	for range 3 { // built, compiled, an instance and a pooled connection each
-		round()
-	}
-	clear(samples)
-	b.ResetTimer()
-	for range b.N {
-		round()
-	}
-	b.StopTimer()
-	med := map[string]float64{}
-	for name, s := range samples {
-		slices.Sort(s)
-		med[name] = float64(s[len(s)/2])
-		b.ReportMetric(med[name], name+"-µs")
-	}
+	med := medianRounds(b, round, samples)
 	b.ReportMetric(med["v2"]/med["v1"], "v2/v1")
 	b.ReportMetric(med["v2-io"]/med["v1-io"], "io-v2/v1")
 	b.ReportMetric(med["v2-compute"]/med["v1-compute"], "compute-v2/v1")
-	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
-		b.Logf("load average: %s", load)
-	}
+	logLoad(b)
 }
