@@ -153,23 +153,33 @@ func (e *Engine) Close(ctx context.Context) error {
 	return nil
 }
 
-// Compile validates and compiles a guest, through the disk cache.
-func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.Module, error) {
+// instrumentAndCompile checks that wasm is a module, rewrites it with the
+// interrupt checks (every guest runs rewritten to call the host's poll
+// every so many steps, which stops it when its call's context ends) and
+// compiles it through the disk cache. Errors are *engine.LoadError.
+func (e *Engine) instrumentAndCompile(name string, wasm []byte) (*wasmtime.Module, string, error) {
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
-		return nil, &engine.LoadError{Name: name, Reason: "not a WebAssembly module (no \\0asm header)"}
+		return nil, "", &engine.LoadError{Name: name, Reason: "not a WebAssembly module (no \\0asm header)"}
 	}
-	// Every guest runs rewritten to call the host's poll every so many
-	// steps, which stops it when its call's context ends.
 	checked, err := wasmbin.Instrument(wasm, wasmbin.Checks{Interrupt: true})
 	if err != nil {
 		if _, verr := wasmtime.NewModule(e.eng, wasm); verr != nil {
-			return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: verr}
+			return nil, "", &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: verr}
 		}
-		return nil, &engine.LoadError{Name: name, Reason: "cannot instrument it to stop it when its call ends", Err: err}
+		return nil, "", &engine.LoadError{Name: name, Reason: "cannot instrument it to stop it when its call ends", Err: err}
 	}
 	mod, path, err := e.compile(checked)
 	if err != nil {
-		return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
+		return nil, "", &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
+	}
+	return mod, path, nil
+}
+
+// Compile validates and compiles a guest, through the disk cache.
+func (e *Engine) Compile(ctx context.Context, name string, wasm []byte) (engine.Module, error) {
+	mod, path, err := e.instrumentAndCompile(name, wasm)
+	if err != nil {
+		return nil, err
 	}
 	g := guestOf(mod)
 	exports, err := engine.Check(name, g, func(module, n string) (engine.Sig, bool) {

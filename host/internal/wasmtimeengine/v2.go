@@ -13,7 +13,6 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/fluid"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
-	"github.com/wfn-dev/wfn/host/internal/wasmbin"
 )
 
 // ABI version 2 on Wasmtime (abi/SPEC-v2.md), as on wazero: what the
@@ -251,19 +250,9 @@ func (e *Engine) CompileV2(ctx context.Context, name string, wasm []byte) (fluid
 	if err != nil {
 		return nil, err
 	}
-	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
-		return nil, &engine.LoadError{Name: name, Reason: "not a WebAssembly module (no \\0asm header)"}
-	}
-	checked, err := wasmbin.Instrument(wasm, wasmbin.Checks{Interrupt: true})
+	mod, path, err := e.instrumentAndCompile(name, wasm)
 	if err != nil {
-		if _, verr := wasmtime.NewModule(e.eng, wasm); verr != nil {
-			return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: verr}
-		}
-		return nil, &engine.LoadError{Name: name, Reason: "cannot instrument it to stop it when its call ends", Err: err}
-	}
-	mod, path, err := e.compile(checked)
-	if err != nil {
-		return nil, &engine.LoadError{Name: name, Reason: "invalid WebAssembly", Err: err}
+		return nil, err
 	}
 	g := guestOf(mod)
 	if err := fluid.Check(name, g, func(module, n string) (engine.Sig, bool) {
