@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // testdata/fluid serves api/sleep, a Go guest built for ABI v2 (its
@@ -21,7 +22,7 @@ import (
 func TestFluidManyInvocationsOneInstance(t *testing.T) {
 	requireGo(t)
 	h, srv, _ := serve(t, host.Config{Dir: "../testdata/fluid"})
-	fetch := func(path string) (int, string, error) { return getErr(t.Context(), srv.URL+path) }
+	fetch := func(path string) (int, string, error) { return testkit.Get(t.Context(), srv.URL+path) }
 	if code, body, err := fetch("/api/sleep?n=first"); err != nil || code != 200 || body != "hello first" {
 		t.Fatalf("first request: %d %q %v", code, body, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // testdata/fluidmethods serves api/methods, guests/api/methods' per-method
@@ -57,7 +58,7 @@ func TestFluidMethodExports(t *testing.T) {
 	t.Cleanup(func() { release(); wg.Wait() }) // when the test fails early
 	for i := range n {
 		wg.Go(func() {
-			_, body, err := getErr(context.Background(), fmt.Sprintf("%s?op=hold&i=%d", url, i))
+			_, body, err := testkit.Get(context.Background(), fmt.Sprintf("%s?op=hold&i=%d", url, i))
 			if err != nil {
 				body = err.Error()
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // testdata/fluidsdk serves api/sdk, a function of the SDK's ordinary user
@@ -24,7 +25,7 @@ func TestFluidSDKUnchangedUserAPI(t *testing.T) {
 	h, srv, logs := serve(t, host.Config{Dir: "../testdata/fluidsdk"})
 	run := fmt.Sprint(time.Now().UnixNano()) // keys of this run, in the shared cache
 	fetch := func(ctx context.Context, query string) (int, string, error) {
-		return getErr(ctx, srv.URL+"/api/sdk?"+query)
+		return testkit.Get(ctx, srv.URL+"/api/sdk?"+query)
 	}
 	get := func(query string) (int, string) {
 		t.Helper()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wfn-dev/wfn/host"
 	"github.com/wfn-dev/wfn/internal/redisserver"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // testdata/fluidtcp serves api/tcp, an ordinary Go function that uses
@@ -28,7 +29,7 @@ func TestFluidTCP(t *testing.T) {
 	redisAddr := rs.Addr()
 	h, srv, logs := serve(t, host.Config{Dir: "../testdata/fluidtcp"})
 	call := func(ctx context.Context, q url.Values) (int, string, error) {
-		return getErr(ctx, srv.URL+"/api/tcp?"+q.Encode())
+		return testkit.Get(ctx, srv.URL+"/api/tcp?"+q.Encode())
 	}
 	get := func(q url.Values) (int, string) {
 		t.Helper()

@@ -35,23 +35,6 @@ func requireGo(t testing.TB) {
 	}
 }
 
-// getErr GETs url under ctx and returns the status and the body, with the
-// error instead of failing the test: for requests made on goroutines of
-// their own, or expected to fail.
-func getErr(ctx context.Context, url string) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
-}
-
 // syncBuffer is an output destination safe for concurrent writers.
 type syncBuffer = testkit.SyncBuffer
 

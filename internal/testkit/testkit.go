@@ -1,10 +1,14 @@
 // Package testkit holds the helpers that the tests of several packages
-// (host, host/admin, cli) share: a log buffer safe for concurrent writers
-// and a served directory made of the WAT fixtures in testdata/wat.
+// (host, host/admin, host/internal/fluid, cli, the examples) share: a log
+// buffer safe for concurrent writers, a GET that returns its error, and a
+// served directory made of the WAT fixtures in testdata/wat.
 package testkit
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -57,4 +61,21 @@ func WatDir(t testing.TB, names ...string) string {
 		}
 	}
 	return dir
+}
+
+// Get GETs url under ctx and returns the status and the body, with the
+// error instead of failing the test: for requests made on goroutines of
+// their own, or expected to fail.
+func Get(ctx context.Context, url string) (status int, body string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
 }

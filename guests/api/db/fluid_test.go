@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/wfn-dev/wfn/internal/pgserver"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // fluidPg is an ordinary pgx function (a pgxpool dialing through
@@ -173,17 +173,7 @@ func TestFluidPgx(t *testing.T) {
 	checked := url + sep + "client_connection_check_interval=100"
 	base := serveHost(t, fluidDir(t, map[string]string{"fluidpg": fluidPg}, "fluidpg"), map[string]string{"DATABASE_URL": checked, "DOWN_URL": down})
 	fetch := func(ctx context.Context, query string) (int, string, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/fluidpg?"+query, nil)
-		if err != nil {
-			return 0, "", err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b), err
+		return testkit.Get(ctx, base+"/api/fluidpg?"+query)
 	}
 	if code, body, err := fetch(context.Background(), "op=query&sleep=0"); err != nil || code != 200 {
 		t.Fatalf("first query: %d %q %v", code, body, err)

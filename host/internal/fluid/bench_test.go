@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // BenchmarkFluidHeld holds N invocations at once on one ABI v2 Go
@@ -149,7 +151,7 @@ func cpuSeconds() float64 {
 func BenchmarkFluidFairness(b *testing.B) {
 	const sleep, compute = 200 * time.Millisecond, time.Second
 	srv, p := serveGuest(b, time.Minute)
-	if code, _, err := get(b.Context(), srv.URL+"/?n=warm"); code != 200 {
+	if code, _, err := testkit.Get(b.Context(), srv.URL+"/?n=warm"); code != 200 {
 		b.Fatal(code, err)
 	}
 	for range b.N {
@@ -158,7 +160,7 @@ func BenchmarkFluidFairness(b *testing.B) {
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			t0 := time.Now()
-			if code, _, err := get(b.Context(), fmt.Sprintf("%s/?compute=%d", srv.URL, compute.Milliseconds())); code != 200 {
+			if code, _, err := testkit.Get(b.Context(), fmt.Sprintf("%s/?compute=%d", srv.URL, compute.Milliseconds())); code != 200 {
 				b.Error(code, err)
 			}
 			computed = time.Since(t0)
@@ -170,7 +172,7 @@ func BenchmarkFluidFairness(b *testing.B) {
 		for i := range lat {
 			wg.Go(func() {
 				t0 := time.Now()
-				if code, _, err := get(b.Context(), fmt.Sprintf("%s/?ms=%d&n=%d", srv.URL, sleep.Milliseconds(), i)); code != 200 {
+				if code, _, err := testkit.Get(b.Context(), fmt.Sprintf("%s/?ms=%d&n=%d", srv.URL, sleep.Milliseconds(), i)); code != 200 {
 					b.Error(code, err)
 				}
 				lat[i] = time.Since(t0) - sleep

@@ -20,6 +20,7 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // serveGuest builds testdata/fluid/api/sleep, compiles it as an ABI v2
@@ -125,27 +126,13 @@ func (*requestContext) Geolocation() []byte                                { ret
 func (c *requestContext) Outbound() *outbound.Session                      { return c.out }
 func (*requestContext) Cache() hostcall.Cache                              { return nil }
 
-func get(ctx context.Context, url string) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
-}
-
 // 200 invocations that each sleep 200 ms run at once in one instance: all
 // answer right, one instance is made, and together they take far less
 // than the 40 s they would one after another.
 func TestConcurrentSleepersOneInstance(t *testing.T) {
 	srv, p := serveGuest(t, time.Minute)
 	// The first request makes the instance.
-	if code, body, err := get(t.Context(), srv.URL+"/?n=first"); err != nil || code != 200 || body != "hello first" {
+	if code, body, err := testkit.Get(t.Context(), srv.URL+"/?n=first"); err != nil || code != 200 || body != "hello first" {
 		t.Fatalf("first request: %d %q %v", code, body, err)
 	}
 	const n = 200
@@ -154,7 +141,7 @@ func TestConcurrentSleepersOneInstance(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			code, body, err := get(t.Context(), fmt.Sprintf("%s/?ms=200&n=%d", srv.URL, i))
+			code, body, err := testkit.Get(t.Context(), fmt.Sprintf("%s/?ms=200&n=%d", srv.URL, i))
 			if want := fmt.Sprintf("hello %d", i); err != nil || code != 200 || body != want {
 				errs <- fmt.Errorf("request %d: %d %q %v, want 200 %q", i, code, body, err, want)
 			}
@@ -192,14 +179,14 @@ func TestAbortOneAmongMany(t *testing.T) {
 	errs := make(chan error, n)
 	ctx, leave := context.WithCancel(t.Context())
 	wg.Go(func() {
-		_, _, err := get(ctx, srv.URL+"/?ms=30000&n=gone")
+		_, _, err := testkit.Get(ctx, srv.URL+"/?ms=30000&n=gone")
 		if !errors.Is(err, context.Canceled) {
 			errs <- fmt.Errorf("the request whose client left: %v", err)
 		}
 	})
 	for i := range n {
 		wg.Go(func() {
-			code, body, err := get(t.Context(), fmt.Sprintf("%s/?ms=1000&n=%d", srv.URL, i))
+			code, body, err := testkit.Get(t.Context(), fmt.Sprintf("%s/?ms=1000&n=%d", srv.URL, i))
 			if want := fmt.Sprintf("hello %d", i); err != nil || code != 200 || body != want {
 				errs <- fmt.Errorf("request %d: %d %q %v", i, code, body, err)
 			}
@@ -210,7 +197,7 @@ func TestAbortOneAmongMany(t *testing.T) {
 	waitFor(t, func() bool { return p.Instances() == 1 })
 	leave()
 	waitFor(t, func() bool {
-		_, body, _ := get(t.Context(), srv.URL+"/?stats")
+		_, body, _ := testkit.Get(t.Context(), srv.URL+"/?stats")
 		return body == "aborted 1"
 	})
 	wg.Wait()
@@ -231,11 +218,11 @@ func TestDeadlineAndExitOfOneAmongMany(t *testing.T) {
 	var wg sync.WaitGroup
 	results := make(chan string, 3)
 	wg.Go(func() {
-		code, _, err := get(t.Context(), srv.URL+"/?ms=60000&n=late")
+		code, _, err := testkit.Get(t.Context(), srv.URL+"/?ms=60000&n=late")
 		results <- fmt.Sprintf("late %d %v", code, err)
 	})
 	wg.Go(func() {
-		code, body, err := get(t.Context(), srv.URL+"/?ms=100&n=quick")
+		code, body, err := testkit.Get(t.Context(), srv.URL+"/?ms=100&n=quick")
 		results <- fmt.Sprintf("quick %d %s %v", code, body, err)
 	})
 	wg.Wait()
@@ -257,18 +244,18 @@ func TestDeadlineAndExitOfOneAmongMany(t *testing.T) {
 	waitFor(t, func() bool { return p.Inflight() == 0 })
 	sleeper := make(chan int, 1)
 	go func() {
-		code, _, _ := get(t.Context(), srv.URL+"/?ms=2500&n=beside")
+		code, _, _ := testkit.Get(t.Context(), srv.URL+"/?ms=2500&n=beside")
 		sleeper <- code
 	}()
 	waitFor(t, func() bool { return p.Inflight() == 1 })
 	created := p.Created()
-	if code, _, _ := get(t.Context(), srv.URL+"/?exit"); code != 500 {
+	if code, _, _ := testkit.Get(t.Context(), srv.URL+"/?exit"); code != 500 {
 		t.Errorf("exit: status %d, want 500", code)
 	}
 	if code := <-sleeper; code != 500 {
 		t.Errorf("the invocation beside the exit: status %d, want 500", code)
 	}
-	if code, body, err := get(t.Context(), srv.URL+"/?n=after"); code != 200 || body != "hello after" {
+	if code, body, err := testkit.Get(t.Context(), srv.URL+"/?n=after"); code != 200 || body != "hello after" {
 		t.Errorf("after the exit: %d %q %v", code, body, err)
 	}
 	if p.Created() != created+1 {
@@ -293,18 +280,18 @@ func waitFor(t *testing.T, cond func() bool) {
 // the invocation beside it, and the next request gets a new instance.
 func TestWatchdogStopsASpinningInstance(t *testing.T) {
 	srv, p, ended := serveGuestEnded(t, 2*time.Second, nil)
-	if code, _, _ := get(t.Context(), srv.URL+"/?n=warm"); code != 200 {
+	if code, _, _ := testkit.Get(t.Context(), srv.URL+"/?n=warm"); code != 200 {
 		t.Fatalf("warm-up: %d", code)
 	}
 	spin := make(chan int, 1)
 	go func() {
-		code, _, _ := get(t.Context(), srv.URL+"/?spin")
+		code, _, _ := testkit.Get(t.Context(), srv.URL+"/?spin")
 		spin <- code
 	}()
 	waitFor(t, func() bool { return p.Inflight() == 1 })
 	// Beside it: it cannot run while the guest spins, and fails with the
 	// instance (500) or at its own deadline (504), whichever comes first.
-	if code, _, _ := get(t.Context(), srv.URL+"/?ms=10&n=beside"); code != 500 && code != 504 {
+	if code, _, _ := testkit.Get(t.Context(), srv.URL+"/?ms=10&n=beside"); code != 500 && code != 504 {
 		t.Errorf("the invocation beside the spinning one: %d, want 500 or 504", code)
 	}
 	if code := <-spin; code != 504 {
@@ -314,7 +301,7 @@ func TestWatchdogStopsASpinningInstance(t *testing.T) {
 		t.Errorf("the instance ended with %v, want the watchdog's error", err)
 	}
 	waitFor(t, func() bool { return p.Instances() == 0 })
-	if code, body, err := get(t.Context(), srv.URL+"/?n=after"); code != 200 || body != "hello after" {
+	if code, body, err := testkit.Get(t.Context(), srv.URL+"/?n=after"); code != 200 || body != "hello after" {
 		t.Errorf("after the watchdog: %d %q %v", code, body, err)
 	}
 	if got := p.Created(); got != 2 {
@@ -348,7 +335,7 @@ func TestOutboundWaitsTogether(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			url := fmt.Sprintf("%s/?backend=%s/%%3Fn%%3D%d", srv.URL, backend.URL, i)
-			code, body, err := get(t.Context(), url)
+			code, body, err := testkit.Get(t.Context(), url)
 			if want := fmt.Sprintf("backend 200 ok %d", i); err != nil || code != 200 || body != want {
 				errs <- fmt.Errorf("request %d: %d %q %v, want %q", i, code, body, err, want)
 			}
@@ -379,11 +366,11 @@ func TestOutboundWaitsTogether(t *testing.T) {
 // returned.
 func TestWaitUntilRunsAlongside(t *testing.T) {
 	srv, p := serveGuest(t, time.Minute)
-	if code, body, err := get(t.Context(), srv.URL+"/?after"); code != 200 || body != "scheduled" {
+	if code, body, err := testkit.Get(t.Context(), srv.URL+"/?after"); code != 200 || body != "scheduled" {
 		t.Fatalf("after: %d %q %v", code, body, err)
 	}
 	waitFor(t, func() bool {
-		_, body, _ := get(t.Context(), srv.URL+"/?tasks")
+		_, body, _ := testkit.Get(t.Context(), srv.URL+"/?tasks")
 		return body == "tasks 1"
 	})
 	waitFor(t, func() bool { return p.Inflight() == 0 })
@@ -397,7 +384,7 @@ func TestWaitUntilRunsAlongside(t *testing.T) {
 // context, after which its invocations fail.
 func TestCloseStopsIdleAndBusyInstances(t *testing.T) {
 	srv, p, ended := serveGuestEnded(t, time.Minute, nil)
-	if code, _, _ := get(t.Context(), srv.URL+"/?n=warm"); code != 200 {
+	if code, _, _ := testkit.Get(t.Context(), srv.URL+"/?n=warm"); code != 200 {
 		t.Fatalf("warm-up: %d", code)
 	}
 	waitFor(t, func() bool { return p.Inflight() == 0 })
@@ -413,7 +400,7 @@ func TestCloseStopsIdleAndBusyInstances(t *testing.T) {
 	srv2, p2, ended2 := serveGuestEnded(t, time.Minute, nil)
 	sleeper := make(chan int, 1)
 	go func() {
-		code, _, _ := get(t.Context(), srv2.URL+"/?ms=30000&n=busy")
+		code, _, _ := testkit.Get(t.Context(), srv2.URL+"/?ms=30000&n=busy")
 		sleeper <- code
 	}()
 	waitFor(t, func() bool { return p2.Inflight() == 1 })
@@ -438,7 +425,7 @@ func TestIdleInstanceCloses(t *testing.T) {
 	srv, p, ended := serveGuestEnded(t, time.Minute, nil)
 	p.IdleTimeout = 200 * time.Millisecond
 	// Busy for 1 s, five idle timeouts: the instance stays.
-	if code, body, err := get(t.Context(), srv.URL+"/?ms=1000&n=busy"); code != 200 {
+	if code, body, err := testkit.Get(t.Context(), srv.URL+"/?ms=1000&n=busy"); code != 200 {
 		t.Fatalf("an invocation longer than the idle timeout: %d %q %v", code, body, err)
 	}
 	waitFor(t, func() bool { return p.Instances() == 0 })
@@ -453,7 +440,7 @@ func TestIdleInstanceCloses(t *testing.T) {
 	if got := p.Created(); got != 1 {
 		t.Fatalf("%d instances made before the idle close, want 1", got)
 	}
-	if code, body, err := get(t.Context(), srv.URL+"/?n=again"); code != 200 || body != "hello again" {
+	if code, body, err := testkit.Get(t.Context(), srv.URL+"/?n=again"); code != 200 || body != "hello again" {
 		t.Fatalf("after the idle close: %d %q %v", code, body, err)
 	}
 	if got := p.Created(); got != 2 {
