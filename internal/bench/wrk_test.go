@@ -1,6 +1,12 @@
 package bench_test
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,5 +79,42 @@ func TestParseWrk(t *testing.T) {
 	}
 	if _, err := bench.ParseWrk("wrk: connection refused\n"); err == nil {
 		t.Error("a report without a request count parsed")
+	}
+}
+
+// TestWrkRun drives a loopback server with the real wrk for a second, as
+// wfnbench's warm section does (-load wrk), and checks that the report
+// reads back: every request a 2xx, none a socket error. It skips without
+// wrk, except on CI, which installs it.
+func TestWrkRun(t *testing.T) {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("wrk (Debian package wrk) is needed: %v", err)
+		}
+		t.Skip("wrk (Debian package wrk) is not installed")
+	}
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		if r.URL.Path == "/missing" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = io.WriteString(w, "hello")
+	}))
+	defer srv.Close()
+	res, err := bench.Wrk{URL: srv.URL + "/", Conns: 4, Duration: time.Second}.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests == 0 || res.Non2xx != 0 || res.Errors != 0 || res.Elapsed <= 0 || res.P50 <= 0 || res.P99 < res.P50 {
+		t.Errorf("wrk against a 200 server: %+v", res)
+	}
+	if int64(res.Requests) > served.Load() {
+		t.Errorf("wrk reported %d requests, the server saw %d", res.Requests, served.Load())
+	}
+	res, err = bench.Wrk{URL: srv.URL + "/missing", Conns: 4, Duration: time.Second}.Run(t.Context())
+	if err != nil || res.Non2xx == 0 {
+		t.Errorf("wrk against a 404: %+v, %v (want non-2xx counted)", res, err)
 	}
 }
