@@ -131,6 +131,11 @@ func (l *Loop) end(inv *Invocation) {
 		l.inflight--
 		if l.inflight == 0 {
 			l.idleSince = time.Now()
+			if l.sigtermPosted && !l.stopPosted && l.deadErr == nil {
+				// Shutting down (EventSigterm) and now idle: the guest
+				// returns from its serving export (SPEC-v2.md section 4).
+				l.stopLocked()
+			}
 		}
 	}
 	l.mu.Unlock()
@@ -193,12 +198,20 @@ func (l *Loop) stopLocked() {
 	l.q.post(abi.EventStop, 0, 0, 0)
 }
 
-// sigterm posts EventSigterm, once per instance, unless the guest was
-// already asked to stop.
+// sigterm shuts the instance down: no invocation starts on it from now
+// on; a busy one gets EventSigterm (once per instance) and then EventStop
+// when its last invocation ends (end); one idle by now gets EventStop at
+// once. Nothing is posted when the guest was already asked to stop.
 func (l *Loop) sigterm() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.sigtermPosted || l.stopPosted || l.deadErr != nil {
+		return
+	}
+	l.stopping = true
+	if l.inflight == 0 {
+		// Its last invocation ended since the caller found it busy.
+		l.stopLocked()
 		return
 	}
 	l.sigtermPosted = true

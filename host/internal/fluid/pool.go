@@ -423,7 +423,9 @@ func (p *Pool) watch(l *Loop, inv *Invocation) {
 }
 
 // Close stops every instance: an idle one returns from its serving
-// export (EventStop); one still serving when ctx ends is stopped.
+// export (EventStop); a busy one gets EventSigterm, then EventStop when
+// its last invocation ends; one still serving when ctx ends is stopped.
+// It returns when every instance has ended.
 func (p *Pool) Close(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
