@@ -86,7 +86,13 @@ func (h *Host) loadFluid(ctx context.Context, fn *function, wasm []byte, env [][
 			case fluid.TimedOut:
 				fn.counters.timedOut.Add(1)
 				status, code, msg = http.StatusGatewayTimeout, CodeInvocationTimeout, "The function exceeded its maximum duration of "+fn.maxDuration.String()+"."
-				h.log.Error("invocation timed out", "fn", path, "id", req.ID, "max_duration", fn.maxDuration)
+				args := []any{"fn", path, "id", req.ID, "max_duration", fn.maxDuration}
+				if err != nil {
+					// Its work after the response ran past the
+					// deadline (fluid.ErrPastDeadlineAfterResponse).
+					args = append(args, "err", err)
+				}
+				h.log.Error("invocation timed out", args...)
 			case fluid.ResponseTooLarge:
 				code, msg = CodeResponsePayloadTooLarge, "The response is larger than the limit of 4.5 MB; flush to stream it."
 				h.log.Error("invocation failed", "fn", path, "id", req.ID, "code", code)

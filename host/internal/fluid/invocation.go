@@ -54,7 +54,9 @@ type Invocation struct {
 	cacheOps map[string]*cacheOp // cache calls started, by import and arguments; under mu
 
 	tcpWatching map[[2]int32]bool // TCP handles and directions an EventReady is awaited for; under mu
-	tcpTimer    *time.Timer       // closes its TCP connections at the deadline; under mu
+	// deadlineTimer aborts it at its deadline once its response is
+	// over and it runs on (Pool.expireAfterResponse); under mu.
+	deadlineTimer *time.Timer
 }
 
 func newInvocation() *Invocation {
@@ -346,12 +348,12 @@ func (inv *Invocation) abort(why int32) {
 func (inv *Invocation) finish() {
 	inv.overOnce.Do(func() {
 		close(inv.over)
+		inv.mu.Lock()
+		if inv.deadlineTimer != nil {
+			inv.deadlineTimer.Stop()
+		}
+		inv.mu.Unlock()
 		if cs := inv.l.conns; cs != nil {
-			inv.mu.Lock()
-			if inv.tcpTimer != nil {
-				inv.tcpTimer.Stop()
-			}
-			inv.mu.Unlock()
 			cs.EndOwner(inv.id)
 		}
 		if inv.hooks.OnEnd != nil {

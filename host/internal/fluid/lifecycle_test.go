@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,4 +44,105 @@ func TestCloseStopsBusyInstanceWhenItsWorkEnds(t *testing.T) {
 
 func fmtResult(code int, body string, err error) string {
 	return fmt.Sprintf("%d %s %v", code, body, err)
+}
+
+// failures records the failures p answers, for the tests that look for
+// one answered after the response (no writer).
+type failures struct {
+	mu  sync.Mutex
+	got []failure
+}
+
+type failure struct {
+	id      string
+	f       fluid.Failure
+	err     error
+	written bool
+}
+
+// record wraps p.Answer; it must be called before p serves.
+func (fs *failures) record(p *fluid.Pool) {
+	answer := p.Answer
+	p.Answer = func(w http.ResponseWriter, r *http.Request, req fluid.Request, f fluid.Failure, err error) {
+		fs.mu.Lock()
+		fs.got = append(fs.got, failure{id: req.ID, f: f, err: err, written: w != nil})
+		fs.mu.Unlock()
+		answer(w, r, req, f, err)
+	}
+}
+
+// afterResponse reports whether a TimedOut failure with
+// ErrPastDeadlineAfterResponse, and no writer, was answered.
+func (fs *failures) afterResponse() bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, f := range fs.got {
+		if f.f == fluid.TimedOut && errors.Is(f.err, fluid.ErrPastDeadlineAfterResponse) && !f.written {
+			return true
+		}
+	}
+	return false
+}
+
+// An invocation whose work goes on after its response (a WaitUntil task
+// waiting on a backend that does not answer, with no deadline of its
+// own) is aborted at its deadline: its outbound request is cancelled, the
+// invocation ends and is answered TimedOut with
+// ErrPastDeadlineAfterResponse, and its instance serves on.
+func TestDeadlineEndsWorkAfterResponse(t *testing.T) {
+	release := make(chan struct{})
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer backend.Close()
+	defer close(release)
+	srv, p := serveGuest(t, 2*time.Second)
+	var fs failures
+	fs.record(p)
+	if code, body, err := testkit.Get(t.Context(), srv.URL+"/?hang="+url.QueryEscape(backend.URL)); code != 200 || body != "hanging" {
+		t.Fatalf("hang: %d %q %v", code, body, err)
+	}
+	waitFor(t, func() bool { return p.Inflight() == 0 })
+	if code, body, err := testkit.Get(t.Context(), srv.URL+"/?hangs"); code != 200 || body != "hangs 1" {
+		t.Errorf("the task's context: %d %q %v, want hangs 1 (the fetch ended by the abort)", code, body, err)
+	}
+	if !fs.afterResponse() {
+		t.Errorf("failures %+v lack a TimedOut with ErrPastDeadlineAfterResponse", fs.got)
+	}
+	if got := p.Created(); got != 1 {
+		t.Errorf("%d instances made, want 1 (the deadline ends the invocation, not its instance)", got)
+	}
+}
+
+// Work after the response that computes without yielding starves its
+// instance: past the invocation's deadline the watchdog stops the
+// instance, and the next request gets a new one.
+func TestWatchdogStopsSpinningWorkAfterResponse(t *testing.T) {
+	srv, p, ended := serveGuestEnded(t, 2*time.Second, nil)
+	var fs failures
+	fs.record(p)
+	if code, body, err := testkit.Get(t.Context(), srv.URL+"/?spinafter"); code != 200 || body != "spinning after" {
+		t.Fatalf("spinafter: %d %q %v", code, body, err)
+	}
+	select {
+	case err := <-ended:
+		if !errors.Is(err, fluid.ErrWatchdog) {
+			t.Errorf("the instance ended with %v, want the watchdog's error", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the instance spinning after a response past its deadline was not stopped within 30 s")
+	}
+	if !fs.afterResponse() {
+		t.Errorf("failures %+v lack a TimedOut with ErrPastDeadlineAfterResponse", fs.got)
+	}
+	waitFor(t, func() bool { return p.Instances() == 0 })
+	if code, body, err := testkit.Get(t.Context(), srv.URL+"/?n=after"); code != 200 || body != "hello after" {
+		t.Errorf("after the watchdog: %d %q %v", code, body, err)
+	}
+	if got := p.Created(); got != 2 {
+		t.Errorf("%d instances made, want 2", got)
+	}
 }

@@ -319,6 +319,14 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 	l := inv.l
 	timer := time.NewTimer(time.Until(req.Deadline))
 	defer timer.Stop()
+	// Past this call the invocation may run on (WaitUntil work): its
+	// deadline still applies, unless it timed out here.
+	timedOut := false
+	defer func() {
+		if !timedOut {
+			p.expireAfterResponse(inv, r, req)
+		}
+	}()
 	clientDone := r.Context().Done()
 	rc := http.NewResponseController(w)
 	headSent := false
@@ -338,6 +346,7 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 			fail(Failed, l.Err())
 			return nil
 		case <-timer.C:
+			timedOut = true
 			inv.abort(abi.AbortDeadline)
 			go p.watch(l, inv)
 			fail(TimedOut, nil)
@@ -354,6 +363,7 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 			// The guest answered at or after the deadline (its own
 			// context's deadline ended its handler): a timeout, as the
 			// timer would have said, whichever of the two came first.
+			timedOut = true
 			inv.abort(abi.AbortDeadline)
 			go p.watch(l, inv)
 			fail(TimedOut, nil)

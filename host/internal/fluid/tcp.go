@@ -1,8 +1,6 @@
 package fluid
 
 import (
-	"time"
-
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
@@ -71,31 +69,14 @@ func (inv *Invocation) tcpWait(h int32, op tcpOp, n int32, ready <-chan struct{}
 	return int64(abi.EAGAIN)
 }
 
-// tcpExpire closes the invocation's own connections at its deadline,
-// also when its response is complete and it runs on (waitUntil work),
-// where no serving goroutine aborts it: armed at its first connection of
-// its own, stopped when it ends.
-func (inv *Invocation) tcpExpire() {
-	if inv.id == 0 || inv.hooks.Deadline.IsZero() {
-		return
-	}
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	if inv.tcpTimer == nil {
-		cs := inv.l.conns
-		inv.tcpTimer = time.AfterFunc(time.Until(inv.hooks.Deadline), func() { cs.AbortOwner(inv.id) })
-	}
-}
-
 var tcpFuncs = map[string]Func{
 	abi.ImportTCPConnect: withConns(func(inv *Invocation, cs *outbound.Conns, c hostcall.Call) int64 {
 		// As in version 1, a dial after the abort runs as any other.
 		flags := int32(uint32(c.Args[3]))
-		h := cs.StartConnect(inv.id, inv.req.ID, string(view(c, 1)), flags)
-		if h > 0 && flags&abi.TCPInstance == 0 {
-			inv.tcpExpire()
-		}
-		return int64(h)
+		// The invocation's own connections close at its abort, which
+		// its deadline brings also after its response
+		// (Pool.expireAfterResponse), and at its end.
+		return int64(cs.StartConnect(inv.id, inv.req.ID, string(view(c, 1)), flags))
 	}),
 	abi.ImportTCPRead: withConns(func(inv *Invocation, cs *outbound.Conns, c hostcall.Call) int64 {
 		h := int32(uint32(c.Args[1]))

@@ -5,9 +5,14 @@
 // without yielding; GET /?backend=URL fetches URL through the host and
 // answers "backend STATUS BODY"; GET /?after answers at once and counts a
 // WaitUntil task 300 ms later, and GET /?tasks answers "tasks N"; GET
-// /?compute=MS computes for MS ms without waiting. It is written with the
-// SDK's user API (wfnhttp, wfnfetch, WaitUntil) and built for ABI v2 with
-// the build tag wfn_fluid.
+// /?compute=MS computes for MS ms without waiting; GET /?hang=URL answers
+// at once and works on after the response (a WaitUntil task): it fetches
+// URL through the host without a deadline of its own, so that only the
+// host's abort ends the fetch, and GET /?hangs answers "hangs C", C the
+// fetches that failed; GET /?spinafter answers at once and then
+// computes forever without yielding (a WaitUntil task). It is written with
+// the SDK's user API (wfnhttp, wfnfetch, WaitUntil) and built for ABI v2
+// with the build tag wfn_fluid.
 package main
 
 import (
@@ -29,6 +34,7 @@ var (
 	aborted atomic.Int64
 	tasks   atomic.Int64
 	spins   int
+	hangs   atomic.Int64
 )
 
 func init() {
@@ -50,6 +56,37 @@ func init() {
 				tasks.Add(1)
 			})
 			io.WriteString(w, "scheduled")
+			return
+		case q.Has("hang"):
+			url := q.Get("hang")
+			wfn.WaitUntil(func(ctx context.Context) {
+				// Not ended by the context's own deadline: only the
+				// host's abort (EventAbort) ends the wait.
+				req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodGet, url, nil)
+				if err == nil {
+					var resp *http.Response
+					if resp, err = (&http.Client{Transport: wfnfetch.Transport}).Do(req); err == nil {
+						resp.Body.Close()
+					}
+				}
+				if err != nil {
+					hangs.Add(1)
+				}
+			})
+			io.WriteString(w, "hanging")
+			return
+		case q.Has("hangs"):
+			fmt.Fprintf(w, "hangs %d", hangs.Load())
+			return
+		case q.Has("spinafter"):
+			wfn.WaitUntil(func(context.Context) {
+				// After the response is complete.
+				time.Sleep(50 * time.Millisecond)
+				for {
+					spins++
+				}
+			})
+			io.WriteString(w, "spinning after")
 			return
 		case q.Has("tasks"):
 			fmt.Fprintf(w, "tasks %d", tasks.Load())
