@@ -43,12 +43,13 @@ type FunctionStats struct {
 	// grace.
 	Aborted uint64
 	// Live and Idle are the function's instances now: all of them, and
-	// those waiting for an invocation.
+	// those waiting for an invocation (ABI v2: with none in flight).
 	Live, Idle int
 	// Queued is the number of invocations waiting for an instance now.
 	Queued int
 	// MemoryBytes is the linear memory of the function's live instances,
-	// in bytes, as measured after each one's latest call.
+	// in bytes, as measured after each one's latest call (ABI v2: at each
+	// one's latest wait for events).
 	MemoryBytes uint64
 	// Unloaded is true while the function's compiled code is released
 	// (Config.UnloadAfter); Loads counts the times it was loaded again
@@ -125,6 +126,12 @@ func (h *Host) Stats() Stats {
 			ps := fn.pool.Stats()
 			fs.Live, fs.Idle, fs.Queued = ps.Live, ps.Idle, ps.Waiting
 			fs.Unloaded = !fn.code.loaded.Load()
+		}
+		if loaded(fn) && fn.fluid != nil {
+			// ABI v2: no queue; the memory as each guest's latest
+			// poll_oneoff found it (fluid.Pool.LinearMemory).
+			p := fn.fluid.pool
+			fs.Live, fs.Idle, fs.MemoryBytes = p.Instances(), p.Idle(), p.LinearMemory()
 		}
 		st.Functions = append(st.Functions, fs)
 	}

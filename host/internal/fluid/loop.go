@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/abi"
+	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
 )
 
@@ -45,6 +46,9 @@ type Loop struct {
 
 	lastHost atomic.Int64 // when the guest last called into the host (UnixNano)
 	parked   atomic.Bool  // the guest waits in poll_oneoff
+	// memory is the size of the guest's linear memory in bytes, as its
+	// latest poll_oneoff found it (recordMemory); 0 before the first.
+	memory atomic.Uint64
 
 	// registering is the handler export of the registration call under
 	// way (Pool.Exports), "" outside one. Set and read only on the
@@ -88,6 +92,21 @@ func (l *Loop) enterHost() { l.lastHost.Store(time.Now().UnixNano()) }
 func (l *Loop) park() { l.parked.Store(true); l.enterHost() }
 
 func (l *Loop) unpark() { l.parked.Store(false); l.enterHost() }
+
+// memorySizer is a hostcall.Memory that knows the size of the linear
+// memory, in bytes (wazero's api.Memory, the Wasmtime engine's view).
+type memorySizer interface {
+	Size() uint32
+}
+
+// recordMemory records the size of the guest's linear memory. It is
+// called on the guest's goroutine (poll_oneoff), where the memory cannot
+// grow during the call: the size is never read while the guest runs.
+func (l *Loop) recordMemory(mem hostcall.Memory) {
+	if m, ok := mem.(memorySizer); ok {
+		l.memory.Store(uint64(m.Size()))
+	}
+}
 
 // spinning reports whether the guest has run for at least d without
 // calling into the host.

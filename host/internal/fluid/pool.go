@@ -473,19 +473,31 @@ func (p *Pool) Inflight() int {
 	return n
 }
 
+// Idle is the number of live instances with no invocation in flight.
+func (p *Pool) Idle() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.insts {
+		if l.Inflight() == 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // LinearMemory is the linear memory of the live instances together, in
-// bytes, as far as the engine reports it (engine.MemorySizer). The sizes
-// are read while the guests run, not between calls as MemorySizer asks:
-// a reading for measurements (BenchmarkFluidHeld), not synchronised
-// with a memory.grow under way.
+// bytes, as each guest's latest poll_oneoff found it: the size is
+// recorded on the guest's goroutine, when it waits for events, and never
+// read from another while the guest runs. An engine whose
+// hostcall.Memory does not report its size (Size() uint32, as wazero's
+// api.Memory) counts 0.
 func (p *Pool) LinearMemory() uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var n uint64
 	for _, l := range p.insts {
-		if m, ok := l.inst.(engine.MemorySizer); ok {
-			n += m.MemorySize()
-		}
+		n += l.memory.Load()
 	}
 	return n
 }

@@ -112,6 +112,10 @@ func PollOneoff(ctx context.Context, l *Loop, mem hostcall.Memory, in, out, nsub
 	if !ok {
 		return errnoFault
 	}
+	if l != nil {
+		// The guest is between two runs: its memory size is current.
+		l.recordMemory(mem)
+	}
 	timeout := time.Duration(-1)
 	var eventSubs []uint32 // indexes of read subscriptions on the event source
 	var clocks []uint32

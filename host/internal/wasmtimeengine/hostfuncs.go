@@ -5,6 +5,7 @@ package wasmtimeengine
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -33,6 +34,16 @@ func (g *guestMemory) Read(ptr, n uint32) ([]byte, bool) {
 		return nil, false
 	}
 	return g.mem[p : p+l : p+l], true
+}
+
+// Size is the size of the linear memory in bytes (package fluid records
+// it in poll_oneoff, on the guest's goroutine), at most math.MaxUint32: a
+// memory of the full 4 GiB of wasm32 reports one byte less, not 0.
+func (g *guestMemory) Size() uint32 {
+	if g.mem == nil {
+		g.mem = g.caller.GetExport(abi.ExportMemory).Memory().UnsafeData(g.caller)
+	}
+	return uint32(min(uint64(len(g.mem)), math.MaxUint32))
 }
 
 // defineHostFuncs registers every import of hostcall.Table, in spec order,

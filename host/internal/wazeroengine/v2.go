@@ -269,6 +269,3 @@ func (i *instanceV2) Call(ctx context.Context, export string) error {
 }
 
 func (i *instanceV2) Close(ctx context.Context) error { return i.inst.Close(ctx) }
-
-// MemorySize is the size of the instance's linear memory, in bytes.
-func (i *instanceV2) MemorySize() uint64 { return i.inst.MemorySize() }

@@ -9,10 +9,11 @@
 // at once and works on after the response (a WaitUntil task): it fetches
 // URL through the host without a deadline of its own, so that only the
 // host's abort ends the fetch, and GET /?hangs answers "hangs C", C the
-// fetches that failed; GET /?spinafter answers at once and then
-// computes forever without yielding (a WaitUntil task). It is written with
-// the SDK's user API (wfnhttp, wfnfetch, WaitUntil) and built for ABI v2
-// with the build tag wfn_fluid.
+// fetches that failed; GET /?spinafter answers at once and then computes
+// forever without yielding (a WaitUntil task); GET /?grow=MB allocates MB
+// MiB that the instance keeps, and answers "grown". It is written with the
+// SDK's user API (wfnhttp, wfnfetch, WaitUntil) and built for ABI v2 with
+// the build tag wfn_fluid.
 package main
 
 import (
@@ -35,6 +36,7 @@ var (
 	tasks   atomic.Int64
 	spins   int
 	hangs   atomic.Int64
+	kept    [][]byte // grown memory, kept for the instance's life
 )
 
 func init() {
@@ -87,6 +89,15 @@ func init() {
 				}
 			})
 			io.WriteString(w, "spinning after")
+			return
+		case q.Has("grow"):
+			mb, _ := strconv.Atoi(q.Get("grow"))
+			b := make([]byte, mb<<20)
+			for i := 0; i < len(b); i += 4096 {
+				b[i] = 1
+			}
+			kept = append(kept, b)
+			io.WriteString(w, "grown")
 			return
 		case q.Has("tasks"):
 			fmt.Fprintf(w, "tasks %d", tasks.Load())
