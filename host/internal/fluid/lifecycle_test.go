@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -71,6 +72,13 @@ func (fs *failures) record(p *fluid.Pool) {
 	}
 }
 
+// list returns the failures answered so far.
+func (fs *failures) list() []failure {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return slices.Clone(fs.got)
+}
+
 // afterResponse reports whether a TimedOut failure with
 // ErrPastDeadlineAfterResponse, and no writer, was answered.
 func (fs *failures) afterResponse() bool {
@@ -110,7 +118,7 @@ func TestDeadlineEndsWorkAfterResponse(t *testing.T) {
 		t.Errorf("the task's context: %d %q %v, want hangs 1 (the fetch ended by the abort)", code, body, err)
 	}
 	if !fs.afterResponse() {
-		t.Errorf("failures %+v lack a TimedOut with ErrPastDeadlineAfterResponse", fs.got)
+		t.Errorf("failures %+v lack a TimedOut with ErrPastDeadlineAfterResponse", fs.list())
 	}
 	if got := p.Created(); got != 1 {
 		t.Errorf("%d instances made, want 1 (the deadline ends the invocation, not its instance)", got)
@@ -136,7 +144,7 @@ func TestWatchdogStopsSpinningWorkAfterResponse(t *testing.T) {
 		t.Fatal("the instance spinning after a response past its deadline was not stopped within 30 s")
 	}
 	if !fs.afterResponse() {
-		t.Errorf("failures %+v lack a TimedOut with ErrPastDeadlineAfterResponse", fs.got)
+		t.Errorf("failures %+v lack a TimedOut with ErrPastDeadlineAfterResponse", fs.list())
 	}
 	waitFor(t, func() bool { return p.Instances() == 0 })
 	if code, body, err := testkit.Get(t.Context(), srv.URL+"/?n=after"); code != 200 || body != "hello after" {
