@@ -10,6 +10,17 @@
 // count, or nothing), a negative one is an abi.Errno.
 package hostcall
 
+// The reasons of an abort, EventAbort's value (abi/SPEC-v2.md section 3).
+const (
+	// AbortClient: the client left, and the function has
+	// supportsCancellation.
+	AbortClient int32 = 1
+	// AbortDeadline: the invocation's deadline (maxDuration) passed.
+	AbortDeadline int32 = 2
+	// AbortShutdown: the host shuts down past its grace period.
+	AbortShutdown int32 = 3
+)
+
 // Host implements the wfn imports in plain Go. Each method has the
 // semantics of the import of the same name; buffers follow the ABI's
 // buffer protocol (return the full length, write only when it fits).
