@@ -107,6 +107,22 @@
 // recovered (in the host it ends the instance and the client gets a
 // failed invocation); it propagates to the test.
 //
+// # ABI version 2 (Fluid compute)
+//
+// Built with the tag wfn_fluid, as wfn builds a function configured with
+// "fluid": true, the SDK runs its version 2 runtime (abi/SPEC-v2.md) and
+// this package simulates a version 2 instance: each invocation runs on a
+// goroutine of the runtime with a host of its own, an abort or the
+// deadline reaches the runtime as EventAbort (r.Context() is done at
+// once, with context.Canceled and cause abi.ECANCELED, or
+// context.DeadlineExceeded), abort_signaled is 1 past the deadline too,
+// WaitUntil tasks start at once and run alongside the response, a
+// handler's panic or proc_exit fails only its invocation (500
+// FUNCTION_INVOCATION_FAILED, or a cut response), and the imports answer
+// abi.EBADHANDLE outside an invocation. An [Instance] runs many
+// invocations at once; Do, Call and Serve still run one at a time. Run
+// both builds: go test ./... and go test -tags wfn_fluid ./...
+//
 // The host also answers 405 for methods a module does not export and
 // applies memory limits; those belong to the host, not to this package.
 package wfntest

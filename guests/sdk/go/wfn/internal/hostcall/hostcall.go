@@ -6,6 +6,11 @@
 // [Host] installed with [Install], so the SDK runs in plain Go tests; the
 // wfntest package installs one.
 //
+// Under the build tag wfn_fluid the same functions run ABI version 2
+// (module "wfn_v2", abi/SPEC-v2.md) for the invocation of the calling
+// goroutine: fluid.go holds what WebAssembly (fluid_wasip1.go) and plain
+// Go (fluid_other.go, whose Invoke and Abort wfntest calls) share.
+//
 // Results follow the ABI: a non-negative value is a success (a length, a
 // count, or nothing), a negative one is an abi.Errno.
 package hostcall
