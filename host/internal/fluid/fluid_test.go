@@ -236,6 +236,12 @@ func TestDeadlineAndExitOfOneAmongMany(t *testing.T) {
 			t.Errorf("results %v lack %q", got, want)
 		}
 	}
+	// The late one's r.Context() ended with context.DeadlineExceeded, as
+	// the SDK's doc says, not context.Canceled (EventAbort's reason 2).
+	waitFor(t, func() bool {
+		_, body, _ := testkit.Get(t.Context(), srv.URL+"/?deadlines")
+		return body == "deadlines 1"
+	})
 
 	// proc_exit ends the instance: a sleeper beside it fails with 500.
 	// The sleeper must be running on the instance before the exit is

@@ -65,6 +65,9 @@ var hello = wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
 })
 
 func TestServeHelloAllocs(t *testing.T) {
+	if hostcall.Concurrent {
+		t.Skip("under ABI version 2 (wfn_fluid) each invocation has a host of its own, given to hostcall.Invoke; hostcall.Install is version 1's")
+	}
 	hostcall.Install(nopHost{})
 	defer hostcall.Install(nil)
 	if n := testing.AllocsPerRun(100, func() { wfn.Serve(hello) }); n != 0 {
@@ -73,6 +76,9 @@ func TestServeHelloAllocs(t *testing.T) {
 }
 
 func BenchmarkServeHello(b *testing.B) {
+	if hostcall.Concurrent {
+		b.Skip("under ABI version 2 (wfn_fluid) each invocation has a host of its own, given to hostcall.Invoke; hostcall.Install is version 1's")
+	}
 	hostcall.Install(nopHost{})
 	defer hostcall.Install(nil)
 	b.ReportAllocs()

@@ -107,6 +107,9 @@ func (h geoHost) Geolocation(buf []byte) int32 {
 }
 
 func geoFrom(t testing.TB, raw string) wfn.Geo {
+	if hostcall.Concurrent {
+		t.Skip("under ABI version 2 (wfn_fluid) each invocation has a host of its own, given to hostcall.Invoke; hostcall.Install is version 1's")
+	}
 	hostcall.Install(geoHost{json: raw})
 	defer hostcall.Install(nil)
 	var got wfn.Geo

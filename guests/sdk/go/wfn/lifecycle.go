@@ -211,6 +211,8 @@ type invocationContext struct {
 	context.Context
 	cancel       context.CancelCauseFunc
 	stopDeadline context.CancelFunc
+	expiry       *expiry
+	stopAbort    func() bool
 
 	mu       sync.Mutex
 	ended    bool          // no more host calls: the host may be another invocation's
@@ -219,19 +221,115 @@ type invocationContext struct {
 	watching bool
 }
 
+// newInvocationContext makes the context of the invocation: the guest's
+// own timer for the deadline, under an expiry that the host's word ends
+// first when its deadline comes before that timer (both give
+// context.DeadlineExceeded, to derived contexts too), and over both the
+// cancellation of an abort (context.Canceled, cause abi.ECANCELED) and of
+// the end.
 func newInvocationContext() *invocationContext {
-	base, cancel := context.WithCancelCause(hostcall.AbortContext())
-	c := &invocationContext{Context: base, cancel: cancel, stopDeadline: func() {}}
+	exp := &expiry{done: make(chan struct{})}
+	var parent context.Context = exp
+	stopDeadline := context.CancelFunc(func() {})
 	if ms := hostcall.DeadlineRemainingMs(); ms >= 0 {
 		// The host rounds the time left down to a millisecond: one more
 		// keeps the context's deadline from coming before the host's, so
 		// that a handler ended by it is answered as timed out.
-		c.Context, c.stopDeadline = context.WithDeadline(base, time.Now().Add(time.Duration(ms+1)*time.Millisecond))
+		parent, stopDeadline = context.WithDeadline(exp, time.Now().Add(time.Duration(ms+1)*time.Millisecond))
 	}
+	base, cancel := context.WithCancelCause(parent)
+	c := &invocationContext{Context: base, cancel: cancel, stopDeadline: stopDeadline, expiry: exp}
+	// Under ABI version 2 the runtime cancels the invocation's abort
+	// context when the host posts EventAbort, with the reason as its
+	// cause; under version 1 it is never cancelled.
+	abort := hostcall.AbortContext()
+	c.stopAbort = context.AfterFunc(abort, func() {
+		switch cause := context.Cause(abort); {
+		case errors.Is(cause, context.DeadlineExceeded):
+			exp.fire()
+		case errors.Is(cause, abi.ECANCELED):
+			cancel(cause)
+		}
+	})
 	if hostcall.AbortSignaled() == 1 {
-		cancel(abi.ECANCELED)
+		c.signaled()
 	}
 	return c
+}
+
+// signaled ends the context when abort_signaled answers 1: at the
+// deadline (no time left) with context.DeadlineExceeded, as version 2's
+// host also signals an invocation past its deadline; otherwise as
+// aborted.
+func (c *invocationContext) signaled() {
+	if hostcall.DeadlineRemainingMs() == 0 {
+		c.expiry.fire()
+		return
+	}
+	c.cancel(abi.ECANCELED)
+}
+
+// expiry is a context that ends, with context.DeadlineExceeded, when
+// fired. It implements AfterFunc, so that the contexts made from it start
+// no goroutine to watch it.
+type expiry struct {
+	done chan struct{}
+
+	mu    sync.Mutex
+	fired bool
+	fs    map[*func()]struct{}
+}
+
+func (e *expiry) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (e *expiry) Done() <-chan struct{}       { return e.done }
+func (e *expiry) Value(any) any               { return nil }
+
+func (e *expiry) Err() error {
+	select {
+	case <-e.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// AfterFunc runs f once e is fired; stop reports whether it kept f from
+// running.
+func (e *expiry) AfterFunc(f func()) (stop func() bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fired {
+		go f()
+		return func() bool { return false }
+	}
+	k := &f
+	if e.fs == nil {
+		e.fs = map[*func()]struct{}{}
+	}
+	e.fs[k] = struct{}{}
+	return func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		_, ok := e.fs[k]
+		delete(e.fs, k)
+		return ok
+	}
+}
+
+func (e *expiry) fire() {
+	e.mu.Lock()
+	if e.fired {
+		e.mu.Unlock()
+		return
+	}
+	e.fired = true
+	close(e.done)
+	fs := e.fs
+	e.fs = nil
+	e.mu.Unlock()
+	for f := range fs {
+		(*f)()
+	}
 }
 
 // Done returns the channel closed when the context is done, starting the
@@ -252,7 +350,7 @@ func (c *invocationContext) Done() <-chan struct{} {
 func (c *invocationContext) Err() error {
 	c.mu.Lock()
 	if !c.ended && c.Context.Err() == nil && hostcall.AbortSignaled() == 1 {
-		c.cancel(abi.ECANCELED)
+		c.signaled()
 	}
 	c.mu.Unlock()
 	return c.Context.Err()
@@ -273,7 +371,7 @@ func (c *invocationContext) watch(stop <-chan struct{}, stopped chan<- struct{})
 		case <-t.C:
 		}
 		if hostcall.AbortSignaled() == 1 {
-			c.cancel(abi.ECANCELED)
+			c.signaled()
 			return
 		}
 	}
@@ -290,6 +388,7 @@ func (c *invocationContext) end() {
 		close(stop)
 		<-stopped
 	}
+	c.stopAbort()
 	c.cancel(errEnded)
 	c.stopDeadline()
 }

@@ -1,4 +1,4 @@
-//go:build wasip1 && wfn_fluid
+//go:build wfn_fluid
 
 package wfn
 

@@ -1,6 +1,8 @@
 // Command sleep is an ABI v2 guest for the fluid tests: GET /?ms=N&n=K
 // sleeps N ms and answers "hello K"; an invocation aborted while it sleeps
-// is counted, and GET /?stats answers "aborted C"; POST echoes its body;
+// is counted, and GET /?stats answers "aborted C" (GET /?deadlines answers
+// "deadlines D", those of them whose context ended with
+// context.DeadlineExceeded); POST echoes its body;
 // GET /?exit ends the instance (proc_exit); GET /?spin computes forever
 // without yielding; GET /?backend=URL fetches URL through the host and
 // answers "backend STATUS BODY"; GET /?after answers at once and counts a
@@ -32,11 +34,12 @@ import (
 )
 
 var (
-	aborted atomic.Int64
-	tasks   atomic.Int64
-	spins   int
-	hangs   atomic.Int64
-	kept    [][]byte // grown memory, kept for the instance's life
+	aborted   atomic.Int64
+	deadlines atomic.Int64
+	tasks     atomic.Int64
+	spins     int
+	hangs     atomic.Int64
+	kept      [][]byte // grown memory, kept for the instance's life
 )
 
 func init() {
@@ -102,6 +105,9 @@ func init() {
 		case q.Has("tasks"):
 			fmt.Fprintf(w, "tasks %d", tasks.Load())
 			return
+		case q.Has("deadlines"):
+			fmt.Fprintf(w, "deadlines %d", deadlines.Load())
+			return
 		case q.Has("stats"):
 			fmt.Fprintf(w, "aborted %d", aborted.Load())
 			return
@@ -140,6 +146,9 @@ func init() {
 		case <-time.After(time.Duration(ms) * time.Millisecond):
 		case <-r.Context().Done():
 			aborted.Add(1)
+			if r.Context().Err() == context.DeadlineExceeded {
+				deadlines.Add(1)
+			}
 			return
 		}
 		fmt.Fprintf(w, "hello %s", q.Get("n"))

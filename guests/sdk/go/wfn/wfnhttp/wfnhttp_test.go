@@ -3,6 +3,7 @@ package wfnhttp_test
 import (
 	"context"
 	"fmt"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -312,6 +313,9 @@ func TestHandleAndServe(t *testing.T) {
 }
 
 func TestContextAndTasks(t *testing.T) {
+	if hostcall.Concurrent {
+		t.Skip("the order is ABI version 1's, tasks after the handler; version 2 (wfn_fluid) starts them at once")
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var log []string

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfntest"
 )
 
@@ -187,6 +188,9 @@ func TestKilledWhileStreaming(t *testing.T) {
 // An aborted invocation whose handler returns within the grace runs its
 // tasks.
 func TestAbortThenTasks(t *testing.T) {
+	if hostcall.Concurrent {
+		t.Skip("the order is ABI version 1's, tasks after the handler; version 2 (wfn_fluid) starts them at once (TestInstanceWaitUntil)")
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	var log bytes.Buffer
 	wfntest.Do(wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {

@@ -66,8 +66,7 @@ func init() {
 func Suspend() error {
 	mu.Lock()
 	defer mu.Unlock()
-	hostcall.Install(idle{})
-	defer hostcall.Install(nil)
+	defer installIdle()()
 	start := time.Now()
 	hostcall.Exports.OnSuspend()
 	if d := time.Since(start); d > SuspendGrace {

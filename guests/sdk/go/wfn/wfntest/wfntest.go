@@ -107,6 +107,22 @@
 // recovered (in the host it ends the instance and the client gets a
 // failed invocation); it propagates to the test.
 //
+// # ABI version 2 (Fluid compute)
+//
+// Built with the tag wfn_fluid, as wfn builds a function configured with
+// "fluid": true, the SDK runs its version 2 runtime (abi/SPEC-v2.md) and
+// this package simulates a version 2 instance: each invocation runs on a
+// goroutine of the runtime with a host of its own, an abort or the
+// deadline reaches the runtime as EventAbort (r.Context() is done at
+// once, with context.Canceled and cause abi.ECANCELED, or
+// context.DeadlineExceeded), abort_signaled is 1 past the deadline too,
+// WaitUntil tasks start at once and run alongside the response, a
+// handler's panic or proc_exit fails only its invocation (500
+// FUNCTION_INVOCATION_FAILED, or a cut response), and the imports answer
+// abi.EBADHANDLE outside an invocation. An [Instance] runs many
+// invocations at once; Do, Call and Serve still run one at a time. Run
+// both builds: go test ./... and go test -tags wfn_fluid ./...
+//
 // The host also answers 405 for methods a module does not export and
 // applies memory limits; those belong to the host, not to this package.
 package wfntest
@@ -213,6 +229,32 @@ func Serve(w http.ResponseWriter, r *http.Request, params map[string]string, exp
 
 // serve runs one invocation and reports whether the response was cut.
 func serve(w http.ResponseWriter, r *http.Request, params map[string]string, export func(), opts []Option) bool {
+	cfg := newConfig(opts)
+	mu.Lock()
+	defer mu.Unlock()
+	return invoke(w, r, params, export, cfg, nil)
+}
+
+// invoke runs one invocation, of instance in when it is not nil, and
+// reports whether the response was cut.
+func invoke(w http.ResponseWriter, r *http.Request, params map[string]string, export func(), cfg config, in *Instance) bool {
+	cfg.cache.begin()
+	tcp.mu.Lock()
+	tcp.policy = cfg.policy
+	tcp.mu.Unlock()
+	h := newHost(w, r, params, cfg)
+	if in != nil {
+		in.track(h)
+		defer in.untrack(h)
+	}
+	run(h, export)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cut
+}
+
+// newConfig applies opts to the defaults.
+func newConfig(opts []Option) config {
 	cfg := config{maxDuration: DefaultMaxDuration}
 	for _, o := range opts {
 		o(&cfg)
@@ -220,32 +262,7 @@ func serve(w http.ResponseWriter, r *http.Request, params map[string]string, exp
 	if cfg.cache == nil {
 		cfg.cache = NewCache()
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	cfg.cache.begin()
-	tcp.mu.Lock()
-	tcp.policy = cfg.policy
-	tcp.mu.Unlock()
-	h := newHost(w, r, params, cfg)
-	hostcall.Install(h)
-	defer hostcall.Install(nil)
-	defer hostcall.Exports.Discard() // before Install(nil): a watcher may be asking the host
-	defer h.end()
-	if exited := call(export); !exited {
-		h.finish()
-	}
-	for {
-		task, ok := h.nextTask()
-		if !ok {
-			break
-		}
-		if call(func() { hostcall.Exports.RunTask(task) }) {
-			break
-		}
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.cut
+	return cfg
 }
 
 // procExit is the panic that stands for proc_exit: the instance ends.
@@ -278,8 +295,7 @@ func call(f func()) (exited bool) {
 func Sigterm() error {
 	mu.Lock()
 	defer mu.Unlock()
-	hostcall.Install(idle{})
-	defer hostcall.Install(nil)
+	defer installIdle()()
 	start := time.Now()
 	hostcall.Exports.OnSigterm()
 	closeTCP(nil) // the host closes the instance's connections after wfn_on_sigterm
@@ -287,6 +303,17 @@ func Sigterm() error {
 		return fmt.Errorf("%w: took %v, over %v", ErrSigtermTooLong, d.Round(time.Millisecond), SigtermGrace)
 	}
 	return nil
+}
+
+// installIdle installs the host outside an invocation, under ABI version
+// 1, and returns what removes it. Under version 2 a goroutine outside an
+// invocation gets EBADHANDLE from the runtime itself.
+func installIdle() (remove func()) {
+	if hostcall.Concurrent {
+		return func() {}
+	}
+	hostcall.Install(idle{})
+	return func() { hostcall.Install(nil) }
 }
 
 // failure is a problem the host answers for when the handler returns.
@@ -310,7 +337,8 @@ type host struct {
 	names  []string // lower-case request header names, sorted
 
 	deadline time.Time
-	killed   atomic.Bool // past the deadline or the abort grace
+	killed   atomic.Bool   // past the deadline or the abort grace
+	inv      atomic.Uint32 // under ABI version 2, the invocation's id; 0 before it starts
 
 	// Only the invocation's goroutine reads the body.
 	eof      bool
@@ -381,8 +409,10 @@ func newHost(w http.ResponseWriter, r *http.Request, params map[string]string, c
 
 	deadline := time.AfterFunc(cfg.maxDuration, func() {
 		h.kill(http.StatusGatewayTimeout, CodeInvocationTimeout)
+		h.post(hostcall.AbortDeadline)
 	})
 	abort := context.AfterFunc(h.ctx, func() {
+		h.post(hostcall.AbortClient)
 		closeTCP(h) // the connections opened before the abort
 		grace := time.AfterFunc(AbortGrace, func() {
 			h.kill(http.StatusInternalServerError, CodeInvocationFailed)
@@ -772,8 +802,11 @@ func (h *host) ResponseClose() int32 {
 
 // AbortSignaled reports an abort only: an invocation killed at its
 // deadline is not aborted, and its context sees the deadline instead.
+//
+// Under ABI version 2 (hostcall.Concurrent) an invocation past its
+// deadline is aborted too (abi/SPEC-v2.md section 3).
 func (h *host) AbortSignaled() int32 {
-	if h.ctx.Err() != nil {
+	if h.ctx.Err() != nil || (hostcall.Concurrent && h.killed.Load()) {
 		return 1
 	}
 	return 0

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -160,6 +161,9 @@ func TestParallel(t *testing.T) {
 }
 
 func TestNoHostOutsideInvocation(t *testing.T) {
+	if hostcall.Concurrent {
+		t.Skip("under ABI version 2 (wfn_fluid) the imports answer EBADHANDLE outside an invocation, as in WebAssembly")
+	}
 	defer func() {
 		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "wfntest") {
 			t.Errorf("recovered %v, want a panic naming wfntest", r)

@@ -10,13 +10,6 @@ package hostcall
 // the calling goroutine, and where version 2 answers EAGAIN it parks that
 // goroutine until the host's EventReady and calls again, so that the call
 // waits as version 1's does while the other invocations run.
-//
-// Which invocation a goroutine serves is its profiler label (runtime/pprof's
-// goroutine labels): the runtime labels each invocation's goroutine, and
-// goroutines inherit the labels of the goroutine that starts them, so the
-// goroutines and waitUntil tasks a handler starts act for its invocation
-// too. A goroutine with no invocation (init, a pool's background work
-// started in init) gets EBADHANDLE from the per-invocation imports.
 
 import (
 	"context"
@@ -24,20 +17,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/debug"
-	"runtime/pprof"
-	"strconv"
 	"sync"
 	"time"
 	"unsafe"
-
-	"github.com/wfn-dev/wfn/abi"
 )
-
-// Concurrent reports whether invocations run at once in this build: ABI
-// version 2 runs many per instance, so the SDK keeps no per-invocation
-// state in package variables.
-const Concurrent = true
 
 // Constants of abi/v2.go and abi/abi.go, restated: the SDK links nothing of
 // the host's.
@@ -61,9 +44,6 @@ const (
 	eagain     = -11
 )
 
-// errAborted is the cause of an invocation's context after EventAbort.
-var errAborted error = abi.ECANCELED
-
 //go:wasmexport wfn_abi_v2
 func abiV2() {}
 
@@ -80,44 +60,6 @@ func serve() {
 	<-stop
 }
 
-// inv is the guest side of one invocation.
-type inv struct {
-	id     uint32
-	ctx    context.Context // cancelled on EventAbort and at the end
-	cancel context.CancelCauseFunc
-	label  unsafe.Pointer // the goroutine label of its goroutines
-
-	mu    sync.Mutex
-	ready map[int32]chan struct{} // a token when the handle may make progress
-	ended bool
-	state any
-}
-
-var (
-	invMu   sync.Mutex
-	byID    = map[uint32]*inv{}
-	byLabel = map[unsafe.Pointer]*inv{}
-)
-
-// getProfLabel returns the calling goroutine's profiler labels, as
-// runtime/pprof stores them; the runtime keeps it for packages that read
-// them (go.dev/issue/67401).
-//
-//go:linkname getProfLabel runtime/pprof.runtime_getProfLabel
-func getProfLabel() unsafe.Pointer
-
-// current returns the invocation of the calling goroutine, or nil.
-func current() *inv {
-	p := getProfLabel()
-	if p == nil {
-		return nil
-	}
-	invMu.Lock()
-	i := byLabel[p]
-	invMu.Unlock()
-	return i
-}
-
 func dispatch(events *os.File, stop chan struct{}) {
 	var stopOnce sync.Once
 	buf := make([]byte, 64*eventSize)
@@ -132,25 +74,19 @@ func dispatch(events *os.File, stop chan struct{}) {
 			kind := binary.LittleEndian.Uint32(rec[0:])
 			id := binary.LittleEndian.Uint32(rec[4:])
 			handle := int32(binary.LittleEndian.Uint32(rec[8:]))
+			value := int32(binary.LittleEndian.Uint32(rec[12:]))
 			switch kind {
 			case eventInvoke:
-				i := &inv{id: id, ready: map[int32]chan struct{}{}}
-				i.ctx, i.cancel = context.WithCancelCause(context.Background())
-				invMu.Lock()
-				byID[id] = i
-				invMu.Unlock()
-				go i.run()
+				newInv(id, nil).start()
 			case eventReady, eventAbort:
-				invMu.Lock()
-				i := byID[id]
-				invMu.Unlock()
+				i := byIDLookup(id)
 				if id == 0 && kind == eventReady {
 					i = self
 				}
 				switch {
 				case i == nil:
 				case kind == eventAbort:
-					i.cancel(errAborted)
+					i.abort(value)
 				default:
 					i.wake(handle)
 				}
@@ -183,63 +119,28 @@ func dispatch(events *os.File, stop chan struct{}) {
 	}
 }
 
-// run serves the invocation on its own goroutine, labelled with it.
-func (i *inv) run() {
-	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("wfn.invocation", strconv.FormatUint(uint64(i.id), 10))))
-	i.label = getProfLabel()
-	invMu.Lock()
-	byLabel[i.label] = i
-	invMu.Unlock()
-	defer func() {
-		// The SDK's Serve recovers a handler's panic; this catches what
-		// fails outside it, and fails only this invocation.
-		if p := recover(); p != nil {
-			i.log(2, fmt.Sprintf("wfn: panic serving the invocation: %v\n%s", p, debug.Stack()))
-			responseSetStatus(i.id, 500)
-			i.end()
-		}
-	}()
-	h := Exports.Handle
-	if h == nil {
-		const msg = "wfn: the SDK's dispatcher is not linked (package wfn sets it)\n"
-		responseSetStatus(i.id, 500)
-		responseBodyWrite(i.id, unsafe.Pointer(unsafe.StringData(msg)), uint32(len(msg)))
-		i.end()
-		return
-	}
-	h()
-}
-
 func (i *inv) log(level uint32, line string) {
 	logLine(i.id, level, unsafe.Pointer(unsafe.StringData(line)), uint32(len(line)))
 }
 
-// end ends the invocation once: its context is cancelled, its id released.
-func (i *inv) end() {
-	i.mu.Lock()
-	ended := i.ended
-	i.ended = true
-	i.mu.Unlock()
-	if ended {
-		return
-	}
-	i.cancel(context.Canceled)
-	invMu.Lock()
-	delete(byID, i.id)
-	if i.label != nil {
-		delete(byLabel, i.label)
-	}
-	invMu.Unlock()
-	invocationEnd(i.id)
+// invSys is what the WebAssembly runtime keeps with an invocation.
+type invSys struct {
+	ready map[int32]chan struct{} // a token when the handle may make progress; made at the first wait
 }
+
+// endSys tells the host that the invocation ended (invocation_end).
+func (i *inv) endSys() { invocationEnd(i.id) }
 
 func (i *inv) channel(h int32) chan struct{} {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	ch := i.ready[h]
+	ch := i.sys.ready[h]
 	if ch == nil {
+		if i.sys.ready == nil {
+			i.sys.ready = make(map[int32]chan struct{}, 1)
+		}
 		ch = make(chan struct{}, 1)
-		i.ready[h] = ch
+		i.sys.ready[h] = ch
 	}
 	return ch
 }
@@ -300,48 +201,6 @@ func RegisteringExport() string {
 	return string(buf[:n])
 }
 
-// InvocationEnd ends the calling goroutine's invocation (invocation_end):
-// package wfn calls it when the handler and every waitUntil task have
-// returned.
-func InvocationEnd() {
-	if i := current(); i != nil {
-		i.end()
-	}
-}
-
-// AbortContext is the parent of the calling goroutine's invocation
-// context: cancelled when the host posts EventAbort, and at the end.
-func AbortContext() context.Context {
-	if i := current(); i != nil {
-		return i.ctx
-	}
-	return context.Background()
-}
-
-// State returns the value stored with SetState for the calling
-// goroutine's invocation, or nil.
-func State() any {
-	if i := current(); i != nil {
-		i.mu.Lock()
-		defer i.mu.Unlock()
-		return i.state
-	}
-	return nil
-}
-
-// SetState stores package wfn's per-invocation state with the calling
-// goroutine's invocation; it reports false outside one.
-func SetState(v any) bool {
-	i := current()
-	if i == nil {
-		return false
-	}
-	i.mu.Lock()
-	i.state = v
-	i.mu.Unlock()
-	return true
-}
-
 // Install panics: in WebAssembly the host is the real one.
 func Install(Host) { panic("wfn: hostcall.Install is not available in WebAssembly") }
 
@@ -350,16 +209,6 @@ func InstallIdle(Host) {}
 
 func bytesPtr(b []byte) unsafe.Pointer  { return unsafe.Pointer(unsafe.SliceData(b)) }
 func stringPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
-
-// with runs f with the calling goroutine's invocation, or answers
-// EBADHANDLE outside one.
-func with(f func(i *inv) int32) int32 {
-	i := current()
-	if i == nil {
-		return ebadhandle
-	}
-	return f(i)
-}
 
 // RequestMethod calls request_method.
 func RequestMethod(buf []byte) int32 {
@@ -605,7 +454,7 @@ func CDNDeleteBySrcImage(src string, revalidationDeadlineSeconds int64) int32 {
 
 // self is the instance, for the TCP imports of goroutines outside an
 // invocation: its EventReady records have inv 0.
-var self = &inv{ready: map[int32]chan struct{}{}, ctx: context.Background()}
+var self = &inv{ctx: context.Background()}
 
 // tcpWith runs f with the calling goroutine's invocation, or the instance.
 func tcpWith(f func(i *inv) int32) int32 {
@@ -641,10 +490,10 @@ func (i *inv) tcpAgain(h int32, timeoutMs int64, call func(id uint32) int32) int
 		case <-expired:
 			return etimedout
 		case <-i.ctx.Done():
-			if context.Cause(i.ctx) == errAborted {
-				return ecanceled
+			if context.Cause(i.ctx) != context.Canceled {
+				return ecanceled // aborted, by the client, the deadline or the shutdown
 			}
-			i = self
+			i = self // ended
 		}
 	}
 }

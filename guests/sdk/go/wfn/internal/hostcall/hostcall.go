@@ -6,9 +6,25 @@
 // [Host] installed with [Install], so the SDK runs in plain Go tests; the
 // wfntest package installs one.
 //
+// Under the build tag wfn_fluid the same functions run ABI version 2
+// (module "wfn_v2", abi/SPEC-v2.md) for the invocation of the calling
+// goroutine: fluid.go holds what WebAssembly (fluid_wasip1.go) and plain
+// Go (fluid_other.go, whose Invoke and Abort wfntest calls) share.
+//
 // Results follow the ABI: a non-negative value is a success (a length, a
 // count, or nothing), a negative one is an abi.Errno.
 package hostcall
+
+// The reasons of an abort, EventAbort's value (abi/SPEC-v2.md section 3).
+const (
+	// AbortClient: the client left, and the function has
+	// supportsCancellation.
+	AbortClient int32 = 1
+	// AbortDeadline: the invocation's deadline (maxDuration) passed.
+	AbortDeadline int32 = 2
+	// AbortShutdown: the host shuts down past its grace period.
+	AbortShutdown int32 = 3
+)
 
 // Host implements the wfn imports in plain Go. Each method has the
 // semantics of the import of the same name; buffers follow the ABI's
