@@ -108,7 +108,8 @@ type Setup struct {
 	// Log receives the host's log. The cases that check the guest's
 	// output look there for a record per line with the line as its
 	// message, level INFO for stdout and WARN for stderr, and the
-	// attributes "stream" (stdout, stderr) and "id" (the request id).
+	// attributes "stream" (stdout, stderr; log for the log import of a
+	// version 2 guest) and "id" (the request id).
 	Log slog.Handler
 	// Snapshots lets the host start instances from a snapshot (abi/SPEC.md
 	// section 8a); false: every instance runs its initialisation.

@@ -63,7 +63,9 @@
 // fixed), a body line "x-wfn-check-NAME: RESULT\n". The suite compares
 // each result with what the specification requires; a missing report is
 // a failure. Log lines are written to stdout (WASI fd_write on 1) and
-// stderr; the suite reads them from the host's log.
+// stderr; the suite reads them from the host's log, each with the request
+// id. A version 2 guest writes them with the log import instead
+// (../SPEC-v2.md section 10), at level 0 for stdout and 1 for stderr.
 //
 // Query parameters named below are in the request URL (request_url);
 // "token" is a fresh random string that the guest copies into its log

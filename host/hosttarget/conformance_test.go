@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,22 +56,11 @@ func TestGoSDK(t *testing.T) {
 // wfn_fluid) passes every case, the fluid ones among them, on every
 // engine this build has (wasmtime with -tags wasmtime, or that one alone
 // with WFN_TEST_ENGINE=wasmtime).
-//
-// Left out: close, wait-until and log, whose log lines must carry the
-// request id. A version 2 host cannot tell which invocation wrote a line
-// to stdout or stderr (abi/SPEC-v2.md section 10), and the SDK has no
-// writer of its own for the log import yet.
 func TestGoSDKFluid(t *testing.T) {
 	guest := buildGoGuest(t, hosttarget.TagFluid)
-	var run []string
-	for _, c := range conformance.Cases() {
-		if !slices.Contains([]string{"close", "wait-until", "log"}, c.Name) {
-			run = append(run, c.Name)
-		}
-	}
 	for _, engine := range testEngines() {
 		t.Run(engine, func(t *testing.T) {
-			conformance.Run(t, hosttarget.Target{Engine: engine}, guest, conformance.Only(run...))
+			conformance.Run(t, hosttarget.Target{Engine: engine}, guest)
 		})
 	}
 }
