@@ -740,4 +740,19 @@ func TestConformanceSourceDir(t *testing.T) {
 	if _, _, err := run(t, "conformance", t.TempDir()); err == nil || !strings.Contains(err.Error(), "no .go or .c files") {
 		t.Errorf("wfn conformance on an empty directory: %v, want the error that it has no sources", err)
 	}
+	// Without --fluid the guest is a version 1 one: the fluid cases are
+	// skipped, saying so; with it, the guest is built with the SDK's
+	// wfn_fluid tag, and they run.
+	out, errOut, err = run(t, "conformance", "--run", "fluid-concurrency", dir)
+	if err != nil || !strings.Contains(out, "skip fluid-concurrency: the guest is an ABI version 1 guest") {
+		t.Errorf("wfn conformance --run fluid-concurrency %s: %v\nstdout:\n%s\nstderr:\n%s", dir, err, out, errOut)
+	}
+	out, errOut, err = run(t, "conformance", "--fluid", "--run", "fluid-concurrency", "--run", "empty", dir)
+	if err != nil || !strings.Contains(out, "ok   fluid-concurrency") || !strings.Contains(out, "2 passed, 0 failed") {
+		t.Errorf("wfn conformance --fluid --run fluid-concurrency --run empty %s: %v\nstdout:\n%s\nstderr:\n%s", dir, err, out, errOut)
+	}
+	// --fluid is for a source directory only.
+	if _, _, err := run(t, "conformance", "--fluid", filepath.Join("..", "testdata", "wat", "hello.wasm")); err == nil || !strings.Contains(err.Error(), "--fluid") {
+		t.Errorf("wfn conformance --fluid hello.wasm: %v, want an error naming --fluid", err)
+	}
 }

@@ -25,6 +25,7 @@ func conformanceCommand(stdout, stderr io.Writer) *cli.Command {
 			"then \"N passed, N failed\".",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "run", Usage: "run only the named case (repeatable)"},
+			&cli.BoolFlag{Name: "fluid", Usage: "build a Go guest's source directory for ABI version 2 (the Go SDK's build tag " + hosttarget.TagFluid + ", as \"fluid\": true does for wfn build), so that the fluid cases run too"},
 			&cli.StringFlag{Name: "engine", Value: "wazero", Usage: "the WebAssembly engine: " + strings.Join(host.Engines(), " or ")},
 		},
 		Action: func(c *cli.Context) error {
@@ -36,6 +37,9 @@ func conformanceCommand(stdout, stderr io.Writer) *cli.Command {
 				target.CacheDir = filepath.Join(dir, "wfn", "conformance")
 			}
 			guest := c.Args().First()
+			if st, err := os.Stat(guest); c.Bool("fluid") && (err != nil || !st.IsDir()) {
+				return fmt.Errorf("wfn conformance: --fluid builds a Go guest's source directory; %s is not one (a built module chooses its ABI version by its marker export)", guest)
+			}
 			if st, err := os.Stat(guest); err == nil && st.IsDir() {
 				// A guest's sources: built as wfn build builds a function.
 				cache := target.CacheDir
@@ -45,8 +49,12 @@ func conformanceCommand(stdout, stderr io.Writer) *cli.Command {
 					}
 					defer os.RemoveAll(cache)
 				}
+				var tags []string
+				if c.Bool("fluid") {
+					tags = append(tags, hosttarget.TagFluid)
+				}
 				fmt.Fprintf(stderr, "building %s\n", guest)
-				if guest, err = hosttarget.Build(c.Context, guest, cache); err != nil {
+				if guest, err = hosttarget.Build(c.Context, guest, cache, tags...); err != nil {
 					return fmt.Errorf("wfn conformance: building the guest: %w", err)
 				}
 			}

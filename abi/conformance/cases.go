@@ -28,39 +28,39 @@ const (
 	codeNoResponse  = "NO_RESPONSE_FROM_FUNCTION"
 )
 
-var cases = []Case{
-	{"dispatch", "3", "Each method goes to its method export if the guest has one, else to wfn_handle; without wfn_handle, HEAD goes to the GET export (RFC 9110 section 9.3.2) and other methods get 405 INVALID_REQUEST_METHOD with Allow listing the method exports in the spec's order (HEAD after GET when only GET is exported).", nil, false, dispatchCase},
-	{"empty", "3", "A handler that writes nothing gives 200, an empty body and Content-Length: 0.", nil, false, emptyCase},
-	{"method", "4", "request_method is the method as sent, for the seven methods and an extension method.", []string{abi.ImportRequestMethod}, false, methodCase},
-	{"url", "4", "request_url is the absolute URL with scheme, host, path and query, escapes kept, and each route param set in the query (the suite's guest is api/[case]: case=NAME at the end).", []string{abi.ImportRequestURL}, false, urlCase},
-	{"headers", "4", "request_header_names are lower-case, include host, and list each name once; request_header returns every value in order, matches names without regard to case, and returns ENOTFOUND for an absent header.", []string{abi.ImportRequestHeaderNames, abi.ImportRequestHeader}, false, headersCase},
-	{"params", "4", "request_param is unescaped: /api/caf%C3%A9%20%2F%20x%3Fy gives the case param \"café / x?y\" (the guest's 404 for an unknown case).", []string{abi.ImportRequestParam}, false, paramsCase},
-	{"buffer", "1, 4", "The buffer protocol: a 12 KB header value and a 3 KB URL reach the guest whole.", []string{abi.ImportRequestURL, abi.ImportRequestHeader}, false, bufferCase},
-	{"body", "4", "request_body_read streams a 1 MiB chunked body in small reads and returns 0 at its end.", []string{abi.ImportRequestBodyRead}, false, bodyCase},
-	{"status", "5", "response_set_status: EINVAL outside 100..999, the status set is sent, ECLOSED after the first write.", []string{abi.ImportResponseSetStatus, abi.ImportResponseBodyWrite}, false, statusCase},
-	{"status-1xx", "3, 5", "A final status of 103 gives 502 NO_RESPONSE_FROM_FUNCTION.", []string{abi.ImportResponseSetStatus}, false, status1xxCase},
-	{"headers-out", "5", "response_header_set replaces and add appends, names without regard to case; delete removes; EINVAL for a bad name or a value with CR, LF, NUL or a control byte (HTAB is allowed); ECLOSED after the first write.", []string{abi.ImportResponseHeaderSet, abi.ImportResponseHeaderAdd, abi.ImportResponseHeaderDelete, abi.ImportResponseBodyWrite}, false, headersOutCase},
-	{"buffered", "5", "Without a flush, the response is sent whole with Content-Length.", []string{abi.ImportResponseBodyWrite}, false, bufferedCase},
-	{"stream", "5", "response_flush sends the head and the bytes so far at once; the response then streams, chunked.", []string{abi.ImportResponseFlush, abi.ImportResponseBodyWrite}, false, streamCase},
-	{"close", "5", "response_close completes the response at once while the handler runs on; later writes and closes get ECLOSED.", []string{abi.ImportResponseClose, abi.ImportResponseBodyWrite}, false, closeCase},
-	{"abort", "5a", "abort_signaled is 0 during a normal request.", []string{abi.ImportAbortSignaled}, false, abortCase},
-	{"deadline", "5a, 8", "deadline_remaining_ms is above 0 and at most the function's maxDuration (60 s).", []string{abi.ImportDeadlineRemainingMs}, false, deadlineCase},
-	{"wait-until", "3, 5a", "A task registered with wait_until runs after the response, with the request id, and may register another task.", []string{abi.ImportWaitUntil}, false, waitUntilCase},
-	{"log", "7", "fd_write on stdout and stderr become log lines at info and warn level, with the request id.", nil, false, logCase},
-	{"env", "7", "environ_get holds Vercel's system variables, the .env file, the host's variables and the function's env, later ones winning, and nothing of the host's own environment.", nil, false, envCase},
-	{"ip-address", "5b", "ip_address is the socket peer, or the client a trusted proxy names with x-real-ip or x-forwarded-for.", []string{abi.ImportIPAddress}, false, ipAddressCase},
-	{"geolocation", "5b", "geolocation is a JSON object of strings: only region without x-vercel-ip-* headers; every field, city decoded and flag derived, with them.", []string{abi.ImportGeolocation}, false, geolocationCase},
-	{"fetch", "5b", "http_send and the http_response_* imports reach a backend allowed by allowedOutboundHosts: method, header and body go out; status, lower-case header names, every header value and a 64 KiB body come back.", []string{abi.ImportHTTPSend, abi.ImportHTTPResponseStatus, abi.ImportHTTPResponseHeaderNames, abi.ImportHTTPResponseHeader, abi.ImportHTTPResponseBodyRead, abi.ImportHTTPClose}, false, fetchCase},
-	{"fetch-denied", "5b", "http_send returns EDENIED for a loopback port and a metadata address off the allow list, without connecting.", []string{abi.ImportHTTPSend, abi.ImportHTTPResponseStatus}, false, fetchDeniedCase},
-	{"clock", "7", "clock_time_get gives the wall clock and a monotonic clock; poll_oneoff sleeps.", nil, false, clockCase},
-	{"random", "7", "random_get gives fresh random bytes.", nil, false, randomCase},
-	{"cache", "6", "cache_get misses, then returns what cache_set stored, and misses again after cache_delete, and after cache_expire_tag of one of the entry's tags; a negative ttl and an empty tag are EINVAL; an entry set by one invocation is read by the next.", []string{abi.ImportCacheGet, abi.ImportCacheSet, abi.ImportCacheDelete, abi.ImportCacheExpireTag}, true, cacheCase},
-	{"cdn", "6", "cdn_add_cache_tag tags the response; cdn_invalidate_by_tag, cdn_delete_by_tag, cdn_invalidate_by_src_image and cdn_delete_by_src_image succeed; an empty tag, a negative revalidation deadline and an empty source are EINVAL.", []string{abi.ImportCDNAddCacheTag, abi.ImportCDNInvalidateByTag, abi.ImportCDNDeleteByTag, abi.ImportCDNInvalidateBySrcImage, abi.ImportCDNDeleteBySrcImage}, true, cdnCase},
-	{"fetch-wait", "5b", "http_wait with a timeout of 0 returns 0 while the backend has not answered, then 1 once the head is in, within its timeout; the status follows at once.", []string{abi.ImportHTTPSend, abi.ImportHTTPWait, abi.ImportHTTPResponseStatus, abi.ImportHTTPClose}, true, fetchWaitCase},
-	{"tcp", "5c", "tcp_connect reaches a loopback server allowed by allowedOutboundHosts; tcp_write sends, tcp_close_write half-closes (ECLOSED again and for a write after it), tcp_read reads the server's answer to its end (0); tcp_remote_address is the server's address; tcp_close releases the handle (EBADHANDLE after it); an unknown flag and an address without a port are EINVAL, a closed port ECONNREFUSED.", tcpImports, true, tcpCase},
-	{"tcp-denied", "5c", "tcp_connect returns EDENIED for a loopback port and a metadata address off the allow list, without connecting.", []string{abi.ImportTCPConnect}, true, tcpDeniedCase},
-	{"tcp-timeout", "5c", "tcp_read on a server that never answers returns ETIMEDOUT after its timeout, and at once with a timeout of 0; the connection stays usable for tcp_write.", []string{abi.ImportTCPConnect, abi.ImportTCPRead, abi.ImportTCPWrite, abi.ImportTCPClose}, true, tcpTimeoutCase},
-}
+var cases = append([]Case{
+	{"dispatch", "3", "Each method goes to its method export if the guest has one, else to wfn_handle; without wfn_handle, HEAD goes to the GET export (RFC 9110 section 9.3.2) and other methods get 405 INVALID_REQUEST_METHOD with Allow listing the method exports in the spec's order (HEAD after GET when only GET is exported).", nil, false, false, dispatchCase},
+	{"empty", "3", "A handler that writes nothing gives 200, an empty body and Content-Length: 0.", nil, false, false, emptyCase},
+	{"method", "4", "request_method is the method as sent, for the seven methods and an extension method.", []string{abi.ImportRequestMethod}, false, false, methodCase},
+	{"url", "4", "request_url is the absolute URL with scheme, host, path and query, escapes kept, and each route param set in the query (the suite's guest is api/[case]: case=NAME at the end).", []string{abi.ImportRequestURL}, false, false, urlCase},
+	{"headers", "4", "request_header_names are lower-case, include host, and list each name once; request_header returns every value in order, matches names without regard to case, and returns ENOTFOUND for an absent header.", []string{abi.ImportRequestHeaderNames, abi.ImportRequestHeader}, false, false, headersCase},
+	{"params", "4", "request_param is unescaped: /api/caf%C3%A9%20%2F%20x%3Fy gives the case param \"café / x?y\" (the guest's 404 for an unknown case).", []string{abi.ImportRequestParam}, false, false, paramsCase},
+	{"buffer", "1, 4", "The buffer protocol: a 12 KB header value and a 3 KB URL reach the guest whole.", []string{abi.ImportRequestURL, abi.ImportRequestHeader}, false, false, bufferCase},
+	{"body", "4", "request_body_read streams a 1 MiB chunked body in small reads and returns 0 at its end.", []string{abi.ImportRequestBodyRead}, false, false, bodyCase},
+	{"status", "5", "response_set_status: EINVAL outside 100..999, the status set is sent, ECLOSED after the first write.", []string{abi.ImportResponseSetStatus, abi.ImportResponseBodyWrite}, false, false, statusCase},
+	{"status-1xx", "3, 5", "A final status of 103 gives 502 NO_RESPONSE_FROM_FUNCTION.", []string{abi.ImportResponseSetStatus}, false, false, status1xxCase},
+	{"headers-out", "5", "response_header_set replaces and add appends, names without regard to case; delete removes; EINVAL for a bad name or a value with CR, LF, NUL or a control byte (HTAB is allowed); ECLOSED after the first write.", []string{abi.ImportResponseHeaderSet, abi.ImportResponseHeaderAdd, abi.ImportResponseHeaderDelete, abi.ImportResponseBodyWrite}, false, false, headersOutCase},
+	{"buffered", "5", "Without a flush, the response is sent whole with Content-Length.", []string{abi.ImportResponseBodyWrite}, false, false, bufferedCase},
+	{"stream", "5", "response_flush sends the head and the bytes so far at once; the response then streams, chunked.", []string{abi.ImportResponseFlush, abi.ImportResponseBodyWrite}, false, false, streamCase},
+	{"close", "5", "response_close completes the response at once while the handler runs on; later writes and closes get ECLOSED.", []string{abi.ImportResponseClose, abi.ImportResponseBodyWrite}, false, false, closeCase},
+	{"abort", "5a", "abort_signaled is 0 during a normal request.", []string{abi.ImportAbortSignaled}, false, false, abortCase},
+	{"deadline", "5a, 8", "deadline_remaining_ms is above 0 and at most the function's maxDuration (60 s).", []string{abi.ImportDeadlineRemainingMs}, false, false, deadlineCase},
+	{"wait-until", "3, 5a", "A task registered with wait_until runs after the response, with the request id, and may register another task.", []string{abi.ImportWaitUntil}, false, false, waitUntilCase},
+	{"log", "7", "fd_write on stdout and stderr become log lines at info and warn level, with the request id.", nil, false, false, logCase},
+	{"env", "7", "environ_get holds Vercel's system variables, the .env file, the host's variables and the function's env, later ones winning, and nothing of the host's own environment.", nil, false, false, envCase},
+	{"ip-address", "5b", "ip_address is the socket peer, or the client a trusted proxy names with x-real-ip or x-forwarded-for.", []string{abi.ImportIPAddress}, false, false, ipAddressCase},
+	{"geolocation", "5b", "geolocation is a JSON object of strings: only region without x-vercel-ip-* headers; every field, city decoded and flag derived, with them.", []string{abi.ImportGeolocation}, false, false, geolocationCase},
+	{"fetch", "5b", "http_send and the http_response_* imports reach a backend allowed by allowedOutboundHosts: method, header and body go out; status, lower-case header names, every header value and a 64 KiB body come back.", []string{abi.ImportHTTPSend, abi.ImportHTTPResponseStatus, abi.ImportHTTPResponseHeaderNames, abi.ImportHTTPResponseHeader, abi.ImportHTTPResponseBodyRead, abi.ImportHTTPClose}, false, false, fetchCase},
+	{"fetch-denied", "5b", "http_send returns EDENIED for a loopback port and a metadata address off the allow list, without connecting.", []string{abi.ImportHTTPSend, abi.ImportHTTPResponseStatus}, false, false, fetchDeniedCase},
+	{"clock", "7", "clock_time_get gives the wall clock and a monotonic clock; poll_oneoff sleeps.", nil, false, false, clockCase},
+	{"random", "7", "random_get gives fresh random bytes.", nil, false, false, randomCase},
+	{"cache", "6", "cache_get misses, then returns what cache_set stored, and misses again after cache_delete, and after cache_expire_tag of one of the entry's tags; a negative ttl and an empty tag are EINVAL; an entry set by one invocation is read by the next.", []string{abi.ImportCacheGet, abi.ImportCacheSet, abi.ImportCacheDelete, abi.ImportCacheExpireTag}, true, false, cacheCase},
+	{"cdn", "6", "cdn_add_cache_tag tags the response; cdn_invalidate_by_tag, cdn_delete_by_tag, cdn_invalidate_by_src_image and cdn_delete_by_src_image succeed; an empty tag, a negative revalidation deadline and an empty source are EINVAL.", []string{abi.ImportCDNAddCacheTag, abi.ImportCDNInvalidateByTag, abi.ImportCDNDeleteByTag, abi.ImportCDNInvalidateBySrcImage, abi.ImportCDNDeleteBySrcImage}, true, false, cdnCase},
+	{"fetch-wait", "5b", "http_wait with a timeout of 0 returns 0 while the backend has not answered, then 1 once the head is in, within its timeout; the status follows at once.", []string{abi.ImportHTTPSend, abi.ImportHTTPWait, abi.ImportHTTPResponseStatus, abi.ImportHTTPClose}, true, false, fetchWaitCase},
+	{"tcp", "5c", "tcp_connect reaches a loopback server allowed by allowedOutboundHosts; tcp_write sends, tcp_close_write half-closes (ECLOSED again and for a write after it), tcp_read reads the server's answer to its end (0); tcp_remote_address is the server's address; tcp_close releases the handle (EBADHANDLE after it); an unknown flag and an address without a port are EINVAL, a closed port ECONNREFUSED.", tcpImports, true, false, tcpCase},
+	{"tcp-denied", "5c", "tcp_connect returns EDENIED for a loopback port and a metadata address off the allow list, without connecting.", []string{abi.ImportTCPConnect}, true, false, tcpDeniedCase},
+	{"tcp-timeout", "5c", "tcp_read on a server that never answers returns ETIMEDOUT after its timeout, and at once with a timeout of 0; the connection stays usable for tcp_write.", []string{abi.ImportTCPConnect, abi.ImportTCPRead, abi.ImportTCPWrite, abi.ImportTCPClose}, true, false, tcpTimeoutCase},
+}, fluidCases...)
 
 // request is one request of a case.
 type request struct {
@@ -549,12 +549,18 @@ func logCase(s *suite, r *report) {
 		return
 	}
 	lines := s.waitLog(r, resp, "wfn-conformance stdout "+token, "wfn-conformance stderr "+token)
+	// A version 2 guest writes its lines with the log import (SPEC-v2.md
+	// section 10): stream "log".
+	out, errs := "stdout", "stderr"
+	if s.fluid {
+		out, errs = "log", "log"
+	}
 	if len(lines) == 2 {
-		if lines[0].Level != "INFO" || lines[0].Stream != "stdout" {
-			r.errorf("stdout line at level %s, stream %q; want INFO, stdout", lines[0].Level, lines[0].Stream)
+		if lines[0].Level != "INFO" || lines[0].Stream != out {
+			r.errorf("stdout line at level %s, stream %q; want INFO, %s", lines[0].Level, lines[0].Stream, out)
 		}
-		if lines[1].Level != "WARN" || lines[1].Stream != "stderr" {
-			r.errorf("stderr line at level %s, stream %q; want WARN, stderr", lines[1].Level, lines[1].Stream)
+		if lines[1].Level != "WARN" || lines[1].Stream != errs {
+			r.errorf("stderr line at level %s, stream %q; want WARN, %s", lines[1].Level, lines[1].Stream, errs)
 		}
 	}
 }

@@ -31,7 +31,8 @@ import (
 type Case struct {
 	// Name is the case's name, which is also the path: /api/<Name>.
 	Name string
-	// Spec names the sections of SPEC.md the case covers.
+	// Spec names the sections of SPEC.md the case covers (of SPEC-v2.md
+	// for a Fluid case).
 	Spec string
 	// Checks says what the suite checks, in a sentence or two.
 	Checks string
@@ -42,8 +43,21 @@ type Case struct {
 	// offer (the caches, http_wait): a guest that answers it as an
 	// unknown case (404 with the case's name) is skipped, not failed.
 	Optional bool
+	// Fluid is true for a case of ABI version 2 (abi/SPEC-v2.md), which
+	// needs many invocations at once in one instance: it runs against a
+	// guest that exports wfn_abi_v2 (served as api/fluid/[case].wasm) and is
+	// skipped, with the reason, for a version 1 guest.
+	Fluid bool
 
 	run func(s *suite, r *report)
+}
+
+// specRef names the sections the case covers, with their document.
+func (c Case) specRef() string {
+	if c.Fluid {
+		return "SPEC-v2.md " + c.Spec
+	}
+	return "SPEC.md " + c.Spec
 }
 
 // Cases lists the cases of the suite, in the order they run.
@@ -94,7 +108,8 @@ type Setup struct {
 	// Log receives the host's log. The cases that check the guest's
 	// output look there for a record per line with the line as its
 	// message, level INFO for stdout and WARN for stderr, and the
-	// attributes "stream" (stdout, stderr) and "id" (the request id).
+	// attributes "stream" (stdout, stderr; log for the log import of a
+	// version 2 guest) and "id" (the request id).
 	Log slog.Handler
 	// Snapshots lets the host start instances from a snapshot (abi/SPEC.md
 	// section 8a); false: every instance runs its initialisation.
@@ -151,6 +166,7 @@ type suite struct {
 	addr    string // 127.0.0.1:port
 	methods []string
 	hasAll  bool // the methods copy is served
+	fluid   bool // the guest is a version 2 one: the fluid copy is served
 	token   string
 
 	stop    func(context.Context) error // the target's
@@ -214,6 +230,7 @@ func start(ctx context.Context, target Target, guestWasm string, opts []Option) 
 				s.methods = append(s.methods, m)
 			}
 		}
+		s.fluid = slices.ContainsFunc(exps, func(e export) bool { return e.name == abi.ExportMarkerV2 })
 		if !slices.ContainsFunc(exps, func(e export) bool { return e.name == abi.ExportHandle }) {
 			return nil, fmt.Errorf("conformance: %s does not export %s: a conformance guest must (see the package documentation)", guestWasm, abi.ExportHandle)
 		}
@@ -241,6 +258,11 @@ func start(ctx context.Context, target Target, guestWasm string, opts []Option) 
 			return nil, err
 		}
 		s.hasAll = true
+	}
+	if s.fluid {
+		if err := writeFile(filepath.Join(s.dir, "api", "fluid", "[case].wasm"), wasm); err != nil {
+			return nil, err
+		}
 	}
 
 	// The backend of the fetch case, and a listener that must never be
@@ -270,10 +292,17 @@ func start(ctx context.Context, target Target, guestWasm string, opts []Option) 
 		"allowedOutboundHosts": []string{s.backend.Listener.Addr().String(),
 			s.echo.Addr().String(), s.silent.Addr().String(), s.refused},
 	}
-	vercel, _ := json.MarshalIndent(map[string]any{"functions": map[string]any{
+	functions := map[string]any{
 		"api/[case]" + ext:         fn,
 		"api/methods/[case]" + ext: fn,
-	}}, "", "  ")
+	}
+	if s.fluid {
+		functions["api/fluid/[case].wasm"] = map[string]any{
+			"maxDuration":          int(fluidMaxDuration / time.Second),
+			"supportsCancellation": true,
+		}
+	}
+	vercel, _ := json.MarshalIndent(map[string]any{"functions": functions}, "", "  ")
 	if err := writeFile(filepath.Join(s.dir, "vercel.json"), vercel); err != nil {
 		return nil, err
 	}
@@ -414,6 +443,10 @@ func (s *suite) selected() []Case {
 
 func (s *suite) run(c Case) *report {
 	r := &report{}
+	if c.Fluid && !s.fluid {
+		r.skip = "the guest is an ABI version 1 guest (it does not export " + abi.ExportMarkerV2 + "): version 1 runs one invocation at a time per instance"
+		return r
+	}
 	if sk, ok := s.target.(Skipper); ok {
 		if r.skip = sk.Skip(c.Name); r.skip != "" {
 			return r
@@ -450,7 +483,7 @@ func Run(t *testing.T, target Target, guestWasm string, opts ...Option) {
 				t.Skip(r.skip)
 			}
 			for _, f := range r.failures {
-				t.Errorf("%s (SPEC.md %s): %s", c.Name, c.Spec, f)
+				t.Errorf("%s (%s): %s", c.Name, c.specRef(), f)
 			}
 		})
 	}
@@ -478,7 +511,7 @@ func RunAll(ctx context.Context, target Target, guestWasm string, w io.Writer, o
 		switch {
 		case r.failed():
 			failed++
-			fmt.Fprintf(w, "FAIL %s (%s) [SPEC.md %s]\n", c.Name, took, c.Spec)
+			fmt.Fprintf(w, "FAIL %s (%s) [%s]\n", c.Name, took, c.specRef())
 			for _, f := range r.failures {
 				fmt.Fprintf(w, "     %s\n", strings.ReplaceAll(f, "\n", "\n     "))
 			}

@@ -63,7 +63,9 @@
 // fixed), a body line "x-wfn-check-NAME: RESULT\n". The suite compares
 // each result with what the specification requires; a missing report is
 // a failure. Log lines are written to stdout (WASI fd_write on 1) and
-// stderr; the suite reads them from the host's log.
+// stderr; the suite reads them from the host's log, each with the request
+// id. A version 2 guest writes them with the log import instead
+// (../SPEC-v2.md section 10), at level 0 for stdout and 1 for stderr.
 //
 // Query parameters named below are in the request URL (request_url);
 // "token" is a fresh random string that the guest copies into its log
@@ -189,8 +191,34 @@
 // bounded wait, outbound TCP): a guest answers them as unknown cases (404 with the
 // name) to be skipped. Every import has at least one case.
 //
+// # The fluid cases (ABI version 2)
+//
+// A guest that exports wfn_abi_v2 (../SPEC-v2.md) is also served as
+// api/fluid/[case].wasm, with maxDuration 4 and supportsCancellation, for
+// the cases fluid-concurrency, fluid-abort, fluid-deadline and fluid-trap
+// (a version 1 guest skips them, with the reason). Their handlers keep
+// their state in the instance's memory, so that what one reports is what
+// its instance holds, and set header x-wfn-instance to an id drawn when
+// the instance started:
+//
+//	hold         with the query's "key" and "n": if "flush" is set, write
+//	             "held\n" and flush; then wait, counted as held under key,
+//	             until release is called for key (body "released\n") or
+//	             the request's context is cancelled (n is then recorded
+//	             as cancelled under key)
+//	held         with the query's "key": headers x-wfn-held (how many are
+//	             held under key), x-wfn-cancelled (the n of the cancelled
+//	             ones, sorted, joined with ","), x-wfn-remaining-ms (the
+//	             least time left before the deadline of a held one; absent
+//	             when none is)
+//	release      with the query's "key": release those held under key;
+//	             header x-wfn-released: how many there were
+//	instance     only x-wfn-instance
+//	trap         end the instance with a trap (the Go guest: a panic on a
+//	             goroutine no handler recovers), and wait meanwhile
+//
 // [Cases] lists them with what the suite checks and the sections of
-// SPEC.md they cover.
+// SPEC.md (SPEC-v2.md for the fluid cases) they cover.
 //
 // # Writing an SDK and running the suite
 //

@@ -46,4 +46,8 @@ func Example() {
 	// tcp          5c
 	// tcp-denied   5c
 	// tcp-timeout  5c
+	// fluid-concurrency 2, 4
+	// fluid-abort  3, 4
+	// fluid-deadline 4
+	// fluid-trap   2, 4
 }

@@ -15,9 +15,10 @@ import (
 	"github.com/wfn-dev/wfn/host/hosttarget"
 )
 
-// buildGoGuest builds the Go SDK's conformance guest, skipping the test
+// buildGoGuest builds the Go SDK's conformance guest with the build tags
+// tags (hosttarget.TagFluid: as an ABI version 2 guest), skipping the test
 // when the go command is missing, except under CI=true, where it fails.
-func buildGoGuest(t *testing.T) string {
+func buildGoGuest(t *testing.T, tags ...string) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -27,7 +28,11 @@ func buildGoGuest(t *testing.T) string {
 		t.Skipf("skipping: the go command is needed to build the Go conformance guest: %v", err)
 	}
 	out := filepath.Join(t.TempDir(), "conformance.wasm")
-	cmd := exec.CommandContext(t.Context(), goBin, "build", "-buildmode=c-shared", "-o", out, ".")
+	args := []string{"build", "-buildmode=c-shared", "-o", out}
+	if len(tags) > 0 {
+		args = append(args, "-tags="+strings.Join(tags, ","))
+	}
+	cmd := exec.CommandContext(t.Context(), goBin, append(args, ".")...)
 	cmd.Dir = filepath.Join("..", "..", "testdata", "conformance", "go")
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0", "GOWORK=off")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -47,6 +52,28 @@ func TestGoSDK(t *testing.T) {
 	}
 }
 
+// The Go SDK's conformance guest built for ABI version 2 (build tag
+// wfn_fluid) passes every case, the fluid ones among them, on every
+// engine this build has (wasmtime with -tags wasmtime, or that one alone
+// with WFN_TEST_ENGINE=wasmtime).
+func TestGoSDKFluid(t *testing.T) {
+	guest := buildGoGuest(t, hosttarget.TagFluid)
+	for _, engine := range testEngines() {
+		t.Run(engine, func(t *testing.T) {
+			conformance.Run(t, hosttarget.Target{Engine: engine}, guest)
+		})
+	}
+}
+
+// testEngines are the engines to run the suite on: $WFN_TEST_ENGINE if it
+// is set, else every engine of this build.
+func testEngines() []string {
+	if e := os.Getenv("WFN_TEST_ENGINE"); e != "" {
+		return []string{e}
+	}
+	return host.Engines()
+}
+
 // The suite can fail: the smallest guest, which implements no case,
 // fails every case it takes part in.
 func TestBrokenGuestFails(t *testing.T) {
@@ -59,8 +86,15 @@ func TestBrokenGuestFails(t *testing.T) {
 	if passed != 0 {
 		t.Errorf("%d cases passed with a guest that implements none", passed)
 	}
-	// dispatch is skipped: hello.wasm has no method export.
-	if want := len(conformance.Cases()) - 1; failed != want {
+	// dispatch is skipped: hello.wasm has no method export; so are the
+	// fluid cases: it is a version 1 guest.
+	want := -1
+	for _, c := range conformance.Cases() {
+		if !c.Fluid {
+			want++
+		}
+	}
+	if failed != want {
 		t.Errorf("%d cases failed, want %d", failed, want)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -69,6 +103,9 @@ func TestBrokenGuestFails(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "skip dispatch: ") {
 		t.Errorf("dispatch not reported as skipped")
+	}
+	if !strings.Contains(out.String(), "skip fluid-trap: the guest is an ABI version 1 guest") {
+		t.Errorf("fluid-trap not reported as skipped for a version 1 guest")
 	}
 }
 

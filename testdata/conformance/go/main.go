@@ -231,7 +231,7 @@ func closeCase(w *wfn.ResponseWriter, r *wfn.Request) {
 	_, werr := w.WriteString("more")
 	cerr := w.Close()
 	time.Sleep(2 * time.Second)
-	fmt.Printf("wfn-conformance close %s write=%s close=%s\n", token, code(werr), code(cerr))
+	fmt.Fprintf(wfn.Stdout, "wfn-conformance close %s write=%s close=%s\n", token, code(werr), code(cerr))
 }
 
 func abort(w *wfn.ResponseWriter, r *wfn.Request) {
@@ -251,16 +251,16 @@ func waitUntil(w *wfn.ResponseWriter, r *wfn.Request) {
 	token := query(r, "token")
 	err := wfn.After(func() {
 		time.Sleep(500 * time.Millisecond)
-		fmt.Printf("wfn-conformance wait-until %s\n", token)
-		wfn.After(func() { fmt.Printf("wfn-conformance wait-until-nested %s\n", token) })
+		fmt.Fprintf(wfn.Stdout, "wfn-conformance wait-until %s\n", token)
+		wfn.After(func() { fmt.Fprintf(wfn.Stdout, "wfn-conformance wait-until-nested %s\n", token) })
 	})
 	check(w, "wait-until", err)
 }
 
 func logCase(w *wfn.ResponseWriter, r *wfn.Request) {
 	token := query(r, "token")
-	fmt.Fprintf(os.Stdout, "wfn-conformance stdout %s\n", token)
-	fmt.Fprintf(os.Stderr, "wfn-conformance stderr %s\n", token)
+	fmt.Fprintf(wfn.Stdout, "wfn-conformance stdout %s\n", token)
+	fmt.Fprintf(wfn.Stderr, "wfn-conformance stderr %s\n", token)
 	check(w, "log", nil)
 }
 

@@ -101,9 +101,9 @@ func register(h Handler) bool {
 }
 
 // serveRegistered serves an invocation with the handler registered for
-// its method, as version 1's host picks the export: the method's, GET's
-// for HEAD, else wfn_handle's. The host answers 405 itself for a method
-// with none of them.
+// its method, as version 1's host picks the export (SPEC.md section 3):
+// the method's, else wfn_handle's, else GET's for HEAD. The host answers
+// 405 itself for a method with none of them.
 func serveRegistered() {
 	var buf [16]byte
 	method := ""
@@ -111,11 +111,11 @@ func serveRegistered() {
 		method = string(buf[:n])
 	}
 	h := handlers[method]
-	if h == nil && method == http.MethodHead {
-		h = handlers[http.MethodGet]
-	}
 	if h == nil {
 		h = handlers["wfn_handle"]
+	}
+	if h == nil && method == http.MethodHead {
+		h = handlers[http.MethodGet]
 	}
 	if h == nil {
 		h = HandlerFunc(func(w *ResponseWriter, _ *Request) {
