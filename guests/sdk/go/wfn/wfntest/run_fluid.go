@@ -20,6 +20,7 @@ func run(h *host, export func()) {
 	h.inv.Store(hostcall.Invoke(h, export, func() { close(ended) }))
 	// An abort or the deadline that came before the id was known.
 	if h.ctx.Err() != nil {
+		h.closeBeforeAbort()
 		h.post(hostcall.AbortClient)
 	}
 	if h.killed.Load() {

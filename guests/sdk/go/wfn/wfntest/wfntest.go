@@ -339,6 +339,8 @@ type host struct {
 	deadline time.Time
 	killed   atomic.Bool   // past the deadline or the abort grace
 	inv      atomic.Uint32 // under ABI version 2, the invocation's id; 0 before it starts
+	// abortTCP closes, once, the connections opened before the abort.
+	abortTCP sync.Once
 
 	// Only the invocation's goroutine reads the body.
 	eof      bool
@@ -412,8 +414,10 @@ func newHost(w http.ResponseWriter, r *http.Request, params map[string]string, c
 		h.post(hostcall.AbortDeadline)
 	})
 	abort := context.AfterFunc(h.ctx, func() {
+		// The connections opened before the abort close first: under ABI
+		// version 2 the post wakes the handler, whose cleanup may dial.
+		h.closeBeforeAbort()
 		h.post(hostcall.AbortClient)
-		closeTCP(h) // the connections opened before the abort
 		grace := time.AfterFunc(AbortGrace, func() {
 			h.kill(http.StatusInternalServerError, CodeInvocationFailed)
 		})
@@ -426,6 +430,11 @@ func newHost(w http.ResponseWriter, r *http.Request, params map[string]string, c
 	h.mu.Unlock()
 	return h
 }
+
+// closeBeforeAbort closes the connections the invocation opened before its
+// abort, once: whoever tells the guest about the abort calls it first, so
+// that a dial in the handler's cleanup is never closed with them.
+func (h *host) closeBeforeAbort() { h.abortTCP.Do(func() { closeTCP(h) }) }
 
 // aborted reports whether waiting imports must return ECANCELED.
 func (h *host) aborted() bool { return h.ctx.Err() != nil || h.killed.Load() }
