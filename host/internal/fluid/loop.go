@@ -45,6 +45,17 @@ type Loop struct {
 
 	lastHost atomic.Int64 // when the guest last called into the host (UnixNano)
 	parked   atomic.Bool  // the guest waits in poll_oneoff
+	// runSince is when the guest last stopped waiting in poll_oneoff
+	// (UnixNano), or when the loop was made: how long it has run since
+	// it last had nothing to do (cpuBusy).
+	runSince atomic.Int64
+	// busyUntil is until when (UnixNano) the guest counts as CPU-busy
+	// after a run of busyAfter or longer ended: one short wait between
+	// two long runs does not make it idle (cpuBusy).
+	busyUntil atomic.Int64
+	// busyAfter is the pool's BusyAfter (Pool.busyAfter), set before
+	// the serving call; 0 or less: never CPU-busy.
+	busyAfter time.Duration
 
 	// registering is the handler export of the registration call under
 	// way (Pool.Exports), "" outside one. Set and read only on the
@@ -64,6 +75,7 @@ func newLoop() *Loop {
 	l.self = newInvocation()
 	l.self.l = l
 	l.enterHost()
+	l.runSince.Store(l.lastHost.Load())
 	return l
 }
 
@@ -85,9 +97,51 @@ func LoopFrom(ctx context.Context) *Loop {
 // enterHost records that the guest called into the host.
 func (l *Loop) enterHost() { l.lastHost.Store(time.Now().UnixNano()) }
 
-func (l *Loop) park() { l.parked.Store(true); l.enterHost() }
+func (l *Loop) park() {
+	l.enterHost()
+	now := l.lastHost.Load()
+	if d := l.busyAfter; d > 0 && now-l.runSince.Load() >= int64(d) {
+		l.busyUntil.Store(now + int64(d))
+	}
+	l.parked.Store(true)
+}
 
-func (l *Loop) unpark() { l.parked.Store(false); l.enterHost() }
+func (l *Loop) unpark() {
+	l.enterHost()
+	l.runSince.Store(l.lastHost.Load())
+	l.parked.Store(false)
+}
+
+// waitEvents is poll_oneoff's wait on the event source: it returns at
+// once when an event is pending or timeout is 0 (a poll that does not
+// wait, which Go's scheduler makes between goroutines), else it parks the
+// guest until an event is pending, timeout passes (negative: no bound)
+// or ctx ends. Only a wait that blocks ends a run of the guest (cpuBusy).
+func (l *Loop) waitEvents(ctx context.Context, timeout time.Duration) bool {
+	if timeout == 0 || l.q.pending() {
+		l.enterHost()
+		return l.q.pending()
+	}
+	l.park()
+	ready := l.q.wait(ctx, timeout)
+	l.unpark()
+	return ready
+}
+
+// cpuBusy reports whether, at now (UnixNano), the guest counts as
+// CPU-busy: it has run for busyAfter or longer without blocking in
+// poll_oneoff, or such a run ended less than busyAfter ago. It then has
+// more to compute than its one thread keeps up with (Pool.BusyAfter).
+func (l *Loop) cpuBusy(now int64) bool {
+	d := l.busyAfter
+	if d <= 0 {
+		return false
+	}
+	if l.parked.Load() {
+		return now < l.busyUntil.Load()
+	}
+	return now-l.runSince.Load() >= int64(d) || now < l.busyUntil.Load()
+}
 
 // spinning reports whether the guest has run for at least d without
 // calling into the host.
