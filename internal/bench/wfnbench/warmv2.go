@@ -77,7 +77,8 @@ func (e *env) warmV2Targets(ctx context.Context, label, bin string) ([]*target, 
 }
 
 // addV2Ratios adds a row per v2 target: the median over rounds of its
-// requests per second over its v1 pair's in the same round.
+// requests per second over its v1 pair's in the same round, and the
+// instances each made (wfn_cold_starts_total; -1: not read).
 func (e *env) addV2Ratios(targets []*target) {
 	for _, t := range targets {
 		if t.pair == nil {
@@ -88,6 +89,6 @@ func (e *env) addV2Ratios(targets []*target) {
 			rs = append(rs, t.rps[r]/t.pair.rps[r])
 		}
 		e.table.Add(strings.TrimSuffix(t.name, ", Go v2")+": v2/v1", fmt.Sprintf("%.2fx", bench.Median(rs)), "", "", "", "",
-			"per round: "+joinFloats(rs, "%.2f"))
+			"per round: "+joinFloats(rs, "%.2f")+fmt.Sprintf("; instances made: v1 %d, v2 %d", coldStarts(t.pair.srv.Addr), coldStarts(t.srv.Addr)))
 	}
 }
