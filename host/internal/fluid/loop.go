@@ -53,6 +53,10 @@ type Loop struct {
 	// after a run of busyAfter or longer ended: one short wait between
 	// two long runs does not make it idle (cpuBusy).
 	busyUntil atomic.Int64
+	// lastEnd is when an invocation last ended (UnixNano): a guest that
+	// runs without ending any is taking invocations in, which then wait,
+	// not computing through them (cpuBusy).
+	lastEnd atomic.Int64
 	// busyAfter is the pool's BusyAfter (Pool.busyAfter), set before
 	// the serving call; 0 or less: never CPU-busy.
 	busyAfter time.Duration
@@ -100,8 +104,8 @@ func (l *Loop) enterHost() { l.lastHost.Store(time.Now().UnixNano()) }
 func (l *Loop) park() {
 	l.enterHost()
 	now := l.lastHost.Load()
-	if d := l.busyAfter; d > 0 && now-l.runSince.Load() >= int64(d) {
-		l.busyUntil.Store(now + int64(d))
+	if l.computing(now) {
+		l.busyUntil.Store(now + int64(l.busyAfter))
 	}
 	l.parked.Store(true)
 }
@@ -128,19 +132,30 @@ func (l *Loop) waitEvents(ctx context.Context, timeout time.Duration) bool {
 	return ready
 }
 
+// computing reports whether, at now (UnixNano), the guest has run for
+// busyAfter or longer without blocking in poll_oneoff, and ended an
+// invocation in the last busyAfter of that run: it computes through its
+// invocations more slowly than they come. A guest that only takes new
+// invocations in (a burst of requests that then wait on a backend) is
+// not computing: those invocations pack into its instance.
+func (l *Loop) computing(now int64) bool {
+	d := int64(l.busyAfter)
+	since := l.runSince.Load()
+	return d > 0 && now-since >= d && l.lastEnd.Load() >= max(since, now-d)
+}
+
 // cpuBusy reports whether, at now (UnixNano), the guest counts as
-// CPU-busy: it has run for busyAfter or longer without blocking in
-// poll_oneoff, or such a run ended less than busyAfter ago. It then has
-// more to compute than its one thread keeps up with (Pool.BusyAfter).
+// CPU-busy (Pool.BusyAfter): it is computing, or a run in which it was
+// ended less than busyAfter ago, so that one short wait between two such
+// runs does not make it idle.
 func (l *Loop) cpuBusy(now int64) bool {
-	d := l.busyAfter
-	if d <= 0 {
+	if l.busyAfter <= 0 {
 		return false
 	}
-	if l.parked.Load() {
-		return now < l.busyUntil.Load()
+	if now < l.busyUntil.Load() {
+		return true
 	}
-	return now-l.runSince.Load() >= int64(d) || now < l.busyUntil.Load()
+	return !l.parked.Load() && l.computing(now)
 }
 
 // spinning reports whether the guest has run for at least d without
@@ -179,6 +194,7 @@ func (l *Loop) start(inv *Invocation, bound int) bool {
 
 // end releases invocation id: the guest called invocation_end.
 func (l *Loop) end(inv *Invocation) {
+	l.lastEnd.Store(time.Now().UnixNano())
 	l.mu.Lock()
 	if l.invs[inv.id] == inv {
 		delete(l.invs, inv.id)

@@ -102,7 +102,9 @@ type Request struct {
 //
 //   - to the first, in the order they were made, whose guest is not
 //     CPU-busy: it waits in poll_oneoff, or has run for less than
-//     BusyAfter since it last did. Invocations that wait (on a backend,
+//     BusyAfter since it last did, or has ended no invocation in the last
+//     BusyAfter of that run (it is taking new ones in), and no such run
+//     ended less than BusyAfter ago. Invocations that wait (on a backend,
 //     a timer) leave their guest waiting, so they pack into one instance.
 //   - when every instance with room is CPU-busy, to a new instance while
 //     fewer than CPUInstances are live: one instance is one guest thread,
@@ -119,10 +121,11 @@ type Pool struct {
 	Concurrency int
 	// MaxInstances bounds the live instances (maxConcurrency); 0: none.
 	MaxInstances int
-	// BusyAfter is how long a guest runs without blocking in poll_oneoff
-	// before its instance counts as CPU-busy and new invocations go to
-	// another; 0: abi.CPUBusyMs; negative: never (the first instance with
-	// room takes every invocation).
+	// BusyAfter is how long a guest runs without blocking in poll_oneoff,
+	// ending invocations, before its instance counts as CPU-busy and new
+	// invocations go to another (abi/SPEC-v2.md section 4); 0:
+	// abi.CPUBusyMs; negative: never (the first instance with room takes
+	// every invocation).
 	BusyAfter time.Duration
 	// CPUInstances bounds the live instances a CPU-busy pool grows to
 	// (MaxInstances still bounds them); 0: runtime.GOMAXPROCS(0), one
@@ -175,9 +178,8 @@ func (p *Pool) Instances() int {
 	return len(p.insts)
 }
 
-// CPUBusy is the number of live instances whose guest has run for
-// BusyAfter or longer without blocking in poll_oneoff; 0 when BusyAfter
-// is negative.
+// CPUBusy is the number of live instances that count as CPU-busy now
+// (BusyAfter); 0 when BusyAfter is negative.
 func (p *Pool) CPUBusy() int {
 	now := time.Now().UnixNano()
 	p.mu.Lock()
