@@ -106,6 +106,14 @@ const MaxPendingWrite = 1 << 20
 // its invocations is past its deadline: the host then stops the instance.
 const WatchdogMs = 1000
 
+// CPUBusyMs is how long, in milliseconds, a version 2 guest runs without
+// returning to wait in poll_oneoff, while ending invocations, before the
+// host counts its instance as CPU-busy: a new invocation then goes to an
+// instance that is not, or to a new one while fewer than the host's
+// processors (GOMAXPROCS) are live (SPEC-v2.md section 4, "CPU-busy
+// instances").
+const CPUBusyMs = 100
+
 // inv is the invocation id, the first parameter of every per-invocation
 // import of version 2.
 func withInv(vs ...Value) []Value { return append([]Value{i32("inv")}, vs...) }

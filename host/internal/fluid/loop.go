@@ -49,6 +49,21 @@ type Loop struct {
 	// memory is the size of the guest's linear memory in bytes, as its
 	// latest poll_oneoff found it (recordMemory); 0 before the first.
 	memory atomic.Uint64
+	// runSince is when the guest last stopped waiting in poll_oneoff
+	// (UnixNano), or when the loop was made: how long it has run since
+	// it last had nothing to do (cpuBusy).
+	runSince atomic.Int64
+	// busyUntil is until when (UnixNano) the guest counts as CPU-busy
+	// after a run of busyAfter or longer ended: one short wait between
+	// two long runs does not make it idle (cpuBusy).
+	busyUntil atomic.Int64
+	// lastEnd is when an invocation last ended (UnixNano): a guest that
+	// runs without ending any is taking invocations in, which then wait,
+	// not computing through them (cpuBusy).
+	lastEnd atomic.Int64
+	// busyAfter is the pool's BusyAfter (Pool.busyAfter), set before
+	// the serving call; 0 or less: never CPU-busy.
+	busyAfter time.Duration
 
 	// registering is the handler export of the registration call under
 	// way (Pool.Exports), "" outside one. Set and read only on the
@@ -68,6 +83,7 @@ func newLoop() *Loop {
 	l.self = newInvocation()
 	l.self.l = l
 	l.enterHost()
+	l.runSince.Store(l.lastHost.Load())
 	return l
 }
 
@@ -89,9 +105,62 @@ func LoopFrom(ctx context.Context) *Loop {
 // enterHost records that the guest called into the host.
 func (l *Loop) enterHost() { l.lastHost.Store(time.Now().UnixNano()) }
 
-func (l *Loop) park() { l.parked.Store(true); l.enterHost() }
+func (l *Loop) park() {
+	l.enterHost()
+	now := l.lastHost.Load()
+	if l.computing(now) {
+		l.busyUntil.Store(now + int64(l.busyAfter))
+	}
+	l.parked.Store(true)
+}
 
-func (l *Loop) unpark() { l.parked.Store(false); l.enterHost() }
+func (l *Loop) unpark() {
+	l.enterHost()
+	l.runSince.Store(l.lastHost.Load())
+	l.parked.Store(false)
+}
+
+// waitEvents is poll_oneoff's wait on the event source: it returns at
+// once when an event is pending or timeout is 0 (a poll that does not
+// wait, which Go's scheduler makes between goroutines), else it parks the
+// guest until an event is pending, timeout passes (negative: no bound)
+// or ctx ends. Only a wait that blocks ends a run of the guest (cpuBusy).
+func (l *Loop) waitEvents(ctx context.Context, timeout time.Duration) bool {
+	if timeout == 0 || l.q.pending() {
+		l.enterHost()
+		return l.q.pending()
+	}
+	l.park()
+	ready := l.q.wait(ctx, timeout)
+	l.unpark()
+	return ready
+}
+
+// computing reports whether, at now (UnixNano), the guest has run for
+// busyAfter or longer without blocking in poll_oneoff, and ended an
+// invocation in the last busyAfter of that run: it computes through its
+// invocations more slowly than they come. A guest that only takes new
+// invocations in (a burst of requests that then wait on a backend) is
+// not computing: those invocations pack into its instance.
+func (l *Loop) computing(now int64) bool {
+	d := int64(l.busyAfter)
+	since := l.runSince.Load()
+	return d > 0 && now-since >= d && l.lastEnd.Load() >= max(since, now-d)
+}
+
+// cpuBusy reports whether, at now (UnixNano), the guest counts as
+// CPU-busy (Pool.BusyAfter): it is computing, or a run in which it was
+// ended less than busyAfter ago, so that one short wait between two such
+// runs does not make it idle.
+func (l *Loop) cpuBusy(now int64) bool {
+	if l.busyAfter <= 0 {
+		return false
+	}
+	if now < l.busyUntil.Load() {
+		return true
+	}
+	return !l.parked.Load() && l.computing(now)
+}
 
 // memorySizer is a hostcall.Memory that knows the size of the linear
 // memory, in bytes (wazero's api.Memory, the Wasmtime engine's view).
@@ -144,6 +213,7 @@ func (l *Loop) start(inv *Invocation, bound int) bool {
 
 // end releases invocation id: the guest called invocation_end.
 func (l *Loop) end(inv *Invocation) {
+	l.lastEnd.Store(time.Now().UnixNano())
 	l.mu.Lock()
 	if l.invs[inv.id] == inv {
 		delete(l.invs, inv.id)

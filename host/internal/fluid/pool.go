@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -96,8 +97,22 @@ type Request struct {
 }
 
 // Pool keeps the instances of one version 2 function and gives each
-// request to the first instance with room: a new instance is made only
-// when every one holds Concurrency invocations.
+// request to an instance with room (abi/SPEC-v2.md section 4,
+// "Concurrency"):
+//
+//   - to the first, in the order they were made, whose guest is not
+//     CPU-busy: it waits in poll_oneoff, or has run for less than
+//     BusyAfter since it last did, or has ended no invocation in the last
+//     BusyAfter of that run (it is taking new ones in), and no such run
+//     ended less than BusyAfter ago. Invocations that wait (on a backend,
+//     a timer) leave their guest waiting, so they pack into one instance.
+//   - when every instance with room is CPU-busy, to a new instance while
+//     fewer than CPUInstances are live: one instance is one guest thread,
+//     so a load that keeps it computing gets the host's other processors.
+//   - past that bound, to the CPU-busy one with the fewest invocations in
+//     flight.
+//   - when every instance holds Concurrency invocations, to a new one,
+//     up to MaxInstances (then ErrThrottled).
 type Pool struct {
 	// New makes an initialised instance.
 	New func(ctx context.Context) (Instance, error)
@@ -106,6 +121,16 @@ type Pool struct {
 	Concurrency int
 	// MaxInstances bounds the live instances (maxConcurrency); 0: none.
 	MaxInstances int
+	// BusyAfter is how long a guest runs without blocking in poll_oneoff,
+	// ending invocations, before its instance counts as CPU-busy and new
+	// invocations go to another (abi/SPEC-v2.md section 4); 0:
+	// abi.CPUBusyMs; negative: never (the first instance with room takes
+	// every invocation).
+	BusyAfter time.Duration
+	// CPUInstances bounds the live instances a CPU-busy pool grows to
+	// (MaxInstances still bounds them); 0: runtime.GOMAXPROCS(0), one
+	// guest thread per processor Go runs on.
+	CPUInstances int
 	// IdleTimeout closes an instance that has had no invocation in flight
 	// for this long (the function's idleTimeout, as package pool closes
 	// a version 1 instance): it gets EventStop once and returns from its
@@ -153,6 +178,21 @@ func (p *Pool) Instances() int {
 	return len(p.insts)
 }
 
+// CPUBusy is the number of live instances that count as CPU-busy now
+// (BusyAfter); 0 when BusyAfter is negative.
+func (p *Pool) CPUBusy() int {
+	now := time.Now().UnixNano()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.insts {
+		if l.cpuBusy(now) {
+			n++
+		}
+	}
+	return n
+}
+
 // Created is the number of instances made since the pool started.
 func (p *Pool) Created() int64 { return p.created.Load() }
 
@@ -163,22 +203,70 @@ func (p *Pool) bound() int {
 	return abi.MaxConcurrentInvocations
 }
 
-// tryStart gives inv to the first live instance with room.
+func (p *Pool) busyAfter() time.Duration {
+	if p.BusyAfter != 0 {
+		return p.BusyAfter
+	}
+	return abi.CPUBusyMs * time.Millisecond
+}
+
+func (p *Pool) cpuInstances() int {
+	n := p.CPUInstances
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	if p.MaxInstances > 0 {
+		n = min(n, p.MaxInstances)
+	}
+	return n
+}
+
+// tryStart gives inv to a live instance as the Pool's doc orders them,
+// and reports false when a new instance should take it: every live one
+// is full, or every one with room is CPU-busy and the pool may grow for
+// CPU (cpuInstances).
 func (p *Pool) tryStart(inv *Invocation) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return false, ErrClosed
 	}
+	bound := p.bound()
+	now := time.Now().UnixNano()
+	busy := 0
 	for _, l := range p.insts {
-		if l.start(inv, p.bound()) {
+		if l.cpuBusy(now) {
+			busy++
+			continue
+		}
+		if l.start(inv, bound) {
+			return true, nil
+		}
+	}
+	if busy == 0 || len(p.insts) < p.cpuInstances() {
+		return false, nil
+	}
+	// Every instance is CPU-busy or full and the pool may not grow for
+	// CPU: the busy one with the fewest in flight.
+	var least *Loop
+	fewest := bound
+	for _, l := range p.insts {
+		if n := l.Inflight(); n < fewest && l.cpuBusy(now) {
+			least, fewest = l, n
+		}
+	}
+	if least != nil && least.start(inv, bound) {
+		return true, nil
+	}
+	for _, l := range p.insts {
+		if l.start(inv, bound) {
 			return true, nil
 		}
 	}
 	return false, nil
 }
 
-// place starts inv on an instance, making one when all are full.
+// place starts inv on an instance, making one when tryStart asks.
 func (p *Pool) place(ctx context.Context, inv *Invocation) error {
 	if ok, err := p.tryStart(inv); ok || err != nil {
 		return err
@@ -202,6 +290,7 @@ func (p *Pool) place(ctx context.Context, inv *Invocation) error {
 	p.created.Add(1)
 	l := newLoop()
 	l.inst = inst
+	l.busyAfter = p.busyAfter()
 	if p.Conns != nil {
 		l.conns = p.Conns()
 	}

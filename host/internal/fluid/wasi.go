@@ -157,16 +157,22 @@ func PollOneoff(ctx context.Context, l *Loop, mem hostcall.Memory, in, out, nsub
 		// Nothing ready yet: wait for an event or the first clock.
 		ready := false
 		if l != nil && len(eventSubs) > 0 {
-			l.park()
-			ready = l.q.wait(ctx, timeout)
-			l.unpark()
+			ready = l.waitEvents(ctx, timeout)
 		} else if timeout >= 0 {
+			// Only clocks: the guest waits for its next timer, with
+			// nothing to run until then.
+			if l != nil && timeout > 0 {
+				l.park()
+			}
 			t := time.NewTimer(timeout)
 			select {
 			case <-t.C:
 			case <-ctx.Done():
 			}
 			t.Stop()
+			if l != nil && timeout > 0 {
+				l.unpark()
+			}
 		} else if l != nil {
 			// Only subscriptions that can never fire: wait for the end.
 			l.park()

@@ -9,6 +9,7 @@
 //	go run ./internal/bench/wfnbench -only warm -rounds 3 -duration 2s
 //	go run ./internal/bench/wfnbench -md             # Markdown, for BENCHMARKS.md
 //	go run ./internal/bench/wfnbench -only warm -load wrk -warm-base OLD -warm-guests
+//	go run ./internal/bench/wfnbench -only warm -warm-v2 -warm-engines wazero,wasmtime -rounds 3 -duration 2s
 //
 // With -load wrk the warm section is driven by wrk -t1 (Debian package
 // wrk), a C generator that leaves the server more of the machine than the
@@ -71,6 +72,10 @@ type options struct {
 	warmSite   bool
 	densityOf  string // the guests of the density section
 	profileDir string // where the density section saves wfn's profiles while held
+
+	// -warm-v2 and -warm-engines (warmv2.go)
+	warmV2      bool
+	warmEngines string
 }
 
 func main() {
@@ -107,6 +112,8 @@ func main() {
 	flag.StringVar(&o.load, "load", "go", "the warm section's load generator: go (in this process) or wrk (wrk -t1, Debian package wrk; the section is skipped without it)")
 	flag.StringVar(&o.warmBase, "warm-base", "", "a second wfn binary (an earlier commit's) that the warm section serves too, in the same interleaved rounds")
 	flag.BoolVar(&o.warmSite, "warm-guests", false, "the warm section also serves ./guests whole (every example function loaded) and loads its /api/hello")
+	flag.BoolVar(&o.warmV2, "warm-v2", false, "the warm section serves the Go hello built for ABI v1 and for ABI v2 (wfn_fluid) on each -warm-engines engine, instead of the Go and WAT guests, and reports v2/v1")
+	flag.StringVar(&o.warmEngines, "warm-engines", "wazero", "the engines of -warm-v2, comma-separated (wasmtime builds wfn with -tags wasmtime)")
 	flag.Parse()
 	o.only = map[string]bool{}
 	for _, s := range strings.Split(only, ",") {
@@ -151,6 +158,9 @@ type env struct {
 	goWaitV2 []byte // the same, built for ABI v2
 	watWait  []byte
 	table    *bench.Table
+
+	goHelloV2 []byte // the Go hello built for ABI v2 (-warm-v2)
+	v2n       int    // the -warm-v2 sites written
 }
 
 func logf(format string, args ...any) {
@@ -194,7 +204,7 @@ func run(ctx context.Context, o options) error {
 	if o.wfnBin != "" {
 		e.wfn = o.wfnBin
 	} else {
-		build := exec.CommandContext(ctx, "go", "build", "-o", e.wfn, "./cli/wfn")
+		build := exec.CommandContext(ctx, "go", "build", "-tags", strings.Join(o.wfnBuildTags(), ","), "-o", e.wfn, "./cli/wfn")
 		build.Dir = root
 		if out, err := build.CombinedOutput(); err != nil {
 			return fmt.Errorf("cannot build wfn (use -wfn BIN to measure a binary built elsewhere): %w\n%s", err, out)
@@ -303,6 +313,7 @@ type target struct {
 	errs   int
 	non2xx int
 	first  error
+	pair   *target // -warm-v2: the v1 target of this v2 one
 }
 
 func warmSection(ctx context.Context, e *env) error {
@@ -324,6 +335,17 @@ func warmSection(ctx context.Context, e *env) error {
 		bins = append(bins, struct{ label, bin string }{"wfn before", e.o.warmBase})
 	}
 	for _, b := range bins {
+		if e.o.warmV2 {
+			ts, err := e.warmV2Targets(ctx, b.label, b.bin)
+			for _, t := range ts {
+				defer t.srv.Stop()
+			}
+			if err != nil {
+				return err
+			}
+			targets = append(targets, ts...)
+			continue
+		}
 		for _, g := range []struct {
 			name string
 			wasm []byte
@@ -409,6 +431,7 @@ func warmSection(ctx context.Context, e *env) error {
 		}
 		e.table.Add(t.name, fmt.Sprintf("%.0f req/s", bench.Median(t.rps)), dur(bench.Median(t.p50)), dur(bench.Median(t.p90)), dur(bench.Median(t.p99)), ratio, notes)
 	}
+	e.addV2Ratios(targets)
 	return nil
 }
 
