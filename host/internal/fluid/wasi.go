@@ -117,8 +117,10 @@ func PollOneoff(ctx context.Context, l *Loop, mem hostcall.Memory, in, out, nsub
 		l.recordMemory(mem)
 	}
 	timeout := time.Duration(-1)
-	var eventSubs []uint32 // indexes of read subscriptions on the event source
-	var clocks []uint32
+	// Indexes of the read subscriptions on the event source and of the
+	// clocks, on the stack for the few that Go and Rust subscribe.
+	var eventSubsBuf, clocksBuf [4]uint32
+	eventSubs, clocks := eventSubsBuf[:0], clocksBuf[:0]
 	n := uint32(0)
 	emit := func(i uint32, typ byte, errno uint16) {
 		e := evs[n*eventSize : (n+1)*eventSize]
