@@ -164,7 +164,7 @@ func (i *inv) again(h int32, cancellable bool, call func() int32) int32 {
 		}
 		var done <-chan struct{}
 		if cancellable {
-			done = i.ctx.Done()
+			done = i.context().Done()
 		}
 		select {
 		case <-i.channel(h):
@@ -477,6 +477,7 @@ func (i *inv) tcpAgain(h int32, timeoutMs int64, call func(id uint32) int32) int
 		defer t.Stop()
 		expired = t.C
 	}
+	ctx := i.context()
 	for {
 		n := call(i.id)
 		if n != eagain {
@@ -489,11 +490,12 @@ func (i *inv) tcpAgain(h int32, timeoutMs int64, call func(id uint32) int32) int
 		case <-i.channel(h):
 		case <-expired:
 			return etimedout
-		case <-i.ctx.Done():
-			if context.Cause(i.ctx) != context.Canceled {
+		case <-ctx.Done():
+			if context.Cause(ctx) != context.Canceled {
 				return ecanceled // aborted, by the client, the deadline or the shutdown
 			}
 			i = self // ended
+			ctx = i.ctx
 		}
 	}
 }
