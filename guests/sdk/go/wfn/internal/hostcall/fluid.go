@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"runtime/pprof"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -51,9 +50,12 @@ type inv struct {
 	ended  bool
 	ctx    context.Context // cancelled at an abort and at the end; made at the first use (context)
 	cancel context.CancelCauseFunc
-	cause  error // the first cancellation's cause while ctx is not made yet
-	state  any
+	cause  error  // the first cancellation's cause while ctx is not made yet
 	sys    invSys // what the platform keeps with it
+
+	// state is package wfn's state of the invocation, read on every call
+	// of its API: an atomic load costs less in WebAssembly than the lock.
+	state atomic.Pointer[any]
 }
 
 var (
@@ -155,9 +157,14 @@ func work(i *inv) {
 	}
 }
 
+// invocationLabels are the profiler labels of an invocation's goroutines.
+var invocationLabels = pprof.Labels("wfn", "invocation")
+
 // serve runs the invocation on the calling goroutine, labelled with it.
 func (i *inv) serve() {
-	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("wfn.invocation", strconv.FormatUint(uint64(i.id), 10))))
+	// The label set is the same for every invocation: what tells them
+	// apart is the label pointer, which WithLabels makes anew each time.
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), invocationLabels))
 	i.label = getProfLabel()
 	invMu.Lock()
 	if byID[i.id] == i { // not ended before it started
@@ -270,9 +277,9 @@ func AbortContext() context.Context {
 // goroutine's invocation, or nil.
 func State() any {
 	if i := current(); i != nil {
-		i.mu.Lock()
-		defer i.mu.Unlock()
-		return i.state
+		if p := i.state.Load(); p != nil {
+			return *p
+		}
 	}
 	return nil
 }
@@ -284,9 +291,7 @@ func SetState(v any) bool {
 	if i == nil {
 		return false
 	}
-	i.mu.Lock()
-	i.state = v
-	i.mu.Unlock()
+	i.state.Store(&v)
 	return true
 }
 
