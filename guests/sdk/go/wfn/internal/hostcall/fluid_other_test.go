@@ -84,3 +84,32 @@ func TestWorkersAreReused(t *testing.T) {
 		t.Errorf("RequestMethod outside an invocation: %d, want EBADHANDLE", got)
 	}
 }
+
+// A goroutine that outlives its invocation serves none once the
+// invocation has ended, though current() found that invocation last,
+// from the same label, just before the end.
+func TestGoroutineAfterItsInvocationEnded(t *testing.T) {
+	type seen struct {
+		found  bool
+		state  any
+		method int32
+	}
+	ended := make(chan struct{})
+	done := make(chan struct{})
+	got := make(chan seen, 1)
+	Invoke(noHost{}, func() {
+		SetState("mine")
+		go func() {
+			<-ended
+			got <- seen{current() != nil, State(), RequestMethod(nil)}
+		}()
+		_ = State() // the last look-up before the end, from this label
+		InvocationEnd()
+	}, func() { close(done) })
+	<-done
+	close(ended)
+	s := <-got
+	if s.found || s.state != nil || s.method != int32(abi.EBADHANDLE) {
+		t.Errorf("after the end: current found %v, State %v, RequestMethod %d; want none, nil, EBADHANDLE", s.found, s.state, s.method)
+	}
+}
