@@ -152,6 +152,12 @@ func delayLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, name 
 			// The server's RSS when the most were held.
 			res.peak = held
 			res.rss, _, _ = bench.RSS(srv.Pid())
+			if held == n && e.o.profileDir != "" && strings.HasPrefix(name, "wfn") {
+				key := fmt.Sprintf("delay-%d", n)
+				if err := saveProfiles(e.o.profileDir, srv.Addr, key); err != nil {
+					logf("density: profiles: %v", err)
+				}
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -167,9 +173,6 @@ func delayLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, name 
 	slices.Sort(over)
 	if len(over) > 0 {
 		res.p50, res.p99, res.max = bench.Percentile(over, 50), bench.Percentile(over, 99), over[len(over)-1]
-	}
-	if e.o.profileDir != "" {
-		logf("density: profiles are taken in the release mode only (without -density-delay)")
 	}
 	if strings.HasPrefix(name, "wfn") {
 		res.instances = coldStarts(srv.Addr)
