@@ -157,6 +157,10 @@ func delayLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, name 
 				if err := saveProfiles(e.o.profileDir, srv.Addr, key); err != nil {
 					logf("density: profiles: %v", err)
 				}
+				// And the live heap alone, after a collection.
+				if err := saveProfile(e.o.profileDir, srv.Addr, "heap?gc=1", key+"-heap-gc.pb.gz"); err != nil {
+					logf("density: profiles: %v", err)
+				}
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
