@@ -134,6 +134,15 @@ func delayLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, name 
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	h := bench.HoldPaced(hctx, srv.Addr, "/api/wait", body, n, 256, e.o.rate)
+	if e.o.profileDir != "" && strings.HasPrefix(name, "wfn") {
+		// What the arrivals allocate: this against the allocs profile at
+		// the peak (go tool pprof -diff_base).
+		if err := os.MkdirAll(e.o.profileDir, 0o755); err != nil {
+			logf("density: profiles: %v", err)
+		} else if err := saveProfile(e.o.profileDir, srv.Addr, "allocs", fmt.Sprintf("delay-%d-allocs-start.pb.gz", n)); err != nil {
+			logf("density: profiles: %v", err)
+		}
+	}
 	bound := e.o.delay + 2*time.Minute
 	if e.o.rate > 0 {
 		bound += time.Duration(float64(n) / e.o.rate * float64(time.Second))
@@ -155,6 +164,9 @@ func delayLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, name 
 			if held == n && e.o.profileDir != "" && strings.HasPrefix(name, "wfn") {
 				key := fmt.Sprintf("delay-%d", n)
 				if err := saveProfiles(e.o.profileDir, srv.Addr, key); err != nil {
+					logf("density: profiles: %v", err)
+				}
+				if err := saveProfile(e.o.profileDir, srv.Addr, "allocs", key+"-allocs-held.pb.gz"); err != nil {
 					logf("density: profiles: %v", err)
 				}
 				// And the live heap alone, after a collection.
