@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -205,6 +206,13 @@ func (h *Host) loadAll(ctx context.Context, fns []*function, prewarm bool) {
 		}
 		if last {
 			h.log.Info("functions loaded", "ready", len(fns)-failed, "failed", failed, "took", time.Since(start).Round(time.Millisecond))
+			// Compiling leaves garbage (the compiler's working memory, the
+			// code serialized for the disk cache): a Go guest's compile
+			// left wfn serve at 229 MiB of RSS idle, kept until a later
+			// collection and returned to the system slowly after it. It
+			// goes now, once per load (BENCHMARKS.md, v2 density, third
+			// pass).
+			debug.FreeOSMemory()
 		}
 	}
 	var queue []*function

@@ -83,7 +83,16 @@ type Holders struct {
 	firstErr, firstBad string
 	wg                 sync.WaitGroup
 	conns              []net.Conn
-	ends               []time.Time // when each response's head came, under mu
+	ends               []time.Time     // when each response's head came, under mu
+	lat                []time.Duration // from each request's write to its response's head, under mu
+}
+
+// Latencies returns, for each response that came, the time from its
+// request's first byte written to its head read.
+func (h *Holders) Latencies() []time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.lat)
 }
 
 // Ends returns when each response that came had its head read.
@@ -97,12 +106,30 @@ func (h *Holders) Ends() []time.Time {
 // dialPar connections at a time (the listen backlog is finite), and
 // returns at once. Cancel ctx to drop them.
 func Hold(ctx context.Context, addr, path string, body []byte, n, dialPar int) *Holders {
+	return HoldPaced(ctx, addr, path, body, n, dialPar, 0)
+}
+
+// HoldPaced is Hold with the requests started at rate per second (the
+// i-th dials at i/rate seconds after the call; 0: all at once), an open
+// loop: a slow server does not slow the arrivals.
+func HoldPaced(ctx context.Context, addr, path string, body []byte, n, dialPar int, rate float64) *Holders {
 	h := &Holders{N: n, conns: make([]net.Conn, n)}
+	began := time.Now()
 	req := []byte("POST " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: wfnbench\r\nContent-Length: " +
 		strconv.Itoa(len(body)) + "\r\n\r\n" + string(body))
 	sem := make(chan struct{}, dialPar)
 	for i := range n {
 		h.wg.Go(func() {
+			if rate > 0 {
+				t := time.NewTimer(time.Until(began.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+					h.fail(ctx.Err())
+					return
+				}
+			}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -111,7 +138,9 @@ func Hold(ctx context.Context, addr, path string, body []byte, n, dialPar int) *
 			}
 			d := net.Dialer{Timeout: 30 * time.Second}
 			conn, err := d.DialContext(ctx, "tcp", addr)
+			var sent time.Time
 			if err == nil {
+				sent = time.Now()
 				_, err = conn.Write(req)
 			}
 			<-sem
@@ -136,6 +165,7 @@ func Hold(ctx context.Context, addr, path string, body []byte, n, dialPar int) *
 			end := time.Now()
 			h.mu.Lock()
 			h.ends = append(h.ends, end)
+			h.lat = append(h.lat, end.Sub(sent))
 			h.mu.Unlock()
 			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 			resp.Body.Close()

@@ -361,36 +361,3 @@ func (inv *Invocation) finish() {
 		}
 	})
 }
-
-// await is the non-blocking form of a wait on an outbound handle: 0 when
-// ready is closed (the import can go on), else EAGAIN, and an EventReady
-// for h is posted when it closes, when cancel does or never if the
-// invocation ends first.
-func (inv *Invocation) await(h int32, ready, cancel <-chan struct{}) abi.Errno {
-	select {
-	case <-ready:
-		return 0
-	default:
-	}
-	inv.mu.Lock()
-	if inv.watching[h] {
-		// One watcher is enough: it posts an EventReady, and the guest
-		// asks again.
-		inv.mu.Unlock()
-		return abi.EAGAIN
-	}
-	inv.watching[h] = true
-	inv.mu.Unlock()
-	go func() {
-		select {
-		case <-ready:
-		case <-cancel:
-		case <-inv.over:
-		}
-		inv.mu.Lock()
-		delete(inv.watching, h)
-		inv.mu.Unlock()
-		inv.l.q.post(abi.EventReady, inv.id, h, 0)
-	}()
-	return abi.EAGAIN
-}

@@ -118,9 +118,9 @@ func withOutbound(f func(inv *Invocation, o *outbound.Session, c hostcall.Call) 
 func awaiting(f func(inv *Invocation, o *outbound.Session, h int32, c hostcall.Call) int64) Func {
 	return withOutbound(func(inv *Invocation, o *outbound.Session, c hostcall.Call) int64 {
 		h := int32(uint32(c.Args[1]))
-		ready, e := o.Ready(h)
+		ready, e := o.ReadyContext(h)
 		if e == 0 {
-			e = inv.await(h, ready, o.Done())
+			e = inv.await(h, ready, o.Context())
 		}
 		if e != 0 {
 			return int64(e)

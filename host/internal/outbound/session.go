@@ -110,7 +110,13 @@ type Session struct {
 }
 
 type call struct {
-	done     chan struct{} // closed when resp or err is set
+	// ready ends (setReady) when resp or err is set; done is its Done.
+	// A context rather than a bare channel, so that a host that must not
+	// wait (ABI v2) runs a function then with context.AfterFunc instead
+	// of a goroutine per wait (ReadyContext).
+	ready    context.Context
+	setReady context.CancelFunc
+	done     <-chan struct{}
 	cancel   context.CancelFunc
 	canceled atomic.Bool // by CancelInFlight: its imports return ECANCELED
 	headSeen atomic.Bool // an import returned the head: Wait waits for the body
@@ -126,25 +132,37 @@ type call struct {
 // prefetch is one read of a response body, made on a goroutine of its own
 // so that the guest can wait for it with a timeout.
 type prefetch struct {
-	done chan struct{} // closed when buf[:n] and err are set
-	buf  []byte
-	n    int
-	off  int // bytes of buf[:n] BodyRead has taken
-	err  error
+	ready    context.Context // ends when buf[:n] and err are set
+	setReady context.CancelFunc
+	done     <-chan struct{} // ready.Done()
+	buf      []byte
+	n        int
+	off      int // bytes of buf[:n] BodyRead has taken
+	err      error
 }
 
 // prefetchBody starts a read of the body unless one is pending or
-// unread, and returns the channel closed when it is done.
-func (c *call) prefetchBody() <-chan struct{} {
+// unread, and returns the context that ends when it is done.
+func (c *call) prefetchBody() context.Context {
 	if c.pre == nil {
-		p := &prefetch{done: make(chan struct{}), buf: make([]byte, 64<<10)}
+		p := &prefetch{buf: make([]byte, 64<<10)}
+		p.ready, p.setReady = context.WithCancel(context.Background())
+		p.done = p.ready.Done()
 		c.pre = p
 		go func() {
 			p.n, p.err = c.resp.Body.Read(p.buf)
-			close(p.done)
+			p.setReady()
 		}()
 	}
-	return c.pre.done
+	return c.pre.ready
+}
+
+// newCall is a call whose ready context has not ended.
+func newCall(cancel context.CancelFunc, body int) *call {
+	c := &call{cancel: cancel, body: body}
+	c.ready, c.setReady = context.WithCancel(context.Background())
+	c.done = c.ready.Done()
+	return c
 }
 
 // NewSession starts a session whose requests end with ctx. log receives a
@@ -227,7 +245,7 @@ func (s *Session) Send(method, rawURL string, headers, body []byte) int32 {
 		s.next = 1
 	}
 	handle := s.next
-	c := &call{done: make(chan struct{}), cancel: cancel, body: len(body)}
+	c := newCall(cancel, len(body))
 	s.calls[handle] = c
 	s.live++
 	s.bodies += len(body)
@@ -237,7 +255,7 @@ func (s *Session) Send(method, rawURL string, headers, body []byte) int32 {
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(bytes.Clone(body)))
 	if err != nil {
 		c.err = err
-		close(c.done)
+		c.setReady()
 		return handle
 	}
 	if len(body) == 0 {
@@ -252,7 +270,7 @@ func (s *Session) Send(method, rawURL string, headers, body []byte) int32 {
 		if c.err != nil && errors.Is(c.err, ErrDenied) {
 			s.log("outbound request denied", "url", redact(u), "err", c.err)
 		}
-		close(c.done)
+		c.setReady()
 	}()
 	return handle
 }
@@ -332,9 +350,9 @@ func (s *Session) Wait(handle int32, timeout time.Duration) int32 {
 	if s.ctx.Err() != nil || c.canceled.Load() {
 		return int32(abi.ECANCELED)
 	}
-	ready := (<-chan struct{})(c.done)
+	ready := c.done
 	if c.headSeen.Load() && c.resp != nil {
-		ready = c.prefetchBody()
+		ready = c.prefetchBody().Done()
 	}
 	select {
 	case <-ready:

@@ -70,8 +70,11 @@ type options struct {
 	load       string // the warm section's load generator: go or wrk
 	warmBase   string
 	warmSite   bool
-	densityOf  string // the guests of the density section
-	profileDir string // where the density section saves wfn's profiles while held
+	densityOf  string        // the guests of the density section
+	profileDir string        // where the density section saves wfn's profiles while held
+	delay      time.Duration // the density backend's fixed delay (0: hold until released)
+	rate       float64       // the density requests' arrivals per second (0: all at once)
+	native     bool          // the density section also measures a native net/http server
 
 	// -warm-v2 and -warm-engines (warmv2.go)
 	warmV2      bool
@@ -83,8 +86,12 @@ func main() {
 		nativeServer(os.Args[2])
 		return
 	}
-	if len(os.Args) == 3 && os.Args[1] == "-backend-server" {
-		backendServer(os.Args[2])
+	if len(os.Args) >= 3 && os.Args[1] == "-backend-server" {
+		backendServer(os.Args[2], os.Args[3:]...)
+		return
+	}
+	if len(os.Args) == 3 && os.Args[1] == "-density-native-server" {
+		densityNativeServer(os.Args[2])
 		return
 	}
 	var o options
@@ -99,6 +106,9 @@ func main() {
 	flag.StringVar(&goLevels, "density-go", "1000,2000,5000,10000", "levels tried in turn for the Go guest, while memory allows")
 	flag.StringVar(&o.densityOf, "density-guests", "wat,go,go-v2", "guests of the density section: wat, go (ABI v1, an instance per held invocation), go-v2 (ABI v2, many per instance)")
 	flag.StringVar(&o.profileDir, "density-profile", "", "save wfn serve's heap and goroutine profiles (admin /_wfn/debug/pprof) in this directory while each density level is held")
+	flag.DurationVar(&o.delay, "density-delay", 0, "the density backend answers each request after this delay (0: it holds every request until all are held, then releases them at once)")
+	flag.Float64Var(&o.rate, "density-rate", 0, "with -density-delay, requests start at this rate per second (0: all at once); N are held at once when the delay is at least N/rate")
+	flag.BoolVar(&o.native, "density-native", false, "with -density-delay, also measure a native net/http server that makes the same outbound request (a child process, measured the same way)")
 	flag.Int64Var(&o.maxRSS, "max-rss-gib", 8, "stop the Go density levels when wfn's RSS would pass this")
 	flag.StringVar(&only, "only", "warm,cold,start,density", "sections to run")
 	flag.BoolVar(&o.md, "md", false, "print the table as Markdown")
@@ -560,9 +570,18 @@ func nativeServer(addr string) {
 }
 
 // backendServer runs the slow backend of the density section in its own
-// process, so that its sockets do not count against the harness's limit.
-func backendServer(addr string) {
-	b, err := bench.StartBackend(addr, 0)
+// process, so that its sockets do not count against the harness's limit;
+// hold, if given, is its fixed delay (a time.Duration).
+func backendServer(addr string, hold ...string) {
+	var d time.Duration
+	if len(hold) > 0 {
+		var err error
+		if d, err = time.ParseDuration(hold[0]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
+	b, err := bench.StartBackend(addr, d)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -831,6 +850,9 @@ func startOnce(ctx context.Context, e *env, bin, dir, cache string) (*startResul
 // ---- density ----
 
 func densitySection(ctx context.Context, e *env) error {
+	if e.o.delay > 0 {
+		return delaySection(ctx, e)
+	}
 	bsrv, err := bench.StartServer(ctx, 30*time.Second, e.self, "-backend-server", "127.0.0.1:0")
 	if err != nil {
 		return err
