@@ -118,18 +118,9 @@ func delayLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, name 
 	}
 	defer srv.Stop()
 	body := []byte(backend.URL)
-	if err := backend.SetPass(true); err != nil {
-		res.failure = err.Error()
+	if res.idle, res.failure = warmDensity(ctx, srv, backend, body); res.failure != "" {
 		return res
 	}
-	warm := bench.Hold(ctx, srv.Addr, "/api/wait", body, 8, 8)
-	warm.Wait(3 * time.Minute)
-	if err := backend.SetPass(false); err != nil || warm.OK.Load() != 8 {
-		res.failure = fmt.Sprintf("warm-up failed: %d of 8 answered 200 within 3 minutes: %v %s", warm.OK.Load(), err, warm.Failure())
-		return res
-	}
-	time.Sleep(time.Second)
-	res.idle, _, _ = bench.RSS(srv.Pid())
 	cpu0, _ := bench.CPUTime(srv.Pid())
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -957,6 +957,25 @@ func (r densityResult) row() []string {
 	return []string{name, value, "", "", "", "", notes}
 }
 
+// warmDensity warms srv up with the backend answering at once, so that a
+// few instances and outbound connections exist, as on a server that has
+// served (the first request compiles the guest: minutes on a loaded
+// machine), then makes the backend hold its requests. It returns srv's
+// RSS in bytes a second later, or why the warm-up failed.
+func warmDensity(ctx context.Context, srv *bench.Server, backend *bench.RemoteBackend, body []byte) (idle int64, failure string) {
+	if err := backend.SetPass(true); err != nil {
+		return 0, err.Error()
+	}
+	warm := bench.Hold(ctx, srv.Addr, "/api/wait", body, 8, 8)
+	warm.Wait(3 * time.Minute)
+	if err := backend.SetPass(false); err != nil || warm.OK.Load() != 8 {
+		return 0, fmt.Sprintf("warm-up failed: %d of 8 answered 200 within 3 minutes: %v %s", warm.OK.Load(), err, warm.Failure())
+	}
+	time.Sleep(time.Second)
+	idle, _, _ = bench.RSS(srv.Pid())
+	return idle, ""
+}
+
 func densityLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, name string, wasm []byte, n int) (res densityResult) {
 	res = densityResult{name: name, n: n}
 	logf("density %s N=%d", name, n)
@@ -978,21 +997,9 @@ func densityLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, nam
 	}
 	defer srv.Stop()
 	body := []byte(backend.URL)
-	// Warm up with the backend answering at once: a few instances and
-	// outbound connections exist, as on a server that has served.
-	if err := backend.SetPass(true); err != nil {
-		res.failure = err.Error()
+	if res.idle, res.failure = warmDensity(ctx, srv, backend, body); res.failure != "" {
 		return res
 	}
-	// The first request compiles the guest: minutes on a loaded machine.
-	warm := bench.Hold(ctx, srv.Addr, "/api/wait", body, 8, 8)
-	warm.Wait(3 * time.Minute)
-	if err := backend.SetPass(false); err != nil || warm.OK.Load() != 8 {
-		res.failure = fmt.Sprintf("warm-up failed: %d of 8 answered 200 within 3 minutes: %v %s", warm.OK.Load(), err, warm.Failure())
-		return res
-	}
-	time.Sleep(time.Second)
-	res.idle, _, _ = bench.RSS(srv.Pid())
 
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
