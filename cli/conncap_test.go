@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // rawConn is one client connection, so that a test knows which
@@ -191,13 +193,7 @@ func acceptQueue(t testing.TB, port int) (n int, ok bool) {
 // waitFor polls cond until it holds, or fails the test at the deadline.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	end := time.Now().Add(deadline)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, deadline, what, cond)
 }
 
 // BenchmarkMaxConnections serves /api/hello (WAT) through wfn serve with

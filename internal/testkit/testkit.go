@@ -1,7 +1,8 @@
 // Package testkit holds the helpers that the tests of several packages
 // (host, host/admin, host/internal/fluid, cli, the examples) share: a log
-// buffer safe for concurrent writers, a GET that returns its error, and a
-// served directory made of the WAT fixtures in testdata/wat.
+// buffer safe for concurrent writers, a GET that returns its error, a
+// served directory made of the WAT fixtures in testdata/wat, and a poll for a
+// condition with a deadline.
 package testkit
 
 import (
@@ -14,6 +15,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 // SyncBuffer is an output destination safe for concurrent writers (a
@@ -78,4 +80,19 @@ func Get(ctx context.Context, url string) (status int, body string, err error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), err
+}
+
+// Eventually polls cond every millisecond until it holds, and fails t with
+// "timed out waiting for what" when it has not held within the given
+// time: tests wait for a condition with a generous deadline, never for a
+// fixed time.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s (%s)", what, within)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

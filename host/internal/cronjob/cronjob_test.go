@@ -8,6 +8,7 @@ import (
 
 	"github.com/wfn-dev/wfn/host/internal/cronjob"
 	"github.com/wfn-dev/wfn/host/internal/project"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 func TestRunOnSchedule(t *testing.T) {
@@ -59,11 +60,5 @@ func TestRunNoJobs(t *testing.T) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, what, cond)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wfn-dev/wfn/host/internal/engine"
 	"github.com/wfn-dev/wfn/host/internal/pool"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // inst is an instance that only counts its closing.
@@ -35,13 +36,7 @@ func newPolicyPool(policy pool.Policy, limit *pool.Limit) (*pool.Pool, *atomic.I
 // waitFor polls cond with a generous deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 30*time.Second, what, cond)
 }
 
 func TestPrewarmKeepsReserve(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn"
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/wfntest"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // needV2 skips a test of what only ABI version 2 does.
@@ -30,13 +31,7 @@ func needV2(t *testing.T) {
 // deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, what, cond)
 }
 
 // key is the value of the request's query parameter k.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/abi"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // noHost is a Host whose imports are never called.
@@ -24,13 +25,7 @@ func idleWorkers() int {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, what, cond)
 }
 
 // Invocations run on worker goroutines that serve the next invocation once
