@@ -556,17 +556,7 @@ func nativeServer(addr string) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, helloBody)
 	})
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fmt.Printf("Ready on http://%s\n", ln.Addr())
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	if err := srv.Serve(ln); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	serveNative(addr, h)
 }
 
 // backendServer runs the slow backend of the density section in its own
@@ -1225,4 +1215,21 @@ func joinDur(xs []float64) string {
 		s[i] = dur(x)
 	}
 	return strings.Join(s, ", ")
+}
+
+// serveNative serves h on addr as the native servers of the benchmark do
+// (net/http with header and idle timeouts), printing "Ready on URL" once
+// it listens; it exits the process with the error if serving fails.
+func serveNative(addr string, h http.Handler) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("Ready on http://%s\n", ln.Addr())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	if err := srv.Serve(ln); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }
