@@ -235,9 +235,10 @@ func start(ctx context.Context, target Target, guestWasm string, opts []Option) 
 			return nil, fmt.Errorf("conformance: %s does not export %s: a conformance guest must (see the package documentation)", guestWasm, abi.ExportHandle)
 		}
 	}
+	started := s // a return with an error sets s to nil
 	defer func() {
 		if err != nil {
-			s.close()
+			started.close()
 		}
 	}()
 
