@@ -311,7 +311,7 @@ func wantError(t testing.TB, r response, status int, code string) {
 // eventually polls cond until it holds or a generous deadline passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	testkit.Eventually(t, 30 * time.Second, what, cond)
+	testkit.Eventually(t, 30*time.Second, what, cond)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
