@@ -139,8 +139,9 @@
 //   - [WaitUntil] starts its task at once, on a goroutine of its own,
 //     alongside the response, as Vercel's waitUntil does; the response is
 //     complete when the handler returns, the invocation when the handler
-//     and every task have, and a task that panics is logged and stops no
-//     other;
+//     and every task have, a task that panics is logged and stops no
+//     other, and one invocation starts at most 1024 (abi.MaxTasks), as
+//     under version 1;
 //   - a panic in a handler fails only its invocation: 500 when the head
 //     was not sent, else the response ends with what was written; wfnhttp
 //     cuts a response it streamed (response_abort), where version 1 exits

@@ -33,6 +33,7 @@ type lifeState struct {
 	// ABI version 2 (tasks run at once, as goroutines).
 	mu       sync.Mutex
 	running  int  // tasks not yet returned
+	started  int  // tasks started, at most abi.MaxTasks
 	returned bool // the handler has returned
 }
 

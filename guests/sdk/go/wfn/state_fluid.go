@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 
+	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn/internal/hostcall"
 )
 
@@ -31,10 +32,15 @@ func cur() *invState {
 // handler and every task have returned, and a task that panics is logged
 // and stops no other.
 func startTask(life *lifeState, f func(ctx context.Context)) error {
-	ctx := invocationCtx()
 	life.mu.Lock()
+	if life.started >= abi.MaxTasks {
+		life.mu.Unlock()
+		return abi.ETOOLARGE
+	}
+	life.started++
 	life.running++
 	life.mu.Unlock()
+	ctx := invocationCtx()
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -232,6 +233,36 @@ func TestInstanceWaitUntil(t *testing.T) {
 	defer mu.Unlock()
 	if len(order) != 3 || order[0] != "task started" {
 		t.Errorf("order %q: want the task started before the handler returned, and the second task run despite the first's panic", order)
+	}
+}
+
+// Under version 2 as under version 1 one invocation starts at most
+// MaxTasks tasks: the next WaitUntil returns ETOOLARGE and starts nothing,
+// though the tasks before it have all returned.
+func TestInstanceTaskLimit(t *testing.T) {
+	needV2(t)
+	in := wfntest.NewInstance()
+	var ran atomic.Int32
+	var over error
+	r := get(t, goDo(in, func(w *wfn.ResponseWriter, r *wfn.Request) {
+		for i := range wfntest.MaxTasks {
+			if err := wfn.After(func() { ran.Add(1) }); err != nil {
+				t.Errorf("task %d: %v", i+1, err)
+			}
+		}
+		waitFor(t, "the tasks returned", func() bool { return ran.Load() == wfntest.MaxTasks })
+		over = wfn.After(func() { ran.Add(1) })
+		w.WriteString("done")
+	}, httptest.NewRequest("GET", "/", nil)))
+	if r.status != 200 {
+		t.Errorf("status %d", r.status)
+	}
+	if !errors.Is(over, abi.ETOOLARGE) {
+		t.Errorf("task %d: %v, want ETOOLARGE", wfntest.MaxTasks+1, over)
+	}
+	waitFor(t, "the invocation ended", func() bool { return in.InFlight() == 0 })
+	if n := ran.Load(); n != wfntest.MaxTasks {
+		t.Errorf("%d tasks ran, want %d", n, wfntest.MaxTasks)
 	}
 }
 
