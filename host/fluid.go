@@ -58,7 +58,7 @@ func (h *Host) loadFluid(ctx context.Context, fn *function, wasm []byte, env [][
 				return nil, err
 			}
 			fn.counters.coldStarts.Add(1)
-			return &fluidInstance{Instance: inst, tmp: tmp}, nil
+			return &fluidInstance{Instance: inst, tmp: tmp, logs: [2]*guestLog{stdout, stderr}}, nil
 		},
 		Ended: func(err error) {
 			if errors.Is(err, fluid.ErrServeReturned) || errors.Is(err, fluid.ErrClosed) {
@@ -143,7 +143,16 @@ func (i *fluidInstance) Call(ctx context.Context, export string) error {
 // fluidInstance is a v2 instance with its /tmp, emptied when it goes.
 type fluidInstance struct {
 	fluid.Instance
-	tmp string
+	tmp  string
+	logs [2]*guestLog // stdout, stderr
+}
+
+// AttachLoop gives the instance's stdout and stderr the loop that serves
+// it: a line written while one invocation is in flight carries its id.
+func (i *fluidInstance) AttachLoop(l *fluid.Loop) {
+	for _, g := range i.logs {
+		g.loop = l
+	}
 }
 
 func (i *fluidInstance) Close(ctx context.Context) error {

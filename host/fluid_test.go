@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,5 +65,64 @@ func TestFluidManyInvocationsOneInstance(t *testing.T) {
 		if fs.Source == "api/sleep" && fs.ColdStarts != 1 {
 			t.Errorf("api/sleep: %d instances made, want 1", fs.ColdStarts)
 		}
+	}
+}
+
+// A v2 guest's plain stdout line (fmt.Println, not wfn.Stdout) carries the
+// request id while its invocation is the only one in flight on the
+// instance, and none while another is (abi/SPEC-v2.md section 10).
+func TestFluidStdoutLineHasTheSoleInvocationsID(t *testing.T) {
+	requireGo(t)
+	_, srv, logs := serve(t, host.Config{Dir: "../testdata/fluid"})
+	line := func(text string) string {
+		for l := range strings.SplitSeq(logs.String(), "\n") {
+			if strings.Contains(l, "msg="+text+" ") {
+				return l
+			}
+		}
+		return ""
+	}
+	alone := get(t, srv.URL+"/api/sleep?say=alone-line")
+	if alone.status != 200 || alone.body != "said" {
+		t.Fatalf("say: %d %q", alone.status, alone.body)
+	}
+	id := alone.header.Get(host.HeaderRequestID)
+	eventually(t, "the line logged", func() bool { return line("alone-line") != "" })
+	if l := line("alone-line"); !strings.Contains(l, " id="+id) || !strings.Contains(l, "stream=stdout") {
+		t.Errorf("the line %q, want id=%s and stream=stdout", l, id)
+	}
+
+	// With another invocation held on a backend, a line cannot be told
+	// to be either's.
+	release := make(chan struct{})
+	held := make(chan struct{}, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		held <- struct{}{}
+		<-release
+		io.WriteString(w, "ok")
+	}))
+	defer backend.Close()
+	defer close(release)
+	type result struct {
+		code int
+		body string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, body, err := testkit.Get(t.Context(), srv.URL+"/api/sleep?backend="+backend.URL)
+		done <- result{code, body, err}
+	}()
+	<-held
+	if r := get(t, srv.URL+"/api/sleep?say=shared-line"); r.status != 200 {
+		t.Fatalf("say beside another: %d %q", r.status, r.body)
+	}
+	eventually(t, "the line logged", func() bool { return line("shared-line") != "" })
+	if l := line("shared-line"); strings.Contains(l, " id=") {
+		t.Errorf("the line %q has an id, written while two invocations were in flight", l)
+	}
+	release <- struct{}{}
+	if r := <-done; r.err != nil || r.code != 200 || r.body != "backend 200 ok" {
+		t.Errorf("held: %d %q %v", r.code, r.body, r.err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/wfn-dev/wfn/host/internal/fluid"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/jsbuild"
 )
@@ -20,7 +21,11 @@ type guestLog struct {
 	fn     string
 	stream string
 	inv    *hostcall.Invocation // nil between invocations
-	buf    []byte
+	// loop, for a version 2 instance, tells the invocation in flight
+	// when it is the only one (fluid.Loop.SoleRequestID); nil before the
+	// instance has one, and for version 1.
+	loop *fluid.Loop
+	buf  []byte
 	// srcmap, when not nil, tells the positions in a script's bundle in
 	// the user's files (stack traces).
 	srcmap *jsbuild.SourceMap
@@ -71,6 +76,10 @@ func (g *guestLog) logLine(line string) {
 	attrs := []any{"fn", g.fn, "stream", g.stream}
 	if g.inv != nil {
 		attrs = append(attrs, "id", g.inv.ID)
+	} else if g.loop != nil {
+		if id := g.loop.SoleRequestID(); id != "" {
+			attrs = append(attrs, "id", id)
+		}
 	}
 	level := slog.LevelInfo
 	if g.stream == "stderr" {

@@ -237,6 +237,22 @@ func (l *Loop) Inflight() int {
 	return l.inflight
 }
 
+// SoleRequestID returns the request id of the one invocation in flight,
+// or "" when none or several are: then a line the guest writes to stdout
+// or stderr cannot be told to be an invocation's (abi/SPEC-v2.md section
+// 10; the log import takes the id).
+func (l *Loop) SoleRequestID() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inflight != 1 {
+		return ""
+	}
+	for _, inv := range l.invs {
+		return inv.req.ID
+	}
+	return ""
+}
+
 // fail ends the instance: every invocation in flight fails with err.
 func (l *Loop) fail(err error) {
 	l.mu.Lock()

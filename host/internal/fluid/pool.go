@@ -47,6 +47,13 @@ type Caller interface {
 	Call(ctx context.Context, export string) error
 }
 
+// LoopAttacher is an Instance told the loop that serves it, before its
+// registration and serving calls (the host's stdout and stderr lines ask
+// it for the invocation in flight, Loop.SoleRequestID).
+type LoopAttacher interface {
+	AttachLoop(l *Loop)
+}
+
 // Compiler is an engine that serves version 2 guests.
 type Compiler interface {
 	// CompileV2 validates and compiles a version 2 guest; a guest that is
@@ -290,6 +297,9 @@ func (p *Pool) place(ctx context.Context, inv *Invocation) error {
 	p.created.Add(1)
 	l := newLoop()
 	l.inst = inst
+	if a, ok := inst.(LoopAttacher); ok {
+		a.AttachLoop(l)
+	}
 	l.busyAfter = p.busyAfter()
 	if p.Conns != nil {
 		l.conns = p.Conns()

@@ -13,7 +13,8 @@
 // host's abort ends the fetch, and GET /?hangs answers "hangs C", C the
 // fetches that failed; GET /?spinafter answers at once and then computes
 // forever without yielding (a WaitUntil task); GET /?grow=MB allocates MB
-// MiB that the instance keeps, and answers "grown". It is written with the
+// MiB that the instance keeps, and answers "grown"; GET /?say=TEXT writes
+// TEXT to stdout with fmt.Println and answers "said". It is written with the
 // SDK's user API (wfnhttp, wfnfetch, WaitUntil) and built for ABI v2 with
 // the build tag wfn_fluid.
 package main
@@ -101,6 +102,11 @@ func init() {
 			}
 			kept = append(kept, b)
 			io.WriteString(w, "grown")
+			return
+		case q.Has("say"):
+			// A plain stdout line, not wfn.Stdout.
+			fmt.Println(q.Get("say"))
+			io.WriteString(w, "said")
 			return
 		case q.Has("tasks"):
 			fmt.Fprintf(w, "tasks %d", tasks.Load())
