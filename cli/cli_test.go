@@ -27,6 +27,11 @@ import (
 // reached when something is broken.
 const deadline = 60 * time.Second
 
+// runDeadline bounds one command run to its end (run): wfn conformance and
+// wfn build build a guest from source and compile it, which under -race
+// on a loaded machine took past a minute (CI).
+const runDeadline = 5 * time.Minute
+
 // syncBuffer is an output destination safe for concurrent writers.
 type syncBuffer = testkit.SyncBuffer
 
@@ -168,7 +173,7 @@ func waitReady(t testing.TB, out *syncBuffer, exited <-chan struct{}, why func()
 // run runs the command in-process to its end.
 func run(t testing.TB, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	ctx, cancel := context.WithTimeout(context.Background(), runDeadline)
 	defer cancel()
 	var o, e syncBuffer
 	err = cli.Run(ctx, append([]string{"wfn"}, args...), &o, &e)
