@@ -129,6 +129,12 @@ export async function GET(request: Request) {
 
   const timeout = AbortSignal.timeout(1);
   await new Promise((r) => timeout.addEventListener("abort", r));
+  // With no other timer left, AbortSignal.timeout's still fires while
+  // the handler waits on it (the pending response keeps the loop alive,
+  // as an open request keeps Node.js's).
+  await promise;
+  const lone = AbortSignal.timeout(20);
+  await new Promise((r) => lone.addEventListener("abort", r));
   const controller = new AbortController();
   const any = AbortSignal.any([controller.signal, AbortSignal.timeout(60_000)]);
   controller.abort("why");

@@ -16,7 +16,7 @@ import { native } from "./native.js";
 
 const timers = new Map(); // id -> { at, every, fn, args, ref }
 let nextId = 1;
-let refs = 0; // timers that keep the loop alive (not AbortSignal.timeout's)
+let refs = 0; // timers that keep the loop alive outside an invocation (not AbortSignal.timeout's)
 const waits = []; // host waits, oldest first: { run, ready }; run blocks, then settles a promise
 // The invocation being served is native.invocation(): its number (fetch.c
 // counts them), from its start to its end (its response sent), else 0.
@@ -145,8 +145,12 @@ export function tick() {
     waits.shift().run();
     return 0;
   }
-  if (refs > 0) return Math.max(1, until);
   const n = native.invocation();
+  // In an invocation every timer counts (AbortSignal.timeout's too): the
+  // promise being settled may wait on it, as a Node.js handler's does
+  // while its open request keeps the loop alive. Outside one (a
+  // top-level await) only those that keep the loop alive.
+  if (refs > 0 || (first && n !== 0)) return Math.max(1, until);
   if (n !== 0 && listeningIn === n && abortedIn !== n) return first ? Math.min(1000, Math.max(1, until)) : 1000;
   return -1;
 }
