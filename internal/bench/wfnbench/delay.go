@@ -159,6 +159,12 @@ func delayLevel(ctx context.Context, e *env, backend *bench.RemoteBackend, name 
 				if err := saveProfile(e.o.profileDir, srv.Addr, "allocs", key+"-allocs-held.pb.gz"); err != nil {
 					logf("density: profiles: %v", err)
 				}
+				// What the RSS is made of: the runtime's memory classes
+				// (go_memstats_*) and the kernel's view of the mappings,
+				// both before the collection below.
+				if err := saveMemory(e.o.profileDir, srv.Addr, srv.Pid(), key); err != nil {
+					logf("density: profiles: %v", err)
+				}
 				// And the live heap alone, after a collection.
 				if err := saveProfile(e.o.profileDir, srv.Addr, "heap?gc=1", key+"-heap-gc.pb.gz"); err != nil {
 					logf("density: profiles: %v", err)

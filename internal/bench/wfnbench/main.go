@@ -1149,6 +1149,35 @@ func saveProfiles(dir, addr, name string) error {
 	return nil
 }
 
+// saveMemory saves, as dir/name-memory.txt, wfn's Go runtime metrics
+// (/_wfn/metrics, its go_memstats_* and go_gc_* lines) and the kernel's
+// /proc/PID/smaps_rollup and /proc/PID/status of the process pid.
+func saveMemory(dir, addr string, pid int, name string) error {
+	resp, err := http.Get("http://" + addr + "/_wfn/metrics")
+	if err != nil {
+		return err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	var out strings.Builder
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if strings.HasPrefix(l, "go_memstats_") || strings.HasPrefix(l, "go_gc_") || strings.HasPrefix(l, "go_goroutines") || strings.HasPrefix(l, "process_resident") {
+			out.WriteString(l + "\n")
+		}
+	}
+	for _, f := range []string{"smaps_rollup", "status"} {
+		k, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, f))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&out, "\n# /proc/%d/%s\n%s", pid, f, k)
+	}
+	return os.WriteFile(filepath.Join(dir, name+"-memory.txt"), []byte(out.String()), 0o644)
+}
+
 // saveProfile saves wfn's /_wfn/debug/pprof/path as dir/file.
 func saveProfile(dir, addr, path, file string) error {
 	resp, err := http.Get("http://" + addr + "/_wfn/debug/pprof/" + path)
