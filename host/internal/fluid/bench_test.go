@@ -164,10 +164,6 @@ func fairness(b *testing.B, afterBusy bool) {
 		b.Fatal(code, err)
 	}
 	for range b.N {
-		// The round before's computation no longer counts.
-		for p.CPUBusy() > 0 {
-			time.Sleep(time.Millisecond)
-		}
 		lat := make([]time.Duration, 99)
 		var computed time.Duration
 		var wg sync.WaitGroup
