@@ -137,20 +137,15 @@ func (l *Loop) waitEvents(ctx context.Context, timeout time.Duration) bool {
 }
 
 // computing reports whether, at now (UnixNano), the guest has run for
-// busyAfter or longer without blocking in poll_oneoff, and in the last
-// busyAfter of that run either ended an invocation (it computes through
-// its invocations more slowly than they come) or made no host call at
-// all (one invocation computes, holding up the others on its instance).
-// A guest that only takes new invocations in (a burst of requests that
-// then wait on a backend) calls the host for each and ends none: it is
-// not computing, and those invocations pack into its instance.
+// busyAfter or longer without blocking in poll_oneoff, and ended an
+// invocation in the last busyAfter of that run: it computes through its
+// invocations more slowly than they come. A guest that only takes new
+// invocations in (a burst of requests that then wait on a backend) is
+// not computing: those invocations pack into its instance.
 func (l *Loop) computing(now int64) bool {
 	d := int64(l.busyAfter)
 	since := l.runSince.Load()
-	if d <= 0 || now-since < d {
-		return false
-	}
-	return l.lastEnd.Load() >= max(since, now-d) || now-l.lastHost.Load() >= d
+	return d > 0 && now-since >= d && l.lastEnd.Load() >= max(since, now-d)
 }
 
 // cpuBusy reports whether, at now (UnixNano), the guest counts as
