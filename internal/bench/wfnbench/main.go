@@ -1153,12 +1153,7 @@ func saveProfiles(dir, addr, name string) error {
 // (/_wfn/metrics, its go_memstats_* and go_gc_* lines) and the kernel's
 // /proc/PID/smaps_rollup and /proc/PID/status of the process pid.
 func saveMemory(dir, addr string, pid int, name string) error {
-	resp, err := http.Get("http://" + addr + "/_wfn/metrics")
-	if err != nil {
-		return err
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	b, err := adminGet(addr, "/_wfn/metrics")
 	if err != nil {
 		return err
 	}
@@ -1180,19 +1175,29 @@ func saveMemory(dir, addr string, pid int, name string) error {
 
 // saveProfile saves wfn's /_wfn/debug/pprof/path as dir/file.
 func saveProfile(dir, addr, path, file string) error {
-	resp, err := http.Get("http://" + addr + "/_wfn/debug/pprof/" + path)
+	b, err := adminGet(addr, "/_wfn/debug/pprof/"+path)
 	if err != nil {
 		return err
+	}
+	return os.WriteFile(filepath.Join(dir, file), b, 0o644)
+}
+
+// adminGet returns the body of GET path on wfn's server at addr; a status
+// other than 200 is an error.
+func adminGet(addr, path string) ([]byte, error) {
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		return nil, err
 	}
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", path, resp.Status)
+		return nil, fmt.Errorf("%s: %s", path, resp.Status)
 	}
-	return os.WriteFile(filepath.Join(dir, file), b, 0o644)
+	return b, nil
 }
 
 // ---- formatting ----
