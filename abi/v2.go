@@ -107,7 +107,9 @@ const MaxPendingWrite = 1 << 20
 const WatchdogMs = 1000
 
 // CPUBusyMs is how long, in milliseconds, a version 2 guest runs without
-// returning to wait in poll_oneoff, while ending invocations, before the
+// returning to wait in poll_oneoff, while ending invocations or without
+// any host call but the interrupt checks' polls (one invocation
+// computing), before the
 // host counts its instance as CPU-busy: a new invocation then goes to an
 // instance that is not, or to a new one while fewer than the host's
 // processors (GOMAXPROCS) are live (SPEC-v2.md section 4, "CPU-busy

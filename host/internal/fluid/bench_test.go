@@ -142,19 +142,32 @@ func cpuSeconds() float64 {
 }
 
 // BenchmarkFluidFairness runs one invocation that computes for 1 s
-// beside 99 that each sleep 200 ms, on one instance, and reports what the
-// sleeping ones see: their latency over the 200 ms at p50 and p99, and
-// the computing one's. Go does not preempt goroutines on wasm, so a
-// computing handler holds up the others on its instance until it waits.
+// beside 99 that each sleep 200 ms, and reports what the sleeping ones
+// see: their latency over the 200 ms at p50 and p99, and the computing
+// one's. Go does not preempt goroutines on wasm, so a computing handler
+// holds up the others on its instance until it waits. In "at-once" the
+// sleepers arrive as soon as the computation is in flight, on its
+// instance; in "after-busy" once its instance counts as CPU-busy
+// (Pool.BusyAfter), when new invocations go to another instance.
 //
 //	go test -run '^$' -bench FluidFairness -benchtime 3x ./host/internal/fluid/
 func BenchmarkFluidFairness(b *testing.B) {
+	for _, mode := range []string{"at-once", "after-busy"} {
+		b.Run(mode, func(b *testing.B) { fairness(b, mode == "after-busy") })
+	}
+}
+
+func fairness(b *testing.B, afterBusy bool) {
 	const sleep, compute = 200 * time.Millisecond, time.Second
 	srv, p := serveGuest(b, time.Minute)
 	if code, _, err := testkit.Get(b.Context(), srv.URL+"/?n=warm"); code != 200 {
 		b.Fatal(code, err)
 	}
 	for range b.N {
+		// The round before's computation no longer counts.
+		for p.CPUBusy() > 0 {
+			time.Sleep(time.Millisecond)
+		}
 		lat := make([]time.Duration, 99)
 		var computed time.Duration
 		var wg sync.WaitGroup
@@ -165,8 +178,9 @@ func BenchmarkFluidFairness(b *testing.B) {
 			}
 			computed = time.Since(t0)
 		})
-		// The sleepers start once the computation holds the instance.
-		for p.Inflight() < 1 {
+		// The sleepers start once the computation holds the instance, or
+		// once that instance counts as CPU-busy.
+		for p.Inflight() < 1 || afterBusy && p.CPUBusy() < 1 {
 			time.Sleep(time.Millisecond)
 		}
 		for i := range lat {

@@ -45,7 +45,12 @@ type Loop struct {
 	deadErr error         // why, set before dead is closed
 
 	lastHost atomic.Int64 // when the guest last called into the host (UnixNano)
-	parked   atomic.Bool  // the guest waits in poll_oneoff
+	// polls counts the guest's calls of the interrupt checks' poll
+	// function (Stepped), each after engine.PollSteps steps of its code;
+	// pollsAtHost is what polls was at lastHost. The two tell a guest that
+	// computes from one whose thread waits for a processor (computing).
+	polls, pollsAtHost atomic.Int64
+	parked             atomic.Bool // the guest waits in poll_oneoff
 	// memory is the size of the guest's linear memory in bytes, as its
 	// latest poll_oneoff found it (recordMemory); 0 before the first.
 	memory atomic.Uint64
@@ -103,7 +108,24 @@ func LoopFrom(ctx context.Context) *Loop {
 }
 
 // enterHost records that the guest called into the host.
-func (l *Loop) enterHost() { l.lastHost.Store(time.Now().UnixNano()) }
+func (l *Loop) enterHost() {
+	l.lastHost.Store(time.Now().UnixNano())
+	l.pollsAtHost.Store(l.polls.Load())
+}
+
+// Stepped records that the guest ran engine.PollSteps steps of its code
+// since the last call: the engines call it from the poll function of the
+// interrupt checks (wasmbin.Checks.Interrupt), on the guest's goroutine.
+// It is not a call into the host in the sense of enterHost: a guest that
+// only polls is computing, and the watchdog still applies to it.
+func (l *Loop) Stepped() { l.polls.Add(1) }
+
+// busyPolls is how many interrupt polls (engine.PollSteps = 2^18 steps
+// each, about 0.1 ms of guest code on a 2026 server core) a guest makes
+// without any other host call before a run of busyAfter without host
+// calls counts as computing: about 6 ms of code. A guest whose thread
+// waits for a processor makes none, however long the wait.
+const busyPolls = 64
 
 func (l *Loop) park() {
 	l.enterHost()
@@ -137,15 +159,25 @@ func (l *Loop) waitEvents(ctx context.Context, timeout time.Duration) bool {
 }
 
 // computing reports whether, at now (UnixNano), the guest has run for
-// busyAfter or longer without blocking in poll_oneoff, and ended an
-// invocation in the last busyAfter of that run: it computes through its
-// invocations more slowly than they come. A guest that only takes new
-// invocations in (a burst of requests that then wait on a backend) is
-// not computing: those invocations pack into its instance.
+// busyAfter or longer without blocking in poll_oneoff, and in the last
+// busyAfter of that run either ended an invocation (it computes through
+// its invocations more slowly than they come) or made no host call but
+// busyPolls or more interrupt polls (one invocation computes, holding up
+// the others on its instance). A guest that only takes new invocations
+// in (a burst of requests that then wait on a backend) calls the host
+// for each and ends none: it is not computing, and those invocations
+// pack into its instance; nor is one whose thread waits for a processor
+// (no poll), which wall time alone cannot tell from one that computes.
 func (l *Loop) computing(now int64) bool {
 	d := int64(l.busyAfter)
 	since := l.runSince.Load()
-	return d > 0 && now-since >= d && l.lastEnd.Load() >= max(since, now-d)
+	if d <= 0 || now-since < d {
+		return false
+	}
+	if l.lastEnd.Load() >= max(since, now-d) {
+		return true
+	}
+	return now-l.lastHost.Load() >= d && l.polls.Load()-l.pollsAtHost.Load() >= busyPolls
 }
 
 // cpuBusy reports whether, at now (UnixNano), the guest counts as

@@ -109,10 +109,12 @@ type Request struct {
 //
 //   - to the first, in the order they were made, whose guest is not
 //     CPU-busy: it waits in poll_oneoff, or has run for less than
-//     BusyAfter since it last did, or has ended no invocation in the last
-//     BusyAfter of that run (it is taking new ones in), and no such run
-//     ended less than BusyAfter ago. Invocations that wait (on a backend,
-//     a timer) leave their guest waiting, so they pack into one instance.
+//     BusyAfter since it last did, or in the last BusyAfter of that run
+//     has ended no invocation yet called the host (it is taking new ones
+//     in) or shown no computing (no interrupt polls: its thread waited
+//     for a processor), and no such run ended less than BusyAfter ago.
+//     Invocations that wait (on a backend, a timer) leave their guest
+//     waiting, so they pack into one instance.
 //   - when every instance with room is CPU-busy, to a new instance while
 //     fewer than CPUInstances are live: one instance is one guest thread,
 //     so a load that keeps it computing gets the host's other processors.
@@ -129,8 +131,9 @@ type Pool struct {
 	// MaxInstances bounds the live instances (maxConcurrency); 0: none.
 	MaxInstances int
 	// BusyAfter is how long a guest runs without blocking in poll_oneoff,
-	// ending invocations, before its instance counts as CPU-busy and new
-	// invocations go to another (abi/SPEC-v2.md section 4); 0:
+	// ending invocations or computing without a host call (Loop.Stepped),
+	// before its instance counts as CPU-busy and new invocations go to
+	// another (abi/SPEC-v2.md section 4); 0:
 	// abi.CPUBusyMs; negative: never (the first instance with room takes
 	// every invocation).
 	BusyAfter time.Duration

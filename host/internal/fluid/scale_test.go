@@ -61,3 +61,42 @@ func TestCPUBusyInstanceSpreadsWaitingOnesPack(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// One invocation that computes without calling the host holds up the
+// others on its instance (a guest's goroutines are not preempted): once it
+// has for the pool's BusyAfter, its instance is CPU-busy, and a new
+// invocation goes to a second instance and answers while the computation
+// still runs.
+func TestLongComputationSendsNewInvocationsElsewhere(t *testing.T) {
+	srv, p := serveGuest(t, time.Minute)
+	p.CPUInstances = 2 // whatever this machine's GOMAXPROCS
+	if code, body, err := testkit.Get(t.Context(), srv.URL+"/?n=warm"); code != 200 || body != "hello warm" {
+		t.Fatalf("warm-up: %d %q %v", code, body, err)
+	}
+	computed := make(chan error, 1)
+	go func() {
+		code, body, err := testkit.Get(t.Context(), srv.URL+"/?compute=10000")
+		if err == nil && (code != 200 || body != "computed") {
+			err = fmt.Errorf("%d %q", code, body)
+		}
+		computed <- err
+	}()
+	waitFor(t, func() bool { return p.CPUBusy() == 1 })
+	code, body, err := testkit.Get(t.Context(), srv.URL+"/?ms=1&n=beside")
+	if code != 200 || body != "hello beside" {
+		t.Fatalf("beside the computation: %d %q %v", code, body, err)
+	}
+	var computeErr error
+	select {
+	case computeErr = <-computed:
+		t.Errorf("the computation ended before the invocation that came after it: that one waited for it")
+	default:
+		computeErr = <-computed
+	}
+	if computeErr != nil {
+		t.Errorf("compute: %v", computeErr)
+	}
+	if got := p.Created(); got != 2 {
+		t.Errorf("%d instances made, want 2", got)
+	}
+}

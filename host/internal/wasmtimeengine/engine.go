@@ -32,6 +32,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/fluid"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/wasmbin"
 )
@@ -103,7 +104,11 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 func (e *Engine) definePoll(l *wasmtime.Linker) error {
 	typ := wasmtime.NewFuncType(nil, []*wasmtime.ValType{wasmtime.NewValType(wasmtime.KindI32)})
 	err := l.FuncNew(wasmbin.PollModule, wasmbin.PollName, typ, func(caller *wasmtime.Caller, _ []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
-		return []wasmtime.Val{wasmtime.ValI32(engine.Poll(caller.Data().(*storeData).ctx, e.closing.Load()))}, nil
+		ctx := caller.Data().(*storeData).ctx
+		if l := fluid.LoopFrom(ctx); l != nil {
+			l.Stepped() // a version 2 guest computing (fluid.Loop.computing)
+		}
+		return []wasmtime.Val{wasmtime.ValI32(engine.Poll(ctx, e.closing.Load()))}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("wfn: cannot define the poll function: %w", err)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/fluid"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/wasmbin"
 )
@@ -140,6 +141,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	if e.interrupt {
 		poll := api.GoModuleFunc(func(ctx context.Context, _ api.Module, stack []uint64) {
+			if l := fluid.LoopFrom(ctx); l != nil {
+				l.Stepped() // a version 2 guest computing (fluid.Loop.computing)
+			}
 			stack[0] = api.EncodeI32(engine.Poll(ctx, e.closing.Load()))
 		})
 		_, err := e.rt.NewHostModuleBuilder(wasmbin.PollModule).NewFunctionBuilder().
