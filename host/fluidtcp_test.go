@@ -22,7 +22,11 @@ import (
 // testdata/fluidtcp serves api/tcp, an ordinary Go function that uses
 // wfnnet (go-redis on a client of the instance, raw connections of the
 // invocation), which wfn.json's "fluid": true builds for ABI version 2
-// (abi/SPEC-v2.md section 8). It allows 127.0.0.1 only.
+// (abi/SPEC-v2.md section 8). It allows 127.0.0.1 only, and one
+// instance (maxConcurrency 1): on a loaded machine (CI under -race) the
+// burst of INCRs below can make its instance count as CPU-busy (abi/SPEC-v2.md
+// section 4) and the next request go to a second one, without the client
+// whose pool this test reads; placement is host/internal/fluid's tests'.
 func TestFluidTCP(t *testing.T) {
 	requireGo(t)
 	rs := redisserver.StartForTest(t)
