@@ -26,10 +26,12 @@ const uploadLen = 48 << 20
 //
 // POST /ID reads an upload: 1 MiB, then it answers its head (the guest
 // waits for it: the upload is under way), reads the rest and answers
-// "done". With ?pace it reads slowly (16 KiB a millisecond, 48 MiB in
-// about 3 s), so that the upload outlives an invocation that ends at its
-// deadline of 2 s. With ?gate it waits after the head for GET /ID, which
-// the guest sends once it has changed its memory.
+// "done". With ?pace it reads slowly (16 KiB every 3 ms, 48 MiB in
+// about 9 s), so that the upload outlives an invocation that ends at its
+// deadline of 6 s. (With 2 s and 3 s, a whole upload of the cases that
+// must complete ran past the deadline in CI under -race at load 6 to 8.)
+// With ?gate it waits after the head for GET /ID, which the guest sends
+// once it has changed its memory.
 type uploadSink struct {
 	*httptest.Server
 	mu      sync.Mutex
@@ -71,7 +73,7 @@ func (s *uploadSink) serve(w http.ResponseWriter, r *http.Request) {
 	gate := q.Has("gate")
 	var tick <-chan time.Time
 	if q.Has("pace") {
-		t := time.NewTicker(time.Millisecond)
+		t := time.NewTicker(3 * time.Millisecond)
 		defer t.Stop()
 		tick = t.C
 	}
@@ -153,8 +155,8 @@ func TestOutboundBodyIsTakenAtTheCall(t *testing.T) {
 		}
 	}
 	writeConfig(t, dir, "vercel.json", `{"functions": {
-		"api/instance.wasm": {"isolation": "instance", "maxDuration": 2, "allowedOutboundHosts": ["127.0.0.1:*"]},
-		"api/invocation.wasm": {"isolation": "invocation", "maxDuration": 2, "allowedOutboundHosts": ["127.0.0.1:*"]}
+		"api/instance.wasm": {"isolation": "instance", "maxDuration": 6, "allowedOutboundHosts": ["127.0.0.1:*"]},
+		"api/invocation.wasm": {"isolation": "invocation", "maxDuration": 6, "allowedOutboundHosts": ["127.0.0.1:*"]}
 	}}`)
 	_, srv, _ := serve(t, host.Config{Dir: dir})
 
