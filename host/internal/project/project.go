@@ -327,9 +327,12 @@ func (s *Settings) set(prop string, v json.RawMessage) error {
 			s.MaxDuration = new(MaxDurationMax)
 			return nil
 		}
-		n, err := integer(v, 1, int(MaxDurationMax/time.Second))
+		hi := int(MaxDurationMax / time.Second)
+		n, err := integer(v, 1, hi)
 		if err != nil {
-			return fmt.Errorf(`%w or "max"`, err)
+			// Not integer's message: "or max" must follow the range,
+			// not the value.
+			return fmt.Errorf(`want an integer from 1 to %d (seconds) or "max", got %s`, hi, v)
 		}
 		s.MaxDuration = new(time.Duration(n) * time.Second)
 	case "memory":

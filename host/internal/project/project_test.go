@@ -99,7 +99,7 @@ func TestLoadErrors(t *testing.T) {
 		{"typo at the top", `{"rewrite": []}`, `unknown property "rewrite"`},
 		{"unknown property", `{"functions": {"api/x": {"maxDurations": 2}}}`, `"api/x": unknown property "maxDurations"`},
 		{"duration too long", `{"functions": {"api/x": {"maxDuration": 5000}}}`, `"api/x": maxDuration: want an integer from 1 to 1800`},
-		{"duration zero", `{"functions": {"api/x": {"maxDuration": 0}}}`, `maxDuration`},
+		{"duration zero", `{"functions": {"api/x": {"maxDuration": 0}}}`, `maxDuration: want an integer from 1 to 1800 (seconds) or "max", got 0`},
 		{"duration fraction", `{"functions": {"api/x": {"maxDuration": 1.5}}}`, `maxDuration`},
 		{"duration word", `{"functions": {"api/x": {"maxDuration": "long"}}}`, `maxDuration`},
 		{"memory too small", `{"functions": {"api/x": {"memory": 64}}}`, `"api/x": memory: want an integer from 128 to 10240`},
