@@ -195,6 +195,15 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *stat
 		r = r.WithContext(context.WithValue(r.Context(), routeHeadersKey{}, stored))
 	}
 	if file != "" {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// A platform error, as a function's 405 is.
+			extra := []string{"Allow", "GET, HEAD"}
+			for k, vs := range res.AllHeader() {
+				extra = append(extra, k, vs[0])
+			}
+			writeError(w, r, http.StatusMethodNotAllowed, CodeMethodNotAllowed, id, "Method "+r.Method+" is not allowed.", extra...)
+			return w, r, true, fnMatch{}
+		}
 		h.serveStatic(w, r, st, file, stored)
 		return w, r, true, fnMatch{}
 	}

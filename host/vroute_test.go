@@ -260,6 +260,12 @@ func TestStaticFiles(t *testing.T) {
 		if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "GET, HEAD" {
 			t.Errorf("status %d Allow %q, want 405 GET, HEAD", r.status, r.header.Get("Allow"))
 		}
+		// A platform error like a function's 405, with x-wfn-error and
+		// the request id, and vercel.json's headers as a 404 has them.
+		wantError(t, r, http.StatusMethodNotAllowed, host.CodeMethodNotAllowed)
+		if got := r.header.Get("X-Frame-Options"); got != "DENY" {
+			t.Errorf("X-Frame-Options %q, want vercel.json's DENY", got)
+		}
 	})
 	t.Run("external target down", func(t *testing.T) {
 		// The project's external rewrite points at a closed port here.
