@@ -298,3 +298,69 @@ func TestVercelGoHandlerWithDependency(t *testing.T) {
 		t.Errorf("GET /api/uuid?u=not-a-uuid = %d %q, want 400 naming the invalid UUID", r.status, r.body)
 	}
 }
+
+// A Go file in Vercel's shape with no go.mod in its directory or above is
+// served, as Vercel's Go runtime builds it ("If go.mod is missing ... the
+// default version ... will be used", vercel.com/docs/functions/runtimes/go):
+// in a module of its own, with the files of its directory that export no
+// handler.
+func TestVercelGoHandlerNoGoMod(t *testing.T) {
+	requireGo(t)
+	dir := t.TempDir()
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			t.Skipf("%s has a go.mod above it", dir)
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	files := map[string]string{
+		"api/index.go":      "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) { w.Write([]byte(greeting())) }\n",
+		"api/util.go":       "package handler\n\nfunc greeting() string { return \"no go.mod\" }\n",
+		"api/users/[id].go": "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) { w.Write([]byte(\"user \" + r.URL.Query().Get(\"id\"))) }\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, srv, _ := serve(t, host.Config{Dir: dir})
+	for _, fn := range h.Functions() {
+		if fn.Err != nil {
+			t.Errorf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	for path, want := range map[string]string{"/api": "no go.mod", "/api/users/42": "user 42"} {
+		if r := get(t, srv.URL+path); r.status != http.StatusOK || r.body != want {
+			t.Errorf("GET %s = %d %q, want 200 %q", path, r.status, r.body, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		t.Error("the build wrote a go.mod into the project")
+	}
+	// A module to require needs a go.mod: the error says so.
+	dep := filepath.Join(dir, "api", "dep", "index.go")
+	if err := os.MkdirAll(filepath.Dir(dep), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dep, []byte("package handler\n\nimport (\n\t\"net/http\"\n\n\t\"example.com/nowhere\"\n)\n\nfunc Handler(w http.ResponseWriter, r *http.Request) { nowhere.X() }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var msg string
+	for _, fn := range h.Functions() {
+		if fn.Source == "api/dep/index.go" && fn.Err != nil {
+			msg = fn.Err.Error()
+		}
+	}
+	if !strings.Contains(msg, "example.com/nowhere") || !strings.Contains(msg, "go mod init") {
+		t.Errorf("api/dep/index.go: error %q, want one naming the package and go mod init", msg)
+	}
+}
