@@ -3,6 +3,8 @@ package host_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -154,3 +156,69 @@ func TestRouteConflict(t *testing.T) {
 		t.Errorf("/api (index.wasm) = %q", r.body)
 	}
 }
+
+// A version 2 guest whose poll_oneoff subscription count or fd_read iovec
+// count makes a byte size past 4 GiB gets EFAULT, as for any range outside
+// its memory: the host computes the sizes without wrapping around, and the
+// instance serves on. (In 32 bits, 0x10000000 subscriptions of 48 bytes and
+// 0x20000000 iovecs of 8 bytes were 0 bytes, and the host indexed past
+// them: a Go runtime panic that ended the instance.)
+func TestFluidEventSourceSizesPast4GiB(t *testing.T) {
+	requireClang(t)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "api", "sizes"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "api", "sizes", "sizes.c"), []byte(cFluidSizes), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, srv, _ := serve(t, host.Config{Dir: dir})
+	for i := 0; i < 2; i++ { // the same instance answers again
+		if r := get(t, srv.URL+"/api/sizes"); r.status != 200 || r.body != "poll=21 read=21" {
+			t.Fatalf("sizes past 4 GiB = %d %q, want 200 \"poll=21 read=21\" (EFAULT)", r.status, r.body)
+		}
+	}
+}
+
+// cFluidSizes is a raw ABI v2 guest: each invocation calls poll_oneoff and
+// fd_read(0) with counts whose byte sizes wrap around in 32 bits, and
+// answers the two errnos.
+const cFluidSizes = `#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <wasi/api.h>
+
+#define V2(n) __attribute__((import_module("wfn_v2"), import_name(n)))
+V2("response_body_write") int32_t body_write(uint32_t inv, const void *p, uint32_t n);
+V2("invocation_end") int32_t invocation_end(uint32_t inv);
+
+__attribute__((export_name("wfn_abi_v2"))) void abi_v2(void) {}
+
+static void invoke(uint32_t inv) {
+    __wasi_size_t n;
+    int poll = __wasi_poll_oneoff((void *)16, (void *)16, 0x10000000u, &n);
+    int read = __wasi_fd_read(0, (void *)16, 0x20000000u, &n);
+    char msg[64];
+    snprintf(msg, sizeof msg, "poll=%d read=%d", poll, read);
+    body_write(inv, msg, strlen(msg));
+    invocation_end(inv);
+}
+
+__attribute__((export_name("wfn_serve"))) void serve(void) {
+    static uint32_t recs[64 * 4];
+    for (;;) {
+        __wasi_subscription_t sub;
+        memset(&sub, 0, sizeof sub);
+        sub.u.tag = __WASI_EVENTTYPE_FD_READ;
+        __wasi_event_t ev;
+        __wasi_size_t n;
+        __wasi_poll_oneoff(&sub, &ev, 1, &n);
+        __wasi_iovec_t iov = {(uint8_t *)recs, sizeof recs};
+        if (__wasi_fd_read(0, &iov, 1, &n) != 0) continue;
+        for (uint32_t i = 0; i < n / 16; i++) {
+            if (recs[i * 4] == 1) invoke(recs[i * 4 + 1]);
+            if (recs[i * 4] == 5) return;
+        }
+    }
+}
+`

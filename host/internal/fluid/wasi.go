@@ -3,6 +3,7 @@ package fluid
 import (
 	"context"
 	"encoding/binary"
+	"math"
 	"time"
 
 	"github.com/wfn-dev/wfn/abi"
@@ -51,11 +52,22 @@ func Fdstat(dst []byte) {
 	le.PutUint64(dst[8:], rightFdRead|rightPollFd)
 }
 
+// readArray is mem.Read of n elements of size bytes at ptr, false when
+// their byte size does not fit in 32 bits: computed in 32 bits it would
+// wrap around to a short range, past which the caller would index.
+func readArray(mem hostcall.Memory, ptr, n, size uint32) ([]byte, bool) {
+	total := uint64(n) * uint64(size)
+	if total > math.MaxUint32 {
+		return nil, false
+	}
+	return mem.Read(ptr, uint32(total))
+}
+
 // ReadEvents is fd_read on the event source: whole event records into the
 // iovecs (iovs, iovsLen) of mem, the bytes read at resultNread; EAGAIN
 // when none is pending. Outside a serving call (l nil) there are none.
 func ReadEvents(l *Loop, mem hostcall.Memory, iovs, iovsLen, resultNread uint32) uint32 {
-	vecs, ok := mem.Read(iovs, iovsLen*8)
+	vecs, ok := readArray(mem, iovs, iovsLen, 8)
 	if !ok {
 		return errnoFault
 	}
@@ -100,11 +112,11 @@ func PollOneoff(ctx context.Context, l *Loop, mem hostcall.Memory, in, out, nsub
 	if nsubs == 0 {
 		return errnoInval
 	}
-	subs, ok := mem.Read(in, nsubs*subscriptionSize)
+	subs, ok := readArray(mem, in, nsubs, subscriptionSize)
 	if !ok {
 		return errnoFault
 	}
-	evs, ok := mem.Read(out, nsubs*eventSize)
+	evs, ok := readArray(mem, out, nsubs, eventSize)
 	if !ok {
 		return errnoFault
 	}
