@@ -184,7 +184,14 @@ func (h *Host) invokeFluid(w http.ResponseWriter, r *http.Request, fn *function,
 	rctx := &invocation{h: h, fn: fn, req: r, inv: &hostcall.Invocation{ID: id}, ctx: dc, run: dc.Start(deadline), deadline: deadline}
 	err := fn.fluid.pool.Serve(w, r, fluid.Request{
 		ID: id, Function: fn.src.Path, Params: params, Deadline: deadline, Cancel: fn.cancel, Ctx: rctx,
-		OnAbort: rctx.cancelOutbound,
+		OnAbort: func(why int32) {
+			if why != abi.AbortDeadline {
+				// As version 1 counts them: the client left, or the
+				// host shuts down; a deadline is a timeout.
+				fn.counters.aborted.Add(1)
+			}
+			rctx.cancelOutbound()
+		},
 		OnEnd: func() {
 			rctx.cancel()
 			rctx.outMu.Lock()

@@ -160,6 +160,11 @@ func TestFluidSDKUnchangedUserAPI(t *testing.T) {
 			if fs.ColdStarts != 1 {
 				t.Errorf("api/sdk: %d instances made, want 1", fs.ColdStarts)
 			}
+			// wfn_invocations_aborted_total counts the client that left,
+			// as for version 1.
+			if fs.Aborted != 1 {
+				t.Errorf("api/sdk: %d invocations aborted, want 1", fs.Aborted)
+			}
 		}
 	}
 	if !found {

@@ -91,7 +91,7 @@ func serveGuestEnded(t testing.TB, maxDuration time.Duration, served func(time.D
 		rc := &requestContext{}
 		rc.out = outbound.NewSession(context.Background(), loopback, func(string, ...any) {})
 		err := p.Serve(w, r, fluid.Request{ID: id, Function: "api/sleep", Deadline: time.Now().Add(maxDuration), Cancel: true,
-			Ctx: rc, OnAbort: rc.out.CancelInFlight, OnEnd: rc.out.Close})
+			Ctx: rc, OnAbort: func(int32) { rc.out.CancelInFlight() }, OnEnd: rc.out.Close})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		}

@@ -339,7 +339,7 @@ func (inv *Invocation) abort(why int32) {
 		cs.AbortOwner(inv.id)
 	}
 	if inv.hooks.OnAbort != nil {
-		inv.hooks.OnAbort()
+		inv.hooks.OnAbort(why)
 	}
 }
 

@@ -94,9 +94,10 @@ type Request struct {
 	// Ctx answers for the request context imports and outbound HTTP;
 	// nil: none.
 	Ctx hostcall.RequestContext
-	// OnAbort, when set, is called once when the invocation is aborted
-	// (the host cancels its outbound requests in flight, as in v1).
-	OnAbort func()
+	// OnAbort, when set, is called once when the invocation is aborted,
+	// with why (abi.AbortClient, abi.AbortDeadline, ...): the host
+	// cancels its outbound requests in flight, as in v1, and counts it.
+	OnAbort func(why int32)
 	// OnEnd, when set, is called once when the invocation ends:
 	// invocation_end, or its instance ended. It may run on the guest's
 	// goroutine, so it must not wait.
