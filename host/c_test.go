@@ -95,3 +95,35 @@ WFN_HANDLER(wfn_handle) {
     wfn_write_str(buf);
 }
 `
+
+// A functions key that names a C function's files, as one names a Go
+// package's ("api/env/**", "api/env/*.c"), selects that function, as
+// the directory's own path does.
+func TestCFunctionSettingsByFile(t *testing.T) {
+	requireClang(t)
+	dir := t.TempDir()
+	for _, name := range []string{"glob", "ext"} {
+		os.MkdirAll(filepath.Join(dir, "api", name), 0o755)
+		os.WriteFile(filepath.Join(dir, "api", name, "env.c"), []byte(cEnv), 0o644)
+	}
+	writeConfig(t, dir, "wfn.json", `{"functions": {
+		"api/glob/**": {"env": {"WHO": "glob"}},
+		"api/ext/*.c": {"env": {"WHO": "ext"}}
+	}}`)
+	_, srv, _ := serve(t, host.Config{Dir: dir})
+	for _, name := range []string{"glob", "ext"} {
+		if r := get(t, srv.URL+"/api/"+name); r.body != "WHO="+name {
+			t.Errorf("/api/%s = %d %q, want WHO=%s", name, r.status, r.body, name)
+		}
+	}
+}
+
+// cEnv answers its variable WHO.
+const cEnv = `#include <stdlib.h>
+#include "wfn.h"
+
+WFN_HANDLER(wfn_handle) {
+    const char *who = getenv("WHO");
+    wfn_writef("WHO=%s", who ? who : "");
+}
+`

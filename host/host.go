@@ -302,8 +302,13 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 // the host's configuration, over the defaults.
 func (h *Host) settings(proj *project.Project, src *route.Source) (*function, error) {
 	paths := []string{src.Path}
-	if src.Kind == route.GoPackage {
+	switch src.Kind {
+	case route.GoPackage:
 		for _, f := range src.GoFiles {
+			paths = append(paths, src.Path+"/"+f)
+		}
+	case route.CSources:
+		for _, f := range src.CFiles {
 			paths = append(paths, src.Path+"/"+f)
 		}
 	}

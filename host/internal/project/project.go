@@ -462,8 +462,8 @@ func (p *Project) Validate() error {
 }
 
 // For returns the settings of the first rule matching any of paths (a
-// function's source path, and for a Go package each of its files), and
-// the rule's key ("" when none matched).
+// function's source path, and for a Go package or a directory of C files
+// each of its files), and the rule's key ("" when none matched).
 func (p *Project) For(paths ...string) (Settings, string) {
 	for _, r := range p.Functions {
 		for _, path := range paths {
