@@ -1,6 +1,8 @@
 package host_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -127,5 +129,45 @@ func TestFluidStdoutLineHasTheSoleInvocationsID(t *testing.T) {
 	release <- struct{}{}
 	if r := <-done; r.err != nil || r.code != 200 || r.body != "backend 200 ok" {
 		t.Errorf("held: %d %q %v", r.code, r.body, r.err)
+	}
+}
+
+// When the host shuts down past its grace, a version 2 invocation in flight
+// is aborted as a version 1 one is (abi/SPEC-v2.md section 3, EventAbort
+// value 3): its context ends, its handler returns, and it counts as
+// aborted. Before, nothing told it: it was stopped with its instance 500 ms
+// later, and its client got a 500.
+func TestFluidShutdownPastGraceAborts(t *testing.T) {
+	requireGo(t)
+	h, srv, _ := serve(t, host.Config{Dir: "../testdata/fluidsdk"})
+	type result struct {
+		code int
+		body string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, body, err := testkit.Get(context.Background(), srv.URL+"/api/sdk?op=hold&id=shutdown")
+		done <- result{code, body, err}
+	}()
+	eventually(t, "the invocation held", func() bool {
+		_, body, err := testkit.Get(t.Context(), srv.URL+"/api/sdk?op=held")
+		return err == nil && body == "1"
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := h.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close past the grace = %v, want context.DeadlineExceeded", err)
+	}
+	// Its response imports answer ECANCELED from the abort on (section
+	// 4), so its handler's answer is not sent: the invocation ends with
+	// what was sent, an empty 200, rather than failing with its instance.
+	if r := <-done; r.err != nil || r.code != 200 {
+		t.Errorf("the invocation in flight: %d %q %v, want 200", r.code, r.body, r.err)
+	}
+	for _, fs := range h.Stats().Functions {
+		if fs.Source == "api/sdk" && fs.Aborted != 1 {
+			t.Errorf("api/sdk: %d invocations aborted, want 1", fs.Aborted)
+		}
 	}
 }

@@ -35,6 +35,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wfn-dev/wfn/abi"
 	"github.com/wfn-dev/wfn/host/internal/cbuild"
 	"github.com/wfn-dev/wfn/host/internal/cdn"
 	"github.com/wfn-dev/wfn/host/internal/deadline"
@@ -1010,6 +1011,14 @@ func (h *Host) Close(ctx context.Context) error {
 			}
 			return true
 		})
+		if st := h.st.Load(); st != nil {
+			// Version 2 invocations in flight: EventAbort, shutdown.
+			for _, fn := range st.fns {
+				if fn.fluid != nil {
+					fn.fluid.pool.Abort(abi.AbortShutdown)
+				}
+			}
+		}
 		select {
 		case <-drained:
 		case <-time.After(abortGrace):

@@ -535,6 +535,26 @@ func (p *Pool) watch(l *Loop, inv *Invocation) {
 	}
 }
 
+// Abort aborts every invocation in flight on the pool's instances (their
+// EventAbort with why, OnAbort), as Close's caller does when the host
+// shuts down past its grace (abi.AbortShutdown).
+func (p *Pool) Abort(why int32) {
+	p.mu.Lock()
+	insts := slices.Clone(p.insts)
+	p.mu.Unlock()
+	for _, l := range insts {
+		l.mu.Lock()
+		invs := make([]*Invocation, 0, len(l.invs))
+		for _, inv := range l.invs {
+			invs = append(invs, inv)
+		}
+		l.mu.Unlock()
+		for _, inv := range invs {
+			inv.abort(why)
+		}
+	}
+}
+
 // Close stops every instance: an idle one returns from its serving
 // export (EventStop); a busy one gets EventSigterm, then EventStop when
 // its last invocation ends; one still serving when ctx ends is stopped.
