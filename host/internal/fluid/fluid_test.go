@@ -322,6 +322,36 @@ func TestWatchdogStopsASpinningInstance(t *testing.T) {
 	}
 }
 
+// An invocation whose task never returns (it waits on a channel nothing
+// sends to) never ends, though the guest does not spin: a second past its
+// deadline its instance takes no new invocation and, nothing else being
+// left on it, is stopped (ErrNeverEnded, naming the request id), so that
+// it does not hold the function's one slot (one instance of one
+// invocation here) for good: the next request gets a new instance.
+func TestInvocationThatNeverEndsDoesNotHoldItsSlot(t *testing.T) {
+	srv, p, ended := serveGuestEnded(t, time.Second, nil)
+	p.MaxInstances, p.Concurrency = 1, 1
+	if code, body, err := testkit.Get(t.Context(), srv.URL+"/?leak"); code != 200 || body != "leaking" {
+		t.Fatalf("leak: %d %q %v", code, body, err)
+	}
+	// Its slot is held until the instance stops: 503 (throttled) until then.
+	var code int
+	var body string
+	waitFor(t, func() bool {
+		code, body, _ = testkit.Get(t.Context(), srv.URL+"/?n=after")
+		return code != http.StatusServiceUnavailable
+	})
+	if code != 200 || body != "hello after" {
+		t.Errorf("after the leaked invocation: %d %q", code, body)
+	}
+	if err := <-ended; !errors.Is(err, fluid.ErrNeverEnded) || !strings.Contains(err.Error(), "request ids ") {
+		t.Errorf("the instance ended with %v, want ErrNeverEnded naming the request id", err)
+	}
+	if got := p.Created(); got != 2 {
+		t.Errorf("%d instances made, want 2", got)
+	}
+}
+
 // Invocations waiting on a slow backend through the host (wfnfetch.Transport:
 // http_send, then EAGAIN and EventReady until the head and the body are
 // in) wait together in one instance: the backend sees them all at once.

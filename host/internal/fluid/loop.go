@@ -3,6 +3,7 @@ package fluid
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,12 @@ var ErrWatchdog = errors.New("wfn: the guest ran past an invocation's deadline w
 // serving export returned without being asked to stop.
 var ErrServeReturned = errors.New("wfn: wfn_serve returned while invocations were in flight")
 
+// ErrNeverEnded is the cause of an instance stopped because invocations
+// on it did not end within abi.WatchdogMs of their deadline, though the
+// guest was not spinning (a task or goroutine waiting on something that
+// never comes), and no other invocation was left on it (Pool.watch).
+var ErrNeverEnded = errors.New("wfn: invocations did not end within a second of their deadline")
+
 // Loop is the host side of one version 2 instance: its event source and
 // its invocations. Its imports run on the goroutine that runs the guest;
 // the serving goroutines of its requests post events and read responses
@@ -33,6 +40,9 @@ type Loop struct {
 	next     uint32
 	inflight int // invocations started and not ended
 	stopping bool
+	// retired: an invocation did not end within abi.WatchdogMs of its
+	// deadline; the instance takes no new invocation (Pool.watch).
+	retired bool
 	// idleSince is when the last invocation in flight ended; zero while
 	// one is in flight.
 	idleSince time.Time
@@ -226,7 +236,7 @@ func (l *Loop) lookup(id uint32) *Invocation {
 // when the instance is full, stopping or dead.
 func (l *Loop) start(inv *Invocation, bound int) bool {
 	l.mu.Lock()
-	if l.stopping || l.inflight >= bound || l.deadErr != nil {
+	if l.stopping || l.retired || l.inflight >= bound || l.deadErr != nil {
 		l.mu.Unlock()
 		return false
 	}
@@ -366,4 +376,22 @@ func (l *Loop) closeIdle(cutoff time.Time) bool {
 	}
 	l.stopLocked()
 	return true
+}
+
+// retire makes l take no new invocation, and reports the request ids of
+// the invocations on it and whether every one is past its deadline by
+// grace or more: none is left that may still end.
+func (l *Loop) retire(grace time.Duration) (ids []string, all bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.retired = true
+	now := time.Now()
+	for _, inv := range l.invs {
+		if now.Sub(inv.hooks.Deadline) < grace {
+			return nil, false
+		}
+		ids = append(ids, inv.req.ID)
+	}
+	slices.Sort(ids)
+	return ids, true
 }

@@ -514,7 +514,13 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 }
 
 // watch stops l when inv, past its deadline, has not ended and the guest
-// runs without calling into the host for abi.WatchdogMs.
+// runs without calling into the host for abi.WatchdogMs. When inv has
+// not ended abi.WatchdogMs after its deadline though the guest does not
+// spin (it waits on something that never comes: a task blocked for
+// good), l is retired: it takes no new invocation, so that one such
+// invocation does not hold a slot of the function for the instance's
+// life, and it is stopped (ErrNeverEnded) once every invocation left on
+// it is past its deadline by as much.
 func (p *Pool) watch(l *Loop, inv *Invocation) {
 	const bound = abi.WatchdogMs * time.Millisecond
 	t := time.NewTicker(bound / 4)
@@ -529,6 +535,13 @@ func (p *Pool) watch(l *Loop, inv *Invocation) {
 			}
 			if l.spinning(bound) {
 				l.fail(ErrWatchdog)
+				return
+			}
+			if time.Since(inv.hooks.Deadline) < bound {
+				continue
+			}
+			if ids, all := l.retire(bound); all {
+				l.fail(fmt.Errorf("%w (request ids %s): a task or goroutine that never returns", ErrNeverEnded, strings.Join(ids, ", ")))
 				return
 			}
 		}

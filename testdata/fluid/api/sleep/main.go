@@ -81,6 +81,12 @@ func init() {
 			})
 			io.WriteString(w, "hanging")
 			return
+		case q.Has("leak"):
+			// A task that never returns, whatever the host does: its
+			// invocation never ends.
+			wfn.WaitUntil(func(context.Context) { <-make(chan struct{}) })
+			io.WriteString(w, "leaking")
+			return
 		case q.Has("hangs"):
 			fmt.Fprintf(w, "hangs %d", hangs.Load())
 			return
