@@ -370,10 +370,14 @@ func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duratio
 	defer cancel()
 	side.shutdown()
 	err = srv.Shutdown(sctx)
+	// Past the grace, the host aborts the invocations still in flight
+	// (each logged with its request id, its client answered where the
+	// head was not sent) before the server drops their connections.
+	herr := h.Close(sctx)
 	if err != nil {
 		_ = srv.Close() // the grace ran out: drop what is left
 	}
-	err = errors.Join(err, h.Close(sctx), side.close())
+	err = errors.Join(err, herr, side.close())
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("wfn: in-flight invocations did not finish within %s: %w", grace, err)
 	}

@@ -306,6 +306,11 @@ func TestServeShutdownGraceExpires(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "did not finish within 50ms") {
 		t.Errorf("Run = %v, want an error saying in-flight invocations did not finish within 50ms", err)
 	}
+	// The held invocation is aborted, and logged with its id, before the
+	// server drops its connection.
+	if logs := s.stderr.String(); !strings.Contains(logs, "invocation stopped: the host is shutting down") {
+		t.Errorf("no log line for the aborted invocation:\n%s", logs)
+	}
 }
 
 func TestServeErrors(t *testing.T) {

@@ -88,10 +88,14 @@ type Host struct {
 	geoDB    *geo.DB   // or nil
 	invs     sync.Pool // of *hostcall.Invocation
 
-	mu       sync.RWMutex // guards closed against new invocations
-	closed   bool
-	inflight sync.WaitGroup // invocations, until their tasks are done
-	live     sync.Map       // *liveInstance -> struct{}
+	mu     sync.RWMutex // guards closed against new invocations
+	closed bool
+	// abortingAll: Close's grace ran out and it aborts the invocations in
+	// flight; an invocation aborted then is logged as stopped by the
+	// shutdown, even if its client's connection is dropped after.
+	abortingAll atomic.Bool
+	inflight    sync.WaitGroup // invocations, until their tasks are done
+	live        sync.Map       // *liveInstance -> struct{}
 
 	checkTmp    bool // the engine lets a guest write past the limit of /tmp
 	cacheDir    string
@@ -1001,6 +1005,7 @@ func (h *Host) Close(ctx context.Context) error {
 	case <-drained:
 	case <-ctx.Done():
 		waitErr = ctx.Err()
+		h.abortingAll.Store(true)
 		h.live.Range(func(k, _ any) bool {
 			li := k.(*liveInstance)
 			if inv := li.cur.Load(); inv != nil {

@@ -263,7 +263,7 @@ func (c *invocation) logFailure(r *http.Request, err error) (status int, code, m
 	case c.inv.Failure == hostcall.RequestTooLarge:
 		c.h.log.Error("invocation failed", "fn", fn, "id", id, "code", CodePayloadTooLarge, "err", err)
 		return http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than the limit of 4.5 MB."
-	case c.inv.Aborted() && r.Context().Err() != nil:
+	case c.inv.Aborted() && r.Context().Err() != nil && !c.h.abortingAll.Load():
 		c.h.log.Info("client disconnected; invocation stopped", "fn", fn, "id", id)
 		return 0, "", ""
 	case c.inv.Aborted():
