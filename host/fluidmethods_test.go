@@ -92,6 +92,18 @@ func TestFluidMethodExports(t *testing.T) {
 	if body := call(http.MethodGet, "?op=registered").body; body != "GET 1 POST 1" {
 		t.Errorf("registrations: %q, want \"GET 1 POST 1\"", body)
 	}
+
+	// A panic fails its invocation only, as under version 1: the platform's
+	// 500 before the head, a cut response after it.
+	if r := call(http.MethodGet, "?op=panic"); r.status != 500 || r.header.Get("X-Wfn-Error") != "FUNCTION_INVOCATION_FAILED" {
+		t.Errorf("panic: %d %q (x-wfn-error %q), want 500 FUNCTION_INVOCATION_FAILED", r.status, r.body, r.header.Get("X-Wfn-Error"))
+	}
+	if code, body, err := testkit.Get(t.Context(), url+"?op=streampanic"); err == nil {
+		t.Errorf("panic while streaming: %d %q, want a cut response", code, body)
+	}
+	if r := call(http.MethodGet, ""); r.status != 200 || r.body != "GET ok" {
+		t.Errorf("after the panics: %d %q", r.status, r.body)
+	}
 	for _, fs := range h.Stats().Functions {
 		if strings.HasPrefix(fs.Source, "api/methods") && fs.ColdStarts != 1 {
 			t.Errorf("%s: %d instances made, want 1", fs.Source, fs.ColdStarts)

@@ -74,15 +74,15 @@ func handlerReturnedV2() {
 }
 
 // serveHandler runs h, recovering a panic: it fails only this invocation,
-// with 500 when the head was not sent yet.
+// as a panic fails a version 1 one (response_abort): the host answers
+// 500 FUNCTION_INVOCATION_FAILED when the head was not sent yet, else it
+// cuts the response, so that the client does not take a streamed
+// response cut short for a whole one.
 func serveHandler(h Handler, w *ResponseWriter, r *Request) {
 	defer func() {
 		if p := recover(); p != nil {
 			hostcall.Log(2, fmt.Sprintf("wfn: panic in a handler: %v\n%s", p, debug.Stack()))
-			if w.SetStatus(500) == nil {
-				w.SetHeader("Content-Type", "text/plain; charset=utf-8")
-				w.WriteString("Internal Server Error\n")
-			}
+			hostcall.ProcExit(2)
 		}
 	}()
 	h.ServeWFN(w, r)

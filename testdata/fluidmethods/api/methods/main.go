@@ -12,6 +12,8 @@
 //	?op=registered    answers how often the exports ran: "GET 1 POST 1"
 //	                  on one instance (the code around wfn.Serve runs at
 //	                  the registration, not per request)
+//	?op=panic         panics before answering
+//	?op=streampanic   flushes a first chunk, then panics
 package main
 
 import (
@@ -70,6 +72,12 @@ func getOK(w *wfn.ResponseWriter, r *wfn.Request) {
 		w.WriteString("released")
 	case "registered":
 		fmt.Fprintf(w, "GET %d POST %d", gets.Load(), posts.Load())
+	case "panic":
+		panic("a handler that fails")
+	case "streampanic":
+		w.WriteString("first chunk")
+		w.Flush()
+		panic("a streamed handler that fails")
 	default:
 		w.WriteString("GET ok")
 	}
