@@ -161,8 +161,9 @@ func (i *fluidInstance) Close(ctx context.Context) error {
 
 // invokeFluid runs one invocation of a v2 function. It returns when the
 // response is complete, with the tags the guest gave it for the CDN cache
-// (cdn_add_cache_tag); the invocation may run on in its instance.
-func (h *Host) invokeFluid(w http.ResponseWriter, r *http.Request, fn *function, id string, params []hostcall.Param) (tags []string) {
+// (cdn_add_cache_tag); the invocation may run on in its instance. It
+// tells aw, when not nil, whether the instance was made for it (fresh).
+func (h *Host) invokeFluid(w http.ResponseWriter, r *http.Request, fn *function, id string, params []hostcall.Param, aw *accessWriter) (tags []string) {
 	defer h.inflight.Done()
 	if r.ContentLength > hostcall.MaxRequestBody {
 		writeError(w, r, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, id, "The request body is larger than the limit of 4.5 MB.")
@@ -184,6 +185,11 @@ func (h *Host) invokeFluid(w http.ResponseWriter, r *http.Request, fn *function,
 	rctx := &invocation{h: h, fn: fn, req: r, inv: &hostcall.Invocation{ID: id}, ctx: dc, run: dc.Start(deadline), deadline: deadline}
 	err := fn.fluid.pool.Serve(w, r, fluid.Request{
 		ID: id, Function: fn.src.Path, Params: params, Deadline: deadline, Cancel: fn.cancel, Ctx: rctx,
+		OnPlaced: func(fresh bool) {
+			if aw != nil {
+				aw.fresh.Store(fresh)
+			}
+		},
 		OnAbort: func(why int32) {
 			if why != abi.AbortDeadline {
 				// As version 1 counts them: the client left, or the

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -169,5 +170,29 @@ func TestFluidShutdownPastGraceAborts(t *testing.T) {
 		if fs.Source == "api/sdk" && fs.Aborted != 1 {
 			t.Errorf("api/sdk: %d invocations aborted, want 1", fs.Aborted)
 		}
+	}
+}
+
+// The access log's fresh says whether a version 2 invocation's instance
+// was made for it, as for version 1: the first request to api/sleep makes
+// the instance, the next one finds it.
+func TestFluidAccessFresh(t *testing.T) {
+	requireGo(t)
+	var mu sync.Mutex
+	var fresh []bool
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/fluid", AccessLog: true, OnAccess: func(e host.AccessEntry) {
+		mu.Lock()
+		fresh = append(fresh, e.Fresh)
+		mu.Unlock()
+	}})
+	for _, n := range []string{"first", "second"} {
+		if code, body, err := testkit.Get(t.Context(), srv.URL+"/api/sleep?n="+n); code != 200 || body != "hello "+n {
+			t.Fatalf("%s: %d %q %v", n, code, body, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(fresh, []bool{true, false}) {
+		t.Errorf("fresh = %v, want [true false]", fresh)
 	}
 }

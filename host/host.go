@@ -893,7 +893,7 @@ func (o *fnOrigin) ServeOrigin(w http.ResponseWriter, r *http.Request) []string 
 		r = withParamQuery(r, fn.src, params)
 	}
 	if fn.fluid != nil {
-		return h.invokeFluid(withRouteHeaders(w, r), r, fn, id, params)
+		return h.invokeFluid(withRouteHeaders(w, r), r, fn, id, params, o.aw)
 	}
 	return h.invoke(withRouteHeaders(w, r), r, fn, o.export, id, o.arrived, params, o.aw)
 }

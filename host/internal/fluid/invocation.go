@@ -47,7 +47,10 @@ type Invocation struct {
 
 	body *bodyReader
 
-	hooks    Request       // OnAbort and OnEnd
+	hooks Request // OnAbort and OnEnd
+	// fresh: its instance was made for it (Pool.place, on Serve's
+	// goroutine, before Serve reads it).
+	fresh    bool
 	over     chan struct{} // closed when the invocation ends
 	overOnce sync.Once
 	watching map[int32]bool      // handles an EventReady is awaited for; under mu

@@ -94,6 +94,10 @@ type Request struct {
 	// Ctx answers for the request context imports and outbound HTTP;
 	// nil: none.
 	Ctx hostcall.RequestContext
+	// OnPlaced, when set, is called on Serve's goroutine once the
+	// invocation has an instance: fresh reports that the instance was
+	// made for it (it is the instance's first invocation).
+	OnPlaced func(fresh bool)
 	// OnAbort, when set, is called once when the invocation is aborted,
 	// with why (abi.AbortClient, abi.AbortDeadline, ...): the host
 	// cancels its outbound requests in flight, as in v1, and counts it.
@@ -317,6 +321,7 @@ func (p *Pool) place(ctx context.Context, inv *Invocation) error {
 	}
 	sctx, cancel := context.WithCancelCause(context.Background())
 	l.cancel = cancel
+	inv.fresh = true
 	l.start(inv, p.bound())
 	p.mu.Lock()
 	if p.closed {
@@ -418,6 +423,9 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 	inv.req.Ctx = req.Ctx
 	if err := p.place(r.Context(), inv); err != nil {
 		return err
+	}
+	if req.OnPlaced != nil {
+		req.OnPlaced(inv.fresh)
 	}
 	l := inv.l
 	timer := time.NewTimer(time.Until(req.Deadline))
