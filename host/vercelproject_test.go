@@ -76,6 +76,7 @@ func TestVercelGoHandlerErrors(t *testing.T) {
 		"api/shape.go":    "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter) { _ = http.StatusOK }\n",
 		"api/broken.go":   "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) { undefinedThing() }\n",
 		"api/syntax.go":   "package handler\n\nfunc Handler(\n",
+		"api/syntax2.go":  "package handler\n\nfunc A() { x := }\nfunc B() { y := }\n",
 		"api/script.py":   "def handler(): pass\n",
 		"api/lib/util.go": "package lib\n\n// Util is a helper package's function: no handler, no function.\nfunc Util() {}\n",
 	}
@@ -102,7 +103,9 @@ func TestVercelGoHandlerErrors(t *testing.T) {
 		"api/shape.go":  {"api/shape.go", "func Handler must have the shape"},
 		"api/broken.go": {"api/broken.go", "undefinedThing"},
 		"api/syntax.go": {"api/syntax.go", "cannot parse"},
-		"api/script.py": {"api/script.py", "Python"},
+		// Every syntax error, not the first and a count.
+		"api/syntax2.go": {"api/syntax2.go", "cannot parse", "syntax2.go:3:", "syntax2.go:4:"},
+		"api/script.py":  {"api/script.py", "Python"},
 	}
 	if len(got) != len(want) {
 		t.Errorf("functions = %v, want %d of them", got, len(want))

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/parser"
+	"go/scanner"
 	"go/token"
 	"io/fs"
 	"net/url"
@@ -298,6 +299,16 @@ func goHandlers(dir, rel string) []*Source {
 // shape, two other candidates, or a file that does not parse is an error.
 func goHandler(file, rel string) (string, error) {
 	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
+	if list, ok := err.(scanner.ErrorList); ok && len(list) > 1 {
+		// Every error, one a line, as the compiler prints them (the
+		// list's own message is the first and a count of the others).
+		errs := make([]error, len(list))
+		for i, e := range list {
+			errs[i] = e
+		}
+		err = errors.Join(errs...)
+		return "", fmt.Errorf("wfn: %s: cannot parse:\n%w", rel, err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("wfn: %s: cannot parse: %w", rel, err)
 	}
