@@ -20,6 +20,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc64"
@@ -318,7 +319,20 @@ func (h *Host) settings(proj *project.Project, src *route.Source) (*function, er
 		}
 	}
 	rule, key := proj.For(paths...)
-	set := project.Merge(project.Defaults(), h.cfg.functionSettings(), project.Settings{Fluid: proj.Fluid}, rule)
+	// A script's own config (export const config), under vercel.json's
+	// rule: a property both set takes the rule's value.
+	var static project.Settings
+	var staticErr error
+	if src.Kind == route.Script && src.Err == nil {
+		var config map[string]json.RawMessage
+		if config, staticErr = jsbuild.StaticConfig(h.cfg.Dir, src.Path); staticErr == nil && config != nil {
+			static, staticErr = project.StaticSettings(config)
+		}
+		if staticErr != nil {
+			staticErr = fmt.Errorf("%w: %s: %w", ErrConfig, src.Path, staticErr)
+		}
+	}
+	set := project.Merge(project.Defaults(), h.cfg.functionSettings(), project.Settings{Fluid: proj.Fluid}, static, rule)
 	policy, err := outbound.NewPolicy(set.AllowedOutboundHosts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: functions %q: %w", ErrConfig, key, err)
@@ -351,6 +365,10 @@ func (h *Host) settings(proj *project.Project, src *route.Source) (*function, er
 	}
 	if *set.Isolation == IsolationInvocation {
 		fn.policy.MaxUses = 1
+	}
+	if staticErr != nil {
+		// The function does not load; the others do.
+		fn.err = staticErr
 	}
 	return fn, nil
 }

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"time"
@@ -144,4 +145,27 @@ func (s Settings) Validate() error {
 		}
 	}
 	return nil
+}
+
+// staticProps are the properties of a function's in-file config
+// (`export const config = {...}`, VERCEL.md section 4.1) that wfn applies;
+// the others (runtime, regions, preferredRegion, architecture, useWebApi)
+// are accepted and have no effect here, as vercel.json's regions.
+var staticProps = []string{"maxDuration", "memory", "supportsCancellation"}
+
+// StaticSettings returns the settings of a function's in-file config, its
+// properties as JSON by name (jsbuild.StaticConfig), checked as a
+// vercel.json functions rule's are. A functions rule that matches the
+// function is laid over them (Merge): vercel.json's value of a property
+// wins over the file's.
+func StaticSettings(config map[string]json.RawMessage) (Settings, error) {
+	var s Settings
+	for _, prop := range staticProps {
+		if v, ok := config[prop]; ok {
+			if err := s.set(prop, v); err != nil {
+				return Settings{}, fmt.Errorf("%w: config.%s: %w", ErrInvalid, prop, err)
+			}
+		}
+	}
+	return s, nil
 }
