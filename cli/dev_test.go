@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/wfn-dev/wfn/internal/testkit"
 	"io"
 	"net/http"
 	"os"
@@ -69,7 +70,7 @@ func devProject(t testing.TB) string {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
+	testkit.WriteFiles(t, dir, map[string]string{
 		"go.mod":           "module devtest\n\ngo 1.26.0\n\nrequire github.com/wfn-dev/wfn v0.0.0\n\nreplace github.com/wfn-dev/wfn => " + repo + "\n",
 		"api/hello/main.c": version(cFunction, "v1"),
 		"api/hi.ts":        "export function GET() { return new Response('hi ' + process.env.GREETING); }\n",
@@ -77,19 +78,6 @@ func devProject(t testing.TB) string {
 		"vercel.json":      "{}\n",
 	})
 	return dir
-}
-
-func writeFiles(t testing.TB, dir string, files map[string]string) {
-	t.Helper()
-	for name, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // response is what eventually polls for.
@@ -183,7 +171,7 @@ func TestDev(t *testing.T) {
 		if _, err := io.ReadFull(resp.Body, head); err != nil || string(head) != "v1" {
 			t.Fatalf("in-flight POST began %q (%v), want v1", head, err)
 		}
-		writeFiles(t, dir, map[string]string{"api/hello/main.c": version(cFunction, "v2")})
+		testkit.WriteFiles(t, dir, map[string]string{"api/hello/main.c": version(cFunction, "v2")})
 		eventually(t, base+"/api/hello", "", "v2", bodyIs("v2"))
 		pw.Close()
 		rest, err := io.ReadAll(resp.Body)
@@ -193,7 +181,7 @@ func TestDev(t *testing.T) {
 	})
 
 	t.Run("add a function", func(t *testing.T) {
-		writeFiles(t, dir, map[string]string{"api/added/index.ts": "export function GET() { return new Response('added'); }\n"})
+		testkit.WriteFiles(t, dir, map[string]string{"api/added/index.ts": "export function GET() { return new Response('added'); }\n"})
 		eventually(t, base+"/api/added", "", "added", bodyIs("added"))
 	})
 
@@ -206,7 +194,7 @@ func TestDev(t *testing.T) {
 
 	t.Run("break and fix a function", func(t *testing.T) {
 		broken := strings.ReplaceAll(cFunction, `wfn_write_str("VERSION");`, `wfn_write_str(undefined_name);`)
-		writeFiles(t, dir, map[string]string{"api/hello/main.c": broken})
+		testkit.WriteFiles(t, dir, map[string]string{"api/hello/main.c": broken})
 		waitLog(t, s, "api/hello failed to build (its former version still serves)")
 		if !strings.Contains(s.stderr.String(), "undeclared identifier 'undefined_name'") {
 			t.Errorf("stderr lacks the compiler's message")
@@ -215,7 +203,7 @@ func TestDev(t *testing.T) {
 			t.Errorf("GET /api/hello while broken = %d %q (%v), want the former version's 200 v2", r.status, r.body, err)
 		}
 		// A function with no former version answers with the error.
-		writeFiles(t, dir, map[string]string{"api/bad/main.c": broken})
+		testkit.WriteFiles(t, dir, map[string]string{"api/bad/main.c": broken})
 		r := eventually(t, base+"/api/bad", "", "500", func(r response) bool { return r.status == http.StatusInternalServerError })
 		if !strings.Contains(r.body, "undeclared identifier 'undefined_name'") || r.header.Get("X-Wfn-Error") != "FUNCTION_INVOCATION_FAILED" {
 			t.Errorf("error page = %q (x-wfn-error %q), want the compiler's output", r.body, r.header.Get("X-Wfn-Error"))
@@ -224,7 +212,7 @@ func TestDev(t *testing.T) {
 		if err != nil || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") || !strings.Contains(r.body, `"output":"cannot build api/bad:`) {
 			t.Errorf("error page for JSON = %q %q (%v), want the output in JSON", r.header.Get("Content-Type"), r.body, err)
 		}
-		writeFiles(t, dir, map[string]string{
+		testkit.WriteFiles(t, dir, map[string]string{
 			"api/hello/main.c": version(cFunction, "v3"),
 			"api/bad/main.c":   version(cFunction, "fixed"),
 		})
@@ -233,14 +221,14 @@ func TestDev(t *testing.T) {
 	})
 
 	t.Run("edit vercel.json and .env", func(t *testing.T) {
-		writeFiles(t, dir, map[string]string{
+		testkit.WriteFiles(t, dir, map[string]string{
 			"vercel.json": `{"headers": [{"source": "/api/(.*)", "headers": [{"key": "x-dev", "value": "yes"}]}]}`,
 			".env":        "GREETING=two\n",
 		})
 		eventually(t, base+"/api/hi", "", "hi two with x-dev", func(r response) bool {
 			return r.body == "hi two" && r.header.Get("X-Dev") == "yes"
 		})
-		writeFiles(t, dir, map[string]string{"vercel.json": `{"functions": {"api/nosuch": {"memory": 1}}}`})
+		testkit.WriteFiles(t, dir, map[string]string{"vercel.json": `{"functions": {"api/nosuch": {"memory": 1}}}`})
 		waitLog(t, s, "configuration not reloaded")
 		if r, err := fetch(base+"/api/hi", ""); err != nil || r.body != "hi two" || r.header.Get("X-Dev") != "yes" {
 			t.Errorf("GET /api/hi after a bad vercel.json = %q %q (%v), want the former configuration's", r.body, r.header.Get("X-Dev"), err)
@@ -257,9 +245,9 @@ func TestDevGo(t *testing.T) {
 		t.Skip("skipping under -race: a Go guest compiles in minutes there; .ci/run's Wasmtime pass runs it without -race")
 	}
 	dir, base, s := startDev(t)
-	writeFiles(t, dir, map[string]string{"api/go/main.go": version(goFunction, "go1")})
+	testkit.WriteFiles(t, dir, map[string]string{"api/go/main.go": version(goFunction, "go1")})
 	eventually(t, base+"/api/go", "", "go1", bodyIs("go1"))
-	writeFiles(t, dir, map[string]string{"api/go/main.go": version(goFunction, "go2")})
+	testkit.WriteFiles(t, dir, map[string]string{"api/go/main.go": version(goFunction, "go2")})
 	eventually(t, base+"/api/go", "", "go2", bodyIs("go2"))
 	// go2 was served from the interpreter first (--tiered-reload), then
 	// compiled (logged after go2's reload, the last): the compiled go2
@@ -327,7 +315,7 @@ func BenchmarkDevReload(b *testing.B) {
 		d.s = startCommand(b, "dev", "--listen", "127.0.0.1:0", "--cache-dir", filepath.Join(b.TempDir(), "cache"),
 			"--log-level", "debug", "--log-format", "json", fmt.Sprintf("--tiered-reload=%v", tiered), d.dir)
 		d.base = "http://" + d.s.addr
-		writeFiles(b, d.dir, map[string]string{"api/go/main.go": version(goFunction, "go0")})
+		testkit.WriteFiles(b, d.dir, map[string]string{"api/go/main.go": version(goFunction, "go0")})
 		eventually(b, d.base+"/api/go", "", "go0", bodyIs("go0"))
 		devs = append(devs, d)
 	}
@@ -343,7 +331,7 @@ func BenchmarkDevReload(b *testing.B) {
 			mark := len(d.s.stderr.String())
 			want := fmt.Sprintf("go%d-%d", i+1, time.Now().UnixNano())
 			start := time.Now()
-			writeFiles(b, d.dir, map[string]string{"api/go/main.go": version(goFunction, want)})
+			testkit.WriteFiles(b, d.dir, map[string]string{"api/go/main.go": version(goFunction, want)})
 			for {
 				if r, err := fetch(d.base+"/api/go", ""); err == nil && r.body == want {
 					break

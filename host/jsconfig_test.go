@@ -1,12 +1,11 @@
 package host_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // A script's own config (export const config = {...}, VERCEL.md section
@@ -37,15 +36,7 @@ export const config: Config = {
 		"api/zero.ts": "export const config = { maxDuration: 0 };\n" + sleeper,
 		"vercel.json": `{"functions": {"api/ruled.ts": {"maxDuration": 5}}}`,
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.WriteFiles(t, dir, files)
 	h, srv, _ := serve(t, host.Config{Dir: dir})
 	errs := map[string]string{}
 	for _, fn := range h.Functions() {

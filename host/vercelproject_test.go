@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // vercelProject serves testdata/vercel-project, laid out as Vercel lays out
@@ -80,15 +81,7 @@ func TestVercelGoHandlerErrors(t *testing.T) {
 		"api/script.py":   "def handler(): pass\n",
 		"api/lib/util.go": "package lib\n\n// Util is a helper package's function: no handler, no function.\nfunc Util() {}\n",
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.WriteFiles(t, dir, files)
 	h, srv, _ := serve(t, host.Config{Dir: dir})
 	got := map[string]string{}
 	for _, fn := range h.Functions() {
@@ -323,15 +316,7 @@ func TestVercelGoHandlerNoGoMod(t *testing.T) {
 		"api/util.go":       "package handler\n\nfunc greeting() string { return \"no go.mod\" }\n",
 		"api/users/[id].go": "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) { w.Write([]byte(\"user \" + r.URL.Query().Get(\"id\"))) }\n",
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.WriteFiles(t, dir, files)
 	h, srv, _ := serve(t, host.Config{Dir: dir})
 	for _, fn := range h.Functions() {
 		if fn.Err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // vrouteProject copies testdata/vroute to a temporary directory, with
@@ -295,15 +296,7 @@ func TestStaticFilesFromRoot(t *testing.T) {
 		".git/config":    "[core]",
 		"sub/index.html": "<p>sub</p>",
 	}
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.WriteFiles(t, dir, files)
 	_, srv, _ := serve(t, host.Config{Dir: dir})
 	for path, want := range map[string]string{
 		"/": "<p>root</p>", "/page.txt": "a page", "/sub/": "<p>sub</p>", "/sub": "<p>sub</p>",

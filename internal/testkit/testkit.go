@@ -1,8 +1,9 @@
 // Package testkit holds the helpers that the tests of several packages
 // (host, host/admin, host/internal/fluid, cli, the examples) share: a log
 // buffer safe for concurrent writers, a GET that returns its error, a
-// served directory made of the WAT fixtures in testdata/wat, and a poll for a
-// condition with a deadline.
+// served directory made of the WAT fixtures in testdata/wat, a project
+// tree written from a map of files, and a poll for a condition with a
+// deadline.
 package testkit
 
 import (
@@ -37,6 +38,22 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// WriteFiles writes files into dir: each key is a slash-separated path
+// relative to dir (its parent directories are made), each value the file's
+// content. It fails t on the first file it cannot write.
+func WriteFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // WatDir makes a served directory (a temporary directory of t) holding

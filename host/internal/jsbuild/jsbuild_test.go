@@ -4,30 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/wfn-dev/wfn/host/internal/jsbuild"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
-
-func write(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 func TestBuildResolvesNodeModules(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, map[string]string{
+	testkit.WriteFiles(t, dir, map[string]string{
 		"api/hello.ts":                    `import { shout } from "shout"; export function GET() { return new Response(shout("hi")); }`,
 		"node_modules/shout/package.json": `{"name": "shout", "main": "lib/index.js"}`,
 		"node_modules/shout/lib/index.js": `exports.shout = (s) => s.toUpperCase() + "!!";`,
@@ -54,7 +40,7 @@ func TestBuildResolvesNodeModules(t *testing.T) {
 	if _, cached, _ := b.Build(context.Background(), dir, "api/hello.ts"); !cached {
 		t.Error("unchanged: not cached")
 	}
-	write(t, dir, map[string]string{"node_modules/shout/lib/index.js": `exports.shout = (s) => s + "?";`})
+	testkit.WriteFiles(t, dir, map[string]string{"node_modules/shout/lib/index.js": `exports.shout = (s) => s + "?";`})
 	bundle, cached, err = b.Build(context.Background(), dir, "api/hello.ts")
 	if err != nil || cached || !strings.Contains(string(bundle), `s + "?"`) {
 		t.Errorf("after changing the package: cached %v, err %v", cached, err)
@@ -63,7 +49,7 @@ func TestBuildResolvesNodeModules(t *testing.T) {
 
 func TestBuildErrors(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, map[string]string{
+	testkit.WriteFiles(t, dir, map[string]string{
 		"api/syntax.ts":  "export function GET() {\n  return new Response(1 +);\n}\n",
 		"api/missing.ts": "import { x } from \"./nowhere\";\nexport const GET = () => new Response(x);\n",
 	})
@@ -86,7 +72,7 @@ func TestBuildErrors(t *testing.T) {
 // segments of the function's path are named for the runtime.
 func TestBuildVercelFunctions(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, map[string]string{
+	testkit.WriteFiles(t, dir, map[string]string{
 		"api/users/[id]/[...rest].ts": `import { waitUntil } from "@vercel/functions"; export function GET() { waitUntil(Promise.resolve()); return new Response("x"); }`,
 	})
 	b := &jsbuild.Builder{CacheDir: t.TempDir()}
@@ -103,7 +89,7 @@ func TestBuildVercelFunctions(t *testing.T) {
 		t.Error("unchanged: not cached")
 	}
 
-	write(t, dir, map[string]string{
+	testkit.WriteFiles(t, dir, map[string]string{
 		"node_modules/@vercel/functions/package.json": `{"name": "@vercel/functions", "main": "index.js"}`,
 		"node_modules/@vercel/functions/index.js":     `exports.waitUntil = (p) => globalThis[Symbol.for("installed package")];`,
 	})
@@ -118,7 +104,7 @@ func TestBuildVercelFunctions(t *testing.T) {
 // stripped type annotations.
 func TestSourceMap(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, map[string]string{
+	testkit.WriteFiles(t, dir, map[string]string{
 		"api/x.ts":    "import { fail } from './_lib';\ntype N = number;\nconst n: N = 1;\nexport function GET(): Response {\n  return fail(n);\n}\n",
 		"api/_lib.ts": "export function fail(n: number): never {\n  throw new Error('x' + n);\n}\n",
 	})

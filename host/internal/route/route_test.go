@@ -2,29 +2,20 @@ package route_test
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/route"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // tree writes files (path -> content) under a new directory.
 func tree(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for p, content := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.WriteFiles(t, dir, files)
 	return dir
 }
 
