@@ -121,18 +121,24 @@ func TestJSRouteParamsInURL(t *testing.T) {
 // TestJSWellFormedBody: a string body's lone surrogates go out as U+FFFD
 // (USVString, as toWellFormed makes them), whether the runtime sends the
 // Response in C (a handler that returns one) or in the prelude (a
-// promise of one); a HEAD answered from GET has no body.
+// promise of one); a HEAD answered from GET has no body, and the
+// Content-Length GET has (RFC 9110 section 9.3.2).
 func TestJSWellFormedBody(t *testing.T) {
 	_, srv, _ := serve(t, host.Config{Dir: "../testdata/jsloop"})
 	want := "a\ufffdb\ufffdc\U0001F600\u00e9"
-	for _, method := range []string{"GET", "POST", "HEAD"} {
-		r := do(t, method, srv.URL+"/api/wellformed", nil)
-		w := want
-		if method == "HEAD" {
-			w = ""
-		}
-		if r.status != 200 || r.body != w {
-			t.Errorf("%s /api/wellformed = %d %q, want 200 %q", method, r.status, r.body, w)
+	for _, path := range []string{"/api/wellformed", "/api/wellformed?async"} {
+		for _, method := range []string{"GET", "POST", "HEAD"} {
+			r := do(t, method, srv.URL+path, nil)
+			w := want
+			if method == "HEAD" {
+				w = ""
+			}
+			if r.status != 200 || r.body != w {
+				t.Errorf("%s %s = %d %q, want 200 %q", method, path, r.status, r.body, w)
+			}
+			if cl := r.header.Get("Content-Length"); cl != strconv.Itoa(len(want)) {
+				t.Errorf("%s %s: Content-Length %q, want %d", method, path, cl, len(want))
+			}
 		}
 	}
 }

@@ -589,13 +589,15 @@ static JSValue served_url(JSContext *c) { return host_string(c, wfn_request_url,
  * JavaScript: a Response whose body is a string or null, not read. It
  * returns 1 when sent, 0 when the prelude's answer must send it, -1 on
  * an exception. As the prelude's take and send: the body is marked read,
- * a HEAD's is not sent, a string's lone surrogates are sent as U+FFFD. */
-static int answer(JSContext *c, JSValueConst res, int head) {
+ * a string's lone surrogates are sent as U+FFFD, and a HEAD's body goes to
+ * the host too, which sends its Content-Length and drops it (RFC 9110
+ * section 9.3.2: HEAD has GET's header fields). */
+static int answer(JSContext *c, JSValueConst res) {
     response *r = JS_GetOpaque(res, response_class);
     if (!r || r->body.used || !(JS_IsNull(r->body.value) || JS_IsString(r->body.value))) return 0;
     r->body.used = JS_IsString(r->body.value);
     JSValue e = send_head(c, r);
-    if (!JS_IsException(e) && r->body.used && !head) e = write_string(c, r->body.value);
+    if (!JS_IsException(e) && r->body.used) e = write_string(c, r->body.value);
     return JS_IsException(e) ? -1 : 1;
 }
 
@@ -677,7 +679,7 @@ JSValue wfnjs_serve(JSContext *c) {
         kept_req = JS_DupValue(c, req);
     }
     JS_FreeValue(c, req);
-    int sent = JS_IsException(res) ? -1 : answer(c, res, m == M_HEAD);
+    int sent = JS_IsException(res) ? -1 : answer(c, res);
     JSValue out = JS_UNDEFINED;
     if (sent < 0) {
         out = JS_EXCEPTION;

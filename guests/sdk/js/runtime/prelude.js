@@ -680,13 +680,16 @@ function answer(res, method) {
 
 // send writes the response; a stream body goes to the client chunk by
 // chunk (a HEAD's is cancelled), and send returns the promise of its end.
+// A HEAD's whole body (a string or bytes) goes to the host as a GET's does:
+// the host sends its Content-Length and drops it, so HEAD has the header
+// fields GET would have (RFC 9110 section 9.3.2).
 function send(res, head) {
   const body = take(res);
   if (typeof body === "object" && body instanceof ReadableStream) {
     native.respond(res, null);
     return head ? body.cancel() : pump(body);
   }
-  native.respond(res, body === null || head ? null : typeof body === "string" && !body.isWellFormed() ? body.toWellFormed() : body);
+  native.respond(res, body === null ? null : typeof body === "string" && !body.isWellFormed() ? body.toWellFormed() : body);
 }
 
 // respond sends the handler's response and ends the invocation, once a
