@@ -195,6 +195,13 @@ const (
 	// its first flush (4.5 MB, Vercel's limit); response_body_write returns
 	// ETOOLARGE past it (section 5).
 	MaxBufferedResponse = 4_500_000
+	// MaxResponseHeader is the most bytes a response's header fields may
+	// take, names and values counted (32 KiB); response_header_set and
+	// response_header_add return ETOOLARGE past it and the invocation is
+	// answered 500 (section 5). Vercel documents no response limit; this
+	// is its request headers' (VERCEL.md section 3.4), and it keeps a
+	// guest from filling the host's memory with header values.
+	MaxResponseHeader = 32 << 10
 	// MaxTasks is the most tasks one invocation can register with
 	// wait_until (section 5a).
 	MaxTasks = 1024

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // Every bad guest fails alone: a clear error naming it, and the rest served.
@@ -222,3 +223,36 @@ __attribute__((export_name("wfn_serve"))) void serve(void) {
     }
 }
 `
+
+// A guest's response header fields are bounded (abi.MaxResponseHeader, 32
+// KiB): the header change past the bound gets ETOOLARGE without the host
+// copying the value, and the response is a 500, under ABI versions 1 and
+// 2 alike; below the bound every value is sent.
+func TestResponseHeaderLimit(t *testing.T) {
+	requireGo(t)
+	for _, tc := range []struct{ name, dir, path, param string }{
+		{"v1", "../testdata/guests", "/api/headers", "?big="},
+		{"v2", "../testdata/fluidmethods", "/api/methods", "?op=headers&n="},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, srv, logs := serve(t, host.Config{Dir: tc.dir})
+			r := get(t, srv.URL+tc.path+tc.param+"8")
+			if r.status != 200 || r.body != "added 8" || len(r.header.Values("X-Big")) != 8 {
+				t.Errorf("8 values of 1 KiB: %d %q, %d values of x-big", r.status, r.body, len(r.header.Values("X-Big")))
+			}
+			// A guest that would set 1 GiB of header values.
+			r = get(t, srv.URL+tc.path+tc.param+"1048576")
+			wantError(t, r, 500, host.CodeResponsePayloadTooLarge)
+			if len(r.header.Values("X-Big")) != 0 || !strings.Contains(r.body, "header fields") {
+				t.Errorf("past the limit: %d values of x-big sent, body %q", len(r.header.Values("X-Big")), r.body)
+			}
+			testkit.Eventually(t, 10*time.Second, "the failure logged with its reason", func() bool {
+				return strings.Contains(logs.String(), "header fields are larger than the limit of 32 KiB")
+			})
+			// The instance serves on.
+			if r := get(t, srv.URL+tc.path+tc.param+"1"); r.status != 200 || r.body != "added 1" {
+				t.Errorf("after: %d %q", r.status, r.body)
+			}
+		})
+	}
+}

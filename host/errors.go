@@ -44,6 +44,10 @@ const (
 	CodeCacheUnavailable = "CACHE_UNAVAILABLE"
 )
 
+// responseHeaderTooLarge is the message of a response whose header fields
+// passed abi.MaxResponseHeader.
+const responseHeaderTooLarge = "The response's header fields are larger than the limit of 32 KiB."
+
 // Response headers the host sets.
 const (
 	// HeaderError carries the error code of a platform error response.

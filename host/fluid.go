@@ -93,9 +93,12 @@ func (h *Host) loadFluid(ctx context.Context, fn *function, wasm []byte, env [][
 					args = append(args, "err", err)
 				}
 				h.log.Error("invocation timed out", args...)
-			case fluid.ResponseTooLarge:
+			case fluid.ResponseTooLarge, fluid.ResponseHeaderTooLarge:
 				code, msg = CodeResponsePayloadTooLarge, "The response is larger than the limit of 4.5 MB; flush to stream it."
-				h.log.Error("invocation failed", "fn", path, "id", req.ID, "code", code)
+				if f == fluid.ResponseHeaderTooLarge {
+					msg = responseHeaderTooLarge
+				}
+				h.log.Error("invocation failed", "fn", path, "id", req.ID, "code", code, "reason", msg)
 			case fluid.GuestAborted:
 				h.log.Error("invocation failed: the function failed its response", "fn", path, "id", req.ID)
 			case fluid.InvalidStatus:

@@ -44,6 +44,10 @@ func TestFluidMethodExports(t *testing.T) {
 		if r.status != tc.status || (tc.status == 200 && r.body != tc.body) {
 			t.Errorf("%s: %d %q, want %d %q", tc.method, r.status, r.body, tc.status, tc.body)
 		}
+		// HEAD has GET's Content-Length (RFC 9110 section 9.3.2).
+		if cl := r.header.Get("Content-Length"); tc.method == http.MethodHead && cl != "6" {
+			t.Errorf("HEAD: Content-Length %q, want GET's 6", cl)
+		}
 		if got := r.header.Get("Allow"); got != tc.allow {
 			t.Errorf("%s: Allow %q, want %q", tc.method, got, tc.allow)
 		}

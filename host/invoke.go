@@ -224,8 +224,11 @@ func (c *invocation) answer(w http.ResponseWriter, r *http.Request, err error) (
 			status, code, msg = http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than the limit of 4.5 MB."
 		case hostcall.ResponseTooLarge:
 			status, code, msg = http.StatusInternalServerError, CodeResponsePayloadTooLarge, "The response is larger than the limit of 4.5 MB; flush to stream it."
+			if inv.HeaderTooLarge() {
+				msg = responseHeaderTooLarge
+			}
 		}
-		c.h.log.Error("invocation failed", "fn", c.fn.src.Path, "id", id, "code", code)
+		c.h.log.Error("invocation failed", "fn", c.fn.src.Path, "id", id, "code", code, "reason", msg)
 		if inv.HeadSent() {
 			return true
 		}

@@ -38,6 +38,8 @@ type Invocation struct {
 	complete   bool          // the response is complete
 	wantWrite  bool          // a write got EAGAIN: post EventReady when drained
 	tooLarge   bool          // the buffered body passed its limit
+	headerSize int           // the guest's header fields (hostcall's count), under mu
+	headerBig  bool          // they passed abi.MaxResponseHeader; under mu
 	badStatus  bool          // a final status outside 200..599
 	clientGone bool          // the serving goroutine left (deadline, abort, failure)
 	guestAbort bool          // the guest failed the response (response_abort)
@@ -113,6 +115,23 @@ func (inv *Invocation) setHeader(op hostcall.HeaderOp, name, value []byte) abi.E
 		return abi.EINVAL
 	}
 	key := http.CanonicalHeaderKey(string(name))
+	inv.mu.Lock()
+	size := inv.headerSize
+	if op != hostcall.HeaderAdd {
+		size = max(0, size-hostcall.HeaderSize(key, inv.header[key]))
+	}
+	if op != hostcall.HeaderDelete {
+		size += len(key) + len(value)
+	}
+	if size > abi.MaxResponseHeader {
+		// Refused before it is copied (SPEC-v2 section 5): the
+		// response fails with a 500 when its head would be sent.
+		inv.headerBig = true
+		inv.mu.Unlock()
+		return abi.ETOOLARGE
+	}
+	inv.headerSize = size
+	inv.mu.Unlock()
 	switch op {
 	case hostcall.HeaderSet:
 		inv.header[key] = []string{string(value)}
@@ -165,6 +184,10 @@ func (inv *Invocation) flush() abi.Errno {
 	}
 	inv.locked = true
 	inv.mu.Lock()
+	if inv.headerBig {
+		inv.mu.Unlock()
+		return abi.ETOOLARGE
+	}
 	inv.streaming, inv.headReady = true, true
 	inv.mu.Unlock()
 	inv.signal()
@@ -191,6 +214,7 @@ func (inv *Invocation) close() abi.Errno {
 // guest waits for room to write.
 type sendable struct {
 	head, streaming, complete, tooLarge, badStatus, aborted bool
+	headerBig                                               bool // the head's fields passed abi.MaxResponseHeader
 	body                                                    []byte
 	status                                                  int
 	header                                                  http.Header
@@ -200,6 +224,7 @@ func (inv *Invocation) take(headSent bool, spare []byte) (s sendable, wake bool)
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	s.complete, s.streaming, s.tooLarge, s.badStatus, s.aborted = inv.complete, inv.streaming, inv.tooLarge, inv.badStatus, inv.guestAbort
+	s.headerBig = inv.headerBig
 	if inv.headReady && !headSent {
 		s.head = true
 		// The guest can no longer change them (locked): no copy needed.

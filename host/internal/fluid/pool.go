@@ -75,11 +75,12 @@ type Failure int
 
 // The failures Pool.Serve reports to Answer.
 const (
-	Failed           Failure = iota + 1 // the instance trapped, exited or was stopped: 500
-	TimedOut                            // past the deadline: 504
-	ResponseTooLarge                    // a buffered response over 4.5 MB: 500
-	InvalidStatus                       // a final status outside 200..599: 502
-	GuestAborted                        // the guest failed its response (response_abort): 500 or a cut
+	Failed                 Failure = iota + 1 // the instance trapped, exited or was stopped: 500
+	TimedOut                                  // past the deadline: 504
+	ResponseTooLarge                          // a buffered response over 4.5 MB: 500
+	ResponseHeaderTooLarge                    // header fields over abi.MaxResponseHeader: 500
+	InvalidStatus                             // a final status outside 200..599: 502
+	GuestAborted                              // the guest failed its response (response_abort): 500 or a cut
 )
 
 // Request is what Pool.Serve needs beside the HTTP request.
@@ -486,6 +487,10 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 				f = InvalidStatus
 			}
 			fail(f, nil)
+			return nil
+		}
+		if !headSent && s.head && s.headerBig {
+			fail(ResponseHeaderTooLarge, nil)
 			return nil
 		}
 		if s.head {

@@ -43,11 +43,15 @@ type Invocation struct {
 	streaming bool // flushed once: writes go straight to the client
 	closed    bool // the response is complete (response_close or the end)
 	written   int64
-	buf       []byte // the response body until the first flush
-	out       []byte // a streamed write's bytes on their way to w
-	bodyEOF   bool
-	bodyRead  int64
-	scratch   []byte
+	// headerSize counts the header fields the guest set (HeaderSize),
+	// against abi.MaxResponseHeader; headerTooLarge: one went past it.
+	headerSize     int
+	headerTooLarge bool
+	buf            []byte // the response body until the first flush
+	out            []byte // a streamed write's bytes on their way to w
+	bodyEOF        bool
+	bodyRead       int64
+	scratch        []byte
 
 	deadline time.Time
 	aborted  atomic.Bool
@@ -121,6 +125,16 @@ const (
 	ResponseTooLarge         // the buffered response passed MaxBufferedResponse
 	InvalidStatus            // a final status outside 200..599
 )
+
+// HeaderSize is what the values of one header field count against
+// abi.MaxResponseHeader: its name once per value, and each value.
+func HeaderSize(key string, values []string) int {
+	n := 0
+	for _, v := range values {
+		n += len(key) + len(v)
+	}
+	return n
+}
 
 // Limits, as Vercel's: 4.5 MB for request bodies and buffered responses.
 const (
@@ -464,6 +478,21 @@ func (inv *Invocation) SetHeader(op HeaderOp, name, value []byte) abi.Errno {
 	}
 	h := inv.w.Header()
 	key := canonicalHeaderKey(name)
+	size := inv.headerSize
+	if op != HeaderAdd {
+		size = max(0, size-HeaderSize(key, h[key]))
+	}
+	if op != HeaderDelete {
+		size += len(key) + len(value)
+	}
+	if size > abi.MaxResponseHeader {
+		// Refused before it is copied: the guest cannot fill the
+		// host's memory with header values. The response fails as one
+		// too large does (500).
+		inv.Failure, inv.headerTooLarge = ResponseTooLarge, true
+		return abi.ETOOLARGE
+	}
+	inv.headerSize = size
 	switch op {
 	case HeaderSet:
 		h[key] = headerValues(value)
@@ -474,6 +503,10 @@ func (inv *Invocation) SetHeader(op HeaderOp, name, value []byte) abi.Errno {
 	}
 	return 0
 }
+
+// HeaderTooLarge reports whether the invocation's ResponseTooLarge is
+// its header fields' (past abi.MaxResponseHeader), not its body's.
+func (inv *Invocation) HeaderTooLarge() bool { return inv.headerTooLarge }
 
 // BodyWrite writes body bytes. The first write locks the status and
 // headers. Until the first flush the body is buffered (up to

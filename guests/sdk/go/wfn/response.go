@@ -37,7 +37,9 @@ func (w *ResponseWriter) SetStatus(code int) error {
 
 // SetHeader replaces the values of the named response header with value.
 // It returns abi.EINVAL for a malformed name or a value with CR, LF or
-// NUL, and abi.ECLOSED once the head is sent.
+// NUL, abi.ECLOSED once the head is sent, and abi.ETOOLARGE when the
+// response's header fields would pass 32 KiB (abi.MaxResponseHeader):
+// the response then fails with a 500.
 func (w *ResponseWriter) SetHeader(name, value string) error {
 	return result(hostcall.ResponseHeaderSet(name, value))
 }

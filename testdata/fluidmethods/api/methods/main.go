@@ -14,11 +14,15 @@
 //	                  the registration, not per request)
 //	?op=panic         panics before answering
 //	?op=streampanic   flushes a first chunk, then panics
+//	?op=headers&n=N   adds N values of 1 KiB to x-big, up to the first
+//	                  error, and answers "added K"
 package main
 
 import (
 	"fmt"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -78,6 +82,15 @@ func getOK(w *wfn.ResponseWriter, r *wfn.Request) {
 		w.WriteString("first chunk")
 		w.Flush()
 		panic("a streamed handler that fails")
+	case "headers":
+		want, _ := strconv.Atoi(u.Query().Get("n"))
+		added := 0
+		for ; added < want; added++ {
+			if err := w.AddHeader("x-big", strings.Repeat("b", 1024)); err != nil {
+				break
+			}
+		}
+		fmt.Fprintf(w, "added %d", added)
 	default:
 		w.WriteString("GET ok")
 	}

@@ -4,12 +4,15 @@
 // with ?param=NAME as "param NAME: value", and each header it was asked
 // for by name with ?header=NAME as "header NAME: value" (one line per
 // value, "(absent)" for none). It answers 201 with the header
-// "x-test: yes".
+// "x-test: yes". With ?big=N it adds N values of 1 KiB to the header
+// "x-big" instead, stopping at the first error, and answers "added K".
 package main
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/wfn-dev/wfn/guests/sdk/go/wfn"
@@ -19,6 +22,10 @@ import (
 func init() { catchall.HandleFunc(headers) }
 
 func headers(w *wfn.ResponseWriter, r *wfn.Request) {
+	if u, err := url.Parse(r.URL()); err == nil && u.Query().Has("big") {
+		addBig(w, u.Query().Get("big"))
+		return
+	}
 	var b strings.Builder
 	b.WriteString(r.Method() + "\n")
 	b.WriteString(r.URL() + "\n")
@@ -51,6 +58,23 @@ func headers(w *wfn.ResponseWriter, r *wfn.Request) {
 	w.SetHeader("x-test", "yes")
 	w.SetHeader("Content-Type", "text/plain; charset=utf-8")
 	w.WriteString(b.String())
+}
+
+// addBig adds n values of 1 KiB to x-big, up to the first error.
+func addBig(w *wfn.ResponseWriter, n string) {
+	want, _ := strconv.Atoi(n)
+	added := 0
+	var err error
+	for ; added < want; added++ {
+		if err = w.AddHeader("x-big", strings.Repeat("b", 1024)); err != nil {
+			break
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(w, "added %d: %v", added, err)
+		return
+	}
+	fmt.Fprintf(w, "added %d", added)
 }
 
 func main() {}

@@ -19,6 +19,10 @@
 //     write that passes it returns abi.ETOOLARGE, as do later writes and
 //     flushes, and the client gets 500 FUNCTION_RESPONSE_PAYLOAD_TOO_LARGE.
 //     After the first flush the response streams, with no limit.
+//   - Header fields are limited to [MaxResponseHeader] bytes: the header
+//     change that passes it returns abi.ETOOLARGE, as do later writes,
+//     flushes and close, and the client gets 500
+//     FUNCTION_RESPONSE_PAYLOAD_TOO_LARGE.
 //   - Request bodies are limited to [MaxRequestBody] bytes: the read that
 //     passes it returns abi.ETOOLARGE, and the client gets 413
 //     FUNCTION_PAYLOAD_TOO_LARGE if the response had not started.
@@ -153,6 +157,9 @@ const (
 	// MaxBufferedResponse is the most body bytes a response can hold
 	// before its first flush.
 	MaxBufferedResponse = abi.MaxBufferedResponse
+	// MaxResponseHeader is the most bytes a response's header fields may
+	// take, names (once per value) and values counted.
+	MaxResponseHeader = abi.MaxResponseHeader
 	// MaxTasks is the most tasks one invocation can register.
 	MaxTasks = abi.MaxTasks
 	// DefaultMaxDuration is an invocation's maximum duration when the
@@ -358,10 +365,13 @@ type host struct {
 	cut       bool // killed after the head was sent
 	buf       []byte
 	failure   failure
-	tasks     []int32 // pending tasks
-	nTasks    int     // tasks registered in all
-	ended     bool
-	timers    []func() bool // stop the deadline timer and the abort watch
+	// headerSize counts the header fields set, names once per value,
+	// against MaxResponseHeader.
+	headerSize int
+	tasks      []int32 // pending tasks
+	nTasks     int     // tasks registered in all
+	ended      bool
+	timers     []func() bool // stop the deadline timer and the abort watch
 
 	out outState // outbound requests, made at the first http_send
 
@@ -712,20 +722,22 @@ func (h *host) ResponseSetStatus(code int32) int32 {
 }
 
 func (h *host) ResponseHeaderSet(name, value string) int32 {
-	return h.changeHeader(name, value, h.header.Set)
+	return h.changeHeader(name, value, true, false)
 }
 
 func (h *host) ResponseHeaderAdd(name, value string) int32 {
-	return h.changeHeader(name, value, h.header.Add)
+	return h.changeHeader(name, value, false, false)
 }
 
 func (h *host) ResponseHeaderDelete(name string) int32 {
-	return h.changeHeader(name, "", func(name, _ string) { h.header.Del(name) })
+	return h.changeHeader(name, "", true, true)
 }
 
 // changeHeader validates arguments first (EINVAL), then state (ECLOSED),
-// then applies change.
-func (h *host) changeHeader(name, value string, change func(name, value string)) int32 {
+// then the size of the header fields (ETOOLARGE past MaxResponseHeader,
+// which fails the response), and applies the change: the header's values
+// are replaced (replace), the value added, or the header deleted.
+func (h *host) changeHeader(name, value string, replace, del bool) int32 {
 	if !abi.ValidHeaderName(name) || !abi.ValidHeaderValue(value) {
 		return int32(abi.EINVAL)
 	}
@@ -734,7 +746,30 @@ func (h *host) changeHeader(name, value string, change func(name, value string))
 	if h.locked || h.closed {
 		return int32(abi.ECLOSED)
 	}
-	change(name, value)
+	key := http.CanonicalHeaderKey(name)
+	size := h.headerSize
+	if replace {
+		for _, v := range h.header[key] {
+			size -= len(key) + len(v)
+		}
+		size = max(0, size)
+	}
+	if !del {
+		size += len(key) + len(value)
+	}
+	if size > MaxResponseHeader {
+		h.failure = responseTooLarge
+		return int32(abi.ETOOLARGE)
+	}
+	h.headerSize = size
+	switch {
+	case del:
+		h.header.Del(key)
+	case replace:
+		h.header.Set(key, value)
+	default:
+		h.header.Add(key, value)
+	}
 	return 0
 }
 

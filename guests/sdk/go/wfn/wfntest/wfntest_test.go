@@ -172,3 +172,30 @@ func TestNoHostOutsideInvocation(t *testing.T) {
 	var r wfn.Request
 	r.Method()
 }
+
+// Header fields past MaxResponseHeader: the change that passes it gets
+// ETOOLARGE, as do the writes after it, and the client gets 500
+// FUNCTION_RESPONSE_PAYLOAD_TOO_LARGE, as from the host.
+func TestResponseHeaderLimit(t *testing.T) {
+	var added int
+	var headerErr, writeErr error
+	resp := wfntest.Do(wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
+		value := strings.Repeat("v", 1024)
+		for added = 0; added < 64; added++ {
+			if headerErr = w.AddHeader("x-big", value); headerErr != nil {
+				break
+			}
+		}
+		_, writeErr = w.WriteString("body")
+	}), httptest.NewRequest("GET", "/", nil), nil)
+	// Each value counts 1,024 bytes and the name's 5: 31 fit in 32 KiB.
+	if want := wfntest.MaxResponseHeader / (1024 + len("X-Big")); added != want {
+		t.Errorf("added %d values, want %d", added, want)
+	}
+	if !errors.Is(headerErr, abi.ETOOLARGE) || !errors.Is(writeErr, abi.ETOOLARGE) {
+		t.Errorf("header change: %v, write: %v; want ETOOLARGE for both", headerErr, writeErr)
+	}
+	if resp.StatusCode != 500 || resp.Header.Get("X-Wfn-Error") != wfntest.CodeResponsePayloadTooLarge || len(resp.Header.Values("X-Big")) != 0 {
+		t.Errorf("got %d %v", resp.StatusCode, resp.Header)
+	}
+}
