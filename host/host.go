@@ -320,7 +320,9 @@ func (h *Host) settings(proj *project.Project, src *route.Source) (*function, er
 	}
 	rule, key := proj.For(paths...)
 	// A script's own config (export const config), under vercel.json's
-	// rule: a property both set takes the rule's value.
+	// rule: a property both set takes the rule's value, as Vercel's CLI
+	// does (packages/cli's write-build-result: the functions entry's
+	// value, else the builder's from the static config).
 	var static project.Settings
 	var staticErr error
 	if src.Kind == route.Script && src.Err == nil {
