@@ -322,6 +322,30 @@ func TestWatchdogStopsASpinningInstance(t *testing.T) {
 	}
 }
 
+// While an invocation is past its deadline and its guest spins, the
+// watchdog is about to stop the instance: a request that comes then goes
+// to a new instance, not to the one that will fail it.
+func TestSpinningPastDeadlineTakesNoNewInvocation(t *testing.T) {
+	srv, p, ended := serveGuestEnded(t, 2*time.Second, nil)
+	p.BusyAfter = -1 // the CPU-busy rule does not steer it
+	if code, _, _ := testkit.Get(t.Context(), srv.URL+"/?n=warm"); code != 200 {
+		t.Fatalf("warm-up: %d", code)
+	}
+	if code, _, _ := testkit.Get(t.Context(), srv.URL+"/?spin"); code != 504 {
+		t.Fatalf("spin: %d, want 504", code)
+	}
+	// The watchdog stops the spinning instance a second from now.
+	if code, body, err := testkit.Get(t.Context(), srv.URL+"/?n=next"); code != 200 || body != "hello next" {
+		t.Errorf("a request while the instance spins past a deadline: %d %q %v, want 200 from another instance", code, body, err)
+	}
+	if got := p.Created(); got != 2 {
+		t.Errorf("%d instances made, want 2", got)
+	}
+	if err := <-ended; !errors.Is(err, fluid.ErrWatchdog) {
+		t.Errorf("the instance ended with %v, want the watchdog's error", err)
+	}
+}
+
 // An invocation whose task never returns (it waits on a channel nothing
 // sends to) never ends, though the guest does not spin: a second past its
 // deadline its instance takes no new invocation and, nothing else being

@@ -76,6 +76,9 @@ type Loop struct {
 	// runs without ending any is taking invocations in, which then wait,
 	// not computing through them (cpuBusy).
 	lastEnd atomic.Int64
+	// overdue counts its invocations past their deadline that have not
+	// ended (Pool.startWatch).
+	overdue atomic.Int32
 	// busyAfter is the pool's BusyAfter (Pool.busyAfter), set before
 	// the serving call; 0 or less: never CPU-busy.
 	busyAfter time.Duration
@@ -233,10 +236,18 @@ func (l *Loop) lookup(id uint32) *Invocation {
 }
 
 // start registers inv, gives it an id and posts its EventInvoke. It fails
-// when the instance is full, stopping or dead.
+// when the instance is full, stopping or dead, or spinning with an
+// invocation past its deadline.
 func (l *Loop) start(inv *Invocation, bound int) bool {
 	l.mu.Lock()
 	if l.stopping || l.retired || l.inflight >= bound || l.deadErr != nil {
+		l.mu.Unlock()
+		return false
+	}
+	if l.overdue.Load() > 0 && l.spinning(abi.CPUBusyMs*time.Millisecond) {
+		// An invocation is past its deadline and the guest has not
+		// called into the host for CPUBusyMs: the watchdog is likely to
+		// stop the instance, and this invocation with it.
 		l.mu.Unlock()
 		return false
 	}

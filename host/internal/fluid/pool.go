@@ -460,7 +460,7 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 		case <-timer.C:
 			timedOut = true
 			inv.abort(abi.AbortDeadline)
-			go p.watch(l, inv)
+			p.startWatch(l, inv)
 			fail(TimedOut, nil)
 			return nil
 		case <-clientDone:
@@ -477,7 +477,7 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 			// timer would have said, whichever of the two came first.
 			timedOut = true
 			inv.abort(abi.AbortDeadline)
-			go p.watch(l, inv)
+			p.startWatch(l, inv)
 			fail(TimedOut, nil)
 			return nil
 		}
@@ -526,6 +526,16 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 	}
 }
 
+// startWatch counts inv as overdue on l, before its timeout is answered,
+// and watches it (watch) until it ends or l stops. While l has an overdue
+// invocation and its guest spins, l takes no new invocation (Loop.start):
+// the watchdog is about to stop it, and one placed there would fail with
+// it.
+func (p *Pool) startWatch(l *Loop, inv *Invocation) {
+	l.overdue.Add(1)
+	go p.watch(l, inv)
+}
+
 // watch stops l when inv, past its deadline, has not ended and the guest
 // runs without calling into the host for abi.WatchdogMs. When inv has
 // not ended abi.WatchdogMs after its deadline though the guest does not
@@ -535,6 +545,7 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 // life, and it is stopped (ErrNeverEnded) once every invocation left on
 // it is past its deadline by as much.
 func (p *Pool) watch(l *Loop, inv *Invocation) {
+	defer l.overdue.Add(-1)
 	const bound = abi.WatchdogMs * time.Millisecond
 	t := time.NewTicker(bound / 4)
 	defer t.Stop()
