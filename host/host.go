@@ -91,6 +91,10 @@ type Host struct {
 
 	mu     sync.RWMutex // guards closed against new invocations
 	closed bool
+	// closing is closed as ServeHTTP reads it, without mu: from Close
+	// on, every request gets 503, static files and 404s included (Close
+	// releases the routing they come from).
+	closing atomic.Bool
 	// abortingAll: Close's grace ran out and it aborts the invocations in
 	// flight; an invocation aborted then is logged as stopped by the
 	// shutdown, even if its client's connection is dropped after.
@@ -767,7 +771,10 @@ func (li *liveInstance) Close(ctx context.Context) error {
 	return err
 }
 
-// ServeHTTP routes the request to its function and runs one invocation.
+// ServeHTTP routes the request to its function and runs one invocation,
+// or answers it from a static file, a vercel.json route or the CDN cache.
+// From the moment Close is called, every request gets 503 with
+// x-wfn-error FUNCTION_THROTTLED and Retry-After: 1, whatever its path.
 // The operators' endpoints under /_wfn/ are package admin's.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now() // the one wall clock read: the invocation's deadline is taken from it
@@ -780,6 +787,10 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		id = h.newID(now)
 		w.Header()[HeaderRequestID] = []string{id}
+	}
+	if h.closing.Load() {
+		writeShuttingDown(w, r, id)
+		return
 	}
 	if urlTooLong(r) {
 		writeError(w, r, http.StatusRequestURITooLong, CodeURLTooLong, id, "The URL is over 14 KB.")
@@ -897,7 +908,7 @@ func (o *fnOrigin) ServeOrigin(w http.ResponseWriter, r *http.Request) []string 
 	h.mu.RLock()
 	if h.closed {
 		h.mu.RUnlock()
-		writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The server is shutting down.", "Retry-After", "1")
+		writeShuttingDown(w, r, id)
 		return nil
 	}
 	if !fn.acquire() {
@@ -959,6 +970,11 @@ func withParamQuery(r *http.Request, src *route.Source, params []hostcall.Param)
 	return r2
 }
 
+// writeShuttingDown answers a request that came after Close began.
+func writeShuttingDown(w http.ResponseWriter, r *http.Request, id string) {
+	writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "The server is shutting down.", "Retry-After", "1")
+}
+
 func writeThrottled(w http.ResponseWriter, r *http.Request, id string) {
 	writeError(w, r, http.StatusServiceUnavailable, CodeThrottled, id, "Too many requests are waiting for this function.", "Retry-After", "1")
 }
@@ -1007,6 +1023,7 @@ func (h *Host) Close(ctx context.Context) error {
 		return ErrClosed
 	}
 	h.closed = true
+	h.closing.Store(true)
 	h.mu.Unlock()
 	h.stopLoading()
 	h.tiering.Wait()
