@@ -1,10 +1,17 @@
 package host_test
 
 import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/wfn-dev/wfn/host"
 )
@@ -38,4 +45,105 @@ func TestServeHTTPAfterClose(t *testing.T) {
 			t.Errorf("GET %s after Close: no Retry-After", path)
 		}
 	}
+}
+
+// TestCloseEndsABlockedBodyRead: Close past its deadline ends an
+// invocation whose guest waits in request_body_read for bytes its client
+// does not send: the invocation ends within Close and its response with
+// it, over HTTP/1.1 and HTTP/2 alike. Before, the guest waited on after
+// Close returned, for as long as the client kept the body open.
+func TestCloseEndsABlockedBodyRead(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h2c  bool
+	}{
+		{name: "HTTP/1.1"},
+		{name: "h2c", h2c: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := &syncBuffer{}
+			h, handler, _, err := newHost(host.Config{Dir: watDir(t, "hold"), Logger: newLogger(logs)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeHost(h)
+			srv := httptest.NewUnstartedServer(handler)
+			client := &http.Client{Transport: &http.Transport{}}
+			if tc.h2c {
+				var p http.Protocols
+				p.SetUnencryptedHTTP2(true)
+				srv.Config.Protocols = &p
+				client.Transport.(*http.Transport).Protocols = &p
+			}
+			srv.Start()
+			defer srv.Close()
+
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			req, _ := http.NewRequest("POST", srv.URL+"/api/hold", pr)
+			resp, err := client.Do(req) // hold sends its head, then reads
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if want := 2; tc.h2c && resp.ProtoMajor != want {
+				t.Fatalf("protocol %s, want HTTP/2", resp.Proto)
+			}
+			read := make(chan error, 1)
+			go func() {
+				_, err := io.ReadAll(resp.Body)
+				read <- err
+			}()
+
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			if err := h.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Close = %v, want context.DeadlineExceeded", err)
+			}
+			select {
+			case <-read:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("the response was still open 30 s after Close returned:\n%s", logs)
+			}
+			// hold returns when its read fails: an invocation the
+			// shutdown aborted, logged so with its id.
+			if !logHas(logs, "invocation stopped: the host is shutting down", resp.Header.Get(host.HeaderRequestID)) {
+				t.Errorf("the aborted invocation is not logged as stopped by the shutdown:\n%s", logs)
+			}
+		})
+	}
+}
+
+// TestCloseCutsAResponseItsClientDoesNotTake: an invocation streaming to a
+// client that does not read waits in response_body_write once the
+// connection's buffers are full; Close past its deadline and grace cuts
+// that response, and the invocation ends, while the client still reads
+// nothing. Before, it waited on after Close returned, until the client
+// read.
+func TestCloseCutsAResponseItsClientDoesNotTake(t *testing.T) {
+	logs := &syncBuffer{}
+	h, srv, _ := serve(t, host.Config{Dir: watDir(t, "bigflush"), Logger: newLogger(logs)})
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /api/bigflush HTTP/1.1\r\nHost: wfn\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// Its head, then nothing more is read: 5 MiB do not fit in the
+	// connection's buffers.
+	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 1024), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Header.Get(host.HeaderRequestID)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := h.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close = %v, want context.DeadlineExceeded", err)
+	}
+	eventually(t, "the invocation to end, its client reading nothing", func() bool {
+		return logHas(logs, "invocation stopped: the host is shutting down", id)
+	})
 }

@@ -562,7 +562,8 @@ type liveInstance struct {
 	ctx            context.Context  // the current call's; guest goroutine only
 	call           deadline.Context // the context of its invocations, one run each
 	cur            atomic.Pointer[hostcall.Invocation]
-	tmp            string // the host directory the guest sees as /tmp
+	running        atomic.Pointer[invocation] // version 1's run on it, for Close; nil between them
+	tmp            string                     // the host directory the guest sees as /tmp
 
 	fn     *function
 	calls  uint64        // invocations begun; the goroutine holding the instance only
@@ -697,6 +698,7 @@ func (li *liveInstance) finish() {
 	li.stdout.inv, li.stderr.inv = nil, nil
 	li.ctx = nil
 	li.cur.Store(nil)
+	li.running.Store(nil)
 	li.measure()
 }
 
@@ -1050,6 +1052,9 @@ func (h *Host) Close(ctx context.Context) error {
 				inv.Abort()
 				li.wakeUp()
 				li.conns.Abort()
+				if c := li.running.Load(); c != nil {
+					c.stopClient(false)
+				}
 			}
 			return true
 		})
@@ -1064,6 +1069,14 @@ func (h *Host) Close(ctx context.Context) error {
 		select {
 		case <-drained:
 		case <-time.After(abortGrace):
+			// Handlers still waiting for a client to take their
+			// response's bytes: the responses are cut.
+			h.live.Range(func(k, _ any) bool {
+				if c := k.(*liveInstance).running.Load(); c != nil {
+					c.stopClient(true)
+				}
+				return true
+			})
 		}
 	}
 	h.sigterm()

@@ -35,6 +35,14 @@ type invocation struct {
 
 	handlerDone atomic.Bool // the handler returned: an abort no longer stops it
 	stopWatch   func() bool // stops watching the client, for cancellation
+	// client is the response's writer while the handler may wait on its
+	// client, for request body bytes or for it to take response bytes:
+	// stopClient ends those waits. It is nil once the handler returned or
+	// closed its response; hasBody says whether the request has a body.
+	// Guarded by clientMu: the handler's goroutine and Close's use it.
+	clientMu sync.Mutex
+	client   http.ResponseWriter
+	hasBody  bool
 
 	// The request context (client.go), computed on first use.
 	req   *http.Request
@@ -97,7 +105,10 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		// A guest waiting for body bytes waits in a host function, where
 		// the engine cannot stop it: the deadline must end the read.
 		_ = rc.SetReadDeadline(deadline)
+		c.hasBody = true
 	}
+	c.client = w
+	c.li.running.Store(c)
 	if fn.cancel {
 		c.stopWatch = context.AfterFunc(r.Context(), c.abort)
 	}
@@ -127,6 +138,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	done := make(chan bool, 1)
 	c.inv.OnClose(func() {
 		c.unwatch()
+		c.endClient()
 		done <- false
 	})
 	go func() {
@@ -179,10 +191,41 @@ func (c *invocation) late(err error) error {
 func (c *invocation) handlerReturned(err error) {
 	c.handlerDone.Store(true)
 	c.unwatch()
+	c.endClient()
 	if n, bad := c.inv.LengthMismatch(); err == nil && bad && c.req.Context().Err() == nil {
 		c.h.log.Error("response cut: the streamed body's length differs from its Content-Length",
 			"fn", c.fn.src.Path, "id", c.inv.ID, "content_length", n, "written", c.inv.Written())
 	}
+}
+
+// stopClient ends the handler's wait for request body bytes, if it may
+// still wait (request_body_read returns ECANCELED once the invocation is
+// aborted), and with writes its wait for the client to take response
+// bytes, which cuts the response. A guest waiting there waits in a host
+// function, where neither an abort nor the engine can stop it: Close
+// past its deadline ends the reads, and past its grace the writes.
+func (c *invocation) stopClient(writes bool) {
+	c.clientMu.Lock()
+	defer c.clientMu.Unlock()
+	if c.client == nil {
+		return
+	}
+	rc := http.NewResponseController(c.client)
+	if c.hasBody {
+		_ = rc.SetReadDeadline(time.Now())
+	}
+	if writes {
+		_ = rc.SetWriteDeadline(time.Now())
+	}
+}
+
+// endClient is called when the handler can no longer use its client:
+// from then on stopClient does nothing, for net/http's writer must not be
+// used once ServeHTTP returned.
+func (c *invocation) endClient() {
+	c.clientMu.Lock()
+	c.client = nil
+	c.clientMu.Unlock()
 }
 
 // cancel ends the invocation's context: its handler and tasks stop, and
@@ -215,6 +258,12 @@ func (c *invocation) abort() {
 func (c *invocation) answer(w http.ResponseWriter, r *http.Request, err error) (cut bool) {
 	inv, id := c.inv, c.inv.ID
 	if err == nil {
+		if inv.Aborted() && c.h.abortingAll.Load() {
+			// Aborted by Close past its deadline, the handler returned
+			// (its client's body or its response cut short): logged
+			// as one the engine stopped is (logFailure).
+			c.h.log.Warn("invocation stopped: the host is shutting down", "fn", c.fn.src.Path, "id", id)
+		}
 		if inv.Finish() {
 			return false
 		}
