@@ -2,10 +2,14 @@ package host
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/wfn-dev/wfn/host/internal/cronjob"
 	"github.com/wfn-dev/wfn/host/internal/project"
@@ -15,7 +19,9 @@ import (
 // its default, the value DefaultConfig gives it; a negative count, size
 // or duration is an ErrConfig.
 type Config struct {
-	// Dir is the served directory: its api/ tree holds the functions.
+	// Dir is the served directory: its api/ tree holds the functions,
+	// and public/ the static files (without public/, its other files
+	// are static files). Required: New returns ErrDir when it is empty.
 	Dir string
 	// Engine runs the guests: "wazero" (the default, pure Go) or
 	// "wasmtime" (in builds with the wasmtime tag). Engines lists them.
@@ -34,7 +40,7 @@ type Config struct {
 	// Default "dev1".
 	Region string
 	// Environment is VERCEL_ENV: development (the default), preview or
-	// production.
+	// production. New returns ErrConfig for another value.
 	Environment string
 	// URL is VERCEL_URL: the host and port clients use, without a scheme.
 	URL string
@@ -49,7 +55,10 @@ type Config struct {
 	// Cache is where the Runtime Cache and the CDN cache keep their
 	// entries: empty for files in CacheDir (runtime-cache.db and
 	// cdn-cache.db, which survive a restart), or redis://HOST:PORT/DB for
-	// a Redis that several hosts share.
+	// a Redis that several hosts share (rediss:// for TLS). New returns
+	// ErrConfig for another value. A Redis that cannot be reached is not
+	// an error of New: it is tried again, at most once a second, when the
+	// caches are used (a guest's cache call gets EIO meanwhile).
 	Cache string
 	// PurgeFrom are the peers allowed to purge the caches through
 	// POST /_wfn/cache/purge (wfn cache purge), by socket address.
@@ -283,8 +292,36 @@ func (c Config) validate() error {
 	if c.TmpSizeMB < 0 {
 		return fmt.Errorf("%w: TmpSizeMB %d: want 0 (the default) or more", ErrConfig, c.TmpSizeMB)
 	}
+	switch c.Environment {
+	case "development", "preview", "production":
+	default:
+		return fmt.Errorf("%w: Environment %q: want development (the default), preview or production", ErrConfig, c.Environment)
+	}
+	if err := validCache(c.Cache); err != nil {
+		return err
+	}
 	if err := c.functionSettings().Validate(); err != nil {
 		return invalidConfig(err)
+	}
+	return nil
+}
+
+// validCache checks Config.Cache: "" or a Redis URL that go-redis
+// accepts. The error shows the URL without its password.
+func validCache(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold a password
+		}
+		return fmt.Errorf("%w: Cache: not a URL: %w", ErrConfig, err)
+	}
+	if _, err := redis.ParseURL(s); err != nil {
+		return fmt.Errorf("%w: Cache %s: want redis://HOST:PORT/DB or rediss://..., or nothing for files in the cache directory: %w", ErrConfig, u.Redacted(), err)
 	}
 	return nil
 }

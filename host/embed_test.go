@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,4 +147,39 @@ func TestCloseCutsAResponseItsClientDoesNotTake(t *testing.T) {
 	eventually(t, "the invocation to end, its client reading nothing", func() bool {
 		return logHas(logs, "invocation stopped: the host is shutting down", id)
 	})
+}
+
+// TestNewRejectsWrongConfig: a Config that cannot be what its embedder
+// meant fails New with an error that errors.Is matches (ErrDir or
+// ErrConfig) and that names the field, rather than a host that serves
+// something else: the working directory, for an unset Dir, or no cache,
+// for a Cache URL that is not Redis's (logged at the first request only).
+func TestNewRejectsWrongConfig(t *testing.T) {
+	dir := watDir(t, "hello")
+	for _, tc := range []struct {
+		name  string
+		cfg   host.Config
+		is    error
+		names string
+	}{
+		{name: "no Dir", cfg: host.Config{}, is: host.ErrDir, names: "Dir"},
+		{name: "Cache not Redis", cfg: host.Config{Dir: dir, Cache: "memcached://127.0.0.1:11211"}, is: host.ErrConfig, names: "memcached://"},
+		{name: "Cache not a URL", cfg: host.Config{Dir: dir, Cache: "redis://[::1"}, is: host.ErrConfig, names: "Cache"},
+		{name: "Cache password not shown", cfg: host.Config{Dir: dir, Cache: "redis://:secret@127.0.0.1:6379/x"}, is: host.ErrConfig, names: "redis://:xxxxx@127.0.0.1:6379/x"},
+		{name: "GeoIPDB missing", cfg: host.Config{Dir: dir, GeoIPDB: filepath.Join(dir, "none.mmdb")}, is: host.ErrConfig, names: "GeoIPDB"},
+		{name: "Environment", cfg: host.Config{Dir: dir, Environment: "staging"}, is: host.ErrConfig, names: "staging"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Logger = newLogger(&syncBuffer{})
+			tc.cfg.CacheDir = t.TempDir()
+			h, err := host.New(t.Context(), tc.cfg)
+			if err == nil {
+				closeHost(h)
+				t.Fatalf("New = a host, want %v", tc.is)
+			}
+			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.names) || strings.Count(err.Error(), "wfn:") != 1 {
+				t.Errorf("New = %v, want %v naming %s, prefixed wfn: once", err, tc.is, tc.names)
+			}
+		})
+	}
 }

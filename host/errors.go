@@ -13,10 +13,12 @@ import (
 )
 
 var (
-	// ErrDir is returned by New when the served directory cannot be used.
+	// ErrDir is returned by New when the served directory (Config.Dir)
+	// is not set, does not exist or cannot be read.
 	ErrDir = errors.New("wfn: cannot serve directory")
-	// ErrConfig is returned by New when vercel.json or wfn.json is
-	// invalid; the message names the file, the key and the property.
+	// ErrConfig is returned by New when a Config field, vercel.json,
+	// wfn.json or .env is invalid, and by Reload for the files; the
+	// message names the field, or the file, the key and the property.
 	ErrConfig = errors.New("wfn: invalid configuration")
 	// ErrClosed is returned by Close when the host is already closed.
 	ErrClosed = errors.New("wfn: host closed")

@@ -184,6 +184,10 @@ type Function struct {
 // With Config.LoadInBackground it returns before the functions are loaded
 // (Loaded waits for them), and ctx then bounds only the scan.
 func New(ctx context.Context, cfg Config) (*Host, error) {
+	if cfg.Dir == "" {
+		// Not the working directory: its files would be static files.
+		return nil, fmt.Errorf("%w: Config.Dir is empty; want the directory holding api/", ErrDir)
+	}
 	cfg = cfg.withDefaults()
 	if abs, err := filepath.Abs(cfg.Dir); err == nil {
 		cfg.Dir = abs
@@ -232,7 +236,10 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	var geoDB *geo.DB
 	if cfg.GeoIPDB != "" {
 		if geoDB, err = geo.Open(cfg.GeoIPDB); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+			if inner := errors.Unwrap(err); inner != nil {
+				err = inner // without geo's own "wfn: cannot open" prefix
+			}
+			return nil, fmt.Errorf("%w: GeoIPDB %s: %w", ErrConfig, cfg.GeoIPDB, err)
 		}
 	}
 	var eng engine.Engine
