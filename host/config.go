@@ -217,9 +217,18 @@ const defaultSuspendAfter = 10 * time.Second
 // (vercel.com/docs/functions/configuring-functions), which vercel.json's
 // "functions" values must meet, and wfn's --memory and --max-duration.
 const (
-	MemoryMinMB    = project.MemoryMin      // MB
-	MemoryMaxMB    = project.MemoryMax      // MB
-	MaxDurationMax = project.MaxDurationMax // with "maxDuration": "max"
+	MemoryMinMB    = 128                // MB
+	MemoryMaxMB    = 10240              // MB
+	MaxDurationMax = 1800 * time.Second // with "maxDuration": "max"
+)
+
+// The values are written out for go doc, which shows a constant's
+// expression: the compiler checks that they are package project's, which
+// applies them (a constant index other than 0 does not compile here).
+var (
+	_ = [1]struct{}{}[MemoryMinMB-project.MemoryMin]
+	_ = [1]struct{}{}[MemoryMaxMB-project.MemoryMax]
+	_ = [1]struct{}{}[MaxDurationMax-project.MaxDurationMax]
 )
 
 // Isolation modes.

@@ -24,7 +24,10 @@ var ErrCTags = errors.New("wfn: build tags are for Go guests; a C guest has none
 // TagFluid is the Go build tag that links the Go SDK's ABI version 2
 // runtime (abi/SPEC-v2.md section 10a), as `"fluid": true` does for wfn
 // build.
-const TagFluid = gobuild.TagFluid
+const TagFluid = "wfn_fluid"
+
+// TagFluid is written out for go doc; the compiler checks it is gobuild's.
+var _ = map[bool]struct{}{TagFluid == gobuild.TagFluid: {}, false: {}}
 
 // Build builds the guest whose sources are in dir to a WebAssembly
 // reactor, as `wfn build` builds a function: a Go main package (with its
