@@ -183,3 +183,40 @@ func TestNewRejectsWrongConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseEndsAnOutboundRequestInFlight: Close past its deadline ends an
+// invocation waiting for an outbound request's response, as a client
+// that leaves does with supportsCancellation: the outbound connection is
+// closed and the guest gets its answer (ECANCELED) instead of waiting on
+// after Close returned for a backend that does not answer.
+func TestCloseEndsAnOutboundRequestInFlight(t *testing.T) {
+	be := newBackend(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	dir := watDir(t, "fetch")
+	writeConfig(t, dir, "vercel.json", `{"functions": {"api/fetch.wasm": {"allowedOutboundHosts": ["127.0.0.1:*"]}}}`)
+	h, srv, _ := serve(t, host.Config{Dir: dir})
+	answered := make(chan response, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/fetch", strings.NewReader(be.URL))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- response{body: err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		answered <- response{resp.StatusCode, resp.Header, string(b)}
+	}()
+	waitForConn(t, be)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := h.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close = %v, want context.DeadlineExceeded", err)
+	}
+	waitClosed(t, be)
+	select {
+	case r := <-answered:
+		t.Logf("the client got %d %q", r.status, r.body)
+	case <-time.After(30 * time.Second):
+		t.Fatal("no answer 30 s after Close returned")
+	}
+}

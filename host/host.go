@@ -1054,14 +1054,17 @@ func (h *Host) Close(ctx context.Context) error {
 		h.abortingAll.Store(true)
 		h.live.Range(func(k, _ any) bool {
 			li := k.(*liveInstance)
-			if inv := li.cur.Load(); inv != nil {
+			if c := li.running.Load(); c != nil {
+				// As a client that leaves does with supportsCancellation:
+				// signalled, its outbound requests and connections ended;
+				// and its wait for the client's body.
+				c.abort()
+				c.stopClient(false)
+			} else if inv := li.cur.Load(); inv != nil {
 				li.fn.counters.aborted.Add(1)
 				inv.Abort()
 				li.wakeUp()
 				li.conns.Abort()
-				if c := li.running.Load(); c != nil {
-					c.stopClient(false)
-				}
 			}
 			return true
 		})
