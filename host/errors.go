@@ -20,7 +20,8 @@ var (
 	// wfn.json or .env is invalid, and by Reload for the files; the
 	// message names the field, or the file, the key and the property.
 	ErrConfig = errors.New("wfn: invalid configuration")
-	// ErrClosed is returned by Close when the host is already closed.
+	// ErrClosed is returned by Close when the host is already closed,
+	// and by Reload after Close.
 	ErrClosed = errors.New("wfn: host closed")
 )
 

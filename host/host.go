@@ -1019,12 +1019,22 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// Close shuts the host down as Vercel shuts a function down: it stops new
-// invocations and lets those in flight, with their waitUntil tasks, finish
-// until ctx is done. Past that it aborts them (abort_signaled, ECANCELED)
-// and gives them a short grace. Then it calls wfn_on_sigterm on every live
-// instance, with 500 ms to finish, and releases everything. It returns
-// ctx.Err() if in-flight invocations had to be aborted.
+// Close shuts the host down as Vercel shuts a function down. From the
+// call on, ServeHTTP answers every request 503 FUNCTION_THROTTLED with
+// Retry-After: 1, so an embedding server stops taking requests first
+// (http.Server.Shutdown) and closes the host after. The invocations in
+// flight, with their waitUntil tasks, may finish until ctx is done. Past
+// that Close aborts them (abort_signaled turns 1, waiting imports return
+// ECANCELED, a wait for the client's request body ends), and 500 ms later
+// cuts the responses still waiting for their client and stops the guests
+// still running. Then it calls wfn_on_sigterm on every idle instance, with
+// 500 ms to finish, and releases everything: Close may return a second or
+// two after ctx is done.
+//
+// The error wraps ctx.Err() (errors.Is(err, context.DeadlineExceeded))
+// when invocations had to be aborted, joined with any error of releasing
+// the host's resources. A second call returns ErrClosed at once, while the
+// first may still be draining.
 func (h *Host) Close(ctx context.Context) error {
 	h.mu.Lock()
 	if h.closed {
