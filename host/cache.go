@@ -308,7 +308,9 @@ type Purge struct {
 
 // Purge invalidates or deletes cached content in the CDN cache and the
 // Runtime Cache, as a guest's purge imports do: from operators
-// (wfn cache purge) and embedding programs.
+// (wfn cache purge) and embedding programs. Its error wraps
+// cache.ErrInvalid when p selects nothing, and cache.ErrUnavailable when
+// a store cannot be reached or the host is closed.
 func (h *Host) Purge(ctx context.Context, p Purge) error {
 	if len(p.Tags) == 0 && len(p.SrcImages) == 0 {
 		return fmt.Errorf("%w: purge: no tags and no source images", cache.ErrInvalid)

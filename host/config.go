@@ -105,8 +105,12 @@ type Config struct {
 	QueueTimeout time.Duration
 	// MaxDuration bounds one invocation; a guest still running then is
 	// stopped and its instance discarded. Default 300s, as Vercel's.
+	// Unlike vercel.json's maxDuration, it is not bound by MaxDurationMax.
 	MaxDuration time.Duration
-	// MemoryLimitMB caps each instance's linear memory. Default 2048.
+	// MemoryLimitMB caps each instance's linear memory, in MB. Default
+	// 2048. Unlike vercel.json's memory, it is not bound to MemoryMinMB
+	// and MemoryMaxMB: a guest that needs more fails (Functions reports
+	// it, or its invocations get 500).
 	MemoryLimitMB int
 	// TmpSizeMB is the size of the writable /tmp each instance gets, in
 	// MB. Default 500, as Vercel gives its functions ("a read-only
