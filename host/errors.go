@@ -40,7 +40,9 @@ const (
 	CodeHeaderTooLarge          = "REQUEST_HEADER_TOO_LARGE"
 	CodeURLTooLong              = "URL_TOO_LONG"
 
-	// Of the operators' endpoint /_wfn/cache/purge.
+	// Of the operators' endpoint /_wfn/cache/purge; BAD_REQUEST also
+	// answers a request body the function could not read because it is
+	// malformed (chunked encoding) or ends before its Content-Length.
 	CodeForbidden        = "FORBIDDEN"
 	CodeUnauthorized     = "UNAUTHORIZED"
 	CodeBadRequest       = "BAD_REQUEST"

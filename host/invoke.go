@@ -269,15 +269,17 @@ func (c *invocation) answer(w http.ResponseWriter, r *http.Request, err error) (
 		}
 		status, code, msg := http.StatusBadGateway, CodeNoResponse, "The function did not answer with a valid status."
 		switch inv.Failure {
-		case hostcall.RequestTooLarge:
-			status, code, msg = http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than the limit of 4.5 MB."
+		case hostcall.RequestTooLarge, hostcall.BadRequestBody:
+			status, code, msg = c.clientFailure(r, nil)
 		case hostcall.ResponseTooLarge:
 			status, code, msg = http.StatusInternalServerError, CodeResponsePayloadTooLarge, "The response is larger than the limit of 4.5 MB; flush to stream it."
 			if inv.HeaderTooLarge() {
 				msg = responseHeaderTooLarge
 			}
 		}
-		c.h.log.Error("invocation failed", "fn", c.fn.src.Path, "id", id, "code", code, "reason", msg)
+		if status >= 500 {
+			c.h.log.Error("invocation failed", "fn", c.fn.src.Path, "id", id, "code", code, "reason", msg)
+		}
 		if inv.HeadSent() {
 			return true
 		}
@@ -312,9 +314,8 @@ func (c *invocation) writeError(w http.ResponseWriter, r *http.Request, status i
 func (c *invocation) logFailure(r *http.Request, err error) (status int, code, msg string) {
 	fn, id := c.fn.src.Path, c.inv.ID
 	switch {
-	case c.inv.Failure == hostcall.RequestTooLarge:
-		c.h.log.Error("invocation failed", "fn", fn, "id", id, "code", CodePayloadTooLarge, "err", err)
-		return http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than the limit of 4.5 MB."
+	case c.inv.Failure == hostcall.RequestTooLarge, c.inv.Failure == hostcall.BadRequestBody:
+		return c.clientFailure(r, err)
 	case c.inv.Aborted() && r.Context().Err() != nil && !c.h.abortingAll.Load():
 		c.h.log.Info("client disconnected; invocation stopped", "fn", fn, "id", id)
 		return 0, "", ""
@@ -332,6 +333,38 @@ func (c *invocation) logFailure(r *http.Request, err error) (status int, code, m
 		c.h.log.Error("invocation failed", "fn", fn, "id", id, "err", err)
 		return http.StatusInternalServerError, CodeInvocationFailed, "A server error has occurred."
 	}
+}
+
+// clientFailure logs, as the client's fault and not the function's, a
+// request body the guest could not read whole: over 4.5 MB (413), or
+// malformed or cut short (400). err is the guest's own failure that
+// followed, if any. The answer is written even to a client that closed
+// its side: it may still read it.
+func (c *invocation) clientFailure(r *http.Request, err error) (status int, code, msg string) {
+	fn, id := c.fn.src.Path, c.inv.ID
+	attrs := []any{"fn", fn, "id", id}
+	if c.inv.Failure == hostcall.RequestTooLarge {
+		status, code, msg = http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than the limit of 4.5 MB."
+		attrs = append(attrs, "code", code, "limit_bytes", hostcall.MaxRequestBody)
+		if err != nil {
+			attrs = append(attrs, "err", err)
+		}
+		c.h.log.Info("client error: the request body is over the limit; the function could not read it", attrs...)
+		return status, code, msg
+	}
+	attrs = append(attrs, "body_err", c.inv.BodyErr.Error())
+	if err != nil {
+		attrs = append(attrs, "err", err)
+	}
+	if r.Context().Err() != nil {
+		// A read error from the connection ends its context: the
+		// client closed it, or closed its side (a half-close, which
+		// may still read the answer).
+		c.h.log.Info("client error: the client closed its connection before sending the whole request body; the function could not read it", attrs...)
+	} else {
+		c.h.log.Info("client error: the request body is malformed; the function could not read it", attrs...)
+	}
+	return http.StatusBadRequest, CodeBadRequest, "The request body is malformed or incomplete."
 }
 
 // runTasks runs the tasks registered with wait_until, after the response,

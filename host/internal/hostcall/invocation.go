@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -69,6 +70,9 @@ type Invocation struct {
 	// Failure is what went wrong in the host's view, for the answer
 	// the host gives when the handler returns: "" when nothing did.
 	Failure Failure
+	// BodyErr is why the request body could not be read, when Failure
+	// is BadRequestBody.
+	BodyErr error
 
 	// Ctx answers for what the host knows of the request beyond its bytes.
 	Ctx     RequestContext
@@ -122,6 +126,7 @@ type Failure int
 const (
 	NoFailure        Failure = iota
 	RequestTooLarge          // the body passed MaxRequestBody
+	BadRequestBody           // the client's body is malformed or was cut short (BodyErr)
 	ResponseTooLarge         // the buffered response passed MaxBufferedResponse
 	InvalidStatus            // a final status outside 200..599
 )
@@ -418,6 +423,8 @@ func (inv *Invocation) BodyRead(p []byte) int32 {
 		return int32(abi.ECANCELED)
 	case inv.Failure == RequestTooLarge:
 		return int32(abi.ETOOLARGE)
+	case inv.Failure == BadRequestBody:
+		return int32(abi.EIO)
 	case inv.bodyEOF || inv.req.Body == nil || inv.req.Body == http.NoBody || len(p) == 0:
 		return 0
 	}
@@ -440,6 +447,13 @@ func (inv *Invocation) BodyRead(p []byte) int32 {
 			return 0
 		case err != nil && inv.aborted.Load():
 			return int32(abi.ECANCELED)
+		case err != nil && !errors.Is(err, os.ErrDeadlineExceeded):
+			// The client's fault: a malformed chunked body, or a body
+			// that ended before its length (the client closed or
+			// half-closed its connection). The host answers for it
+			// when the handler returns (a deadline is a timeout).
+			inv.Failure, inv.BodyErr = BadRequestBody, err
+			return int32(abi.EIO)
 		case err != nil:
 			return int32(abi.EIO)
 		}

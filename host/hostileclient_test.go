@@ -1,0 +1,121 @@
+package host_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// rawResult is what a client writing raw bytes got back.
+type rawResult struct {
+	resp    *http.Response
+	body    string
+	bodyErr error // reading the body: nil for a clean end
+}
+
+// rawRequest writes raw to a new connection to srv, closes its writing
+// side when halfClose is set, and reads one response.
+func rawRequest(t *testing.T, srv *httptest.Server, raw string, halfClose bool) rawResult {
+	t.Helper()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	if halfClose {
+		_ = c.(*net.TCPConn).CloseWrite()
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("reading the response: %v", err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	return rawResult{resp, string(b), err}
+}
+
+// A request body the guest cannot read because the client sent it wrong
+// (malformed chunked encoding, a body cut short) is the client's fault:
+// 400 BAD_REQUEST when the head was not sent, a cut response when it was
+// (never a clean end, as if the body were whole), and one log line at info
+// saying so, with the request id; not a function failure.
+func TestMalformedRequestBody(t *testing.T) {
+	_, srv, logs := serve(t, host.Config{Dir: watDir(t, "drain", "hold")})
+	chunked := func(path, body string) string {
+		return "POST " + path + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+	}
+	for _, tc := range []struct {
+		name, raw string
+		halfClose bool
+		log       string
+	}{
+		{"bad chunk size", chunked("/api/drain", "5\r\nhello\r\nzz\r\nabc\r\n0\r\n\r\n"), false, "the request body is malformed"},
+		{"no CRLF after a chunk", chunked("/api/drain", "5\r\nhelloXX3\r\nabc\r\n0\r\n\r\n"), false, "the request body is malformed"},
+		{"garbage trailer", chunked("/api/drain", "5\r\nhello\r\n0\r\nno colon here\r\n\r\n"), false, "the request body is malformed"},
+		{"chunk cut short", chunked("/api/drain", "50\r\nhello"), true, "closed its connection before sending the whole request body"},
+		{"shorter than its length", "POST /api/drain HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhello", true, "closed its connection before sending the whole request body"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rawRequest(t, srv, tc.raw, tc.halfClose)
+			wantError(t, response{r.resp.StatusCode, r.resp.Header, r.body}, 400, host.CodeBadRequest)
+			id := r.resp.Header.Get("X-Vercel-Id")
+			eventually(t, "the client error's log line", func() bool {
+				return logHas(logs, "level=INFO", "client error: ", tc.log, "id="+id, "body_err=")
+			})
+			if logHas(logs, "invocation failed", "id="+id) {
+				t.Errorf("the client's fault is logged as the function's:\n%s", logs)
+			}
+		})
+	}
+	t.Run("after the head was sent", func(t *testing.T) {
+		// hold flushes its head before it reads: the host can only cut
+		// the response, so that the client does not take it for whole.
+		r := rawRequest(t, srv, chunked("/api/hold", "5\r\nhello\r\nzz\r\n"), false)
+		if r.resp.StatusCode != 200 || r.bodyErr == nil {
+			t.Errorf("got %d %q ending cleanly (%v), want a cut 200", r.resp.StatusCode, r.body, r.bodyErr)
+		}
+		id := r.resp.Header.Get("X-Vercel-Id")
+		eventually(t, "the client error's log line", func() bool {
+			return logHas(logs, "level=INFO", "client error: the request body is malformed", "id="+id)
+		})
+	})
+	t.Run("the instance serves on", func(t *testing.T) {
+		if r := do(t, "POST", srv.URL+"/api/drain", strings.NewReader("fine")); r.status != 200 || r.body != "drained" {
+			t.Errorf("a good request after bad ones: %d %q", r.status, r.body)
+		}
+	})
+}
+
+// A streamed request body over 4.5 MB is the client's fault: 413, logged
+// as a client error at info, not as a failed invocation.
+func TestRequestTooLargeLoggedAsClientError(t *testing.T) {
+	_, srv, logs := serve(t, host.Config{Dir: watDir(t, "drain")})
+	var raw bytes.Buffer
+	raw.WriteString("POST /api/drain HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+	chunk := bytes.Repeat([]byte("x"), 64<<10)
+	for n := 0; n < 4_700_000; n += len(chunk) {
+		fmt.Fprintf(&raw, "%x\r\n%s\r\n", len(chunk), chunk)
+	}
+	raw.WriteString("0\r\n\r\n")
+	r := rawRequest(t, srv, raw.String(), false)
+	wantError(t, response{r.resp.StatusCode, r.resp.Header, r.body}, 413, host.CodePayloadTooLarge)
+	id := r.resp.Header.Get("X-Vercel-Id")
+	eventually(t, "the client error's log line", func() bool {
+		return logHas(logs, "level=INFO", "client error: the request body is over the limit", "id="+id, "code="+host.CodePayloadTooLarge)
+	})
+	if logHas(logs, "invocation failed", "id="+id) {
+		t.Errorf("the client's fault is logged as the function's:\n%s", logs)
+	}
+}
