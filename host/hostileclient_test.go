@@ -119,3 +119,25 @@ func TestRequestTooLargeLoggedAsClientError(t *testing.T) {
 		t.Errorf("the client's fault is logged as the function's:\n%s", logs)
 	}
 }
+
+// A client that asks for a streamed response and never reads it does not
+// hold the invocation, and its instance, past maxDuration: a write that
+// waits on the client ends at the deadline, as a body read does.
+func TestClientThatDoesNotReadCannotHoldAnInvocation(t *testing.T) {
+	dir := watDir(t, "flood", "hello")
+	writeConfig(t, dir, "vercel.json", `{"functions": {"api/flood.wasm": {"maxDuration": 1}}}`)
+	_, srv, logs := serve(t, host.Config{Dir: dir})
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.(*net.TCPConn).SetReadBuffer(4 << 10)
+	if _, err := io.WriteString(c, "GET /api/flood HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// The connection stays open and unread until the test ends.
+	eventually(t, "the unread invocation to end at its deadline", func() bool {
+		return logHas(logs, "invocation timed out", "fn=api/flood.wasm")
+	})
+}

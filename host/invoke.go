@@ -19,6 +19,11 @@ import (
 // its instance is stopped.
 const abortGrace = 500 * time.Millisecond
 
+// answerGrace is how long, at least, the host may take to write what
+// follows the handler's return (a buffered response, an error) to a
+// client that reads slowly: past the invocation's deadline, this long.
+const answerGrace = 30 * time.Second
+
 // invocation is one run of a handler and its tasks on one instance.
 type invocation struct {
 	h        *Host
@@ -96,8 +101,8 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	if aw != nil {
 		aw.fresh.Store(c.li.calls == 1)
 	}
+	rc := http.NewResponseController(w)
 	if r.ContentLength != 0 {
-		rc := http.NewResponseController(w)
 		// Streaming both ways: without this, net/http's HTTP/1 server
 		// drains the request body when the guest sends its head first.
 		// HTTP/2 is full duplex already and says so with an error.
@@ -109,6 +114,11 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	}
 	c.client = w
 	c.li.running.Store(c)
+	// So does a guest whose write waits on a client that does not read
+	// the response. What follows the handler gets answerGrace
+	// (answerDeadline); net/http clears the deadline once the response
+	// is complete, for the connection's next request.
+	_ = rc.SetWriteDeadline(deadline)
 	if fn.cancel {
 		c.stopWatch = context.AfterFunc(r.Context(), c.abort)
 	}
@@ -119,6 +129,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		err := c.li.Call(ctx, export, c.inv)
 		c.handlerReturned(err)
 		healthy := err == nil
+		answerDeadline(rc, deadline)
 		cut := c.answer(w, r, c.late(err))
 		tags = c.takeTags()
 		if err == nil && c.inv.HasTasks() {
@@ -155,6 +166,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 			c.end(err == nil)
 			return
 		}
+		answerDeadline(rc, deadline)
 		cut := c.answer(w, r, c.late(err))
 		if err == nil && c.inv.HasTasks() {
 			done <- cut
@@ -174,6 +186,20 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		panic(http.ErrAbortHandler)
 	}
 	return tags
+}
+
+// answerDeadline gives the writes that follow the handler's return until
+// the invocation's deadline, and at least answerGrace: a timed-out
+// invocation's 504 is written past the deadline.
+func answerDeadline(rc *http.ResponseController, deadline time.Time) {
+	_ = rc.SetWriteDeadline(later(deadline, time.Now().Add(answerGrace)))
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // late turns a handler that returned normally after its deadline (a wait
