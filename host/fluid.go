@@ -201,6 +201,13 @@ func (h *Host) invokeFluid(w http.ResponseWriter, r *http.Request, fn *function,
 			}
 			rctx.cancelOutbound()
 		},
+		OnBodyError: func(err error) {
+			tooLarge := errors.Is(err, fluid.ErrBodyTooLarge)
+			if tooLarge {
+				err = nil
+			}
+			h.logClientBody(fn.src.Path, id, r, tooLarge, err, nil)
+		},
 		OnEnd: func() {
 			rctx.cancel()
 			rctx.outMu.Lock()

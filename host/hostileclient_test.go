@@ -141,3 +141,38 @@ func TestClientThatDoesNotReadCannotHoldAnInvocation(t *testing.T) {
 		return logHas(logs, "invocation timed out", "fn=api/flood.wasm")
 	})
 }
+
+// A version 2 function's request body that the client sent wrong is
+// logged as the client's error too, with the request id: the guest gets
+// EIO or ETOOLARGE and answers as it will (api/sleep answers 400 with the
+// error), where it got them with no log line.
+func TestFluidMalformedRequestBody(t *testing.T) {
+	requireGo(t)
+	_, srv, logs := serve(t, host.Config{Dir: "../testdata/fluid"})
+	var big bytes.Buffer
+	chunk := bytes.Repeat([]byte("x"), 64<<10)
+	for n := 0; n < 4_700_000; n += len(chunk) {
+		fmt.Fprintf(&big, "%x\r\n%s\r\n", len(chunk), chunk)
+	}
+	big.WriteString("0\r\n\r\n")
+	for _, tc := range []struct {
+		name, body string
+		halfClose  bool
+		log        string
+	}{
+		{"bad chunk size", "5\r\nhello\r\nzz\r\nabc\r\n0\r\n\r\n", false, "client error: the request body is malformed"},
+		{"chunk cut short", "50\r\nhello", true, "client error: the client closed its connection before sending the whole request body"},
+		{"over 4.5 MB", big.String(), false, "client error: the request body is over the limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rawRequest(t, srv, "POST /api/sleep HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"+tc.body, tc.halfClose)
+			if r.resp.StatusCode == 200 {
+				t.Errorf("the guest answered 200 %q", r.body)
+			}
+			id := r.resp.Header.Get("X-Vercel-Id")
+			eventually(t, "the client error's log line", func() bool {
+				return logHas(logs, "level=INFO", tc.log, "fn=api/sleep", "id="+id)
+			})
+		})
+	}
+}

@@ -367,30 +367,40 @@ func (c *invocation) logFailure(r *http.Request, err error) (status int, code, m
 // followed, if any. The answer is written even to a client that closed
 // its side: it may still read it.
 func (c *invocation) clientFailure(r *http.Request, err error) (status int, code, msg string) {
-	fn, id := c.fn.src.Path, c.inv.ID
+	tooLarge := c.inv.Failure == hostcall.RequestTooLarge
+	c.h.logClientBody(c.fn.src.Path, c.inv.ID, r, tooLarge, c.inv.BodyErr, err)
+	if tooLarge {
+		return http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than the limit of 4.5 MB."
+	}
+	return http.StatusBadRequest, CodeBadRequest, "The request body is malformed or incomplete."
+}
+
+// logClientBody logs, at info and as the client's error, a request body
+// that function fn could not read for request id: over the limit
+// (tooLarge), or failing with bodyErr (malformed chunked encoding, a body
+// cut short). err, when not nil, is the guest's failure that followed.
+func (h *Host) logClientBody(fn, id string, r *http.Request, tooLarge bool, bodyErr, err error) {
 	attrs := []any{"fn", fn, "id", id}
-	if c.inv.Failure == hostcall.RequestTooLarge {
-		status, code, msg = http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than the limit of 4.5 MB."
-		attrs = append(attrs, "code", code, "limit_bytes", hostcall.MaxRequestBody)
-		if err != nil {
-			attrs = append(attrs, "err", err)
-		}
-		c.h.log.Info("client error: the request body is over the limit; the function could not read it", attrs...)
-		return status, code, msg
-	}
-	attrs = append(attrs, "body_err", c.inv.BodyErr.Error())
-	if err != nil {
-		attrs = append(attrs, "err", err)
-	}
-	if r.Context().Err() != nil {
+	var msg string
+	switch {
+	case tooLarge:
+		msg = "client error: the request body is over the limit; the function could not read it"
+		attrs = append(attrs, "code", CodePayloadTooLarge, "limit_bytes", hostcall.MaxRequestBody)
+	case r.Context().Err() != nil:
 		// A read error from the connection ends its context: the
 		// client closed it, or closed its side (a half-close, which
 		// may still read the answer).
-		c.h.log.Info("client error: the client closed its connection before sending the whole request body; the function could not read it", attrs...)
-	} else {
-		c.h.log.Info("client error: the request body is malformed; the function could not read it", attrs...)
+		msg = "client error: the client closed its connection before sending the whole request body; the function could not read it"
+	default:
+		msg = "client error: the request body is malformed; the function could not read it"
 	}
-	return http.StatusBadRequest, CodeBadRequest, "The request body is malformed or incomplete."
+	if !tooLarge && bodyErr != nil {
+		attrs = append(attrs, "body_err", bodyErr.Error())
+	}
+	if err != nil {
+		attrs = append(attrs, "err", err)
+	}
+	h.log.Info(msg, attrs...)
 }
 
 // runTasks runs the tasks registered with wait_until, after the response,

@@ -1,8 +1,10 @@
 package fluid
 
 import (
+	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -305,7 +307,7 @@ func (inv *Invocation) read(p []byte) int32 {
 	switch {
 	case b.err == io.EOF:
 		return 0
-	case b.err == errBodyTooLarge:
+	case b.err == ErrBodyTooLarge:
 		return int32(abi.ETOOLARGE)
 	case b.err != nil:
 		return int32(abi.EIO)
@@ -321,7 +323,9 @@ type bodyError string
 
 func (e bodyError) Error() string { return string(e) }
 
-const errBodyTooLarge = bodyError("request body over 4.5 MB")
+// ErrBodyTooLarge is the request body error of a body over 4.5 MB
+// (Request.OnBodyError).
+const ErrBodyTooLarge = bodyError("request body over 4.5 MB")
 
 // chunkFor is the size of the next chunk read of a body of length bytes
 // (-1: unknown) of which read were read: what is left of a known length
@@ -342,13 +346,17 @@ func (b *bodyReader) fill(body io.Reader, inv *Invocation, size int) {
 	}
 	b.total += int64(n)
 	if b.total > abi.MaxRequestBody {
-		b.buf, err = nil, errBodyTooLarge
+		b.buf, err = nil, ErrBodyTooLarge
 	}
 	if err != nil {
 		b.err = err
 	}
 	b.reading = false
 	b.mu.Unlock()
+	if err != nil && err != io.EOF && !errors.Is(err, os.ErrDeadlineExceeded) && !inv.aborted.Load() && inv.hooks.OnBodyError != nil {
+		// The client's fault: the last read of the body, which ends it.
+		inv.hooks.OnBodyError(err)
+	}
 	inv.l.q.post(abi.EventReady, inv.id, abi.HandleRequestBody, 0)
 }
 

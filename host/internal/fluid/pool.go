@@ -107,6 +107,13 @@ type Request struct {
 	// invocation_end, or its instance ended. It may run on the guest's
 	// goroutine, so it must not wait.
 	OnEnd func()
+	// OnBodyError, when set, is called once, on the goroutine reading
+	// the request body, when the body cannot be read because of the
+	// client: err is ErrBodyTooLarge past 4.5 MB, or the read's error (a
+	// malformed chunked encoding, a body cut short). A read ended by the
+	// deadline or after an abort is not reported. The guest gets
+	// ETOOLARGE or EIO and answers as it will.
+	OnBodyError func(err error)
 }
 
 // Pool keeps the instances of one version 2 function and gives each
