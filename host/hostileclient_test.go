@@ -176,3 +176,33 @@ func TestFluidMalformedRequestBody(t *testing.T) {
 		})
 	}
 }
+
+// A Range of a static file that selects nothing, a suffix of length 0
+// ("bytes=-0"), is unsatisfiable: 416 with Content-Range "bytes */N", not
+// a 206 with the malformed Content-Range "bytes N-(N-1)/N". Alongside a
+// satisfiable range it is ignored.
+func TestStaticEmptySuffixRange(t *testing.T) {
+	dir := t.TempDir()
+	mustCopy(t, "../testdata/wat/hello.wat", dir+"/public/a.txt")
+	_, srv, _ := serve(t, host.Config{Dir: dir})
+	whole := get(t, srv.URL+"/a.txt")
+	if whole.status != 200 || whole.body == "" {
+		t.Fatalf("GET /a.txt: %d %q", whole.status, whole.body)
+	}
+	n := itoa(len(whole.body))
+	for _, tc := range []struct {
+		rng, contentRange, body string
+		status                  int
+	}{
+		{"bytes=-0", "bytes */" + n, "", 416},
+		{"bytes=-000", "bytes */" + n, "", 416},
+		{"bytes=-0, 0-1", "bytes 0-1/" + n, whole.body[:2], 206},
+		{"bytes=-0,-2", "bytes " + itoa(len(whole.body)-2) + "-" + itoa(len(whole.body)-1) + "/" + n, whole.body[len(whole.body)-2:], 206},
+		{"bytes=0-0", "bytes 0-0/" + n, whole.body[:1], 206},
+	} {
+		r := do(t, "GET", srv.URL+"/a.txt", nil, "Range", tc.rng)
+		if r.status != tc.status || r.header.Get("Content-Range") != tc.contentRange || (tc.status == 206 && r.body != tc.body) {
+			t.Errorf("Range %q: %d, Content-Range %q, body %q; want %d, %q, %q", tc.rng, r.status, r.header.Get("Content-Range"), r.body, tc.status, tc.contentRange, tc.body)
+		}
+	}
+}

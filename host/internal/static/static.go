@@ -18,10 +18,12 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -219,9 +221,45 @@ func (f *Files) serve(w http.ResponseWriter, r *http.Request, name string) {
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
+	if v, ok := dropEmptySuffixRanges(r.Header.Get("Range"), st.Size()); ok {
+		r = r.Clone(r.Context())
+		r.Header.Set("Range", v)
+	}
 	// ServeContent sets Content-Type by extension (sniffing otherwise),
 	// Last-Modified, and answers conditional and Range requests.
 	http.ServeContent(w, r, name, st.ModTime(), file)
+}
+
+// dropEmptySuffixRanges removes from a Range header value its suffix
+// ranges of length 0 ("bytes=-0"), which select nothing: RFC 9110 section
+// 14.1.1 counts a set satisfiable only by a range with a first position
+// inside the representation or a suffix of a non-zero length. http.ServeContent
+// answers one with 206 and the malformed Content-Range "bytes N-(N-1)/N".
+// When nothing is left the value becomes a range that starts past the
+// end, which ServeContent answers 416 with Content-Range "bytes */N" (or
+// ignores for a failed If-Range, as it should). ok reports a change.
+func dropEmptySuffixRanges(v string, size int64) (string, bool) {
+	specs, found := strings.CutPrefix(v, "bytes=")
+	if !found || !strings.Contains(specs, "-0") {
+		return v, false
+	}
+	var kept []string
+	dropped := false
+	for spec := range strings.SplitSeq(specs, ",") {
+		spec = textproto.TrimString(spec)
+		if n, ok := strings.CutPrefix(spec, "-"); ok && n != "" && strings.Trim(n, "0") == "" {
+			dropped = true
+			continue
+		}
+		kept = append(kept, spec)
+	}
+	if !dropped {
+		return v, false
+	}
+	if len(kept) == 0 {
+		return "bytes=" + strconv.FormatInt(size, 10) + "-", true
+	}
+	return "bytes=" + strings.Join(kept, ","), true
 }
 
 // etag is a weak validator of the content (RFC 9110 section 8.8.3): weak,
