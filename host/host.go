@@ -780,6 +780,10 @@ func (li *liveInstance) Close(ctx context.Context) error {
 	return err
 }
 
+// unreadBodyWait bounds the wait for a request body that no function
+// reads, as wfn serve's ReadHeaderTimeout bounds the wait for the head.
+const unreadBodyWait = 10 * time.Second
+
 // ServeHTTP routes the request to its function and runs one invocation,
 // or answers it from a static file, a vercel.json route or the CDN cache.
 // From the moment Close is called, every request gets 503 with
@@ -796,6 +800,20 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		id = h.newID(now)
 		w.Header()[HeaderRequestID] = []string{id}
+	}
+	if r.ContentLength != 0 {
+		// A body that the response does not read (a static file, a
+		// redirect, a 404, a platform error): net/http would read it
+		// before sending the head, and after the response, without a
+		// bound (wfn serve sets no ReadTimeout), so a client that
+		// announces a body and sends none would get no answer and hold
+		// its connection for good. The head goes at once, and the rest
+		// of the body is awaited unreadBodyWait at most. A function's
+		// invocation reads it under its own deadline (invoke), a proxied
+		// rewrite without one.
+		rc := http.NewResponseController(w)
+		_ = rc.EnableFullDuplex()
+		_ = rc.SetReadDeadline(now.Add(unreadBodyWait))
 	}
 	if h.closing.Load() {
 		writeShuttingDown(w, r, id)

@@ -206,3 +206,65 @@ func TestStaticEmptySuffixRange(t *testing.T) {
 		}
 	}
 }
+
+// A client that announces a request body and sends none, to a path that
+// no function serves (a 404, a static file), gets its answer at once, and
+// its connection goes idle, to be closed by the server's IdleTimeout, once
+// the host gives up on the body: net/http waited for the body before
+// sending the head, and after it, without end (wfn serve sets no
+// ReadTimeout), and the connection, never idle, escaped IdleTimeout.
+func TestAnnouncedBodyNeverSent(t *testing.T) {
+	dir := t.TempDir()
+	mustCopy(t, "../testdata/wat/hello.wat", dir+"/public/a.txt")
+	h, handler, _, err := newHost(host.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As wfn serve's server, with a short IdleTimeout.
+	srv := httptest.NewUnstartedServer(handler)
+	srv.Config.ReadHeaderTimeout = 10 * time.Second
+	srv.Config.IdleTimeout = time.Second
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := closeHost(h); err != nil {
+			t.Error(err)
+		}
+	})
+	for _, tc := range []struct {
+		name, head string
+		status     int
+	}{
+		{"404 with a length", "POST /nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", 404},
+		{"404 chunked", "POST /nothing HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 404},
+		{"static file", "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := io.WriteString(c, tc.head); err != nil {
+				t.Fatal(err)
+			}
+			// The answer comes well before the wait for the body ends.
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("no answer while the body is awaited: %v", err)
+			}
+			if _, err := io.ReadAll(resp.Body); err != nil || resp.StatusCode != tc.status {
+				t.Errorf("got %d (%v), want %d", resp.StatusCode, err, tc.status)
+			}
+			// Then the host gives up on the body, and the idle
+			// connection is closed.
+			_ = c.SetReadDeadline(time.Now().Add(60 * time.Second))
+			if _, err := io.Copy(io.Discard, br); err != nil {
+				t.Errorf("the server did not close the connection: %v", err)
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wfn-dev/wfn/host/internal/cdn"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
@@ -167,6 +168,10 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *stat
 		ctx = context.WithValue(ctx, routeHeadersKey{}, res.AllHeader())
 		if res.RewriteStatus != 0 {
 			w = &routeHeaderWriter{ResponseWriter: w, status: res.RewriteStatus}
+		}
+		if r.ContentLength != 0 {
+			// The proxy streams the body upstream: no bound of ServeHTTP's.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 		}
 		st.routing.proxy.ServeHTTP(w, r.WithContext(ctx))
 		return w, r, true, fnMatch{}
