@@ -142,6 +142,26 @@ func TestClientThatDoesNotReadCannotHoldAnInvocation(t *testing.T) {
 	})
 }
 
+// The same under ABI version 2: the serving goroutine's write to a client
+// that does not read ends at the deadline, and the invocation times out.
+func TestFluidClientThatDoesNotReadCannotHoldAnInvocation(t *testing.T) {
+	requireGo(t)
+	_, srv, logs := serve(t, host.Config{Dir: "../testdata/fluid", MaxDuration: 2 * time.Second})
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.(*net.TCPConn).SetReadBuffer(4 << 10)
+	if _, err := io.WriteString(c, "GET /api/sleep?flood HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// The connection stays open and unread until the test ends.
+	eventually(t, "the unread invocation to end at its deadline", func() bool {
+		return logHas(logs, "invocation timed out", "fn=api/sleep")
+	})
+}
+
 // A version 2 function's request body that the client sent wrong is
 // logged as the client's error too, with the request id: the guest gets
 // EIO or ETOOLARGE and answers as it will (api/sleep answers 400 with the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wfn-dev/wfn/host/internal/deadline"
 	"github.com/wfn-dev/wfn/host/internal/engine"
+	"github.com/wfn-dev/wfn/host/internal/fluid"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
 	"github.com/wfn-dev/wfn/host/internal/pool"
@@ -18,11 +19,6 @@ import (
 // abortGrace is how long an aborted handler may take to return before
 // its instance is stopped.
 const abortGrace = 500 * time.Millisecond
-
-// answerGrace is how long, at least, the host may take to write what
-// follows the handler's return (a buffered response, an error) to a
-// client that reads slowly: past the invocation's deadline, this long.
-const answerGrace = 30 * time.Second
 
 // invocation is one run of a handler and its tasks on one instance.
 type invocation struct {
@@ -115,8 +111,8 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	c.client = w
 	c.li.running.Store(c)
 	// So does a guest whose write waits on a client that does not read
-	// the response. What follows the handler gets answerGrace
-	// (answerDeadline); net/http clears the deadline once the response
+	// the response. What follows the handler gets fluid.AnswerGrace
+	// (fluid.SetAnswerDeadline); net/http clears the deadline once the response
 	// is complete, for the connection's next request.
 	_ = rc.SetWriteDeadline(deadline)
 	if fn.cancel {
@@ -129,7 +125,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		err := c.li.Call(ctx, export, c.inv)
 		c.handlerReturned(err)
 		healthy := err == nil
-		answerDeadline(rc, deadline)
+		fluid.SetAnswerDeadline(rc, deadline)
 		cut := c.answer(w, r, c.late(err))
 		tags = c.takeTags()
 		if err == nil && c.inv.HasTasks() {
@@ -166,7 +162,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 			c.end(err == nil)
 			return
 		}
-		answerDeadline(rc, deadline)
+		fluid.SetAnswerDeadline(rc, deadline)
 		cut := c.answer(w, r, c.late(err))
 		if err == nil && c.inv.HasTasks() {
 			done <- cut
@@ -186,20 +182,6 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		panic(http.ErrAbortHandler)
 	}
 	return tags
-}
-
-// answerDeadline gives the writes that follow the handler's return until
-// the invocation's deadline, and at least answerGrace: a timed-out
-// invocation's 504 is written past the deadline.
-func answerDeadline(rc *http.ResponseController, deadline time.Time) {
-	_ = rc.SetWriteDeadline(later(deadline, time.Now().Add(answerGrace)))
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // late turns a handler that returned normally after its deadline (a wait

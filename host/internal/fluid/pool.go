@@ -448,6 +448,12 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 	}()
 	clientDone := r.Context().Done()
 	rc := http.NewResponseController(w)
+	// A write that waits on a client that does not read the response
+	// ends at the deadline, as the invocation does: this goroutine must
+	// come back to its timer. What is written once the response is
+	// complete or failed gets AnswerGrace (answering).
+	_ = rc.SetWriteDeadline(req.Deadline)
+	answering := func() { SetAnswerDeadline(rc, req.Deadline) }
 	headSent := false
 	var spare []byte
 	fail := func(f Failure, err error) {
@@ -456,6 +462,7 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 			p.Answer(nil, r, req, f, err) // logs it
 			panic(http.ErrAbortHandler)
 		}
+		answering()
 		p.Answer(w, r, req, f, err)
 	}
 	for {
@@ -500,6 +507,9 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 			fail(ResponseHeaderTooLarge, nil)
 			return nil
 		}
+		if s.complete {
+			answering()
+		}
 		if s.head {
 			h := w.Header()
 			for k, v := range s.header {
@@ -531,6 +541,23 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 			return nil
 		}
 	}
+}
+
+// AnswerGrace is how long, at least, the host may take to write what
+// follows a complete or failed response (a buffered body, an error page)
+// to a client that reads slowly; until then a write waits until the
+// invocation's deadline at most.
+const AnswerGrace = 30 * time.Second
+
+// SetAnswerDeadline gives the writes that follow a complete or failed
+// response (version 1's too) until deadline, and AnswerGrace from now at
+// least: a timed-out invocation's 504 is written past its deadline.
+func SetAnswerDeadline(rc *http.ResponseController, deadline time.Time) {
+	d := time.Now().Add(AnswerGrace)
+	if deadline.After(d) {
+		d = deadline
+	}
+	_ = rc.SetWriteDeadline(d)
 }
 
 // startWatch counts inv as overdue on l, before its timeout is answered,

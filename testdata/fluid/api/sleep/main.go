@@ -14,7 +14,9 @@
 // fetches that failed; GET /?spinafter answers at once and then computes
 // forever without yielding (a WaitUntil task); GET /?grow=MB allocates MB
 // MiB that the instance keeps, and answers "grown"; GET /?say=TEXT writes
-// TEXT to stdout with fmt.Println and answers "said". It is written with the
+// TEXT to stdout with fmt.Println and answers "said"; GET /?flood streams
+// 64 KiB chunks until a write fails or the request's context ends. It is
+// written with the
 // SDK's user API (wfnhttp, wfnfetch, WaitUntil) and built for ABI v2 with
 // the build tag wfn_fluid.
 package main
@@ -54,6 +56,15 @@ func init() {
 				return
 			}
 			w.Write(b)
+			return
+		case q.Has("flood"):
+			chunk := make([]byte, 64<<10)
+			for r.Context().Err() == nil {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+			}
 			return
 		case q.Has("after"):
 			wfn.WaitUntil(func(context.Context) { panic("a task that fails stops no other") })
