@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -130,9 +131,10 @@ func (h *Host) endAccess(aw *accessWriter) {
 	e.Duration = time.Since(e.Start)
 	e.Fresh = aw.fresh.Load()
 	if h.cfg.AccessLog {
-		h.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
+		path, cut := loggedPath(e.Path)
+		attrs := []slog.Attr{
 			slog.String("method", e.Method),
-			slog.String("path", e.Path),
+			slog.String("path", path),
 			slog.Int("status", e.Status),
 			slog.Float64("duration_ms", float64(e.Duration.Microseconds())/1000),
 			slog.Int64("bytes", e.Bytes),
@@ -140,9 +142,32 @@ func (h *Host) endAccess(aw *accessWriter) {
 			slog.String("id", e.ID),
 			slog.Bool("fresh", e.Fresh),
 			slog.String("cache", e.Cache),
-		)
+		}
+		if cut {
+			attrs = append(attrs, slog.Int("path_bytes", len(e.Path)))
+		}
+		h.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
 	}
 	if h.cfg.OnAccess != nil {
 		h.cfg.OnAccess(e)
 	}
+}
+
+// maxLoggedPath bounds the path an access log line shows, in bytes: a
+// client's URL may be up to net/http's 1 MB header limit (one over 14 KB
+// is answered 414, and logged).
+const maxLoggedPath = 1024
+
+// loggedPath is path as the access log shows it: its first maxLoggedPath
+// bytes at most, cut at a rune boundary and marked with "...", and whether
+// it was cut (Config.OnAccess gets the whole path).
+func loggedPath(path string) (string, bool) {
+	if len(path) <= maxLoggedPath {
+		return path, false
+	}
+	n := maxLoggedPath
+	for n > 0 && !utf8.RuneStart(path[n]) {
+		n--
+	}
+	return path[:n] + "...", true
 }

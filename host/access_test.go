@@ -99,3 +99,43 @@ func TestAccessLog(t *testing.T) {
 		}
 	}
 }
+
+// A path over 1 KiB is cut in the access log's line, which gives its
+// length; Config.OnAccess gets it whole. A client's URL may take up to net/http's
+// 1 MB header limit: a 414 is logged too.
+func TestAccessLogLongPath(t *testing.T) {
+	logs := &syncBuffer{}
+	var mu sync.Mutex
+	var paths []string
+	_, srv, _ := serve(t, host.Config{
+		Dir:       watDir(t, "hello"),
+		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
+		AccessLog: true,
+		OnAccess: func(e host.AccessEntry) {
+			mu.Lock()
+			paths = append(paths, e.Path)
+			mu.Unlock()
+		},
+	})
+	long := "/x" + strings.Repeat("\u00e9", 100_000) // 200 KB, a 2-byte rune each
+	if r := get(t, srv.URL+long); r.status != 414 {
+		t.Fatalf("status %d, want 414", r.status)
+	}
+	var line struct {
+		Msg, Path string
+		PathBytes int `json:"path_bytes"`
+	}
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if err := json.Unmarshal([]byte(l), &line); err == nil && line.Msg == "request" {
+			break
+		}
+	}
+	if len(line.Path) > 1024+len("...") || !strings.HasPrefix(long, strings.TrimSuffix(line.Path, "...")) || line.PathBytes != len(long) {
+		t.Errorf("access line: path of %d bytes (%.20q...), path_bytes %d; want at most 1 KiB of the path and its length %d", len(line.Path), line.Path, line.PathBytes, len(long))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(paths) != 1 || paths[0] != long {
+		t.Errorf("OnAccess got %d paths, want the whole one", len(paths))
+	}
+}
