@@ -37,7 +37,9 @@ type Config struct {
 	// host's own environment never reaches a guest.
 	Env map[string]string
 	// Region names this host: request ids, VERCEL_REGION, geolocation.
-	// Default "dev1".
+	// Default "dev1". It is an id such as Vercel's (iad1, cdg1): lower-case
+	// letters, digits and '-', at most 32 bytes; New returns ErrConfig for
+	// another (a ':' would break the request id, region::id).
 	Region string
 	// Environment is VERCEL_ENV: development (the default), preview or
 	// production. New returns ErrConfig for another value.
@@ -305,6 +307,12 @@ func (c Config) validate() error {
 	if c.TmpSizeMB < 0 {
 		return fmt.Errorf("%w: TmpSizeMB %d: want 0 (the default) or more", ErrConfig, c.TmpSizeMB)
 	}
+	if !validRegion(c.Region) {
+		return fmt.Errorf("%w: Region %q: want an id such as iad1 (lower-case letters, digits and '-', at most 32 bytes)", ErrConfig, c.Region)
+	}
+	if c.MaxInstancesPerFunction > 0 && c.MinInstances > c.MaxInstancesPerFunction {
+		return fmt.Errorf("%w: MinInstances %d is more than MaxInstancesPerFunction %d", ErrConfig, c.MinInstances, c.MaxInstancesPerFunction)
+	}
 	switch c.Environment {
 	case "development", "preview", "production":
 	default:
@@ -317,6 +325,20 @@ func (c Config) validate() error {
 		return invalidConfig(err)
 	}
 	return nil
+}
+
+// validRegion reports whether s is a region id such as Vercel's: 1 to 32
+// bytes of a-z, 0-9 and '-'.
+func validRegion(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // validCache checks Config.Cache: "" or a Redis URL that go-redis

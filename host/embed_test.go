@@ -168,6 +168,8 @@ func TestNewRejectsWrongConfig(t *testing.T) {
 		{name: "Cache password not shown", cfg: host.Config{Dir: dir, Cache: "redis://:secret@127.0.0.1:6379/x"}, is: host.ErrConfig, names: "redis://:xxxxx@127.0.0.1:6379/x"},
 		{name: "GeoIPDB missing", cfg: host.Config{Dir: dir, GeoIPDB: filepath.Join(dir, "none.mmdb")}, is: host.ErrConfig, names: "GeoIPDB"},
 		{name: "Environment", cfg: host.Config{Dir: dir, Environment: "staging"}, is: host.ErrConfig, names: "staging"},
+		{name: "Region with a colon", cfg: host.Config{Dir: dir, Region: "a::b"}, is: host.ErrConfig, names: "a::b"},
+		{name: "MinInstances over the bound", cfg: host.Config{Dir: dir, MinInstances: 3, MaxInstancesPerFunction: 2}, is: host.ErrConfig, names: "MinInstances 3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.Logger = newLogger(&syncBuffer{})
