@@ -122,43 +122,38 @@ func TestRequestTooLargeLoggedAsClientError(t *testing.T) {
 
 // A client that asks for a streamed response and never reads it does not
 // hold the invocation, and its instance, past maxDuration: a write that
-// waits on the client ends at the deadline, as a body read does.
+// waits on the client ends at the deadline, as a body read does, under ABI
+// version 1 and under version 2 (the serving goroutine's write).
 func TestClientThatDoesNotReadCannotHoldAnInvocation(t *testing.T) {
-	dir := watDir(t, "flood", "hello")
-	writeConfig(t, dir, "vercel.json", `{"functions": {"api/flood.wasm": {"maxDuration": 1}}}`)
-	_, srv, logs := serve(t, host.Config{Dir: dir})
-	c, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.(*net.TCPConn).SetReadBuffer(4 << 10)
-	if _, err := io.WriteString(c, "GET /api/flood HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	// The connection stays open and unread until the test ends.
-	eventually(t, "the unread invocation to end at its deadline", func() bool {
-		return logHas(logs, "invocation timed out", "fn=api/flood.wasm")
+	t.Run("v1", func(t *testing.T) {
+		dir := watDir(t, "flood", "hello")
+		writeConfig(t, dir, "vercel.json", `{"functions": {"api/flood.wasm": {"maxDuration": 1}}}`)
+		_, srv, logs := serve(t, host.Config{Dir: dir})
+		floodUnread(t, srv, logs, "/api/flood", "api/flood.wasm")
+	})
+	t.Run("v2", func(t *testing.T) {
+		requireGo(t)
+		_, srv, logs := serve(t, host.Config{Dir: "../testdata/fluid", MaxDuration: 2 * time.Second})
+		floodUnread(t, srv, logs, "/api/sleep?flood", "api/sleep")
 	})
 }
 
-// The same under ABI version 2: the serving goroutine's write to a client
-// that does not read ends at the deadline, and the invocation times out.
-func TestFluidClientThatDoesNotReadCannotHoldAnInvocation(t *testing.T) {
-	requireGo(t)
-	_, srv, logs := serve(t, host.Config{Dir: "../testdata/fluid", MaxDuration: 2 * time.Second})
+// floodUnread asks srv for target, which streams without end, never reads
+// the response, and waits for function fn's timeout in the log.
+func floodUnread(t *testing.T, srv *httptest.Server, logs *syncBuffer, target, fn string) {
+	t.Helper()
 	c, err := net.Dial("tcp", srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	_ = c.(*net.TCPConn).SetReadBuffer(4 << 10)
-	if _, err := io.WriteString(c, "GET /api/sleep?flood HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(c, "GET "+target+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	// The connection stays open and unread until the test ends.
+	// The connection stays open and unread until the invocation ends.
 	eventually(t, "the unread invocation to end at its deadline", func() bool {
-		return logHas(logs, "invocation timed out", "fn=api/sleep")
+		return logHas(logs, "invocation timed out", "fn="+fn)
 	})
 }
 

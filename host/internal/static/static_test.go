@@ -8,20 +8,17 @@ import (
 	"time"
 
 	"github.com/wfn-dev/wfn/host/internal/static"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 func project(t *testing.T, files ...string) string {
 	t.Helper()
 	dir := t.TempDir()
+	tree := make(map[string]string, len(files))
 	for _, f := range files {
-		p := filepath.Join(dir, filepath.FromSlash(f))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		tree[f] = f // each file holds its own name
 	}
+	testkit.WriteFiles(t, dir, tree)
 	return dir
 }
 
