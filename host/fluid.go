@@ -99,6 +99,11 @@ func (h *Host) loadFluid(ctx context.Context, fn *function, wasm []byte, env [][
 					msg = responseHeaderTooLarge
 				}
 				h.log.Error("invocation failed", "fn", path, "id", req.ID, "code", code, "reason", msg)
+			case fluid.RequestTooLarge:
+				// Logged as the client's error (OnBodyError).
+				status, code, msg = http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than the limit of 4.5 MB."
+			case fluid.BadRequestBody:
+				status, code, msg = http.StatusBadRequest, CodeBadRequest, "The request body is malformed or incomplete."
 			case fluid.GuestAborted:
 				h.log.Error("invocation failed: the function failed its response", "fn", path, "id", req.ID)
 			case fluid.InvalidStatus:

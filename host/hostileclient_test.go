@@ -158,9 +158,10 @@ func floodUnread(t *testing.T, srv *httptest.Server, logs *syncBuffer, target, f
 }
 
 // A version 2 function's request body that the client sent wrong is
-// logged as the client's error too, with the request id: the guest gets
-// EIO or ETOOLARGE and answers as it will (api/sleep answers 400 with the
-// error), where it got them with no log line.
+// logged as the client's error too, with the request id, and answered as
+// version 1 answers it (400 BAD_REQUEST, 413 FUNCTION_PAYLOAD_TOO_LARGE):
+// the guest gets EIO or ETOOLARGE, where it got them with no log line and
+// answered as it would.
 func TestFluidMalformedRequestBody(t *testing.T) {
 	requireGo(t)
 	_, srv, logs := serve(t, host.Config{Dir: "../testdata/fluid"})
@@ -174,15 +175,18 @@ func TestFluidMalformedRequestBody(t *testing.T) {
 		name, body string
 		halfClose  bool
 		log        string
+		status     int
+		code       string
 	}{
-		{"bad chunk size", "5\r\nhello\r\nzz\r\nabc\r\n0\r\n\r\n", false, "client error: the request body is malformed"},
-		{"chunk cut short", "50\r\nhello", true, "client error: the client closed its connection before sending the whole request body"},
-		{"over 4.5 MB", big.String(), false, "client error: the request body is over the limit"},
+		{"bad chunk size", "5\r\nhello\r\nzz\r\nabc\r\n0\r\n\r\n", false, "client error: the request body is malformed", 400, host.CodeBadRequest},
+		{"chunk cut short", "50\r\nhello", true, "client error: the client closed its connection before sending the whole request body", 400, host.CodeBadRequest},
+		{"over 4.5 MB", big.String(), false, "client error: the request body is over the limit", 413, host.CodePayloadTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := rawRequest(t, srv, "POST /api/sleep HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"+tc.body, tc.halfClose)
-			if r.resp.StatusCode == 200 {
-				t.Errorf("the guest answered 200 %q", r.body)
+			// As version 1 answers it, whatever the guest answers.
+			if r.resp.StatusCode != tc.status || r.resp.Header.Get("X-Wfn-Error") != tc.code {
+				t.Errorf("%d %s %q, want %d %s", r.resp.StatusCode, r.resp.Header.Get("X-Wfn-Error"), r.body, tc.status, tc.code)
 			}
 			id := r.resp.Header.Get("X-Vercel-Id")
 			eventually(t, "the client error's log line", func() bool {

@@ -50,6 +50,9 @@ type Invocation struct {
 	ended   atomic.Bool
 
 	body *bodyReader
+	// bodyFailed is the Failure (RequestTooLarge, BadRequestBody) of a
+	// request body the client sent wrong, or 0 (bodyFailure).
+	bodyFailed atomic.Int32
 
 	hooks Request // OnAbort and OnEnd
 	// fresh: its instance was made for it (Pool.place, on Serve's
@@ -319,6 +322,10 @@ func (inv *Invocation) read(p []byte) int32 {
 	return int32(abi.EAGAIN)
 }
 
+// bodyFailure is the Failure of the request body the client sent wrong,
+// or 0.
+func (inv *Invocation) bodyFailure() Failure { return Failure(inv.bodyFailed.Load()) }
+
 type bodyError string
 
 func (e bodyError) Error() string { return string(e) }
@@ -353,9 +360,16 @@ func (b *bodyReader) fill(body io.Reader, inv *Invocation, size int) {
 	}
 	b.reading = false
 	b.mu.Unlock()
-	if err != nil && err != io.EOF && !errors.Is(err, os.ErrDeadlineExceeded) && !inv.aborted.Load() && inv.hooks.OnBodyError != nil {
+	if err != nil && err != io.EOF && !errors.Is(err, os.ErrDeadlineExceeded) && !inv.aborted.Load() {
 		// The client's fault: the last read of the body, which ends it.
-		inv.hooks.OnBodyError(err)
+		f := BadRequestBody
+		if err == ErrBodyTooLarge {
+			f = RequestTooLarge
+		}
+		inv.bodyFailed.Store(int32(f))
+		if inv.hooks.OnBodyError != nil {
+			inv.hooks.OnBodyError(err)
+		}
 	}
 	inv.l.q.post(abi.EventReady, inv.id, abi.HandleRequestBody, 0)
 }

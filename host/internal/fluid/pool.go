@@ -81,6 +81,8 @@ const (
 	ResponseHeaderTooLarge                    // header fields over abi.MaxResponseHeader: 500
 	InvalidStatus                             // a final status outside 200..599: 502
 	GuestAborted                              // the guest failed its response (response_abort): 500 or a cut
+	RequestTooLarge                           // the client's request body passed 4.5 MB: 413, or a cut
+	BadRequestBody                            // the client's request body was malformed or cut short: 400, or a cut
 )
 
 // Request is what Pool.Serve needs beside the HTTP request.
@@ -509,6 +511,13 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 		}
 		if s.complete {
 			answering()
+		}
+		if f := inv.bodyFailure(); f != 0 && (s.head && !headSent || s.complete) {
+			// The client sent a body the guest could not read whole:
+			// as version 1 answers it, whatever the guest answered (a
+			// response already started is cut).
+			fail(f, nil)
+			return nil
 		}
 		if s.head {
 			h := w.Header()
