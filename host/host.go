@@ -570,7 +570,11 @@ type liveInstance struct {
 	call           deadline.Context // the context of its invocations, one run each
 	cur            atomic.Pointer[hostcall.Invocation]
 	running        atomic.Pointer[invocation] // version 1's run on it, for Close; nil between them
-	tmp            string                     // the host directory the guest sees as /tmp
+	// closeMu orders Close's use of cur and running (closeAbort) before
+	// finish clears them: past finish, the invocation goes back to its
+	// pool and is reset for another request, which Close must not touch.
+	closeMu sync.Mutex
+	tmp     string // the host directory the guest sees as /tmp
 
 	fn     *function
 	calls  uint64        // invocations begun; the goroutine holding the instance only
@@ -704,8 +708,10 @@ func (li *liveInstance) finish() {
 	li.stderr.flush()
 	li.stdout.inv, li.stderr.inv = nil, nil
 	li.ctx = nil
+	li.closeMu.Lock()
 	li.cur.Store(nil)
 	li.running.Store(nil)
+	li.closeMu.Unlock()
 	li.measure()
 }
 
@@ -1082,6 +1088,8 @@ func (h *Host) Close(ctx context.Context) error {
 		h.abortingAll.Store(true)
 		h.live.Range(func(k, _ any) bool {
 			li := k.(*liveInstance)
+			li.closeMu.Lock()
+			defer li.closeMu.Unlock()
 			if c := li.running.Load(); c != nil {
 				// As a client that leaves does with supportsCancellation:
 				// signalled, its outbound requests and connections ended;
@@ -1110,7 +1118,10 @@ func (h *Host) Close(ctx context.Context) error {
 			// Handlers still waiting for a client to take their
 			// response's bytes: the responses are cut.
 			h.live.Range(func(k, _ any) bool {
-				if c := k.(*liveInstance).running.Load(); c != nil {
+				li := k.(*liveInstance)
+				li.closeMu.Lock()
+				defer li.closeMu.Unlock()
+				if c := li.running.Load(); c != nil {
 					c.stopClient(true)
 				}
 				return true
