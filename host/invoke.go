@@ -97,8 +97,8 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	if aw != nil {
 		aw.fresh.Store(c.li.calls == 1)
 	}
-	rc := http.NewResponseController(w)
 	if r.ContentLength != 0 {
+		rc := http.NewResponseController(w)
 		// Streaming both ways: without this, net/http's HTTP/1 server
 		// drains the request body when the guest sends its head first.
 		// HTTP/2 is full duplex already and says so with an error.
@@ -112,9 +112,9 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	c.li.running.Store(c)
 	// So does a guest whose write waits on a client that does not read
 	// the response. What follows the handler gets fluid.AnswerGrace
-	// (fluid.SetAnswerDeadline); net/http clears the deadline once the response
-	// is complete, for the connection's next request.
-	_ = rc.SetWriteDeadline(deadline)
+	// (fluid.SetAnswerDeadline); net/http clears the deadline once the
+	// response is complete, for the connection's next request.
+	fluid.SetWriteDeadline(w, deadline)
 	if fn.cancel {
 		c.stopWatch = context.AfterFunc(r.Context(), c.abort)
 	}
@@ -125,7 +125,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 		err := c.li.Call(ctx, export, c.inv)
 		c.handlerReturned(err)
 		healthy := err == nil
-		fluid.SetAnswerDeadline(rc, deadline)
+		fluid.SetAnswerDeadline(w, deadline)
 		cut := c.answer(w, r, c.late(err))
 		tags = c.takeTags()
 		if err == nil && c.inv.HasTasks() {
@@ -162,7 +162,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 			c.end(err == nil)
 			return
 		}
-		fluid.SetAnswerDeadline(rc, deadline)
+		fluid.SetAnswerDeadline(w, deadline)
 		cut := c.answer(w, r, c.late(err))
 		if err == nil && c.inv.HasTasks() {
 			done <- cut

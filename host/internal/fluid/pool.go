@@ -454,8 +454,8 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 	// ends at the deadline, as the invocation does: this goroutine must
 	// come back to its timer. What is written once the response is
 	// complete or failed gets AnswerGrace (answering).
-	_ = rc.SetWriteDeadline(req.Deadline)
-	answering := func() { SetAnswerDeadline(rc, req.Deadline) }
+	SetWriteDeadline(w, req.Deadline)
+	answering := func() { SetAnswerDeadline(w, req.Deadline) }
 	headSent := false
 	var spare []byte
 	fail := func(f Failure, err error) {
@@ -561,12 +561,30 @@ const AnswerGrace = 30 * time.Second
 // SetAnswerDeadline gives the writes that follow a complete or failed
 // response (version 1's too) until deadline, and AnswerGrace from now at
 // least: a timed-out invocation's 504 is written past its deadline.
-func SetAnswerDeadline(rc *http.ResponseController, deadline time.Time) {
+func SetAnswerDeadline(w http.ResponseWriter, deadline time.Time) {
 	d := time.Now().Add(AnswerGrace)
 	if deadline.After(d) {
 		d = deadline
 	}
-	_ = rc.SetWriteDeadline(d)
+	SetWriteDeadline(w, d)
+}
+
+// SetWriteDeadline sets the write deadline of w's connection, as
+// http.ResponseController does, through the writers that wrap it
+// (Unwrap), without allocating: a ResponseController is one allocation,
+// and a writer without deadlines (httptest's) an error made per call. It
+// reports whether a writer took it.
+func SetWriteDeadline(w http.ResponseWriter, t time.Time) bool {
+	for {
+		switch x := w.(type) {
+		case interface{ SetWriteDeadline(time.Time) error }:
+			return x.SetWriteDeadline(t) == nil
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return false
+		}
+	}
 }
 
 // startWatch counts inv as overdue on l, before its timeout is answered,
