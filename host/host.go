@@ -239,7 +239,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			if inner := errors.Unwrap(err); inner != nil {
 				err = inner // without geo's own "wfn: cannot open" prefix
 			}
-			return nil, fmt.Errorf("%w: GeoIPDB %s: %w", ErrConfig, cfg.GeoIPDB, err)
+			return nil, fmt.Errorf("%w: GeoIPDB: cannot open %s as a geoip database (.mmdb): %w", ErrConfig, cfg.GeoIPDB, err)
 		}
 	}
 	var eng engine.Engine
