@@ -235,7 +235,11 @@ func (inv *Invocation) take(headSent bool, spare []byte) (s sendable, wake bool)
 		// The guest can no longer change them (locked): no copy needed.
 		s.status, s.header = inv.status, inv.header
 	}
-	if inv.headReady && (inv.streaming || inv.complete) {
+	if inv.headReady && (inv.streaming || inv.complete) && len(inv.out) > 0 {
+		// spare is the buffer the serving goroutine last sent, and
+		// never inv.out: swapping an empty inv.out would hand it back
+		// as the next spare while the guest writes into it, and the
+		// next take would give one buffer to both.
 		s.body, inv.out = inv.out, spare[:0]
 	}
 	if inv.wantWrite && len(inv.out) < abi.MaxPendingWrite {
