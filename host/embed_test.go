@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -220,5 +221,72 @@ func TestCloseEndsAnOutboundRequestInFlight(t *testing.T) {
 		t.Logf("the client got %d %q", r.status, r.body)
 	case <-time.After(30 * time.Second):
 		t.Fatal("no answer 30 s after Close returned")
+	}
+}
+
+// TestEmbedderServerTimeoutsHold: an embedder's http.Server ReadTimeout
+// and WriteTimeout bound a function's request and response as they bound
+// any handler's, though the invocation's own deadline (MaxDuration) is
+// later. The host sets a connection's read and write deadlines for each
+// invocation, and before, those replaced the server's: a body the client
+// kept open was read until MaxDuration, and a response written after the
+// server's WriteTimeout still went out.
+func TestEmbedderServerTimeoutsHold(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	for _, tc := range []struct {
+		name       string
+		read       bool // ReadTimeout, else WriteTimeout
+		closeAfter bool // the client ends its body after the timeout
+	}{
+		{name: "ReadTimeout", read: true},
+		{name: "WriteTimeout", closeAfter: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := &syncBuffer{}
+			h, handler, _, err := newHost(host.Config{Dir: watDir(t, "hold"), Logger: newLogger(logs), MaxDuration: 2 * time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeHost(h)
+			srv := httptest.NewUnstartedServer(handler)
+			if tc.read {
+				srv.Config.ReadTimeout = timeout
+			} else {
+				srv.Config.WriteTimeout = timeout
+			}
+			srv.Start()
+			defer srv.Close()
+
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			req, _ := http.NewRequest("POST", srv.URL+"/api/hold", pr)
+			start := time.Now()
+			resp, err := srv.Client().Do(req) // hold sends its head, then reads
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if tc.closeAfter {
+				// hold answers "done" once the body ends: past the
+				// server's WriteTimeout.
+				time.Sleep(timeout - time.Since(start) + 50*time.Millisecond)
+				pw.Close()
+			}
+			read := make(chan string, 1)
+			go func() {
+				b, err := io.ReadAll(resp.Body)
+				read <- fmt.Sprintf("%q, %v", b, err)
+			}()
+			select {
+			case got := <-read:
+				// hold answers "done" when its read fails too: a
+				// ReadTimeout is met when the response ends at all.
+				if !tc.read && got == `"done", <nil>` {
+					t.Errorf("the response went out whole past the server's %v; want it cut", timeout)
+				}
+			case <-time.After(time.Minute):
+				t.Fatalf("the response was still open a minute in, under a server %s of %v:\n%s", tc.name, timeout, logs)
+			}
+		})
 	}
 }

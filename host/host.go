@@ -794,9 +794,13 @@ const unreadBodyWait = 10 * time.Second
 // or answers it from a static file, a vercel.json route or the CDN cache.
 // From the moment Close is called, every request gets 503 with
 // x-wfn-error FUNCTION_THROTTLED and Retry-After: 1, whatever its path.
-// The operators' endpoints under /_wfn/ are package admin's.
+// The operators' endpoints under /_wfn/ are package admin's. The
+// http.Server's ReadTimeout and WriteTimeout, if set, bound what the host
+// reads and writes as they bound any handler: the host's own deadlines
+// (the invocation's maximum duration) never extend them.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now() // the one wall clock read: the invocation's deadline is taken from it
+	w = boundByServer(w, r, now)
 	var id string
 	if aw := h.startAccess(w, r, now); aw != nil {
 		defer h.endAccess(aw)
