@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -288,5 +289,127 @@ func TestEmbedderServerTimeoutsHold(t *testing.T) {
 				t.Fatalf("the response was still open a minute in, under a server %s of %v:\n%s", tc.name, timeout, logs)
 			}
 		})
+	}
+}
+
+// readSignal is a request body that says when it is first read.
+type readSignal struct {
+	io.ReadCloser
+	once sync.Once
+	read chan struct{}
+}
+
+func (b *readSignal) Read(p []byte) (int, error) {
+	b.once.Do(func() { close(b.read) })
+	return b.ReadCloser.Read(p)
+}
+
+// TestCloseEndsABlockedBodyReadV2 is TestCloseEndsABlockedBodyRead for
+// an ABI version 2 guest (testdata/fluid's POST reads its body to the
+// end before it answers): Close past its deadline ends the invocation
+// whose body its client keeps open, and the client gets 503. Before, the
+// guest's response imports failed after the abort (ECANCELED), and its
+// end made an empty 200 of the response.
+func TestCloseEndsABlockedBodyReadV2(t *testing.T) {
+	requireGo(t)
+	logs := &syncBuffer{}
+	h, handler, _, err := newHost(host.Config{Dir: "../testdata/fluid", Logger: newLogger(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeHost(h)
+	reading := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = &readSignal{ReadCloser: r.Body, read: reading}
+		handler.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, _ := http.NewRequest("POST", srv.URL+"/api/sleep", pr)
+	answered := make(chan response, 1)
+	go func() {
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			answered <- response{body: err.Error()}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			b = fmt.Appendf(b, " (%v)", err)
+		}
+		answered <- response{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	}()
+	if _, err := pw.Write([]byte("part of the body")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reading:
+	case <-time.After(time.Minute):
+		t.Fatalf("the invocation did not read its body within a minute:\n%s", logs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := h.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close = %v, want context.DeadlineExceeded", err)
+	}
+	select {
+	case got := <-answered:
+		// Its response imports failed from the abort on: not the
+		// empty 200 its end made of it, but the shutdown's 503,
+		// logged with its id as version 1's is.
+		wantError(t, got, http.StatusServiceUnavailable, host.CodeInvocationFailed)
+		if !logHas(logs, "invocation stopped: the host is shutting down", got.header.Get(host.HeaderRequestID)) {
+			t.Errorf("the aborted invocation is not logged as stopped by the shutdown:\n%s", logs)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the client had no answer 30 s after Close returned:\n%s", logs)
+	}
+}
+
+// TestCloseCutsAStreamV2: a version 2 response streaming when Close
+// aborts its invocation (testdata/fluid's ?flood writes until a write
+// fails) is cut, never ended cleanly: its writes fail from the abort on,
+// so what the client has is not the whole response.
+func TestCloseCutsAStreamV2(t *testing.T) {
+	requireGo(t)
+	logs := &syncBuffer{}
+	h, handler, _, err := newHost(host.Config{Dir: "../testdata/fluid", Logger: newLogger(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeHost(h)
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/api/sleep?flood")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadFull(resp.Body, make([]byte, 64<<10)); err != nil {
+		t.Fatalf("the stream's first chunk: %v", err)
+	}
+	read := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, resp.Body)
+		read <- err
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := h.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close = %v, want context.DeadlineExceeded", err)
+	}
+	select {
+	case err := <-read:
+		if err == nil {
+			t.Errorf("the stream ended cleanly after the shutdown's abort; want it cut")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the stream was still open 30 s after Close returned:\n%s", logs)
+	}
+	if !logHas(logs, "invocation stopped: the host is shutting down", resp.Header.Get(host.HeaderRequestID)) {
+		t.Errorf("the aborted invocation is not logged as stopped by the shutdown:\n%s", logs)
 	}
 }

@@ -104,6 +104,10 @@ func (h *Host) loadFluid(ctx context.Context, fn *function, wasm []byte, env [][
 				status, code, msg = http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than the limit of 4.5 MB."
 			case fluid.BadRequestBody:
 				status, code, msg = http.StatusBadRequest, CodeBadRequest, "The request body is malformed or incomplete."
+			case fluid.ShutDown:
+				// As version 1's (invocation.logFailure).
+				status, msg = http.StatusServiceUnavailable, "The server is shutting down."
+				h.log.Warn("invocation stopped: the host is shutting down", "fn", path, "id", req.ID)
 			case fluid.GuestAborted:
 				h.log.Error("invocation failed: the function failed its response", "fn", path, "id", req.ID)
 			case fluid.InvalidStatus:

@@ -161,10 +161,11 @@ func TestFluidShutdownPastGraceAborts(t *testing.T) {
 		t.Errorf("Close past the grace = %v, want context.DeadlineExceeded", err)
 	}
 	// Its response imports answer ECANCELED from the abort on (section
-	// 4), so its handler's answer is not sent: the invocation ends with
-	// what was sent, an empty 200, rather than failing with its instance.
-	if r := <-done; r.err != nil || r.code != 200 {
-		t.Errorf("the invocation in flight: %d %q %v, want 200", r.code, r.body, r.err)
+	// 4), so its handler's answer cannot be sent: the host answers 503
+	// as version 1 does for an invocation the shutdown stopped (before,
+	// it sent an empty 200, the response as the guest's end left it).
+	if r := <-done; r.err != nil || r.code != http.StatusServiceUnavailable || !strings.Contains(r.body, host.CodeInvocationFailed) {
+		t.Errorf("the invocation in flight: %d %q %v, want 503 %s", r.code, r.body, r.err, host.CodeInvocationFailed)
 	}
 	for _, fs := range h.Stats().Functions {
 		if fs.Source == "api/sdk" && fs.Aborted != 1 {

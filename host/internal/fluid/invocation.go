@@ -45,6 +45,7 @@ type Invocation struct {
 	badStatus  bool          // a final status outside 200..599
 	clientGone bool          // the serving goroutine left (deadline, abort, failure)
 	guestAbort bool          // the guest failed the response (response_abort)
+	shutDown   bool          // aborted by the shutdown before the response was complete
 
 	aborted atomic.Bool
 	ended   atomic.Bool
@@ -219,6 +220,7 @@ func (inv *Invocation) close() abi.Errno {
 // guest waits for room to write.
 type sendable struct {
 	head, streaming, complete, tooLarge, badStatus, aborted bool
+	shutDown                                                bool // aborted by the shutdown, the response not complete
 	headerBig                                               bool // the head's fields passed abi.MaxResponseHeader
 	body                                                    []byte
 	status                                                  int
@@ -229,7 +231,7 @@ func (inv *Invocation) take(headSent bool, spare []byte) (s sendable, wake bool)
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	s.complete, s.streaming, s.tooLarge, s.badStatus, s.aborted = inv.complete, inv.streaming, inv.tooLarge, inv.badStatus, inv.guestAbort
-	s.headerBig = inv.headerBig
+	s.headerBig, s.shutDown = inv.headerBig, inv.shutDown
 	if inv.headReady && !headSent {
 		s.head = true
 		// The guest can no longer change them (locked): no copy needed.
@@ -386,6 +388,15 @@ func contentLength(n int) string { return strconv.Itoa(n) }
 func (inv *Invocation) abort(why int32) {
 	if inv.aborted.Swap(true) {
 		return
+	}
+	if why == abi.AbortShutdown {
+		// Its response imports fail from now on (ECANCELED): a
+		// response not complete yet cannot be, and the serving
+		// goroutine answers for it (ShutDown).
+		inv.mu.Lock()
+		inv.shutDown = !inv.complete
+		inv.mu.Unlock()
+		inv.signal()
 	}
 	inv.l.q.post(abi.EventAbort, inv.id, 0, why)
 	if cs := inv.l.conns; cs != nil {

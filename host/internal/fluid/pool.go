@@ -83,6 +83,7 @@ const (
 	GuestAborted                              // the guest failed its response (response_abort): 500 or a cut
 	RequestTooLarge                           // the client's request body passed 4.5 MB: 413, or a cut
 	BadRequestBody                            // the client's request body was malformed or cut short: 400, or a cut
+	ShutDown                                  // the host shut down past its grace before the response was complete: 503, or a cut
 )
 
 // Request is what Pool.Serve needs beside the HTTP request.
@@ -495,6 +496,10 @@ func (p *Pool) Serve(w http.ResponseWriter, r *http.Request, req Request) error 
 			inv.abort(abi.AbortDeadline)
 			p.startWatch(l, inv)
 			fail(TimedOut, nil)
+			return nil
+		}
+		if s.shutDown {
+			fail(ShutDown, nil)
 			return nil
 		}
 		if !headSent && s.complete && (s.tooLarge || s.badStatus) {
