@@ -801,6 +801,11 @@ const unreadBodyWait = 10 * time.Second
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now() // the one wall clock read: the invocation's deadline is taken from it
 	w = boundByServer(w, r, now)
+	if r.ContentLength != 0 {
+		// After the access log's entry: what is left of the body is
+		// not the request's duration.
+		defer closeUnreadBody(w, r)
+	}
 	var id string
 	if aw := h.startAccess(w, r, now); aw != nil {
 		defer h.endAccess(aw)

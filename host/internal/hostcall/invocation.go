@@ -652,15 +652,11 @@ func (inv *Invocation) close() abi.Errno {
 
 func (inv *Invocation) sendHead() {
 	inv.head = true
-	if inv.BodyUnread() {
-		inv.w.Header().Set("Connection", "close")
-	}
 	inv.w.WriteHeader(inv.status)
 }
 
 // BodyUnread reports whether the request has body bytes the guest did not
-// read. The connection must then close after the response: net/http
-// cannot reuse a full-duplex connection whose request body is unread.
+// read.
 func (inv *Invocation) BodyUnread() bool {
 	return inv.req.ContentLength != 0 && inv.req.Body != nil && inv.req.Body != http.NoBody && !inv.bodyEOF
 }
