@@ -108,6 +108,13 @@ type manifest struct {
 type Bundle struct {
 	Code []byte     // the ES module, printable ASCII
 	Map  *SourceMap // from positions in Code to positions in the files it was made of
+	// Inputs are the files the bundle was made of (esbuild's metafile),
+	// relative to the served directory with slashes, sorted; a file
+	// outside it starts with "../". They are the modules only: the
+	// package.json, tsconfig.json and jsconfig.json files that resolution
+	// read are not among them. A host reloads a function when one of them
+	// changes, and not when another function's file does.
+	Inputs []string
 }
 
 // Build bundles entry (a path relative to dir, the served directory, such
@@ -136,6 +143,7 @@ func (b *Builder) BuildMapped(ctx context.Context, dir, entry string) (bundle Bu
 		if json.Unmarshal(data, &m) == nil && len(m.Inputs) > 0 && stillAbsent(m.Absent) {
 			if key, err := key(sum[:], m.Inputs); err == nil {
 				if bundle, err := readCached(cache, maps, key); err == nil {
+					bundle.Inputs = relInputs(dir, m.Inputs)
 					return bundle, true, nil
 				}
 			}
@@ -165,11 +173,11 @@ func (b *Builder) BuildMapped(ctx context.Context, dir, entry string) (bundle Bu
 	if err != nil {
 		return Bundle{}, false, fmt.Errorf("wfn: bundling %s: %w", entry, err)
 	}
-	bundle = Bundle{Code: code, Map: sm}
 	inputs, err := metafileInputs(dir, res.Metafile)
 	if err != nil {
 		return Bundle{}, false, fmt.Errorf("wfn: bundling %s: %w", entry, err)
 	}
+	bundle = Bundle{Code: code, Map: sm, Inputs: relInputs(dir, inputs)}
 	k, err := key(sum[:], inputs)
 	if err != nil {
 		return bundle, false, nil // the inputs cannot be read back: serve the bundle uncached
@@ -245,6 +253,22 @@ func metafileInputs(dir, metafile string) ([]string, error) {
 	}
 	sort.Strings(paths)
 	return paths, nil
+}
+
+// relInputs makes the absolute paths of inputs relative to dir, with
+// slashes, as a host names changed files. A path that cannot be made
+// relative (another volume) stays absolute: it matches no changed file
+// under dir.
+func relInputs(dir string, inputs []string) []string {
+	out := make([]string, len(inputs))
+	for i, p := range inputs {
+		if rel, err := filepath.Rel(dir, p); err == nil {
+			p = rel
+		}
+		out[i] = filepath.ToSlash(p)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // messages formats esbuild's errors as "file:line:col: text".

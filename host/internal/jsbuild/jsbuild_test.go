@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -136,5 +137,37 @@ func TestSourceMap(t *testing.T) {
 	var none *jsbuild.SourceMap
 	if got := none.Rewrite(trace); got != trace {
 		t.Errorf("a nil map rewrote %q", got)
+	}
+}
+
+// TestBuildInputs checks that a bundle names the files it was made of,
+// relative to the served directory, whether it was bundled or came from
+// the cache: the host reloads a function when one of them changes.
+func TestBuildInputs(t *testing.T) {
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{
+		"api/a.ts":                        `import { n } from "../lib/shared"; import data from "./_data.json"; import { shout } from "shout"; export function GET() { return new Response(shout(n + data.x)); }`,
+		"api/b.ts":                        `export function GET() { return new Response("b"); }`,
+		"api/_data.json":                  `{"x": "!"}`,
+		"lib/shared.ts":                   `export const n: string = "shared";`,
+		"node_modules/shout/package.json": `{"name": "shout", "main": "index.js"}`,
+		"node_modules/shout/index.js":     `exports.shout = (s) => s.toUpperCase();`,
+		"tsconfig.json":                   `{}`,
+	})
+	b := &jsbuild.Builder{CacheDir: t.TempDir()}
+	want := []string{"api/_data.json", "api/a.ts", "lib/shared.ts", "node_modules/shout/index.js"}
+	for _, tc := range []struct {
+		name   string
+		cached bool
+	}{{"bundled", false}, {"cached", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			bundle, cached, err := b.BuildMapped(t.Context(), dir, "api/a.ts")
+			if err != nil || cached != tc.cached {
+				t.Fatalf("BuildMapped: cached %v, err %v; want cached %v", cached, err, tc.cached)
+			}
+			if !slices.Equal(bundle.Inputs, want) {
+				t.Errorf("Inputs = %q, want %q", bundle.Inputs, want)
+			}
+		})
 	}
 }
