@@ -385,6 +385,83 @@ func BenchmarkDevReload(b *testing.B) {
 	}
 }
 
+// scriptFunctions is how many TypeScript functions
+// BenchmarkDevReloadScripts's project has.
+const scriptFunctions = 10
+
+// BenchmarkDevReloadScripts measures wfn dev's save to first response of
+// one TypeScript function in a project of scriptFunctions of them, each
+// importing a module of its own (lib/fN.ts, 200 small functions): each
+// round writes new code to api/f0.ts and polls /api/f0 every 5 ms until
+// it answers with it. Before the reload tracked each bundle's inputs,
+// the save rebundled (from the build cache) and initialised every script
+// function before the swap. Run it with
+//
+//	go test ./cli -run '^$' -bench DevReloadScripts -benchtime 10x
+func BenchmarkDevReloadScripts(b *testing.B) {
+	dir := b.TempDir()
+	files := map[string]string{}
+	for i := range scriptFunctions {
+		var lib strings.Builder
+		for j := range 200 {
+			fmt.Fprintf(&lib, "export function f%d(s: string): string { return s + %q; }\n", j, fmt.Sprint(j%10))
+		}
+		fmt.Fprintf(&lib, "export const all: Array<(s: string) => string> = [%s];\n", strings.Repeat("f0, ", 200))
+		files[fmt.Sprintf("lib/f%d.ts", i)] = lib.String()
+		files[fmt.Sprintf("api/f%d.ts", i)] = scriptVersion(i, "v0")
+	}
+	testkit.WriteFiles(b, dir, files)
+	s := startCommand(b, "dev", "--listen", "127.0.0.1:0", "--cache-dir", filepath.Join(b.TempDir(), "cache"),
+		"--log-level", "debug", "--log-format", "json", dir)
+	base := "http://" + s.addr
+	for i := range scriptFunctions {
+		eventually(b, fmt.Sprintf("%s/api/f%d", base, i), "", "v0", bodyIs("v0"))
+	}
+	var response, reloaded []float64
+	b.ResetTimer()
+	for i := range b.N {
+		mark := len(s.stderr.String())
+		want := fmt.Sprintf("v%d-%d", i+1, time.Now().UnixNano())
+		start := time.Now()
+		testkit.WriteFiles(b, dir, map[string]string{"api/f0.ts": scriptVersion(0, want)})
+		for {
+			if r, err := fetch(base+"/api/f0", ""); err == nil && r.body == want {
+				break
+			}
+			if time.Since(start) > devDeadline {
+				b.Fatalf("no %s after %s", want, devDeadline)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		response = append(response, float64(time.Since(start).Milliseconds()))
+		// The next round starts once this one's reload is done.
+		for end := time.Now().Add(devDeadline); ; {
+			if t, ok := logTimes(b, s.stderr.String()[mark:])["reloaded"]; ok {
+				reloaded = append(reloaded, float64(t.Sub(start).Milliseconds()))
+				break
+			}
+			if time.Now().After(end) {
+				b.Fatalf("no reloaded logged after %s", devDeadline)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	b.StopTimer()
+	median := func(xs []float64) float64 {
+		xs = slices.Clone(xs)
+		slices.Sort(xs)
+		return xs[len(xs)/2]
+	}
+	b.ReportMetric(median(response), "ms-median")
+	b.Logf("save to first response, ms: %v (median %.0f)", response, median(response))
+	b.Logf("save to reloaded, ms: %v (median %.0f)", reloaded, median(reloaded))
+}
+
+// scriptVersion is BenchmarkDevReloadScripts's function i, answering v.
+func scriptVersion(i int, v string) string {
+	return fmt.Sprintf("import { all } from \"../lib/f%d\";\nexport function GET() { return new Response(all.length ? %q : \"\"); }\n", i, v)
+}
+
 // logTimes returns the time of the first JSON log line with each message.
 func logTimes(t testing.TB, log string) map[string]time.Time {
 	t.Helper()
