@@ -11,8 +11,10 @@
 //
 // Bundles are cached by content, as Go builds are: a manifest per entry
 // lists the files the last bundle was made of, and the bundle and its map
-// are stored under a hash of their contents, so that an unchanged function
-// is not bundled again.
+// are stored under a hash of their contents and of what steers where their
+// imports resolve (the names in their directories, the package.json and
+// tsconfig files there), so that an unchanged function is not bundled
+// again and one whose import would now resolve elsewhere is.
 package jsbuild
 
 import (
@@ -22,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -141,7 +144,7 @@ func (b *Builder) BuildMapped(ctx context.Context, dir, entry string) (bundle Bu
 	if data, err := os.ReadFile(manifestPath); err == nil {
 		var m manifest
 		if json.Unmarshal(data, &m) == nil && len(m.Inputs) > 0 && stillAbsent(m.Absent) {
-			if key, err := key(sum[:], m.Inputs); err == nil {
+			if key, err := key(sum[:], dir, m.Inputs); err == nil {
 				if bundle, err := readCached(cache, maps, key); err == nil {
 					bundle.Inputs = relInputs(dir, m.Inputs)
 					return bundle, true, nil
@@ -178,7 +181,7 @@ func (b *Builder) BuildMapped(ctx context.Context, dir, entry string) (bundle Bu
 		return Bundle{}, false, fmt.Errorf("wfn: bundling %s: %w", entry, err)
 	}
 	bundle = Bundle{Code: code, Map: sm, Inputs: relInputs(dir, inputs)}
-	k, err := key(sum[:], inputs)
+	k, err := key(sum[:], dir, inputs)
 	if err != nil {
 		return bundle, false, nil // the inputs cannot be read back: serve the bundle uncached
 	}
@@ -218,14 +221,65 @@ func readCached(cache, maps buildcache.Cache, key string) (Bundle, error) {
 	return Bundle{Code: code, Map: sm}, nil
 }
 
-// key hashes the entry's identity and the contents of its inputs.
-func key(entry []byte, inputs []string) (string, error) {
+// key hashes the entry's identity, the contents of its inputs and what
+// steers where their imports resolve (resolution).
+func key(entry []byte, dir string, inputs []string) (string, error) {
 	h := sha256.New()
 	h.Write(entry)
 	if err := buildcache.HashFiles(h, inputs); err != nil {
 		return "", err
 	}
+	if err := resolution(h, dir, inputs); err != nil {
+		return "", err
+	}
 	return hex.EncodeToString(h.Sum(nil)[:20]), nil
+}
+
+// resolution writes to h the names in each directory that holds an input,
+// and in the directories above it up to dir (the served directory; for an
+// input outside dir, up to the first directory that holds dir), and the
+// contents of the package.json, tsconfig and jsconfig files among them. A
+// file created beside the one an import resolved to (lib/util.ts beside
+// lib/util.js), a package installed in a closer node_modules, or a changed
+// tsconfig.json changes where an import resolves, though no input
+// changed: the bundle made before is stale, and its key must differ. The
+// names starting with a dot (an editor's swap file, .git) are left out.
+func resolution(h io.Writer, dir string, inputs []string) error {
+	seen := map[string]bool{}
+	for _, p := range inputs {
+		for d := filepath.Dir(p); !seen[d]; d = filepath.Dir(d) {
+			seen[d] = true
+			if rel, err := filepath.Rel(d, dir); err == nil && !strings.HasPrefix(rel, "..") || filepath.Dir(d) == d {
+				break // d is dir or holds it; or the root
+			}
+		}
+	}
+	dirs := make([]string, 0, len(seen))
+	for d := range seen {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	var steering []string
+	for _, d := range dirs {
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "dir %s\x00", d)
+		for _, e := range entries {
+			name := e.Name()
+			if strings.HasPrefix(name, ".") {
+				continue
+			}
+			if e.IsDir() {
+				name += "/"
+			} else if name == "package.json" || filepath.Ext(name) == ".json" && (strings.HasPrefix(name, "tsconfig") || strings.HasPrefix(name, "jsconfig")) {
+				steering = append(steering, filepath.Join(d, name))
+			}
+			fmt.Fprintf(h, "%s\x00", name)
+		}
+	}
+	return buildcache.HashFiles(h, steering)
 }
 
 // metafileInputs returns the absolute paths of the files esbuild read, from

@@ -171,3 +171,44 @@ func TestBuildInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildCacheSeesResolution checks that a cached bundle is not reused
+// once an import would resolve elsewhere, though none of the files it was
+// made of changed, and is reused after a change that cannot move one.
+func TestBuildCacheSeesResolution(t *testing.T) {
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{
+		"api/a.ts":                        `import { kind } from "../lib/util"; import { shout } from "shout"; export function GET() { return new Response(shout(kind)); }`,
+		"lib/util.js":                     `export const kind = "util.js";`,
+		"node_modules/shout/package.json": `{"name": "shout", "main": "index.js"}`,
+		"node_modules/shout/index.js":     `exports.shout = (s) => s + " from index.js";`,
+		"node_modules/shout/other.js":     `exports.shout = (s) => s + " from other.js";`,
+	})
+	b := &jsbuild.Builder{CacheDir: t.TempDir()}
+	if _, _, err := b.Build(t.Context(), dir, "api/a.ts"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		files  map[string]string
+		cached bool
+		want   string // in the bundle
+	}{
+		{"an editor's dot file beside an input", map[string]string{"lib/.util.js.swp": "x"}, true, `"util.js"`},
+		{"a file created beside the input an import resolved to", map[string]string{"lib/util.ts": `export const kind: string = "util.ts";`}, false, `"util.ts"`},
+		{"a package's main", map[string]string{"node_modules/shout/package.json": `{"name": "shout", "main": "other.js"}`}, false, `" from other.js"`},
+		{"a package installed closer", map[string]string{
+			"api/node_modules/shout/package.json": `{"name": "shout", "main": "index.js"}`,
+			"api/node_modules/shout/index.js":     `exports.shout = (s) => s + " from api";`,
+		}, false, `" from api"`},
+		{"nothing", nil, true, `" from api"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			testkit.WriteFiles(t, dir, tc.files)
+			bundle, cached, err := b.Build(t.Context(), dir, "api/a.ts")
+			if err != nil || cached != tc.cached || !strings.Contains(string(bundle), tc.want) {
+				t.Errorf("Build: cached %v, err %v, want cached %v and a bundle with %s:\n%s", cached, err, tc.cached, tc.want, bundle)
+			}
+		})
+	}
+}
