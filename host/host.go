@@ -139,6 +139,10 @@ type function struct {
 	// srcmap is a script's bundle's source map, for the positions in its
 	// stack traces; nil for the other guests.
 	srcmap *jsbuild.SourceMap
+	// inputs are the files a script's bundle was made of (jsbuild's
+	// Bundle.Inputs), so that Reload reloads it when one of them changes
+	// and not when another function's file does; nil for the other guests.
+	inputs []string
 
 	proj   *project.Project     // the configuration its settings come from
 	config string               // its settings and environment, to see them change
@@ -429,7 +433,7 @@ func (h *Host) load(ctx context.Context, fn *function) error {
 		if err != nil {
 			return err
 		}
-		bundle, fn.srcmap = bd.Code, bd.Map
+		bundle, fn.srcmap, fn.inputs = bd.Code, bd.Map, bd.Inputs
 		wasm = jsruntime.Wasm
 	}
 	if wasm == nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc64"
 	"net/http"
+	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -298,7 +299,11 @@ func (h *Host) writeLoadError(w http.ResponseWriter, r *http.Request, id string,
 // change touches and, conservatively, every function of a language whose
 // shared files changed (a .go file outside any function touches the Go
 // functions, a .h file the C ones); the build caches make the unchanged
-// ones cheap. When they are loaded it swaps them in at once: invocations
+// ones cheap. A script function is touched by the files its last bundle
+// was made of, wherever they are; a script file that no bundle was made
+// of (it may be new, and change where an import resolves), a bundle's
+// file that is gone, or a package.json, tsconfig or jsconfig file
+// touches every script function (affected says exactly which). When they are loaded it swaps them in at once: invocations
 // in flight finish on the code they started on, requests from then on get
 // the new code, and the functions that are gone stop taking requests and
 // close their instances after their last invocation. A function that
@@ -349,7 +354,7 @@ func (h *Host) Reload(ctx context.Context, changed ...string) error {
 	for _, fn := range prev.fns {
 		before[fn.src.Path] = fn
 	}
-	touched := affected(srcs, rels, all)
+	touched := affected(srcs, rels, all, bundleInputs(prev), h.gone(rels))
 	fns := make([]*function, len(srcs))
 	var load []*function
 	failed := map[string]error{}
@@ -615,12 +620,67 @@ var kindsOf = map[string][]route.Kind{
 	".json": {route.Script},
 }
 
+// bundleInputs returns the files each script function's last bundle was
+// made of (jsbuild's Bundle.Inputs), by source path, for the functions
+// that loaded and whose latest rebuild did not fail. The others are left
+// out: the bundle their next build makes may read other files (a failed
+// build reports none), so any script file's change must reload them.
+func bundleInputs(st *state) map[string][]string {
+	out := map[string][]string{}
+	for _, fn := range st.fns {
+		if _, failed := st.failed[fn.src.Path]; failed || fn.src.Kind != route.Script || fn.err != nil || fn.inputs == nil {
+			continue
+		}
+		out[fn.src.Path] = fn.inputs
+	}
+	return out
+}
+
+// gone returns the paths among rels that no longer exist (or cannot be
+// seen): a file removed or renamed away may change where another file's
+// import resolves.
+func (h *Host) gone(rels []string) map[string]bool {
+	out := map[string]bool{}
+	for _, rel := range rels {
+		if _, err := os.Lstat(filepath.Join(h.cfg.Dir, filepath.FromSlash(rel))); err != nil {
+			out[rel] = true
+		}
+	}
+	return out
+}
+
+// bundledFrom reports whether the file or directory rel is, or holds, one
+// of inputs (sorted).
+func bundledFrom(inputs []string, rel string) bool {
+	if _, found := slices.BinarySearch(inputs, rel); found {
+		return true
+	}
+	i, _ := slices.BinarySearch(inputs, rel+"/")
+	return i < len(inputs) && strings.HasPrefix(inputs[i], rel+"/")
+}
+
+// isScriptConfig reports whether rel is a file that decides how every
+// script's imports resolve or compile, which esbuild reads without
+// listing it among a bundle's inputs: a package.json (its main, exports,
+// browser and sideEffects fields) or a tsconfig or jsconfig file (paths,
+// baseUrl, JSX settings, and the files they extend by the usual names).
+func isScriptConfig(rel string) bool {
+	base := path.Base(rel)
+	return base == "package.json" || path.Ext(base) == ".json" && (strings.HasPrefix(base, "tsconfig") || strings.HasPrefix(base, "jsconfig"))
+}
+
 // affected returns the sources that the changed files (rels) may change:
-// each file's owners; for a script file, every script too (one may import
-// another's file); for a file no function owns, every function of the
-// kinds its extension feeds (kindsOf). Configuration files are left to
-// the settings' comparison.
-func affected(srcs []*route.Source, rels []string, all bool) map[*route.Source]bool {
+// each file's owners; for a file no function owns, every function of the
+// kinds its extension feeds (kindsOf); configuration files are left to
+// the settings' comparison. Scripts are told apart by inputs, the files
+// each one's last bundle was made of (bundleInputs): a file some bundles
+// were made of touches those functions, and the scripts with no recorded
+// bundle; any other script file touches every script, as it may be new
+// and change where an import resolves (the watcher cannot tell a file
+// created from one written: an editor's save may replace the file). So
+// do a bundle's file that is gone (an import of it now resolves
+// elsewhere, or fails) and the files of isScriptConfig.
+func affected(srcs []*route.Source, rels []string, all bool, inputs map[string][]string, gone map[string]bool) map[*route.Source]bool {
 	out := map[*route.Source]bool{}
 	mark := func(kinds ...route.Kind) {
 		for _, s := range srcs {
@@ -637,15 +697,26 @@ func affected(srcs []*route.Source, rels []string, all bool) map[*route.Source]b
 		if isConfigFile(rel) {
 			continue
 		}
-		owned := false
+		owned, imported := false, false
 		for _, s := range srcs {
 			if owns(s, rel) {
 				out[s], owned = true, true
+			}
+			if s.Kind == route.Script && bundledFrom(inputs[s.Path], rel) {
+				out[s], imported = true, true
 			}
 		}
 		ext := path.Ext(rel)
 		kinds, known := kindsOf[ext]
 		switch {
+		case isScriptConfig(rel), imported && gone[rel]:
+			mark(route.Script)
+		case imported:
+			for _, s := range srcs {
+				if _, recorded := inputs[s.Path]; s.Kind == route.Script && !recorded {
+					out[s] = true
+				}
+			}
 		case owned && known && kinds[0] == route.Script:
 			mark(route.Script)
 		case owned:

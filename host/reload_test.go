@@ -2,16 +2,20 @@ package host_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // TestReload drives Host.Reload as an embedding program would, with .wasm
@@ -285,4 +289,88 @@ func TestNoFunctionsWarns(t *testing.T) {
 	if log := logs.String(); !strings.Contains(log, "level=WARN") || !strings.Contains(log, want) {
 		t.Errorf("log has no warning %q:\n%s", want, log)
 	}
+}
+
+// TestReloadScripts checks that a Reload rebuilds the script functions a
+// change goes into and no others: a function's own file, a module only one
+// imports; and every one when it must: a new file that an import now
+// resolves to, a file removed, a module a failed function needs.
+func TestReloadScripts(t *testing.T) {
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{
+		"api/a.ts":      `import { n } from "../lib/shared"; export function GET() { return new Response("a1:" + n); }`,
+		"api/b.js":      `export function GET() { return new Response("b1"); }`,
+		"api/c.ts":      `import { kind } from "../lib/util"; export function GET() { return new Response("c:" + kind); }`,
+		"lib/shared.ts": `export const n: number = 1;`,
+		"lib/util.js":   `export const kind = "js";`,
+	})
+	logs := &syncBuffer{}
+	h, srv, _ := serve(t, host.Config{Dir: dir, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	expect := func(path, body string) {
+		t.Helper()
+		if r := get(t, srv.URL+path); r.status != http.StatusOK || r.body != body {
+			t.Errorf("GET %s = %d %q, want 200 %q", path, r.status, r.body, body)
+		}
+	}
+	// reload writes files, reloads with their paths and checks which
+	// functions the Reload's log line says it rebuilt.
+	reload := func(files map[string]string, rebuilt ...string) {
+		t.Helper()
+		var changed []string
+		for p, src := range files {
+			changed = append(changed, p)
+			if src == "" {
+				if err := os.Remove(filepath.Join(dir, p)); err != nil {
+					t.Fatal(err)
+				}
+				delete(files, p)
+			}
+		}
+		testkit.WriteFiles(t, dir, files)
+		mark := len(logs.String())
+		if err := h.Reload(ctx, changed...); err != nil {
+			t.Fatalf("Reload(%q): %v", changed, err)
+		}
+		var got []string
+		for _, line := range strings.Split(logs.String()[mark:], "\n") {
+			var l struct{ Msg, Rebuilt string }
+			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "reloaded" && l.Rebuilt != "" {
+				got = strings.Split(l.Rebuilt, ",")
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, rebuilt) {
+			t.Errorf("Reload(%q) rebuilt %q, want %q", changed, got, rebuilt)
+		}
+	}
+	if err := h.Loaded(ctx); err != nil {
+		t.Fatal(err)
+	}
+	expect("/api/a", "a1:1")
+	expect("/api/c", "c:js")
+
+	reload(map[string]string{"api/a.ts": `import { n } from "../lib/shared"; export function GET() { return new Response("a2:" + n); }`}, "api/a.ts")
+	expect("/api/a", "a2:1")
+	reload(map[string]string{"api/b.js": `export function GET() { return new Response("b2"); }`}, "api/b.js")
+	expect("/api/b", "b2")
+	reload(map[string]string{"lib/shared.ts": `export const n: number = 2;`}, "api/a.ts")
+	expect("/api/a", "a2:2")
+
+	// A new file the import of c now resolves to (.ts before .js).
+	reload(map[string]string{"lib/util.ts": `export const kind: string = "ts";`}, "api/a.ts", "api/b.js", "api/c.ts")
+	expect("/api/c", "c:ts")
+	// Removed, the import goes back to the .js.
+	reload(map[string]string{"lib/util.ts": ""}, "api/a.ts", "api/b.js", "api/c.ts")
+	expect("/api/c", "c:js")
+
+	// b fails to build on a name lib/shared.js does not export yet; the
+	// change that exports it, to a file only a's bundle was made of,
+	// rebuilds b too.
+	reload(map[string]string{"api/b.js": `import { m } from "../lib/shared"; export function GET() { return new Response("b3:" + m); }`})
+	expect("/api/b", "b2")
+	reload(map[string]string{"lib/shared.ts": `export const n: number = 2; export const m: number = 3;`}, "api/a.ts", "api/b.js")
+	expect("/api/b", "b3:3")
+	expect("/api/a", "a2:2")
 }
