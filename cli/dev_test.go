@@ -391,11 +391,12 @@ const scriptFunctions = 10
 
 // BenchmarkDevReloadScripts measures wfn dev's save to first response of
 // one TypeScript function in a project of scriptFunctions of them, each
-// importing a module of its own (lib/fN.ts, 200 small functions): each
-// round writes new code to api/f0.ts and polls /api/f0 every 5 ms until
-// it answers with it. Before the reload tracked each bundle's inputs,
-// the save rebundled (from the build cache) and initialised every script
-// function before the swap. Run it with
+// importing a module of its own (lib/fN.ts, 200 small functions), polling
+// the function every 5 ms until it answers with the new code. "edit"
+// writes new code to api/f0.ts each round; "add" writes a new function,
+// api/addN.ts (the project grows by one a round). Before the reload
+// tracked each bundle's inputs, an edit rebundled (from the build cache)
+// and initialised every script function before the swap. Run it with
 //
 //	go test ./cli -run '^$' -bench DevReloadScripts -benchtime 10x
 func BenchmarkDevReloadScripts(b *testing.B) {
@@ -417,44 +418,61 @@ func BenchmarkDevReloadScripts(b *testing.B) {
 	for i := range scriptFunctions {
 		eventually(b, fmt.Sprintf("%s/api/f%d", base, i), "", "v0", bodyIs("v0"))
 	}
-	var response, reloaded []float64
-	b.ResetTimer()
-	for i := range b.N {
-		mark := len(s.stderr.String())
-		want := fmt.Sprintf("v%d-%d", i+1, time.Now().UnixNano())
-		start := time.Now()
-		testkit.WriteFiles(b, dir, map[string]string{"api/f0.ts": scriptVersion(0, want)})
-		for {
-			if r, err := fetch(base+"/api/f0", ""); err == nil && r.body == want {
-				break
+	added := 0
+	for _, c := range []struct {
+		name string
+		save func(want string) (path string)
+	}{
+		{"edit", func(want string) string {
+			testkit.WriteFiles(b, dir, map[string]string{"api/f0.ts": scriptVersion(0, want)})
+			return "/api/f0"
+		}},
+		{"add", func(want string) string {
+			added++
+			testkit.WriteFiles(b, dir, map[string]string{fmt.Sprintf("api/add%d.ts", added): scriptVersion(1, want)})
+			return fmt.Sprintf("/api/add%d", added)
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var response, reloaded []float64
+			for i := range b.N {
+				mark := len(s.stderr.String())
+				want := fmt.Sprintf("v%d-%d", i+1, time.Now().UnixNano())
+				start := time.Now()
+				path := c.save(want)
+				for {
+					if r, err := fetch(base+path, ""); err == nil && r.body == want {
+						break
+					}
+					if time.Since(start) > devDeadline {
+						b.Fatalf("no %s after %s", want, devDeadline)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				response = append(response, float64(time.Since(start).Milliseconds()))
+				// The next round starts once this one's reload is done.
+				for end := time.Now().Add(devDeadline); ; {
+					if t, ok := logTimes(b, s.stderr.String()[mark:])["reloaded"]; ok {
+						reloaded = append(reloaded, float64(t.Sub(start).Milliseconds()))
+						break
+					}
+					if time.Now().After(end) {
+						b.Fatalf("no reloaded logged after %s", devDeadline)
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
 			}
-			if time.Since(start) > devDeadline {
-				b.Fatalf("no %s after %s", want, devDeadline)
+			b.StopTimer()
+			median := func(xs []float64) float64 {
+				xs = slices.Clone(xs)
+				slices.Sort(xs)
+				return xs[len(xs)/2]
 			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		response = append(response, float64(time.Since(start).Milliseconds()))
-		// The next round starts once this one's reload is done.
-		for end := time.Now().Add(devDeadline); ; {
-			if t, ok := logTimes(b, s.stderr.String()[mark:])["reloaded"]; ok {
-				reloaded = append(reloaded, float64(t.Sub(start).Milliseconds()))
-				break
-			}
-			if time.Now().After(end) {
-				b.Fatalf("no reloaded logged after %s", devDeadline)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			b.ReportMetric(median(response), "ms-median")
+			b.Logf("save to first response, ms: %v (median %.0f)", response, median(response))
+			b.Logf("save to reloaded, ms: %v (median %.0f)", reloaded, median(reloaded))
+		})
 	}
-	b.StopTimer()
-	median := func(xs []float64) float64 {
-		xs = slices.Clone(xs)
-		slices.Sort(xs)
-		return xs[len(xs)/2]
-	}
-	b.ReportMetric(median(response), "ms-median")
-	b.Logf("save to first response, ms: %v (median %.0f)", response, median(response))
-	b.Logf("save to reloaded, ms: %v (median %.0f)", reloaded, median(reloaded))
 }
 
 // scriptVersion is BenchmarkDevReloadScripts's function i, answering v.
