@@ -567,7 +567,8 @@ func (h *Host) isClosed() bool {
 }
 
 // relPaths makes changed relative to the served directory, with slashes;
-// all is true when changed is empty or a path is outside the directory.
+// all is true when changed is empty or a path is the directory itself
+// (wfn dev's watcher names it when it lost events) or outside it.
 func (h *Host) relPaths(changed []string) (rels []string, all bool) {
 	if len(changed) == 0 {
 		return nil, true
@@ -577,7 +578,7 @@ func (h *Host) relPaths(changed []string) (rels []string, all bool) {
 			p = filepath.Join(h.cfg.Dir, p)
 		}
 		rel, err := filepath.Rel(h.cfg.Dir, p)
-		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			return nil, true
 		}
 		rels = append(rels, filepath.ToSlash(rel))

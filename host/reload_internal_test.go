@@ -1,6 +1,7 @@
 package host
 
 import (
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -74,5 +75,30 @@ func TestAffected(t *testing.T) {
 	}
 	if got := affected(srcs, nil, true, inputs, nil); len(got) != len(srcs) {
 		t.Errorf("affected(all) marks %d of %d", len(got), len(srcs))
+	}
+}
+
+// TestRelPaths checks the paths Reload is given, relative or absolute,
+// and that the directory itself or a path outside it means everything.
+func TestRelPaths(t *testing.T) {
+	dir := t.TempDir()
+	h := &Host{cfg: Config{Dir: dir}}
+	for _, tc := range []struct {
+		name    string
+		changed []string
+		want    []string
+		all     bool
+	}{
+		{"none", nil, nil, true},
+		{"relative and absolute", []string{"api/a.ts", filepath.Join(dir, "lib", "b.ts")}, []string{"api/a.ts", "lib/b.ts"}, false},
+		{"the directory itself, among others", []string{"api/a.ts", dir}, nil, true},
+		{"outside", []string{"api/a.ts", filepath.Join(dir, "..", "x.ts")}, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rels, all := h.relPaths(tc.changed)
+			if !slices.Equal(rels, tc.want) || all != tc.all {
+				t.Errorf("relPaths(%q) = %q, %v; want %q, %v", tc.changed, rels, all, tc.want, tc.all)
+			}
+		})
 	}
 }
