@@ -234,6 +234,36 @@ func TestDev(t *testing.T) {
 			t.Errorf("GET /api/hi after a bad vercel.json = %q %q (%v), want the former configuration's", r.body, r.header.Get("X-Dev"), err)
 		}
 	})
+
+	t.Run("edit a script: the others are not rebuilt", func(t *testing.T) {
+		testkit.WriteFiles(t, dir, map[string]string{
+			"lib/greet.ts": "export const greet = (s: string): string => 'hello ' + s;\n",
+			"api/other.ts": "import { greet } from '../lib/greet';\nexport function GET() { return new Response(greet('other')); }\n",
+		})
+		eventually(t, base+"/api/other", "", "hello other", bodyIs("hello other"))
+		mark := len(s.stderr.String())
+		testkit.WriteFiles(t, dir, map[string]string{"api/hi.ts": "export function GET() { return new Response('hey ' + process.env.GREETING); }\n"})
+		eventually(t, base+"/api/hi", "", "hey two", bodyIs("hey two"))
+		testkit.WriteFiles(t, dir, map[string]string{"lib/greet.ts": "export const greet = (s: string): string => 'hi ' + s;\n"})
+		eventually(t, base+"/api/other", "", "hi other", bodyIs("hi other"))
+		var rebuilt []string
+		for _, line := range strings.Split(s.stderr.String()[mark:], "\n") {
+			if strings.Contains(line, "msg=reloaded") {
+				_, after, _ := strings.Cut(line, " rebuilt=")
+				rebuilt = append(rebuilt, strings.Fields(after)[0])
+			}
+		}
+		// A save may come as two reloads (a loaded machine), each rebuilding
+		// the one function or nothing, never both.
+		for _, r := range rebuilt {
+			if r != "api/hi.ts" && r != "api/other.ts" && r != `""` {
+				t.Errorf("a reload rebuilt %s; want api/hi.ts, then api/other.ts, alone (all: %q)", r, rebuilt)
+			}
+		}
+		if !slices.Contains(rebuilt, "api/hi.ts") || !slices.Contains(rebuilt, "api/other.ts") {
+			t.Errorf("the reloads rebuilt %q; want api/hi.ts, then api/other.ts", rebuilt)
+		}
+	})
 }
 
 // TestDevGo edits a Go function under wfn dev. Under the race detector
