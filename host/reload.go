@@ -300,19 +300,19 @@ func (h *Host) writeLoadError(w http.ResponseWriter, r *http.Request, id string,
 // shared files changed (a .go file outside any function touches the Go
 // functions, a .h file the C ones); the build caches make the unchanged
 // ones cheap. A script function is touched by the files its last bundle
-// was made of, wherever they are; a script file that no bundle was made
-// of (it may be new, and change where an import resolves), a bundle's
-// file that is gone, or a package.json, tsconfig or jsconfig file
-// touches every script function (affected says exactly which). When they are loaded it swaps them in at once: invocations
-// in flight finish on the code they started on, requests from then on get
-// the new code, and the functions that are gone stop taking requests and
-// close their instances after their last invocation. A function that
-// fails to build keeps its former version serving (Functions reports the
-// failure as ReloadErr); one without a former version answers 500 with
-// the error. An invalid vercel.json, wfn.json or .env keeps the former
-// configuration, and Reload returns the error (ErrConfig); build errors
-// are not returned. Reload waits for the functions still loading at
-// start. It returns ErrClosed after Close.
+// was made of, wherever they are; a script file that no bundle was made of
+// (it may be new, and change where an import resolves), a bundle's file
+// that is gone, or a package.json, tsconfig or jsconfig file touches every
+// script function (affected says exactly which). When they are loaded it
+// swaps them in at once: invocations in flight finish on the code they
+// started on, requests from then on get the new code, and the functions
+// that are gone stop taking requests and close their instances after their
+// last invocation. A function that fails to build keeps its former version
+// serving (Functions reports the failure as ReloadErr); one without a
+// former version answers 500 with the error. An invalid vercel.json,
+// wfn.json or .env keeps the former configuration, and Reload returns the
+// error (ErrConfig); build errors are not returned. Reload waits for the
+// functions still loading at start. It returns ErrClosed after Close.
 func (h *Host) Reload(ctx context.Context, changed ...string) error {
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
@@ -680,7 +680,9 @@ func isScriptConfig(rel string) bool {
 // and change where an import resolves (the watcher cannot tell a file
 // created from one written: an editor's save may replace the file). So
 // do a bundle's file that is gone (an import of it now resolves
-// elsewhere, or fails) and the files of isScriptConfig.
+// elsewhere, or fails) and the files of isScriptConfig. A changed path
+// that names a bundle's file otherwise than esbuild did (through a
+// symbolic link) matches no bundle, and so touches every script.
 func affected(srcs []*route.Source, rels []string, all bool, inputs map[string][]string, gone map[string]bool) map[*route.Source]bool {
 	out := map[*route.Source]bool{}
 	mark := func(kinds ...route.Kind) {
