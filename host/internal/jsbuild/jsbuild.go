@@ -31,6 +31,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/evanw/esbuild/pkg/api"
 
@@ -156,6 +157,7 @@ func (b *Builder) BuildMapped(ctx context.Context, dir, entry string) (bundle Bu
 	var fb fallback
 	opts := options(dir, entry)
 	opts.Plugins = []api.Plugin{fb.plugin()}
+	start := time.Now()
 	res := api.Build(opts)
 	if len(res.Errors) > 0 {
 		return Bundle{}, false, &BuildError{Function: entry, Messages: messages(res.Errors)}
@@ -181,6 +183,11 @@ func (b *Builder) BuildMapped(ctx context.Context, dir, entry string) (bundle Bu
 		return Bundle{}, false, fmt.Errorf("wfn: bundling %s: %w", entry, err)
 	}
 	bundle = Bundle{Code: code, Map: sm, Inputs: relInputs(dir, inputs)}
+	if modifiedAfter(inputs, start) {
+		// An input changed while esbuild ran (an editor saving again):
+		// the key, hashed from the files now, may not be the bundle's.
+		return bundle, false, nil
+	}
 	k, err := key(sum[:], dir, inputs)
 	if err != nil {
 		return bundle, false, nil // the inputs cannot be read back: serve the bundle uncached
@@ -197,6 +204,21 @@ func (b *Builder) BuildMapped(ctx context.Context, dir, entry string) (bundle Bu
 		return os.WriteFile(out, m, 0o644)
 	})
 	return bundle, false, err
+}
+
+// modifiedAfter reports whether a file among paths was modified after t,
+// or cannot be seen. Linux stamps files from a clock that lags the one
+// time.Now reads by up to a scheduler tick (4 to 10 ms), so a write in
+// that first stretch of a build, or on a file system that keeps whole
+// seconds, passes unseen; a file written before t never counts.
+func modifiedAfter(paths []string, t time.Time) bool {
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil || fi.ModTime().After(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // readCached reads the bundle stored under key and its map.

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wfn-dev/wfn/host/internal/jsbuild"
 	"github.com/wfn-dev/wfn/internal/testkit"
@@ -210,5 +213,39 @@ func TestBuildCacheSeesResolution(t *testing.T) {
 				t.Errorf("Build: cached %v, err %v, want cached %v and a bundle with %s:\n%s", cached, err, tc.cached, tc.want, bundle)
 			}
 		})
+	}
+}
+
+// TestBuildDoesNotCacheAnInputWrittenDuringIt: a bundle whose input was
+// modified after the build began (an editor saving again while esbuild
+// ran) is served but not stored: its key, hashed from the files as they
+// are after the build, might not be the bundle's, and the next build
+// would get stale code. The input is stamped in the future to stand for
+// that write.
+func TestBuildDoesNotCacheAnInputWrittenDuringIt(t *testing.T) {
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{
+		"api/a.ts":      `import { n } from "../lib/shared"; export function GET() { return new Response(n); }`,
+		"lib/shared.ts": `export const n: string = "shared";`,
+	})
+	shared := filepath.Join(dir, "lib", "shared.ts")
+	b := &jsbuild.Builder{CacheDir: t.TempDir()}
+	for _, tc := range []struct {
+		name   string
+		mtime  time.Time
+		cached bool
+	}{
+		{"written during the build", time.Now().Add(time.Hour), false},
+		{"again: not stored", time.Now().Add(time.Hour), false},
+		{"written before the build", time.Now().Add(-time.Hour), false},
+		{"stored", time.Now().Add(-time.Hour), true},
+	} {
+		if err := os.Chtimes(shared, tc.mtime, tc.mtime); err != nil {
+			t.Fatal(err)
+		}
+		bundle, cached, err := b.BuildMapped(t.Context(), dir, "api/a.ts")
+		if err != nil || cached != tc.cached || !strings.Contains(string(bundle.Code), "shared") {
+			t.Fatalf("%s: cached %v, err %v; want cached %v and the bundle", tc.name, cached, err, tc.cached)
+		}
 	}
 }
