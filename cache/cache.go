@@ -63,7 +63,8 @@ var (
 	// contains a comma, a negative TTL or deadline.
 	ErrInvalid = errors.New("wfn: cache: invalid argument")
 	// ErrUnavailable is returned by every method when the backend cannot be
-	// reached (Redis down or timing out) or the store is closed, and by
+	// reached (Redis down or timing out) or refuses the call (Redis full),
+	// or the store is closed, and by
 	// OpenDisk when another process holds the file.
 	ErrUnavailable = errors.New("wfn: cache: unavailable")
 )

@@ -28,6 +28,9 @@ type health struct {
 	lastLog  time.Time
 	failures int
 	last     error
+
+	refusedLog time.Time // when refused last logged
+	refusals   int       // since then
 }
 
 // allow reports whether a call may try the backend. While it is down, one
@@ -77,5 +80,18 @@ func (h *health) ok() {
 		h.down.Store(false)
 		h.logger.Info("cache: backend reachable again",
 			append(h.attrs, "after", time.Since(h.since).Round(time.Millisecond))...)
+	}
+}
+
+// refused logs that the backend answered a call with an error (Redis full,
+// read-only, an ACL's refusal): at most one line every logEvery, with the
+// count of refusals since the last. It does not put the backend down.
+func (h *health) refused(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.refusals++
+	if t := time.Now(); t.Sub(h.refusedLog) >= logEvery {
+		h.logger.Warn("cache: backend refused a command", append(h.attrs, "err", err, "refusals", h.refusals)...)
+		h.refusedLog, h.refusals = t, 0
 	}
 }

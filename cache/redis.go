@@ -140,7 +140,10 @@ var _ Store = (*redisStore)(nil)
 // Every call waits at most WithTimeout (default 500 ms) for Redis and then
 // fails with an error wrapping ErrUnavailable and the cause; a warning is
 // logged when Redis goes away (then at most every 10 s) and when it is back.
-// The client reconnects by itself.
+// The client reconnects by itself. A command Redis refuses (full with
+// noeviction, read-only, an ACL) fails the same way, but Redis is not taken
+// for down: other calls still go to it, and a warning names the refusal at
+// most every 10 s.
 //
 // The front (WithFrontSize) is kept coherent across processes through Redis
 // pub/sub: every write publishes what it changed, and every store drops the
@@ -229,6 +232,15 @@ func (s *redisStore) call(ctx context.Context, what string, f func(ctx context.C
 	}
 	if s.closed.Load() {
 		return fmt.Errorf("cannot %s: store closed: %w: %w", what, ErrUnavailable, err)
+	}
+	var reply redis.Error
+	if errors.As(err, &reply) {
+		// Redis answered and refused the command (full with noeviction,
+		// a read-only replica, an ACL): it is reachable and the
+		// subscription missed nothing, so other calls still try it and
+		// the front stays.
+		s.health.refused(err)
+		return fmt.Errorf("cannot %s: %w: %w", what, ErrUnavailable, err)
 	}
 	s.health.fail(err)
 	// What the front holds may be outdated by writes this process did not

@@ -339,3 +339,80 @@ func TestRedisDownAndBack(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRedisFull fills a dedicated redis-server (maxmemory with
+// noeviction): a write it refuses fails with ErrUnavailable naming the
+// cause, but Redis still answers, so the store must not take it for down:
+// reads on the same store keep answering from Redis at once, other hosts'
+// writes keep reaching its front, and the log says why writes fail without
+// saying Redis went away.
+func TestRedisFull(t *testing.T) {
+	srv := startOwnRedis(t)
+	var logs logBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	ctx := t.Context()
+	s, err := cache.OpenRedis(ctx, srv.URL(), cache.WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	cachetest.MustSet(t, s, "k", "v", 0, "t")
+	cachetest.WantHit(t, s, "k", "v", false)
+
+	rc := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rc.Close()
+	if err := rc.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Set(ctx, "k2", []byte("v2"), 0, nil)
+	if !errors.Is(err, cache.ErrUnavailable) || !strings.Contains(err.Error(), "OOM") {
+		t.Fatalf("Set on a full Redis: %v, want ErrUnavailable with Redis's OOM", err)
+	}
+	// Reads right after the refused write: from Redis (the front may
+	// answer "k"; "nokey" is never in it).
+	for range 5 {
+		if _, err := s.Get(ctx, "nokey"); !errors.Is(err, cache.ErrNotFound) {
+			t.Fatalf("Get of a missing key after a refused Set: %v, want ErrNotFound", err)
+		}
+		cachetest.WantHit(t, s, "k", "v", false)
+	}
+	if err := s.ExpireTags(ctx, "t"); !errors.Is(err, cache.ErrUnavailable) {
+		t.Fatalf("ExpireTags on a full Redis: %v, want ErrUnavailable", err)
+	}
+	cachetest.WantHit(t, s, "k", "v", false)
+	if n := logs.count("backend unavailable", 0); n != 0 {
+		t.Errorf("a full Redis was logged as unavailable:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "OOM") {
+		t.Errorf("no log line says why writes fail:\n%s", logs.String())
+	}
+
+	if err := rc.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	cachetest.MustSet(t, s, "k2", "v2", 0)
+	cachetest.WantHit(t, s, "k2", "v2", false)
+	t.Logf("log:\n%s", logs.String())
+}
+
+// startOwnRedis starts a redis-server of the test's own, for a test that
+// changes its configuration or stops it.
+func startOwnRedis(t *testing.T) *redisserver.Server {
+	t.Helper()
+	port, err := redisserver.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := redisserver.Start(t.Context(), t.TempDir(), port)
+	if errors.Is(err, redisserver.ErrNotInstalled) {
+		need(t, err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Kill)
+	return srv
+}
