@@ -43,10 +43,18 @@ type storeOpener struct {
 	failed time.Time // when opening last failed
 	err    error
 	closed bool
+
+	down     time.Time // when opening first failed, zero once open
+	logged   time.Time // when a failure was last logged
+	failures int       // since then
 }
 
-// retryOpen is how long after a failure the stores are not tried again.
-const retryOpen = time.Second
+// retryOpen is how long after a failure the stores are not tried again;
+// logOpenEvery, how often a failure to open them is logged again.
+const (
+	retryOpen    = time.Second
+	logOpenEvery = 10 * time.Second
+)
 
 // stores returns the cache stores, opening them if need be.
 func (h *Host) stores(ctx context.Context) (*stores, error) {
@@ -67,10 +75,29 @@ func (h *Host) stores(ctx context.Context) (*stores, error) {
 	}
 	runtime, cdnStore, err := openStores(ctx, h.cfg, h.cacheDir)
 	if err != nil {
-		o.err, o.failed = fmt.Errorf("%w: %w", cache.ErrUnavailable, err), time.Now()
-		h.log.Error("cannot open the cache", "err", err)
+		if !errors.Is(err, cache.ErrUnavailable) {
+			err = fmt.Errorf("%w: %w", cache.ErrUnavailable, err)
+		}
+		t := time.Now()
+		o.err, o.failed = err, t
+		o.failures++
+		// Tried at most once a second while requests come: logged when
+		// it first fails, then at most every 10 s, as the stores log a
+		// backend that goes away.
+		switch {
+		case o.down.IsZero():
+			o.down, o.logged, o.failures = t, t, 0
+			h.log.Error("cannot open the cache", "err", err)
+		case t.Sub(o.logged) >= logOpenEvery:
+			h.log.Error("cannot open the cache", "err", err, "for", t.Sub(o.down).Round(time.Millisecond), "failures", o.failures)
+			o.logged, o.failures = t, 0
+		}
 		return nil, o.err
 	}
+	if !o.down.IsZero() {
+		h.log.Info("cache opened", "after", time.Since(o.down).Round(time.Millisecond))
+	}
+	o.err, o.down = nil, time.Time{}
 	s := &stores{runtime: runtime, cdn: cdnStore, cdnCache: cdn.New(cdnStore, cdn.Options{Logger: h.log, Rules: cdn.Rules(h.cfg.CDNRules), URLKey: h.urlKey})}
 	o.open.Store(s)
 	return s, nil
@@ -106,19 +133,30 @@ func openStores(ctx context.Context, cfg Config, cacheDir string) (runtime, cdn 
 		}
 		return runtime, cdn, nil
 	case strings.HasPrefix(cfg.Cache, "redis://"), strings.HasPrefix(cfg.Cache, "rediss://"):
+		// New checked the URL (validCache): what fails here is Redis
+		// (ErrUnavailable). The error names the URL without its password.
 		runtime, err = cache.OpenRedis(ctx, cfg.Cache, append(opts, cache.WithPrefix("wfn:runtime:"))...)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: cache %s: %w", ErrConfig, cfg.Cache, err)
+			return nil, nil, fmt.Errorf("cache %s: %w", redactURL(cfg.Cache), err)
 		}
 		cdn, err = cache.OpenRedis(ctx, cfg.Cache, append(opts, cache.WithPrefix("wfn:cdn:"))...)
 		if err != nil {
 			_ = runtime.Close(ctx)
-			return nil, nil, fmt.Errorf("%w: cache %s: %w", ErrConfig, cfg.Cache, err)
+			return nil, nil, fmt.Errorf("cache %s: %w", redactURL(cfg.Cache), err)
 		}
 		return runtime, cdn, nil
 	default:
 		return nil, nil, fmt.Errorf("%w: cache %q: want a redis://HOST:PORT/DB URL, or nothing for files in the cache directory", ErrConfig, cfg.Cache)
 	}
+}
+
+// redactURL is s without the password it may hold.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(an invalid URL)"
+	}
+	return u.Redacted()
 }
 
 // A store file can be opened by one process only (bbolt locks it). Hosts

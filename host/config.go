@@ -60,7 +60,10 @@ type Config struct {
 	// a Redis that several hosts share (rediss:// for TLS). New returns
 	// ErrConfig for another value. A Redis that cannot be reached is not
 	// an error of New: it is tried again, at most once a second, when the
-	// caches are used (a guest's cache call gets EIO meanwhile).
+	// caches are used (a guest's cache call gets EIO meanwhile); the log
+	// says so when it first fails, then at most every 10 s, and says
+	// "cache opened" once it is reached. Logs and errors show the URL
+	// without its password.
 	Cache string
 	// PurgeFrom are the peers allowed to purge the caches through
 	// POST /_wfn/cache/purge (wfn cache purge), by socket address.

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/wfn-dev/wfn/host"
 	"github.com/wfn-dev/wfn/internal/redisserver"
 )
@@ -131,5 +133,61 @@ func TestRedisCDNRevalidation(t *testing.T) {
 	wantCDN(t, r, "HIT", "validate run 1 if-none-match ")
 	if r.header.Get("X-Run") != "2" {
 		t.Fatalf("the other host's HIT has X-Run %q, want the 304's 2", r.header.Get("X-Run"))
+	}
+}
+
+// TestRedisDownAtStart starts a host whose Redis (with a password) is
+// not there yet: functions serve, cache calls fail with EIO, the log
+// says so once (not once a second) and never shows the password, and the
+// host uses Redis once it is up, without a restart.
+func TestRedisDownAtStart(t *testing.T) {
+	requireGo(t)
+	redis := redisserver.StartForTest(t) // for its port, and to know redis-server is there
+	redis.Kill()
+	const password = "hunter2-secret"
+	url := fmt.Sprintf("redis://:%s@%s/0", password, redis.Addr())
+	_, srv, logs := serve(t, host.Config{Dir: "../testdata/guests", Cache: url})
+	kv := srv.URL + "/api/kv?key=k"
+	start := time.Now()
+	for n := 0; time.Since(start) < 2500*time.Millisecond; n++ {
+		if r := get(t, kv); r.status != 503 || !strings.Contains(r.body, "EIO") {
+			t.Fatalf("get %d with Redis down = %d %q, want the guest's 503 for EIO", n, r.status, r.body)
+		}
+		if r := get(t, srv.URL+"/api/count"); r.status != 200 {
+			t.Fatalf("a function that does not cache = %d with Redis down", r.status)
+		}
+	}
+	log := logs.String()
+	if strings.Contains(log, password) {
+		t.Errorf("the log shows the Redis password:\n%s", log)
+	}
+	if n := strings.Count(log, "cannot open the cache"); n != 1 {
+		t.Errorf("%d lines say the cache cannot be opened in 2.5 s of requests, want 1:\n%s", n, log)
+	}
+	if strings.Contains(log, "invalid configuration") {
+		t.Errorf("a Redis that is down is logged as a configuration error:\n%s", log)
+	}
+
+	restarted, err := redisserver.Start(context.Background(), t.TempDir(), redis.Port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(restarted.Kill)
+	rc := goredis.NewClient(&goredis.Options{Addr: restarted.Addr()})
+	defer rc.Close()
+	if err := rc.ConfigSet(t.Context(), "requirepass", password).Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the host to use Redis", func() bool {
+		return do(t, http.MethodPut, kv, strings.NewReader("up")).status == 200
+	})
+	if r := get(t, kv); r.status != 200 || r.body != "up" {
+		t.Errorf("after Redis came up: %d %q", r.status, r.body)
+	}
+	if !strings.Contains(logs.String(), "cache opened") {
+		t.Errorf("no log line says the cache is open:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), password) {
+		t.Errorf("the log shows the Redis password:\n%s", logs.String())
 	}
 }
