@@ -1,13 +1,18 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/urfave/cli/v2"
 
 	"github.com/wfn-dev/wfn/host"
@@ -124,4 +129,29 @@ func (a *adminSide) close() error {
 		return nil
 	}
 	return a.srv.Close()
+}
+
+// redisLog is go-redis's logger (redis.SetLogger, set once per process):
+// what go-redis reports itself (a failed dial, a connection dropped) goes
+// into the log of the latest serve at debug level, rather than as lines of
+// its own format on the process's stderr (which broke --log-format json).
+// The cache store reports the same failures in its own words, at most
+// every 10 s.
+var redisLog struct {
+	once   sync.Once
+	logger atomic.Pointer[slog.Logger]
+}
+
+type redisLogger struct{}
+
+func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	if l := redisLog.logger.Load(); l != nil {
+		l.DebugContext(ctx, "go-redis: "+strings.TrimSpace(fmt.Sprintf(format, v...)))
+	}
+}
+
+// routeRedisLog sends go-redis's log lines to l.
+func routeRedisLog(l *slog.Logger) {
+	redisLog.logger.Store(l)
+	redisLog.once.Do(func() { redis.SetLogger(redisLogger{}) })
 }

@@ -315,6 +315,7 @@ func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duratio
 		ln.Close()
 		return err
 	}
+	routeRedisLog(cfg.Logger)
 	h, err := host.New(ctx, cfg)
 	if err != nil {
 		ln.Close()
