@@ -47,7 +47,37 @@ type storeOpener struct {
 	down     time.Time // when opening first failed, zero once open
 	logged   time.Time // when a failure was last logged
 	failures int       // since then
+
+	// The CDN cache while the stores cannot be opened (cdnCache).
+	failing     failingStore
+	failingOnce sync.Once
+	failingCDN  *cdn.Cache
 }
+
+// failingStore is a cache.Store whose every call fails with the error of
+// the latest attempt to open the stores.
+type failingStore struct{ err atomic.Pointer[error] }
+
+var _ cache.Store = (*failingStore)(nil)
+
+func (f *failingStore) fail() error {
+	if err := f.err.Load(); err != nil {
+		return *err
+	}
+	return cache.ErrUnavailable
+}
+
+func (f *failingStore) Get(context.Context, string) (cache.Entry, error) {
+	return cache.Entry{}, f.fail()
+}
+func (f *failingStore) Set(context.Context, string, []byte, time.Duration, []string) error {
+	return f.fail()
+}
+func (f *failingStore) Delete(context.Context, string) error                       { return f.fail() }
+func (f *failingStore) ExpireTags(context.Context, ...string) error                { return f.fail() }
+func (f *failingStore) InvalidateTags(context.Context, ...string) error            { return f.fail() }
+func (f *failingStore) DeleteTags(context.Context, time.Duration, ...string) error { return f.fail() }
+func (f *failingStore) Close(context.Context) error                                { return nil }
 
 // retryOpen is how long after a failure the stores are not tried again;
 // logOpenEvery, how often a failure to open them is logged again.
@@ -109,6 +139,10 @@ func (h *Host) closeStores(ctx context.Context) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.closed = true
+	o.failingOnce.Do(func() {}) // cdnCache makes no failingCDN from now on
+	if o.failingCDN != nil {
+		_ = o.failingCDN.Close(ctx)
+	}
 	s := o.open.Swap(nil)
 	if s == nil {
 		return nil
@@ -556,14 +590,23 @@ func (h *Host) purgeCDN(ctx context.Context, s *stores, p Purge) error {
 	return err
 }
 
-// cdnCache is the CDN cache, or nil when its store cannot be opened: the
-// functions are then served without it.
+// cdnCache is the CDN cache. While its store cannot be opened (a Redis
+// that is down since the host started), it is one over a store whose
+// every call fails: responses come from the origin as a MISS, with the
+// CDN's headers handled as when a store fails mid-run (the CDN-only
+// headers kept from the client, the default Cache-Control). It is nil
+// only once the host is closed.
 func (h *Host) cdnCache(ctx context.Context) *cdn.Cache {
 	s, err := h.stores(ctx)
-	if err != nil {
-		return nil
+	if err == nil {
+		return s.cdnCache
 	}
-	return s.cdnCache
+	o := &h.cacheStores
+	o.failing.err.Store(&err)
+	o.failingOnce.Do(func() {
+		o.failingCDN = cdn.New(&o.failing, cdn.Options{Logger: h.log, Rules: cdn.Rules(h.cfg.CDNRules), URLKey: h.urlKey})
+	})
+	return o.failingCDN
 }
 
 // cdnKey is the CDN cache's key of r within scope (Host.scope): r is

@@ -191,3 +191,41 @@ func TestRedisDownAtStart(t *testing.T) {
 		t.Errorf("the log shows the Redis password:\n%s", logs.String())
 	}
 }
+
+// TestRedisDownAtStartCDNHeaders: while the CDN cache's Redis cannot be
+// reached, a response is the origin's, as with a store that fails
+// mid-run: x-vercel-cache: MISS, the CDN-only headers (Vercel-CDN-Cache-
+// Control, Vercel-Cache-Tag) kept from the client, the default
+// Cache-Control. Once Redis is up, the cache stores and hits.
+func TestRedisDownAtStartCDNHeaders(t *testing.T) {
+	redis := redisserver.StartForTest(t)
+	redis.Kill()
+	_, srv, _ := serve(t, host.Config{Dir: watDir(t, "cdn"), Cache: redis.URL()})
+	url := srv.URL + "/api/cdn"
+	check := func(r response, want string) {
+		t.Helper()
+		if r.status != 200 || r.header.Get("X-Vercel-Cache") != want {
+			t.Errorf("x-vercel-cache %q (status %d), want %s", r.header.Get("X-Vercel-Cache"), r.status, want)
+		}
+		for _, h := range []string{"Vercel-Cdn-Cache-Control", "Vercel-Cache-Tag"} {
+			if v := r.header.Get(h); v != "" {
+				t.Errorf("the client got %s: %s", h, v)
+			}
+		}
+		if cc := r.header.Get("Cache-Control"); cc != "public, max-age=0, must-revalidate" {
+			t.Errorf("Cache-Control %q, want the CDN's default", cc)
+		}
+	}
+	check(get(t, url), "MISS")
+	check(get(t, url), "MISS")
+
+	restarted, err := redisserver.Start(context.Background(), t.TempDir(), redis.Port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(restarted.Kill)
+	eventually(t, "a HIT once Redis is up", func() bool {
+		return get(t, url).header.Get("X-Vercel-Cache") == "HIT"
+	})
+	check(get(t, url), "HIT")
+}
