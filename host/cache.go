@@ -128,9 +128,14 @@ func (h *Host) stores(ctx context.Context) (*stores, error) {
 		h.log.Info("cache opened", "after", time.Since(o.down).Round(time.Millisecond))
 	}
 	o.err, o.down = nil, time.Time{}
-	s := &stores{runtime: runtime, cdn: cdnStore, cdnCache: cdn.New(cdnStore, cdn.Options{Logger: h.log, Rules: cdn.Rules(h.cfg.CDNRules), URLKey: h.urlKey})}
+	s := &stores{runtime: runtime, cdn: cdnStore, cdnCache: cdn.New(cdnStore, h.cdnOptions())}
 	o.open.Store(s)
 	return s, nil
+}
+
+// cdnOptions are the CDN cache's options.
+func (h *Host) cdnOptions() cdn.Options {
+	return cdn.Options{Logger: h.log, Rules: cdn.Rules(h.cfg.CDNRules), URLKey: h.urlKey, OnStoreError: h.counters.countCDNStoreError}
 }
 
 // closeStores closes the stores, if they were opened.
@@ -604,7 +609,7 @@ func (h *Host) cdnCache(ctx context.Context) *cdn.Cache {
 	o := &h.cacheStores
 	o.failing.err.Store(&err)
 	o.failingOnce.Do(func() {
-		o.failingCDN = cdn.New(&o.failing, cdn.Options{Logger: h.log, Rules: cdn.Rules(h.cfg.CDNRules), URLKey: h.urlKey})
+		o.failingCDN = cdn.New(&o.failing, h.cdnOptions())
 	})
 	return o.failingCDN
 }

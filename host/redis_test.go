@@ -200,7 +200,7 @@ func TestRedisDownAtStart(t *testing.T) {
 func TestRedisDownAtStartCDNHeaders(t *testing.T) {
 	redis := redisserver.StartForTest(t)
 	redis.Kill()
-	_, srv, _ := serve(t, host.Config{Dir: watDir(t, "cdn"), Cache: redis.URL()})
+	h, srv, _ := serve(t, host.Config{Dir: watDir(t, "cdn"), Cache: redis.URL()})
 	url := srv.URL + "/api/cdn"
 	check := func(r response, want string) {
 		t.Helper()
@@ -218,6 +218,10 @@ func TestRedisDownAtStartCDNHeaders(t *testing.T) {
 	}
 	check(get(t, url), "MISS")
 	check(get(t, url), "MISS")
+	// The metrics say why (wfn_cdn_cache_store_errors_total).
+	if n := h.Stats().CDNStoreErrors["get"]; n < 2 {
+		t.Errorf("CDNStoreErrors[get] = %d after two requests with Redis down, want 2 or more", n)
+	}
 
 	restarted, err := redisserver.Start(context.Background(), t.TempDir(), redis.Port)
 	if err != nil {

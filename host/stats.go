@@ -19,6 +19,11 @@ type Stats struct {
 	// RuntimeCache counts the guests' Runtime Cache operations by name
 	// (get, set, delete, expireTag, invalidateByTag, ...).
 	RuntimeCache map[string]CacheOpStats
+	// CDNStoreErrors counts the CDN cache's store calls that failed
+	// with the store unavailable (Redis down, or full), by operation:
+	// get (the request was answered from the origin), set (the
+	// response was not stored), delete.
+	CDNStoreErrors map[string]uint64
 	// LoadedModules is the number of functions whose compiled code is in
 	// memory now, counting those that a Reload replaced and whose last
 	// invocations still run.
@@ -74,9 +79,24 @@ type fnCounters struct {
 type hostCounters struct {
 	cdn      [5]atomic.Uint64 // by cdnStates
 	cacheOps sync.Map         // op name -> *[2]atomic.Uint64: calls, errors
+	cdnStore [3]atomic.Uint64 // failed store calls, by cdnStoreOps
 }
 
-var cdnStates = [...]string{cdn.Hit, cdn.Miss, cdn.Stale, cdn.Revalidated, cdn.Bypass}
+var (
+	cdnStates   = [...]string{cdn.Hit, cdn.Miss, cdn.Stale, cdn.Revalidated, cdn.Bypass}
+	cdnStoreOps = [...]string{"get", "set", "delete"}
+)
+
+// countCDNStoreError counts a CDN cache store call that failed
+// (cdn.Options.OnStoreError).
+func (c *hostCounters) countCDNStoreError(op string) {
+	for i, o := range cdnStoreOps {
+		if o == op {
+			c.cdnStore[i].Add(1)
+			return
+		}
+	}
+}
 
 // countCDN counts a response by its x-vercel-cache state.
 func (c *hostCounters) countCDN(state string) {
@@ -104,7 +124,7 @@ func (c *hostCounters) countCacheOp(op string, failed bool) {
 
 // Stats returns the host's counters and the state of its pools.
 func (h *Host) Stats() Stats {
-	st := Stats{CDN: make(map[string]uint64, len(cdnStates)), RuntimeCache: map[string]CacheOpStats{}}
+	st := Stats{CDN: make(map[string]uint64, len(cdnStates)), RuntimeCache: map[string]CacheOpStats{}, CDNStoreErrors: make(map[string]uint64, len(cdnStoreOps))}
 	mem := map[*function]uint64{}
 	h.live.Range(func(k, _ any) bool {
 		li := k.(*liveInstance)
@@ -137,6 +157,9 @@ func (h *Host) Stats() Stats {
 	}
 	for i, s := range cdnStates {
 		st.CDN[s] = h.counters.cdn[i].Load()
+	}
+	for i, op := range cdnStoreOps {
+		st.CDNStoreErrors[op] = h.counters.cdnStore[i].Load()
 	}
 	h.counters.cacheOps.Range(func(k, v any) bool {
 		n := v.(*[2]atomic.Uint64)

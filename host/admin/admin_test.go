@@ -253,6 +253,8 @@ func TestMetrics(t *testing.T) {
 		{"wfn_runtime_cache_operations_total", []string{"op", "set"}, 2, 2},
 		{"wfn_runtime_cache_operations_total", []string{"op", "get"}, 2, 2},
 		{"wfn_runtime_cache_errors_total", []string{"op", "get"}, 0, 0},
+		{"wfn_cdn_cache_store_errors_total", []string{"op", "get"}, 0, 0},
+		{"wfn_cdn_cache_store_errors_total", []string{"op", "set"}, 0, 0},
 		{"wfn_guest_memory_bytes", []string{"fn", "api/hello.wasm"}, 64 << 10, 64 << 10},
 		{"wfn_guest_memory_bytes", []string{"fn", "api/notwasm.wasm"}, 0, 0},
 		{"wfn_function_code_loaded", []string{"fn", "api/hello.wasm"}, 1, 1},

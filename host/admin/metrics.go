@@ -35,6 +35,8 @@ var (
 		"The guests' Runtime Cache calls, by operation.", []string{"op"}, nil)
 	descCacheErrors = prometheus.NewDesc("wfn_runtime_cache_errors_total",
 		"The guests' Runtime Cache calls that failed because the store was unavailable, by operation.", []string{"op"}, nil)
+	descCDNStoreErrors = prometheus.NewDesc("wfn_cdn_cache_store_errors_total",
+		"The CDN cache's store calls that failed because the store was unavailable, by operation (get: answered from the origin; set: not stored).", []string{"op"}, nil)
 )
 
 // hostCollector exports host.Stats.
@@ -43,7 +45,7 @@ type hostCollector struct{ h *host.Host }
 var _ prometheus.Collector = hostCollector{}
 
 func (hostCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descColdStarts, descLive, descIdle, descQueue, descThrottled, descTimedOut, descAborted, descMemory, descCodeLoaded, descCodeLoads, descCDN, descCacheOps, descCacheErrors} {
+	for _, d := range []*prometheus.Desc{descColdStarts, descLive, descIdle, descQueue, descThrottled, descTimedOut, descAborted, descMemory, descCodeLoaded, descCodeLoads, descCDN, descCacheOps, descCacheErrors, descCDNStoreErrors} {
 		ch <- d
 	}
 }
@@ -78,5 +80,8 @@ func (c hostCollector) Collect(ch chan<- prometheus.Metric) {
 	for op, n := range st.RuntimeCache {
 		counter(descCacheOps, n.Calls, op)
 		counter(descCacheErrors, n.Errors, op)
+	}
+	for op, n := range st.CDNStoreErrors {
+		counter(descCDNStoreErrors, n, op)
 	}
 }

@@ -240,6 +240,11 @@ type Options struct {
 	// request for u. Default: u's path and query in place of r's in r's
 	// key.
 	URLKey func(r *http.Request, u *url.URL) (key string, ok bool)
+	// OnStoreError, if set, is called with the operation (get, set,
+	// delete) of each store call that failed with the store unavailable,
+	// one that made a request answered from the origin or a response
+	// not stored; a value too large or invalid is no such failure.
+	OnStoreError func(op string)
 }
 
 // Origin runs the function for r, writing its response to w, and returns
@@ -301,6 +306,7 @@ type Cache struct {
 	cancel context.CancelFunc
 
 	storeLog, tagLog limiter
+	onStoreError     func(op string)
 	compressions     atomic.Int64
 }
 
@@ -330,6 +336,7 @@ func New(store cache.Store, opts Options) *Cache {
 		keepStale:    opts.KeepStale,
 		rules:        cmp.Or(opts.Rules, RulesVercel),
 		urlKey:       opts.URLKey,
+		onStoreError: opts.OnStoreError,
 		flights:      make(map[string]*flight),
 		landed:       make(map[string]landed),
 		hfm:          make(map[string]time.Time),
@@ -1220,7 +1227,12 @@ func (c *Cache) storeFailed(op, key string, err error) {
 	switch {
 	case errors.Is(err, cache.ErrTooLarge), errors.Is(err, cache.ErrInvalid):
 		c.log.Debug("cdn: response not cached", "key", key, "err", err)
-	case c.storeLog.allow():
+		return
+	}
+	if c.onStoreError != nil {
+		c.onStoreError(op)
+	}
+	if c.storeLog.allow() {
 		c.log.Warn("cdn: cache store failed; answering from the origin", "op", op, "key", key, "err", err)
 	}
 }
