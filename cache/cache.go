@@ -177,6 +177,26 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// CheckSet returns the error, wrapping ErrInvalid or ErrTooLarge, that
+// every Store's Set returns for these arguments whatever the state of its
+// backend, or nil: for a caller that must refuse what a Store would
+// refuse while it has none to ask (its Redis down since the start).
+func CheckSet(key string, value []byte, ttl time.Duration, tags []string) error {
+	if err := checkSet(key, value, ttl, tags); err != nil {
+		return fmt.Errorf("cannot set: %w", err)
+	}
+	return nil
+}
+
+// CheckTags is CheckSet for the tags of ExpireTags, InvalidateTags and
+// DeleteTags.
+func CheckTags(tags []string) error {
+	if err := checkTags(tags); err != nil {
+		return fmt.Errorf("cannot change tags: %w", err)
+	}
+	return nil
+}
+
 func checkKey(key string) error {
 	if key == "" {
 		return fmt.Errorf("empty key: %w", ErrInvalid)

@@ -304,6 +304,11 @@ func (ic invocationCache) Get(key string) ([]byte, abi.Errno) {
 }
 
 func (ic invocationCache) Set(key string, value []byte, ttl int64, tags []string, name string) abi.Errno {
+	// Refused (ETOOLARGE, EINVAL) whether or not the store can be
+	// reached: a cache that is down must not turn a refusal into EIO.
+	if err := cache.CheckSet(key, value, time.Duration(ttl)*time.Second, tags); err != nil {
+		return ic.errno("set", err)
+	}
 	return ic.runtime("set", func(ctx context.Context, s cache.Store) error {
 		return s.Set(ctx, key, value, time.Duration(ttl)*time.Second, tags)
 	})
@@ -314,6 +319,9 @@ func (ic invocationCache) Delete(key string) abi.Errno {
 }
 
 func (ic invocationCache) ExpireTags(tags []string) abi.Errno {
+	if err := cache.CheckTags(tags); err != nil {
+		return ic.errno("expireTag", err)
+	}
 	return ic.runtime("expireTag", func(ctx context.Context, s cache.Store) error { return s.ExpireTags(ctx, tags...) })
 }
 
@@ -397,6 +405,9 @@ func (h *Host) Purge(ctx context.Context, p Purge) error {
 
 // purge applies p to the Runtime Cache (tags) and the CDN cache.
 func (h *Host) purge(ctx context.Context, p Purge) error {
+	if err := cache.CheckTags(p.Tags); err != nil {
+		return err // refused (400, ETOOLARGE) whether or not the store can be reached
+	}
 	s, err := h.stores(ctx)
 	if err != nil {
 		return err

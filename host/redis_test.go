@@ -13,6 +13,7 @@ import (
 
 	"github.com/wfn-dev/wfn/host"
 	"github.com/wfn-dev/wfn/internal/redisserver"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // TestRedisSharedByHosts runs two hosts on one Redis: what one stores the
@@ -232,4 +233,47 @@ func TestRedisDownAtStartCDNHeaders(t *testing.T) {
 		return get(t, url).header.Get("X-Vercel-Cache") == "HIT"
 	})
 	check(get(t, url), "HIT")
+}
+
+// TestRedisDownJSCache: with the Runtime Cache's Redis down, a
+// JavaScript function's getCache() calls do not throw, as Vercel's cache
+// client never does: get resolves null (a miss), set, delete and
+// expireTag resolve; the function answers. A value the host refuses still
+// rejects. Once Redis is up, the same calls reach it.
+func TestRedisDownJSCache(t *testing.T) {
+	redis := redisserver.StartForTest(t)
+	redis.Kill()
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{"api/c.ts": `
+import { getCache } from '@vercel/functions';
+export async function GET(request: Request) {
+  const cache = getCache();
+  const before = await cache.get('k');
+  await cache.set('k', 'v', { ttl: 60, tags: ['t'] });
+  const after = await cache.get('k');
+  await cache.delete('other');
+  await cache.expireTag('other-tag');
+  let refused = '';
+  try {
+    await cache.set('big', 'x'.repeat(3 << 20));
+  } catch (err) {
+    refused = String(err);
+  }
+  return Response.json({ before, after, refused });
+}
+`})
+	_, srv, _ := serve(t, host.Config{Dir: dir, Cache: redis.URL()})
+	r := get(t, srv.URL+"/api/c")
+	if r.status != 200 || r.body != `{"before":null,"after":null,"refused":"TypeError: cache_set: ETOOLARGE"}` {
+		t.Fatalf("GET with Redis down = %d %q, want 200 with misses and the refused value's error", r.status, r.body)
+	}
+
+	restarted, err := redisserver.Start(context.Background(), t.TempDir(), redis.Port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(restarted.Kill)
+	eventually(t, "the function to reach Redis", func() bool {
+		return get(t, srv.URL+"/api/c").body == `{"before":"v","after":"v","refused":"TypeError: cache_set: ETOOLARGE"}`
+	})
 }

@@ -49,22 +49,45 @@ export function install(native) {
     );
   }
 
+  // A Runtime Cache whose store is down (EIO) is a miss, as with Vercel's
+  // cache client, which never throws: get resolves null, the others
+  // resolve (the host logs each failed call with the request's id). A call
+  // the host refuses (EINVAL, ETOOLARGE) still rejects.
+  const unavailable = (err, what) => err instanceof TypeError && err.message === `${what}: EIO`;
   const cache = {
     async get(key) {
-      const s = native.cacheGet(String(key));
+      let s;
+      try {
+        s = native.cacheGet(String(key));
+      } catch (err) {
+        if (unavailable(err, "cache_get")) return null;
+        throw err;
+      }
       return s === undefined ? null : JSON.parse(s);
     },
     async set(key, value, options = {}) {
       const json = JSON.stringify(value);
       if (json === undefined) throw new TypeError(`cache.set: the value of "${key}" cannot be serialised to JSON`);
       const tags = options?.tags?.length ? tagList(options.tags) : "";
-      native.cacheSet(String(key), json, Number(options?.ttl ?? 0), tags, options?.name == null ? "" : String(options.name));
+      try {
+        native.cacheSet(String(key), json, Number(options?.ttl ?? 0), tags, options?.name == null ? "" : String(options.name));
+      } catch (err) {
+        if (!unavailable(err, "cache_set")) throw err;
+      }
     },
     async delete(key) {
-      native.cacheDelete(String(key));
+      try {
+        native.cacheDelete(String(key));
+      } catch (err) {
+        if (!unavailable(err, "cache_delete")) throw err;
+      }
     },
     async expireTag(tag) {
-      native.cacheExpireTag(tagList(tag));
+      try {
+        native.cacheExpireTag(tagList(tag));
+      } catch (err) {
+        if (!unavailable(err, "cache_expire_tag")) throw err;
+      }
     },
   };
 
