@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -20,6 +21,7 @@ import (
 //	P k:<key>  hash  v: encoded value, s: seq, c: created µs, e: expires µs (0: never), t: tags joined by ","
 //	P t:<tag>  hash  x: expired seq, i: invalidated seq, d: deleted seq, u: deleted until µs
 //	P seq      the sequence every write takes a number from (INCR)
+//	P gen      a random value; gone when Redis lost the data (FLUSHALL)
 //	P inval    pub/sub channel: "k"+key after Set and Delete, "t"+tags after tag operations
 //
 // Times are Redis's own clock (TIME), so hosts with skewed clocks agree.
@@ -123,6 +125,8 @@ type redisStore struct {
 	ctx        context.Context // ends at Close; the listener runs under it
 	cancel     context.CancelFunc
 	done       chan struct{}
+	genDone    chan struct{} // closed when watchGen returns
+	gen        string        // the value of P gen the front was filled under; watchGen's
 	subscribed chan struct{} // closed at the first subscription
 	subOnce    sync.Once
 	closeOnce  sync.Once
@@ -151,6 +155,8 @@ var _ Store = (*redisStore)(nil)
 // subscription answered within the last 300 ms (it is pinged every 100 ms
 // of silence); when it fails the front is emptied, and it is used again
 // once the subscription is made again, as messages sent meanwhile are lost.
+// A loss of data that publishes nothing (FLUSHALL, FLUSHDB, the prefix's
+// keys deleted) empties the front within about 100 ms.
 //
 // OpenRedis fails if Redis does not answer a PING. Options that apply:
 // WithFrontSize, WithTimeout, WithPrefix, WithLogger.
@@ -194,6 +200,12 @@ func OpenRedis(ctx context.Context, url string, opts ...Option) (Store, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	go s.listen()
+	s.genDone = make(chan struct{})
+	if s.front != nil {
+		go s.watchGen()
+	} else {
+		close(s.genDone)
+	}
 	// Wait a little for the subscription so that the front works from the
 	// first call; the store works without it.
 	select {
@@ -430,10 +442,12 @@ func (s *redisStore) Close(ctx context.Context) error {
 			s.ps.Close()
 		}
 		s.psMu.Unlock()
-		select {
-		case <-s.done:
-		case <-ctx.Done():
-			err = fmt.Errorf("cannot close cache: %w", ctx.Err())
+		for _, done := range []chan struct{}{s.done, s.genDone} {
+			select {
+			case <-done:
+			case <-ctx.Done():
+				err = fmt.Errorf("cannot close cache: %w", ctx.Err())
+			}
 		}
 		if cerr := s.client.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("cannot close cache: %w", cerr)
@@ -441,6 +455,55 @@ func (s *redisStore) Close(ctx context.Context) error {
 		s.front.reset(false)
 	})
 	return err
+}
+
+// flushCheck is how often watchGen checks that Redis still has the data
+// the front was filled from.
+const flushCheck = 100 * time.Millisecond
+
+// watchGen empties the front when Redis has lost the data it was filled
+// from: FLUSHALL or FLUSHDB, the prefix's keys deleted, a restart without
+// persistence. Such a loss publishes nothing, and the subscription
+// survives a flush, so the front would keep answering what Redis no
+// longer holds. P gen holds a random value set when it is missing; a
+// store that finds another value than the one it last saw empties its
+// front.
+func (s *redisStore) watchGen() {
+	defer close(s.genDone)
+	t := time.NewTicker(flushCheck)
+	defer t.Stop()
+	for {
+		// While the subscription is down the front is empty and not
+		// filled (listen), and Redis is not dialled for this.
+		if !s.subs.down.Load() {
+			s.checkGen()
+		}
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *redisStore) checkGen() {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.timeout)
+	defer cancel()
+	key := s.cfg.prefix + "gen"
+	v, err := s.client.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		if err = s.client.SetNX(ctx, key, rand.Text(), 0).Err(); err == nil {
+			v, err = s.client.Get(ctx, key).Result()
+		}
+	}
+	if err != nil {
+		return // down or full: the calls and the subscription see to that
+	}
+	if s.gen != "" && v != s.gen {
+		s.front.clear()
+		s.cfg.logger.Info("cache: Redis lost the cache's data (flushed, or restarted empty); the in-memory front is emptied", s.health.attrs...)
+	}
+	s.gen = v
 }
 
 // listen keeps a subscription to the invalidation channel and applies what

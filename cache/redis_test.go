@@ -416,3 +416,44 @@ func startOwnRedis(t *testing.T) *redisserver.Server {
 	t.Cleanup(srv.Kill)
 	return srv
 }
+
+// TestRedisFlushed: an operator empties Redis (FLUSHALL) under two stores
+// whose fronts hold an entry: both stop answering it, as Redis no longer
+// has it, without a write on either.
+func TestRedisFlushed(t *testing.T) {
+	srv := startOwnRedis(t)
+	ctx := t.Context()
+	open := func() cache.Store {
+		s, err := cache.OpenRedis(ctx, srv.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close(context.Background()) })
+		return s
+	}
+	a, b := open(), open()
+	cachetest.MustSet(t, a, "k", "v", 0, "t")
+	for _, s := range []cache.Store{a, b} {
+		cachetest.Eventually(t, 10*time.Second, func() error {
+			cachetest.MustGet(t, s, "k")
+			if !cache.FrontHas(s, "k") {
+				return errors.New("the front does not hold k")
+			}
+			return nil
+		})
+	}
+	rc := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rc.Close()
+	if err := rc.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for _, s := range []cache.Store{a, b} {
+		cachetest.Eventually(t, 10*time.Second, func() error { return cachetest.Miss(s, "k") })
+	}
+	d := time.Since(start)
+	t.Logf("both stores miss %v after FLUSHALL", d.Round(time.Millisecond))
+	if d > time.Second {
+		t.Errorf("the fronts answered for %v after FLUSHALL, want under a second", d)
+	}
+}
