@@ -57,13 +57,15 @@ type Config struct {
 	// Cache is where the Runtime Cache and the CDN cache keep their
 	// entries: empty for files in CacheDir (runtime-cache.db and
 	// cdn-cache.db, which survive a restart), or redis://HOST:PORT/DB for
-	// a Redis that several hosts share (rediss:// for TLS). New returns
-	// ErrConfig for another value. A Redis that cannot be reached is not
-	// an error of New: it is tried again, at most once a second, when the
-	// caches are used (a guest's cache call gets EIO meanwhile); the log
-	// says so when it first fails, then at most every 10 s, and says
-	// "cache opened" once it is reached. Logs and errors show the URL
-	// without its password.
+	// a Redis that several hosts share (rediss:// for TLS). The hosts of
+	// one database share one Runtime Cache and one set of tags, whatever
+	// they serve: give each project and environment a database of its
+	// own. New returns ErrConfig for another value. A Redis that cannot
+	// be reached is not an error of New: it is tried again, at most once
+	// a second, when the caches are used (a guest's cache call gets EIO
+	// meanwhile); the log says so when it first fails, then at most every
+	// 10 s, and says "cache opened" once it is reached. Logs and errors
+	// show the URL without its password.
 	Cache string
 	// PurgeFrom are the peers allowed to purge the caches through
 	// POST /_wfn/cache/purge (wfn cache purge), by socket address.
