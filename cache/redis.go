@@ -245,12 +245,10 @@ func (s *redisStore) call(ctx context.Context, what string, f func(ctx context.C
 	if s.closed.Load() {
 		return fmt.Errorf("cannot %s: store closed: %w: %w", what, ErrUnavailable, err)
 	}
-	var reply redis.Error
-	if errors.As(err, &reply) {
-		// Redis answered and refused the command (full with noeviction,
-		// a read-only replica, an ACL): it is reachable and the
-		// subscription missed nothing, so other calls still try it and
-		// the front stays.
+	if refusal(err) {
+		// Redis answered and refused the command: it is reachable and
+		// the subscription missed nothing, so other calls still try it
+		// and the front stays.
 		s.health.refused(err)
 		return fmt.Errorf("cannot %s: %w: %w", what, ErrUnavailable, err)
 	}
@@ -259,6 +257,20 @@ func (s *redisStore) call(ctx context.Context, what string, f func(ctx context.C
 	// hear about; keep using it only if the subscription survives.
 	s.front.clear()
 	return fmt.Errorf("cannot %s: %w: %w", what, ErrUnavailable, err)
+}
+
+// refusal reports whether err is Redis refusing one command while it
+// serves others: full with noeviction (OOM), a read-only replica
+// (READONLY), an ACL (NOPERM), writes stopped after a failed save
+// (MISCONF). Other error replies (LOADING, BUSY, max clients reached) mean
+// a server that answers nothing useful for now: it is down.
+func refusal(err error) bool {
+	for _, p := range []string{"OOM ", "READONLY ", "NOPERM ", "MISCONF "} {
+		if redis.HasErrorPrefix(err, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *redisStore) Get(ctx context.Context, key string) (Entry, error) {
