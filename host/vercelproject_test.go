@@ -352,3 +352,43 @@ func TestVercelGoHandlerNoGoMod(t *testing.T) {
 		t.Errorf("api/dep/index.go: error %q, want one naming the package and go mod init", msg)
 	}
 }
+
+// A Go file in Vercel's shape may embed files of its directory
+// (//go:embed), in the handler's file or in a file that exports no
+// handler, a file or a whole directory, as go build embeds them for
+// Vercel: the generated package the go command sees holds them too. A
+// change to an embedded file is a new build.
+func TestVercelGoHandlerEmbed(t *testing.T) {
+	requireGo(t)
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod": "module example.com/embed\n\ngo 1.24\n",
+		"api/page.go": "package handler\n\nimport (\n\t_ \"embed\"\n\t\"net/http\"\n)\n\n//go:embed hello.txt\nvar hello string\n\n" +
+			"func Handler(w http.ResponseWriter, r *http.Request) { w.Write([]byte(hello + page())) }\n",
+		"api/assets.go": "package handler\n\nimport \"embed\"\n\n//go:embed static\nvar static embed.FS\n\n" +
+			"func page() string { b, _ := static.ReadFile(\"static/[id].html\"); return string(b) }\n",
+		"api/hello.txt":          "hello ",
+		"api/static/[id].html":   "<p>page</p>",
+		"api/users/[id].go":      "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) { w.Write([]byte(r.URL.Query().Get(\"id\"))) }\n",
+		"api/users/embedless.go": "package handler\n\nfunc unused() {}\n",
+	}
+	testkit.WriteFiles(t, dir, files)
+	h, srv, _ := serve(t, host.Config{Dir: dir})
+	for _, fn := range h.Functions() {
+		if fn.Err != nil {
+			t.Errorf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	if r := get(t, srv.URL+"/api/page"); r.status != http.StatusOK || r.body != "hello <p>page</p>" {
+		t.Errorf("GET /api/page = %d %q, want 200 %q", r.status, r.body, "hello <p>page</p>")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "api", "hello.txt"), []byte("bye "), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := get(t, srv.URL+"/api/page"); r.status != http.StatusOK || r.body != "bye <p>page</p>" {
+		t.Errorf("after editing hello.txt, GET /api/page = %d %q, want 200 %q", r.status, r.body, "bye <p>page</p>")
+	}
+}

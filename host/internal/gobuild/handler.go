@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/build"
 	"go/version"
 	"io/fs"
 	"os"
@@ -107,6 +108,12 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 	for _, s := range h.Siblings {
 		overlay[filepath.Join(root, vdir, "fn", importSafe(s))] = filepath.Join(filepath.Dir(h.File), s)
 	}
+	// The files its //go:embed lines name go in beside them, under their
+	// own names: the go command looks for them in the package's
+	// directory, which is the generated one.
+	for _, f := range embedded(filepath.Dir(h.File), append([]string{filepath.Base(h.File)}, h.Siblings...), h.Tags) {
+		overlay[filepath.Join(root, vdir, "fn", f)] = filepath.Join(filepath.Dir(h.File), f)
+	}
 	mainGo := filepath.Join(work, "main.go")
 	var src bytes.Buffer
 	if err := mainTemplate.Execute(&src, map[string]any{
@@ -163,6 +170,54 @@ func init() {
 
 func main() {}
 `))
+
+// embedded returns the files, relative to dir, that the //go:embed lines
+// of the named files of dir may match: each pattern's matches, with the
+// files under a matched directory. The go command decides which of them
+// it embeds (it leaves out names starting with . or _, unless all:) and
+// reports a pattern with no match; a pattern that leaves dir is left for
+// it to reject.
+func embedded(dir string, names, tags []string) []string {
+	ctxt := build.Default
+	ctxt.GOOS, ctxt.GOARCH, ctxt.CgoEnabled, ctxt.BuildTags = "wasip1", "wasm", false, tags
+	ctxt.ReadDir = func(string) ([]fs.FileInfo, error) {
+		var infos []fs.FileInfo
+		for _, n := range names {
+			if fi, err := os.Stat(filepath.Join(dir, n)); err == nil {
+				infos = append(infos, fi)
+			}
+		}
+		return infos, nil
+	}
+	// An error (no buildable file, a syntax error) leaves the patterns
+	// found: the go command reports the error itself.
+	p, _ := ctxt.ImportDir(dir, 0)
+	if p == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, pat := range p.EmbedPatterns {
+		pat = strings.TrimPrefix(pat, "all:")
+		if !fs.ValidPath(pat) {
+			continue
+		}
+		matches, _ := filepath.Glob(filepath.Join(dir, filepath.FromSlash(pat)))
+		for _, m := range matches {
+			_ = filepath.WalkDir(m, func(p string, d fs.DirEntry, err error) error {
+				if err != nil || !d.Type().IsRegular() {
+					return nil
+				}
+				if rel, err := filepath.Rel(dir, p); err == nil && !seen[rel] {
+					seen[rel] = true
+					out = append(out, rel)
+				}
+				return nil
+			})
+		}
+	}
+	return out
+}
 
 var unsafeImport = regexp.MustCompile(`[^A-Za-z0-9._~/+-]`)
 
