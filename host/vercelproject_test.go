@@ -79,6 +79,7 @@ func TestVercelGoHandlerErrors(t *testing.T) {
 		"api/syntax.go":   "package handler\n\nfunc Handler(\n",
 		"api/syntax2.go":  "package handler\n\nfunc A() { x := }\nfunc B() { y := }\n",
 		"api/script.py":   "def handler(): pass\n",
+		"api/cgo.go":      "package handler\n\n// #include <stdio.h>\nimport \"C\"\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) {}\n",
 		"api/lib/util.go": "package lib\n\n// Util is a helper package's function: no handler, no function.\nfunc Util() {}\n",
 	}
 	testkit.WriteFiles(t, dir, files)
@@ -99,6 +100,7 @@ func TestVercelGoHandlerErrors(t *testing.T) {
 		// Every syntax error, not the first and a count.
 		"api/syntax2.go": {"api/syntax2.go", "cannot parse", "syntax2.go:3:", "syntax2.go:4:"},
 		"api/script.py":  {"api/script.py", "Python"},
+		"api/cgo.go":     {"api/cgo.go", `imports "C" (cgo)`},
 	}
 	if len(got) != len(want) {
 		t.Errorf("functions = %v, want %d of them", got, len(want))

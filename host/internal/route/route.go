@@ -314,6 +314,12 @@ func goHandler(file, rel string) (string, error) {
 	}
 	nethttp := ""
 	for _, imp := range f.Imports {
+		if imp.Path.Value == `"C"` {
+			// The go command would leave the file out (a cgo file, and
+			// wasip1 builds have no cgo) and say only that build
+			// constraints exclude it.
+			return "", fmt.Errorf("wfn: %s: imports \"C\" (cgo), which a WebAssembly build cannot use: wfn builds Go functions with CGO_ENABLED=0 for wasip1", rel)
+		}
 		if imp.Path.Value == `"net/http"` {
 			nethttp = "http"
 			if imp.Name != nil {
