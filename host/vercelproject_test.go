@@ -394,3 +394,24 @@ func TestVercelGoHandlerEmbed(t *testing.T) {
 		t.Errorf("after editing hello.txt, GET /api/page = %d %q, want 200 %q", r.status, r.body, "bye <p>page</p>")
 	}
 }
+
+// A go.mod that asks for a newer Go than the one installed is a load
+// error naming the project's go.mod, not the copy wfn builds with.
+func TestVercelGoHandlerNewerGo(t *testing.T) {
+	requireGo(t)
+	t.Setenv("GOTOOLCHAIN", "local") // no toolchain download
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{
+		"go.mod":       "module example.com/newer\n\ngo 1.999\n",
+		"api/index.go": "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) {}\n",
+	})
+	h, _, _ := serve(t, host.Config{Dir: dir})
+	fns := h.Functions()
+	if len(fns) != 1 || fns[0].Err == nil {
+		t.Fatalf("functions = %v, want api/index.go failing", fns)
+	}
+	msg := fns[0].Err.Error()
+	if !strings.Contains(msg, "go.mod requires go >= 1.999") || strings.Contains(msg, ".wfn") || strings.Contains(msg, os.TempDir()) {
+		t.Errorf("error %q, want one naming the project's go.mod and the version it requires", msg)
+	}
+}

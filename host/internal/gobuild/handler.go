@@ -126,8 +126,9 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 	}
 	overlay[filepath.Join(root, vdir, "wfn_main.go")] = mainGo
 	flags := tagFlags(h.Tags)
+	modfile := ""
 	if !mod.requires(sdkModule) {
-		modfile, err := b.modfile(ctx, root, work)
+		modfile, err = b.modfile(ctx, root, work)
 		if err != nil {
 			return "", false, err
 		}
@@ -145,6 +146,11 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 	flags = append([]string{"-overlay=" + ovFile}, flags...)
 	wasm, cached, err = b.build(ctx, h.Name, root, flags, []string{"./" + vdir}, overlay)
 	var be *BuildError
+	if modfile != "" && mod.Module.Path != noModule && errors.As(err, &be) {
+		// What the go command says of the copy (a go version newer than
+		// the toolchain's, a bad directive) is said of the project's.
+		be.Output = strings.ReplaceAll(be.Output, modfile, "go.mod")
+	}
 	if mod.Module.Path == noModule && errors.As(err, &be) {
 		// The go command's advice (go get) needs a go.mod first.
 		be.Output = strings.TrimRight(be.Output, "\n") + "\n(no go.mod in " + root + " or above: to require other modules, make one with go mod init)"
