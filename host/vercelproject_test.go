@@ -405,13 +405,18 @@ func TestVercelGoHandlerNewerGo(t *testing.T) {
 		"go.mod":       "module example.com/newer\n\ngo 1.999\n",
 		"api/index.go": "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) {}\n",
 	})
-	h, _, _ := serve(t, host.Config{Dir: dir})
-	fns := h.Functions()
-	if len(fns) != 1 || fns[0].Err == nil {
-		t.Fatalf("functions = %v, want api/index.go failing", fns)
-	}
-	msg := fns[0].Err.Error()
-	if !strings.Contains(msg, "go.mod requires go >= 1.999") || strings.Contains(msg, ".wfn") || strings.Contains(msg, os.TempDir()) {
-		t.Errorf("error %q, want one naming the project's go.mod and the version it requires", msg)
+	// The cache outside the project and inside it, where wfn serve keeps
+	// it (DIR/.wfn), where the go command names files relative to the
+	// project.
+	for _, cache := range []string{"", filepath.Join(dir, ".wfn")} {
+		h, _, _ := serve(t, host.Config{Dir: dir, CacheDir: cache})
+		fns := h.Functions()
+		if len(fns) != 1 || fns[0].Err == nil {
+			t.Fatalf("functions = %v, want api/index.go failing", fns)
+		}
+		msg := fns[0].Err.Error()
+		if !strings.Contains(msg, "go: go.mod requires go >= 1.999") || strings.Contains(msg, ".wfn") {
+			t.Errorf("cache %q: error %q, want one naming the project's go.mod and the version it requires", cache, msg)
+		}
 	}
 }

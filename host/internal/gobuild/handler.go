@@ -149,6 +149,11 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 	if modfile != "" && mod.Module.Path != noModule && errors.As(err, &be) {
 		// What the go command says of the copy (a go version newer than
 		// the toolchain's, a bad directive) is said of the project's.
+		// The go command names a file by its path relative to its
+		// directory when that is shorter.
+		if rel, err := filepath.Rel(root, modfile); err == nil {
+			be.Output = strings.ReplaceAll(be.Output, rel, "go.mod")
+		}
 		be.Output = strings.ReplaceAll(be.Output, modfile, "go.mod")
 	}
 	if mod.Module.Path == noModule && errors.As(err, &be) {
