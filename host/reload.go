@@ -604,7 +604,7 @@ func owns(src *route.Source, rel string) bool {
 	case route.GoPackage, route.CSources:
 		return rel == src.Path || strings.HasPrefix(rel, src.Path+"/")
 	case route.GoHandler:
-		return rel == src.Path || path.Dir(rel) == path.Dir(src.Path) && slices.Contains(src.GoFiles, path.Base(rel))
+		return rel == src.Path || path.Dir(rel) == path.Dir(src.Path) && slices.Contains(src.GoFiles, path.Base(rel)) || src.EmbedsFile(rel)
 	}
 	return rel == src.Path
 }

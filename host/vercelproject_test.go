@@ -359,7 +359,8 @@ func TestVercelGoHandlerNoGoMod(t *testing.T) {
 // (//go:embed), in the handler's file or in a file that exports no
 // handler, a file or a whole directory, as go build embeds them for
 // Vercel: the generated package the go command sees holds them too. A
-// change to an embedded file is a new build.
+// change to an embedded file is a new build, and wfn dev's reload of that
+// file makes it.
 func TestVercelGoHandlerEmbed(t *testing.T) {
 	requireGo(t)
 	dir := t.TempDir()
@@ -384,14 +385,21 @@ func TestVercelGoHandlerEmbed(t *testing.T) {
 	if r := get(t, srv.URL+"/api/page"); r.status != http.StatusOK || r.body != "hello <p>page</p>" {
 		t.Errorf("GET /api/page = %d %q, want 200 %q", r.status, r.body, "hello <p>page</p>")
 	}
-	if err := os.WriteFile(filepath.Join(dir, "api", "hello.txt"), []byte("bye "), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Reload(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if r := get(t, srv.URL+"/api/page"); r.status != http.StatusOK || r.body != "bye <p>page</p>" {
-		t.Errorf("after editing hello.txt, GET /api/page = %d %q, want 200 %q", r.status, r.body, "bye <p>page</p>")
+	// wfn dev reloads with the paths it saw change: an embedded file, or
+	// one in an embedded directory, rebuilds the functions that embed it.
+	for _, tt := range []struct{ file, content, want string }{
+		{"api/hello.txt", "bye ", "bye <p>page</p>"},
+		{"api/static/[id].html", "<p>new</p>", "bye <p>new</p>"},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(tt.file)), []byte(tt.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Reload(context.Background(), tt.file); err != nil {
+			t.Fatal(err)
+		}
+		if r := get(t, srv.URL+"/api/page"); r.status != http.StatusOK || r.body != tt.want {
+			t.Errorf("after editing %s, GET /api/page = %d %q, want 200 %q", tt.file, r.status, r.body, tt.want)
+		}
 	}
 }
 

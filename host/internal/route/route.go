@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
+	"go/build"
 	"go/parser"
 	"go/scanner"
 	"go/token"
@@ -103,6 +104,10 @@ type Source struct {
 	// Handler is the name of the function a GoHandler file exports, such
 	// as "Handler".
 	Handler string
+	// Embeds are the //go:embed patterns of a GoHandler's directory
+	// (relative to it, all: dropped): the files they match go into its
+	// build, so a change to one touches it.
+	Embeds []string
 	// Err is set when the source cannot be served, such as a route that
 	// two sources claim.
 	Err error
@@ -287,10 +292,55 @@ func goHandlers(dir, rel string) []*Source {
 		}
 		out = append(out, src)
 	}
+	embeds := embedPatterns(dir, files)
 	for _, s := range out {
-		s.GoFiles = helpers
+		s.GoFiles, s.Embeds = helpers, embeds
 	}
 	return out
+}
+
+// embedPatterns returns the //go:embed patterns of the named .go files of
+// dir, as the go command reads them for a wasip1 build; none when the
+// files cannot be read.
+func embedPatterns(dir string, names []string) []string {
+	ctxt := build.Default
+	ctxt.GOOS, ctxt.GOARCH, ctxt.CgoEnabled = "wasip1", "wasm", false
+	ctxt.ReadDir = func(string) ([]fs.FileInfo, error) {
+		var infos []fs.FileInfo
+		for _, n := range names {
+			if fi, err := os.Stat(filepath.Join(dir, n)); err == nil {
+				infos = append(infos, fi)
+			}
+		}
+		return infos, nil
+	}
+	p, _ := ctxt.ImportDir(dir, 0) // on an error, the patterns found
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for _, pat := range p.EmbedPatterns {
+		out = append(out, strings.TrimPrefix(pat, "all:"))
+	}
+	return out
+}
+
+// EmbedsFile reports whether rel, a path relative to the served directory
+// with slashes, is a file that a GoHandler's //go:embed patterns match, or
+// one under a directory they match.
+func (s *Source) EmbedsFile(rel string) bool {
+	in, ok := strings.CutPrefix(rel, path.Dir(s.Path)+"/")
+	if !ok {
+		return false
+	}
+	for _, pat := range s.Embeds {
+		for p := in; p != "."; p = path.Dir(p) {
+			if ok, _ := path.Match(pat, p); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // goHandler returns the name of the function the file exports in the shape
