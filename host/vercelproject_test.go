@@ -81,6 +81,8 @@ func TestVercelGoHandlerErrors(t *testing.T) {
 		"api/script.py":   "def handler(): pass\n",
 		"api/cgo.go":      "package handler\n\n// #include <stdio.h>\nimport \"C\"\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) {}\n",
 		"api/lib/util.go": "package lib\n\n// Util is a helper package's function: no handler, no function.\nfunc Util() {}\n",
+		// Vercel's Go runtime asks for another package name than main.
+		"api/main/index.go": "package main\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) {}\n",
 	}
 	testkit.WriteFiles(t, dir, files)
 	h, srv, _ := serve(t, host.Config{Dir: dir})
@@ -101,6 +103,7 @@ func TestVercelGoHandlerErrors(t *testing.T) {
 		"api/syntax2.go": {"api/syntax2.go", "cannot parse", "syntax2.go:3:", "syntax2.go:4:"},
 		"api/script.py":  {"api/script.py", "Python"},
 		"api/cgo.go":     {"api/cgo.go", `imports "C" (cgo)`},
+		"api/main":       {"api/main/index.go", "package main", "package handler"},
 	}
 	if len(got) != len(want) {
 		t.Errorf("functions = %v, want %d of them", got, len(want))

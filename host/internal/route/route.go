@@ -171,7 +171,7 @@ func Scan(dir string) ([]*Source, error) {
 				return err
 			}
 			if len(files) > 0 {
-				out = append(out, &Source{Path: rel, Kind: GoPackage, Route: "/" + rel, GoFiles: files})
+				out = append(out, &Source{Path: rel, Kind: GoPackage, Route: "/" + rel, GoFiles: files, Err: vercelMain(p, rel, files)})
 				owned[p] = true
 			} else if hs := goHandlers(p, rel); len(hs) > 0 {
 				out = append(out, hs...)
@@ -265,6 +265,47 @@ func goMainFiles(dir string) ([]string, error) {
 		return nil, nil
 	}
 	return files, nil
+}
+
+// vercelMain returns an error when the main package of files in dir (rel
+// its path relative to the served directory) has no func main and a file
+// of it exports a function of a handler's shape: a Go file written for
+// Vercel's Go runtime under package main, which would otherwise fail to
+// link, saying only that main is undeclared. Vercel's runtime refuses it
+// too ("Please change `package main` to `package handler`").
+func vercelMain(dir, rel string, files []string) error {
+	exporter := ""
+	for _, name := range files {
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, name), nil, parser.SkipObjectResolution)
+		if err != nil {
+			return nil // the compiler names it
+		}
+		nethttp := ""
+		for _, imp := range f.Imports {
+			if imp.Path.Value == `"net/http"` {
+				nethttp = "http"
+				if imp.Name != nil {
+					nethttp = imp.Name.Name
+				}
+			}
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv != nil {
+				continue
+			}
+			if fd.Name.Name == "main" {
+				return nil
+			}
+			if exporter == "" && fd.Name.IsExported() && nethttp != "" && isHandlerShape(fd.Type, nethttp) {
+				exporter = rel + "/" + name
+			}
+		}
+	}
+	if exporter == "" {
+		return nil
+	}
+	return fmt.Errorf("wfn: %s: package main with a handler and no func main: a Go file in the shape of Vercel's Go runtime takes another package name (package handler), as Vercel asks", exporter)
 }
 
 // goHandlers returns the functions of a directory of a non-main Go package
