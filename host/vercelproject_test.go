@@ -431,3 +431,32 @@ func TestVercelGoHandlerNewerGo(t *testing.T) {
 		}
 	}
 }
+
+// A build error of a Go file in Vercel's shape names the package the
+// user wrote, not the generated one the go command built: its advice (go
+// get PKG, for a requirement missing from go.sum) works in the project.
+func TestVercelGoHandlerErrorNamesTheUsersPackage(t *testing.T) {
+	requireGo(t)
+	t.Setenv("GOPROXY", "off") // the go.sum check needs no module
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{
+		"go.mod":            "module example.com/nosum\n\ngo 1.24\n\nrequire github.com/google/uuid v1.6.0\n",
+		"api/index.go":      "package handler\n\nimport (\n\t\"net/http\"\n\n\t\"github.com/google/uuid\"\n)\n\nfunc Handler(w http.ResponseWriter, r *http.Request) { w.Write([]byte(uuid.NewString())) }\n",
+		"api/users/[id].go": "package handler\n\nimport (\n\t\"net/http\"\n\n\t\"github.com/google/uuid\"\n)\n\nfunc Handler(w http.ResponseWriter, r *http.Request) { w.Write([]byte(uuid.NewString())) }\n",
+	})
+	h, _, _ := serve(t, host.Config{Dir: dir})
+	want := map[string]string{
+		"api/index.go":      "go get example.com/nosum/api\n",
+		"api/users/[id].go": "go get example.com/nosum/api/users\n",
+	}
+	for _, fn := range h.Functions() {
+		if fn.Err == nil {
+			t.Errorf("%s: no error, want a missing go.sum entry", fn.Source)
+			continue
+		}
+		msg := fn.Err.Error() + "\n"
+		if !strings.Contains(msg, "missing go.sum entry") || !strings.Contains(msg, want[fn.Source]) || strings.Contains(msg, "wfnfn_") {
+			t.Errorf("%s: error %q, want the missing go.sum entry and %q, without the generated package", fn.Source, msg, want[fn.Source])
+		}
+	}
+}

@@ -146,6 +146,11 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 	flags = append([]string{"-overlay=" + ovFile}, flags...)
 	wasm, cached, err = b.build(ctx, h.Name, root, flags, []string{"./" + vdir}, overlay)
 	var be *BuildError
+	if errors.As(err, &be) {
+		// The go command names the generated package (in its advice too:
+		// go get PKG); the user's is the file's directory.
+		be.Output = strings.ReplaceAll(be.Output, path.Join(mod.Module.Path, vdir, "fn"), path.Join(mod.Module.Path, filepath.ToSlash(rel)))
+	}
 	if modfile != "" && mod.Module.Path != noModule && errors.As(err, &be) {
 		// What the go command says of the copy (a go version newer than
 		// the toolchain's, a bad directive) is said of the project's.
