@@ -97,7 +97,7 @@ func TestVercelGoHandlerErrors(t *testing.T) {
 	want := map[string][]string{
 		"api/ok.go":     nil,
 		"api/shape.go":  {"api/shape.go", "func Handler must have the shape"},
-		"api/broken.go": {"api/broken.go", "undefinedThing"},
+		"api/broken.go": {"api/broken.go:5:56:", "undefinedThing"},
 		"api/syntax.go": {"api/syntax.go", "cannot parse"},
 		// Every syntax error, not the first and a count.
 		"api/syntax2.go": {"api/syntax2.go", "cannot parse", "syntax2.go:3:", "syntax2.go:4:"},
@@ -458,5 +458,38 @@ func TestVercelGoHandlerErrorNamesTheUsersPackage(t *testing.T) {
 		if !strings.Contains(msg, "missing go.sum entry") || !strings.Contains(msg, want[fn.Source]) || strings.Contains(msg, "wfnfn_") {
 			t.Errorf("%s: error %q, want the missing go.sum entry and %q, without the generated package", fn.Source, msg, want[fn.Source])
 		}
+	}
+}
+
+// A Go file in Vercel's shape that panics (in its handler, or in a file of
+// its package that exports none) is named in the stack trace by its own
+// path, not by the generated file the go command built.
+func TestVercelGoHandlerPanicNamesTheFile(t *testing.T) {
+	requireGo(t)
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{
+		"go.mod":           "module example.com/panics\n\ngo 1.24\n",
+		"api/boom/[id].go": "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) {\n\tif r.URL.Query().Get(\"id\") == \"helper\" {\n\t\thelp()\n\t}\n\tpanic(\"boom\")\n}\n",
+		"api/boom/help.go": "package handler\n\nfunc help() {\n\tpanic(\"helper boom\")\n}\n",
+	})
+	h, srv, logs := serve(t, host.Config{Dir: dir})
+	for _, fn := range h.Functions() {
+		if fn.Err != nil {
+			t.Fatalf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	for _, tt := range []struct{ path, want string }{
+		{"/api/boom/1", "example.com/panics/api/boom/[id].go:9"},
+		{"/api/boom/helper", "example.com/panics/api/boom/help.go:4"},
+	} {
+		if r := get(t, srv.URL+tt.path); r.status != http.StatusInternalServerError {
+			t.Errorf("GET %s = %d, want 500", tt.path, r.status)
+		}
+		eventually(t, "a stack trace naming "+tt.want, func() bool { return strings.Contains(logs.String(), tt.want) })
+	}
+	// The functions' package is still the generated one (one per
+	// handler file), but no file is named from it.
+	if strings.Contains(logs.String(), "wfn_entry.go") || strings.Contains(logs.String(), "/fn/help.go") {
+		t.Errorf("the log names a generated file:\n%s", logs)
 	}
 }

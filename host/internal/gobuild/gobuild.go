@@ -166,14 +166,21 @@ func realPaths(out, dir string, overlay map[string]string) string {
 	out = strings.Join(slices.DeleteFunc(lines, func(l string) bool {
 		return strings.HasPrefix(l, "# ") && strings.Contains(l, generatedDir)
 	}), "\n")
+	// The longest first: a name may end another (a relative //line name,
+	// which the go command joins to the generated directory).
+	var pairs [][2]string
 	for seen, real := range overlay {
 		if r, err := filepath.Rel(dir, real); err == nil && !strings.HasPrefix(r, "..") {
 			real = r
 		}
-		out = strings.ReplaceAll(out, seen, real)
+		pairs = append(pairs, [2]string{seen, real})
 		if r, err := filepath.Rel(dir, seen); err == nil {
-			out = strings.ReplaceAll(out, r, real)
+			pairs = append(pairs, [2]string{r, real})
 		}
+	}
+	slices.SortFunc(pairs, func(a, b [2]string) int { return len(b[0]) - len(a[0]) })
+	for _, p := range pairs {
+		out = strings.ReplaceAll(out, p[0], p[1])
 	}
 	return out
 }

@@ -108,6 +108,35 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 	for _, s := range h.Siblings {
 		overlay[filepath.Join(root, vdir, "fn", importSafe(s))] = filepath.Join(filepath.Dir(h.File), s)
 	}
+	// The go command reads each .go file from a copy that starts with a
+	// //line directive giving its own name, as -trimpath names the files
+	// of the module's other packages (module path, then the path in the
+	// module): stack traces and the compiler then name the user's file,
+	// not the generated one. The copy's lines are the file's.
+	goOverlay, lineNames := map[string]string{}, map[string]string{}
+	for seen, real := range overlay {
+		text, err := os.ReadFile(real)
+		if err != nil {
+			return "", false, &BuildError{Function: h.Name, Output: err.Error(), Err: err}
+		}
+		relFile, err := filepath.Rel(root, real)
+		if err != nil {
+			return "", false, err
+		}
+		name := path.Join(mod.Module.Path, filepath.ToSlash(relFile))
+		cp := filepath.Join(work, "src", filepath.Base(seen))
+		if err := os.MkdirAll(filepath.Dir(cp), 0o755); err != nil {
+			return "", false, fmt.Errorf("wfn: cannot create %s: %w", filepath.Dir(cp), err)
+		}
+		if err := writeIfChanged(cp, append([]byte("//line "+name+":1:1\n"), text...)); err != nil {
+			return "", false, err
+		}
+		goOverlay[seen] = cp
+		lineNames[name] = real
+		// The go command's own errors (an import it cannot resolve)
+		// name the file by the //line name joined to its directory.
+		lineNames[filepath.Join(filepath.Dir(seen), filepath.FromSlash(name))] = real
+	}
 	// The files its //go:embed lines name go in beside them, under their
 	// own names: the go command looks for them in the package's
 	// directory, which is the generated one.
@@ -138,12 +167,22 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 			overlay[filepath.Join(root, "go.mod")] = modfile
 		}
 	}
-	ov, _ := json.Marshal(map[string]any{"Replace": overlay})
+	replace := map[string]string{}
+	for seen, real := range overlay {
+		replace[seen] = real
+		if cp, ok := goOverlay[seen]; ok {
+			replace[seen] = cp
+		}
+	}
+	ov, _ := json.Marshal(map[string]any{"Replace": replace})
 	ovFile := filepath.Join(work, "overlay.json")
 	if err := writeIfChanged(ovFile, ov); err != nil {
 		return "", false, err
 	}
 	flags = append([]string{"-overlay=" + ovFile}, flags...)
+	for name, real := range lineNames {
+		overlay[name] = real
+	}
 	wasm, cached, err = b.build(ctx, h.Name, root, flags, []string{"./" + vdir}, overlay)
 	var be *BuildError
 	if errors.As(err, &be) {
