@@ -493,3 +493,31 @@ func TestVercelGoHandlerPanicNamesTheFile(t *testing.T) {
 		t.Errorf("the log names a generated file:\n%s", logs)
 	}
 }
+
+// A project in a Go workspace (a go.work at its root or above, as a
+// monorepo has) builds its Go files in Vercel's shape with the
+// workspace's modules, also when its go.mod does not require wfn.
+func TestVercelGoHandlerWorkspace(t *testing.T) {
+	requireGo(t)
+	t.Setenv("GOWORK", "") // the go.work found from the project
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{
+		"go.work":         "go 1.24\n\nuse (\n\t.\n\t./shared\n)\n",
+		"go.mod":          "module example.com/app\n\ngo 1.24\n",
+		"shared/go.mod":   "module example.com/shared\n\ngo 1.24\n",
+		"shared/greet.go": "package shared\n\nfunc Greet() string { return \"from the workspace\" }\n",
+		"api/index.go":    "package handler\n\nimport (\n\t\"net/http\"\n\n\t\"example.com/shared\"\n)\n\nfunc Handler(w http.ResponseWriter, r *http.Request) { w.Write([]byte(shared.Greet())) }\n",
+	})
+	h, srv, _ := serve(t, host.Config{Dir: dir})
+	for _, fn := range h.Functions() {
+		if fn.Err != nil {
+			t.Errorf("%s: %v", fn.Source, fn.Err)
+		}
+	}
+	if r := get(t, srv.URL+"/api"); r.status != http.StatusOK || r.body != "from the workspace" {
+		t.Errorf("GET /api = %d %q, want 200 %q", r.status, r.body, "from the workspace")
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "go.work")); err != nil || strings.Contains(string(b), "wfn") {
+		t.Errorf("the build changed the project's go.work: %q %v", b, err)
+	}
+}

@@ -156,7 +156,21 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 	overlay[filepath.Join(root, vdir, "wfn_main.go")] = mainGo
 	flags := tagFlags(h.Tags)
 	modfile := ""
-	if !mod.requires(sdkModule) {
+	gowork := ""
+	if mod.Module.Path != noModule && !mod.requires(sdkModule) {
+		if gowork, err = b.goWork(ctx, root); err != nil {
+			return "", false, &BuildError{Function: h.Name, Output: err.Error(), Err: err}
+		}
+	}
+	if gowork != "" {
+		// In a workspace the go command takes no -modfile: the SDK joins
+		// the workspace instead, through a copy of its go.work.
+		cp, err := b.workfile(ctx, gowork, work)
+		if err != nil {
+			return "", false, err
+		}
+		goOverlay[gowork] = cp // not in overlay: errors name the project's
+	} else if !mod.requires(sdkModule) {
 		modfile, err = b.modfile(ctx, root, work)
 		if err != nil {
 			return "", false, err
@@ -170,9 +184,9 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 	replace := map[string]string{}
 	for seen, real := range overlay {
 		replace[seen] = real
-		if cp, ok := goOverlay[seen]; ok {
-			replace[seen] = cp
-		}
+	}
+	for seen, cp := range goOverlay {
+		replace[seen] = cp
 	}
 	ov, _ := json.Marshal(map[string]any{"Replace": replace})
 	ovFile := filepath.Join(work, "overlay.json")
@@ -371,6 +385,48 @@ func (b *Builder) modfile(ctx context.Context, root, work string) (string, error
 		return "", fmt.Errorf("wfn: go mod edit: %s: %w", strings.TrimSpace(string(out)), err)
 	}
 	return modfile, nil
+}
+
+// goWork returns the go.work file that the go command uses in root, or
+// "" outside a workspace.
+func (b *Builder) goWork(ctx context.Context, root string) (string, error) {
+	cmd := exec.CommandContext(ctx, b.goBin, "env", "GOWORK")
+	cmd.Dir, cmd.Env = root, goEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("wfn: go env GOWORK: %w", err)
+	}
+	if w := strings.TrimSpace(string(out)); w != "off" {
+		return w, nil
+	}
+	return "", nil
+}
+
+// workfile writes, in work, a copy of the workspace's go.work that also
+// uses the copy of the SDK that sdkDir writes, with the SDK's go version
+// when newer: the go command wants a workspace no older than its modules.
+func (b *Builder) workfile(ctx context.Context, gowork, work string) (string, error) {
+	sdk, sdkGo, err := b.sdkDir()
+	if err != nil {
+		return "", err
+	}
+	text, err := os.ReadFile(gowork)
+	if err != nil {
+		return "", err
+	}
+	cp := filepath.Join(work, "go.work")
+	if err := os.WriteFile(cp, text, 0o644); err != nil {
+		return "", err
+	}
+	args := []string{"work", "edit", "-use=" + sdk}
+	if version.Compare("go"+sdkGo, "go"+goLine(text)) > 0 {
+		args = append(args, "-go="+sdkGo)
+	}
+	cmd := exec.CommandContext(ctx, b.goBin, append(args, cp)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("wfn: go work edit: %s: %w", strings.TrimSpace(string(out)), err)
+	}
+	return cp, nil
 }
 
 // goLine returns the version of a go.mod's go directive.
