@@ -427,10 +427,12 @@ func (h *Host) Reload(ctx context.Context, changed ...string) error {
 		return ctx.Err()
 	}
 	// A function that fails to build keeps its former version, if that one
-	// was loaded and still has its route.
+	// was loaded and still has its route; so does one that the scan
+	// refused (a Go file that does not parse, a Handler of another shape),
+	// unless another source now claims its route.
 	for i, fn := range fns {
 		old := before[fn.src.Path]
-		if fn == old || fn.err == nil || fn.src.Err != nil || old == nil || old.err != nil || old.src.Route != fn.src.Route || slices.Contains(fns, old) {
+		if fn == old || fn.err == nil || errors.Is(fn.src.Err, route.ErrConflict) || old == nil || old.err != nil || old.src.Route != fn.src.Route || slices.Contains(fns, old) {
 			continue
 		}
 		h.log.Error("function failed to rebuild: its former version still serves", "fn", fn.src.Path)

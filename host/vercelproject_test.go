@@ -521,3 +521,38 @@ func TestVercelGoHandlerWorkspace(t *testing.T) {
 		t.Errorf("the build changed the project's go.work: %q %v", b, err)
 	}
 }
+
+// A Go file in Vercel's shape saved with a syntax error, or with a Handler
+// of another shape, keeps its former version serving, as one that fails
+// to compile does (wfn dev); Functions says why.
+func TestVercelGoHandlerUnparsableEditKeepsFormer(t *testing.T) {
+	requireGo(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "api", "index.go")
+	testkit.WriteFiles(t, dir, map[string]string{
+		"go.mod":       "module example.com/edit\n\ngo 1.24\n",
+		"api/index.go": "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) { w.Write([]byte(\"v1\")) }\n",
+	})
+	h, srv, _ := serve(t, host.Config{Dir: dir})
+	if r := get(t, srv.URL+"/api"); r.body != "v1" {
+		t.Fatalf("GET /api = %d %q, want v1", r.status, r.body)
+	}
+	for _, tt := range []struct{ name, src, why string }{
+		{"syntax error", "package handler\n\nfunc Handler(\n", "cannot parse"},
+		{"other shape", "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter) { _ = http.StatusOK }\n", "must have the shape"},
+	} {
+		if err := os.WriteFile(file, []byte(tt.src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Reload(context.Background(), "api/index.go"); err != nil {
+			t.Fatal(err)
+		}
+		if r := get(t, srv.URL+"/api"); r.status != http.StatusOK || r.body != "v1" {
+			t.Errorf("%s: GET /api = %d %q, want the former version's 200 v1", tt.name, r.status, r.body)
+		}
+		fns := h.Functions()
+		if len(fns) != 1 || fns[0].Err != nil || fns[0].ReloadErr == nil || !strings.Contains(fns[0].ReloadErr.Error(), tt.why) {
+			t.Errorf("%s: functions = %+v, want the former version with a ReloadErr saying %q", tt.name, fns, tt.why)
+		}
+	}
+}
