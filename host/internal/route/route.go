@@ -389,7 +389,12 @@ func (s *Source) EmbedsFile(rel string) bool {
 // else the only other one; "" when there is none. A func Handler of another
 // shape, two other candidates, or a file that does not parse is an error.
 func goHandler(file, rel string) (string, error) {
-	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
+	text, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("wfn: %s: %w", rel, err)
+	}
+	// Named from the served directory, as the compiler's errors are.
+	f, err := parser.ParseFile(token.NewFileSet(), rel, text, parser.SkipObjectResolution)
 	if list, ok := err.(scanner.ErrorList); ok && len(list) > 1 {
 		// Every error, one a line, as the compiler prints them (the
 		// list's own message is the first and a count of the others).
