@@ -81,6 +81,8 @@ func TestVercelGoHandlerErrors(t *testing.T) {
 		"api/script.py":   "def handler(): pass\n",
 		"api/cgo.go":      "package handler\n\n// #include <stdio.h>\nimport \"C\"\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) {}\n",
 		"api/lib/util.go": "package lib\n\n// Util is a helper package's function: no handler, no function.\nfunc Util() {}\n",
+		// A Handler that is no func is not a helper's name.
+		"api/var.go": "package handler\n\nimport \"net/http\"\n\nvar Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})\n",
 		// Vercel's Go runtime asks for another package name than main.
 		"api/main/index.go": "package main\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) {}\n",
 	}
@@ -103,6 +105,7 @@ func TestVercelGoHandlerErrors(t *testing.T) {
 		"api/syntax2.go": {"api/syntax2.go", "cannot parse", "syntax2.go:3:", "syntax2.go:4:"},
 		"api/script.py":  {"api/script.py", "Python"},
 		"api/cgo.go":     {"api/cgo.go", `imports "C" (cgo)`},
+		"api/var.go":     {"api/var.go", "Handler is a var", "func Handler"},
 		"api/main":       {"api/main/index.go", "package main", "package handler"},
 	}
 	if len(got) != len(want) {

@@ -34,6 +34,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -425,6 +426,17 @@ func goHandler(file, rel string) (string, error) {
 	}
 	var found []string
 	for _, d := range f.Decls {
+		if gd, ok := d.(*ast.GenDecl); ok {
+			// A var Handler (an http.HandlerFunc) would make the file a
+			// helper, compiled into its directory's functions, where it
+			// clashes with their Handler. A type Handler is a helper's.
+			for _, spec := range gd.Specs {
+				if vs, ok := spec.(*ast.ValueSpec); ok && slices.ContainsFunc(vs.Names, func(n *ast.Ident) bool { return n.Name == "Handler" }) {
+					return "", fmt.Errorf("wfn: %s: Handler is a %s, and Vercel's Go runtime serves a func Handler(http.ResponseWriter, *http.Request)", rel, gd.Tok)
+				}
+			}
+			continue
+		}
 		fd, ok := d.(*ast.FuncDecl)
 		if !ok || fd.Recv != nil || !fd.Name.IsExported() {
 			continue
