@@ -209,7 +209,7 @@ func (b *Builder) key(ctx context.Context, dir string, flags, files []string, ov
 		Error      *struct{ Err string }
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "wfn-gobuild-2\x00%s\x00%s\x00", b.toolchain, os.Getenv("GOFLAGS"))
+	fmt.Fprintf(h, "wfn-gobuild-3\x00%s\x00%s\x00", b.toolchain, os.Getenv("GOFLAGS"))
 	var paths []string
 	dec := json.NewDecoder(bytes.NewReader(out))
 	for {
