@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"go/build"
 	"go/version"
 	"io/fs"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+
+	"github.com/wfn-dev/wfn/host/internal/route"
 )
 
 // generatedDir starts the name of the directory, seen only by the go
@@ -247,27 +248,9 @@ func main() {}
 // reports a pattern with no match; a pattern that leaves dir is left for
 // it to reject.
 func embedded(dir string, names, tags []string) []string {
-	ctxt := build.Default
-	ctxt.GOOS, ctxt.GOARCH, ctxt.CgoEnabled, ctxt.BuildTags = "wasip1", "wasm", false, tags
-	ctxt.ReadDir = func(string) ([]fs.FileInfo, error) {
-		var infos []fs.FileInfo
-		for _, n := range names {
-			if fi, err := os.Stat(filepath.Join(dir, n)); err == nil {
-				infos = append(infos, fi)
-			}
-		}
-		return infos, nil
-	}
-	// An error (no buildable file, a syntax error) leaves the patterns
-	// found: the go command reports the error itself.
-	p, _ := ctxt.ImportDir(dir, 0)
-	if p == nil {
-		return nil
-	}
 	var out []string
 	seen := map[string]bool{}
-	for _, pat := range p.EmbedPatterns {
-		pat = strings.TrimPrefix(pat, "all:")
+	for _, pat := range route.EmbedPatterns(dir, names, tags) {
 		if !fs.ValidPath(pat) {
 			continue
 		}

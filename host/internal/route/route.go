@@ -334,19 +334,21 @@ func goHandlers(dir, rel string) []*Source {
 		}
 		out = append(out, src)
 	}
-	embeds := embedPatterns(dir, files)
+	embeds := EmbedPatterns(dir, files, nil)
 	for _, s := range out {
 		s.GoFiles, s.Embeds = helpers, embeds
 	}
 	return out
 }
 
-// embedPatterns returns the //go:embed patterns of the named .go files of
-// dir, as the go command reads them for a wasip1 build; none when the
-// files cannot be read.
-func embedPatterns(dir string, names []string) []string {
+// EmbedPatterns returns the //go:embed patterns of the named .go files
+// of dir, as the go command reads them for a wasip1 build with the build
+// tags tags, without the "all:" prefix; none when the files cannot be
+// read, and those found before an error (no buildable file, a syntax
+// error), which the go command reports itself.
+func EmbedPatterns(dir string, names, tags []string) []string {
 	ctxt := build.Default
-	ctxt.GOOS, ctxt.GOARCH, ctxt.CgoEnabled = "wasip1", "wasm", false
+	ctxt.GOOS, ctxt.GOARCH, ctxt.CgoEnabled, ctxt.BuildTags = "wasip1", "wasm", false, tags
 	ctxt.ReadDir = func(string) ([]fs.FileInfo, error) {
 		var infos []fs.FileInfo
 		for _, n := range names {
@@ -356,7 +358,7 @@ func embedPatterns(dir string, names []string) []string {
 		}
 		return infos, nil
 	}
-	p, _ := ctxt.ImportDir(dir, 0) // on an error, the patterns found
+	p, _ := ctxt.ImportDir(dir, 0)
 	if p == nil {
 		return nil
 	}
