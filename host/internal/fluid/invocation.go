@@ -386,16 +386,22 @@ func contentLength(n int) string { return strconv.Itoa(n) }
 // abort marks the invocation aborted, tells the guest (EventAbort with
 // why) and the host (OnAbort), once.
 func (inv *Invocation) abort(why int32) {
+	// Under mu: the guest learns of the abort from aborted
+	// (abort_signaled) and may complete its response at once, so
+	// whether the shutdown found it complete is read before that.
+	inv.mu.Lock()
 	if inv.aborted.Swap(true) {
+		inv.mu.Unlock()
 		return
 	}
 	if why == abi.AbortShutdown {
 		// Its response imports fail from now on (ECANCELED): a
 		// response not complete yet cannot be, and the serving
 		// goroutine answers for it (ShutDown).
-		inv.mu.Lock()
 		inv.shutDown = !inv.complete
-		inv.mu.Unlock()
+	}
+	inv.mu.Unlock()
+	if why == abi.AbortShutdown {
 		inv.signal()
 	}
 	inv.l.q.post(abi.EventAbort, inv.id, 0, why)
