@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -185,7 +186,7 @@ func OpenRedis(ctx context.Context, url string, opts ...Option) (Store, error) {
 	cancel()
 	if err != nil {
 		client.Close()
-		return nil, fmt.Errorf("cannot open cache at %s: %w: %w", opt.Addr, ErrUnavailable, err)
+		return nil, fmt.Errorf("cannot open cache at %s: %w: %w%s", opt.Addr, ErrUnavailable, err, tlsHint(opt, err))
 	}
 
 	s := &redisStore{
@@ -214,6 +215,19 @@ func OpenRedis(ctx context.Context, url string, opts ...Option) (Store, error) {
 	case <-ctx.Done():
 	}
 	return s, nil
+}
+
+// tlsHint explains a first PING that failed for a likely reason the
+// driver's error does not give: a rediss:// URL (TLS) to a Redis without
+// TLS, which waits for a command while the client waits for the
+// handshake's answer until the timeout (or answers with a plain error the
+// handshake cannot read).
+func tlsHint(opt *redis.Options, err error) string {
+	var rec tls.RecordHeaderError
+	if opt.TLSConfig != nil && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &rec)) {
+		return " (the URL's rediss:// scheme asks for TLS, and no TLS handshake was answered: a Redis without TLS takes redis://)"
+	}
+	return ""
 }
 
 func (s *redisStore) entryKey(key string) string { return s.cfg.prefix + "k:" + key }

@@ -160,6 +160,26 @@ func TestOpenRedisErrors(t *testing.T) {
 	}
 }
 
+// TestOpenRedisTLSToPlainRedis: a rediss:// URL to a Redis without TLS
+// fails with an error that says the scheme asks for TLS, not only the
+// handshake's timeout.
+func TestOpenRedisTLSToPlainRedis(t *testing.T) {
+	srv := startOwnRedis(t)
+	_, err := cache.OpenRedis(t.Context(), "rediss://"+srv.Addr()+"/0")
+	if !errors.Is(err, cache.ErrUnavailable) {
+		t.Fatalf("OpenRedis rediss:// to a plain Redis: %v, want ErrUnavailable", err)
+	}
+	if !strings.Contains(err.Error(), "rediss://") || !strings.Contains(err.Error(), "redis://") {
+		t.Errorf("error %q does not say that rediss:// asks for TLS and redis:// does not", err)
+	}
+	// The same server under redis:// opens.
+	s, err := cache.OpenRedis(t.Context(), srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close(t.Context())
+}
+
 // logBuffer collects log lines, safe for concurrent use.
 type logBuffer struct {
 	mu  sync.Mutex
