@@ -16,6 +16,7 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
+	"github.com/wfn-dev/wfn/host/internal/route"
 )
 
 // A function built for ABI v2 (abi/SPEC-v2.md) is served by package fluid:
@@ -47,12 +48,22 @@ func (h *Host) loadFluid(ctx context.Context, fn *function, wasm []byte, env [][
 			if err != nil {
 				return nil, err
 			}
-			stdout := &guestLog{log: h.log, fn: path, stream: "stdout"}
-			stderr := &guestLog{log: h.log, fn: path, stream: "stderr"}
+			goNames := fn.src.Kind == route.GoHandler
+			stdout := &guestLog{log: h.log, fn: path, stream: "stdout", goNames: goNames}
+			// Held as version 1's: a failed initialisation's account of
+			// why goes into its error (initError).
+			stderr := &guestLog{log: h.log, fn: path, stream: "stderr", goNames: goNames, holding: true}
 			inst, err := mod.Instantiate(ctx, engine.InstanceConfig{
 				Env: env, Stdout: stdout, Stderr: stderr,
 				MemoryLimit: fn.memoryLimit, TmpDir: tmp, TmpLimit: h.tmpLimit(),
 			})
+			stdout.flush()
+			stderr.flush()
+			if held := stderr.release(); err != nil && len(held) > 0 {
+				err = &initError{fn: path, stderr: held, err: err, goNames: goNames}
+			} else {
+				stderr.emit(held)
+			}
 			if err != nil {
 				_ = os.RemoveAll(tmp)
 				return nil, err

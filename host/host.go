@@ -504,7 +504,9 @@ func (h *Host) load(ctx context.Context, fn *function) error {
 // module, is taken before the first request. The initialisation has the
 // function's maxDuration. The instance is closed: the pool makes its own
 // (from the snapshot, when snapshots are on). A function that fails here
-// is closed (its pool, its code).
+// is closed (its pool, its code). Other guests initialise at their first
+// instance, as Vercel's do at a cold start: one whose initialisation fails
+// answers each request with 500 and logs why (initError).
 func (h *Host) evaluate(ctx context.Context, fn *function, env [][2]string) error {
 	ctx, cancel := context.WithTimeout(ctx, fn.maxDuration)
 	defer cancel()
@@ -519,6 +521,30 @@ func (h *Host) evaluate(ctx context.Context, fn *function, env [][2]string) erro
 	}
 	return err
 }
+
+// initError is an initialisation (_initialize, _start, a snapshot's
+// making) that failed after the guest wrote to stderr: what it wrote (a Go
+// panic's message and trace, a C program's perror) says why better than
+// the engine's trap, so it comes first.
+type initError struct {
+	fn      string
+	stderr  []string
+	err     error
+	goNames bool // gobuild.TraceNames applies
+}
+
+// Error gives the function, what the guest wrote, and the first line of
+// the engine's error (its WebAssembly stack trace says less than the
+// guest's own).
+func (e *initError) Error() string {
+	cause, _, _ := strings.Cut(e.err.Error(), "\n")
+	if e.goNames {
+		cause = gobuild.TraceNames(cause)
+	}
+	return fmt.Sprintf("%s: its initialisation failed; it wrote:\n%s\n%s", e.fn, strings.Join(e.stderr, "\n"), cause)
+}
+
+func (e *initError) Unwrap() error { return e.err }
 
 // cacheDir picks the directory for builds and compiled code.
 func cacheDir(cfg Config) (string, error) {
@@ -633,10 +659,12 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 	li := &liveInstance{
 		h:      h,
 		fn:     fn,
-		stdout: &guestLog{log: h.log, fn: fn.src.Path, stream: "stdout", srcmap: fn.srcmap},
-		// A script's initialisation may fail with the runtime's account
-		// of why (jsruntime.LoadFailure): it is held until then.
-		stderr: &guestLog{log: h.log, fn: fn.src.Path, stream: "stderr", srcmap: fn.srcmap, holding: fn.srcmap != nil},
+		stdout: &guestLog{log: h.log, fn: fn.src.Path, stream: "stdout", srcmap: fn.srcmap, goNames: fn.src.Kind == route.GoHandler},
+		// What the initialisation writes to stderr is held until it
+		// ends: when it fails, that is its account of why (a Go panic
+		// and its trace, a script's jsruntime.LoadFailure), which goes
+		// into the error.
+		stderr: &guestLog{log: h.log, fn: fn.src.Path, stream: "stderr", srcmap: fn.srcmap, goNames: fn.src.Kind == route.GoHandler, holding: true},
 		wake:   make(chan struct{}, 1),
 	}
 	li.conns = outbound.NewConns(fn.client, func(msg string, args ...any) {
@@ -677,6 +705,8 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		if ok {
 			err = le
 		}
+	} else if err != nil && len(held) > 0 {
+		err = &initError{fn: fn.src.Path, stderr: held, err: err, goNames: fn.src.Kind == route.GoHandler}
 	} else {
 		li.stderr.emit(held)
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/wfn-dev/wfn/host/internal/fluid"
+	"github.com/wfn-dev/wfn/host/internal/gobuild"
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/jsbuild"
 )
@@ -29,6 +30,9 @@ type guestLog struct {
 	// srcmap, when not nil, tells the positions in a script's bundle in
 	// the user's files (stack traces).
 	srcmap *jsbuild.SourceMap
+	// goNames, for a Go file in Vercel's shape, names the functions of
+	// its generated package by the file's package (gobuild.TraceNames).
+	goNames bool
 	// holding keeps the lines in held instead of logging them, until
 	// release or until maxHeld lines.
 	holding bool
@@ -62,6 +66,9 @@ func (g *guestLog) flush() {
 		return
 	}
 	line := g.srcmap.Rewrite(string(g.buf))
+	if g.goNames {
+		line = gobuild.TraceNames(line)
+	}
 	g.buf = g.buf[:0]
 	if g.holding {
 		if g.held = append(g.held, line); len(g.held) >= maxHeld {

@@ -471,6 +471,40 @@ func TestVercelGoHandlerErrorNamesTheUsersPackage(t *testing.T) {
 // A Go file in Vercel's shape that panics (in its handler, or in a file of
 // its package that exports none) is named in the stack trace by its own
 // path, not by the generated file the go command built.
+// A Go file in Vercel's shape whose init panics (ABI version 1 and 2)
+// answers 500, and the log says why: the panic's message and its trace,
+// with the file's package in the function names.
+func TestVercelGoInitPanic(t *testing.T) {
+	requireGo(t)
+	dir := t.TempDir()
+	initPanic := "package handler\n\nimport \"net/http\"\n\nfunc init() {\n\tpanic(\"no config, on purpose\")\n}\n\nfunc Handler(w http.ResponseWriter, r *http.Request) {}\n"
+	testkit.WriteFiles(t, dir, map[string]string{
+		"go.mod":              "module example.com/initpanic\n\ngo 1.24\n",
+		"api/v1.go":           initPanic,
+		"api/v2/initpanic.go": initPanic,
+		"vercel.json":         `{"functions": {"api/v2/*.go": {"fluid": true}}}`,
+	})
+	_, srv, logs := serve(t, host.Config{Dir: dir})
+	for _, tt := range []struct{ path, fn string }{
+		{"/api/v1", "example.com/initpanic/api.init.0()"},
+		{"/api/v2/initpanic", "example.com/initpanic/api/v2.init.0()"},
+	} {
+		wantError(t, get(t, srv.URL+tt.path), http.StatusInternalServerError, host.CodeInvocationFailed)
+		eventually(t, tt.path+"'s panic and trace in the log", func() bool {
+			for _, line := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(line, "cannot start instance") && strings.Contains(line, "no config, on purpose") &&
+					strings.Contains(line, tt.fn) && strings.Contains(line, "initpanic") {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	if strings.Contains(logs.String(), "wfnfn_") {
+		t.Errorf("the log names the generated package:\n%s", logs)
+	}
+}
+
 func TestVercelGoHandlerPanicNamesTheFile(t *testing.T) {
 	requireGo(t)
 	dir := t.TempDir()
@@ -494,10 +528,13 @@ func TestVercelGoHandlerPanicNamesTheFile(t *testing.T) {
 		}
 		eventually(t, "a stack trace naming "+tt.want, func() bool { return strings.Contains(logs.String(), tt.want) })
 	}
-	// The functions' package is still the generated one (one per
-	// handler file), but no file is named from it.
-	if strings.Contains(logs.String(), "wfn_entry.go") || strings.Contains(logs.String(), "/fn/help.go") {
-		t.Errorf("the log names a generated file:\n%s", logs)
+	// The functions are named by the file's package, not by the
+	// generated one (one per handler file), nor is a file named from it.
+	eventually(t, "a stack trace naming the handler's function", func() bool {
+		return strings.Contains(logs.String(), "example.com/panics/api/boom.Handler(")
+	})
+	if strings.Contains(logs.String(), "wfn_entry.go") || strings.Contains(logs.String(), "/fn/help.go") || strings.Contains(logs.String(), "wfnfn_") {
+		t.Errorf("the log names a generated file or package:\n%s", logs)
 	}
 }
 

@@ -26,6 +26,24 @@ import (
 // command, of a handler's generated packages.
 const generatedDir = "wfnfn_"
 
+// generatedNames matches a handler's generated package where a stack
+// trace names its functions: in Go's ("example.com/m/api/wfnfn_1a2b3c4d/fn.Handler")
+// and in the engine's, where the path's slashes are underscores.
+var generatedNames = regexp.MustCompile(`[/_]` + generatedDir + `[0-9a-f]{8}[/_]fn\.`)
+
+// TraceNames rewrites, in a line of a handler's output or error, the
+// functions of its generated package to the package of the handler's file:
+// "example.com/m/api/wfnfn_1a2b3c4d/fn.Handler" becomes
+// "example.com/m/api.Handler", as a panic's trace in Vercel's Go runtime
+// would name it (with an import path's unsafe characters, such as [id]'s
+// brackets, as underscores). A line without one is returned as it is.
+func TraceNames(line string) string {
+	if !strings.Contains(line, generatedDir) {
+		return line
+	}
+	return generatedNames.ReplaceAllString(line, ".")
+}
+
 // sdkModule is the module path of the Go guest SDK.
 const sdkModule = "github.com/wfn-dev/wfn"
 
