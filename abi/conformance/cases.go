@@ -112,6 +112,9 @@ func (s *suite) open(r *report, req request) (*http.Response, time.Time) {
 		r.errorf("%s %s: %v", req.method, req.path, err)
 		return nil, time.Time{}
 	}
+	if id := resp.Header.Get(headerRequestID); id != "" {
+		r.ids = append(r.ids, id)
+	}
 	return resp, begin
 }
 

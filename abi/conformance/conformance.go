@@ -186,6 +186,7 @@ type suite struct {
 type report struct {
 	failures []string
 	skip     string
+	ids      []string // the request ids of the responses the case got
 }
 
 func (r *report) errorf(format string, args ...any) {
@@ -454,7 +455,33 @@ func (s *suite) run(c Case) *report {
 		}
 	}
 	c.run(s, r)
+	if r.failed() {
+		s.explain(r)
+	}
 	return r
+}
+
+// explain adds to a failed case what the host logged of its requests at
+// level WARN or above (not the guest's own output): why an invocation
+// failed (a trap, an out-of-bounds pointer, a status that cannot end a
+// response), which the client sees only as a 500 or 502.
+func (s *suite) explain(r *report) {
+	for line := range strings.SplitSeq(s.logs.String(), "\n") {
+		var ll logLine
+		if line == "" || json.Unmarshal([]byte(line), &ll) != nil || ll.Stream != "" || ll.ID == "" || !slices.Contains(r.ids, ll.ID) {
+			continue
+		}
+		if ll.Level != slog.LevelWarn.String() && ll.Level != slog.LevelError.String() {
+			continue
+		}
+		msg := ll.Msg
+		for _, detail := range []string{ll.Code, ll.Reason, ll.Err} {
+			if detail != "" {
+				msg += ": " + detail
+			}
+		}
+		r.errorf("host log for request %s: %s", ll.ID, msg)
+	}
 }
 
 // Run runs every case against the guest at guestWasm (a module, or a
@@ -567,6 +594,11 @@ type logLine struct {
 	Msg    string `json:"msg"`
 	Stream string `json:"stream"`
 	ID     string `json:"id"`
+	// Why the host failed an invocation: an error, or the code and
+	// reason of its answer.
+	Err    string `json:"err"`
+	Code   string `json:"code"`
+	Reason string `json:"reason"`
 }
 
 // lines returns the log lines whose message is msg.

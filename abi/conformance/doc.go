@@ -225,7 +225,10 @@
 // Start from SPEC.md section 9. Build your SDK's conformance guest
 // (a WASI reactor, exporting wfn_handle and, if your SDK offers them,
 // method exports), then run wfn conformance on it while you work, case by
-// case: the failures name the specification's rule and what was seen.
+// case: the failures name the specification's rule and what was seen,
+// and, when the host failed one of the case's invocations (a trap, an
+// out-of-bounds pointer, a final status that cannot end a response), the
+// host's log lines for it at level WARN or above, with the reason.
 // The suite's own guest-independent expectations are in this package;
 // only the protocol above is yours to implement. A conforming SDK passes
 // every case; the dispatch case is skipped (and counted in neither

@@ -136,3 +136,23 @@ func TestJSSDK(t *testing.T) {
 		})
 	}
 }
+
+// A case that fails because the host failed the invocation says why, from
+// the host's log: an SDK author running wfn conformance sees the trap
+// (here an out-of-bounds pointer handed to response_body_write, SPEC.md
+// section 1) and not only the 500 it caused.
+func TestFailureShowsHostReason(t *testing.T) {
+	var out bytes.Buffer
+	_, failed, err := conformance.RunAll(t.Context(), hosttarget.Target{}, filepath.Join("..", "..", "testdata", "wat", "badptr.wasm"), &out, conformance.Only("empty"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed != 1 {
+		t.Fatalf("failed = %d, want 1:\n%s", failed, &out)
+	}
+	for _, want := range []string{"FUNCTION_INVOCATION_FAILED", "host log", "response_body_write: out-of-bounds memory access at 0xfff0, length 100"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output does not say %q:\n%s", want, &out)
+		}
+	}
+}
