@@ -61,8 +61,6 @@ func (target) Skip(name string) string {
 	switch name {
 	case "dispatch":
 		return "the 405 for a method without an export, and method exports, are the host's"
-	case "status-1xx":
-		return "the 502 for a final 1xx status is the host's"
 	case "close", "wait-until", "log":
 		return "the guest's output goes to the test process's stdout, not to a host's log"
 	case "env":

@@ -13,6 +13,9 @@
 //   - The buffer protocol, abi.EINVAL for a bad status or header, and
 //     abi.ECLOSED once the status and headers are fixed (at the first
 //     write, flush or close) or the response is closed.
+//   - A final status outside 200..599 (a 1xx, or past 599): the flush or
+//     close that would send it returns abi.EINVAL, and the client gets
+//     502 NO_RESPONSE_FROM_FUNCTION when the handler returns.
 //   - Buffering: the response is held until the handler's first flush (or
 //     close). A buffered response is sent with Content-Length when the
 //     handler returns, and is limited to [MaxBufferedResponse] bytes: the
@@ -180,6 +183,7 @@ const (
 	CodeInvocationTimeout       = "FUNCTION_INVOCATION_TIMEOUT"
 	CodePayloadTooLarge         = "FUNCTION_PAYLOAD_TOO_LARGE"
 	CodeResponsePayloadTooLarge = "FUNCTION_RESPONSE_PAYLOAD_TOO_LARGE"
+	CodeNoResponse              = "NO_RESPONSE_FROM_FUNCTION"
 )
 
 // ErrSigtermTooLong is returned by [Sigterm] when the functions
@@ -330,6 +334,7 @@ const (
 	noFailure failure = iota
 	requestTooLarge
 	responseTooLarge
+	invalidStatus // a final status outside 200..599
 )
 
 // host implements hostcall.Host for one invocation. The request parts are
@@ -507,6 +512,8 @@ func (h *host) complete() {
 		h.writeError(http.StatusRequestEntityTooLarge, CodePayloadTooLarge)
 	case h.failure == responseTooLarge:
 		h.writeError(http.StatusInternalServerError, CodeResponsePayloadTooLarge)
+	case h.failure == invalidStatus || !validFinal(h.status):
+		h.writeError(http.StatusBadGateway, CodeNoResponse)
 	default:
 		if h.req.Method != http.MethodHead || len(h.buf) > 0 {
 			h.header.Set("Content-Length", strconv.Itoa(len(h.buf)))
@@ -595,6 +602,10 @@ func hostOf(r *http.Request) string {
 	}
 	return "example.com"
 }
+
+// validFinal reports whether status can end a response: a 1xx is
+// informational, and HTTP has no status past 599 (RFC 9110, section 15).
+func validFinal(status int) bool { return status >= 200 && status <= 599 }
 
 func bodyAllowed(status int) bool {
 	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
@@ -812,6 +823,12 @@ func (h *host) ResponseFlush() int32 {
 		return int32(abi.ETOOLARGE)
 	}
 	if !h.streaming {
+		if !validFinal(h.status) {
+			// As on the host: the response fails (502) when the
+			// handler returns, whatever it does meanwhile.
+			h.failure = invalidStatus
+			return int32(abi.EINVAL)
+		}
 		h.streaming, h.locked = true, true
 		h.sendHead(h.buf)
 		if len(h.buf) > 0 {
@@ -835,6 +852,12 @@ func (h *host) ResponseClose() int32 {
 		return int32(abi.ECLOSED)
 	case h.aborted():
 		return int32(abi.ECANCELED)
+	}
+	if !h.streaming && (h.failure == invalidStatus || !validFinal(h.status)) {
+		// As on the host, the response stays open and fails (502) when
+		// the handler returns.
+		h.failure = invalidStatus
+		return int32(abi.EINVAL)
 	}
 	failed := h.failure == responseTooLarge
 	h.complete()

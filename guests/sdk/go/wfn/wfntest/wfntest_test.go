@@ -199,3 +199,58 @@ func TestResponseHeaderLimit(t *testing.T) {
 		t.Errorf("got %d %v", resp.StatusCode, resp.Header)
 	}
 }
+
+// A final status outside 200..599 cannot end a response: flushing or
+// closing with it is abi.EINVAL, and the client gets 502
+// NO_RESPONSE_FROM_FUNCTION, as from the host (abi/SPEC.md sections 3
+// and 5).
+func TestFinalStatusOutsideRange(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		end    func(w *wfn.ResponseWriter) error // nil: return
+	}{
+		{"103 returned", 103, nil},
+		{"103 written", 103, func(w *wfn.ResponseWriter) error { _, err := w.WriteString("x"); return err }},
+		{"103 flushed", 103, func(w *wfn.ResponseWriter) error { return w.Flush() }},
+		{"103 closed", 103, func(w *wfn.ResponseWriter) error { return w.Close() }},
+		{"700 written", 700, func(w *wfn.ResponseWriter) error { _, err := w.WriteString("x"); return err }},
+		{"700 flushed", 700, func(w *wfn.ResponseWriter) error { return w.Flush() }},
+		{"700 closed", 700, func(w *wfn.ResponseWriter) error { return w.Close() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ended := make(chan error, 1) // the flush's, close's or write's
+			h := wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
+				if err := w.SetStatus(tt.status); err != nil {
+					t.Errorf("SetStatus(%d) = %v", tt.status, err)
+				}
+				var err error
+				if tt.end != nil {
+					err = tt.end(w)
+				}
+				ended <- err
+			})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				wfntest.Serve(w, r, nil, func() { wfn.Serve(h) })
+			}))
+			defer srv.Close()
+			resp, err := srv.Client().Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Wfn-Error") != wfntest.CodeNoResponse {
+				t.Errorf("response %d %q, want 502 %s", resp.StatusCode, resp.Header.Get("X-Wfn-Error"), wfntest.CodeNoResponse)
+			}
+			endErr := <-ended
+			flushOrClose := strings.Contains(tt.name, "flushed") || strings.Contains(tt.name, "closed")
+			if flushOrClose && !errors.Is(endErr, abi.EINVAL) {
+				t.Errorf("flush or close = %v, want EINVAL", endErr)
+			}
+			if !flushOrClose && endErr != nil {
+				t.Errorf("write = %v, want nil", endErr)
+			}
+		})
+	}
+}
