@@ -127,3 +127,36 @@ WFN_HANDLER(wfn_handle) {
     wfn_writef("WHO=%s", who ? who : "");
 }
 `
+
+// cFinalStatus sets the status its route param names ("flush-103",
+// "close-700") and flushes or closes, logging the result to stderr.
+const cFinalStatus = `#include "wfn.h"
+
+WFN_HANDLER(wfn_handle) {
+    char how[32];
+    wfn_param("how", how, sizeof how);
+    wfn_set_status(atoi(strchr(how, '-') + 1));
+    int32_t r = how[0] == 'f' ? wfn_flush() : wfn_close();
+    fprintf(stderr, "final-status %s %d\n", how, (int)r);
+    fflush(stderr);
+}
+`
+
+// A flush or close that would end the response with a status outside
+// 200..599 returns EINVAL, and the client gets 502
+// NO_RESPONSE_FROM_FUNCTION (abi/SPEC.md sections 3 and 5).
+func TestFinalStatusEINVAL(t *testing.T) {
+	requireClang(t)
+	dir := watDir(t)
+	os.MkdirAll(filepath.Join(dir, "api", "[how]"), 0o755)
+	os.WriteFile(filepath.Join(dir, "api", "[how]", "final.c"), []byte(cFinalStatus), 0o644)
+	_, srv, logs := serve(t, host.Config{Dir: dir})
+	for _, how := range []string{"flush-103", "close-103", "flush-700", "close-700"} {
+		t.Run(how, func(t *testing.T) {
+			wantError(t, get(t, srv.URL+"/api/"+how), 502, host.CodeNoResponse)
+			eventually(t, "the guest's log line", func() bool {
+				return strings.Contains(logs.String(), "final-status "+how+" -2")
+			})
+		})
+	}
+}

@@ -465,9 +465,12 @@ __attribute__((format(printf, 1, 2))) static inline int32_t wfn_writef(const cha
     free(big);
     return r;
 }
-/* Send the head and what is buffered; from then on the response streams. */
+/* Send the head and what is buffered; from then on the response streams.
+ * WFN_EINVAL when the status cannot end a response (outside 200..599): the
+ * client then gets 502. */
 static inline int32_t wfn_flush(void) { return wfn_response_flush(); }
-/* Complete the response now; the handler may go on working. */
+/* Complete the response now; the handler may go on working. WFN_EINVAL as
+ * for wfn_flush (the response stays open). */
 static inline int32_t wfn_close(void) { return wfn_response_close(); }
 
 /* Lifetime. */

@@ -120,7 +120,9 @@ func (w *ResponseWriter) ReadFrom(r io.Reader) (int64, error) {
 
 // Flush sends the bytes written so far to the client now, sending the
 // head first if it has not been sent. From the first Flush on the
-// response streams, with no size limit. It returns abi.ECANCELED when the
+// response streams, with no size limit. It returns abi.EINVAL when the
+// status cannot end a response (outside 200..599, such as a 1xx: the
+// client gets 502 when the handler returns), abi.ECANCELED when the
 // invocation was aborted, and abi.EIO when the client is gone: once a
 // write has failed with abi.EIO, every Flush does, even when the host's
 // last send to the dead connection seemed to succeed.
@@ -133,7 +135,9 @@ func (w *ResponseWriter) Flush() error {
 
 // Close ends the response; the client gets it complete at once. The
 // handler may go on running as work after the response (see also
-// WaitUntil). It returns abi.ECLOSED when the response is already closed.
+// WaitUntil). It returns abi.ECLOSED when the response is already closed,
+// and abi.EINVAL, leaving it open, when its status cannot end a response
+// (as Flush).
 func (w *ResponseWriter) Close() error { return result(hostcall.ResponseClose()) }
 
 var (
