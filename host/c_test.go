@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -159,4 +160,52 @@ func TestFinalStatusEINVAL(t *testing.T) {
 			})
 		})
 	}
+}
+
+// cNoBody sets the status its route param names, flushes when the param
+// ends in "f", and writes a body, logging the write's result to stderr.
+const cNoBody = `#include "wfn.h"
+
+WFN_HANDLER(wfn_handle) {
+    char how[32];
+    wfn_param("how", how, sizeof how);
+    wfn_set_status(atoi(how));
+    if (how[strlen(how) - 1] == 'f') wfn_flush();
+    int32_t w = wfn_write_str("body");
+    int32_t f = wfn_flush();
+    fprintf(stderr, "no-body %s write=%d flush=%d\n", how, (int)w, (int)f);
+    fflush(stderr);
+}
+`
+
+// A body written for a 204 or 304, which have none (RFC 9110, sections
+// 15.3.5 and 15.4.5), is dropped, streamed or not, and the write succeeds,
+// as Node drops the writes of such a response on Vercel; it is not EIO,
+// which says that the client went away.
+func TestNoBodyStatusWrite(t *testing.T) {
+	requireClang(t)
+	dir := watDir(t)
+	os.MkdirAll(filepath.Join(dir, "api", "[how]"), 0o755)
+	os.WriteFile(filepath.Join(dir, "api", "[how]", "nobody.c"), []byte(cNoBody), 0o644)
+	_, srv, logs := serve(t, host.Config{Dir: dir})
+	for _, how := range []string{"204", "204f", "304", "304f"} {
+		t.Run(how, func(t *testing.T) {
+			r := get(t, srv.URL+"/api/"+how)
+			if want := atoi(t, how[:3]); r.status != want || r.body != "" {
+				t.Errorf("response %d %q, want %d and no body", r.status, r.body, want)
+			}
+			eventually(t, "the guest's log line", func() bool {
+				return strings.Contains(logs.String(), "no-body "+how+" write=4 flush=0")
+			})
+		})
+	}
+}
+
+func atoi(t testing.TB, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -542,6 +542,13 @@ func (inv *Invocation) BodyWrite(p []byte) int32 {
 		inv.written += int64(len(p))
 		return int32(len(p))
 	}
+	if !bodyAllowed(inv.status) {
+		// A 204 or 304 has no body: its bytes are dropped, as Node drops
+		// the writes of such a response (Vercel's runtime) and net/http
+		// those of a HEAD response, and the guest is not told that the
+		// client went away (EIO).
+		return int32(len(p))
+	}
 	n, err := inv.writeGuest(p)
 	inv.written += int64(n)
 	if errors.Is(err, http.ErrContentLength) {
@@ -605,6 +612,9 @@ func (inv *Invocation) startStreaming() abi.Errno {
 	}
 	inv.locked, inv.streaming = true, true
 	inv.sendHead()
+	if !bodyAllowed(inv.status) {
+		inv.buf = inv.buf[:0] // no body: dropped, as BodyWrite drops it
+	}
 	if len(inv.buf) > 0 {
 		if _, err := inv.write(&inv.buf); err != nil {
 			return abi.EIO

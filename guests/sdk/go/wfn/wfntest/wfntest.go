@@ -805,6 +805,9 @@ func (h *host) ResponseBodyWrite(p []byte) int32 {
 		h.buf = append(h.buf, p...)
 		return int32(len(p))
 	}
+	if !bodyAllowed(h.status) {
+		return int32(len(p)) // a 204 or 304 has no body: dropped, as on the host
+	}
 	if _, err := h.w.Write(p); err != nil {
 		return h.ioErr()
 	}
@@ -831,7 +834,7 @@ func (h *host) ResponseFlush() int32 {
 		}
 		h.streaming, h.locked = true, true
 		h.sendHead(h.buf)
-		if len(h.buf) > 0 {
+		if len(h.buf) > 0 && bodyAllowed(h.status) {
 			if _, err := h.w.Write(h.buf); err != nil {
 				return h.ioErr()
 			}

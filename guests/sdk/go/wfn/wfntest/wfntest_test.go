@@ -254,3 +254,39 @@ func TestFinalStatusOutsideRange(t *testing.T) {
 		})
 	}
 }
+
+// A body written for a 204 or 304 is dropped and the write succeeds,
+// streamed or not, as on the host (abi/SPEC.md section 5).
+func TestNoBodyStatusWrite(t *testing.T) {
+	for _, status := range []int{204, 304} {
+		for _, flush := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d flush=%v", status, flush), func(t *testing.T) {
+				errs := make(chan [2]error, 1) // the write's and the flush's
+				h := wfn.HandlerFunc(func(w *wfn.ResponseWriter, r *wfn.Request) {
+					w.SetStatus(status)
+					if flush {
+						w.Flush()
+					}
+					_, writeErr := w.WriteString("body")
+					errs <- [2]error{writeErr, w.Flush()}
+				})
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					wfntest.Serve(w, r, nil, func() { wfn.Serve(h) })
+				}))
+				defer srv.Close()
+				resp, err := srv.Client().Get(srv.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != status || len(body) != 0 {
+					t.Errorf("response %d %q, want %d and no body", resp.StatusCode, body, status)
+				}
+				if err := <-errs; err[0] != nil || err[1] != nil {
+					t.Errorf("write = %v, flush = %v, want nil", err[0], err[1])
+				}
+			})
+		}
+	}
+}
