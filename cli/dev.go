@@ -93,6 +93,22 @@ func (w *watcher) addTree(root string, found *[]string) error {
 	})
 }
 
+// unwatch drops the watches of a directory renamed away from p and of the
+// directories under it. inotify watches an inode, not a path: the watches
+// would stay with p's names, so that the directory's events were reported
+// under paths that no longer exist, and fsnotify would hand the watch
+// back, old name and all, when the directory is added at its new path,
+// then drop it when the kernel says the directory moved. Dropped here,
+// before the event of the new name comes (it comes after this one), the
+// directory is watched afresh under the new name.
+func (w *watcher) unwatch(p string) {
+	for _, watched := range w.fsw.WatchList() {
+		if watched == p || strings.HasPrefix(watched, p+string(filepath.Separator)) {
+			_ = w.fsw.Remove(watched) // gone already when the kernel said it moved first
+		}
+	}
+}
+
 // run reloads the host after each burst of changes until ctx is done.
 func (w *watcher) run(ctx context.Context) {
 	defer w.fsw.Close()
@@ -119,6 +135,9 @@ func (w *watcher) run(ctx context.Context) {
 				w.log.Debug("changed", "path", ev.Name, "op", ev.Op.String())
 			}
 			pending[ev.Name] = true
+			if ev.Has(fsnotify.Rename) {
+				w.unwatch(ev.Name)
+			}
 			if ev.Has(fsnotify.Create) {
 				if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
 					var files []string

@@ -528,3 +528,47 @@ func logTimes(t testing.TB, log string) map[string]time.Time {
 	}
 	return out
 }
+
+// scriptAnswering is a TypeScript function answering body.
+func scriptAnswering(body string) string {
+	return fmt.Sprintf("export function GET() { return new Response(%q); }\n", body)
+}
+
+// TestDevRenameDirectory renames a directory of functions under wfn dev,
+// as an editor's file tree or git mv does, then edits the functions at
+// their new paths: each edit is seen. The watches of the directory and
+// the one under it were left with their former paths, so the edits were
+// reported under paths that no longer exist, and nothing reloaded.
+func TestDevRenameDirectory(t *testing.T) {
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{
+		"api/users/index.ts":       scriptAnswering("users v1"),
+		"api/users/admin/index.ts": scriptAnswering("admin v1"),
+	})
+	s := startCommand(t, "dev", "--listen", "127.0.0.1:0", "--cache-dir", filepath.Join(t.TempDir(), "cache"), dir)
+	base := "http://" + s.addr
+	eventually(t, base+"/api/users", "", "users v1", bodyIs("users v1"))
+	eventually(t, base+"/api/users/admin", "", "admin v1", bodyIs("admin v1"))
+
+	if err := os.Rename(filepath.Join(dir, "api", "users"), filepath.Join(dir, "api", "people")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, base+"/api/people", "", "users v1", bodyIs("users v1"))
+	eventually(t, base+"/api/people/admin", "", "admin v1", bodyIs("admin v1"))
+	eventually(t, base+"/api/users", "", "404", func(r response) bool { return r.status == http.StatusNotFound })
+
+	// One edit at a time: a reload for any script rebuilds them all when
+	// one of its paths is gone.
+	testkit.WriteFiles(t, dir, map[string]string{"api/people/index.ts": scriptAnswering("people v2")})
+	eventually(t, base+"/api/people", "", "people v2", bodyIs("people v2"))
+	testkit.WriteFiles(t, dir, map[string]string{"api/people/admin/index.ts": scriptAnswering("admin v2")})
+	eventually(t, base+"/api/people/admin", "", "admin v2", bodyIs("admin v2"))
+
+	// Renamed back, the directory is watched under its first name again.
+	if err := os.Rename(filepath.Join(dir, "api", "people"), filepath.Join(dir, "api", "users")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, base+"/api/users", "", "people v2", bodyIs("people v2"))
+	testkit.WriteFiles(t, dir, map[string]string{"api/users/index.ts": scriptAnswering("users v3")})
+	eventually(t, base+"/api/users", "", "users v3", bodyIs("users v3"))
+}
