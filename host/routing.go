@@ -176,6 +176,14 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *stat
 		st.routing.proxy.ServeHTTP(w, r.WithContext(ctx))
 		return w, r, true, fnMatch{}
 	case !res.Found:
+		if notFoundPage(r.URL.Path) {
+			for k, vs := range res.AllHeader() {
+				w.Header()[k] = vs
+			}
+			if st.routing.files.ServeNotFound(w, r) {
+				return w, r, true, fnMatch{}
+			}
+		}
 		var extra []string
 		for k, vs := range res.AllHeader() {
 			extra = append(extra, k, vs[0])
@@ -213,6 +221,15 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *stat
 		return w, r, true, fnMatch{}
 	}
 	return w, r, false, m
+}
+
+// notFoundPage reports whether a path nothing serves gets the project's
+// 404.html: the error route of Vercel's zero-config projects, {"status":
+// 404, "src": "^/(?!.*api).*$", "dest": "/404.html"} (@vercel/fs-detectors,
+// detect-builders.ts), matched without regard to case as Vercel's router
+// matches. A path with "api" anywhere keeps the platform's NOT_FOUND.
+func notFoundPage(path string) bool {
+	return !strings.Contains(strings.ToLower(path), "api")
 }
 
 // resolve routes r through st's vercel.json routing without answering it:

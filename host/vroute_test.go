@@ -427,3 +427,48 @@ func TestStaticFileChangeIsANewDeployment(t *testing.T) {
 	write("vercel.json", `{"headers": [{"source": "/(.*)", "headers": [{"key": "Cache-Control", "value": "public, s-maxage=60"}]}]}`)
 	get("MISS", "second, longer")
 }
+
+// TestStaticNotFoundPage: a 404.html among the static files is the page of
+// a path nothing serves, with status 404, as Vercel serves it without
+// configuration (https://vercel.com/docs/routing/custom-404-pages): the
+// error route its zero-config detection adds, {"status": 404, "src":
+// "^/(?!.*api).*$", "dest": "/404.html"} (@vercel/fs-detectors,
+// detect-builders.ts), which vercel dev serves too. A path with "api" in
+// it keeps the platform's NOT_FOUND.
+func TestStaticNotFoundPage(t *testing.T) {
+	dir := watDir(t, "hello")
+	const page = "<!doctype html><title>Lost</title><h1>Nothing here</h1>\n"
+	testkit.WriteFiles(t, dir, map[string]string{
+		"public/index.html": "<p>home</p>",
+		"public/404.html":   page,
+		"vercel.json":       `{"cleanUrls": true, "headers": [{"source": "/(.*)", "headers": [{"key": "X-Frame-Options", "value": "DENY"}]}]}`,
+	})
+	_, srv, _ := serve(t, host.Config{Dir: dir})
+	for _, path := range []string{"/nosuch", "/deep/no/such/", "/nosuch.css?v=1"} {
+		r := fetch(t, http.MethodGet, srv.URL+path)
+		if r.status != http.StatusNotFound || r.body != page || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+			t.Errorf("GET %s: %d %q %q, want 404 with 404.html", path, r.status, r.header.Get("Content-Type"), r.body)
+		}
+		if got := r.header.Get("X-Frame-Options"); got != "DENY" {
+			t.Errorf("GET %s: X-Frame-Options %q, want vercel.json's DENY", path, got)
+		}
+		if r.header.Get("ETag") != "" || r.header.Get("Last-Modified") != "" {
+			t.Errorf("GET %s: ETag %q, Last-Modified %q: a 404 page has no validators", path, r.header.Get("ETag"), r.header.Get("Last-Modified"))
+		}
+	}
+	if r := fetch(t, http.MethodHead, srv.URL+"/nosuch"); r.status != http.StatusNotFound || r.body != "" {
+		t.Errorf("HEAD /nosuch: %d %q, want 404 without a body", r.status, r.body)
+	}
+	if r := fetch(t, http.MethodGet, srv.URL+"/nosuch", "If-None-Match", "*", "Range", "bytes=0-3"); r.status != http.StatusNotFound || r.body != page {
+		t.Errorf("GET /nosuch with If-None-Match and Range: %d %q, want the whole 404 page", r.status, r.body)
+	}
+	for _, path := range []string{"/api/nosuch", "/rapid/x"} {
+		wantError(t, fetch(t, http.MethodGet, srv.URL+path), http.StatusNotFound, host.CodeNotFound)
+	}
+	if r := fetch(t, http.MethodGet, srv.URL+"/"); r.status != 200 || r.body != "<p>home</p>" {
+		t.Errorf("GET /: %d %q", r.status, r.body)
+	}
+	if r := fetch(t, http.MethodGet, srv.URL+"/api/hello"); r.status != 200 {
+		t.Errorf("GET /api/hello: %d %q", r.status, r.body)
+	}
+}

@@ -230,6 +230,36 @@ func (f *Files) serve(w http.ResponseWriter, r *http.Request, name string) {
 	http.ServeContent(w, r, name, st.ModTime(), file)
 }
 
+// NotFoundPage is the static file Vercel serves, with status 404, for a
+// path that nothing serves (https://vercel.com/docs/routing/custom-404-pages).
+const NotFoundPage = "404.html"
+
+// ServeNotFound writes the project's 404.html as the response to r, with
+// status 404, and reports whether there is one. It has no validators and
+// answers no Range: it stands for the error of another URL.
+func (f *Files) ServeNotFound(w http.ResponseWriter, r *http.Request) bool {
+	name, ok := f.Lookup("/" + NotFoundPage)
+	if !ok {
+		return false
+	}
+	body, err := f.root.ReadFile(name)
+	if err != nil {
+		return false
+	}
+	f.compress(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		if h.Get("Cache-Control") == "" {
+			h.Set("Cache-Control", CacheControl)
+		}
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(body)
+		}
+	})).ServeHTTP(w, r)
+	return true
+}
+
 // dropEmptySuffixRanges removes from a Range header value its suffix
 // ranges of length 0 ("bytes=-0"), which select nothing: RFC 9110 section
 // 14.1.1 counts a set satisfiable only by a range with a first position
