@@ -96,7 +96,7 @@ func (b *Builder) BuildTags(ctx context.Context, name, dir string, files, tags [
 	if err := b.init(ctx); err != nil {
 		return "", false, err
 	}
-	return b.build(ctx, name, dir, tagFlags(tags), files, nil)
+	return b.build(ctx, name, dir, tagFlags(tags), files, nil, nil)
 }
 
 // tagFlags is the -tags flag for tags, none for none.
@@ -107,10 +107,14 @@ func tagFlags(tags []string) []string {
 	return []string{"-tags=" + strings.Join(tags, ",")}
 }
 
-// build runs go build with flags on the package args in dir. overlay maps
-// the files the go command sees through -overlay to those it reads.
-func (b *Builder) build(ctx context.Context, name, dir string, flags, args []string, overlay map[string]string) (wasm string, cached bool, err error) {
-	key, keyErr := b.key(ctx, dir, flags, args, overlay)
+// build runs go build with flags on the package args in dir. reads maps
+// the files the go command sees through -overlay to those it reads (the
+// overlay's Replace), which the key hashes: the very bytes compiled, so
+// that a file saved during the build cannot put the former code under
+// the new content's key. names maps the names its output may give a file
+// to the project's file, for errors.
+func (b *Builder) build(ctx context.Context, name, dir string, flags, args []string, reads, names map[string]string) (wasm string, cached bool, err error) {
+	key, keyErr := b.key(ctx, dir, flags, args, reads)
 	if keyErr == nil {
 		if wasm, ok := (buildcache.Cache{Dir: b.CacheDir, Ext: ".wasm"}).Lookup(key); ok {
 			return wasm, true, nil
@@ -127,7 +131,7 @@ func (b *Builder) build(ctx context.Context, name, dir string, flags, args []str
 		var log bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &log, &log
 		if err := cmd.Run(); err != nil {
-			return &BuildError{Function: name, Output: realPaths(cleanOutput(log.String()), dir, overlay), Err: err}
+			return &BuildError{Function: name, Output: realPaths(cleanOutput(log.String()), dir, names), Err: err}
 		}
 		return nil
 	})
@@ -187,7 +191,8 @@ func realPaths(out, dir string, overlay map[string]string) string {
 
 // key hashes everything a build depends on: the toolchain version and
 // environment, and every file of every non-standard package in the build,
-// with the go.mod and go.sum of their modules.
+// with the go.mod and go.sum of their modules. overlay maps a file the go
+// command sees to the one it reads, which is hashed in its place.
 func (b *Builder) key(ctx context.Context, dir string, flags, files []string, overlay map[string]string) (string, error) {
 	args := append(append([]string{"list", "-deps", "-json=ImportPath,Dir,GoFiles,CgoFiles,EmbedFiles,OtherFiles,Standard,Module,Error"}, flags...), files...)
 	cmd := exec.CommandContext(ctx, b.goBin, args...)

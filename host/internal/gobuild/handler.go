@@ -216,7 +216,7 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 	for name, real := range lineNames {
 		overlay[name] = real
 	}
-	wasm, cached, err = b.build(ctx, h.Name, root, flags, []string{"./" + vdir}, overlay)
+	wasm, cached, err = b.build(ctx, h.Name, root, flags, []string{"./" + vdir}, replace, overlay)
 	var be *BuildError
 	if errors.As(err, &be) {
 		// The go command names the generated package (in its advice too:

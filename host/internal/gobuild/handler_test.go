@@ -1,0 +1,106 @@
+package gobuild
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// A handler file saved while it builds (wfn dev: an editor's save while
+// the former save's build or compilation runs) is stored under the key of
+// the content it was built from. The key hashed the file itself, read
+// after the copy the go command compiles: a save between the two stored
+// the former code under the new content's key, so that the next build of
+// the new content, the reload of that save, got the former code from the
+// cache, and wfn dev served it with no error until the file changed again.
+func TestBuildHandlerSavedDuringBuild(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip("skipping: the go command is not on PATH: ", err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "api", "v.go")
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	save := func(v int) error { // as an editor saves: a temporary file, then a rename
+		tmp := file + ".tmp~"
+		src := fmt.Sprintf("package handler\n\nimport (\n\t\"io\"\n\t\"net/http\"\n)\n\nfunc Handler(w http.ResponseWriter, r *http.Request) {\n\tio.WriteString(w, \"version-%07d\")\n}\n", v)
+		if err := os.WriteFile(tmp, []byte(src), 0o644); err != nil {
+			return err
+		}
+		return os.Rename(tmp, file)
+	}
+	if err := save(0); err != nil {
+		t.Fatal(err)
+	}
+	b := &Builder{CacheDir: t.TempDir()}
+	h := Handler{Name: "api/v.go", File: file, Func: "Handler"}
+	version := regexp.MustCompile(`version-[0-9]{7}`)
+	built := func() (wasm, v string, cached bool) {
+		t.Helper()
+		wasm, cached, err := b.BuildHandler(context.Background(), h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, err := os.ReadFile(wasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wasm, string(version.Find(code)), cached
+	}
+	if _, v, _ := built(); v != "version-0000000" {
+		t.Fatalf("the first build holds %q, want version-0000000", v)
+	}
+	// The first build put the SDK's packages in the go command's cache.
+
+	// Saves every few milliseconds while three builds run.
+	stop, saved := make(chan struct{}), make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(3 * time.Millisecond)
+		defer tick.Stop()
+		for v := 1; ; v++ {
+			select {
+			case <-stop:
+				saved <- nil
+				return
+			case <-tick.C:
+			}
+			if err := save(v); err != nil {
+				saved <- err
+				return
+			}
+		}
+	}()
+	type build struct{ wasm, v string }
+	var builds []build
+	for range 3 {
+		wasm, v, _ := built()
+		builds = append(builds, build{wasm, v})
+	}
+	close(stop)
+	if err := <-saved; err != nil {
+		t.Fatal(err)
+	}
+	// Each build's content, saved again, is that build, from the cache.
+	for _, bd := range builds {
+		var n int
+		if _, err := fmt.Sscanf(bd.v, "version-%d", &n); err != nil {
+			t.Fatalf("a build holds no version: %q", bd.v)
+		}
+		if err := save(n); err != nil {
+			t.Fatal(err)
+		}
+		wasm, v, cached := built()
+		if v != bd.v || !cached || wasm != bd.wasm {
+			t.Errorf("%s built as %s; built again it is %s (cached %v, %s): the first was stored under another content's key", bd.v, bd.wasm, v, cached, wasm)
+		}
+	}
+}
