@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrInvalid matches every configuration error; the message names the
@@ -194,6 +195,15 @@ func Load(dir string) (*Project, error) {
 	return p, nil
 }
 
+// position is the line and column, counted from 1 in characters, of the
+// byte a json.SyntaxError's offset ends at: the one that failed, or the
+// last of a file that ended early.
+func position(data []byte, offset int64) (line, col int) {
+	before := data[:max(min(offset, int64(len(data)))-1, 0)]
+	last := bytes.LastIndexByte(before, '\n')
+	return bytes.Count(before, []byte{'\n'}) + 1, utf8.RuneCount(before[last+1:]) + 1
+}
+
 // read adds one file's properties.
 func (p *Project) read(file string, data []byte, seen map[string]bool) error {
 	fail := func(format string, args ...any) error {
@@ -201,6 +211,13 @@ func (p *Project) read(file string, data []byte, seen map[string]bool) error {
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			// Where, as a compiler says it: a trailing comma in a long
+			// file is otherwise a hunt.
+			line, col := position(data, se.Offset)
+			return fmt.Errorf("%w: %s:%d:%d: %v", ErrInvalid, file, line, col, err)
+		}
 		return fail("%v", err)
 	}
 	for _, key := range slices.Sorted(maps.Keys(top)) {
