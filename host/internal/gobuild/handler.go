@@ -216,6 +216,16 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 	for name, real := range lineNames {
 		overlay[name] = real
 	}
+	// Errors name the files by their paths in the project, as h.Name
+	// does, wherever the module's root is (api/, or the file's directory
+	// for a file with no go.mod).
+	if project, ok := strings.CutSuffix(h.File, filepath.FromSlash(h.Name)); ok && h.Name != "" {
+		for seen, real := range overlay {
+			if rel, err := filepath.Rel(project, real); err == nil && !strings.HasPrefix(rel, "..") {
+				overlay[seen] = filepath.ToSlash(rel)
+			}
+		}
+	}
 	wasm, cached, err = b.build(ctx, h.Name, root, flags, []string{"./" + vdir}, replace, overlay)
 	var be *BuildError
 	if errors.As(err, &be) {

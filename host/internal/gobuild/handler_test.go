@@ -2,6 +2,7 @@ package gobuild
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -102,5 +103,50 @@ func TestBuildHandlerSavedDuringBuild(t *testing.T) {
 		if v != bd.v || !cached || wasm != bd.wasm {
 			t.Errorf("%s built as %s; built again it is %s (cached %v, %s): the first was stored under another content's key", bd.v, bd.wasm, v, cached, wasm)
 		}
+	}
+}
+
+// A handler's compile errors name its file by its path in the project
+// (api/v.go:6:2), as its load errors and the other functions' do, wherever
+// its module's root is: the project's root, api/ (a go.mod there), or the
+// file's own directory (no go.mod: a module of its own).
+func TestBuildHandlerErrorNamesProjectPath(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip("skipping: the go command is not on PATH: ", err)
+	}
+	const broken = "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) {\n\tundefinedThing()\n}\n"
+	b := &Builder{CacheDir: t.TempDir()}
+	for _, tc := range []struct{ name, gomod string }{
+		{"go.mod at the root", "go.mod"},
+		{"go.mod in api", "api/go.mod"},
+		{"no go.mod", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			files := map[string]string{"api/v.go": broken}
+			if tc.gomod != "" {
+				files[tc.gomod] = "module example.com/p\n\ngo 1.24\n"
+			}
+			for name, text := range files {
+				p := filepath.Join(dir, filepath.FromSlash(name))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, _, err := b.BuildHandler(context.Background(), Handler{Name: "api/v.go", File: filepath.Join(dir, "api", "v.go"), Func: "Handler"})
+			var be *BuildError
+			if !errors.As(err, &be) {
+				t.Fatalf("BuildHandler = %v, want a BuildError", err)
+			}
+			if !regexp.MustCompile(`(?m)^api/v\.go:6:2: undefined: undefinedThing$`).MatchString(be.Output) {
+				t.Errorf("output %q, want api/v.go:6:2: undefined: undefinedThing", be.Output)
+			}
+		})
 	}
 }
