@@ -244,7 +244,7 @@ func startWatcher(ctx context.Context, h *host.Host, cfg host.Config, stderr io.
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if h.Loaded(ctx) == nil {
+		if h.Loaded(ctx) == nil && ctx.Err() == nil { // not loads that a shutdown cut short
 			w.showErrors()
 		}
 		w.run(ctx)

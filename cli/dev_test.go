@@ -572,3 +572,21 @@ func TestDevRenameDirectory(t *testing.T) {
 	testkit.WriteFiles(t, dir, map[string]string{"api/users/index.ts": scriptAnswering("users v3")})
 	eventually(t, base+"/api/users", "", "users v3", bodyIs("users v3"))
 }
+
+// TestDevStopDuringBuild stops wfn dev (Ctrl-C) while a Go function
+// builds: the build stopped is no error. It was logged at level ERROR as
+// "function failed to load" with the go command's empty output, in the
+// terminal and in the error logs the dashboard keeps across restarts.
+func TestDevStopDuringBuild(t *testing.T) {
+	requireGo(t)
+	dir := devProject(t)
+	testkit.WriteFiles(t, dir, map[string]string{"api/go/main.go": version(goFunction, "go1")})
+	s := startCommand(t, "dev", "--listen", "127.0.0.1:0", "--cache-dir", filepath.Join(t.TempDir(), "cache"), dir)
+	waitLog(t, s, "msg=building fn=api/go")
+	if err := s.stop(t); err != nil {
+		t.Fatalf("dev: %v", err)
+	}
+	if log := s.stderr.String(); strings.Contains(log, "level=ERROR") || strings.Contains(log, "failed to build") {
+		t.Errorf("stopped during a build, wfn dev logged an error:\n%s", log)
+	}
+}

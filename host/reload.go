@@ -193,9 +193,13 @@ func (h *Host) loadAll(ctx context.Context, fns []*function, prewarm bool) {
 		progress := fmt.Sprintf("%d/%d", done, len(fns))
 		last := done == len(fns)
 		mu.Unlock()
-		if fn.err != nil {
+		stopped := ctx.Err() != nil // Close, or a Reload given up: the build was cut short
+		switch {
+		case fn.err != nil && stopped:
+			h.log.Debug("function load stopped", "fn", fn.src.Path, "progress", progress, "err", fn.err)
+		case fn.err != nil:
 			h.log.Error("function failed to load", "fn", fn.src.Path, "progress", progress, "err", fn.err)
-		} else {
+		default:
 			args := []any{"fn", fn.src.Path, "route", fn.src.Route, "progress", progress, "took", took.Round(time.Millisecond)}
 			if fn.interp {
 				args = append(args, "engine", interpreter)
@@ -205,7 +209,7 @@ func (h *Host) loadAll(ctx context.Context, fns []*function, prewarm bool) {
 				fn.pool.Prewarm()
 			}
 		}
-		if last {
+		if last && !stopped {
 			h.log.Info("functions loaded", "ready", len(fns)-failed, "failed", failed, "took", time.Since(start).Round(time.Millisecond))
 			// Compiling leaves garbage (the compiler's working memory, the
 			// code serialized for the disk cache): a Go guest's compile
@@ -245,6 +249,11 @@ func (h *Host) loadAll(ctx context.Context, fns []*function, prewarm bool) {
 					}
 					t := time.Now()
 					fn.err = h.load(ctx, fn)
+					if fn.err != nil && ctx.Err() != nil {
+						// What the cut build said (a killed compiler's
+						// empty output) is not why.
+						fn.err = fmt.Errorf("wfn: loading %s interrupted: %w", fn.src.Path, ctx.Err())
+					}
 					finish(fn, time.Since(t))
 				}()
 			})
