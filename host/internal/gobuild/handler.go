@@ -243,8 +243,10 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 		}
 		be.Output = strings.ReplaceAll(be.Output, modfile, "go.mod")
 	}
-	if mod.Module.Path == noModule && errors.As(err, &be) {
-		// The go command's advice (go get) needs a go.mod first.
+	if mod.Module.Path == noModule && errors.As(err, &be) &&
+		(strings.Contains(be.Output, "no required module provides package") || strings.Contains(be.Output, "cannot find module providing package")) {
+		// The go command's advice (go get) needs a go.mod first; other
+		// errors (a typo) get none.
 		be.Output = strings.TrimRight(be.Output, "\n") + "\n(no go.mod in " + root + " or above: to require other modules, make one with go mod init)"
 	}
 	return wasm, cached, err

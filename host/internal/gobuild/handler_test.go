@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -146,6 +147,50 @@ func TestBuildHandlerErrorNamesProjectPath(t *testing.T) {
 			}
 			if !regexp.MustCompile(`(?m)^api/v\.go:6:2: undefined: undefinedThing$`).MatchString(be.Output) {
 				t.Errorf("output %q, want api/v.go:6:2: undefined: undefinedThing", be.Output)
+			}
+		})
+	}
+}
+
+// A handler with no go.mod gets the advice to make one when its build
+// needs another module, and only then: under a typo's error it sent the
+// reader to go mod init.
+func TestBuildHandlerNoGoModAdvice(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip("skipping: the go command is not on PATH: ", err)
+	}
+	b := &Builder{CacheDir: t.TempDir()}
+	for _, tc := range []struct {
+		name, src, want string
+		advice          bool
+	}{
+		{"typo", "package handler\n\nimport \"net/http\"\n\nfunc Handler(w http.ResponseWriter, r *http.Request) {\n\tundefinedThing()\n}\n",
+			"api/v.go:6:2: undefined: undefinedThing", false},
+		{"another module", "package handler\n\nimport (\n\t\"net/http\"\n\n\t\"example.com/nowhere\"\n)\n\nfunc Handler(w http.ResponseWriter, r *http.Request) { nowhere.X() }\n",
+			"api/v.go:6:2: no required module provides package example.com/nowhere", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "api", "v.go")
+			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, []byte(tc.src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := b.BuildHandler(context.Background(), Handler{Name: "api/v.go", File: file, Func: "Handler"})
+			var be *BuildError
+			if !errors.As(err, &be) {
+				t.Fatalf("BuildHandler = %v, want a BuildError", err)
+			}
+			if !strings.Contains(be.Output, tc.want) {
+				t.Errorf("output %q, want %q", be.Output, tc.want)
+			}
+			if advice := strings.Contains(be.Output, "go mod init"); advice != tc.advice {
+				t.Errorf("output %q: advice to make a go.mod %v, want %v", be.Output, advice, tc.advice)
 			}
 		})
 	}
