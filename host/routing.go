@@ -153,6 +153,12 @@ func (h *Host) route(w http.ResponseWriter, r *http.Request, id string, st *stat
 		for k, vs := range res.AllHeader() {
 			w.Header()[k] = vs
 		}
+		if w.Header().Get("Cache-Control") == "" {
+			// Vercel's default, as vercel dev sends it: without it a
+			// browser keeps a 308 or 301 for good, so a redirect changed
+			// in vercel.json would go on to its former destination.
+			w.Header().Set("Cache-Control", static.CacheControl)
+		}
 		w.Header().Set("Location", res.Location)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(res.Status)

@@ -472,3 +472,29 @@ func TestStaticNotFoundPage(t *testing.T) {
 		t.Errorf("GET /api/hello: %d %q", r.status, r.body)
 	}
 }
+
+// A vercel.json redirect says how long it may be kept: Vercel's default
+// Cache-Control, as vercel dev sends it with every response
+// (setResponseHeaders). Without one a browser keeps a 308 or 301 with no
+// end (Chromium does), so after a redirect's destination changed in
+// vercel.json, wfn dev's browser still went to the former one.
+func TestRedirectCacheControl(t *testing.T) {
+	dir := watDir(t, "hello")
+	testkit.WriteFiles(t, dir, map[string]string{
+		"public/index.html": "<p>home</p>",
+		"vercel.json": `{"redirects": [
+			{"source": "/permanent", "destination": "/"},
+			{"source": "/temporary", "destination": "/", "permanent": false},
+			{"source": "/moved", "destination": "/", "statusCode": 301}]}`,
+	})
+	_, srv, _ := serve(t, host.Config{Dir: dir})
+	for path, status := range map[string]int{"/permanent": 308, "/temporary": 307, "/moved": 301} {
+		r := fetch(t, http.MethodGet, srv.URL+path)
+		if r.status != status || r.header.Get("Location") != "/" {
+			t.Errorf("GET %s: %d to %q, want %d to /", path, r.status, r.header.Get("Location"), status)
+		}
+		if got := r.header.Get("Cache-Control"); got != "public, max-age=0, must-revalidate" {
+			t.Errorf("GET %s: Cache-Control %q, want public, max-age=0, must-revalidate", path, got)
+		}
+	}
+}
