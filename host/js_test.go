@@ -96,6 +96,19 @@ func TestJSHandlerShapes(t *testing.T) {
 	if f.Method != "PUT" || f.Path != "/api/shapes/fetch" || f.Q != "a b" || f.Agent != "wfn-test" || f.Bytes != len(text) || !f.Same {
 		t.Errorf("fetch = %+v", f)
 	}
+	// export const config = { runtime: "edge" } with a default function:
+	// a Web handler (an Edge Function), every method, not (req, res).
+	for _, m := range []string{"GET", "POST", "DELETE"} {
+		r := do(t, m, srv.URL+"/api/shapes/edge?q=1", strings.NewReader("hi"))
+		want := m + " /api/shapes/edge?q=1 hi"
+		if m == "GET" {
+			want = "GET /api/shapes/edge?q=1 "
+		}
+		if r.status != 200 || r.body != want || r.header.Get("X-Runtime") != "edge" {
+			t.Errorf("%s edge = %d %q %v, want 200 %q", m, r.status, r.body, r.header, want)
+		}
+	}
+
 	// console.log and console.error are log lines of the invocation.
 	id := r.header.Get("X-Vercel-Id")
 	eventually(t, "console lines in the log", func() bool {

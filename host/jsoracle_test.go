@@ -26,7 +26,7 @@ import (
 var needsWfn = regexp.MustCompile(`from ['"]@vercel/functions['"]|export default (async )?function|module\.exports|from ['"]\./_backend['"]`)
 
 // oracleExamples lists the Web-handler examples under guests/api/ts that
-// need nothing of wfn's own, with two fixtures of testdata/js, as paths
+// need nothing of wfn's own, with fixtures of testdata/js, as paths
 // relative to their served directory's parent.
 func oracleExamples(t *testing.T) (examples []string) {
 	t.Helper()
@@ -46,7 +46,8 @@ func oracleExamples(t *testing.T) (examples []string) {
 	if len(examples) == 0 {
 		t.Fatal("no Web-handler example under guests/api/ts")
 	}
-	return append(examples, "../testdata/js/api/shapes/methods.ts", "../testdata/js/api/shapes/fetch.mjs", "../testdata/js/api/web/form.ts")
+	return append(examples, "../testdata/js/api/shapes/methods.ts", "../testdata/js/api/shapes/fetch.mjs", "../testdata/js/api/shapes/edge.ts",
+		"../testdata/js/api/web/form.ts")
 }
 
 // route is the path wfn serves a function file at.

@@ -148,9 +148,11 @@ func (s Settings) Validate() error {
 }
 
 // staticProps are the properties of a function's in-file config
-// (`export const config = {...}`, VERCEL.md section 4.1) that wfn applies;
-// the others (runtime, regions, preferredRegion, architecture, useWebApi)
-// are accepted and have no effect here, as vercel.json's regions.
+// (`export const config = {...}`, VERCEL.md section 4.1) that wfn applies
+// as settings; the others (runtime, regions, preferredRegion, architecture,
+// useWebApi) are accepted and have no effect here, as vercel.json's
+// regions. (The JavaScript runtime reads `runtime: "edge"` from the
+// module's exports itself: the default export is then a Web handler.)
 var staticProps = []string{"maxDuration", "memory", "supportsCancellation"}
 
 // StaticSettings returns the settings of a function's in-file config, its

@@ -6,7 +6,9 @@
 //
 // Each bundle is an IIFE that sets the global __example to a module's
 // exports: export function GET/POST/... (HEAD answered from GET when not
-// exported, as Next.js and Vercel do) or export default { fetch }. One
+// exported, as Next.js and Vercel do), export default { fetch }, or, with
+// `export const config = { runtime: "edge" }`, export default function
+// (request, context), an Edge Function. One
 // server per bundle on 127.0.0.1; the servers' URLs are printed as one
 // JSON array line; the process ends when its stdin closes.
 import { readFileSync } from "node:fs";
@@ -26,6 +28,8 @@ addEventListener("fetch", (event) => {
     handler = m[request.method] ?? (request.method === "HEAD" ? m.GET : undefined);
   } else if (m.default && typeof m.default.fetch === "function") {
     handler = (r) => m.default.fetch(r);
+  } else if (typeof m.default === "function" && m.config?.runtime === "edge") {
+    handler = (r) => m.default(r, event); // an Edge Function: (request, context)
   }
   event.respondWith(handler ? Promise.resolve().then(() => handler(request)) : new Response(null, { status: 405 }));
 });

@@ -580,6 +580,8 @@ let fetchHandler = null; // for `export default { fetch(request) }`
 let nodeHandler = null; // for `export default function handler(req, res)`
 native.runTasks = installVercel(native); // the request context of @vercel/functions; wfn_run_task: the promises of waitUntil
 let allow = "";
+// The config.runtime values of Vercel's Edge runtime (@vercel/build-utils).
+const edgeRuntimes = ["edge", "experimental-edge"];
 
 // setup takes the bundle's exports (its module namespace) at load time.
 native.setup = (exports) => {
@@ -600,11 +602,21 @@ native.setup = (exports) => {
     native.serveWith(methods.map(() => fetchHandler));
     return;
   }
+  if (typeof def === "function" && edgeRuntimes.includes(exports.config?.runtime)) {
+    // An Edge Function: with `export const config = { runtime: "edge" }`,
+    // Vercel calls the default export with the request and a context whose
+    // waitUntil is @vercel/functions' (VERCEL.md section 4.1).
+    const functions = globalThis[Symbol.for("wfn:@vercel/functions")];
+    const context = { waitUntil: (promise) => functions.waitUntil(promise) };
+    fetchHandler = (request) => def(request, context);
+    native.serveWith(methods.map(() => fetchHandler));
+    return;
+  }
   if (typeof def === "function") {
     nodeHandler = def;
     return;
   }
-  throw new TypeError("the module exports no handler: export function GET(request) (or POST, ...), export default { fetch(request) } or export default function handler(req, res)");
+  throw new TypeError("the module exports no handler: export function GET(request) (or POST, ...), export default { fetch(request) }, export default function handler(req, res), or export default function handler(request) with export const config = { runtime: 'edge' }");
 };
 
 function describe(v) {
