@@ -109,6 +109,11 @@ func TestJSHandlerShapes(t *testing.T) {
 		}
 	}
 
+	// A .tsx file is a function too (Vercel's api/**/*.tsx), its JSX compiled.
+	if r := get(t, srv.URL+"/api/shapes/page?name=Ada"); r.status != 200 || r.body != `<p class="greeting">Hello Ada!</p>` {
+		t.Errorf("GET /api/shapes/page = %d %q", r.status, r.body)
+	}
+
 	// console.log and console.error are log lines of the invocation.
 	id := r.header.Get("X-Vercel-Id")
 	eventually(t, "console lines in the log", func() bool {

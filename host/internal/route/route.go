@@ -64,10 +64,11 @@ const (
 
 // unservedExts are extensions Vercel builds functions from (shared/VERCEL.md
 // section 4.2) that wfn does not run, with the language's name.
-var unservedExts = map[string]string{".py": "Python", ".rb": "Ruby", ".rs": "Rust", ".tsx": "TSX"}
+var unservedExts = map[string]string{".py": "Python", ".rb": "Ruby", ".rs": "Rust"}
 
-// scriptExts are the extensions of Script functions.
-var scriptExts = []string{".js", ".mjs", ".ts", ".mts"}
+// scriptExts are the extensions of Script functions: Vercel's
+// api/**/*.+(js|mjs|ts|tsx) (shared/VERCEL.md section 4.2), and .mts.
+var scriptExts = []string{".js", ".mjs", ".ts", ".mts", ".tsx"}
 
 // scriptRoute returns the route of a script file's path (relative to the
 // served directory), or false when the file is no function.
