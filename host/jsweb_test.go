@@ -110,12 +110,13 @@ func TestJSWebGlobals(t *testing.T) {
 	}
 	checkAll(t, "Response", got.Response, wantResponse)
 	wantRequest := map[string]any{
-		"served": "GET /api/web/misc true true follow null false [object Request]",
-		"clone":  "GET true Go-http-client/1.1 true",
-		"made":   "POST https://example.com/a?b=1 1 text/plain;charset=UTF-8 manual false",
-		"copied": "POST null 2 manual true text",
-		"put":    "PUT",
-		"errors": "TypeError,TypeError,TypeError,TypeError,TypeError",
+		"served":   "GET /api/web/misc true true follow null false [object Request]",
+		"clone":    "GET true Go-http-client/1.1 true",
+		"made":     "POST https://example.com/a?b=1 1 text/plain;charset=UTF-8 manual false",
+		"copied":   "POST null 2 manual true text",
+		"streamed": "true TypeError",
+		"put":      "PUT",
+		"errors":   "TypeError,TypeError,TypeError,TypeError,TypeError",
 	}
 	checkAll(t, "Request", got.Request, wantRequest)
 

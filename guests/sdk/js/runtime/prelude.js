@@ -250,9 +250,13 @@ function extract(init) {
 // cost each object a second constructor call. Each class declares the
 // fields [kBody] and [kUsed].
 class Body {
+  // bodyUsed (Fetch): the body's stream is disturbed, read from or
+  // cancelled, even once its reader let go of it (a for await loop that
+  // ended). web-streams-polyfill (pinned) keeps that in _disturbed;
+  // TestJSWebGlobals ("streamed") fails if it stops doing so.
   get bodyUsed() {
     const body = this[kBody];
-    return this[kUsed] || (typeof body === "object" && body instanceof ReadableStream && body.locked);
+    return this[kUsed] || (typeof body === "object" && body instanceof ReadableStream && (body.locked || body._disturbed === true));
   }
   // body: the body as a ReadableStream of Uint8Array chunks, or null. The
   // body of the request being served streams from the host in chunks.

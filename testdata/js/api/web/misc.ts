@@ -105,6 +105,12 @@ async function requestChecks(request: Request) {
     copied: `${again.method} ${again.headers.get("x-a")} ${again.headers.get("x-b")} ${again.redirect} ${r.bodyUsed} ${await again.text()}`,
     put: new Request("https://example.com/", { method: "put" }).method,
   };
+  // A body read through its stream is used once read, though the reader
+  // let go of it (Fetch: "disturbed"): a second read throws.
+  const streamed = new Request("https://example.com/", { method: "POST", body: "abc" });
+  for await (const _ of streamed.body as any) {
+  }
+  got.streamed = `${streamed.bodyUsed} ${await streamed.text().then(() => "read again", (e) => e.name)}`;
   got.errors = errorNames([() => new Request("https://example.com/", { body: "x" }), () => new Request("https://example.com/", { redirect: "nope" as any }), () => (Request as any)("https://example.com/"), () => new Request("not a url"), () => new Request("https://example.com/", { method: "TRACE" })]);
   return got;
 }
