@@ -14,6 +14,7 @@ import (
 	"github.com/wfn-dev/wfn/host/internal/hostcall"
 	"github.com/wfn-dev/wfn/host/internal/outbound"
 	"github.com/wfn-dev/wfn/host/internal/pool"
+	"github.com/wfn-dev/wfn/host/internal/route"
 )
 
 // abortGrace is how long an aborted handler may take to return before
@@ -92,6 +93,7 @@ func (h *Host) invoke(w http.ResponseWriter, r *http.Request, fn *function, expo
 	c.inv = h.invs.Get().(*hostcall.Invocation)
 	c.inv.Reset(id, fn.src.Path, w, r, params, deadline)
 	c.inv.Length = &c.length
+	c.inv.NoSniff = fn.src.Kind == route.Script
 	c.inv.Ctx = c
 	c.li.begin(c.inv, ctx)
 	if aw != nil {

@@ -401,3 +401,45 @@ func TestJSReloadThrowsAtLoad(t *testing.T) {
 		t.Errorf("fixed, GET /api/v = %d %q, want three", r.status, r.body)
 	}
 }
+
+// TestJSNoContentTypeSniffing: a JavaScript response without a
+// Content-Type goes out without one, as Node.js and the Fetch Standard
+// send it (a string body gets Fetch's text/plain), fresh and from the CDN
+// cache. net/http would sniff "text/html" from the first bytes, and a
+// browser would run the body as a page.
+func TestJSNoContentTypeSniffing(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "api"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const page = "<html><script>alert(1)</script>"
+	writeConfig(t, dir, "api/node.js", `export default function (req, res) { res.end("`+page+`"); }`)
+	writeConfig(t, dir, "api/bytes.ts", `export function GET() {
+  return new Response(new TextEncoder().encode("`+page+`"), { headers: { "Cache-Control": "s-maxage=60" } });
+}`)
+	writeConfig(t, dir, "api/stream.ts", `export const config = { runtime: "edge" };
+export default function () {
+  return new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("`+page+`")); c.close(); } }));
+}`)
+	writeConfig(t, dir, "api/text.ts", `export const GET = () => new Response("`+page+`");`)
+	writeConfig(t, dir, "api/typed.ts", `export const GET = () => new Response("`+page+`", { headers: { "Content-Type": "text/html" } });`)
+	_, srv, _ := serve(t, host.Config{Dir: dir})
+	for _, c := range []struct{ path, want string }{
+		{"/api/node", ""},
+		{"/api/bytes", ""},
+		{"/api/bytes", ""}, // a HIT
+		{"/api/stream", ""},
+		{"/api/text", "text/plain;charset=UTF-8"},
+		{"/api/typed", "text/html"},
+	} {
+		r := get(t, srv.URL+c.path)
+		got, sent := r.header["Content-Type"]
+		if r.status != 200 || r.body != page || c.want == "" && sent || c.want != "" && (len(got) != 1 || got[0] != c.want) {
+			t.Errorf("GET %s = %d %q, Content-Type %q (sent: %v), want 200, the page and Content-Type %q (%q: none)",
+				c.path, r.status, r.body, got, sent, c.want, "")
+		}
+	}
+	if r := get(t, srv.URL+"/api/bytes"); r.header.Get("X-Vercel-Cache") != "HIT" {
+		t.Errorf("GET /api/bytes a third time: X-Vercel-Cache %q, want HIT (the test covers the CDN cache's copy)", r.header.Get("X-Vercel-Cache"))
+	}
+}

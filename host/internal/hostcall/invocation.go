@@ -74,6 +74,12 @@ type Invocation struct {
 	// is BadRequestBody.
 	BodyErr error
 
+	// NoSniff, set after Reset, sends a response without a Content-Type
+	// as it is, instead of the type net/http sniffs from its first bytes:
+	// for JavaScript functions, since Node.js and the Fetch Standard send
+	// none, and a body sniffed as text/html would run as a page.
+	NoSniff bool
+
 	// Ctx answers for what the host knows of the request beyond its bytes.
 	Ctx     RequestContext
 	extra   []Param // the host's own request headers, once asked for
@@ -662,6 +668,12 @@ func (inv *Invocation) close() abi.Errno {
 
 func (inv *Invocation) sendHead() {
 	inv.head = true
+	if inv.NoSniff {
+		if h := inv.w.Header(); h["Content-Type"] == nil {
+			// A nil value keeps net/http from sniffing and sends no field.
+			h["Content-Type"] = nil
+		}
+	}
 	inv.w.WriteHeader(inv.status)
 }
 
