@@ -266,7 +266,7 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 		Usage:     "serve the functions under DIR/api over HTTP",
 		ArgsUsage: "[DIR]",
 		Flags: append(append(hostFlags(), adminFlags()...),
-			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:3000", Usage: "address to listen on"},
+			&cli.StringFlag{Name: "listen", Aliases: []string{"l"}, Value: "127.0.0.1:3000", Usage: "address to listen on: host:port, :port (every interface) or a port alone (on 127.0.0.1, as vercel dev --listen 3000 takes it)"},
 			&cli.DurationFlag{Name: "shutdown-grace", Value: 30 * time.Second, Usage: "how long in-flight invocations may finish on SIGTERM or SIGINT"},
 			&cli.IntFlag{Name: "max-connections", Value: defaultMaxConnections(), Usage: "open client connections at most, 0 for no cap (default 10000, or half the open-file limit if lower); at the cap idle ones are closed first, then new ones wait in the listen backlog"},
 			&cli.BoolFlag{Name: "crons", Value: true, Usage: "invoke the crons of vercel.json on schedule (--crons=false: never)"},
@@ -282,7 +282,11 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 			if maxConns < 0 {
 				return fmt.Errorf("wfn: --max-connections %d: want 0 (no cap) or more", maxConns)
 			}
-			return serve(c.Context, cfg, c.String("listen"), c.Duration("shutdown-grace"), maxConns, stdout, c.Command.Name == "dev", stderr, adminFlagValues(c))
+			addr, err := listenAddr(c.String("listen"))
+			if err != nil {
+				return err
+			}
+			return serve(c.Context, cfg, addr, c.Duration("shutdown-grace"), maxConns, stdout, c.Command.Name == "dev", stderr, adminFlagValues(c))
 		},
 	}
 }

@@ -255,6 +255,21 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// TestListenPortAlone: --listen (-l) takes a port alone, as `vercel dev
+// --listen 5005` does, and serves it on loopback.
+func TestListenPortAlone(t *testing.T) {
+	dir := watDir(t, "hello")
+	for _, cmd := range []string{"serve", "dev"} {
+		t.Run(cmd, func(t *testing.T) {
+			s := startCommand(t, cmd, "-l", "0", "--cache-dir", t.TempDir(), dir)
+			if host, _, err := net.SplitHostPort(s.addr); err != nil || host != "127.0.0.1" {
+				t.Errorf("wfn %s -l 0 is ready on %q, want 127.0.0.1:PORT", cmd, s.addr)
+			}
+			checkServing(t, s.addr)
+		})
+	}
+}
+
 // The documented usage is `wfn serve [DIR] --listen ADDR`: flags after DIR.
 func TestFlagsAfterDir(t *testing.T) {
 	t.Run("serve", func(t *testing.T) {
@@ -334,6 +349,8 @@ func TestServeErrors(t *testing.T) {
 	}{
 		{"missing dir", []string{"--listen", "127.0.0.1:0", missing}, host.ErrDir, []string{missing}},
 		{"address in use", []string{"--listen", busy.Addr().String(), hello}, nil, []string{"cannot listen", busy.Addr().String()}},
+		{"port out of range", []string{"-l", "70000", hello}, nil, []string{"--listen 70000", "0 to 65535"}},
+		{"address without a port", []string{"--listen", "localhost", hello}, nil, []string{`--listen "localhost"`, "host:port, :port or a port"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, _, err := run(t, append([]string{"serve", "--cache-dir", t.TempDir()}, tc.args...)...)
