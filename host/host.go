@@ -697,7 +697,7 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 	li.ctx = nil
 	li.stdout.flush()
 	li.stderr.flush()
-	if held := li.stderr.release(); err != nil && fn.srcmap != nil {
+	if held := li.stderr.release(); err != nil && fn.src.Kind == route.Script {
 		// The runtime's account of a module that cannot load is the
 		// error; the rest of what it wrote is logged as usual.
 		le, other, ok := jsruntime.ParseLoadFailure(fn.src.Path, held, err)

@@ -178,7 +178,11 @@ func TestJSBadFunctions(t *testing.T) {
 		// settles, an infinite loop and a top-level await on a 10-minute
 		// timer at module scope (both stopped at the function's
 		// maxDuration).
-		"api/bad/nohandler.ts":   "api/bad/nohandler.ts: TypeError: the module exports no handler",
+		"api/bad/nohandler.ts": "api/bad/nohandler.ts: TypeError: the module exports no handler",
+		// A file with only a comment, and an empty one, as a new file is
+		// while it is being written: esbuild bundles them into nothing.
+		"api/bad/empty.ts":       "cannot load api/bad/empty.ts:\napi/bad/empty.ts: TypeError: the module exports no handler",
+		"api/bad/blank.ts":       "cannot load api/bad/blank.ts:\napi/bad/blank.ts: TypeError: the module exports no handler",
 		"api/bad/loadpending.ts": "api/bad/loadpending.ts: its top-level await never settles",
 		"api/bad/loadloop.ts":    "cannot load api/bad/loadloop.ts: evaluating its module took longer than its maxDuration (1s)",
 		"api/bad/loadsleep.ts":   "cannot load api/bad/loadsleep.ts: evaluating its module took longer than its maxDuration (1s)",

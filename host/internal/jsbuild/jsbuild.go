@@ -183,6 +183,12 @@ func (b *Builder) BuildMapped(ctx context.Context, dir, entry string) (bundle Bu
 		return Bundle{}, false, fmt.Errorf("wfn: bundling %s: %w", entry, err)
 	}
 	bundle = Bundle{Code: code, Map: sm, Inputs: relInputs(dir, inputs)}
+	if len(code) == 0 {
+		// A module with no code left (only comments, or nothing but
+		// declarations esbuild drops): the cache keeps no empty files. It
+		// is served uncached, and fails to load as exporting no handler.
+		return bundle, false, nil
+	}
 	if modifiedAfter(inputs, start) {
 		// An input changed while esbuild ran (an editor saving again):
 		// the key, hashed from the files now, may not be the bundle's.

@@ -1,6 +1,7 @@
 package jsbuild
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -16,7 +17,19 @@ type SourceMap struct {
 	c *sourcemap.Consumer
 }
 
+// parseSourceMap reads esbuild's source map. A map with no mappings (the
+// bundle of a file with no code, only comments) is nil: it maps nothing,
+// and the parser would refuse it.
 func parseSourceMap(data []byte) (*SourceMap, error) {
+	var m struct {
+		Mappings string `json:"mappings"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("esbuild's source map: %w", err)
+	}
+	if m.Mappings == "" {
+		return nil, nil
+	}
 	c, err := sourcemap.Parse("", data)
 	if err != nil {
 		return nil, fmt.Errorf("esbuild's source map: %w", err)
