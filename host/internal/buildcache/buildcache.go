@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -76,10 +77,18 @@ func (c Cache) Build(key string, build func(out string) error) (string, error) {
 // and once each; a missing file is written as missing. It is how a
 // builder's key covers its inputs.
 func HashFiles(h io.Writer, paths []string) error {
-	paths = slices.Clone(paths)
-	slices.Sort(paths)
-	for _, p := range slices.Compact(paths) {
-		data, err := os.ReadFile(p)
+	files := make(map[string]string, len(paths))
+	for _, p := range paths {
+		files[p] = p
+	}
+	return HashFilesAs(h, files)
+}
+
+// HashFilesAs is HashFiles for files read from elsewhere (a copy that the
+// build compiles): files maps the path written to h to the one read.
+func HashFilesAs(h io.Writer, files map[string]string) error {
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		data, err := os.ReadFile(files[p])
 		if errors.Is(err, os.ErrNotExist) {
 			fmt.Fprintf(h, "missing %s\x00", p)
 			continue

@@ -62,3 +62,22 @@ func TestHashFiles(t *testing.T) {
 		t.Error("a missing file is not recorded as missing")
 	}
 }
+
+// HashFilesAs hashes each file under its name, from the file it names to
+// read: a copy hashes as the file it copies.
+func TestHashFilesAs(t *testing.T) {
+	dir := t.TempDir()
+	a, cp := dir+"/a", dir+"/copy"
+	os.WriteFile(a, []byte("1"), 0o644)
+	os.WriteFile(cp, []byte("1"), 0o644)
+	var direct, copied strings.Builder
+	if err := buildcache.HashFiles(&direct, []string{a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := buildcache.HashFilesAs(&copied, map[string]string{a: cp}); err != nil {
+		t.Fatal(err)
+	}
+	if direct.String() != copied.String() {
+		t.Errorf("the copy hashes as %q, the file as %q", copied.String(), direct.String())
+	}
+}

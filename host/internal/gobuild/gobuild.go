@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,13 +52,14 @@ type Builder struct {
 	// as the go command sees them for a guest (goEnv), also when set with
 	// go env -w: part of every build's key.
 	toolchain string
+	modCache  string // GOMODCACHE, whose files never change
 	goErr     error
 
-	handlerMu sync.Map // work directory -> *sync.Mutex
-	sdkOnce   sync.Once
-	sdk       string // the Go SDK, written out (sdkDir)
-	sdkGo     string // the go version of its go.mod
-	sdkErr    error
+	workMu  sync.Map // work directory -> *sync.Mutex
+	sdkOnce sync.Once
+	sdk     string // the Go SDK, written out (sdkDir)
+	sdkGo   string // the go version of its go.mod
+	sdkErr  error
 }
 
 func (b *Builder) init(ctx context.Context) error {
@@ -67,14 +69,16 @@ func (b *Builder) init(ctx context.Context) error {
 			b.goErr = fmt.Errorf("%w: %w", ErrNoGo, b.goErr)
 			return
 		}
-		cmd := exec.CommandContext(ctx, b.goBin, "env", "GOVERSION", "GOWASM", "GOEXPERIMENT")
+		cmd := exec.CommandContext(ctx, b.goBin, "env", "GOVERSION", "GOWASM", "GOEXPERIMENT", "GOMODCACHE")
 		cmd.Env = goEnv()
 		out, err := cmd.Output()
 		if err != nil {
-			b.goErr = fmt.Errorf("wfn: go env GOVERSION GOWASM GOEXPERIMENT: %w", err)
+			b.goErr = fmt.Errorf("wfn: go env GOVERSION GOWASM GOEXPERIMENT GOMODCACHE: %w", err)
 			return
 		}
-		b.toolchain = strings.TrimSpace(string(out))
+		env := strings.TrimSpace(string(out))
+		i := strings.LastIndexByte(env, '\n')
+		b.toolchain, b.modCache = strings.TrimSpace(env[:max(i, 0)]), env[i+1:]
 	})
 	return b.goErr
 }
@@ -96,7 +100,23 @@ func (b *Builder) BuildTags(ctx context.Context, name, dir string, files, tags [
 	if err := b.init(ctx); err != nil {
 		return "", false, err
 	}
-	return b.build(ctx, name, dir, tagFlags(tags), files, nil, nil)
+	flags := tagFlags(tags)
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%q\x00%q", dir, flags, files)))
+	work, err := filepath.Abs(filepath.Join(b.CacheDir, "main", hex.EncodeToString(sum[:10])))
+	if err != nil {
+		return "", false, err
+	}
+	unlock := b.lockWork(work)
+	defer unlock()
+	return b.build(ctx, name, dir, work, flags, files, nil, nil)
+}
+
+// lockWork makes the builds that use the work directory work take turns:
+// they write its files.
+func (b *Builder) lockWork(work string) (unlock func()) {
+	mu, _ := b.workMu.LoadOrStore(work, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	return mu.(*sync.Mutex).Unlock
 }
 
 // tagFlags is the -tags flag for tags, none for none.
@@ -107,14 +127,17 @@ func tagFlags(tags []string) []string {
 	return []string{"-tags=" + strings.Join(tags, ",")}
 }
 
-// build runs go build with flags on the package args in dir. reads maps
-// the files the go command sees through -overlay to those it reads (the
-// overlay's Replace), which the key hashes: the very bytes compiled, so
-// that a file saved during the build cannot put the former code under
-// the new content's key. names maps the names its output may give a file
-// to the project's file, for errors.
-func (b *Builder) build(ctx context.Context, name, dir string, flags, args []string, reads, names map[string]string) (wasm string, cached bool, err error) {
-	key, keyErr := b.key(ctx, dir, flags, args, reads)
+// build runs go build with flags on the package args in dir, through an
+// overlay written in work (the caller holds lockWork(work)). reads maps
+// the files the go command sees through the overlay to those it reads;
+// every other file of the build that may change (not in the module
+// cache) is read once into a copy in work that the go command compiles,
+// and the key hashes the copies: the very bytes compiled, so that a file
+// saved during the build cannot put the former code under the new
+// content's key, nor the new code under the former's. names maps the names its
+// output may give a file to the project's file, for errors.
+func (b *Builder) build(ctx context.Context, name, dir, work string, flags, args []string, reads, names map[string]string) (wasm string, cached bool, err error) {
+	key, overlay, keyErr := b.key(ctx, dir, work, flags, args, reads)
 	if keyErr == nil {
 		if wasm, ok := (buildcache.Cache{Dir: b.CacheDir, Ext: ".wasm"}).Lookup(key); ok {
 			return wasm, true, nil
@@ -122,9 +145,35 @@ func (b *Builder) build(ctx context.Context, name, dir string, flags, args []str
 	}
 	if keyErr != nil {
 		key = "" // inputs unknown, yet the build may pass: store by content
+		overlay = reads
+	}
+	buildFlags := flags
+	if len(overlay) > 0 {
+		ovFile, err := writeOverlay(work, "overlay.json", overlay)
+		if err != nil {
+			return "", false, err
+		}
+		buildFlags = append([]string{"-overlay=" + ovFile}, flags...)
+		names = maps.Clone(names)
+		if names == nil {
+			names = map[string]string{}
+		}
+		for seen, cp := range overlay {
+			if cp == reads[seen] {
+				continue // the caller's
+			}
+			if n, ok := names[seen]; ok {
+				names[cp] = n
+			} else {
+				names[cp] = shortPath(dir, seen)
+			}
+		}
+	}
+	if beforeCompile != nil {
+		beforeCompile(dir)
 	}
 	wasm, err = buildcache.Cache{Dir: b.CacheDir, Ext: ".wasm"}.Build(key, func(dst string) error {
-		cmdArgs := append(append([]string{"build", "-buildmode=c-shared", "-trimpath", "-o", dst}, flags...), args...)
+		cmdArgs := append(append([]string{"build", "-buildmode=c-shared", "-trimpath", "-o", dst}, buildFlags...), args...)
 		cmd := exec.CommandContext(ctx, b.goBin, cmdArgs...)
 		cmd.Dir = dir
 		cmd.Env = goEnv()
@@ -142,6 +191,38 @@ func (b *Builder) build(ctx context.Context, name, dir string, flags, args []str
 		return "", false, err
 	}
 	return wasm, false, nil
+}
+
+// beforeCompile, when set (by a test), is called with the build's
+// directory after its key was made and before the go command compiles.
+var beforeCompile func(dir string)
+
+// writeOverlay writes an -overlay file named name in work, replacing each
+// file the go command sees by the one it reads.
+func writeOverlay(work, name string, replace map[string]string) (string, error) {
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return "", fmt.Errorf("wfn: cannot create %s: %w", work, err)
+	}
+	ov, err := json.Marshal(map[string]any{"Replace": replace})
+	if err != nil {
+		return "", err
+	}
+	file := filepath.Join(work, name)
+	return file, writeIfChanged(file, ov)
+}
+
+// shortPath is the name the go command gives, in its output, a file of
+// the package in the directory of file: relative to dir when that is
+// shorter, with ./ for dir itself.
+func shortPath(dir, file string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	d := filepath.Dir(file)
+	if rel, err := filepath.Rel(dir, d); err == nil && len(rel) < len(d) {
+		d = rel
+	}
+	return d + string(filepath.Separator) + filepath.Base(file)
 }
 
 func goEnv() []string {
@@ -191,61 +272,135 @@ func realPaths(out, dir string, overlay map[string]string) string {
 
 // key hashes everything a build depends on: the toolchain version and
 // environment, and every file of every non-standard package in the build,
-// with the go.mod and go.sum of their modules. overlay maps a file the go
-// command sees to the one it reads, which is hashed in its place.
-func (b *Builder) key(ctx context.Context, dir string, flags, files []string, overlay map[string]string) (string, error) {
+// with the go.mod and go.sum of their modules. reads maps a file the go
+// command sees to the one it reads, which is hashed in its place. Any
+// other file that can change (one not in the build cache nor the module
+// cache) is read once into a copy in work, which is hashed (under the
+// file's name) and which the go command is to compile. overlay is reads
+// with the copies, for the build.
+func (b *Builder) key(ctx context.Context, dir, work string, flags, files []string, reads map[string]string) (key string, overlay map[string]string, err error) {
+	if len(reads) > 0 {
+		ovFile, err := writeOverlay(work, "overlay-list.json", reads)
+		if err != nil {
+			return "", nil, err
+		}
+		flags = append([]string{"-overlay=" + ovFile}, flags...)
+	}
+	pkgs, err := b.list(ctx, dir, flags, files)
+	if err != nil {
+		return "", nil, err
+	}
+	// The files in the build cache (the copies the caller made, the
+	// SDK) and in the module cache are never changed but replaced.
+	cacheDir, err := filepath.Abs(b.CacheDir)
+	if err != nil {
+		return "", nil, err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "wfn-gobuild-4\x00%s\x00%s\x00", b.toolchain, os.Getenv("GOFLAGS"))
+	overlay = maps.Clone(reads)
+	if overlay == nil {
+		overlay = map[string]string{}
+	}
+	hashed := map[string]string{} // the path hashed -> the file read
+	for _, p := range pkgs {
+		fmt.Fprintf(h, "pkg %s\x00", p.ImportPath)
+		for _, f := range p.files() {
+			read := f
+			if r, ok := reads[f]; ok {
+				read = r
+			}
+			if within(cacheDir, read) || within(b.modCache, read) {
+				hashed[read] = read
+				continue
+			}
+			cp, err := copyInput(work, read)
+			if err != nil {
+				return "", nil, err
+			}
+			overlay[f], hashed[read] = cp, cp
+		}
+		if p.Module != nil && p.Module.GoMod != "" {
+			for _, f := range []string{p.Module.GoMod, strings.TrimSuffix(p.Module.GoMod, ".mod") + ".sum"} {
+				hashed[f] = f
+			}
+		}
+	}
+	if err := buildcache.HashFilesAs(h, hashed); err != nil {
+		return "", nil, err
+	}
+	return hex.EncodeToString(h.Sum(nil)[:20]), overlay, nil
+}
+
+// listedPkg is a non-standard package of a build, as go list prints it.
+type listedPkg struct {
+	ImportPath string
+	Dir        string
+	GoFiles    []string
+	CgoFiles   []string
+	EmbedFiles []string
+	OtherFiles []string
+	Standard   bool
+	Module     *struct{ GoMod string }
+	Error      *struct{ Err string }
+}
+
+// files are the paths of the files the go command reads of p.
+func (p listedPkg) files() []string {
+	var out []string
+	for _, group := range [][]string{p.GoFiles, p.CgoFiles, p.EmbedFiles, p.OtherFiles} {
+		for _, f := range group {
+			out = append(out, filepath.Join(p.Dir, f))
+		}
+	}
+	return out
+}
+
+// list lists the non-standard packages of the build of files with flags.
+func (b *Builder) list(ctx context.Context, dir string, flags, files []string) ([]listedPkg, error) {
 	args := append(append([]string{"list", "-deps", "-json=ImportPath,Dir,GoFiles,CgoFiles,EmbedFiles,OtherFiles,Standard,Module,Error"}, flags...), files...)
 	cmd := exec.CommandContext(ctx, b.goBin, args...)
 	cmd.Dir = dir
 	cmd.Env = goEnv()
 	out, err := cmd.Output()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	type pkg struct {
-		ImportPath string
-		Dir        string
-		GoFiles    []string
-		CgoFiles   []string
-		EmbedFiles []string
-		OtherFiles []string
-		Standard   bool
-		Module     *struct{ GoMod string }
-		Error      *struct{ Err string }
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "wfn-gobuild-3\x00%s\x00%s\x00", b.toolchain, os.Getenv("GOFLAGS"))
-	var paths []string
+	var pkgs []listedPkg
 	dec := json.NewDecoder(bytes.NewReader(out))
 	for {
-		var p pkg
+		var p listedPkg
 		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			break
+			return pkgs, nil
 		} else if err != nil {
-			return "", err
+			return nil, err
 		}
 		if p.Error != nil {
-			return "", errors.New(p.Error.Err)
+			return nil, errors.New(p.Error.Err)
 		}
-		if p.Standard {
-			continue
-		}
-		fmt.Fprintf(h, "pkg %s\x00", p.ImportPath)
-		for _, group := range [][]string{p.GoFiles, p.CgoFiles, p.EmbedFiles, p.OtherFiles} {
-			for _, f := range group {
-				f = filepath.Join(p.Dir, f)
-				if real, ok := overlay[f]; ok {
-					f = real
-				}
-				paths = append(paths, f)
-			}
-		}
-		if p.Module != nil && p.Module.GoMod != "" {
-			paths = append(paths, p.Module.GoMod, strings.TrimSuffix(p.Module.GoMod, ".mod")+".sum")
+		if !p.Standard {
+			pkgs = append(pkgs, p)
 		}
 	}
-	if err := buildcache.HashFiles(h, paths); err != nil {
+}
+
+// within reports whether file is in dir or under it.
+func within(dir, file string) bool {
+	rel, err := filepath.Rel(dir, file)
+	return dir != "" && err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// copyInput reads file once into a copy in work, named by the file's
+// path, and returns the copy's path.
+func copyInput(work, file string) (string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
 		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)[:20]), nil
+	sum := sha256.Sum256([]byte(file))
+	cp := filepath.Join(work, "in", hex.EncodeToString(sum[:8]), filepath.Base(file))
+	if err := os.MkdirAll(filepath.Dir(cp), 0o755); err != nil {
+		return "", fmt.Errorf("wfn: cannot create %s: %w", filepath.Dir(cp), err)
+	}
+	return cp, writeIfChanged(cp, data)
 }

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"text/template"
 
 	"github.com/wfn-dev/wfn/host/internal/route"
@@ -104,11 +103,13 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 		}
 	}
 	sum := sha256.Sum256([]byte(h.File))
-	work := filepath.Join(b.CacheDir, "handler", hex.EncodeToString(sum[:10]))
+	work, err := filepath.Abs(filepath.Join(b.CacheDir, "handler", hex.EncodeToString(sum[:10])))
+	if err != nil {
+		return "", false, err
+	}
 	// One build at a time writes a function's generated files.
-	mu, _ := b.handlerMu.LoadOrStore(work, new(sync.Mutex))
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
+	unlock := b.lockWork(work)
+	defer unlock()
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return "", false, fmt.Errorf("wfn: cannot create %s: %w", work, err)
 	}
@@ -158,7 +159,8 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 	}
 	// The files its //go:embed lines name go in beside them, under their
 	// own names: the go command looks for them in the package's
-	// directory, which is the generated one.
+	// directory, which is the generated one. The build reads them from
+	// copies it makes (key), as the .go files are.
 	for _, f := range embedded(filepath.Dir(h.File), append([]string{filepath.Base(h.File)}, h.Siblings...), h.Tags) {
 		overlay[filepath.Join(root, vdir, "fn", f)] = filepath.Join(filepath.Dir(h.File), f)
 	}
@@ -207,12 +209,6 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 	for seen, cp := range goOverlay {
 		replace[seen] = cp
 	}
-	ov, _ := json.Marshal(map[string]any{"Replace": replace})
-	ovFile := filepath.Join(work, "overlay.json")
-	if err := writeIfChanged(ovFile, ov); err != nil {
-		return "", false, err
-	}
-	flags = append([]string{"-overlay=" + ovFile}, flags...)
 	for name, real := range lineNames {
 		overlay[name] = real
 	}
@@ -226,7 +222,7 @@ func (b *Builder) BuildHandler(ctx context.Context, h Handler) (wasm string, cac
 			}
 		}
 	}
-	wasm, cached, err = b.build(ctx, h.Name, root, flags, []string{"./" + vdir}, replace, overlay)
+	wasm, cached, err = b.build(ctx, h.Name, root, work, flags, []string{"./" + vdir}, replace, overlay)
 	var be *BuildError
 	if errors.As(err, &be) {
 		// The go command names the generated package (in its advice too:

@@ -33,7 +33,7 @@ func TestKeyToolchainSettings(t *testing.T) {
 		if err := b.init(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		k, err := b.key(context.Background(), dir, nil, []string{"main.go"}, nil)
+		k, _, err := b.key(context.Background(), dir, filepath.Join(b.CacheDir, "work"), nil, []string{"main.go"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
