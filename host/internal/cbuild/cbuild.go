@@ -15,11 +15,14 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -81,7 +84,10 @@ type Builder struct {
 	version    string // clang --version
 	libcStamp  string // size and time of the sysroot's libc.a and crt1-reactor.o
 	includeDir string // holds wfn.h
+	cacheDir   string // CacheDir, absolute
 	initErr    error
+
+	workMu sync.Map // work directory -> *sync.Mutex
 }
 
 var sysroots = []string{"/usr", "/usr/share/wasi-sysroot", "/opt/wasi-sdk/share/wasi-sysroot"}
@@ -153,6 +159,7 @@ func (b *Builder) init(ctx context.Context) error {
 		return err
 	}
 	sum := sha256.Sum256(Header)
+	b.cacheDir = cacheDir
 	b.includeDir = filepath.Join(cacheDir, "include-"+hex.EncodeToString(sum[:6]))
 	if err := writeOnce(filepath.Join(b.includeDir, "wfn.h"), Header); err != nil {
 		return fmt.Errorf("wfn: cannot write the C SDK header: %w", err)
@@ -245,17 +252,34 @@ func (b *Builder) Build(ctx context.Context, name, dir string, files []string) (
 	}
 	sort.Strings(srcs)
 
-	key, keyErr := b.key(ctx, dir, srcs)
+	// The builds of one function take turns: they write its copies.
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", false, err
+	}
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%q", abs, srcs)))
+	work := filepath.Join(b.cacheDir, "src", hex.EncodeToString(sum[:10]))
+	mu, _ := b.workMu.LoadOrStore(work, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+
+	key, vfs, keyErr := b.key(ctx, abs, work, srcs)
 	if keyErr == nil {
 		if wasm, ok := (buildcache.Cache{Dir: b.CacheDir, Ext: ".wasm"}).Lookup(key); ok {
 			return wasm, true, nil
 		}
 	}
+	var overlay []string
 	if keyErr != nil {
 		key = "" // inputs unknown, yet the build may pass: store by content
+	} else {
+		overlay = []string{"-ivfsoverlay", vfs}
+	}
+	if beforeCompile != nil {
+		beforeCompile(dir)
 	}
 	wasm, err = buildcache.Cache{Dir: b.CacheDir, Ext: ".wasm"}.Build(key, func(dst string) error {
-		cmd := exec.CommandContext(ctx, b.clang, b.args(".", dst, srcs)...)
+		cmd := exec.CommandContext(ctx, b.clang, append(overlay, b.args(".", dst, srcs)...)...)
 		cmd.Dir = dir
 		var log bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &log, &log
@@ -273,51 +297,116 @@ func (b *Builder) Build(ctx context.Context, name, dir string, files []string) (
 	return wasm, false, nil
 }
 
+// beforeCompile, when set (by a test), is called with the build's
+// directory after its key was made and before clang compiles.
+var beforeCompile func(dir string)
+
 // key hashes everything a build depends on: the compiler's version, the
 // sysroot's libc, the flags, the SDK header, every .c and .h file in dir,
 // and every other non-system header the sources include (clang -MM).
-func (b *Builder) key(ctx context.Context, dir string, srcs []string) (string, error) {
-	args := append(append(b.common("."), "-MM"), srcs...)
-	cmd := exec.CommandContext(ctx, b.clang, args...)
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	if err != nil {
-		return "", err
-	}
+// Each file is read once into a copy in work, and the key hashes the
+// copy: vfs is a clang -ivfsoverlay file that has the compile read the
+// copies under the files' names, so that a file saved during the build
+// cannot put the former code under the new content's key, nor the new
+// code under the former's. The headers are listed from the copies too.
+func (b *Builder) key(ctx context.Context, dir, work string, srcs []string) (key, vfs string, err error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "wfn-cbuild-1\x00%s\x00%s\x00%s\x00", b.version, b.sysroot, b.libcStamp)
 	fmt.Fprintf(h, "flags %q\x00srcs %q\x00", Flags, srcs)
 	sum := sha256.Sum256(Header)
 	fmt.Fprintf(h, "wfn.h %x\x00", sum)
 
-	seen := map[string]bool{}
-	var paths []string
+	copies := map[string]string{} // file -> its copy
+	var fresh []string
 	add := func(p string) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
 		p = filepath.Clean(p)
-		if !seen[p] {
-			seen[p] = true
-			paths = append(paths, p)
+		if _, ok := copies[p]; !ok && filepath.Dir(p) != b.includeDir {
+			copies[p] = ""
+			fresh = append(fresh, p)
 		}
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	for _, e := range ents {
 		if !e.IsDir() && (strings.HasSuffix(e.Name(), ".c") || strings.HasSuffix(e.Name(), ".h")) {
 			add(e.Name())
 		}
 	}
-	for _, p := range parseDeps(string(out)) {
-		add(p)
+	for _, s := range srcs {
+		add(s)
 	}
-	if err := buildcache.HashFiles(h, paths); err != nil {
+	vfs = filepath.Join(work, "vfs.json")
+	// Until clang lists no header that has no copy: a header first read
+	// in a round may include others.
+	for len(fresh) > 0 {
+		for _, p := range fresh {
+			cp, err := copyInput(work, p)
+			if err != nil {
+				return "", "", err
+			}
+			copies[p] = cp
+		}
+		fresh = fresh[:0]
+		if err := writeVFS(vfs, copies); err != nil {
+			return "", "", err
+		}
+		args := append(append([]string{"-ivfsoverlay", vfs}, b.common(".")...), "-MM")
+		cmd := exec.CommandContext(ctx, b.clang, append(args, srcs...)...)
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		if err != nil {
+			return "", "", err
+		}
+		for _, p := range parseDeps(string(out)) {
+			add(p)
+		}
+	}
+	if err := buildcache.HashFilesAs(h, copies); err != nil {
+		return "", "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)[:20]), vfs, nil
+}
+
+// copyInput reads file once into a copy in work, named by the file's
+// path, and returns the copy's path. A missing file has no copy: the
+// overlay leaves it to clang, which finds it missing.
+func copyInput(work, file string) (string, error) {
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return file, nil
+	} else if err != nil {
 		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)[:20]), nil
+	sum := sha256.Sum256([]byte(file))
+	cp := filepath.Join(work, "in", hex.EncodeToString(sum[:8]), filepath.Base(file))
+	return cp, writeOnce(cp, data)
+}
+
+// writeVFS writes a clang -ivfsoverlay file that has clang read each file
+// of copies from its copy, under the file's own name (in its messages,
+// __FILE__ and -MM's list).
+func writeVFS(vfs string, copies map[string]string) error {
+	type entry struct {
+		Type     string `json:"type"`
+		Name     string `json:"name"`
+		Contents string `json:"external-contents"`
+	}
+	roots := []entry{}
+	for _, p := range slices.Sorted(maps.Keys(copies)) {
+		if cp := copies[p]; cp != "" && cp != p {
+			roots = append(roots, entry{"file", p, cp})
+		}
+	}
+	data, err := json.Marshal(map[string]any{"version": 0, "use-external-names": false, "roots": roots})
+	if err != nil {
+		return err
+	}
+	return writeOnce(vfs, data)
 }
 
 // parseDeps returns the prerequisites of make rules as clang -MM prints

@@ -416,3 +416,82 @@ WFN_HANDLER(wfn_handle) {
 		}
 	}
 }
+
+// A file saved while a function builds (wfn dev: an editor's save while
+// the former save's build runs) does not go into the guest stored under
+// the key of the content before the save. The key hashed the files before
+// clang read them, so a save in between stored the new code under the
+// former content's key, and going back to that content (an undo) served
+// the newer code from the cache. The test saves, from a hook the build
+// calls after its key was made, a .c file, a header beside it and a
+// header outside its directory; then checks that each key's guest holds
+// its content, and that the build after the save holds the new one.
+func TestBuildSavedDuringBuild(t *testing.T) {
+	for _, saved := range []string{"fn/main.c", "fn/msg.h", "shared/part.h"} {
+		t.Run(saved, func(t *testing.T) {
+			b := builder(t)
+			dir := t.TempDir()
+			files := map[string]string{
+				"fn/main.c":     "#include \"wfn.h\"\n#include \"msg.h\"\n#include \"../shared/part.h\"\nWFN_HANDLER(wfn_handle) { wfn_write_str(MSG \"-code-\" PART); }\n",
+				"fn/msg.h":      "#define MSG \"msg\"\n",
+				"shared/part.h": "#define PART \"part\"\n",
+			}
+			save := func(v string) {
+				t.Helper()
+				for name, text := range files {
+					if name == saved {
+						text = strings.Replace(text, "\"msg\"", "\"msg-"+v+"\"", 1)
+						text = strings.Replace(text, "\"part\"", "\"part-"+v+"\"", 1)
+						text = strings.Replace(text, "-code-", "-code-"+v+"-", 1)
+					}
+					p := filepath.Join(dir, filepath.FromSlash(name))
+					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					// As an editor saves: a temporary file, then a rename.
+					if err := os.WriteFile(p+".tmp~", []byte(text), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.Rename(p+".tmp~", p); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			built := func(want string, wantCached bool) {
+				t.Helper()
+				wasm, cached, err := b.Build(context.Background(), "api/fn", filepath.Join(dir, "fn"), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				code, err := os.ReadFile(wasm)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var has []string
+				for _, v := range []string{"AAAA", "BBBB"} {
+					if bytes.Contains(code, []byte("-"+v)) {
+						has = append(has, v)
+					}
+				}
+				if len(has) != 1 || has[0] != want || cached != wantCached {
+					t.Errorf("the guest built from %s holds %q (cached %v), want %s (cached %v)", want, has, cached, want, wantCached)
+				}
+			}
+			save("AAAA")
+			t.Cleanup(func() { beforeCompile = nil })
+			beforeCompile = func(string) {
+				beforeCompile = nil
+				save("BBBB") // after the key of AAAA, before the compile
+			}
+			built("AAAA", false)
+			if beforeCompile != nil {
+				t.Fatal("the build did not call beforeCompile")
+			}
+			built("BBBB", false) // the reload of the save
+			save("AAAA")         // an undo
+			built("AAAA", true)
+			save("BBBB")
+			built("BBBB", true)
+		})
+	}
+}
