@@ -95,7 +95,13 @@ func HashFilesAs(h io.Writer, files map[string]string) error {
 		} else if err != nil {
 			return err
 		}
-		fmt.Fprintf(h, "file %s %x\x00", p, sha256.Sum256(data))
+		HashSum(h, p, sha256.Sum256(data))
 	}
 	return nil
+}
+
+// HashSum writes to h the path and SHA-256 of a file read already, as
+// HashFiles writes them.
+func HashSum(h io.Writer, path string, sum [sha256.Size]byte) {
+	fmt.Fprintf(h, "file %s %x\x00", path, sum)
 }

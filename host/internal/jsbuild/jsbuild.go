@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -145,7 +146,7 @@ func (b *Builder) BuildMapped(ctx context.Context, dir, entry string) (bundle Bu
 	if data, err := os.ReadFile(manifestPath); err == nil {
 		var m manifest
 		if json.Unmarshal(data, &m) == nil && len(m.Inputs) > 0 && stillAbsent(m.Absent) {
-			if key, err := key(sum[:], dir, m.Inputs); err == nil {
+			if key, err := key(sum[:], dir, m.Inputs, nil); err == nil {
 				if bundle, err := readCached(cache, maps, key); err == nil {
 					bundle.Inputs = relInputs(dir, m.Inputs)
 					return bundle, true, nil
@@ -155,8 +156,9 @@ func (b *Builder) BuildMapped(ctx context.Context, dir, entry string) (bundle Bu
 	}
 
 	var fb fallback
+	var rd reads
 	opts := options(dir, entry)
-	opts.Plugins = []api.Plugin{fb.plugin()}
+	opts.Plugins = []api.Plugin{fb.plugin(), rd.plugin()}
 	start := time.Now()
 	res := api.Build(opts)
 	if len(res.Errors) > 0 {
@@ -189,12 +191,14 @@ func (b *Builder) BuildMapped(ctx context.Context, dir, entry string) (bundle Bu
 		// is served uncached, and fails to load as exporting no handler.
 		return bundle, false, nil
 	}
-	if modifiedAfter(inputs, start) {
+	if modifiedAfter(inputs, start) || !rd.unchanged(inputs) {
 		// An input changed while esbuild ran (an editor saving again):
-		// the key, hashed from the files now, may not be the bundle's.
+		// the bundle may hold content that no file holds now.
 		return bundle, false, nil
 	}
-	k, err := key(sum[:], dir, inputs)
+	// The key hashes the contents esbuild loaded, not the files again: a
+	// save since the check above cannot give it the new content.
+	k, err := key(sum[:], dir, inputs, rd.sums)
 	if err != nil {
 		return bundle, false, nil // the inputs cannot be read back: serve the bundle uncached
 	}
@@ -210,6 +214,58 @@ func (b *Builder) BuildMapped(ctx context.Context, dir, entry string) (bundle Bu
 		return os.WriteFile(out, m, 0o644)
 	})
 	return bundle, false, err
+}
+
+// reads records the SHA-256 of each file esbuild loads, read just before
+// it reads the file itself, for the key: the contents the bundle was made
+// of. If a file's content after the build is not the one recorded, a save
+// came after esbuild read it or in between, and the bundle is not stored;
+// the modification times (modifiedAfter) miss a save that the clock
+// stamps in the past. Only two saves within the instant between the two
+// reads, the second putting back the first content, would pass.
+type reads struct {
+	mu   sync.Mutex
+	sums map[string][sha256.Size]byte // absolute path -> content's sum
+}
+
+func (rd *reads) plugin() api.Plugin {
+	return api.Plugin{Name: "wfn-reads", Setup: func(b api.PluginBuild) {
+		b.OnLoad(api.OnLoadOptions{Filter: `.*`, Namespace: "file"}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
+			// No contents: esbuild loads the file as it would without
+			// this plugin (its loader, its messages).
+			if data, err := os.ReadFile(args.Path); err == nil {
+				rd.mu.Lock()
+				if rd.sums == nil {
+					rd.sums = map[string][sha256.Size]byte{}
+				}
+				rd.sums[args.Path] = sha256.Sum256(data)
+				rd.mu.Unlock()
+			}
+			if testHookLoad != nil {
+				testHookLoad(args.Path)
+			}
+			return api.OnLoadResult{}, nil
+		})
+	}}
+}
+
+// testHookLoad, when set (by a test), is called with the path of each
+// file esbuild loads, before it reads the file.
+var testHookLoad func(path string)
+
+// unchanged reports whether each of inputs holds the content recorded
+// when esbuild loaded it.
+func (rd *reads) unchanged(inputs []string) bool {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	for _, p := range inputs {
+		sum, ok := rd.sums[p]
+		data, err := os.ReadFile(p)
+		if !ok || err != nil || sha256.Sum256(data) != sum {
+			return false
+		}
+	}
+	return true
 }
 
 // modifiedAfter reports whether a file among paths was modified after t,
@@ -250,12 +306,24 @@ func readCached(cache, maps buildcache.Cache, key string) (Bundle, error) {
 }
 
 // key hashes the entry's identity, the contents of its inputs and what
-// steers where their imports resolve (resolution).
-func key(entry []byte, dir string, inputs []string) (string, error) {
+// steers where their imports resolve (resolution). With sums, the
+// contents are those sums (those of a build's reads), not read again.
+func key(entry []byte, dir string, inputs []string, sums map[string][sha256.Size]byte) (string, error) {
 	h := sha256.New()
 	h.Write(entry)
-	if err := buildcache.HashFiles(h, inputs); err != nil {
-		return "", err
+	if sums == nil {
+		if err := buildcache.HashFiles(h, inputs); err != nil {
+			return "", err
+		}
+	} else {
+		inputs = slices.Compact(slices.Sorted(slices.Values(inputs)))
+		for _, p := range inputs {
+			sum, ok := sums[p]
+			if !ok {
+				return "", fmt.Errorf("%s: not read by the build", p)
+			}
+			buildcache.HashSum(h, p, sum)
+		}
 	}
 	if err := resolution(h, dir, inputs); err != nil {
 		return "", err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -247,5 +248,76 @@ func TestBuildDoesNotCacheAnInputWrittenDuringIt(t *testing.T) {
 		if err != nil || cached != tc.cached || !strings.Contains(string(bundle.Code), "shared") {
 			t.Fatalf("%s: cached %v, err %v; want cached %v and the bundle", tc.name, cached, err, tc.cached)
 		}
+	}
+}
+
+// A file saved while its bundle builds, with a modification time that
+// does not tell (Linux stamps files from a clock that lags the one the
+// build's start is read from, by up to a scheduler tick; some file
+// systems keep whole seconds), does not put one content's bundle under
+// another's key. The key hashed the files after the build: a save after
+// esbuild read api/a.ts stored the former code under the new content's
+// key, and the next build (wfn dev's reload of the save) served it from
+// the cache until the file changed again. The test saves api/a.ts, stamped
+// a second before the build began, when esbuild loads the file it imports
+// (after esbuild read api/a.ts), and when esbuild loads api/a.ts itself:
+// after wfn read it for the key and before esbuild reads it, so that the
+// key, hashed from what wfn read, is not the bundle's.
+func TestBuildSavedDuringBuildWithPastTime(t *testing.T) {
+	for _, tc := range []struct {
+		loaded string // the file whose load saves api/a.ts
+		first  string // the code the first bundle holds
+	}{
+		{"shared.ts", "code-AAAA"},
+		{"a.ts", "code-BBBB"},
+	} {
+		t.Run(tc.loaded, func(t *testing.T) {
+			dir := t.TempDir()
+			a := filepath.Join(dir, "api", "a.ts")
+			past := time.Now().Add(-time.Second)
+			save := func(v string) {
+				t.Helper()
+				src := `import { n } from "../lib/shared"; export function GET() { return new Response("code-` + v + `" + n); }`
+				if err := os.WriteFile(a, []byte(src), 0o644); err != nil {
+					t.Error(err)
+				}
+				if err := os.Chtimes(a, past, past); err != nil {
+					t.Error(err)
+				}
+			}
+			testkit.WriteFiles(t, dir, map[string]string{"api/a.ts": "", "lib/shared.ts": `export const n: string = "shared";`})
+			save("AAAA")
+			b := &jsbuild.Builder{CacheDir: t.TempDir()}
+			saved := false
+			defer jsbuild.SetTestHookLoad(func(path string) {
+				if filepath.Base(path) == tc.loaded && !saved {
+					saved = true
+					save("BBBB")
+				}
+			})()
+			for i, want := range []struct {
+				code   string
+				cached bool // when it is to be
+			}{
+				{code: tc.first},
+				{code: "code-BBBB"}, // the reload of the save
+				{code: "code-BBBB", cached: true},
+				{code: "code-AAAA"}, // an undo
+			} {
+				if i == 3 {
+					save("AAAA")
+				}
+				bundle, cached, err := b.BuildMapped(t.Context(), dir, "api/a.ts")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(string(bundle.Code), want.code) || want.cached && !cached {
+					t.Errorf("build %d: the bundle holds %q (cached %v), want %s%s", i+1, regexp.MustCompile(`code-[A-Z]+`).FindString(string(bundle.Code)), cached, want.code, map[bool]string{true: " (cached)"}[want.cached])
+				}
+				if !saved {
+					t.Fatalf("the build did not load %s", tc.loaded)
+				}
+			}
+		})
 	}
 }
