@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wfn-dev/wfn/host/internal/buildcache/buildcachetest"
 	"github.com/wfn-dev/wfn/host/internal/wazeroengine"
 )
 
@@ -437,61 +438,20 @@ func TestBuildSavedDuringBuild(t *testing.T) {
 				"shared/part.h": "#define PART \"part\"\n",
 			}
 			save := func(v string) {
-				t.Helper()
+				versioned := map[string]string{}
 				for name, text := range files {
 					if name == saved {
 						text = strings.Replace(text, "\"msg\"", "\"msg-"+v+"\"", 1)
 						text = strings.Replace(text, "\"part\"", "\"part-"+v+"\"", 1)
 						text = strings.Replace(text, "-code-", "-code-"+v+"-", 1)
 					}
-					p := filepath.Join(dir, filepath.FromSlash(name))
-					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					// As an editor saves: a temporary file, then a rename.
-					if err := os.WriteFile(p+".tmp~", []byte(text), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.Rename(p+".tmp~", p); err != nil {
-						t.Fatal(err)
-					}
+					versioned[name] = text
 				}
+				buildcachetest.Save(t, dir, versioned)
 			}
-			built := func(want string, wantCached bool) {
-				t.Helper()
-				wasm, cached, err := b.Build(context.Background(), "api/fn", filepath.Join(dir, "fn"), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				code, err := os.ReadFile(wasm)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var has []string
-				for _, v := range []string{"AAAA", "BBBB"} {
-					if bytes.Contains(code, []byte("-"+v)) {
-						has = append(has, v)
-					}
-				}
-				if len(has) != 1 || has[0] != want || cached != wantCached {
-					t.Errorf("the guest built from %s holds %q (cached %v), want %s (cached %v)", want, has, cached, want, wantCached)
-				}
-			}
-			save("AAAA")
-			t.Cleanup(func() { beforeCompile = nil })
-			beforeCompile = func(string) {
-				beforeCompile = nil
-				save("BBBB") // after the key of AAAA, before the compile
-			}
-			built("AAAA", false)
-			if beforeCompile != nil {
-				t.Fatal("the build did not call beforeCompile")
-			}
-			built("BBBB", false) // the reload of the save
-			save("AAAA")         // an undo
-			built("AAAA", true)
-			save("BBBB")
-			built("BBBB", true)
+			buildcachetest.SavedDuringBuild(t, func() (string, bool, error) {
+				return b.Build(context.Background(), "api/fn", filepath.Join(dir, "fn"), nil)
+			}, save, &beforeCompile)
 		})
 	}
 }

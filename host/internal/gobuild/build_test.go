@@ -1,7 +1,6 @@
 package gobuild
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wfn-dev/wfn/host/internal/buildcache/buildcachetest"
 )
 
 // A file saved while a guest builds (wfn dev: an editor's save while the
@@ -64,61 +65,14 @@ func TestBuildSavedDuringBuild(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			save := func(v string) {
-				t.Helper()
-				for name, text := range tc.files {
-					if strings.Contains(text, "%s") {
-						text = strings.Replace(text, "%s", v, 1)
-					}
-					p := filepath.Join(dir, filepath.FromSlash(name))
-					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					// As an editor saves: a temporary file, then a rename.
-					if err := os.WriteFile(p+".tmp~", []byte(text), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.Rename(p+".tmp~", p); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
 			b := &Builder{CacheDir: t.TempDir()}
-			built := func(want string, wantCached bool) {
-				t.Helper()
-				wasm, cached, err := tc.build(b, dir)
-				if err != nil {
-					t.Fatal(err)
+			buildcachetest.SavedDuringBuild(t, func() (string, bool, error) { return tc.build(b, dir) }, func(v string) {
+				files := map[string]string{}
+				for name, text := range tc.files {
+					files[name] = strings.Replace(text, "%s", v, 1)
 				}
-				code, err := os.ReadFile(wasm)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var has []string
-				for _, v := range []string{"AAAA", "BBBB"} {
-					if bytes.Contains(code, []byte("-"+v)) {
-						has = append(has, v)
-					}
-				}
-				if len(has) != 1 || has[0] != want || cached != wantCached {
-					t.Errorf("the guest built from %s holds %q (cached %v), want %s (cached %v)", want, has, cached, want, wantCached)
-				}
-			}
-			save("AAAA")
-			t.Cleanup(func() { beforeCompile = nil })
-			beforeCompile = func(string) {
-				beforeCompile = nil
-				save("BBBB") // after the key of AAAA, before the compile
-			}
-			built("AAAA", false)
-			if beforeCompile != nil {
-				t.Fatal("the build did not call beforeCompile")
-			}
-			built("BBBB", false) // the reload of the save
-			save("AAAA")         // an undo
-			built("AAAA", true)
-			save("BBBB")
-			built("BBBB", true)
+				buildcachetest.Save(t, dir, files)
+			}, &beforeCompile)
 		})
 	}
 }
