@@ -54,6 +54,15 @@ func TestBuildSavedDuringBuild(t *testing.T) {
 			},
 		},
 		{
+			name:  "handler's file",
+			files: map[string]string{"api/h.go": strings.Replace(handlerGo, "io.WriteString(w, data)", "io.WriteString(w, data+\"code-%s\")", 1), "api/data.txt": "data"},
+			saved: "api/h.go",
+			build: func(b *Builder, dir string) (string, bool, error) {
+				file := filepath.Join(dir, "api", "h.go")
+				return b.BuildHandler(context.Background(), Handler{Name: "api/h.go", File: file, Func: "Handler"})
+			},
+		},
+		{
 			name:  "handler's embedded file",
 			files: map[string]string{"api/h.go": handlerGo, "api/data.txt": "data-%s"},
 			saved: "api/data.txt",
