@@ -1,6 +1,6 @@
 // The prelude of wfn's JavaScript runtime: the Web APIs a Vercel function
 // uses (Request, Response, Headers, TextEncoder, TextDecoder, URL,
-// URLSearchParams, console), built on the native functions of wfnjs.c, and
+// URLSearchParams, console, crypto), built on the native functions of wfnjs.c, and
 // the dispatch of a request to the function's handler.
 //
 // mkprelude bundles it with the npm polyfills it imports into one script,
@@ -13,7 +13,8 @@ import { AbortController, AbortSignal, DOMException, Event, EventTarget, request
 import { concat, encodeInto, incompleteTail, makeStreams, viewOf } from "./prelude/encoding.js";
 import { Blob, blobBytes, boundaryOf, encodeMultipart, File, FormData, makeBlob, mimeEssence, parseMultipart } from "./prelude/blob.js";
 import { makeFetch } from "./prelude/fetch.js";
-import { atob, btoa, process, structuredClone, subtle } from "./prelude/globals.js";
+import { atob, btoa, process, structuredClone } from "./prelude/globals.js";
+import { CryptoKey, subtle } from "./prelude/subtle.js";
 import { aborted, checkAbort, end, onAbort, tick, timerGlobals } from "./prelude/loop.js";
 import * as streams from "./prelude/streams.js";
 import { bytesStream, collect, pump, ReadableStream, requestBody } from "./prelude/streams.js";
@@ -549,6 +550,7 @@ for (const [name, value] of Object.entries({
   URL,
   URLSearchParams,
   crypto,
+  CryptoKey,
   fetch,
   AbortController,
   AbortSignal,

@@ -1,9 +1,6 @@
-// Web APIs without a host side: crypto.subtle.digest (SHA-256 in C,
-// the others @noble/hashes),
-// atob and btoa (core-js), structuredClone, and Node.js's process (env
-// and the SIGTERM event).
-import { sha1 } from "@noble/hashes/legacy.js";
-import { sha384, sha512 } from "@noble/hashes/sha2.js";
+// Web APIs without a host side: atob and btoa (core-js), structuredClone,
+// and Node.js's process (env and the SIGTERM event). crypto.subtle is
+// subtle.js.
 import atob from "core-js-pure/stable/atob";
 import btoa from "core-js-pure/stable/btoa";
 import { Blob, File } from "./blob.js";
@@ -84,30 +81,6 @@ export function structuredClone(value, options = undefined) {
   };
   return clone(value);
 }
-
-const digests = { "SHA-1": sha1, "SHA-256": (bytes) => new Uint8Array(native.sha256(bytes)), "SHA-384": sha384, "SHA-512": sha512 };
-
-function bufferSource(data, what) {
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError(`${what}: the data must be an ArrayBuffer or a view of one`);
-}
-
-// SubtleCrypto, digest only (WebCrypto, section 14.3.5): the algorithm is
-// a name or { name }, matched without regard to case.
-class SubtleCrypto {
-  async digest(algorithm, data) {
-    const name = String(typeof algorithm === "object" && algorithm !== null ? algorithm.name : algorithm).toUpperCase();
-    const hash = digests[name];
-    if (!hash) throw new DOMException(`crypto.subtle.digest: unrecognised algorithm "${name}" (SHA-1, SHA-256, SHA-384, SHA-512)`, "NotSupportedError");
-    return hash(bufferSource(data, "crypto.subtle.digest")).buffer;
-  }
-  get [Symbol.toStringTag]() {
-    return "SubtleCrypto";
-  }
-}
-
-export const subtle = new SubtleCrypto();
 
 // process: what Node.js's process offers that a function on Vercel uses.
 // env is read once per instance, at its first use, from the function's
