@@ -214,6 +214,7 @@ func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
 		Engine:                  c.String("engine"),
 		Region:                  c.String("region"),
 		Environment:             c.String("environment"),
+		NodeEnv:                 host.DefaultConfig().NodeEnv, // production; wfn dev's is development (serve)
 		TrustedProxies:          proxies,
 		PurgeFrom:               purgeFrom,
 		PurgeToken:              c.String("purge-token"),
@@ -314,6 +315,9 @@ func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duratio
 	defer startGCFloor(gcHeapFloor)()
 	cfg.LoadInBackground = true
 	cfg.ShowBuildErrors = cfg.ShowBuildErrors || dev
+	if dev {
+		cfg.NodeEnv = "development" // as vercel dev; serve's is the host's default, production
+	}
 	side, err := newAdminSide(adm, &cfg)
 	if err != nil {
 		ln.Close()

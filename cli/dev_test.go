@@ -590,3 +590,27 @@ func TestDevStopDuringBuild(t *testing.T) {
 		t.Errorf("stopped during a build, wfn dev logged an error:\n%s", log)
 	}
 }
+
+// TestNodeEnv: a JavaScript function's NODE_ENV is development under wfn
+// dev, as vercel dev sets it, and production under wfn serve, as Vercel
+// sets it for deployed functions; the project's .env wins over both.
+func TestNodeEnv(t *testing.T) {
+	for _, tc := range []struct{ name, cmd, dotenv, want string }{
+		{"dev", "dev", "", "development"},
+		{"serve", "serve", "", "production"},
+		{"dev with .env", "dev", "NODE_ENV=test\n", "test"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			files := map[string]string{"api/env.ts": "export function GET() { return new Response(String(process.env.NODE_ENV)); }\n"}
+			if tc.dotenv != "" {
+				files[".env"] = tc.dotenv
+			}
+			testkit.WriteFiles(t, dir, files)
+			s := startCommand(t, tc.cmd, "--listen", "127.0.0.1:0", "--cache-dir", filepath.Join(t.TempDir(), "cache"), dir)
+			if status, body := get(t, "http://"+s.addr+"/api/env"); status != http.StatusOK || body != tc.want {
+				t.Errorf("wfn %s: NODE_ENV = %d %q, want %q", tc.cmd, status, body, tc.want)
+			}
+		})
+	}
+}

@@ -44,6 +44,12 @@ type Config struct {
 	// Environment is VERCEL_ENV: development (the default), preview or
 	// production. New returns ErrConfig for another value.
 	Environment string
+	// NodeEnv is NODE_ENV for JavaScript and TypeScript functions whose
+	// environment (.env, vercel.json's env, Env) does not set it:
+	// "production" (the default), as Vercel sets it for deployed
+	// functions, or "development", as vercel dev sets it (wfn dev does).
+	// Other guests get no NODE_ENV.
+	NodeEnv string
 	// URL is VERCEL_URL: the host and port clients use, without a scheme.
 	URL string
 	// DeploymentID is VERCEL_DEPLOYMENT_ID. Default: a new one per New.
@@ -262,6 +268,7 @@ func DefaultConfig() Config {
 		Engine:                  "wazero",
 		Region:                  "dev1",
 		Environment:             "development",
+		NodeEnv:                 "production",
 		CDNRules:                "vercel",
 		MaxInstances:            1000,
 		MaxInstancesPerFunction: *d.MaxConcurrency,
@@ -290,6 +297,7 @@ func (c Config) withDefaults() Config {
 	c.Engine = cmp.Or(c.Engine, d.Engine)
 	c.Region = cmp.Or(c.Region, d.Region)
 	c.Environment = cmp.Or(c.Environment, d.Environment)
+	c.NodeEnv = cmp.Or(c.NodeEnv, d.NodeEnv)
 	c.CDNRules = cmp.Or(c.CDNRules, d.CDNRules)
 	c.MaxInstances = cmp.Or(c.MaxInstances, d.MaxInstances)
 	c.TmpSizeMB = cmp.Or(c.TmpSizeMB, d.TmpSizeMB)

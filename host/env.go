@@ -7,9 +7,10 @@ import (
 
 // A guest's environment, as getEnv sees it on Vercel, from the weakest
 // source to the strongest: Vercel's system variables (empty ones left
-// out), the top-level "env" of vercel.json (deprecated on Vercel, and
-// still applied), the served directory's .env (project.ReadDotenv),
-// Config.Env, and the function's own "env" in vercel.json or wfn.json.
+// out; and a JavaScript function's NODE_ENV, Config.NodeEnv), the
+// top-level "env" of vercel.json (deprecated on Vercel, and still
+// applied), the served directory's .env (project.ReadDotenv), Config.Env,
+// and the function's own "env" in vercel.json or wfn.json.
 // The host's process environment never reaches a guest.
 
 // systemEnv is the system variables Vercel sets, for this host.

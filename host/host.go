@@ -442,7 +442,11 @@ func (h *Host) load(ctx context.Context, fn *function) error {
 			return fmt.Errorf("cannot read %s: %w", src.Path, err)
 		}
 	}
-	env := guestEnv(h.systemEnv(), fn.proj.Env, fn.proj.Dotenv, h.cfg.Env, fn.env)
+	system := h.systemEnv()
+	if src.Kind == route.Script {
+		system["NODE_ENV"] = h.cfg.NodeEnv
+	}
+	env := guestEnv(system, fn.proj.Env, fn.proj.Dotenv, h.cfg.Env, fn.env)
 	if fluid.Marked(wasm) {
 		return h.loadFluid(ctx, fn, wasm, env)
 	}

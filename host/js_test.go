@@ -447,3 +447,42 @@ export default function () {
 		t.Errorf("GET /api/bytes a third time: X-Vercel-Cache %q, want HIT (the test covers the CDN cache's copy)", r.header.Get("X-Vercel-Cache"))
 	}
 }
+
+// TestJSNodeEnv: a JavaScript function's NODE_ENV is Config.NodeEnv,
+// production by default as on Vercel's deployments, unless its
+// environment sets it (.env, Config.Env, the function's env). Other
+// guests get none (TestEnvironmentLayers).
+func TestJSNodeEnv(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cfg    host.Config
+		dotenv string
+		fnEnv  string
+		want   string
+	}{
+		{name: "default", want: "production"},
+		{name: "development", cfg: host.Config{NodeEnv: "development"}, want: "development"},
+		{name: ".env", cfg: host.Config{NodeEnv: "development"}, dotenv: "NODE_ENV=test\n", want: "test"},
+		{name: "Env", cfg: host.Config{Env: map[string]string{"NODE_ENV": "staging"}}, want: "staging"},
+		{name: "function env", fnEnv: "preview", want: "preview"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "api"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			writeConfig(t, dir, "api/env.ts", "export function GET() { return new Response(String(process.env.NODE_ENV)); }\n")
+			if tc.dotenv != "" {
+				writeConfig(t, dir, ".env", tc.dotenv)
+			}
+			if tc.fnEnv != "" {
+				writeConfig(t, dir, "vercel.json", `{"functions": {"api/env.ts": {"env": {"NODE_ENV": "`+tc.fnEnv+`"}}}}`)
+			}
+			tc.cfg.Dir = dir
+			_, srv, _ := serve(t, tc.cfg)
+			if r := get(t, srv.URL+"/api/env"); r.status != 200 || r.body != tc.want {
+				t.Errorf("NODE_ENV = %d %q, want %q", r.status, r.body, tc.want)
+			}
+		})
+	}
+}
