@@ -124,6 +124,14 @@ export async function GET() {
     "AES-GCM encrypt": async () => subtle.encrypt({ name: "AES-GCM", iv: new Uint8Array(12) }, await hmacKey("SHA-256"), message),
     "digest": () => subtle.digest("sha-256", message),
     "digest unknown": () => subtle.digest("SHA-3", message),
+    "digest says what is supported": async () => {
+      try {
+        await subtle.digest("SHA-3", message);
+      } catch (e) {
+        const m = (e as Error).message;
+        return m.includes("SHA-256") && !m.includes("ECDSA");
+      }
+    },
     "new CryptoKey": async () => new (CryptoKey as unknown as new () => CryptoKey)(),
   });
 

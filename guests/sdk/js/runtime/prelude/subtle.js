@@ -102,7 +102,8 @@ function normalize(what, algorithm, op) {
   const name = supported[op].find((n) => n.toUpperCase() === given.toUpperCase());
   if (!name) {
     const list = supported[op].length > 0 ? supported[op].join(", ") : "no algorithm";
-    throw error(`${what}: unrecognised algorithm "${given}": wfn's runtime supports ${list} here, and no asymmetric algorithm (RSA, ECDSA, ECDH, Ed25519, X25519) nor AES`, "NotSupportedError");
+    const none = op === "digest" ? "" : ", and no asymmetric algorithm (RSA, ECDSA, ECDH, Ed25519, X25519) nor AES";
+    throw error(`${what}: unrecognised algorithm "${given}": wfn's runtime supports ${list} here${none}`, "NotSupportedError");
   }
   const out = { name };
   const member = (key, convert, required) => {
