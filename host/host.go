@@ -668,7 +668,7 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 		// ends: when it fails, that is its account of why (a Go panic
 		// and its trace, a script's jsruntime.LoadFailure), which goes
 		// into the error.
-		stderr: &guestLog{log: h.log, fn: fn.src.Path, stream: "stderr", srcmap: fn.srcmap, goNames: fn.src.Kind == route.GoHandler, holding: true},
+		stderr: &guestLog{log: h.log, fn: fn.src.Path, stream: "stderr", srcmap: fn.srcmap, goNames: fn.src.Kind == route.GoHandler, holding: true, script: fn.src.Kind == route.Script},
 		wake:   make(chan struct{}, 1),
 	}
 	li.conns = outbound.NewConns(fn.client, func(msg string, args ...any) {
@@ -730,6 +730,7 @@ func (h *Host) instantiate(ctx context.Context, fn *function, env [][2]string) (
 // begin routes the instance's output to inv; ctx is its call's context.
 func (li *liveInstance) begin(inv *hostcall.Invocation, ctx context.Context) {
 	li.stdout.inv, li.stderr.inv = inv, inv
+	li.stderr.uncaught = false
 	li.ctx = ctx
 	li.calls++
 	li.suspended = false

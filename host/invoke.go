@@ -339,6 +339,12 @@ func (c *invocation) logFailure(r *http.Request, err error) (status int, code, m
 	case errors.Is(err, engine.ErrStackOverflow):
 		c.h.log.Error("invocation failed: stack overflow", "fn", fn, "id", id, "max_stack_kib", engine.MaxStack>>10, "err", err)
 		return http.StatusInternalServerError, CodeInvocationFailed, "A server error has occurred."
+	case c.li.stderr.uncaught:
+		// The exception and its stack are logged above with the same id;
+		// the runtime's abort that follows says nothing to a JS author.
+		c.h.log.Error("invocation failed: uncaught exception", "fn", fn, "id", id)
+		c.h.log.Debug("the JavaScript runtime stopped", "fn", fn, "id", id, "err", err)
+		return http.StatusInternalServerError, CodeInvocationFailed, "A server error has occurred."
 	default:
 		c.h.log.Error("invocation failed", "fn", fn, "id", id, "err", err)
 		return http.StatusInternalServerError, CodeInvocationFailed, "A server error has occurred."

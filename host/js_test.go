@@ -228,8 +228,13 @@ func TestJSBadFunctions(t *testing.T) {
 	eventually(t, "the stack trace in the log", func() bool {
 		return logHas(logs, "Uncaught exception: Error: boom from a handler", id) &&
 			logHas(logs, "at deep (api/bad/throws.ts:2:26)", id) &&
-			logHas(logs, "at GET (api/bad/throws.ts:7:3)", id)
+			logHas(logs, "at GET (api/bad/throws.ts:7:3)", id) &&
+			logHas(logs, "level=ERROR", "invocation failed: uncaught exception", id)
 	})
+	// The runtime's abort after the exception is no news to a JS author.
+	if logHas(logs, "level=ERROR", "wasm", id) {
+		t.Errorf("the invocation's error line names the runtime's wasm trap:\n%s", logs)
+	}
 	if strings.Contains(logs.String(), "bundle.js:") {
 		t.Errorf("the log names positions in the bundle, not in the user's files:\n%s", logs)
 	}

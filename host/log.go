@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/wfn-dev/wfn/host/internal/fluid"
 	"github.com/wfn-dev/wfn/host/internal/gobuild"
@@ -37,7 +38,15 @@ type guestLog struct {
 	// release or until maxHeld lines.
 	holding bool
 	held    []string
+	// script: the guest is the JavaScript runtime, whose stderr says
+	// "Uncaught exception..." before it stops an invocation (wfnjs.c's
+	// fail); uncaught is set by that line until the next begin.
+	script, uncaught bool
 }
+
+// uncaughtPrefix starts the JavaScript runtime's account of an exception
+// that ends an invocation.
+const uncaughtPrefix = "Uncaught exception"
 
 // maxHeld bounds the lines a guestLog holds: past it, they are logged.
 const maxHeld = 256
@@ -80,6 +89,9 @@ func (g *guestLog) flush() {
 }
 
 func (g *guestLog) logLine(line string) {
+	if g.script && g.inv != nil && strings.HasPrefix(line, uncaughtPrefix) {
+		g.uncaught = true
+	}
 	attrs := []any{"fn", g.fn, "stream", g.stream}
 	if g.inv != nil {
 		attrs = append(attrs, "id", g.inv.ID)
