@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -30,6 +31,15 @@ func logHandler(format string, w io.Writer, level slog.Level) (slog.Handler, err
 		return slog.NewJSONHandler(w, opts), nil
 	}
 	return nil, fmt.Errorf("wfn: --log-format %q: want text or json", format)
+}
+
+// serverErrorLog is an http.Server's ErrorLog: what net/http reports
+// itself (its accept loop's errors, such as "too many open files", a
+// handler's panic) goes into l, in --log-format's format, at level ERROR,
+// rather than as lines of the standard logger's format on stderr, which
+// broke --log-format json.
+func serverErrorLog(l *slog.Logger) *log.Logger {
+	return slog.NewLogLogger(l.Handler(), slog.LevelError)
 }
 
 // adminFlags place the operators' endpoints (package admin).
@@ -94,7 +104,7 @@ func (a *adminSide) start(h *host.Host, log *slog.Logger) (http.Handler, error) 
 	if a.ln == nil {
 		return srv.Mount(h), nil
 	}
-	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: serverErrorLog(log)}
 	a.http.RegisterOnShutdown(srv.EndStreams)
 	go func() {
 		if err := a.http.Serve(a.ln); err != nil && err != http.ErrServerClosed {

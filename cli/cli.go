@@ -348,6 +348,7 @@ func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duratio
 		// server answers a plain 431 itself before reading the rest.
 		MaxHeaderBytes: 1 << 20,
 		IdleTimeout:    120 * time.Second,
+		ErrorLog:       serverErrorLog(cfg.Logger),
 	}
 	if maxConns > 0 {
 		cc := newConnCap(maxConns, cfg.Logger)

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -572,8 +573,15 @@ type proc struct {
 
 func startProc(t testing.TB, args ...string) *proc {
 	t.Helper()
+	return startCmd(t, exec.Command(wfnBinary(t), args...))
+}
+
+// startCmd starts cmd, which runs the wfn binary, as startProc does.
+func startCmd(t testing.TB, cmd *exec.Cmd) *proc {
+	t.Helper()
+	args := cmd.Args
 	p := &proc{
-		cmd:    exec.Command(wfnBinary(t), args...),
+		cmd:    cmd,
 		stdout: &syncBuffer{},
 		stderr: &syncBuffer{},
 		exited: make(chan struct{}),
@@ -686,6 +694,65 @@ func TestProcessSIGTERMDrainsInFlight(t *testing.T) {
 	}
 	if code := p.exitCode(t); code != 0 {
 		t.Errorf("exit code after drain = %d, want 0", code)
+	}
+}
+
+// What net/http logs itself, such as its accept loop's "too many open
+// files" when the process is out of file descriptors, goes into the log in
+// its format: with --log-format json, a line that is not JSON breaks the
+// operator's log shipping. The process gets 64 descriptors, no connection
+// cap, and more connections than that.
+func TestProcessServerErrorsInLogFormat(t *testing.T) {
+	bin := wfnBinary(t)
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("sh is needed to lower the open-file limit: ", err)
+		}
+		t.Skip("skipping: sh is needed to lower the open-file limit: ", err)
+	}
+	cmd := exec.Command(sh, "-c", `ulimit -n 64 && exec "$0" "$@"`, bin, "serve", "--listen", "127.0.0.1:0",
+		"--cache-dir", t.TempDir(), "--max-connections", "0", "--log-format", "json", watDir(t, "hello"))
+	p := startCmd(t, cmd)
+	addr := waitReady(t, p.stdout, p.exited, func() string { return fmt.Sprintf("%v; stderr:\n%s", p.err, p.stderr) })
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	waitFor(t, "the server to run out of file descriptors", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conns = append(conns, c)
+		}
+		return strings.Contains(p.stderr.String(), "too many open files")
+	})
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	checkServing(t, addr)
+	p.signal(t, syscall.SIGTERM)
+	if code := p.exitCode(t); code != 0 {
+		t.Errorf("exit code after SIGTERM = %d, want 0", code)
+	}
+	var accept bool
+	for _, line := range strings.Split(strings.TrimSpace(p.stderr.String()), "\n") {
+		var e struct{ Level, Msg string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Errorf("a log line is not JSON (%v): %q", err, line)
+			continue
+		}
+		if strings.Contains(e.Msg, "too many open files") {
+			accept = true
+			if e.Level != "ERROR" {
+				t.Errorf("net/http's line at %s, want ERROR: %q", e.Level, line)
+			}
+		}
+	}
+	if !accept {
+		t.Errorf("no log line says the server is out of file descriptors:\n%s", p.stderr)
 	}
 }
 
