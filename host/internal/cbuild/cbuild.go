@@ -50,7 +50,14 @@ type BuildError struct {
 }
 
 func (e *BuildError) Error() string {
-	return fmt.Sprintf("cannot build %s:\n%s", e.Function, strings.TrimRight(e.Output, "\n"))
+	out := strings.TrimRight(e.Output, "\n")
+	if strings.TrimSpace(out) == "" && e.Err != nil {
+		// clang said nothing: it was killed, or never started (no
+		// pipe for its output when the process is out of file
+		// descriptors). How it ended is the reason.
+		out = e.Err.Error()
+	}
+	return fmt.Sprintf("cannot build %s:\n%s", e.Function, out)
 }
 
 func (e *BuildError) Unwrap() error { return e.Err }

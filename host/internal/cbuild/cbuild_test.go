@@ -455,3 +455,13 @@ func TestBuildSavedDuringBuild(t *testing.T) {
 		})
 	}
 }
+
+// A clang that ends without a word (killed, or never started) fails the
+// build with the reason it ended, not with 'cannot build api/hello:' and
+// nothing after it.
+func TestBuildErrorWithoutOutput(t *testing.T) {
+	err := &BuildError{Function: "api/hello", Err: errors.New("signal: killed")}
+	if msg := err.Error(); msg != "cannot build api/hello:\nsignal: killed" {
+		t.Errorf("Error() = %q, want the reason clang ended", msg)
+	}
+}
