@@ -3,9 +3,11 @@ package host_test
 import (
 	"encoding/json"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wfn-dev/wfn/host"
 )
@@ -137,5 +139,44 @@ func TestAccessLogLongPath(t *testing.T) {
 	defer mu.Unlock()
 	if len(paths) != 1 || paths[0] != long {
 		t.Errorf("OnAccess got %d paths, want the whole one", len(paths))
+	}
+}
+
+// A request that waits for its function's load at start (wfn serve is
+// ready before its functions are built) and whose client leaves first is
+// logged, and counted in the metrics, under its function: the access
+// entry said fn="", as if nothing had routed it, so the requests a slow
+// build lost showed under no function.
+func TestAccessLogClientLeftDuringLoad(t *testing.T) {
+	gate := make(chan struct{})
+	var release sync.Once
+	entries := make(chan host.AccessEntry, 1)
+	_, srv, _ := serve(t, host.WithLoadGate(host.Config{
+		Dir:              watDir(t, "hello"),
+		LoadInBackground: true,
+		OnAccess:         func(e host.AccessEntry) { entries <- e },
+	}, func(string) { <-gate }))
+	t.Cleanup(func() { release.Do(func() { close(gate) }) }) // before the host closes
+	// The whole request, then the client goes: the server reads the
+	// request, and its context ends when it reads the connection's end.
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("GET /api/hello HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	select {
+	case e := <-entries:
+		if e.Function != "api/hello.wasm" || e.Path != "/api/hello" || e.Status != 0 {
+			t.Errorf("access entry %+v, want function api/hello.wasm, path /api/hello and status 0 (the client left)", e)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("no access entry for the request whose client left")
+	}
+	release.Do(func() { close(gate) })
+	if r := get(t, srv.URL+"/api/hello"); r.status != 200 {
+		t.Errorf("GET /api/hello after the load = %d, want 200", r.status)
 	}
 }

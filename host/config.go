@@ -216,6 +216,9 @@ type Config struct {
 	// reloadGate, when set, is called by Reload once its functions are
 	// built, before it swaps them in (tests hold the swap in it).
 	reloadGate func()
+	// loadGate, when set, is called with a function's source before it
+	// is loaded (at start or by Reload): tests hold a load with it.
+	loadGate func(source string)
 	// interpretAll runs every function on TieredReload's interpreter, for
 	// tests of its behaviour (WFN_TEST_ENGINE=wazero-interpreter).
 	interpretAll bool

@@ -28,3 +28,10 @@ func WithCronClock(cfg Config, clock cronjob.Clock) Config {
 	cfg.cronClock = clock
 	return cfg
 }
+
+// WithLoadGate makes the loading of each function call gate with its
+// source first.
+func WithLoadGate(cfg Config, gate func(source string)) Config {
+	cfg.loadGate = gate
+	return cfg
+}

@@ -909,6 +909,12 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fn := st.fns[i]
+	aw, _ := w.(*accessWriter)
+	if aw != nil {
+		// Before the wait: a client that leaves during its function's
+		// load is logged under the function.
+		aw.entry.Function = fn.src.Path
+	}
 	select {
 	case <-fn.ready:
 	default: // at start, a request waits for its own function only
@@ -918,10 +924,6 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
-	}
-	aw, _ := w.(*accessWriter)
-	if aw != nil {
-		aw.entry.Function = fn.src.Path
 	}
 	if fn.err != nil {
 		h.writeLoadError(w, r, id, fn)

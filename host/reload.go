@@ -248,6 +248,9 @@ func (h *Host) loadAll(ctx context.Context, fns []*function, prewarm bool) {
 						return
 					}
 					t := time.Now()
+					if gate := h.cfg.loadGate; gate != nil {
+						gate(fn.src.Path)
+					}
 					fn.err = h.load(ctx, fn)
 					if fn.err != nil && ctx.Err() != nil {
 						// What the cut build said (a killed compiler's
