@@ -204,6 +204,18 @@ func hostConfig(c *cli.Context, stderr io.Writer) (host.Config, error) {
 	if m := c.Int("memory"); m < host.MemoryMinMB || m > host.MemoryMaxMB {
 		return host.Config{}, fmt.Errorf("wfn: --memory: want an integer from %d to %d (MB), got %d", host.MemoryMinMB, host.MemoryMaxMB, m)
 	}
+	// Counts and durations of 0 or more: refused here, by their flags'
+	// names; host.Config's errors name its fields.
+	for _, name := range []string{"max-instances", "max-instances-per-function", "max-queue", "tmp-size", "min-instances", "max-invocations"} {
+		if v := c.Int(name); v < 0 {
+			return host.Config{}, fmt.Errorf("wfn: --%s %d: want 0 or more", name, v)
+		}
+	}
+	for _, name := range []string{"queue-timeout", "idle-timeout", "suspend-after", "unload-after"} {
+		if v := c.Duration(name); v < 0 {
+			return host.Config{}, fmt.Errorf("wfn: --%s %v: want 0 or more", name, v)
+		}
+	}
 	switch e := c.String("environment"); e {
 	case "development", "preview", "production":
 	default:
@@ -279,6 +291,9 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 			}
 			cfg.RunCrons = c.Bool("crons")
 			cfg.TieredReload = c.Bool("tiered-reload") // wfn dev's only
+			if g := c.Duration("shutdown-grace"); g < 0 {
+				return fmt.Errorf("wfn: --shutdown-grace %v: want 0 or more", g)
+			}
 			maxConns := c.Int("max-connections")
 			if maxConns < 0 {
 				return fmt.Errorf("wfn: --max-connections %d: want 0 (no cap) or more", maxConns)

@@ -352,6 +352,9 @@ func TestServeErrors(t *testing.T) {
 		{"address in use", []string{"--listen", busy.Addr().String(), hello}, nil, []string{"cannot listen", busy.Addr().String()}},
 		{"port out of range", []string{"-l", "70000", hello}, nil, []string{"--listen 70000", "0 to 65535"}},
 		{"address without a port", []string{"--listen", "localhost", hello}, nil, []string{`--listen "localhost"`, "host:port, :port or a port"}},
+		// It was taken: the first signal then ended the drain at once,
+		// saying in-flight invocations did not finish within -1s.
+		{"negative shutdown grace", []string{"--listen", "127.0.0.1:0", "--shutdown-grace", "-1s", hello}, nil, []string{"--shutdown-grace -1s: want 0 or more"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, _, err := run(t, append([]string{"serve", "--cache-dir", t.TempDir()}, tc.args...)...)
@@ -475,6 +478,19 @@ func TestBadArguments(t *testing.T) {
 		{"bad environment", []string{"--environment", "staging"}, "--environment"},
 		{"unknown engine", []string{"--engine", "bogus"}, `engine "bogus" is not in this build`},
 		{"invalid geoip-db", []string{"--geoip-db", hello + "/api/hello.wasm"}, "geoip"},
+		// A negative count or duration is named by its flag, not by a
+		// host.Config field (maxConcurrency, TmpSizeMB) whose "0 (the
+		// default)" is not the flag's default.
+		{"negative max-instances", []string{"--max-instances", "-1"}, "--max-instances -1: want 0 or more"},
+		{"negative max-instances-per-function", []string{"--max-instances-per-function", "-1"}, "--max-instances-per-function -1: want 0 or more"},
+		{"negative max-queue", []string{"--max-queue", "-1"}, "--max-queue -1: want 0 or more"},
+		{"negative queue-timeout", []string{"--queue-timeout", "-1s"}, "--queue-timeout -1s: want 0 or more"},
+		{"negative tmp-size", []string{"--tmp-size", "-1"}, "--tmp-size -1: want 0 or more"},
+		{"negative min-instances", []string{"--min-instances", "-1"}, "--min-instances -1: want 0 or more"},
+		{"negative idle-timeout", []string{"--idle-timeout", "-1s"}, "--idle-timeout -1s: want 0 or more"},
+		{"negative max-invocations", []string{"--max-invocations", "-1"}, "--max-invocations -1: want 0 or more"},
+		{"negative suspend-after", []string{"--suspend-after", "-1s"}, "--suspend-after -1s: want 0 or more"},
+		{"negative unload-after", []string{"--unload-after", "-1s"}, "--unload-after -1s: want 0 or more"},
 	} {
 		for _, cmd := range []string{"serve", "build"} {
 			t.Run(cmd+"/"+tc.name, func(t *testing.T) {
