@@ -61,6 +61,13 @@ type FunctionStats struct {
 	// from the compile cache since.
 	Unloaded bool
 	Loads    uint64
+	// Loaded is true while the function's compiled code is in memory:
+	// its load is done and did not fail, and the code is not released.
+	// It is false while the function is built and compiled at start.
+	Loaded bool
+	// LoadFailed is true when the function failed to load (Function.Err
+	// says why): its requests get 500.
+	LoadFailed bool
 }
 
 // CacheOpStats counts one Runtime Cache operation.
@@ -142,10 +149,15 @@ func (h *Host) Stats() Stats {
 			MemoryBytes: mem[fn],
 			Loads:       fn.counters.codeLoads.Load(),
 		}
+		if loaded(fn) {
+			fs.LoadFailed = fn.err != nil
+			fs.Loaded = fn.err == nil
+		}
 		if loaded(fn) && fn.pool != nil {
 			ps := fn.pool.Stats()
 			fs.Live, fs.Idle, fs.Queued = ps.Live, ps.Idle, ps.Waiting
 			fs.Unloaded = !fn.code.loaded.Load()
+			fs.Loaded = fs.Loaded && !fs.Unloaded
 		}
 		if loaded(fn) && fn.fluid != nil {
 			// ABI v2: no queue; the memory as each guest's latest

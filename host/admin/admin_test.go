@@ -259,6 +259,11 @@ func TestMetrics(t *testing.T) {
 		{"wfn_guest_memory_bytes", []string{"fn", "api/notwasm.wasm"}, 0, 0},
 		{"wfn_function_code_loaded", []string{"fn", "api/hello.wasm"}, 1, 1},
 		{"wfn_function_code_loads_total", []string{"fn", "api/hello.wasm"}, 0, 0},
+		// A function that failed to load has no code in memory, and says
+		// it failed, for an alert: it was wfn_function_code_loaded 1.
+		{"wfn_function_code_loaded", []string{"fn", "api/notwasm.wasm"}, 0, 0},
+		{"wfn_function_load_failed", []string{"fn", "api/notwasm.wasm"}, 1, 1},
+		{"wfn_function_load_failed", []string{"fn", "api/hello.wasm"}, 0, 0},
 	}
 	for _, w := range want {
 		v, ok := value(after, w.name, w.labels...)

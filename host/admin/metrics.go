@@ -26,7 +26,9 @@ var (
 	descMemory = prometheus.NewDesc("wfn_guest_memory_bytes",
 		"Linear memory of the live instances, by function, in bytes.", []string{"fn"}, nil)
 	descCodeLoaded = prometheus.NewDesc("wfn_function_code_loaded",
-		"1 while the function's compiled code is in memory, 0 while it is released after UnloadAfter idle (--unload-after), by function.", []string{"fn"}, nil)
+		"1 while the function's compiled code is in memory, 0 while it is built and compiled at start, after its load failed (wfn_function_load_failed), or while it is released after UnloadAfter idle (--unload-after), by function.", []string{"fn"}, nil)
+	descLoadFailed = prometheus.NewDesc("wfn_function_load_failed",
+		"1 while the function's load (build or compilation) has failed and its requests get 500, by function; the log and /_wfn/api/functions say why.", []string{"fn"}, nil)
 	descCodeLoads = prometheus.NewDesc("wfn_function_code_loads_total",
 		"Times the function's compiled code was loaded again from the compile cache after a release, by function.", []string{"fn"}, nil)
 	descCDN = prometheus.NewDesc("wfn_cdn_cache_responses_total",
@@ -45,7 +47,7 @@ type hostCollector struct{ h *host.Host }
 var _ prometheus.Collector = hostCollector{}
 
 func (hostCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descColdStarts, descLive, descIdle, descQueue, descThrottled, descTimedOut, descAborted, descMemory, descCodeLoaded, descCodeLoads, descCDN, descCacheOps, descCacheErrors, descCDNStoreErrors} {
+	for _, d := range []*prometheus.Desc{descColdStarts, descLive, descIdle, descQueue, descThrottled, descTimedOut, descAborted, descMemory, descCodeLoaded, descLoadFailed, descCodeLoads, descCDN, descCacheOps, descCacheErrors, descCDNStoreErrors} {
 		ch <- d
 	}
 }
@@ -67,11 +69,8 @@ func (c hostCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descIdle, float64(fs.Idle), fs.Source)
 		gauge(descQueue, float64(fs.Queued), fs.Source)
 		gauge(descMemory, float64(fs.MemoryBytes), fs.Source)
-		loaded := 1.0
-		if fs.Unloaded {
-			loaded = 0
-		}
-		gauge(descCodeLoaded, loaded, fs.Source)
+		gauge(descCodeLoaded, b2f(fs.Loaded), fs.Source)
+		gauge(descLoadFailed, b2f(fs.LoadFailed), fs.Source)
 		counter(descCodeLoads, fs.Loads, fs.Source)
 	}
 	for state, n := range st.CDN {
@@ -84,4 +83,12 @@ func (c hostCollector) Collect(ch chan<- prometheus.Metric) {
 	for op, n := range st.CDNStoreErrors {
 		counter(descCDNStoreErrors, n, op)
 	}
+}
+
+// b2f is 1 for true, 0 for false: a gauge of a state.
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
