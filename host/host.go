@@ -1118,6 +1118,14 @@ func (h *Host) Close(ctx context.Context) error {
 	h.closed = true
 	h.closing.Store(true)
 	h.mu.Unlock()
+	// No invocation starts from now on (ServeOrigin checks closed under
+	// mu): the drain is awaited from here, so that it is seen done when
+	// the loads below took past ctx's deadline.
+	drained := make(chan struct{})
+	go func() {
+		h.inflight.Wait()
+		close(drained)
+	}()
 	h.stopLoading()
 	h.tiering.Wait()
 	h.stopCrons()
@@ -1125,15 +1133,16 @@ func (h *Host) Close(ctx context.Context) error {
 		close(h.stopUnload)
 		h.unloading.Wait()
 	}
-	drained := make(chan struct{})
-	go func() {
-		h.inflight.Wait()
-		close(drained)
-	}()
 	var waitErr error
 	select {
 	case <-drained:
 	case <-ctx.Done():
+	}
+	select {
+	case <-drained:
+		// Drained, also when the deadline passed too, while the loads
+		// stopped (a compilation runs to its end): nothing was cut.
+	default:
 		waitErr = ctx.Err()
 		h.abortingAll.Store(true)
 		h.live.Range(func(k, _ any) bool {

@@ -157,6 +157,36 @@ func TestCloseAbortsAndCallsSigterm(t *testing.T) {
 	}
 }
 
+// A Close whose deadline passes while the functions' loads stop (a
+// compilation runs to its end), with no invocation in flight, returns
+// nil: nothing was cut. It returned the deadline's error one time in two
+// (a select between the drain, done, and the deadline, both ready), and
+// wfn serve, stopped during its start, then said "in-flight invocations
+// did not finish within 30s" and exited 1 with none in flight.
+func TestCloseDuringLoadNothingInFlight(t *testing.T) {
+	for i := range 8 {
+		gate := make(chan struct{})
+		h, _, _, err := newHost(host.WithLoadGate(host.Config{Dir: watDir(t, "hello"), LoadInBackground: true}, func(string) { <-gate }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		closed := make(chan error, 1)
+		go func() { closed <- h.Close(ctx) }()
+		<-ctx.Done() // the grace is over while the load holds Close
+		close(gate)
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatalf("Close %d with nothing in flight = %v, want nil", i, err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("Close did not return once the load ended")
+		}
+		cancel()
+	}
+}
+
 // hold2 makes one instance idle (a first request that ends) and then
 // starts a second request whose head arrives: that instance stays busy.
 func hold2(t *testing.T, url string) (release func()) {
