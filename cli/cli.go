@@ -324,7 +324,7 @@ func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duratio
 	// and compiled in the background: a request waits for its own.
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("wfn: cannot listen: %w", err)
+		return fmt.Errorf("wfn: cannot listen on --listen: %w", err)
 	}
 	cfg.URL = readyAddr(ln.Addr())
 	defer startGCFloor(gcHeapFloor)()

@@ -349,7 +349,7 @@ func TestServeErrors(t *testing.T) {
 		wants []string
 	}{
 		{"missing dir", []string{"--listen", "127.0.0.1:0", missing}, host.ErrDir, []string{missing}},
-		{"address in use", []string{"--listen", busy.Addr().String(), hello}, nil, []string{"cannot listen", busy.Addr().String()}},
+		{"address in use", []string{"--listen", busy.Addr().String(), hello}, nil, []string{"cannot listen on --listen", busy.Addr().String(), "address already in use"}},
 		{"port out of range", []string{"-l", "70000", hello}, nil, []string{"--listen 70000", "0 to 65535"}},
 		{"address without a port", []string{"--listen", "localhost", hello}, nil, []string{`--listen "localhost"`, "host:port, :port or a port"}},
 		// It was taken: the first signal then ended the drain at once,
