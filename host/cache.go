@@ -219,6 +219,10 @@ func openShared(path string, opts []cache.Option) (cache.Store, error) {
 		return s, nil
 	}
 	st, err := cache.OpenDisk(path, opts...)
+	if errors.Is(err, cache.ErrUnavailable) {
+		// Held by another process: retried, not a configuration error.
+		return nil, fmt.Errorf("cache: %w", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: cache: %w", ErrConfig, err)
 	}

@@ -8,11 +8,14 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/wfn-dev/wfn/host"
 )
@@ -415,4 +418,31 @@ func TestRuntimeCacheLimits(t *testing.T) {
 		t.Fatalf("put ttl 1 = %d", r.status)
 	}
 	eventually(t, "the ttl to pass", func() bool { return get(t, kv+"short").status == 404 })
+}
+
+// A cache file held by another process (a second wfn serve on the same
+// directory) is a cache unavailable for now, retried, and not an invalid
+// configuration: the log said "invalid configuration: cache: cannot open
+// cache: ... is held by another process", which sent an operator to the
+// flags.
+func TestCacheFileHeldByAnother(t *testing.T) {
+	cacheDir := t.TempDir()
+	held, err := bolt.Open(filepath.Join(cacheDir, "runtime-cache.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	_, srv, logs := serve(t, host.Config{Dir: watDir(t, "kv"), CacheDir: cacheDir})
+	get(t, srv.URL+"/api/kv")
+	eventually(t, "the log to say the cache cannot be opened", func() bool {
+		return strings.Contains(logs.String(), "cannot open the cache")
+	})
+	if l := logs.String(); !strings.Contains(l, "held by another process") || strings.Contains(l, "invalid configuration") {
+		t.Errorf("the log says the cache is held by another process, and not that the configuration is invalid:\n%s", l)
+	}
+	held.Close()
+	eventually(t, "the cache to open once let go", func() bool {
+		get(t, srv.URL+"/api/kv")
+		return strings.Contains(logs.String(), "cache opened")
+	})
 }
