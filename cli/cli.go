@@ -302,7 +302,20 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 			if err != nil {
 				return err
 			}
-			return serve(c.Context, cfg, addr, c.Duration("shutdown-grace"), maxConns, stdout, c.Command.Name == "dev", stderr, adminFlagValues(c))
+			dev := c.Command.Name == "dev"
+			// Listen first: the address is VERCEL_URL. The functions are
+			// built and compiled in the background: a request waits for its
+			// own. wfn dev on its default address takes the next free port,
+			// as vercel dev does; an address asked for is that address.
+			tries := 1
+			if dev && !c.IsSet("listen") {
+				tries = devPortTries
+			}
+			ln, err := listen(addr, tries, stderr)
+			if err != nil {
+				return fmt.Errorf("wfn: cannot listen on --listen: %w", err)
+			}
+			return serve(c.Context, cfg, ln, c.Duration("shutdown-grace"), maxConns, stdout, dev, stderr, adminFlagValues(c))
 		},
 	}
 }
@@ -317,15 +330,9 @@ func devCommand(stdout, stderr io.Writer) *cli.Command {
 	return cmd
 }
 
-// serve serves cfg.Dir on addr; with dev, it also reloads what changes
-// under it, and writes build errors whole to stderr.
-func serve(ctx context.Context, cfg host.Config, addr string, grace time.Duration, maxConns int, stdout io.Writer, dev bool, stderr io.Writer, adm adminOptions) error {
-	// Listen first: the address is VERCEL_URL. The functions are built
-	// and compiled in the background: a request waits for its own.
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("wfn: cannot listen on --listen: %w", err)
-	}
+// serve serves cfg.Dir on ln, which it closes; with dev, it also reloads
+// what changes under it, and writes build errors whole to stderr.
+func serve(ctx context.Context, cfg host.Config, ln net.Listener, grace time.Duration, maxConns int, stdout io.Writer, dev bool, stderr io.Writer, adm adminOptions) error {
 	cfg.URL = readyAddr(ln.Addr())
 	defer startGCFloor(gcHeapFloor)()
 	cfg.LoadInBackground = true
