@@ -1,9 +1,12 @@
 package host_test
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -178,5 +181,39 @@ func TestAccessLogClientLeftDuringLoad(t *testing.T) {
 	release.Do(func() { close(gate) })
 	if r := get(t, srv.URL+"/api/hello"); r.status != 200 {
 		t.Errorf("GET /api/hello after the load = %d, want 200", r.status)
+	}
+}
+
+// /_wfn/readyz is 503 while a function is still being loaded (wfn serve
+// listens, and /_wfn/healthz answers 200, before its functions are built),
+// and 200 once none is, saying how many failed to load; healthz is 200
+// throughout. An orchestrator's readiness probe then sends no traffic to
+// a host whose first requests would wait for builds.
+func TestReadyzWaitsForLoads(t *testing.T) {
+	gate := make(chan struct{})
+	var release sync.Once
+	dir := watDir(t, "hello")
+	if err := os.WriteFile(filepath.Join(dir, "api", "broken.wasm"), []byte("not wasm"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, srv, _ := serve(t, host.WithLoadGate(host.Config{Dir: dir, LoadInBackground: true}, func(source string) {
+		if source == "api/hello.wasm" {
+			<-gate
+		}
+	}))
+	t.Cleanup(func() { release.Do(func() { close(gate) }) }) // before the host closes
+	if r := get(t, srv.URL+"/_wfn/healthz"); r.status != 200 {
+		t.Errorf("healthz while loading = %d, want 200", r.status)
+	}
+	r := get(t, srv.URL+"/_wfn/readyz")
+	if r.status != 503 || r.body != "loading: 1 of 2 functions loaded\n" && r.body != "loading: 0 of 2 functions loaded\n" {
+		t.Errorf("readyz while api/hello.wasm loads = %d %q, want 503 and what is loaded", r.status, r.body)
+	}
+	release.Do(func() { close(gate) })
+	if err := h.Loaded(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := get(t, srv.URL+"/_wfn/readyz"); r.status != 200 || r.body != "ready: 2 functions, 1 failed to load\n" {
+		t.Errorf("readyz once loaded = %d %q, want 200 %q", r.status, r.body, "ready: 2 functions, 1 failed to load\n")
 	}
 }

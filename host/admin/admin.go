@@ -1,11 +1,11 @@
 // Package admin serves a host's operator endpoints under /_wfn/, apart
-// from its functions: the health check, the cache purge, the Prometheus
+// from its functions: the health and readiness checks, the cache purge, the Prometheus
 // metrics and the Functions dashboard. Caddy's admin API is the model: the
 // endpoints are mounted under /_wfn/ on the functions' listener by default
 // (Mount), or served on an address of their own (a Server is an
 // http.Handler).
 //
-// Every endpoint but /_wfn/healthz and /_wfn/cache/purge answers only the
+// Every endpoint but /_wfn/healthz, /_wfn/readyz and /_wfn/cache/purge answers only the
 // peers of Options.AllowFrom (loopback by default) and refuses a request
 // that came through a proxy (it carries forwarding headers): the same rule
 // as the purge endpoint, whose own rules are the host's
@@ -24,6 +24,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/netip"
@@ -98,6 +99,13 @@ func New(h *host.Host, opts Options) (*Server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	s.mux.HandleFunc("GET /_wfn/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		status, text := readiness(h.Functions())
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, text)
+	})
 	s.mux.Handle("/_wfn/cache/purge", h.PurgeHandler())
 	s.mux.Handle("GET /_wfn/metrics", s.guard(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	s.mux.Handle("GET /_wfn/{$}", s.guard(http.StripPrefix("/_wfn", http.FileServerFS(static))))
@@ -134,12 +142,33 @@ func (s *Server) Mount(site http.Handler) http.Handler {
 	return split(site, s)
 }
 
-// MountHealth returns a handler that sends /_wfn/healthz to s and every
-// other path to site: the functions' listener when s has an address of
-// its own, so that load balancers still find the health check there.
+// readiness answers /_wfn/readyz: 200 once no function is still being
+// built or compiled (wfn serve listens, and healthz answers, before they
+// are), else 503; the body counts them, and those that failed to load
+// (which do not make the host unready: the others serve).
+func readiness(fns []host.Function) (status int, text string) {
+	loading, failed := 0, 0
+	for _, fn := range fns {
+		switch {
+		case fn.Loading:
+			loading++
+		case fn.Err != nil:
+			failed++
+		}
+	}
+	if loading > 0 {
+		return http.StatusServiceUnavailable, fmt.Sprintf("loading: %d of %d functions loaded\n", len(fns)-loading, len(fns))
+	}
+	return http.StatusOK, fmt.Sprintf("ready: %d functions, %d failed to load\n", len(fns), failed)
+}
+
+// MountHealth returns a handler that sends /_wfn/healthz and
+// /_wfn/readyz to s and every other path to site: the functions' listener
+// when s has an address of its own, so that load balancers and
+// orchestrators still find the probes there.
 func (s *Server) MountHealth(site http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/_wfn/healthz" {
+		if r.URL.Path == "/_wfn/healthz" || r.URL.Path == "/_wfn/readyz" {
 			s.ServeHTTP(w, r)
 			return
 		}
