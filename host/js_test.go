@@ -210,6 +210,10 @@ func TestJSBadFunctions(t *testing.T) {
 	eventually(t, "the load errors in the log", func() bool {
 		return logHas(logs, "function failed to load", "api/bad/_required.ts:3:38: Error: thrown at load")
 	})
+	// A partial start is a warning, not news.
+	eventually(t, "the summary of a partial start at level WARN", func() bool {
+		return logHas(logs, "level=WARN", `msg="functions loaded"`, "failed=")
+	})
 	okRuns := 0
 	ok := func(after string) {
 		t.Helper()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc64"
+	"log/slog"
 	"net/http"
 	"os"
 	"path"
@@ -210,7 +211,11 @@ func (h *Host) loadAll(ctx context.Context, fns []*function, prewarm bool) {
 			}
 		}
 		if last && !stopped {
-			h.log.Info("functions loaded", "ready", len(fns)-failed, "failed", failed, "took", time.Since(start).Round(time.Millisecond))
+			level := slog.LevelInfo
+			if failed > 0 {
+				level = slog.LevelWarn // each failure was logged at ERROR above
+			}
+			h.log.Log(context.Background(), level, "functions loaded", "ready", len(fns)-failed, "failed", failed, "took", time.Since(start).Round(time.Millisecond))
 			// Compiling leaves garbage (the compiler's working memory, the
 			// code serialized for the disk cache): a Go guest's compile
 			// left wfn serve at 229 MiB of RSS idle, kept until a later
