@@ -28,6 +28,15 @@ func logHandler(format string, w io.Writer, level slog.Level) (slog.Handler, err
 	case "text":
 		return slog.NewTextHandler(w, opts), nil
 	case "json":
+		// A time.Duration is written as the text format writes it
+		// ("1.5s"), not as slog's JSON default, an integer of nanoseconds
+		// that names no unit.
+		opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				a.Value = slog.StringValue(a.Value.Duration().String())
+			}
+			return a
+		}
 		return slog.NewJSONHandler(w, opts), nil
 	}
 	return nil, fmt.Errorf("wfn: --log-format %q: want text or json", format)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestServeLogFormat checks the access line of a request in both formats.
@@ -40,6 +41,21 @@ func TestServeLogFormat(t *testing.T) {
 				if err := json.Unmarshal([]byte(line), &e); err != nil || e.Msg != "request" || e.Method != "GET" || e.Path != "/api/hello" ||
 					e.Status != 200 || e.Bytes != 15 || e.Fn != "api/hello.wasm" || !strings.HasPrefix(e.ID, "dev1::") || e.Cache != "MISS" || e.DurationMS <= 0 {
 					t.Errorf("access line %q (%v): %+v", line, err, e)
+				}
+				// Durations say their unit, as in the text format.
+				found := false
+				for _, l := range strings.Split(s.stderr.String(), "\n") {
+					var loaded map[string]any
+					if json.Unmarshal([]byte(l), &loaded) == nil && loaded["msg"] == "functions loaded" {
+						found = true
+						took, _ := loaded["took"].(string)
+						if _, err := time.ParseDuration(took); err != nil {
+							t.Errorf("functions loaded line %q: took is not a duration with its unit: %v", l, err)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("no functions loaded line in:\n%s", s.stderr)
 				}
 			}
 		})
