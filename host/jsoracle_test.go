@@ -87,36 +87,8 @@ func TestJSEdgeRuntimeOracle(t *testing.T) {
 		}
 		t.Skipf("skipping: node is needed to run the Edge Runtime: %v", err)
 	}
-	dir := t.TempDir()
-	npmInstall(t, dir, "edge-runtime@4.0.1")
 	examples := oracleExamples(t)
-	var bundles []string
-	for i, ex := range examples {
-		out := filepath.Join(dir, "example"+itoa(i)+".js")
-		edgeBundle(t, ex, out)
-		bundles = append(bundles, out)
-	}
-	script, _ := filepath.Abs("../testdata/js/oracle/edge-serve.mjs")
-	cmd := exec.Command("node", append([]string{script}, bundles...)...)
-	cmd.Dir = dir
-	cmd.Stderr = os.Stderr
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	var edgeURLs []string
-	if err != nil || json.Unmarshal([]byte(line), &edgeURLs) != nil || len(edgeURLs) != len(examples) {
-		t.Fatalf("edge-serve.mjs printed %q (%v)", line, err)
-	}
-	for i, u := range edgeURLs {
-		edgeURLs[i] = strings.TrimSuffix(u, "/")
-	}
+	edgeURLs := edgeServe(t, examples)
 
 	_, guests, _ := serve(t, host.Config{Dir: tsExamples(t)})
 	_, fixtures, _ := serve(t, host.Config{Dir: "../testdata/js"})
@@ -186,6 +158,43 @@ func TestJSEdgeRuntimeOracle(t *testing.T) {
 			}
 		})
 	}
+}
+
+// edgeServe serves each function file on the Edge Runtime
+// (testdata/js/oracle/edge-serve.mjs) until the test ends, and returns
+// their base URLs, in order.
+func edgeServe(t *testing.T, files []string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	npmInstall(t, dir, "edge-runtime@4.0.1")
+	var bundles []string
+	for i, file := range files {
+		out := filepath.Join(dir, "example"+itoa(i)+".js")
+		edgeBundle(t, file, out)
+		bundles = append(bundles, out)
+	}
+	script, _ := filepath.Abs("../testdata/js/oracle/edge-serve.mjs")
+	cmd := exec.Command("node", append([]string{script}, bundles...)...)
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	var urls []string
+	if err != nil || json.Unmarshal([]byte(line), &urls) != nil || len(urls) != len(files) {
+		t.Fatalf("edge-serve.mjs printed %q (%v)", line, err)
+	}
+	for i, u := range urls {
+		urls[i] = strings.TrimSuffix(u, "/")
+	}
+	return urls
 }
 
 func mergeKeys(a, b http.Header) map[string]bool {

@@ -1,12 +1,14 @@
 // The prelude of wfn's JavaScript runtime: the Web APIs a Vercel function
 // uses (Request, Response, Headers, TextEncoder, TextDecoder, URL,
-// URLSearchParams, console, crypto), built on the native functions of wfnjs.c, and
-// the dispatch of a request to the function's handler.
+// URLSearchParams, URLPattern, console, crypto), built on the native
+// functions of wfnjs.c, and the dispatch of a request to the function's
+// handler.
 //
 // mkprelude bundles it with the npm polyfills it imports into one script,
 // which wfnjs.c evaluates before the function's bundle.
 import URLPolyfill from "core-js-pure/web/url";
 import URLSearchParamsPolyfill from "core-js-pure/web/url-search-params";
+import { URLPattern } from "urlpattern-polyfill/urlpattern";
 import { serveNode } from "./prelude/node.js";
 import { install as installVercel } from "./prelude/vercel.js";
 import { AbortController, AbortSignal, DOMException, Event, EventTarget, requestController } from "./prelude/events.js";
@@ -23,6 +25,10 @@ const native = globalThis.__wfn;
 delete globalThis.__wfn;
 const URL = globalThis.URL ?? URLPolyfill;
 const URLSearchParams = globalThis.URLSearchParams ?? URLSearchParamsPolyfill;
+// URLPattern (URL Pattern Standard) is urlpattern-polyfill's, as on the
+// Edge Runtime, with the class string WebIDL gives it ([object
+// URLPattern]), which the polyfill lacks.
+Object.defineProperty(URLPattern.prototype, Symbol.toStringTag, { value: "URLPattern", configurable: true });
 
 // ---- console: each call is a log line of the invocation ----
 
@@ -549,6 +555,7 @@ for (const [name, value] of Object.entries({
   TextEncoderStream,
   URL,
   URLSearchParams,
+  URLPattern,
   crypto,
   CryptoKey,
   fetch,

@@ -1,0 +1,82 @@
+package host_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/wfn-dev/wfn/host"
+)
+
+// The Web APIs of Vercel's Edge Runtime that wfn's JavaScript runtime
+// adds to the ones of jsweb_test.go (URLPattern, ...): each fixture under
+// testdata/js/api/web reports its checks as JSON, some checked here
+// against the standard and all against the Edge Runtime (or Node.js,
+// where the Edge Runtime lacks the API).
+
+// webChecks serves testdata/js and returns the JSON object that GET path
+// answers, with the URL it was asked at.
+func webChecks(t *testing.T, path string) (map[string]any, string) {
+	t.Helper()
+	_, srv, _ := serve(t, host.Config{Dir: "../testdata/js"})
+	r := get(t, srv.URL+path)
+	var got map[string]any
+	if err := json.Unmarshal([]byte(r.body), &got); r.status != 200 || err != nil {
+		t.Fatalf("GET %s = %d %q: %v", path, r.status, r.body, err)
+	}
+	return got, srv.URL + path
+}
+
+// sameChecks reports each check where got and want differ.
+func sameChecks(t *testing.T, oracle string, got, want map[string]any) {
+	t.Helper()
+	for _, name := range sortedKeys(got, want) {
+		if !reflect.DeepEqual(got[name], want[name]) {
+			g, _ := json.Marshal(got[name])
+			w, _ := json.Marshal(want[name])
+			t.Errorf("%s:\nwfn %12s %s\n%s %s", name, "", g, oracle, w)
+		}
+	}
+}
+
+// edgeChecks runs the fixture file on the Edge Runtime and returns the
+// JSON object its GET of path answers. Without node it skips, except
+// under CI=true.
+func edgeChecks(t *testing.T, file, path string) map[string]any {
+	t.Helper()
+	nodeOrSkip(t, "to run the Edge Runtime")
+	urls := edgeServe(t, []string{file})
+	r := get(t, urls[0]+path)
+	var want map[string]any
+	if err := json.Unmarshal([]byte(r.body), &want); r.status != 200 || err != nil {
+		t.Fatalf("Edge Runtime: GET %s = %d %q: %v", path, r.status, r.body, err)
+	}
+	return want
+}
+
+func TestJSWebURLPattern(t *testing.T) {
+	got, _ := webChecks(t, "/api/web/urlpattern")
+	// What the URL Pattern Standard says, whatever the oracle.
+	spot := map[string]any{
+		"tag":        "[object URLPattern]",
+		"test":       []any{true, false, true, true, true, false, true, true, false},
+		"noMatch":    nil,
+		"served":     map[string]any{"name": "urlpattern"},
+		"escaped":    true,
+		"ignoreCase": []any{false, true, true},
+		"errors":     []any{"TypeError", "TypeError", "TypeError", "TypeError", "TypeError", "TypeError"},
+	}
+	for name, w := range spot {
+		if !reflect.DeepEqual(got[name], w) {
+			t.Errorf("%s = %#v, want %#v", name, got[name], w)
+		}
+	}
+	want := edgeChecks(t, "../testdata/js/api/web/urlpattern.ts", "/api/web/urlpattern")
+	// The Edge Runtime's URLPattern (urlpattern-polyfill 10.0.0) has no
+	// Symbol.toStringTag; WebIDL's class string is the interface's name.
+	if want["tag"] == "[object URLPattern]" {
+		t.Logf("tag: the Edge Runtime now agrees with WebIDL")
+	}
+	want["tag"] = "[object URLPattern]"
+	sameChecks(t, "Edge Runtime", got, want)
+}
