@@ -15,6 +15,7 @@ import { AbortController, AbortSignal, DOMException, Event, EventTarget, request
 import { concat, encodeInto, incompleteTail, makeStreams, viewOf } from "./prelude/encoding.js";
 import { Blob, blobBytes, boundaryOf, encodeMultipart, File, FormData, makeBlob, mimeEssence, parseMultipart } from "./prelude/blob.js";
 import { makeFetch } from "./prelude/fetch.js";
+import { CompressionStream, DecompressionStream } from "./prelude/compression.js";
 import { atob, btoa, process, structuredClone } from "./prelude/globals.js";
 import { CryptoKey, subtle } from "./prelude/subtle.js";
 import { aborted, checkAbort, end, onAbort, tick, timerGlobals } from "./prelude/loop.js";
@@ -572,6 +573,8 @@ for (const [name, value] of Object.entries({
   WritableStreamDefaultWriter: streams.WritableStreamDefaultWriter,
   ByteLengthQueuingStrategy: streams.ByteLengthQueuingStrategy,
   CountQueuingStrategy: streams.CountQueuingStrategy,
+  CompressionStream,
+  DecompressionStream,
   ...timerGlobals,
   atob,
   btoa,
