@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
 	"testing"
 
@@ -122,4 +123,36 @@ var compressionNodeDiffers = map[string]any{
 	// The format is a WebIDL enum: an object is converted to a string
 	// ("gzip") first; Node refuses whatever is not a string.
 	"errors": []any{"TypeError", "TypeError", "TypeError", "TypeError", "TypeError", "none"},
+}
+
+func TestJSWebRequestFields(t *testing.T) {
+	got, _ := webChecks(t, "/api/web/requestfields")
+	// What the Fetch Standard says, whatever the oracle.
+	defaults := map[string]any{"cache": "default", "credentials": "same-origin", "destination": "", "integrity": "", "keepalive": false,
+		"mode": "cors", "referrer": "about:client", "referrerPolicy": "", "duplex": "half"}
+	spot := map[string]any{
+		"served": defaults,
+		"made":   defaults,
+		"error":  []any{"error", float64(0), "", false, nil, "", false, float64(0), "[object Response]", true},
+	}
+	for name, w := range spot {
+		if !reflect.DeepEqual(got[name], w) {
+			t.Errorf("%s = %#v, want %#v", name, got[name], w)
+		}
+	}
+	if errs, _ := got["errors"].([]any); len(errs) == 0 || errs[0] != "TypeError" {
+		t.Errorf(`mode "navigate": %v, want TypeError`, got["errors"])
+	}
+	want := edgeChecks(t, "../testdata/js/api/web/requestfields.ts", "/api/web/requestfields")
+	// new Request(request) without an init keeps the request's referrer
+	// and referrer policy (Fetch, "new Request": only a non-empty init
+	// drops them); the Edge Runtime's undici drops them.
+	copied := maps.Clone(spot["made"].(map[string]any))
+	maps.Copy(copied, map[string]any{"cache": "no-store", "credentials": "include", "integrity": "sha256-abc", "keepalive": true,
+		"mode": "same-origin", "referrer": "https://example.com/from", "referrerPolicy": "origin"})
+	if reflect.DeepEqual(want["copy"], copied) {
+		t.Logf("copy: the Edge Runtime now agrees with the Fetch Standard")
+	}
+	want["copy"] = copied
+	sameChecks(t, "Edge Runtime", got, want)
 }

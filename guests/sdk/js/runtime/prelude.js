@@ -372,6 +372,62 @@ function normalizeMethod(m) {
 
 const redirectModes = ["follow", "error", "manual"];
 
+// The other fields of a Request (Fetch, "Request class"), which wfn has
+// no use for but gives as the standard says: in [kOptions], those of
+// them set to other than their default (most requests have none), the
+// others read as the defaults.
+const kOptions = Symbol("options");
+const requestDefaults = { cache: "default", credentials: "same-origin", destination: "", integrity: "", keepalive: false, mode: "cors", referrer: "about:client", referrerPolicy: "", duplex: "half" };
+const requestEnums = {
+  mode: ["same-origin", "no-cors", "cors", "navigate"],
+  credentials: ["omit", "same-origin", "include"],
+  cache: ["default", "no-store", "reload", "no-cache", "force-cache", "only-if-cached"],
+  referrerPolicy: ["", "no-referrer", "no-referrer-when-downgrade", "same-origin", "origin", "strict-origin", "origin-when-cross-origin", "strict-origin-when-cross-origin", "unsafe-url"],
+  duplex: ["half"],
+};
+const requestInitMembers = ["method", "headers", "body", "referrer", "referrerPolicy", "mode", "credentials", "cache", "redirect", "integrity", "keepalive", "signal", "duplex", "priority", "window"];
+
+// requestOptions gives the [kOptions] of a request made from init and, if
+// it is one, the Request input, following the steps of new Request.
+function requestOptions(init, from, body) {
+  const opts = { ...from?.[kOptions] };
+  // A non-empty init drops the referrer and referrer policy of the input
+  // request (its mode "navigate" would become "same-origin", but no
+  // Request here has it).
+  if (requestInitMembers.some((k) => init[k] !== undefined)) {
+    delete opts.referrer;
+    delete opts.referrerPolicy;
+  }
+  for (const k in requestEnums) {
+    if (init[k] === undefined) continue;
+    const v = String(init[k]);
+    if (!requestEnums[k].includes(v)) throw new TypeError(`Request: ${k} must be ${requestEnums[k].map((x) => JSON.stringify(x)).join(", ")}, not ${JSON.stringify(v)}`);
+    opts[k] = v;
+  }
+  if (init.referrer !== undefined) {
+    const r = String(init.referrer);
+    if (r === "") opts.referrer = "";
+    else {
+      // No base URL: a function's global has no document (Edge Runtime alike).
+      let u;
+      try {
+        u = new URL(r);
+      } catch {
+        throw new TypeError(`Request: the referrer ${JSON.stringify(r)} is not a valid URL`);
+      }
+      opts.referrer = u.href;
+    }
+  }
+  if (init.integrity !== undefined) opts.integrity = String(init.integrity);
+  if (init.keepalive !== undefined) opts.keepalive = Boolean(init.keepalive);
+  if (opts.mode === "navigate") throw new TypeError('Request: mode "navigate" cannot be set');
+  if (opts.cache === "only-if-cached" && opts.mode !== "same-origin") throw new TypeError('Request: cache "only-if-cached" needs mode "same-origin"');
+  if (opts.keepalive && body instanceof ReadableStream) throw new TypeError("Request: a keepalive request cannot have a ReadableStream body");
+  for (const k in opts) if (opts[k] === requestDefaults[k]) delete opts[k];
+  for (const k in opts) return opts;
+  return undefined;
+}
+
 // Request is a class in C (fetch.c): its method, url, headers, signal and
 // redirect mode, and native.incoming, which makes the request served
 // (its headers read from the host on first use, its signal made on first
@@ -411,6 +467,10 @@ function requestInit(req, input, init) {
     if (!redirectModes.includes(init.redirect)) throw new TypeError(`Request: redirect must be "follow", "error" or "manual", not ${JSON.stringify(String(init.redirect))}`);
     redirect = init.redirect;
   }
+  const options = requestOptions(init, input instanceof Request ? input : null, init.body);
+  if (options?.mode === "no-cors" && method !== "GET" && method !== "HEAD" && method !== "POST") {
+    throw new TypeError(`Request: a ${method} request cannot have mode "no-cors" (only GET, HEAD and POST can)`);
+  }
   if (init.headers !== undefined) headers = new Headers(init.headers);
   if (body !== null && (method === "GET" || method === "HEAD")) {
     throw new TypeError(`Request: a ${method} request cannot have a body`);
@@ -418,6 +478,7 @@ function requestInit(req, input, init) {
   if (type) setDefault(headers, "content-type", type);
   native.requestSet(req, method, url, headers, signal, redirect);
   req[kBody] = body;
+  if (options) req[kOptions] = options;
 }
 
 class RequestMembers {
@@ -426,7 +487,35 @@ class RequestMembers {
     const copy = native.incoming(this.method, this.url, this.signal);
     native.requestSet(copy, undefined, undefined, new Headers(this.headers), undefined, this.redirect);
     copy[kBody] = cloneBody(this);
+    if (this[kOptions]) copy[kOptions] = { ...this[kOptions] };
     return copy;
+  }
+  get cache() {
+    return this[kOptions]?.cache ?? "default";
+  }
+  get credentials() {
+    return this[kOptions]?.credentials ?? "same-origin";
+  }
+  get destination() {
+    return "";
+  }
+  get integrity() {
+    return this[kOptions]?.integrity ?? "";
+  }
+  get keepalive() {
+    return this[kOptions]?.keepalive ?? false;
+  }
+  get mode() {
+    return this[kOptions]?.mode ?? "cors";
+  }
+  get referrer() {
+    return this[kOptions]?.referrer ?? "about:client";
+  }
+  get referrerPolicy() {
+    return this[kOptions]?.referrerPolicy ?? "";
+  }
+  get duplex() {
+    return "half";
   }
   get [Symbol.toStringTag]() {
     return "Request";
@@ -444,6 +533,7 @@ mixin(Request, Body);
 const Response = native.Response;
 native.responseSetup((body) => [extract(body), extractedType], kBody, kUsed);
 const redirectStatus = [301, 302, 303, 307, 308];
+const kType = Symbol("type"); // "error" for Response.error(), else absent ("default")
 
 class ResponseMembers {
   static json(data, init = {}) {
@@ -459,17 +549,27 @@ class ResponseMembers {
     if (!redirectStatus.includes(status)) throw new RangeError(`Response.redirect: ${status} is not a redirect status`);
     return new Response(null, { status, headers: { location: new URL(String(url)).href } });
   }
+  // Response.error() (Fetch): a network error, type "error", status 0.
+  static error() {
+    const res = new Response(null);
+    native.responseSet(res, 0, "");
+    res[kType] = "error";
+    return res;
+  }
   get type() {
-    return "default";
+    return this[kType] ?? "default";
   }
   get redirected() {
     return false;
   }
   clone() {
     if (this.bodyUsed) throw new TypeError("Response.clone: the body has already been read");
-    const copy = new Response(null, { status: this.status, statusText: this.statusText, headers: this.headers });
+    // A status outside 200 to 599 (a fetch's, Response.error()'s 0) is
+    // set after the constructor, which refuses it.
+    const copy = new Response(null, { status: Math.max(200, Math.min(599, this.status)), statusText: this.statusText, headers: this.headers });
     copy[kBody] = cloneBody(this);
     native.responseSet(copy, this.status, this.url);
+    if (this[kType]) copy[kType] = this[kType];
     return copy;
   }
   get [Symbol.toStringTag]() {
@@ -478,7 +578,7 @@ class ResponseMembers {
 }
 mixin(Response, ResponseMembers);
 mixin(Response, Body);
-for (const key of ["json", "redirect"]) Object.defineProperty(Response, key, Object.getOwnPropertyDescriptor(ResponseMembers, key));
+for (const key of ["json", "redirect", "error"]) Object.defineProperty(Response, key, Object.getOwnPropertyDescriptor(ResponseMembers, key));
 
 // makeResponse makes a response of fetch: status, [name, value, ...], a
 // body stream, the URL.
