@@ -3,7 +3,9 @@ package host_test
 import (
 	"encoding/json"
 	"maps"
+	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/wfn-dev/wfn/host"
@@ -155,4 +157,18 @@ func TestJSWebRequestFields(t *testing.T) {
 	}
 	want["copy"] = copied
 	sameChecks(t, "Edge Runtime", got, want)
+}
+
+// TestJSWebResponseErrorSent: a handler whose response is Response.error()
+// fails the invocation (a 500) with an error that says so, not with the
+// host's EINVAL for status 0.
+func TestJSWebResponseErrorSent(t *testing.T) {
+	_, srv, logs := serve(t, host.Config{Dir: "../testdata/js"})
+	r := get(t, srv.URL+"/api/web/requestfields?send-error")
+	if r.status != http.StatusInternalServerError {
+		t.Errorf("GET = %d %q, want 500", r.status, r.body)
+	}
+	if want := "the handler's response is Response.error(), a network error, which cannot be sent"; !strings.Contains(logs.String(), want) {
+		t.Errorf("the log does not say %q:\n%s", want, logs)
+	}
 }

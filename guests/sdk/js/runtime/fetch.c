@@ -228,6 +228,9 @@ static JSValue n_response_set(JSContext *c, JSValueConst this, int argc, JSValue
 
 /* send_head sends the status and the headers of r to the host. */
 static JSValue send_head(JSContext *c, response *r) {
+    /* Status 0 is Response.error()'s, a network error, which has no HTTP
+     * form: the invocation fails (a 500) saying so, not with EINVAL. */
+    if (r->status == 0) return JS_ThrowTypeError(c, "the handler's response is Response.error(), a network error, which cannot be sent");
     int32_t e = wfn_response_set_status(r->status);
     if (e < 0) return wfnjs_check(c, e, "response_set_status");
     uint32_t n;

@@ -19,6 +19,8 @@ function describe(make: () => Request) {
 const url = 'https://example.com/a';
 
 export async function GET(request: Request) {
+  // Response.error() as the response: a network error, which has no HTTP form.
+  if (new URL(request.url).searchParams.has('send-error')) return Response.error();
   const set = new Request(url, {
     cache: 'no-store',
     credentials: 'include',
