@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -67,9 +68,14 @@ func TestFluidManyInvocationsOneInstance(t *testing.T) {
 	if code, body, err := fetch("/api/sleep?backend=" + backend.URL); err != nil || code != 200 || body != "backend 200 ok" {
 		t.Errorf("outbound: %d %q %v", code, body, err)
 	}
+	// One instance when the machine keeps up with the burst; a guest
+	// taking it in on a loaded machine (CI under -race) may count as
+	// CPU-busy for a while, and the pool then grows to at most one
+	// instance per processor (abi/SPEC-v2.md section 4): either way far
+	// from one per invocation.
 	for _, fs := range h.Stats().Functions {
-		if fs.Source == "api/sleep" && fs.ColdStarts != 1 {
-			t.Errorf("api/sleep: %d instances made, want 1", fs.ColdStarts)
+		if max := uint64(runtime.GOMAXPROCS(0)); fs.Source == "api/sleep" && (fs.ColdStarts < 1 || fs.ColdStarts > max) {
+			t.Errorf("api/sleep: %d instances made for %d invocations at once, want 1 to %d (GOMAXPROCS)", fs.ColdStarts, n+2, max)
 		}
 	}
 }
