@@ -346,10 +346,23 @@ func serve(ctx context.Context, cfg host.Config, ln net.Listener, grace time.Dur
 		return err
 	}
 	routeRedisLog(cfg.Logger)
+	var w *watcher
+	if dev {
+		// Watching from before the host's scan: a file saved while it loads
+		// (after "Ready on", which comes first) is reloaded, not lost.
+		if w, err = openWatcher(cfg, stderr); err != nil {
+			ln.Close()
+			side.abandon()
+			return err
+		}
+	}
 	h, err := host.New(ctx, cfg)
 	if err != nil {
 		ln.Close()
 		side.abandon()
+		if w != nil {
+			w.fsw.Close()
+		}
 		if ctx.Err() != nil {
 			return nil // a signal while loading: nothing to drain
 		}
@@ -360,6 +373,9 @@ func serve(ctx context.Context, cfg host.Config, ln net.Listener, grace time.Dur
 		ln.Close()
 		side.abandon()
 		_ = h.Close(context.Background())
+		if w != nil {
+			w.fsw.Close()
+		}
 		return err
 	}
 	srv := &http.Server{
@@ -379,14 +395,8 @@ func serve(ctx context.Context, cfg host.Config, ln net.Listener, grace time.Dur
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "Ready on http://%s\n", readyAddr(ln.Addr()))
-	if dev {
-		stopWatch, err := startWatcher(ctx, h, cfg, stderr)
-		if err != nil {
-			_ = srv.Close()
-			_ = h.Close(context.Background())
-			return err
-		}
-		defer stopWatch()
+	if w != nil {
+		defer w.start(ctx, h)()
 	}
 
 	select {

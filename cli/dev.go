@@ -24,7 +24,7 @@ const devQuiet = 25 * time.Millisecond
 
 // watcher reloads a host when the files of its directory change (wfn dev).
 type watcher struct {
-	h      *host.Host
+	h      *host.Host // set by start
 	dir    string
 	cache  string // the cache directory, never watched
 	log    *slog.Logger
@@ -37,12 +37,12 @@ type watcher struct {
 
 // newWatcher watches every directory under dir but the cache directory,
 // dot directories and node_modules.
-func newWatcher(h *host.Host, dir, cache string, log *slog.Logger, stderr io.Writer) (*watcher, error) {
+func newWatcher(dir, cache string, log *slog.Logger, stderr io.Writer) (*watcher, error) {
 	fsw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, fmt.Errorf("wfn: cannot watch %s: %w", dir, err)
 	}
-	w := &watcher{h: h, dir: dir, cache: cache, log: log, stderr: stderr, fsw: fsw, shown: map[string]string{}}
+	w := &watcher{dir: dir, cache: cache, log: log, stderr: stderr, fsw: fsw, shown: map[string]string{}}
 	if err := w.addTree(dir, nil); err != nil {
 		fsw.Close()
 		return nil, err
@@ -225,9 +225,10 @@ func (w *watcher) showErrors() {
 	}
 }
 
-// startWatcher watches cfg.Dir for h until the returned function is
-// called, and prints the build errors of the start once loaded.
-func startWatcher(ctx context.Context, h *host.Host, cfg host.Config, stderr io.Writer) (stop func(), err error) {
+// openWatcher watches cfg.Dir for a host to be made: called before the
+// host scans the directory, so that a file saved from then on is either
+// in the scan or in an event, never lost between them.
+func openWatcher(cfg host.Config, stderr io.Writer) (*watcher, error) {
 	dir, err := filepath.Abs(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("wfn: %s: %w", cfg.Dir, err)
@@ -236,10 +237,14 @@ func startWatcher(ctx context.Context, h *host.Host, cfg host.Config, stderr io.
 	if cache != "" {
 		cache, _ = filepath.Abs(cache)
 	}
-	w, err := newWatcher(h, dir, cache, cfg.Logger, stderr)
-	if err != nil {
-		return nil, err
-	}
+	return newWatcher(dir, cache, cfg.Logger, stderr)
+}
+
+// start reloads h on the changes from when w was opened until the returned
+// function is called, and prints the build errors of the start once
+// loaded.
+func (w *watcher) start(ctx context.Context, h *host.Host) (stop func()) {
+	w.h = h
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -249,9 +254,9 @@ func startWatcher(ctx context.Context, h *host.Host, cfg host.Config, stderr io.
 		}
 		w.run(ctx)
 	}()
-	cfg.Logger.Info("watching for changes", "dir", dir)
+	w.log.Info("watching for changes", "dir", w.dir)
 	return func() {
 		cancel()
 		<-done
-	}, nil
+	}
 }

@@ -266,6 +266,24 @@ func TestDev(t *testing.T) {
 	})
 }
 
+// TestDevSavedWhileLoading saves a new function the moment wfn dev says
+// "Ready on", while it watches nothing yet if it starts watching after the
+// scan: the watches were added after that line, a walk of the project's
+// directories (here a thousand, before api/ in its order), so that a file
+// saved in api/ in between was in neither the scan nor an event, and never
+// served (TestDevGo failed so on a loaded CI machine).
+func TestDevSavedWhileLoading(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{"api/hi.ts": "export function GET() { return new Response('hi'); }\n"}
+	for i := range 1000 {
+		files[fmt.Sprintf("_lib/%03d/.keep", i)] = ""
+	}
+	testkit.WriteFiles(t, dir, files)
+	s := startCommand(t, "dev", "--listen", "127.0.0.1:0", "--cache-dir", filepath.Join(t.TempDir(), "cache"), dir)
+	testkit.WriteFiles(t, dir, map[string]string{"api/late.ts": "export function GET() { return new Response('late'); }\n"})
+	eventually(t, "http://"+s.addr+"/api/late", "", "late", bodyIs("late"))
+}
+
 // TestDevGo edits a Go function under wfn dev. Under the race detector
 // wazero compiles a Go guest in minutes, so it runs in .ci/run's pass
 // without -race.
