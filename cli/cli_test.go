@@ -216,7 +216,7 @@ func startCommand(t testing.TB, cmd string, args ...string) *server {
 			t.Errorf("Run did not return after cancel")
 		}
 		if t.Failed() {
-			t.Logf("stderr:\n%s", s.stderr)
+			t.Logf("stderr:\n%s", withoutRequests(s.stderr.String()))
 		}
 	})
 	s.addr = waitReady(t, stdout, s.done, func() string { return fmt.Sprintf("Run returned %v; stderr:\n%s", s.err, s.stderr) })
@@ -870,4 +870,21 @@ func TestConformanceSourceDir(t *testing.T) {
 	if _, _, err := run(t, "conformance", "--fluid", filepath.Join("..", "testdata", "wat", "hello.wasm")); err == nil || !strings.Contains(err.Error(), "--fluid") {
 		t.Errorf("wfn conformance --fluid hello.wasm: %v, want an error naming --fluid", err)
 	}
+}
+
+// withoutRequests drops the access log's lines from a server's log, to be
+// printed on a failure: a test polling a URL writes hundreds, and CI shows
+// a failure's last lines.
+func withoutRequests(log string) string {
+	var b strings.Builder
+	n := 0
+	for _, line := range strings.SplitAfter(log, "\n") {
+		if strings.Contains(line, " msg=request ") {
+			n++
+			continue
+		}
+		b.WriteString(line)
+	}
+	fmt.Fprintf(&b, "(and %d request lines)\n", n)
+	return b.String()
 }
