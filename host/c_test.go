@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"bytes"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/wfn-dev/wfn/host"
+	"github.com/wfn-dev/wfn/internal/testkit"
 )
 
 // requireClang skips a test that builds C guests when the toolchain is
@@ -129,6 +131,17 @@ WFN_HANDLER(wfn_handle) {
 }
 `
 
+// serveHowC serves the C function src at api/[how]/name: /api/X calls it
+// with the route param how=X.
+func serveHowC(t *testing.T, name, src string) (*httptest.Server, *syncBuffer) {
+	t.Helper()
+	requireClang(t)
+	dir := watDir(t)
+	testkit.WriteFiles(t, dir, map[string]string{"api/[how]/" + name: src})
+	_, srv, logs := serve(t, host.Config{Dir: dir})
+	return srv, logs
+}
+
 // cFinalStatus sets the status its route param names ("flush-103",
 // "close-700") and flushes or closes, logging the result to stderr.
 const cFinalStatus = `#include "wfn.h"
@@ -147,11 +160,7 @@ WFN_HANDLER(wfn_handle) {
 // 200..599 returns EINVAL, and the client gets 502
 // NO_RESPONSE_FROM_FUNCTION (abi/SPEC.md sections 3 and 5).
 func TestFinalStatusEINVAL(t *testing.T) {
-	requireClang(t)
-	dir := watDir(t)
-	os.MkdirAll(filepath.Join(dir, "api", "[how]"), 0o755)
-	os.WriteFile(filepath.Join(dir, "api", "[how]", "final.c"), []byte(cFinalStatus), 0o644)
-	_, srv, logs := serve(t, host.Config{Dir: dir})
+	srv, logs := serveHowC(t, "final.c", cFinalStatus)
 	for _, how := range []string{"flush-103", "close-103", "flush-700", "close-700"} {
 		t.Run(how, func(t *testing.T) {
 			wantError(t, get(t, srv.URL+"/api/"+how), 502, host.CodeNoResponse)
@@ -183,11 +192,7 @@ WFN_HANDLER(wfn_handle) {
 // as Node drops the writes of such a response on Vercel; it is not EIO,
 // which says that the client went away.
 func TestNoBodyStatusWrite(t *testing.T) {
-	requireClang(t)
-	dir := watDir(t)
-	os.MkdirAll(filepath.Join(dir, "api", "[how]"), 0o755)
-	os.WriteFile(filepath.Join(dir, "api", "[how]", "nobody.c"), []byte(cNoBody), 0o644)
-	_, srv, logs := serve(t, host.Config{Dir: dir})
+	srv, logs := serveHowC(t, "nobody.c", cNoBody)
 	for _, how := range []string{"204", "204f", "304", "304f"} {
 		t.Run(how, func(t *testing.T) {
 			r := get(t, srv.URL+"/api/"+how)

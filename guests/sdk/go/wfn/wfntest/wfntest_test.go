@@ -231,15 +231,7 @@ func TestFinalStatusOutsideRange(t *testing.T) {
 				}
 				ended <- err
 			})
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				wfntest.Serve(w, r, nil, func() { wfn.Serve(h) })
-			}))
-			defer srv.Close()
-			resp, err := srv.Client().Get(srv.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			resp, _ := getOnce(t, h)
 			if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Wfn-Error") != wfntest.CodeNoResponse {
 				t.Errorf("response %d %q, want 502 %s", resp.StatusCode, resp.Header.Get("X-Wfn-Error"), wfntest.CodeNoResponse)
 			}
@@ -270,16 +262,7 @@ func TestNoBodyStatusWrite(t *testing.T) {
 					_, writeErr := w.WriteString("body")
 					errs <- [2]error{writeErr, w.Flush()}
 				})
-				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					wfntest.Serve(w, r, nil, func() { wfn.Serve(h) })
-				}))
-				defer srv.Close()
-				resp, err := srv.Client().Get(srv.URL)
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
+				resp, body := getOnce(t, h)
 				if resp.StatusCode != status || len(body) != 0 {
 					t.Errorf("response %d %q, want %d and no body", resp.StatusCode, body, status)
 				}
@@ -289,4 +272,24 @@ func TestNoBodyStatusWrite(t *testing.T) {
 			})
 		}
 	}
+}
+
+// getOnce serves h with wfntest.Serve on a loopback server and sends it one
+// GET: the response, its body read and closed.
+func getOnce(t *testing.T, h wfn.Handler) (*http.Response, []byte) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wfntest.Serve(w, r, nil, func() { wfn.Serve(h) })
+	}))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the body: %v", err)
+	}
+	return resp, body
 }
