@@ -93,6 +93,22 @@ func TestServeAdminListen(t *testing.T) {
 			t.Errorf("GET %s = %d %q, want %d", tt.url, status, body, tt.status)
 		}
 	}
+	// The probes on both listeners: another method than GET or HEAD is
+	// 405 with Allow (RFC 9110 section 15.5.6), not 404.
+	for _, url := range []string{site + "/_wfn/healthz", site + "/_wfn/readyz", admin + "/_wfn/healthz", admin + "/_wfn/readyz"} {
+		req, err := http.NewRequest(http.MethodPost, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("POST %s: %v", url, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("POST %s = %d, Allow %q; want 405, Allow: GET, HEAD", url, resp.StatusCode, resp.Header.Get("Allow"))
+		}
+	}
 	if status, body := get(t, admin+"/_wfn/metrics"); status != http.StatusOK || !strings.Contains(body, `wfn_requests_total{fn="api/hello.wasm",status="200"} 1`) {
 		t.Errorf("metrics = %d, want the one request to /api/hello:\n%s", status, body)
 	}

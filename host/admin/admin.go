@@ -106,6 +106,11 @@ func New(h *host.Host, opts Options) (*Server, error) {
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, text)
 	})
+	// The probes answer another method 405 with Allow (RFC 9110 section
+	// 15.5.6), not the 404 of the catch-all "/_wfn/" below, which would
+	// otherwise take it: the path is right, the method is not.
+	s.mux.HandleFunc("/_wfn/healthz", probeMethodNotAllowed)
+	s.mux.HandleFunc("/_wfn/readyz", probeMethodNotAllowed)
 	s.mux.Handle("/_wfn/cache/purge", h.PurgeHandler())
 	s.mux.Handle("GET /_wfn/metrics", s.guard(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	s.mux.Handle("GET /_wfn/{$}", s.guard(http.StripPrefix("/_wfn", http.FileServerFS(static))))
@@ -160,6 +165,13 @@ func readiness(fns []host.Function) (status int, text string) {
 		return http.StatusServiceUnavailable, fmt.Sprintf("loading: %d of %d functions loaded\n", len(fns)-loading, len(fns))
 	}
 	return http.StatusOK, fmt.Sprintf("ready: %d functions, %d failed to load\n", len(fns), failed)
+}
+
+// probeMethodNotAllowed answers /_wfn/healthz and /_wfn/readyz with a
+// method other than GET or HEAD.
+func probeMethodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Allow", "GET, HEAD")
+	http.Error(w, "405 method not allowed: GET or HEAD", http.StatusMethodNotAllowed)
 }
 
 // MountHealth returns a handler that sends /_wfn/healthz and

@@ -472,3 +472,56 @@ func TestEventsAndErrorLog(t *testing.T) {
 		t.Fatalf("functions = %s", body)
 	}
 }
+
+// do sends a request of method to url without a body and returns its
+// status, its Allow header and its body.
+func do(t *testing.T, method, url string) (status int, allow, body string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return resp.StatusCode, resp.Header.Get("Allow"), string(b)
+}
+
+// TestProbeMethods: /_wfn/healthz and /_wfn/readyz answer GET and HEAD,
+// and another method 405 with Allow: GET, HEAD (RFC 9110 section 15.5.6),
+// both where Mount puts them and where MountHealth does (the functions'
+// listener beside an admin address of its own); they answered 404.
+func TestProbeMethods(t *testing.T) {
+	s := serve(t, host.Config{Dir: watDir(t, "hello")})
+	health := httptest.NewServer(s.a.MountHealth(s.h))
+	defer health.Close()
+	for _, base := range []struct{ name, url string }{{"Mount", s.srv.URL}, {"MountHealth", health.URL}} {
+		for _, path := range []string{"/_wfn/healthz", "/_wfn/readyz"} {
+			for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
+				t.Run(base.name+path+" "+method, func(t *testing.T) {
+					status, allow, body := do(t, method, base.url+path)
+					switch method {
+					case http.MethodGet, http.MethodHead:
+						if status != http.StatusOK {
+							t.Errorf("%s %s = %d %q, want 200", method, path, status, body)
+						}
+					default:
+						if status != http.StatusMethodNotAllowed || allow != "GET, HEAD" {
+							t.Errorf("%s %s = %d %q, Allow %q; want 405, Allow: GET, HEAD", method, path, status, body, allow)
+						}
+					}
+				})
+			}
+		}
+	}
+	// The other paths under /_wfn/ are not the probes': still 404 there.
+	if status, _, body := do(t, http.MethodPost, s.srv.URL+"/_wfn/nope"); status != http.StatusNotFound {
+		t.Errorf("POST /_wfn/nope = %d %q, want 404", status, body)
+	}
+}
