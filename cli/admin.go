@@ -131,19 +131,25 @@ func (a *adminSide) abandon() {
 	}
 }
 
-// shutdown ends the event streams and, with --admin-listen, the admin
-// server, before the functions' server shuts down.
+// shutdown marks the host draining, so that /_wfn/readyz answers 503,
+// and ends the event streams, before the functions' server shuts down.
+// The admin server of --admin-listen keeps serving until close: a load
+// balancer's readiness probe there sees 503 throughout the drain, and
+// takes the host out of rotation (on the functions' listener, which
+// Shutdown closes first, the probe is refused).
 func (a *adminSide) shutdown() {
 	if a.srv != nil {
+		a.srv.Drain()
 		a.srv.EndStreams()
-	}
-	if a.http != nil {
-		_ = a.http.Close()
 	}
 }
 
-// close closes the error log, once the host is closed.
+// close closes the admin server of --admin-listen and then the error log,
+// once the host is closed.
 func (a *adminSide) close() error {
+	if a.http != nil {
+		_ = a.http.Close()
+	}
 	if a.srv == nil {
 		return nil
 	}

@@ -116,3 +116,45 @@ func TestServeAdminListen(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestServeReadyzDraining: from the moment serve begins shutting down
+// (its context cancelled, as on SIGTERM), /_wfn/readyz on the admin
+// listener of --admin-listen answers 503 with why, for as long as an
+// invocation is in flight, so that a load balancer stops sending new
+// requests; healthz there still answers 200. The admin listener was
+// closed at once, before the drain.
+func TestServeReadyzDraining(t *testing.T) {
+	s := startServe(t, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--cache-dir", t.TempDir(), watDir(t, "hold"))
+	m := adminURL.FindStringSubmatch(s.stderr.String())
+	if m == nil {
+		t.Fatalf("no operator endpoints line in:\n%s", s.stderr)
+	}
+	admin := m[1]
+	// The functions load in the background: ready once hold is loaded.
+	waitFor(t, "readyz to answer 200", func() bool {
+		status, _ := get(t, admin+"/_wfn/readyz")
+		return status == http.StatusOK
+	})
+	h := hold(t, s.addr)
+	s.cancel()
+	waitListenerClosed(t, s.addr) // the drain has begun
+	if status, body := get(t, admin+"/_wfn/readyz"); status != http.StatusServiceUnavailable || body != "draining: shutting down\n" {
+		t.Errorf("GET /_wfn/readyz during the drain = %d %q, want 503 %q", status, body, "draining: shutting down\n")
+	}
+	if status, body := get(t, admin+"/_wfn/healthz"); status != http.StatusOK {
+		t.Errorf("GET /_wfn/healthz during the drain = %d %q, want 200", status, body)
+	}
+	select {
+	case <-s.done:
+		t.Fatalf("Run returned (%v) with a request in flight", s.err)
+	default:
+	}
+	if body, err := h.release(t); err != nil || body != "done" {
+		t.Errorf("held request = %q, %v; want done", body, err)
+	}
+	if err := s.wait(t); err != nil {
+		t.Errorf("Run = %v, want nil after drain", err)
+	}
+	// Run closed the admin listener on its way out.
+	waitListenerClosed(t, strings.TrimPrefix(admin, "http://"))
+}

@@ -410,6 +410,10 @@ func serve(ctx context.Context, cfg host.Config, ln net.Listener, grace time.Dur
 	cfg.Logger.Info("shutting down", "grace", grace)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
+	// Readiness fails first (/_wfn/readyz answers 503), so that load
+	// balancers stop sending new requests during the drain, as Kubernetes
+	// takes out of a Service an endpoint whose readiness fails; then
+	// Shutdown closes the listener and waits for what is in flight.
 	side.shutdown()
 	err = srv.Shutdown(sctx)
 	// Past the grace, the host aborts the invocations still in flight

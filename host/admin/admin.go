@@ -5,6 +5,11 @@
 // (Mount), or served on an address of their own (a Server is an
 // http.Handler).
 //
+// /_wfn/readyz answers 503 while functions are still loading, and from the
+// moment the server begins shutting down (Drain), so that load balancers
+// stop sending it requests; /_wfn/healthz answers 200 while the process
+// is alive.
+//
 // Every endpoint but /_wfn/healthz, /_wfn/readyz and /_wfn/cache/purge answers only the
 // peers of Options.AllowFrom (loopback by default) and refuses a request
 // that came through a proxy (it carries forwarding headers): the same rule
@@ -31,6 +36,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -63,6 +69,8 @@ type Server struct {
 
 	ending  chan struct{} // closed by EndStreams
 	endOnce sync.Once
+
+	draining atomic.Bool // set by Drain
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -100,7 +108,7 @@ func New(h *host.Host, opts Options) (*Server, error) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	s.mux.HandleFunc("GET /_wfn/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		status, text := readiness(h.Functions())
+		status, text := readiness(s.draining.Load(), h.Functions())
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
@@ -147,11 +155,34 @@ func (s *Server) Mount(site http.Handler) http.Handler {
 	return split(site, s)
 }
 
-// readiness answers /_wfn/readyz: 200 once no function is still being
-// built or compiled (wfn serve listens, and healthz answers, before they
-// are), else 503; the body counts them, and those that failed to load
-// (which do not make the host unready: the others serve).
-func readiness(fns []host.Function) (status int, text string) {
+// Drain makes /_wfn/readyz answer 503 "draining: shutting down" from now
+// on, whatever the functions' state; /_wfn/healthz still answers 200, the
+// process being alive. It cannot be undone, and is safe to call more than
+// once and concurrently with requests.
+//
+// Call it when the server begins shutting down, before
+// http.Server.Shutdown: a failing readiness probe is what takes an
+// endpoint out of a load balancer's rotation (Kubernetes removes a pod
+// whose readiness fails from its Service's endpoints), so that no new
+// request is sent to a server that is draining. Shutdown closes its
+// listeners first, so on the functions' listener the probe is then
+// refused, which fails it too; an admin address of its own (a Server
+// served apart, as wfn serve --admin-listen does) keeps answering 503
+// until it is closed, after the drain. http.Server.RegisterOnShutdown
+// would run Drain only after the listeners are closed.
+func (s *Server) Drain() {
+	s.draining.Store(true)
+}
+
+// readiness answers /_wfn/readyz: 503 once draining (Drain); else 200
+// once no function is still being built or compiled (wfn serve listens,
+// and healthz answers, before they are), else 503; the body says why,
+// and counts the functions loading, and those that failed to load (which
+// do not make the host unready: the others serve).
+func readiness(draining bool, fns []host.Function) (status int, text string) {
+	if draining {
+		return http.StatusServiceUnavailable, "draining: shutting down\n"
+	}
 	loading, failed := 0, 0
 	for _, fn := range fns {
 		switch {

@@ -525,3 +525,33 @@ func TestProbeMethods(t *testing.T) {
 		t.Errorf("POST /_wfn/nope = %d %q, want 404", status, body)
 	}
 }
+
+// TestReadyzDraining: once Drain is called, /_wfn/readyz answers 503 and
+// says why, where Mount and MountHealth put it, while /_wfn/healthz still
+// answers 200 (the process is alive).
+func TestReadyzDraining(t *testing.T) {
+	s := serve(t, host.Config{Dir: watDir(t, "hello")})
+	health := httptest.NewServer(s.a.MountHealth(s.h))
+	defer health.Close()
+	bases := []string{s.srv.URL, health.URL}
+	for _, base := range bases {
+		if status, body := get(t, base+"/_wfn/readyz"); status != http.StatusOK || body != "ready: 1 functions, 0 failed to load\n" {
+			t.Fatalf("GET %s/_wfn/readyz before Drain = %d %q, want 200 ready", base, status, body)
+		}
+	}
+	s.a.Drain()
+	s.a.Drain() // a second call changes nothing
+	for _, base := range bases {
+		if status, body := get(t, base+"/_wfn/readyz"); status != http.StatusServiceUnavailable || body != "draining: shutting down\n" {
+			t.Errorf("GET %s/_wfn/readyz after Drain = %d %q, want 503 %q", base, status, body, "draining: shutting down\n")
+		}
+		if status, body := get(t, base+"/_wfn/healthz"); status != http.StatusOK {
+			t.Errorf("GET %s/_wfn/healthz after Drain = %d %q, want 200", base, status, body)
+		}
+	}
+	// The functions still serve: Drain only fails readiness, and the
+	// server's own Shutdown stops new connections.
+	if status, body := get(t, s.srv.URL+"/api/hello"); status != http.StatusOK || body != "Hello from wfn!" {
+		t.Errorf("GET /api/hello after Drain = %d %q", status, body)
+	}
+}
