@@ -84,6 +84,33 @@ func TestJSWebURLPattern(t *testing.T) {
 	sameChecks(t, "Edge Runtime", got, want)
 }
 
+// TestJSWebLazyGlobals: the globals the runtime loads on first use
+// (URLPattern, CompressionStream, DecompressionStream, CryptoKey,
+// crypto.subtle: BENCHMARKS.md, 2026-12-03) are listed, not enumerable,
+// replaceable before and after that use, and work when first used in a
+// handler.
+func TestJSWebLazyGlobals(t *testing.T) {
+	got, _ := webChecks(t, "/api/web/lazy")
+	want := map[string]any{
+		"listed":           []any{true, true, true, true},
+		"notEnumerable":    []any{},
+		"in":               []any{true, true, true, true},
+		"cryptoKeys":       []any{"getRandomValues", "randomUUID", "subtle"},
+		"replaced":         []any{float64(42), map[string]any{"value": float64(42), "writable": true, "enumerable": false, "configurable": true}},
+		"decompressed":     "hello",
+		"typeofURLPattern": "function",
+		"exec":             map[string]any{"id": "7"},
+		"tag":              "[object URLPattern]",
+		"same":             true,
+		"key":              []any{true, "[object CryptoKey]", true},
+		"after":            []any{[]any{false, true, "function"}, []any{false, true, "number"}, []any{false, true, "function"}, []any{false, true, "function"}},
+		"afterData":        []any{[]any{true, true}, []any{true, true}, []any{true, true}},
+		"subtle":           map[string]any{"value": map[string]any{}, "writable": true, "enumerable": true, "configurable": true},
+		"replacedAfter":    "mine",
+	}
+	sameChecks(t, "want", got, want)
+}
+
 func TestJSWebCompression(t *testing.T) {
 	got, url := webChecks(t, "/api/web/compression")
 	if ab, _ := webChecks(t, "/api/web/compression?arraybuffer"); ab["arraybuffer"] != "array buffer" {

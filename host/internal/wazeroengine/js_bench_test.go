@@ -109,7 +109,7 @@ func BenchmarkJSInvoke(b *testing.B) {
 
 // jsModule compiles the runtime on a new engine with opts, closed when b
 // ends.
-func jsModule(b *testing.B, opts Options, runtime []byte) engine.Module {
+func jsModule(b testing.TB, opts Options, runtime []byte) engine.Module {
 	ctx := context.Background()
 	e, err := New(ctx, opts)
 	if err != nil {
@@ -124,7 +124,7 @@ func jsModule(b *testing.B, opts Options, runtime []byte) engine.Module {
 }
 
 // jsHello makes one GET /api/hello invocation of inst and checks its answer.
-func jsHello(b *testing.B, ctx context.Context, inst engine.Instance, inv *hostcall.Invocation) {
+func jsHello(b testing.TB, ctx context.Context, inst engine.Instance, inv *hostcall.Invocation) {
 	req := httptest.NewRequest("GET", "/api/hello", nil)
 	w := httptest.NewRecorder()
 	cctx, cancel := context.WithTimeout(ctx, time.Minute) // a deadline, as the host sets

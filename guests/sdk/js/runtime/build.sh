@@ -3,7 +3,8 @@
 # (Debian's source package quickjs 2025.04.26-1, from trixie) with our patches
 # (quickjs-wasi.patch; quickjs-shapes.patch, for speed), the C glue over the wfn ABI (wfnjs.c, vercel.c, headers.c, fetch.c) and the JS
 # prelude (prelude.js and prelude/*.js, bundled with the pinned npm packages of
-# package-lock.json, and compiled to QuickJS bytecode by wfnjsc.c), as a
+# package-lock.json, and compiled to QuickJS bytecode by wfnjsc.c, with the
+# bundles it loads on first use), as a
 # wasm32-wasi reactor.
 #
 #   guests/sdk/js/runtime/build.sh           build and replace the committed module
@@ -125,10 +126,14 @@ clang --target=wasm32-wasi "--sysroot=$sysroot" -Wl,-z,stack-size=1048576 -Wl,--
   -o "$work/wfnjsc.wasm" "$work/wfnjsc.o" "${objs[@]}" -lm
 
 # The prelude, with the npm packages it imports, compiled to bytecode as a
-# C header.
+# C header, with the bundles it loads on first use (prelude/shared.js):
+# URLPattern, CompressionStream and DecompressionStream, crypto.subtle and
+# CryptoKey.
 wait "$npm_pid"
 cp -r "$here/prelude.js" "$here/prelude" "$work/" # the prelude and its own modules
-(cd "$root" && go run ./guests/sdk/js/runtime/mkprelude "$work/prelude.js" "$work/node_modules" "$work/wfnjsc.wasm" "$work/prelude.h")
+lazy=(urlpattern.js compression.js subtle.js)
+(cd "$root" && go run ./guests/sdk/js/runtime/mkprelude "$work/prelude.js" "$work/node_modules" "$work/wfnjsc.wasm" "$work/prelude.h" \
+  "${lazy[@]/#/$work/prelude/}")
 
 # A reactor (exports _initialize, no _start) with a 512 KiB stack placed
 # before the data, so that an overflow traps instead of corrupting the

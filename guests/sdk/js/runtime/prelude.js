@@ -5,19 +5,19 @@
 // handler.
 //
 // mkprelude bundles it with the npm polyfills it imports into one script,
-// which wfnjs.c evaluates before the function's bundle.
+// which wfnjs.c evaluates before the function's bundle. The polyfills few
+// functions use (URLPattern, CompressionStream and DecompressionStream,
+// crypto.subtle and CryptoKey) are bundles of their own, loaded on first
+// use (lazy, below).
 import URLPolyfill from "core-js-pure/web/url";
 import URLSearchParamsPolyfill from "core-js-pure/web/url-search-params";
-import { URLPattern } from "urlpattern-polyfill/urlpattern";
 import { serveNode } from "./prelude/node.js";
 import { install as installVercel } from "./prelude/vercel.js";
 import { AbortController, AbortSignal, DOMException, Event, EventTarget, requestController } from "./prelude/events.js";
 import { concat, encodeInto, incompleteTail, makeStreams, viewOf } from "./prelude/encoding.js";
 import { Blob, blobBytes, boundaryOf, encodeMultipart, File, FormData, makeBlob, mimeEssence, parseMultipart } from "./prelude/blob.js";
 import { makeFetch } from "./prelude/fetch.js";
-import { CompressionStream, DecompressionStream } from "./prelude/compression.js";
 import { atob, btoa, process, structuredClone } from "./prelude/globals.js";
-import { CryptoKey, subtle } from "./prelude/subtle.js";
 import { aborted, checkAbort, end, onAbort, tick, timerGlobals } from "./prelude/loop.js";
 import * as streams from "./prelude/streams.js";
 import { bytesStream, collect, pump, ReadableStream, requestBody } from "./prelude/streams.js";
@@ -26,10 +26,41 @@ const native = globalThis.__wfn;
 delete globalThis.__wfn;
 const URL = globalThis.URL ?? URLPolyfill;
 const URLSearchParams = globalThis.URLSearchParams ?? URLSearchParamsPolyfill;
-// URLPattern (URL Pattern Standard) is urlpattern-polyfill's, as on the
-// Edge Runtime, with the class string WebIDL gives it ([object
-// URLPattern]), which the polyfill lacks.
-Object.defineProperty(URLPattern.prototype, Symbol.toStringTag, { value: "URLPattern", configurable: true });
+
+// ---- Polyfills loaded on first use ----
+
+// lazy returns the exports of the bundle prelude/NAME.js, which
+// mkprelude compiled on its own (native.load gives its function), loading
+// it on the first call: an instance that never uses it holds none of its
+// objects. Its function takes what it shares with the prelude
+// (prelude/shared.js) rather than a second copy of it.
+const loaders = new Set(); // what lazy returned, told apart from values among the globals
+function lazy(name) {
+  let exports = null;
+  const load = () => (exports ??= native.load(name)({ native, DOMException, TransformStream: streams.TransformStream, atob, btoa }));
+  loaders.add(load);
+  return load;
+}
+
+// defineLazy defines target[name] as an accessor that loads exports()
+// and its member name on first use, then turns into the plain data
+// property it stands for (writable and configurable, enumerable as
+// given); a value assigned first replaces it as one would.
+function defineLazy(target, name, exports, enumerable) {
+  const define = (on, value) => Object.defineProperty(on, name, { value, writable: true, configurable: true, enumerable });
+  function get() {
+    const value = exports()[name];
+    if (Object.getOwnPropertyDescriptor(target, name)?.get === get) define(target, value);
+    return value;
+  }
+  function set(value) {
+    define(this, value);
+  }
+  Object.defineProperty(target, name, { get, set, configurable: true, enumerable });
+}
+const urlpattern = lazy("urlpattern");
+const compression = lazy("compression");
+const subtle = lazy("subtle");
 
 // ---- console: each call is a log line of the invocation ----
 
@@ -641,7 +672,7 @@ class Performance {
 
 const fetch = makeFetch({ Request, take, headerList, makeResponse });
 const { TextEncoderStream, TextDecoderStream } = makeStreams(TextEncoder, TextDecoder);
-crypto.subtle = subtle;
+defineLazy(crypto, "subtle", subtle, true);
 
 for (const [name, value] of Object.entries({
   Blob,
@@ -656,9 +687,9 @@ for (const [name, value] of Object.entries({
   TextEncoderStream,
   URL,
   URLSearchParams,
-  URLPattern,
+  URLPattern: urlpattern,
   crypto,
-  CryptoKey,
+  CryptoKey: subtle,
   fetch,
   AbortController,
   AbortSignal,
@@ -673,8 +704,8 @@ for (const [name, value] of Object.entries({
   WritableStreamDefaultWriter: streams.WritableStreamDefaultWriter,
   ByteLengthQueuingStrategy: streams.ByteLengthQueuingStrategy,
   CountQueuingStrategy: streams.CountQueuingStrategy,
-  CompressionStream,
-  DecompressionStream,
+  CompressionStream: compression,
+  DecompressionStream: compression,
   ...timerGlobals,
   atob,
   btoa,
@@ -686,7 +717,8 @@ for (const [name, value] of Object.entries({
     Promise.resolve().then(() => callback());
   },
 })) {
-  Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+  if (loaders.has(value)) defineLazy(globalThis, name, value, false);
+  else Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
 }
 
 // ---- Dispatch ----

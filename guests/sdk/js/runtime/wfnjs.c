@@ -2,7 +2,8 @@
  * (abi/SPEC.md) running QuickJS.
  *
  * wfn_init creates the engine, evaluates the prelude (prelude.js, the Web
- * APIs, embedded by build.sh as QuickJS bytecode in prelude.h) and then
+ * APIs, embedded by build.sh as QuickJS bytecode in prelude.h, with the
+ * bundles it loads on first use: native.load) and then
  * the function's bundle, an ES module that the host passes in the
  * environment variable WFN_JS_BUNDLE. The host snapshots the instance
  * after wfn_init, so a cold start neither parses nor evaluates them again.
@@ -708,6 +709,24 @@ static JSValue n_env(JSContext *c, JSValueConst this, int argc, JSValueConst *ar
     return out;
 }
 
+/* load(name): the value of the lazily loaded bundle name (prelude.h's
+ * wfn_lazy, compiled by mkprelude from prelude/NAME.js): a function of
+ * what it takes from the prelude, returning its exports. The prelude
+ * calls it on the first use of what the bundle defines, once per
+ * instance, so that an instance that never uses it holds none of its
+ * objects (BENCHMARKS.md, 2026-12-03). */
+static JSValue n_load(JSContext *c, JSValueConst this, int argc, JSValueConst *argv) {
+    const char *name = JS_ToCString(c, argv[0]);
+    if (!name) return JS_EXCEPTION;
+    const struct wfn_lazy *l = wfn_lazy;
+    while (l->name && strcmp(l->name, name) != 0) l++;
+    JS_FreeCString(c, name);
+    if (!l->name) return JS_ThrowReferenceError(c, "load: no such bundle");
+    JSValue f = JS_ReadObject(c, l->bytecode, l->len, JS_READ_OBJ_BYTECODE);
+    if (JS_IsException(f)) return f;
+    return JS_EvalFunction(c, f);
+}
+
 static const JSCFunctionListEntry loop_funcs[] = {
     JS_CFUNC_DEF("readChunk", 0, n_read_chunk),
     JS_CFUNC_DEF("aborted", 0, n_aborted),
@@ -721,6 +740,7 @@ static const JSCFunctionListEntry loop_funcs[] = {
     JS_CFUNC_DEF("sha256", 1, n_sha256),
     JS_CFUNC_DEF("transfer", 1, n_transfer),
     JS_CFUNC_DEF("timeOrigin", 0, n_time_origin),
+    JS_CFUNC_DEF("load", 1, n_load),
 };
 
 static const JSCFunctionListEntry native_funcs[] = {

@@ -6,9 +6,10 @@
  * runtime (bytecode holds the engine's own atom numbers, so compiler and
  * reader must be one build), and run by mkprelude under wazero:
  *
- *     wfnjsc < prelude.js > prelude.bin
+ *     wfnjsc [NAME] < prelude.js > prelude.bin
  *
- * It compiles stdin as a strict global script named "wfn:prelude", with
+ * It compiles stdin as a strict global script named NAME ("wfn:prelude"
+ * by default; mkprelude names each lazily loaded bundle its own), with
  * each function's source text stripped (Function.prototype.toString then
  * shows "[native code]") and its line and column numbers kept for stack
  * traces, and writes the bytecode (JS_WriteObject) to stdout. A syntax
@@ -19,7 +20,8 @@
 
 #include "quickjs.h"
 
-int main(void) {
+int main(int argc, char **argv) {
+    const char *name = argc > 1 ? argv[1] : "wfn:prelude";
     size_t cap = 1 << 18, n = 0;
     char *src = malloc(cap);
     for (;;) {
@@ -37,7 +39,7 @@ int main(void) {
     if (!ctx) return 2;
     JS_SetMaxStackSize(rt, 768 * 1024); /* build.sh links a 1 MiB stack */
     JS_SetStripInfo(rt, JS_STRIP_SOURCE);
-    JSValue f = JS_Eval(ctx, src, n, "wfn:prelude", JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_STRICT | JS_EVAL_FLAG_COMPILE_ONLY);
+    JSValue f = JS_Eval(ctx, src, n, name, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_STRICT | JS_EVAL_FLAG_COMPILE_ONLY);
     if (JS_IsException(f)) {
         JSValue exc = JS_GetException(ctx);
         JSValue stack = JS_GetPropertyStr(ctx, exc, "stack");

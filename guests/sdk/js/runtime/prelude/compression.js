@@ -3,9 +3,9 @@
 // (RFC 1952): TransformStreams over pako's port of zlib, driven through
 // its low-level API, so that the output is zlib's (level 6, gzip's OS byte
 // 3, no time), checksums are checked and the end of the compressed data is
-// seen where zlib sees it.
+// seen where zlib sees it. Loaded on first use (lazy in prelude.js).
 import { ZStream, zlibDeflate, zlibDeflateEnd, zlibDeflateInit2, zlibInflate, zlibInflateEnd, zlibInflateInit2, zlibInflateReset } from "pako";
-import { TransformStream } from "./streams.js";
+import { TransformStream } from "./shared.js";
 
 const Z_OK = 0, Z_STREAM_END = 1, Z_NEED_DICT = 2, Z_BUF_ERROR = -5, Z_NO_FLUSH = 0, Z_FINISH = 4;
 const outSize = 16384;

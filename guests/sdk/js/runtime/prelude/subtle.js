@@ -6,15 +6,13 @@
 // for SHA-256. Nothing
 // asymmetric (RSA, ECDSA, ECDH, Ed25519, X25519) and no AES: those
 // algorithms fail with a NotSupportedError naming what is supported.
+// Loaded on first use of crypto.subtle or CryptoKey (lazy in prelude.js).
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { pbkdf2 } from "@noble/hashes/pbkdf2.js";
 import { sha384, sha512 } from "@noble/hashes/sha2.js";
-import atob from "core-js-pure/stable/atob";
-import btoa from "core-js-pure/stable/btoa";
-import { DOMException } from "./events.js";
-import { native } from "./native.js";
+import { atob, btoa, DOMException, native } from "./shared.js";
 
 // SHA256 is the runtime's C SHA-256 (native.sha256, one call over all the
 // bytes) as a hash of @noble/hashes (its utils.createHasher's interface),
