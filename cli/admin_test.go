@@ -26,20 +26,21 @@ func TestServeLogFormat(t *testing.T) {
 			}
 			switch format {
 			case "text":
-				re := regexp.MustCompile(`level=INFO msg=request method=GET path=/api/hello status=200 duration_ms=[0-9.]+ bytes=15 fn=api/hello.wasm id=dev1::\S+ fresh=(true|false) cache=MISS$`)
+				re := regexp.MustCompile(`level=INFO msg=request method=GET path=/api/hello status=200 duration_ms=[0-9.]+ bytes=15 fn=api/hello.wasm id=dev1::\S+ fresh=(true|false) cache=MISS client=127\.0\.0\.1$`)
 				if !re.MatchString(line) {
 					t.Errorf("access line %q, want it to match %s", line, re)
 				}
 			case "json":
 				var e struct {
-					Msg, Method, Path, Fn, ID, Cache string
-					Status                           int
-					Bytes                            int
-					Fresh                            bool
-					DurationMS                       float64 `json:"duration_ms"`
+					Msg, Method, Path, Fn, ID, Cache, Client string
+					Status                                   int
+					Bytes                                    int
+					Fresh                                    bool
+					DurationMS                               float64 `json:"duration_ms"`
 				}
 				if err := json.Unmarshal([]byte(line), &e); err != nil || e.Msg != "request" || e.Method != "GET" || e.Path != "/api/hello" ||
-					e.Status != 200 || e.Bytes != 15 || e.Fn != "api/hello.wasm" || !strings.HasPrefix(e.ID, "dev1::") || e.Cache != "MISS" || e.DurationMS <= 0 {
+					e.Status != 200 || e.Bytes != 15 || e.Fn != "api/hello.wasm" || !strings.HasPrefix(e.ID, "dev1::") || e.Cache != "MISS" || e.DurationMS <= 0 ||
+					e.Client != "127.0.0.1" {
 					t.Errorf("access line %q (%v): %+v", line, err, e)
 				}
 				// Durations say their unit, as in the text format.

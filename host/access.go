@@ -41,6 +41,14 @@ type AccessEntry struct {
 	// Cache is the CDN cache's state (HeaderCache), or "" when the
 	// response did not go through it.
 	Cache string
+	// Client is the client's IP address, the one the function gets (the
+	// SDKs' ipAddress, x-real-ip): the socket peer's, or, when the peer
+	// is one of Config.TrustedProxies, the client that its x-real-ip,
+	// x-vercel-forwarded-for or x-forwarded-for names (the proxy's own
+	// address is then not in the entry). In netip's form, without the
+	// port: 203.0.113.7, 2001:db8::1, an IPv4-mapped address as IPv4.
+	// "" when the connection has no IP address (a Unix socket).
+	Client string
 }
 
 // accessWriter records what the access log needs of a response.
@@ -122,7 +130,7 @@ func (h *Host) startAccess(w http.ResponseWriter, r *http.Request, start time.Ti
 	if !h.cfg.AccessLog && h.cfg.OnAccess == nil {
 		return nil
 	}
-	return &accessWriter{ResponseWriter: w, entry: AccessEntry{Start: start, Method: r.Method, Path: r.URL.Path}}
+	return &accessWriter{ResponseWriter: w, entry: AccessEntry{Start: start, Method: r.Method, Path: r.URL.Path, Client: h.accessClient(r)}}
 }
 
 // endAccess logs the request and hands its entry to Config.OnAccess.
@@ -142,6 +150,7 @@ func (h *Host) endAccess(aw *accessWriter) {
 			slog.String("id", e.ID),
 			slog.Bool("fresh", e.Fresh),
 			slog.String("cache", e.Cache),
+			slog.String("client", e.Client),
 		}
 		if cut {
 			attrs = append(attrs, slog.Int("path_bytes", len(e.Path)))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,6 +103,73 @@ func TestAccessLog(t *testing.T) {
 		if e.ID != a.ID || e.Path != a.Path || e.Status != a.Status || e.Function != a.Fn || e.Bytes != a.Bytes || e.Cache != a.Cache || e.Fresh != *a.Fresh {
 			t.Errorf("entry %d = %+v, access line %+v", i, e, a)
 		}
+	}
+}
+
+// accessLines are the access log's lines in logs (JSON), each as its
+// fields.
+func accessLines(t testing.TB, logs *syncBuffer) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var x map[string]any
+		if err := json.Unmarshal([]byte(l), &x); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		if x["msg"] == "request" {
+			lines = append(lines, x)
+		}
+	}
+	return lines
+}
+
+// The access log's client is the address the function gets (ipAddress,
+// x-real-ip): the socket's peer, whatever forwarding headers a client
+// sends, and behind a trusted proxy the client the proxy names. It was
+// not logged at all, so no line said who sent a request.
+func TestAccessLogClient(t *testing.T) {
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	for _, c := range []struct {
+		name    string
+		proxies []netip.Prefix
+		header  []string
+		want    string
+	}{
+		{"a client", nil, nil, "127.0.0.1"},
+		{"a client's own x-real-ip", nil, []string{"X-Real-Ip", "203.0.113.7"}, "127.0.0.1"},
+		{"a client's own x-forwarded-for", nil, []string{"X-Forwarded-For", "203.0.113.7"}, "127.0.0.1"},
+		{"a trusted proxy's x-real-ip", loopback, []string{"X-Real-Ip", "203.0.113.7"}, "203.0.113.7"},
+		{"a trusted proxy's x-forwarded-for", loopback, []string{"X-Forwarded-For", "198.51.100.2, 10.0.0.1"}, "198.51.100.2"},
+		{"a trusted proxy's IPv4-mapped x-real-ip", loopback, []string{"X-Real-Ip", "::ffff:203.0.113.7"}, "203.0.113.7"},
+		{"a trusted proxy's IPv6 x-real-ip", loopback, []string{"X-Real-Ip", "2001:db8::1"}, "2001:db8::1"},
+		{"a trusted proxy naming no one", loopback, nil, "127.0.0.1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			logs := &syncBuffer{}
+			entries := make(chan host.AccessEntry, 1)
+			_, srv, _ := serve(t, host.Config{
+				Dir:            watDir(t, "ctx"),
+				Logger:         slog.New(slog.NewJSONHandler(logs, nil)),
+				AccessLog:      true,
+				TrustedProxies: c.proxies,
+				OnAccess:       func(e host.AccessEntry) { entries <- e },
+			})
+			r := do(t, "GET", srv.URL+"/api/ctx", nil, c.header...)
+			guest, _, _ := strings.Cut(r.body, "\n") // the ip_address import's value
+			if r.status != 200 || guest != c.want {
+				t.Fatalf("GET /api/ctx = %d %q, want 200 and the guest's address %s", r.status, r.body, c.want)
+			}
+			var e host.AccessEntry
+			select {
+			case e = <-entries:
+			case <-time.After(time.Minute):
+				t.Fatal("no access entry")
+			}
+			lines := accessLines(t, logs)
+			if len(lines) != 1 || lines[0]["client"] != c.want || e.Client != c.want {
+				t.Errorf("access lines %v and entry client %q, want one line and the entry with client %s", lines, e.Client, c.want)
+			}
+		})
 	}
 }
 

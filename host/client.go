@@ -100,16 +100,44 @@ func (c *invocation) IPAddress() (string, bool) {
 	return ip.String(), true
 }
 
-func (c *invocation) clientIP() netip.Addr {
-	if c.trusted() {
-		h := c.req.Header
+func (c *invocation) clientIP() netip.Addr { return clientIP(c.req, c.trusted()) }
+
+// clientIP is r's client: the peer, or, when the peer is a trusted proxy,
+// the client it names (x-real-ip, else the first address of
+// x-vercel-forwarded-for, else of x-forwarded-for) if it names one.
+func clientIP(r *http.Request, trusted bool) netip.Addr {
+	if trusted {
+		h := r.Header
 		for _, v := range []string{h.Get("X-Real-Ip"), first(h.Get("X-Vercel-Forwarded-For")), first(h.Get("X-Forwarded-For"))} {
 			if ip, err := netip.ParseAddr(strings.TrimSpace(v)); err == nil {
 				return ip.Unmap()
 			}
 		}
 	}
-	return c.peer()
+	return peerOf(r)
+}
+
+// accessClient is r's client as the access log shows it: the address
+// the function gets (IPAddress), in the same form, or "" when there is
+// none (RemoteAddr is not an address and a port: a Unix socket). The
+// common case, a peer that is no trusted proxy, costs no allocation: the
+// host part of RemoteAddr, which net/http writes in netip's form.
+func (h *Host) accessClient(r *http.Request) string {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	peer := ap.Addr().Unmap()
+	if contains(h.cfg.TrustedProxies, peer) {
+		return clientIP(r, true).String()
+	}
+	host := r.RemoteAddr[:strings.LastIndexByte(r.RemoteAddr, ':')]
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	var buf [64]byte // an IPv6 address with a zone of 16 bytes fits
+	if string(peer.AppendTo(buf[:0])) != host {
+		return peer.String() // written otherwise: ::ffff:1.2.3.4, 0:0::1
+	}
+	return host
 }
 
 func first(list string) string {

@@ -204,8 +204,10 @@ type Config struct {
 	TieredReload bool
 	// AccessLog logs one line per request to Logger at level INFO, with
 	// the message "request" and the fields of AccessEntry: method, path,
-	// status, duration_ms, bytes, fn, id, fresh and cache. Default false;
-	// wfn serve sets it.
+	// status, duration_ms, bytes, fn, id, fresh, cache and client (the
+	// client's IP address as the function gets it: behind one of
+	// TrustedProxies, the client the proxy names, not the proxy).
+	// Default false; wfn serve sets it.
 	AccessLog bool
 	// OnAccess, when set, receives the entry of every request once its
 	// response is complete, on the request's goroutine: it must not block.
