@@ -26,7 +26,7 @@ func TestServeLogFormat(t *testing.T) {
 			}
 			switch format {
 			case "text":
-				re := regexp.MustCompile(`level=INFO msg=request method=GET path=/api/hello status=200 duration_ms=[0-9.]+ bytes=15 fn=api/hello.wasm id=dev1::\S+ fresh=(true|false) cache=MISS client=127\.0\.0\.1$`)
+				re := regexp.MustCompile(`level=INFO msg=request method=GET path=/api/hello status=200 duration_ms=[0-9.]+ bytes=15 fn=api/hello.wasm id=dev1::\S+ fresh=(true|false) cache=MISS client=127\.0\.0\.1 user_agent=Go-http-client/1\.1$`)
 				if !re.MatchString(line) {
 					t.Errorf("access line %q, want it to match %s", line, re)
 				}

@@ -49,6 +49,9 @@ type AccessEntry struct {
 	// port: 203.0.113.7, 2001:db8::1, an IPv4-mapped address as IPv4.
 	// "" when the connection has no IP address (a Unix socket).
 	Client string
+	// UserAgent is the request's User-Agent header, whole (the access
+	// log's line shows its first 512 bytes); "" without one.
+	UserAgent string
 }
 
 // accessWriter records what the access log needs of a response.
@@ -130,7 +133,15 @@ func (h *Host) startAccess(w http.ResponseWriter, r *http.Request, start time.Ti
 	if !h.cfg.AccessLog && h.cfg.OnAccess == nil {
 		return nil
 	}
-	return &accessWriter{ResponseWriter: w, entry: AccessEntry{Start: start, Method: r.Method, Path: r.URL.Path, Client: h.accessClient(r)}}
+	return &accessWriter{ResponseWriter: w, entry: AccessEntry{Start: start, Method: r.Method, Path: r.URL.Path, Client: h.accessClient(r), UserAgent: userAgent(r)}}
+}
+
+// userAgent is r's User-Agent, the first if it has several.
+func userAgent(r *http.Request) string {
+	if vs := r.Header["User-Agent"]; len(vs) > 0 { // a canonical name: no Get
+		return vs[0]
+	}
+	return ""
 }
 
 // endAccess logs the request and hands its entry to Config.OnAccess.
@@ -139,7 +150,8 @@ func (h *Host) endAccess(aw *accessWriter) {
 	e.Duration = time.Since(e.Start)
 	e.Fresh = aw.fresh.Load()
 	if h.cfg.AccessLog {
-		path, cut := loggedPath(e.Path)
+		path, pathCut := logged(e.Path, maxLoggedPath)
+		ua, uaCut := logged(e.UserAgent, maxLoggedUserAgent)
 		attrs := []slog.Attr{
 			slog.String("method", e.Method),
 			slog.String("path", path),
@@ -151,9 +163,13 @@ func (h *Host) endAccess(aw *accessWriter) {
 			slog.Bool("fresh", e.Fresh),
 			slog.String("cache", e.Cache),
 			slog.String("client", e.Client),
+			slog.String("user_agent", ua),
 		}
-		if cut {
+		if pathCut {
 			attrs = append(attrs, slog.Int("path_bytes", len(e.Path)))
+		}
+		if uaCut {
+			attrs = append(attrs, slog.Int("user_agent_bytes", len(e.UserAgent)))
 		}
 		h.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
 	}
@@ -167,16 +183,21 @@ func (h *Host) endAccess(aw *accessWriter) {
 // is answered 414, and logged).
 const maxLoggedPath = 1024
 
-// loggedPath is path as the access log shows it: its first maxLoggedPath
-// bytes at most, cut at a rune boundary and marked with "...", and whether
-// it was cut (Config.OnAccess gets the whole path).
-func loggedPath(path string) (string, bool) {
-	if len(path) <= maxLoggedPath {
-		return path, false
+// maxLoggedUserAgent bounds the User-Agent an access log line shows, in
+// bytes: browsers' are under 200, a bot's or an SDK's under 400, and a
+// client may send up to the 16 KB of a header (431 beyond, logged).
+const maxLoggedUserAgent = 512
+
+// logged is s as the access log shows it: its first limit bytes at most,
+// cut at a rune boundary and marked with "...", and whether it was cut
+// (Config.OnAccess gets the whole value).
+func logged(s string, limit int) (string, bool) {
+	if len(s) <= limit {
+		return s, false
 	}
-	n := maxLoggedPath
-	for n > 0 && !utf8.RuneStart(path[n]) {
+	n := limit
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return path[:n] + "...", true
+	return s[:n] + "...", true
 }

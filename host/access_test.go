@@ -213,6 +213,57 @@ func TestAccessLogLongPath(t *testing.T) {
 	}
 }
 
+// The access log's line has the request's User-Agent, its first 512
+// bytes at most, cut at a rune boundary, with its length when cut;
+// Config.OnAccess gets it whole. It was not logged, so nothing told a
+// browser from a bot or a health check.
+func TestAccessLogUserAgent(t *testing.T) {
+	long := "bot/1.0" + strings.Repeat("\u00e9", 5_000) // 10 KB of 2-byte runes, the 512th byte inside one; under the 16 KB of a header
+	for _, c := range []struct {
+		name, ua, want string
+		bytes          int // user_agent_bytes: the whole length, when cut
+	}{
+		{"a browser's", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", 0},
+		{"none", "", "", 0},
+		{"512 bytes", strings.Repeat("a", 512), strings.Repeat("a", 512), 0},
+		{"over 512 bytes", long, long[:511] + "...", len(long)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			logs := &syncBuffer{}
+			entries := make(chan host.AccessEntry, 1)
+			_, srv, _ := serve(t, host.Config{
+				Dir:       watDir(t, "hello"),
+				Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
+				AccessLog: true,
+				OnAccess:  func(e host.AccessEntry) { entries <- e },
+			})
+			// An empty User-Agent is none: net/http's client then sends
+			// no header.
+			if r := do(t, "GET", srv.URL+"/api/hello", nil, "User-Agent", c.ua); r.status != 200 {
+				t.Fatalf("GET /api/hello = %d", r.status)
+			}
+			var e host.AccessEntry
+			select {
+			case e = <-entries:
+			case <-time.After(time.Minute):
+				t.Fatal("no access entry")
+			}
+			if e.UserAgent != c.ua {
+				t.Errorf("entry's user agent of %d bytes (%.20q...), want the whole one of %d", len(e.UserAgent), e.UserAgent, len(c.ua))
+			}
+			lines := accessLines(t, logs)
+			if len(lines) != 1 {
+				t.Fatalf("%d access lines, want 1", len(lines))
+			}
+			ua, _ := lines[0]["user_agent"].(string)
+			n, _ := lines[0]["user_agent_bytes"].(float64)
+			if _, has := lines[0]["user_agent"]; !has || ua != c.want || int(n) != c.bytes {
+				t.Errorf("access line: user_agent of %d bytes (%.40q...), user_agent_bytes %v; want %d bytes (%.40q...) and %d", len(ua), ua, lines[0]["user_agent_bytes"], len(c.want), c.want, c.bytes)
+			}
+		})
+	}
+}
+
 // A request that waits for its function's load at start (wfn serve is
 // ready before its functions are built) and whose client leaves first is
 // logged, and counted in the metrics, under its function: the access

@@ -204,10 +204,12 @@ type Config struct {
 	TieredReload bool
 	// AccessLog logs one line per request to Logger at level INFO, with
 	// the message "request" and the fields of AccessEntry: method, path,
-	// status, duration_ms, bytes, fn, id, fresh, cache and client (the
+	// status, duration_ms, bytes, fn, id, fresh, cache, client (the
 	// client's IP address as the function gets it: behind one of
-	// TrustedProxies, the client the proxy names, not the proxy).
-	// Default false; wfn serve sets it.
+	// TrustedProxies, the client the proxy names, not the proxy) and
+	// user_agent. The path and the user agent show their first 1,024 and
+	// 512 bytes at most, with "..." and path_bytes or user_agent_bytes,
+	// their whole length, when cut. Default false; wfn serve sets it.
 	AccessLog bool
 	// OnAccess, when set, receives the entry of every request once its
 	// response is complete, on the request's goroutine: it must not block.
