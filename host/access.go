@@ -23,8 +23,9 @@ type AccessEntry struct {
 	// Method and Path are the request's, the path as the client sent it
 	// (before vercel.json's rewrites), without the query.
 	Method, Path string
-	// Status is the response's status code; 0 when nothing was written
-	// (the client left first).
+	// Status is the response's status code, as sent in its head; 499
+	// (nginx's "client closed request") when the client left before the
+	// head was sent: it got no response.
 	Status int
 	// Duration runs from the request's arrival to the response's end.
 	Duration time.Duration
@@ -144,11 +145,22 @@ func userAgent(r *http.Request) string {
 	return ""
 }
 
-// endAccess logs the request and hands its entry to Config.OnAccess.
-func (h *Host) endAccess(aw *accessWriter) {
+// statusClientClosed is the access log's status of a request whose client
+// left before the response's head was sent: nginx's 499, "client closed
+// request", which log tools know. No response has it.
+const statusClientClosed = 499
+
+// endAccess logs the request r and hands its entry to Config.OnAccess.
+func (h *Host) endAccess(aw *accessWriter, r *http.Request) {
 	e := aw.entry
 	e.Duration = time.Since(e.Start)
 	e.Fresh = aw.fresh.Load()
+	if !aw.wrote && r.Context().Err() != nil {
+		// The host writes nothing for a client that left (invoke): the
+		// request's context ends when net/http finds the connection
+		// closed.
+		e.Status = statusClientClosed
+	}
 	if h.cfg.AccessLog {
 		path, pathCut := logged(e.Path, maxLoggedPath)
 		ua, uaCut := logged(e.UserAgent, maxLoggedUserAgent)

@@ -268,7 +268,8 @@ func TestAccessLogUserAgent(t *testing.T) {
 // ready before its functions are built) and whose client leaves first is
 // logged, and counted in the metrics, under its function: the access
 // entry said fn="", as if nothing had routed it, so the requests a slow
-// build lost showed under no function.
+// build lost showed under no function. Its status is 499, as in
+// TestAccessLogClientLeft.
 func TestAccessLogClientLeftDuringLoad(t *testing.T) {
 	gate := make(chan struct{})
 	var release sync.Once
@@ -279,20 +280,11 @@ func TestAccessLogClientLeftDuringLoad(t *testing.T) {
 		OnAccess:         func(e host.AccessEntry) { entries <- e },
 	}, func(string) { <-gate }))
 	t.Cleanup(func() { release.Do(func() { close(gate) }) }) // before the host closes
-	// The whole request, then the client goes: the server reads the
-	// request, and its context ends when it reads the connection's end.
-	c, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Write([]byte("GET /api/hello HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
+	sendAndLeave(t, srv.Listener.Addr().String(), "/api/hello")
 	select {
 	case e := <-entries:
-		if e.Function != "api/hello.wasm" || e.Path != "/api/hello" || e.Status != 0 {
-			t.Errorf("access entry %+v, want function api/hello.wasm, path /api/hello and status 0 (the client left)", e)
+		if e.Function != "api/hello.wasm" || e.Path != "/api/hello" || e.Status != 499 {
+			t.Errorf("access entry %+v, want function api/hello.wasm, path /api/hello and status 499 (the client left)", e)
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("no access entry for the request whose client left")
@@ -300,6 +292,55 @@ func TestAccessLogClientLeftDuringLoad(t *testing.T) {
 	release.Do(func() { close(gate) })
 	if r := get(t, srv.URL+"/api/hello"); r.status != 200 {
 		t.Errorf("GET /api/hello after the load = %d, want 200", r.status)
+	}
+}
+
+// sendAndLeave sends a whole GET of path to srv and closes the
+// connection at once, without reading: the server reads the request, and
+// its context ends when it reads the connection's end.
+func sendAndLeave(t *testing.T, addr, path string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}
+
+// A request whose client left before the response's head was sent is
+// logged with status 499, nginx's "client closed request", in the line
+// and in the entry: it was logged with status 0, which no log tool reads
+// as a status.
+func TestAccessLogClientLeft(t *testing.T) {
+	logs := &syncBuffer{}
+	entries := make(chan host.AccessEntry, 1)
+	dir := watDir(t, "loop")
+	// Wherever the request is when its client leaves (waiting for an
+	// instance, or in the spinning guest, stopped after the grace, long
+	// before its maxDuration), the host answers no one.
+	writeConfig(t, dir, "vercel.json", `{"functions": {"api/loop.wasm": {"supportsCancellation": true}}}`)
+	_, srv, _ := serve(t, host.Config{
+		Dir:         dir,
+		MaxDuration: 10 * time.Minute,
+		Logger:      slog.New(slog.NewJSONHandler(logs, nil)),
+		AccessLog:   true,
+		OnAccess:    func(e host.AccessEntry) { entries <- e },
+	})
+	sendAndLeave(t, srv.Listener.Addr().String(), "/api/loop")
+	select {
+	case e := <-entries:
+		if e.Function != "api/loop.wasm" || e.Status != 499 || e.Bytes != 0 {
+			t.Errorf("access entry %+v, want function api/loop.wasm, status 499 and no bytes", e)
+		}
+	case <-time.After(5 * time.Minute):
+		t.Fatal("no access entry for the request whose client left")
+	}
+	lines := accessLines(t, logs)
+	if len(lines) != 1 || lines[0]["status"] != 499.0 || lines[0]["fn"] != "api/loop.wasm" {
+		t.Errorf("access lines %v, want one with status 499", lines)
 	}
 }
 

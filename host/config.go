@@ -204,7 +204,8 @@ type Config struct {
 	TieredReload bool
 	// AccessLog logs one line per request to Logger at level INFO, with
 	// the message "request" and the fields of AccessEntry: method, path,
-	// status, duration_ms, bytes, fn, id, fresh, cache, client (the
+	// status (499 when the client left before the response's head was
+	// sent), duration_ms, bytes, fn, id, fresh, cache, client (the
 	// client's IP address as the function gets it: behind one of
 	// TrustedProxies, the client the proxy names, not the proxy) and
 	// user_agent. The path and the user agent show their first 1,024 and

@@ -847,7 +847,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var id string
 	if aw := h.startAccess(w, r, now); aw != nil {
-		defer h.endAccess(aw)
+		defer h.endAccess(aw, r)
 		id = aw.setID(h.appendID(aw.idBuf[:0], now))
 		w.Header()[HeaderRequestID] = aw.idValue[:] // a canonical name: no Set
 		w = aw
