@@ -53,6 +53,13 @@ type AccessEntry struct {
 	// UserAgent is the request's User-Agent header, whole (the access
 	// log's line shows its first 512 bytes); "" without one.
 	UserAgent string
+	// Cut is true when the response's head was sent (Status is its) and
+	// its body did not reach the client whole: a write to the client
+	// failed (it left, or did not read within the deadline), or the
+	// host ended the response early (a function that failed or timed out
+	// after sending its head). A client that leaves after the last write
+	// is not seen.
+	Cut bool
 }
 
 // accessWriter records what the access log needs of a response.
@@ -60,6 +67,8 @@ type accessWriter struct {
 	http.ResponseWriter
 	entry AccessEntry
 	wrote bool
+	// cut is entry.Cut: a write or flush to the client failed.
+	cut bool
 	// fresh is entry.Fresh, set by invoke: atomic because the CDN cache
 	// may call the origin again in the background (a revalidation) after
 	// the response, and with it invoke.
@@ -102,6 +111,11 @@ func (aw *accessWriter) Write(p []byte) (int, error) {
 	}
 	n, err := aw.ResponseWriter.Write(p)
 	aw.entry.Bytes += int64(n)
+	if err != nil && err != http.ErrBodyNotAllowed && err != http.ErrContentLength {
+		// The connection failed; not a body for a 204 or a 304, or
+		// bytes past the Content-Length, which net/http drops.
+		aw.cut = true
+	}
 	return n, err
 }
 
@@ -109,7 +123,9 @@ func (aw *accessWriter) Flush() {
 	if !aw.wrote {
 		aw.WriteHeader(http.StatusOK)
 	}
-	_ = http.NewResponseController(aw.ResponseWriter).Flush()
+	if http.NewResponseController(aw.ResponseWriter).Flush() != nil {
+		aw.cut = true
+	}
 }
 
 // Unwrap gives http.ResponseController the writer underneath.
@@ -151,8 +167,17 @@ func userAgent(r *http.Request) string {
 const statusClientClosed = 499
 
 // endAccess logs the request r and hands its entry to Config.OnAccess.
+// It is deferred by ServeHTTP, and so sees a panic that ends the request:
+// http.ErrAbortHandler, by which the host cuts a response whose head was
+// sent (invoke, fluid.Pool.Serve), or a bug. It logs the request as cut,
+// then panics on with the same value, for net/http.
 func (h *Host) endAccess(aw *accessWriter, r *http.Request) {
+	if v := recover(); v != nil {
+		defer panic(v)
+		aw.cut = true
+	}
 	e := aw.entry
+	e.Cut = aw.wrote && aw.cut
 	e.Duration = time.Since(e.Start)
 	e.Fresh = aw.fresh.Load()
 	if !aw.wrote && r.Context().Err() != nil {
@@ -182,6 +207,9 @@ func (h *Host) endAccess(aw *accessWriter, r *http.Request) {
 		}
 		if uaCut {
 			attrs = append(attrs, slog.Int("user_agent_bytes", len(e.UserAgent)))
+		}
+		if e.Cut {
+			attrs = append(attrs, slog.Bool("cut", true))
 		}
 		h.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
 	}

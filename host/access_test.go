@@ -3,8 +3,10 @@ package host_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -341,6 +343,72 @@ func TestAccessLogClientLeft(t *testing.T) {
 	lines := accessLines(t, logs)
 	if len(lines) != 1 || lines[0]["status"] != 499.0 || lines[0]["fn"] != "api/loop.wasm" {
 		t.Errorf("access lines %v, want one with status 499", lines)
+	}
+}
+
+// A response whose head was sent and whose body did not reach the client
+// whole keeps its status, and is logged with cut=true (AccessEntry.Cut):
+// when the client leaves in the middle, and when the host cuts it (its
+// function timed out after sending its head). Nothing told those from a
+// complete response but a short bytes. A complete one has no cut.
+func TestAccessLogCut(t *testing.T) {
+	logs := &syncBuffer{}
+	entries := make(chan host.AccessEntry, 3)
+	_, srv, _ := serve(t, host.Config{
+		Dir:         watDir(t, "flood", "stubborn", "hello"),
+		MaxDuration: 2 * time.Second, // stubborn's end: it spins after its head
+		Logger:      slog.New(slog.NewJSONHandler(logs, nil)),
+		AccessLog:   true,
+		OnAccess:    func(e host.AccessEntry) { entries <- e },
+	})
+	next := func() host.AccessEntry {
+		t.Helper()
+		select {
+		case e := <-entries:
+			return e
+		case <-time.After(5 * time.Minute):
+			t.Fatal("no access entry")
+		}
+		return host.AccessEntry{}
+	}
+
+	if r := get(t, srv.URL+"/api/hello"); r.status != 200 {
+		t.Fatalf("GET /api/hello = %d", r.status)
+	}
+	if e := next(); e.Status != 200 || e.Cut {
+		t.Errorf("complete response: entry %+v, want status 200 and not cut", e)
+	}
+
+	// flood streams until a write fails: the client reads its head, then
+	// leaves.
+	leave(t, srv.URL+"/api/flood")
+	if e := next(); e.Function != "api/flood.wasm" || e.Status != 200 || !e.Cut {
+		t.Errorf("client left mid-response: entry %+v, want function api/flood.wasm, status 200 and cut", e)
+	}
+
+	// stubborn sends its head, then spins to its deadline: the host cuts
+	// the response, and the client sees it end early.
+	resp, err := http.Get(srv.URL + "/api/stubborn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || err == nil {
+		t.Errorf("GET /api/stubborn = %d, body read error %v; want 200 and the body cut", resp.StatusCode, err)
+	}
+	if e := next(); e.Function != "api/stubborn.wasm" || e.Status != 200 || !e.Cut {
+		t.Errorf("host cut the response: entry %+v, want function api/stubborn.wasm, status 200 and cut", e)
+	}
+
+	lines := accessLines(t, logs)
+	if len(lines) != 3 {
+		t.Fatalf("%d access lines, want 3", len(lines))
+	}
+	for i, want := range []any{nil, true, true} {
+		if lines[i]["cut"] != want {
+			t.Errorf("access line %d: %v, want cut %v", i, lines[i], want)
+		}
 	}
 }
 

@@ -210,7 +210,9 @@ type Config struct {
 	// TrustedProxies, the client the proxy names, not the proxy) and
 	// user_agent. The path and the user agent show their first 1,024 and
 	// 512 bytes at most, with "..." and path_bytes or user_agent_bytes,
-	// their whole length, when cut. Default false; wfn serve sets it.
+	// their whole length, when cut; a response whose body did not reach
+	// the client whole after its head adds cut=true (AccessEntry.Cut).
+	// Default false; wfn serve sets it.
 	AccessLog bool
 	// OnAccess, when set, receives the entry of every request once its
 	// response is complete, on the request's goroutine: it must not block.
