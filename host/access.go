@@ -16,49 +16,61 @@ import (
 const HeaderCache = "X-Vercel-Cache"
 
 // AccessEntry is the access log's record of one request, given to
-// Config.OnAccess when its response is complete.
+// Config.OnAccess when its response is complete. The access log's line
+// has the fields under the keys in brackets, in this order, then
+// path_bytes, user_agent_bytes and cut when they apply; its time is the
+// response's end.
 type AccessEntry struct {
-	// Start is when the request arrived.
+	// Start is when the request arrived, by the wall clock (not logged).
 	Start time.Time
-	// Method and Path are the request's, the path as the client sent it
-	// (before vercel.json's rewrites), without the query.
+	// Method and Path [method, path] are the request's, the path the
+	// client asked for (before vercel.json's rewrites), percent-decoded,
+	// without the query. The line shows the path's first 1,024 bytes,
+	// then "...", and adds path_bytes, its length, when it is longer.
 	Method, Path string
-	// Status is the response's status code, as sent in its head; 499
-	// (nginx's "client closed request") when the client left before the
-	// head was sent: it got no response.
+	// Status [status] is the response's status code, as sent in its
+	// head; 499 (nginx's "client closed request") when the client left
+	// before the head was sent: it got no response.
 	Status int
-	// Duration runs from the request's arrival to the response's end.
+	// Duration runs from the request's arrival to the response's end
+	// [duration_ms: in milliseconds, a number with microseconds as its
+	// fraction, 12.345].
 	Duration time.Duration
-	// Bytes is the size of the response body written, in bytes.
+	// Bytes [bytes] is the size of the response body the host wrote, in
+	// bytes: without the head, before any transfer coding (chunked).
 	Bytes int64
-	// Function is the source of the function that answered, such as
-	// api/hello; "" for a static file, a redirect or a 404.
+	// Function [fn] is the source of the function that answered, such as
+	// api/hello.wasm; "" for a static file, a redirect or a 404.
 	Function string
-	// ID is the request id (x-vercel-id), as in the guest's log lines.
+	// ID [id] is the request id (x-vercel-id, REGION::...), as in the
+	// guest's log lines.
 	ID string
-	// Fresh is true when the invocation was the first on its instance (a
-	// cold start, or a reserve instance's first use).
+	// Fresh [fresh] is true when the invocation was the first on its
+	// instance (a cold start, or a reserve instance's first use).
 	Fresh bool
-	// Cache is the CDN cache's state (HeaderCache), or "" when the
-	// response did not go through it.
+	// Cache [cache] is the CDN cache's state (HeaderCache: MISS, HIT,
+	// STALE, REVALIDATED, BYPASS), or "" when the response did not go
+	// through it.
 	Cache string
-	// Client is the client's IP address, the one the function gets (the
-	// SDKs' ipAddress, x-real-ip): the socket peer's, or, when the peer
-	// is one of Config.TrustedProxies, the client that its x-real-ip,
-	// x-vercel-forwarded-for or x-forwarded-for names (the proxy's own
-	// address is then not in the entry). In netip's form, without the
-	// port: 203.0.113.7, 2001:db8::1, an IPv4-mapped address as IPv4.
-	// "" when the connection has no IP address (a Unix socket).
+	// Client [client] is the client's IP address, the one the function
+	// gets (the SDKs' ipAddress, x-real-ip): the socket peer's, or, when
+	// the peer is one of Config.TrustedProxies, the client that its
+	// x-real-ip, x-vercel-forwarded-for or x-forwarded-for names (the
+	// proxy's own address is then not in the entry). In netip's form,
+	// without the port: 203.0.113.7, 2001:db8::1, an IPv4-mapped address
+	// as IPv4. "" when the connection has no IP address (a Unix socket).
 	Client string
-	// UserAgent is the request's User-Agent header, whole (the access
-	// log's line shows its first 512 bytes); "" without one.
+	// UserAgent [user_agent] is the request's User-Agent header (the
+	// first), whole; "" without one. The line shows its first 512 bytes,
+	// then "...", and adds user_agent_bytes, its length, when it is
+	// longer.
 	UserAgent string
-	// Cut is true when the response's head was sent (Status is its) and
-	// its body did not reach the client whole: a write to the client
-	// failed (it left, or did not read within the deadline), or the
-	// host ended the response early (a function that failed or timed out
-	// after sending its head). A client that leaves after the last write
-	// is not seen.
+	// Cut [cut, only when true] is true when the response's head was
+	// sent (Status is its) and its body did not reach the client whole:
+	// a write to the client failed (it left, or did not read within the
+	// deadline), or the host ended the response early (a function that
+	// failed or timed out after sending its head). A client that leaves
+	// after the last write is not seen.
 	Cut bool
 }
 
@@ -67,7 +79,8 @@ type accessWriter struct {
 	http.ResponseWriter
 	entry AccessEntry
 	wrote bool
-	// cut is entry.Cut: a write or flush to the client failed.
+	// cut is entry.Cut, once the head is sent: a write or flush to the
+	// client failed, or a panic ended the request (endAccess).
 	cut bool
 	// fresh is entry.Fresh, set by invoke: atomic because the CDN cache
 	// may call the origin again in the background (a revalidation) after
