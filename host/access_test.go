@@ -215,6 +215,32 @@ func TestAccessLogLongPath(t *testing.T) {
 	}
 }
 
+// Over IPv6, the access log's client is the peer without RemoteAddr's
+// brackets, as the function gets it.
+func TestAccessLogClientIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skip("no IPv6 loopback:", err)
+	}
+	entries := make(chan host.AccessEntry, 1)
+	_, srv, _ := serve(t, host.Config{Dir: watDir(t, "ctx"), OnAccess: func(e host.AccessEntry) { entries <- e }})
+	s6 := &http.Server{Handler: srv.Config.Handler}
+	go s6.Serve(ln)
+	t.Cleanup(func() { s6.Close() }) // before the host closes
+	r := get(t, "http://"+ln.Addr().String()+"/api/ctx")
+	if guest, _, _ := strings.Cut(r.body, "\n"); r.status != 200 || guest != "::1" {
+		t.Fatalf("GET /api/ctx over IPv6 = %d %q, want 200 and the guest's address ::1", r.status, r.body)
+	}
+	select {
+	case e := <-entries:
+		if e.Client != "::1" {
+			t.Errorf("entry's client %q, want ::1", e.Client)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("no access entry")
+	}
+}
+
 // The access log's line has the request's User-Agent, its first 512
 // bytes at most, cut at a rune boundary, with its length when cut;
 // Config.OnAccess gets it whole. It was not logged, so nothing told a

@@ -119,23 +119,23 @@ func clientIP(r *http.Request, trusted bool) netip.Addr {
 
 // accessClient is r's client as the access log shows it: the address
 // the function gets (IPAddress), in the same form, or "" when there is
-// none (RemoteAddr is not an address and a port: a Unix socket). The
-// common case, a peer that is no trusted proxy, costs no allocation: the
-// host part of RemoteAddr, which net/http writes in netip's form.
+// none (a Unix socket). The common case, a peer that is no trusted
+// proxy, costs no allocation and no parse: the host part of RemoteAddr,
+// which net/http writes as netip does (net.TCPAddr's String: an
+// IPv4-mapped address as IPv4, IPv6 in RFC 5952's form).
 func (h *Host) accessClient(r *http.Request) string {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
+	if len(h.cfg.TrustedProxies) > 0 {
+		if peer := peerOf(r); contains(h.cfg.TrustedProxies, peer) {
+			return clientIP(r, true).String()
+		}
+	}
+	i := strings.LastIndexByte(r.RemoteAddr, ':')
+	if i <= 0 {
 		return ""
 	}
-	peer := ap.Addr().Unmap()
-	if contains(h.cfg.TrustedProxies, peer) {
-		return clientIP(r, true).String()
-	}
-	host := r.RemoteAddr[:strings.LastIndexByte(r.RemoteAddr, ':')]
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	var buf [64]byte // an IPv6 address with a zone of 16 bytes fits
-	if string(peer.AppendTo(buf[:0])) != host {
-		return peer.String() // written otherwise: ::ffff:1.2.3.4, 0:0::1
+	host := r.RemoteAddr[:i]
+	if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1]
 	}
 	return host
 }
